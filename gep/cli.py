@@ -1,0 +1,211 @@
+"""The ``gep`` command line: thin wrappers over the library, no domain logic.
+
+Exit codes: 0 ok, 1 check failed, 2 usage or input error, 3 inputs changed
+or missing, 4 environment differs (strict replay).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from gep.errors import GepError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="gep: gross ecosystem product (GEP) accounting engine.")
+services_app = typer.Typer(no_args_is_help=True, help="The catalogue of ecosystem services.")
+coef_app = typer.Typer(no_args_is_help=True, help="Coefficient sets: show and verify.")
+app.add_typer(services_app, name="services")
+app.add_typer(coef_app, name="coefficients")
+
+_WIDTH = None if sys.stdout.isatty() else 160
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 400)
+out = Console(width=_WIDTH)
+
+
+def fail(exc: GepError) -> None:
+    """Print one line on stderr and exit with the error's code (no traceback)."""
+    err.print(f"[bold red]error:[/] {escape(exc.line())}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _mount_optional() -> None:
+    """Mount the sub-apps of the other domains when present."""
+    try:
+        from gep.finance.cli import app as bond_app
+
+        app.add_typer(bond_app, name="bond", help="Ecological bonds: price and analytics.")
+    except ImportError:
+        pass
+    try:
+        from gep.capacity.cli import app as capacity_app
+
+        app.add_typer(capacity_app, name="capacity", help="Water ecological capacity and credits.")
+    except ImportError:
+        pass
+
+
+@app.command("run")
+def run_cmd(
+    scenario: Path = typer.Argument(..., help="Scenario TOML file (see docs/scenarios.md)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<run-id>/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout instead of the table."),
+) -> None:
+    """Compute the GEP account of a scenario and write tables, maps and a manifest."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gep import run as runner
+    from gep.scenario import load as load_scenario
+
+    try:
+        sc = load_scenario(scenario)
+        coef = runner.load_coefficients(sc)
+        enabled, _, _ = runner.resolve_services(sc, coef)
+        steps = 3 + len(sc.inputs) + len(sc.tables) + len(enabled) + 2
+        with Progress(TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal and as_json) as bar:
+            task = bar.add_task("starting", total=steps)
+
+            def step(message: str) -> None:
+                bar.update(task, description=message, advance=1)
+
+            result = runner.compute(sc, progress=step)
+            step("writing outputs")
+            runner.write(result, out, "gep run " + " ".join(sys.argv[2:]) if sys.argv[:2] == ["gep", "run"] else f"gep run {scenario.name}")
+            step("done")
+    except GepError as exc:
+        fail(exc)
+        return
+    summary = result.summary()
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=1))
+        return
+    _print_summary(summary)
+
+
+def _print_summary(s: dict) -> None:
+    t = Table(title=f"GEP {s['scenario']} {s['year']} (prices of {s['price_year']}, coefficients {s['coefficient_set']})")
+    t.add_column("category")
+    t.add_column("service")
+    t.add_column("method")
+    t.add_column("quantity", justify="right")
+    t.add_column("unit")
+    t.add_column("value [10⁸ CNY]", justify="right")
+    t.add_column("share", justify="right")
+    total = s["gep_total_cny"] or 1.0
+    for sid, v in sorted(s["services"].items(), key=lambda kv: (kv[1]["category"], -kv[1]["value_cny"])):
+        q = "—" if v["quantity"] is None else f"{v['quantity']:,.4g}"
+        t.add_row(v["category"], sid, v["method"], q, v["unit"], f"{v['value_cny'] / 1e8:,.3f}", f"{v['value_cny'] / total:.1%}")
+    for cat, v in s["categories"].items():
+        t.add_row(f"[bold]{cat}[/]", "", "", "", "", f"[bold]{v / 1e8:,.3f}[/]", f"{v / total:.1%}")
+    t.add_row("[bold]GEP[/]", "", "", "", "", f"[bold]{s['gep_total_cny'] / 1e8:,.3f}[/]", "100%")
+    out.print(t)
+    if s.get("gep_gdp_ratio") is not None:
+        out.print(f"GEP/GDP = {s['gep_gdp_ratio']:.3f}")
+    if s.get("carbon_stock_tc") is not None:
+        out.print(f"carbon stock (not part of GEP): {s['carbon_stock_tc']:,.0f} t C")
+    out.print(f"outputs: {s['run_dir']}")
+
+
+@services_app.command("list")
+def services_list(as_json: bool = typer.Option(False, "--json", help="Print the catalogue as JSON.")) -> None:
+    """List the services of the catalogue with category, methods, inputs, unit and price keys."""
+    from gep.catalogue import CATALOGUE
+
+    if as_json:
+        print(json.dumps([s.as_dict() for s in CATALOGUE], ensure_ascii=False, indent=1))
+        return
+    t = Table(title="gep services")
+    for col in ("id", "名称", "category", "methods (first = default)", "inputs", "output unit", "price keys"):
+        t.add_column(col)
+    for s in CATALOGUE:
+        t.add_row(s.id, s.name_zh, s.category, ", ".join(s.methods), ", ".join(list(s.inputs) + [f"table:{x}" for x in s.tables]), s.output_unit, ", ".join(s.price_keys))
+    out.print(t)
+
+
+@coef_app.command("show")
+def coefficients_show(
+    set_id: str = typer.Argument(..., help="Set id (e.g. cn-2022) or folder."),
+    parameter: Optional[str] = typer.Option(None, "--parameter", "-p", help="Only parameters starting with this."),
+    as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
+) -> None:
+    """Show a coefficient set: every value with unit, source, year and confidence."""
+    from gep import coefficients
+
+    try:
+        cs = coefficients.load(set_id)
+    except GepError as exc:
+        fail(exc)
+        return
+    rows = cs.table()
+    if parameter:
+        rows = rows[rows["parameter"].str.startswith(parameter)]
+    if as_json:
+        print(json.dumps({"id": cs.id, "version": cs.version, "description": cs.description, "profile": cs.profile, "rows": json.loads(rows.drop(columns=["file"]).to_json(orient="records", force_ascii=False))}, ensure_ascii=False, indent=1))
+        return
+    t = Table(title=f"{cs.id} {cs.version}: {cs.description}")
+    for col in ("parameter", "key", "value", "unit", "price year", "confidence", "source"):
+        t.add_column(col, overflow="fold")
+    for r in rows.itertuples():
+        py = "" if r.price_year != r.price_year or r.price_year in ("", None) else str(int(float(r.price_year)))
+        t.add_row(r.parameter, r.key, f"{r.value:g}", r.unit, py, r.confidence, str(r.source))
+    out.print(t)
+    counts = rows["confidence"].value_counts().to_dict()
+    out.print("confidence: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    out.print(f"services on: {', '.join(cs.profile.get('services', {}).get('enabled', []))}")
+
+
+@coef_app.command("verify")
+def coefficients_verify(set_id: Optional[str] = typer.Argument(None, help="One set id; default all shipped sets."), as_json: bool = typer.Option(False, "--json")) -> None:
+    """Check every coefficient file against the SHA-256 in its set's manifest and validate the rows."""
+    from gep import coefficients
+    from gep.io.coefficient_files import find_set
+
+    try:
+        if set_id:
+            folder = find_set(set_id)
+            problems = {folder.name: coefficients.verify_set(folder)}
+        else:
+            problems = coefficients.verify_all()
+    except GepError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(json.dumps({"ok": not any(problems.values()), "sets": problems}, indent=1))
+    else:
+        for name, probs in problems.items():
+            if probs:
+                for p in probs:
+                    err.print(f"[red]FAIL[/] {name}: {escape(p)}", highlight=False)
+            else:
+                out.print(f"[green]ok[/] {name}")
+    if any(problems.values()):
+        raise typer.Exit(1)
+
+
+@coef_app.command("rehash")
+def coefficients_rehash(set_id: str = typer.Argument(..., help="Set id or folder whose manifest [files] hashes to rewrite.")) -> None:
+    """Maintainers: rewrite a set's manifest hashes after releasing a new version."""
+    from gep.io.coefficient_files import find_set, write_hashes
+
+    try:
+        out.print(write_hashes(find_set(set_id)))
+    except GepError as exc:
+        fail(exc)
+
+
+_mount_optional()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except GepError as exc:  # a GepError escaping a sub-app
+        err.print(f"[bold red]error:[/] {escape(exc.line())}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,425 @@
+"""Versioned coefficient sets: load, validate, look up, override.
+
+A coefficient set (``coefficients/<id>/``) holds every number the engine uses
+that is not an input map: per-class lookup tables (runoff coefficients, carbon
+pools, purification capacities), scalars (bulk density, EER) and prices with
+their price year, each row with ``value, unit, source, year, confidence, note``.
+Confidence is one of ``verified``, ``derived``, ``recalled``, ``assumed``.
+
+Tidy rows are keyed by ``(parameter, key)``: ``key`` is empty for scalars, a
+land-cover code for per-class values (``*`` is the default for classes not
+listed), or a name (pollutant, product). ``landcover.csv`` is the legend,
+``carbon_pools.csv`` the four carbon pools per class in the InVEST carbon
+model's table format, ``price_index.csv`` the pinned price index series.
+A set may extend a ``base`` set: its rows replace the base's rows with the
+same key, its profile keys replace the base's.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pint
+
+from gep.errors import CoefficientError, GridError
+from gep.io.coefficient_files import check_hashes, find_set, read_manifest, sha256_file
+from gep.io.tables import read_csv
+from gep.units import Q_, affine, parse_unit
+
+CONFIDENCE = ("verified", "derived", "recalled", "assumed")
+TIDY_COLUMNS = ("parameter", "key", "value", "unit", "price_year", "source", "year", "confidence", "note")
+LEGEND_COLUMNS = ("code", "class", "name_zh", "ecosystem", "vegetated")
+POOL_COLUMNS = ("lucode", "c_above", "c_below", "c_soil", "c_dead")
+INDEX_COLUMNS = ("series", "year", "value", "basis", "source", "confidence")
+ECOSYSTEMS = ("forest", "shrub", "grassland", "wetland", "water", "cropland", "urban", "bare")
+NODATA_CODES = (0, 255, 65535)
+
+
+@dataclass(frozen=True)
+class Legend:
+    """Land-cover legend: class codes, names and ecosystem types.
+
+    ``codes`` are sorted; :meth:`index` maps a code raster to dense class
+    indices ``0..n-1`` (``-1`` for nodata) so that per-class tables become
+    vectorised ``np.take`` look-ups.
+    """
+
+    codes: np.ndarray
+    classes: tuple[str, ...]
+    names_zh: tuple[str, ...]
+    ecosystems: tuple[str, ...]
+    vegetated: np.ndarray
+
+    @property
+    def ecosystem_index(self) -> np.ndarray:
+        """Index into :data:`ECOSYSTEMS` for each class [-]."""
+        return np.array([ECOSYSTEMS.index(e) for e in self.ecosystems], dtype=np.int16)
+
+    def class_mask(self, ecosystems: tuple[str, ...] | list[str]) -> np.ndarray:
+        """Boolean per class: True where the class's ecosystem is in ``ecosystems``."""
+        return np.isin(np.array(self.ecosystems), list(ecosystems))
+
+    def label(self, code: int) -> str:
+        i = int(np.searchsorted(self.codes, code))
+        if i < len(self.codes) and self.codes[i] == code:
+            return f"{code} ({self.classes[i]})"
+        return str(code)
+
+
+@dataclass(frozen=True)
+class Override:
+    """One scenario override of a coefficient, recorded in the run manifest."""
+
+    parameter: str
+    key: str
+    old: Any
+    new: Any
+    unit: str
+
+    def as_dict(self) -> dict:
+        return {"parameter": self.parameter, "key": self.key, "old": self.old, "new": self.new, "unit": self.unit}
+
+
+@dataclass
+class CoefficientSet:
+    """A loaded, validated coefficient set with its profile and provenance."""
+
+    id: str
+    version: str
+    description: str
+    folders: list[Path]
+    rows: pd.DataFrame
+    legend: Legend
+    carbon_pools: pd.DataFrame
+    price_index: pd.DataFrame
+    profile: dict
+    files: dict[str, str]
+    overrides: list[Override] = field(default_factory=list)
+
+    # ----------------------------------------------------------------- lookup
+    def _rows(self, parameter: str) -> pd.DataFrame:
+        sel = self.rows[self.rows["parameter"] == parameter]
+        if sel.empty:
+            raise CoefficientError(
+                f"coefficient '{parameter}' is missing from set {self.id}",
+                hint=f"add a row for it to a CSV in {self.folders[-1]} or override it in the scenario's [coefficients.overrides]",
+            )
+        return sel
+
+    def has(self, parameter: str) -> bool:
+        return bool((self.rows["parameter"] == parameter).any())
+
+    def row(self, parameter: str, key: str = "") -> pd.Series:
+        sel = self._rows(parameter)
+        hit = sel[sel["key"] == str(key)]
+        if hit.empty:
+            hit = sel[sel["key"] == "*"]
+        if hit.empty:
+            raise CoefficientError(
+                f"coefficient '{parameter}' has no value for key '{key}' in set {self.id}",
+                hint=f"add a row '{parameter},{key},...' (or a default row with key '*'); keys present: {', '.join(sel['key'].astype(str))}",
+            )
+        return hit.iloc[0]
+
+    def quantity(self, parameter: str, key: str = "") -> pint.Quantity:
+        """The value of ``parameter[key]`` as a pint Quantity."""
+        r = self.row(parameter, key)
+        return float(r["value"]) * parse_unit(r["unit"], f"coefficient {parameter}")
+
+    def scalar(self, parameter: str, unit: str, key: str = "") -> float:
+        """The value of ``parameter[key]`` converted to ``unit`` [unit]."""
+        r = self.row(parameter, key)
+        scale, offset = affine(r["unit"], unit, f"coefficient '{parameter}' (key '{key}') in set {self.id}")
+        return float(r["value"]) * scale + offset
+
+    def keys(self, parameter: str) -> list[str]:
+        return [k for k in self._rows(parameter)["key"].astype(str) if k not in ("", "*")]
+
+    def lut(self, parameter: str, unit: str, codes_present: np.ndarray | None = None, default: float | None = None) -> np.ndarray:
+        """Per-class values of ``parameter`` in legend order, converted to ``unit``.
+
+        Classes without a row take the ``*`` row, else ``default``; if neither
+        exists and the class occurs in ``codes_present``, a
+        :class:`CoefficientError` names the parameter and the classes.
+        """
+        sel = self._rows(parameter)
+        out = np.full(len(self.legend.codes), np.nan)
+        star = sel[sel["key"] == "*"]
+        if not star.empty:
+            s, o = affine(star.iloc[0]["unit"], unit, f"coefficient '{parameter}'")
+            out[:] = float(star.iloc[0]["value"]) * s + o
+        elif default is not None:
+            out[:] = default
+        for _, r in sel[sel["key"] != "*"].iterrows():
+            try:
+                code = int(r["key"])
+            except ValueError as exc:
+                raise CoefficientError(f"coefficient '{parameter}' has non-numeric land-cover key '{r['key']}'", hint="per-class keys are land-cover codes from landcover.csv") from exc
+            i = int(np.searchsorted(self.legend.codes, code))
+            if i >= len(self.legend.codes) or self.legend.codes[i] != code:
+                raise CoefficientError(f"coefficient '{parameter}' names land-cover code {code}, which is not in the legend of set {self.id}", hint="use a code from landcover.csv")
+            s, o = affine(r["unit"], unit, f"coefficient '{parameter}' (class {code})")
+            out[i] = float(r["value"]) * s + o
+        if codes_present is not None:
+            missing = [self.legend.label(c) for c in np.asarray(codes_present) if np.isnan(out[np.searchsorted(self.legend.codes, c)])]
+            if missing:
+                raise CoefficientError(
+                    f"coefficient '{parameter}' has no value for land-cover class(es) {', '.join(missing)} present in the region",
+                    hint=f"add rows '{parameter},<code>,...' or a default row with key '*' to set {self.id}, or override them in the scenario",
+                )
+        return out
+
+    def price(self, parameter: str, key: str = "") -> tuple[pint.Quantity, int]:
+        """A price as ``(Quantity in CNY per unit, price_year)``."""
+        r = self.row(parameter, key)
+        q = float(r["value"]) * parse_unit(r["unit"], f"price {parameter}")
+        if q.dimensionality.get("[currency]", 0) != 1:
+            raise CoefficientError(f"price '{parameter}' has unit '{r['unit']}', which is not money per unit", hint="prices are in CNY per unit, e.g. 'CNY/m**3'")
+        if pd.isna(r["price_year"]):
+            raise CoefficientError(f"price '{parameter}' has no price_year", hint="every price row needs the year its CNY refer to")
+        return q, int(r["price_year"])
+
+    # -------------------------------------------------------------- overrides
+    def with_overrides(self, overrides: dict[str, Any], where: str = "scenario") -> "CoefficientSet":
+        """A copy with values replaced: ``{"param": v, "param[key]": v}``.
+
+        ``v`` is a number in the row's own unit, or a string with a unit
+        (``"8 CNY/m**3"``) that is converted to the row's unit.
+        """
+        new = copy.copy(self)
+        new.rows = self.rows.copy()
+        new.overrides = list(self.overrides)
+        for spec, value in overrides.items():
+            param, key = _split_key(spec)
+            mask = (new.rows["parameter"] == param) & (new.rows["key"] == key)
+            if not mask.any():
+                known = sorted(set(new.rows["parameter"]))
+                near = _nearest(param, known)
+                raise CoefficientError(
+                    f"{where}: override '{spec}' names no coefficient of set {self.id}",
+                    hint=(f"did you mean '{near}'? " if near else "") + "write 'parameter' or 'parameter[key]' as listed by `gep coefficients show`",
+                )
+            idx = new.rows.index[mask][0]
+            unit = str(new.rows.at[idx, "unit"])
+            if isinstance(value, str):
+                try:
+                    q = Q_(value)
+                except Exception as exc:  # pint raises many kinds
+                    raise CoefficientError(f"{where}: override '{spec}' = {value!r} is not a number with a unit", hint=f"write e.g. \"{new.rows.at[idx, 'value']} {unit}\"") from exc
+                s, o = affine(f"{q.units}", unit, f"override '{spec}'")
+                number = float(q.magnitude) * s + o
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                number = float(value)
+            else:
+                raise CoefficientError(f"{where}: override '{spec}' must be a number or a string with a unit", hint=f"e.g. {new.rows.at[idx, 'value']} (in {unit})")
+            old = float(new.rows.at[idx, "value"])
+            new.rows.at[idx, "value"] = number
+            new.rows.at[idx, "source"] = f"scenario override ({where})"
+            new.rows.at[idx, "confidence"] = "assumed"
+            new.overrides.append(Override(param, key, old, number, unit))
+        return new
+
+    # ------------------------------------------------------------- provenance
+    def provenance(self) -> dict:
+        """What a run manifest records about the set."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "files": dict(sorted(self.files.items())),
+            "overrides": [o.as_dict() for o in self.overrides],
+        }
+
+    def table(self) -> pd.DataFrame:
+        """All tidy rows (for ``gep coefficients show``)."""
+        return self.rows.sort_values(["parameter", "key"]).reset_index(drop=True)
+
+
+def _split_key(spec: str) -> tuple[str, str]:
+    spec = spec.strip()
+    if spec.endswith("]") and "[" in spec:
+        param, key = spec[:-1].split("[", 1)
+        return param.strip(), key.strip()
+    return spec, ""
+
+
+def _nearest(word: str, choices: list[str]) -> str | None:
+    import difflib
+
+    hits = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return hits[0] if hits else None
+
+
+def _validate_tidy(df: pd.DataFrame, path: str) -> pd.DataFrame:
+    df = df.copy()
+    df["key"] = df["key"].astype(object).where(df["key"].notna(), "").astype(str).str.strip()
+    df["key"] = df["key"].str.replace(r"\.0$", "", regex=True)
+    df["parameter"] = df["parameter"].astype(str).str.strip()
+    df["unit"] = df["unit"].fillna("dimensionless").astype(str).str.strip()
+    for i, r in df.iterrows():
+        line = int(i) + 2
+        try:
+            float(r["value"])
+        except (TypeError, ValueError) as exc:
+            raise CoefficientError(f"{path}, line {line}: value {r['value']!r} of '{r['parameter']}' is not a number", hint="write a plain number; put the unit in the unit column") from exc
+        if pd.isna(r["value"]):
+            raise CoefficientError(f"{path}, line {line}: '{r['parameter']}' has no value", hint="fill in the value or delete the row")
+        parse_unit(r["unit"], f"{path}, line {line}")
+        if r["confidence"] not in CONFIDENCE:
+            raise CoefficientError(f"{path}, line {line}: confidence {r['confidence']!r} is not one of {', '.join(CONFIDENCE)}", hint="tag how sure we are of the value")
+        if not isinstance(r["source"], str) or not r["source"].strip():
+            raise CoefficientError(f"{path}, line {line}: '{r['parameter']}' has no source", hint="every value needs a source (or 'assumed' with a note saying why)")
+    dup = df.duplicated(["parameter", "key"], keep=False)
+    if dup.any():
+        first = df[dup].iloc[0]
+        raise CoefficientError(f"{path}: '{first['parameter']}[{first['key']}]' is defined twice", hint="keep one row per parameter and key")
+    df["value"] = df["value"].astype(float)
+    df["file"] = Path(path).name
+    return df
+
+
+def _read_set_files(folder: Path, manifest: dict) -> dict[str, pd.DataFrame]:
+    tables: dict[str, pd.DataFrame] = {}
+    for name in sorted(manifest.get("files", {})):
+        path = folder / name
+        if name == "landcover.csv":
+            tables["legend"] = read_csv(path, LEGEND_COLUMNS, "land-cover legend")
+        elif name == "carbon_pools.csv":
+            tables["pools"] = read_csv(path, POOL_COLUMNS, "carbon pool table")
+        elif name == "price_index.csv":
+            tables["index"] = read_csv(path, INDEX_COLUMNS, "price index series")
+        else:
+            df = read_csv(path, TIDY_COLUMNS, "coefficient table")
+            tables.setdefault("tidy", [])  # type: ignore[arg-type]
+            tables["tidy"].append(_validate_tidy(df, str(path)))  # type: ignore[union-attr]
+    return tables
+
+
+def load(name_or_path: str, relative_to: Path | None = None, verify: bool = True) -> CoefficientSet:
+    """Load a coefficient set by id or folder, following its ``base`` chain.
+
+    With ``verify`` the SHA-256 of every file is checked against the manifest
+    (a changed file raises :class:`CoefficientError`).
+    """
+    folder = find_set(name_or_path, relative_to)
+    manifest = read_manifest(folder)
+    if verify:
+        problems = check_hashes(folder, manifest)
+        if problems:
+            raise CoefficientError(f"coefficient set {manifest['id']} fails verification: {problems[0]}", hint="restore the file, or release a new set version with `gep coefficients rehash` (a correction is a new version)")
+    base = None
+    if manifest.get("base"):
+        base = load(manifest["base"], folder.parent, verify)
+    tables = _read_set_files(folder, manifest)
+
+    tidy_parts = ([base.rows] if base is not None else []) + tables.get("tidy", [])  # type: ignore[operator]
+    if not tidy_parts:
+        raise CoefficientError(f"coefficient set {manifest['id']} has no coefficient tables", hint="list CSV files in the manifest's [files]")
+    rows = pd.concat(tidy_parts, ignore_index=True).drop_duplicates(["parameter", "key"], keep="last").reset_index(drop=True)
+
+    legend_df = tables.get("legend")
+    legend = _make_legend(legend_df, folder) if legend_df is not None else (base.legend if base else None)
+    if legend is None:
+        raise CoefficientError(f"coefficient set {manifest['id']} has no landcover.csv legend", hint="add landcover.csv or a base set that has one")
+    pools = tables.get("pools")
+    pools = _validate_pools(pools, folder / "carbon_pools.csv") if pools is not None else (base.carbon_pools if base else pd.DataFrame(columns=POOL_COLUMNS))
+    index = tables.get("index")
+    index = index if index is not None else (base.price_index if base else pd.DataFrame(columns=INDEX_COLUMNS))
+
+    profile = copy.deepcopy(base.profile) if base else {}
+    for section in ("services", "methods", "switches", "valuation"):
+        profile.setdefault(section, {})
+        profile[section].update(manifest.get(section, {}))
+    files = dict(base.files) if base else {}
+    files.update({f"{manifest['id']}/{k}": v for k, v in manifest["files"].items()})
+    return CoefficientSet(
+        id=manifest["id"],
+        version=str(manifest["version"]),
+        description=manifest.get("description", ""),
+        folders=(base.folders if base else []) + [folder],
+        rows=rows,
+        legend=legend,
+        carbon_pools=pools,
+        price_index=index,
+        profile=profile,
+        files=files,
+    )
+
+
+def _make_legend(df: pd.DataFrame, folder: Path) -> Legend:
+    df = df.sort_values("code").reset_index(drop=True)
+    bad = sorted(set(df["ecosystem"]) - set(ECOSYSTEMS))
+    if bad:
+        raise CoefficientError(f"{folder / 'landcover.csv'}: unknown ecosystem type(s) {', '.join(bad)}", hint=f"use one of {', '.join(ECOSYSTEMS)}")
+    if df["code"].duplicated().any():
+        raise CoefficientError(f"{folder / 'landcover.csv'}: duplicate land-cover code {df['code'][df['code'].duplicated()].iloc[0]}", hint="one row per code")
+    return Legend(
+        codes=df["code"].to_numpy(dtype=np.int64),
+        classes=tuple(df["class"].astype(str)),
+        names_zh=tuple(df["name_zh"].astype(str)),
+        ecosystems=tuple(df["ecosystem"].astype(str)),
+        vegetated=df["vegetated"].astype(bool).to_numpy(),
+    )
+
+
+def _validate_pools(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    for col in POOL_COLUMNS[1:]:
+        vals = pd.to_numeric(df[col], errors="coerce")
+        if vals.isna().any() or (vals < 0).any():
+            line = int(vals.index[vals.isna() | (vals < 0)][0]) + 2
+            raise CoefficientError(f"{path}, line {line}: {col} must be a non-negative number [t C/ha]", hint="InVEST carbon table format: lucode,c_above,c_below,c_soil,c_dead in t C/ha")
+    return df
+
+
+def read_invest_pools(path: str | Path) -> pd.DataFrame:
+    """Read a user's InVEST carbon-pool table (``lucode, c_above, c_below, c_soil, c_dead`` [t C/ha])."""
+    return _validate_pools(read_csv(path, POOL_COLUMNS, "InVEST carbon pool table"), Path(path))
+
+
+def verify_set(folder: Path) -> list[str]:
+    """Problems of one set folder: hash mismatches, then (accounting sets) row validation."""
+    manifest = read_manifest(folder)
+    problems = check_hashes(folder, manifest)
+    if not problems and manifest.get("kind", "accounting") == "accounting":
+        try:
+            load(str(folder), verify=False)
+        except CoefficientError as exc:
+            problems = [exc.line()]
+    return problems
+
+
+def verify_all(root: Path | None = None) -> dict[str, list[str]]:
+    """Problems per set folder under ``root`` (default: the shipped sets)."""
+    from gep.io.coefficient_files import coefficients_root
+
+    root = root or coefficients_root()
+    return {folder.name: verify_set(folder) for folder in sorted(p for p in root.iterdir() if (p / "manifest.toml").is_file())}
+
+
+def class_index(legend: Legend, codes: Any) -> tuple[Any, np.ndarray]:
+    """Map a land-cover code array to dense class indices; unknown codes raise.
+
+    Returns ``(index array with -1 for nodata, codes present)``. Works on numpy
+    arrays; for dask arrays the unknown-code check runs on the unique codes.
+    """
+    arr = np.asarray(codes)
+    uniq = np.unique(arr)
+    uniq = uniq[~np.isin(uniq, NODATA_CODES)]
+    known = np.isin(uniq, legend.codes)
+    if not known.all():
+        bad = uniq[~known]
+        counts = [(int(c), int((arr == c).sum())) for c in bad[:5]]
+        raise GridError(
+            f"land cover holds code(s) not in the legend: " + ", ".join(f"{c} ({n} cells)" for c, n in counts),
+            hint="reclassify them to codes in coefficients/<set>/landcover.csv (see coefficients/README.md), or add the class to a custom set",
+        )
+    idx = np.searchsorted(legend.codes, arr)
+    idx = np.where(np.isin(arr, NODATA_CODES), -1, idx).astype(np.int16)
+    return idx, uniq
+
+
+__all__ = ["CoefficientSet", "Legend", "Override", "load", "verify_all", "class_index", "read_invest_pools", "ECOSYSTEMS", "sha256_file"]

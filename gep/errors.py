@@ -1,0 +1,56 @@
+"""User-facing errors of gep.
+
+Every failure a user can cause (a bad file, key, unit, coefficient, grid) is a
+:class:`GepError` with a message that says what is wrong and where, a hint that
+says how to fix it, and the CLI exit code it maps to. The CLI prints one line
+on stderr and exits with :attr:`GepError.exit_code`; it never shows a traceback
+for these.
+
+Exit codes: 0 ok, 1 check failed or mismatch, 2 usage or input error,
+3 inputs changed or missing (replay), 4 environment differs (strict replay).
+"""
+
+from __future__ import annotations
+
+
+class GepError(Exception):
+    """Base class: a clear, user-facing error."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None, where: str | None = None):
+        self.message = message
+        self.hint = hint
+        self.where = where
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        """The one line the CLI prints: ``where: message (hint)``."""
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return f"{text}. Fix: {self.hint}" if self.hint else text
+
+
+class InputError(GepError):
+    """A missing, unreadable or malformed input file."""
+
+
+class ScenarioError(GepError):
+    """A malformed scenario file or an unknown or invalid scenario key."""
+
+
+class UnitError(GepError):
+    """A quantity with a missing or wrong unit."""
+
+
+class CoefficientError(GepError):
+    """A missing, malformed or wrongly-united coefficient, or a set that fails verification."""
+
+
+class GridError(GepError):
+    """Rasters that do not align, or cells that cannot be used (NaN, nodata, unknown class)."""
+
+
+class CheckFailed(GepError):
+    """A verification found a mismatch (exit code 1)."""
+
+    exit_code = 1

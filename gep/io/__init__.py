@@ -1,0 +1,1 @@
+"""Readers and writers: the only code in gep that touches the disk."""

@@ -1,0 +1,38 @@
+"""Writing a run's outputs: CSV (UTF-8 with BOM), Parquet, NetCDF, JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from gep.io.coefficient_files import sha256_file
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """CSV in UTF-8 with BOM so Excel opens Chinese names correctly."""
+    df.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.10g", lineterminator="\n")
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    df.to_parquet(path, index=False)
+
+
+def write_netcdf(ds: xr.Dataset, path: Path) -> None:
+    """NetCDF4 (h5netcdf) with zlib compression of every data variable."""
+    encoding = {v: {"zlib": True, "complevel": 4} for v in ds.data_vars if ds[v].dtype.kind in "fiu"}
+    ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+
+
+def write_text(text: str, path: Path) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def hashes(folder: Path, names: list[str]) -> dict[str, str]:
+    return {n: sha256_file(folder / n) for n in sorted(names)}

@@ -1,0 +1,221 @@
+"""The landscape a run accounts for: grids, zones, tables and per-class look-ups.
+
+A :class:`Landscape` bundles what the services read: the land-cover class
+index and zone index per cell, the cell area, every gridded input (DataArrays
+with ``units``), the tabular inputs, and the coefficient set's legend. It
+offers the vectorised building blocks that services share: per-class look-up
+tables mapped onto cells, ecosystem masks, and zone × ecosystem sums
+(``np.bincount`` style, also on dask arrays). It performs no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from gep.coefficients import ECOSYSTEMS, CoefficientSet, Legend
+from gep.errors import ScenarioError
+from gep.units import magnitude
+
+CELL_DIMS = ("y", "x")
+
+
+def _take(table: np.ndarray, idx: Any) -> Any:
+    """``table[idx]`` with index -1 (nodata) giving 0; numpy or dask."""
+    padded = np.append(np.asarray(table, dtype=np.float64), 0.0)
+    if hasattr(idx, "map_blocks"):
+        return idx.map_blocks(lambda b: padded[b], dtype=np.float64)
+    return padded[idx]
+
+
+def _bincount(key: Any, weights: Any, n: int) -> np.ndarray:
+    """Sum ``weights`` by integer ``key`` into ``n`` bins (negative keys dropped)."""
+    if hasattr(key, "map_blocks"):
+        import dask.array as da
+
+        valid = key >= 0
+        k = da.where(valid, key, n).ravel()
+        w = da.where(valid, weights, 0.0).ravel()
+        return np.asarray(da.bincount(k, weights=w, minlength=n + 1)[:n].compute())
+    valid = key >= 0
+    return np.bincount(key[valid].ravel(), weights=np.asarray(weights)[valid].ravel(), minlength=n)[:n]
+
+
+@dataclass
+class Landscape:
+    """Grids and tables of one accounting region and year.
+
+    Parameters
+    ----------
+    grid : xarray.Dataset
+        Dims ``(y, x)``; variables ``class_index`` (int, -1 outside the region),
+        ``zone_index`` (int, -1 outside), ``cell_area`` [m²] and every gridded
+        input with a ``units`` attribute.
+    zones : pandas.DataFrame
+        One row per zone in index order: ``zone_id``, ``name`` (+ optional
+        ``name_zh``, ``gdp``).
+    tables : dict of pandas.DataFrame
+        Tabular inputs by name (``production``, ``emissions``, ...).
+    legend : Legend
+        Land-cover legend of the coefficient set.
+    year : int
+        Accounting year.
+    """
+
+    grid: xr.Dataset
+    zones: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    legend: Legend
+    year: int
+    codes_present: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    sources: dict[str, str] = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- inputs
+    def input(self, name: str, unit: str, service: str) -> xr.DataArray:
+        """Gridded input ``name`` converted to ``unit``; a clear error if absent."""
+        if name not in self.grid:
+            raise ScenarioError(
+                f"service '{service}' needs the gridded input '{name}' [{unit}], which the scenario does not give",
+                hint=f"add '{name} = \"path/to/{name}.tif\"' (or a constant such as '{name} = \"1.0 {unit}\"') under [inputs], or disable the service",
+            )
+        return magnitude(self.grid[name], unit, f"input '{name}'")
+
+    def has_input(self, name: str) -> bool:
+        return name in self.grid
+
+    def table(self, name: str, service: str, columns: tuple[str, ...] = ()) -> pd.DataFrame:
+        """Tabular input ``name``; a clear error if the scenario does not give it."""
+        if name not in self.tables:
+            raise ScenarioError(
+                f"service '{service}' needs the table '{name}', which the scenario does not give",
+                hint=f"add '{name} = \"path/to/{name}.csv\"' under [tables], or disable the service",
+            )
+        return self.tables[name]
+
+    # ------------------------------------------------------------ look-ups
+    @property
+    def cell_area(self) -> xr.DataArray:
+        """Area of each cell inside the region [m²] (0 outside)."""
+        return self.grid["cell_area"]
+
+    @property
+    def n_zones(self) -> int:
+        return len(self.zones)
+
+    def per_cell(self, table: np.ndarray, name: str = "", unit: str = "") -> xr.DataArray:
+        """Broadcast a per-class table (legend order) onto the cells; 0 outside."""
+        idx = self.grid["class_index"]
+        out = xr.DataArray(_take(table, idx.data), dims=idx.dims, coords=idx.coords, name=name or None)
+        if unit:
+            out.attrs["units"] = unit
+        return out
+
+    def lut(self, coef: CoefficientSet, parameter: str, unit: str, ecosystems: tuple[str, ...] | None = None) -> xr.DataArray:
+        """Per-cell value of a per-class coefficient [unit]; only classes present must have values."""
+        present = self.codes_present
+        if ecosystems is not None:
+            inside = self.legend.class_mask(ecosystems)
+            present = np.array([c for c in present if inside[np.searchsorted(self.legend.codes, c)]], dtype=np.int64)
+        table = coef.lut(parameter, unit, present)
+        if ecosystems is not None:
+            table = np.where(self.legend.class_mask(ecosystems), table, 0.0)
+        return self.per_cell(np.nan_to_num(table), parameter, unit)
+
+    def mask(self, ecosystems: tuple[str, ...]) -> xr.DataArray:
+        """1.0 on cells whose class belongs to ``ecosystems``, else 0.0 [-]."""
+        return self.per_cell(self.legend.class_mask(ecosystems).astype(np.float64), "mask", "dimensionless")
+
+    def class_mask(self, codes: tuple[int, ...]) -> xr.DataArray:
+        """1.0 on cells of the given land-cover codes, else 0.0 [-]."""
+        return self.per_cell(np.isin(self.legend.codes, codes).astype(np.float64), "mask", "dimensionless")
+
+    # ------------------------------------------------------------ zonal sums
+    def zonal(self, values: xr.DataArray, unit: str | None = None) -> xr.DataArray:
+        """Sum a per-cell quantity by zone × ecosystem type.
+
+        Parameters
+        ----------
+        values : xarray.DataArray
+            Per-cell quantity (dims ``y, x``), in ``values.attrs['units']``.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims ``(zone, ecosystem)``, same unit.
+        """
+        ne = len(ECOSYSTEMS)
+        eco = self.legend.ecosystem_index
+        cls = self.grid["class_index"].data
+        zone = self.grid["zone_index"].data
+        eco_cell = _take(eco.astype(np.float64), cls)
+        if hasattr(cls, "map_blocks"):
+            import dask.array as da
+
+            key = da.where((cls >= 0) & (zone >= 0), zone.astype(np.int64) * ne + eco_cell.astype(np.int64), -1)
+        else:
+            key = np.where((cls >= 0) & (zone >= 0), zone.astype(np.int64) * ne + eco_cell.astype(np.int64), -1)
+        data = values.data
+        sums = _bincount(key, data, self.n_zones * ne).reshape(self.n_zones, ne)
+        out = self.zone_eco_array(sums)
+        out.attrs["units"] = unit or values.attrs.get("units", "")
+        return out
+
+    def zone_eco_array(self, data: np.ndarray, unit: str = "") -> xr.DataArray:
+        """Wrap a ``(zone, ecosystem)`` array with the account's coordinates."""
+        da_ = xr.DataArray(
+            np.asarray(data, dtype=np.float64),
+            dims=("zone", "ecosystem"),
+            coords={"zone": self.zones["zone_id"].to_numpy(), "ecosystem": list(ECOSYSTEMS)},
+        )
+        if unit:
+            da_.attrs["units"] = unit
+        return da_
+
+    def zone_position(self, zone_ids: Any, where: str) -> np.ndarray:
+        """Row positions of ``zone_ids`` in the zone table; unknown ids raise."""
+        ids = self.zones["zone_id"].to_numpy()
+        z = np.asarray(zone_ids)
+        pos = np.searchsorted(np.sort(ids), z)
+        order = np.argsort(ids)
+        ok = (pos < len(ids)) & (np.sort(ids)[np.minimum(pos, len(ids) - 1)] == z)
+        if not ok.all():
+            bad = sorted(set(z[~ok].tolist()))[:5]
+            raise ScenarioError(f"{where}: zone id(s) {bad} are not zones of the region", hint=f"use zone ids from the zone table ({', '.join(map(str, ids[:10]))}...)")
+        return order[pos]
+
+    def by_zone_eco(self, zone_ids: Any, ecosystems: Any, values: Any, where: str, unit: str = "") -> xr.DataArray:
+        """Sum table rows into a ``(zone, ecosystem)`` array (vectorised, via bincount)."""
+        ne = len(ECOSYSTEMS)
+        zpos = self.zone_position(zone_ids, where)
+        eco = np.asarray(ecosystems, dtype=object)
+        bad = sorted(set(eco) - set(ECOSYSTEMS))
+        if bad:
+            raise ScenarioError(f"{where}: unknown ecosystem type(s) {bad}", hint=f"use one of {', '.join(ECOSYSTEMS)}")
+        epos = np.searchsorted(np.array(ECOSYSTEMS), eco.astype(str), sorter=np.argsort(ECOSYSTEMS))
+        epos = np.argsort(ECOSYSTEMS)[epos]
+        sums = np.bincount(zpos * ne + epos, weights=np.asarray(values, dtype=np.float64), minlength=self.n_zones * ne)
+        return self.zone_eco_array(sums.reshape(self.n_zones, ne), unit)
+
+    def allocate_by_area(self, zone_values: np.ndarray, ecosystems: tuple[str, ...], unit: str) -> xr.DataArray:
+        """Share per-zone values among ``ecosystems`` in proportion to their area in the zone.
+
+        A zone without any cell of those ecosystems keeps its value on the
+        first ecosystem listed, so nothing is lost.
+        """
+        area = self.zonal((self.cell_area * self.mask(ecosystems)).assign_attrs(units="m**2"), "m**2")
+        zone_area = area.sum("ecosystem")
+        share = xr.where(zone_area > 0, area / zone_area.where(zone_area > 0), 0.0)
+        fallback = xr.zeros_like(share)
+        fallback.loc[{"ecosystem": ecosystems[0]}] = 1.0
+        share = xr.where(zone_area > 0, share, fallback)
+        values = xr.DataArray(np.asarray(zone_values, dtype=np.float64), dims=("zone",), coords={"zone": share["zone"]})
+        return (share * values).transpose("zone", "ecosystem").assign_attrs(units=unit)
+
+    def zone_sums(self, table: pd.DataFrame, values: np.ndarray, where: str) -> np.ndarray:
+        """Sum table rows (with a ``zone_id`` column) per zone, in zone order."""
+        pos = self.zone_position(table["zone_id"].to_numpy(), where)
+        return np.bincount(pos, weights=np.asarray(values, dtype=np.float64), minlength=self.n_zones)

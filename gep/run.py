@@ -1,0 +1,197 @@
+"""A GEP run: scenario → landscape → services → valuation → account → outputs + manifest."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import xarray as xr
+
+from gep import catalogue, coefficients, provenance, report
+from gep.account import Account, assemble
+from gep.coefficients import CoefficientSet
+from gep.errors import ScenarioError
+from gep.io import outputs
+from gep.io.coefficient_files import sha256_file
+from gep.io.region import read_landscape
+from gep.landscape import Landscape
+from gep.scenario import Scenario
+from gep.scenario import load as load_scenario
+
+#: Absolute tolerance of the value digests in manifests [CNY] and of quantities [unit].
+DIGEST_TOLERANCE = 1e-3
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    coef: CoefficientSet
+    landscape: Landscape
+    account: Account
+    enabled: list[str]
+    methods: dict[str, str]
+    switches: dict
+    cells: xr.Dataset
+    run_dir: Path | None = None
+    manifest: dict | None = None
+
+    def summary(self) -> dict:
+        """The ``--json`` document of ``gep run``."""
+        acc = self.account
+        table = acc.data["quantity"].sum(("zone", "ecosystem"))
+        values = acc.data["value"].sum(("zone", "ecosystem"))
+        services = {}
+        for sid in self.enabled:
+            unit = str(acc.data["unit"].sel(service=sid).item())
+            q = float(table.sel(service=sid)) if unit != "various" else float("nan")
+            services[sid] = {
+                "category": catalogue.BY_ID[sid].category,
+                "method": self.methods[sid],
+                "quantity": None if np.isnan(q) else q,
+                "unit": unit,
+                "value_cny": float(values.sel(service=sid)),
+            }
+        out = {
+            "scenario": self.scenario.name,
+            "year": self.scenario.year,
+            "price_year": self.scenario.year,
+            "coefficient_set": f"{self.coef.id}@{self.coef.version}",
+            "gep_total_cny": acc.gep,
+            "categories": acc.category_totals(),
+            "services": services,
+            "zones": {str(r.zone_name): r.gep_cny for r in acc.zone_table().itertuples()},
+            "run_dir": str(self.run_dir) if self.run_dir else None,
+        }
+        if "value_comparable" in acc.data:
+            out["base_year"] = self.scenario.base_year
+            out["gep_total_cny_comparable"] = float(acc.data["value_comparable"].sum())
+        if "gdp" in acc.data:
+            gdp = float(acc.data["gdp"].sum())
+            out["gdp_cny"] = gdp
+            out["gep_gdp_ratio"] = acc.gep / gdp if gdp else None
+        if "carbon_stock" in acc.extras:
+            out["carbon_stock_tc"] = float(acc.extras["carbon_stock"].sum())
+        return out
+
+
+def resolve_services(sc: Scenario, coef: CoefficientSet) -> tuple[list[str], dict[str, str], dict]:
+    """Enabled services (catalogue order), their methods and the switches, profile then scenario."""
+    enabled = sc.enabled if sc.enabled is not None else list(coef.profile.get("services", {}).get("enabled", [s.id for s in catalogue.CATALOGUE]))
+    enabled = [s.id for s in catalogue.CATALOGUE if s.id in enabled and s.id not in sc.disabled]
+    methods = {}
+    for sid in enabled:
+        service = catalogue.get(sid, str(sc.path))
+        method = sc.methods.get(sid) or coef.profile.get("methods", {}).get(sid) or service.default_method
+        methods[sid] = catalogue.check_method(service, method, f"coefficient set {coef.id}")
+    switches = dict(coef.profile.get("switches", {}))
+    switches.update(sc.switches)
+    switches["carbon_method"] = methods.get("carbon_sequestration", coef.profile.get("methods", {}).get("carbon_sequestration", "nep_rh"))
+    return enabled, methods, switches
+
+
+def load_coefficients(sc: Scenario) -> CoefficientSet:
+    """The scenario's coefficient set with its overrides and carbon-pool table applied."""
+    coef = coefficients.load(sc.coefficient_set, sc.folder)
+    if sc.overrides:
+        coef = coef.with_overrides(sc.overrides, where=str(sc.path))
+    if sc.carbon_pools is not None:
+        coef.carbon_pools = coefficients.read_invest_pools(sc.carbon_pools)
+        coef.files[f"scenario/{sc.relative(sc.carbon_pools)}"] = sha256_file(sc.carbon_pools)
+    for key, value in sc.valuation.items():
+        coef.profile.setdefault("valuation", {})[key] = value
+    return coef
+
+
+def compute(sc: Scenario, chunks: int | None = None, progress: Callable[[str], None] | None = None) -> RunResult:
+    """Compute the account of a loaded scenario (no outputs written)."""
+    say = progress or (lambda _m: None)
+    coef = load_coefficients(sc)
+    enabled, methods, switches = resolve_services(sc, coef)
+    ls = read_landscape(sc, coef.legend, chunks, lambda m: say(f"reading {m}"))
+    results, cells = {}, {}
+    for sid in enabled:
+        say(f"service {sid}")
+        res = catalogue.BY_ID[sid].account(ls, coef, methods[sid], switches)
+        results[sid] = res
+        for name, da in res.cells.items():
+            cells[name] = da.astype(np.float32).assign_attrs(units=da.attrs.get("units", ""))
+    say("valuation")
+    val = coef.profile.get("valuation", {})
+    gdp = ls.zones["gdp_cny"].to_numpy() if "gdp_cny" in ls.zones else None
+    account = assemble(results, methods, ls.zones, sc.year, coef.price_index, val.get("price_index", "cpi"), sc.base_year, gdp)
+    cell_ds = xr.Dataset(cells)
+    for name in ("class_index", "zone_index", "cell_area"):
+        cell_ds[name] = ls.grid[name]
+    return RunResult(sc, coef, ls, account, enabled, methods, switches, cell_ds)
+
+
+def run_id(sc: Scenario, coef: CoefficientSet) -> str:
+    """Deterministic run id: scenario name + hash of the scenario and coefficient files."""
+    h = provenance.sha256_bytes((sha256_file(sc.path) + provenance.canonical_json(coef.provenance())).encode())
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", sc.name).strip("-") or "run"
+    return f"{name}-{sc.year}-{h[:10]}"
+
+
+def write(result: RunResult, out_dir: Path | None, command: str) -> Path:
+    """Write account tables, per-cell NetCDF, chart and manifest; return the run folder."""
+    sc = result.scenario
+    folder = Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / run_id(sc, result.coef)
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = folder / "manifest.json"
+    previous_hash = sha256_file(previous) if previous.is_file() else None
+    acc = result.account
+    table = acc.table()
+    outputs.write_csv(table, folder / "account.csv")
+    outputs.write_parquet(table, folder / "account.parquet")
+    outputs.write_csv(acc.components, folder / "components.csv")
+    outputs.write_csv(acc.zone_table(), folder / "zones.csv")
+    outputs.write_netcdf(acc.data, folder / "account.nc")
+    outputs.write_netcdf(result.cells, folder / "cells.nc")
+    report.value_by_service_zone(table, folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {acc.gep / 1e8:,.2f} × 10⁸ CNY")
+    names = ["account.csv", "account.parquet", "components.csv", "zones.csv", "account.nc", "cells.nc", "value_by_service_zone.png"]
+    result.run_dir = folder
+    manifest = build_manifest(result, command, outputs.hashes(folder, names), previous_hash)
+    outputs.write_text(provenance.canonical_json(manifest) + "\n", folder / "manifest.json")
+    result.manifest = manifest
+    return folder
+
+
+def build_manifest(result: RunResult, command: str, output_hashes: dict[str, str], previous_hash: str | None) -> dict:
+    """The run manifest (see DESIGN.md section 6)."""
+    sc = result.scenario
+    files = {"landcover": sc.landcover, "zones": sc.zones, "zone_table": sc.zone_table}
+    files.update({f"inputs.{k}": v.path for k, v in sc.inputs.items() if v.path is not None})
+    files.update({f"tables.{k}": v for k, v in sc.tables.items()})
+    acc = result.account.data
+    return {
+        "kind": "gep run",
+        "command": command,
+        "scenario": {"path": sc.path.name, "sha256": sha256_file(sc.path), "resolved": sc.raw},
+        "services": {"enabled": result.enabled, "methods": result.methods, "switches": {k: v for k, v in result.switches.items()}},
+        "coefficients": result.coef.provenance(),
+        "inputs": {k: {"path": sc.relative(p), "sha256": sha256_file(p)} for k, p in sorted(files.items())},
+        "constants": {k: {"value": v.value, "units": v.unit} for k, v in sc.inputs.items() if v.path is None},
+        "outputs": output_hashes,
+        "results": {
+            "tolerance": DIGEST_TOLERANCE,
+            "gep_total_cny": result.account.gep,
+            "value_digest": provenance.value_digest(acc["value"].values, DIGEST_TOLERANCE),
+            "quantity_digest": provenance.value_digest(acc["quantity"].values, DIGEST_TOLERANCE),
+        },
+        "environment": provenance.environment(),
+        "rng": None,
+        "previous_manifest_sha256": previous_hash,
+    }
+
+
+def run(path: str | Path, out_dir: Path | None = None, chunks: int | None = None, progress: Callable[[str], None] | None = None, command: str = "gep run") -> RunResult:
+    """Load, compute and write a scenario's account."""
+    sc = load_scenario(path)
+    if not sc.path.is_file():
+        raise ScenarioError(f"scenario file not found: {path}", hint="check the path")
+    result = compute(sc, chunks, progress)
+    write(result, out_dir, command)
+    return result

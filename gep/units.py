@@ -1,0 +1,172 @@
+"""The one pint unit registry of gep, and unit checks at function boundaries.
+
+Every quantity that crosses a function boundary carries a unit. Gridded values
+travel as :class:`xarray.DataArray` with a ``units`` attribute; scalars and
+coefficients as :class:`pint.Quantity`. Inside a science function the
+:func:`unitful` decorator converts each argument to the function's declared
+unit and hands over plain magnitudes, so formulas stay readable numpy/dask
+arithmetic and still cannot receive a wrong dimension.
+
+Carbon mass (``tC``), CO2 mass (``tCO2``) and plain mass (``t``) are distinct
+dimensions: adding them raises, and conversion is only through
+:data:`CO2_PER_C` (44/12) or :data:`O2_PER_CO2` (32/44), where a method says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pint
+import xarray as xr
+
+from gep.errors import UnitError
+
+ureg = pint.UnitRegistry(cache_folder=None)
+ureg.load_definitions(str(Path(__file__).with_name("units.txt")))
+ureg.formatter.default_format = "~P"
+Q_ = ureg.Quantity
+
+#: Stoichiometric factor from carbon to CO2 (molar masses 44/12) [tCO2/tC].
+CO2_PER_C = Q_(44.0 / 12.0, "tCO2/tC")
+#: Mass of O2 released per mass of CO2 fixed (32/44) [t/tCO2].
+O2_PER_CO2 = Q_(32.0 / 44.0, "t/tCO2")
+#: Carbon fraction of dry matter, C6 over C6H10O5 (72/162) [tC/t].
+C_PER_DRY_MATTER = Q_(72.0 / 162.0, "tC/t")
+
+
+def parse_unit(text: str, where: str = "") -> pint.Quantity:
+    """Parse a unit expression such as ``"t/(ha*yr)"`` or ``"CNY/(1e18*ion)"``.
+
+    Returns a Quantity of size one unit (its magnitude carries any scaling
+    factor); raises :class:`UnitError` naming ``where`` if the unit is unknown.
+    """
+    text = str(text).strip() or "dimensionless"
+    try:
+        return Q_(1.0, ureg.Unit(text))
+    except ValueError as exc:
+        if "scaling factor" not in str(exc):
+            raise UnitError(f"unknown unit {text!r}{' in ' + where if where else ''}", hint=_UNIT_HINT) from exc
+    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, TypeError, AttributeError, AssertionError) as exc:
+        raise UnitError(f"unknown unit {text!r}{' in ' + where if where else ''}", hint=_UNIT_HINT) from exc
+    try:
+        q = ureg.parse_expression(text)
+    except Exception as exc:  # pint raises several unrelated types here
+        raise UnitError(f"unknown unit {text!r}{' in ' + where if where else ''}", hint=_UNIT_HINT) from exc
+    return q if isinstance(q, pint.Quantity) else Q_(float(q), "dimensionless")
+
+
+_UNIT_HINT = "use a pint unit expression such as 'mm', 't/(ha*yr)', 'CNY/m**3'"
+
+
+def affine(src: str | pint.Unit, dst: str | pint.Unit, what: str = "value") -> tuple[float, float]:
+    """Return ``(scale, offset)`` with ``dst_value = src_value * scale + offset``.
+
+    Works for offset units (degC, K) as well as multiplicative ones, so the
+    conversion can be applied lazily to numpy or dask arrays.
+    """
+    src_q, dst_q = parse_unit(src, what), parse_unit(dst, what)
+    try:
+        if src_q.magnitude == 1.0 and dst_q.magnitude == 1.0:
+            zero = Q_(0.0, src_q.units).to(dst_q.units).magnitude
+            one = Q_(1.0, src_q.units).to(dst_q.units).magnitude
+        else:
+            zero, one = 0.0, src_q.to(dst_q.units).magnitude / dst_q.magnitude
+    except pint.errors.DimensionalityError as exc:
+        raise UnitError(
+            f"{what} has unit '{src}' ({src_q.dimensionality}) but '{dst}' "
+            f"({dst_q.dimensionality}) is expected",
+            hint=f"give {what} in a unit convertible to '{dst}'",
+        ) from exc
+    return float(one - zero), float(zero)
+
+
+def convert(value: Any, src: str | pint.Unit, dst: str | pint.Unit, what: str = "value") -> Any:
+    """Convert a magnitude (number, numpy or dask array, DataArray) from ``src`` to ``dst``."""
+    scale, offset = affine(src, dst, what)
+    if scale == 1.0 and offset == 0.0:
+        return value
+    out = value * scale
+    return out + offset if offset else out
+
+
+def units_of(value: Any, what: str) -> str:
+    """Unit string attached to a DataArray (``attrs['units']``) or a pint Quantity."""
+    if isinstance(value, pint.Quantity):
+        return f"{value.units}"
+    if isinstance(value, xr.DataArray):
+        if "units" not in value.attrs:
+            raise UnitError(f"{what} has no 'units' attribute", hint=f"set {what}.attrs['units'], e.g. 'mm'")
+        return str(value.attrs["units"])
+    raise UnitError(
+        f"{what} is a bare {type(value).__name__} without a unit",
+        hint="pass a pint Quantity (gep.units.Q_(value, 'unit')) or a DataArray with attrs['units']",
+    )
+
+
+def magnitude(value: Any, unit: str, what: str = "value") -> Any:
+    """Magnitude of ``value`` expressed in ``unit``; ``value`` must carry a unit."""
+    src = units_of(value, what)
+    if isinstance(value, pint.Quantity):
+        return convert(value.magnitude, src, unit, what)
+    out = convert(value, src, unit, what)
+    if isinstance(out, xr.DataArray):
+        out = out.copy(deep=False) if out is value else out
+        out.attrs = {k: v for k, v in value.attrs.items() if k != "units"}
+        out.attrs["units"] = unit
+    return out
+
+
+def with_units(value: Any, unit: str) -> Any:
+    """Attach ``unit``: DataArrays get ``attrs['units']``, everything else becomes a Quantity."""
+    if isinstance(value, xr.DataArray):
+        value.attrs["units"] = unit
+        return value
+    return Q_(value, unit)
+
+
+def unitful(returns: str | None = None, **declared: str) -> Callable:
+    """Declare argument and return units of a science function.
+
+    Each named argument must carry a unit (DataArray ``attrs['units']`` or pint
+    Quantity) convertible to the declared one; the function body receives
+    magnitudes in exactly the declared units. The return value gets ``returns``
+    as its unit. A wrong dimension raises :class:`~gep.errors.UnitError` naming
+    the function, the argument, the expected and the received unit.
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        sig = inspect.signature(fn)
+        for name in declared:
+            if name not in sig.parameters:
+                raise TypeError(f"{fn.__name__}: declared unit for unknown argument {name!r}")
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            for name, unit in declared.items():
+                value = bound.arguments[name]
+                if value is None:
+                    continue
+                what = f"argument '{name}' of {fn.__name__}"
+                if isinstance(value, pint.Quantity):
+                    bound.arguments[name] = convert(value.magnitude, f"{value.units}", unit, what)
+                else:
+                    bound.arguments[name] = magnitude(value, unit, what)
+            out = fn(*bound.args, **bound.kwargs)
+            return with_units(out, returns) if returns is not None else out
+
+        wrapper.units = dict(declared)  # type: ignore[attr-defined]
+        wrapper.returns = returns  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def as_array(q: Any, unit: str, what: str = "value") -> np.ndarray:
+    """numpy magnitude of a Quantity in ``unit``."""
+    return np.asarray(magnitude(q, unit, what))
