@@ -9,32 +9,15 @@ problem.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
-from gep.errors import InputError
 from gep.finance.curve import Curve, curve_from_dict
 from gep.finance.schedule import Bond, bond_from_dict
+from gep.io.tables import read_toml
 
 
 def _read(path: str | Path, what: str) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} file not found: {path}",
-                         hint="check the path; see scenarios/bonds/ for examples")
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"malformed TOML: {exc}",
-                         hint="check quotes, brackets and '=' on that line",
-                         where=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", hint="save the file as UTF-8",
-                         where=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read {what} file: {exc.strerror}",
-                         hint="check the path and permissions", where=str(path)) from None
+    return read_toml(path, what=f"{what} file")
 
 
 def load_bond(path: str | Path) -> Bond:
