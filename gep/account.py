@@ -161,6 +161,9 @@ def assemble(
         data.attrs["base_year"] = base_year
     if gdp_cny is not None:
         data["gdp"] = ("zone", np.asarray(gdp_cny, dtype=float), {"units": "CNY"})
+    by_category = data["value"].sum("ecosystem").groupby("category").sum()
+    data["value_by_category"] = by_category.rename({"category": "category_name"}).assign_attrs(units="CNY", long_name="value by zone and category")
+    data.attrs["gep_total_cny"] = float(data["value"].sum())
     extras = {}
     for res in results.values():
         extras.update(res.extras)

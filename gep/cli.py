@@ -49,6 +49,18 @@ def _mount_optional() -> None:
         app.add_typer(capacity_app, name="capacity", help="Water ecological capacity and credits.")
     except ImportError:
         pass
+    try:
+        from gep.ledger.cli import app as ledger_app
+
+        app.add_typer(ledger_app, name="ledger", help="Rights ledger: capacity and carbon credits.")
+    except ImportError:
+        pass
+    try:
+        from gep.cli_audit import register
+
+        register(app)
+    except ImportError:
+        pass
 
 
 @app.command("run")
@@ -56,10 +68,14 @@ def run_cmd(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see docs/scenarios.md)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<run-id>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout instead of the table."),
+    chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help="Run chunked with dask, CHUNKS × CHUNKS cells per chunk (bounded memory; default in memory, or [execution] chunks)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running dask.distributed scheduler (tcp://host:8786); implies chunked."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Start a local dask cluster with this many worker processes; implies chunked."),
 ) -> None:
     """Compute the GEP account of a scenario and write tables, maps and a manifest."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from gep import execution
     from gep import run as runner
     from gep.scenario import load as load_scenario
 
@@ -74,9 +90,17 @@ def run_cmd(
             def step(message: str) -> None:
                 bar.update(task, description=message, advance=1)
 
-            result = runner.compute(sc, progress=step)
-            step("writing outputs")
-            runner.write(result, out, "gep run " + " ".join(sys.argv[2:]) if sys.argv[:2] == ["gep", "run"] else f"gep run {scenario.name}")
+            chunk_task = bar.add_task("chunks", total=None, visible=bool(chunks or sc.chunks or scheduler or workers))
+
+            def chunk(done: int, total: int) -> None:
+                bar.update(chunk_task, completed=done, total=total)
+
+            if (scheduler or workers) and not (chunks or sc.chunks):
+                chunks = 2048
+            with execution.scheduler(scheduler, workers), execution.chunk_progress(chunk if (chunks or sc.chunks) else None):
+                result = runner.compute(sc, chunks=chunks, progress=step)
+                step("writing outputs")
+                runner.write(result, out, f"gep run {scenario.name}")
             step("done")
     except GepError as exc:
         fail(exc)

@@ -103,7 +103,11 @@ class CoefficientSet:
 
     # ----------------------------------------------------------------- lookup
     def _rows(self, parameter: str) -> pd.DataFrame:
-        sel = self.rows[self.rows["parameter"] == parameter]
+        cached = self.__dict__.get("_by_parameter")
+        if cached is None or cached[0] is not self.rows:
+            cached = (self.rows, {p: g for p, g in self.rows.groupby("parameter", sort=False)})
+            self.__dict__["_by_parameter"] = cached
+        sel = cached[1].get(parameter, self.rows.iloc[0:0])
         if sel.empty:
             raise CoefficientError(
                 f"coefficient '{parameter}' is missing from set {self.id}",
@@ -112,7 +116,10 @@ class CoefficientSet:
         return sel
 
     def has(self, parameter: str) -> bool:
-        return bool((self.rows["parameter"] == parameter).any())
+        try:
+            return not self._rows(parameter).empty
+        except CoefficientError:
+            return False
 
     def row(self, parameter: str, key: str = "") -> pd.Series:
         sel = self._rows(parameter)
@@ -196,6 +203,9 @@ class CoefficientSet:
         new.overrides = list(self.overrides)
         for spec, value in overrides.items():
             param, key = _split_key(spec)
+            if param.startswith("carbon_pools."):
+                new._override_pool(param.split(".", 1)[1], key, value, where)
+                continue
             mask = (new.rows["parameter"] == param) & (new.rows["key"] == key)
             if not mask.any():
                 known = sorted(set(new.rows["parameter"]))
@@ -223,6 +233,24 @@ class CoefficientSet:
             new.rows.at[idx, "confidence"] = "assumed"
             new.overrides.append(Override(param, key, old, number, unit))
         return new
+
+    def _override_pool(self, pool: str, key: str, value: Any, where: str) -> None:
+        """Override one carbon-pool density, ``carbon_pools.c_above[211]`` [t C/ha]."""
+        if pool not in POOL_COLUMNS[1:]:
+            raise CoefficientError(f"{where}: 'carbon_pools.{pool}' is not a carbon pool", hint=f"pools are {', '.join(POOL_COLUMNS[1:])}")
+        pools = self.carbon_pools.copy()
+        hit = pools.index[pools["lucode"].astype(str) == key]
+        if not len(hit):
+            raise CoefficientError(f"{where}: the carbon pool table has no lucode {key!r}", hint="write carbon_pools.<pool>[<land-cover code>]")
+        if isinstance(value, str):
+            s, o = affine(f"{Q_(value).units}", "tC/ha", f"override 'carbon_pools.{pool}[{key}]'")
+            number = float(Q_(value).magnitude) * s + o
+        else:
+            number = float(value)
+        old = float(pools.at[hit[0], pool])
+        pools.at[hit[0], pool] = number
+        self.carbon_pools = pools
+        self.overrides.append(Override(f"carbon_pools.{pool}", key, old, number, "tC/ha"))
 
     # ------------------------------------------------------------- provenance
     def provenance(self) -> dict:
@@ -400,25 +428,43 @@ def verify_all(root: Path | None = None) -> dict[str, list[str]]:
     return {folder.name: verify_set(folder) for folder in sorted(p for p in root.iterdir() if (p / "manifest.toml").is_file())}
 
 
+def unique_codes(arr: Any) -> np.ndarray:
+    """Sorted distinct values of a numpy or dask array."""
+    if hasattr(arr, "map_blocks"):
+        import dask.array as da
+
+        return np.asarray(da.unique(arr).compute())
+    return np.unique(arr)
+
+
+def _count(arr: Any, value: int) -> int:
+    n = (arr == value).sum()
+    return int(n.compute() if hasattr(n, "compute") else n)
+
+
 def class_index(legend: Legend, codes: Any) -> tuple[Any, np.ndarray]:
     """Map a land-cover code array to dense class indices; unknown codes raise.
 
     Returns ``(index array with -1 for nodata, codes present)``. Works on numpy
-    arrays; for dask arrays the unknown-code check runs on the unique codes.
+    and (lazily, block by block) on dask arrays.
     """
-    arr = np.asarray(codes)
-    uniq = np.unique(arr)
+    uniq = unique_codes(codes)
     uniq = uniq[~np.isin(uniq, NODATA_CODES)]
     known = np.isin(uniq, legend.codes)
     if not known.all():
         bad = uniq[~known]
-        counts = [(int(c), int((arr == c).sum())) for c in bad[:5]]
+        counts = [(int(c), _count(codes, c)) for c in bad[:5]]
         raise GridError(
-            f"land cover holds code(s) not in the legend: " + ", ".join(f"{c} ({n} cells)" for c, n in counts),
+            "land cover holds code(s) not in the legend: " + ", ".join(f"{c} ({n} cells)" for c, n in counts),
             hint="reclassify them to codes in coefficients/<set>/landcover.csv (see coefficients/README.md), or add the class to a custom set",
         )
-    idx = np.searchsorted(legend.codes, arr)
-    idx = np.where(np.isin(arr, NODATA_CODES), -1, idx).astype(np.int16)
+    table = legend.codes
+
+    def block(b: np.ndarray) -> np.ndarray:
+        idx = np.searchsorted(table, b)
+        return np.where(np.isin(b, NODATA_CODES), -1, idx).astype(np.int16)
+
+    idx = codes.map_blocks(block, dtype=np.int16) if hasattr(codes, "map_blocks") else block(np.asarray(codes))
     return idx, uniq
 
 

@@ -32,17 +32,43 @@ def _take(table: np.ndarray, idx: Any) -> Any:
     return padded[idx]
 
 
-def _bincount(key: Any, weights: Any, n: int) -> np.ndarray:
-    """Sum ``weights`` by integer ``key`` into ``n`` bins (negative keys dropped)."""
-    if hasattr(key, "map_blocks"):
+def _where(cond: Any, a: Any, b: Any) -> Any:
+    """``np.where`` for numpy arrays, ``dask.array.where`` for dask arrays."""
+    if hasattr(cond, "map_blocks"):
         import dask.array as da
 
-        valid = key >= 0
-        k = da.where(valid, key, n).ravel()
-        w = da.where(valid, weights, 0.0).ravel()
-        return np.asarray(da.bincount(k, weights=w, minlength=n + 1)[:n].compute())
+        return da.where(cond, a, b)
+    return np.where(cond, a, b)
+
+
+def _bincount(key: Any, weights: Any, n: int) -> Any:
+    """Sum ``weights`` by integer ``key`` into ``n`` bins (negative keys dropped).
+
+    numpy arrays use one ``np.bincount`` on the cells inside the region (their
+    positions are cached with the key); dask arrays a lazy chunk-wise
+    map-reduce (flox): nothing region-sized is gathered, and the result stays
+    lazy so that a run computes all services in one pass over the chunks.
+    """
+    if hasattr(key, "map_blocks"):
+        import dask.array as da
+        import flox
+
+        w = da.where(key >= 0, weights, 0.0)
+        sums, _ = flox.groupby_reduce(w, key, func="sum", expected_groups=np.arange(n), axis=(0, 1), method="map-reduce", fill_value=0.0)
+        return sums.astype(np.float64)
+    if isinstance(key, _Key):
+        return np.bincount(key.compact, weights=np.asarray(weights).ravel()[key.positions], minlength=n)[:n]
     valid = key >= 0
     return np.bincount(key[valid].ravel(), weights=np.asarray(weights)[valid].ravel(), minlength=n)[:n]
+
+
+class _Key:
+    """A numpy group key with the positions of the cells that have a group, computed once."""
+
+    def __init__(self, key: np.ndarray):
+        flat = key.ravel()
+        self.positions = np.flatnonzero(flat >= 0)
+        self.compact = flat[self.positions]
 
 
 @dataclass
@@ -148,26 +174,41 @@ class Landscape:
             Dims ``(zone, ecosystem)``, same unit.
         """
         ne = len(ECOSYSTEMS)
-        eco = self.legend.ecosystem_index
-        cls = self.grid["class_index"].data
-        zone = self.grid["zone_index"].data
-        eco_cell = _take(eco.astype(np.float64), cls)
-        if hasattr(cls, "map_blocks"):
-            import dask.array as da
-
-            key = da.where((cls >= 0) & (zone >= 0), zone.astype(np.int64) * ne + eco_cell.astype(np.int64), -1)
-        else:
-            key = np.where((cls >= 0) & (zone >= 0), zone.astype(np.int64) * ne + eco_cell.astype(np.int64), -1)
-        data = values.data
-        sums = _bincount(key, data, self.n_zones * ne).reshape(self.n_zones, ne)
+        sums = _bincount(self._key("ecosystem"), values.data, self.n_zones * ne).reshape(self.n_zones, ne)
         out = self.zone_eco_array(sums)
         out.attrs["units"] = unit or values.attrs.get("units", "")
         return out
 
+    def zonal_by_class(self, values: xr.DataArray) -> np.ndarray:
+        """Sum a per-cell quantity by zone × land-cover class; array ``(zone, class)``."""
+        nc = len(self.legend.codes)
+        return _bincount(self._key("class"), values.data, self.n_zones * nc).reshape(self.n_zones, nc)
+
+    def _key(self, kind: str) -> Any:
+        """Group key of each cell, zone × ecosystem or zone × class (-1 outside), built once."""
+        cache = self.__dict__.setdefault("_keys", {})
+        if kind not in cache:
+            cls = self.grid["class_index"].data
+            zone = self.grid["zone_index"].data
+            if kind == "ecosystem":
+                n, sub = len(ECOSYSTEMS), _take(self.legend.ecosystem_index.astype(np.float64), cls).astype(np.int64)
+            else:
+                n, sub = len(self.legend.codes), cls.astype(np.int64)
+            key = _where((cls >= 0) & (zone >= 0), zone.astype(np.int64) * n + sub, -1)
+            cache[kind] = key if hasattr(key, "map_blocks") else _Key(key)
+        return cache[kind]
+
+    def class_to_ecosystem(self, by_class: np.ndarray, unit: str) -> xr.DataArray:
+        """Aggregate a ``(zone, class)`` array to ``(zone, ecosystem)``."""
+        ne = len(ECOSYSTEMS)
+        onehot = np.zeros((len(self.legend.codes), ne))
+        onehot[np.arange(len(self.legend.codes)), self.legend.ecosystem_index] = 1.0
+        return self.zone_eco_array(by_class @ onehot, unit)
+
     def zone_eco_array(self, data: np.ndarray, unit: str = "") -> xr.DataArray:
         """Wrap a ``(zone, ecosystem)`` array with the account's coordinates."""
         da_ = xr.DataArray(
-            np.asarray(data, dtype=np.float64),
+            data if hasattr(data, "map_blocks") else np.asarray(data, dtype=np.float64),
             dims=("zone", "ecosystem"),
             coords={"zone": self.zones["zone_id"].to_numpy(), "ecosystem": list(ECOSYSTEMS)},
         )

@@ -1,7 +1,37 @@
 """Provenance: run manifests with hashes of every input, coefficient and output.
 
-Manifests are canonical JSON (sorted keys, UTF-8, no NaN) with no timestamps
-and no absolute paths, so the same run gives the same manifest bytes.
+A manifest is the record an auditor needs to prove that a published number
+follows from recorded inputs, coefficients and code (DESIGN.md section 6):
+what was run (command, resolved scenario with every override), on what
+(SHA-256 of every input and coefficient file), with what (package version,
+git commit and dirty flag, a hash of the package source, library versions,
+RNG generator and seed), what came out (SHA-256 of every output file and
+digests of the output values rounded to a declared tolerance), and the hash
+of the manifest it replaced in the same output folder (a chain).
+
+Canonical form
+--------------
+Manifests are canonical JSON: keys sorted, UTF-8 text (non-ASCII kept), one
+space indentation, no NaN or infinity (they are written as ``null``), a final
+newline. Nothing hashed holds a timestamp or an absolute path, so the same
+run gives the same manifest bytes, and ``sha256sum manifest.json`` is the
+manifest's identity.
+
+Chain
+-----
+When a run writes into a folder that already holds a ``manifest.json``, the
+new manifest records that file's SHA-256 in ``previous_manifest_sha256``, and
+the old file is kept as ``manifests/<sha256>.json`` (:func:`archive_previous`)
+so that the chain can be walked and every link re-hashed
+(:func:`check_chain`).
+
+References
+----------
+FIPS PUB 180-4 (2015), Secure Hash Standard (SHA-256).
+RFC 8259 (2017), The JavaScript Object Notation (JSON) Data Interchange Format.
+O'Neill, M. E. (2014), PCG: A Family of Simple Fast Space-Efficient
+Statistically Good Algorithms for Random Number Generation, HMC-CS-2014-0905
+(the PCG64 generator of ``numpy.random``).
 """
 
 from __future__ import annotations
@@ -10,6 +40,7 @@ import hashlib
 import json
 import math
 import platform
+import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -18,13 +49,73 @@ from typing import Any
 import numpy as np
 
 import gep
+from gep.errors import InputError
+from gep.io.coefficient_files import sha256_file
 
-LIBRARIES = ("numpy", "pandas", "xarray", "dask", "pint", "scipy", "rioxarray", "rasterio", "pyarrow", "h5netcdf")
+#: Version of the manifest layout; replay refuses layouts it does not know.
+MANIFEST_VERSION = 1
+#: File name of a run's manifest inside its output folder.
+MANIFEST_NAME = "manifest.json"
+#: Sub-folder of an output folder that keeps the manifests a re-run replaced.
+ARCHIVE_DIR = "manifests"
+#: Libraries whose versions every manifest records.
+LIBRARIES = ("numpy", "pandas", "xarray", "dask", "pint", "scipy", "rioxarray", "rasterio", "pyarrow", "h5netcdf", "matplotlib")
+#: Relative tolerance replay allows on top of a manifest's absolute tolerance [-]; CSV
+#: tables keep 10 significant digits, so a value on a rounding boundary moves by ~1e-9.
+RELATIVE_TOLERANCE = 1e-8
+#: The one random generator gep uses (``numpy.random.Generator(PCG64(seed))``).
+RNG_GENERATOR = "numpy.random.Generator(PCG64)"
+
+__all__ = [
+    "MANIFEST_VERSION",
+    "MANIFEST_NAME",
+    "ARCHIVE_DIR",
+    "canonical_json",
+    "canonical_bytes",
+    "sha256_bytes",
+    "sha256_file",
+    "value_digest",
+    "digests",
+    "library_versions",
+    "git_state",
+    "source_sha256",
+    "environment",
+    "environment_differences",
+    "rng_record",
+    "make_rng",
+    "archive_previous",
+    "write_manifest",
+    "read_manifest",
+    "check_chain",
+]
+
+
+# --------------------------------------------------------------------------- canonical JSON
 
 
 def canonical_json(obj: Any) -> str:
-    """Canonical JSON: sorted keys, UTF-8 characters kept, NaN/inf rejected."""
+    """Canonical JSON text of ``obj``.
+
+    Keys are sorted, non-ASCII characters kept (the file is UTF-8), one space
+    of indentation; NaN and infinities become ``null`` (JSON has no NaN);
+    numpy scalars become Python numbers and paths POSIX strings.
+
+    Parameters
+    ----------
+    obj : Any
+        Dicts, lists, tuples, strings, numbers, booleans, None, paths, numpy scalars.
+
+    Returns
+    -------
+    str
+        The JSON text, without a final newline.
+    """
     return json.dumps(_clean(obj), sort_keys=True, ensure_ascii=False, allow_nan=False, indent=1)
+
+
+def canonical_bytes(obj: Any) -> bytes:
+    """The bytes of a manifest file: :func:`canonical_json` + newline, UTF-8."""
+    return (canonical_json(obj) + "\n").encode("utf-8")
 
 
 def _clean(obj: Any) -> Any:
@@ -34,19 +125,79 @@ def _clean(obj: Any) -> Any:
         return [_clean(v) for v in obj]
     if isinstance(obj, Path):
         return obj.as_posix()
-    if isinstance(obj, (np.integer,)):
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, (np.floating, float)):
         f = float(obj)
         return None if not math.isfinite(f) else f
+    if hasattr(obj, "isoformat"):  # dates in scenario or bond files
+        return obj.isoformat()
     return obj
 
 
 def sha256_bytes(data: bytes) -> str:
+    """SHA-256 hex digest of ``data`` (FIPS 180-4)."""
     return hashlib.sha256(data).hexdigest()
 
 
+# --------------------------------------------------------------------------- value digests
+
+
+def value_digest(values: Any, tolerance: float) -> str:
+    """SHA-256 of values rounded to an absolute ``tolerance``.
+
+    Each value ``v`` becomes the integer ``round(v / tolerance)`` (round half
+    to even), stored as little-endian int64; NaN becomes the smallest int64 so
+    that a missing value differs from 0. The shape is hashed too.
+
+    Two arrays whose values differ by much less than ``tolerance`` give the
+    same digest except when a value sits on a rounding boundary; replay
+    therefore compares values, and uses digests only when the recorded values
+    are not at hand.
+
+    Parameters
+    ----------
+    values : array_like
+        Numbers (any shape).
+    tolerance : float
+        Absolute rounding step, > 0, in the values' unit.
+
+    Returns
+    -------
+    str
+        Hex digest.
+    """
+    if not tolerance > 0:
+        raise ValueError("tolerance must be > 0")
+    v = np.asarray(values, dtype=np.float64)
+    scaled = np.round(v / tolerance)
+    ok = np.isfinite(scaled)
+    big = np.abs(scaled) >= 2.0**62
+    ints = np.where(ok & ~big, scaled, 0.0).astype("<i8")
+    ints = np.where(np.isnan(v), np.iinfo(np.int64).min, ints)
+    ints = np.where(np.isposinf(v) | (big & (scaled > 0)), np.iinfo(np.int64).max, ints)
+    ints = np.where(np.isneginf(v) | (big & (scaled < 0)), np.iinfo(np.int64).min + 1, ints).astype("<i8")
+    head = ("shape=" + ",".join(str(n) for n in v.shape) + ";").encode()
+    return sha256_bytes(head + ints.tobytes())
+
+
+def digests(ds: Any, tolerance: float) -> dict[str, str]:
+    """:func:`value_digest` of every numeric data variable of an xarray Dataset, by name."""
+    out = {}
+    for name in sorted(ds.data_vars):
+        da = ds[name]
+        if da.dtype.kind in "fiu":
+            out[str(name)] = value_digest(np.asarray(da.values), tolerance)
+    return out
+
+
+# --------------------------------------------------------------------------- environment
+
+
 def library_versions() -> dict[str, str]:
+    """Python and library versions (:data:`LIBRARIES`)."""
     out = {"python": platform.python_version()}
     for name in LIBRARIES:
         try:
@@ -57,24 +208,204 @@ def library_versions() -> dict[str, str]:
 
 
 def git_state() -> dict[str, Any]:
-    """Commit of the gep source tree and whether it had uncommitted changes."""
+    """Commit of the gep source tree and whether ``gep/`` or ``coefficients/`` had uncommitted changes.
+
+    Read-only git commands; ``None`` values when the package is not in a git
+    work tree (an installed wheel, a tarball).
+    """
     root = Path(gep.__file__).resolve().parents[1]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "gep", "coefficients"], cwd=root, capture_output=True, text=True, timeout=10)
         if commit.returncode != 0:
             return {"commit": None, "dirty": None}
-        return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "gep", "coefficients"], cwd=root, capture_output=True, text=True, timeout=10)
+        return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip()) if dirty.returncode == 0 else None}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
 
 
-def value_digest(values: np.ndarray, tolerance: float) -> str:
-    """SHA-256 of values rounded to ``tolerance`` (absolute), for tolerant comparison."""
-    v = np.asarray(values, dtype=np.float64)
-    rounded = np.round(np.nan_to_num(v, nan=0.0) / tolerance).astype(np.int64)
-    return sha256_bytes(rounded.tobytes())
+def source_sha256() -> str:
+    """SHA-256 over the package source: every ``gep/**/*.py`` and ``gep/*.txt`` file.
+
+    The digest is over the sorted lines ``<sha256>  <path relative to gep/>``
+    (the format of ``sha256sum``), so it identifies the code even without git
+    and changes with any uncommitted edit.
+    """
+    pkg = Path(gep.__file__).resolve().parent
+    files = sorted(p for p in pkg.rglob("*") if p.is_file() and p.suffix in (".py", ".txt") and "__pycache__" not in p.parts)
+    lines = [f"{sha256_file(p)}  {p.relative_to(pkg).as_posix()}\n" for p in files]
+    return sha256_bytes("".join(lines).encode("utf-8"))
 
 
 def environment() -> dict[str, Any]:
-    return {"gep_version": gep.__version__, "git": git_state(), "libraries": library_versions()}
+    """What produced a result: gep version, git state, source hash, platform, library versions."""
+    return {
+        "gep_version": gep.__version__,
+        "git": git_state(),
+        "source_sha256": source_sha256(),
+        "platform": {"system": platform.system(), "machine": platform.machine()},
+        "libraries": library_versions(),
+    }
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: d}
+
+
+def environment_differences(recorded: dict | None, current: dict | None = None) -> list[dict[str, Any]]:
+    """Keys where the recorded environment differs from ``current`` (default: this one).
+
+    Returns
+    -------
+    list of dict
+        ``{"key": "libraries.numpy", "recorded": ..., "current": ...}``, sorted by key;
+        a key missing on one side shows ``None`` there.
+    """
+    a = _flatten(recorded or {})
+    b = _flatten(current if current is not None else environment())
+    return [{"key": k, "recorded": a.get(k), "current": b.get(k)} for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+# --------------------------------------------------------------------------- RNG
+
+
+def rng_record(seed: int | None, used: bool | None = None) -> dict[str, Any]:
+    """The manifest's ``rng`` entry: generator, seed and whether randomness was used.
+
+    Parameters
+    ----------
+    seed : int or None
+        Seed given to :func:`make_rng`; ``None`` for a deterministic calculation.
+    used : bool, optional
+        Default: ``seed is not None``.
+    """
+    return {"generator": RNG_GENERATOR, "seed": None if seed is None else int(seed), "used": bool(seed is not None if used is None else used)}
+
+
+def make_rng(record_or_seed: dict | int) -> np.random.Generator:
+    """``numpy.random.Generator(PCG64(seed))`` from a seed or a manifest ``rng`` entry."""
+    seed = record_or_seed.get("seed") if isinstance(record_or_seed, dict) else record_or_seed
+    if seed is None:
+        raise InputError("the manifest records no RNG seed", hint="a seeded calculation records rng.seed; this one was deterministic")
+    return np.random.Generator(np.random.PCG64(int(seed)))
+
+
+# --------------------------------------------------------------------------- chain
+
+
+def archive_previous(folder: str | Path, previous_hash: str | None) -> Path | None:
+    """Keep the manifest a new run is about to replace as ``manifests/<sha256>.json``.
+
+    Parameters
+    ----------
+    folder : path
+        Output folder holding ``manifest.json``.
+    previous_hash : str or None
+        SHA-256 the new manifest records for it; the copy is made only when
+        the file still has that hash.
+
+    Returns
+    -------
+    Path or None
+        The archived copy, or None when there was nothing to keep.
+    """
+    folder = Path(folder)
+    current = folder / MANIFEST_NAME
+    if previous_hash is None or not current.is_file() or sha256_file(current) != previous_hash:
+        return None
+    target = folder / ARCHIVE_DIR / f"{previous_hash}.json"
+    target.parent.mkdir(exist_ok=True)
+    if not target.is_file():
+        shutil.copyfile(current, target)
+    return target
+
+
+def write_manifest(folder: str | Path, manifest: dict) -> tuple[Path, str]:
+    """Chain and write a manifest into ``folder`` (for any command that writes outputs).
+
+    Sets ``previous_manifest_sha256`` to the hash of the manifest already in
+    the folder (archiving that file, :func:`archive_previous`) unless the
+    caller set it, then writes canonical JSON.
+
+    Returns
+    -------
+    (Path, str)
+        The manifest path and its SHA-256.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / MANIFEST_NAME
+    if "previous_manifest_sha256" not in manifest:
+        manifest["previous_manifest_sha256"] = sha256_file(path) if path.is_file() else None
+    archive_previous(folder, manifest["previous_manifest_sha256"])
+    data = canonical_bytes(manifest)
+    path.write_bytes(data)
+    return path, sha256_bytes(data)
+
+
+def read_manifest(path: str | Path) -> dict:
+    """Parse a manifest file; a missing or malformed file raises :class:`InputError` (exit 2)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    if not path.is_file():
+        raise InputError(f"manifest not found: {path}", hint="give runs/<run-id>/manifest.json (or the run folder)")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path} is not a JSON manifest: {exc}", hint="give the manifest.json written by a gep run") from exc
+    if not isinstance(doc, dict) or "kind" not in doc:
+        raise InputError(f"{path} is not a gep manifest (no 'kind')", hint="give the manifest.json written by a gep run")
+    return doc
+
+
+def check_chain(manifest: dict, folder: str | Path, limit: int = 10_000) -> tuple[list[dict], list[dict]]:
+    """Walk the chain of previous manifests kept in ``folder/manifests/``.
+
+    Each link must exist as ``manifests/<sha256>.json`` and hash to its name.
+
+    Parameters
+    ----------
+    manifest : dict
+        The manifest whose history to check.
+    folder : path
+        Its output folder.
+
+    Returns
+    -------
+    (links, problems)
+        ``links``: ``{"sha256", "file"}`` from newest to oldest;
+        ``problems``: ``{"kind": "chain", "file", "problem", "recorded", "actual"}``.
+    """
+    folder = Path(folder)
+    links: list[dict] = []
+    problems: list[dict] = []
+    want = manifest.get("previous_manifest_sha256")
+    seen = set()
+    while want and len(links) < limit:
+        if want in seen:
+            problems.append({"kind": "chain", "file": f"{ARCHIVE_DIR}/{want}.json", "problem": "cycle in the manifest chain", "recorded": want, "actual": None})
+            break
+        seen.add(want)
+        path = folder / ARCHIVE_DIR / f"{want}.json"
+        rel = f"{ARCHIVE_DIR}/{want}.json"
+        if not path.is_file():
+            problems.append({"kind": "chain", "file": rel, "problem": "previous manifest missing", "recorded": want, "actual": None})
+            break
+        actual = sha256_file(path)
+        links.append({"sha256": want, "file": rel})
+        if actual != want:
+            problems.append({"kind": "chain", "file": rel, "problem": "previous manifest changed (SHA-256 differs from the hash recorded by the next run)", "recorded": want, "actual": actual})
+            break
+        try:
+            prev = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            problems.append({"kind": "chain", "file": rel, "problem": "previous manifest is not JSON", "recorded": want, "actual": actual})
+            break
+        want = prev.get("previous_manifest_sha256") if isinstance(prev, dict) else None
+    return links, problems

@@ -10,15 +10,17 @@ from typing import Callable
 import numpy as np
 import xarray as xr
 
-from gep import catalogue, coefficients, provenance, report
+from gep import catalogue, coefficients, execution, provenance, report
 from gep.account import Account, assemble
 from gep.coefficients import CoefficientSet
 from gep.errors import ScenarioError
 from gep.io import outputs
 from gep.io.coefficient_files import sha256_file
+from gep.io.raster import cells as raster_cells
 from gep.io.region import read_landscape
 from gep.landscape import Landscape
 from gep.scenario import Scenario
+from gep.services.result import ServiceResult
 from gep.scenario import load as load_scenario
 
 #: Absolute tolerance of the value digests in manifests [CNY] and of quantities [unit].
@@ -110,7 +112,27 @@ def compute(sc: Scenario, chunks: int | None = None, progress: Callable[[str], N
     say = progress or (lambda _m: None)
     coef = load_coefficients(sc)
     enabled, methods, switches = resolve_services(sc, coef)
+    chunks = chunks or sc.chunks
+    if not chunks:
+        execution.check_fits(raster_cells(sc.landcover), len(sc.inputs))
     ls = read_landscape(sc, coef.legend, chunks, lambda m: say(f"reading {m}"))
+    account, cell_ds = account_landscape(ls, coef, enabled, methods, switches, sc.base_year, say)
+    return RunResult(sc, coef, ls, account, enabled, methods, switches, cell_ds)
+
+
+def account_landscape(
+    ls: Landscape,
+    coef: CoefficientSet,
+    enabled: list[str],
+    methods: dict[str, str],
+    switches: dict,
+    base_year: int | None = None,
+    say: Callable[[str], None] = lambda _m: None,
+) -> tuple[Account, xr.Dataset]:
+    """Run every enabled service on a landscape and assemble the valued account.
+
+    Returns the account and the per-cell quantities (float32).
+    """
     results, cells = {}, {}
     for sid in enabled:
         say(f"service {sid}")
@@ -118,14 +140,37 @@ def compute(sc: Scenario, chunks: int | None = None, progress: Callable[[str], N
         results[sid] = res
         for name, da in res.cells.items():
             cells[name] = da.astype(np.float32).assign_attrs(units=da.attrs.get("units", ""))
+    results = materialise(results)
     say("valuation")
     val = coef.profile.get("valuation", {})
     gdp = ls.zones["gdp_cny"].to_numpy() if "gdp_cny" in ls.zones else None
-    account = assemble(results, methods, ls.zones, sc.year, coef.price_index, val.get("price_index", "cpi"), sc.base_year, gdp)
+    account = assemble(results, methods, ls.zones, ls.year, coef.price_index, val.get("price_index", "cpi"), base_year, gdp)
     cell_ds = xr.Dataset(cells)
     for name in ("class_index", "zone_index", "cell_area"):
         cell_ds[name] = ls.grid[name]
-    return RunResult(sc, coef, ls, account, enabled, methods, switches, cell_ds)
+    return account, cell_ds
+
+
+def materialise(results: dict[str, ServiceResult]) -> dict[str, ServiceResult]:
+    """Compute every lazy (dask) zone × ecosystem result in one pass over the chunks."""
+    import dataclasses
+
+    import dask
+
+    arrays = []
+    for res in results.values():
+        arrays += [res.quantity] if res.quantity is not None else []
+        arrays += [c.quantity for c in res.components] + list(res.extras.values())
+    if not any(a.chunks for a in arrays):
+        return results
+    done = iter(dask.compute(*arrays))
+    out = {}
+    for sid, res in results.items():
+        quantity = next(done) if res.quantity is not None else None
+        components = [dataclasses.replace(c, quantity=next(done)) for c in res.components]
+        extras = {k: next(done) for k in res.extras}
+        out[sid] = dataclasses.replace(res, quantity=quantity, components=components, extras=extras)
+    return out
 
 
 def run_id(sc: Scenario, coef: CoefficientSet) -> str:
@@ -160,31 +205,48 @@ def write(result: RunResult, out_dir: Path | None, command: str) -> Path:
 
 
 def build_manifest(result: RunResult, command: str, output_hashes: dict[str, str], previous_hash: str | None) -> dict:
-    """The run manifest (see DESIGN.md section 6)."""
+    """The run manifest (see DESIGN.md section 6 and :mod:`gep.provenance`).
+
+    Paths are relative: the scenario to the run folder, inputs to the
+    scenario folder. The manifest the run replaces (``previous_hash``) is kept
+    as ``manifests/<sha256>.json`` so that ``gep replay`` can walk the chain.
+    """
     sc = result.scenario
     files = {"landcover": sc.landcover, "zones": sc.zones, "zone_table": sc.zone_table}
     files.update({f"inputs.{k}": v.path for k, v in sc.inputs.items() if v.path is not None})
     files.update({f"tables.{k}": v for k, v in sc.tables.items()})
     acc = result.account.data
+    if result.run_dir is not None:
+        provenance.archive_previous(result.run_dir, previous_hash)
     return {
+        "manifest_version": provenance.MANIFEST_VERSION,
         "kind": "gep run",
         "command": command,
-        "scenario": {"path": sc.path.name, "sha256": sha256_file(sc.path), "resolved": sc.raw},
+        "scenario": {"path": _relpath(sc.path, result.run_dir), "sha256": sha256_file(sc.path), "resolved": sc.raw},
         "services": {"enabled": result.enabled, "methods": result.methods, "switches": {k: v for k, v in result.switches.items()}},
         "coefficients": result.coef.provenance(),
-        "inputs": {k: {"path": sc.relative(p), "sha256": sha256_file(p)} for k, p in sorted(files.items())},
+        "inputs": {k: {"path": _relpath(p, sc.folder), "sha256": sha256_file(p)} for k, p in sorted(files.items())},
         "constants": {k: {"value": v.value, "units": v.unit} for k, v in sc.inputs.items() if v.path is None},
         "outputs": output_hashes,
         "results": {
             "tolerance": DIGEST_TOLERANCE,
+            "relative_tolerance": provenance.RELATIVE_TOLERANCE,
             "gep_total_cny": result.account.gep,
             "value_digest": provenance.value_digest(acc["value"].values, DIGEST_TOLERANCE),
             "quantity_digest": provenance.value_digest(acc["quantity"].values, DIGEST_TOLERANCE),
+            "digests": {"account.nc": provenance.digests(acc, DIGEST_TOLERANCE), "cells.nc": provenance.digests(result.cells, DIGEST_TOLERANCE)},
         },
         "environment": provenance.environment(),
-        "rng": None,
+        "rng": provenance.rng_record(None),
         "previous_manifest_sha256": previous_hash,
     }
+
+
+def _relpath(path: Path, start: Path | None) -> str:
+    """``path`` relative to ``start`` (the run folder), so a manifest holds no absolute path."""
+    import os
+
+    return Path(os.path.relpath(Path(path).resolve(), Path(start or ".").resolve())).as_posix()
 
 
 def run(path: str | Path, out_dir: Path | None = None, chunks: int | None = None, progress: Callable[[str], None] | None = None, command: str = "gep run") -> RunResult:

@@ -68,6 +68,7 @@ SCHEMA: dict[str, Any] = {
     "switches": set(SWITCHES),
     "valuation": {"price_index", "carbon_price_basis"},
     "output": {"dir"},
+    "execution": {"chunks"},
 }
 RASTER_SUFFIXES = (".tif", ".tiff", ".nc", ".vrt")
 
@@ -105,6 +106,7 @@ class Scenario:
     switches: dict[str, Any]
     valuation: dict[str, str]
     output_dir: Path | None = None
+    chunks: int | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -296,6 +298,10 @@ def load(path: str | Path) -> Scenario:
         probs.add("valuation", "carbon_price_basis", "must be 'tCO2' (market price per t CO2) or 'tC' (price per t C)")
 
     out_dir = raw.get("output", {}).get("dir")
+    chunks = raw.get("execution", {}).get("chunks")
+    if chunks is not None and (not isinstance(chunks, int) or isinstance(chunks, bool) or chunks < 16):
+        probs.add("execution", "chunks", f"must be an integer chunk size of at least 16 cells, got {chunks!r}")
+        chunks = None
     if probs.items:
         n = len(probs.items)
         raise ScenarioError(
@@ -322,4 +328,5 @@ def load(path: str | Path) -> Scenario:
         switches=switches,
         valuation=valuation,
         output_dir=(folder / out_dir) if out_dir else None,
+        chunks=chunks,
     )

@@ -62,26 +62,37 @@ def parse_unit(text: str, where: str = "") -> pint.Quantity:
 _UNIT_HINT = "use a pint unit expression such as 'mm', 't/(ha*yr)', 'CNY/m**3'"
 
 
+@functools.lru_cache(maxsize=4096)
+def _affine_cached(src: str, dst: str) -> tuple[float, float]:
+    src_q, dst_q = parse_unit(src), parse_unit(dst)
+    if src_q.magnitude == 1.0 and dst_q.magnitude == 1.0:
+        zero = Q_(0.0, src_q.units).to(dst_q.units).magnitude
+        one = Q_(1.0, src_q.units).to(dst_q.units).magnitude
+    else:
+        zero, one = 0.0, src_q.to(dst_q.units).magnitude / dst_q.magnitude
+    return float(one - zero), float(zero)
+
+
 def affine(src: str | pint.Unit, dst: str | pint.Unit, what: str = "value") -> tuple[float, float]:
     """Return ``(scale, offset)`` with ``dst_value = src_value * scale + offset``.
 
     Works for offset units (degC, K) as well as multiplicative ones, so the
-    conversion can be applied lazily to numpy or dask arrays.
+    conversion can be applied lazily to numpy or dask arrays. Conversions are
+    cached by unit strings.
     """
-    src_q, dst_q = parse_unit(src, what), parse_unit(dst, what)
     try:
-        if src_q.magnitude == 1.0 and dst_q.magnitude == 1.0:
-            zero = Q_(0.0, src_q.units).to(dst_q.units).magnitude
-            one = Q_(1.0, src_q.units).to(dst_q.units).magnitude
-        else:
-            zero, one = 0.0, src_q.to(dst_q.units).magnitude / dst_q.magnitude
+        return _affine_cached(str(src), str(dst))
     except pint.errors.DimensionalityError as exc:
+        src_q, dst_q = parse_unit(src, what), parse_unit(dst, what)
         raise UnitError(
             f"{what} has unit '{src}' ({src_q.dimensionality}) but '{dst}' "
             f"({dst_q.dimensionality}) is expected",
             hint=f"give {what} in a unit convertible to '{dst}'",
         ) from exc
-    return float(one - zero), float(zero)
+    except UnitError:
+        parse_unit(src, what)  # re-raise naming where the unknown unit was
+        parse_unit(dst, what)
+        raise
 
 
 def convert(value: Any, src: str | pint.Unit, dst: str | pint.Unit, what: str = "value") -> Any:

@@ -44,19 +44,15 @@ def build_landscape(
     zone_index = np.where(inside, pos, -1).astype(np.int32)
     area = np.where(inside, float(cell_size) ** 2, 0.0)
     dims = ("y", "x")
-    coords = {"y": np.arange(codes.shape[0]), "x": np.arange(codes.shape[1])}
-    grid = xr.Dataset(
-        {
-            "class_index": (dims, class_index),
-            "zone_index": (dims, zone_index),
-            "cell_area": (dims, area, {"units": "m**2"}),
-        },
-        coords=coords,
-    )
-    grid.attrs["cell_size_m"] = float(cell_size)
+    variables = {
+        "class_index": (dims, class_index),
+        "zone_index": (dims, zone_index),
+        "cell_area": (dims, area, {"units": "m**2"}),
+    }
     for name, (values, unit) in (inputs or {}).items():
         data = np.broadcast_to(np.asarray(values, dtype=np.float64), codes.shape).copy()
-        grid[name] = (dims, data, {"units": unit})
+        variables[name] = (dims, data, {"units": unit})
+    grid = xr.Dataset(variables, attrs={"cell_size_m": float(cell_size)})  # no y/x coordinates: services do not need them
     table = pd.DataFrame({"zone_id": ids, "name": [f"zone {i}" for i in ids], "name_zh": [f"区{i}" for i in ids]})
     present = np.unique(coef.legend.codes[class_index[class_index >= 0]])
     return Landscape(grid=grid, zones=table, tables=dict(tables or {}), legend=coef.legend, year=year, codes_present=present)

@@ -57,6 +57,17 @@ def _open(path: Path, chunks: int | None, masked: bool) -> xr.DataArray:
     return da
 
 
+def cells(path: str | Path) -> int:
+    """Number of cells of a raster, read from its header only."""
+    import rasterio
+
+    try:
+        with rasterio.open(path) as src:
+            return int(src.width) * int(src.height)
+    except Exception as exc:  # rasterio raises its own error types
+        raise InputError(f"cannot read raster {path}: {exc}", hint="give a GeoTIFF (or NetCDF) readable by GDAL") from exc
+
+
 def spec_of(da: xr.DataArray) -> GridSpec:
     """Grid description of a raster read by :func:`read`."""
     crs = da.rio.crs

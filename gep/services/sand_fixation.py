@@ -60,6 +60,12 @@ def vegetation_factor(cover_coefficient, fcover):
     return np.exp(cover_coefficient * fcover)
 
 
+@unitful(rate="kg/m**2/yr", area="m**2", returns="t/yr")
+def per_cell_mass(rate, area):
+    """Sand fixed per cell, rate × A [t/yr]."""
+    return rate * area * 1e-3
+
+
 def _factor(ls: Landscape, coef: CoefficientSet, name: str) -> xr.DataArray:
     if ls.has_input(name):
         return ls.input(name, "dimensionless", "sand_fixation")
@@ -73,8 +79,8 @@ def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) ->
     z = coef.quantity("sand_fixation.z")
     c = vegetation_factor(ls.lut(coef, "sand_fixation.cover_coefficient", "1/percent", ECOSYSTEMS), ls.input("fcover", "percent", "sand_fixation"))
     one = xr.ones_like(c).assign_attrs(units="dimensionless")
-    fixed = (soil_loss(wf, ef, scf, kr, one, z) - soil_loss(wf, ef, scf, kr, c, z)).clip(min=0.0)
-    cell = (fixed * ls.mask(ECOSYSTEMS) * ls.cell_area * 1e-3).assign_attrs(units="t/yr")
+    fixed = (soil_loss(wf, ef, scf, kr, one, z) - soil_loss(wf, ef, scf, kr, c, z)).clip(min=0.0).assign_attrs(units="kg/m**2/yr")
+    cell = (per_cell_mass(fixed, ls.cell_area) * ls.mask(ECOSYSTEMS)).assign_attrs(units="t/yr")
     q = ls.zonal(cell, "t/yr")
     rho = coef.scalar("sand_fixation.bulk_density", "t/m**3")
     depth = coef.scalar("sand_fixation.soil_depth", "m")

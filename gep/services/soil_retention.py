@@ -111,7 +111,11 @@ def ls_from_slope(slope, slope_length):
 
 @unitful(dem="m", spacing="m", returns="degree")
 def slope_from_dem(dem, spacing):
-    """Slope angle from a DEM by central differences (edges one-sided).
+    """Slope angle from a DEM by finite differences over the 4 neighbours.
+
+    Central differences inside; one-sided where a neighbour is missing (NaN
+    outside the region, or beyond the grid edge), so the region's border does
+    not create false cliffs and the chunked result equals the whole-grid result.
 
     Parameters
     ----------
@@ -127,21 +131,34 @@ def slope_from_dem(dem, spacing):
 
     References
     ----------
-    Horn, B. K. P. (1981) Hill shading and the reflectance map (gradient of a DEM);
-    central differences as in numpy.gradient.
+    Horn, B. K. P. (1981) Hill shading and the reflectance map (finite
+    differences of a DEM).
     """
     data = dem.data
     if hasattr(data, "map_overlap"):
-        grad = data.map_overlap(lambda b: _slope_block(b, spacing), depth=1, boundary="nearest", dtype=np.float64)
+        # map_overlap hands each block with a one-cell halo and trims the same halo from the result
+        grad = data.map_overlap(lambda b: np.pad(_slope_block(b, spacing), 1), depth=1, boundary=np.nan, dtype=np.float64)
     else:
-        grad = _slope_block(np.asarray(data, dtype=np.float64), spacing)
+        grad = _slope_block(np.pad(np.asarray(data, dtype=np.float64), 1, constant_values=np.nan), spacing)
     return xr.DataArray(grad, dims=dem.dims, coords=dem.coords)
 
 
 def _slope_block(z: np.ndarray, spacing: float) -> np.ndarray:
-    z = np.where(np.isfinite(z), z, np.nanmean(z) if np.isfinite(z).any() else 0.0)
-    gy, gx = np.gradient(z, spacing)
-    return np.degrees(np.arctan(np.hypot(gx, gy)))
+    """Slope of the interior of a block padded by one cell (padding removed from the result).
+
+    Central differences where both neighbours exist, one-sided where one is
+    missing (NaN: outside the region or beyond the grid), zero where both are.
+    """
+    c = z[1:-1, 1:-1]
+
+    def grad(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        n = (~np.isnan(lo)).astype(np.float64) + (~np.isnan(hi))
+        diff = np.where(np.isnan(hi), c, hi) - np.where(np.isnan(lo), c, lo)
+        return np.where(n > 0, diff / (np.maximum(n, 1.0) * spacing), 0.0)
+
+    gy = grad(z[:-2, 1:-1], z[2:, 1:-1])
+    gx = grad(z[1:-1, :-2], z[1:-1, 2:])
+    return np.degrees(np.arctan(np.hypot(np.nan_to_num(gx), np.nan_to_num(gy))))
 
 
 @unitful(sand="percent", silt="percent", clay="percent", organic_carbon="percent", returns="t*ha*h/(ha*MJ*mm)")
@@ -180,6 +197,12 @@ def k_epic(sand, silt, clay, organic_carbon):
     return (-0.01383 + 0.51575 * k * 0.1317).clip(min=0.0)
 
 
+@unitful(rate="t/(ha*yr)", area="m**2", returns="t/yr")
+def per_cell_mass(rate, area):
+    """Mass per cell from a rate per area, rate × A [t/yr]."""
+    return rate * area * 1e-4
+
+
 def ls_for(ls: Landscape) -> xr.DataArray:
     """LS factor: the ``ls_factor`` input if given, else derived from ``dem``."""
     if ls.has_input("ls_factor"):
@@ -211,7 +234,7 @@ def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) ->
         c = ls.lut(coef, "soil_retention.cover_management", "dimensionless", ECOSYSTEMS)
     p = ls.lut(coef, "soil_retention.support_practice", "dimensionless", ECOSYSTEMS)
     per_ha = retained(ls.input("r_factor", "MJ*mm/(ha*h*yr)", "soil_retention"), k_for(ls), ls_for(ls), c, p)
-    cell = (per_ha * mask * ls.cell_area * 1e-4).assign_attrs(units="t/yr")
+    cell = (per_cell_mass(per_ha, ls.cell_area) * mask).assign_attrs(units="t/yr")
     q = ls.zonal(cell, "t/yr")
 
     lam = coef.scalar("soil_retention.sediment_fraction", "dimensionless")

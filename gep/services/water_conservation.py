@@ -113,9 +113,10 @@ def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) ->
     rule = switches.get("negative_water_conservation", "clamp_total")
     if rule == "clamp_cells":
         cell = cell.clip(min=0.0).assign_attrs(units="m**3/yr")
-    q = ls.zonal(cell, "m**3/yr")
     if rule == "clamp_total":
-        q = q.clip(min=0.0).assign_attrs(units="m**3/yr")
+        q = ls.class_to_ecosystem(np.clip(ls.zonal_by_class(cell), 0.0, None), "m**3/yr")
+    else:
+        q = ls.zonal(cell, "m**3/yr")
     notes = []
     if switches.get("water_conservation_net_of_water_use", False) and "production" in ls.tables:
         prod = ls.tables["production"]

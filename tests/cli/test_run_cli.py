@@ -63,7 +63,7 @@ def test_run_tiny_json_and_outputs(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["outputs"]) >= {"account.csv", "cells.nc"}
     assert manifest["inputs"]["inputs.precipitation"]["path"] == "data/precipitation.tif"
-    assert "/" not in manifest["scenario"]["path"]
+    assert manifest["scenario"]["path"] == "../tiny.toml"  # relative to the run folder
     assert manifest["previous_manifest_sha256"] is None
     again = invoke("run", path, "--out", out, "--json")
     assert again.exit_code == 0
@@ -193,3 +193,26 @@ def test_coefficients_show_and_verify():
 
 def test_coefficients_show_unknown_set():
     assert_user_error(invoke("coefficients", "show", "cn-1999"), "not found", "cn-2022")
+
+
+def test_coefficient_with_a_wrong_unit_in_its_file(tmp_path):
+    folder = tmp_path / "coef"
+    shutil.copytree("coefficients/cn-2022", folder)
+    csv = folder / "water_conservation.csv"
+    csv.write_text(csv.read_text(encoding="utf-8").replace("water_conservation.runoff_coefficient,211,2.67,percent", "water_conservation.runoff_coefficient,211,2.67,mm"), encoding="utf-8")
+    from gep.io.coefficient_files import write_hashes
+
+    write_hashes(folder)
+    path = tiny.make(tmp_path, extra_toml=f'[coefficients]\nset = "{folder.as_posix()}"\n')
+    assert_user_error(invoke("run", path, "--out", tmp_path / "o"), "runoff_coefficient", "class 211", "'mm'", "Fix:")
+
+
+def test_carbon_pool_override_is_recorded(tmp_path):
+    from gep.run import load_coefficients
+    from gep.scenario import load
+
+    path = tiny.make(tmp_path, extra_toml='[coefficients.overrides]\n"carbon_pools.c_above[211]" = "70 tC/ha"\n')
+    coef = load_coefficients(load(path))
+    row = coef.carbon_pools[coef.carbon_pools["lucode"] == 211].iloc[0]
+    assert row["c_above"] == 70.0
+    assert coef.overrides[-1].as_dict() == {"parameter": "carbon_pools.c_above", "key": "211", "old": 60.0, "new": 70.0, "unit": "tC/ha"}

@@ -171,6 +171,28 @@ def test_water_conservation_negative_rules(coef, make_landscape):
     assert qty(run("water_conservation", ls2, coef, "water_balance"), 1, "forest") == 0.0
 
 
+def test_water_conservation_clamps_each_class_total(coef, make_landscape):
+    # METHODS.md (service 2): keep cell values, clamp the (land-cover) class total at ≥ 0
+    # zone 1, both forest ecosystem type:
+    #   evergreen broadleaf 211: α 2.67 %, ET 700  → 900 × (1200 − 32.04 − 700) × 1e-3 = +421.164 m³
+    #   sparse forest 23:        α 19.2 %, ET 1500 → 900 × (1200 − 230.4 − 1500) × 1e-3 = −477.540 m³
+    # class totals clamped at 0: 421.164 + 0 = 421.164 m³ (the ecosystem total −56.376 would clamp to 0)
+    ls = make_landscape([[211, 23]], [[1, 1]], {"precipitation": (1200, "mm/yr"), "et": (np.array([[700, 1500]], float), "mm/yr")})
+    res = run("water_conservation", ls, coef, "water_balance", {"negative_water_conservation": "clamp_total"})
+    assert qty(res, 1, "forest") == pytest.approx(421.164)
+
+
+def test_water_conservation_reservoir_cost_override_is_not_silently_ignored(coef, make_landscape):
+    # regression: the set once held a water_conservation.reservoir_cost row that no code read, so an override of
+    # it was accepted and recorded but had no effect; water conservation is priced by price.reservoir_storage
+    if not coef.has("water_conservation.reservoir_cost"):
+        return  # the dead row was removed: nothing can be silently ignored
+    ls = wc_landscape(make_landscape)
+    base = total_value(run("water_conservation", ls, coef, "water_balance"), coef)
+    c2 = coef.with_overrides({"water_conservation.reservoir_cost": 2 * 6.1107})
+    assert total_value(run("water_conservation", ls, c2, "water_balance"), c2) == pytest.approx(2 * base)
+
+
 def test_water_conservation_net_of_local_water_use(coef, make_landscape):
     prod = pd.DataFrame({"zone_id": [1], "product": ["water_supply"], "ecosystem": ["water"], "quantity": [200.0], "unit": ["m**3"]})
     ls = wc_landscape(make_landscape)
@@ -244,22 +266,29 @@ def test_soil_retention_rusle_cover_hand(coef, make_landscape):
 
 
 def test_soil_retention_c_lut_with_ls_from_dem_hand(coef, make_landscape):
-    # a plane DEM rising 3 m per 30 m cell along x: tan θ = 0.1 everywhere (np.gradient is exact on a plane)
-    dem = np.array([[0.0, 3.0, 6.0], [0.0, 3.0, 6.0]])
+    # a plane DEM rising 4 m per 30 m cell along x; slope by central differences over the 4 neighbours,
+    # one-sided where a neighbour is beyond the grid edge (gep.services.soil_retention.slope_from_dem):
+    #   middle column: ∂z/∂x = (8 − 0)/(2 × 30) = 0.13333; edge columns: (4 − 0)/30 = (8 − 4)/30 = 0.13333; ∂z/∂y = 0
+    dem = np.array([[0.0, 4.0, 8.0], [0.0, 4.0, 8.0]])
+    # edge: forest 211 | middle: dry cropland 12 | edge: grassland 31
+    # edge: urban 51   | middle: forest 211      | edge: nodata
     ls = make_landscape([[211, 12, 31], [51, 211, 0]], [[1, 1, 1], [1, 1, 1]], {
         "r_factor": (4000, "MJ*mm/(ha*h*yr)"), "k_factor": (0.03, "t*ha*h/(ha*MJ*mm)"), "dem": (dem, "m")})
     res = run("soil_retention", ls, coef, "rusle_c_lut")
-    # θ = atan(0.1) = 5.710593°, slope 10 % ≥ 5 % → m = 0.5; 5° ≤ θ < 10° → S = 16.8 sinθ − 0.50
-    # sinθ = 0.1/√1.01 = 0.0995037 → S = 1.6716625 − 0.5 = 1.1716625
-    # L = (λ/22.13)^m with λ = cell size 30 m → (30/22.13)^0.5 = 1.1643135
-    s = 16.8 * 0.1 / math.sqrt(1.01) - 0.5
-    lsf = (30 / 22.13) ** 0.5 * s
-    assert lsf == pytest.approx(1.1643135 * 1.1716625, rel=1e-6)
-    pot = 4000 * 0.03 * lsf  # t/(ha·yr)
-    # C from the class table: 211 → 0.006 (P 1), 12 → 0.31 (P 0.4), 31 → 0.04 (P 1)
-    assert qty(res, 1, "forest") == pytest.approx(2 * pot * (1 - 0.006) * HA)
-    assert qty(res, 1, "cropland") == pytest.approx(pot * (1 - 0.31 * 0.4) * HA)
-    assert qty(res, 1, "grassland") == pytest.approx(pot * (1 - 0.04) * HA)
+    # L = (λ/22.13)^m with λ = cell size 30 m; both slopes ≥ 5 % → m = 0.5: (30/22.13)^0.5 = 1.1643135
+    L = (30 / 22.13) ** 0.5
+    assert L == pytest.approx(1.1643135, rel=1e-7)
+    # middle: tanθ = 0.13333, θ = 7.5946°, 5° ≤ θ < 10° → S = 16.8 sinθ − 0.50 = 16.8 × 0.132164 − 0.5 = 1.720350
+    s_mid = 16.8 * (8 / 60) / math.sqrt(1 + (8 / 60) ** 2) - 0.5
+    assert s_mid == pytest.approx(1.720350, rel=1e-6)
+    # edges: the same plane, one-sided: tanθ = 0.13333 → the same S as the middle
+    s_edge = s_mid
+    pot_mid, pot_edge = 4000 * 0.03 * L * s_mid, 4000 * 0.03 * L * s_edge  # R·K·LS [t/(ha·yr)]
+    # C from the class table: 211 → 0.006 (P 1), 12 → 0.31 (P 0.4), 31 → 0.04 (P 1); urban excluded
+    assert qty(res, 1, "forest") == pytest.approx((pot_edge + pot_mid) * (1 - 0.006) * HA)
+    assert qty(res, 1, "cropland") == pytest.approx(pot_mid * (1 - 0.31 * 0.4) * HA)
+    assert qty(res, 1, "grassland") == pytest.approx(pot_edge * (1 - 0.04) * HA)
+    assert qty(res, 1, "urban") == 0.0
 
 
 def test_ls_from_slope_branches():
@@ -611,12 +640,16 @@ def test_recreation_travel_cost_hand(coef, make_landscape):
                              "travel_time": [2.0, 1.5], "wage": [50.0, 40.0], "direct_cost": [100.0, 60.0]})
     ls = make_landscape([[211, 31], [42, 51]], [[1, 1], [2, 2]], tables={"visitors": visitors})
     res = run("recreation", ls, coef, "travel_cost")
-    # zone 1 forest: 1000 × (2 h × 50 CNY/h × 0.4 + 100) = 1000 × 140 = 140 000 CNY
-    # zone 2 water: 400 × (1.5 × 40 × 0.4 + 60) = 400 × 84 = 33 600 CNY
+    # time valued at the full wage (recreation.time_value_share = 1, the spec's formula):
+    # zone 1 forest: 1000 × (2 h × 50 CNY/h × 1 + 100) = 1000 × 200 = 200 000 CNY
+    # zone 2 water: 400 × (1.5 × 40 × 1 + 60) = 400 × 120 = 48 000 CNY
     assert qty(res, 1, "forest") == 1000
     v = values(res, coef)["travel_cost"]
-    assert float(v.value.sel(zone=1, ecosystem="forest")) == pytest.approx(140000)
-    assert float(v.value.sel(zone=2, ecosystem="water")) == pytest.approx(33600)
+    assert float(v.value.sel(zone=1, ecosystem="forest")) == pytest.approx(200000)
+    assert float(v.value.sel(zone=2, ecosystem="water")) == pytest.approx(48000)
+    # with the share of travel-cost studies (0.4): 1000 × (2 × 50 × 0.4 + 100) = 140 000 CNY
+    low = run("recreation", ls, coef.with_overrides({"recreation.time_value_share": 0.4}), "travel_cost")
+    assert float(values(low, coef)["travel_cost"].value.sel(zone=1, ecosystem="forest")) == pytest.approx(140000)
 
 
 def test_recreation_revenue_shared_by_area(coef, make_landscape):

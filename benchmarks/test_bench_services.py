@@ -1,0 +1,86 @@
+"""Throughput benchmarks (pytest-benchmark): each grid service and the whole account, side by
+side with the memory-bound baseline on the same cells.
+
+Run: ``pytest benchmarks/test_bench_services.py --benchmark-only`` (not part of the test
+suite's pass/fail). Each benchmark records ``cells`` and, in ``extra_info``, the baseline
+time and the ratio to it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from benchmarks.scale import GRID_SERVICES, tables
+from benchmarks.synthetic import baseline, region
+from gep import catalogue, coefficients
+from gep.run import account_landscape
+from gep.services import carbon
+
+SIZES = [10**6, 10**7]
+
+
+@pytest.fixture(scope="module")
+def coef():
+    return coefficients.load("cn-2022")
+
+
+@pytest.fixture(scope="module", params=SIZES, ids=lambda n: f"{n:.0e}cells")
+def landscape(request, coef):
+    ls = region(request.param, 100, coef=coef)
+    ls.tables.update(tables(100))
+    return ls
+
+
+def _baseline_seconds(ls, rounds=5):
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        baseline(ls)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _record(benchmark, ls):
+    cells = ls.grid.sizes["y"] * ls.grid.sizes["x"]
+    base = _baseline_seconds(ls)
+    benchmark.extra_info.update(cells=cells, baseline_s=base)
+    return cells, base
+
+
+def _finish(benchmark, cells, base):
+    mean = benchmark.stats.stats.mean
+    benchmark.extra_info.update(cells_per_second=cells / mean, ratio_to_baseline=mean / base)
+
+
+def test_baseline_bincount(benchmark, landscape):
+    cells, base = _record(benchmark, landscape)
+    benchmark(baseline, landscape)
+    _finish(benchmark, cells, base)
+
+
+def test_carbon_stock_lut(benchmark, landscape, coef):
+    cells, base = _record(benchmark, landscape)
+    benchmark(lambda: landscape.zonal(carbon.stock(carbon.pool_density(landscape, coef.carbon_pools), landscape.cell_area), "tC"))
+    _finish(benchmark, cells, base)
+
+
+@pytest.mark.parametrize("service", GRID_SERVICES)
+def test_service(benchmark, landscape, coef, service):
+    cells, base = _record(benchmark, landscape)
+    s = catalogue.BY_ID[service]
+    method = "nep_rh" if service == "carbon_sequestration" else s.default_method
+    switches = dict(coef.profile["switches"], carbon_method="nep_rh")
+    benchmark.pedantic(s.account, args=(landscape, coef, method, switches), rounds=3, iterations=1)
+    _finish(benchmark, cells, base)
+
+
+def test_whole_account_100_zones(benchmark, landscape, coef):
+    cells, base = _record(benchmark, landscape)
+    enabled = [s.id for s in catalogue.CATALOGUE]
+    methods = {s: catalogue.BY_ID[s].default_method for s in enabled}
+    methods["carbon_sequestration"] = "nep_rh"
+    switches = dict(coef.profile["switches"], carbon_method="nep_rh")
+    benchmark.pedantic(account_landscape, args=(landscape, coef, enabled, methods, switches), rounds=2, iterations=1)
+    _finish(benchmark, cells, base)
