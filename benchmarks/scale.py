@@ -49,7 +49,7 @@ def main() -> None:
     a = p.parse_args()
     cells = int(a.cells)
     coef = coefficients.load("cn-2022")
-    ls = region(cells, a.zones, a.chunks, coef=coef)
+    ls = region(cells, a.zones, a.chunks, coef=coef, inputs=[] if a.service == "carbon_stock" else None)
     ls.tables.update(tables(a.zones))
     switches = dict(coef.profile["switches"], carbon_method="nep_rh")
     out = {"cells": ls.grid.sizes["y"] * ls.grid.sizes["x"], "chunks": a.chunks, "zones": a.zones, "what": a.service or "whole account"}

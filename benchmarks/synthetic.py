@@ -66,8 +66,12 @@ def _uniform_block(lo, hi, salt, block_info=None, shape=None):
     return lo + (hi - lo) * u
 
 
-def region(cells: int, zones: int = 100, chunks: int | None = None, seed: int = 2026, coef=None) -> Landscape:
-    """A synthetic Landscape of about ``cells`` cells at 30 m with ``zones`` block zones."""
+def region(cells: int, zones: int = 100, chunks: int | None = None, seed: int = 2026, coef=None, inputs: list[str] | None = None) -> Landscape:
+    """A synthetic Landscape of about ``cells`` cells at 30 m with ``zones`` block zones.
+
+    ``inputs`` limits the gridded inputs generated (default: all of :data:`INPUTS`).
+    """
+    wanted = {n: INPUTS[n] for n in (INPUTS if inputs is None else inputs)}
     coef = coef or coefficients.load("cn-2022")
     ny, nx = shape_for(cells)
     zy = int(np.sqrt(zones))
@@ -90,19 +94,19 @@ def region(cells: int, zones: int = 100, chunks: int | None = None, seed: int = 
 
         codes = lazy(_class_block_fn(seed), np.int16)
         zone_index = lazy(zone_block, np.int32)
-        inputs = {n: lazy(_uniform_fn(lo, hi, i), np.float64) for i, (n, (_, lo, hi)) in enumerate(INPUTS.items())}
+        grids = {n: lazy(_uniform_fn(lo, hi, list(INPUTS).index(n)), np.float64) for n, (_, lo, hi) in wanted.items()}
         area = da.full((ny, nx), 900.0, chunks=chunks)
     else:
         codes = _class_block(shape=(ny, nx), seed=seed)
         zone_index = zone_block(shape=(ny, nx))
-        inputs = {n: _uniform_block(lo, hi, i, shape=(ny, nx)) for i, (n, (_, lo, hi)) in enumerate(INPUTS.items())}
+        grids = {n: _uniform_block(lo, hi, list(INPUTS).index(n), shape=(ny, nx)) for n, (_, lo, hi) in wanted.items()}
         area = np.full((ny, nx), 900.0)
     idx, present = coefficients.class_index(coef.legend, codes)
     grid = xr.Dataset(
         {"class_index": (("y", "x"), idx), "zone_index": (("y", "x"), zone_index), "cell_area": (("y", "x"), area, {"units": "m**2"})},
     )
-    for name, (unit, _, _) in INPUTS.items():
-        grid[name] = (("y", "x"), inputs[name], {"units": unit})
+    for name, (unit, _, _) in wanted.items():
+        grid[name] = (("y", "x"), grids[name], {"units": unit})
     grid.attrs["cell_size_m"] = 30.0
     zt = pd.DataFrame({"zone_id": np.arange(1, zones + 1), "name": [f"zone {i}" for i in range(1, zones + 1)]})
     zt["name_zh"] = zt["name"]

@@ -57,18 +57,24 @@ def _bincount(key: Any, weights: Any, n: int) -> Any:
         sums, _ = flox.groupby_reduce(w, key, func="sum", expected_groups=np.arange(n), axis=(0, 1), method="map-reduce", fill_value=0.0)
         return sums.astype(np.float64)
     if isinstance(key, _Key):
-        return np.bincount(key.compact, weights=np.asarray(weights).ravel()[key.positions], minlength=n)[:n]
+        return np.bincount(key.full.ravel(), weights=np.asarray(weights).ravel(), minlength=n + 1)[:n]
     valid = key >= 0
     return np.bincount(key[valid].ravel(), weights=np.asarray(weights)[valid].ravel(), minlength=n)[:n]
 
 
 class _Key:
-    """A numpy group key with the positions of the cells that have a group, computed once."""
+    """A numpy group key over all cells, cells without a group in the extra bin ``n`` (dropped).
 
-    def __init__(self, key: np.ndarray):
-        flat = key.ravel()
-        self.positions = np.flatnonzero(flat >= 0)
-        self.compact = flat[self.positions]
+    One ``np.bincount`` pass over contiguous memory, no gather of the valid cells.
+    """
+
+    def __init__(self, zone: np.ndarray, sub: np.ndarray, n_sub: int, outside: np.ndarray, n: int):
+        dtype = np.int32 if n < 2**31 - 1 else np.int64
+        full = zone.astype(dtype, copy=True)
+        full *= n_sub
+        full += sub
+        full[outside] = n
+        self.full = full
 
 
 @dataclass
@@ -191,11 +197,17 @@ class Landscape:
             cls = self.grid["class_index"].data
             zone = self.grid["zone_index"].data
             if kind == "ecosystem":
-                n, sub = len(ECOSYSTEMS), _take(self.legend.ecosystem_index.astype(np.float64), cls).astype(np.int64)
+                n_sub = len(ECOSYSTEMS)
+                table = np.append(self.legend.ecosystem_index, 0).astype(np.int32)
             else:
-                n, sub = len(self.legend.codes), cls.astype(np.int64)
-            key = _where((cls >= 0) & (zone >= 0), zone.astype(np.int64) * n + sub, -1)
-            cache[kind] = key if hasattr(key, "map_blocks") else _Key(key)
+                n_sub = len(self.legend.codes)
+                table = np.append(np.arange(n_sub), 0).astype(np.int32)
+            n = self.n_zones * n_sub
+            if hasattr(cls, "map_blocks"):
+                sub = cls.map_blocks(lambda b: table[b], dtype=np.int32)
+                cache[kind] = _where((cls >= 0) & (zone >= 0), zone.astype(np.int64) * n_sub + sub, -1)
+            else:
+                cache[kind] = _Key(zone, table[cls], n_sub, (cls < 0) | (zone < 0), n)
         return cache[kind]
 
     def class_to_ecosystem(self, by_class: np.ndarray, unit: str) -> xr.DataArray:

@@ -10,7 +10,6 @@ the column headers as ``name [unit]``.
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ import xarray as xr
 
 from gep.errors import InputError, ScenarioError
 from gep.io.coefficient_files import find_set, sha256_file
-from gep.io.tables import read_toml, split_unit_header
+from gep.io.tables import read_csv, read_toml
 
 __all__ = ["BasinScenario", "load_basin", "read_table", "read_grids", "REACH_COLUMNS", "POINT_COLUMNS"]
 
@@ -174,36 +173,8 @@ def load_basin(path: str | Path) -> BasinScenario:
 
 
 def read_table(path: str | Path, required: tuple[str, ...], what: str) -> pd.DataFrame:
-    """Read a UTF-8 CSV whose leading ``#`` lines are comments; units from ``name [unit]`` headers.
-
-    Returns the frame with bare column names; ``attrs['units']`` maps column → unit.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} file not found: {path}", hint="check the path (relative to the scenario file)")
-    text = path.read_text(encoding="utf-8-sig")
-    lines = text.splitlines()
-    start = 0
-    while start < len(lines) and (lines[start].lstrip().startswith("#") or not lines[start].strip()):
-        start += 1
-    try:
-        df = pd.read_csv(io.StringIO("\n".join(lines[start:])), skipinitialspace=True, dtype={"id": str, "source_id": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read {what} {path.name}: {exc}".rstrip(), hint="comma-separated UTF-8 with a header row") from exc
-    units: dict[str, str] = {}
-    names = []
-    for col in df.columns:
-        name, unit = split_unit_header(str(col))
-        names.append(name)
-        if unit is not None:
-            units[name] = unit
-    df.columns = names
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise InputError(f"{what} {path.name} lacks column(s) {', '.join(missing)}", hint=f"the header must contain: {', '.join(required)}")
-    df.attrs["units"] = units
-    df.attrs["path"] = path.name
-    return df
+    """Read a reaches or point-source CSV (``#`` comment lines allowed; units in header brackets)."""
+    return read_csv(path, required, what, dtype={"id": str, "source_id": str})
 
 
 def read_grids(bs: BasinScenario) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:

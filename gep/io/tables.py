@@ -6,6 +6,7 @@ e.g. ``gdp [yi_CNY]``; :func:`split_unit_header` separates name and unit.
 
 from __future__ import annotations
 
+import io
 import re
 import tomllib
 from pathlib import Path
@@ -25,9 +26,10 @@ def split_unit_header(column: str) -> tuple[str, str | None]:
     return m.group("name"), m.group("unit")
 
 
-def read_csv(path: str | Path, required: list[str] | tuple[str, ...] = (), what: str = "table") -> pd.DataFrame:
+def read_csv(path: str | Path, required: list[str] | tuple[str, ...] = (), what: str = "table", dtype: dict | None = None) -> pd.DataFrame:
     """Read a UTF-8 CSV (BOM tolerated) and check that ``required`` columns exist.
 
+    Leading lines starting with ``#`` are comments (a table may explain itself).
     Columns are renamed to their bare names; units from ``name [unit]`` headers
     are kept in ``df.attrs['units']`` (name -> unit string).
     """
@@ -35,7 +37,11 @@ def read_csv(path: str | Path, required: list[str] | tuple[str, ...] = (), what:
     if not path.is_file():
         raise InputError(f"{what} file not found: {path}", hint="check the path (relative paths are relative to the scenario file)")
     try:
-        df = pd.read_csv(path, encoding="utf-8-sig", comment=None, skipinitialspace=True)
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        start = 0
+        while start < len(lines) and (lines[start].lstrip().startswith("#") or not lines[start].strip()):
+            start += 1
+        df = pd.read_csv(io.StringIO("\n".join(lines[start:])), skipinitialspace=True, dtype=dtype)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"cannot read {what} {path}: {exc}".rstrip(), hint="save it as UTF-8 comma-separated CSV with a header row") from exc
     units: dict[str, str] = {}

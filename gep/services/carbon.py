@@ -115,7 +115,19 @@ def pool_density(ls: Landscape, pools) -> xr.DataArray:
 
 
 def sequestration(ls: Landscape, coef: CoefficientSet, method: str) -> xr.DataArray:
-    """Per-cell CO2 sequestered [tCO2/yr] by ``nep_ratio``, ``nep_rh`` or ``rate_lut``."""
+    """Per-cell CO2 sequestered [tCO2/yr] by ``nep_ratio``, ``nep_rh`` or ``rate_lut``.
+
+    Memoised on the landscape per coefficient set and method, so oxygen release
+    (32/44 of it) does not compute it twice.
+    """
+    memo = ls.__dict__.setdefault("_sequestration", {})
+    key = (id(coef), method)
+    if key not in memo:
+        memo[key] = (coef, _sequestration(ls, coef, method))
+    return memo[key][1]
+
+
+def _sequestration(ls: Landscape, coef: CoefficientSet, method: str) -> xr.DataArray:
     if method == "rate_lut":
         return co2_from_rate(ls.lut(coef, "carbon_sequestration.rate", "tC/(ha*yr)"), ls.cell_area)
     npp = npp_as_carbon(ls.grid["npp"] if ls.has_input("npp") else ls.input("npp", "gC/(m**2*yr)", "carbon_sequestration"))
