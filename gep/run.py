@@ -139,7 +139,7 @@ def account_landscape(
         res = catalogue.BY_ID[sid].account(ls, coef, methods[sid], switches)
         results[sid] = res
         for name, da in res.cells.items():
-            cells[name] = da.astype(np.float32).assign_attrs(units=da.attrs.get("units", ""))
+            cells[name] = _clean_cell(da.astype(np.float32), da.attrs.get("units", ""))
     results = materialise(results)
     say("valuation")
     val = coef.profile.get("valuation", {})
@@ -147,8 +147,17 @@ def account_landscape(
     account = assemble(results, methods, ls.zones, ls.year, coef.price_index, val.get("price_index", "cpi"), base_year, gdp)
     cell_ds = xr.Dataset(cells)
     for name in ("class_index", "zone_index", "cell_area"):
-        cell_ds[name] = ls.grid[name]
+        cell_ds[name] = _clean_cell(ls.grid[name], ls.grid[name].attrs.get("units", ""))
     return account, cell_ds
+
+
+def _clean_cell(da: xr.DataArray, unit: str) -> xr.DataArray:
+    """A per-cell output with only its unit as attribute and no encoding inherited from inputs
+    (no input paths, no fill value or scale of the land-cover raster)."""
+    out = da.copy(deep=False)
+    out.attrs = {"units": unit} if unit else {}
+    out.encoding = {}
+    return out
 
 
 def materialise(results: dict[str, ServiceResult]) -> dict[str, ServiceResult]:
@@ -234,7 +243,10 @@ def build_manifest(result: RunResult, command: str, output_hashes: dict[str, str
             "gep_total_cny": result.account.gep,
             "value_digest": provenance.value_digest(acc["value"].values, DIGEST_TOLERANCE),
             "quantity_digest": provenance.value_digest(acc["quantity"].values, DIGEST_TOLERANCE),
-            "digests": {"account.nc": provenance.digests(acc, DIGEST_TOLERANCE), "cells.nc": provenance.digests(result.cells, DIGEST_TOLERANCE)},
+            "digests": {
+                "account.nc": provenance.digests(acc, DIGEST_TOLERANCE),
+                "cells.nc": provenance.file_digests(result.run_dir / "cells.nc", DIGEST_TOLERANCE) if result.run_dir and (result.run_dir / "cells.nc").is_file() else provenance.digests(result.cells, DIGEST_TOLERANCE),
+            },
         },
         "environment": provenance.environment(),
         "rng": provenance.rng_record(None),

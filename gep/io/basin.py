@@ -256,17 +256,21 @@ def write_basin(result: BasinResult, out_dir: Path | None, command: str) -> Path
     names = ["capacity.csv", "credits.csv", "credits.parquet"]
     manifest = {
         "kind": "gep capacity basin",
+        "manifest_version": provenance.MANIFEST_VERSION,
         "command": command,
-        "scenario": {"path": bs.path.name, "sha256": sha256_file(bs.path), "resolved": bs.raw},
+        "scenario": {"path": Path(os.path.relpath(bs.path.resolve(), folder.resolve())).as_posix(), "sha256": sha256_file(bs.path), "resolved": bs.raw},
         "parameters": {"vintage": bs.vintage, "safety_margin": bs.safety_margin, "landcover_conversions": result.conversions},
         "inputs": {k: {"path": bs.relative(p), "sha256": sha256_file(p)} for k, p in sorted(bs.input_files().items())},
         "coefficients": result.coefficients,
         "outputs": outputs.hashes(folder, names),
         "results": {"totals": totals(result.credits),
+                    "tolerance": 1e-6,
+                    "relative_tolerance": provenance.RELATIVE_TOLERANCE,
                     "unassessed_loads": result.unassessed.to_dict(orient="records")},
         "environment": provenance.environment(),
+        "rng": provenance.rng_record(None, used=False),
     }
-    outputs.write_text(provenance.canonical_json(manifest) + "\n", folder / "manifest.json")
+    provenance.write_manifest(folder, manifest)
     result.run_dir = folder
     result.manifest = manifest
     return folder

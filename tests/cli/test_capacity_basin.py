@@ -62,7 +62,8 @@ def test_demo_basin_runs(demo):
     assert (run / "credits.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     text = (run / "manifest.json").read_text(encoding="utf-8")
     manifest = json.loads(text)
-    assert str(ROOT) not in text
+    assert f'"{ROOT}' not in text  # no absolute path: the scenario is recorded relative to the run folder
+    assert not manifest["scenario"]["path"].startswith("/")
     assert set(manifest["outputs"]) == {"capacity.csv", "credits.csv", "credits.parquet"}
     assert {"tables.reaches", "tables.point_sources", "grids.catchments", "grids.landcover", "landcover.scenario"} <= set(manifest["inputs"])
     assert manifest["coefficients"]["export"]["id"] == "export-cn"
