@@ -114,21 +114,23 @@ def run_cmd(
 
 def _print_summary(s: dict) -> None:
     t = Table(title=f"GEP {s['scenario']} {s['year']} (prices of {s['price_year']}, coefficients {s['coefficient_set']})")
-    t.add_column("category")
-    t.add_column("service")
-    t.add_column("method")
-    t.add_column("quantity", justify="right")
-    t.add_column("unit")
-    t.add_column("value [10⁸ CNY]", justify="right")
-    t.add_column("share", justify="right")
+    t.add_column("service", no_wrap=True)
+    t.add_column("method", overflow="fold")
+    t.add_column("quantity", justify="right", no_wrap=True)
+    t.add_column("unit", overflow="fold")
+    t.add_column("10⁸ CNY", justify="right", no_wrap=True)
+    t.add_column("share", justify="right", no_wrap=True)
     total = s["gep_total_cny"] or 1.0
-    for sid, v in sorted(s["services"].items(), key=lambda kv: (kv[1]["category"], -kv[1]["value_cny"])):
-        q = "—" if v["quantity"] is None else f"{v['quantity']:,.4g}"
-        t.add_row(v["category"], sid, v["method"], q, v["unit"], f"{v['value_cny'] / 1e8:,.3f}", f"{v['value_cny'] / total:.1%}")
-    for cat, v in s["categories"].items():
-        t.add_row(f"[bold]{cat}[/]", "", "", "", "", f"[bold]{v / 1e8:,.3f}[/]", f"{v / total:.1%}")
-    t.add_row("[bold]GEP[/]", "", "", "", "", f"[bold]{s['gep_total_cny'] / 1e8:,.3f}[/]", "100%")
+    for cat, cat_value in s["categories"].items():
+        t.add_row(f"[bold]{cat}[/]", "", "", "", f"[bold]{cat_value / 1e8:,.3f}[/]", f"[bold]{cat_value / total:.1%}[/]")
+        rows = sorted(((sid, v) for sid, v in s["services"].items() if v["category"] == cat), key=lambda kv: -kv[1]["value_cny"])
+        for sid, v in rows:
+            q = "—" if v["quantity"] is None else f"{v['quantity']:,.4g}"
+            t.add_row(f"  {sid}", v["method"], q, v["unit"], f"{v['value_cny'] / 1e8:,.3f}", f"{v['value_cny'] / total:.1%}")
+    t.add_row("[bold]GEP[/]", "", "", "", f"[bold]{s['gep_total_cny'] / 1e8:,.3f}[/]", "100%")
     out.print(t)
+    if s.get("gep_total_cny_comparable") is not None:
+        out.print(f"at comparable {s['base_year']} prices: {s['gep_total_cny_comparable'] / 1e8:,.3f} × 10⁸ CNY")
     if s.get("gep_gdp_ratio") is not None:
         out.print(f"GEP/GDP = {s['gep_gdp_ratio']:.3f}")
     if s.get("carbon_stock_tc") is not None:
