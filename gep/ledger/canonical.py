@@ -1,0 +1,96 @@
+"""Canonical bytes of requests and log records.
+
+A request or record is a JSON object of strings, integers, booleans, nested
+objects and lists; its canonical form is compact JSON (no whitespace) with keys
+sorted by code point, non-ASCII characters kept as UTF-8 and the short escapes
+``\\b \\f \\n \\r \\t \\" \\\\`` (other control characters ``\\u00xx``). For this
+restricted value set the output coincides with the JSON Canonicalization Scheme
+(RFC 8785), so anyone can rebuild the bytes with their own JSON library.
+Floats are refused: quantities are integers of the base unit and money is a
+decimal string, never a binary float (DESIGN.md section 4).
+
+Signatures are taken over ``SIGNING_DOMAIN + canonical(request)`` so that a
+ledger signature can never be replayed as a signature of some other protocol.
+
+References
+----------
+* RFC 8785, JSON Canonicalization Scheme (JCS).
+* RFC 8032, Edwards-Curve Digital Signature Algorithm (EdDSA), section 5.1 (Ed25519).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gep.ledger.errors import InvalidRequest
+
+__all__ = ["canonical", "parse", "signing_message", "SIGNING_DOMAIN"]
+
+#: Prefix of every signed message (domain separation) [bytes].
+SIGNING_DOMAIN = b"gep-ledger/v1 request\n"
+
+
+def _check(value: Any, path: str = "$") -> None:
+    if value is None or isinstance(value, (str, bool)):
+        return
+    if isinstance(value, int):
+        if abs(value) >= 2**63:
+            raise InvalidRequest(f"{path}: integer {value} does not fit in 64 bits")
+        return
+    if isinstance(value, float):
+        raise InvalidRequest(f"{path}: binary float {value!r} in a ledger document", hint="use an integer of the base unit or a decimal string")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise InvalidRequest(f"{path}: non-string key {k!r}")
+            _check(v, f"{path}.{k}")
+        return
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check(v, f"{path}[{i}]")
+        return
+    raise InvalidRequest(f"{path}: value of type {type(value).__name__} cannot be part of a ledger document")
+
+
+def canonical(obj: Any) -> bytes:
+    """Canonical UTF-8 bytes of ``obj`` (RFC 8785 for strings, integers, booleans, null).
+
+    Parameters
+    ----------
+    obj : dict
+        A JSON-compatible object without floats.
+
+    Returns
+    -------
+    bytes
+        Compact, key-sorted JSON encoded as UTF-8.
+    """
+    _check(obj)
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def parse(data: bytes) -> Any:
+    """Parse canonical bytes, refusing anything that is not in canonical form.
+
+    Raises
+    ------
+    InvalidRequest
+        The bytes are not UTF-8 JSON, or re-encoding them does not give the same bytes.
+    """
+    try:
+        obj = json.loads(bytes(data).decode("utf-8"), parse_float=_no_float)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(f"not canonical JSON: {exc}") from exc
+    if canonical(obj) != bytes(data):
+        raise InvalidRequest("bytes are valid JSON but not in canonical form (key order, spacing or escapes differ)")
+    return obj
+
+
+def _no_float(text: str) -> Any:
+    raise InvalidRequest(f"binary float {text} in a ledger document")
+
+
+def signing_message(request: dict) -> bytes:
+    """The exact bytes an Ed25519 signature of ``request`` covers: domain prefix + canonical bytes."""
+    return SIGNING_DOMAIN + canonical(request)

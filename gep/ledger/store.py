@@ -1,0 +1,462 @@
+"""Storage of the ledger: SQLite by default, PostgreSQL by URL.
+
+Tables
+------
+Append-only (UPDATE, DELETE and TRUNCATE refused by triggers on both back ends):
+
+``meta``          ledger id, registry key, schema version, coefficient set
+``log``           one row per transaction: sequence number, client id, canonical
+                  record bytes, RFC 6962 leaf hash and the tree root after it
+``merkle``        hash of every perfect subtree ``(level, index)`` of the log
+``accounts``      opened accounts and their owner keys
+``instruments``   instruments issued so far and their evidence selection
+``postings``      double-entry lines ``(seq, instrument, account, ±amount)``
+``evidence_use``  amount issued against each evidence citation, with its cap
+``prices``        transfer prices (CNY per display unit)
+
+Projections (current state, updated in the same transaction, recomputed and
+compared by ``verify``): ``balances`` (with a CHECK that only ``sys:issuance``
+may be negative) and ``blocks`` (serial ranges and their holders).
+
+Concurrency and durability
+--------------------------
+SQLite: WAL journal, ``synchronous=FULL``, every write in ``BEGIN IMMEDIATE``
+(one writer at a time; readers never block). PostgreSQL: every write in a
+``SERIALIZABLE`` transaction whose first statement is ``LOCK TABLE log IN
+EXCLUSIVE MODE`` (appends to the Merkle log are sequential anyway; taking the
+lock before the first query makes the transaction's snapshot start after the
+previous writer's commit; readers are not blocked), retried on serialization
+failure or deadlock. A transaction either commits whole or leaves nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+from gep.ledger.errors import AlreadyInitialised, LedgerError, NotInitialised, StorageError
+from gep.ledger.model import ISSUANCE, Account, Instrument
+from gep.ledger.rules import State
+
+__all__ = ["open_store", "Store", "SqliteStore", "PostgresStore", "SqlState", "APPEND_ONLY", "SCHEMA_VERSION"]
+
+T = TypeVar("T")
+SCHEMA_VERSION = "1"
+#: Tables whose rows are never changed or removed.
+APPEND_ONLY = ("meta", "log", "merkle", "accounts", "instruments", "postings", "evidence_use", "prices")
+
+_TABLES = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE log (
+  seq BIGINT PRIMARY KEY,
+  client_id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  request_sha256 TEXT NOT NULL,
+  record {blob} NOT NULL,
+  leaf_hash TEXT NOT NULL,
+  root TEXT NOT NULL,
+  time TEXT NOT NULL
+);
+CREATE TABLE merkle (level INTEGER NOT NULL, idx BIGINT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (level, idx));
+CREATE TABLE accounts (id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT NOT NULL, seq BIGINT NOT NULL);
+CREATE TABLE instruments (id TEXT PRIMARY KEY, kind TEXT NOT NULL, base_unit TEXT NOT NULL, display_unit TEXT NOT NULL,
+                          binding TEXT NOT NULL, seq BIGINT NOT NULL);
+CREATE TABLE postings (seq BIGINT NOT NULL, instrument TEXT NOT NULL, account TEXT NOT NULL, amount BIGINT NOT NULL,
+                       PRIMARY KEY (seq, instrument, account));
+CREATE INDEX postings_account ON postings (account, instrument, seq);
+CREATE INDEX postings_instrument ON postings (instrument, seq);
+CREATE TABLE evidence_use (seq BIGINT PRIMARY KEY, key TEXT NOT NULL, instrument TEXT NOT NULL, amount BIGINT NOT NULL, cap BIGINT NOT NULL);
+CREATE INDEX evidence_key ON evidence_use (key);
+CREATE TABLE prices (seq BIGINT PRIMARY KEY, instrument TEXT NOT NULL, amount BIGINT NOT NULL, price TEXT NOT NULL, time TEXT NOT NULL);
+CREATE INDEX prices_instrument ON prices (instrument, seq);
+CREATE TABLE balances (account TEXT NOT NULL, instrument TEXT NOT NULL, amount BIGINT NOT NULL,
+                       PRIMARY KEY (account, instrument), CHECK (amount >= 0 OR account = 'sys:issuance'));
+CREATE TABLE blocks (instrument TEXT NOT NULL, start_serial BIGINT NOT NULL, end_serial BIGINT NOT NULL, holder TEXT NOT NULL,
+                     seq BIGINT NOT NULL, PRIMARY KEY (instrument, start_serial), CHECK (end_serial >= start_serial));
+CREATE INDEX blocks_holder ON blocks (holder, instrument, start_serial);
+"""
+
+
+def _statements(sql: str) -> list[str]:
+    return [s.strip() for s in sql.split(";\n") if s.strip()]
+
+
+class Tx:
+    """A write or read transaction: ``x`` executes, ``q`` returns rows, ``one`` the first row."""
+
+    def __init__(self, store: "Store", cur: Any):
+        self.store = store
+        self.cur = cur
+        self._sp = 0
+
+    def _exec(self, sql: str, params: tuple) -> None:
+        if params:
+            self.cur.execute(self.store.sql(sql), params)
+        else:  # no placeholder processing (DDL may contain '%')
+            self.cur.execute(sql)
+
+    def x(self, sql: str, params: tuple = ()) -> int:
+        self._exec(sql, params)
+        return self.cur.rowcount
+
+    def many(self, sql: str, rows: list[tuple]) -> None:
+        if rows:
+            self.cur.executemany(self.store.sql(sql), rows)
+
+    def q(self, sql: str, params: tuple = ()) -> list[tuple]:
+        self._exec(sql, params)
+        return list(self.cur.fetchall())
+
+    def one(self, sql: str, params: tuple = ()) -> tuple | None:
+        self._exec(sql, params)
+        return self.cur.fetchone()
+
+    def stream(self, sql: str, params: tuple = (), size: int = 2000) -> Iterator[tuple]:
+        self._exec(sql, params)
+        while True:
+            rows = self.cur.fetchmany(size)
+            if not rows:
+                return
+            yield from rows
+
+    def savepoint(self) -> str:
+        self._sp += 1
+        name = f"sp{self._sp}"
+        self.cur.execute(f"SAVEPOINT {name}")
+        return name
+
+    def release(self, name: str) -> None:
+        self.cur.execute(f"RELEASE SAVEPOINT {name}")
+
+    def rollback_to(self, name: str) -> None:
+        self.cur.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        self.cur.execute(f"RELEASE SAVEPOINT {name}")
+
+
+class Store:
+    """Common part of the two back ends."""
+
+    dialect = "?"
+    target = ""
+
+    def sql(self, text: str) -> str:
+        return text
+
+    def write(self, fn: Callable[[Tx], T], create: bool = False) -> T:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def read(self, fn: Callable[[Tx], T]) -> T:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ schema
+    def schema(self) -> list[str]:
+        """DDL statements of the tables, indexes and append-only triggers."""
+        raise NotImplementedError
+
+    def has_schema(self, tx: Tx) -> bool:
+        raise NotImplementedError
+
+    def create(self, tx: Tx) -> None:
+        """Create the schema (inside the caller's write transaction)."""
+        if self.has_schema(tx):
+            row = tx.one("SELECT value FROM meta WHERE key = 'ledger_id'")
+            raise AlreadyInitialised(f"{self.describe()} already holds ledger {row[0] if row else '?'}",
+                                     hint="use another database file or URL (a ledger is never re-initialised)")
+        for stmt in self.schema():
+            tx.x(stmt)
+
+    def check_initialised(self, tx: Tx) -> None:
+        if not self.has_schema(tx) or tx.one("SELECT value FROM meta WHERE key = 'ledger_id'") is None:
+            raise NotInitialised(f"{self.describe()} holds no ledger", hint="create one with `gep ledger init`")
+
+    def describe(self) -> str:
+        return self.target
+
+
+# --------------------------------------------------------------------------- SQLite
+
+
+class SqliteStore(Store):
+    """A ledger in one SQLite file (WAL, ``synchronous=FULL``, ``BEGIN IMMEDIATE`` writers)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path, create: bool = False, timeout: float = 60.0):
+        self.path = Path(path)
+        self.target = str(self.path)
+        self.timeout = timeout
+        if not create and not self.path.is_file():
+            raise NotInitialised(f"ledger database {self.path} not found", hint="create it with `gep ledger init --db PATH`, or set GEP_LEDGER / --db")
+        try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False)
+            self.conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StorageError(f"cannot switch {self.path} to WAL journal mode (got {mode})", hint="put the ledger on a local file system")
+            self.conn.execute("PRAGMA synchronous = FULL")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open ledger database {self.path}: {exc}", hint="is it a gep ledger (SQLite) file?") from exc
+
+    def schema(self) -> list[str]:
+        out = _statements(_TABLES.format(blob="BLOB"))
+        for t in APPEND_ONLY:
+            for op in ("UPDATE", "DELETE"):
+                out.append(f"CREATE TRIGGER {t}_no_{op.lower()} BEFORE {op} ON {t} "
+                           f"BEGIN SELECT RAISE(ABORT, 'gep ledger: {t} is append-only ({op} refused)'); END")
+        return out
+
+    def has_schema(self, tx: Tx) -> bool:
+        return tx.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'") is not None
+
+    def _begin(self, sql: str) -> None:
+        deadline = time.monotonic() + self.timeout
+        delay = 0.002
+        while True:
+            try:
+                self.conn.execute(sql)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StorageError(f"cannot start a transaction on {self.path}: {exc}") from exc
+                if time.monotonic() > deadline:
+                    raise StorageError(f"{self.path} stayed locked by another writer for {self.timeout:.0f} s", hint="retry later") from exc
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.1)
+
+    def _run(self, begin: str, fn: Callable[[Tx], T]) -> T:
+        self._begin(begin)
+        cur = self.conn.cursor()
+        try:
+            result = fn(Tx(self, cur))
+            self.conn.execute("COMMIT")
+            return result
+        except BaseException as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise StorageError(f"ledger database {self.path}: {exc}") from exc
+            raise
+        finally:
+            cur.close()
+
+    def write(self, fn: Callable[[Tx], T], create: bool = False) -> T:
+        """Run ``fn`` in one ``BEGIN IMMEDIATE`` transaction (committed, or rolled back on any error)."""
+        return self._run("BEGIN IMMEDIATE", fn)
+
+    def read(self, fn: Callable[[Tx], T]) -> T:
+        """Run ``fn`` on one consistent snapshot."""
+        return self._run("BEGIN", fn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+class PostgresStore(Store):
+    """A ledger in a PostgreSQL database (``SERIALIZABLE`` writers, retried, behind a table lock on the log).
+
+    The URL may choose a schema with libpq options, e.g.
+    ``postgresql://user@host/db?options=-csearch_path%3Dledger``.
+    """
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, retries: int = 50):
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise StorageError("PostgreSQL needs the psycopg package", hint="pip install 'gep[ledger]' (psycopg[binary])") from exc
+        self._pg = psycopg
+        self.url = url
+        self.target = _redact(url)
+        self.retries = retries
+        try:
+            self.conn = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot connect to {self.target}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
+                               hint="check the URL, that the server runs and accepts the user") from exc
+
+    def sql(self, text: str) -> str:
+        return text.replace("?", "%s")
+
+    def schema(self) -> list[str]:
+        out = _statements(_TABLES.format(blob="BYTEA"))
+        out.append(
+            "CREATE OR REPLACE FUNCTION gep_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION 'gep ledger: % is append-only (% refused)', TG_TABLE_NAME, TG_OP; END $$"
+        )
+        for t in APPEND_ONLY:
+            out.append(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} FOR EACH ROW EXECUTE FUNCTION gep_ledger_append_only()")
+            out.append(f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} FOR EACH STATEMENT EXECUTE FUNCTION gep_ledger_append_only()")
+        return out
+
+    def has_schema(self, tx: Tx) -> bool:
+        return tx.one("SELECT to_regclass('meta') IS NOT NULL")[0]
+
+    def _run(self, begin: str, fn: Callable[[Tx], T], lock: bool) -> T:  # noqa: C901
+        pg = self._pg
+        retryable = (pg.errors.SerializationFailure, pg.errors.DeadlockDetected)
+        for attempt in range(self.retries):
+            cur = self.conn.cursor()
+            try:
+                cur.execute(begin)
+                if lock:  # before any query, so that the snapshot follows the previous writer's commit
+                    try:
+                        cur.execute("LOCK TABLE log IN EXCLUSIVE MODE")
+                    except pg.errors.UndefinedTable as exc:
+                        raise NotInitialised(f"{self.target} holds no ledger", hint="create one with `gep ledger init`") from exc
+                result = fn(Tx(self, cur))
+                cur.execute("COMMIT")
+                return result
+            except retryable:
+                self._rollback(cur)
+                time.sleep(min(0.001 * 2 ** attempt, 0.2) * (1 + random.random()))
+                continue
+            except LedgerError:
+                self._rollback(cur)
+                raise
+            except pg.Error as exc:
+                self._rollback(cur)
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise StorageError(f"{self.target}: {first}") from exc
+            except BaseException:
+                self._rollback(cur)
+                raise
+            finally:
+                cur.close()
+        raise StorageError(f"{self.target}: transaction still conflicting after {self.retries} retries", hint="retry later")
+
+    def _rollback(self, cur: Any) -> None:
+        try:
+            self.conn.execute("ROLLBACK")
+        except self._pg.Error:  # pragma: no cover - connection lost
+            pass
+
+    def write(self, fn: Callable[[Tx], T], create: bool = False) -> T:
+        """Run ``fn`` in a ``SERIALIZABLE`` transaction holding the log's write lock (``create``: no lock, new schema)."""
+        return self._run("BEGIN ISOLATION LEVEL SERIALIZABLE", fn, lock=not create)
+
+    def read(self, fn: Callable[[Tx], T]) -> T:
+        """Run ``fn`` on one consistent snapshot (``REPEATABLE READ``, read only)."""
+        return self._run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn, lock=False)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _redact(url: str) -> str:
+    """The URL without its password (for messages)."""
+    import re
+
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def is_url(target: str) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def open_store(target: str | Path, create: bool = False) -> Store:
+    """Open a ledger database: a PostgreSQL URL or a SQLite path (``sqlite:///path`` too).
+
+    Parameters
+    ----------
+    target : str or Path
+        ``postgresql://...`` or a file path.
+    create : bool
+        Create the SQLite file if missing (``init``).
+    """
+    text = str(target)
+    if is_url(text):
+        return PostgresStore(text)
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite:///"):] if text.startswith("sqlite:////") else text[len("sqlite://"):]
+        text = text if text.startswith("/") else text.lstrip("/")
+    return SqliteStore(text, create=create)
+
+
+# --------------------------------------------------------------------------- SQL state
+
+
+class SqlState(State):
+    """:class:`gep.ledger.rules.State` on the tables of a write transaction."""
+
+    def __init__(self, tx: Tx):
+        self.tx = tx
+        rows = dict(tx.q("SELECT key, value FROM meta WHERE key IN ('ledger_id', 'registry')"))
+        self.ledger_id = rows.get("ledger_id")
+        self.registry = rows.get("registry")
+
+    def account(self, account_id):
+        row = self.tx.one("SELECT kind, owner FROM accounts WHERE id = ?", (account_id,))
+        return Account(account_id, row[0], row[1]) if row else None
+
+    def instrument(self, instrument_id):
+        row = self.tx.one("SELECT kind, binding FROM instruments WHERE id = ?", (instrument_id,))
+        return {"kind": row[0], "binding": row[1]} if row else None
+
+    def balance(self, account_id, instrument_id):
+        row = self.tx.one("SELECT amount FROM balances WHERE account = ? AND instrument = ?", (account_id, instrument_id))
+        return int(row[0]) if row else 0
+
+    def evidence_used(self, key):
+        row = self.tx.one("SELECT COALESCE(SUM(amount), 0) FROM evidence_use WHERE key = ?", (key,))
+        return int(row[0])
+
+    def holder_blocks(self, account_id, instrument_id, after, limit):
+        return [(int(a), int(b)) for a, b in self.tx.q(
+            "SELECT start_serial, end_serial FROM blocks WHERE holder = ? AND instrument = ? AND start_serial > ? ORDER BY start_serial LIMIT ?",
+            (account_id, instrument_id, after, limit))]
+
+    def set_genesis(self, ledger_id, registry):
+        self.tx.many("INSERT INTO meta (key, value) VALUES (?, ?)", [("ledger_id", ledger_id), ("registry", registry)])
+        self.ledger_id, self.registry = ledger_id, registry
+
+    def add_account(self, account, seq):
+        self.tx.x("INSERT INTO accounts (id, kind, owner, seq) VALUES (?, ?, ?, ?)", (account.id, account.kind, account.owner, seq))
+
+    def add_instrument(self, instrument: Instrument, binding, seq):
+        self.tx.x("INSERT INTO instruments (id, kind, base_unit, display_unit, binding, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                  (instrument.id, instrument.kind, instrument.base_unit, instrument.display_unit, binding, seq))
+
+    def post(self, seq, instrument_id, account_id, amount):
+        self.tx.x("INSERT INTO postings (seq, instrument, account, amount) VALUES (?, ?, ?, ?)", (seq, instrument_id, account_id, amount))
+        if not self.tx.x("UPDATE balances SET amount = amount + ? WHERE account = ? AND instrument = ?", (amount, account_id, instrument_id)):
+            self.tx.x("INSERT INTO balances (account, instrument, amount) VALUES (?, ?, ?)", (account_id, instrument_id, amount))
+
+    def new_block(self, instrument_id, start, end, holder, seq):
+        self.tx.x("INSERT INTO blocks (instrument, start_serial, end_serial, holder, seq) VALUES (?, ?, ?, ?, ?)",
+                  (instrument_id, start, end, holder, seq))
+
+    def set_holder(self, instrument_id, start, holder, seq):
+        self.tx.x("UPDATE blocks SET holder = ?, seq = ? WHERE instrument = ? AND start_serial = ?", (holder, seq, instrument_id, start))
+
+    def split_block(self, instrument_id, start, cut, seq):
+        end, holder = self.tx.one("SELECT end_serial, holder FROM blocks WHERE instrument = ? AND start_serial = ?", (instrument_id, start))
+        self.tx.x("UPDATE blocks SET end_serial = ? WHERE instrument = ? AND start_serial = ?", (cut - 1, instrument_id, start))
+        self.new_block(instrument_id, cut, int(end), holder, seq)
+
+    def use_evidence(self, seq, key, instrument_id, amount, cap):
+        self.tx.x("INSERT INTO evidence_use (seq, key, instrument, amount, cap) VALUES (?, ?, ?, ?, ?)", (seq, key, instrument_id, amount, cap))
+
+    def add_price(self, seq, instrument_id, amount, price, time_):
+        self.tx.x("INSERT INTO prices (seq, instrument, amount, price, time) VALUES (?, ?, ?, ?, ?)", (seq, instrument_id, amount, price, time_))
+
+    def issued(self, instrument_id):
+        return -self.balance(ISSUANCE, instrument_id)

@@ -1,0 +1,109 @@
+"""Shared helpers of the ledger tests: evidence runs, back-end targets, key files.
+
+Also imported by the worker processes of ``test_processes.py`` (keep it light).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+
+PG_ENV = "GEP_TEST_POSTGRES_URL"
+
+#: Issuable amounts [kg/yr] written to the capacity run's credits.csv.
+CAPACITY_CAPS = {"capacity/1/COD/2024": 5000, "capacity/1/TP/2024": 300, "capacity/2/COD/2024": 10**9}
+#: Carbon sequestration [tCO2/yr] of the carbon run: (zone, ecosystem) -> quantity.
+CARBON = {("1", "forest"): "10.5", ("1", "grassland"): "1.845", ("2", "forest"): "50"}
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def make_runs(folder: Path) -> dict[str, Path]:
+    """Write a `gep capacity`-like run (credits.csv) and a `gep run`-like run (account.csv)."""
+    cap = folder / "capacity-run"
+    cap.mkdir(parents=True, exist_ok=True)
+    lines = ["catchment,pollutant,vintage,model,capacity_t_per_yr,issuable_t_per_yr,issuable_kg_per_yr,deficit_t_per_yr,overloaded"]
+    for ins, kg in CAPACITY_CAPS.items():
+        _, c, p, v = ins.split("/")
+        lines.append(f"{c},{p},{v},1d-mid,{kg / 500:.6f},{kg / 1000:.6f},{kg},0.0,False")
+    lines.append("3,COD,2024,1d-mid,1.0,0.0,0,2.5,True")
+    (cap / "credits.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (cap / "totals.json").write_text("{}\n", encoding="utf-8")
+    manifest = {"kind": "gep capacity basin", "command": "gep capacity basin test.toml",
+                "outputs": {"credits.csv": _sha(cap / "credits.csv"), "totals.json": _sha(cap / "totals.json")}}
+    (cap / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+
+    carb = folder / "carbon-run"
+    carb.mkdir(parents=True, exist_ok=True)
+    rows = ["year,zone,zone_name,zone_name_zh,category,service,name_zh,ecosystem,quantity,unit,value_cny"]
+    for (zone, eco), q in CARBON.items():
+        rows.append(f"2022,{zone},Zone{zone},区{zone},regulating,carbon_sequestration,固碳,{eco},{q},tCO2/yr,1000.0")
+    rows.append("2022,1,Zone1,区1,regulating,water_conservation,水源涵养,forest,99999,m**3/yr,5.0")
+    (carb / "account.csv").write_text("\ufeff" + "\n".join(rows) + "\n", encoding="utf-8")
+    manifest = {"kind": "gep run", "command": "gep run demo.toml", "outputs": {"account.csv": _sha(carb / "account.csv")}}
+    (carb / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    return {"capacity": cap / "manifest.json", "carbon": carb / "manifest.json"}
+
+
+def pg_base() -> tuple[str | None, str]:
+    """(URL, reason): the test server's URL when one answers, else None and why."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        return None, f"{PG_ENV} is not set: no PostgreSQL server to test against (eval \"$(.ci/postgres.sh)\" starts one)"
+    try:
+        import psycopg
+    except ImportError:
+        return None, "psycopg is not installed (pip install 'psycopg[binary]')"
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            pass
+    except psycopg.Error as exc:
+        return None, f"PostgreSQL at {PG_ENV} is not reachable: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
+    return url, ""
+
+
+def pg_schema_url(base: str) -> tuple[str, str]:
+    """Create a fresh schema; return (schema, URL whose search_path is that schema)."""
+    import psycopg
+
+    schema = "gep_t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in base else "?"
+    return schema, f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+def pg_drop(base: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def raw_execute(target: str, sql: str) -> None:
+    """Run SQL directly on a ledger database, bypassing the ledger (tampering tests)."""
+    if str(target).startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(str(target), autocommit=True) as conn:
+            conn.execute(sql)
+    else:
+        import sqlite3
+
+        conn = sqlite3.connect(str(target), isolation_level=None)
+        try:
+            conn.executescript(sql)
+        finally:
+            conn.close()
+
+
+def drop_append_only(target: str, table: str) -> str:
+    """SQL that removes the append-only triggers of ``table`` (what a tamperer with DB access would do)."""
+    if str(target).startswith("postgresql://"):
+        return f"DROP TRIGGER {table}_append_only ON {table}; DROP TRIGGER {table}_no_truncate ON {table};"
+    return f"DROP TRIGGER {table}_no_update; DROP TRIGGER {table}_no_delete;"

@@ -1,0 +1,157 @@
+"""`gep ledger ...` through typer's runner: JSON output, every command, error paths (one stderr line, exit code)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+
+import pytest
+from typer.testing import CliRunner
+
+from gep.ledger import merkle
+from gep.ledger.cli import app
+from tests.ledger.helpers import drop_append_only, raw_execute
+
+runner = CliRunner()
+CAP = "capacity/1/COD/2024"
+
+
+def run(*args, env=None):
+    return runner.invoke(app, [str(a) for a in args], env=env)
+
+
+def ok(*args, env=None) -> dict:
+    res = run(*args, "--json", env=env)
+    assert res.exit_code == 0, res.stderr + res.stdout
+    return json.loads(res.stdout)
+
+
+def refused(code: int, *args, env=None) -> str:
+    res = run(*args, env=env)
+    assert res.exit_code == code, res.stdout + res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    return lines[0]
+
+
+@pytest.fixture
+def cli(target, tmp_path, runs):
+    """An initialised ledger with keys for alice and bob and their accounts, driven by the CLI."""
+    reg = tmp_path / "registry.key"
+    init = ok("init", "--db", target, "--key", reg)
+    assert init["registry_key_created"] and stat.S_IMODE(reg.stat().st_mode) == 0o600
+    for name in ("alice", "bob"):
+        k = ok("keygen", name, "--dir", tmp_path)
+        assert "PRIVATE" not in json.dumps(k) and (tmp_path / f"{name}.pub").read_text().strip() == k["public"]
+    ok("account", "open", "alice", "--owner", tmp_path / "alice.pub", "--key", reg, "--db", target)
+    ok("open", "bob", "--owner", (tmp_path / "bob.pub").read_text().strip(), "--key", reg, "--db", target)
+    return {"db": target, "reg": reg, "alice": tmp_path / "alice.key", "bob": tmp_path / "bob.key", "dir": tmp_path, "runs": runs}
+
+
+def test_full_flow_json(cli):
+    db, reg, runs = cli["db"], cli["reg"], cli["runs"]
+    r = ok("issue", CAP, "1.5 t", "--to", "alice", "--evidence", runs["capacity"], "--key", reg, "--db", db, "--id", "iss-1")
+    assert r["status"] == "created" and r["record"]["effects"]["serials"] == [["alice", 1, 1500]]
+    c = ok("issue", "carbon/p1/2022", "10 t", "--to", "bob", "--evidence", runs["carbon"], "--zone", "1", "--key", reg, "--db", db)
+    assert c["record"]["effects"]["buffer"]["amount"] == 2000
+    t = ok("transfer", CAP, "250 kg", "--from", "alice", "--to", "bob", "--key", cli["alice"], "--price", "1186.71", "--db", db, "--id", "deal")
+    assert ok("transfer", CAP, "250 kg", "--from", "alice", "--to", "bob", "--key", cli["alice"], "--price", "1186.71", "--db", db, "--id", "deal")["status"] == "exists"
+    ok("retire", "carbon/p1/2022", "1 t", "--from", "bob", "--key", cli["bob"], "--beneficiary", "Lishui county", "--db", db)
+    ok("cancel", "carbon/p1/2022", "0.5 t", "--from", "sys:buffer", "--key", reg, "--db", db)
+    bal = ok("balance", "--blocks", "--db", db)
+    got = {(b["account"], b["instrument"]): b["amount"] for b in bal["balances"]}
+    assert got[("alice", CAP)] == 1250 and got[("bob", CAP)] == 250 and got[("sys:buffer", "carbon/p1/2022")] == 1500
+    assert got[("sys:retirement", "carbon/p1/2022")] == 1000 and got[("bob", "carbon/p1/2022")] == 7000
+    assert [b["holder"] for b in bal["blocks"] if b["instrument"] == CAP] == ["bob", "alice"]
+    assert ok("balance", "bob", "--instrument", CAP, "--db", db)["balances"][0]["display"] == "0.25 t/yr"
+    hist = ok("history", "--account", "bob", "--db", db)
+    assert [h["record"]["request"]["type"] for h in hist] == ["open", "issue", "transfer", "retire"]
+    prices = ok("prices", CAP, "--db", db)
+    assert prices == [dict(prices[0], price_cny_per_unit="1186.71", notional_cny="296.6775", amount=250)]
+    v = ok("verify", "--db", db)
+    assert v["ok"] and v["size"] == 8
+    out = cli["dir"] / "export.json"
+    e = ok("export", "--out", out, "--db", db)
+    assert e["root"] == v["root"] and json.loads(out.read_text())["root"] == v["root"]
+    assert ok("verify", "--export", out)["root"] == v["root"]
+    p = ok("proof", "deal", "--db", db)
+    assert merkle.verify_inclusion(bytes.fromhex(p["leaf_hash"]), p["leaf_index"], p["tree_size"], [bytes.fromhex(x) for x in p["path"]], bytes.fromhex(v["root"]))
+    assert p["seq"] == t["seq"]
+    q = ok("proof", "--since", "4", "--db", db)
+    assert merkle.verify_consistency(4, q["tree_size"], bytes.fromhex(q["first_root"]), bytes.fromhex(q["root"]), [bytes.fromhex(x) for x in q["path"]])
+    assert len(ok("account", "list", "--db", db)) == 6
+
+
+def test_human_output_and_env_database(cli):
+    env = {"GEP_LEDGER": cli["db"]}
+    res = run("issue", CAP, "1 t", "--to", "alice", "--evidence", cli["runs"]["capacity"], "--key", cli["reg"], env=env)
+    assert res.exit_code == 0 and "recorded transaction 4" in res.stdout and "1 t/yr of capacity/1/COD/2024 to alice" in res.stdout
+    for args in (["balance", "--blocks"], ["history"], ["prices", CAP], ["verify"], ["account", "list"], ["proof", "4"]):
+        res = run(*args, env=env)
+        assert res.exit_code == 0, res.stderr
+    assert "ok: 4 transactions" in run("verify", env=env).stdout
+
+
+def test_user_errors_are_one_line_exit_2(cli, tmp_path):
+    db, reg, runs = cli["db"], cli["reg"], cli["runs"]
+    ok("issue", CAP, "1 t", "--to", "alice", "--evidence", runs["capacity"], "--key", reg, "--db", db)
+    ok("transfer", CAP, "1 kg", "--from", "alice", "--to", "bob", "--key", cli["alice"], "--db", db, "--id", "x")
+    base = ("--db", db)
+    assert "holds 0.999 t/yr" in refused(2, "transfer", CAP, "2 t", "--from", "alice", "--to", "bob", "--key", cli["alice"], *base)
+    assert "does not exist" in refused(2, "transfer", CAP, "1 kg", "--from", "alice", "--to", "zoe", "--key", cli["alice"], *base)
+    assert "not the owner" in refused(2, "transfer", CAP, "1 kg", "--from", "alice", "--to", "bob", "--key", cli["bob"], *base)
+    assert "only the registry" in refused(2, "issue", CAP, "1 kg", "--to", "bob", "--evidence", runs["capacity"], "--key", cli["alice"], *base)
+    assert "exceeds the computed cap" in refused(2, "issue", CAP, "4.001 t", "--to", "bob", "--evidence", runs["capacity"], "--key", reg, *base)
+    assert "does not fit" in refused(2, "transfer", CAP, "3 ha", "--from", "alice", "--to", "bob", "--key", cli["alice"], *base)
+    assert "not positive" in refused(2, "transfer", CAP, "0", "--from", "alice", "--to", "bob", "--key", cli["alice"], *base)
+    assert "whole number" in refused(2, "transfer", CAP, "0.5 kg", "--from", "alice", "--to", "bob", "--key", cli["alice"], *base)
+    assert "already used" in refused(2, "transfer", CAP, "2 kg", "--from", "alice", "--to", "bob", "--key", cli["alice"], "--id", "x", *base)
+    assert "not an instrument" in refused(2, "transfer", "gold/1", "1", "--from", "alice", "--to", "bob", "--key", cli["alice"], *base)
+    assert "not found" in refused(2, "transfer", CAP, "1", "--from", "alice", "--to", "bob", "--key", tmp_path / "nokey.key", *base)
+    loose = tmp_path / "loose.key"
+    shutil.copy(cli["alice"], loose)
+    os.chmod(loose, 0o644)
+    assert "chmod 600" in refused(2, "transfer", CAP, "1", "--from", "alice", "--to", "bob", "--key", loose, *base)
+    assert "not found" in refused(2, "balance", "--db", tmp_path / "none.db")
+    assert "already holds ledger" in refused(2, "init", "--db", db, "--key", reg)
+    assert "already exists" in refused(2, "keygen", "alice", "--dir", cli["dir"])
+    # evidence edited after the run: exit 3
+    run_dir = tmp_path / "edited"
+    shutil.copytree(runs["capacity"].parent, run_dir)
+    (run_dir / "credits.csv").write_text((run_dir / "credits.csv").read_text() + "9,COD,2024,x,1,1,1000,0,False\n")
+    assert "differs from its SHA-256" in refused(3, "issue", "capacity/9/COD/2024", "1", "--to", "bob", "--evidence", run_dir / "manifest.json", "--key", reg, *base)
+    assert ok("verify", *base)["size"] == 5  # nothing above changed the ledger
+
+
+def test_verify_names_tampered_transaction_exit_1(cli):
+    db = cli["db"]
+    ok("issue", CAP, "1 t", "--to", "alice", "--evidence", cli["runs"]["capacity"], "--key", cli["reg"], "--db", db)
+    ok("transfer", CAP, "10 kg", "--from", "alice", "--to", "bob", "--key", cli["alice"], "--db", db, "--id", "t-5")
+    raw_execute(db, drop_append_only(db, "postings"))
+    raw_execute(db, "UPDATE postings SET amount = amount * 2 WHERE seq = 5")
+    line = refused(1, "verify", "--db", db)
+    assert "transaction 5 (id t-5)" in line and "postings" in line
+    res = run("verify", "--db", db, "--json")
+    assert res.exit_code == 1 and json.loads(res.stdout) == {"ok": False, "seq": 5, "id": "t-5", "error": json.loads(res.stdout)["error"]}
+
+
+def test_batch_linked_and_independent(cli):
+    db, d = cli["db"], cli["dir"]
+    ok("issue", CAP, "100 kg", "--to", "alice", "--evidence", cli["runs"]["capacity"], "--key", cli["reg"], "--db", db)
+    ops = [{"op": "transfer", "key": "alice.key", "instrument": CAP, "amount": "30 kg", "from": "alice", "to": "bob", "id": "L1"},
+           {"op": "transfer", "key": "bob.key", "instrument": CAP, "amount": "31 kg", "from": "bob", "to": "alice", "id": "L2"}]
+    (d / "batch.json").write_text(json.dumps(ops))
+    line = refused(2, "batch", d / "batch.json", "--db", db)
+    assert "linked operation 2 of 2" in line and "nothing was recorded" in line
+    ops[1]["amount"] = "20 kg"
+    (d / "batch.json").write_text(json.dumps(ops))
+    res = ok("batch", d / "batch.json", "--db", db)
+    assert [r["status"] for r in res["results"]] == ["created", "created"]
+    ops = [dict(ops[0], id="I1", amount="1 kg"), dict(ops[0], id="I2", amount="1 t"), dict(ops[0], id="I3", amount="2 kg")]
+    (d / "batch2.json").write_text(json.dumps(ops))
+    res = run("batch", d / "batch2.json", "--independent", "--db", db, "--json")
+    assert res.exit_code == 2 and [r["status"] for r in json.loads(res.stdout)["results"]] == ["created", "refused", "created"]
+    assert ok("balance", "bob", "--db", db)["balances"][0]["amount"] == 13

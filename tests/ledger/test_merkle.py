@@ -1,0 +1,121 @@
+"""RFC 6962 Merkle hashing against the Certificate Transparency reference vectors and by hand."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gep.ledger import merkle
+
+# Leaf inputs and tree heads of the Certificate Transparency reference tests
+# (certificate-transparency merkle_tree_test.cc; the RFC 6962 test data).
+DATA = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43", bytes(range(0x50, 0x58)), bytes(range(0x60, 0x70))]
+ROOTS = [
+    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+]
+INCLUSION = [
+    (0, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
+    (5, 8, ["bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+]
+CONSISTENCY = [
+    (2, 8, ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
+    (6, 8, ["0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+]
+LEAVES = [merkle.leaf_hash(d) for d in DATA]
+
+
+def sha(b: bytes) -> bytes:
+    return hashlib.sha256(b).digest()
+
+
+def test_empty_tree_is_sha256_of_nothing():
+    assert merkle.root([]).hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert merkle.Frontier().root() == merkle.EMPTY_ROOT
+
+
+def test_leaf_and_node_prefixes():
+    assert merkle.leaf_hash(b"abc") == sha(b"\x00abc")
+    assert merkle.node_hash(b"L" * 32, b"R" * 32) == sha(b"\x01" + b"L" * 32 + b"R" * 32)
+
+
+@pytest.mark.parametrize("n", range(1, 9))
+def test_roots_match_certificate_transparency_vectors(n):
+    assert merkle.root(LEAVES[:n]).hex() == ROOTS[n - 1]
+
+
+def test_roots_built_by_hand():
+    # the RFC 6962 shapes written out: split at the largest power of two below n
+    l0, l1, l2, l3, l4, l5, l6 = (sha(b"\x00" + d) for d in DATA[:7])
+    node = lambda a, b: sha(b"\x01" + a + b)  # noqa: E731
+    assert merkle.root(LEAVES[:3]) == node(node(l0, l1), l2)
+    assert merkle.root(LEAVES[:5]) == node(node(node(l0, l1), node(l2, l3)), l4)
+    assert merkle.root(LEAVES[:6]) == node(node(node(l0, l1), node(l2, l3)), node(l4, l5))
+    assert merkle.root(LEAVES[:7]) == node(node(node(l0, l1), node(l2, l3)), node(node(l4, l5), l6))
+
+
+@pytest.mark.parametrize("index,size,path", INCLUSION)
+def test_inclusion_vectors(index, size, path):
+    proof = merkle.inclusion_proof(LEAVES[:size], index)
+    assert [p.hex() for p in proof] == path
+    assert merkle.verify_inclusion(LEAVES[index], index, size, proof, bytes.fromhex(ROOTS[size - 1]))
+    assert not merkle.verify_inclusion(LEAVES[index ^ 1], index, size, proof, bytes.fromhex(ROOTS[size - 1]))
+
+
+@pytest.mark.parametrize("first,second,path", CONSISTENCY)
+def test_consistency_vectors(first, second, path):
+    proof = merkle.consistency_proof(LEAVES[:second], first)
+    assert [p.hex() for p in proof] == path
+    assert merkle.verify_consistency(first, second, bytes.fromhex(ROOTS[first - 1]), bytes.fromhex(ROOTS[second - 1]), proof)
+    assert not merkle.verify_consistency(first, second, bytes.fromhex(ROOTS[first]), bytes.fromhex(ROOTS[second - 1]), proof)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 70), st.data())
+def test_proofs_round_trip_and_mangling_fails(n, data):
+    leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(n)]
+    root = merkle.root(leaves)
+    i = data.draw(st.integers(0, n - 1))
+    proof = merkle.inclusion_proof(leaves, i)
+    assert merkle.verify_inclusion(leaves[i], i, n, proof, root)
+    if proof:
+        bad = list(proof)
+        bad[-1] = bytes([bad[-1][0] ^ 1]) + bad[-1][1:]
+        assert not merkle.verify_inclusion(leaves[i], i, n, bad, root)
+        assert not merkle.verify_inclusion(leaves[i], i, n, proof[:-1], root)
+    m = data.draw(st.integers(0, n))
+    cproof = merkle.consistency_proof(leaves, m)
+    assert merkle.verify_consistency(m, n, merkle.root(leaves[:m]), root, cproof)
+    if cproof:
+        assert not merkle.verify_consistency(m, n, merkle.root(leaves[:m]), root, cproof[:-1])
+
+
+def test_frontier_matches_recursive_definition_and_rebuilds_from_nodes():
+    f = merkle.Frontier()
+    nodes = {}
+    leaves = [merkle.leaf_hash(bytes([i])) for i in range(37)]
+    for i, leaf in enumerate(leaves):
+        for level, index, h in f.append(leaf):
+            nodes[(level, index)] = h
+        assert f.root() == merkle._mth(leaves[: i + 1])
+        g = merkle.Frontier.from_nodes(i + 1, nodes)
+        assert g.root() == f.root()
+    # every stored node is the hash of the perfect subtree it names
+    for (level, index), h in nodes.items():
+        assert h == merkle._mth(leaves[index << level:(index + 1) << level])

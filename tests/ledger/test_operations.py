@@ -1,0 +1,255 @@
+"""Operations on SQLite and PostgreSQL: issue, transfer, retire, cancel, buffer, caps, authority, idempotency."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from gep.ledger.audit import verify_ledger
+from gep.ledger.errors import (
+    AccountExists, BadSignature, EvidenceChanged, EvidenceError, IdConflict, InsufficientBalance, InvalidAmount, InvalidRequest,
+    NotAuthorised, OverIssuance, StorageError, UnitMismatch, UnknownAccount, UnknownInstrument,
+)
+from gep.ledger.ledger import Ledger, Signed
+from gep.ledger.canonical import signing_message
+from tests.ledger.helpers import raw_execute
+
+CAP = "capacity/1/COD/2024"
+CARBON = "carbon/p1/2022"
+
+
+def bal(led, account, instrument):
+    rows = led.balances(account, instrument)
+    return rows[0]["amount"] if rows else 0
+
+
+def unchanged(led, fn, exc):
+    """``fn`` raises ``exc`` and the ledger is exactly as before (same tree head, same balances)."""
+    head, balances = led.head(), led.balances()
+    with pytest.raises(exc) as info:
+        fn()
+    assert led.head() == head and led.balances() == balances
+    return info.value
+
+
+def test_issue_capacity_then_transfer_splits_blocks(ledger, keyset, runs):
+    r = ledger.issue(keyset.registry, CAP, "1.2 t", "alice", runs["capacity"], id="iss-1")
+    assert r.status == "created" and r.record["effects"]["serials"] == [["alice", 1, 1200]]
+    assert r.record["effects"]["evidence"]["cap"] == 5000
+    t = ledger.transfer(keyset.alice, CAP, "250 kg", "alice", "bob", price="1186.71", id="t-1")
+    assert t.record["effects"]["serials"] == [[1, 250]]
+    ledger.transfer(keyset.bob, CAP, "100", "bob", "carol", id="t-2")
+    assert (bal(ledger, "alice", CAP), bal(ledger, "bob", CAP), bal(ledger, "carol", CAP)) == (950, 150, 100)
+    assert bal(ledger, "sys:issuance", CAP) == -1200
+    blocks = [(b["start"], b["end"], b["holder"]) for b in ledger.blocks(instrument=CAP)]
+    assert blocks == [(1, 100, "carol"), (101, 250, "bob"), (251, 1200, "alice")]
+    prices = ledger.prices(CAP)
+    assert prices[0]["price_cny_per_unit"] == "1186.71" and prices[0]["notional_cny"] == "296.6775" and prices[0]["unit"] == "t/yr"
+    assert verify_ledger(ledger)["size"] == 7
+
+
+def test_carbon_issuance_withholds_gold_standard_buffer(ledger, keyset, runs):
+    # zone 1: forest 10.5 + grassland 1.845 tCO2/yr = 12345 kg CO2e
+    r = ledger.issue(keyset.registry, CARBON, "10 t", "alice", runs["carbon"], zone="1", id="c-1")
+    eff = r.record["effects"]
+    assert eff["buffer"]["share"] == "0.2" and eff["buffer"]["amount"] == 2000 and eff["buffer"]["set"] == "ledger-2026"
+    assert eff["evidence"]["cap"] == 12345
+    assert (bal(ledger, "alice", CARBON), bal(ledger, "sys:buffer", CARBON)) == (8000, 2000)
+    assert eff["serials"] == [["alice", 1, 8000], ["sys:buffer", 8001, 10000]]
+    unchanged(ledger, lambda: ledger.issue(keyset.registry, CARBON, "2.346 t", "alice", runs["carbon"], zone="1"), OverIssuance)
+    ledger.issue(keyset.registry, CARBON, "2.345 t", "bob", runs["carbon"], zone="1")  # exactly to the cap
+    # a reversal: the registry cancels from the buffer pool; nobody else can move buffer credits
+    ledger.cancel(keyset.registry, CARBON, "1 t", "sys:buffer")
+    unchanged(ledger, lambda: ledger.transfer(keyset.registry, CARBON, 1, "sys:buffer", "bob"), NotAuthorised)
+    assert bal(ledger, "sys:cancellation", CARBON) == 1000
+    verify_ledger(ledger)
+
+
+def test_carbon_selection_by_ecosystem_and_binding(ledger, keyset, runs):
+    r = ledger.issue(keyset.registry, "carbon/p2/2022", "1 t", "alice", runs["carbon"], zone="Zone1", ecosystem="forest")
+    assert r.record["effects"]["evidence"]["cap"] == 10500
+    # the instrument stays bound to its project area
+    unchanged(ledger, lambda: ledger.issue(keyset.registry, "carbon/p2/2022", "1 t", "alice", runs["carbon"], zone="2"), InvalidRequest)
+    with pytest.raises(EvidenceError, match="no zone"):
+        ledger.issue(keyset.registry, "carbon/p3/2022", "1 t", "alice", runs["carbon"], zone="9")
+    with pytest.raises(EvidenceError, match="vintage 2023"):
+        ledger.issue(keyset.registry, "carbon/p3/2023", "1 t", "alice", runs["carbon"])
+
+
+def test_over_issuance_against_same_evidence_and_instrument(ledger, keyset, runs):
+    ledger.issue(keyset.registry, CAP, "4 t", "alice", runs["capacity"])
+    err = unchanged(ledger, lambda: ledger.issue(keyset.registry, CAP, "1001 kg", "bob", runs["capacity"]), OverIssuance)
+    assert "1 t/yr left" in err.line()
+    ledger.issue(keyset.registry, CAP, "1 t", "bob", runs["capacity"])
+    unchanged(ledger, lambda: ledger.issue(keyset.registry, CAP, 1, "bob", runs["capacity"]), OverIssuance)
+    # an overloaded catchment (deficit) issues nothing
+    unchanged(ledger, lambda: ledger.issue(keyset.registry, "capacity/3/COD/2024", 1, "bob", runs["capacity"]), OverIssuance)
+    # a row that is not in the run
+    with pytest.raises(EvidenceError, match="no row"):
+        ledger.issue(keyset.registry, "capacity/9/COD/2024", 1, "bob", runs["capacity"])
+    # a non-canonical pollutant spelling would open a second instrument for the same right
+    with pytest.raises(InvalidRequest, match="NH3-N|canonical"):
+        ledger.issue(keyset.registry, "capacity/1/nh3n/2024", 1, "bob", runs["capacity"])
+    # capacity credits need a capacity run, carbon credits a gep run
+    with pytest.raises(EvidenceError, match="credits.csv"):
+        ledger.issue(keyset.registry, CAP, 1, "bob", runs["carbon"])
+
+
+def test_evidence_output_edited_after_the_run_is_refused(ledger, keyset, runs, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(runs["capacity"].parent, run)
+    credits = run / "credits.csv"
+    credits.write_text(credits.read_text().replace(",5000,", ",9000000,"))
+    err = unchanged(ledger, lambda: ledger.issue(keyset.registry, CAP, "6 t", "alice", run / "manifest.json"), EvidenceChanged)
+    assert err.exit_code == 3 and "credits.csv" in err.line()
+    shutil.copy(runs["capacity"].parent / "credits.csv", credits)
+    assert ledger.issue(keyset.registry, CAP, "1 kg", "alice", run / "manifest.json").status == "created"
+    (run / "totals.json").unlink()
+    with pytest.raises(EvidenceChanged, match="missing"):
+        ledger.issue(keyset.registry, CAP, 1, "alice", run / "manifest.json")
+    with pytest.raises(EvidenceError, match="not found"):
+        ledger.issue(keyset.registry, CAP, 1, "alice", tmp_path / "nothing" / "manifest.json")
+
+
+def test_idempotency_exists_and_conflict(ledger, keyset, runs):
+    ledger.issue(keyset.registry, CAP, "1 t", "alice", runs["capacity"], id="iss")
+    first = ledger.transfer(keyset.alice, CAP, "10 kg", "alice", "bob", id="deal-1")
+    again = ledger.transfer(keyset.alice, CAP, "10 kg", "alice", "bob", id="deal-1")
+    assert again.status == "exists" and again.seq == first.seq and again.record == first.record
+    assert bal(ledger, "bob", CAP) == 10
+    unchanged(ledger, lambda: ledger.transfer(keyset.alice, CAP, "11 kg", "alice", "bob", id="deal-1"), IdConflict)
+    # an issuance retried with the same id and evidence answers exists, not a second issuance
+    assert ledger.issue(keyset.registry, CAP, "1 t", "alice", runs["capacity"], id="iss").status == "exists"
+    assert bal(ledger, "sys:issuance", CAP) == -1000
+
+
+def test_bad_signatures_are_refused(ledger, keyset, runs):
+    ledger.issue(keyset.registry, CAP, "1 t", "alice", runs["capacity"])
+    good = ledger.transfer_request(keyset.alice, CAP, 5, "alice", "bob", id="x1")
+    # body changed after signing
+    forged = Signed(dict(good.request, amount=500), good.signature)
+    unchanged(ledger, lambda: ledger.submit(forged), BadSignature)
+    # garbage and truncated signatures
+    unchanged(ledger, lambda: ledger.submit(Signed(good.request, "00" * 64)), BadSignature)
+    unchanged(ledger, lambda: ledger.submit(Signed(good.request, good.signature[:-2])), BadSignature)
+    # signer field swapped to the owner's key but signed by mallory
+    req = dict(good.request, id="x2")
+    unchanged(ledger, lambda: ledger.submit(Signed(req, keyset.mallory.sign(signing_message(req)))), BadSignature)
+    # a retry of a recorded id with a bad signature is refused too
+    ledger.submit(good)
+    unchanged(ledger, lambda: ledger.submit(Signed(good.request, "11" * 64)), BadSignature)
+
+
+def test_authority(ledger, keyset, runs):
+    ledger.issue(keyset.registry, CAP, "1 t", "alice", runs["capacity"])
+    unchanged(ledger, lambda: ledger.transfer(keyset.bob, CAP, 1, "alice", "bob"), NotAuthorised)
+    unchanged(ledger, lambda: ledger.transfer(keyset.registry, CAP, 1, "alice", "bob"), NotAuthorised)
+    unchanged(ledger, lambda: ledger.retire(keyset.mallory, CAP, 1, "alice"), NotAuthorised)
+    unchanged(ledger, lambda: ledger.issue(keyset.alice, CAP, 1, "alice", runs["capacity"]), NotAuthorised)
+    unchanged(ledger, lambda: ledger.open_account(keyset.mallory, "mallory", keyset.mallory.public), NotAuthorised)
+    unchanged(ledger, lambda: ledger.cancel(keyset.alice, CAP, 1, "alice"), NotAuthorised)
+    unchanged(ledger, lambda: ledger.open_account(keyset.registry, "sys:retirement", keyset.mallory.public), InvalidRequest)
+    unchanged(ledger, lambda: ledger.open_account(keyset.registry, "alice", keyset.mallory.public), AccountExists)
+
+
+def test_balances_never_negative_and_user_errors(ledger, keyset, runs):
+    ledger.issue(keyset.registry, CAP, "100 kg", "alice", runs["capacity"])
+    unchanged(ledger, lambda: ledger.transfer(keyset.alice, CAP, "101 kg", "alice", "bob"), InsufficientBalance)
+    unchanged(ledger, lambda: ledger.transfer(keyset.alice, CAP, "1 kg", "alice", "dave"), UnknownAccount)
+    unchanged(ledger, lambda: ledger.transfer(keyset.alice, "capacity/1/TP/2024", 1, "alice", "bob"), UnknownInstrument)
+    unchanged(ledger, lambda: ledger.transfer(keyset.alice, CAP, "0 kg", "alice", "bob"), InvalidAmount)
+    unchanged(ledger, lambda: ledger.transfer(keyset.alice, CAP, "-5", "alice", "bob"), InvalidAmount)
+    unchanged(ledger, lambda: ledger.transfer(keyset.alice, CAP, "1 ha", "alice", "bob"), UnitMismatch)
+    unchanged(ledger, lambda: ledger.transfer(keyset.alice, CAP, 1, "alice", "alice"), InvalidRequest)
+    unchanged(ledger, lambda: ledger.transfer(keyset.alice, CAP, 1, "alice", "sys:retirement"), InvalidRequest)
+    unchanged(ledger, lambda: ledger.transfer(keyset.alice, CAP, 1, "alice", "bob", price="-1"), InvalidAmount)
+    # amounts that slip past the parser are refused by the rules
+    req = ledger.sign(keyset.alice, "transfer", {"instrument": CAP, "amount": 1, "from": "alice", "to": "bob"})
+    bad = dict(req.request, amount=0)
+    unchanged(ledger, lambda: ledger.submit(Signed(bad, keyset.alice.sign(signing_message(bad)))), InvalidAmount)
+    with pytest.raises(UnknownAccount):
+        ledger.balances("nobody")
+
+
+def test_retirement_is_final(ledger, keyset, runs):
+    ledger.issue(keyset.registry, CAP, "100 kg", "alice", runs["capacity"])
+    ledger.retire(keyset.alice, CAP, "40 kg", "alice", beneficiary="Liyang water works")
+    assert bal(ledger, "sys:retirement", CAP) == 40
+    unchanged(ledger, lambda: ledger.transfer(keyset.registry, CAP, 1, "sys:retirement", "alice"), NotAuthorised)
+    unchanged(ledger, lambda: ledger.cancel(keyset.registry, CAP, 1, "sys:retirement"), NotAuthorised)
+    unchanged(ledger, lambda: ledger.retire(keyset.registry, CAP, 1, "sys:retirement"), NotAuthorised)
+
+
+def test_linked_operations_all_or_nothing(ledger, keyset, runs):
+    ledger.issue(keyset.registry, CAP, "100 kg", "alice", runs["capacity"])
+    ledger.issue(keyset.registry, "capacity/2/COD/2024", "100 kg", "bob", runs["capacity"])
+    # delivery versus payment: alice gives 60 kg of catchment 1, bob gives 70 kg of catchment 2 (he has 100)
+    leg1 = ledger.transfer_request(keyset.alice, CAP, "60 kg", "alice", "bob", id="dvp-1")
+    leg2 = ledger.transfer_request(keyset.bob, "capacity/2/COD/2024", "170 kg", "bob", "alice", id="dvp-2")
+    err = unchanged(ledger, lambda: ledger.submit_many([leg1, leg2], linked=True), InsufficientBalance)
+    assert "linked operation 2 of 2" in err.line() and "nothing was recorded" in err.line()
+    assert ledger.history(limit=1)[0]["record"]["request"]["type"] == "issue"
+    leg2 = ledger.transfer_request(keyset.bob, "capacity/2/COD/2024", "70 kg", "bob", "alice", id="dvp-2b")
+    res = ledger.submit_many([leg1, leg2], linked=True)
+    assert [r.status for r in res] == ["created", "created"] and res[1].seq == res[0].seq + 1
+    # independent batch: one refusal does not stop the others
+    a = ledger.transfer_request(keyset.alice, CAP, "1 kg", "alice", "carol", id="ind-1")
+    b = ledger.transfer_request(keyset.alice, CAP, "999 kg", "alice", "carol", id="ind-2")
+    c = ledger.transfer_request(keyset.alice, CAP, "2 kg", "alice", "carol", id="ind-3")
+    res = ledger.submit_many([a, b, c], linked=False)
+    assert [r.status for r in res] == ["created", "refused", "created"]
+    assert isinstance(res[1].error, InsufficientBalance) and res[2].seq == res[0].seq + 1
+    assert bal(ledger, "carol", CAP) == 3
+    verify_ledger(ledger)
+
+
+def test_append_only_tables_refuse_update_and_delete(ledger, keyset, runs):
+    ledger.issue(keyset.registry, CAP, "100 kg", "alice", runs["capacity"])
+    target = ledger.store.url if ledger.store.dialect == "postgresql" else str(ledger.store.path)
+    for sql in ("UPDATE log SET type = 'x' WHERE seq = 2", "DELETE FROM log WHERE seq = 5", "UPDATE postings SET amount = 0",
+                "DELETE FROM accounts WHERE id = 'bob'", "UPDATE merkle SET hash = 'x'", "DELETE FROM meta", "UPDATE evidence_use SET cap = 10**9"):
+        with pytest.raises(Exception, match="append-only"):
+            raw_execute(target, sql.replace("10**9", "1000000000"))
+    verify_ledger(ledger)
+
+
+def test_reopen_and_init_twice(target, keyset):
+    Ledger.init(target, keyset.registry).close()
+    with pytest.raises(StorageError, match="already holds ledger"):
+        Ledger.init(target, keyset.registry)
+    with Ledger.open(target) as led:
+        assert led.registry == keyset.registry.public
+        assert [a["id"] for a in led.accounts()] == ["sys:buffer", "sys:cancellation", "sys:issuance", "sys:retirement"]
+
+
+def test_history_filters_and_json_records(ledger, keyset, runs):
+    ledger.issue(keyset.registry, CAP, "100 kg", "alice", runs["capacity"])
+    ledger.transfer(keyset.alice, CAP, "1 kg", "alice", "bob")
+    hist = ledger.history(account="bob")
+    assert [h["record"]["request"]["type"] for h in hist] == ["open", "transfer"]
+    assert len(ledger.history(instrument=CAP)) == 2 and len(ledger.history(limit=1)) == 1
+    json.dumps(hist)  # plain JSON
+
+
+def test_malformed_evidence_is_refused(ledger, keyset, runs, tmp_path):
+    import hashlib
+
+    run = tmp_path / "bad-run"
+    run.mkdir()
+    (run / "account.csv").write_text("year,zone,service,ecosystem,quantity,unit\n2022,1,carbon_sequestration,forest,5,tC/yr\n")
+    digest = hashlib.sha256((run / "account.csv").read_bytes()).hexdigest()
+    (run / "manifest.json").write_text(json.dumps({"kind": "gep run", "outputs": {"account.csv": digest}}))
+    with pytest.raises(EvidenceError, match="not a CO2 mass per year"):
+        ledger.issue(keyset.registry, CARBON, "1 t", "alice", run / "manifest.json")
+    (run / "manifest.json").write_text(json.dumps({"kind": "gep run"}))
+    with pytest.raises(EvidenceError, match="lists no output files"):
+        ledger.issue(keyset.registry, CARBON, "1 t", "alice", run / "manifest.json")
+    (run / "manifest.json").write_text("{not json")
+    with pytest.raises(EvidenceError, match="not JSON"):
+        ledger.issue(keyset.registry, CARBON, "1 t", "alice", run / "manifest.json")
+    (run / "manifest.json").write_text(json.dumps({"outputs": {"../account.csv": digest}}))
+    with pytest.raises(EvidenceError, match="outside the run folder"):
+        ledger.issue(keyset.registry, CARBON, "1 t", "alice", run / "manifest.json")
+    assert ledger.head()["size"] == 4

@@ -1,0 +1,95 @@
+"""Several processes: a writer killed with SIGKILL mid-batch, and writers racing for the same balance."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gep.ledger import keys
+from gep.ledger.audit import verify_ledger
+from gep.ledger.ledger import Ledger
+
+WORKER = Path(__file__).with_name("_worker.py")
+INS = "capacity/2/COD/2024"
+
+
+def _setup(target, keyset, runs, tmp_path, amount):
+    led = Ledger.init(target, keyset.registry)
+    for name in ("alice", "bob"):
+        led.open_account(keyset.registry, name, getattr(keyset, name).public)
+    led.issue(keyset.registry, INS, amount, "alice", runs["capacity"])
+    keyfile = tmp_path / "alice.key"
+    if not keyfile.exists():
+        keys.write_keypair(keyset.alice, keyfile)
+    return led, keyfile
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def test_killed_writer_loses_no_committed_batch_and_leaves_no_partial_one(target, keyset, runs, tmp_path):
+    led, keyfile = _setup(target, keyset, runs, tmp_path, 10**6)
+    before = led.head()["size"]
+    proc = subprocess.Popen([sys.executable, str(WORKER), "crash", target, str(keyfile)], stdout=subprocess.PIPE, text=True, env=_env())
+    committed = []
+    try:
+        deadline = time.time() + 30
+        while len(committed) < 6 and time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            committed.append(int(line.split()[1]))
+        time.sleep(0.013)  # land somewhere inside the next batch
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert len(committed) >= 6, "the worker did not commit"
+    led.close()
+    with Ledger.open(target) as again:
+        summary = verify_ledger(again)  # replays everything: no partial transaction, all invariants hold
+        ids = [r[1] for r in again.rows()[before:]]
+        batches: dict[int, int] = {}
+        for rid in ids:
+            b = int(rid.split("-")[0][1:])
+            batches[b] = batches.get(b, 0) + 1
+        assert all(n == 20 for n in batches.values()), batches  # linked batches are whole or absent
+        assert set(committed) <= set(batches)  # every batch reported committed is there
+        assert sorted(batches) == list(range(1, len(batches) + 1))
+        bob = again.balances("bob", INS)[0]["amount"]
+        assert bob == 20 * len(batches) and summary["size"] == before + 20 * len(batches)
+
+
+def test_racing_processes_cannot_double_spend(target, keyset, runs, tmp_path):
+    led, keyfile = _setup(target, keyset, runs, tmp_path, 25)
+    shared = led.transfer_request(keyset.alice, INS, 1, "alice", "bob", id="same-for-all")
+    sfile = tmp_path / "shared.json"
+    sfile.write_text(json.dumps(shared.as_dict()))
+    led.close()
+    start = time.time() + 1.5
+    procs = [subprocess.Popen([sys.executable, str(WORKER), "race", target, str(keyfile), f"w{i}", "10", str(start), str(sfile)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()) for i in range(4)]
+    outs = []
+    for p in procs:
+        out, errs = p.communicate(timeout=60)
+        assert p.returncode == 0, errs
+        outs.append(json.loads(out.strip().splitlines()[-1]))
+    ok = sum(len(o["ok"]) for o in outs)
+    refused = [r for o in outs for r in o["refused"]]
+    shared_status = sorted(o["shared"] for o in outs)
+    with Ledger.open(target) as again:
+        verify_ledger(again)
+        alice = again.balances("alice", INS)
+        bob = again.balances("bob", INS)[0]["amount"]
+    # the same request raced by four processes is recorded once: one 'created', three 'exists'
+    assert shared_status == ["created", "exists", "exists", "exists"]
+    # 25 kg: exactly 24 more one-kg transfers succeed in total, the other 16 are refused; nothing goes negative
+    assert ok == 24 and bob == 25 and alice == []
+    assert len(refused) == 16 and set(refused) == {"InsufficientBalance"}
