@@ -12,8 +12,15 @@ Modules (one concept each):
     convexity, DV01; vectorised over yields and bonds.
 ``curve``
     Zero and par-yield curves, bootstrapping, Z-spread, credit-risky prices.
+``loan``
+    GEP-backed loans (principal = lending ratio × GEP) as amortising bonds.
+``revenue``
+    Revenue streams (credit sales, government purchase, fees, costs), GBM
+    price paths and their calibration to a price history.
+``coverage``
+    Debt service, DSCR, LLCR, P(DSCR < 1), loan sizing over Monte Carlo paths.
 ``cli``
-    The ``gep bond`` commands.
+    The ``gep bond`` commands (``price``, ``schedule``, ``coverage``).
 
 Prices are per 100 of the outstanding face [CNY per 100 face]; money is CNY.
 """

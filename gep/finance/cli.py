@@ -303,3 +303,87 @@ def schedule_cmd(
                       money.format(r["outstanding"]), money.format(r["coupon"]),
                       money.format(r["principal"]))
     _console().print(table)
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def _coverage_table(doc: dict) -> Table:
+    """Per-period coverage table (money in CNY million)."""
+    s = doc["summary"]
+    table = Table(title=f"{doc['debt']['name'] or doc['debt']['type']}: coverage, {s['paths']:,} paths, "
+                        f"seed {doc['simulation']['seed']} [CNY million]")
+    for col in ("date", "debt service", "revenue p5", "p50", "p95", "DSCR p5", "p50", "p95", "P(DSCR<1)", "± se"):
+        table.add_column(col, justify="right")
+
+    def m(x):
+        return "" if x is None else f"{x / 1e6:,.3f}"
+
+    def r(x):
+        return "–" if x is None else f"{x:.3f}"
+
+    for row in doc["periods"]:
+        p = row["p_dscr_below_1"]
+        table.add_row(row["payment_date"], m(row["debt_service_cny"]), m(row["revenue_p5_cny"]),
+                      m(row["revenue_p50_cny"]), m(row["revenue_p95_cny"]), r(row["dscr_p5"]), r(row["dscr_p50"]),
+                      r(row["dscr_p95"]), "–" if p is None else f"{p:.4f}",
+                      "" if p is None else f"{row['p_dscr_below_1_se']:.4f}")
+    md, ll, pb = s["min_dscr"], s["llcr"], s["p_dscr_below_1"]
+    lines = [
+        f"min DSCR over the life: p5 {r(md['p5'])}, median {r(md['p50'])}, p95 {r(md['p95'])}; "
+        f"of the mean revenue {r(md['of_mean_revenue'])} (period {md['of_mean_revenue_period']})",
+        f"LLCR at {s['discount_rate'] * 100:.4g} %: p5 {r(ll['p5'])}, median {r(ll['p50'])}, p95 {r(ll['p95'])}, "
+        f"mean {r(ll['mean'])}",
+        f"P(DSCR < 1 in any period) = {pb['any_period']:.4f} ± {pb['standard_error']:.4f} (MC s.e.)"
+        + (f"; none in {s['paths']:,} paths, 95 % upper bound {pb['upper_95_if_none']:.2g}"
+           if pb["upper_95_if_none"] is not None else ""),
+    ]
+    if "sizing" in s:
+        z = s["sizing"]
+        lines.append(f"largest principal with P(min DSCR < {z['target_dscr']:g}) ≤ {z['threshold']:g}: "
+                     f"{z['max_principal_cny'] / 1e6:,.3f} million CNY"
+                     + (f" ({z['max_lending_ratio'] * 100:.4g} % of GEP)" if "max_lending_ratio" in z else ""))
+    table.caption = "\n".join(lines)
+    return table
+
+
+@app.command("coverage")
+def coverage_cmd(
+    bond_file: Path = typer.Argument(..., help="Bond file, or loan file with a \\[loan] table (docs/bonds.md)."),
+    revenue: Path = typer.Option(..., "--revenue", help="Revenue file (TOML): credit sales, government "
+                                 "purchase, fees, costs."),
+    paths: int = typer.Option(10_000, "--paths", help="Monte Carlo paths."),
+    seed: int = typer.Option(0, "--seed", help="Seed of numpy.random.PCG64 (recorded in the manifest)."),
+    discount_rate: Optional[str] = typer.Option(
+        None, "--discount-rate", help='LLCR discount rate, "0.035" or "3.5%" (default: \\[coverage] '
+        "discount_rate, else the coupon rate)."),
+    max_breach: Optional[str] = typer.Option(
+        None, "--max-breach", help='Size the largest principal with P(min DSCR < target) at most this, '
+        'e.g. "5%".'),
+    target_dscr: float = typer.Option(1.0, "--target-dscr", help="DSCR covenant of --max-breach sizing."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default "
+                                       "runs/<debt-name>-coverage-<hash>/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print coverage.json (plus run_dir) on stdout."),
+) -> None:
+    """Revenue coverage of debt service: DSCR, LLCR, P(DSCR < 1) by seeded Monte Carlo."""
+    from gep.io.coverage_report import run_coverage
+
+    try:
+        rate = None if discount_rate is None else parse_rate(discount_rate, "--discount-rate")
+        alpha = None if max_breach is None else parse_rate(max_breach, "--max-breach")
+        command = f"gep bond coverage {bond_file.name} --revenue {revenue.name} --paths {paths} --seed {seed}"
+        command += "".join(f" {k} {v}" for k, v in (("--discount-rate", discount_rate), ("--max-breach", max_breach))
+                           if v is not None)
+        if max_breach is not None:
+            command += f" --target-dscr {target_dscr:g}"
+        result = run_coverage(bond_file, revenue, paths=paths, seed=seed, out=out, discount_rate=rate,
+                              max_breach=alpha, target_dscr=target_dscr, command=command)
+    except GepError as err:
+        raise _fail(err) from None
+    if as_json:
+        from gep.provenance import canonical_json
+
+        typer.echo(canonical_json({**result.doc, "run_dir": result.folder.as_posix()}))
+        return
+    _console().print(_coverage_table(result.doc))
+    typer.echo(f"run folder: {result.folder.as_posix()}")
