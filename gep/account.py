@@ -30,6 +30,8 @@ class Account:
     data: xr.Dataset
     components: pd.DataFrame
     extras: dict[str, xr.DataArray] = field(default_factory=dict)
+    #: Per-feature totals of a parcel file with several features (``feature, area_in_region_ha, <category>_cny, gep_cny``).
+    parcels: pd.DataFrame | None = None
 
     @property
     def gep(self) -> float:

@@ -71,8 +71,13 @@ def run_cmd(
     chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help="Run chunked with dask, CHUNKS × CHUNKS cells per chunk (bounded memory; default in memory, or [execution] chunks)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running dask.distributed scheduler (tcp://host:8786); implies chunked."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Start a local dask cluster with this many worker processes; implies chunked."),
+    area: Optional[Path] = typer.Option(None, "--area", help="GeoJSON polygon (WGS 84 lon/lat): the account of that parcel, cells weighted by the fraction inside it."),
 ) -> None:
-    """Compute the GEP account of a scenario and write tables, maps and a manifest."""
+    """Compute the GEP account of a scenario and write tables, maps and a manifest.
+
+    A scenario with [series.<year>] tables is accounted for every year, at current and
+    comparable prices, with growth rates (and a [purchase] payment when given).
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from gep import execution
@@ -81,9 +86,13 @@ def run_cmd(
 
     try:
         sc = load_scenario(scenario)
+        if area is not None and not area.is_file():
+            from gep.errors import InputError
+
+            raise InputError(f"parcel file not found: {area}", hint="give a GeoJSON polygon, e.g. --area scenarios/demo/parcels/village.geojson")
         coef = runner.load_coefficients(sc)
         enabled, _, _ = runner.resolve_services(sc, coef)
-        steps = 3 + len(sc.inputs) + len(sc.tables) + len(enabled) + 2
+        steps = (3 + len(sc.inputs) + len(sc.tables) + len(enabled) + 2 + bool(sc.changes) + bool(area or sc.area)) * (len(sc.series) if sc.series else 1)
         with Progress(TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal and as_json) as bar:
             task = bar.add_task("starting", total=steps)
 
@@ -97,10 +106,18 @@ def run_cmd(
 
             if (scheduler or workers) and not (chunks or sc.chunks):
                 chunks = 2048
+            command = f"gep run {scenario.name}" + (f" --area {area.name}" if area else "")
             with execution.scheduler(scheduler, workers), execution.chunk_progress(chunk if (chunks or sc.chunks) else None):
-                result = runner.compute(sc, chunks=chunks, progress=step)
-                step("writing outputs")
-                runner.write(result, out, f"gep run {scenario.name}")
+                if sc.series is not None:
+                    from gep import series
+
+                    result = series.compute_series(sc, chunks, step, area=area)
+                    step("writing outputs")
+                    series.write_series(result, out, command)
+                else:
+                    result = runner.compute(sc, chunks=chunks, progress=step, area=area)
+                    step("writing outputs")
+                    runner.write(result, out, command)
             step("done")
     except GepError as exc:
         fail(exc)
@@ -109,7 +126,10 @@ def run_cmd(
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=1))
         return
-    _print_summary(summary)
+    if summary.get("series"):
+        _print_series(summary)
+    else:
+        _print_summary(summary)
 
 
 def _print_summary(s: dict) -> None:
@@ -135,7 +155,93 @@ def _print_summary(s: dict) -> None:
         out.print(f"GEP/GDP = {s['gep_gdp_ratio']:.3f}")
     if s.get("carbon_stock_tc") is not None:
         out.print(f"carbon stock (not part of GEP): {s['carbon_stock_tc']:,.0f} t C")
+    for c in s.get("changes", []):
+        extra = f", share {c['share_before']:.2%} → {c['share_after']:.2%}" if "share_after" in c else ""
+        if c["op"] == "input":
+            c = dict(c, note=f"{c['input']} {c['how']}" + (f" ({c['note']})" if c.get("note") else ""))
+        out.print(escape(f"change {c.get('label', '')}: {c['op']} {c.get('note', '')} — {c.get('cells', 0):,} cells" + (f", {c['area_ha']:,.2f} ha" if "area_ha" in c else "") + extra), highlight=False)
+    for r in s.get("resampled", []):
+        out.print(escape(f"resampled {r['name']} ({r['method']}) from {r['from']}"), highlight=False)
+    if s.get("parcel"):
+        p = s["parcel"]
+        out.print(escape(f"parcel {p['path']}: polygon {p['polygon_area_ha']:,.2f} ha, {p['area_in_region_ha']:,.2f} ha inside the region ({p['cells']:,} cells weighted by the fraction inside)"), highlight=False)
+        for f in p.get("features", []):
+            out.print(escape(f"  {f['feature']}: {f['area_in_region_ha']:,.2f} ha, GEP {f['gep_cny'] / 1e4:,.1f} × 10⁴ CNY"), highlight=False)
     out.print(f"outputs: {s['run_dir']}")
+
+
+def _print_series(s: dict) -> None:
+    t = Table(title=f"GEP series {s['scenario']} (comparable prices of {s['base_year']}, coefficients {s['coefficient_set']})")
+    for col in ("year", "GEP current [10⁸ CNY]", "GEP comparable [10⁸ CNY]", "growth current", "growth comparable (real)"):
+        t.add_column(col, justify="right")
+    pct = lambda v: "—" if v is None else f"{v:+.2%}"  # noqa: E731
+    for r in s["totals"]:
+        t.add_row(str(r["year"]), f"{r['value_cny'] / 1e8:,.3f}", f"{r['value_cny_comparable'] / 1e8:,.3f}", pct(r["growth_current"]), pct(r["growth_comparable"]))
+    out.print(t)
+    ag = s["average_growth"]
+    out.print(f"average yearly growth {s['years'][0]}–{s['years'][-1]}: current {pct(ag['current'])}, comparable {pct(ag['comparable'])}")
+    for p in s.get("purchase", []):
+        out.print(escape(f"purchase: {p['zone_name']}: GEP {p['gep_from_cny'] / 1e4:,.1f} → {p['gep_to_cny'] / 1e4:,.1f} × 10⁴ CNY ({p['basis']}, prices of {p['price_year']}); "
+                  f"pays {p['share']:.1%} of the increase = {p['payment_cny'] / 1e4:,.2f} × 10⁴ CNY"), highlight=False)
+    out.print(f"outputs: {s['run_dir']} (one run folder per year inside)")
+
+
+@app.command("compare")
+def compare_cmd(
+    base: Path = typer.Argument(..., help="BASE: a scenario .toml or a run folder written by `gep run`."),
+    alt: Path = typer.Argument(..., help="ALT: a scenario .toml or a run folder."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/compare-<base>-vs-<alt>/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document (delta_gep_cny, by_service, by_zone, ...) on stdout."),
+    area: Optional[Path] = typer.Option(None, "--area", help="Compare the accounts of this GeoJSON parcel only."),
+    chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help="Run chunked with dask (see gep run)."),
+) -> None:
+    """ΔGEP of ALT against BASE by zone × service × category: tables, map, charts and an Excel workbook."""
+    import re
+
+    from gep import compare
+
+    try:
+        if area is not None and not area.is_file():
+            from gep.errors import InputError
+
+            raise InputError(f"parcel file not found: {area}", hint="give a GeoJSON polygon")
+        folder = out_dir or Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"compare-{base.stem}-vs-{alt.stem}")
+        with err.status("computing BASE", spinner="dots") if err.is_terminal else _nullcontext():
+            b = compare.load_side(base, "BASE", folder, area, chunks)
+        with err.status("computing ALT", spinner="dots") if err.is_terminal else _nullcontext():
+            a = b if (alt.resolve() == base.resolve() and base.is_file()) else compare.load_side(alt, "ALT", folder, area, chunks)
+        if a is b:
+            import dataclasses
+
+            a = dataclasses.replace(b, label="ALT")
+        doc, _ = compare.write_compare(b, a, folder)
+    except GepError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(json.dumps(doc, ensure_ascii=False, indent=1))
+        return
+    t = Table(title=f"ΔGEP {doc['alt']['scenario']} − {doc['base']['scenario']}")
+    for col in ("category", "service", "Δ quantity", "unit", "Δ value [10⁴ CNY]", "Δ %"):
+        t.add_column(col, justify="right" if col.startswith("Δ") else "left")
+    for sid, v in sorted(doc["by_service"].items(), key=lambda kv: (kv[1]["category"], kv[1]["delta_value_cny"] or 0)):
+        dq = "—" if v["delta_quantity"] is None else f"{v['delta_quantity']:+,.4g}"
+        pct = "—" if v["delta_pct"] is None else f"{v['delta_pct']:+.2%}"
+        t.add_row(v["category"], sid, dq, v["unit"], f"{(v['delta_value_cny'] or 0) / 1e4:+,.2f}", pct)
+    pct = "" if doc["delta_gep_pct"] is None else f"{doc['delta_gep_pct']:+.3%}"
+    t.add_row("[bold]GEP[/]", "", "", "", f"[bold]{doc['delta_gep_cny'] / 1e4:+,.2f}[/]", pct)
+    out.print(t)
+    out.print(f"GEP {doc['base']['gep_total_cny'] / 1e8:,.4f} → {doc['alt']['gep_total_cny'] / 1e8:,.4f} × 10⁸ CNY")
+    bad = [k for k, v in doc["checks"].items() if v == "FAIL"]
+    if bad:
+        err.print(f"[red]checks failed:[/] {', '.join(bad)}")
+    out.print(f"outputs: {doc['out_dir']} ({', '.join(doc['outputs'])})")
+
+
+def _nullcontext():
+    import contextlib
+
+    return contextlib.nullcontext()
 
 
 @services_app.command("list")

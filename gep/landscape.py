@@ -96,6 +96,10 @@ class Landscape:
         Land-cover legend of the coefficient set.
     year : int
         Accounting year.
+    changes : dict
+        Record of the scenario's changes (see :mod:`gep.changes`).
+    parcel : Parcel, optional
+        Cell weights of a polygon whose account is wanted (see :mod:`gep.apportion`).
     """
 
     grid: xr.Dataset
@@ -105,6 +109,11 @@ class Landscape:
     year: int
     codes_present: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
     sources: dict[str, str] = field(default_factory=dict)
+    #: What the scenario changed before the services ran (land-cover operations, input changes,
+    #: resampling); recorded in the run manifest under ``changes``.
+    changes: dict = field(default_factory=dict)
+    #: The parcel whose account is computed (:class:`gep.apportion.Parcel`), or None for the whole region.
+    parcel: Any = None
 
     # ---------------------------------------------------------------- inputs
     def input(self, name: str, unit: str, service: str) -> xr.DataArray:

@@ -10,8 +10,9 @@ from typing import Callable
 import numpy as np
 import xarray as xr
 
-from gep import catalogue, coefficients, execution, provenance, report
+from gep import apportion, catalogue, coefficients, execution, provenance, report
 from gep.account import Account, assemble
+from gep.changes import check_codes
 from gep.coefficients import CoefficientSet
 from gep.errors import ScenarioError
 from gep.io import outputs
@@ -19,7 +20,7 @@ from gep.io.coefficient_files import sha256_file
 from gep.io.raster import cells as raster_cells
 from gep.io.region import read_landscape
 from gep.landscape import Landscape
-from gep.scenario import Scenario
+from gep.scenario import Scenario, for_year
 from gep.services.result import ServiceResult
 from gep.scenario import load as load_scenario
 
@@ -39,6 +40,8 @@ class RunResult:
     cells: xr.Dataset
     run_dir: Path | None = None
     manifest: dict | None = None
+    #: What the scenario changed (land-cover and input operations, resampling, parcel), for the manifest.
+    changes: dict | None = None
 
     def summary(self) -> dict:
         """The ``--json`` document of ``gep run``."""
@@ -67,6 +70,23 @@ class RunResult:
             "zones": {str(r.zone_name): r.gep_cny for r in acc.zone_table().itertuples()},
             "run_dir": str(self.run_dir) if self.run_dir else None,
         }
+        ch = self.changes or {}
+        if ch.get("operations"):
+            out["changes"] = [
+                {k: e[k] for k in ("label", "op", "note", "from", "to", "input", "how", "applied", "cells", "area_ha", "share_before", "share_after") if k in e}
+                for e in ch["operations"]
+            ]
+        if ch.get("resampled"):
+            out["resampled"] = ch["resampled"]
+        parcel = self.landscape.parcel
+        if parcel is not None:
+            zt = acc.zone_table()
+            w_area = self.landscape.zonal((self.landscape.cell_area * parcel.weights).assign_attrs(units="m**2")).sum("ecosystem").values
+            touched = {int(z) for z, a in zip(zt["zone"], w_area) if a > 0}
+            out["zones"] = {str(r.zone_name): r.gep_cny for r in zt.itertuples() if int(r.zone) in touched}
+            out["parcel"] = dict(ch.get("parcel") or {}, area_in_region_ha=float(np.sum(w_area)) / 1e4, cells=int(np.count_nonzero(parcel.weights)))
+            if acc.parcels is not None:
+                out["parcel"]["features"] = acc.parcels.to_dict(orient="records")
         if "value_comparable" in acc.data:
             out["base_year"] = self.scenario.base_year
             out["gep_total_cny_comparable"] = float(acc.data["value_comparable"].sum())
@@ -107,17 +127,56 @@ def load_coefficients(sc: Scenario) -> CoefficientSet:
     return coef
 
 
-def compute(sc: Scenario, chunks: int | None = None, progress: Callable[[str], None] | None = None) -> RunResult:
-    """Compute the account of a loaded scenario (no outputs written)."""
+def compute(sc: Scenario, chunks: int | None = None, progress: Callable[[str], None] | None = None, *, area: str | Path | None = None, year: int | None = None) -> RunResult:
+    """Compute the account of a loaded scenario (no outputs written).
+
+    Parameters
+    ----------
+    sc : Scenario
+        A loaded scenario; its ``[[changes]]`` are applied before the services run.
+    chunks : int, optional
+        Run chunked with dask (``chunks × chunks`` cells).
+    area : path, optional
+        GeoJSON polygon: the account of that parcel (cells weighted by the
+        fraction inside it) instead of the whole region; default ``[region] area``.
+    year : int, optional
+        For a multi-year series scenario, the year to account (default ``[scenario] year``).
+    """
     say = progress or (lambda _m: None)
+    is_series = sc.series is not None
+    if is_series:
+        sc = for_year(sc, year if year is not None else sc.year)
+    elif year is not None and year != sc.year:
+        raise ScenarioError(f"{sc.path}: year {year} asked, but the scenario accounts {sc.year} and has no [series]", hint="add [series.<year>] tables for a multi-year account")
     coef = load_coefficients(sc)
+    bad = check_codes(sc.changes, coef.legend)
+    if bad:
+        raise ScenarioError(f"{sc.path}: " + " | ".join(bad), hint=f"use codes of the legend of {coef.id} (gep coefficients show {coef.id}; landcover.csv) or ecosystem names")
     enabled, methods, switches = resolve_services(sc, coef)
     chunks = chunks or sc.chunks
     if not chunks:
         execution.check_fits(raster_cells(sc.landcover), len(sc.inputs))
-    ls = read_landscape(sc, coef.legend, chunks, lambda m: say(f"reading {m}"))
+    ls = read_landscape(sc, coef.legend, chunks, lambda m: say(f"reading {m}"), area=area)
     account, cell_ds = account_landscape(ls, coef, enabled, methods, switches, sc.base_year, say)
-    return RunResult(sc, coef, ls, account, enabled, methods, switches, cell_ds)
+    record = dict(ls.changes, series=is_series)
+    if record.get("parcel") is not None:
+        record["parcel"] = dict(record["parcel"], from_scenario=area is None)
+    return RunResult(sc, coef, ls, account, enabled, methods, switches, cell_ds, changes=record)
+
+
+def replay_options(manifest: dict, scenario_path: str | Path) -> dict:
+    """Keyword arguments of :func:`compute` that a recorded run used: ``year`` of a series, ``area``.
+
+    ``gep replay`` re-runs ``compute(sc, **replay_options(manifest, scenario_path))``;
+    the parcel path is recorded relative to the scenario folder.
+    """
+    ch = manifest.get("changes") or {}
+    out: dict = {}
+    if ch.get("series"):
+        out["year"] = ch.get("year")
+    if ch.get("parcel") and not ch["parcel"].get("from_scenario"):
+        out["area"] = Path(scenario_path).parent / ch["parcel"]["path"]
+    return out
 
 
 def account_landscape(
@@ -143,11 +202,16 @@ def account_landscape(
     results = materialise(results)
     say("valuation")
     val = coef.profile.get("valuation", {})
-    gdp = ls.zones["gdp_cny"].to_numpy() if "gdp_cny" in ls.zones else None
+    gdp = ls.zones["gdp_cny"].to_numpy() if "gdp_cny" in ls.zones and ls.parcel is None else None  # no GEP/GDP for a parcel
+    value_with = lambda res: assemble(res, methods, ls.zones, ls.year, coef.price_index, val.get("price_index", "cpi"), base_year)  # noqa: E731
+    results, cells, parcels = apportion.parcel_account(ls, results, cells, value_with)
     account = assemble(results, methods, ls.zones, ls.year, coef.price_index, val.get("price_index", "cpi"), base_year, gdp)
+    account.parcels = parcels
     cell_ds = xr.Dataset(cells)
+    cell_ds.update(apportion.extra_cells(ls, results, account.data["value"]))
     for name in ("class_index", "zone_index", "cell_area"):
         cell_ds[name] = _clean_cell(ls.grid[name], ls.grid[name].attrs.get("units", ""))
+    cell_ds.attrs.update({k: ls.grid.attrs[k] for k in ("crs", "transform") if k in ls.grid.attrs})
     return account, cell_ds
 
 
@@ -236,6 +300,7 @@ def build_manifest(result: RunResult, command: str, output_hashes: dict[str, str
         "coefficients": result.coef.provenance(),
         "inputs": {k: {"path": _relpath(p, sc.folder), "sha256": sha256_file(p)} for k, p in sorted(files.items())},
         "constants": {k: {"value": v.value, "units": v.unit} for k, v in sc.inputs.items() if v.path is None},
+        "changes": result.changes,
         "outputs": output_hashes,
         "results": {
             "tolerance": DIGEST_TOLERANCE,

@@ -207,19 +207,26 @@ def apply_conversions(landcover: np.ndarray, catchment: np.ndarray, rules: Itera
     """Convert land cover inside catchments: ``from`` codes → ``to`` code for a ``share`` of the cells.
 
     The converted cells are the first ``ceil(share·n)`` matching cells in row-major
-    order (north to south, west to east): deterministic, no random draw.
+    order (north to south, west to east): deterministic, no random draw. This is
+    :func:`gep.changes.apply_landcover` (``op = "convert"``, ``order = "row_major"``,
+    ``fraction = share``) with catchments as zones: one implementation of land-cover
+    change for GEP scenarios and capacity basins.
 
     Returns the new land-cover array and, per rule, the number of cells converted.
     """
-    lc = np.array(landcover, copy=True)
-    log = []
-    for rule in rules:
-        match = (catchment == rule["catchment"]) & np.isin(lc, rule["from"])
-        flat = np.flatnonzero(match.ravel())
-        n = int(np.ceil(rule.get("share", 1.0) * len(flat) - 1e-9))
-        lc.ravel()[flat[:n]] = rule["to"]
-        log.append({**rule, "cells_converted": n})
-    return lc, log
+    from gep.changes import ChangeGrid, apply_landcover
+
+    rules = list(rules)
+    lc = np.asarray(landcover)
+    ops = [
+        {"index": i, "op": "convert", "from": list(r["from"]), "to": int(r["to"]), "zones": [int(r["catchment"])], "fraction": float(r.get("share", 1.0)),
+         "order": "row_major", "allow_shortfall": False, "label": f"[[landcover.convert]] #{i + 1}"}
+        for i, r in enumerate(rules)
+    ]
+    zones = np.where(np.asarray(catchment) > 0, np.asarray(catchment), 0).astype(np.int64)
+    res = apply_landcover(ChangeGrid(lc.astype(np.int64), zones, np.ones(lc.shape)), ops, None)
+    log = [{**rule, "cells_converted": int(e["cells"])} for rule, e in zip(rules, res.log)]
+    return res.codes.astype(lc.dtype), log
 
 
 def basin_credits(

@@ -36,3 +36,20 @@ def read_json(path: Path) -> dict:
 
 def hashes(folder: Path, names: list[str]) -> dict[str, str]:
     return {n: sha256_file(folder / n) for n in sorted(names)}
+
+
+def read_run(folder: Path) -> tuple[xr.Dataset, xr.Dataset | None, dict | None]:
+    """A written run folder: its account (``account.nc``), cells (``cells.nc``, if present) and manifest."""
+    from gep.errors import InputError
+
+    folder = Path(folder)
+    acc = folder / "account.nc"
+    if not acc.is_file():
+        raise InputError(f"{folder} is not a run folder (no account.nc)", hint="give a scenario .toml or a folder written by `gep run`")
+    try:
+        account = xr.load_dataset(acc, engine="h5netcdf")
+        cells = xr.load_dataset(folder / "cells.nc", engine="h5netcdf") if (folder / "cells.nc").is_file() else None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the run in {folder}: {exc}", hint="re-run `gep run` to rewrite it") from exc
+    manifest = read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else None
+    return account, cells, manifest

@@ -18,6 +18,9 @@ from gep.units import parse_unit
 
 #: Authalic radius of the WGS 84 ellipsoid [m] (sphere of equal surface area).
 AUTHALIC_RADIUS_M = 6371007.181
+#: WGS 84 semi-major axis [m] and flattening.
+WGS84_A = 6378137.0
+WGS84_F = 1 / 298.257223563
 
 
 @dataclass(frozen=True)
@@ -119,16 +122,58 @@ def read_codes(path: str | Path, chunks: int | None = None, what: str = "raster"
     return da.astype(np.int64).assign_attrs(source=str(path))
 
 
+def _ellipsoid(crs) -> tuple[float, float]:
+    """Semi-major axis a [m] and eccentricity e of a CRS's ellipsoid (WGS 84 when unknown)."""
+    try:
+        from pyproj import CRS
+
+        ell = CRS.from_user_input(crs).ellipsoid
+        a, b = float(ell.semi_major_metre), float(ell.semi_minor_metre)
+    except Exception:  # no CRS or no ellipsoid: WGS 84
+        a, b = WGS84_A, WGS84_A * (1 - WGS84_F)
+    e2 = max(0.0, 1.0 - (b / a) ** 2)
+    return a, float(np.sqrt(e2))
+
+
+def band_area(lat1_deg, lat2_deg, dlon_deg: float, a: float = None, e: float = None) -> np.ndarray:
+    """Area [m²] of the ellipsoidal quadrangle between latitudes φ1, φ2 and Δλ of longitude.
+
+    A = (b²/2)·Δλ·|q(φ2) − q(φ1)| with q(φ) = sin φ/(1 − e² sin² φ) + (1/2e)·ln((1 + e sin φ)/(1 − e sin φ))
+    and b² = a²(1 − e²); on a sphere (e = 0) A = a²·Δλ·|sin φ2 − sin φ1|. Exact on the
+    ellipsoid (cells bounded by meridians and parallels).
+
+    References
+    ----------
+    Snyder, J. P. (1987) Map Projections — A Working Manual, USGS Professional Paper 1395,
+    eq. 3-12 (q, authalic latitude).
+    """
+    a = WGS84_A if a is None else a
+    e = np.sqrt((2 - WGS84_F) * WGS84_F) if e is None else e
+    p1, p2 = np.deg2rad(np.asarray(lat1_deg, dtype=float)), np.deg2rad(np.asarray(lat2_deg, dtype=float))
+    dl = np.deg2rad(abs(dlon_deg))
+    if e < 1e-12:
+        return a**2 * dl * np.abs(np.sin(p2) - np.sin(p1))
+
+    def q(p):
+        s = np.sin(p)
+        return s / (1 - e * e * s * s) + np.log((1 + e * s) / (1 - e * s)) / (2 * e)
+
+    b2 = a * a * (1 - e * e)
+    return 0.5 * b2 * dl * np.abs(q(p2) - q(p1))
+
+
 def cell_area(da: xr.DataArray) -> xr.DataArray:
     """Area of each cell [m²]: constant on projected grids; per latitude on geographic grids.
 
     On a geographic grid the area of a cell between latitudes φ1, φ2 and
-    longitudes Δλ apart is R²·Δλ·|sin φ2 − sin φ1| on the authalic sphere of
-    WGS 84 (exact for a sphere of the ellipsoid's surface area).
+    Δλ of longitude is the exact area of that quadrangle on the CRS's
+    ellipsoid (:func:`band_area`; WGS 84 when the CRS names none), which
+    agrees with the geodesic polygon area (pyproj ``Geod``) to about 1e-9 for
+    cells of 0.01° or less. Degrees squared are never used as an area.
 
     References
     ----------
-    Snyder, J. P. (1987) Map Projections — A Working Manual, USGS PP 1395 (authalic sphere).
+    Snyder, J. P. (1987) Map Projections — A Working Manual, USGS PP 1395.
     """
     spec = spec_of(da)
     t = spec.transform
@@ -136,7 +181,8 @@ def cell_area(da: xr.DataArray) -> xr.DataArray:
         ny = spec.shape[0]
         lat_top = t[5] + t[4] * np.arange(ny)
         lat_bot = lat_top + t[4]
-        rows = AUTHALIC_RADIUS_M**2 * np.deg2rad(abs(t[0])) * np.abs(np.sin(np.deg2rad(lat_top)) - np.sin(np.deg2rad(lat_bot)))
+        a, e = _ellipsoid(da.rio.crs)
+        rows = band_area(lat_top, lat_bot, t[0], a, e)
         area = xr.DataArray(np.broadcast_to(rows[:, None], spec.shape), dims=("y", "x"), coords={"y": da["y"], "x": da["x"]})
     else:
         unit = da.rio.crs.linear_units if da.rio.crs is not None else "metre"
@@ -146,11 +192,71 @@ def cell_area(da: xr.DataArray) -> xr.DataArray:
     return area.assign_attrs(units="m**2")
 
 
+def spacing_m(da: xr.DataArray) -> tuple[float, float]:
+    """Cell size (dy, dx) [m]; on geographic grids at the grid's central latitude (for distances)."""
+    spec = spec_of(da)
+    t = spec.transform
+    if not spec.geographic:
+        return abs(t[4]), abs(t[0])
+    a, _ = _ellipsoid(da.rio.crs)
+    lat = t[5] + t[4] * spec.shape[0] / 2
+    return abs(np.deg2rad(t[4])) * a, abs(np.deg2rad(t[0])) * a * float(np.cos(np.deg2rad(lat)))
+
+
+#: Resampling methods a scenario may name, and rasterio's name for them.
+RESAMPLING = {"nearest": "nearest", "bilinear": "bilinear", "cubic": "cubic", "average": "average", "mean": "average", "mode": "mode"}
+
+
+def resample(da: xr.DataArray, reference: xr.DataArray, method: str, what: str) -> xr.DataArray:
+    """Resample ``da`` onto ``reference``'s grid (rioxarray ``reproject_match``).
+
+    Parameters
+    ----------
+    da, reference : DataArray
+        Rasters with a CRS.
+    method : str
+        ``nearest`` (classes, zones, masks), ``bilinear``, ``cubic``, ``average``/``mean``
+        (continuous values; ``average`` when coarsening), ``mode`` (classes, coarsening).
+    what : str
+        Name used in error messages.
+    """
+    from rasterio.enums import Resampling
+
+    if method not in RESAMPLING:
+        raise GridError(f"{what}: unknown resampling method {method!r}", hint=f"use one of {', '.join(RESAMPLING)}")
+    if da.rio.crs is None or reference.rio.crs is None:
+        raise GridError(f"{what} ({da.attrs.get('source', '')}) cannot be resampled: it or the land cover has no CRS", hint="set the CRS of both GeoTIFFs (gdal_edit.py -a_srs EPSG:...)")
+    attrs = dict(da.attrs)
+    src = spec_of(da)
+    nodata = da.rio.nodata if da.rio.nodata is not None else da.rio.encoded_nodata
+    if np.issubdtype(da.dtype, np.floating) and nodata is None:
+        da = da.rio.write_nodata(np.nan, encoded=False)
+    out = da.rio.reproject_match(reference, resampling=getattr(Resampling, RESAMPLING[method]))
+    out = out.assign_coords(x=reference["x"], y=reference["y"])
+    out.attrs.update(attrs)
+    out.attrs["resampled_from"] = src.describe()
+    out.attrs["resampling"] = RESAMPLING[method]
+    return out
+
+
+def read_mask(path: str | Path, reference: xr.DataArray, resample_ok: bool, what: str) -> np.ndarray:
+    """A 0/1 mask raster on ``reference``'s grid: non-zero finite cells are inside (float 0/1)."""
+    path = Path(path)
+    da = _open(path, None, masked=True)
+    da.attrs["source"] = str(path)
+    if not spec_of(reference).matches(spec_of(da)):
+        if not resample_ok:
+            check_aligned(reference, da, "the land cover", what)
+        da = resample(da.astype(np.float64), reference, "nearest", what)
+    v = np.asarray(da.values, dtype=np.float64)
+    return np.where(np.isfinite(v) & (v != 0), 1.0, 0.0)
+
+
 def check_aligned(reference: xr.DataArray, other: xr.DataArray, ref_name: str, name: str) -> None:
     """Raise :class:`GridError` naming both grids if ``other`` is not on ``reference``'s grid."""
     a, b = spec_of(reference), spec_of(other)
     if not a.matches(b):
         raise GridError(
             f"{name} ({other.attrs.get('source', '')}) is on a different grid than {ref_name}: {b.describe()} vs {a.describe()}",
-            hint="resample it onto the land-cover grid (same CRS, cell size, origin and shape), e.g. with gdalwarp -tr -te -t_srs",
+            hint="resample it onto the land-cover grid (same CRS, cell size, origin and shape), e.g. with gdalwarp -tr -te -t_srs, or let gep do it: [execution] resample = true (nearest for classes, bilinear for values) or { path = ..., resample = \"average\" } for one input",
         )
