@@ -334,8 +334,16 @@ def coefficients_rehash(set_id: str = typer.Argument(..., help="Set id or folder
 _mount_optional()
 
 
+def _route_capacity_scenario(argv: list[str]) -> list[str]:
+    """``gep capacity SCENARIO.toml`` is ``gep capacity basin SCENARIO.toml`` (the issue's spelling)."""
+    if len(argv) > 2 and argv[1] == "capacity" and argv[2].endswith(".toml"):
+        return argv[:2] + ["basin"] + argv[2:]
+    return argv
+
+
 def main() -> None:
     """Console-script entry point."""
+    sys.argv = _route_capacity_scenario(sys.argv)
     try:
         app()
     except GepError as exc:  # a GepError escaping a sub-app

@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("replay")
     def replay_cmd(
-        manifest: Path = typer.Argument(..., help="Run manifest, e.g. runs/<run-id>/manifest.json (or the run folder)."),
+        manifest: Path = typer.Argument(..., help="Manifest of gep run, gep capacity basin, gep bond coverage or gep compare, e.g. runs/<run-id>/manifest.json (or the folder)."),
         strict: bool = typer.Option(False, "--strict", help="Exit 4 when the environment (versions, commit, source hash, platform) differs."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
         out: Optional[Path] = typer.Option(None, "--out", help="Keep the re-run's outputs in this folder (default: a temporary folder)."),

@@ -263,8 +263,15 @@ def load_side(path, label: str, out_dir, area=None, chunks: int | None = None, p
     return Side(label, sc.name, sc.year, result.account.data, result.cells, result.manifest, str(folder))
 
 
-def write_compare(base: Side, alt: Side, out_dir) -> tuple[dict, list[str]]:
-    """Write the comparison's tables, charts and workbook into ``out_dir``; return (summary, files)."""
+def write_compare(base: Side, alt: Side, out_dir, command: str = "gep compare") -> tuple[dict, list[str]]:
+    """Write the comparison's tables, charts, workbook and manifest into ``out_dir``; return (summary, files).
+
+    The manifest (kind ``gep compare``, written with :func:`gep.provenance.write_manifest`)
+    records each side's run folder and the SHA-256 of its ``manifest.json``,
+    ``account.nc`` and ``cells.nc`` (paths relative to ``out_dir``), so that
+    ``gep replay`` can check them and recompute the comparison from them
+    (a parcel, ``--area``, is recorded in each side's own manifest).
+    """
     from pathlib import Path
 
     from gep import provenance, report
@@ -316,14 +323,18 @@ def write_compare(base: Side, alt: Side, out_dir) -> tuple[dict, list[str]]:
     if len(transitions):
         doc["landcover_transitions"] = json.loads(transitions.to_json(orient="records"))
     manifest = {
+        "manifest_version": provenance.MANIFEST_VERSION,
         "kind": "gep compare",
-        "base": {"scenario": base.name, "run_dir": _rel(base.run_dir, out), "manifest_sha256": _manifest_hash(base.run_dir)},
-        "alt": {"scenario": alt.name, "run_dir": _rel(alt.run_dir, out), "manifest_sha256": _manifest_hash(alt.run_dir)},
-        "results": {"delta_gep_cny": doc["delta_gep_cny"]},
+        "command": command,
+        "base": _side_record(base, out),
+        "alt": _side_record(alt, out),
+        "results": {"delta_gep_cny": doc["delta_gep_cny"], "gep_base_cny": gb, "gep_alt_cny": ga,
+                    "tolerance": DIGEST_TOLERANCE, "relative_tolerance": provenance.RELATIVE_TOLERANCE},
         "outputs": outputs.hashes(out, files),
         "environment": provenance.environment(),
+        "rng": provenance.rng_record(None),
     }
-    outputs.write_text(provenance.canonical_json(manifest) + "\n", out / "manifest.json")
+    provenance.write_manifest(out, manifest)
     return doc, files
 
 
@@ -345,6 +356,25 @@ def _rel(path, start) -> str | None:
     if path is None:
         return None
     return Path(os.path.relpath(Path(path).resolve(), Path(start).resolve())).as_posix()
+
+
+#: Absolute tolerance [CNY] recorded for replaying a comparison's values (as ``gep run``).
+DIGEST_TOLERANCE = 1e-3
+
+
+def _side_record(side: Side, out) -> dict:
+    """Manifest entry of one side: scenario name, run folder and SHA-256 of the files the comparison read."""
+    from pathlib import Path
+
+    from gep.io.coefficient_files import sha256_file
+
+    rec: dict = {"scenario": side.name, "run_dir": _rel(side.run_dir, out), "manifest_sha256": _manifest_hash(side.run_dir), "files": {}}
+    if side.run_dir is not None:
+        for name in ("manifest.json", "account.nc", "cells.nc"):
+            f = Path(side.run_dir) / name
+            if f.is_file():
+                rec["files"][name] = sha256_file(f)
+    return rec
 
 
 def _manifest_hash(run_dir) -> str | None:

@@ -24,6 +24,12 @@ replay when it fails (DESIGN.md section 6):
    reproduces, 1 when not, with the largest differences listed by output,
    variable and keys (zone, service, ecosystem, year, cell).
 
+Kinds: ``gep run`` (with its ``--area`` parcel and series year), ``gep capacity
+basin``, ``gep bond coverage`` (seeded; files listed by :func:`_coverage_files`)
+and ``gep compare`` (recomputed from its two recorded run folders,
+:func:`_compare_files`). A ``gep series`` manifest is refused (exit 2) with a
+pointer to its year manifests, each a ``gep run`` manifest.
+
 Exit codes: 0 reproduced, 1 not reproduced (or an output file was edited),
 2 usage or input error, 3 inputs, coefficients or the manifest chain changed
 or missing, 4 environment differs under ``--strict``.
@@ -171,6 +177,15 @@ def check_recorded_files(manifest: dict, run_dir: Path) -> tuple[list[dict], int
         the scenario file's location.
     """
     problems: list[dict] = []
+    lister = FILE_LISTERS.get(str(manifest.get("kind")))
+    if lister is not None:  # a command without a scenario file: its own listing of recorded files
+        checked = 0
+        for kind, name, path, digest in lister(manifest, run_dir):
+            checked += 1
+            p = _file_problem(kind, name, path, digest, _shown(path))
+            if p:
+                problems.append(p)
+        return problems, checked, run_dir
     scen = manifest.get("scenario") or {}
     if "path" not in scen:
         raise InputError("the manifest records no scenario path", hint="replay needs a manifest written by `gep run`")
@@ -184,6 +199,13 @@ def check_recorded_files(manifest: dict, run_dir: Path) -> tuple[list[dict], int
         path = (folder / entry["path"]).resolve()
         checked += 1
         p = _file_problem("input", name, path, entry.get("sha256"), _shown(path))
+        if p:
+            problems.append(p)
+    parcel = (manifest.get("changes") or {}).get("parcel") or {}
+    if parcel.get("path") and parcel.get("sha256"):  # --area or [region] area: relative to the scenario folder
+        path = (folder / parcel["path"]).resolve()
+        checked += 1
+        p = _file_problem("input", "parcel", path, parcel["sha256"], _shown(path))
         if p:
             problems.append(p)
     for set_name, version, files in _recorded_sets(manifest):
@@ -213,6 +235,53 @@ def check_recorded_files(manifest: dict, run_dir: Path) -> tuple[list[dict], int
                     p["problem"] = f"{p['problem']} (set {set_id} version {version} recorded, {current} now)"
                 problems.append(p)
     return problems, checked, scenario_path
+
+
+def _coverage_files(manifest: dict, run_dir: Path) -> list[tuple[str, str, Path, str | None]]:
+    """Files a ``gep bond coverage`` manifest records: bond and revenue files (relative to the
+    run folder), the files they reference (price histories, run manifests: relative to the file
+    that names them; a loan's run manifest to the bond file) and the outputs of referenced runs."""
+    inputs = manifest.get("inputs") or {}
+    out: list[tuple[str, str, Path, str | None]] = []
+    folders: dict[str, Path] = {}
+    for key in ("bond", "revenue"):
+        entry = inputs.get(key) or {}
+        if "path" not in entry:
+            raise InputError(f"the coverage manifest records no {key} file", hint="re-run gep bond coverage with this gep, then replay")
+        path = (run_dir / entry["path"]).resolve()
+        folders[key] = path.parent
+        out.append(("input", key, path, entry.get("sha256")))
+    for ref in inputs.get("references") or []:
+        if not isinstance(ref, dict) or not ref.get("path") or not ref.get("sha256"):
+            continue  # a ledger reference: tree head and records digest, no file
+        base = folders["bond"] if str(ref.get("role", "")).startswith("loan") else folders["revenue"]
+        path = (base / ref["path"]).resolve()
+        out.append(("reference", str(ref.get("role") or ref["path"]), path, ref["sha256"]))
+        for name, digest in sorted((ref.get("outputs") or {}).items()):
+            out.append(("reference", f"{ref.get('role') or ref['path']}: {name}", path.parent / name, digest))
+    return out
+
+
+def _compare_files(manifest: dict, run_dir: Path) -> list[tuple[str, str, Path, str | None]]:
+    """Files a ``gep compare`` manifest records: each side's ``manifest.json``, ``account.nc``
+    and ``cells.nc`` (run folders relative to the comparison folder)."""
+    out: list[tuple[str, str, Path, str | None]] = []
+    for label in ("base", "alt"):
+        side = manifest.get(label) or {}
+        if not side.get("run_dir") or not side.get("files"):
+            raise InputError(f"the compare manifest records no {label} run folder and files", hint="re-run gep compare with this gep, then replay")
+        folder = (run_dir / side["run_dir"]).resolve()
+        for name, digest in sorted(side["files"].items()):
+            out.append(("input", f"{label} {name}", folder / name, digest))
+    return out
+
+
+#: Manifest kind → ``(manifest, run folder) -> [(kind, name, path, sha256)]`` for commands
+#: whose manifest has no ``scenario`` entry (the default layout: scenario, inputs, coefficients).
+FILE_LISTERS: dict[str, Callable[[dict, Path], list[tuple[str, str, Path, str | None]]]] = {
+    "gep bond coverage": _coverage_files,
+    "gep compare": _compare_files,
+}
 
 
 def _recorded_sets(manifest: dict) -> list[tuple[str, Any, dict]]:
@@ -478,7 +547,7 @@ def _rerun_gep_run(manifest: dict, scenario_path: Path, out_dir: Path) -> dict:
     from gep.scenario import load as load_scenario
 
     sc = load_scenario(scenario_path)
-    result = runner.compute(sc)
+    result = runner.compute(sc, **runner.replay_options(manifest, scenario_path))  # --area parcel, series year
     runner.write(result, out_dir, manifest.get("command") or "gep run")
     return result.manifest or {}
 
@@ -492,10 +561,51 @@ def _rerun_capacity_basin(manifest: dict, scenario_path: Path, out_dir: Path) ->
     return result.manifest or {}
 
 
-#: Manifest kind → function re-running it: ``(manifest, scenario_path, out_dir) -> new manifest``.
-#: Other commands that write manifests (e.g. ``gep bond coverage``, seeded with
-#: :func:`gep.provenance.make_rng` from the manifest's ``rng``) register here.
-RERUNNERS: dict[str, Callable[[dict, Path, Path], dict]] = {"gep run": _rerun_gep_run, "gep capacity basin": _rerun_capacity_basin}
+def _rerun_coverage(manifest: dict, run_dir: Path, out_dir: Path) -> dict:
+    """Re-run a ``gep bond coverage`` manifest (same files, paths, seed, rates) into ``out_dir``."""
+    from gep.io.coverage_report import run_coverage
+
+    inputs, par = manifest["inputs"], manifest.get("parameters") or {}
+    seed = (manifest.get("rng") or {}).get("seed", par.get("seed"))
+    if seed is None:
+        raise InputError("the coverage manifest records no seed", hint="a coverage run records rng.seed")
+    rate = par.get("discount_rate_option") if "discount_rate_option" in par else None
+    run_coverage(run_dir / inputs["bond"]["path"], run_dir / inputs["revenue"]["path"], paths=int(par["paths"]), seed=int(seed),
+                       out=out_dir, discount_rate=rate, max_breach=par.get("max_breach"), target_dscr=float(par.get("target_dscr", 1.0)),
+                       command=manifest.get("command") or "gep bond coverage")
+    return {}  # results are compared through the outputs (coverage.csv/json byte-identical when seeded)
+
+
+def _rerun_compare(manifest: dict, run_dir: Path, out_dir: Path) -> dict:
+    """Recompute a ``gep compare`` from its two recorded run folders into ``out_dir``."""
+    import dataclasses
+
+    from gep import compare
+
+    sides = []
+    for label in ("base", "alt"):
+        folder = (run_dir / manifest[label]["run_dir"]).resolve()
+        sides.append(compare.load_side(folder, label.upper(), out_dir))
+    base, alt = sides
+    if manifest["base"]["run_dir"] == manifest["alt"]["run_dir"]:
+        alt = dataclasses.replace(base, label="ALT")
+    compare.write_compare(base, alt, out_dir, manifest.get("command") or "gep compare")
+    return {}
+
+
+#: Manifest kind → function re-running it: ``(manifest, scenario_path, out_dir) -> new manifest``
+#: (for kinds in :data:`FILE_LISTERS` the second argument is the run folder).
+RERUNNERS: dict[str, Callable[[dict, Path, Path], dict]] = {
+    "gep run": _rerun_gep_run,
+    "gep capacity basin": _rerun_capacity_basin,
+    "gep bond coverage": _rerun_coverage,
+    "gep compare": _rerun_compare,
+}
+#: Kinds that write manifests but are replayed through other manifests: kind → hint.
+NOT_REPLAYED = {
+    "gep series": "a series is replayed year by year: gep replay <run>/<year>/manifest.json for each year "
+                  "(the series manifest records each year's manifest SHA-256 under 'years')",
+}
 
 
 # --------------------------------------------------------------------------- replay
@@ -531,6 +641,8 @@ def replay(manifest_path: str | Path, strict: bool = False, out_dir: str | Path 
     if not isinstance(version, int) or version > provenance.MANIFEST_VERSION:
         raise InputError(f"{path}: manifest_version {version!r} is newer than this gep understands ({provenance.MANIFEST_VERSION})", hint="replay with the gep version that wrote it (environment.gep_version)")
     kind = str(manifest.get("kind"))
+    if kind in NOT_REPLAYED:
+        raise InputError(f"{path}: replay of '{kind}' manifests is not supported", hint=NOT_REPLAYED[kind])
     if kind not in RERUNNERS:
         raise InputError(f"{path}: replay of '{kind}' manifests is not supported", hint=f"replay supports: {', '.join(RERUNNERS)}")
     if kind != "gep run" and "manifest_version" not in manifest:

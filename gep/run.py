@@ -196,10 +196,9 @@ def account_landscape(
     for sid in enabled:
         say(f"service {sid}")
         res = catalogue.BY_ID[sid].account(ls, coef, methods[sid], switches)
-        results[sid] = res
+        results[sid] = materialise({sid: res})[sid]  # chunked: one pass over the chunks per service
         for name, da in res.cells.items():
             cells[name] = _clean_cell(da.astype(np.float32), da.attrs.get("units", ""))
-    results = materialise(results)
     say("valuation")
     val = coef.profile.get("valuation", {})
     gdp = ls.zones["gdp_cny"].to_numpy() if "gdp_cny" in ls.zones and ls.parcel is None else None  # no GEP/GDP for a parcel
@@ -225,7 +224,13 @@ def _clean_cell(da: xr.DataArray, unit: str) -> xr.DataArray:
 
 
 def materialise(results: dict[str, ServiceResult]) -> dict[str, ServiceResult]:
-    """Compute every lazy (dask) zone × ecosystem result in one pass over the chunks."""
+    """Compute the lazy (dask) zone × ecosystem results of services in one pass over the chunks.
+
+    Called once per service: one graph for every service keeps every shared chunk
+    (land cover, zones, keys, inputs) in memory until the last service has used it,
+    so peak memory grew with the region; per service it stays bounded by the chunks
+    that service reads.
+    """
     import dataclasses
 
     import dask

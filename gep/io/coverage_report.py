@@ -421,6 +421,7 @@ def run_coverage(bond_path: str | Path, revenue_path: str | Path, *, paths: int 
                    "revenue": {"path": _relpath(revenue_path, folder), "sha256": sha256_file(revenue_path)},
                    "references": references},
         "parameters": {"paths": paths, "seed": seed, "discount_rate": cov.discount_rate,
+                       "discount_rate_option": discount_rate,  # as given (None: revenue file or coupon), for gep replay
                        "percentiles": list(cov.percentiles), "max_breach": max_breach, "target_dscr": target_dscr},
         "rng": {**provenance.rng_record(seed, stochastic),
                 "streams": "stream i (0-based, file order): Generator(PCG64(seed).jumped(i))"},

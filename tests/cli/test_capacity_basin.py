@@ -192,3 +192,17 @@ def test_missing_scenario_and_bad_key(tmp_path):
     toml = tiny(tmp_path)
     toml.write_text(toml.read_text(encoding="utf-8") + "[output]\nfolder = \"x\"\n", encoding="utf-8")
     fails(["basin", str(toml)], "unknown key")
+
+
+def test_gep_capacity_scenario_is_the_basin_run(tmp_path):
+    import subprocess
+    import sys
+
+    from gep.cli import _route_capacity_scenario
+
+    assert _route_capacity_scenario(["gep", "capacity", "x.toml", "--json"]) == ["gep", "capacity", "basin", "x.toml", "--json"]
+    assert _route_capacity_scenario(["gep", "capacity", "reach", "--json"]) == ["gep", "capacity", "reach", "--json"]
+    out = subprocess.run([sys.executable, "-c", "import sys; sys.argv[0] = \"gep\"; from gep.cli import main; main()", "capacity", str(SCEN / "demo_capacity.toml"), "--out", str(tmp_path / "o"), "--json"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["run_dir"] == str(tmp_path / "o")
