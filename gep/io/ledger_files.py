@@ -18,21 +18,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from gep.io.coefficient_files import sha256_file
 from gep.ledger.errors import EvidenceChanged, EvidenceError, InvalidRequest, LedgerError
 
 __all__ = ["sha256_file", "read_manifest", "output_hashes", "check_outputs", "read_rows", "ledger_coefficients",
            "read_json", "write_json"]
 
 TIDY_COLUMNS = ("parameter", "key", "value", "unit", "price_year", "source", "year", "confidence", "note")
-
-
-def sha256_file(path: str | Path) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_manifest(path: str | Path) -> tuple[dict, str, Path]:

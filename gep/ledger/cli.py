@@ -174,11 +174,6 @@ def keygen_cmd(
     typer.echo(pair.public)
 
 
-def _open_account(account: str, owner: str, key: Path, db: Optional[str], id: Optional[str], memo: Optional[str], as_json: bool) -> None:
-    with _open(db) as led:
-        _report(led.open_account(_key(key), account, owner, id=id, memo=memo), as_json)
-
-
 @account_app.command("open")
 @_guard
 def account_open_cmd(
@@ -188,19 +183,11 @@ def account_open_cmd(
     db: Optional[str] = DbOpt, id: Optional[str] = IdOpt, memo: Optional[str] = MemoOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Open a user account owned by a public key (registry key only)."""
-    _open_account(account, owner, key, db, id, memo, as_json)
+    with _open(db) as led:
+        _report(led.open_account(_key(key), account, owner, id=id, memo=memo), as_json)
 
 
-@app.command("open")
-@_guard
-def open_cmd(
-    account: str = typer.Argument(..., help="New account id (letters, digits, . _ @ -)."),
-    owner: str = typer.Option(..., "--owner", help="Owner public key: 64 hex digits or a .pub file."),
-    key: Path = typer.Option(..., "--key", help="Registry private key file."),
-    db: Optional[str] = DbOpt, id: Optional[str] = IdOpt, memo: Optional[str] = MemoOpt, as_json: bool = JsonOpt,
-) -> None:
-    """Open a user account (same as `gep ledger account open`)."""
-    _open_account(account, owner, key, db, id, memo, as_json)
+app.command("open", help="Open a user account (same as `gep ledger account open`).")(account_open_cmd)
 
 
 @account_app.command("list")
