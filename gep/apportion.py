@@ -35,7 +35,8 @@ import numpy as np
 import xarray as xr
 
 from gep.coefficients import ECOSYSTEMS
-from gep.landscape import Landscape, _take, _where
+from gep.landscape import Landscape, _take
+from gep.landscape import where as array_where
 from gep.services.result import ServiceResult
 
 #: How parcel weights are computed (recorded in the manifest).
@@ -200,8 +201,8 @@ def cell_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.Data
     zone = ls.grid["zone_index"].data
     eco = _take(ls.legend.ecosystem_index.astype(np.float64), cls)
     inside = (cls >= 0) & (zone >= 0)
-    key = _where(inside, zone.astype(np.int64) * ne + eco.astype(np.int64), -1)
-    zkey = _where(inside, zone.astype(np.int64), -1)
+    key = array_where(inside, zone.astype(np.int64) * ne + eco.astype(np.int64), -1)
+    zkey = array_where(inside, zone.astype(np.int64), -1)
     area = ls.cell_area.data
     a_all = _zonal(ls, area)
     az = a_all.sum(axis=1)
@@ -227,7 +228,7 @@ def cell_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.Data
         total = part if total is None else total + part
     if total is None:
         total = area * 0.0
-    total = _where(inside, total, 0.0)
+    total = array_where(inside, total, 0.0)
     return xr.DataArray(total, dims=("y", "x"), coords={k: ls.grid[k] for k in ("y", "x") if k in ls.grid.coords}, name="gep_value", attrs={"units": "CNY/yr", "long_name": "GEP per cell (account values shared out over cells)"})
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from gep.errors import ScenarioError
+from gep.errors import ScenarioError, nearest
 from gep.services import (
     carbon,
     climate_regulation,
@@ -152,12 +152,10 @@ def get(service_id: str, where: str = "scenario") -> Service:
     """The catalogue entry for ``service_id``; an unknown id suggests the nearest."""
     if service_id in BY_ID:
         return BY_ID[service_id]
-    import difflib
-
-    near = difflib.get_close_matches(service_id, list(BY_ID), n=1)
+    near = nearest(service_id, BY_ID)
     raise ScenarioError(
         f"{where}: unknown service '{service_id}'",
-        hint=(f"did you mean '{near[0]}'? " if near else "") + f"services are {', '.join(BY_ID)}",
+        hint=(f"did you mean '{near}'? " if near else "") + f"services are {', '.join(BY_ID)}",
     )
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pint
 
-from gep.errors import CoefficientError, GridError
+from gep.errors import CoefficientError, GridError, nearest
 from gep.io.coefficient_files import check_hashes, find_set, read_manifest, sha256_file
 from gep.io.tables import read_csv
 from gep.units import Q_, affine, parse_unit
@@ -209,7 +209,7 @@ class CoefficientSet:
             mask = (new.rows["parameter"] == param) & (new.rows["key"] == key)
             if not mask.any():
                 known = sorted(set(new.rows["parameter"]))
-                near = _nearest(param, known)
+                near = nearest(param, known)
                 raise CoefficientError(
                     f"{where}: override '{spec}' names no coefficient of set {self.id}",
                     hint=(f"did you mean '{near}'? " if near else "") + "write 'parameter' or 'parameter[key]' as listed by `gep coefficients show`",
@@ -273,13 +273,6 @@ def _split_key(spec: str) -> tuple[str, str]:
         param, key = spec[:-1].split("[", 1)
         return param.strip(), key.strip()
     return spec, ""
-
-
-def _nearest(word: str, choices: list[str]) -> str | None:
-    import difflib
-
-    hits = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return hits[0] if hits else None
 
 
 def _validate_tidy(df: pd.DataFrame, path: str) -> pd.DataFrame:

@@ -13,6 +13,14 @@ Exit codes: 0 ok, 1 check failed or mismatch, 2 usage or input error,
 from __future__ import annotations
 
 
+def nearest(word: str, choices, cutoff: float = 0.6) -> str | None:
+    """The choice closest to a mistyped ``word`` (difflib ratio ≥ ``cutoff``), for "did you mean" hints."""
+    import difflib
+
+    hits = difflib.get_close_matches(str(word), sorted(map(str, choices)), n=1, cutoff=cutoff)
+    return hits[0] if hits else None
+
+
 class GepError(Exception):
     """Base class: a clear, user-facing error."""
 

@@ -32,7 +32,7 @@ def _take(table: np.ndarray, idx: Any) -> Any:
     return padded[idx]
 
 
-def _where(cond: Any, a: Any, b: Any) -> Any:
+def where(cond: Any, a: Any, b: Any) -> Any:
     """``np.where`` for numpy arrays, ``dask.array.where`` for dask arrays."""
     if hasattr(cond, "map_blocks"):
         import dask.array as da
@@ -108,7 +108,6 @@ class Landscape:
     legend: Legend
     year: int
     codes_present: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
-    sources: dict[str, str] = field(default_factory=dict)
     #: What the scenario changed before the services ran (land-cover operations, input changes,
     #: resampling); recorded in the run manifest under ``changes``.
     changes: dict = field(default_factory=dict)
@@ -214,7 +213,7 @@ class Landscape:
             n = self.n_zones * n_sub
             if hasattr(cls, "map_blocks"):
                 sub = cls.map_blocks(lambda b: table[b], dtype=np.int32)
-                cache[kind] = _where((cls >= 0) & (zone >= 0), zone.astype(np.int64) * n_sub + sub, -1)
+                cache[kind] = where((cls >= 0) & (zone >= 0), zone.astype(np.int64) * n_sub + sub, -1)
             else:
                 cache[kind] = _Key(zone, table[cls], n_sub, (cls < 0) | (zone < 0), n)
         return cache[kind]

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import math
 import platform
 import shutil
@@ -142,6 +143,15 @@ def _clean(obj: Any) -> Any:
     if hasattr(obj, "isoformat"):  # dates in scenario or bond files
         return obj.isoformat()
     return obj
+
+
+def run_folder_name(name: str, tag: str, digest: str, default: str = "run", max_len: int | None = None) -> str:
+    """``<name>-<tag>-<first 10 hex of digest>``: a deterministic output folder name.
+
+    ``name`` is reduced to ``[A-Za-z0-9_.-]`` (``default`` when nothing is left).
+    """
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")[:max_len] or default
+    return f"{slug}-{tag}-{digest[:10]}"
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -254,8 +253,7 @@ def materialise(results: dict[str, ServiceResult]) -> dict[str, ServiceResult]:
 def run_id(sc: Scenario, coef: CoefficientSet) -> str:
     """Deterministic run id: scenario name + hash of the scenario and coefficient files."""
     h = provenance.sha256_bytes((sha256_file(sc.path) + provenance.canonical_json(coef.provenance())).encode())
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", sc.name).strip("-") or "run"
-    return f"{name}-{sc.year}-{h[:10]}"
+    return provenance.run_folder_name(sc.name, str(sc.year), h)
 
 
 def write(result: RunResult, out_dir: Path | None, command: str) -> Path:

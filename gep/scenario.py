@@ -8,14 +8,13 @@ and suggests the nearest valid key for a typo. See ``docs/scenarios.md``.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gep.catalogue import BY_ID
-from gep.errors import ScenarioError
+from gep.errors import ScenarioError, nearest
 from gep.io.tables import read_toml
 from gep.units import Q_, parse_unit
 
@@ -204,8 +203,8 @@ def _array_line(text: str, array: str, index: int, key: str | None = None) -> in
 
 
 def _suggest(word: str, choices) -> str:
-    near = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{near[0]}'?)" if near else ""
+    near = nearest(word, choices)
+    return f" (did you mean '{near}'?)" if near else ""
 
 
 class _Problems:

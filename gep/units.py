@@ -19,7 +19,6 @@ import inspect
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import pint
 import xarray as xr
 
@@ -176,8 +175,3 @@ def unitful(returns: str | None = None, **declared: str) -> Callable:
         return wrapper
 
     return decorate
-
-
-def as_array(q: Any, unit: str, what: str = "value") -> np.ndarray:
-    """numpy magnitude of a Quantity in ``unit``."""
-    return np.asarray(magnitude(q, unit, what))

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gep.errors import InputError, ScenarioError
+from gep.errors import ScenarioError
 from gep.io.coefficient_files import find_set, sha256_file
 from gep.io.tables import read_csv, read_toml
 
@@ -231,14 +231,10 @@ def compute_basin(bs: BasinScenario) -> BasinResult:
 
 def run_id(bs: BasinScenario, coef: dict) -> str:
     """``<name>-capacity-<hash>``: hash of the scenario, its inputs and the coefficient sets."""
-    import re
-
-    from gep.provenance import canonical_json, sha256_bytes
+    from gep.provenance import canonical_json, run_folder_name, sha256_bytes
 
     parts = {"scenario": sha256_file(bs.path), "inputs": {k: sha256_file(p) for k, p in sorted(bs.input_files().items())}, "coefficients": coef}
-    h = sha256_bytes(canonical_json(parts).encode())
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", bs.name).strip("-") or "basin"
-    return f"{name}-capacity-{h[:10]}"
+    return run_folder_name(bs.name, "capacity", sha256_bytes(canonical_json(parts).encode()), default="basin")
 
 
 def write_basin(result: BasinResult, out_dir: Path | None, command: str) -> Path:

@@ -305,10 +305,6 @@ def _fan(cov: Coverage, title: str, path: Path) -> None:
 # --------------------------------------------------------------------------- run
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:60] or "debt"
-
-
 def _relpath(path: Path, start: Path) -> str:
     """``path`` relative to ``start``; just the file name when that would climb to the root.
 
@@ -407,7 +403,7 @@ def run_coverage(bond_path: str | Path, revenue_path: str | Path, *, paths: int 
     name = debt.bond.name or bond_path.stem
     key = {"bond": sha256_file(bond_path), "revenue": sha256_file(revenue_path), "inputs": references,
            "paths": paths, "seed": seed, "discount_rate": rate, "max_breach": max_breach, "target_dscr": target_dscr}
-    folder = Path(out) if out else Path("runs") / f"{_slug(name)}-coverage-{provenance.sha256_bytes(provenance.canonical_json(key).encode())[:10]}"
+    folder = Path(out) if out else Path("runs") / provenance.run_folder_name(name, "coverage", provenance.sha256_bytes(provenance.canonical_json(key).encode()), default="debt", max_len=60)
     folder.mkdir(parents=True, exist_ok=True)
     _csv(rows, folder / "coverage.csv")
     (folder / "coverage.json").write_bytes(provenance.canonical_bytes(doc))

@@ -20,6 +20,7 @@ from gep.io.coefficient_files import sha256_file
 from gep.io.tables import read_csv
 from gep.io.vector import read_polygons
 from gep.landscape import Landscape
+from gep.landscape import where as array_where
 from gep.scenario import Scenario
 from gep.units import affine, convert
 
@@ -56,12 +57,6 @@ def _check_finite(da: xr.DataArray, inside, name: str) -> None:
             f"input '{name}' ({da.attrs.get('source', '')}) has {n} NaN/nodata cell(s) inside the region (first at row {r}, column {c})",
             hint="fill the gaps (e.g. interpolate), or set those cells' land cover to nodata if they are outside the region",
         )
-
-
-def _where(cond, a, b):
-    if hasattr(cond, "map_blocks") or hasattr(a, "map_blocks"):
-        return dsa.where(cond, a, b)
-    return np.where(cond, a, b)
 
 
 def _zone_index(zr: xr.DataArray, ids: np.ndarray, sc: Scenario):
@@ -202,10 +197,10 @@ def read_landscape(sc: Scenario, legend: Legend, chunks: int | None = None, prog
     idx, present = class_index(legend, lc.data)
     zone_index = _zone_index(zr, ids, sc)
     inside = (idx >= 0) & (zone_index >= 0)
-    idx = _where(inside, idx, -1).astype(np.int16)
-    zone_index = _where(inside, zone_index, -1).astype(np.int32)
+    idx = array_where(inside, idx, -1).astype(np.int16)
+    zone_index = array_where(inside, zone_index, -1).astype(np.int32)
     cell_area = raster.cell_area(lc)
-    cell_area = cell_area.copy(data=_where(inside, cell_area.data, 0.0)).assign_attrs(units="m**2")
+    cell_area = cell_area.copy(data=array_where(inside, cell_area.data, 0.0)).assign_attrs(units="m**2")
     coords = {"y": lc["y"], "x": lc["x"]}
     grid = xr.Dataset({"class_index": (("y", "x"), idx), "zone_index": (("y", "x"), zone_index), "cell_area": cell_area}, coords=coords)
     spec = raster.spec_of(lc)
@@ -276,7 +271,6 @@ def read_landscape(sc: Scenario, legend: Legend, chunks: int | None = None, prog
         say(name)
         tables[name] = read_csv(path, what=f"{name} table")
     ls = Landscape(grid=grid, zones=zones, tables=tables, legend=legend, year=sc.year, codes_present=present)
-    ls.sources = {"landcover": str(sc.landcover), "zones": str(sc.zones)}
     if parcel_path is not None:
         say("parcel")
         ls.parcel = read_parcel(parcel_path, lc, sc.folder)
