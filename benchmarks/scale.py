@@ -44,7 +44,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("cells", type=float)
     p.add_argument("--chunks", type=int, default=None)
-    p.add_argument("--service", default=None, help="one service id, or 'carbon_stock'; default the whole account")
+    p.add_argument("--service", default=None, help="one service id, or 'carbon_stock' (per-cell stock map and zone × ecosystem totals, as the InVEST carbon model); default the whole account")
     p.add_argument("--zones", type=int, default=100)
     a = p.parse_args()
     cells = int(a.cells)
@@ -61,7 +61,10 @@ def main() -> None:
     if a.service == "carbon_stock":
         from gep.services import carbon
 
-        total = float(ls.zonal(carbon.stock(carbon.pool_density(ls, coef.carbon_pools), ls.cell_area), "tC").sum())
+        # what the InVEST carbon model produces: the per-cell total-stock map and the totals
+        stock_map = carbon.stock(carbon.pool_density(ls, coef.carbon_pools), ls.cell_area).astype(np.float32)
+        total = float(carbon.stock_by_zone(ls, coef.carbon_pools).sum())
+        out["map_sum"] = float(stock_map.sum(dtype=np.float64))
     elif a.service:
         res = catalogue.BY_ID[a.service].account(ls, coef, catalogue.BY_ID[a.service].default_method if a.service != "carbon_sequestration" else "nep_rh", switches)
         total = float(sum(c.quantity.sum() for c in res.components))

@@ -35,8 +35,7 @@ import numpy as np
 import xarray as xr
 
 from gep.coefficients import ECOSYSTEMS
-from gep.landscape import Landscape, _take
-from gep.landscape import where as array_where
+from gep.landscape import Landscape
 from gep.services.result import ServiceResult
 
 #: How parcel weights are computed (recorded in the manifest).
@@ -179,7 +178,21 @@ def apportion(results: dict[str, ServiceResult], ls: Landscape, w: np.ndarray) -
     return out
 
 
-def cell_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.DataArray) -> xr.DataArray:
+def basis_sums(ls: Landscape, results: dict[str, ServiceResult]) -> dict[str, Any]:
+    """Zone × ecosystem sums of each service's basis (its finite part), by service id.
+
+    Lazy inside :meth:`Landscape.collecting` on a chunked landscape, so that a
+    run computes them in the same pass over the chunks as the services.
+    """
+    out = {}
+    for sid, res in results.items():
+        x = basis(res, sid)
+        if x is not None:
+            out[sid] = ls.zonal(xr.DataArray(_finite(x.data), dims=("y", "x")).assign_attrs(units="1")).data
+    return out
+
+
+def cell_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.DataArray, sums: dict[str, Any] | None = None) -> xr.DataArray:
     """Value of each cell [CNY/yr]: every zone × ecosystem value shared out over its cells.
 
     Parameters
@@ -190,45 +203,46 @@ def cell_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.Data
         Service results (their per-cell maps are the bases).
     value : DataArray
         Account values, dims ``(zone, service, ecosystem)`` [CNY].
+    sums : dict, optional
+        :func:`basis_sums` of ``results`` if already computed.
 
     Returns
     -------
     DataArray
         Dims ``(y, x)``, 0 outside the region; sums by zone × ecosystem to the account.
+
+    Notes
+    -----
+    The shares by area of all services are added into one zone × ecosystem
+    table first, so the map costs one look-up for them all plus one per
+    service with a basis.
     """
-    ne = len(ECOSYSTEMS)
-    cls = ls.grid["class_index"].data
-    zone = ls.grid["zone_index"].data
-    eco = _take(ls.legend.ecosystem_index.astype(np.float64), cls)
-    inside = (cls >= 0) & (zone >= 0)
-    key = array_where(inside, zone.astype(np.int64) * ne + eco.astype(np.int64), -1)
-    zkey = array_where(inside, zone.astype(np.int64), -1)
-    area = ls.cell_area.data
-    a_all = _zonal(ls, area)
-    az = a_all.sum(axis=1)
-    total = None
+    if sums is None:
+        sums = basis_sums(ls, results)
+    sums = {sid: np.asarray(s.compute() if hasattr(s, "compute") else s, dtype=np.float64) for sid, s in sums.items()}
+    a_all = np.asarray(ls.zone_area().values, dtype=np.float64)
+    az = a_all.sum(axis=1, keepdims=True)
+    ok_a = a_all > 0
+    by_area = np.zeros_like(a_all)  # CNY per m² of each zone × ecosystem, summed over services
+    by_basis = []  # (CNY per unit of basis, basis) of each service with one
     for sid, res in results.items():
         v = np.asarray(value.sel(service=sid).transpose("zone", "ecosystem").values, dtype=np.float64)
-        x = basis(res, sid)
-        c_x = np.zeros_like(v)
-        rest = v.copy()
-        if x is not None:
-            xd = _finite(x.data)
-            x_all = _zonal(ls, xd)
+        rest = v
+        if sid in sums:
+            x_all = sums[sid]
             ok = x_all != 0
-            c_x = np.where(ok, np.divide(v, x_all, out=np.zeros_like(v), where=ok), 0.0)
+            by_basis.append((np.divide(v, x_all, out=np.zeros_like(v), where=ok), _finite(basis(res, sid).data)))
             rest = np.where(ok, 0.0, v)
-        ok_a = a_all > 0
-        c_a = np.where(ok_a, np.divide(rest, a_all, out=np.zeros_like(rest), where=ok_a), 0.0)
-        left = np.where(ok_a, 0.0, rest).sum(axis=1)
-        c_z = np.divide(left, az, out=np.zeros_like(left), where=az > 0)
-        part = _take(c_a.ravel(), key) * area + _take(c_z, zkey) * area
-        if x is not None:
-            part = part + _take(c_x.ravel(), key) * xd
-        total = part if total is None else total + part
-    if total is None:
-        total = area * 0.0
-    total = array_where(inside, total, 0.0)
+        by_area += np.divide(rest, a_all, out=np.zeros_like(rest), where=ok_a)
+        left = np.where(ok_a, 0.0, rest).sum(axis=1, keepdims=True)
+        by_area += np.divide(left, az, out=np.zeros_like(left), where=az > 0)
+    total = ls.spread(by_area) * ls.cell_area.data
+    for per_unit, x in by_basis:
+        part = ls.spread(per_unit) * x
+        if isinstance(total, np.ndarray):
+            total += part
+        else:
+            total = total + part
     return xr.DataArray(total, dims=("y", "x"), coords={k: ls.grid[k] for k in ("y", "x") if k in ls.grid.coords}, name="gep_value", attrs={"units": "CNY/yr", "long_name": "GEP per cell (account values shared out over cells)"})
 
 
@@ -268,10 +282,13 @@ def parcel_account(ls: Landscape, results: dict[str, ServiceResult], cells: dict
     return apportion(results, ls, w), out_cells, parcels
 
 
-def extra_cells(ls: Landscape, results: dict[str, ServiceResult], value: xr.DataArray) -> dict[str, xr.DataArray]:
-    """Per-cell outputs added to ``cells.nc``: value per cell, ecosystem index, land cover, parcel weight."""
+def extra_cells(ls: Landscape, results: dict[str, ServiceResult], value: xr.DataArray, sums: dict[str, Any] | None = None) -> dict[str, xr.DataArray]:
+    """Per-cell outputs added to ``cells.nc``: value per cell, ecosystem index, land cover, parcel weight.
+
+    ``sums`` are the :func:`basis_sums` of ``results`` if already computed.
+    """
     out = {}
-    v = cell_values(ls, results, value)
+    v = cell_values(ls, results, value, sums)
     out["gep_value"] = v.astype(np.float32).assign_attrs(v.attrs)
     inside = ls.grid["class_index"] >= 0
     eco = ls.per_cell(ls.legend.ecosystem_index.astype(np.float64)).where(inside, -1).astype(np.int16)

@@ -68,9 +68,9 @@ def run_cmd(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see docs/scenarios.md)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<run-id>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout instead of the table."),
-    chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help="Run chunked with dask, CHUNKS × CHUNKS cells per chunk (bounded memory; default in memory, or [execution] chunks)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running dask.distributed scheduler (tcp://host:8786); implies chunked."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Start a local dask cluster with this many worker processes; implies chunked."),
+    chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help="Run chunked with dask, CHUNKS × CHUNKS cells per chunk (bounded memory; 1024 is a good size; default in memory, or [execution] chunks)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running dask.distributed scheduler (tcp://host:8786); implies chunked (1024 unless --chunks)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Start a local dask cluster with this many worker processes; implies chunked (1024 unless --chunks)."),
     area: Optional[Path] = typer.Option(None, "--area", help="GeoJSON polygon (WGS 84 lon/lat): the account of that parcel, cells weighted by the fraction inside it."),
 ) -> None:
     """Compute the GEP account of a scenario and write tables, maps and a manifest.
@@ -92,20 +92,21 @@ def run_cmd(
             raise InputError(f"parcel file not found: {area}", hint="give a GeoJSON polygon, e.g. --area scenarios/demo/parcels/village.geojson")
         coef = runner.load_coefficients(sc)
         enabled, _, _ = runner.resolve_services(sc, coef)
-        steps = (3 + len(sc.inputs) + len(sc.tables) + len(enabled) + 2 + bool(sc.changes) + bool(area or sc.area)) * (len(sc.series) if sc.series else 1)
+        chunked = bool(chunks or sc.chunks or scheduler or workers)
+        steps = (3 + len(sc.inputs) + len(sc.tables) + len(enabled) + 2 + chunked + bool(sc.changes) + bool(area or sc.area)) * (len(sc.series) if sc.series else 1)
         with Progress(TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal and as_json) as bar:
             task = bar.add_task("starting", total=steps)
 
             def step(message: str) -> None:
                 bar.update(task, description=message, advance=1)
 
-            chunk_task = bar.add_task("chunks", total=None, visible=bool(chunks or sc.chunks or scheduler or workers))
+            chunk_task = bar.add_task("chunks", total=None, visible=chunked)
 
             def chunk(done: int, total: int) -> None:
                 bar.update(chunk_task, completed=done, total=total)
 
             if (scheduler or workers) and not (chunks or sc.chunks):
-                chunks = 2048
+                chunks = execution.DEFAULT_CHUNKS
             command = f"gep run {scenario.name}" + (f" --area {area.name}" if area else "")
             with execution.scheduler(scheduler, workers), execution.chunk_progress(chunk if (chunks or sc.chunks) else None):
                 if sc.series is not None:

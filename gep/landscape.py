@@ -10,8 +10,9 @@ tables mapped onto cells, ecosystem masks, and zone × ecosystem sums
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ import xarray as xr
 
 from gep.coefficients import ECOSYSTEMS, CoefficientSet, Legend
 from gep.errors import ScenarioError
-from gep.units import magnitude
+from gep.units import convert, magnitude
 
 CELL_DIMS = ("y", "x")
 
@@ -65,15 +66,22 @@ def _bincount(key: Any, weights: Any, n: int) -> Any:
 class _Key:
     """A numpy group key over all cells, cells without a group in the extra bin ``n`` (dropped).
 
-    One ``np.bincount`` pass over contiguous memory, no gather of the valid cells.
+    One ``np.bincount`` pass over contiguous memory, no gather of the valid cells;
+    the key is ``np.intp``, which ``np.bincount`` uses without a conversion pass.
+
+    Built with two region-sized allocations: ``zone·n_sub + sub[class]``, where
+    ``sub`` maps class -1 (outside) beyond ``n`` and zone -1 gives a negative
+    key; both are then sent to ``n`` by one in-place ``minimum`` on the
+    unsigned view (negatives are huge unsigned numbers).
     """
 
-    def __init__(self, zone: np.ndarray, sub: np.ndarray, n_sub: int, outside: np.ndarray, n: int):
-        dtype = np.int32 if n < 2**31 - 1 else np.int64
-        full = zone.astype(dtype, copy=True)
-        full *= n_sub
-        full += sub
-        full[outside] = n
+    def __init__(self, zone: np.ndarray, cls: np.ndarray, sub: np.ndarray, n_sub: int, n: int):
+        table = np.asarray(sub, dtype=np.intp).copy()
+        table[-1] = 2 * n + 1  # class index -1 → beyond every zone's keys
+        full = np.multiply(zone, n_sub, dtype=np.intp)
+        full += table[cls]
+        unsigned = full.view(np.uintp)
+        np.minimum(unsigned, n, out=unsigned)
         self.full = full
 
 
@@ -154,8 +162,11 @@ class Landscape:
             out.attrs["units"] = unit
         return out
 
-    def lut(self, coef: CoefficientSet, parameter: str, unit: str, ecosystems: tuple[str, ...] | None = None) -> xr.DataArray:
-        """Per-cell value of a per-class coefficient [unit]; only classes present must have values."""
+    def lut_table(self, coef: CoefficientSet, parameter: str, unit: str, ecosystems: tuple[str, ...] | None = None) -> xr.DataArray:
+        """A per-class coefficient [unit], dims ``(class,)`` in legend order, 0 outside ``ecosystems``.
+
+        Only classes present in the land cover must have values.
+        """
         present = self.codes_present
         if ecosystems is not None:
             inside = self.legend.class_mask(ecosystems)
@@ -163,7 +174,11 @@ class Landscape:
         table = coef.lut(parameter, unit, present)
         if ecosystems is not None:
             table = np.where(self.legend.class_mask(ecosystems), table, 0.0)
-        return self.per_cell(np.nan_to_num(table), parameter, unit)
+        return xr.DataArray(np.nan_to_num(table), dims=("class",), coords={"class": self.legend.codes}, name=parameter, attrs={"units": unit})
+
+    def lut(self, coef: CoefficientSet, parameter: str, unit: str, ecosystems: tuple[str, ...] | None = None) -> xr.DataArray:
+        """Per-cell value of a per-class coefficient [unit] (see :meth:`lut_table`)."""
+        return self.per_cell(self.lut_table(coef, parameter, unit, ecosystems).values, parameter, unit)
 
     def mask(self, ecosystems: tuple[str, ...]) -> xr.DataArray:
         """1.0 on cells whose class belongs to ``ecosystems``, else 0.0 [-]."""
@@ -188,7 +203,7 @@ class Landscape:
             Dims ``(zone, ecosystem)``, same unit.
         """
         ne = len(ECOSYSTEMS)
-        sums = _bincount(self._key("ecosystem"), values.data, self.n_zones * ne).reshape(self.n_zones, ne)
+        sums = self._sum_by("ecosystem", values.data, self.n_zones * ne).reshape(self.n_zones, ne)
         out = self.zone_eco_array(sums)
         out.attrs["units"] = unit or values.attrs.get("units", "")
         return out
@@ -196,12 +211,60 @@ class Landscape:
     def zonal_by_class(self, values: xr.DataArray) -> np.ndarray:
         """Sum a per-cell quantity by zone × land-cover class; array ``(zone, class)``."""
         nc = len(self.legend.codes)
-        return _bincount(self._key("class"), values.data, self.n_zones * nc).reshape(self.n_zones, nc)
+        return self._sum_by("class", values.data, self.n_zones * nc).reshape(self.n_zones, nc)
 
-    def _key(self, kind: str) -> Any:
-        """Group key of each cell, zone × ecosystem or zone × class (-1 outside), built once."""
+    def class_area(self) -> xr.DataArray:
+        """Area of each zone × land-cover class [m²], dims ``(zone, class)``, summed once per landscape.
+
+        A zonal sum of a per-class value times the cell area is this times the
+        per-class table (no pass over the cells): with ``f`` linear in area,
+        ``Σ_cells f(v[class], a_cell) = f(v[class], Σ a_cell)`` by zone × class.
+        """
+        cache = self.__dict__.setdefault("_sums", {})
+        if "class_area" not in cache:
+            sums = convert(self.zonal_by_class(self.cell_area), self.cell_area.attrs.get("units", "m**2"), "m**2", "cell_area")
+            cache["class_area"] = xr.DataArray(sums, dims=("zone", "class"), coords={"zone": self.zones["zone_id"].to_numpy(), "class": self.legend.codes}, attrs={"units": "m**2"})
+        return cache["class_area"]
+
+    def zone_area(self) -> xr.DataArray:
+        """Area of each zone × ecosystem type [m²] (from :meth:`class_area`)."""
+        return self.class_to_ecosystem(self.class_area(), "m**2")
+
+    @contextlib.contextmanager
+    def collecting(self) -> Iterator[Any]:
+        """Collect the zonal sums asked for inside the block into one batch (chunked landscapes).
+
+        Yields a :class:`gep.execution.ZonalBatch` whose ``run()`` computes them
+        all in one pass over the blocks (call it after the block, before using
+        the sums); for an in-memory landscape yields None and sums are computed
+        at once.
+        """
+        if not hasattr(self.grid["class_index"].data, "map_blocks"):
+            yield None
+            return
+        from gep.execution import ZonalBatch
+
+        self.__dict__["_batch"] = batch = ZonalBatch()
+        try:
+            yield batch
+        finally:
+            self.__dict__.pop("_batch", None)
+
+    def _sum_by(self, kind: str, values: Any, n: int) -> Any:
+        """Sum per-cell ``values`` by the zone × ``kind`` key into ``n`` bins (batched when collecting)."""
+        batch = self.__dict__.get("_batch")
+        if batch is not None:
+            return batch.add(self._key(kind, outside=n), values, n)
+        return _bincount(self._key(kind), values, n)
+
+    def _key(self, kind: str, outside: int = -1) -> Any:
+        """Group key of each cell, zone × ecosystem or zone × class, built once.
+
+        Cells outside the region get ``outside`` (dask keys; -1 for flox, the
+        extra bin ``n`` for a :class:`~gep.execution.ZonalBatch`); numpy keys are a :class:`_Key`.
+        """
         cache = self.__dict__.setdefault("_keys", {})
-        if kind not in cache:
+        if (kind, outside) not in cache:
             cls = self.grid["class_index"].data
             zone = self.grid["zone_index"].data
             if kind == "ecosystem":
@@ -213,16 +276,25 @@ class Landscape:
             n = self.n_zones * n_sub
             if hasattr(cls, "map_blocks"):
                 sub = cls.map_blocks(lambda b: table[b], dtype=np.int32)
-                cache[kind] = where((cls >= 0) & (zone >= 0), zone.astype(np.int64) * n_sub + sub, -1)
+                cache[kind, outside] = where((cls >= 0) & (zone >= 0), zone.astype(np.intp) * n_sub + sub, outside)
             else:
-                cache[kind] = _Key(zone, table[cls], n_sub, (cls < 0) | (zone < 0), n)
-        return cache[kind]
+                cache[kind, outside] = _Key(zone, cls, table, n_sub, n)
+        return cache[kind, outside]
 
-    def class_to_ecosystem(self, by_class: np.ndarray, unit: str) -> xr.DataArray:
-        """Aggregate a ``(zone, class)`` array to ``(zone, ecosystem)``."""
+    def spread(self, table: np.ndarray) -> Any:
+        """Value of a ``(zone, ecosystem)`` table at each cell, 0 outside the region (numpy or dask)."""
+        key = self._key("ecosystem")
+        if isinstance(key, _Key):
+            return np.append(np.asarray(table, dtype=np.float64).ravel(), 0.0)[key.full]
+        return _take(np.asarray(table).ravel(), key)
+
+    def class_to_ecosystem(self, by_class: Any, unit: str) -> xr.DataArray:
+        """Aggregate a ``(zone, class)`` array (or DataArray) to ``(zone, ecosystem)``."""
         ne = len(ECOSYSTEMS)
         onehot = np.zeros((len(self.legend.codes), ne))
         onehot[np.arange(len(self.legend.codes)), self.legend.ecosystem_index] = 1.0
+        if isinstance(by_class, xr.DataArray):
+            by_class = by_class.transpose("zone", "class").data
         return self.zone_eco_array(by_class @ onehot, unit)
 
     def zone_eco_array(self, data: np.ndarray, unit: str = "") -> xr.DataArray:
@@ -267,7 +339,7 @@ class Landscape:
         A zone without any cell of those ecosystems keeps its value on the
         first ecosystem listed, so nothing is lost.
         """
-        area = self.zonal((self.cell_area * self.mask(ecosystems)).assign_attrs(units="m**2"), "m**2")
+        area = self.zone_area().where(self.zone_area()["ecosystem"].isin(list(ecosystems)), 0.0)
         zone_area = area.sum("ecosystem")
         share = xr.where(zone_area > 0, area / zone_area.where(zone_area > 0), 0.0)
         fallback = xr.zeros_like(share)

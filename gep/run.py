@@ -192,12 +192,18 @@ def account_landscape(
     Returns the account and the per-cell quantities (float32).
     """
     results, cells = {}, {}
-    for sid in enabled:
-        say(f"service {sid}")
-        res = catalogue.BY_ID[sid].account(ls, coef, methods[sid], switches)
-        results[sid] = materialise({sid: res})[sid]  # chunked: one pass over the chunks per service
-        for name, da in res.cells.items():
-            cells[name] = _clean_cell(da.astype(np.float32), da.attrs.get("units", ""))
+    with ls.collecting() as batch:
+        for sid in enabled:
+            say(f"service {sid}")
+            results[sid] = catalogue.BY_ID[sid].account(ls, coef, methods[sid], switches)
+            for name, da in results[sid].cells.items():
+                cells[name] = _clean_cell(da.astype(np.float32), da.attrs.get("units", ""))
+        sums = apportion.basis_sums(ls, results) if ls.parcel is None else None
+        ls.zone_area()
+    if batch is not None:
+        say("zonal sums over the chunks")
+        batch.run()
+    results, sums = materialise(results, sums)
     say("valuation")
     val = coef.profile.get("valuation", {})
     gdp = ls.zones["gdp_cny"].to_numpy() if "gdp_cny" in ls.zones and ls.parcel is None else None  # no GEP/GDP for a parcel
@@ -206,7 +212,7 @@ def account_landscape(
     account = assemble(results, methods, ls.zones, ls.year, coef.price_index, val.get("price_index", "cpi"), base_year, gdp)
     account.parcels = parcels
     cell_ds = xr.Dataset(cells)
-    cell_ds.update(apportion.extra_cells(ls, results, account.data["value"]))
+    cell_ds.update(apportion.extra_cells(ls, results, account.data["value"], sums))
     for name in ("class_index", "zone_index", "cell_area"):
         cell_ds[name] = _clean_cell(ls.grid[name], ls.grid[name].attrs.get("units", ""))
     cell_ds.attrs.update({k: ls.grid.attrs[k] for k in ("crs", "transform") if k in ls.grid.attrs})
@@ -222,32 +228,34 @@ def _clean_cell(da: xr.DataArray, unit: str) -> xr.DataArray:
     return out
 
 
-def materialise(results: dict[str, ServiceResult]) -> dict[str, ServiceResult]:
-    """Compute the lazy (dask) zone × ecosystem results of services in one pass over the chunks.
+def materialise(results: dict[str, ServiceResult], sums: dict | None = None) -> tuple[dict[str, ServiceResult], dict | None]:
+    """Compute the lazy (dask) zone × ecosystem results of services (and basis sums) at once.
 
-    Called once per service: one graph for every service keeps every shared chunk
-    (land cover, zones, keys, inputs) in memory until the last service has used it,
-    so peak memory grew with the region; per service it stays bounded by the chunks
-    that service reads.
+    In a chunked run their zonal sums were computed by one
+    :class:`gep.execution.ZonalBatch` pass over the chunks; what is left is
+    zone-level arithmetic on small arrays.
     """
     import dataclasses
 
     import dask
 
-    arrays = []
+    keep_none = sums is None
+    sums = dict(sums or {})
+    arrays = list(sums.values())
     for res in results.values():
         arrays += [res.quantity] if res.quantity is not None else []
         arrays += [c.quantity for c in res.components] + list(res.extras.values())
-    if not any(a.chunks for a in arrays):
-        return results
+    if not any(getattr(a, "chunks", None) for a in arrays):
+        return results, None if keep_none else sums
     done = iter(dask.compute(*arrays))
+    sums = {sid: next(done) for sid in sums}
     out = {}
     for sid, res in results.items():
         quantity = next(done) if res.quantity is not None else None
         components = [dataclasses.replace(c, quantity=next(done)) for c in res.components]
         extras = {k: next(done) for k in res.extras}
         out[sid] = dataclasses.replace(res, quantity=quantity, components=components, extras=extras)
-    return out
+    return out, None if keep_none else sums
 
 
 def run_id(sc: Scenario, coef: CoefficientSet) -> str:

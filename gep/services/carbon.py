@@ -100,8 +100,8 @@ def stock(density, area):
     return density * area * 1e-4
 
 
-def pool_density(ls: Landscape, pools) -> xr.DataArray:
-    """Per-cell total carbon density from a pool table (lucode, c_above, c_below, c_soil, c_dead) [tC/ha]."""
+def pool_table(ls: Landscape, pools) -> xr.DataArray:
+    """Total carbon density per class from a pool table (lucode, c_above, c_below, c_soil, c_dead) [tC/ha], dims ``(class,)``."""
     total = pools[list(POOLS)].astype(float).sum(axis=1).to_numpy()
     codes = pools["lucode"].astype(int).to_numpy()
     table = np.full(len(ls.legend.codes), np.nan)
@@ -111,7 +111,17 @@ def pool_density(ls: Landscape, pools) -> xr.DataArray:
     missing = [ls.legend.label(c) for c in ls.codes_present if np.isnan(table[np.searchsorted(ls.legend.codes, c)])]
     if missing:
         raise CoefficientError(f"carbon pool table has no row for land-cover class(es) {', '.join(missing)}", hint="add rows 'lucode,c_above,c_below,c_soil,c_dead' [t C/ha] for them")
-    return ls.per_cell(np.nan_to_num(table), "carbon_density", "tC/ha")
+    return xr.DataArray(np.nan_to_num(table), dims=("class",), coords={"class": ls.legend.codes}, name="carbon_density", attrs={"units": "tC/ha"})
+
+
+def pool_density(ls: Landscape, pools) -> xr.DataArray:
+    """Per-cell total carbon density from a pool table [tC/ha] (see :func:`pool_table`)."""
+    return ls.per_cell(pool_table(ls, pools).values, "carbon_density", "tC/ha")
+
+
+def stock_by_zone(ls: Landscape, pools) -> xr.DataArray:
+    """Carbon stock by zone × ecosystem [tC]: pool densities × the zone × class areas (no pass over the cells)."""
+    return ls.class_to_ecosystem(stock(pool_table(ls, pools), ls.class_area()), "tC")
 
 
 def sequestration(ls: Landscape, coef: CoefficientSet, method: str) -> xr.DataArray:
@@ -160,5 +170,5 @@ def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) ->
         quantity=q,
         components=[component],
         cells={"carbon_sequestration": cell, "carbon_stock": stock_cell},
-        extras={"carbon_stock": ls.zonal(stock_cell, "tC")},
+        extras={"carbon_stock": stock_by_zone(ls, coef.carbon_pools)},
     )

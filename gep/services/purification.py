@@ -76,9 +76,9 @@ def _purify(ls: Landscape, coef: CoefficientSet, switches: dict, service: str, p
     loads = zone_loads(ls, pollutants, service) if switches.get("purification_capped_by_load", True) else None
     components, cells, total = [], {}, None
     for pol in pollutants:
-        rate = ls.lut(coef, f"{service}.capacity_{pol}", "kg/(ha*yr)", ecosystems)
-        cell = capacity(rate, ls.cell_area)
-        q = ls.zonal(cell, "t/yr")
+        rate = ls.lut_table(coef, f"{service}.capacity_{pol}", "kg/(ha*yr)", ecosystems)
+        cell = capacity(ls.per_cell(rate.values, unit="kg/(ha*yr)"), ls.cell_area)
+        q = ls.class_to_ecosystem(capacity(rate, ls.class_area()), "t/yr")
         if loads is not None:
             q = cap_by_load(q, loads[pol])
         price, year, source = prices[pol]

@@ -10,7 +10,6 @@ import json
 import shutil
 
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from gep.cli import app

@@ -111,7 +111,7 @@ def test_edited_log_record_is_named(busy):
     seq, _, data, _, _ = rows[6]
     new = data.replace(b'"amount":300', b'"amount":301')
     assert new != data
-    t = target_of(busy)
+    target_of(busy)
     lit = f"'\\x{new.hex()}'::bytea" if busy.store.dialect == "postgresql" else f"X'{new.hex()}'"
     err = _tamper(busy, "log", f"UPDATE log SET record = {lit} WHERE seq = {seq}")
     assert err.seq == seq and err.client_id == "t1" and "leaf hash" in err.line()

@@ -93,3 +93,63 @@ def test_demo_on_two_worker_local_cluster_gets_the_in_memory_numbers(tmp_path):
     merged = golden.merge(table, on=["zone", "service"], suffixes=("_golden", ""))
     assert len(merged) == len(golden)
     np.testing.assert_allclose(merged["value_cny"], merged["value_cny_golden"], rtol=1e-9, atol=1e-3)
+
+
+def test_zonal_batch_equals_one_bincount():
+    import dask.array as da
+
+    rng = np.random.default_rng(3)
+    n = 7
+    key = rng.integers(0, n + 1, size=(23, 31))  # n = outside
+    values = rng.random((23, 31))
+    want = np.bincount(key.ravel(), weights=values.ravel(), minlength=n + 1)[:n]
+    for group in (1, 2, 5):
+        batch = execution.ZonalBatch()
+        k = da.from_array(key, chunks=(5, 7))
+        a = batch.add(k, da.from_array(values, chunks=(6, 8)), n)  # other chunks: rechunked
+        b = batch.add(k, da.from_array(2 * values, chunks=(5, 7)), n)
+        with pytest.raises(RuntimeError, match="before ZonalBatch.run"):
+            a.compute()
+        seen = []
+        execution._REPORT["report"] = lambda done, total: seen.append((done, total))
+        try:
+            batch.run(group=group)
+        finally:
+            execution._REPORT["report"] = None
+        np.testing.assert_allclose(a.compute(), want, rtol=1e-12)
+        np.testing.assert_allclose((a + b).compute(), 3 * want, rtol=1e-12)
+        assert seen[-1] == (k.npartitions, k.npartitions) and len(seen) == sum(-(-k.numblocks[1] // group) for _ in range(k.numblocks[0]))
+
+
+def test_chunked_account_reads_every_input_block_once():
+    """All services' zonal sums (and the value map's bases) come from one pass over the chunks."""
+    import threading
+    from collections import Counter
+
+    from benchmarks.scale import tables
+    from benchmarks.synthetic import region
+    from gep import catalogue, coefficients
+    from gep.run import account_landscape
+
+    coef = coefficients.load("cn-2022")
+    ls = region(60 * 70, zones=4, chunks=25, coef=coef)
+    ls.tables.update(tables(4))
+    reads, lock = Counter(), threading.Lock()
+
+    def counted(name):
+        def read(block, block_info=None):
+            with lock:
+                reads[name, tuple(block_info[0]["chunk-location"])] += 1
+            return block
+
+        return read
+
+    for name in list(ls.grid.data_vars):
+        arr = ls.grid[name].data
+        ls.grid[name] = (("y", "x"), arr.map_blocks(counted(name), dtype=arr.dtype), ls.grid[name].attrs)
+    enabled = [s.id for s in catalogue.CATALOGUE]
+    methods = {s: catalogue.BY_ID[s].default_method for s in enabled}
+    account, _ = account_landscape(ls, coef, enabled, methods, dict(coef.profile["switches"], carbon_method="nep_rh"))
+    blocks = int(np.prod(ls.grid["class_index"].data.numblocks))
+    assert account.gep > 0
+    assert len(reads) == blocks * len(ls.grid.data_vars) and set(reads.values()) == {1}, reads.most_common(3)
