@@ -40,6 +40,14 @@ def tables(zones: int) -> dict[str, pd.DataFrame]:
     return {"emissions": emissions, "production": production, "visitors": visitors, "housing": housing}
 
 
+def carbon_stock(ls, coef) -> tuple[np.ndarray, object]:
+    """What the InVEST carbon model gives: the per-cell total-stock map [tC] (float32) and the totals by zone × ecosystem."""
+    from gep.services import carbon
+
+    stock_map = carbon.stock(carbon.pool_density(ls, coef.carbon_pools), ls.cell_area).astype(np.float32)
+    return stock_map, carbon.stock_by_zone(ls, coef.carbon_pools)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("cells", type=float)
@@ -59,11 +67,8 @@ def main() -> None:
         out["baseline_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if a.service == "carbon_stock":
-        from gep.services import carbon
-
-        # what the InVEST carbon model produces: the per-cell total-stock map and the totals
-        stock_map = carbon.stock(carbon.pool_density(ls, coef.carbon_pools), ls.cell_area).astype(np.float32)
-        total = float(carbon.stock_by_zone(ls, coef.carbon_pools).sum())
+        stock_map, by_zone = carbon_stock(ls, coef)
+        total = float(by_zone.sum())
         out["map_sum"] = float(stock_map.sum(dtype=np.float64))
     elif a.service:
         res = catalogue.BY_ID[a.service].account(ls, coef, catalogue.BY_ID[a.service].default_method if a.service != "carbon_sequestration" else "nep_rh", switches)

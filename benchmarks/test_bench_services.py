@@ -12,11 +12,10 @@ import time
 
 import pytest
 
-from benchmarks.scale import GRID_SERVICES, tables
+from benchmarks.scale import GRID_SERVICES, carbon_stock, tables
 from benchmarks.synthetic import baseline, region
 from gep import catalogue, coefficients
 from gep.run import account_landscape
-from gep.services import carbon
 
 SIZES = [10**6, 10**7]
 
@@ -70,12 +69,7 @@ def test_baseline_bincount(benchmark, landscape):
 
 def test_carbon_stock_lut(benchmark, landscape, coef):
     cells, base = _record(benchmark, landscape)
-
-    def stock():  # what the InVEST carbon model gives: the per-cell stock map and the totals
-        stock_map = carbon.stock(carbon.pool_density(landscape, coef.carbon_pools), landscape.cell_area).astype("float32")
-        return stock_map, carbon.stock_by_zone(landscape, coef.carbon_pools)
-
-    benchmark.pedantic(stock, setup=lambda: _uncached(landscape), rounds=5, iterations=1)
+    benchmark.pedantic(lambda: carbon_stock(landscape, coef), setup=lambda: _uncached(landscape), rounds=5, iterations=1)
     _finish(benchmark, cells, base)
 
 

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gep.errors import GepError
+from gep.execution import DEFAULT_CHUNKS
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="gep: gross ecosystem product (GEP) accounting engine.")
 services_app = typer.Typer(no_args_is_help=True, help="The catalogue of ecosystem services.")
@@ -68,9 +69,9 @@ def run_cmd(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see docs/scenarios.md)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<run-id>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout instead of the table."),
-    chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help="Run chunked with dask, CHUNKS × CHUNKS cells per chunk (bounded memory; 1024 is a good size; default in memory, or [execution] chunks)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running dask.distributed scheduler (tcp://host:8786); implies chunked (1024 unless --chunks)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Start a local dask cluster with this many worker processes; implies chunked (1024 unless --chunks)."),
+    chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help=f"Run chunked with dask, CHUNKS × CHUNKS cells per chunk (bounded memory; {DEFAULT_CHUNKS} is a good size; default in memory, or \\[execution] chunks)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=f"Address of a running dask.distributed scheduler (tcp://host:8786); implies chunked ({DEFAULT_CHUNKS} unless --chunks)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=f"Start a local dask cluster with this many worker processes; implies chunked ({DEFAULT_CHUNKS} unless --chunks)."),
     area: Optional[Path] = typer.Option(None, "--area", help="GeoJSON polygon (WGS 84 lon/lat): the account of that parcel, cells weighted by the fraction inside it."),
 ) -> None:
     """Compute the GEP account of a scenario and write tables, maps and a manifest.
@@ -106,7 +107,7 @@ def run_cmd(
                 bar.update(chunk_task, completed=done, total=total)
 
             if (scheduler or workers) and not (chunks or sc.chunks):
-                chunks = execution.DEFAULT_CHUNKS
+                chunks = DEFAULT_CHUNKS
             command = f"gep run {scenario.name}" + (f" --area {area.name}" if area else "")
             with execution.scheduler(scheduler, workers), execution.chunk_progress(chunk if (chunks or sc.chunks) else None):
                 if sc.series is not None:
@@ -322,7 +323,7 @@ def coefficients_verify(set_id: Optional[str] = typer.Argument(None, help="One s
 
 
 @coef_app.command("rehash")
-def coefficients_rehash(set_id: str = typer.Argument(..., help="Set id or folder whose manifest [files] hashes to rewrite.")) -> None:
+def coefficients_rehash(set_id: str = typer.Argument(..., help="Set id or folder whose manifest \\[files] hashes to rewrite.")) -> None:
     """Maintainers: rewrite a set's manifest hashes after releasing a new version."""
     from gep.io.coefficient_files import find_set, write_hashes
 

@@ -163,8 +163,7 @@ class ZonalBatch:
             for i, j0, j1 in pieces:
                 got = dask.compute(*[p.blocks[i, j0:j1] for p in partials])
                 for t, g in zip(totals, got):
-                    for b in range(g.shape[1]):
-                        t += g[0, b]
+                    t += g[0].sum(axis=0)
                 done += j1 - j0
                 _report_blocks(done, nby * nbx)
         self._totals.sums.update(enumerate(totals))

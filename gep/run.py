@@ -199,7 +199,7 @@ def account_landscape(
             for name, da in results[sid].cells.items():
                 cells[name] = _clean_cell(da.astype(np.float32), da.attrs.get("units", ""))
         sums = apportion.basis_sums(ls, results) if ls.parcel is None else None
-        ls.zone_area()
+        ls.class_area()  # the value map's area shares: summed in the same pass
     if batch is not None:
         say("zonal sums over the chunks")
         batch.run()
