@@ -334,15 +334,17 @@ def test_sand_fixation_rweq_hand(coef, make_landscape):
     ls = make_landscape([[211, 31], [12, 51]], [[1, 1], [1, 1]], {"wind_factor": (50, "kg/m"), "fcover": (40, "percent")})
     res = run("sand_fixation", ls, coef)
     z = 50.0
-    x = 50 * 0.05 * 0.6 * 0.5  # WF·EF·SCF·K′ = 0.75 (set defaults)
+    # set defaults (cn-2022 sand_fixation.csv): EF 0.373 and SCF 0.142 (RWEQ soil formulas for the assumed silty clay loam), K′ 0.5
+    x = 50 * 0.373 * 0.142 * 0.5  # WF·EF·SCF·K′ = 1.32415
 
     def sl(c):  # RWEQ: SL = (2z/S²)·Qmax·exp(−(z/S)²), Qmax = 109.8·x·C, S = 150.71·(x·C)^−0.3711  [kg/m²]
         qmax = 109.8 * x * c
         s = 150.71 * (x * c) ** -0.3711
         return 2 * z / s**2 * qmax * math.exp(-((z / s) ** 2))
 
-    # potential: C = 1 → Qmax = 82.35 kg/m, S = 150.71 × 0.75^−0.3711 = 167.6899 m, SL = 0.267941 kg/m²
-    assert sl(1.0) == pytest.approx(0.267941, rel=1e-5)
+    # potential: C = 1 → Qmax = 109.8 × 1.32415 = 145.3917 kg/m, S = 150.71 × 1.32415^−0.3711 = 135.7973 m,
+    # SL = 100/135.7973² × 145.3917 × exp(−(50/135.7973)²) = 0.688463 kg/m²
+    assert sl(1.0) == pytest.approx(0.688463, rel=1e-5)
     # forest: C = exp(−0.1535 × 40) = exp(−6.14); grassland: exp(−0.1151 × 40); cropland 12: exp(−0.0438 × 40)
     t = {eco: (sl(1.0) - sl(math.exp(a * 40))) * A * 1e-3 for eco, a in (("forest", -0.1535), ("grassland", -0.1151), ("cropland", -0.0438))}
     for eco in t:
