@@ -24,8 +24,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmarks.synthetic import baseline, region  # noqa: E402
-from gep import catalogue, coefficients  # noqa: E402
-from gep.run import account_landscape  # noqa: E402
+from gep.accounting import catalogue, coefficients  # noqa: E402
+from gep.jobs.run import account_landscape  # noqa: E402
 
 GRID_SERVICES = [s.id for s in catalogue.CATALOGUE if s.id not in ("provisioning", "recreation", "landscape")]
 
@@ -42,7 +42,7 @@ def tables(zones: int) -> dict[str, pd.DataFrame]:
 
 def carbon_stock(ls, coef) -> tuple[np.ndarray, object]:
     """What the InVEST carbon model gives: the per-cell total-stock map [tC] (float32) and the totals by zone × ecosystem."""
-    from gep.services import carbon
+    from gep.accounting.services import carbon
 
     stock_map = carbon.stock(carbon.pool_density(ls, coef.carbon_pools), ls.cell_area).astype(np.float32)
     return stock_map, carbon.stock_by_zone(ls, coef.carbon_pools)

@@ -14,8 +14,8 @@ import pytest
 
 from benchmarks.scale import GRID_SERVICES, carbon_stock, tables
 from benchmarks.synthetic import baseline, region
-from gep import catalogue, coefficients
-from gep.run import account_landscape
+from gep.accounting import catalogue, coefficients
+from gep.jobs.run import account_landscape
 
 SIZES = [10**6, 10**7]
 

@@ -109,7 +109,7 @@ def _block_sums(key: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 class ZonalBatch:
     """Zonal sums of a chunked run, computed together in one pass over the blocks.
 
-    Inside :meth:`gep.landscape.Landscape.collecting`, each zonal sum a service
+    Inside :meth:`gep.accounting.landscape.Landscape.collecting`, each zonal sum a service
     asks for is recorded (:meth:`add`) and answered with a lazy placeholder, so
     the service's zone-level arithmetic (caps, shares, prices) stays lazy.
     :meth:`run` then computes the per-block sums of every recorded call,

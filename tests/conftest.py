@@ -1,7 +1,7 @@
 """Shared fixtures: the shipped coefficient set and a tiny in-memory landscape builder.
 
-``make_landscape(codes, zones, inputs)`` builds a :class:`gep.landscape.Landscape`
-the way :func:`gep.io.region.read_landscape` does, without files:
+``make_landscape(codes, zones, inputs)`` builds a :class:`gep.accounting.landscape.Landscape`
+the way :func:`gep.accounting.region.read_landscape` does, without files:
 
 * ``codes``: land-cover codes per cell (0 = nodata);
 * ``zones``: zone id per cell (0 = outside the region);
@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from gep import coefficients
-from gep.landscape import Landscape
+from gep.accounting import coefficients
+from gep.accounting.landscape import Landscape
 
 CN = "cn-2022"
 

@@ -242,7 +242,7 @@ def run_output(manifest_path: Path, output: str, kinds: tuple[str, ...], where: 
         Not a manifest, a manifest of another kind, no such output, the output
         missing, or its SHA-256 differs from the manifest's (exit code 2).
     """
-    from gep.provenance import read_manifest
+    from gep.audit.provenance import read_manifest
 
     path = Path(manifest_path)
     if path.is_dir():
@@ -511,7 +511,7 @@ def _volume(table: Any, spec: "_Ctx", prefix: str) -> tuple[float, str, str, dic
         return amount, unit, "", {"given": amount, "unit": unit}
     if "manifest" in t:
         path = _resolve(t["manifest"], folder, source, prefix + "manifest", "run manifest")
-        from gep.provenance import read_manifest
+        from gep.audit.provenance import read_manifest
 
         try:
             kind = read_manifest(path).get("kind")
@@ -555,7 +555,7 @@ def _volume(table: Any, spec: "_Ctx", prefix: str) -> tuple[float, str, str, dic
     if balance <= 0:
         raise InputError(f"account {t['account']!r} holds no {ins.id}", hint="check the account and instrument "
                          "(gep ledger balance)", where=where)
-    from gep.provenance import canonical_json, sha256_bytes
+    from gep.audit.provenance import canonical_json, sha256_bytes
 
     ref = {"ledger": shown, "tree_head": head, "account": t["account"], "instrument": ins.id,
            "balance_base_units": base, "records_sha256": sha256_bytes(canonical_json(rows).encode())}
@@ -600,7 +600,7 @@ def _price(table: Any, spec: "_Ctx", prefix: str, volume_kind: str) -> PriceMode
         days, prices, amounts = _price_rows(rows, where)
         calib = calibrate_gbm(days, prices, amounts, window_start=window[0], window_end=window[1],
                               source=f"ledger {shown} {ins.id}")
-        from gep.provenance import canonical_json, sha256_bytes
+        from gep.audit.provenance import canonical_json, sha256_bytes
 
         spec.refs.append(Reference(f"{spec.role} price history", {
             "ledger": shown, "tree_head": head, "instrument": ins.id, "price_records": len(rows),

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from gep import provenance
+from gep.audit import provenance
 from gep.errors import InputError
 
 

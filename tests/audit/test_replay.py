@@ -14,7 +14,7 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from gep import provenance
+from gep.audit import provenance
 from gep.cli import app
 from gep.io.coefficient_files import sha256_file, write_hashes
 from tests.cli import tiny

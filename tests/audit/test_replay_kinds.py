@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from gep import provenance
+from gep.audit import provenance
 from gep.cli import app
 from gep.io.coefficient_files import sha256_file
 from tests.cli import kit, tiny

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from gep import verify
+from gep.audit import cases as verify
 from gep.cli import app
 
 runner = CliRunner()

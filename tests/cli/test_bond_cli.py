@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gep.finance.cli import app, parse_rate
+from gep.cli.bond import app, parse_rate
 from gep.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from gep.finance.cli import app
+from gep.cli.bond import app
 from gep.finance.revenue import calibrate_gbm
 from tests.cli import tiny
 from tests.ledger.helpers import make_runs

@@ -11,7 +11,7 @@ import rasterio
 from rasterio.transform import from_origin
 from typer.testing import CliRunner
 
-from gep.capacity.cli import app
+from gep.cli.capacity import app
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]

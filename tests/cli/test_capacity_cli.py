@@ -8,7 +8,7 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from gep.capacity.cli import app, parse_quantity
+from gep.cli.capacity import app, parse_quantity
 from gep.errors import UnitError
 from gep.units import Q_
 

@@ -207,8 +207,8 @@ def test_coefficient_with_a_wrong_unit_in_its_file(tmp_path):
 
 
 def test_carbon_pool_override_is_recorded(tmp_path):
-    from gep.run import load_coefficients
-    from gep.scenario import load
+    from gep.jobs.run import load_coefficients
+    from gep.accounting.scenario import load
 
     path = tiny.make(tmp_path, extra_toml='[coefficients.overrides]\n"carbon_pools.c_above[211]" = "70 tC/ha"\n')
     coef = load_coefficients(load(path))

@@ -206,8 +206,8 @@ def test_series_growth_and_purchase(base):
     top = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert top["kind"] == "gep series" and set(top["years"]) == {"2020", "2022"}
     # a replay of one year re-runs that year
-    from gep import run as runner
-    from gep.scenario import load
+    from gep.jobs import run as runner
+    from gep.accounting.scenario import load
 
     again = runner.compute(load(path), **runner.replay_options(m2020, path))
     assert again.account.gep == pytest.approx(t[2020]["value_cny"], rel=1e-12)
@@ -399,8 +399,8 @@ def test_geographic_grid_end_to_end(tmp_path):
 
 
 def test_chunked_run_with_changes_and_parcel_equals_in_memory(base):
-    from gep.run import compute
-    from gep.scenario import load
+    from gep.jobs.run import compute
+    from gep.accounting.scenario import load
 
     tmp, _, _ = base
     p = kit.scenario(tmp, name="chunky", extra='[[changes]]\nop = "convert"\nfrom = ["forest"]\nto = 51\narea_ha = 0.18\n\n[[changes]]\nop = "input"\ninput = "precipitation"\nscale = 1.1\nzones = [1]\n')

@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from gep.account import assemble
-from gep.catalogue import BY_ID
+from gep.accounting.account import assemble
+from gep.accounting.catalogue import BY_ID
 from gep.errors import UnitError
-from gep.services.result import Component
+from gep.accounting.services.result import Component
 from gep.units import CO2_PER_C, Q_
-from gep.valuation import index_factor, value
+from gep.accounting.valuation import index_factor, value
 
 SETTINGS = settings(max_examples=25, deadline=None)
 CLASSES = (211, 212, 22, 31, 33, 12, 11, 42, 46, 64, 51, 61)
@@ -117,7 +117,7 @@ def test_every_uncapped_service_is_additive_over_tiles_and_zones(coef, make_land
 
 @pytest.mark.parametrize("service", TILE_SERVICES, ids=lambda s: f"{s[0]}-{s[1]}")
 def test_nan_inputs_outside_the_region_do_not_leak_into_the_account(coef, make_landscape, service):
-    # gep.io.region keeps NaN (nodata) of input rasters outside the region; those cells must not count
+    # gep.accounting.region keeps NaN (nodata) of input rasters outside the region; those cells must not count
     rng = np.random.default_rng(11)
     codes = rng.choice(CLASSES, size=(3, 4))
     codes[0, 0] = 0  # nodata land cover

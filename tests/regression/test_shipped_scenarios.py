@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gep.cli import app
-from gep.scenario import load
+from gep.accounting.scenario import load
 
 ROOT = Path(__file__).resolve().parents[2]
 SCEN = ROOT / "scenarios"

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from gep import apportion
-from gep.account import assemble
-from gep.catalogue import BY_ID
+from gep.accounting import parcels as apportion
+from gep.accounting.account import assemble
+from gep.accounting.catalogue import BY_ID
 
 #   codes                zones
 #   211 211  11  11      1 1 2 2

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gep import changes
-from gep.changes import ChangeGrid, apply_landcover, follow_class, validate
+from gep.accounting import changes
+from gep.accounting.changes import ChangeGrid, apply_landcover, follow_class, validate
 from gep.errors import ScenarioError
 
 CODES = np.array([

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from gep import execution
 from gep.cli import app
-from gep.run import compute
-from gep.scenario import load
+from gep.jobs.run import compute
+from gep.accounting.scenario import load
 from tests.cli import tiny
 
 #: Chunked sums reassociate floating-point additions: relative tolerance of the comparison.
@@ -128,8 +128,8 @@ def test_chunked_account_reads_every_input_block_once():
 
     from benchmarks.scale import tables
     from benchmarks.synthetic import region
-    from gep import catalogue, coefficients
-    from gep.run import account_landscape
+    from gep.accounting import catalogue, coefficients
+    from gep.jobs.run import account_landscape
 
     coef = coefficients.load("cn-2022")
     ls = region(60 * 70, zones=4, chunks=25, coef=coef)

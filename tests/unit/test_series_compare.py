@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gep import compare, series
+from gep.jobs import compare, series
 from gep.errors import ScenarioError
 
 TABLE = pd.DataFrame({

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from gep.account import assemble
-from gep.catalogue import BY_ID, CATALOGUE
+from gep.accounting.account import assemble
+from gep.accounting.catalogue import BY_ID, CATALOGUE
 from gep.errors import UnitError
-from gep.services import soil_retention as sr
-from gep.valuation import index_factor, value
+from gep.accounting.services import soil_retention as sr
+from gep.accounting.valuation import index_factor, value
 
 A = 900.0  # m² per cell (30 m × 30 m)
 HA = 0.09  # the same in ha
@@ -37,7 +37,7 @@ CPI = {
 
 
 def chain(price_year: int, year: int = 2022) -> float:
-    """Π_{price_year < s ≤ year} CPI_s / 100, computed here independently of gep.valuation."""
+    """Π_{price_year < s ≤ year} CPI_s / 100, computed here independently of gep.accounting.valuation."""
     return math.prod(CPI[s] / 100.0 for s in range(price_year + 1, year + 1))
 
 
@@ -267,7 +267,7 @@ def test_soil_retention_rusle_cover_hand(coef, make_landscape):
 
 def test_soil_retention_c_lut_with_ls_from_dem_hand(coef, make_landscape):
     # a plane DEM rising 4 m per 30 m cell along x; slope by central differences over the 4 neighbours,
-    # one-sided where a neighbour is beyond the grid edge (gep.services.soil_retention.slope_from_dem):
+    # one-sided where a neighbour is beyond the grid edge (gep.accounting.services.soil_retention.slope_from_dem):
     #   middle column: ∂z/∂x = (8 − 0)/(2 × 30) = 0.13333; edge columns: (4 − 0)/30 = (8 − 4)/30 = 0.13333; ∂z/∂y = 0
     dem = np.array([[0.0, 4.0, 8.0], [0.0, 4.0, 8.0]])
     # edge: forest 211 | middle: dry cropland 12 | edge: grassland 31
@@ -708,7 +708,7 @@ def test_assemble_current_and_comparable_prices(coef, make_landscape):
 
 
 def test_valuing_a_tco2_quantity_with_a_per_tc_price_raises(coef, make_landscape):
-    from gep.services.result import Component
+    from gep.accounting.services.result import Component
 
     res = run("carbon_sequestration", carbon_landscape(make_landscape), coef, "rate_lut")
     price, year = coef.price("price.carbon_tax_basis")  # CNY/tC

@@ -10,11 +10,11 @@ import pint
 import pytest
 import xarray as xr
 
-from gep import coefficients
+from gep.accounting import coefficients
 from gep.errors import CoefficientError, UnitError
 from gep.io.coefficient_files import coefficients_root
 from gep.units import CO2_PER_C, O2_PER_CO2, C_PER_DRY_MATTER, Q_, affine, parse_unit, unitful
-from gep.valuation import index_factor
+from gep.accounting.valuation import index_factor
 
 # --------------------------------------------------------------------------- unit registry
 

@@ -1,0 +1,350 @@
+"""A GEP run: scenario → landscape → services → valuation → account → outputs + manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import xarray as xr
+
+from gep.accounting import parcels as apportion, catalogue, coefficients
+from gep import execution
+from gep.audit import provenance
+from gep.io import charts as report
+from gep.accounting.account import Account, assemble
+from gep.accounting.changes import check_codes
+from gep.accounting.coefficients import CoefficientSet
+from gep.errors import ScenarioError
+from gep.io import outputs
+from gep.io.coefficient_files import sha256_file
+from gep.io.raster import cells as raster_cells
+from gep.accounting.region import read_landscape
+from gep.accounting.landscape import Landscape
+from gep.accounting.scenario import Scenario, for_year
+from gep.accounting.services.result import ServiceResult
+from gep.accounting.scenario import load as load_scenario
+
+#: Absolute tolerance of the value digests in manifests [CNY] and of quantities [unit].
+DIGEST_TOLERANCE = 1e-3
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    coef: CoefficientSet
+    landscape: Landscape
+    account: Account
+    enabled: list[str]
+    methods: dict[str, str]
+    switches: dict
+    cells: xr.Dataset
+    run_dir: Path | None = None
+    manifest: dict | None = None
+    #: What the scenario changed (land-cover and input operations, resampling, parcel), for the manifest.
+    changes: dict | None = None
+
+    def summary(self) -> dict:
+        """The ``--json`` document of ``gep run``."""
+        acc = self.account
+        table = acc.data["quantity"].sum(("zone", "ecosystem"))
+        values = acc.data["value"].sum(("zone", "ecosystem"))
+        services = {}
+        for sid in self.enabled:
+            unit = str(acc.data["unit"].sel(service=sid).item())
+            q = float(table.sel(service=sid)) if unit != "various" else float("nan")
+            services[sid] = {
+                "category": catalogue.BY_ID[sid].category,
+                "method": self.methods[sid],
+                "quantity": None if np.isnan(q) else q,
+                "unit": unit,
+                "value_cny": float(values.sel(service=sid)),
+            }
+        out = {
+            "scenario": self.scenario.name,
+            "year": self.scenario.year,
+            "price_year": self.scenario.year,
+            "coefficient_set": f"{self.coef.id}@{self.coef.version}",
+            "gep_total_cny": acc.gep,
+            "categories": acc.category_totals(),
+            "services": services,
+            "zones": {str(r.zone_name): r.gep_cny for r in acc.zone_table().itertuples()},
+            "run_dir": str(self.run_dir) if self.run_dir else None,
+        }
+        ch = self.changes or {}
+        if ch.get("operations"):
+            out["changes"] = [
+                {k: e[k] for k in ("label", "op", "note", "from", "to", "input", "how", "applied", "cells", "area_ha", "share_before", "share_after") if k in e}
+                for e in ch["operations"]
+            ]
+        if ch.get("resampled"):
+            out["resampled"] = ch["resampled"]
+        parcel = self.landscape.parcel
+        if parcel is not None:
+            zt = acc.zone_table()
+            w_area = self.landscape.zonal((self.landscape.cell_area * parcel.weights).assign_attrs(units="m**2")).sum("ecosystem").values
+            touched = {int(z) for z, a in zip(zt["zone"], w_area) if a > 0}
+            out["zones"] = {str(r.zone_name): r.gep_cny for r in zt.itertuples() if int(r.zone) in touched}
+            out["parcel"] = dict(ch.get("parcel") or {}, area_in_region_ha=float(np.sum(w_area)) / 1e4, cells=int(np.count_nonzero(parcel.weights)))
+            if acc.parcels is not None:
+                out["parcel"]["features"] = acc.parcels.to_dict(orient="records")
+        if "value_comparable" in acc.data:
+            out["base_year"] = self.scenario.base_year
+            out["gep_total_cny_comparable"] = float(acc.data["value_comparable"].sum())
+        if "gdp" in acc.data:
+            gdp = float(acc.data["gdp"].sum())
+            out["gdp_cny"] = gdp
+            out["gep_gdp_ratio"] = acc.gep / gdp if gdp else None
+        if "carbon_stock" in acc.extras:
+            out["carbon_stock_tc"] = float(acc.extras["carbon_stock"].sum())
+        return out
+
+
+def resolve_services(sc: Scenario, coef: CoefficientSet) -> tuple[list[str], dict[str, str], dict]:
+    """Enabled services (catalogue order), their methods and the switches, profile then scenario."""
+    enabled = sc.enabled if sc.enabled is not None else list(coef.profile.get("services", {}).get("enabled", [s.id for s in catalogue.CATALOGUE]))
+    enabled = [s.id for s in catalogue.CATALOGUE if s.id in enabled and s.id not in sc.disabled]
+    methods = {}
+    for sid in enabled:
+        service = catalogue.get(sid, str(sc.path))
+        method = sc.methods.get(sid) or coef.profile.get("methods", {}).get(sid) or service.default_method
+        methods[sid] = catalogue.check_method(service, method, f"coefficient set {coef.id}")
+    switches = dict(coef.profile.get("switches", {}))
+    switches.update(sc.switches)
+    switches["carbon_method"] = methods.get("carbon_sequestration", coef.profile.get("methods", {}).get("carbon_sequestration", "nep_rh"))
+    return enabled, methods, switches
+
+
+def load_coefficients(sc: Scenario) -> CoefficientSet:
+    """The scenario's coefficient set with its overrides and carbon-pool table applied."""
+    coef = coefficients.load(sc.coefficient_set, sc.folder)
+    if sc.overrides:
+        coef = coef.with_overrides(sc.overrides, where=str(sc.path))
+    if sc.carbon_pools is not None:
+        coef.carbon_pools = coefficients.read_invest_pools(sc.carbon_pools)
+        coef.files[f"scenario/{sc.relative(sc.carbon_pools)}"] = sha256_file(sc.carbon_pools)
+    for key, value in sc.valuation.items():
+        coef.profile.setdefault("valuation", {})[key] = value
+    return coef
+
+
+def compute(sc: Scenario, chunks: int | None = None, progress: Callable[[str], None] | None = None, *, area: str | Path | None = None, year: int | None = None) -> RunResult:
+    """Compute the account of a loaded scenario (no outputs written).
+
+    Parameters
+    ----------
+    sc : Scenario
+        A loaded scenario; its ``[[changes]]`` are applied before the services run.
+    chunks : int, optional
+        Run chunked with dask (``chunks × chunks`` cells).
+    area : path, optional
+        GeoJSON polygon: the account of that parcel (cells weighted by the
+        fraction inside it) instead of the whole region; default ``[region] area``.
+    year : int, optional
+        For a multi-year series scenario, the year to account (default ``[scenario] year``).
+    """
+    say = progress or (lambda _m: None)
+    is_series = sc.series is not None
+    if is_series:
+        sc = for_year(sc, year if year is not None else sc.year)
+    elif year is not None and year != sc.year:
+        raise ScenarioError(f"{sc.path}: year {year} asked, but the scenario accounts {sc.year} and has no [series]", hint="add [series.<year>] tables for a multi-year account")
+    coef = load_coefficients(sc)
+    bad = check_codes(sc.changes, coef.legend)
+    if bad:
+        raise ScenarioError(f"{sc.path}: " + " | ".join(bad), hint=f"use codes of the legend of {coef.id} (gep coefficients show {coef.id}; landcover.csv) or ecosystem names")
+    enabled, methods, switches = resolve_services(sc, coef)
+    chunks = chunks or sc.chunks
+    if not chunks:
+        execution.check_fits(raster_cells(sc.landcover), len(sc.inputs))
+    ls = read_landscape(sc, coef.legend, chunks, lambda m: say(f"reading {m}"), area=area)
+    account, cell_ds = account_landscape(ls, coef, enabled, methods, switches, sc.base_year, say)
+    record = dict(ls.changes, series=is_series)
+    if record.get("parcel") is not None:
+        record["parcel"] = dict(record["parcel"], from_scenario=area is None)
+    return RunResult(sc, coef, ls, account, enabled, methods, switches, cell_ds, changes=record)
+
+
+def replay_options(manifest: dict, scenario_path: str | Path) -> dict:
+    """Keyword arguments of :func:`compute` that a recorded run used: ``year`` of a series, ``area``.
+
+    ``gep replay`` re-runs ``compute(sc, **replay_options(manifest, scenario_path))``;
+    the parcel path is recorded relative to the scenario folder.
+    """
+    ch = manifest.get("changes") or {}
+    out: dict = {}
+    if ch.get("series"):
+        out["year"] = ch.get("year")
+    if ch.get("parcel") and not ch["parcel"].get("from_scenario"):
+        out["area"] = Path(scenario_path).parent / ch["parcel"]["path"]
+    return out
+
+
+def account_landscape(
+    ls: Landscape,
+    coef: CoefficientSet,
+    enabled: list[str],
+    methods: dict[str, str],
+    switches: dict,
+    base_year: int | None = None,
+    say: Callable[[str], None] = lambda _m: None,
+) -> tuple[Account, xr.Dataset]:
+    """Run every enabled service on a landscape and assemble the valued account.
+
+    Returns the account and the per-cell quantities (float32).
+    """
+    results, cells = {}, {}
+    with ls.collecting() as batch:
+        for sid in enabled:
+            say(f"service {sid}")
+            results[sid] = catalogue.BY_ID[sid].account(ls, coef, methods[sid], switches)
+            for name, da in results[sid].cells.items():
+                cells[name] = _clean_cell(da.astype(np.float32), da.attrs.get("units", ""))
+        sums = apportion.basis_sums(ls, results) if ls.parcel is None else None
+        ls.class_area()  # the value map's area shares: summed in the same pass
+    if batch is not None:
+        say("zonal sums over the chunks")
+        batch.run()
+    results, sums = materialise(results, sums)
+    say("valuation")
+    val = coef.profile.get("valuation", {})
+    gdp = ls.zones["gdp_cny"].to_numpy() if "gdp_cny" in ls.zones and ls.parcel is None else None  # no GEP/GDP for a parcel
+    value_with = lambda res: assemble(res, methods, ls.zones, ls.year, coef.price_index, val.get("price_index", "cpi"), base_year)  # noqa: E731
+    results, cells, parcels = apportion.parcel_account(ls, results, cells, value_with)
+    account = assemble(results, methods, ls.zones, ls.year, coef.price_index, val.get("price_index", "cpi"), base_year, gdp)
+    account.parcels = parcels
+    cell_ds = xr.Dataset(cells)
+    cell_ds.update(apportion.extra_cells(ls, results, account.data["value"], sums))
+    for name in ("class_index", "zone_index", "cell_area"):
+        cell_ds[name] = _clean_cell(ls.grid[name], ls.grid[name].attrs.get("units", ""))
+    cell_ds.attrs.update({k: ls.grid.attrs[k] for k in ("crs", "transform") if k in ls.grid.attrs})
+    return account, cell_ds
+
+
+def _clean_cell(da: xr.DataArray, unit: str) -> xr.DataArray:
+    """A per-cell output with only its unit as attribute and no encoding inherited from inputs
+    (no input paths, no fill value or scale of the land-cover raster)."""
+    out = da.copy(deep=False)
+    out.attrs = {"units": unit} if unit else {}
+    out.encoding = {}
+    return out
+
+
+def materialise(results: dict[str, ServiceResult], sums: dict | None = None) -> tuple[dict[str, ServiceResult], dict | None]:
+    """Compute the lazy (dask) zone × ecosystem results of services (and basis sums) at once.
+
+    In a chunked run their zonal sums were computed by one
+    :class:`gep.execution.ZonalBatch` pass over the chunks; what is left is
+    zone-level arithmetic on small arrays.
+    """
+    import dataclasses
+
+    import dask
+
+    keep_none = sums is None
+    sums = dict(sums or {})
+    arrays = list(sums.values())
+    for res in results.values():
+        arrays += [res.quantity] if res.quantity is not None else []
+        arrays += [c.quantity for c in res.components] + list(res.extras.values())
+    if not any(getattr(a, "chunks", None) for a in arrays):
+        return results, None if keep_none else sums
+    done = iter(dask.compute(*arrays))
+    sums = {sid: next(done) for sid in sums}
+    out = {}
+    for sid, res in results.items():
+        quantity = next(done) if res.quantity is not None else None
+        components = [dataclasses.replace(c, quantity=next(done)) for c in res.components]
+        extras = {k: next(done) for k in res.extras}
+        out[sid] = dataclasses.replace(res, quantity=quantity, components=components, extras=extras)
+    return out, None if keep_none else sums
+
+
+def run_id(sc: Scenario, coef: CoefficientSet) -> str:
+    """Deterministic run id: scenario name + hash of the scenario and coefficient files."""
+    h = provenance.sha256_bytes((sha256_file(sc.path) + provenance.canonical_json(coef.provenance())).encode())
+    return provenance.run_folder_name(sc.name, str(sc.year), h)
+
+
+def write(result: RunResult, out_dir: Path | None, command: str) -> Path:
+    """Write account tables, per-cell NetCDF, chart and manifest; return the run folder."""
+    sc = result.scenario
+    folder = Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / run_id(sc, result.coef)
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = folder / "manifest.json"
+    previous_hash = sha256_file(previous) if previous.is_file() else None
+    acc = result.account
+    table = acc.table()
+    outputs.write_csv(table, folder / "account.csv")
+    outputs.write_parquet(table, folder / "account.parquet")
+    outputs.write_csv(acc.components, folder / "components.csv")
+    outputs.write_csv(acc.zone_table(), folder / "zones.csv")
+    outputs.write_netcdf(acc.data, folder / "account.nc")
+    outputs.write_netcdf(result.cells, folder / "cells.nc")
+    report.value_by_service_zone(table, folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {acc.gep / 1e8:,.2f} × 10⁸ CNY")
+    names = ["account.csv", "account.parquet", "components.csv", "zones.csv", "account.nc", "cells.nc", "value_by_service_zone.png"]
+    result.run_dir = folder
+    manifest = build_manifest(result, command, outputs.hashes(folder, names), previous_hash)
+    outputs.write_text(provenance.canonical_json(manifest) + "\n", folder / "manifest.json")
+    result.manifest = manifest
+    return folder
+
+
+def build_manifest(result: RunResult, command: str, output_hashes: dict[str, str], previous_hash: str | None) -> dict:
+    """The run manifest (see DESIGN.md section 6 and :mod:`gep.audit.provenance`).
+
+    Paths are relative: the scenario to the run folder, inputs to the
+    scenario folder. The manifest the run replaces (``previous_hash``) is kept
+    as ``manifests/<sha256>.json`` so that ``gep replay`` can walk the chain.
+    """
+    sc = result.scenario
+    files = {"landcover": sc.landcover, "zones": sc.zones, "zone_table": sc.zone_table}
+    files.update({f"inputs.{k}": v.path for k, v in sc.inputs.items() if v.path is not None})
+    files.update({f"tables.{k}": v for k, v in sc.tables.items()})
+    acc = result.account.data
+    if result.run_dir is not None:
+        provenance.archive_previous(result.run_dir, previous_hash)
+    return {
+        "manifest_version": provenance.MANIFEST_VERSION,
+        "kind": "gep run",
+        "command": command,
+        "scenario": {"path": _relpath(sc.path, result.run_dir), "sha256": sha256_file(sc.path), "resolved": sc.raw},
+        "services": {"enabled": result.enabled, "methods": result.methods, "switches": {k: v for k, v in result.switches.items()}},
+        "coefficients": result.coef.provenance(),
+        "inputs": {k: {"path": _relpath(p, sc.folder), "sha256": sha256_file(p)} for k, p in sorted(files.items())},
+        "constants": {k: {"value": v.value, "units": v.unit} for k, v in sc.inputs.items() if v.path is None},
+        "changes": result.changes,
+        "outputs": output_hashes,
+        "results": {
+            "tolerance": DIGEST_TOLERANCE,
+            "relative_tolerance": provenance.RELATIVE_TOLERANCE,
+            "gep_total_cny": result.account.gep,
+            "value_digest": provenance.value_digest(acc["value"].values, DIGEST_TOLERANCE),
+            "quantity_digest": provenance.value_digest(acc["quantity"].values, DIGEST_TOLERANCE),
+            "digests": {
+                "account.nc": provenance.digests(acc, DIGEST_TOLERANCE),
+                "cells.nc": provenance.file_digests(result.run_dir / "cells.nc", DIGEST_TOLERANCE) if result.run_dir and (result.run_dir / "cells.nc").is_file() else provenance.digests(result.cells, DIGEST_TOLERANCE),
+            },
+        },
+        "environment": provenance.environment(),
+        "rng": provenance.rng_record(None),
+        "previous_manifest_sha256": previous_hash,
+    }
+
+
+def _relpath(path: Path, start: Path | None) -> str:
+    """``path`` relative to ``start`` (the run folder), so a manifest holds no absolute path."""
+    import os
+
+    return Path(os.path.relpath(Path(path).resolve(), Path(start or ".").resolve())).as_posix()
+
+
+def run(path: str | Path, out_dir: Path | None = None, chunks: int | None = None, progress: Callable[[str], None] | None = None, command: str = "gep run") -> RunResult:
+    """Load, compute and write a scenario's account."""
+    sc = load_scenario(path)
+    if not sc.path.is_file():
+        raise ScenarioError(f"scenario file not found: {path}", hint="check the path")
+    result = compute(sc, chunks, progress)
+    write(result, out_dir, command)
+    return result
