@@ -6,6 +6,11 @@ says how to fix it, and the CLI exit code it maps to. The CLI prints one line
 on stderr and exits with :attr:`GepError.exit_code`; it never shows a traceback
 for these.
 
+An error about a parameter of a library call carries its name as ``key``
+(``paths``, ``settle``, ``class``); library code never names a command-line
+flag. The CLI shell (:mod:`gep.cli.shell`) shows the key as the flag of the
+command that was run (``--paths``).
+
 Exit codes: 0 ok, 1 check failed or mismatch, 2 usage or input error,
 3 inputs changed or missing (replay), 4 environment differs (strict replay).
 """
@@ -26,15 +31,21 @@ class GepError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, hint: str | None = None, where: str | None = None):
+    def __init__(self, message: str, *, hint: str | None = None, where: str | None = None, key: str | None = None):
         self.message = message
         self.hint = hint
         self.where = where
+        self.key = key
         super().__init__(self.line())
 
-    def line(self) -> str:
-        """The one line the CLI prints: ``where: message (hint)``."""
-        text = f"{self.where}: {self.message}" if self.where else self.message
+    def line(self, names: dict[str, str] | None = None) -> str:
+        """The one line the CLI prints: ``where: message. Fix: hint``.
+
+        ``where`` is the file and key given, else the parameter ``key`` as ``names``
+        spells it (a command's flags, e.g. ``{"paths": "--paths"}``), else the key.
+        """
+        where = self.where or ((names or {}).get(self.key) or self.key if self.key else None)
+        text = f"{where}: {self.message}" if where else self.message
         return f"{text}. Fix: {self.hint}" if self.hint else text
 
 
@@ -62,3 +73,9 @@ class CheckFailed(GepError):
     """A verification found a mismatch (exit code 1)."""
 
     exit_code = 1
+
+
+class InputsChanged(GepError):
+    """A recorded input, output or previous manifest changed or is missing (exit code 3)."""
+
+    exit_code = 3

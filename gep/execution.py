@@ -2,7 +2,7 @@
 
 In memory, every input grid is a numpy array; a run that would not fit in the
 machine's available memory is refused up front with a suggestion to use
-``--chunks``. Chunked, inputs are read lazily and zonal totals are chunk-wise
+a chunked run. Chunked, inputs are read lazily and zonal totals are chunk-wise
 reductions, so peak memory is bounded by chunk size × number of inputs.
 
 A chunked account collects the zonal sums of all its services in one
@@ -17,8 +17,6 @@ import contextlib
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterator
-
-import numpy as np
 
 from gep.errors import GepError
 
@@ -55,14 +53,15 @@ def estimate_bytes(cells: int, n_inputs: int) -> int:
 
 
 def check_fits(cells: int, n_inputs: int, available: int | None = None) -> None:
-    """Refuse an in-memory run that would not fit, suggesting ``--chunks``."""
+    """Refuse an in-memory run that would not fit, suggesting a chunked run (error key ``chunks``)."""
     need = estimate_bytes(cells, n_inputs)
     have = available if available is not None else available_memory()
     if need > 0.8 * have:
         raise ResourceError(
             f"an in-memory run of {cells:,} cells with {n_inputs} gridded inputs needs about {need / 2**30:.1f} GiB, "
             f"but only {have / 2**30:.1f} GiB of memory is available",
-            hint=f"run it chunked with --chunks {DEFAULT_CHUNKS} (or [execution] chunks = {DEFAULT_CHUNKS} in the scenario)",
+            hint=f"run it chunked, {DEFAULT_CHUNKS} × {DEFAULT_CHUNKS} cells per chunk (or [execution] chunks = {DEFAULT_CHUNKS} in the scenario)",
+            key="chunks",
         )
 
 
@@ -102,6 +101,8 @@ class _Totals:
 
 def _block_sums(key: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Sums of one block's ``values`` by ``key`` (cells outside have key ``n``), shape (1, 1, n)."""
+    import numpy as np
+
     out = np.bincount(key.ravel(), weights=np.broadcast_to(values, key.shape).ravel(), minlength=n + 1)[:n]
     return out.reshape(1, 1, n)
 
@@ -130,6 +131,7 @@ class ZonalBatch:
         """Record the sum of ``values`` by the dask ``key`` (``n`` outside) into ``n`` bins; a lazy (n,) array."""
         import dask
         import dask.array as da
+        import numpy as np
 
         slot = len(self._calls)
         self._calls.append((key, values, n))
@@ -139,6 +141,7 @@ class ZonalBatch:
         """Compute every recorded sum in one pass over the blocks (progress to :func:`chunk_progress`)."""
         import dask
         import dask.array as da
+        import numpy as np
 
         if not self._calls:
             return

@@ -144,7 +144,7 @@ def read_parcel(path, lc: xr.DataArray, folder) -> Parcel:
 
     path = Path(path)
     spec = raster.spec_of(lc)
-    polys = read_polygons(path, spec.crs, abs(spec.transform[0]), "parcel (--area)")
+    polys = read_polygons(path, spec.crs, abs(spec.transform[0]), "parcel (area)")
     w = coverage(polys.geometry, spec.transform, spec.shape)
     feats = [(name, coverage(g, spec.transform, spec.shape)) for name, g in polys.features] if 1 < len(polys.features) <= MAX_PARCEL_FEATURES else []
     shown = Path(os.path.relpath(path.resolve(), Path(folder).resolve())).as_posix()

@@ -239,10 +239,8 @@ def _filter(df: pd.DataFrame, spec: dict, where: str) -> pd.DataFrame:
 def eval_gep_run(folder: Path, case: dict, specs: list[dict]) -> list[tuple[float, str | None]]:
     """Compute the account of the case's scenario and read each check's value."""
     from gep.jobs import run as runner
-    from gep.accounting.scenario import load as load_scenario
 
-    sc = load_scenario(folder / case.get("scenario", SCENARIO_FILE))
-    result = runner.compute(sc)
+    result = runner.compute(runner.load(folder / case.get("scenario", SCENARIO_FILE)))
     acc = result.account
     ds = acc.data
     out = []

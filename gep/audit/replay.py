@@ -544,10 +544,9 @@ def compare_results(recorded: dict, replayed: dict, report: ReplayReport) -> Non
 def _rerun_gep_run(manifest: dict, scenario_path: Path, out_dir: Path) -> dict:
     """Re-run a ``gep run`` manifest into ``out_dir``; return the new manifest."""
     from gep.jobs import run as runner
-    from gep.accounting.scenario import load as load_scenario
 
-    sc = load_scenario(scenario_path)
-    result = runner.compute(sc, **runner.replay_options(manifest, scenario_path))  # --area parcel, series year
+    options = runner.replay_options(manifest, scenario_path)  # the parcel and the series year the run used
+    result = runner.compute(runner.load(scenario_path, area=options.get("area")), year=options.get("year"))
     runner.write(result, out_dir, manifest.get("command") or "gep run")
     return result.manifest or {}
 
@@ -652,7 +651,7 @@ def replay(manifest_path: str | Path, strict: bool = False, out_dir: str | Path 
         )
     run_dir = run_folder_of(path.resolve())
     if out_dir is not None and Path(out_dir).resolve() == run_dir:
-        raise InputError(f"--out {out_dir} is the run folder being replayed", hint="give another folder: replay never writes into the recorded run")
+        raise InputError(f"{out_dir} is the run folder being replayed", hint="give another output folder: replay never writes into the recorded run", key="out_dir")
     report = ReplayReport(manifest=_shown(path), kind=kind)
     atol, rtol = _tolerance(manifest)
     report.tolerance = {"absolute": atol, "relative": rtol}

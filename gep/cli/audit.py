@@ -12,26 +12,15 @@ See ``docs/auditors.md``.
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from gep.errors import GepError
+from gep.cli.shell import App, emit, escape, out, show_error, Table
 
-_err = Console(stderr=True, width=None if sys.stderr.isatty() else 400, soft_wrap=True)
-_WIDTH = None if sys.stdout.isatty() else 160
-
-
-def _fail(exc: GepError) -> None:
-    _err.print(f"[bold red]error:[/] {escape(exc.line())}", highlight=False, soft_wrap=True)
-    raise typer.Exit(exc.exit_code)
+app = App()
 
 
 def _num(x: float | None, digits: int = 6) -> str:
@@ -42,7 +31,7 @@ def _num(x: float | None, digits: int = 6) -> str:
     return f"{x:.{digits}g}"
 
 
-def _print_replay(rep, out: Console) -> None:
+def _print_replay(rep, out) -> None:
     from gep.audit.replay import describe_keys
 
     out.print(f"replay {escape(rep.manifest)} ({rep.kind})", highlight=False)
@@ -83,83 +72,71 @@ def _print_replay(rep, out: Console) -> None:
         out.print(f"  note: {escape(n)}", highlight=False)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the top-level ``replay`` and ``verify`` commands to the main app."""
+@app.command("replay")
+def replay_cmd(
+    manifest: Path = typer.Argument(..., help="Manifest of gep run, gep capacity basin, gep bond coverage or gep compare, e.g. runs/<run-id>/manifest.json (or the folder)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 4 when the environment (versions, commit, source hash, platform) differs."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Keep the re-run's outputs in this folder (default: a temporary folder)."),
+) -> None:
+    """Re-run a recorded run and prove it reproduces: chain, hashes, environment, values.
 
-    @app.command("replay")
-    def replay_cmd(
-        manifest: Path = typer.Argument(..., help="Manifest of gep run, gep capacity basin, gep bond coverage or gep compare, e.g. runs/<run-id>/manifest.json (or the folder)."),
-        strict: bool = typer.Option(False, "--strict", help="Exit 4 when the environment (versions, commit, source hash, platform) differs."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Keep the re-run's outputs in this folder (default: a temporary folder)."),
-    ) -> None:
-        """Re-run a recorded run and prove it reproduces: chain, hashes, environment, values.
+    Exit codes: 0 reproduced; 1 not reproduced (values differ, or an output
+    file was edited); 2 usage or input error; 3 an input, coefficient or
+    previous-manifest file changed or is missing; 4 environment differs (--strict).
+    """
+    from gep.audit.replay import replay
 
-        Exit codes: 0 reproduced; 1 not reproduced (values differ, or an output
-        file was edited); 2 usage or input error; 3 an input, coefficient or
-        previous-manifest file changed or is missing; 4 environment differs (--strict).
-        """
-        from gep.audit.replay import replay
+    rep = replay(manifest, strict=strict, out_dir=out_dir)
+    if as_json:
+        emit(rep.to_dict())
+    else:
+        _print_replay(rep, out)
+    if rep.exit_code:
+        show_error({
+            1: f"not reproduced: {rep.n_differences} value(s) outside tolerance, {len(rep.outputs)} output file(s) changed or missing",
+            3: "inputs changed: " + "; ".join(f"{c['kind']} {c['file']} {c['problem']}" for c in rep.changed),
+            4: "environment differs: " + ", ".join(e["key"] for e in rep.environment),
+        }.get(rep.exit_code, rep.status))
+    elif not as_json:
+        out.print("[green]REPRODUCED[/]", highlight=False)
+    raise typer.Exit(rep.exit_code)
 
-        console = Console(width=_WIDTH)
-        try:
-            rep = replay(manifest, strict=strict, out_dir=out)
-        except GepError as exc:
-            _fail(exc)
-            return
-        if as_json:
-            print(json.dumps(rep.to_dict(), ensure_ascii=False, indent=1))
-        else:
-            _print_replay(rep, console)
-        if rep.exit_code:
-            summary = {
-                1: f"not reproduced: {rep.n_differences} value(s) outside tolerance, {len(rep.outputs)} output file(s) changed or missing",
-                3: "inputs changed: " + "; ".join(f"{c['kind']} {c['file']} {c['problem']}" for c in rep.changed),
-                4: "environment differs: " + ", ".join(e["key"] for e in rep.environment),
-            }.get(rep.exit_code, rep.status)
-            _err.print(f"[bold red]replay:[/] {escape(summary)}", highlight=False, soft_wrap=True)
-        else:
-            if not as_json:
-                console.print("[green]REPRODUCED[/]", highlight=False)
-        raise typer.Exit(rep.exit_code)
 
-    @app.command("verify")
-    def verify_cmd(
-        directory: Optional[Path] = typer.Argument(None, help="Folder of reference cases (default benchmarks/cases)."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
-        case: Optional[list[str]] = typer.Option(None, "--case", "-k", help="Only cases whose name contains this (repeatable)."),
-    ) -> None:
-        """Run the reference calculations and compare with their expected results.
 
-        Prints a pass/fail table with the largest deviation per case; exit 1 if any case fails.
-        """
-        from gep.audit import cases as verifier
+@app.command("verify")
+def verify_cmd(
+    directory: Optional[Path] = typer.Argument(None, help="Folder of reference cases (default benchmarks/cases)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+    case: Optional[list[str]] = typer.Option(None, "--case", "-k", help="Only cases whose name contains this (repeatable)."),
+) -> None:
+    """Run the reference calculations and compare with their expected results.
 
-        try:
-            folder = directory if directory is not None else verifier.default_cases_dir()
-            results = verifier.verify(folder, only=case)
-        except GepError as exc:
-            _fail(exc)
-            return
-        failed = [r for r in results if not r.passed]
-        if as_json:
-            print(json.dumps({"directory": str(folder), "passed": not failed, "n_cases": len(results), "n_failed": len(failed), "cases": [r.to_dict() for r in results]}, ensure_ascii=False, indent=1))
-        else:
-            console = Console(width=_WIDTH)
-            t = Table(title=f"gep verify {folder}")
-            for col in ("case", "kind", "checks", "result", "largest deviation", "where"):
-                t.add_column(col, overflow="fold")
-            for r in results:
-                worst = r.worst()
-                dev = "—" if worst is None else f"{worst.deviation:.3g} ({worst.rel_deviation:.2g} rel)" if worst.rel_deviation is not None else f"{worst.deviation:.3g}"
-                where = escape(r.error) if r.error else ("—" if worst is None else escape(worst.name))
-                t.add_row(r.name, r.kind, f"{sum(c.passed for c in r.checks)}/{len(r.checks)}", "[green]pass[/]" if r.passed else "[red]FAIL[/]", dev, where)
-            console.print(t)
-            for r in failed:
-                for c in r.checks:
-                    if not c.passed:
-                        console.print(f"[red]FAIL[/] {r.name}: {escape(c.name)}: expected {c.expected:.10g}, got {_num(c.actual)} (tolerance {c.allowed:.3g})", highlight=False)
-            console.print(f"{len(results) - len(failed)}/{len(results)} cases pass", highlight=False)
-        if failed:
-            _err.print(f"[bold red]verify:[/] {len(failed)} case(s) fail: {', '.join(r.name for r in failed)}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1)
+    Prints a pass/fail table with the largest deviation per case; exit 1 if any case fails.
+    """
+    from gep.audit import cases
+
+    folder = directory if directory is not None else cases.default_cases_dir()
+    results = cases.verify(folder, only=case)
+    failed = [r for r in results if not r.passed]
+    if as_json:
+        emit({"directory": str(folder), "passed": not failed, "n_cases": len(results), "n_failed": len(failed), "cases": [r.to_dict() for r in results]})
+    else:
+        console = out
+        t = Table(title=f"gep verify {folder}")
+        for col in ("case", "kind", "checks", "result", "largest deviation", "where"):
+            t.add_column(col, overflow="fold")
+        for r in results:
+            worst = r.worst()
+            dev = "—" if worst is None else f"{worst.deviation:.3g} ({worst.rel_deviation:.2g} rel)" if worst.rel_deviation is not None else f"{worst.deviation:.3g}"
+            where = escape(r.error) if r.error else ("—" if worst is None else escape(worst.name))
+            t.add_row(r.name, r.kind, f"{sum(c.passed for c in r.checks)}/{len(r.checks)}", "[green]pass[/]" if r.passed else "[red]FAIL[/]", dev, where)
+        console.print(t)
+        for r in failed:
+            for c in r.checks:
+                if not c.passed:
+                    console.print(f"[red]FAIL[/] {r.name}: {escape(c.name)}: expected {c.expected:.10g}, got {_num(c.actual)} (tolerance {c.allowed:.3g})", highlight=False)
+        console.print(f"{len(results) - len(failed)}/{len(results)} cases pass", highlight=False)
+    if failed:
+        show_error(f"{len(failed)} case(s) fail: {', '.join(r.name for r in failed)}")
+        raise typer.Exit(1)

@@ -1,8 +1,8 @@
-"""``gep bond``: price ecological bonds from a yield, a price or a curve.
+"""``gep bond``: price ecological bonds from a yield, a price or a curve; revenue coverage.
 
-Mounted by the main CLI as ``app.add_typer(finance_app, name="bond")``.
-Thin layer: parse options, call :mod:`gep.finance`, print.  Every
-:class:`~gep.errors.GepError` becomes one line on stderr and its exit code.
+Thin layer: parse options, call :mod:`gep.finance` (and the coverage job,
+:mod:`gep.jobs.bond_coverage`), print. Errors end in the shell's one line
+(:mod:`gep.cli.shell`).
 
 Rates on the command line (``--yield``, ``--spread``, ``--hazard``) are
 decimals (``0.03``) or percent strings (``3%``); ``--spread`` also takes basis
@@ -13,28 +13,20 @@ points (``85bp``).  A plain number of 1 or more is refused as ambiguous.
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import date
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from gep.errors import GepError, InputError
-from gep.finance import curve as crv
-from gep.finance import pricing
-from gep.finance.schedule import remaining_flows, schedule as make_schedule
-from gep.io.bondfile import load_bond, load_curve
+from gep.cli.shell import App, emit, out, say, Table
+from gep.errors import InputError
 
-app = typer.Typer(
+app = App(
     name="bond",
     help="Bond analytics: price, yield, duration, convexity, DV01, Z-spread (China "
     "interbank conventions; prices per 100 face, money in CNY).",
-    no_args_is_help=True,
-    add_completion=False,
 )
 
 
@@ -108,17 +100,6 @@ def _parse_price(text: str) -> float:
     return value
 
 
-def _console() -> Console:
-    """Rich console; 120 columns when not writing to a terminal (pipes, files, tests)."""
-    console = Console()
-    return console if console.is_terminal else Console(width=120)
-
-
-def _fail(err: GepError) -> typer.Exit:
-    typer.echo(err.line(), err=True)
-    return typer.Exit(err.exit_code)
-
-
 def _usage(message: str, hint: str) -> InputError:
     return InputError(message, hint=hint, where="gep bond price")
 
@@ -127,6 +108,11 @@ def _price(bond_file: Path, settle_s: str, yield_s: Optional[str], price_s: Opti
            dirty: bool, curve_file: Optional[Path], spread_s: Optional[str],
            hazard_s: Optional[str], recovery_s: Optional[str]) -> dict:
     """Validate the option combination, compute, and return the result dictionary."""
+    from gep.finance import curve as crv
+    from gep.finance import pricing
+    from gep.io.bondfile import load_bond, load_curve
+    from gep.finance.schedule import remaining_flows
+
     modes = "give exactly one of --yield Y, --price P or --curve CURVE.toml"
     if yield_s is not None and (price_s is not None or curve_file is not None):
         raise _usage("--yield cannot be combined with --price or --curve", modes)
@@ -264,14 +250,11 @@ def price(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object on stdout."),
 ) -> None:
     """Price a bond: clean/dirty price, accrued, yield, durations, convexity, DV01."""
-    try:
-        out = _price(bond_file, settle, yield_, price_, dirty, curve, spread, hazard, recovery)
-    except GepError as err:
-        raise _fail(err) from None
+    result = _price(bond_file, settle, yield_, price_, dirty, curve, spread, hazard, recovery)
     if as_json:
-        typer.echo(json.dumps(out, indent=2))
+        emit(result)
     else:
-        _console().print(_table(out))
+        out.print(_table(result))
 
 
 @app.command("schedule")
@@ -280,11 +263,11 @@ def schedule_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list on stdout."),
 ) -> None:
     """List the coupon periods, coupons and principal repayments [CNY]."""
-    try:
-        bond = load_bond(bond_file)
-        s = make_schedule(bond)
-    except GepError as err:
-        raise _fail(err) from None
+    from gep.io.bondfile import load_bond
+    from gep.finance.schedule import schedule as make_schedule
+
+    bond = load_bond(bond_file)
+    s = make_schedule(bond)
     rows = [
         {"start": a.isoformat(), "payment_date": e.isoformat(), "periods": float(f),
          "outstanding": float(o), "coupon": float(c), "principal": float(p)}
@@ -292,7 +275,7 @@ def schedule_cmd(
                                     s.principal)
     ]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        emit(rows)
         return
     table = Table(title=f"{bond.name or bond_file}: cash flows [CNY]")
     for col in ("start", "payment date", "periods", "outstanding", "coupon", "principal"):
@@ -302,7 +285,7 @@ def schedule_cmd(
         table.add_row(r["start"], r["payment_date"], f"{r['periods']:.6f}",
                       money.format(r["outstanding"]), money.format(r["coupon"]),
                       money.format(r["principal"]))
-    _console().print(table)
+    out.print(table)
 
 
 # --------------------------------------------------------------------------- coverage
@@ -349,41 +332,36 @@ def _coverage_table(doc: dict) -> Table:
 
 @app.command("coverage")
 def coverage_cmd(
-    bond_file: Path = typer.Argument(..., help="Bond file, or loan file with a \\[loan] table (docs/bonds.md)."),
+    bond_file: Path = typer.Argument(..., help="Bond file, or loan file with a [loan] table (docs/bonds.md)."),
     revenue: Path = typer.Option(..., "--revenue", help="Revenue file (TOML): credit sales, government "
                                  "purchase, fees, costs."),
     paths: int = typer.Option(10_000, "--paths", help="Monte Carlo paths."),
     seed: int = typer.Option(0, "--seed", help="Seed of numpy.random.PCG64 (recorded in the manifest)."),
     discount_rate: Optional[str] = typer.Option(
-        None, "--discount-rate", help='LLCR discount rate, "0.035" or "3.5%" (default: \\[coverage] '
+        None, "--discount-rate", help='LLCR discount rate, "0.035" or "3.5%" (default: [coverage] '
         "discount_rate, else the coupon rate)."),
     max_breach: Optional[str] = typer.Option(
         None, "--max-breach", help='Size the largest principal with P(min DSCR < target) at most this, '
         'e.g. "5%".'),
     target_dscr: float = typer.Option(1.0, "--target-dscr", help="DSCR covenant of --max-breach sizing."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default "
-                                       "runs/<debt-name>-coverage-<hash>/)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default "
+                                           "runs/<debt-name>-coverage-<hash>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print coverage.json (plus run_dir) on stdout."),
 ) -> None:
     """Revenue coverage of debt service: DSCR, LLCR, P(DSCR < 1) by seeded Monte Carlo."""
     from gep.jobs.bond_coverage import run_coverage
 
-    try:
-        rate = None if discount_rate is None else parse_rate(discount_rate, "--discount-rate")
-        alpha = None if max_breach is None else parse_rate(max_breach, "--max-breach")
-        command = f"gep bond coverage {bond_file.name} --revenue {revenue.name} --paths {paths} --seed {seed}"
-        command += "".join(f" {k} {v}" for k, v in (("--discount-rate", discount_rate), ("--max-breach", max_breach))
-                           if v is not None)
-        if max_breach is not None:
-            command += f" --target-dscr {target_dscr:g}"
-        result = run_coverage(bond_file, revenue, paths=paths, seed=seed, out=out, discount_rate=rate,
-                              max_breach=alpha, target_dscr=target_dscr, command=command)
-    except GepError as err:
-        raise _fail(err) from None
+    rate = None if discount_rate is None else parse_rate(discount_rate, "--discount-rate")
+    alpha = None if max_breach is None else parse_rate(max_breach, "--max-breach")
+    command = f"gep bond coverage {bond_file.name} --revenue {revenue.name} --paths {paths} --seed {seed}"
+    command += "".join(f" {k} {v}" for k, v in (("--discount-rate", discount_rate), ("--max-breach", max_breach))
+                       if v is not None)
+    if max_breach is not None:
+        command += f" --target-dscr {target_dscr:g}"
+    result = run_coverage(bond_file, revenue, paths=paths, seed=seed, out=out_dir, discount_rate=rate,
+                          max_breach=alpha, target_dscr=target_dscr, command=command)
     if as_json:
-        from gep.audit.provenance import canonical_json
-
-        typer.echo(canonical_json({**result.doc, "run_dir": result.folder.as_posix()}))
+        emit({**result.doc, "run_dir": result.folder.as_posix()})
         return
-    _console().print(_coverage_table(result.doc))
-    typer.echo(f"run folder: {result.folder.as_posix()}")
+    out.print(_coverage_table(result.doc))
+    say(f"run folder: {result.folder.as_posix()}")

@@ -16,37 +16,39 @@ Quantities are given as strings with units (``"0.2/d"``, ``"10km"``, ``"10 m**3/
 concentration comes from the GB 3838-2002 table by pollutant, ``--class`` and water
 body, unless ``--target`` is given.
 
-Structure for the basin run: the whole-basin calculation will be a separate
-``basin`` command on this same :data:`app` (``gep capacity basin SCENARIO``). A group
-callback with a positional ``SCENARIO`` was rejected: click would then read the
-sub-command names (``reach``, ``lake``) as scenario paths.
+``gep capacity SCENARIO.toml`` is ``gep capacity basin SCENARIO.toml``: the group
+(:class:`CapacityGroup`) reads a first argument ending in ``.toml`` as the basin
+command's scenario.
 
-Errors: every :class:`gep.errors.GepError` is printed as one line on stderr and the
-command exits with ``err.exit_code`` (2 for input, unit and scenario errors).
+Errors end in the shell's one line (:mod:`gep.cli.shell`).
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 import re
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-import pint
 import typer
 
-from gep.capacity.loads import canonical_pollutant
-from gep.capacity.models import MODELS, normalise_class, target_concentration
-from gep.errors import GepError, InputError, UnitError
-from gep.units import Q_, affine, convert, parse_unit
+from gep.cli.shell import App, emit, Group, out, say, Table
+from gep.errors import InputError, UnitError
 
-app = typer.Typer(
+
+class CapacityGroup(Group):
+    """``gep capacity SCENARIO.toml ...`` runs ``gep capacity basin SCENARIO.toml ...``."""
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]):  # noqa: D102
+        if args and args[0].endswith(".toml") and args[0] not in self.commands:
+            return "basin", self.commands["basin"], args
+        return super().resolve_command(ctx, args)
+
+
+app = App(
     name="capacity",
-    help="Water ecological capacity (水生态容量): river reaches, lakes and reservoirs.",
-    no_args_is_help=True,
-    add_completion=False,
+    cls=CapacityGroup,
+    help="Water ecological capacity (水生态容量): river reaches, lakes and reservoirs; whole-basin credits.",
 )
 
 #: Default (bare-number) and reporting unit of every quantity option.
@@ -75,12 +77,14 @@ FLAGS = {
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 
 
-def parse_quantity(text: str, default_unit: str, flag: str) -> pint.Quantity:
+def parse_quantity(text: str, default_unit: str, flag: str) -> Any:
     """Parse ``"0.2/d"``, ``"10km"``, ``"10 m**3/s"``, ``"25 degC"`` or a bare number.
 
     A bare number takes ``default_unit``; a unit of the wrong dimension raises
     :class:`UnitError` naming the option.
     """
+    from gep.units import Q_, affine, parse_unit
+
     m = _NUMBER.match(str(text))
     if not m:
         raise UnitError(f"{text!r} is not a number with an optional unit", hint=f"write e.g. '{1} {default_unit}'", where=flag)
@@ -98,30 +102,20 @@ def parse_quantity(text: str, default_unit: str, flag: str) -> pint.Quantity:
         raise UnitError(f"cannot read {text!r} as a quantity", hint=f"write e.g. '1 {default_unit}'", where=flag) from exc
 
 
-def _report(q: pint.Quantity, unit: str) -> dict:
+def _report(q: Any, unit: str) -> dict:
+    from gep.units import convert
+
     return {"value": float(convert(q.magnitude, f"{q.units}", unit)), "unit": unit}
 
 
-def _guard(fn: Callable) -> Callable:
-    """Turn a :class:`GepError` into one stderr line and its exit code."""
+def _target(pollutant: str, water_class: Optional[str], water_body: str, target: Optional[str]) -> tuple[Any, dict]:
+    from gep.capacity.models import target_concentration
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except GepError as err:
-            typer.echo(err.line(), err=True)
-            raise typer.Exit(err.exit_code) from None
-
-    return wrapper
-
-
-def _target(pollutant: str, water_class: Optional[str], water_body: str, target: Optional[str]) -> tuple[pint.Quantity, dict]:
     if target is not None:
         q = parse_quantity(target, "mg/L", "--target")
         return q, {"source": "--target", **_report(q, "mg/L")}
     if water_class is None:
-        raise InputError("no target concentration", hint="give --class (GB 3838-2002 lookup) or --target", where="--class")
+        raise InputError("no target concentration", hint="give --class (GB 3838-2002 lookup) or --target", key="water_class")
     from gep.io.capacity_tables import read_standards
 
     table = read_standards()
@@ -131,6 +125,9 @@ def _target(pollutant: str, water_class: Optional[str], water_body: str, target:
 
 
 def _model(kind: str, model: str, pollutant: str) -> Any:
+    from gep.capacity.loads import canonical_pollutant
+    from gep.capacity.models import MODELS
+
     entry = MODELS.get(model)
     if entry is None or entry.kind != kind:
         names = ", ".join(n for n, m in MODELS.items() if m.kind == kind)
@@ -142,6 +139,10 @@ def _model(kind: str, model: str, pollutant: str) -> Any:
 
 
 def _run_model(kind: str, model: str, given: dict[str, Any]) -> tuple[Any, dict, list[str]]:
+    import pint
+
+    from gep.capacity.models import MODELS
+
     entry = MODELS[model]
     missing = [n for n in entry.inputs if given.get(n) is None]
     if missing:
@@ -162,11 +163,9 @@ def _run_model(kind: str, model: str, given: dict[str, Any]) -> tuple[Any, dict,
 
 def _emit(payload: dict, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(payload, sort_keys=True, ensure_ascii=False))
+        emit(payload)
         return
-    from rich.console import Console
-    from rich.table import Table
-
+    
     t = Table(title=f"{payload['command']} capacity: {payload['model']} ({payload['description']})")
     t.add_column("quantity")
     t.add_column("value", justify="right")
@@ -180,9 +179,9 @@ def _emit(payload: dict, as_json: bool) -> None:
         t.add_row(name, f"{v['value']:g}", v["unit"])
     cap = payload["capacity_t_per_yr"]
     t.add_row("capacity W", f"{cap:,.3f}", "t/yr" + ("  DEFICIT (over-loaded)" if cap < 0 else ""))
-    Console().print(t)
+    out.print(t)
     if payload["ignored"]:
-        typer.echo(f"note: {', '.join(payload['ignored'])} not used by model {payload['model']}")
+        say(f"note: {', '.join(payload['ignored'])} not used by model {payload['model']}")
 
 
 def _temperature(temperature: Optional[str], theta: Optional[float]) -> dict:
@@ -193,7 +192,6 @@ def _temperature(temperature: Optional[str], theta: Optional[float]) -> dict:
 
 
 @app.command("reach")
-@_guard
 def reach(
     model: str = typer.Option(..., "--model", help="0d, 1d-downstream, 1d-head, 1d-mid, 1d-outfall (= 0d) or zhejiang; a recorded choice."),
     pollutant: str = typer.Option(..., "--pollutant", help="COD, CODMn, BOD5, NH3-N, TP (TN has no river limit: give --target)."),
@@ -229,7 +227,6 @@ def reach(
 
 
 @app.command("lake")
-@_guard
 def lake(
     model: str = typer.Option(..., "--model", help="mixed, dillon-kd (Kirchner-Dillon retention) or dillon-lm (Larsen-Mercier)."),
     pollutant: str = typer.Option(..., "--pollutant", help="TP or TN for Dillon; COD, CODMn, NH3-N, TP, TN for mixed."),
@@ -262,6 +259,10 @@ def lake(
 
 def _finish(command: str, kind: str, model: str, pollutant: str, water_class: Optional[str], water_body: str,
             tinfo: dict, given: dict, as_json: bool) -> None:
+    from gep.capacity.loads import canonical_pollutant
+    from gep.capacity.models import MODELS, normalise_class
+    from gep.units import convert
+
     result, inputs, ignored = _run_model(kind, model, given)
     value = float(convert(result.magnitude, f"{result.units}", "t/yr"))
     entry = MODELS[model]
@@ -285,30 +286,29 @@ def _finish(command: str, kind: str, model: str, pollutant: str, water_class: Op
 @app.command("models")
 def models(as_json: bool = typer.Option(False, "--json", help="Machine-readable list.")) -> None:
     """List the capacity models, their inputs and references."""
+    from gep.capacity.models import MODELS
+
     rows = [
         {"name": m.name, "kind": m.kind, "inputs": list(m.inputs), "optional": list(m.optional),
          "description": m.description, "reference": m.reference}
         for m in MODELS.values()
     ]
     if as_json:
-        typer.echo(json.dumps(rows, sort_keys=True, ensure_ascii=False))
+        emit(rows)
         return
-    from rich.console import Console
-    from rich.table import Table
-
+    
     t = Table(title="capacity models")
     for col in ("name", "kind", "inputs", "description", "reference"):
         t.add_column(col)
     for r in rows:
         t.add_row(r["name"], r["kind"], ", ".join(r["inputs"]), r["description"], r["reference"])
-    Console().print(t)
+    out.print(t)
 
 
 @app.command("basin")
-@_guard
 def basin(
     scenario: Path = typer.Argument(..., help="Capacity scenario TOML (keys: docs/capacity.md)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<name>-capacity-<hash>/)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<name>-capacity-<hash>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print totals per pollutant, per-catchment rows and run_dir as JSON."),
 ) -> None:
     """Whole-basin capacity, loads and credits; writes capacity.csv, credits.csv/.parquet and manifest.json."""
@@ -317,7 +317,7 @@ def basin(
 
     bs = load_basin(scenario)
     result = compute_basin(bs)
-    folder = write_basin(result, out, f"gep capacity basin {scenario.name}")
+    folder = write_basin(result, out_dir, f"gep capacity basin {scenario.name}")
     tot = totals(result.credits)
     if as_json:
         rows = result.credits.drop(columns=["inputs"]).to_dict(orient="records")
@@ -326,15 +326,13 @@ def basin(
             "totals": tot, "catchments": rows, "unassessed_loads": result.unassessed.to_dict(orient="records"),
             "landcover_conversions": result.conversions, "run_dir": folder.as_posix(),
         }
-        typer.echo(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+        emit(payload)
         return
-    from rich.console import Console
-    from rich.table import Table
-
+    
     t = Table(title=f"basin {bs.name}, vintage {bs.vintage}, safety margin {bs.safety_margin:.0%}")
     for col in ("pollutant", "capacity t/yr", "load t/yr", "issuable t/yr", "deficit t/yr"):
         t.add_column(col, justify="right")
     for pol, v in tot.items():
         t.add_row(pol, f"{v['capacity_t_per_yr']:,.2f}", f"{v['load_t_per_yr']:,.2f}", f"{v['issuable_t_per_yr']:,.2f}", f"{v['deficit_t_per_yr']:,.2f}")
-    Console().print(t)
-    typer.echo(f"run folder: {folder.as_posix()}")
+    out.print(t)
+    say(f"run folder: {folder.as_posix()}")

@@ -1,10 +1,10 @@
 """``gep ledger``: the rights ledger on the command line.
 
-Mounted by the main CLI as ``gep ledger``. The database is ``--db`` (a SQLite
-path or a ``postgresql://`` URL), else ``$GEP_LEDGER``, else ``ledger.db``.
-Every command takes ``--json`` (one JSON document on stdout). A refused request
-or bad input prints one line on stderr and exits 2; a failed ``verify`` exits 1;
-evidence whose files differ from their manifest exits 3.
+The database is ``--db`` (a SQLite path or a ``postgresql://`` URL), else
+``$GEP_LEDGER``, else ``ledger.db``. Every command takes ``--json`` (one JSON
+document on stdout). A refused request or bad input prints one line on stderr
+and exits 2; a failed ``verify`` exits 1; evidence whose files differ from
+their manifest exits 3 (:mod:`gep.cli.shell`).
 
 Amounts are integers of the base unit (kg/yr, kg CO2e) or numbers with a unit
 (``"1.5 t"``, ``"250 kg"``, ``"2 tCO2e"``); prices are CNY per display unit
@@ -13,24 +13,18 @@ Amounts are integers of the base unit (kg/yr, kg CO2e) or numbers with a unit
 
 from __future__ import annotations
 
-import functools
-import json
-import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import typer
 
-from gep.errors import GepError
+from gep.cli.shell import App, emit, out, say, Table
 
-app = typer.Typer(
+app = App(
     name="ledger",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
     help="Rights ledger: issue, trade and retire water-capacity and carbon credits (signed, double-entry, verifiable).",
 )
-account_app = typer.Typer(no_args_is_help=True, help="Accounts: open, list.")
+account_app = App(help="Accounts: open, list.")
 app.add_typer(account_app, name="account")
 
 DEFAULT_DB = "ledger.db"
@@ -38,24 +32,6 @@ DbOpt = typer.Option(None, "--db", envvar="GEP_LEDGER", help="Ledger database: S
 JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout.")
 IdOpt = typer.Option(None, "--id", help="Client request id (idempotency key): a retry with the same id and body answers 'exists'.")
 MemoOpt = typer.Option(None, "--memo", help="Free text recorded (and signed) with the transaction.")
-
-
-def _guard(fn: Callable) -> Callable:
-    """Turn a GepError into one stderr line and its exit code (no traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except GepError as exc:
-            typer.echo(f"error: {' '.join(exc.line().split())}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper
-
-
-def _emit(obj: Any) -> None:
-    typer.echo(json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True))
 
 
 def _db(db: Optional[str]) -> str:
@@ -72,12 +48,6 @@ def _key(path: Path):
     from gep.ledger.keys import load_private
 
     return load_private(path)
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 def describe(record: dict) -> str:
@@ -108,22 +78,21 @@ def describe(record: dict) -> str:
 
 def _report(result: Any, as_json: bool) -> None:
     if as_json:
-        _emit(result.as_dict())
+        emit(result.as_dict())
         return
     if result.status == "created":
-        typer.echo(f"recorded transaction {result.seq} (id {result.id}): {describe(result.record)}")
-        typer.echo(f"tree head: size {result.seq}, root {result.root}")
+        say(f"recorded transaction {result.seq} (id {result.id}): {describe(result.record)}")
+        say(f"tree head: size {result.seq}, root {result.root}")
     elif result.status == "exists":
-        typer.echo(f"exists: transaction {result.seq} (id {result.id}) was already recorded with this body: {describe(result.record)}")
+        say(f"exists: transaction {result.seq} (id {result.id}) was already recorded with this body: {describe(result.record)}")
     else:
-        typer.echo(f"refused (id {result.id}): {result.error.line()}")
+        say(f"refused (id {result.id}): {result.error.line()}")
 
 
 # --------------------------------------------------------------------------- setup
 
 
 @app.command("init")
-@_guard
 def init_cmd(
     db: Optional[str] = DbOpt,
     key: Path = typer.Option(Path("registry.key"), "--key", help="Registry private key: used if it exists, else created (mode 0600) with its .pub."),
@@ -146,15 +115,14 @@ def init_cmd(
         out = {"ledger": led.id, "database": led.store.describe(), "registry": pair.public, "registry_key": str(key),
                "registry_key_created": created, "coefficients": led.coefficients, "size": head["size"], "root": head["root"]}
     if as_json:
-        _emit(out)
+        emit(out)
         return
-    typer.echo(f"ledger {out['ledger']} created in {out['database']}")
-    typer.echo(f"registry key {'written to' if created else 'read from'} {key} (public {pair.public}); keep the private key secret")
-    typer.echo(f"tree head: size {head['size']}, root {head['root']}")
+    say(f"ledger {out['ledger']} created in {out['database']}")
+    say(f"registry key {'written to' if created else 'read from'} {key} (public {pair.public}); keep the private key secret")
+    say(f"tree head: size {head['size']}, root {head['root']}")
 
 
 @app.command("keygen")
-@_guard
 def keygen_cmd(
     name: str = typer.Argument(..., help="Key name: writes NAME.key (private, mode 0600) and NAME.pub."),
     directory: Path = typer.Option(Path("."), "--dir", help="Folder for the key files."),
@@ -167,15 +135,14 @@ def keygen_cmd(
     pair = keys.generate()
     priv, pub = keys.write_keypair(pair, path)
     if as_json:
-        _emit({"private_key": str(priv), "public_key_file": str(pub), "public": pair.public})
+        emit({"private_key": str(priv), "public_key_file": str(pub), "public": pair.public})
         return
-    typer.echo(f"private key: {priv} (mode 0600; keep it secret)")
-    typer.echo(f"public key:  {pub}")
-    typer.echo(pair.public)
+    say(f"private key: {priv} (mode 0600; keep it secret)")
+    say(f"public key:  {pub}")
+    say(pair.public)
 
 
 @account_app.command("open")
-@_guard
 def account_open_cmd(
     account: str = typer.Argument(..., help="New account id (letters, digits, . _ @ -)."),
     owner: str = typer.Option(..., "--owner", help="Owner public key: 64 hex digits or a .pub file."),
@@ -191,29 +158,26 @@ app.command("open", help="Open a user account (same as `gep ledger account open`
 
 
 @account_app.command("list")
-@_guard
 def account_list_cmd(db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
     """List accounts: id, kind, owner key and the transaction that opened it."""
     with _open(db) as led:
         rows = led.accounts()
     if as_json:
-        _emit(rows)
+        emit(rows)
         return
-    from rich.table import Table
-
+    
     t = Table(title="accounts")
     for c in ("id", "kind", "owner", "opened"):
         t.add_column(c)
     for r in rows:
         t.add_row(r["id"], r["kind"], r["owner"], str(r["opened_seq"]))
-    _console().print(t)
+    out.print(t)
 
 
 # --------------------------------------------------------------------------- writes
 
 
 @app.command("issue")
-@_guard
 def issue_cmd(
     instrument: str = typer.Argument(..., help="capacity/<catchment>/<pollutant>/<vintage> or carbon/<project>/<vintage>."),
     amount: str = typer.Argument(..., help="Gross amount drawn from the evidence ('1.5 t', '250 kg', or an integer of kg)."),
@@ -230,7 +194,6 @@ def issue_cmd(
 
 
 @app.command("transfer")
-@_guard
 def transfer_cmd(
     instrument: str = typer.Argument(..., help="Instrument id."),
     amount: str = typer.Argument(..., help="Amount ('1.5 t', '250 kg', or an integer of the base unit)."),
@@ -246,7 +209,6 @@ def transfer_cmd(
 
 
 @app.command("retire")
-@_guard
 def retire_cmd(
     instrument: str = typer.Argument(..., help="Instrument id."),
     amount: str = typer.Argument(..., help="Amount to retire."),
@@ -261,7 +223,6 @@ def retire_cmd(
 
 
 @app.command("cancel")
-@_guard
 def cancel_cmd(
     instrument: str = typer.Argument(..., help="Instrument id."),
     amount: str = typer.Argument(..., help="Amount to cancel."),
@@ -275,7 +236,6 @@ def cancel_cmd(
 
 
 @app.command("batch")
-@_guard
 def batch_cmd(
     file: Path = typer.Argument(..., help="JSON list of operations (see docs/ledger.md); '-' reads stdin."),
     linked: bool = typer.Option(True, "--linked/--independent", help="Linked: all succeed or nothing is recorded. Independent: each on its own, one commit."),
@@ -291,7 +251,7 @@ def batch_cmd(
         items = build(led, ops, base)
         results = led.submit_many(items, linked=linked)
     if as_json:
-        _emit({"linked": linked, "results": [r.as_dict() for r in results]})
+        emit({"linked": linked, "results": [r.as_dict() for r in results]})
     else:
         for r in results:
             _report(r, False)
@@ -303,7 +263,6 @@ def batch_cmd(
 
 
 @app.command("balance")
-@_guard
 def balance_cmd(
     account: Optional[str] = typer.Argument(None, help="Account (default: all)."),
     instrument: Optional[str] = typer.Option(None, "--instrument", help="Only this instrument."),
@@ -315,16 +274,15 @@ def balance_cmd(
         rows = led.balances(account, instrument)
         blk = led.blocks(account, instrument) if blocks else None
     if as_json:
-        _emit({"balances": rows, **({"blocks": blk} if blocks else {})})
+        emit({"balances": rows, **({"blocks": blk} if blocks else {})})
         return
-    from rich.table import Table
-
+    
     t = Table(title="balances")
     for c in ("account", "instrument", "amount", "base units"):
         t.add_column(c, justify="right" if c in ("amount", "base units") else "left")
     for r in rows:
         t.add_row(r["account"], r["instrument"], r["display"], f"{r['amount']:,}")
-    con = _console()
+    con = out
     con.print(t)
     if blk is not None:
         b = Table(title="serial blocks")
@@ -336,7 +294,6 @@ def balance_cmd(
 
 
 @app.command("history")
-@_guard
 def history_cmd(
     account: Optional[str] = typer.Option(None, "--account", help="Only transactions touching this account."),
     instrument: Optional[str] = typer.Option(None, "--instrument", help="Only transactions of this instrument."),
@@ -347,40 +304,36 @@ def history_cmd(
     with _open(db) as led:
         rows = led.history(account, instrument, limit)
     if as_json:
-        _emit(rows)
+        emit(rows)
         return
-    from rich.table import Table
-
+    
     t = Table(title="ledger history")
     for c in ("seq", "time", "id", "signer", "what"):
         t.add_column(c, overflow="fold")
     for r in rows:
         rec = r["record"]
         t.add_row(str(r["seq"]), rec["time"], rec["request"]["id"], rec["request"]["signer"][:12] + "…", describe(rec))
-    _console().print(t)
+    out.print(t)
 
 
 @app.command("prices")
-@_guard
 def prices_cmd(instrument: str = typer.Argument(..., help="Instrument id."), db: Optional[str] = DbOpt, as_json: bool = JsonOpt) -> None:
     """Price history of an instrument (transfers with --price): CNY per display unit and notional."""
     with _open(db) as led:
         rows = led.prices(instrument)
     if as_json:
-        _emit(rows)
+        emit(rows)
         return
-    from rich.table import Table
-
+    
     t = Table(title=f"prices of {instrument}")
     for c in ("seq", "time", "amount", "price [CNY/unit]", "unit", "notional [CNY]"):
         t.add_column(c)
     for r in rows:
         t.add_row(str(r["seq"]), r["time"], r["display"], r["price_cny_per_unit"], r["unit"], r["notional_cny"])
-    _console().print(t)
+    out.print(t)
 
 
 @app.command("verify")
-@_guard
 def verify_cmd(
     export_file: Optional[Path] = typer.Option(None, "--export", help="Verify an export document instead of the database."),
     db: Optional[str] = DbOpt, as_json: bool = JsonOpt,
@@ -399,18 +352,17 @@ def verify_cmd(
                 summary = verify_ledger(led)
     except AuditFailed as exc:
         if as_json:
-            _emit({"ok": False, "error": exc.line(), "seq": exc.seq, "id": exc.client_id})
+            emit({"ok": False, "error": exc.line(), "seq": exc.seq, "id": exc.client_id})
         raise
     if as_json:
-        _emit(summary)
+        emit(summary)
         return
-    typer.echo(f"ok: {summary['size']} transactions, {summary['accounts']} accounts, {summary['instruments']} instruments")
-    typer.echo(f"root {summary['root']}")
-    typer.echo("checked: " + ", ".join(summary["checks"]))
+    say(f"ok: {summary['size']} transactions, {summary['accounts']} accounts, {summary['instruments']} instruments")
+    say(f"root {summary['root']}")
+    say("checked: " + ", ".join(summary["checks"]))
 
 
 @app.command("export")
-@_guard
 def export_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the export here (default: stdout)."),
     db: Optional[str] = DbOpt, as_json: bool = JsonOpt,
@@ -422,17 +374,16 @@ def export_cmd(
     with _open(db) as led:
         doc = export(led)
     if out is None:
-        _emit(doc)
+        emit(doc)
         return
     write_json(out, doc)
     if as_json:
-        _emit({"file": str(out), "size": doc["size"], "root": doc["root"]})
+        emit({"file": str(out), "size": doc["size"], "root": doc["root"]})
     else:
-        typer.echo(f"wrote {doc['size']} records to {out}; root {doc['root']}")
+        say(f"wrote {doc['size']} records to {out}; root {doc['root']}")
 
 
 @app.command("proof")
-@_guard
 def proof_cmd(
     ref: Optional[str] = typer.Argument(None, help="Transaction id or sequence number: inclusion proof in the current tree."),
     since: Optional[int] = typer.Option(None, "--since", min=0, help="Consistency proof from an earlier tree size to the current one."),
@@ -459,11 +410,11 @@ def proof_cmd(
             out = {"first_size": since, "first_root": merkle.root(leaves[:since]).hex(), "tree_size": len(leaves), "root": root,
                    "path": [p.hex() for p in merkle.consistency_proof(leaves, since)]}
     if as_json:
-        _emit(out)
+        emit(out)
         return
     for k, v in out.items():
         if k != "path":
-            typer.echo(f"{k}: {v}")
-    typer.echo("path:")
+            say(f"{k}: {v}")
+    say("path:")
     for p in out["path"]:
-        typer.echo(f"  {p}")
+        say(f"  {p}")

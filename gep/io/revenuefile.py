@@ -469,11 +469,11 @@ def read_price_history(path: Path, where: str) -> tuple[list[date], list[float],
         try:
             rows = json.loads(path.read_text(encoding="utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"{path.name} is not JSON: {exc}", hint="give the output of gep ledger prices --json",
+            raise InputError(f"{path.name} is not JSON: {exc}", hint="give the JSON price list of `gep ledger prices`",
                              where=where) from None
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise InputError(f"{path.name} is not a list of price records", hint="give the output of "
-                             "gep ledger prices INSTRUMENT --json", where=where)
+            raise InputError(f"{path.name} is not a list of price records", hint="give the JSON price list of "
+                             "`gep ledger prices INSTRUMENT`", where=where)
     else:
         import pandas as pd
 

@@ -347,22 +347,22 @@ def run_coverage(bond_path: str | Path, revenue_path: str | Path, *, paths: int 
     CoverageRun
     """
     if isinstance(paths, bool) or not isinstance(paths, int) or not 1 <= paths <= MAX_PATHS:
-        raise InputError(f"paths must be a whole number in [1, {MAX_PATHS:,}], got {paths!r}", hint="e.g. --paths 10000",
-                         where="--paths")
+        raise InputError(f"paths must be a whole number in [1, {MAX_PATHS:,}], got {paths!r}", hint="e.g. 10000",
+                         key="paths")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError(f"seed must be a whole number ≥ 0, got {seed!r}", hint="e.g. --seed 42", where="--seed")
+        raise InputError(f"seed must be a whole number ≥ 0, got {seed!r}", hint="e.g. 42", key="seed")
     if max_breach is not None and not 0.0 <= max_breach < 1.0:
-        raise InputError(f"max breach probability must be in [0, 1), got {max_breach}", hint='e.g. "5%"',
-                         where="--max-breach")
+        raise InputError(f"max breach probability must be in [0, 1), got {max_breach}", hint='e.g. 0.05 (5 %)',
+                         key="max_breach")
     if not target_dscr > 0 or not math.isfinite(target_dscr):
-        raise InputError(f"target DSCR must be positive, got {target_dscr}", hint="e.g. 1.2", where="--target-dscr")
+        raise InputError(f"target DSCR must be positive, got {target_dscr}", hint="e.g. 1.2", key="target_dscr")
     bond_path, revenue_path = Path(bond_path), Path(revenue_path)
     debt = load_debt(bond_path)
     spec = load_revenue(revenue_path)
     rate = discount_rate if discount_rate is not None else spec.discount_rate
     if rate is None and debt.bond.coupon_rate == 0:
         raise InputError("a zero-coupon bond has no coupon rate to discount the LLCR at",
-                         hint="give --discount-rate (e.g. its yield) or [coverage] discount_rate", where="--discount-rate")
+                         hint="give a discount rate (e.g. its yield), or [coverage] discount_rate in the revenue file", key="discount_rate")
     ds = debt_service(debt.bond)
     cfads = np.zeros((paths, len(ds)))
     means = {}

@@ -242,23 +242,23 @@ def load_side(path, label: str, out_dir, area=None, chunks: int | None = None, p
     from gep.jobs import run as runner
     from gep.errors import InputError
     from gep.io.outputs import read_run
-    from gep.accounting.scenario import load as load_scenario
 
     path = Path(path)
     if path.is_dir():
         if area is not None:
-            raise InputError(f"--area applies to scenarios, but {label} is a run folder ({path})", hint="give the scenario .toml, or a run folder that was itself run with --area")
+            raise InputError(f"a parcel applies to scenarios, but {label} is a run folder ({path})", hint="give the scenario .toml, or a run folder that was itself run for that parcel", key="area")
         account, cells, manifest = read_run(path)
         name = (manifest or {}).get("scenario", {}).get("resolved", {}).get("scenario", {}).get("name") or path.name
         return Side(label, str(name), int(account.attrs.get("year", 0)), account, cells, manifest, str(path))
     if not path.is_file():
         raise InputError(f"{label} not found: {path}", hint="give a scenario .toml or a run folder written by `gep run`")
-    sc = load_scenario(path)
+    job = runner.load(path, area=area, chunks=chunks)
+    sc = job.scenario
     if sc.series is not None:
         from gep.errors import ScenarioError
 
         raise ScenarioError(f"{path}: a multi-year series cannot be one side of a comparison", hint="compare two single-year scenarios, or two run folders of the series (<run>/<year>/)")
-    result = runner.compute(sc, chunks, progress, area=area)
+    result = runner.compute(job, progress)
     folder = runner.write(result, Path(out_dir) / label.lower(), f"{command} ({label.lower()}: {path.name})")
     return Side(label, sc.name, sc.year, result.account.data, result.cells, result.manifest, str(folder))
 
@@ -448,3 +448,39 @@ def _inputs_sheet(base: Side, alt: Side, transitions: pd.DataFrame) -> pd.DataFr
     for r in transitions.itertuples():
         rows.append({"side": "Δ", "kind": "land-cover change", "name": f"{int(r.from_code)} → {int(r.to_code)}", "detail": f"{int(r.cells)} cells, {r.area_ha:,.2f} ha", "sha256": ""})
     return pd.DataFrame(rows, columns=["side", "kind", "name", "detail", "sha256"])
+
+
+def run(base, alt, out_dir=None, *, area=None, chunks: int | None = None, status=None, command: str = "gep compare") -> dict:
+    """Compare ALT against BASE (scenarios or run folders) and write the comparison; return its summary.
+
+    Parameters
+    ----------
+    base, alt : path
+        A scenario ``.toml`` (computed and written into ``<out_dir>/base`` or ``alt``) or a run folder.
+    out_dir : path, optional
+        Default ``runs/compare-<base>-vs-<alt>/``.
+    area : path, optional
+        A GeoJSON parcel: compare the parcel's accounts.
+    status : callable, optional
+        ``status(label)`` returns a context manager shown while a side is computed.
+    """
+    import contextlib
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from gep.errors import InputError
+
+    base, alt = Path(base), Path(alt)
+    if area is not None and not Path(area).is_file():
+        raise InputError(f"parcel file not found: {area}", hint="give a GeoJSON polygon", key="area")
+    folder = Path(out_dir) if out_dir else Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"compare-{base.stem}-vs-{alt.stem}")
+    shown = status or (lambda _label: contextlib.nullcontext())
+    with shown("BASE"):
+        b = load_side(base, "BASE", folder, area, chunks)
+    with shown("ALT"):
+        a = b if (alt.resolve() == base.resolve() and base.is_file()) else load_side(alt, "ALT", folder, area, chunks)
+    if a is b:
+        a = dataclasses.replace(b, label="ALT")
+    doc, _ = write_compare(b, a, folder, command)
+    return doc

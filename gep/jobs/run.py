@@ -129,41 +129,96 @@ def load_coefficients(sc: Scenario) -> CoefficientSet:
     return coef
 
 
-def compute(sc: Scenario, chunks: int | None = None, progress: Callable[[str], None] | None = None, *, area: str | Path | None = None, year: int | None = None) -> RunResult:
+@dataclass(frozen=True)
+class RunJob:
+    """What ``gep run`` loaded: the scenario, its coefficient set (loaded once), the services and how to execute.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The loaded scenario (a multi-year series: every year is computed from it).
+    coef : CoefficientSet
+        Its coefficient set with overrides, carbon-pool table and valuation settings applied.
+    enabled, methods, switches
+        Services in catalogue order, their methods and the switches (profile, then scenario).
+    area : Path, optional
+        The parcel asked for on the command line (``None``: ``[region] area`` or the whole region).
+    chunks : int, optional
+        Chunk size of a chunked run (``None``: in memory).
+    """
+
+    scenario: Scenario
+    coef: CoefficientSet
+    enabled: list[str]
+    methods: dict[str, str]
+    switches: dict
+    area: Path | None = None
+    chunks: int | None = None
+
+    @property
+    def chunked(self) -> bool:
+        return bool(self.chunks)
+
+
+def load(path: str | Path, *, area: str | Path | None = None, chunks: int | None = None, scheduler: str | None = None, workers: int | None = None) -> RunJob:
+    """Load a scenario and its coefficient set, and resolve its services (nothing computed yet).
+
+    Parameters
+    ----------
+    path : path
+        Scenario TOML.
+    area : path, optional
+        GeoJSON parcel whose account is wanted (default ``[region] area``).
+    chunks : int, optional
+        Chunk size (default ``[execution] chunks``; with a ``scheduler`` or ``workers``
+        and no chunk size, :data:`gep.execution.DEFAULT_CHUNKS`).
+    """
+    sc = load_scenario(path)
+    if area is not None and not Path(area).is_file():
+        from gep.errors import InputError
+
+        raise InputError(f"parcel file not found: {area}", hint="give a GeoJSON polygon, e.g. scenarios/demo/parcels/village.geojson", key="area")
+    coef = load_coefficients(sc)
+    enabled, methods, switches = resolve_services(sc, coef)
+    chunks = chunks or sc.chunks or (execution.DEFAULT_CHUNKS if scheduler or workers else None)
+    return RunJob(sc, coef, enabled, methods, switches, Path(area) if area is not None else None, chunks)
+
+
+def steps(job: RunJob) -> int:
+    """Number of progress steps of :func:`run` (for a progress bar)."""
+    sc = job.scenario
+    one = 3 + len(sc.inputs) + len(sc.tables) + len(job.enabled) + 2 + job.chunked + bool(sc.changes) + bool(job.area or sc.area)
+    return one * (len(sc.series) if sc.series else 1)
+
+
+def compute(job: RunJob, progress: Callable[[str], None] | None = None, *, year: int | None = None) -> RunResult:
     """Compute the account of a loaded scenario (no outputs written).
 
     Parameters
     ----------
-    sc : Scenario
-        A loaded scenario; its ``[[changes]]`` are applied before the services run.
-    chunks : int, optional
-        Run chunked with dask (``chunks × chunks`` cells).
-    area : path, optional
-        GeoJSON polygon: the account of that parcel (cells weighted by the
-        fraction inside it) instead of the whole region; default ``[region] area``.
+    job : RunJob
+        From :func:`load`; the scenario's ``[[changes]]`` are applied before the services run.
     year : int, optional
         For a multi-year series scenario, the year to account (default ``[scenario] year``).
     """
     say = progress or (lambda _m: None)
+    sc, coef, area = job.scenario, job.coef, job.area
     is_series = sc.series is not None
     if is_series:
         sc = for_year(sc, year if year is not None else sc.year)
     elif year is not None and year != sc.year:
         raise ScenarioError(f"{sc.path}: year {year} asked, but the scenario accounts {sc.year} and has no [series]", hint="add [series.<year>] tables for a multi-year account")
-    coef = load_coefficients(sc)
     bad = check_codes(sc.changes, coef.legend)
     if bad:
         raise ScenarioError(f"{sc.path}: " + " | ".join(bad), hint=f"use codes of the legend of {coef.id} (gep coefficients show {coef.id}; landcover.csv) or ecosystem names")
-    enabled, methods, switches = resolve_services(sc, coef)
-    chunks = chunks or sc.chunks
-    if not chunks:
+    if not job.chunks:
         execution.check_fits(raster_cells(sc.landcover), len(sc.inputs))
-    ls = read_landscape(sc, coef.legend, chunks, lambda m: say(f"reading {m}"), area=area)
-    account, cell_ds = account_landscape(ls, coef, enabled, methods, switches, sc.base_year, say)
+    ls = read_landscape(sc, coef.legend, job.chunks, lambda m: say(f"reading {m}"), area=area)
+    account, cell_ds = account_landscape(ls, coef, job.enabled, job.methods, job.switches, sc.base_year, say)
     record = dict(ls.changes, series=is_series)
     if record.get("parcel") is not None:
         record["parcel"] = dict(record["parcel"], from_scenario=area is None)
-    return RunResult(sc, coef, ls, account, enabled, methods, switches, cell_ds, changes=record)
+    return RunResult(sc, coef, ls, account, job.enabled, job.methods, job.switches, cell_ds, changes=record)
 
 
 def replay_options(manifest: dict, scenario_path: str | Path) -> dict:
@@ -340,11 +395,10 @@ def _relpath(path: Path, start: Path | None) -> str:
     return Path(os.path.relpath(Path(path).resolve(), Path(start or ".").resolve())).as_posix()
 
 
-def run(path: str | Path, out_dir: Path | None = None, chunks: int | None = None, progress: Callable[[str], None] | None = None, command: str = "gep run") -> RunResult:
-    """Load, compute and write a scenario's account."""
-    sc = load_scenario(path)
-    if not sc.path.is_file():
-        raise ScenarioError(f"scenario file not found: {path}", hint="check the path")
-    result = compute(sc, chunks, progress)
+def run(job: RunJob, out_dir: Path | None = None, command: str = "gep run", progress: Callable[[str], None] | None = None) -> RunResult:
+    """Compute and write a loaded scenario's account (a single year; see :mod:`gep.jobs.series`)."""
+    result = compute(job, progress)
+    if progress:
+        progress("writing outputs")
     write(result, out_dir, command)
     return result

@@ -188,16 +188,17 @@ class SeriesResult:
         return out
 
 
-def compute_series(sc, chunks: int | None = None, progress: Callable[[str], None] | None = None, area=None) -> SeriesResult:
-    """Account every year of a series scenario (see the module notes)."""
+def compute_series(job, progress: Callable[[str], None] | None = None) -> SeriesResult:
+    """Account every year of a loaded series scenario (:func:`gep.jobs.run.load`; see the module notes)."""
     from gep.jobs import run as runner
 
     say = progress or (lambda _m: None)
+    sc = job.scenario
     if sc.series is None:
         raise ScenarioError(f"{sc.path}: not a multi-year scenario", hint="add [series.<year>] tables")
     years = {}
     for year in sc.series:
-        years[year] = runner.compute(sc, chunks, lambda m, y=year: say(f"{y}: {m}"), area=area, year=year)
+        years[year] = runner.compute(job, lambda m, y=year: say(f"{y}: {m}"), year=year)
     base = years[next(iter(years))].scenario.base_year
     table = series_table({y: r.account for y, r in years.items()})
     pur = purchase(table, sc.purchase, base) if sc.purchase else None
@@ -270,3 +271,12 @@ def write_series(result: SeriesResult, out_dir: Path | None, command: str) -> Pa
     result.run_dir = folder
     result.manifest = manifest
     return folder
+
+
+def run(job, out_dir: Path | None = None, command: str = "gep run", progress: Callable[[str], None] | None = None) -> SeriesResult:
+    """Compute and write every year of a loaded series scenario."""
+    result = compute_series(job, progress)
+    if progress:
+        progress("writing outputs")
+    write_series(result, out_dir, command)
+    return result

@@ -51,7 +51,7 @@ def selector(instrument: Instrument, zone: str | None = None, ecosystem: str | N
     """What part of a run an issuance of ``instrument`` draws on (signed in the request)."""
     if instrument.kind == "capacity":
         if zone or ecosystem:
-            raise InvalidRequest("--zone and --ecosystem select a project area of a `gep run`; capacity credits are selected by the instrument id")
+            raise InvalidRequest("zone and ecosystem select a project area of a `gep run`; capacity credits are selected by the instrument id", key="zone")
         return {"instrument_kind": "capacity", "catchment": instrument.get("catchment"), "pollutant": instrument.get("pollutant"), "vintage": instrument.vintage}
     sel: dict = {"instrument_kind": "carbon", "vintage": instrument.vintage}
     if zone:

@@ -207,9 +207,9 @@ def test_series_growth_and_purchase(base):
     assert top["kind"] == "gep series" and set(top["years"]) == {"2020", "2022"}
     # a replay of one year re-runs that year
     from gep.jobs import run as runner
-    from gep.accounting.scenario import load
 
-    again = runner.compute(load(path), **runner.replay_options(m2020, path))
+    options = runner.replay_options(m2020, path)
+    again = runner.compute(runner.load(path, area=options.get("area")), year=options.get("year"))
     assert again.account.gep == pytest.approx(t[2020]["value_cny"], rel=1e-12)
 
 
@@ -399,14 +399,13 @@ def test_geographic_grid_end_to_end(tmp_path):
 
 
 def test_chunked_run_with_changes_and_parcel_equals_in_memory(base):
-    from gep.jobs.run import compute
-    from gep.accounting.scenario import load
+    from gep.jobs.run import compute, load
 
     tmp, _, _ = base
     p = kit.scenario(tmp, name="chunky", extra='[[changes]]\nop = "convert"\nfrom = ["forest"]\nto = 51\narea_ha = 0.18\n\n[[changes]]\nop = "input"\ninput = "precipitation"\nscale = 1.1\nzones = [1]\n')
     poly = kit.lonlat_polygon(tmp / "two.geojson", [kit.rect(639900, 3499700, 640075, 3500100), kit.rect(640075, 3499700, 640300, 3500100)])
-    a = compute(load(p), area=poly)
-    b = compute(load(p), chunks=16, area=poly)
+    a = compute(load(p, area=poly))
+    b = compute(load(p, chunks=16, area=poly))
     assert b.account.gep == pytest.approx(a.account.gep, rel=1e-12)
     assert [f["gep_cny"] for f in b.summary()["parcel"]["features"]] == pytest.approx([f["gep_cny"] for f in a.summary()["parcel"]["features"]], rel=1e-12)
 

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gep.jobs.run import compute
-from gep.accounting.scenario import load
+from gep.jobs.run import compute, load
 
 GOLDEN = Path(__file__).with_name("demo_golden.csv")
 DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo.toml"

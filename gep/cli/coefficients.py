@@ -1,0 +1,75 @@
+"""``gep coefficients``: show, verify and (maintainers) rehash coefficient sets."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from gep.cli.shell import App, emit, err, escape, out, Table
+
+app = App(help="Coefficient sets: show and verify.")
+
+
+@app.command("show")
+def coefficients_show(
+    set_id: str = typer.Argument(..., help="Set id (e.g. cn-2022) or folder."),
+    parameter: Optional[str] = typer.Option(None, "--parameter", "-p", help="Only parameters starting with this."),
+    as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
+) -> None:
+    """Show a coefficient set: every value with unit, source, year and confidence."""
+    from gep.accounting import coefficients
+
+    cs = coefficients.load(set_id)
+    rows = cs.table()
+    if parameter:
+        rows = rows[rows["parameter"].str.startswith(parameter)]
+    if as_json:
+        emit({"id": cs.id, "version": cs.version, "description": cs.description, "profile": cs.profile, "rows": json.loads(rows.drop(columns=["file"]).to_json(orient="records", force_ascii=False))})
+        return
+    t = Table(title=f"{cs.id} {cs.version}: {cs.description}")
+    for col in ("parameter", "key", "value", "unit", "price year", "confidence", "source"):
+        t.add_column(col, overflow="fold")
+    for r in rows.itertuples():
+        py = "" if r.price_year != r.price_year or r.price_year in ("", None) else str(int(float(r.price_year)))
+        t.add_row(r.parameter, r.key, f"{r.value:g}", r.unit, py, r.confidence, str(r.source))
+    out.print(t)
+    counts = rows["confidence"].value_counts().to_dict()
+    out.print("confidence: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    out.print(f"services on: {', '.join(cs.profile.get('services', {}).get('enabled', []))}")
+
+
+@app.command("verify")
+def coefficients_verify(
+    set_id: Optional[str] = typer.Argument(None, help="One set id; default all shipped sets."),
+    as_json: bool = typer.Option(False, "--json", help="Print {ok, sets: {set: [problems]}} on stdout."),
+) -> None:
+    """Check every coefficient file against the SHA-256 in its set's manifest and validate the rows (exit 1 on failure)."""
+    from gep.accounting import coefficients
+    from gep.io.coefficient_files import find_set
+
+    if set_id:
+        folder = find_set(set_id)
+        problems = {folder.name: coefficients.verify_set(folder)}
+    else:
+        problems = coefficients.verify_all()
+    if as_json:
+        emit({"ok": not any(problems.values()), "sets": problems})
+    else:
+        for name, probs in problems.items():
+            if probs:
+                for p in probs:
+                    err.print(f"[red]FAIL[/] {name}: {escape(p)}", highlight=False)
+            else:
+                out.print(f"[green]ok[/] {name}")
+    if any(problems.values()):
+        raise typer.Exit(1)
+
+
+@app.command("rehash")
+def coefficients_rehash(set_id: str = typer.Argument(..., help="Set id or folder whose manifest [files] hashes to rewrite.")) -> None:
+    """Maintainers: rewrite a set's manifest hashes after releasing a new version."""
+    from gep.io.coefficient_files import find_set, write_hashes
+
+    out.print(write_hashes(find_set(set_id)))
