@@ -16,9 +16,12 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from gep.errors import GepError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Chunk side [cells] suggested for chunked runs: 1024² cells (8 MiB per float64 grid) was faster
 #: and leaner than 2048² on the whole account at 10⁸ cells (benchmarks/RESULTS.md).

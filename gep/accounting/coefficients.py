@@ -27,7 +27,8 @@ import pandas as pd
 import pint
 
 from gep.errors import CoefficientError, GridError, nearest
-from gep.io.coefficient_files import check_hashes, find_set, read_manifest, sha256_file
+from gep.io.coefficient_files import check_hashes, find_set, read_manifest
+from gep.io.files import sha256_file
 from gep.io.tables import read_csv
 from gep.units import Q_, affine, parse_unit
 

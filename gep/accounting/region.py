@@ -16,7 +16,7 @@ from gep.accounting.coefficients import Legend, class_index, unique_codes
 from gep.errors import GridError, InputError, ScenarioError
 from gep.geometry import area_m2, coverage
 from gep.io import raster
-from gep.io.coefficient_files import sha256_file
+from gep.io.files import sha256_file
 from gep.io.tables import read_csv
 from gep.io.vector import read_polygons
 from gep.accounting.landscape import Landscape

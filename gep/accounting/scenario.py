@@ -15,7 +15,7 @@ from typing import Any
 
 from gep.accounting.catalogue import BY_ID
 from gep.errors import ScenarioError, nearest
-from gep.io.tables import read_toml
+from gep.io.files import read_toml
 from gep.units import Q_, parse_unit
 
 #: Gridded inputs the services read, with the unit expected (any convertible unit is accepted).

@@ -62,7 +62,7 @@ import pandas as pd
 import xarray as xr
 
 from gep.errors import GepError, InputError
-from gep.io.tables import read_toml
+from gep.io.files import read_toml
 
 CASE_FILE = "case.toml"
 EXPECTED_FILE = "expected.toml"

@@ -1,13 +1,14 @@
-"""Provenance: run manifests with hashes of every input, coefficient and output.
+"""Provenance: the hashes, digests and environment a run manifest records.
 
-A manifest is the record an auditor needs to prove that a published number
-follows from recorded inputs, coefficients and code (DESIGN.md section 6):
-what was run (command, resolved scenario with every override), on what
-(SHA-256 of every input and coefficient file), with what (package version,
-git commit and dirty flag, a hash of the package source, library versions,
-RNG generator and seed), what came out (SHA-256 of every output file and
-digests of the output values rounded to a declared tolerance), and the hash
-of the manifest it replaced in the same output folder (a chain).
+A manifest (:mod:`gep.audit.manifest`) is the record an auditor needs to prove
+that a published number follows from recorded inputs, coefficients and code
+(DESIGN.md section 6): what was run (command, resolved scenario with every
+override), on what (SHA-256 of every input and coefficient file), with what
+(package version, git commit and dirty flag, a hash of the package source,
+library versions, RNG generator and seed), what came out (SHA-256 of every
+output file and digests of the output values rounded to a declared tolerance),
+and the hash of the manifest it replaced in the same output folder (a chain,
+kept by :func:`gep.audit.manifest.write`). This module makes those pieces.
 
 Canonical form
 --------------
@@ -16,14 +17,6 @@ space indentation, no NaN or infinity (they are written as ``null``), a final
 newline. Nothing hashed holds a timestamp or an absolute path, so the same
 run gives the same manifest bytes, and ``sha256sum manifest.json`` is the
 manifest's identity.
-
-Chain
------
-When a run writes into a folder that already holds a ``manifest.json``, the
-new manifest records that file's SHA-256 in ``previous_manifest_sha256``, and
-the old file is kept as ``manifests/<sha256>.json`` (:func:`archive_previous`)
-so that the chain can be walked and every link re-hashed
-(:func:`check_chain`).
 
 References
 ----------
@@ -38,39 +31,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import math
 import platform
-import shutil
+import re
 import subprocess
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import gep
+from gep.audit.manifest import RELATIVE_TOLERANCE  # noqa: F401 - the tolerance manifests record
 from gep.errors import InputError
-from gep.io.coefficient_files import sha256_file
+from gep.io.files import sha256_file
 
-#: Version of the manifest layout; replay refuses layouts it does not know.
-MANIFEST_VERSION = 1
-#: File name of a run's manifest inside its output folder.
-MANIFEST_NAME = "manifest.json"
-#: Sub-folder of an output folder that keeps the manifests a re-run replaced.
-ARCHIVE_DIR = "manifests"
 #: Libraries whose versions every manifest records.
 LIBRARIES = ("numpy", "pandas", "xarray", "dask", "pint", "scipy", "rioxarray", "rasterio", "pyarrow", "h5netcdf", "matplotlib")
-#: Relative tolerance replay allows on top of a manifest's absolute tolerance [-]; CSV
-#: tables keep 10 significant digits, so a value on a rounding boundary moves by ~1e-9.
-RELATIVE_TOLERANCE = 1e-8
 #: The one random generator gep uses (``numpy.random.Generator(PCG64(seed))``).
 RNG_GENERATOR = "numpy.random.Generator(PCG64)"
 
 __all__ = [
-    "MANIFEST_VERSION",
-    "MANIFEST_NAME",
-    "ARCHIVE_DIR",
     "canonical_json",
     "canonical_bytes",
     "to_jsonable",
@@ -86,10 +66,6 @@ __all__ = [
     "environment_differences",
     "rng_record",
     "make_rng",
-    "archive_previous",
-    "write_manifest",
-    "read_manifest",
-    "check_chain",
 ]
 
 
@@ -133,14 +109,11 @@ def _clean(obj: Any) -> Any:
         return [_clean(v) for v in obj]
     if isinstance(obj, Path):
         return obj.as_posix()
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        return None if not math.isfinite(f) else f
-    if hasattr(obj, "isoformat"):  # dates in scenario or bond files
+    if type(obj).__module__ == "numpy" and hasattr(obj, "item"):  # numpy scalars (numpy is not imported here)
+        obj = obj.item()
+    if isinstance(obj, float):
+        return None if not math.isfinite(obj) else obj
+    if isinstance(obj, date):  # dates in scenario or bond files
         return obj.isoformat()
     return obj
 
@@ -168,6 +141,8 @@ def _digest_head(shape: tuple[int, ...]) -> bytes:
 
 def _rounded_bytes(values: Any, tolerance: float) -> bytes:
     """``round(v / tolerance)`` as little-endian int64 bytes (NaN → min int64, ±inf → ±max)."""
+    import numpy as np
+
     v = np.asarray(values, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         scaled = np.round(v / tolerance)
@@ -206,6 +181,8 @@ def value_digest(values: Any, tolerance: float) -> str:
     str
         Hex digest.
     """
+    import numpy as np
+
     if not tolerance > 0:
         raise ValueError("tolerance must be > 0")
     v = np.asarray(values)
@@ -220,7 +197,7 @@ def digests(ds: Any, tolerance: float) -> dict[str, str]:
     for name in sorted(ds.data_vars):
         da = ds[name]
         if da.dtype.kind in "fiu":
-            out[str(name)] = value_digest(np.asarray(da.values), tolerance)
+            out[str(name)] = value_digest(da.values, tolerance)
     return out
 
 
@@ -345,8 +322,10 @@ def rng_record(seed: int | None, used: bool | None = None) -> dict[str, Any]:
     return {"generator": RNG_GENERATOR, "seed": None if seed is None else int(seed), "used": bool(seed is not None if used is None else used)}
 
 
-def make_rng(record_or_seed: dict | int) -> np.random.Generator:
+def make_rng(record_or_seed: dict | int) -> Any:
     """``numpy.random.Generator(PCG64(seed))`` from a seed or a manifest ``rng`` entry."""
+    import numpy as np
+
     seed = record_or_seed.get("seed") if isinstance(record_or_seed, dict) else record_or_seed
     if seed is None:
         raise InputError("the manifest records no RNG seed", hint="a seeded calculation records rng.seed; this one was deterministic")
@@ -354,116 +333,3 @@ def make_rng(record_or_seed: dict | int) -> np.random.Generator:
 
 
 # --------------------------------------------------------------------------- chain
-
-
-def archive_previous(folder: str | Path, previous_hash: str | None) -> Path | None:
-    """Keep the manifest a new run is about to replace as ``manifests/<sha256>.json``.
-
-    Parameters
-    ----------
-    folder : path
-        Output folder holding ``manifest.json``.
-    previous_hash : str or None
-        SHA-256 the new manifest records for it; the copy is made only when
-        the file still has that hash.
-
-    Returns
-    -------
-    Path or None
-        The archived copy, or None when there was nothing to keep.
-    """
-    folder = Path(folder)
-    current = folder / MANIFEST_NAME
-    if previous_hash is None or not current.is_file() or sha256_file(current) != previous_hash:
-        return None
-    target = folder / ARCHIVE_DIR / f"{previous_hash}.json"
-    target.parent.mkdir(exist_ok=True)
-    if not target.is_file():
-        shutil.copyfile(current, target)
-    return target
-
-
-def write_manifest(folder: str | Path, manifest: dict) -> tuple[Path, str]:
-    """Chain and write a manifest into ``folder`` (for any command that writes outputs).
-
-    Sets ``previous_manifest_sha256`` to the hash of the manifest already in
-    the folder (archiving that file, :func:`archive_previous`) unless the
-    caller set it, then writes canonical JSON.
-
-    Returns
-    -------
-    (Path, str)
-        The manifest path and its SHA-256.
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / MANIFEST_NAME
-    if "previous_manifest_sha256" not in manifest:
-        manifest["previous_manifest_sha256"] = sha256_file(path) if path.is_file() else None
-    archive_previous(folder, manifest["previous_manifest_sha256"])
-    data = canonical_bytes(manifest)
-    path.write_bytes(data)
-    return path, sha256_bytes(data)
-
-
-def read_manifest(path: str | Path) -> dict:
-    """Parse a manifest file; a missing or malformed file raises :class:`InputError` (exit 2)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / MANIFEST_NAME
-    if not path.is_file():
-        raise InputError(f"manifest not found: {path}", hint="give runs/<run-id>/manifest.json (or the run folder)")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path} is not a JSON manifest: {exc}", hint="give the manifest.json written by a gep run") from exc
-    if not isinstance(doc, dict) or "kind" not in doc:
-        raise InputError(f"{path} is not a gep manifest (no 'kind')", hint="give the manifest.json written by a gep run")
-    return doc
-
-
-def check_chain(manifest: dict, folder: str | Path, limit: int = 10_000) -> tuple[list[dict], list[dict]]:
-    """Walk the chain of previous manifests kept in ``folder/manifests/``.
-
-    Each link must exist as ``manifests/<sha256>.json`` and hash to its name.
-
-    Parameters
-    ----------
-    manifest : dict
-        The manifest whose history to check.
-    folder : path
-        Its output folder.
-
-    Returns
-    -------
-    (links, problems)
-        ``links``: ``{"sha256", "file"}`` from newest to oldest;
-        ``problems``: ``{"kind": "chain", "file", "problem", "recorded", "actual"}``.
-    """
-    folder = Path(folder)
-    links: list[dict] = []
-    problems: list[dict] = []
-    want = manifest.get("previous_manifest_sha256")
-    seen = set()
-    while want and len(links) < limit:
-        if want in seen:
-            problems.append({"kind": "chain", "file": f"{ARCHIVE_DIR}/{want}.json", "problem": "cycle in the manifest chain", "recorded": want, "actual": None})
-            break
-        seen.add(want)
-        path = folder / ARCHIVE_DIR / f"{want}.json"
-        rel = f"{ARCHIVE_DIR}/{want}.json"
-        if not path.is_file():
-            problems.append({"kind": "chain", "file": rel, "problem": "previous manifest missing", "recorded": want, "actual": None})
-            break
-        actual = sha256_file(path)
-        links.append({"sha256": want, "file": rel})
-        if actual != want:
-            problems.append({"kind": "chain", "file": rel, "problem": "previous manifest changed (SHA-256 differs from the hash recorded by the next run)", "recorded": want, "actual": actual})
-            break
-        try:
-            prev = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            problems.append({"kind": "chain", "file": rel, "problem": "previous manifest is not JSON", "recorded": want, "actual": actual})
-            break
-        want = prev.get("previous_manifest_sha256") if isinstance(prev, dict) else None
-    return links, problems

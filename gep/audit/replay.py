@@ -5,7 +5,7 @@ replay when it fails (DESIGN.md section 6):
 
 1. **chain**: every previous manifest the run folder recorded
    (``previous_manifest_sha256``) must exist as ``manifests/<sha256>.json``
-   and hash to that name (:func:`gep.audit.provenance.check_chain`);
+   and hash to that name (:func:`gep.audit.manifest.chain`);
 2. **inputs**: the scenario file, every input file and every coefficient file
    must have the SHA-256 the manifest recorded. Any changed or missing file →
    exit code 3, naming each file;
@@ -51,8 +51,22 @@ import numpy as np
 import pandas as pd
 
 from gep.audit import provenance
+from gep.audit.manifest import (
+    MANIFEST_NAME,
+    MANIFEST_VERSION,
+    BasinRecord,
+    CoefficientsRef,
+    CompareRecord,
+    CoverageRecord,
+    Manifest,
+    RunRecord,
+    chain,
+    folder_of,
+)
+from gep.audit.manifest import read as read_manifest
 from gep.errors import CoefficientError, GepError, InputError
-from gep.io.coefficient_files import find_set, read_manifest as read_set_manifest, sha256_file
+from gep.io.coefficient_files import find_set, read_manifest as read_set_manifest
+from gep.io.files import sha256_file
 
 #: Exit codes of ``gep replay``.
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_CHANGED, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
@@ -167,156 +181,142 @@ def coefficient_folders(set_name: str, scenario_folder: Path) -> dict[str, Path]
         folder = find_set(str(base), folder.parent)
 
 
-def check_recorded_files(manifest: dict, run_dir: Path) -> tuple[list[dict], int, Path]:
-    """Check the scenario, input and coefficient files against their recorded SHA-256.
+def check_recorded_files(manifest: Manifest, run_dir: Path) -> tuple[list[dict], int, Path]:
+    """Check the files a manifest recorded (scenario, inputs, coefficients; or its kind's own list) against their SHA-256.
 
     Returns
     -------
     (problems, checked, scenario_path)
         One finding per changed or missing file; the number of files checked;
-        the scenario file's location.
+        the scenario file's location (the run folder for kinds without a scenario file).
     """
+    record = manifest.record
+    if isinstance(record, (RunRecord, BasinRecord)):
+        listed, scenario_path = _scenario_files(record, run_dir)
+    elif isinstance(record, CoverageRecord):
+        listed, scenario_path = _coverage_files(record, run_dir), run_dir
+    elif isinstance(record, CompareRecord):
+        listed, scenario_path = _compare_files(record, run_dir), run_dir
+    else:
+        raise InputError(f"the manifest records no files this gep can check (kind {manifest.kind!r})", hint="replay needs a manifest written by a gep command")
     problems: list[dict] = []
-    lister = FILE_LISTERS.get(str(manifest.get("kind")))
-    if lister is not None:  # a command without a scenario file: its own listing of recorded files
-        checked = 0
-        for kind, name, path, digest in lister(manifest, run_dir):
-            checked += 1
-            p = _file_problem(kind, name, path, digest, _shown(path))
-            if p:
-                problems.append(p)
-        return problems, checked, run_dir
-    scen = manifest.get("scenario") or {}
-    if "path" not in scen:
+    for kind, name, path, digest, note in listed:
+        p = _file_problem(kind, name, path, digest, _shown(path))
+        if p:
+            if note:
+                p["problem"] = f"{p['problem']} ({note})"
+            problems.append(p)
+    if isinstance(record, (RunRecord, BasinRecord)):
+        problems += _missing_sets(record, scenario_path.parent)
+    return problems, len(listed), scenario_path
+
+
+#: ``(kind, name, path, recorded sha256, note if it differs)`` of one recorded file.
+Listed = tuple[str, str, Path, "str | None", "str | None"]
+
+
+def _scenario_files(record: RunRecord | BasinRecord, run_dir: Path) -> tuple[list[Listed], Path]:
+    """Scenario (relative to the run folder), inputs and parcel (relative to the scenario folder), coefficient files."""
+    if not record.scenario.path:
         raise InputError("the manifest records no scenario path", hint="replay needs a manifest written by `gep run`")
-    scenario_path = (run_dir / scen["path"]).resolve()
+    scenario_path = (run_dir / record.scenario.path).resolve()
     folder = scenario_path.parent
-    checked = 1
-    p = _file_problem("scenario", "scenario", scenario_path, scen.get("sha256"), _shown(scenario_path))
-    if p:
-        problems.append(p)
-    for name, entry in sorted((manifest.get("inputs") or {}).items()):
-        path = (folder / entry["path"]).resolve()
-        checked += 1
-        p = _file_problem("input", name, path, entry.get("sha256"), _shown(path))
-        if p:
-            problems.append(p)
-    parcel = (manifest.get("changes") or {}).get("parcel") or {}
-    if parcel.get("path") and parcel.get("sha256"):  # --area or [region] area: relative to the scenario folder
-        path = (folder / parcel["path"]).resolve()
-        checked += 1
-        p = _file_problem("input", "parcel", path, parcel["sha256"], _shown(path))
-        if p:
-            problems.append(p)
-    for set_name, version, files in _recorded_sets(manifest):
-        try:
-            folders = coefficient_folders(set_name, folder)
-        except CoefficientError as exc:
-            folders = {}
-            if any(not k.startswith("scenario/") for k in files):
-                problems.append({"kind": "coefficient", "name": set_name, "file": set_name, "problem": f"coefficient set missing ({exc.message})", "recorded": version, "actual": None})
-        for key, digest in sorted(files.items()):
+    listed: list[Listed] = [("scenario", "scenario", scenario_path, record.scenario.sha256, None)]
+    listed += [("input", name, (folder / ref.path).resolve(), ref.sha256, None) for name, ref in sorted(record.inputs.items())]
+    parcel = record.parcel if isinstance(record, RunRecord) else None
+    if parcel and parcel.get("path") and parcel.get("sha256"):  # --area or [region] area: relative to the scenario folder
+        listed.append(("input", "parcel", (folder / parcel["path"]).resolve(), parcel["sha256"], None))
+    for set_name, coef in _recorded_sets(record):
+        folders = _set_folders(set_name, folder)
+        for key, digest in sorted(coef.files.items()):
             set_id, _, name = key.partition("/")
             if not name:  # a set-level file listing without the set prefix
                 set_id, name = next(iter(folders), set_name), key
-            checked += 1
             if set_id == "scenario":
-                path = (folder / name).resolve()
+                listed.append(("coefficient", key, (folder / name).resolve(), digest, None))
             elif set_id in folders:
-                path = folders[set_id] / name
-            else:
-                if folders:
-                    problems.append({"kind": "coefficient", "name": key, "file": key, "problem": f"coefficient set '{set_id}' not found", "recorded": digest, "actual": None})
-                continue
-            p = _file_problem("coefficient", key if "/" in key else f"{set_id}/{key}", path, digest, _shown(path))
-            if p:
-                current = str(read_set_manifest(folders[set_id]).get("version")) if set_id in folders else None
-                if set_id == next(iter(folders), None) and version is not None and current is not None and current != str(version):
-                    p["problem"] = f"{p['problem']} (set {set_id} version {version} recorded, {current} now)"
-                problems.append(p)
-    return problems, checked, scenario_path
+                note = None
+                current = str(read_set_manifest(folders[set_id]).get("version"))
+                if set_id == next(iter(folders), None) and coef.version is not None and current != str(coef.version):
+                    note = f"set {set_id} version {coef.version} recorded, {current} now"
+                listed.append(("coefficient", key if "/" in key else f"{set_id}/{key}", folders[set_id] / name, digest, note))
+    return listed, scenario_path
 
 
-def _coverage_files(manifest: dict, run_dir: Path) -> list[tuple[str, str, Path, str | None]]:
+def _missing_sets(record: RunRecord | BasinRecord, folder: Path) -> list[dict]:
+    """Findings for coefficient sets (or sets named in file keys) that cannot be found at all."""
+    out = []
+    for set_name, coef in _recorded_sets(record):
+        try:
+            folders = coefficient_folders(set_name, folder)
+        except CoefficientError as exc:
+            if any(not k.startswith("scenario/") for k in coef.files):
+                out.append({"kind": "coefficient", "name": set_name, "file": set_name, "problem": f"coefficient set missing ({exc.message})", "recorded": coef.version, "actual": None})
+            continue
+        for key, digest in sorted(coef.files.items()):
+            set_id, _, name = key.partition("/")
+            if name and set_id != "scenario" and set_id not in folders:
+                out.append({"kind": "coefficient", "name": key, "file": key, "problem": f"coefficient set '{set_id}' not found", "recorded": digest, "actual": None})
+    return out
+
+
+def _set_folders(set_name: str, folder: Path) -> dict[str, Path]:
+    try:
+        return coefficient_folders(set_name, folder)
+    except CoefficientError:
+        return {}
+
+
+def _coverage_files(record: CoverageRecord, run_dir: Path) -> list[Listed]:
     """Files a ``gep bond coverage`` manifest records: bond and revenue files (relative to the
     run folder), the files they reference (price histories, run manifests: relative to the file
     that names them; a loan's run manifest to the bond file) and the outputs of referenced runs."""
-    inputs = manifest.get("inputs") or {}
-    out: list[tuple[str, str, Path, str | None]] = []
+    out: list[Listed] = []
     folders: dict[str, Path] = {}
-    for key in ("bond", "revenue"):
-        entry = inputs.get(key) or {}
-        if "path" not in entry:
+    for key, ref in (("bond", record.bond), ("revenue", record.revenue)):
+        if ref is None or not ref.path:
             raise InputError(f"the coverage manifest records no {key} file", hint="re-run gep bond coverage with this gep, then replay")
-        path = (run_dir / entry["path"]).resolve()
+        path = (run_dir / ref.path).resolve()
         folders[key] = path.parent
-        out.append(("input", key, path, entry.get("sha256")))
-    for ref in inputs.get("references") or []:
+        out.append(("input", key, path, ref.sha256, None))
+    for ref in record.references:
         if not isinstance(ref, dict) or not ref.get("path") or not ref.get("sha256"):
             continue  # a ledger reference: tree head and records digest, no file
         base = folders["bond"] if str(ref.get("role", "")).startswith("loan") else folders["revenue"]
         path = (base / ref["path"]).resolve()
-        out.append(("reference", str(ref.get("role") or ref["path"]), path, ref["sha256"]))
+        out.append(("reference", str(ref.get("role") or ref["path"]), path, ref["sha256"], None))
         for name, digest in sorted((ref.get("outputs") or {}).items()):
-            out.append(("reference", f"{ref.get('role') or ref['path']}: {name}", path.parent / name, digest))
+            out.append(("reference", f"{ref.get('role') or ref['path']}: {name}", path.parent / name, digest, None))
     return out
 
 
-def _compare_files(manifest: dict, run_dir: Path) -> list[tuple[str, str, Path, str | None]]:
+def _compare_files(record: CompareRecord, run_dir: Path) -> list[Listed]:
     """Files a ``gep compare`` manifest records: each side's ``manifest.json``, ``account.nc``
     and ``cells.nc`` (run folders relative to the comparison folder)."""
-    out: list[tuple[str, str, Path, str | None]] = []
-    for label in ("base", "alt"):
-        side = manifest.get(label) or {}
-        if not side.get("run_dir") or not side.get("files"):
+    out: list[Listed] = []
+    for label, side in (("base", record.base), ("alt", record.alt)):
+        if not side.run_dir or not side.files:
             raise InputError(f"the compare manifest records no {label} run folder and files", hint="re-run gep compare with this gep, then replay")
-        folder = (run_dir / side["run_dir"]).resolve()
-        for name, digest in sorted(side["files"].items()):
-            out.append(("input", f"{label} {name}", folder / name, digest))
+        folder = (run_dir / side.run_dir).resolve()
+        out += [("input", f"{label} {name}", folder / name, digest, None) for name, digest in sorted(side.files.items())]
     return out
 
 
-#: Manifest kind → ``(manifest, run folder) -> [(kind, name, path, sha256)]`` for commands
-#: whose manifest has no ``scenario`` entry (the default layout: scenario, inputs, coefficients).
-FILE_LISTERS: dict[str, Callable[[dict, Path], list[tuple[str, str, Path, str | None]]]] = {
-    "gep bond coverage": _coverage_files,
-    "gep compare": _compare_files,
-}
+def _recorded_sets(record: RunRecord | BasinRecord) -> list[tuple[str, CoefficientsRef]]:
+    """``(set name as the run resolved it, the set's record)`` per coefficient set recorded.
 
-
-def _recorded_sets(manifest: dict) -> list[tuple[str, Any, dict]]:
-    """``(set name as the run resolved it, version, {file key: sha256})`` per coefficient set recorded.
-
-    A ``gep run`` manifest records one set (``coefficients.files`` keyed
-    ``<set-id>/<file>``, the set named by the scenario); other commands record
-    several sets by role (``coefficients.<role>.{id, version, files}``).
+    A ``gep run`` manifest records one set (files keyed ``<set-id>/<file>``, the
+    set named by the scenario); a basin run records its sets by role, files keyed
+    by name only.
     """
-    coef = manifest.get("coefficients") or {}
-    scen = manifest.get("scenario") or {}
-    if "files" in coef:
-        name = ((scen.get("resolved") or {}).get("coefficients") or {}).get("set") or coef.get("id") or "cn-2022"
-        return [(str(name), coef.get("version"), dict(coef.get("files") or {}))]
-    out = []
-    for role, entry in sorted(coef.items()):
-        if isinstance(entry, dict) and "id" in entry and "files" in entry:
-            out.append((str(entry["id"]), entry.get("version"), {f"{entry['id']}/{k}" if "/" not in k else k: v for k, v in entry["files"].items()}))
-    return out
-
-
-def run_folder_of(manifest_path: Path) -> Path:
-    """The output folder a manifest belongs to (an archived manifest belongs to the folder above)."""
-    folder = manifest_path.parent
-    if folder.name == provenance.ARCHIVE_DIR and (folder.parent / provenance.MANIFEST_NAME).is_file():
-        return folder.parent
-    return folder
+    if isinstance(record, RunRecord):
+        c = record.coefficients
+        return [(str(record.scenario.coefficient_set or c.id or "cn-2022"), c)]
+    return [(str(c.id), CoefficientsRef(c.id, c.version, {f"{c.id}/{k}" if "/" not in k else k: v for k, v in c.files.items()}))
+            for _, c in sorted(record.coefficients.items()) if c.id]
 
 
 # --------------------------------------------------------------------------- value comparison
-
-
-def _tolerance(manifest: dict) -> tuple[float, float]:
-    res = manifest.get("results") or {}
-    return float(res.get("tolerance") or 1e-3), float(res.get("relative_tolerance") or provenance.RELATIVE_TOLERANCE)
 
 
 def _py(v: Any) -> Any:
@@ -473,10 +473,10 @@ def _read_output(path: Path) -> Any:
     return None
 
 
-def compare_outputs(manifest: dict, run_dir: Path, replay_dir: Path, report: ReplayReport) -> None:
+def compare_outputs(manifest: Manifest, run_dir: Path, replay_dir: Path, report: ReplayReport) -> None:
     """Integrity of the recorded outputs, then values of recorded vs re-run outputs."""
-    atol, rtol = _tolerance(manifest)
-    recorded_outputs = manifest.get("outputs") or {}
+    atol, rtol = manifest.tolerance
+    recorded_outputs = manifest.outputs
     for name, digest in sorted(recorded_outputs.items()):
         p = _file_problem("output", name, run_dir / name, digest, _shown(run_dir / name))
         if p:
@@ -518,10 +518,12 @@ def compare_outputs(manifest: dict, run_dir: Path, replay_dir: Path, report: Rep
     report.max_abs_diff = max(finite) if finite else 0.0
 
 
-def compare_results(recorded: dict, replayed: dict, report: ReplayReport) -> None:
-    """Compare the manifest ``results`` (GEP total and value digests) with the re-run's."""
-    atol, rtol = _tolerance({"results": recorded})
-    a, b = recorded.get("gep_total_cny"), replayed.get("gep_total_cny")
+def compare_results(recorded: Manifest, replayed: Manifest | None, report: ReplayReport) -> None:
+    """Compare the recorded results (GEP total and value digests) with the re-run's."""
+    if replayed is None:  # kinds whose results are compared through their outputs
+        return
+    atol, rtol = recorded.tolerance
+    a, b = recorded.gep_total_cny, replayed.gep_total_cny
     if a is not None and b is not None:
         mask, diff = _exceed(np.array([a]), np.array([b]), atol, rtol)
         if mask[0]:
@@ -529,77 +531,30 @@ def compare_results(recorded: dict, replayed: dict, report: ReplayReport) -> Non
             report.differences.insert(0, {"output": "manifest.json", "variable": "results.gep_total_cny", "keys": {}, "recorded": a, "replayed": b, "abs_diff": float(diff[0]), "rel_diff": _rel(a, b)})
             report.differences.sort(key=lambda e: -(e["abs_diff"] if e["abs_diff"] is not None else math.inf))
             report.max_abs_diff = max(report.max_abs_diff, float(diff[0]))
-    for key in ("value_digest", "quantity_digest"):
-        if recorded.get(key) and recorded.get(key) != replayed.get(key):
+    now = replayed.value_digests
+    for key, digest in sorted(recorded.value_digests.items()):
+        if digest != now.get(key):
             report.notes.append(f"results.{key} differs from the re-run's (values on a rounding boundary, or changed values: see differences)")
-    for out_name, per_var in sorted((recorded.get("digests") or {}).items()):
+    now_out = replayed.output_digests
+    for out_name, per_var in sorted(recorded.output_digests.items()):
         for var, digest in sorted(per_var.items()):
-            if digest != ((replayed.get("digests") or {}).get(out_name) or {}).get(var):
+            if digest != now_out.get(out_name, {}).get(var):
                 report.notes.append(f"results.digests.{out_name}.{var} differs from the re-run's")
 
 
 # --------------------------------------------------------------------------- re-runs by manifest kind
 
 
-def _rerun_gep_run(manifest: dict, scenario_path: Path, out_dir: Path) -> dict:
-    """Re-run a ``gep run`` manifest into ``out_dir``; return the new manifest."""
-    from gep.jobs import run as runner
+def _rerunner(kind: str) -> Callable[[Manifest, Path, Path], Manifest | None]:
+    """The job function that re-runs a manifest of ``kind``: ``(manifest, scenario file or run folder, out_dir)``."""
+    from gep.jobs import bond_coverage, capacity_basin, compare, run
 
-    options = runner.replay_options(manifest, scenario_path)  # the parcel and the series year the run used
-    result = runner.compute(runner.load(scenario_path, area=options.get("area")), year=options.get("year"))
-    runner.write(result, out_dir, manifest.get("command") or "gep run")
-    return result.manifest or {}
+    return {RunRecord.KIND: run.replay, BasinRecord.KIND: capacity_basin.replay,
+            CoverageRecord.KIND: bond_coverage.replay, CompareRecord.KIND: compare.replay}[kind]
 
 
-def _rerun_capacity_basin(manifest: dict, scenario_path: Path, out_dir: Path) -> dict:
-    """Re-run a ``gep capacity basin`` manifest into ``out_dir``; return the new manifest."""
-    from gep.jobs.capacity_basin import compute_basin, load_basin, write_basin
-
-    result = compute_basin(load_basin(scenario_path))
-    write_basin(result, out_dir, manifest.get("command") or "gep capacity basin")
-    return result.manifest or {}
-
-
-def _rerun_coverage(manifest: dict, run_dir: Path, out_dir: Path) -> dict:
-    """Re-run a ``gep bond coverage`` manifest (same files, paths, seed, rates) into ``out_dir``."""
-    from gep.jobs.bond_coverage import run_coverage
-
-    inputs, par = manifest["inputs"], manifest.get("parameters") or {}
-    seed = (manifest.get("rng") or {}).get("seed", par.get("seed"))
-    if seed is None:
-        raise InputError("the coverage manifest records no seed", hint="a coverage run records rng.seed")
-    rate = par.get("discount_rate_option") if "discount_rate_option" in par else None
-    run_coverage(run_dir / inputs["bond"]["path"], run_dir / inputs["revenue"]["path"], paths=int(par["paths"]), seed=int(seed),
-                       out=out_dir, discount_rate=rate, max_breach=par.get("max_breach"), target_dscr=float(par.get("target_dscr", 1.0)),
-                       command=manifest.get("command") or "gep bond coverage")
-    return {}  # results are compared through the outputs (coverage.csv/json byte-identical when seeded)
-
-
-def _rerun_compare(manifest: dict, run_dir: Path, out_dir: Path) -> dict:
-    """Recompute a ``gep compare`` from its two recorded run folders into ``out_dir``."""
-    import dataclasses
-
-    from gep.jobs import compare
-
-    sides = []
-    for label in ("base", "alt"):
-        folder = (run_dir / manifest[label]["run_dir"]).resolve()
-        sides.append(compare.load_side(folder, label.upper(), out_dir))
-    base, alt = sides
-    if manifest["base"]["run_dir"] == manifest["alt"]["run_dir"]:
-        alt = dataclasses.replace(base, label="ALT")
-    compare.write_compare(base, alt, out_dir, manifest.get("command") or "gep compare")
-    return {}
-
-
-#: Manifest kind → function re-running it: ``(manifest, scenario_path, out_dir) -> new manifest``
-#: (for kinds in :data:`FILE_LISTERS` the second argument is the run folder).
-RERUNNERS: dict[str, Callable[[dict, Path, Path], dict]] = {
-    "gep run": _rerun_gep_run,
-    "gep capacity basin": _rerun_capacity_basin,
-    "gep bond coverage": _rerun_coverage,
-    "gep compare": _rerun_compare,
-}
+#: Manifest kinds replay re-runs.
+REPLAYED = (RunRecord.KIND, BasinRecord.KIND, CoverageRecord.KIND, CompareRecord.KIND)
 #: Kinds that write manifests but are replayed through other manifests: kind → hint.
 NOT_REPLAYED = {
     "gep series": "a series is replayed year by year: gep replay <run>/<year>/manifest.json for each year "
@@ -634,30 +589,30 @@ def replay(manifest_path: str | Path, strict: bool = False, out_dir: str | Path 
     """
     path = Path(manifest_path)
     if path.is_dir():
-        path = path / provenance.MANIFEST_NAME
-    manifest = provenance.read_manifest(path)
-    version = manifest.get("manifest_version", 1)
-    if not isinstance(version, int) or version > provenance.MANIFEST_VERSION:
-        raise InputError(f"{path}: manifest_version {version!r} is newer than this gep understands ({provenance.MANIFEST_VERSION})", hint="replay with the gep version that wrote it (environment.gep_version)")
-    kind = str(manifest.get("kind"))
+        path = path / MANIFEST_NAME
+    manifest = read_manifest(path)
+    version = manifest.version if manifest.version is not None else 1
+    if not isinstance(version, int) or version > MANIFEST_VERSION:
+        raise InputError(f"{path}: manifest_version {version!r} is newer than this gep understands ({MANIFEST_VERSION})", hint="replay with the gep version that wrote it (environment.gep_version)")
+    kind = manifest.kind
     if kind in NOT_REPLAYED:
         raise InputError(f"{path}: replay of '{kind}' manifests is not supported", hint=NOT_REPLAYED[kind])
-    if kind not in RERUNNERS:
-        raise InputError(f"{path}: replay of '{kind}' manifests is not supported", hint=f"replay supports: {', '.join(RERUNNERS)}")
-    if kind != "gep run" and "manifest_version" not in manifest:
+    if kind not in REPLAYED:
+        raise InputError(f"{path}: replay of '{kind}' manifests is not supported", hint=f"replay supports: {', '.join(REPLAYED)}")
+    if kind != RunRecord.KIND and manifest.version is None:
         raise InputError(
             f"{path}: this '{kind}' manifest predates the replayable layout (no manifest_version; scenario path not relative to the run folder)",
-            hint="re-run the command with a gep that writes its manifest through gep.audit.provenance, then replay that manifest",
+            hint="re-run the command with a gep that writes its manifest through gep.audit.manifest, then replay that manifest",
         )
-    run_dir = run_folder_of(path.resolve())
+    run_dir = folder_of(path.resolve())
     if out_dir is not None and Path(out_dir).resolve() == run_dir:
         raise InputError(f"{out_dir} is the run folder being replayed", hint="give another output folder: replay never writes into the recorded run", key="out_dir")
     report = ReplayReport(manifest=_shown(path), kind=kind)
-    atol, rtol = _tolerance(manifest)
+    atol, rtol = manifest.tolerance
     report.tolerance = {"absolute": atol, "relative": rtol}
 
     # 1-2. chain and recorded files
-    report.chain, chain_problems = provenance.check_chain(manifest, run_dir)
+    report.chain, chain_problems = chain(manifest, run_dir)
     for p in chain_problems:
         p["name"] = "previous manifest"
         p["file"] = _shown(run_dir / p["file"])
@@ -669,7 +624,7 @@ def replay(manifest_path: str | Path, strict: bool = False, out_dir: str | Path 
         return report
 
     # 3. environment
-    report.environment = provenance.environment_differences(manifest.get("environment"))
+    report.environment = provenance.environment_differences(dict(manifest.environment))
     if report.environment and strict:
         report.status, report.exit_code = "environment differs", EXIT_ENVIRONMENT
         return report
@@ -678,13 +633,13 @@ def replay(manifest_path: str | Path, strict: bool = False, out_dir: str | Path 
     with tempfile.TemporaryDirectory(prefix="gep-replay-") as tmp:
         target = Path(out_dir) if out_dir is not None else Path(tmp)
         try:
-            replayed = RERUNNERS[kind](manifest, scenario_path, target)
+            replayed = _rerunner(kind)(manifest, scenario_path, target)
         except GepError as exc:
             report.status, report.exit_code = "not reproduced", EXIT_MISMATCH
             report.notes.append(f"the re-run failed: {exc.line()}")
             return report
         compare_outputs(manifest, run_dir, target, report)
-        compare_results(manifest.get("results") or {}, replayed.get("results") or {}, report)
+        compare_results(manifest, replayed, report)
     if report.outputs or report.n_differences:
         report.status, report.exit_code = "not reproduced", EXIT_MISMATCH
     return report

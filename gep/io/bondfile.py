@@ -15,7 +15,7 @@ from pathlib import Path
 from gep.errors import InputError
 from gep.finance.curve import Curve, curve_from_dict
 from gep.finance.schedule import Bond, bond_from_dict
-from gep.io.tables import read_toml
+from gep.io.files import read_toml
 
 #: Keys of the ``[loan]`` table of a loan file (docs/bonds.md, "GEP-backed loans").
 LOAN_KEYS = ("principal", "lending_ratio", "gep_manifest", "gep_value", "rate", "frequency", "start_date",

@@ -8,22 +8,12 @@ extends, the accounting profile (``[services]``, ``[methods]``, ``[switches]``,
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
 
 from gep.errors import CoefficientError
-from gep.io.tables import read_toml
-
-
-def sha256_file(path: str | Path) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+from gep.io.files import read_toml, sha256_file
 
 
 def coefficients_root() -> Path:

@@ -40,8 +40,9 @@ from gep.finance.revenue import (
     calibrate_gbm,
 )
 from gep.finance.schedule import is_number, parse_date
-from gep.io.coefficient_files import sha256_file
-from gep.io.tables import read_csv, read_toml
+from gep.io.files import sha256_file
+from gep.io.files import read_toml
+from gep.io.tables import read_csv
 
 __all__ = [
     "Reference",
@@ -214,7 +215,7 @@ def _resolve(value: Any, folder: Path, source: str, key: str, what: str) -> Path
 
 
 def run_output(manifest_path: Path, output: str, kinds: tuple[str, ...], where: str,
-               folder: Path) -> tuple[dict, Path, dict]:
+               folder: Path) -> tuple[Any, Path, dict]:
     """A run manifest and one of its output files, checked against the recorded SHA-256.
 
     Parameters
@@ -232,8 +233,8 @@ def run_output(manifest_path: Path, output: str, kinds: tuple[str, ...], where: 
 
     Returns
     -------
-    (dict, Path, dict)
-        The manifest, the output file, and the reference record
+    (Manifest, Path, dict)
+        The manifest (:class:`gep.audit.manifest.Manifest`), the output file, and the reference record
         (``path``, ``sha256``, ``kind``, ``outputs``).
 
     Raises
@@ -242,7 +243,7 @@ def run_output(manifest_path: Path, output: str, kinds: tuple[str, ...], where: 
         Not a manifest, a manifest of another kind, no such output, the output
         missing, or its SHA-256 differs from the manifest's (exit code 2).
     """
-    from gep.audit.provenance import read_manifest
+    from gep.audit.manifest import read as read_manifest
 
     path = Path(manifest_path)
     if path.is_dir():
@@ -251,11 +252,11 @@ def run_output(manifest_path: Path, output: str, kinds: tuple[str, ...], where: 
         doc = read_manifest(path)
     except InputError as exc:
         raise InputError(exc.message, hint=exc.hint, where=where) from None
-    kind = doc.get("kind")
+    kind = doc.kind
     if kind not in kinds:
         raise InputError(f"{path.name} is a \"{kind}\" manifest, not {' or '.join(repr(k) for k in kinds)}",
                          hint=f"give the manifest.json of a {' or '.join(kinds)} run", where=where)
-    recorded = (doc.get("outputs") or {}).get(output)
+    recorded = doc.outputs.get(output)
     if not recorded:
         raise InputError(f"the manifest {_rel(path, folder)} records no {output}",
                          hint=f"give the manifest of a run that wrote {output}", where=where)
@@ -308,7 +309,7 @@ def gep_from_run(manifest_path: Path, where: str, folder: Path, value: str = "cu
         raise InputError(f"account.csv of {ref['path']} has no {column} column",
                          hint='the run has no base year; use value = "current"', where=where)
     total = float(np.sum(df[column].to_numpy(dtype=float)))
-    recorded = (doc.get("results") or {}).get("gep_total_cny")
+    recorded = doc.gep_total_cny
     if value == "current" and is_number(recorded) and abs(total - recorded) > 1e-6 * max(abs(recorded), 1.0):
         raise InputError(f"account.csv of {ref['path']} sums to {total:,.2f} CNY but the manifest records "
                          f"gep_total_cny = {recorded:,.2f}", hint="the run folder is inconsistent; re-run it", where=where)
@@ -511,10 +512,10 @@ def _volume(table: Any, spec: "_Ctx", prefix: str) -> tuple[float, str, str, dic
         return amount, unit, "", {"given": amount, "unit": unit}
     if "manifest" in t:
         path = _resolve(t["manifest"], folder, source, prefix + "manifest", "run manifest")
-        from gep.audit.provenance import read_manifest
+        from gep.audit.manifest import read as read_manifest
 
         try:
-            kind = read_manifest(path).get("kind")
+            kind = read_manifest(path).kind
         except InputError as exc:
             raise InputError(exc.message, hint=exc.hint, where=where) from None
         if kind == "gep capacity basin":

@@ -1,4 +1,4 @@
-"""CSV and TOML reading with clear errors, and table writing.
+"""CSV tables: reading with clear errors and units from the column headers.
 
 Column units: a table column may carry its unit in brackets in the header,
 e.g. ``gdp [yi_CNY]``; :func:`split_unit_header` separates name and unit.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import io
 import re
-import tomllib
 from pathlib import Path
 
 import pandas as pd
 
-from gep.errors import InputError, ScenarioError
+from gep.errors import InputError
 
 _HEADER = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<unit>[^\]]*)\])?\s*$")
 
@@ -61,17 +60,3 @@ def read_csv(path: str | Path, required: list[str] | tuple[str, ...] = (), what:
     df.attrs["units"] = units
     df.attrs["path"] = str(path)
     return df
-
-
-def read_toml(path: str | Path, what: str = "file") -> dict:
-    """Parse a TOML file; a syntax error names the file, line and column."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} not found: {path}", hint="check the path")
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"malformed TOML in {path}: {exc}", hint="fix the TOML syntax at the line shown") from exc
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path} is not UTF-8 text", hint="save the file as UTF-8") from exc

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gep.audit import manifest as mf
 from gep.audit import provenance
 from gep.errors import InputError
 from gep.finance.coverage import Coverage, coverage, debt_service
@@ -42,7 +43,7 @@ from gep.finance.loan import PUBLISHED_LENDING_RATIOS
 from gep.finance.revenue import CreditSales, FixedFee, GovernmentPurchase, simulate_stream, stream_generator
 from gep.io import outputs
 from gep.io.bondfile import Debt, load_debt
-from gep.io.coefficient_files import sha256_file
+from gep.io.files import sha256_file
 from gep.io.revenuefile import RevenueSpec, load_revenue, portable_path
 
 __all__ = ["CoverageRun", "run_coverage", "OUTPUTS", "KIND"]
@@ -66,7 +67,7 @@ class CoverageRun:
     result: Coverage
     doc: dict
     folder: Path
-    manifest: dict
+    manifest: mf.Manifest
 
 
 # --------------------------------------------------------------------------- documents
@@ -409,21 +410,34 @@ def run_coverage(bond_path: str | Path, revenue_path: str | Path, *, paths: int 
     (folder / "coverage.json").write_bytes(provenance.canonical_bytes(doc))
     _xlsx(doc, rows, folder / "coverage.xlsx")
     _fan(cov, f"{name}: revenue and DSCR, {paths:,} paths, seed {seed}", folder / "coverage_fan.png")
-    manifest = {
-        "manifest_version": provenance.MANIFEST_VERSION,
-        "kind": KIND,
-        "command": command,
-        "inputs": {"bond": {"path": _relpath(bond_path, folder), "sha256": sha256_file(bond_path)},
-                   "revenue": {"path": _relpath(revenue_path, folder), "sha256": sha256_file(revenue_path)},
-                   "references": references},
-        "parameters": {"paths": paths, "seed": seed, "discount_rate": cov.discount_rate,
-                       "discount_rate_option": discount_rate,  # as given (None: revenue file or coupon), for gep replay
-                       "percentiles": list(cov.percentiles), "max_breach": max_breach, "target_dscr": target_dscr},
-        "rng": {**provenance.rng_record(seed, stochastic),
-                "streams": "stream i (0-based, file order): Generator(PCG64(seed).jumped(i))"},
-        "outputs": outputs.hashes(folder, list(OUTPUTS)),
-        "results": summary,
-        "environment": provenance.environment(),
-    }
-    provenance.write_manifest(folder, manifest)
+    record = mf.CoverageRecord(
+        bond=mf.FileRef(_relpath(bond_path, folder), sha256_file(bond_path)),
+        revenue=mf.FileRef(_relpath(revenue_path, folder), sha256_file(revenue_path)),
+        references=tuple(references),
+        parameters={"paths": paths, "seed": seed, "discount_rate": cov.discount_rate,
+                    "discount_rate_option": discount_rate,  # as given (None: revenue file or coupon), for gep replay
+                    "percentiles": list(cov.percentiles), "max_breach": max_breach, "target_dscr": target_dscr},
+    )
+    manifest = mf.Manifest(
+        kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, list(OUTPUTS)), results=summary,
+        environment=provenance.environment(),
+        rng={**provenance.rng_record(seed, stochastic), "streams": "stream i (0-based, file order): Generator(PCG64(seed).jumped(i))"},
+    )
+    manifest, _, _ = mf.write(folder, manifest)
     return CoverageRun(debt, spec, cov, doc, folder, manifest)
+
+
+def replay(manifest: mf.Manifest, run_dir: Path, out_dir: Path) -> None:
+    """Re-run a recorded ``gep bond coverage`` (same files, paths, seed, rates) into ``out_dir``.
+
+    Returns None: the results are compared through the outputs (coverage.csv and
+    coverage.json are byte-identical when seeded).
+    """
+    record = manifest.record
+    seed = manifest.seed if manifest.seed is not None else record.parameters.get("seed")
+    if seed is None:
+        raise InputError("the coverage manifest records no seed", hint="a coverage run records rng.seed")
+    run_coverage(run_dir / record.bond.path, run_dir / record.revenue.path, paths=record.paths, seed=int(seed), out=out_dir,
+                 discount_rate=record.discount_rate_option, max_breach=record.max_breach, target_dscr=record.target_dscr,
+                 command=manifest.command or KIND)
+    return None

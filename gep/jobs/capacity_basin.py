@@ -20,8 +20,10 @@ import pandas as pd
 import xarray as xr
 
 from gep.errors import ScenarioError
-from gep.io.coefficient_files import find_set, sha256_file
-from gep.io.tables import read_csv, read_toml
+from gep.io.coefficient_files import find_set
+from gep.io.files import sha256_file
+from gep.io.files import read_toml
+from gep.io.tables import read_csv
 
 __all__ = ["BasinScenario", "load_basin", "read_table", "read_grids", "REACH_COLUMNS", "POINT_COLUMNS"]
 
@@ -239,6 +241,7 @@ def run_id(bs: BasinScenario, coef: dict) -> str:
 
 def write_basin(result: BasinResult, out_dir: Path | None, command: str) -> Path:
     """Write capacity.csv, credits.csv, credits.parquet and manifest.json; return the folder."""
+    from gep.audit import manifest as mf
     from gep.audit import provenance
     from gep.capacity.basin import totals
     from gep.io import outputs
@@ -250,23 +253,26 @@ def write_basin(result: BasinResult, out_dir: Path | None, command: str) -> Path
     outputs.write_csv(result.credits, folder / "credits.csv")
     outputs.write_parquet(result.credits, folder / "credits.parquet")
     names = ["capacity.csv", "credits.csv", "credits.parquet"]
-    manifest = {
-        "kind": "gep capacity basin",
-        "manifest_version": provenance.MANIFEST_VERSION,
-        "command": command,
-        "scenario": {"path": Path(os.path.relpath(bs.path.resolve(), folder.resolve())).as_posix(), "sha256": sha256_file(bs.path), "resolved": bs.raw},
-        "parameters": {"vintage": bs.vintage, "safety_margin": bs.safety_margin, "landcover_conversions": result.conversions},
-        "inputs": {k: {"path": bs.relative(p), "sha256": sha256_file(p)} for k, p in sorted(bs.input_files().items())},
-        "coefficients": result.coefficients,
-        "outputs": outputs.hashes(folder, names),
-        "results": {"totals": totals(result.credits),
-                    "tolerance": 1e-6,
-                    "relative_tolerance": provenance.RELATIVE_TOLERANCE,
-                    "unassessed_loads": result.unassessed.to_dict(orient="records")},
-        "environment": provenance.environment(),
-        "rng": provenance.rng_record(None, used=False),
-    }
-    provenance.write_manifest(folder, manifest)
+    record = mf.BasinRecord(
+        scenario=mf.ScenarioRef(Path(os.path.relpath(bs.path.resolve(), folder.resolve())).as_posix(), sha256_file(bs.path), bs.raw),
+        parameters={"vintage": bs.vintage, "safety_margin": bs.safety_margin, "landcover_conversions": result.conversions},
+        inputs={k: mf.FileRef(bs.relative(p), sha256_file(p)) for k, p in sorted(bs.input_files().items())},
+        coefficients={role: mf.CoefficientsRef.from_dict(c) for role, c in result.coefficients.items()},
+    )
+    manifest = mf.Manifest(
+        kind=mf.BasinRecord.KIND, command=command, record=record, outputs=outputs.hashes(folder, names),
+        results={"totals": totals(result.credits), "tolerance": 1e-6, "relative_tolerance": mf.RELATIVE_TOLERANCE,
+                 "unassessed_loads": result.unassessed.to_dict(orient="records")},
+        environment=provenance.environment(), rng=provenance.rng_record(None, used=False),
+    )
+    manifest, _, _ = mf.write(folder, manifest)
     result.run_dir = folder
     result.manifest = manifest
     return folder
+
+
+def replay(manifest, scenario_path: Path, out_dir: Path):
+    """Re-run a recorded ``gep capacity basin`` (its scenario file) into ``out_dir``; return the new manifest."""
+    result = compute_basin(load_basin(scenario_path))
+    write_basin(result, out_dir, manifest.command or "gep capacity basin")
+    return result.manifest

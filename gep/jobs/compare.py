@@ -25,6 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from gep.accounting.catalogue import CATEGORIES
+from gep.audit.manifest import CompareRecord, Manifest, RunRecord, SideRef
 
 DELTA_COLUMNS = [
     "zone", "zone_name", "category", "service", "unit",
@@ -42,8 +43,13 @@ class Side:
     year: int
     account: xr.Dataset
     cells: xr.Dataset | None
-    manifest: dict | None
+    manifest: Manifest | None
     run_dir: str | None
+
+    @property
+    def run(self) -> RunRecord | None:
+        """The ``gep run`` record of the side's manifest (None for a side without one)."""
+        return self.manifest.record if self.manifest is not None and isinstance(self.manifest.record, RunRecord) else None
 
 
 def _per_zone_service(ds: xr.Dataset) -> pd.DataFrame:
@@ -176,8 +182,8 @@ def checks(base: Side, alt: Side, delta: pd.DataFrame, cells_delta: xr.DataArray
     tol = 1e-6 * max(abs(gb), abs(ga), 1.0)
     add("Δ table adds up", abs((ga - gb) - d) <= tol, f"GEP_alt − GEP_base = {ga - gb:,.2f} CNY; Σ Δ rows = {d:,.2f} CNY")
     for side in (base, alt):
-        if side.manifest and "results" in side.manifest and "gep_total_cny" in side.manifest["results"]:
-            rec = float(side.manifest["results"]["gep_total_cny"])
+        if side.manifest is not None and side.manifest.gep_total_cny is not None:
+            rec = side.manifest.gep_total_cny
             g = float(side.account["value"].sum())
             add(f"{side.label} GEP equals its run manifest", abs(rec - g) <= 1e-6 * max(abs(g), 1.0), f"account {g:,.2f} CNY; manifest {rec:,.2f} CNY")
         if side.cells is not None and "gep_value" in side.cells:
@@ -189,12 +195,11 @@ def checks(base: Side, alt: Side, delta: pd.DataFrame, cells_delta: xr.DataArray
         add("per-cell Δ map sums to ΔGEP", abs(s - (ga - gb)) <= 1e-4 * max(abs(gb), abs(ga), 1.0), f"Σ Δ cells {s:,.0f} CNY vs ΔGEP {ga - gb:,.0f} CNY")
     else:
         add("per-cell Δ map", None, "not drawn: the two runs are on different grids (or a run folder lacks cells.nc)")
-    ca = (base.manifest or {}).get("coefficients", {})
-    cb = (alt.manifest or {}).get("coefficients", {})
-    if ca and cb:
-        same = (ca.get("id"), ca.get("version")) == (cb.get("id"), cb.get("version"))
-        add("same coefficient set", same or None, f"{ca.get('id')}@{ca.get('version')} vs {cb.get('id')}@{cb.get('version')}" + ("" if same else ": differences include coefficient changes"))
-        oa, ob = ca.get("overrides", []), cb.get("overrides", [])
+    if base.run is not None and alt.run is not None:
+        ca, cb = base.run.coefficients, alt.run.coefficients
+        same = (ca.id, ca.version) == (cb.id, cb.version)
+        add("same coefficient set", same or None, f"{ca.id}@{ca.version} vs {cb.id}@{cb.version}" + ("" if same else ": differences include coefficient changes"))
+        oa, ob = list(ca.overrides or ()), list(cb.overrides or ())
         add("same coefficient overrides", (oa == ob) or None, f"{len(oa)} vs {len(ob)} override(s)" + ("" if oa == ob else ": ALT values reflect different prices or coefficients"))
     add("same accounting year", base.year == alt.year or None, f"{base.year} vs {alt.year}" + ("" if base.year == alt.year else ": values are at different years' prices"))
     sb, sa = set(base.account["service"].values), set(alt.account["service"].values)
@@ -247,8 +252,10 @@ def load_side(path, label: str, out_dir, area=None, chunks: int | None = None, p
     if path.is_dir():
         if area is not None:
             raise InputError(f"a parcel applies to scenarios, but {label} is a run folder ({path})", hint="give the scenario .toml, or a run folder that was itself run for that parcel", key="area")
-        account, cells, manifest = read_run(path)
-        name = (manifest or {}).get("scenario", {}).get("resolved", {}).get("scenario", {}).get("name") or path.name
+        account, cells, doc = read_run(path)
+        manifest = Manifest.from_dict(doc, str(path / "manifest.json")) if doc is not None else None
+        run = manifest.record if manifest is not None and isinstance(manifest.record, RunRecord) else None
+        name = (run.scenario.name if run is not None else None) or path.name
         return Side(label, str(name), int(account.attrs.get("year", 0)), account, cells, manifest, str(path))
     if not path.is_file():
         raise InputError(f"{label} not found: {path}", hint="give a scenario .toml or a run folder written by `gep run`")
@@ -266,7 +273,7 @@ def load_side(path, label: str, out_dir, area=None, chunks: int | None = None, p
 def write_compare(base: Side, alt: Side, out_dir, command: str = "gep compare") -> tuple[dict, list[str]]:
     """Write the comparison's tables, charts, workbook and manifest into ``out_dir``; return (summary, files).
 
-    The manifest (kind ``gep compare``, written with :func:`gep.audit.provenance.write_manifest`)
+    The manifest (kind ``gep compare``, written with :func:`gep.audit.manifest.write`)
     records each side's run folder and the SHA-256 of its ``manifest.json``,
     ``account.nc`` and ``cells.nc`` (paths relative to ``out_dir``), so that
     ``gep replay`` can check them and recompute the comparison from them
@@ -274,6 +281,7 @@ def write_compare(base: Side, alt: Side, out_dir, command: str = "gep compare") 
     """
     from pathlib import Path
 
+    from gep.audit import manifest as mf
     from gep.audit import provenance
     from gep.io import charts as report
     from gep.io import outputs, workbook
@@ -323,19 +331,14 @@ def write_compare(base: Side, alt: Side, out_dir, command: str = "gep compare") 
     doc["checks"] = {r.check: r.status for r in chk.itertuples()}
     if len(transitions):
         doc["landcover_transitions"] = json.loads(transitions.to_json(orient="records"))
-    manifest = {
-        "manifest_version": provenance.MANIFEST_VERSION,
-        "kind": "gep compare",
-        "command": command,
-        "base": _side_record(base, out),
-        "alt": _side_record(alt, out),
-        "results": {"delta_gep_cny": doc["delta_gep_cny"], "gep_base_cny": gb, "gep_alt_cny": ga,
-                    "tolerance": DIGEST_TOLERANCE, "relative_tolerance": provenance.RELATIVE_TOLERANCE},
-        "outputs": outputs.hashes(out, files),
-        "environment": provenance.environment(),
-        "rng": provenance.rng_record(None),
-    }
-    provenance.write_manifest(out, manifest)
+    manifest = mf.Manifest(
+        kind=CompareRecord.KIND, command=command, record=CompareRecord(_side_record(base, out), _side_record(alt, out)),
+        outputs=outputs.hashes(out, files),
+        results={"delta_gep_cny": doc["delta_gep_cny"], "gep_base_cny": gb, "gep_alt_cny": ga,
+                 "tolerance": DIGEST_TOLERANCE, "relative_tolerance": mf.RELATIVE_TOLERANCE},
+        environment=provenance.environment(), rng=provenance.rng_record(None),
+    )
+    mf.write(out, manifest)
     return doc, files
 
 
@@ -363,25 +366,25 @@ def _rel(path, start) -> str | None:
 DIGEST_TOLERANCE = 1e-3
 
 
-def _side_record(side: Side, out) -> dict:
+def _side_record(side: Side, out) -> SideRef:
     """Manifest entry of one side: scenario name, run folder and SHA-256 of the files the comparison read."""
     from pathlib import Path
 
-    from gep.io.coefficient_files import sha256_file
+    from gep.io.files import sha256_file
 
-    rec: dict = {"scenario": side.name, "run_dir": _rel(side.run_dir, out), "manifest_sha256": _manifest_hash(side.run_dir), "files": {}}
+    files = {}
     if side.run_dir is not None:
         for name in ("manifest.json", "account.nc", "cells.nc"):
             f = Path(side.run_dir) / name
             if f.is_file():
-                rec["files"][name] = sha256_file(f)
-    return rec
+                files[name] = sha256_file(f)
+    return SideRef(side.name, _rel(side.run_dir, out), _manifest_hash(side.run_dir), files)
 
 
 def _manifest_hash(run_dir) -> str | None:
     from pathlib import Path
 
-    from gep.io.coefficient_files import sha256_file
+    from gep.io.files import sha256_file
 
     if run_dir is None or not (Path(run_dir) / "manifest.json").is_file():
         return None
@@ -419,7 +422,8 @@ def _readme(base: Side, alt: Side, doc: dict, out) -> pd.DataFrame:
     ]
     for side in (base, alt):
         rows.append((f"{side.label} run folder", str(_rel(side.run_dir, out))))
-        for k, v in _flatten({k: side.manifest[k] for k in ("kind", "command", "scenario", "services", "coefficients", "changes", "results") if side.manifest and k in side.manifest}):
+        shown = side.manifest.document("kind", "command", "scenario", "services", "coefficients", "changes", "results") if side.manifest is not None else {}
+        for k, v in _flatten(shown):
             if k.startswith("scenario.resolved") or ".digests." in k:
                 continue
             rows.append((f"{side.label} manifest: {k}", v[:30000]))
@@ -429,21 +433,22 @@ def _readme(base: Side, alt: Side, doc: dict, out) -> pd.DataFrame:
 def _inputs_sheet(base: Side, alt: Side, transitions: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for side in (base, alt):
-        m = side.manifest or {}
-        for k, v in sorted((m.get("inputs") or {}).items()):
-            rows.append({"side": side.label, "kind": "input file", "name": k, "detail": v.get("path", ""), "sha256": v.get("sha256", "")})
-        for k, v in sorted((m.get("constants") or {}).items()):
+        run = side.run
+        if run is None:
+            continue
+        for k, v in sorted(run.inputs.items()):
+            rows.append({"side": side.label, "kind": "input file", "name": k, "detail": v.path, "sha256": v.sha256 or ""})
+        for k, v in sorted(run.constants.items()):
             rows.append({"side": side.label, "kind": "constant", "name": k, "detail": f"{v.get('value')} {v.get('units')}", "sha256": ""})
-        for o in (m.get("coefficients") or {}).get("overrides", []) or []:
+        for o in run.coefficients.overrides or ():
             rows.append({"side": side.label, "kind": "override", "name": f"{o.get('parameter')}[{o.get('key')}]", "detail": f"{o.get('old')} → {o.get('new')} {o.get('unit')}", "sha256": ""})
-        ch = m.get("changes") or {}
-        for e in ch.get("operations", []) or []:
+        for e in run.operations:
             what = {k: e[k] for k in ("from", "to", "classes", "share", "input", "scale", "zones", "polygon", "mask", "cells", "area_ha", "share_before", "share_after") if k in e}
             rows.append({"side": side.label, "kind": f"change: {e.get('op')}", "name": e.get("label", ""), "detail": (e.get("note", "") + " " + json.dumps(what, ensure_ascii=False)).strip(), "sha256": ""})
-        for k, v in sorted((ch.get("files") or {}).items()):
+        for k, v in sorted(run.change_files.items()):
             rows.append({"side": side.label, "kind": "change file", "name": k, "detail": "", "sha256": v})
-        if ch.get("parcel"):
-            p = ch["parcel"]
+        if run.parcel:
+            p = run.parcel
             rows.append({"side": side.label, "kind": "parcel", "name": p.get("path", ""), "detail": f"{p.get('polygon_area_ha', 0):,.2f} ha; {p.get('method', '')}", "sha256": p.get("sha256", "")})
     for r in transitions.itertuples():
         rows.append({"side": "Δ", "kind": "land-cover change", "name": f"{int(r.from_code)} → {int(r.to_code)}", "detail": f"{int(r.cells)} cells, {r.area_ha:,.2f} ha", "sha256": ""})
@@ -484,3 +489,20 @@ def run(base, alt, out_dir=None, *, area=None, chunks: int | None = None, status
         a = dataclasses.replace(b, label="ALT")
     doc, _ = write_compare(b, a, folder, command)
     return doc
+
+
+def replay(manifest: Manifest, run_dir, out_dir) -> None:
+    """Recompute a recorded ``gep compare`` from its two recorded run folders into ``out_dir``.
+
+    Returns None: the comparison's results are compared through its outputs.
+    """
+    import dataclasses
+    from pathlib import Path
+
+    record = manifest.record
+    base = load_side((Path(run_dir) / record.base.run_dir).resolve(), "BASE", out_dir)
+    alt = load_side((Path(run_dir) / record.alt.run_dir).resolve(), "ALT", out_dir)
+    if record.base.run_dir == record.alt.run_dir:
+        alt = dataclasses.replace(base, label="ALT")
+    write_compare(base, alt, out_dir, manifest.command or CompareRecord.KIND)
+    return None

@@ -11,6 +11,7 @@ import xarray as xr
 
 from gep.accounting import parcels as apportion, catalogue, coefficients
 from gep import execution
+from gep.audit import manifest as mf
 from gep.audit import provenance
 from gep.io import charts as report
 from gep.accounting.account import Account, assemble
@@ -18,7 +19,7 @@ from gep.accounting.changes import check_codes
 from gep.accounting.coefficients import CoefficientSet
 from gep.errors import ScenarioError
 from gep.io import outputs
-from gep.io.coefficient_files import sha256_file
+from gep.io.files import sha256_file
 from gep.io.raster import cells as raster_cells
 from gep.accounting.region import read_landscape
 from gep.accounting.landscape import Landscape
@@ -221,19 +222,16 @@ def compute(job: RunJob, progress: Callable[[str], None] | None = None, *, year:
     return RunResult(sc, coef, ls, account, job.enabled, job.methods, job.switches, cell_ds, changes=record)
 
 
-def replay_options(manifest: dict, scenario_path: str | Path) -> dict:
-    """Keyword arguments of :func:`compute` that a recorded run used: ``year`` of a series, ``area``.
+def replay(manifest: mf.Manifest, scenario_path: str | Path, out_dir: Path) -> mf.Manifest:
+    """Re-run a recorded ``gep run`` into ``out_dir`` on the parcel and series year it used; return the new manifest.
 
-    ``gep replay`` re-runs ``compute(sc, **replay_options(manifest, scenario_path))``;
-    the parcel path is recorded relative to the scenario folder.
+    The parcel path is recorded relative to the scenario folder.
     """
-    ch = manifest.get("changes") or {}
-    out: dict = {}
-    if ch.get("series"):
-        out["year"] = ch.get("year")
-    if ch.get("parcel") and not ch["parcel"].get("from_scenario"):
-        out["area"] = Path(scenario_path).parent / ch["parcel"]["path"]
-    return out
+    record = manifest.record
+    area = Path(scenario_path).parent / record.parcel_given if record.parcel_given else None
+    result = compute(load(scenario_path, area=area), year=record.series_year)
+    write(result, out_dir, manifest.command or "gep run")
+    return result.manifest
 
 
 def account_landscape(
@@ -327,8 +325,6 @@ def write(result: RunResult, out_dir: Path | None, command: str) -> Path:
     sc = result.scenario
     folder = Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / run_id(sc, result.coef)
     folder.mkdir(parents=True, exist_ok=True)
-    previous = folder / "manifest.json"
-    previous_hash = sha256_file(previous) if previous.is_file() else None
     acc = result.account
     table = acc.table()
     outputs.write_csv(table, folder / "account.csv")
@@ -340,52 +336,43 @@ def write(result: RunResult, out_dir: Path | None, command: str) -> Path:
     report.value_by_service_zone(table, folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {acc.gep / 1e8:,.2f} × 10⁸ CNY")
     names = ["account.csv", "account.parquet", "components.csv", "zones.csv", "account.nc", "cells.nc", "value_by_service_zone.png"]
     result.run_dir = folder
-    manifest = build_manifest(result, command, outputs.hashes(folder, names), previous_hash)
-    outputs.write_text(provenance.canonical_json(manifest) + "\n", folder / "manifest.json")
+    manifest, _, _ = mf.write(folder, build_manifest(result, command, outputs.hashes(folder, names)))
     result.manifest = manifest
     return folder
 
 
-def build_manifest(result: RunResult, command: str, output_hashes: dict[str, str], previous_hash: str | None) -> dict:
-    """The run manifest (see DESIGN.md section 6 and :mod:`gep.audit.provenance`).
+def build_manifest(result: RunResult, command: str, output_hashes: dict[str, str]) -> mf.Manifest:
+    """The run manifest (see DESIGN.md section 6 and :mod:`gep.audit.manifest`).
 
     Paths are relative: the scenario to the run folder, inputs to the
-    scenario folder. The manifest the run replaces (``previous_hash``) is kept
-    as ``manifests/<sha256>.json`` so that ``gep replay`` can walk the chain.
+    scenario folder.
     """
     sc = result.scenario
     files = {"landcover": sc.landcover, "zones": sc.zones, "zone_table": sc.zone_table}
     files.update({f"inputs.{k}": v.path for k, v in sc.inputs.items() if v.path is not None})
     files.update({f"tables.{k}": v for k, v in sc.tables.items()})
     acc = result.account.data
-    if result.run_dir is not None:
-        provenance.archive_previous(result.run_dir, previous_hash)
-    return {
-        "manifest_version": provenance.MANIFEST_VERSION,
-        "kind": "gep run",
-        "command": command,
-        "scenario": {"path": _relpath(sc.path, result.run_dir), "sha256": sha256_file(sc.path), "resolved": sc.raw},
-        "services": {"enabled": result.enabled, "methods": result.methods, "switches": {k: v for k, v in result.switches.items()}},
-        "coefficients": result.coef.provenance(),
-        "inputs": {k: {"path": _relpath(p, sc.folder), "sha256": sha256_file(p)} for k, p in sorted(files.items())},
-        "constants": {k: {"value": v.value, "units": v.unit} for k, v in sc.inputs.items() if v.path is None},
-        "changes": result.changes,
-        "outputs": output_hashes,
-        "results": {
-            "tolerance": DIGEST_TOLERANCE,
-            "relative_tolerance": provenance.RELATIVE_TOLERANCE,
-            "gep_total_cny": result.account.gep,
-            "value_digest": provenance.value_digest(acc["value"].values, DIGEST_TOLERANCE),
-            "quantity_digest": provenance.value_digest(acc["quantity"].values, DIGEST_TOLERANCE),
-            "digests": {
-                "account.nc": provenance.digests(acc, DIGEST_TOLERANCE),
-                "cells.nc": provenance.file_digests(result.run_dir / "cells.nc", DIGEST_TOLERANCE) if result.run_dir and (result.run_dir / "cells.nc").is_file() else provenance.digests(result.cells, DIGEST_TOLERANCE),
-            },
+    record = mf.RunRecord(
+        scenario=mf.ScenarioRef(_relpath(sc.path, result.run_dir), sha256_file(sc.path), sc.raw),
+        services={"enabled": result.enabled, "methods": result.methods, "switches": dict(result.switches)},
+        coefficients=mf.CoefficientsRef.from_dict(result.coef.provenance()),
+        inputs={k: mf.FileRef(_relpath(p, sc.folder), sha256_file(p)) for k, p in sorted(files.items())},
+        constants={k: {"value": v.value, "units": v.unit} for k, v in sc.inputs.items() if v.path is None},
+        changes=result.changes,
+    )
+    results = {
+        "tolerance": DIGEST_TOLERANCE,
+        "relative_tolerance": mf.RELATIVE_TOLERANCE,
+        "gep_total_cny": result.account.gep,
+        "value_digest": provenance.value_digest(acc["value"].values, DIGEST_TOLERANCE),
+        "quantity_digest": provenance.value_digest(acc["quantity"].values, DIGEST_TOLERANCE),
+        "digests": {
+            "account.nc": provenance.digests(acc, DIGEST_TOLERANCE),
+            "cells.nc": provenance.file_digests(result.run_dir / "cells.nc", DIGEST_TOLERANCE) if result.run_dir and (result.run_dir / "cells.nc").is_file() else provenance.digests(result.cells, DIGEST_TOLERANCE),
         },
-        "environment": provenance.environment(),
-        "rng": provenance.rng_record(None),
-        "previous_manifest_sha256": previous_hash,
     }
+    return mf.Manifest(kind=mf.RunRecord.KIND, command=command, record=record, outputs=output_hashes, results=results,
+                       environment=provenance.environment(), rng=provenance.rng_record(None))
 
 
 def _relpath(path: Path, start: Path | None) -> str:

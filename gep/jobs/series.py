@@ -207,11 +207,12 @@ def compute_series(job, progress: Callable[[str], None] | None = None) -> Series
 
 def write_series(result: SeriesResult, out_dir: Path | None, command: str) -> Path:
     """Write every year's run into ``<dir>/<year>/`` and the series tables, charts and workbook."""
+    from gep.audit import manifest as mf
     from gep.audit import provenance
     from gep.io import charts as report
     from gep.jobs import run as runner
     from gep.io import outputs, workbook
-    from gep.io.coefficient_files import sha256_file
+    from gep.io.files import sha256_file
 
     sc = result.scenario
     first = next(iter(result.years.values()))
@@ -255,19 +256,11 @@ def write_series(result: SeriesResult, out_dir: Path | None, command: str) -> Pa
     if result.purchase is not None:
         sheets.append(workbook.Sheet("purchase", result.purchase, formats={"gep_from_cny": workbook.CNY, "gep_to_cny": workbook.CNY, "increase_cny": workbook.CNY, "payment_cny": workbook.CNY, "growth": workbook.PCT, "share": workbook.PCT}))
     workbook.write_workbook(folder / "series.xlsx", sheets)
-    manifest = {
-        "manifest_version": provenance.MANIFEST_VERSION,
-        "kind": "gep series",
-        "command": command,
-        "scenario": {"path": runner._relpath(sc.path, folder), "sha256": sha256_file(sc.path)},
-        "years": year_manifests,
-        "base_year": result.base_year,
-        "purchase": sc.purchase,
-        "outputs": outputs.hashes(folder, names),
-        "results": {"totals": json.loads(growth(tab).drop(columns=["previous_year"]).to_json(orient="records"))},
-        "environment": provenance.environment(),
-    }
-    outputs.write_text(provenance.canonical_json(manifest) + "\n", folder / "manifest.json")
+    record = mf.SeriesRecord(mf.ScenarioRef(runner._relpath(sc.path, folder), sha256_file(sc.path)), year_manifests, result.base_year, sc.purchase)
+    manifest = mf.Manifest(kind=mf.SeriesRecord.KIND, command=command, record=record, outputs=outputs.hashes(folder, names),
+                           results={"totals": json.loads(growth(tab).drop(columns=["previous_year"]).to_json(orient="records"))},
+                           environment=provenance.environment())
+    manifest, _, _ = mf.write(folder, manifest)
     result.run_dir = folder
     result.manifest = manifest
     return folder

@@ -130,9 +130,7 @@ class Ledger:
         coefficients : str
             Ledger coefficient set (buffer share), default ``ledger-2026``.
         """
-        from gep.io.ledger_files import ledger_coefficients
-
-        cs = ledger_coefficients(coefficients)
+        cs = evidence_mod.ledger_set(coefficients)
         lid = ledger_id or uuid.uuid4().hex
         request = {
             "v": VERSION, "ledger": lid, "id": "genesis", "type": "init", "signer": registry.public,

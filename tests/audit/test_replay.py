@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from gep.audit import provenance
 from gep.cli import app
-from gep.io.coefficient_files import sha256_file, write_hashes
+from gep.io.coefficient_files import write_hashes
+from gep.io.files import sha256_file
 from tests.cli import tiny
 
 runner = CliRunner()

@@ -12,8 +12,9 @@ import numpy as np
 from typer.testing import CliRunner
 
 from gep.audit import provenance
+from gep.audit.manifest import MANIFEST_VERSION
 from gep.cli import app
-from gep.io.coefficient_files import sha256_file
+from gep.io.files import sha256_file
 from tests.cli import kit, tiny
 from tests.cli.test_scenarios_cli import series_scenario
 
@@ -79,7 +80,7 @@ def test_replay_of_a_standalone_coverage_run_is_byte_identical_and_names_a_chang
     assert res.exit_code == 0, res.output
     manifest = tmp_path / "cov" / "manifest.json"
     m = json.loads(manifest.read_text(encoding="utf-8"))
-    assert m["manifest_version"] == provenance.MANIFEST_VERSION and m["rng"]["seed"] == 11
+    assert m["manifest_version"] == MANIFEST_VERSION and m["rng"]["seed"] == 11
     assert m["inputs"]["revenue"]["path"] == "../bonds/revenue_standalone.toml"
     result, doc = replay_json(manifest)
     assert result.exit_code == 0, result.output
@@ -112,7 +113,7 @@ def test_replay_of_a_tiny_compare_reproduces_and_names_a_changed_side(tmp_path):
     raw = manifest.read_bytes()
     m = json.loads(raw)
     assert raw == provenance.canonical_bytes(m) and str(tmp_path) not in raw.decode("utf-8")
-    assert m["kind"] == "gep compare" and m["manifest_version"] == provenance.MANIFEST_VERSION and m["rng"]["used"] is False
+    assert m["kind"] == "gep compare" and m["manifest_version"] == MANIFEST_VERSION and m["rng"]["used"] is False
     assert m["base"]["manifest_sha256"] == sha256_file(tmp_path / "cmp" / "base" / "manifest.json")
     assert set(m["base"]["files"]) >= {"manifest.json", "account.nc"}
     result, doc = replay_json(manifest)
