@@ -1,6 +1,6 @@
 """Whole-basin capacity and credits (pure: tables and arrays in, tables out).
 
-Steps (``gep capacity basin``; file reading in :mod:`gep.jobs.capacity_basin`):
+Steps (``gep capacity basin``; the files are read by :mod:`gep.jobs.capacity_basin`):
 
 1. :func:`reach_capacities` — capacity of every reach/lake row, one vectorised model
    call per model name (all rows of that model at once); target Cs from the

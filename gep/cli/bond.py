@@ -110,7 +110,8 @@ def _price(bond_file: Path, settle_s: str, yield_s: Optional[str], price_s: Opti
     """Validate the option combination, compute, and return the result dictionary."""
     from gep.finance import curve as crv
     from gep.finance import pricing
-    from gep.io.bondfile import load_bond, load_curve
+    from gep.jobs.inputs import bond as load_bond
+    from gep.jobs.inputs import curve as load_curve
     from gep.finance.schedule import remaining_flows
 
     modes = "give exactly one of --yield Y, --price P or --curve CURVE.toml"
@@ -263,7 +264,7 @@ def schedule_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list on stdout."),
 ) -> None:
     """List the coupon periods, coupons and principal repayments [CNY]."""
-    from gep.io.bondfile import load_bond
+    from gep.jobs.inputs import bond as load_bond
     from gep.finance.schedule import schedule as make_schedule
 
     bond = load_bond(bond_file)
@@ -349,7 +350,7 @@ def coverage_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print coverage.json (plus run_dir) on stdout."),
 ) -> None:
     """Revenue coverage of debt service: DSCR, LLCR, P(DSCR < 1) by seeded Monte Carlo."""
-    from gep.jobs.bond_coverage import run_coverage
+    from gep.jobs import bond_coverage
 
     rate = None if discount_rate is None else parse_rate(discount_rate, "--discount-rate")
     alpha = None if max_breach is None else parse_rate(max_breach, "--max-breach")
@@ -358,10 +359,11 @@ def coverage_cmd(
                        if v is not None)
     if max_breach is not None:
         command += f" --target-dscr {target_dscr:g}"
-    result = run_coverage(bond_file, revenue, paths=paths, seed=seed, out=out_dir, discount_rate=rate,
-                          max_breach=alpha, target_dscr=target_dscr, command=command)
+    written = bond_coverage.run(bond_file, revenue, out_dir, command, paths=paths, seed=seed, discount_rate=rate,
+                                max_breach=alpha, target_dscr=target_dscr)
+    doc = written.result.doc
     if as_json:
-        emit({**result.doc, "run_dir": result.folder.as_posix()})
+        emit({**doc, "run_dir": written.folder.as_posix()})
         return
-    out.print(_coverage_table(result.doc))
-    say(f"run folder: {result.folder.as_posix()}")
+    out.print(_coverage_table(doc))
+    say(f"run folder: {written.folder.as_posix()}")

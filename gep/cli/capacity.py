@@ -313,11 +313,10 @@ def basin(
 ) -> None:
     """Whole-basin capacity, loads and credits; writes capacity.csv, credits.csv/.parquet and manifest.json."""
     from gep.capacity.basin import totals
-    from gep.jobs.capacity_basin import compute_basin, load_basin, write_basin
+    from gep.jobs import capacity_basin
 
-    bs = load_basin(scenario)
-    result = compute_basin(bs)
-    folder = write_basin(result, out_dir, f"gep capacity basin {scenario.name}")
+    written = capacity_basin.run(scenario, out_dir, f"gep capacity basin {scenario.name}")
+    result, folder, bs = written.result, written.folder, written.result.scenario
     tot = totals(result.credits)
     if as_json:
         rows = result.credits.drop(columns=["inputs"]).to_dict(orient="records")

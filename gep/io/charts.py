@@ -1,21 +1,34 @@
-"""Charts for people: value by service and zone (matplotlib, no I/O beyond saving)."""
+"""Charts for people (PNG files from plain tables and arrays; matplotlib, imported on first use).
+
+Value by service and zone (``gep run``), ΔGEP waterfall, zone bars and per-cell map
+(``gep compare``), GEP per year (series) and the revenue/DSCR fan (``gep bond coverage``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+
+def _pyplot() -> Any:
+    """``matplotlib.pyplot`` on the non-interactive Agg back end."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
 
 CATEGORY_COLOURS = {"provisioning": "#c98a2b", "regulating": "#2f7d4f", "cultural": "#3c6fb0"}
 
 
 def value_by_service_zone(table: pd.DataFrame, path: Path, title: str) -> None:
     """Stacked bar chart: value [10⁸ CNY] per zone, one colour per service."""
+    plt = _pyplot()
     pivot = table.pivot_table(index="zone_name", columns="service", values="value_cny", aggfunc="sum", fill_value=0.0) / 1e8
     pivot = pivot.loc[pivot.sum(axis=1).sort_values(ascending=False).index]
     order = pivot.sum(axis=0).sort_values(ascending=False).index
@@ -83,6 +96,7 @@ def delta_map(delta: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
     geographic : bool
         Coordinates in degrees (else metres).
     """
+    plt = _pyplot()
     from matplotlib.colors import Normalize
     from matplotlib.patches import Rectangle
 
@@ -142,6 +156,7 @@ def delta_map(delta: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
 
 def waterfall(by_service: pd.DataFrame, base_total: float, alt_total: float, path: Path, title: str, max_bars: int = 14) -> None:
     """Waterfall of ΔGEP: each service's contribution (green gain, red loss), then the total Δ."""
+    plt = _pyplot()
     d = by_service[["service", "category", "delta_value_cny"]].copy()
     d = d[d["delta_value_cny"] != 0]
     d = d.loc[d["delta_value_cny"].abs().sort_values(ascending=False, kind="stable").index]
@@ -178,6 +193,7 @@ def waterfall(by_service: pd.DataFrame, base_total: float, alt_total: float, pat
 
 def zone_bars(delta: pd.DataFrame, path: Path, title: str) -> None:
     """Stacked bars of ΔGEP per zone, one colour per service (gains up, losses down), net marked."""
+    plt = _pyplot()
     pivot = delta.pivot_table(index="zone_name", columns="service", values="delta_value_cny", aggfunc="sum", fill_value=0.0)
     order = delta.drop_duplicates("zone_name")["zone_name"]
     pivot = pivot.reindex(order)
@@ -213,6 +229,7 @@ def zone_bars(delta: pd.DataFrame, path: Path, title: str) -> None:
 
 def series_chart(totals: pd.DataFrame, by_category: pd.DataFrame, path: Path, title: str) -> None:
     """GEP per year: stacked bars by category at comparable prices, line at current prices, growth labels."""
+    plt = _pyplot()
     years = sorted(totals["year"].unique())
     pivot = by_category.pivot_table(index="year", columns="category", values="value_cny_comparable", aggfunc="sum", fill_value=0.0).reindex(years)
     div, lab = money_scale(totals["value_cny"].tolist() + totals["value_cny_comparable"].tolist())
@@ -241,4 +258,45 @@ def series_chart(totals: pd.DataFrame, by_category: pd.DataFrame, path: Path, ti
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def coverage_fan(time: np.ndarray, debt_service: np.ndarray, revenue_pct: np.ndarray, revenue_mean: np.ndarray,
+                 dscr_pct: np.ndarray, percentiles, title: str, path: Path) -> None:
+    """Fan chart: revenue (5–95 % band, median, mean) vs debt service; DSCR band and median.
+
+    Parameters
+    ----------
+    time : ndarray
+        Payment dates [years from the start of the debt].
+    debt_service : ndarray
+        Debt service per period [CNY].
+    revenue_pct, dscr_pct : ndarray
+        Percentiles (rows, in the order of ``percentiles``) per period of revenue [CNY] and DSCR [-].
+    revenue_mean : ndarray
+        Mean revenue per period [CNY].
+    """
+    plt = _pyplot()
+    t = time
+    lo, mid, hi = 0, len(percentiles) // 2, len(percentiles) - 1
+    fig, (a, b) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    scale = 1e6
+    a.fill_between(t, revenue_pct[lo] / scale, revenue_pct[hi] / scale, alpha=0.3, color="tab:green",
+                   label=f"revenue p{percentiles[lo]:g}–p{percentiles[hi]:g}")
+    a.plot(t, revenue_pct[mid] / scale, color="tab:green", label="revenue median")
+    a.plot(t, revenue_mean / scale, color="tab:green", ls=":", label="revenue mean")
+    a.plot(t, debt_service / scale, color="black", marker="s", ms=4, ls="--", lw=1, label="debt service")
+    a.set_ylabel("CNY million per period")
+    a.legend(fontsize=8, loc="upper left")
+    a.set_title(title, fontsize=10)
+    pay = debt_service > 0
+    b.fill_between(t[pay], dscr_pct[lo][pay], dscr_pct[hi][pay], alpha=0.3, color="tab:blue",
+                   label=f"DSCR p{percentiles[lo]:g}–p{percentiles[hi]:g}")
+    b.plot(t[pay], dscr_pct[mid][pay], color="tab:blue", marker="o", ms=3, label="DSCR median")
+    b.axhline(1.0, color="red", lw=1, label="DSCR = 1")
+    b.set_ylabel("DSCR [-]")
+    b.set_xlabel("years from the start of the debt")
+    b.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)

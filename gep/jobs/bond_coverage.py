@@ -1,4 +1,8 @@
-"""``gep bond coverage``: load the debt and the revenue file, simulate, write the outputs.
+"""``gep bond coverage``: revenue coverage of a bond or GEP-backed loan (load -> compute -> write).
+
+:func:`load` reads the debt file, the revenue file and everything they reference
+(:mod:`gep.jobs.references`); :func:`compute` simulates the revenue streams and
+measures coverage (:mod:`gep.finance`); :func:`write` writes the outputs.
 
 Outputs in the run folder (default ``runs/<debt-name>-coverage-<hash>/``, the
 hash covering the debt file, the revenue file, every file they reference and
@@ -24,13 +28,10 @@ the options):
 
 from __future__ import annotations
 
-import io
 import math
-import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -39,16 +40,18 @@ from gep.audit import manifest as mf
 from gep.audit import provenance
 from gep.errors import InputError
 from gep.finance.coverage import Coverage, coverage, debt_service
+from gep.finance.debt import Debt, debt_from_dict
 from gep.finance.loan import PUBLISHED_LENDING_RATIOS
 from gep.finance.revenue import CreditSales, FixedFee, GovernmentPurchase, simulate_stream, stream_generator
-from gep.io import outputs
-from gep.io.bondfile import Debt, load_debt
-from gep.io.files import sha256_file
-from gep.io.revenuefile import RevenueSpec, load_revenue, portable_path
+from gep.finance.revenue_file import RevenueSpec, portable_path, revenue_from_dict
+from gep.io import charts, outputs, workbook
+from gep.io.files import read_toml, sha256_file
+from gep.jobs.job import Written
+from gep.jobs.references import FileReferences
 
-__all__ = ["CoverageRun", "run_coverage", "OUTPUTS", "KIND"]
+__all__ = ["CoverageInputs", "CoverageResult", "load", "compute", "write", "run", "replay", "OUTPUTS", "KIND"]
 
-KIND = "gep bond coverage"
+KIND = mf.CoverageRecord.KIND
 OUTPUTS = ("coverage.csv", "coverage.json", "coverage.xlsx", "coverage_fan.png")
 #: Default number of Monte Carlo paths.
 DEFAULT_PATHS = 10_000
@@ -56,18 +59,10 @@ DEFAULT_PATHS = 10_000
 MAX_PATHS = 1_000_000
 #: Price histories shorter than this many log returns get a warning in the checks.
 SHORT_HISTORY = 30
-
-
-@dataclass
-class CoverageRun:
-    """A finished coverage run: inputs, result, the report document and the folder."""
-
-    debt: Debt
-    revenue: RevenueSpec
-    result: Coverage
-    doc: dict
-    folder: Path
-    manifest: mf.Manifest
+#: How each stream draws its random numbers (recorded in coverage.json and the manifest).
+STREAM_GENERATORS = "stream i (0-based, file order): Generator(PCG64(seed).jumped(i))"
+#: Recorded source of a discount rate given as an option (the label existing coverage.json files carry).
+GIVEN_RATE = "--discount-rate"
 
 
 # --------------------------------------------------------------------------- documents
@@ -167,159 +162,47 @@ def _checks(debt: Debt, spec: RevenueSpec, cov: Coverage) -> list[dict]:
 # --------------------------------------------------------------------------- files
 
 
-def _csv(rows: list[dict], path: Path) -> None:
-    outputs.write_csv(pd.DataFrame(rows), path)
-
-
-def _xlsx(doc: dict, rows: list[dict], path: Path) -> None:
-    """Workbook with inputs, cash flows, results and checks; fixed dates so the bytes are reproducible."""
-    try:
-        from openpyxl import Workbook
-        from openpyxl.styles import Font
-    except ImportError as exc:  # pragma: no cover - openpyxl is a dependency
-        raise InputError("openpyxl is not installed", hint="pip install openpyxl") from exc
-    import datetime
-
-    bold = Font(bold=True)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "inputs"
-    ws.append(["item", "value", "unit / note"])
-    d = doc["debt"]
-    for key, unit in (("type", ""), ("name", ""), ("face_cny", "CNY"), ("coupon_rate", "1/yr"), ("frequency", "per yr"),
-                      ("issue_date", ""), ("maturity_date", ""), ("day_count", "")):
-        ws.append([f"debt {key}", d[key], unit])
-    for key, value in sorted((d.get("loan") or {}).items()):
-        ws.append([f"loan {key}", value, ""])
-    sim = doc["simulation"]
-    for key in ("paths", "seed", "generator", "stream_generators", "discount_rate"):
-        ws.append([f"simulation {key}", sim[key], ""])
-    for s in doc["revenue"]["streams"]:
-        for key, value in s.items():
-            if isinstance(value, dict):
-                for k2, v2 in _flat(value).items():
-                    ws.append([f'stream "{s["name"]}" {key}.{k2}', v2, ""])
-            elif key != "name":
-                ws.append([f'stream "{s["name"]}" {key}', value, ""])
-    for ref in doc["inputs"]:
-        ws.append([f"file {ref['role']}", ref.get("path") or ref.get("ledger"), ref.get("sha256") or ref.get("records_sha256")])
-
-    cf = wb.create_sheet("cash_flows")
-    names = list(doc["revenue_means"])
-    head = ["period", "payment_date", "outstanding_cny", "coupon_cny", "principal_cny", "debt_service_cny"]
-    head += [f"mean: {n} [CNY]" for n in names] + ["revenue_mean_cny", "revenue_p5_cny", "revenue_p50_cny", "revenue_p95_cny"]
-    cf.append(head)
-    for k, r in enumerate(rows):
-        cf.append([r["period"], r["payment_date"], r["outstanding_cny"], r["coupon_cny"], r["principal_cny"],
-                   r["debt_service_cny"]] + [doc["revenue_means"][n][k] for n in names]
-                  + [r["revenue_mean_cny"], r["revenue_p5_cny"], r["revenue_p50_cny"], r["revenue_p95_cny"]])
-
-    res = wb.create_sheet("results")
-    res.append(["measure", "value"])
-    for k, v in _flat(doc["summary"]).items():
-        res.append([k, v])
-    res.append([])
-    cols = ["period", "payment_date", "dscr_of_mean_revenue", "dscr_p5", "dscr_p50", "dscr_p95", "p_dscr_below_1",
-            "p_dscr_below_1_se", "llcr_p5", "llcr_p50", "llcr_p95"]
-    start = res.max_row + 1
-    res.append(cols)
-    for r in rows:
-        res.append([r[c] for c in cols])
-
-    ck = wb.create_sheet("checks")
-    ck.append(["check", "status", "value", "note"])
-    for c in doc["checks"]:
-        ck.append([c["check"], c["status"], c["value"], c["note"]])
-    for sheet, bold_rows in ((ws, [1]), (cf, [1]), (res, [1, start]), (ck, [1])):
-        for r in bold_rows:
-            for cell in sheet[r]:
-                cell.font = bold
-        sheet.column_dimensions["A"].width = 48
-    fixed = datetime.datetime(2000, 1, 1)
-    wb.properties.creator = "gep"
-    wb.properties.created = fixed
-    buf = io.BytesIO()
-    wb.save(buf)
-    _normalise_zip(buf.getvalue(), path)
-
-
-def _normalise_zip(data: bytes, path: Path) -> None:
-    """Rewrite an xlsx with fixed entry dates and document dates (reproducible bytes)."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>2000-01-01T00:00:00Z\g<3>", body)
-            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o600 << 16
-            dst.writestr(entry, body)
-    path.write_bytes(out.getvalue())
-
-
-def _flat(d: Any, prefix: str = "") -> dict:
-    if isinstance(d, dict):
-        out: dict = {}
-        for k, v in d.items():
-            out.update(_flat(v, f"{prefix}{k}."))
-        return out
-    if isinstance(d, list):
-        return {prefix[:-1]: ", ".join(str(x) for x in d)}
-    return {prefix[:-1]: d}
-
-
-def _fan(cov: Coverage, title: str, path: Path) -> None:
-    """Fan chart: revenue (5–95 % band, median, mean) vs debt service; DSCR band and median."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ds = cov.debt
-    t = ds.periods.time
-    lo, mid, hi = 0, len(cov.percentiles) // 2, len(cov.percentiles) - 1
-    fig, (a, b) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
-    scale = 1e6
-    a.fill_between(t, cov.revenue_pct[lo] / scale, cov.revenue_pct[hi] / scale, alpha=0.3, color="tab:green",
-                   label=f"revenue p{cov.percentiles[lo]:g}–p{cov.percentiles[hi]:g}")
-    a.plot(t, cov.revenue_pct[mid] / scale, color="tab:green", label="revenue median")
-    a.plot(t, cov.revenue_mean / scale, color="tab:green", ls=":", label="revenue mean")
-    a.plot(t, ds.amount / scale, color="black", marker="s", ms=4, ls="--", lw=1, label="debt service")
-    a.set_ylabel("CNY million per period")
-    a.legend(fontsize=8, loc="upper left")
-    a.set_title(title, fontsize=10)
-    pay = ds.amount > 0
-    b.fill_between(t[pay], cov.dscr_pct[lo][pay], cov.dscr_pct[hi][pay], alpha=0.3, color="tab:blue",
-                   label=f"DSCR p{cov.percentiles[lo]:g}–p{cov.percentiles[hi]:g}")
-    b.plot(t[pay], cov.dscr_pct[mid][pay], color="tab:blue", marker="o", ms=3, label="DSCR median")
-    b.axhline(1.0, color="red", lw=1, label="DSCR = 1")
-    b.set_ylabel("DSCR [-]")
-    b.set_xlabel("years from the start of the debt")
-    b.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-
-
 # --------------------------------------------------------------------------- run
 
 
-def _relpath(path: Path, start: Path) -> str:
-    """``path`` relative to ``start``; just the file name when that would climb to the root.
+@dataclass(frozen=True)
+class CoverageInputs:
+    """What a coverage run loaded: the debt, the revenue streams and the simulation options."""
 
-    A relative path that climbs to the file-system root spells out the absolute
-    location (``../../home/ann/...``); the SHA-256 identifies the file anyway.
-    """
-    return portable_path(path, start)
+    bond_path: Path
+    revenue_path: Path
+    debt: Debt
+    revenue: RevenueSpec
+    paths: int
+    seed: int
+    discount_rate: float | None  # as given (None: the revenue file's, else the coupon rate)
+    max_breach: float | None
+    target_dscr: float
+
+    @property
+    def rate(self) -> float | None:
+        """The LLCR discount rate used [1/yr] (None: the coupon rate)."""
+        return self.discount_rate if self.discount_rate is not None else self.revenue.discount_rate
 
 
-def run_coverage(bond_path: str | Path, revenue_path: str | Path, *, paths: int = DEFAULT_PATHS, seed: int = 0,
-                 out: str | Path | None = None, discount_rate: float | None = None,
-                 max_breach: float | None = None, target_dscr: float = 1.0,
-                 command: str = KIND) -> CoverageRun:
-    """Load, simulate, measure and write a coverage run.
+@dataclass(frozen=True)
+class CoverageResult:
+    """A computed coverage run: the measures, the per-period rows and the report document."""
+
+    inputs: CoverageInputs
+    coverage: Coverage
+    rows: list
+    doc: dict
+    references: list
+
+    @property
+    def stochastic(self) -> bool:
+        return any(s.stochastic for s in self.inputs.revenue.streams)
+
+
+def load(bond_path: str | Path, revenue_path: str | Path, *, paths: int = DEFAULT_PATHS, seed: int = 0,
+         discount_rate: float | None = None, max_breach: float | None = None, target_dscr: float = 1.0) -> CoverageInputs:
+    """Check the options and read the debt file, the revenue file and everything they reference.
 
     Parameters
     ----------
@@ -331,8 +214,6 @@ def run_coverage(bond_path: str | Path, revenue_path: str | Path, *, paths: int 
         Monte Carlo paths, 1 … :data:`MAX_PATHS`.
     seed : int
         Seed of ``numpy.random.PCG64``, ≥ 0.
-    out : path, optional
-        Output folder (default ``runs/<debt-name>-coverage-<hash>/``).
     discount_rate : float, optional
         LLCR discount rate [1/yr]; default the revenue file's
         ``[coverage] discount_rate``, else the debt's coupon rate.
@@ -340,12 +221,6 @@ def run_coverage(bond_path: str | Path, revenue_path: str | Path, *, paths: int 
         Sizing threshold ``α`` of ``P(min DSCR < target_dscr)``.
     target_dscr : float
         DSCR covenant of the sizing.
-    command : str
-        Command line recorded in the manifest.
-
-    Returns
-    -------
-    CoverageRun
     """
     if isinstance(paths, bool) or not isinstance(paths, int) or not 1 <= paths <= MAX_PATHS:
         raise InputError(f"paths must be a whole number in [1, {MAX_PATHS:,}], got {paths!r}", hint="e.g. 10000",
@@ -358,12 +233,19 @@ def run_coverage(bond_path: str | Path, revenue_path: str | Path, *, paths: int 
     if not target_dscr > 0 or not math.isfinite(target_dscr):
         raise InputError(f"target DSCR must be positive, got {target_dscr}", hint="e.g. 1.2", key="target_dscr")
     bond_path, revenue_path = Path(bond_path), Path(revenue_path)
-    debt = load_debt(bond_path)
-    spec = load_revenue(revenue_path)
-    rate = discount_rate if discount_rate is not None else spec.discount_rate
-    if rate is None and debt.bond.coupon_rate == 0:
+    refs = FileReferences()
+    debt = debt_from_dict(read_toml(bond_path, what="bond file"), bond_path, refs)
+    spec = revenue_from_dict(read_toml(revenue_path, what="revenue file"), revenue_path, refs)
+    inputs = CoverageInputs(bond_path, revenue_path, debt, spec, paths, seed, discount_rate, max_breach, target_dscr)
+    if inputs.rate is None and debt.bond.coupon_rate == 0:
         raise InputError("a zero-coupon bond has no coupon rate to discount the LLCR at",
                          hint="give a discount rate (e.g. its yield), or [coverage] discount_rate in the revenue file", key="discount_rate")
+    return inputs
+
+
+def compute(inputs: CoverageInputs, progress: Callable[[str], None] | None = None) -> CoverageResult:
+    """Simulate the revenue streams, measure coverage and build the report document."""
+    debt, spec, paths, seed = inputs.debt, inputs.revenue, inputs.paths, inputs.seed
     ds = debt_service(debt.bond)
     cfads = np.zeros((paths, len(ds)))
     means = {}
@@ -372,7 +254,7 @@ def run_coverage(bond_path: str | Path, revenue_path: str | Path, *, paths: int 
         cfads += cash
         means[stream.name] = cash.mean(axis=0, keepdims=True)
         del cash
-    cov = coverage(ds, cfads, rate, means, sizing_threshold=max_breach, target_dscr=target_dscr)
+    cov = coverage(ds, cfads, inputs.rate, means, sizing_threshold=inputs.max_breach, target_dscr=inputs.target_dscr)
 
     rows = _period_rows(cov)
     stochastic = any(s.stochastic for s in spec.streams)
@@ -386,11 +268,11 @@ def run_coverage(bond_path: str | Path, revenue_path: str | Path, *, paths: int 
         "revenue": {"name": spec.name, "streams": [_stream_doc(s) for s in spec.streams]},
         "inputs": references,
         "simulation": {"paths": paths, "seed": seed, "generator": provenance.RNG_GENERATOR,
-                       "stream_generators": "stream i (0-based, file order): Generator(PCG64(seed).jumped(i))",
+                       "stream_generators": STREAM_GENERATORS,
                        "stochastic": stochastic, "percentiles": list(cov.percentiles),
                        "percentile_method": "linear interpolation (Hyndman & Fan 1996, definition 7)",
                        "discount_rate": cov.discount_rate,
-                       "discount_rate_source": "--discount-rate" if discount_rate is not None else
+                       "discount_rate_source": GIVEN_RATE if inputs.discount_rate is not None else
                        ("revenue file [coverage]" if spec.discount_rate is not None else "coupon rate of the debt"),
                        "booking": "annual flows booked at each payment date: rate at the period end × period years"},
         "units": {"money": "CNY", "rates": "decimal per year", "volatility": "per sqrt(year)",
@@ -400,31 +282,45 @@ def run_coverage(bond_path: str | Path, revenue_path: str | Path, *, paths: int 
         "revenue_means": {k: [float(x) for x in v] for k, v in cov.stream_mean.items()},
     }
     doc["checks"] = _checks(debt, spec, cov)
+    return CoverageResult(inputs, cov, rows, doc, references)
 
-    name = debt.bond.name or bond_path.stem
-    key = {"bond": sha256_file(bond_path), "revenue": sha256_file(revenue_path), "inputs": references,
-           "paths": paths, "seed": seed, "discount_rate": rate, "max_breach": max_breach, "target_dscr": target_dscr}
-    folder = Path(out) if out else Path("runs") / provenance.run_folder_name(name, "coverage", provenance.sha256_bytes(provenance.canonical_json(key).encode()), default="debt", max_len=60)
+
+def write(result: CoverageResult, out_dir: str | Path | None, command: str = KIND) -> Written[CoverageResult]:
+    """Write coverage.csv, coverage.json, coverage.xlsx, the fan chart and the manifest."""
+    inputs, cov, doc = result.inputs, result.coverage, result.doc
+    bond_path, revenue_path, paths, seed = inputs.bond_path, inputs.revenue_path, inputs.paths, inputs.seed
+    name = inputs.debt.bond.name or bond_path.stem
+    key = {"bond": sha256_file(bond_path), "revenue": sha256_file(revenue_path), "inputs": result.references,
+           "paths": paths, "seed": seed, "discount_rate": inputs.rate, "max_breach": inputs.max_breach, "target_dscr": inputs.target_dscr}
+    folder = Path(out_dir) if out_dir else Path("runs") / provenance.run_folder_name(name, "coverage", provenance.sha256_bytes(provenance.canonical_json(key).encode()), default="debt", max_len=60)
     folder.mkdir(parents=True, exist_ok=True)
-    _csv(rows, folder / "coverage.csv")
+    outputs.write_csv(pd.DataFrame(result.rows), folder / "coverage.csv")
     (folder / "coverage.json").write_bytes(provenance.canonical_bytes(doc))
-    _xlsx(doc, rows, folder / "coverage.xlsx")
-    _fan(cov, f"{name}: revenue and DSCR, {paths:,} paths, seed {seed}", folder / "coverage_fan.png")
+    workbook.write_coverage_workbook(doc, result.rows, folder / "coverage.xlsx")
+    ds = cov.debt
+    charts.coverage_fan(ds.periods.time, ds.amount, cov.revenue_pct, cov.revenue_mean, cov.dscr_pct, cov.percentiles,
+                        f"{name}: revenue and DSCR, {paths:,} paths, seed {seed}", folder / "coverage_fan.png")
     record = mf.CoverageRecord(
-        bond=mf.FileRef(_relpath(bond_path, folder), sha256_file(bond_path)),
-        revenue=mf.FileRef(_relpath(revenue_path, folder), sha256_file(revenue_path)),
-        references=tuple(references),
+        bond=mf.FileRef(portable_path(bond_path, folder), sha256_file(bond_path)),
+        revenue=mf.FileRef(portable_path(revenue_path, folder), sha256_file(revenue_path)),
+        references=tuple(result.references),
         parameters={"paths": paths, "seed": seed, "discount_rate": cov.discount_rate,
-                    "discount_rate_option": discount_rate,  # as given (None: revenue file or coupon), for gep replay
-                    "percentiles": list(cov.percentiles), "max_breach": max_breach, "target_dscr": target_dscr},
+                    "discount_rate_option": inputs.discount_rate,  # as given (None: revenue file or coupon), for gep replay
+                    "percentiles": list(cov.percentiles), "max_breach": inputs.max_breach, "target_dscr": inputs.target_dscr},
     )
     manifest = mf.Manifest(
-        kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, list(OUTPUTS)), results=summary,
+        kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, list(OUTPUTS)), results=doc["summary"],
         environment=provenance.environment(),
-        rng={**provenance.rng_record(seed, stochastic), "streams": "stream i (0-based, file order): Generator(PCG64(seed).jumped(i))"},
+        rng={**provenance.rng_record(seed, result.stochastic), "streams": STREAM_GENERATORS},
     )
     manifest, _, _ = mf.write(folder, manifest)
-    return CoverageRun(debt, spec, cov, doc, folder, manifest)
+    return Written(result, folder, manifest)
+
+
+def run(bond_path: str | Path, revenue_path: str | Path, out_dir: str | Path | None = None, command: str = KIND,
+        progress: Callable[[str], None] | None = None, **options: Any) -> Written[CoverageResult]:
+    """Load, compute and write a coverage run (``options``: those of :func:`load`)."""
+    return write(compute(load(bond_path, revenue_path, **options), progress), out_dir, command)
 
 
 def replay(manifest: mf.Manifest, run_dir: Path, out_dir: Path) -> None:
@@ -437,7 +333,6 @@ def replay(manifest: mf.Manifest, run_dir: Path, out_dir: Path) -> None:
     seed = manifest.seed if manifest.seed is not None else record.parameters.get("seed")
     if seed is None:
         raise InputError("the coverage manifest records no seed", hint="a coverage run records rng.seed")
-    run_coverage(run_dir / record.bond.path, run_dir / record.revenue.path, paths=record.paths, seed=int(seed), out=out_dir,
-                 discount_rate=record.discount_rate_option, max_breach=record.max_breach, target_dscr=record.target_dscr,
-                 command=manifest.command or KIND)
+    run(run_dir / record.bond.path, run_dir / record.revenue.path, out_dir, manifest.command or KIND, paths=record.paths,
+        seed=int(seed), discount_rate=record.discount_rate_option, max_breach=record.max_breach, target_dscr=record.target_dscr)
     return None

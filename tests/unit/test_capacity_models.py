@@ -256,7 +256,8 @@ def test_capacity_increases_with_target_and_decreases_with_upstream(b, dcs, dc0)
     for fn in ONE_D + [m.zhejiang_uniform]:
         base = _w(fn, b)
         assert (_w(fn, _with(b, cs=b["cs"] + dcs)) > base).all()
-        assert (_w(fn, _with(b, c0=b["c0"] + dc0)) < base).all()
+        # non-strict: where e^(-k x / u) < 1e-15 the upstream term is below floating-point resolution
+        assert (_w(fn, _with(b, c0=b["c0"] + dc0)) <= base).all()
 
 
 @settings(max_examples=30, deadline=None)
@@ -277,8 +278,9 @@ def test_one_d_with_no_decay_equals_zero_dimensional(b):
 @given(b=batches(c0_le_cs=True))
 def test_placement_order_downstream_mid_head(b):
     down, mid, head = (_w(fn, b) for fn in (m.one_d_downstream, m.one_d_mid, m.one_d_head))
-    assert (down <= mid * (1 + 1e-12) + 1e-12).all()
-    assert (mid <= head * (1 + 1e-12) + 1e-12).all()
+    slack = 1e-12 * 31.536 * b["cs"] * (b["flow"] + b["effluent_flow"]) + 1e-12  # rounding of W = 31.536·(Cs − C0·e^−a)·Q near 0
+    assert (down <= mid * (1 + 1e-12) + slack).all()
+    assert (mid <= head * (1 + 1e-12) + slack).all()
     # exact relations: mid = e^(a/2) * downstream, head = e^a * downstream, a = k x / u
     a = b["decay"] / 86400 * b["length"] * 1000 / b["velocity"]
     np.testing.assert_allclose(mid, np.exp(a / 2) * down, rtol=1e-9, atol=1e-9)

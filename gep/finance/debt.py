@@ -1,65 +1,24 @@
-"""Read bond and curve description files (TOML).
+"""What ``gep bond coverage`` repays: a bond, or a GEP-backed loan expressed as a bond.
 
-The formats are documented in ``docs/bonds.md`` with examples in
-``scenarios/bonds/``.  Reading is here; validation of the keys is in
-:func:`gep.finance.schedule.bond_from_dict` and
-:func:`gep.finance.curve.curve_from_dict`, which name the file and key of any
-problem.
+A debt file is a bond file (keys validated by
+:func:`gep.finance.schedule.bond_from_dict`) or a loan file with a ``[loan]``
+table (:func:`debt_from_dict`). The formats are documented in ``docs/bonds.md``
+with examples in ``scenarios/bonds/``; the files are read by the caller
+(:mod:`gep.jobs.bond_coverage`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gep.errors import InputError
-from gep.finance.curve import Curve, curve_from_dict
 from gep.finance.schedule import Bond, bond_from_dict
-from gep.io.files import read_toml
 
 #: Keys of the ``[loan]`` table of a loan file (docs/bonds.md, "GEP-backed loans").
 LOAN_KEYS = ("principal", "lending_ratio", "gep_manifest", "gep_value", "rate", "frequency", "start_date",
              "term_years", "repayment", "grace_years", "day_count")
-
-
-def _read(path: str | Path, what: str) -> dict:
-    return read_toml(path, what=f"{what} file")
-
-
-def load_bond(path: str | Path) -> Bond:
-    """Read and validate a bond file.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        TOML bond description.
-
-    Returns
-    -------
-    gep.finance.schedule.Bond
-
-    Raises
-    ------
-    gep.errors.InputError
-        Missing or unreadable file, malformed TOML, or a missing/invalid key
-        (the message names the file and the key).
-    """
-    return bond_from_dict(_read(path, "bond"), source=str(path))
-
-
-def load_curve(path: str | Path) -> Curve:
-    """Read and validate a curve file (zero rates or par yields, bootstrapped).
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        TOML curve description.
-
-    Returns
-    -------
-    gep.finance.curve.Curve
-    """
-    return curve_from_dict(_read(path, "curve"), source=str(path))
 
 
 @dataclass
@@ -81,8 +40,8 @@ class Debt:
     references: list = field(default_factory=list)
 
 
-def load_debt(path: str | Path) -> Debt:
-    """Read a bond file, or a loan file (a ``[loan]`` table), for coverage.
+def debt_from_dict(data: dict, path: str | Path, refs_of: Any) -> Debt:
+    """A bond file, or a loan file (a ``[loan]`` table), validated for coverage.
 
     A loan file holds ``name``, ``description`` and a ``[loan]`` table: either
     ``principal`` [CNY] or ``lending_ratio`` with ``gep_manifest`` (a ``gep run``
@@ -92,7 +51,12 @@ def load_debt(path: str | Path) -> Debt:
 
     Parameters
     ----------
+    data : dict
+        The parsed TOML.
     path : str or pathlib.Path
+        The file (a loan's ``gep_manifest`` is relative to its folder).
+    refs_of : gep.finance.revenue_file.References
+        Reads the GEP of the run a loan is sized on.
 
     Returns
     -------
@@ -101,7 +65,7 @@ def load_debt(path: str | Path) -> Debt:
     Raises
     ------
     gep.errors.InputError
-        As :func:`load_bond`, or an invalid ``[loan]`` key.
+        As :func:`gep.finance.schedule.bond_from_dict`, or an invalid ``[loan]`` key.
     """
     import difflib
 
@@ -110,7 +74,6 @@ def load_debt(path: str | Path) -> Debt:
     from gep.finance.schedule import FREQUENCIES, is_number, parse_date
 
     path = Path(path)
-    data = _read(path, "bond")
     if "loan" not in data:
         return Debt(bond_from_dict(data, source=str(path)))
     source = path.name
@@ -159,10 +122,10 @@ def load_debt(path: str | Path) -> Debt:
         if "gep_manifest" not in t:
             raise InputError("lending_ratio needs gep_manifest (the gep run whose GEP backs the loan)",
                              hint='add gep_manifest = "runs/<id>/manifest.json"', where=where("gep_manifest"))
-        from gep.io.revenuefile import _resolve, gep_from_run
+        from gep.finance.revenue_file import _resolve
 
         mpath = _resolve(t["gep_manifest"], path.parent, source, "loan.gep_manifest", "run manifest")
-        gep, year, ref = gep_from_run(mpath, where("gep_manifest"), path.parent, t.get("gep_value", "current"))
+        gep, year, ref = refs_of.gep_from_run(mpath, where("gep_manifest"), path.parent, t.get("gep_value", "current"))
         refs.append({"role": "loan GEP", **ref})
         principal = ratio * gep
     freq = t.get("frequency", 1)

@@ -1,4 +1,4 @@
-"""Read revenue files (``gep bond coverage --revenue``) and what they reference.
+"""Revenue files (``gep bond coverage --revenue``): their keys validated into revenue streams.
 
 A revenue file (TOML, keys in ``docs/bonds.md``) lists the streams that repay
 a bond or loan.  Their volumes and GEP come from run manifests (``gep run``:
@@ -6,28 +6,26 @@ a bond or loan.  Their volumes and GEP come from run manifests (``gep run``:
 ledger; credit prices from given drift and volatility or calibrated to a price
 history (the ledger's transfer prices, or a CSV/JSON export of them).
 
-Every file a stream uses is checked before it is used: the SHA-256 of the
-output file must equal the one its manifest recorded (otherwise the file was
-changed after the run and is refused, exit code 2), and the hashes are kept as
-:class:`Reference` records for the coverage manifest.  Relative paths are
-relative to the file that names them; references keep them relative (no
-absolute path reaches a manifest).
+:func:`revenue_from_dict` validates the parsed file and builds the streams; what
+a stream names (run outputs, ledger balances and prices, price histories) it asks
+of a :class:`References` object, which reads and checks those files
+(:mod:`gep.jobs.references`: the SHA-256 of a run output must equal the one its
+manifest recorded) and returns plain numbers with :class:`Reference` records for
+the coverage manifest.  Relative paths are relative to the file that names them;
+references keep them relative (no absolute path reaches a manifest).
 
-File access only; the arithmetic is in :mod:`gep.finance.revenue`.
+The arithmetic is in :mod:`gep.finance.revenue`.
 """
 
 from __future__ import annotations
 
 import difflib
-import io
 import math
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Mapping
-
-import numpy as np
+from typing import Any, Mapping, Protocol
 
 from gep.errors import InputError
 from gep.finance.revenue import (
@@ -40,19 +38,13 @@ from gep.finance.revenue import (
     calibrate_gbm,
 )
 from gep.finance.schedule import is_number, parse_date
-from gep.io.files import sha256_file
-from gep.io.files import read_toml
-from gep.io.tables import read_csv
 
 __all__ = [
     "Reference",
+    "References",
     "RevenueSpec",
-    "load_revenue",
-    "run_output",
-    "gep_from_run",
-    "carbon_from_run",
-    "capacity_from_basin",
-    "read_price_history",
+    "revenue_from_dict",
+    "price_rows",
     "BEIJING",
     "portable_path",
 ]
@@ -93,6 +85,37 @@ class Reference:
 
     def as_dict(self) -> dict:
         return {"role": self.role, **dict(self.record)}
+
+
+class References(Protocol):
+    """What a revenue or loan file may name, read and checked by the caller (:mod:`gep.jobs.references`).
+
+    Each method returns plain numbers and the JSON-ready reference record kept in
+    the coverage manifest; ``where`` (file and key) names the reference in errors,
+    ``folder`` is the folder references are made relative to.
+    """
+
+    def manifest_kind(self, path: Path, where: str) -> str:
+        """The kind of the run manifest at ``path`` (``gep run``, ``gep capacity basin``)."""
+
+    def gep_from_run(self, path: Path, where: str, folder: Path, value: str = "current") -> tuple[float, int | None, dict]:
+        """Annual GEP of a ``gep run`` [CNY/yr], its accounting year and the reference record."""
+
+    def carbon_from_run(self, path: Path, where: str, folder: Path, zones: list | None, ecosystems: list | None) -> tuple[float, dict]:
+        """Carbon sequestration of a ``gep run`` [t CO2/yr] and the reference record."""
+
+    def capacity_from_basin(self, path: Path, where: str, folder: Path, pollutant: str, catchments: list | None,
+                            vintage: int | None) -> tuple[float, str, dict]:
+        """Issuable capacity credits of a basin run [t/yr], the canonical pollutant and the reference record."""
+
+    def ledger_balance(self, ledger: Any, folder: Path, source: str, key: str, account: str, instrument: str) -> tuple[int, dict]:
+        """Balance [base units] of ``account`` in ``instrument`` and the reference record (tree head, records hash)."""
+
+    def ledger_prices(self, ledger: Any, folder: Path, source: str, key: str, instrument: str) -> tuple[list[dict], dict]:
+        """The transfer price records of ``instrument`` and the reference record."""
+
+    def price_history(self, path: Path, where: str) -> tuple[list[dict], str]:
+        """The rows of a price-history file (CSV or JSON) and its SHA-256."""
 
 
 @dataclass
@@ -211,203 +234,7 @@ def _resolve(value: Any, folder: Path, source: str, key: str, what: str) -> Path
     return p
 
 
-# --------------------------------------------------------------------------- run manifests
-
-
-def run_output(manifest_path: Path, output: str, kinds: tuple[str, ...], where: str,
-               folder: Path) -> tuple[Any, Path, dict]:
-    """A run manifest and one of its output files, checked against the recorded SHA-256.
-
-    Parameters
-    ----------
-    manifest_path : Path
-        ``manifest.json`` of a run (or the run folder).
-    output : str
-        Output file name, e.g. ``account.csv``.
-    kinds : tuple of str
-        Accepted manifest kinds (``gep run``, ``gep capacity basin``).
-    where : str
-        File and key naming the manifest, for error messages.
-    folder : Path
-        Folder the reference's path is made relative to.
-
-    Returns
-    -------
-    (Manifest, Path, dict)
-        The manifest (:class:`gep.audit.manifest.Manifest`), the output file, and the reference record
-        (``path``, ``sha256``, ``kind``, ``outputs``).
-
-    Raises
-    ------
-    gep.errors.InputError
-        Not a manifest, a manifest of another kind, no such output, the output
-        missing, or its SHA-256 differs from the manifest's (exit code 2).
-    """
-    from gep.audit.manifest import read as read_manifest
-
-    path = Path(manifest_path)
-    if path.is_dir():
-        path = path / "manifest.json"
-    try:
-        doc = read_manifest(path)
-    except InputError as exc:
-        raise InputError(exc.message, hint=exc.hint, where=where) from None
-    kind = doc.kind
-    if kind not in kinds:
-        raise InputError(f"{path.name} is a \"{kind}\" manifest, not {' or '.join(repr(k) for k in kinds)}",
-                         hint=f"give the manifest.json of a {' or '.join(kinds)} run", where=where)
-    recorded = doc.outputs.get(output)
-    if not recorded:
-        raise InputError(f"the manifest {_rel(path, folder)} records no {output}",
-                         hint=f"give the manifest of a run that wrote {output}", where=where)
-    file = path.parent / output
-    if not file.is_file():
-        raise InputError(f"{output} of the run {_rel(path.parent, folder)} is missing",
-                         hint="restore the run folder or re-run it", where=where)
-    actual = sha256_file(file)
-    if actual != recorded:
-        raise InputError(
-            f"{output} of the run {_rel(path.parent, folder)} does not match its manifest "
-            f"(SHA-256 recorded {recorded[:12]}…, file {actual[:12]}…)",
-            hint="the file was changed after the run; re-run it or restore the original output", where=where)
-    ref = {"path": _rel(path, folder), "sha256": sha256_file(path), "kind": kind, "outputs": {output: actual}}
-    return doc, file, ref
-
-
-def gep_from_run(manifest_path: Path, where: str, folder: Path, value: str = "current") -> tuple[float, int | None, dict]:
-    """Annual GEP of a ``gep run`` [CNY/yr]: Σ ``value_cny`` of its checked ``account.csv``.
-
-    Parameters
-    ----------
-    manifest_path : Path
-    where : str
-        File and key, for error messages.
-    folder : Path
-        Folder references are relative to.
-    value : str
-        ``"current"`` (``value_cny``, current prices) or ``"comparable"``
-        (``value_cny_comparable``, base-year prices).
-
-    Returns
-    -------
-    (float, int or None, dict)
-        GEP [CNY/yr], accounting year, reference record.
-
-    Raises
-    ------
-    gep.errors.InputError
-        A hash mismatch, a missing column, a total that differs from the
-        manifest's ``results.gep_total_cny``, or a GEP that is not positive.
-    """
-    doc, file, ref = run_output(manifest_path, "account.csv", ("gep run",), where, folder)
-    column = {"current": "value_cny", "comparable": "value_cny_comparable"}.get(value)
-    if column is None:
-        raise InputError(f'value must be "current" or "comparable", got {value!r}',
-                         hint='"current" prices of the accounting year, "comparable" base-year prices', where=where)
-    df = read_csv(file, ("value_cny",), what="account table")
-    if column not in df.columns:
-        raise InputError(f"account.csv of {ref['path']} has no {column} column",
-                         hint='the run has no base year; use value = "current"', where=where)
-    total = float(np.sum(df[column].to_numpy(dtype=float)))
-    recorded = doc.gep_total_cny
-    if value == "current" and is_number(recorded) and abs(total - recorded) > 1e-6 * max(abs(recorded), 1.0):
-        raise InputError(f"account.csv of {ref['path']} sums to {total:,.2f} CNY but the manifest records "
-                         f"gep_total_cny = {recorded:,.2f}", hint="the run folder is inconsistent; re-run it", where=where)
-    if not total > 0:
-        raise InputError(f"GEP of {ref['path']} is {total:,.2f} CNY, not positive",
-                         hint="give the manifest of a run with a positive GEP", where=where)
-    years = sorted(set(int(y) for y in df["year"])) if "year" in df.columns else []
-    ref.update(gep_cny_per_yr=total, value=value, year=years[0] if len(years) == 1 else years or None)
-    return total, years[0] if len(years) == 1 else None, ref
-
-
-def carbon_from_run(manifest_path: Path, where: str, folder: Path, zones: list | None = None,
-                    ecosystems: list | None = None) -> tuple[float, dict]:
-    """Carbon sequestration of a ``gep run`` [t CO2/yr], optionally for some zones and ecosystems.
-
-    Rows of ``account.csv`` with ``service = carbon_sequestration``; quantities in
-    ``tC/yr`` (a carbon-basis valuation) are converted with 44/12.
-    """
-    doc, file, ref = run_output(manifest_path, "account.csv", ("gep run",), where, folder)
-    df = read_csv(file, ("service", "quantity", "unit"), what="account table")
-    rows = df[df["service"] == "carbon_sequestration"]
-    if zones:
-        rows = rows[rows["zone"].astype(str).isin([str(z) for z in zones])]
-    if ecosystems:
-        rows = rows[rows["ecosystem"].astype(str).isin([str(e) for e in ecosystems])]
-    if rows.empty:
-        raise InputError(f"the run {ref['path']} has no carbon_sequestration rows"
-                         + (" for the zones/ecosystems given" if zones or ecosystems else ""),
-                         hint="enable carbon_sequestration in the scenario, or check zones and ecosystems", where=where)
-    factor = {"tCO2/yr": 1.0, "tC/yr": 44.0 / 12.0}
-    bad = sorted(set(rows["unit"]) - set(factor))
-    if bad:
-        raise InputError(f"carbon_sequestration quantity in unit {bad[0]!r}", hint="expected tCO2/yr or tC/yr",
-                         where=where)
-    total = float(np.sum(rows["quantity"].to_numpy(dtype=float) * rows["unit"].map(factor).to_numpy(dtype=float)))
-    if not total > 0:
-        raise InputError(f"carbon sequestration of {ref['path']} is {total:,.3f} t CO2/yr, not positive",
-                         hint="the area is a net emitter: there is nothing to sell", where=where)
-    ref.update(volume=total, unit="tCO2e/yr", selection={"zones": zones, "ecosystems": ecosystems})
-    return total, ref
-
-
-def capacity_from_basin(manifest_path: Path, where: str, folder: Path, pollutant: str,
-                        catchments: list | None = None, vintage: int | None = None) -> tuple[float, str, dict]:
-    """Issuable capacity credits of a ``gep capacity basin`` run [t/yr] for one pollutant.
-
-    Σ ``issuable_t_per_yr`` of ``credits.csv`` over the catchments given (default all).
-
-    Returns
-    -------
-    (float, str, dict)
-        Volume [t/yr], canonical pollutant name, reference record.
-    """
-    from gep.capacity.loads import canonical_pollutant
-
-    doc, file, ref = run_output(manifest_path, "credits.csv", ("gep capacity basin",), where, folder)
-    df = read_csv(file, ("catchment", "pollutant", "issuable_t_per_yr"), what="credit table")
-    pol = canonical_pollutant(pollutant)
-    rows = df[df["pollutant"].map(canonical_pollutant) == pol]
-    if rows.empty:
-        have = ", ".join(sorted(set(df["pollutant"].astype(str))))
-        raise InputError(f"the run {ref['path']} has no credits for {pol}", hint=f"pollutants in it: {have}",
-                         where=where)
-    if catchments:
-        want = {str(c) for c in catchments}
-        missing = want - set(rows["catchment"].astype(str))
-        if missing:
-            raise InputError(f"catchment(s) {', '.join(sorted(missing))} have no {pol} credits in {ref['path']}",
-                             hint="check the catchment ids in credits.csv", where=where)
-        rows = rows[rows["catchment"].astype(str).isin(want)]
-    if vintage is not None and "vintage" in rows.columns:
-        rows = rows[rows["vintage"].astype(int) == int(vintage)]
-        if rows.empty:
-            raise InputError(f"no {pol} credits of vintage {vintage} in {ref['path']}", hint="check vintage",
-                             where=where)
-    total = float(np.sum(rows["issuable_t_per_yr"].to_numpy(dtype=float)))
-    ref.update(volume=total, unit=f"t/yr {pol}", selection={"pollutant": pol, "catchments": catchments,
-                                                            "vintage": vintage})
-    return total, pol, ref
-
-
 # --------------------------------------------------------------------------- ledger and price histories
-
-
-def _ledger_target(value: Any, folder: Path, source: str, key: str) -> tuple[str, str]:
-    """(target to open, text for the manifest): a PostgreSQL URL (password removed) or a SQLite path."""
-    from gep.ledger.store import _redact, is_url
-
-    if isinstance(value, str) and is_url(value):
-        return value, _redact(value)
-    p = _resolve(value, folder, source, key, "ledger database")
-    return str(p), _rel(p, folder)
-
-
-def _open_ledger(target: str):
-    from gep.ledger.ledger import Ledger
-
-    return Ledger.open(target)
 
 
 def _beijing_day(text: Any, where: str) -> date:
@@ -428,7 +255,7 @@ def _beijing_day(text: Any, where: str) -> date:
     return (t.astimezone(BEIJING) if t.tzinfo else t).date()
 
 
-def _price_rows(rows: list[dict], where: str) -> tuple[list[date], list[float], list[float] | None]:
+def price_rows(rows: list[dict], where: str) -> tuple[list[date], list[float], list[float] | None]:
     days, prices, amounts = [], [], []
     for i, r in enumerate(rows):
         when = r.get("time", r.get("date"))
@@ -452,47 +279,6 @@ def _price_rows(rows: list[dict], where: str) -> tuple[list[date], list[float], 
                          where=where) from None
 
 
-def read_price_history(path: Path, where: str) -> tuple[list[date], list[float], list[float] | None]:
-    """A price history file: CSV, or the JSON printed by ``gep ledger prices INSTRUMENT --json``.
-
-    Columns (CSV) or keys (JSON list of objects): ``time`` (or ``date``; ISO 8601;
-    times with a zone are converted to Beijing dates, naive ones are Beijing time),
-    ``price_cny_per_unit`` (or ``price``) [CNY per unit], optional ``amount``
-    (traded amount, the weight of the daily VWAP).
-
-    Returns
-    -------
-    (list of date, list of float, list of float or None)
-    """
-    import json
-
-    if path.suffix.lower() == ".json":
-        try:
-            rows = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"{path.name} is not JSON: {exc}", hint="give the JSON price list of `gep ledger prices`",
-                             where=where) from None
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise InputError(f"{path.name} is not a list of price records", hint="give the JSON price list of "
-                             "`gep ledger prices INSTRUMENT`", where=where)
-    else:
-        import pandas as pd
-
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-            body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-            df = pd.read_csv(io.StringIO(body), skipinitialspace=True)
-        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"cannot read price history {path.name}: {exc}".rstrip(),
-                             hint="save it as UTF-8 CSV with a header row (# lines are comments)", where=where) from None
-        df.columns = [str(c).strip() for c in df.columns]
-        if not ({"time", "date"} & set(df.columns)) or not ({"price_cny_per_unit", "price"} & set(df.columns)):
-            raise InputError(f"price history {path.name} needs columns time (or date) and price_cny_per_unit",
-                             hint="header e.g. time,price_cny_per_unit,amount", where=where)
-        rows = df.to_dict(orient="records")
-    return _price_rows(rows, where)
-
-
 # --------------------------------------------------------------------------- streams
 
 
@@ -512,12 +298,7 @@ def _volume(table: Any, spec: "_Ctx", prefix: str) -> tuple[float, str, str, dic
         return amount, unit, "", {"given": amount, "unit": unit}
     if "manifest" in t:
         path = _resolve(t["manifest"], folder, source, prefix + "manifest", "run manifest")
-        from gep.audit.manifest import read as read_manifest
-
-        try:
-            kind = read_manifest(path).kind
-        except InputError as exc:
-            raise InputError(exc.message, hint=exc.hint, where=where) from None
+        kind = spec.refs_of.manifest_kind(path, where)
         if kind == "gep capacity basin":
             pol = _text(t, "pollutant", source, prefix)
             if pol is None:
@@ -527,12 +308,12 @@ def _volume(table: Any, spec: "_Ctx", prefix: str) -> tuple[float, str, str, dic
             if vintage is not None and (isinstance(vintage, bool) or not isinstance(vintage, int)):
                 raise InputError(f"vintage must be a year, got {vintage!r}", hint="e.g. vintage = 2024",
                                  where=_where(source, prefix + "vintage"))
-            volume, pol, ref = capacity_from_basin(path, where, folder, pol, _list(t, "catchments", source, prefix), vintage)
+            volume, pol, ref = spec.refs_of.capacity_from_basin(path, where, folder, pol, _list(t, "catchments", source, prefix), vintage)
             spec.refs.append(Reference(f"{spec.role} volume", ref))
             return volume, f"t/yr {pol}", "capacity:" + pol, {"manifest": ref["path"], "kind": kind, "volume": volume}
         if kind == "gep run":
-            volume, ref = carbon_from_run(path, where, folder, _list(t, "zones", source, prefix),
-                                          _list(t, "ecosystems", source, prefix))
+            volume, ref = spec.refs_of.carbon_from_run(path, where, folder, _list(t, "zones", source, prefix),
+                                                       _list(t, "ecosystems", source, prefix))
             spec.refs.append(Reference(f"{spec.role} volume", ref))
             return volume, "tCO2e", "carbon", {"manifest": ref["path"], "kind": kind, "volume": volume}
         raise InputError(f'{Path(path).name} is a "{kind}" manifest', hint="give the manifest of a gep run "
@@ -544,22 +325,15 @@ def _volume(table: Any, spec: "_Ctx", prefix: str) -> tuple[float, str, str, dic
                              "instrument = \"carbon/<project>/<vintage>\", over_years = 5",
                              where=_where(source, prefix + key))
     years = _number(t, "over_years", source, prefix, lo=0.0, lo_open=True, hint="years over which the balance is sold")
-    target, shown = _ledger_target(t["ledger"], folder, source, prefix + "ledger")
     from gep.ledger.model import Instrument
 
     ins = Instrument.parse(t["instrument"])
-    with _open_ledger(target) as led:
-        rows = led.balances(account=t["account"], instrument=ins.id)
-        head = led.head()
-    base = sum(r["amount"] for r in rows)
+    base, ref = spec.refs_of.ledger_balance(t["ledger"], folder, source, prefix + "ledger", t["account"], ins.id)
+    shown = ref["ledger"]
     balance = base / ins.per_display
     if balance <= 0:
         raise InputError(f"account {t['account']!r} holds no {ins.id}", hint="check the account and instrument "
                          "(gep ledger balance)", where=where)
-    from gep.audit.provenance import canonical_json, sha256_bytes
-
-    ref = {"ledger": shown, "tree_head": head, "account": t["account"], "instrument": ins.id,
-           "balance_base_units": base, "records_sha256": sha256_bytes(canonical_json(rows).encode())}
     spec.refs.append(Reference(f"{spec.role} volume", ref))
     kind = "carbon" if ins.kind == "carbon" else f"capacity:{ins.get('pollutant')}"
     unit = ins.display_unit if ins.kind == "carbon" else f"t/yr {ins.get('pollutant')}"
@@ -577,10 +351,11 @@ def _price(table: Any, spec: "_Ctx", prefix: str, volume_kind: str) -> PriceMode
     if "history" in t:
         path = _resolve(t["history"], folder, source, prefix + "history", "price history")
         where = _where(source, prefix + "history")
-        days, prices, amounts = read_price_history(path, where)
+        rows, digest = spec.refs_of.price_history(path, where)
+        days, prices, amounts = price_rows(rows, where)
         rel = _rel(path, folder)
         calib = calibrate_gbm(days, prices, amounts, window_start=window[0], window_end=window[1], source=rel)
-        spec.refs.append(Reference(f"{spec.role} price history", {"path": rel, "sha256": sha256_file(path)}))
+        spec.refs.append(Reference(f"{spec.role} price history", {"path": rel, "sha256": digest}))
     elif "ledger" in t:
         if "instrument" not in t:
             raise InputError("a ledger price history needs the instrument", hint='instrument = "carbon/<project>/<vintage>"',
@@ -593,19 +368,12 @@ def _price(table: Any, spec: "_Ctx", prefix: str, volume_kind: str) -> PriceMode
                 volume_kind.startswith("capacity:") and kind != volume_kind):
             raise InputError(f"the price of {ins.id} ({kind}) cannot price a volume of {volume_kind} credits",
                              hint="use the instrument of the credits being sold", where=_where(source, prefix + "instrument"))
-        target, shown = _ledger_target(t["ledger"], folder, source, prefix + "ledger")
-        with _open_ledger(target) as led:
-            rows = led.prices(ins.id)
-            head = led.head()
+        rows, ref = spec.refs_of.ledger_prices(t["ledger"], folder, source, prefix + "ledger", ins.id)
         where = _where(source, prefix + "ledger")
-        days, prices, amounts = _price_rows(rows, where)
+        days, prices, amounts = price_rows(rows, where)
         calib = calibrate_gbm(days, prices, amounts, window_start=window[0], window_end=window[1],
-                              source=f"ledger {shown} {ins.id}")
-        from gep.audit.provenance import canonical_json, sha256_bytes
-
-        spec.refs.append(Reference(f"{spec.role} price history", {
-            "ledger": shown, "tree_head": head, "instrument": ins.id, "price_records": len(rows),
-            "records_sha256": sha256_bytes(canonical_json(rows).encode())}))
+                              source=f"ledger {ref['ledger']} {ins.id}")
+        spec.refs.append(Reference(f"{spec.role} price history", ref))
     elif window[0] or window[1]:
         raise InputError("window_start/window_end need a price history", hint="add history = \"prices.csv\" or a ledger",
                          where=_where(source, prefix + "window_start"))
@@ -631,9 +399,10 @@ class _Ctx:
     folder: Path
     role: str
     refs: list
+    refs_of: References
 
 
-def _stream(table: Any, i: int, source: str, folder: Path, refs: list) -> Any:
+def _stream(table: Any, i: int, source: str, folder: Path, refs: list, refs_of: References) -> Any:
     prefix = f"stream[{i}]."
     if not isinstance(table, dict):
         raise InputError(f"stream[{i}] must be a table", hint="write [[stream]] tables", where=_where(source, f"stream[{i}]"))
@@ -649,7 +418,7 @@ def _stream(table: Any, i: int, source: str, folder: Path, refs: list) -> Any:
         raise InputError("missing required key \"name\"", hint='add name = "carbon credit sales"',
                          where=_where(source, prefix + "name"))
     role = f'stream "{name}"'
-    ctx = _Ctx(source, folder, role, refs)
+    ctx = _Ctx(source, folder, role, refs, refs_of)
     growth = _number(table, "growth", source, prefix, default=0.0, lo=-1.0, lo_open=True, hi=1.0,
                      hint="annual compound growth as a decimal, e.g. 0.03")
     active = dict(active_from=_date(table, "start_date", source, prefix),
@@ -681,7 +450,7 @@ def _stream(table: Any, i: int, source: str, folder: Path, refs: list) -> Any:
         value = _text(table, "value", source, prefix, "current")
         where = _where(source, prefix + "manifest")
         path = _resolve(table["manifest"], folder, source, prefix + "manifest", "run manifest")
-        gep, year, ref = gep_from_run(path, where, folder, value)
+        gep, year, ref = refs_of.gep_from_run(path, where, folder, value)
         refs.append(Reference(f"{role} GEP", ref))
         base = None
         src = {"manifest": ref["path"], "gep_cny_per_yr": gep, "year": year, "value": value}
@@ -691,7 +460,7 @@ def _stream(table: Any, i: int, source: str, folder: Path, refs: list) -> Any:
                                  hint='add base_manifest = "runs/<base-year run>/manifest.json"',
                                  where=_where(source, prefix + "base_manifest"))
             bpath = _resolve(table["base_manifest"], folder, source, prefix + "base_manifest", "run manifest")
-            base, byear, bref = gep_from_run(bpath, _where(source, prefix + "base_manifest"), folder, value)
+            base, byear, bref = refs_of.gep_from_run(bpath, _where(source, prefix + "base_manifest"), folder, value)
             refs.append(Reference(f"{role} base GEP", bref))
             src.update(base_manifest=bref["path"], base_gep_cny_per_yr=base, base_year=byear)
         elif "base_manifest" in table:
@@ -707,13 +476,17 @@ def _stream(table: Any, i: int, source: str, folder: Path, refs: list) -> Any:
     return FixedFee(name, amount, growth, vol, 1 if kind == "fixed_fee" else -1, source={"given": amount}, **active)
 
 
-def load_revenue(path: str | Path) -> RevenueSpec:
-    """Read and validate a revenue file and everything it references.
+def revenue_from_dict(raw: dict, path: str | Path, refs_of: References) -> RevenueSpec:
+    """Validate a parsed revenue file and build its streams, asking ``refs_of`` for what it references.
 
     Parameters
     ----------
+    raw : dict
+        The parsed TOML (keys: ``docs/bonds.md``, "Revenue file").
     path : str or Path
-        Revenue TOML (keys: ``docs/bonds.md``, "Revenue file").
+        The revenue file (relative paths are relative to its folder).
+    refs_of : References
+        Reads and checks the run outputs, ledger records and price histories the file names.
 
     Returns
     -------
@@ -727,7 +500,6 @@ def load_revenue(path: str | Path) -> RevenueSpec:
         short to calibrate; the message names the file and key.
     """
     path = Path(path)
-    raw = read_toml(path, what="revenue file")
     source = path.name
     folder = path.parent
     _check_keys(raw, TOP_KEYS, source, "")
@@ -739,7 +511,7 @@ def load_revenue(path: str | Path) -> RevenueSpec:
         raise InputError("no revenue streams", hint="add one or more [[stream]] tables (docs/bonds.md)",
                          where=_where(source, "stream"))
     refs: list[Reference] = []
-    streams = [_stream(s, i, source, folder, refs) for i, s in enumerate(streams_raw)]
+    streams = [_stream(s, i, source, folder, refs, refs_of) for i, s in enumerate(streams_raw)]
     names = [s.name for s in streams]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
