@@ -24,7 +24,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmarks.synthetic import baseline, region  # noqa: E402
-from gep.accounting import catalogue, coefficients  # noqa: E402
+from gep.accounting import catalogue  # noqa: E402
+from gep.jobs.inputs import coefficient_set  # noqa: E402
 from gep.jobs.run import account_landscape  # noqa: E402
 
 GRID_SERVICES = [s.id for s in catalogue.CATALOGUE if s.id not in ("provisioning", "recreation", "landscape")]
@@ -56,7 +57,7 @@ def main() -> None:
     p.add_argument("--zones", type=int, default=100)
     a = p.parse_args()
     cells = int(a.cells)
-    coef = coefficients.load("cn-2022")
+    coef = coefficient_set("cn-2022")
     ls = region(cells, a.zones, a.chunks, coef=coef, inputs=[] if a.service == "carbon_stock" else None)
     ls.tables.update(tables(a.zones))
     switches = dict(coef.profile["switches"], carbon_method="nep_rh")

@@ -13,6 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from gep.accounting import coefficients
+from gep.jobs.inputs import coefficient_set
 from gep.accounting.landscape import Landscape
 
 CLASSES = np.array([11, 12, 211, 212, 213, 214, 221, 23, 24, 31, 32, 41, 42, 43, 46, 64, 51, 52, 53, 66])
@@ -72,7 +73,7 @@ def region(cells: int, zones: int = 100, chunks: int | None = None, seed: int = 
     ``inputs`` limits the gridded inputs generated (default: all of :data:`INPUTS`).
     """
     wanted = {n: INPUTS[n] for n in (INPUTS if inputs is None else inputs)}
-    coef = coef or coefficients.load("cn-2022")
+    coef = coef or coefficient_set("cn-2022")
     ny, nx = shape_for(cells)
     zy = int(np.sqrt(zones))
     zx = int(np.ceil(zones / zy))

@@ -14,7 +14,8 @@ import pytest
 
 from benchmarks.scale import GRID_SERVICES, carbon_stock, tables
 from benchmarks.synthetic import baseline, region
-from gep.accounting import catalogue, coefficients
+from gep.accounting import catalogue
+from gep.jobs.inputs import coefficient_set
 from gep.jobs.run import account_landscape
 
 SIZES = [10**6, 10**7]
@@ -22,7 +23,7 @@ SIZES = [10**6, 10**7]
 
 @pytest.fixture(scope="module")
 def coef():
-    return coefficients.load("cn-2022")
+    return coefficient_set("cn-2022")
 
 
 @pytest.fixture(scope="module", params=SIZES, ids=lambda n: f"{n:.0e}cells")

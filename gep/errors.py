@@ -17,6 +17,9 @@ Exit codes: 0 ok, 1 check failed or mismatch, 2 usage or input error,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Sequence
+
 
 def nearest(word: str, choices, cutoff: float = 0.6) -> str | None:
     """The choice closest to a mistyped ``word`` (difflib ratio ≥ ``cutoff``), for "did you mean" hints."""
@@ -26,16 +29,42 @@ def nearest(word: str, choices, cutoff: float = 0.6) -> str | None:
     return hits[0] if hits else None
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a file, located: ``file, line N: key: message``.
+
+    Validation collects every problem of a file as these records (a scenario's
+    problems, a coefficient set's failed hashes) before raising one error that
+    carries them all.
+    """
+
+    message: str
+    file: str | None = None
+    key: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = ", ".join(x for x in (self.file, f"line {self.line}" if self.line else None) if x)
+        text = f"{self.key}: {self.message}" if self.key else self.message
+        return f"{where}: {text}" if where else text
+
+
 class GepError(Exception):
-    """Base class: a clear, user-facing error."""
+    """Base class: a clear, user-facing error.
+
+    ``problems`` holds every located problem when one error reports several
+    (the message joins them for the one line the CLI prints).
+    """
 
     exit_code = 2
 
-    def __init__(self, message: str, *, hint: str | None = None, where: str | None = None, key: str | None = None):
+    def __init__(self, message: str, *, hint: str | None = None, where: str | None = None, key: str | None = None,
+                 problems: Sequence[Problem] = ()):
         self.message = message
         self.hint = hint
         self.where = where
         self.key = key
+        self.problems = tuple(problems)
         super().__init__(self.line())
 
     def line(self, names: dict[str, str] | None = None) -> str:

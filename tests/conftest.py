@@ -17,6 +17,7 @@ import pytest
 import xarray as xr
 
 from gep.accounting import coefficients
+from gep.jobs.inputs import coefficient_set
 from gep.accounting.landscape import Landscape
 
 CN = "cn-2022"
@@ -61,7 +62,7 @@ def build_landscape(
 @pytest.fixture(scope="session")
 def coef():
     """The shipped national coefficient set ``cn-2022`` (do not mutate; use ``with_overrides``)."""
-    return coefficients.load(CN)
+    return coefficient_set(CN)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,8 @@ same key, its profile keys replace the base's.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +27,10 @@ import numpy as np
 import pandas as pd
 import pint
 
-from gep.errors import CoefficientError, GridError, nearest
-from gep.io.coefficient_files import check_hashes, find_set, read_manifest
-from gep.io.files import sha256_file
-from gep.io.tables import read_csv
+from gep.errors import CoefficientError, GridError, Problem, nearest
 from gep.units import Q_, affine, parse_unit
 
 CONFIDENCE = ("verified", "derived", "recalled", "assumed")
-TIDY_COLUMNS = ("parameter", "key", "value", "unit", "price_year", "source", "year", "confidence", "note")
-LEGEND_COLUMNS = ("code", "class", "name_zh", "ecosystem", "vegetated")
 POOL_COLUMNS = ("lucode", "c_above", "c_below", "c_soil", "c_dead")
 INDEX_COLUMNS = ("series", "year", "value", "basis", "source", "confidence")
 ECOSYSTEMS = ("forest", "shrub", "grassland", "wetland", "water", "cropland", "urban", "bare")
@@ -86,29 +82,30 @@ class Override:
         return {"parameter": self.parameter, "key": self.key, "old": self.old, "new": self.new, "unit": self.unit}
 
 
-@dataclass
+@dataclass(frozen=True)
 class CoefficientSet:
-    """A loaded, validated coefficient set with its profile and provenance."""
+    """A loaded, validated coefficient set with its profile and provenance (immutable: changes make a new set)."""
 
     id: str
     version: str
     description: str
-    folders: list[Path]
+    folders: tuple[Path, ...]
     rows: pd.DataFrame
     legend: Legend
     carbon_pools: pd.DataFrame
     price_index: pd.DataFrame
     profile: dict
     files: dict[str, str]
-    overrides: list[Override] = field(default_factory=list)
+    overrides: tuple[Override, ...] = ()
 
     # ----------------------------------------------------------------- lookup
+    @cached_property
+    def _by_parameter(self) -> dict[str, pd.DataFrame]:
+        """The rows grouped by parameter (derived from :attr:`rows` once)."""
+        return {p: g for p, g in self.rows.groupby("parameter", sort=False)}
+
     def _rows(self, parameter: str) -> pd.DataFrame:
-        cached = self.__dict__.get("_by_parameter")
-        if cached is None or cached[0] is not self.rows:
-            cached = (self.rows, {p: g for p, g in self.rows.groupby("parameter", sort=False)})
-            self.__dict__["_by_parameter"] = cached
-        sel = cached[1].get(parameter, self.rows.iloc[0:0])
+        sel = self._by_parameter.get(parameter, self.rows.iloc[0:0])
         if sel.empty:
             raise CoefficientError(
                 f"coefficient '{parameter}' is missing from set {self.id}",
@@ -199,47 +196,47 @@ class CoefficientSet:
         ``v`` is a number in the row's own unit, or a string with a unit
         (``"8 CNY/m**3"``) that is converted to the row's unit.
         """
-        new = copy.copy(self)
-        new.rows = self.rows.copy()
-        new.overrides = list(self.overrides)
+        rows, pools, done = self.rows.copy(), self.carbon_pools, list(self.overrides)
         for spec, value in overrides.items():
             param, key = _split_key(spec)
             if param.startswith("carbon_pools."):
-                new._override_pool(param.split(".", 1)[1], key, value, where)
+                pools, override = self._override_pool(pools, param.split(".", 1)[1], key, value, where)
+                done.append(override)
                 continue
-            mask = (new.rows["parameter"] == param) & (new.rows["key"] == key)
+            mask = (rows["parameter"] == param) & (rows["key"] == key)
             if not mask.any():
-                known = sorted(set(new.rows["parameter"]))
+                known = sorted(set(rows["parameter"]))
                 near = nearest(param, known)
                 raise CoefficientError(
                     f"{where}: override '{spec}' names no coefficient of set {self.id}",
                     hint=(f"did you mean '{near}'? " if near else "") + "write 'parameter' or 'parameter[key]' as listed by `gep coefficients show`",
                 )
-            idx = new.rows.index[mask][0]
-            unit = str(new.rows.at[idx, "unit"])
+            idx = rows.index[mask][0]
+            unit = str(rows.at[idx, "unit"])
             if isinstance(value, str):
                 try:
                     q = Q_(value)
                 except Exception as exc:  # pint raises many kinds
-                    raise CoefficientError(f"{where}: override '{spec}' = {value!r} is not a number with a unit", hint=f"write e.g. \"{new.rows.at[idx, 'value']} {unit}\"") from exc
+                    raise CoefficientError(f"{where}: override '{spec}' = {value!r} is not a number with a unit", hint=f"write e.g. \"{rows.at[idx, 'value']} {unit}\"") from exc
                 s, o = affine(f"{q.units}", unit, f"override '{spec}'")
                 number = float(q.magnitude) * s + o
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
                 number = float(value)
             else:
-                raise CoefficientError(f"{where}: override '{spec}' must be a number or a string with a unit", hint=f"e.g. {new.rows.at[idx, 'value']} (in {unit})")
-            old = float(new.rows.at[idx, "value"])
-            new.rows.at[idx, "value"] = number
-            new.rows.at[idx, "source"] = f"scenario override ({where})"
-            new.rows.at[idx, "confidence"] = "assumed"
-            new.overrides.append(Override(param, key, old, number, unit))
-        return new
+                raise CoefficientError(f"{where}: override '{spec}' must be a number or a string with a unit", hint=f"e.g. {rows.at[idx, 'value']} (in {unit})")
+            old = float(rows.at[idx, "value"])
+            rows.at[idx, "value"] = number
+            rows.at[idx, "source"] = f"scenario override ({where})"
+            rows.at[idx, "confidence"] = "assumed"
+            done.append(Override(param, key, old, number, unit))
+        return replace(self, rows=rows, carbon_pools=pools, overrides=tuple(done))
 
-    def _override_pool(self, pool: str, key: str, value: Any, where: str) -> None:
-        """Override one carbon-pool density, ``carbon_pools.c_above[211]`` [t C/ha]."""
+    @staticmethod
+    def _override_pool(pools: pd.DataFrame, pool: str, key: str, value: Any, where: str) -> tuple[pd.DataFrame, Override]:
+        """Override one carbon-pool density, ``carbon_pools.c_above[211]`` [t C/ha]: the new table and the record."""
         if pool not in POOL_COLUMNS[1:]:
             raise CoefficientError(f"{where}: 'carbon_pools.{pool}' is not a carbon pool", hint=f"pools are {', '.join(POOL_COLUMNS[1:])}")
-        pools = self.carbon_pools.copy()
+        pools = pools.copy()
         hit = pools.index[pools["lucode"].astype(str) == key]
         if not len(hit):
             raise CoefficientError(f"{where}: the carbon pool table has no lucode {key!r}", hint="write carbon_pools.<pool>[<land-cover code>]")
@@ -250,8 +247,19 @@ class CoefficientSet:
             number = float(value)
         old = float(pools.at[hit[0], pool])
         pools.at[hit[0], pool] = number
-        self.carbon_pools = pools
-        self.overrides.append(Override(f"carbon_pools.{pool}", key, old, number, "tC/ha"))
+        return pools, Override(f"carbon_pools.{pool}", key, old, number, "tC/ha")
+
+    def with_carbon_pools(self, pools: pd.DataFrame, file_key: str, sha256: str) -> "CoefficientSet":
+        """A copy whose carbon pools are a user's InVEST table (:func:`validate_pools`), recorded as ``file_key``."""
+        return replace(self, carbon_pools=pools, files={**self.files, file_key: sha256})
+
+    def with_valuation(self, settings: dict[str, Any]) -> "CoefficientSet":
+        """A copy whose ``[valuation]`` profile settings are updated (a scenario's ``[valuation]``)."""
+        if not settings:
+            return self
+        profile = copy.deepcopy(self.profile)
+        profile.setdefault("valuation", {}).update(settings)
+        return replace(self, profile=profile)
 
     # ------------------------------------------------------------- provenance
     def provenance(self) -> dict:
@@ -304,52 +312,39 @@ def _validate_tidy(df: pd.DataFrame, path: str) -> pd.DataFrame:
     return df
 
 
-def _read_set_files(folder: Path, manifest: dict) -> dict[str, pd.DataFrame]:
-    tables: dict[str, pd.DataFrame] = {}
-    for name in sorted(manifest.get("files", {})):
-        path = folder / name
-        if name == "landcover.csv":
-            tables["legend"] = read_csv(path, LEGEND_COLUMNS, "land-cover legend")
-        elif name == "carbon_pools.csv":
-            tables["pools"] = read_csv(path, POOL_COLUMNS, "carbon pool table")
-        elif name == "price_index.csv":
-            tables["index"] = read_csv(path, INDEX_COLUMNS, "price index series")
-        else:
-            df = read_csv(path, TIDY_COLUMNS, "coefficient table")
-            tables.setdefault("tidy", [])  # type: ignore[arg-type]
-            tables["tidy"].append(_validate_tidy(df, str(path)))  # type: ignore[union-attr]
-    return tables
+def from_files(chain: list[dict], verify: bool = True) -> CoefficientSet:
+    """The coefficient set read by :func:`gep.io.coefficient_files.read_set` (its ``base`` chain, base first).
 
-
-def load(name_or_path: str, relative_to: Path | None = None, verify: bool = True) -> CoefficientSet:
-    """Load a coefficient set by id or folder, following its ``base`` chain.
-
-    With ``verify`` the SHA-256 of every file is checked against the manifest
-    (a changed file raises :class:`CoefficientError`).
+    With ``verify`` a file that differs from the SHA-256 in its set's manifest
+    raises :class:`CoefficientError` (the top set's first problem is named).
     """
-    folder = find_set(name_or_path, relative_to)
-    manifest = read_manifest(folder)
     if verify:
-        problems = check_hashes(folder, manifest)
-        if problems:
-            raise CoefficientError(f"coefficient set {manifest['id']} fails verification: {problems[0]}", hint="restore the file, or release a new set version with `gep coefficients rehash` (a correction is a new version)")
-    base = None
-    if manifest.get("base"):
-        base = load(manifest["base"], folder.parent, verify)
-    tables = _read_set_files(folder, manifest)
+        for entry in reversed(chain):
+            if entry["problems"]:
+                raise CoefficientError(f"coefficient set {entry['header']['id']} fails verification: {entry['problems'][0]}",
+                                       hint="restore the file, or release a new set version with `gep coefficients rehash` (a correction is a new version)")
+    base: CoefficientSet | None = None
+    for entry in chain:
+        base = _one_set(entry, base)
+    return base
 
-    tidy_parts = ([base.rows] if base is not None else []) + tables.get("tidy", [])  # type: ignore[operator]
+
+def _one_set(entry: dict, base: CoefficientSet | None) -> CoefficientSet:
+    """A set's own tables on top of its base set's."""
+    folder, manifest = entry["folder"], entry["header"]
+    tidy = [_validate_tidy(df, df.attrs["path"]) for df in entry["tidy"]]
+    tidy_parts = ([base.rows] if base is not None else []) + tidy
     if not tidy_parts:
         raise CoefficientError(f"coefficient set {manifest['id']} has no coefficient tables", hint="list CSV files in the manifest's [files]")
     rows = pd.concat(tidy_parts, ignore_index=True).drop_duplicates(["parameter", "key"], keep="last").reset_index(drop=True)
 
-    legend_df = tables.get("legend")
+    legend_df = entry["legend"]
     legend = _make_legend(legend_df, folder) if legend_df is not None else (base.legend if base else None)
     if legend is None:
         raise CoefficientError(f"coefficient set {manifest['id']} has no landcover.csv legend", hint="add landcover.csv or a base set that has one")
-    pools = tables.get("pools")
-    pools = _validate_pools(pools, folder / "carbon_pools.csv") if pools is not None else (base.carbon_pools if base else pd.DataFrame(columns=POOL_COLUMNS))
-    index = tables.get("index")
+    pools = entry["pools"]
+    pools = validate_pools(pools, folder / "carbon_pools.csv") if pools is not None else (base.carbon_pools if base else pd.DataFrame(columns=POOL_COLUMNS))
+    index = entry["index"]
     index = index if index is not None else (base.price_index if base else pd.DataFrame(columns=INDEX_COLUMNS))
 
     profile = copy.deepcopy(base.profile) if base else {}
@@ -362,7 +357,7 @@ def load(name_or_path: str, relative_to: Path | None = None, verify: bool = True
         id=manifest["id"],
         version=str(manifest["version"]),
         description=manifest.get("description", ""),
-        folders=(base.folders if base else []) + [folder],
+        folders=(base.folders if base else ()) + (folder,),
         rows=rows,
         legend=legend,
         carbon_pools=pools,
@@ -388,7 +383,8 @@ def _make_legend(df: pd.DataFrame, folder: Path) -> Legend:
     )
 
 
-def _validate_pools(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+def validate_pools(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A carbon-pool table in the InVEST format (``lucode, c_above, c_below, c_soil, c_dead`` [t C/ha]), checked."""
     for col in POOL_COLUMNS[1:]:
         vals = pd.to_numeric(df[col], errors="coerce")
         if vals.isna().any() or (vals < 0).any():
@@ -397,29 +393,17 @@ def _validate_pools(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     return df
 
 
-def read_invest_pools(path: str | Path) -> pd.DataFrame:
-    """Read a user's InVEST carbon-pool table (``lucode, c_above, c_below, c_soil, c_dead`` [t C/ha])."""
-    return _validate_pools(read_csv(path, POOL_COLUMNS, "InVEST carbon pool table"), Path(path))
-
-
-def verify_set(folder: Path) -> list[str]:
-    """Problems of one set folder: hash mismatches, then (accounting sets) row validation."""
-    manifest = read_manifest(folder)
-    problems = check_hashes(folder, manifest)
-    if not problems and manifest.get("kind", "accounting") == "accounting":
+def problems_of(chain: list[dict]) -> list[Problem]:
+    """Problems of a set (as read by :func:`gep.io.coefficient_files.read_set`): its files' hashes,
+    then (accounting sets) the validation of its rows."""
+    top = chain[-1]
+    problems = list(top["problems"])
+    if not problems and top["header"].get("kind", "accounting") == "accounting":
         try:
-            load(str(folder), verify=False)
+            from_files(chain, verify=False)
         except CoefficientError as exc:
-            problems = [exc.line()]
+            problems = [Problem(exc.line())]
     return problems
-
-
-def verify_all(root: Path | None = None) -> dict[str, list[str]]:
-    """Problems per set folder under ``root`` (default: the shipped sets)."""
-    from gep.io.coefficient_files import coefficients_root
-
-    root = root or coefficients_root()
-    return {folder.name: verify_set(folder) for folder in sorted(p for p in root.iterdir() if (p / "manifest.toml").is_file())}
 
 
 def unique_codes(arr: Any) -> np.ndarray:
@@ -462,4 +446,4 @@ def class_index(legend: Legend, codes: Any) -> tuple[Any, np.ndarray]:
     return idx, uniq
 
 
-__all__ = ["CoefficientSet", "Legend", "Override", "load", "verify_all", "class_index", "read_invest_pools", "ECOSYSTEMS", "sha256_file"]
+__all__ = ["CoefficientSet", "Legend", "Override", "from_files", "problems_of", "class_index", "validate_pools", "ECOSYSTEMS"]

@@ -19,9 +19,9 @@ def coefficients_show(
     as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
 ) -> None:
     """Show a coefficient set: every value with unit, source, year and confidence."""
-    from gep.accounting import coefficients
+    from gep.jobs.inputs import coefficient_set
 
-    cs = coefficients.load(set_id)
+    cs = coefficient_set(set_id)
     rows = cs.table()
     if parameter:
         rows = rows[rows["parameter"].str.startswith(parameter)]
@@ -46,14 +46,9 @@ def coefficients_verify(
     as_json: bool = typer.Option(False, "--json", help="Print {ok, sets: {set: [problems]}} on stdout."),
 ) -> None:
     """Check every coefficient file against the SHA-256 in its set's manifest and validate the rows (exit 1 on failure)."""
-    from gep.accounting import coefficients
-    from gep.io.coefficient_files import find_set
+    from gep.jobs.inputs import coefficient_problems
 
-    if set_id:
-        folder = find_set(set_id)
-        problems = {folder.name: coefficients.verify_set(folder)}
-    else:
-        problems = coefficients.verify_all()
+    problems = {name: [str(p) for p in probs] for name, probs in coefficient_problems(set_id).items()}
     if as_json:
         emit({"ok": not any(problems.values()), "sets": problems})
     else:

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from gep.errors import CoefficientError
+from gep.errors import CoefficientError, Problem
 from gep.io.files import read_toml, sha256_file
 
 
@@ -50,20 +50,60 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
-def check_hashes(folder: Path, manifest: dict) -> list[str]:
-    """Problems found comparing the files of a set with the hashes in its manifest."""
+def check_hashes(folder: Path, manifest: dict) -> list[Problem]:
+    """Problems found comparing the files of a set with the hashes in its manifest (one per file)."""
     problems = []
     listed = manifest.get("files", {})
     for name, digest in sorted(listed.items()):
         path = folder / name
         if not path.is_file():
-            problems.append(f"{path}: listed in the manifest but missing")
+            problems.append(Problem("listed in the manifest but missing", file=str(path)))
         elif sha256_file(path) != digest:
-            problems.append(f"{path}: SHA-256 differs from the manifest (file edited after release)")
+            problems.append(Problem("SHA-256 differs from the manifest (file edited after release)", file=str(path)))
     for path in sorted(folder.glob("*.csv")):
         if path.name not in listed:
-            problems.append(f"{path}: not listed in the manifest's [files]")
+            problems.append(Problem("not listed in the manifest's [files]", file=str(path)))
     return problems
+
+
+#: Columns of each kind of table in a coefficient set.
+TIDY_COLUMNS = ("parameter", "key", "value", "unit", "price_year", "source", "year", "confidence", "note")
+LEGEND_COLUMNS = ("code", "class", "name_zh", "ecosystem", "vegetated")
+POOL_COLUMNS = ("lucode", "c_above", "c_below", "c_soil", "c_dead")
+INDEX_COLUMNS = ("series", "year", "value", "basis", "source", "confidence")
+
+
+def read_set(name_or_path: str, relative_to: Path | None = None) -> list[dict]:
+    """The files of a coefficient set and of the ``base`` sets it extends, as plain tables.
+
+    Returns
+    -------
+    list of dict
+        One entry per set, base first: ``folder``, ``header`` (its ``manifest.toml``),
+        ``problems`` (:func:`check_hashes`), ``legend``, ``pools``, ``index`` (a
+        DataFrame or None) and ``tidy`` (the list of tidy coefficient tables, each
+        with ``attrs['path']``). The tables are read for accounting sets only (other
+        kinds, such as ``export-coefficients`` or ``ledger-table``, have their own readers).
+    """
+    from gep.io.tables import read_csv
+
+    folder = find_set(name_or_path, relative_to)
+    header = read_manifest(folder)
+    chain = read_set(header["base"], folder.parent) if header.get("base") else []
+    entry: dict = {"folder": folder, "header": header, "problems": check_hashes(folder, header), "legend": None, "pools": None, "index": None, "tidy": []}
+    for name in sorted(header.get("files", {})) if header.get("kind", "accounting") == "accounting" else ():
+        path = folder / name
+        if not path.is_file():  # reported by check_hashes
+            continue
+        if name == "landcover.csv":
+            entry["legend"] = read_csv(path, LEGEND_COLUMNS, "land-cover legend")
+        elif name == "carbon_pools.csv":
+            entry["pools"] = read_csv(path, POOL_COLUMNS, "carbon pool table")
+        elif name == "price_index.csv":
+            entry["index"] = read_csv(path, INDEX_COLUMNS, "price index series")
+        else:
+            entry["tidy"].append(read_csv(path, TIDY_COLUMNS, "coefficient table"))
+    return chain + [entry]
 
 
 _FILES_BLOCK = re.compile(r"^\[files\]\n(?:[^\[]*)", re.MULTILINE)

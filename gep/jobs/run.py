@@ -9,9 +9,11 @@ from typing import Callable
 import numpy as np
 import xarray as xr
 
-from gep.accounting import parcels as apportion, catalogue, coefficients
+from gep.accounting import catalogue
+from gep.accounting import parcels as apportion
 from gep import execution
 from gep.audit import manifest as mf
+from gep.jobs import inputs
 from gep.audit import provenance
 from gep.io import charts as report
 from gep.accounting.account import Account, assemble
@@ -117,19 +119,6 @@ def resolve_services(sc: Scenario, coef: CoefficientSet) -> tuple[list[str], dic
     return enabled, methods, switches
 
 
-def load_coefficients(sc: Scenario) -> CoefficientSet:
-    """The scenario's coefficient set with its overrides and carbon-pool table applied."""
-    coef = coefficients.load(sc.coefficient_set, sc.folder)
-    if sc.overrides:
-        coef = coef.with_overrides(sc.overrides, where=str(sc.path))
-    if sc.carbon_pools is not None:
-        coef.carbon_pools = coefficients.read_invest_pools(sc.carbon_pools)
-        coef.files[f"scenario/{sc.relative(sc.carbon_pools)}"] = sha256_file(sc.carbon_pools)
-    for key, value in sc.valuation.items():
-        coef.profile.setdefault("valuation", {})[key] = value
-    return coef
-
-
 @dataclass(frozen=True)
 class RunJob:
     """What ``gep run`` loaded: the scenario, its coefficient set (loaded once), the services and how to execute.
@@ -179,7 +168,7 @@ def load(path: str | Path, *, area: str | Path | None = None, chunks: int | None
         from gep.errors import InputError
 
         raise InputError(f"parcel file not found: {area}", hint="give a GeoJSON polygon, e.g. scenarios/demo/parcels/village.geojson", key="area")
-    coef = load_coefficients(sc)
+    coef = inputs.coefficients_for(sc)
     enabled, methods, switches = resolve_services(sc, coef)
     chunks = chunks or sc.chunks or (execution.DEFAULT_CHUNKS if scheduler or workers else None)
     return RunJob(sc, coef, enabled, methods, switches, Path(area) if area is not None else None, chunks)

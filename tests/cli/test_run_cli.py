@@ -207,11 +207,10 @@ def test_coefficient_with_a_wrong_unit_in_its_file(tmp_path):
 
 
 def test_carbon_pool_override_is_recorded(tmp_path):
-    from gep.jobs.run import load_coefficients
-    from gep.accounting.scenario import load
+    from gep.jobs.inputs import coefficients_for, scenario
 
     path = tiny.make(tmp_path, extra_toml='[coefficients.overrides]\n"carbon_pools.c_above[211]" = "70 tC/ha"\n')
-    coef = load_coefficients(load(path))
+    coef = coefficients_for(scenario(path))
     row = coef.carbon_pools[coef.carbon_pools["lucode"] == 211].iloc[0]
     assert row["c_above"] == 70.0
     assert coef.overrides[-1].as_dict() == {"parameter": "carbon_pools.c_above", "key": "211", "old": 60.0, "new": 70.0, "unit": "tC/ha"}

@@ -128,10 +128,11 @@ def test_chunked_account_reads_every_input_block_once():
 
     from benchmarks.scale import tables
     from benchmarks.synthetic import region
-    from gep.accounting import catalogue, coefficients
+    from gep.accounting import catalogue
+    from gep.jobs.inputs import coefficient_set
     from gep.jobs.run import account_landscape
 
-    coef = coefficients.load("cn-2022")
+    coef = coefficient_set("cn-2022")
     ls = region(60 * 70, zones=4, chunks=25, coef=coef)
     ls.tables.update(tables(4))
     reads, lock = Counter(), threading.Lock()

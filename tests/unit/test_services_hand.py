@@ -10,7 +10,6 @@ CPI series, whose yearly values (previous year = 100) are copied below from
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
@@ -537,9 +536,8 @@ def test_carbon_rate_lut_hand(coef, make_landscape):
 
 
 def test_carbon_priced_per_tc_basis(coef, make_landscape):
-    c2 = copy.copy(coef)
-    c2.profile = copy.deepcopy(coef.profile)
-    c2.profile["valuation"]["carbon_price_basis"] = "tC"
+    c2 = coef.with_valuation({"carbon_price_basis": "tC"})
+    assert coef.profile["valuation"].get("carbon_price_basis", "tCO2") == "tCO2"  # the shared set is untouched
     res = run("carbon_sequestration", carbon_landscape(make_landscape), c2, "rate_lut")
     (comp,) = res.components
     # valued in t C: (0.858 + 0.099 + 0.066) t CO2 × 12/44 = 1.023 × 12/44 = 0.279 t C

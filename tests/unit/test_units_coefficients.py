@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import shutil
 
 import numpy as np
@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 
 from gep.accounting import coefficients
+from gep.jobs.inputs import coefficient_problems, coefficient_set
 from gep.errors import CoefficientError, UnitError
 from gep.io.coefficient_files import coefficients_root
 from gep.units import CO2_PER_C, O2_PER_CO2, C_PER_DRY_MATTER, Q_, affine, parse_unit, unitful
@@ -140,9 +141,7 @@ def test_lut_with_star_default(coef):
 
 
 def without_default(coef, parameter):
-    c2 = copy.copy(coef)
-    c2.rows = coef.rows[~((coef.rows["parameter"] == parameter) & (coef.rows["key"] == "*"))].reset_index(drop=True)
-    return c2
+    return dataclasses.replace(coef, rows=coef.rows[~((coef.rows["parameter"] == parameter) & (coef.rows["key"] == "*"))].reset_index(drop=True))
 
 
 def test_lut_missing_class_names_the_class(coef):
@@ -176,7 +175,7 @@ def test_override_by_number_uses_the_row_unit(coef):
     assert c2.price("price.reservoir_storage") == (Q_(8.0, "CNY/m**3"), 2005)
     # the original set is untouched
     assert coef.price("price.reservoir_storage")[0] == Q_(6.1107, "CNY/m**3")
-    assert coef.overrides == []
+    assert coef.overrides == ()
 
 
 def test_override_by_string_with_unit_is_converted(coef):
@@ -263,9 +262,9 @@ def set_copy(tmp_path):
 
 
 def test_copied_set_loads_and_verifies(set_copy):
-    c = coefficients.load(str(set_copy))
+    c = coefficient_set(str(set_copy))
     assert c.id == "cn-2022" and c.price("price.reservoir_storage")[0].magnitude == 6.1107
-    assert coefficients.verify_all(set_copy.parent) == {"cn-2022": []}
+    assert coefficient_problems(root=set_copy.parent) == {"cn-2022": []}
 
 
 def test_verify_detects_an_edited_file(set_copy):
@@ -274,14 +273,14 @@ def test_verify_detects_an_edited_file(set_copy):
     assert b"6.1107" in data
     path.write_bytes(data.replace(b"6.1107", b"6.1108", 1))  # one byte changed
     with pytest.raises(CoefficientError, match="prices.csv: SHA-256 differs"):
-        coefficients.load(str(set_copy))
-    problems = coefficients.verify_all(set_copy.parent)["cn-2022"]
-    assert len(problems) == 1 and "prices.csv" in problems[0]
+        coefficient_set(str(set_copy))
+    problems = coefficient_problems(root=set_copy.parent)["cn-2022"]
+    assert len(problems) == 1 and problems[0].file.endswith("prices.csv") and "SHA-256 differs" in problems[0].message
     # the hash check, not the parser, caught it: without verification the edited value loads
-    assert coefficients.load(str(set_copy), verify=False).price("price.reservoir_storage")[0].magnitude == 6.1108
+    assert coefficient_set(str(set_copy), verify=False).price("price.reservoir_storage")[0].magnitude == 6.1108
 
 
 def test_verify_detects_an_unlisted_file(set_copy):
     (set_copy / "extra.csv").write_text("parameter,key,value\n")
     with pytest.raises(CoefficientError, match="extra.csv: not listed"):
-        coefficients.load(str(set_copy))
+        coefficient_set(str(set_copy))

@@ -39,7 +39,7 @@ DATA = HERE.parent / "data"
 sys.path.insert(0, str(HERE.parents[2]))  # the repository, for gep
 
 from gep.accounting import changes  # noqa: E402
-from gep.accounting.coefficients import load as load_set  # noqa: E402
+from gep.jobs.inputs import coefficient_set as load_set  # noqa: E402
 
 X0, Y0, RES = 640000.0, 3500000.0, 30.0
 
