@@ -57,8 +57,9 @@ def _finish(benchmark, cells, base):
 def _uncached(ls):
     """Drop what a landscape caches (group keys, zone × class areas, memoised sequestration), so
     every round pays for it as a single run does."""
-    for name in ("_keys", "_sums", "_sequestration"):
-        ls.__dict__.pop(name, None)
+    ls.derived.keys.clear()
+    ls.derived.class_area = None
+    ls.__dict__.pop("_sequestration", None)
     return (), {}
 
 

@@ -1,7 +1,7 @@
 """Shared fixtures: the shipped coefficient set and a tiny in-memory landscape builder.
 
 ``make_landscape(codes, zones, inputs)`` builds a :class:`gep.accounting.landscape.Landscape`
-the way :func:`gep.accounting.region.read_landscape` does, without files:
+the way :func:`gep.accounting.region.build` does, without files:
 
 * ``codes``: land-cover codes per cell (0 = nodata);
 * ``zones``: zone id per cell (0 = outside the region);

@@ -50,13 +50,13 @@ Image Processing 14, 227–248 (the distance transform, via
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
-from typing import Any, Iterable
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Iterable, Mapping
 
 import numpy as np
 
 from gep.accounting.coefficients import ECOSYSTEMS, NODATA_CODES, Legend
-from gep.errors import ScenarioError
+from gep.errors import Problem, ScenarioError
 
 #: Operation name → keys it accepts (besides ``op``).
 WHERE_KEYS = ("zones", "mask", "polygon")
@@ -71,6 +71,153 @@ ORDERS = ("nearest", "row_major", "random")
 CLASS_DEPENDENT_INPUTS = ("et", "npp", "fcover", "et_hot", "awc", "negative_ions")
 #: A polygon or mask selects the cells it covers by at least this fraction.
 MIN_COVER = 0.5
+
+
+# --------------------------------------------------------------------------- typed operations
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One validated ``[[changes]]`` operation: where it applies and how it is named.
+
+    Attributes
+    ----------
+    index : int
+        Position in the scenario's list of changes (0-based).
+    label : str
+        How messages and the manifest name it (``[[changes]] #2 (line 31)``).
+    note : str, optional
+        The scenario's own note.
+    zones : tuple of int, optional
+        Only inside these zones.
+    mask, polygon : str, optional
+        Only inside this raster mask / GeoJSON polygon (paths as written).
+    """
+
+    OP: ClassVar[str] = ""
+    #: Fields written to the log even when they hold their default.
+    ALWAYS: ClassVar[tuple[str, ...]] = ()
+
+    index: int = 0
+    label: str = ""
+    note: str | None = None
+    zones: tuple[int, ...] | None = None
+    mask: str | None = None
+    polygon: str | None = None
+
+    @property
+    def op(self) -> str:
+        return self.OP
+
+    @property
+    def has_where(self) -> bool:
+        """Whether it applies only inside zones, a mask or a polygon."""
+        return self.zones is not None or self.mask is not None or self.polygon is not None
+
+    def as_dict(self) -> dict:
+        """The operation as the scenario gave it, validated (the manifest's log entry starts from it)."""
+        out: dict[str, Any] = {"index": self.index, "op": self.OP}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "index" or (f.name == "label" and not value) or (value is None and f.name not in self.ALWAYS):
+                continue
+            out[f.name.rstrip("_")] = list(value) if isinstance(value, tuple) else (dict(value) if isinstance(value, Mapping) else value)
+        return out
+
+    @staticmethod
+    def from_dict(d: Mapping) -> "Operation":
+        """The typed operation of a validated dict (``op`` names its kind)."""
+        kind = KINDS[d["op"]]
+        names = {f.name for f in fields(kind)}
+        kw = {}
+        for key, value in d.items():
+            name = key + "_" if key + "_" in names else key
+            if name in names:
+                kw[name] = tuple(value) if isinstance(value, list) else value
+        return kind(**kw)
+
+
+@dataclass(frozen=True)
+class Convert(Operation):
+    """Convert cells of classes ``from_`` to class ``to``: all, a ``fraction`` of the eligible area, or ``area_ha``."""
+
+    OP: ClassVar[str] = "convert"
+    ALWAYS: ClassVar[tuple[str, ...]] = ("order", "allow_shortfall")
+
+    from_: tuple = ()
+    to: int = 0
+    area_ha: float | None = None
+    fraction: float | None = None
+    order: str = "nearest"
+    near: tuple | None = None
+    seed: int | None = None
+    allow_shortfall: bool = False
+    update_inputs: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Target(Operation):
+    """Reach a target ``share`` of ``classes`` by converting eligible ``from_`` cells to ``to``."""
+
+    OP: ClassVar[str] = "target"
+    ALWAYS: ClassVar[tuple[str, ...]] = ("allow_shortfall",)
+
+    classes: tuple = ()
+    share: float = 0.0
+    from_: tuple = ()
+    to: int = 0
+    by_year: int | None = None
+    near: tuple | None = None
+    seed: int | None = None
+    allow_shortfall: bool = False
+    update_inputs: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Protect(Operation):
+    """Keep cells (of ``classes``, and/or inside zones, a mask or a polygon) out of every conversion."""
+
+    OP: ClassVar[str] = "protect"
+
+    classes: tuple | None = None
+
+
+@dataclass(frozen=True)
+class InputChange(Operation):
+    """Change a gridded input: ``scale`` it, ``add`` a quantity, or replace it by a raster (``path``) or a ``value``."""
+
+    OP: ClassVar[str] = "input"
+
+    input: str = ""
+    scale: float | None = None
+    add: Mapping | None = None  # {"value": float, "units": str}
+    path: str | None = None
+    value: Mapping | None = None  # {"value": float, "units": str}
+    units: str | None = None
+
+    @property
+    def how(self) -> str:
+        """The change in words, for the log: ``× 1.1``, ``+ 50 mm/yr``, ``← wet.tif``, ``= 1200 mm/yr``."""
+        if self.scale is not None:
+            return f"× {self.scale:g}"
+        if self.add is not None:
+            return f"+ {self.add['value']:g} {self.add['units']}"
+        if self.path is not None:
+            return f"← {self.path}"
+        return f"= {self.value['value']:g} {self.value['units']}"
+
+
+#: Operation name → its type.
+KINDS: dict[str, type[Operation]] = {k.OP: k for k in (Convert, Target, Protect, InputChange)}
+
+
+@dataclass(frozen=True)
+class OperationProblem:
+    """A problem of one operation of a ``[[changes]]`` list (``index`` None: of the list itself)."""
+
+    index: int | None
+    key: str
+    message: str
 
 
 # --------------------------------------------------------------------------- validation
@@ -95,7 +242,7 @@ def _class_list(v: Any) -> list | None:
     return list(items)
 
 
-def validate(raw: Any, inputs: Iterable[str] = ()) -> tuple[list[dict], list[tuple[int | None, str, str]]]:
+def validate(raw: Any, inputs: Iterable[str] = ()) -> tuple[list[Operation], list[OperationProblem]]:
     """Check a ``[[changes]]`` list; return the clean operations and every problem.
 
     Parameters
@@ -107,24 +254,25 @@ def validate(raw: Any, inputs: Iterable[str] = ()) -> tuple[list[dict], list[tup
 
     Returns
     -------
-    ops : list of dict
-        One dict per valid operation, with ``index`` (0-based position), the
-        keys given and defaults filled in (``order``, ``near``, ...).
-    problems : list of (index, key, message)
+    ops : list of Operation
+        One typed operation per valid table (:class:`Convert`, :class:`Target`,
+        :class:`Protect`, :class:`InputChange`) with its ``index`` (0-based
+        position), the keys given and defaults filled in.
+    problems : list of OperationProblem
         ``index`` is None for a problem with the list itself.
     """
     from gep.units import Q_
 
-    probs: list[tuple[int | None, str, str]] = []
+    probs: list[OperationProblem] = []
     if not isinstance(raw, list):
-        return [], [(None, "changes", "must be an array of tables: write each operation as [[changes]] with op = \"convert\" ...")]
+        return [], [OperationProblem(None, "changes", "must be an array of tables: write each operation as [[changes]] with op = \"convert\" ...")]
     inputs = set(inputs)
     ops = []
     for i, item in enumerate(raw):
         n0 = len(probs)
 
         def bad(key: str, msg: str) -> None:
-            probs.append((i, key, msg))
+            probs.append(OperationProblem(i, key, msg))
 
         if not isinstance(item, dict):
             bad("changes", "each operation must be a table with an 'op' key")
@@ -284,7 +432,7 @@ def validate(raw: Any, inputs: Iterable[str] = ()) -> tuple[list[dict], list[tup
                     bad("units", "only applies with path")
                 clean["units"] = str(item["units"])
         if len(probs) == n0:
-            ops.append(clean)
+            ops.append(Operation.from_dict(clean))
     return ops, probs
 
 
@@ -342,31 +490,31 @@ def expand(classes: list, legend: Legend | None, where: str) -> np.ndarray:
     return np.unique(np.array(out, dtype=np.int64))
 
 
-def check_codes(ops: list[dict], legend: Legend) -> list[str]:
-    """Every class code of the operations that is not in the legend, one message each (all at once)."""
+def check_codes(ops: Iterable[Operation], legend: Legend, file: str | None = None) -> list[Problem]:
+    """Every class code of the operations that is not in the legend, one problem each (all at once)."""
     out = []
     for op in ops:
         for key in ("from", "to", "classes", "near"):
-            vals = op.get(key)
+            vals = getattr(op, key + "_" if key == "from" else key, None)
             if vals is None:
                 continue
-            bad = [c for c in (vals if isinstance(vals, list) else [vals]) if _is_int(c) and c not in legend.codes]
+            bad = [c for c in (vals if isinstance(vals, tuple) else [vals]) if _is_int(c) and c not in legend.codes]
             if bad:
-                out.append(f"{op.get('label', '[[changes]]')} {key}: land-cover code(s) {bad} are not in the legend")
+                out.append(Problem(f"land-cover code(s) {bad} are not in the legend", file=file, key=f"{op.label or '[[changes]]'} {key}"))
     return out
 
 
-def select(grid: ChangeGrid, op: dict, where: str) -> np.ndarray:
+def select(grid: ChangeGrid, op: Operation, where: str) -> np.ndarray:
     """Cells inside the region and inside the op's zones ∩ mask ∩ polygon (boolean)."""
     sel = grid.inside.copy()
-    if "zones" in op:
-        sel &= np.isin(grid.zones, op["zones"])
-        missing = sorted(set(op["zones"]) - set(np.unique(grid.zones[grid.zones > 0]).tolist()))
+    if op.zones is not None:
+        sel &= np.isin(grid.zones, list(op.zones))
+        missing = sorted(set(op.zones) - set(np.unique(grid.zones[grid.zones > 0]).tolist()))
         if missing:
             raise ScenarioError(f"{where}: zone(s) {missing} are not in the zones raster", hint="use zone ids of the zone table")
-    for key in ("mask", "polygon"):
-        if key in op:
-            sel &= grid.regions[f"{key}:{op[key]}"] >= MIN_COVER
+    for key, path in (("mask", op.mask), ("polygon", op.polygon)):
+        if path is not None:
+            sel &= grid.regions[f"{key}:{path}"] >= MIN_COVER
     return sel
 
 
@@ -388,12 +536,11 @@ def cell_key(idx: np.ndarray, seed: int = 0) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
-def _order(cand: np.ndarray, op: dict, grid: ChangeGrid, codes: np.ndarray, near_codes: np.ndarray) -> np.ndarray:
+def _order(cand: np.ndarray, order: str, seed: int | None, grid: ChangeGrid, codes: np.ndarray, near_codes: np.ndarray) -> np.ndarray:
     """Flat indices of candidate cells in conversion order (see the module notes)."""
-    order = op.get("order", "nearest")
     if order == "row_major" or cand.size == 0:
         return cand
-    key = cell_key(cand, int(op.get("seed", 0)))
+    key = cell_key(cand, int(seed or 0))
     if order == "random":
         return cand[np.argsort(key, kind="stable")]
     from scipy.ndimage import distance_transform_edt
@@ -431,26 +578,26 @@ class LandcoverChange:
     original: np.ndarray
     op_of_cell: np.ndarray  # index of the last operation that converted each cell, -1 if unchanged
     log: list[dict]
-    update_inputs: dict[int, list[str] | None]  # op index → inputs to update (None = default list)
+    update_inputs: dict[int, tuple[str, ...] | None]  # op index → inputs to update (None = default list)
 
     @property
     def changed(self) -> np.ndarray:
         return self.codes != self.original
 
 
-def _where(op: dict, where: str) -> str:
-    label = op.get("label") or f"[[changes]] #{op['index'] + 1}"
-    return f"{where}: {label} (op = \"{op['op']}\")" if where else f"{label} (op = \"{op['op']}\")"
+def _where(op: Operation, where: str) -> str:
+    label = op.label or f"[[changes]] #{op.index + 1}"
+    return f"{where}: {label} (op = \"{op.OP}\")" if where else f"{label} (op = \"{op.OP}\")"
 
 
-def apply_landcover(grid: ChangeGrid, ops: list[dict], legend: Legend | None, year: int | None = None, where: str = "") -> LandcoverChange:
+def apply_landcover(grid: ChangeGrid, ops: Iterable[Operation], legend: Legend | None, year: int | None = None, where: str = "") -> LandcoverChange:
     """Apply the land-cover operations (``convert``, ``target``, ``protect``) in order.
 
     Parameters
     ----------
     grid : ChangeGrid
         Codes, zones, cell areas [m²], spacing [m] and region fractions.
-    ops : list of dict
+    ops : list of Operation
         Validated operations (:func:`validate`); ``input`` operations are skipped.
     legend : Legend or None
         Land-cover legend (codes and ecosystem types); None accepts any
@@ -480,29 +627,31 @@ def apply_landcover(grid: ChangeGrid, ops: list[dict], legend: Legend | None, ye
     inside = grid.inside
     protected = np.zeros(codes.shape, dtype=bool)
     log: list[dict] = []
+    ops = list(ops)
     for op in ops:
-        if op["op"] != "protect":
+        if not isinstance(op, Protect):
             continue
         w = _where(op, where)
         sel = select(grid, op, w)
-        if "classes" in op:
-            sel &= np.isin(original, expand(op["classes"], legend, w))
+        if op.classes is not None:
+            sel &= np.isin(original, expand(op.classes, legend, w))
         protected |= sel
-    update: dict[int, list[str] | None] = {}
+    update: dict[int, tuple[str, ...] | None] = {}
     for op in ops:
         w = _where(op, where)
-        entry: dict[str, Any] = {k: v for k, v in op.items() if k not in ("allow_shortfall",)}
-        if op["op"] == "input":
+        entry: dict[str, Any] = op.as_dict()
+        entry.pop("allow_shortfall", None)
+        if isinstance(op, InputChange):
             continue
-        if op["op"] == "protect":
+        if isinstance(op, Protect):
             sel = select(grid, op, w)
-            if "classes" in op:
-                sel &= np.isin(original, expand(op["classes"], legend, w))
+            if op.classes is not None:
+                sel &= np.isin(original, expand(op.classes, legend, w))
             entry.update(cells=int(sel.sum()), area_ha=float(area[sel.ravel()].sum() / 1e4))
             log.append(entry)
             continue
-        frm = expand(op["from"], legend, w)
-        to = int(op["to"])
+        frm = expand(op.from_, legend, w)
+        to = int(op.to)
         if legend is not None and to not in legend.codes:
             raise ScenarioError(f"{w}: 'to' code {to} is not in the legend", hint=f"use a code of coefficients/<set>/landcover.csv ({', '.join(map(str, legend.codes[:12]))}, ...)")
         region = select(grid, op, w)
@@ -510,26 +659,26 @@ def apply_landcover(grid: ChangeGrid, ops: list[dict], legend: Legend | None, ye
         blocked = int((region & np.isin(codes, frm) & protected).sum())
         cand = np.flatnonzero(eligible.ravel())
         eligible_ha = float(area[cand].sum() / 1e4)
-        if op["op"] == "convert":
-            near = expand(op.get("near", [to]), legend, w)
-            ordered = _order(cand, op, grid, codes, near)
-            if "area_ha" in op:
-                want = op["area_ha"] * 1e4
-            elif "fraction" in op:
-                want = op["fraction"] * float(area[cand].sum())
+        if isinstance(op, Convert):
+            near = expand(op.near if op.near is not None else [to], legend, w)
+            ordered = _order(cand, op.order, op.seed, grid, codes, near)
+            if op.area_ha is not None:
+                want = op.area_ha * 1e4
+            elif op.fraction is not None:
+                want = op.fraction * float(area[cand].sum())
             else:
                 want = float(area[cand].sum())
             n = _prefix(ordered, area, want)
             got = float(area[ordered[:n]].sum())
-            if "area_ha" in op and got < want * (1 - 1e-9) and not op["allow_shortfall"]:
+            if op.area_ha is not None and got < want * (1 - 1e-9) and not op.allow_shortfall:
                 raise ScenarioError(
-                    f"{w}: asks for {op['area_ha']:g} ha but only {eligible_ha:,.2f} ha of class(es) {frm.tolist()} are eligible there"
+                    f"{w}: asks for {op.area_ha:g} ha but only {eligible_ha:,.2f} ha of class(es) {frm.tolist()} are eligible there"
                     + (f" ({blocked} protected cells excluded)" if blocked else ""),
                     hint="lower area_ha, widen zones/mask/polygon or 'from', or set allow_shortfall = true",
                 )
             entry.update(requested_ha=want / 1e4, eligible_ha=eligible_ha, protected_cells_skipped=blocked)
         else:  # target
-            target_codes = expand(op["classes"], legend, w)
+            target_codes = expand(op.classes, legend, w)
             if to not in target_codes:
                 raise ScenarioError(f"{w}: 'to' code {to} is not one of the target classes {target_codes.tolist()}", hint="convert into one of the classes whose share is targeted")
             reg = region.ravel()
@@ -537,14 +686,14 @@ def apply_landcover(grid: ChangeGrid, ops: list[dict], legend: Legend | None, ye
             if total <= 0:
                 raise ScenarioError(f"{w}: the target area holds no cell of the region", hint="check zones/mask/polygon")
             have = float(area[reg & np.isin(flat, target_codes)].sum())
-            need = op["share"] * total - have
-            near = expand(op.get("near", op["classes"]), legend, w)
-            ordered = _order(cand[~np.isin(flat[cand], target_codes)], {"order": "nearest", "seed": op.get("seed", 0)}, grid, codes, near)
+            need = op.share * total - have
+            near = expand(op.near if op.near is not None else op.classes, legend, w)
+            ordered = _order(cand[~np.isin(flat[cand], target_codes)], "nearest", op.seed, grid, codes, near)
             n = _prefix(ordered, area, need)
             got = float(area[ordered[:n]].sum())
-            if need > 0 and got < need * (1 - 1e-9) and not op["allow_shortfall"]:
+            if need > 0 and got < need * (1 - 1e-9) and not op.allow_shortfall:
                 raise ScenarioError(
-                    f"{w}: share {op['share']:.2%} needs {need / 1e4:,.2f} ha more of {target_codes.tolist()}, but only {eligible_ha:,.2f} ha of class(es) {frm.tolist()} are eligible"
+                    f"{w}: share {op.share:.2%} needs {need / 1e4:,.2f} ha more of {target_codes.tolist()}, but only {eligible_ha:,.2f} ha of class(es) {frm.tolist()} are eligible"
                     + (f" ({blocked} protected cells excluded)" if blocked else ""),
                     hint="lower the share, widen 'from', or set allow_shortfall = true",
                 )
@@ -559,8 +708,8 @@ def apply_landcover(grid: ChangeGrid, ops: list[dict], legend: Legend | None, ye
             by_zone_ha=_breakdown(take, zones_flat, area),
         )
         flat[take] = to
-        op_of[take] = op["index"]
-        update[op["index"]] = op.get("update_inputs")
+        op_of[take] = op.index
+        update[op.index] = op.update_inputs
         log.append(entry)
     assert not (codes != original)[~inside].any()
     return LandcoverChange(codes, original, op_of.reshape(codes.shape), log, update)
@@ -652,14 +801,14 @@ def follow_class(values: Any, change: LandcoverChange, zones: np.ndarray, legend
     return np.where(mask, repl, values), log
 
 
-def apply_input(values: Any, op: dict, sel: np.ndarray | None, replacement: Any = None, add: float | None = None) -> Any:
+def apply_input(values: Any, op: InputChange, sel: np.ndarray | None, replacement: Any = None, add: float | None = None) -> Any:
     """Apply one ``input`` operation to an input's values (numpy or dask, in the input's unit).
 
     Parameters
     ----------
     values : array
         Current values.
-    op : dict
+    op : InputChange
         The validated operation (``scale``, ``add``, ``path`` or ``value``).
     sel : ndarray of bool, optional
         Cells to change (None: every cell).
@@ -668,9 +817,9 @@ def apply_input(values: Any, op: dict, sel: np.ndarray | None, replacement: Any 
     add : float, optional
         Amount to add (already in the input's unit).
     """
-    if "scale" in op:
-        new = values * op["scale"]
-    elif "add" in op:
+    if op.scale is not None:
+        new = values * op.scale
+    elif op.add is not None:
         new = values + add
     else:
         new = replacement

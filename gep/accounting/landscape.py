@@ -5,14 +5,14 @@ index and zone index per cell, the cell area, every gridded input (DataArrays
 with ``units``), the tabular inputs, and the coefficient set's legend. It
 offers the vectorised building blocks that services share: per-class look-up
 tables mapped onto cells, ecosystem masks, and zone × ecosystem sums
-(``np.bincount`` style, also on dask arrays). It performs no I/O.
+(``np.bincount`` style, also on dask arrays). It performs no I/O and is
+immutable; it is built in stages by :func:`gep.accounting.region.build`.
 """
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass, field
-from typing import Any, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -86,8 +86,16 @@ class _Key:
 
 
 @dataclass
+class _Derived:
+    """Group keys and zone × class areas derived from a landscape's grids: computed once, shared by its views."""
+
+    keys: dict = field(default_factory=dict)
+    class_area: Any = None
+
+
+@dataclass(frozen=True)
 class Landscape:
-    """Grids and tables of one accounting region and year.
+    """Grids and tables of one accounting region and year (immutable).
 
     Parameters
     ----------
@@ -108,6 +116,8 @@ class Landscape:
         Record of the scenario's changes (see :mod:`gep.accounting.changes`).
     parcel : Parcel, optional
         Cell weights of a polygon whose account is wanted (see :mod:`gep.accounting.parcels`).
+    batch : ZonalBatch, optional
+        Set on the view :meth:`collecting` returns for a chunked landscape: zonal sums are deferred into it.
     """
 
     grid: xr.Dataset
@@ -121,6 +131,8 @@ class Landscape:
     changes: dict = field(default_factory=dict)
     #: The parcel whose account is computed (:class:`gep.accounting.parcels.Parcel`), or None for the whole region.
     parcel: Any = None
+    batch: Any = field(default=None, repr=False, compare=False)
+    derived: _Derived = field(default_factory=_Derived, repr=False, compare=False)
 
     # ---------------------------------------------------------------- inputs
     def input(self, name: str, unit: str, service: str) -> xr.DataArray:
@@ -220,41 +232,34 @@ class Landscape:
         per-class table (no pass over the cells): with ``f`` linear in area,
         ``Σ_cells f(v[class], a_cell) = f(v[class], Σ a_cell)`` by zone × class.
         """
-        cache = self.__dict__.setdefault("_sums", {})
-        if "class_area" not in cache:
+        if self.derived.class_area is None:
             sums = convert(self.zonal_by_class(self.cell_area), self.cell_area.attrs.get("units", "m**2"), "m**2", "cell_area")
-            cache["class_area"] = xr.DataArray(sums, dims=("zone", "class"), coords={"zone": self.zones["zone_id"].to_numpy(), "class": self.legend.codes}, attrs={"units": "m**2"})
-        return cache["class_area"]
+            self.derived.class_area = xr.DataArray(sums, dims=("zone", "class"), coords={"zone": self.zones["zone_id"].to_numpy(), "class": self.legend.codes}, attrs={"units": "m**2"})
+        return self.derived.class_area
 
     def zone_area(self) -> xr.DataArray:
         """Area of each zone × ecosystem type [m²] (from :meth:`class_area`)."""
         return self.class_to_ecosystem(self.class_area(), "m**2")
 
-    @contextlib.contextmanager
-    def collecting(self) -> Iterator[Any]:
-        """Collect the zonal sums asked for inside the block into one batch (chunked landscapes).
+    def collecting(self) -> "Landscape":
+        """A view of this landscape whose zonal sums are collected into one batch (chunked landscapes).
 
-        Yields a :class:`gep.execution.ZonalBatch` whose ``run()`` computes them
-        all in one pass over the blocks (call it after the block, before using
-        the sums); for an in-memory landscape yields None and sums are computed
-        at once.
+        The view's :attr:`batch` (a :class:`gep.execution.ZonalBatch`) computes them
+        all in one pass over the blocks when ``batch.run()`` is called (after every
+        service asked for its sums, before they are used); for an in-memory
+        landscape the view is the landscape itself (``batch`` None) and sums are
+        computed at once. Derived keys and areas are shared with the view.
         """
         if not hasattr(self.grid["class_index"].data, "map_blocks"):
-            yield None
-            return
+            return self
         from gep.execution import ZonalBatch
 
-        self.__dict__["_batch"] = batch = ZonalBatch()
-        try:
-            yield batch
-        finally:
-            self.__dict__.pop("_batch", None)
+        return replace(self, batch=ZonalBatch())
 
     def _sum_by(self, kind: str, values: Any, n: int) -> Any:
-        """Sum per-cell ``values`` by the zone × ``kind`` key into ``n`` bins (batched when collecting)."""
-        batch = self.__dict__.get("_batch")
-        if batch is not None:
-            return batch.add(self._key(kind, outside=n), values, n)
+        """Sum per-cell ``values`` by the zone × ``kind`` key into ``n`` bins (batched on a collecting view)."""
+        if self.batch is not None:
+            return self.batch.add(self._key(kind, outside=n), values, n)
         return _bincount(self._key(kind), values, n)
 
     def _key(self, kind: str, outside: int = -1) -> Any:
@@ -263,7 +268,7 @@ class Landscape:
         Cells outside the region get ``outside`` (dask keys; -1 for flox, the
         extra bin ``n`` for a :class:`~gep.execution.ZonalBatch`); numpy keys are a :class:`_Key`.
         """
-        cache = self.__dict__.setdefault("_keys", {})
+        cache = self.derived.keys
         if (kind, outside) not in cache:
             cls = self.grid["class_index"].data
             zone = self.grid["zone_index"].data

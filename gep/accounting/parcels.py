@@ -38,6 +38,8 @@ from gep.accounting.coefficients import ECOSYSTEMS
 from gep.accounting.landscape import Landscape
 from gep.accounting.services.result import ServiceResult
 
+#: A parcel file with up to this many features also gets one account row per feature.
+MAX_PARCEL_FEATURES = 200
 #: How parcel weights are computed (recorded in the manifest).
 PARCEL_METHOD = "exact polygon/cell overlap area (shapely/GEOS) on boundary cells, cell-centre test elsewhere; fractions exact to ~1e-12"
 

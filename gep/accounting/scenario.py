@@ -2,20 +2,22 @@
 
 A scenario names the region's grids and tables, the accounting year, the
 coefficient set and any overrides, and which services and methods to use.
-Validation reports every problem at once, each with the file, key and line,
-and suggests the nearest valid key for a typo. See ``docs/scenarios.md``.
+Validation (:func:`parse`, on the parsed TOML and its text; the file is read by
+:func:`gep.jobs.inputs.scenario`) reports every problem at once as located
+records (:class:`gep.errors.Problem`: file, key, line, message) and suggests the
+nearest valid key for a typo. See ``docs/scenarios.md``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from gep.accounting.catalogue import BY_ID
-from gep.errors import ScenarioError, nearest
-from gep.io.files import read_toml
+from gep.accounting.changes import CLASS_DEPENDENT_INPUTS, InputChange, Operation, OperationProblem, validate
+from gep.errors import Problem, ScenarioError, nearest
 from gep.units import Q_, parse_unit
 
 #: Gridded inputs the services read, with the unit expected (any convertible unit is accepted).
@@ -96,7 +98,7 @@ class GridInput:
     resample: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class SeriesYear:
     """One year of a multi-year series: what differs from the scenario's own inputs."""
 
@@ -105,12 +107,12 @@ class SeriesYear:
     zone_table: Path
     inputs: dict[str, GridInput]
     tables: dict[str, Path]
-    changes: list[dict]
+    changes: tuple[Operation, ...]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Scenario:
-    """A validated, resolved scenario."""
+    """A validated, resolved scenario (immutable: :func:`for_year` makes the scenario of one year)."""
 
     path: Path
     raw: dict
@@ -125,18 +127,17 @@ class Scenario:
     zone_table: Path
     inputs: dict[str, GridInput]
     tables: dict[str, Path]
-    enabled: list[str] | None
-    disabled: list[str]
+    enabled: tuple[str, ...] | None
+    disabled: tuple[str, ...]
     methods: dict[str, str]
     switches: dict[str, Any]
     valuation: dict[str, str]
     output_dir: Path | None = None
     chunks: int | None = None
-    problems: list[str] = field(default_factory=list)
     #: GeoJSON polygon whose account is computed (``[region] area`` or ``--area``).
     area: Path | None = None
     #: Validated ``[[changes]]`` operations (:mod:`gep.accounting.changes`), applied in order.
-    changes: list[dict] = field(default_factory=list)
+    changes: tuple[Operation, ...] = ()
     #: ``[execution] resample = true``: resample any input on another grid (nearest for classes, bilinear for values).
     resample: bool = False
     #: Years of a multi-year series (``[series.<year>]``), sorted; None for a single-year scenario.
@@ -148,7 +149,7 @@ class Scenario:
     series_follow: bool = True
     #: Set by :func:`for_year`: the land cover the shared inputs were observed on, and which inputs follow.
     inputs_landcover: Path | None = None
-    follow_inputs: list[str] = field(default_factory=list)
+    follow_inputs: tuple[str, ...] = ()
 
 
     @property
@@ -208,23 +209,24 @@ def _suggest(word: str, choices) -> str:
 
 
 class _Problems:
+    """The problems of one scenario file, each located by key and line."""
+
     def __init__(self, path: Path, text: str):
         self.path, self.text, self.items = path, text, []
 
     def add(self, section: str | None, key: str, message: str, line: int | None = None, label: str | None = None) -> None:
         line = line if line is not None else _line_of(self.text, key, section)
-        where = f"{self.path}" + (f", line {line}" if line else "")
         label = label or (f"[{section}] {key}" if section else key)
-        self.items.append(f"{where}: {label}: {message}")
+        self.items.append(Problem(message, file=str(self.path), key=label, line=line))
 
-    def changes(self, array: str, problems: list[tuple[int | None, str, str]]) -> None:
+    def changes(self, array: str, problems: list[OperationProblem]) -> None:
         """Record the problems of a ``[[changes]]`` list with the line of each key."""
-        for index, key, message in problems:
-            if index is None:
-                self.add(None, array, message)
+        for pr in problems:
+            if pr.index is None:
+                self.add(None, array, pr.message)
                 continue
-            line = _array_line(self.text, array, index, key if key not in ("changes", "op") else "op")
-            self.add(None, key, message, line=line, label=f"[[{array}]] #{index + 1} {key}")
+            line = _array_line(self.text, array, pr.index, pr.key if pr.key not in ("changes", "op") else "op")
+            self.add(None, pr.key, pr.message, line=line, label=f"[[{array}]] #{pr.index + 1} {pr.key}")
 
 
 def _path(folder: Path, value: Any, probs: _Problems, section: str, key: str, must_exist: bool = True) -> Path | None:
@@ -275,11 +277,19 @@ def _grid_input(folder: Path, name: str, value: Any, probs: _Problems, section: 
     return None
 
 
-def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; raise one :class:`ScenarioError` listing every problem."""
+def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
+    """Validate a parsed scenario file; raise one :class:`ScenarioError` carrying every problem.
+
+    Parameters
+    ----------
+    raw : dict
+        The parsed TOML.
+    path : path
+        The scenario file (relative paths are relative to its folder; problems name it).
+    text : str
+        The file's text, to locate each problem's line.
+    """
     path = Path(path)
-    raw = read_toml(path, what="scenario file")
-    text = path.read_text(encoding="utf-8")
     folder = path.parent
     probs = _Problems(path, text)
 
@@ -399,8 +409,9 @@ def load(path: str | Path) -> Scenario:
     if probs.items:
         n = len(probs.items)
         raise ScenarioError(
-            f"{n} problem{'s' if n > 1 else ''} in scenario: " + " | ".join(probs.items),
+            f"{n} problem{'s' if n > 1 else ''} in scenario: " + " | ".join(map(str, probs.items)),
             hint="see docs/scenarios.md for every key, its unit and default",
+            problems=probs.items,
         )
     return Scenario(
         path=path,
@@ -416,8 +427,8 @@ def load(path: str | Path) -> Scenario:
         zone_table=paths["zone_table"],
         inputs=inputs,
         tables=tables,
-        enabled=enabled,
-        disabled=list(disabled),
+        enabled=tuple(enabled) if enabled is not None else None,
+        disabled=tuple(disabled),
         methods=methods,
         switches=switches,
         valuation=valuation,
@@ -432,22 +443,23 @@ def load(path: str | Path) -> Scenario:
     )
 
 
-def _changes(folder: Path, raw: Any, array: str, inputs: set[str], probs: _Problems) -> list[dict]:
+def _changes(folder: Path, raw: Any, array: str, inputs: set[str], probs: _Problems) -> tuple[Operation, ...]:
     """Validate a ``[[changes]]`` list (see :mod:`gep.accounting.changes`) and check the files it names."""
-    from gep.accounting.changes import validate
-
     ops, problems = validate(raw, inputs)
     probs.changes(array, problems)
+    out = []
     for op in ops:
-        line = _array_line(probs.text, array, op["index"], "op")
-        op["label"] = f"[[{array}]] #{op['index'] + 1}" + (f" (line {line})" if line else "")
-        for key in ("mask", "polygon", "path"):
-            if key in op:
-                p = (folder / op[key]) if not Path(op[key]).is_absolute() else Path(op[key])
+        line = _array_line(probs.text, array, op.index, "op")
+        op = replace(op, label=f"[[{array}]] #{op.index + 1}" + (f" (line {line})" if line else ""))
+        files = {"mask": op.mask, "polygon": op.polygon, "path": op.path if isinstance(op, InputChange) else None}
+        for key, value in files.items():
+            if value is not None:
+                p = (folder / value) if not Path(value).is_absolute() else Path(value)
                 if not p.is_file():
-                    line = _array_line(probs.text, array, op["index"], key)
-                    probs.add(None, key, f"file not found: {p.resolve()}", line=line, label=f"[[{array}]] #{op['index'] + 1} {key}")
-    return ops
+                    line = _array_line(probs.text, array, op.index, key)
+                    probs.add(None, key, f"file not found: {p.resolve()}", line=line, label=f"[[{array}]] #{op.index + 1} {key}")
+        out.append(op)
+    return tuple(out)
 
 
 def _series(folder: Path, raw: Any, probs: _Problems, paths: dict) -> dict[int, SeriesYear] | None:
@@ -552,8 +564,6 @@ def for_year(sc: Scenario, year: int) -> Scenario:
     Changes of ``[[changes]]`` apply to every year, then the year's own
     ``[[series.<year>.changes]]``; comparable prices are those of the series base year.
     """
-    import dataclasses
-
     if sc.series is None:
         return sc
     if year not in sc.series:
@@ -564,15 +574,13 @@ def for_year(sc: Scenario, year: int) -> Scenario:
     tables = dict(sc.tables)
     tables.update(y.tables)
     n = len(sc.changes)
-    year_changes = [dict(op, index=op["index"] + n) for op in y.changes]
-    follow: list[str] = []
+    year_changes = tuple(replace(op, index=op.index + n) for op in y.changes)
+    follow: tuple[str, ...] = ()
     ref = None
     if sc.series_follow and Path(y.landcover).resolve() != Path(sc.landcover).resolve():
-        from gep.accounting.changes import CLASS_DEPENDENT_INPUTS
-
-        follow = [n for n in CLASS_DEPENDENT_INPUTS if n in sc.inputs and n not in y.inputs and sc.inputs[n].path is not None]
+        follow = tuple(n for n in CLASS_DEPENDENT_INPUTS if n in sc.inputs and n not in y.inputs and sc.inputs[n].path is not None)
         ref = sc.landcover if follow else None
-    return dataclasses.replace(
+    return replace(
         sc, year=year, landcover=y.landcover, zone_table=y.zone_table, inputs=inputs, tables=tables,
-        changes=list(sc.changes) + year_changes, series=None, purchase=None, inputs_landcover=ref, follow_inputs=follow,
+        changes=sc.changes + year_changes, series=None, purchase=None, inputs_landcover=ref, follow_inputs=follow,
     )

@@ -214,13 +214,13 @@ def apply_conversions(landcover: np.ndarray, catchment: np.ndarray, rules: Itera
 
     Returns the new land-cover array and, per rule, the number of cells converted.
     """
-    from gep.accounting.changes import ChangeGrid, apply_landcover
+    from gep.accounting.changes import ChangeGrid, Convert, apply_landcover
 
     rules = list(rules)
     lc = np.asarray(landcover)
     ops = [
-        {"index": i, "op": "convert", "from": list(r["from"]), "to": int(r["to"]), "zones": [int(r["catchment"])], "fraction": float(r.get("share", 1.0)),
-         "order": "row_major", "allow_shortfall": False, "label": f"[[landcover.convert]] #{i + 1}"}
+        Convert(index=i, from_=tuple(r["from"]), to=int(r["to"]), zones=(int(r["catchment"]),), fraction=float(r.get("share", 1.0)),
+                order="row_major", label=f"[[landcover.convert]] #{i + 1}")
         for i, r in enumerate(rules)
     ]
     zones = np.where(np.asarray(catchment) > 0, np.asarray(catchment), 0).astype(np.int64)

@@ -10,9 +10,11 @@ import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from gep.errors import InputError
+from gep.units import affine
 
 _HEADER = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<unit>[^\]]*)\])?\s*$")
 
@@ -59,4 +61,28 @@ def read_csv(path: str | Path, required: list[str] | tuple[str, ...] = (), what:
         )
     df.attrs["units"] = units
     df.attrs["path"] = str(path)
+    return df
+
+
+#: Required columns of a zone table.
+ZONE_COLUMNS = ("zone_id", "name")
+
+
+def read_zone_table(path) -> pd.DataFrame:
+    """Zone table: ``zone_id, name`` (+ ``name_zh``, ``gdp [unit]``), sorted by id."""
+    df = read_csv(path, ZONE_COLUMNS, "zone table")
+    ids = pd.to_numeric(df["zone_id"], errors="coerce")
+    if ids.isna().any() or (ids <= 0).any():
+        row = int(np.flatnonzero((ids.isna() | (ids <= 0)).to_numpy())[0]) + 2
+        raise InputError(f"{path}, line {row}: zone_id must be a positive integer", hint="zone ids match the values of the zones raster")
+    if ids.duplicated().any():
+        raise InputError(f"{path}: zone_id {int(ids[ids.duplicated()].iloc[0])} appears twice", hint="one row per zone")
+    df["zone_id"] = ids.astype(int)
+    if "gdp" in df:
+        unit = df.attrs["units"].get("gdp", "CNY")
+        s, _ = affine(unit, "CNY", f"{path} column gdp")
+        df["gdp_cny"] = pd.to_numeric(df["gdp"], errors="coerce") * s
+    units = df.attrs["units"]
+    df = df.sort_values("zone_id").reset_index(drop=True)
+    df.attrs.update(units=units, path=str(path))
     return df

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -23,11 +23,10 @@ from gep.errors import ScenarioError
 from gep.io import outputs
 from gep.io.files import sha256_file
 from gep.io.raster import cells as raster_cells
-from gep.accounting.region import read_landscape
+from gep.accounting.region import build as build_landscape
 from gep.accounting.landscape import Landscape
 from gep.accounting.scenario import Scenario, for_year
 from gep.accounting.services.result import ServiceResult
-from gep.accounting.scenario import load as load_scenario
 
 #: Absolute tolerance of the value digests in manifests [CNY] and of quantities [unit].
 DIGEST_TOLERANCE = 1e-3
@@ -163,7 +162,7 @@ def load(path: str | Path, *, area: str | Path | None = None, chunks: int | None
         Chunk size (default ``[execution] chunks``; with a ``scheduler`` or ``workers``
         and no chunk size, :data:`gep.execution.DEFAULT_CHUNKS`).
     """
-    sc = load_scenario(path)
+    sc = inputs.scenario(path)
     if area is not None and not Path(area).is_file():
         from gep.errors import InputError
 
@@ -200,10 +199,11 @@ def compute(job: RunJob, progress: Callable[[str], None] | None = None, *, year:
         raise ScenarioError(f"{sc.path}: year {year} asked, but the scenario accounts {sc.year} and has no [series]", hint="add [series.<year>] tables for a multi-year account")
     bad = check_codes(sc.changes, coef.legend)
     if bad:
-        raise ScenarioError(f"{sc.path}: " + " | ".join(bad), hint=f"use codes of the legend of {coef.id} (gep coefficients show {coef.id}; landcover.csv) or ecosystem names")
+        raise ScenarioError(f"{sc.path}: " + " | ".join(map(str, bad)), hint=f"use codes of the legend of {coef.id} (gep coefficients show {coef.id}; landcover.csv) or ecosystem names", problems=[replace(b, file=str(sc.path)) for b in bad])
     if not job.chunks:
         execution.check_fits(raster_cells(sc.landcover), len(sc.inputs))
-    ls = read_landscape(sc, coef.legend, job.chunks, lambda m: say(f"reading {m}"), area=area)
+    region = inputs.read_region(sc, job.chunks, area, lambda m: say(f"reading {m}"))
+    ls = build_landscape(region, sc, coef.legend, area)
     account, cell_ds = account_landscape(ls, coef, job.enabled, job.methods, job.switches, sc.base_year, say)
     record = dict(ls.changes, series=is_series)
     if record.get("parcel") is not None:
@@ -237,14 +237,15 @@ def account_landscape(
     Returns the account and the per-cell quantities (float32).
     """
     results, cells = {}, {}
-    with ls.collecting() as batch:
-        for sid in enabled:
-            say(f"service {sid}")
-            results[sid] = catalogue.BY_ID[sid].account(ls, coef, methods[sid], switches)
-            for name, da in results[sid].cells.items():
-                cells[name] = _clean_cell(da.astype(np.float32), da.attrs.get("units", ""))
-        sums = apportion.basis_sums(ls, results) if ls.parcel is None else None
-        ls.class_area()  # the value map's area shares: summed in the same pass
+    view = ls.collecting()
+    for sid in enabled:
+        say(f"service {sid}")
+        results[sid] = catalogue.BY_ID[sid].account(view, coef, methods[sid], switches)
+        for name, da in results[sid].cells.items():
+            cells[name] = _clean_cell(da.astype(np.float32), da.attrs.get("units", ""))
+    sums = apportion.basis_sums(view, results) if ls.parcel is None else None
+    view.class_area()  # the value map's area shares: summed in the same pass
+    batch = view.batch
     if batch is not None:
         say("zonal sums over the chunks")
         batch.run()

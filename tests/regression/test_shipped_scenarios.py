@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gep.cli import app
-from gep.accounting.scenario import load
+from gep.jobs.inputs import scenario as load
 
 ROOT = Path(__file__).resolve().parents[2]
 SCEN = ROOT / "scenarios"

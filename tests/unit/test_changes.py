@@ -194,13 +194,13 @@ def test_validation_reports_every_problem():
     ]
     ok, probs = validate(raw, INPUTS)
     assert ok == []
-    text = " | ".join(f"#{i} {k}: {m}" for i, k, m in probs)
+    text = " | ".join(f"#{p.index} {p.key}: {p.message}" for p in probs)
     for expected in ("#0 op: unknown operation 'conver' (did you mean 'convert'?)", "#1 are_ha: unknown key", "did you mean 'area_ha'?",
                      "#2 share: must be a fraction in [0, 1], got 56 (a fraction: 0.56 for 56 %)", "#3 to: is required",
                      "#4 input: unknown input 'precipitaton' (did you mean 'precipitation'?)", "#5 op: input changes need exactly one of",
                      "#6 op: protect needs", "#7 from: must be land-cover codes or ecosystem names", "#7 fraction: give either area_ha or fraction"):
         assert expected in text, (expected, text)
-    assert validate({"op": "convert"}, INPUTS)[1][0][0] is None
+    assert validate({"op": "convert"}, INPUTS)[1][0].index is None
 
 
 def test_follow_class_takes_the_zone_mean_of_the_new_class(coef):
@@ -225,10 +225,11 @@ def test_follow_class_takes_the_zone_mean_of_the_new_class(coef):
 def test_apply_input_scale_add_replace():
     v = np.arange(6.0).reshape(2, 3)
     sel = np.array([[True, False, False], [False, False, True]])
-    np.testing.assert_allclose(changes.apply_input(v, {"scale": 1.1}, None), v * 1.1)
-    np.testing.assert_allclose(changes.apply_input(v, {"scale": 2.0}, sel), np.where(sel, v * 2, v))
-    np.testing.assert_allclose(changes.apply_input(v, {"add": {}}, sel, add=10.0), np.where(sel, v + 10, v))
-    np.testing.assert_allclose(changes.apply_input(v, {"value": {}}, None, replacement=7.0), np.full(v.shape, 7.0))
+    op = changes.InputChange
+    np.testing.assert_allclose(changes.apply_input(v, op(input="et", scale=1.1), None), v * 1.1)
+    np.testing.assert_allclose(changes.apply_input(v, op(input="et", scale=2.0), sel), np.where(sel, v * 2, v))
+    np.testing.assert_allclose(changes.apply_input(v, op(input="et", add={"value": 10, "units": "mm/yr"}), sel, add=10.0), np.where(sel, v + 10, v))
+    np.testing.assert_allclose(changes.apply_input(v, op(input="et", value={"value": 7, "units": "mm/yr"}), None, replacement=7.0), np.full(v.shape, 7.0))
 
 
 def test_cell_key_is_a_fixed_hash():
