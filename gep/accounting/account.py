@@ -20,7 +20,7 @@ import xarray as xr
 from gep.accounting.catalogue import BY_ID, CATEGORIES
 from gep.accounting.coefficients import ECOSYSTEMS
 from gep.accounting.services.result import ServiceResult
-from gep.accounting.valuation import Valued, value
+from gep.accounting.valuation import Valuation, Valued
 
 
 @dataclass
@@ -81,11 +81,9 @@ def assemble(
     results: dict[str, ServiceResult],
     methods: dict[str, str],
     zones: pd.DataFrame,
-    year: int,
-    index: pd.DataFrame,
-    series: str,
-    base_year: int | None = None,
+    valuation: Valuation,
     gdp_cny: np.ndarray | None = None,
+    parcels: pd.DataFrame | None = None,
 ) -> Account:
     """Value every service's components and stack them into the account.
 
@@ -97,15 +95,14 @@ def assemble(
         Service id → method used.
     zones : DataFrame
         Zone table (``zone_id``, ``name``, optional ``name_zh``).
-    year : int
-        Accounting year; current prices are indexed to it.
-    index, series : DataFrame, str
-        Price index rows and the series to use.
-    base_year : int, optional
-        Year of comparable prices.
+    valuation : Valuation
+        Price index series, accounting year (current prices) and base year (comparable prices).
     gdp_cny : array, optional
         GDP per zone [CNY].
+    parcels : DataFrame, optional
+        Per-feature totals of a parcel file with several features.
     """
+    year, base_year = valuation.year, valuation.base_year
     ids = list(results)
     zone_ids = zones["zone_id"].to_numpy()
     shape = (len(zone_ids), len(ids), len(ECOSYSTEMS))
@@ -122,9 +119,9 @@ def assemble(
             quantity[:, j, :] = res.quantity.values
             units.append(res.quantity.attrs.get("units", ""))
         for comp in res.components:
-            v: Valued = value(comp, index, series, year)
+            v: Valued = valuation.current(comp)
             current[:, j, :] += v.value.values
-            vb = value(comp, index, series, base_year) if base_year is not None else None
+            vb = valuation.comparable(comp)
             if vb is not None:
                 comparable[:, j, :] += vb.value.values
             frame = comp.quantity.to_dataframe(name="quantity").reset_index()
@@ -156,7 +153,7 @@ def assemble(
             "value": (("zone", "service", "ecosystem"), current, {"long_name": "value at current prices (价值量)", "units": "CNY", "price_year": year}),
         },
         coords=coords,
-        attrs={"year": year, "currency": "CNY", "price_year": year, "index_series": series},
+        attrs={"year": year, "currency": "CNY", "price_year": year, "index_series": valuation.series},
     )
     if comparable is not None:
         data["value_comparable"] = (("zone", "service", "ecosystem"), comparable, {"long_name": "value at comparable prices", "units": "CNY", "price_year": base_year})
@@ -170,4 +167,4 @@ def assemble(
     for res in results.values():
         extras.update(res.extras)
     comps = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    return Account(data=data, components=comps, extras=extras)
+    return Account(data=data, components=comps, extras=extras, parcels=parcels)

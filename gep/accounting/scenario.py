@@ -15,38 +15,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from gep.accounting import catalogue
 from gep.accounting.catalogue import BY_ID
 from gep.accounting.changes import CLASS_DEPENDENT_INPUTS, InputChange, Operation, OperationProblem, validate
 from gep.errors import Problem, ScenarioError, nearest
 from gep.units import Q_, parse_unit
 
-#: Gridded inputs the services read, with the unit expected (any convertible unit is accepted).
-INPUTS: dict[str, str] = {
-    "precipitation": "mm/yr",
-    "et": "mm/yr",
-    "et0": "mm/yr",
-    "awc": "mm",
-    "storm_rainfall": "mm/yr",
-    "npp": "gC/(m**2*yr)",
-    "temperature": "degC",
-    "r_factor": "MJ*mm/(ha*h*yr)",
-    "k_factor": "t*ha*h/(ha*MJ*mm)",
-    "sand": "percent",
-    "silt": "percent",
-    "clay": "percent",
-    "organic_carbon": "percent",
-    "dem": "m",
-    "ls_factor": "dimensionless",
-    "fcover": "dimensionless",
-    "et_hot": "mm/yr",
-    "wind_factor": "kg/m",
-    "erodible_fraction": "dimensionless",
-    "crust_factor": "dimensionless",
-    "roughness_factor": "dimensionless",
-    "negative_ions": "ion/cm**3",
-}
-#: Tabular inputs.
-TABLES = ("production", "emissions", "visitors", "housing", "reservoirs")
+#: Gridded and tabular inputs a scenario may give: every input of every service of the catalogue.
+INPUTS = catalogue.INPUTS
+TABLES = catalogue.TABLES
 SWITCHES = (
     "water_conservation_net_of_water_use",
     "purification_capped_by_load",
@@ -380,8 +357,8 @@ def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
     for sid, method in raw.get("methods", {}).items():
         if sid not in BY_ID:
             probs.add("methods", sid, f"unknown service{_suggest(sid, BY_ID)}")
-        elif method not in BY_ID[sid].methods:
-            probs.add("methods", sid, f"unknown method '{method}'{_suggest(str(method), BY_ID[sid].methods)}; methods: {', '.join(BY_ID[sid].methods)}")
+        elif method not in BY_ID[sid].method_names:
+            probs.add("methods", sid, f"unknown method '{method}'{_suggest(str(method), BY_ID[sid].method_names)}; methods: {', '.join(BY_ID[sid].method_names)}")
         else:
             methods[sid] = method
 

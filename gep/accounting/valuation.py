@@ -98,3 +98,31 @@ def value(component: Component, index: pd.DataFrame, series: str, target_year: i
     factor = index_factor(index, series, component.price_year, target_year)
     out = (component.quantity * (per_unit * factor)).assign_attrs(units="CNY", price_year=target_year)
     return Valued(component, out, per_unit, factor, target_year)
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """How one account turns quantities into money: the price index, the accounting year and the base year.
+
+    Current prices are those of ``year``; comparable prices those of ``base_year``
+    (None: no comparable values). Made once per account (:meth:`of`) and used for
+    the account and for every parcel feature.
+    """
+
+    index: pd.DataFrame
+    series: str
+    year: int
+    base_year: int | None = None
+
+    @classmethod
+    def of(cls, coef, year: int, base_year: int | None = None) -> "Valuation":
+        """The valuation of a coefficient set (its price index and ``[valuation] price_index`` series) for ``year``."""
+        return cls(coef.price_index, coef.profile.get("valuation", {}).get("price_index", "cpi"), year, base_year)
+
+    def current(self, component: Component) -> Valued:
+        """The component at the accounting year's prices [CNY]."""
+        return value(component, self.index, self.series, self.year)
+
+    def comparable(self, component: Component) -> Valued | None:
+        """The component at the base year's prices [CNY] (None without a base year)."""
+        return value(component, self.index, self.series, self.base_year) if self.base_year is not None else None

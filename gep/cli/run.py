@@ -55,7 +55,7 @@ def run_cmd(
             else:
                 written = run_job.run(job, out_dir, command, step)
         step("done")
-    summary = written.summary()
+    summary = written.result.summary(written.folder)
     if as_json:
         emit(summary)
     elif summary.get("series"):
@@ -136,7 +136,7 @@ def compare_cmd(
     def status(what: str):
         return err.status(f"computing {what}", spinner="dots") if err.is_terminal else contextlib.nullcontext()
 
-    doc = compare_job.run(base, alt, out_dir, area=area, chunks=chunks, status=status)
+    doc = compare_job.run(base, alt, out_dir, area=area, chunks=chunks, status=status).result.doc
     if as_json:
         emit(doc)
         return

@@ -1,37 +1,29 @@
-"""Compare two accounts (``gep compare BASE ALT``): ΔGEP by zone × service × category.
+"""``gep compare BASE ALT``: ΔGEP of two scenarios or run folders (load -> compute -> write).
 
-Pure tables from two account datasets (:class:`gep.accounting.account.Account.data` or a
-run's ``account.nc``) and their per-cell datasets (``cells.nc``):
-
-* :func:`delta_table`: zone × service rows with category, unit, quantity and
-  value in BASE and ALT and their differences (ALT − BASE);
-* :func:`by_service`, :func:`by_zone`, :func:`by_category`: the same summed;
-* :func:`delta_cells`: the per-cell change of value [CNY/yr per cell] when both
-  runs share one grid (None otherwise);
-* :func:`checks`: consistency checks listed in the workbook (totals add up, the
-  per-cell map sums to the account, grids and coefficient sets agree).
-
-Physical quantities are compared per service in the service's unit
-(provisioning sums products of different units and has no single quantity).
+:func:`load` makes the two sides (a scenario is computed and written as a ``gep
+run`` into ``<out>/base`` or ``<out>/alt``; a run folder is read);
+:func:`compute` builds the Δ tables (:mod:`gep.accounting.delta`), the per-cell
+map and the consistency checks (totals add up, the per-cell map sums to the
+account, grids and coefficient sets agree); :func:`write` writes the tables,
+charts, workbook and the manifest.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gep.accounting.catalogue import CATEGORIES
+from gep.accounting.delta import by_category, by_service, by_zone, delta_cells, delta_table, landcover_transitions
 from gep.audit.manifest import CompareRecord, Manifest, RunRecord, SideRef
+from gep.jobs.job import Written
 
-DELTA_COLUMNS = [
-    "zone", "zone_name", "category", "service", "unit",
-    "quantity_base", "quantity_alt", "delta_quantity",
-    "value_base_cny", "value_alt_cny", "delta_value_cny", "delta_pct",
-]
+KIND = CompareRecord.KIND
 
 
 @dataclass
@@ -50,124 +42,6 @@ class Side:
     def run(self) -> RunRecord | None:
         """The ``gep run`` record of the side's manifest (None for a side without one)."""
         return self.manifest.record if self.manifest is not None and isinstance(self.manifest.record, RunRecord) else None
-
-
-def _per_zone_service(ds: xr.Dataset) -> pd.DataFrame:
-    q = ds["quantity"].sum("ecosystem", min_count=1).to_dataframe(name="quantity").reset_index()
-    v = ds["value"].sum("ecosystem").to_dataframe(name="value").reset_index()
-    df = q.merge(v[["zone", "service", "value"]], on=["zone", "service"])
-    return df[["zone", "zone_name", "category", "service", "unit", "quantity", "value"]]
-
-
-#: Differences below this fraction of the larger value are floating-point noise and reported as 0.
-RELATIVE_NOISE = 1e-9
-
-
-def _diff(b, a):
-    """b − a, with differences within :data:`RELATIVE_NOISE` of the larger magnitude set to 0."""
-    b, a = np.asarray(b, dtype=float), np.asarray(a, dtype=float)
-    d = b - a
-    return np.where(np.abs(d) <= RELATIVE_NOISE * np.maximum(np.abs(a), np.abs(b)), 0.0, d)
-
-
-def delta_table(base: xr.Dataset, alt: xr.Dataset) -> pd.DataFrame:
-    """ΔGEP by zone × service (ALT − BASE); see :data:`DELTA_COLUMNS`.
-
-    Zones or services present on one side only count as 0 on the other.
-    Quantities are compared only where both sides report the same unit.
-    """
-    a, b = _per_zone_service(base), _per_zone_service(alt)
-    m = a.merge(b, on=["zone", "service"], how="outer", suffixes=("_base", "_alt"))
-    for col in ("zone_name", "category", "unit"):
-        m[col] = m[f"{col}_base"].where(m[f"{col}_base"].notna(), m[f"{col}_alt"])
-    same_unit = (m["unit_base"] == m["unit_alt"]) | m["unit_base"].isna() | m["unit_alt"].isna()
-    m["unit"] = np.where(same_unit, m["unit"], m["unit_base"].astype(str) + " | " + m["unit_alt"].astype(str))
-    qa = m["quantity_base"].where(m["unit_base"].notna(), 0.0)
-    qb = m["quantity_alt"].where(m["unit_alt"].notna(), 0.0)
-    m["quantity_base"], m["quantity_alt"] = qa, qb
-    m["delta_quantity"] = np.where(same_unit, _diff(qb, qa), np.nan)
-    m["value_base_cny"] = m["value_base"].fillna(0.0)
-    m["value_alt_cny"] = m["value_alt"].fillna(0.0)
-    m["delta_value_cny"] = _diff(m["value_alt_cny"], m["value_base_cny"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m["delta_pct"] = np.where(m["value_base_cny"] != 0, m["delta_value_cny"] / m["value_base_cny"], np.nan)
-    order = {s: i for i, s in enumerate(list(base["service"].values) + [s for s in alt["service"].values if s not in base["service"].values])}
-    m["_o"] = m["service"].map(order)
-    return m.sort_values(["zone", "_o"])[DELTA_COLUMNS].reset_index(drop=True)
-
-
-def _pct(d: pd.DataFrame) -> pd.DataFrame:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d["delta_pct"] = np.where(d["value_base_cny"] != 0, d["delta_value_cny"] / d["value_base_cny"], np.nan)
-    return d
-
-
-def by_service(delta: pd.DataFrame) -> pd.DataFrame:
-    """Δ per service (summed over zones): category, unit, quantities and values."""
-    g = delta.groupby(["service"], sort=False).agg(
-        category=("category", "first"), unit=("unit", "first"),
-        quantity_base=("quantity_base", lambda s: s.sum(min_count=1)), quantity_alt=("quantity_alt", lambda s: s.sum(min_count=1)),
-        delta_quantity=("delta_quantity", lambda s: s.sum(min_count=1)),
-        value_base_cny=("value_base_cny", "sum"), value_alt_cny=("value_alt_cny", "sum"), delta_value_cny=("delta_value_cny", "sum"),
-    ).reset_index()
-    return _pct(g)
-
-
-def by_zone(delta: pd.DataFrame) -> pd.DataFrame:
-    """Δ per zone: value by category in BASE and ALT and ΔGEP."""
-    rows = []
-    for (zone, name), g in delta.groupby(["zone", "zone_name"], sort=True):
-        row = {"zone": int(zone), "zone_name": name}
-        for c in CATEGORIES:
-            row[f"delta_{c}_cny"] = float(g.loc[g["category"] == c, "delta_value_cny"].sum())
-        row["gep_base_cny"] = float(g["value_base_cny"].sum())
-        row["gep_alt_cny"] = float(g["value_alt_cny"].sum())
-        row["delta_value_cny"] = row["gep_alt_cny"] - row["gep_base_cny"]
-        rows.append(row)
-    d = pd.DataFrame(rows).rename(columns={"gep_base_cny": "value_base_cny", "gep_alt_cny": "value_alt_cny"})
-    return _pct(d)
-
-
-def by_category(delta: pd.DataFrame) -> pd.DataFrame:
-    """Δ per category (provisioning, regulating, cultural)."""
-    g = delta.groupby("category")[["value_base_cny", "value_alt_cny", "delta_value_cny"]].sum().reindex(list(CATEGORIES), fill_value=0.0).reset_index()
-    return _pct(g)
-
-
-def same_grid(a: xr.Dataset | None, b: xr.Dataset | None) -> bool:
-    """True when two cell datasets share shape, transform and CRS."""
-    if a is None or b is None or "gep_value" not in a or "gep_value" not in b:
-        return False
-    if a["gep_value"].shape != b["gep_value"].shape:
-        return False
-    ta, tb = a.attrs.get("transform"), b.attrs.get("transform")
-    if ta is not None and tb is not None and not np.allclose(np.asarray(ta, float), np.asarray(tb, float)):
-        return False
-    return a.attrs.get("crs", "") == b.attrs.get("crs", "")
-
-
-def delta_cells(base: xr.Dataset | None, alt: xr.Dataset | None) -> xr.DataArray | None:
-    """Per-cell ΔGEP [CNY/yr per cell] (ALT − BASE), or None when the grids differ."""
-    if not same_grid(base, alt):
-        return None
-    d = alt["gep_value"].astype(np.float64) - base["gep_value"].astype(np.float64)
-    return d.assign_attrs(units="CNY/yr", long_name="change of GEP per cell (ALT − BASE)")
-
-
-def landcover_transitions(base: xr.Dataset | None, alt: xr.Dataset | None) -> pd.DataFrame:
-    """Area [ha] of every land-cover transition ``from → to`` between the runs (changed cells only)."""
-    cols = ["from_code", "to_code", "cells", "area_ha"]
-    if not same_grid(base, alt) or "landcover" not in base or "landcover" not in alt:
-        return pd.DataFrame(columns=cols)
-    a = np.asarray(base["landcover"].values).ravel().astype(np.int64)
-    b = np.asarray(alt["landcover"].values).ravel().astype(np.int64)
-    area = np.asarray(base["cell_area"].values, dtype=np.float64).ravel()
-    ch = (a != b) & (a > 0) & (b > 0)
-    if not ch.any():
-        return pd.DataFrame(columns=cols)
-    key = a[ch] * 100000 + b[ch]
-    u, inv = np.unique(key, return_inverse=True)
-    return pd.DataFrame({"from_code": u // 100000, "to_code": u % 100000, "cells": np.bincount(inv), "area_ha": np.bincount(inv, weights=area[ch]) / 1e4})
 
 
 def checks(base: Side, alt: Side, delta: pd.DataFrame, cells_delta: xr.DataArray | None) -> pd.DataFrame:
@@ -240,13 +114,11 @@ def summary(base: Side, alt: Side, delta: pd.DataFrame) -> dict:
 # --------------------------------------------------------------------------- running a comparison
 
 
-def load_side(path, label: str, out_dir, area=None, chunks: int | None = None, progress=None, command: str = "gep compare") -> Side:
-    """One side of a comparison: a scenario (computed and written to ``out_dir``) or a run folder."""
-    from pathlib import Path
-
-    from gep.jobs import run as runner
-    from gep.errors import InputError
+def load_side(path, label: str, out_dir, area=None, chunks: int | None = None, progress=None, command: str = KIND) -> Side:
+    """One side of a comparison: a scenario (computed and written to ``out_dir/<label>``) or a run folder."""
+    from gep.errors import InputError, ScenarioError
     from gep.io.outputs import read_run
+    from gep.jobs import run as runner
 
     path = Path(path)
     if path.is_dir():
@@ -262,38 +134,83 @@ def load_side(path, label: str, out_dir, area=None, chunks: int | None = None, p
     job = runner.load(path, area=area, chunks=chunks)
     sc = job.scenario
     if sc.series is not None:
-        from gep.errors import ScenarioError
-
         raise ScenarioError(f"{path}: a multi-year series cannot be one side of a comparison", hint="compare two single-year scenarios, or two run folders of the series (<run>/<year>/)")
-    result = runner.compute(job, progress)
-    folder = runner.write(result, Path(out_dir) / label.lower(), f"{command} ({label.lower()}: {path.name})")
-    return Side(label, sc.name, sc.year, result.account.data, result.cells, result.manifest, str(folder))
+    written = runner.write(runner.compute(job, progress), Path(out_dir) / label.lower(), f"{command} ({label.lower()}: {path.name})")
+    result = written.result
+    return Side(label, sc.name, sc.year, result.account.data, result.cells, written.manifest, str(written.folder))
 
 
-def write_compare(base: Side, alt: Side, out_dir, command: str = "gep compare") -> tuple[dict, list[str]]:
-    """Write the comparison's tables, charts, workbook and manifest into ``out_dir``; return (summary, files).
+@dataclass(frozen=True)
+class Comparison:
+    """A computed comparison: the Δ tables, the per-cell Δ map, the checks and the summary document."""
 
-    The manifest (kind ``gep compare``, written with :func:`gep.audit.manifest.write`)
-    records each side's run folder and the SHA-256 of its ``manifest.json``,
-    ``account.nc`` and ``cells.nc`` (paths relative to ``out_dir``), so that
-    ``gep replay`` can check them and recompute the comparison from them
-    (a parcel, ``--area``, is recorded in each side's own manifest).
+    base: Side
+    alt: Side
+    delta: pd.DataFrame
+    by_service: pd.DataFrame
+    by_zone: pd.DataFrame
+    by_category: pd.DataFrame
+    cells: xr.DataArray | None
+    transitions: pd.DataFrame
+    checks: pd.DataFrame
+    doc: dict
+
+
+def default_folder(base, alt) -> Path:
+    """``runs/compare-<base>-vs-<alt>/``."""
+    import re
+
+    return Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"compare-{Path(base).stem}-vs-{Path(alt).stem}")
+
+
+def load(base, alt, out_dir, *, area=None, chunks: int | None = None, status=None, command: str = KIND) -> tuple[Side, Side]:
+    """The two sides: a scenario is computed and written as a run into ``out_dir/base`` or ``out_dir/alt``; a run folder is read.
+
+    ``status(label)`` returns a context manager shown while a side is loaded.
     """
-    from pathlib import Path
+    import contextlib
 
+    from gep.errors import InputError
+
+    base, alt = Path(base), Path(alt)
+    if area is not None and not Path(area).is_file():
+        raise InputError(f"parcel file not found: {area}", hint="give a GeoJSON polygon", key="area")
+    shown = status or (lambda _label: contextlib.nullcontext())
+    with shown("BASE"):
+        b = load_side(base, "BASE", out_dir, area, chunks, command=command)
+    with shown("ALT"):
+        a = b if (alt.resolve() == base.resolve() and base.is_file()) else load_side(alt, "ALT", out_dir, area, chunks, command=command)
+    return b, (replace(b, label="ALT") if a is b else a)
+
+
+def compute(sides: tuple[Side, Side], progress: Callable[[str], None] | None = None) -> Comparison:
+    """The Δ tables, per-cell Δ map, land-cover transitions, checks and summary of two sides."""
+    base, alt = sides
+    delta = delta_table(base.account, alt.account)
+    cells = delta_cells(base.cells, alt.cells)
+    return Comparison(base, alt, delta, by_service(delta), by_zone(delta), by_category(delta), cells,
+                      landcover_transitions(base.cells, alt.cells), checks(base, alt, delta, cells), summary(base, alt, delta))
+
+
+def write(comparison: Comparison, out_dir, command: str = KIND) -> Written[Comparison]:
+    """Write the comparison's tables, charts, workbook and manifest into ``out_dir``.
+
+    The manifest (kind ``gep compare``) records each side's run folder and the
+    SHA-256 of its ``manifest.json``, ``account.nc`` and ``cells.nc`` (paths
+    relative to ``out_dir``), so that ``gep replay`` can check them and recompute
+    the comparison from them (a parcel is recorded in each side's own manifest).
+    The returned comparison's document names the folder, the outputs and the checks.
+    """
     from gep.audit import manifest as mf
     from gep.audit import provenance
     from gep.io import charts as report
     from gep.io import outputs, workbook
 
+    c = comparison
+    base, alt, delta, svc, zones, cats, cells, transitions, chk = c.base, c.alt, c.delta, c.by_service, c.by_zone, c.by_category, c.cells, c.transitions, c.checks
+    doc = dict(c.doc)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    delta = delta_table(base.account, alt.account)
-    svc, zones, cats = by_service(delta), by_zone(delta), by_category(delta)
-    cells = delta_cells(base.cells, alt.cells)
-    transitions = landcover_transitions(base.cells, alt.cells)
-    chk = checks(base, alt, delta, cells)
-    doc = summary(base, alt, delta)
     files = ["delta.csv", "delta.parquet", "delta_by_service.csv", "delta_by_zone.csv", "compare.xlsx", "waterfall.png", "zones.png"]
     outputs.write_csv(delta, out / "delta.csv")
     outputs.write_parquet(delta, out / "delta.parquet")
@@ -313,7 +230,7 @@ def write_compare(base: Side, alt: Side, out_dir, command: str = "gep compare") 
         outputs.write_netcdf(xr.Dataset({"delta_gep_value": cells.astype(np.float32)}, attrs={k: base.cells.attrs[k] for k in ("crs", "transform") if k in base.cells.attrs}), out / "delta_cells.nc")
         files += ["delta_map.png", "delta_cells.nc"]
     fmt = {"quantity_base": workbook.QTY, "quantity_alt": workbook.QTY, "delta_quantity": workbook.QTY, "value_base_cny": workbook.CNY, "value_alt_cny": workbook.CNY, "delta_value_cny": workbook.CNY, "delta_pct": workbook.PCT}
-    zfmt = {c: workbook.CNY for c in zones.columns if c.endswith("_cny")} | {"delta_pct": workbook.PCT}
+    zfmt = {col: workbook.CNY for col in zones.columns if col.endswith("_cny")} | {"delta_pct": workbook.PCT}
     readme = _readme(base, alt, doc, out)
     inputs = _inputs_sheet(base, alt, transitions)
     sheets = [
@@ -332,14 +249,14 @@ def write_compare(base: Side, alt: Side, out_dir, command: str = "gep compare") 
     if len(transitions):
         doc["landcover_transitions"] = json.loads(transitions.to_json(orient="records"))
     manifest = mf.Manifest(
-        kind=CompareRecord.KIND, command=command, record=CompareRecord(_side_record(base, out), _side_record(alt, out)),
+        kind=KIND, command=command, record=CompareRecord(_side_record(base, out), _side_record(alt, out)),
         outputs=outputs.hashes(out, files),
         results={"delta_gep_cny": doc["delta_gep_cny"], "gep_base_cny": gb, "gep_alt_cny": ga,
                  "tolerance": DIGEST_TOLERANCE, "relative_tolerance": mf.RELATIVE_TOLERANCE},
         environment=provenance.environment(), rng=provenance.rng_record(None),
     )
-    mf.write(out, manifest)
-    return doc, files
+    manifest, _, _ = mf.write(out, manifest)
+    return Written(replace(comparison, doc=doc), out, manifest)
 
 
 def _is_geographic(crs: str) -> bool:
@@ -355,7 +272,6 @@ def _is_geographic(crs: str) -> bool:
 
 def _rel(path, start) -> str | None:
     import os
-    from pathlib import Path
 
     if path is None:
         return None
@@ -368,8 +284,6 @@ DIGEST_TOLERANCE = 1e-3
 
 def _side_record(side: Side, out) -> SideRef:
     """Manifest entry of one side: scenario name, run folder and SHA-256 of the files the comparison read."""
-    from pathlib import Path
-
     from gep.io.files import sha256_file
 
     files = {}
@@ -382,8 +296,6 @@ def _side_record(side: Side, out) -> SideRef:
 
 
 def _manifest_hash(run_dir) -> str | None:
-    from pathlib import Path
-
     from gep.io.files import sha256_file
 
     if run_dir is None or not (Path(run_dir) / "manifest.json").is_file():
@@ -455,8 +367,9 @@ def _inputs_sheet(base: Side, alt: Side, transitions: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(rows, columns=["side", "kind", "name", "detail", "sha256"])
 
 
-def run(base, alt, out_dir=None, *, area=None, chunks: int | None = None, status=None, command: str = "gep compare") -> dict:
-    """Compare ALT against BASE (scenarios or run folders) and write the comparison; return its summary.
+def run(base, alt, out_dir=None, *, area=None, chunks: int | None = None, status=None, command: str = KIND,
+        progress: Callable[[str], None] | None = None) -> Written[Comparison]:
+    """Compare ALT against BASE (scenarios or run folders) and write the comparison.
 
     Parameters
     ----------
@@ -469,26 +382,8 @@ def run(base, alt, out_dir=None, *, area=None, chunks: int | None = None, status
     status : callable, optional
         ``status(label)`` returns a context manager shown while a side is computed.
     """
-    import contextlib
-    import dataclasses
-    import re
-    from pathlib import Path
-
-    from gep.errors import InputError
-
-    base, alt = Path(base), Path(alt)
-    if area is not None and not Path(area).is_file():
-        raise InputError(f"parcel file not found: {area}", hint="give a GeoJSON polygon", key="area")
-    folder = Path(out_dir) if out_dir else Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"compare-{base.stem}-vs-{alt.stem}")
-    shown = status or (lambda _label: contextlib.nullcontext())
-    with shown("BASE"):
-        b = load_side(base, "BASE", folder, area, chunks)
-    with shown("ALT"):
-        a = b if (alt.resolve() == base.resolve() and base.is_file()) else load_side(alt, "ALT", folder, area, chunks)
-    if a is b:
-        a = dataclasses.replace(b, label="ALT")
-    doc, _ = write_compare(b, a, folder, command)
-    return doc
+    folder = Path(out_dir) if out_dir else default_folder(base, alt)
+    return write(compute(load(base, alt, folder, area=area, chunks=chunks, status=status, command=command), progress), folder, command)
 
 
 def replay(manifest: Manifest, run_dir, out_dir) -> None:
@@ -496,13 +391,10 @@ def replay(manifest: Manifest, run_dir, out_dir) -> None:
 
     Returns None: the comparison's results are compared through its outputs.
     """
-    import dataclasses
-    from pathlib import Path
-
     record = manifest.record
     base = load_side((Path(run_dir) / record.base.run_dir).resolve(), "BASE", out_dir)
     alt = load_side((Path(run_dir) / record.alt.run_dir).resolve(), "ALT", out_dir)
     if record.base.run_dir == record.alt.run_dir:
-        alt = dataclasses.replace(base, label="ALT")
-    write_compare(base, alt, out_dir, manifest.command or CompareRecord.KIND)
+        alt = replace(base, label="ALT")
+    write(compute((base, alt)), out_dir, manifest.command or KIND)
     return None

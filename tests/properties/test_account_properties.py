@@ -15,15 +15,16 @@ from hypothesis.extra.numpy import arrays
 
 from gep.accounting.account import assemble
 from gep.accounting.catalogue import BY_ID
+from gep.accounting.compute import compute_services
 from gep.errors import UnitError
 from gep.accounting.services.result import Component
 from gep.units import CO2_PER_C, Q_
-from gep.accounting.valuation import index_factor, value
+from gep.accounting.valuation import Valuation, index_factor, value
 
 SETTINGS = settings(max_examples=25, deadline=None)
 CLASSES = (211, 212, 22, 31, 33, 12, 11, 42, 46, 64, 51, 61)
 ZONE_IDS = (1, 2, 3)
-SWITCHES = {"negative_water_conservation": "keep", "purification_capped_by_load": False, "carbon_method": "nep_rh"}
+SWITCHES = {"negative_water_conservation": "keep", "purification_capped_by_load": False}
 
 #: Grid services whose per-cell quantities are not capped by zone loads or clamped per zone.
 TILE_SERVICES = (
@@ -64,8 +65,8 @@ def make(make_landscape, codes, zones, inputs, tables=None):
 
 
 def account_of(ls, coef, services, switches=SWITCHES):
-    results = {sid: BY_ID[sid].account(ls, coef, method, switches) for sid, method in services}
-    return assemble(results, dict(services), ls.zones, 2022, coef.price_index, "cpi")
+    results = {sid: compute_services(ls, coef, [sid], {"carbon_sequestration": "nep_rh", sid: method}, switches)[sid] for sid, method in services}
+    return assemble(results, dict(services), ls.zones, Valuation(coef.price_index, "cpi", 2022))
 
 
 def close(a, b, rel=1e-9):

@@ -13,6 +13,7 @@ from hypothesis.extra.numpy import arrays
 from gep.accounting import parcels as apportion
 from gep.accounting.account import assemble
 from gep.accounting.catalogue import BY_ID
+from gep.accounting.valuation import Valuation
 
 #   codes                zones
 #   211 211  11  11      1 1 2 2
@@ -34,11 +35,11 @@ def landscape(make_landscape):
 
 
 def results_of(ls, coef):
-    return {sid: BY_ID[sid].account(ls, coef, m, SWITCHES) for sid, m in SERVICES}
+    return {sid: BY_ID[sid].compute(ls, coef, m, SWITCHES) for sid, m in SERVICES}
 
 
 def value(results, ls, coef):
-    return assemble(results, dict(SERVICES), ls.zones, 2022, coef.price_index, "cpi")
+    return assemble(results, dict(SERVICES), ls.zones, Valuation(coef.price_index, "cpi", 2022))
 
 
 def test_whole_region_parcel_is_the_region(landscape, coef):

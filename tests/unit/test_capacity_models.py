@@ -247,7 +247,8 @@ def _with(b, **kw):
 def test_capacity_increases_with_flow(b, dq):
     for fn in ONE_D + [m.zhejiang_uniform]:
         lo, hi = _w(fn, b), _w(fn, _with(b, flow=b["flow"] + dq))
-        assert (hi >= lo - 1e-9 * np.abs(lo)).all()
+        slack = 1e-12 * 31.536 * b["cs"] * (b["flow"] + dq + b["effluent_flow"])  # rounding of W near 0 where C0·e^−a ≈ Cs
+        assert (hi >= lo - 1e-9 * np.abs(lo) - slack).all()
 
 
 @settings(max_examples=30, deadline=None)

@@ -130,7 +130,7 @@ def test_chunked_account_reads_every_input_block_once():
     from benchmarks.synthetic import region
     from gep.accounting import catalogue
     from gep.jobs.inputs import coefficient_set
-    from gep.jobs.run import account_landscape
+    from gep.accounting.compute import account_landscape
 
     coef = coefficient_set("cn-2022")
     ls = region(60 * 70, zones=4, chunks=25, coef=coef)
@@ -150,7 +150,7 @@ def test_chunked_account_reads_every_input_block_once():
         ls.grid[name] = (("y", "x"), arr.map_blocks(counted(name), dtype=arr.dtype), ls.grid[name].attrs)
     enabled = [s.id for s in catalogue.CATALOGUE]
     methods = {s: catalogue.BY_ID[s].default_method for s in enabled}
-    account, _ = account_landscape(ls, coef, enabled, methods, dict(coef.profile["switches"], carbon_method="nep_rh"))
+    account, _ = account_landscape(ls, coef, enabled, methods, dict(coef.profile["switches"]))
     blocks = int(np.prod(ls.grid["class_index"].data.numblocks))
     assert account.gep > 0
     assert len(reads) == blocks * len(ls.grid.data_vars) and set(reads.values()) == {1}, reads.most_common(3)

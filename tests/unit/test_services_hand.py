@@ -19,9 +19,10 @@ import xarray as xr
 
 from gep.accounting.account import assemble
 from gep.accounting.catalogue import BY_ID, CATALOGUE
+from gep.accounting.compute import compute_services
 from gep.errors import UnitError
 from gep.accounting.services import soil_retention as sr
-from gep.accounting.valuation import index_factor, value
+from gep.accounting.valuation import Valuation, index_factor, value
 
 A = 900.0  # m² per cell (30 m × 30 m)
 HA = 0.09  # the same in ha
@@ -40,8 +41,10 @@ def chain(price_year: int, year: int = 2022) -> float:
     return math.prod(CPI[s] / 100.0 for s in range(price_year + 1, year + 1))
 
 
-def run(sid, ls, coef, method=None, switches=None):
-    return BY_ID[sid].account(ls, coef, method or BY_ID[sid].default_method, switches or {})
+def run(sid, ls, coef, method=None, switches=None, carbon="nep_rh"):
+    """One service's result; a service it needs (oxygen by ``nep`` needs carbon) is computed first by ``carbon``."""
+    methods = {"carbon_sequestration": carbon, sid: method or BY_ID[sid].default_method}
+    return compute_services(ls, coef, [sid], methods, switches or {})[sid]
 
 
 def qty(res, zone, eco):
@@ -568,7 +571,7 @@ def test_carbon_stock_matches_invest_carbon_arithmetic(coef, make_landscape):
 
 def test_oxygen_release_nep_basis_hand(coef, make_landscape):
     ls = carbon_landscape(make_landscape)
-    res = run("oxygen_release", ls, coef, "nep", {"carbon_method": "nep_rh"})
+    res = run("oxygen_release", ls, coef, "nep", carbon="nep_rh")
     # O2 = 32/44 × CO2 fixed = 32/44 × 1.016010 = 0.738917 t per vegetated cell
     per_cell = 32 / 44 * (600 - RH) * A * 1e-6 * CO2_C
     assert qty(res, 1, "forest") == pytest.approx(per_cell)
@@ -692,7 +695,7 @@ def test_assemble_current_and_comparable_prices(coef, make_landscape):
     ls = make_landscape([[211, 31], [42, 51]], [[1, 1], [2, 2]], {
         "precipitation": (1200, "mm/yr"), "et": (np.array([[700, 500], [900, 600]], float), "mm/yr"), "et_hot": (300, "mm/yr")})
     results = {"water_conservation": run("water_conservation", ls, coef, "water_balance"), "climate_regulation": run("climate_regulation", ls, coef)}
-    acc = assemble(results, {"water_conservation": "water_balance", "climate_regulation": "evaporative_cooling"}, ls.zones, 2022, coef.price_index, "cpi", base_year=2020)
+    acc = assemble(results, {"water_conservation": "water_balance", "climate_regulation": "evaporative_cooling"}, ls.zones, Valuation(coef.price_index, "cpi", 2022, base_year=2020))
     water = 1232.604 * 6.1107 * chain(2005)  # 11 471.258 CNY
     climate = (61250 * 2 + 93650) * 0.52  # 112 398 CNY
     assert acc.gep == pytest.approx(water + climate)

@@ -124,38 +124,52 @@ def stock_by_zone(ls: Landscape, pools) -> xr.DataArray:
     return ls.class_to_ecosystem(stock(pool_table(ls, pools), ls.class_area()), "tC")
 
 
-def sequestration(ls: Landscape, coef: CoefficientSet, method: str) -> xr.DataArray:
-    """Per-cell CO2 sequestered [tCO2/yr] by ``nep_ratio``, ``nep_rh`` or ``rate_lut``.
-
-    Memoised on the landscape per coefficient set and method, so oxygen release
-    (32/44 of it) does not compute it twice.
-    """
-    memo = ls.__dict__.setdefault("_sequestration", {})
-    key = (id(coef), method)
-    if key not in memo:
-        memo[key] = (coef, _sequestration(ls, coef, method))
-    return memo[key][1]
+def _npp(ls: Landscape) -> xr.DataArray:
+    """NPP as carbon [gC/(m²·yr)] (:func:`npp_as_carbon`)."""
+    return npp_as_carbon(ls.grid["npp"] if ls.has_input("npp") else ls.input("npp", "gC/(m**2*yr)", "carbon_sequestration"))
 
 
-def _sequestration(ls: Landscape, coef: CoefficientSet, method: str) -> xr.DataArray:
-    if method == "rate_lut":
-        return co2_from_rate(ls.lut(coef, "carbon_sequestration.rate", "tC/(ha*yr)"), ls.cell_area)
-    npp = npp_as_carbon(ls.grid["npp"] if ls.has_input("npp") else ls.input("npp", "gC/(m**2*yr)", "carbon_sequestration"))
-    if method == "nep_ratio":
-        nep = nep_ratio(npp, coef.quantity("carbon_sequestration.nep_ratio"))
-    else:
-        rh = heterotrophic_respiration(
-            ls.grid["temperature"] if ls.has_input("temperature") else ls.input("temperature", "degC", "carbon_sequestration"),
-            ls.input("precipitation", "mm/yr", "carbon_sequestration"),
-            *(coef.quantity(f"carbon_sequestration.rh_{k}") for k in "abcf"),
-        )
-        nep = (npp - rh).assign_attrs(units="gC/(m**2*yr)")
+def sequestration_rate_lut(ls: Landscape, coef: CoefficientSet) -> xr.DataArray:
+    """Per-cell CO2 sequestered [tCO2/yr] from a sequestration rate per class."""
+    return co2_from_rate(ls.lut(coef, "carbon_sequestration.rate", "tC/(ha*yr)"), ls.cell_area)
+
+
+def sequestration_nep_ratio(ls: Landscape, coef: CoefficientSet) -> xr.DataArray:
+    """Per-cell CO2 sequestered [tCO2/yr] with NEP = α·NPP."""
+    nep = nep_ratio(_npp(ls), coef.quantity("carbon_sequestration.nep_ratio"))
     return co2_from_nep(nep, ls.cell_area) * ls.mask(NEP_ECOSYSTEMS)
 
 
-def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
+def sequestration_nep_rh(ls: Landscape, coef: CoefficientSet) -> xr.DataArray:
+    """Per-cell CO2 sequestered [tCO2/yr] with NEP = NPP − Rh (Pei Zhiyong et al. 2010)."""
+    npp = _npp(ls)
+    rh = heterotrophic_respiration(
+        ls.grid["temperature"] if ls.has_input("temperature") else ls.input("temperature", "degC", "carbon_sequestration"),
+        ls.input("precipitation", "mm/yr", "carbon_sequestration"),
+        *(coef.quantity(f"carbon_sequestration.rh_{k}") for k in "abcf"),
+    )
+    nep = (npp - rh).assign_attrs(units="gC/(m**2*yr)")
+    return co2_from_nep(nep, ls.cell_area) * ls.mask(NEP_ECOSYSTEMS)
+
+
+def account_nep_rh(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``nep_rh``: CO2 sequestered as 44/12 × (NPP − Rh), and the carbon stock."""
+    return _account(ls, coef, sequestration_nep_rh(ls, coef))
+
+
+def account_nep_ratio(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``nep_ratio``: CO2 sequestered as 44/12 × α·NPP, and the carbon stock."""
+    return _account(ls, coef, sequestration_nep_ratio(ls, coef))
+
+
+def account_rate_lut(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``rate_lut``: CO2 sequestered as 44/12 × a rate per class, and the carbon stock."""
+    return _account(ls, coef, sequestration_rate_lut(ls, coef))
+
+
+def _account(ls: Landscape, coef: CoefficientSet, sequestered: xr.DataArray) -> ServiceResult:
     """CO2 sequestered per zone × ecosystem, and the carbon stock (not part of GEP)."""
-    cell = sequestration(ls, coef, method).assign_attrs(units="tCO2/yr")
+    cell = sequestered.assign_attrs(units="tCO2/yr")
     q = ls.zonal(cell, "tCO2/yr")
     basis = coef.profile.get("valuation", {}).get("carbon_price_basis", "tCO2")
     if basis == "tC":

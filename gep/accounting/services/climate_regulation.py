@@ -55,7 +55,7 @@ def humidification_energy(evaporation, area, humidifier_energy):
     return evaporation * 1e-3 * area * humidifier_energy
 
 
-def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
+def account_evaporative_cooling(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
     """Cooling by forest, shrub and grassland; cooling + humidification by water and wetland surfaces."""
     et_hot = ls.input("et_hot", "mm/yr", "climate_regulation")
     args = [coef.quantity(k) for k in ("climate_regulation.water_density", "climate_regulation.latent_heat", "climate_regulation.eer")]

@@ -75,7 +75,7 @@ def reservoir_storage(table: pd.DataFrame, share: float) -> np.ndarray:
     return out
 
 
-def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
+def account_storage(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
     """Flood storage of vegetation, marshes and the water bodies in the reservoirs table."""
     alpha = ls.lut(coef, "flood_mitigation.storm_runoff_coefficient", "dimensionless", VEGETATION)
     veg = vegetation_storage(ls.input("storm_rainfall", "mm/yr", "flood_mitigation"), alpha, ls.cell_area) * ls.mask(VEGETATION)

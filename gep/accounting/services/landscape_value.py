@@ -29,7 +29,7 @@ def annual_premium(floor_area, premium, rate):
     return floor_area * premium * rate
 
 
-def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
+def account_hedonic(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
     """Floor area in the influence zone and its annualised premium, shared among green and blue ecosystems by area."""
     table = ls.table("housing", "landscape")
     area = _column(table, "floor_area", "m**2", "m**2")

@@ -46,7 +46,7 @@ def ions(concentration, threshold, area, height, lifetime):
     return (concentration - threshold).clip(min=0.0) * 1e6 * area * height * MINUTES_PER_YEAR / lifetime
 
 
-def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
+def account_ly_t_1721(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
     """Ions above 600 per cm³ over forest, shrub, grassland, wetland and water."""
     conc = ls.input("negative_ions", "ion/cm**3", "negative_ions") if ls.has_input("negative_ions") else ls.lut(coef, "negative_ions.concentration", "ion/cm**3", ECOSYSTEMS)
     cell = ions(conc, coef.quantity("negative_ions.threshold"), ls.cell_area, ls.lut(coef, "negative_ions.height", "m", ECOSYSTEMS), coef.quantity("negative_ions.lifetime"))

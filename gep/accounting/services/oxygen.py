@@ -31,14 +31,19 @@ def from_npp(npp, area):
     return O2_PER_DRY_MATTER * npp / C_PER_DRY_MATTER.to("gC/g").magnitude * area * 1e-6
 
 
-def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
-    """O2 released: ``nep`` basis (32/44 of the CO2 sequestered) or ``npp`` gross basis."""
-    if method == "npp":
-        npp = carbon.npp_as_carbon(ls.grid["npp"] if ls.has_input("npp") else ls.input("npp", "gC/(m**2*yr)", "oxygen_release"))
-        cell = from_npp(npp, ls.cell_area) * ls.mask(carbon.NEP_ECOSYSTEMS)
-    else:
-        seq_method = switches.get("carbon_method", "nep_rh")
-        cell = from_co2(carbon.sequestration(ls, coef, seq_method).assign_attrs(units="tCO2/yr"))
+def account_nep(ls: Landscape, coef: CoefficientSet, switches: dict, carbon_sequestration: ServiceResult) -> ServiceResult:
+    """Method ``nep``: O2 released, 32/44 of the CO2 sequestered (the ``carbon_sequestration`` service's per-cell map)."""
+    cell = from_co2(carbon_sequestration.cells["carbon_sequestration"].assign_attrs(units="tCO2/yr"))
+    return _account(ls, coef, cell)
+
+
+def account_npp(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``npp``: O2 released on the gross basis, 1.19 × NPP as dry matter."""
+    npp = carbon.npp_as_carbon(ls.grid["npp"] if ls.has_input("npp") else ls.input("npp", "gC/(m**2*yr)", "oxygen_release"))
+    return _account(ls, coef, from_npp(npp, ls.cell_area) * ls.mask(carbon.NEP_ECOSYSTEMS))
+
+
+def _account(ls: Landscape, coef: CoefficientSet, cell) -> ServiceResult:
     cell = cell.assign_attrs(units="t/yr")
     q = ls.zonal(cell, "t/yr")
     price, year = coef.price("price.oxygen")

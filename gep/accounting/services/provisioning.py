@@ -26,7 +26,7 @@ from gep.units import Q_, convert
 COLUMNS = ("zone_id", "product", "ecosystem", "quantity", "unit")
 
 
-def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
+def account_statistics(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
     """One priced component per product, by zone × ecosystem."""
     table = ls.table("production", "provisioning")
     path = table.attrs.get("path", "production table")

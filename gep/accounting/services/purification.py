@@ -97,16 +97,22 @@ def _tax_prices(coef: CoefficientSet, pollutants: tuple[str, ...], tax_key: str)
     return out
 
 
-def account_water(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
-    """COD, NH3-N and TP removed by wetland and water, capped by the zone's loads."""
+def account_water_pollution_tax(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Water purification, method ``pollution_tax``: COD, NH3-N and TP removed by wetland and water,
+    capped by the zone's loads, valued at the pollution tax per pollution equivalent."""
     prices = _tax_prices(coef, WATER_POLLUTANTS, "price.pollution_tax")
     return _purify(ls, coef, switches, "water_purification", WATER_POLLUTANTS, WATER_ECOSYSTEMS, prices)
 
 
-def account_air(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
-    """SO2, NOx and dust removed by vegetation, capped by the zone's emissions."""
-    if method == "pollution_tax":
-        prices = _tax_prices(coef, AIR_POLLUTANTS, "price.air_pollution_tax")
-    else:
-        prices = {p: (*coef.price(k), k) for p, k in TREATMENT_PRICE.items()}
+def account_air_treatment_cost(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Air purification, method ``treatment_cost``: SO2, NOx and dust removed by vegetation, capped by
+    the zone's emissions, valued at the cost of treating them."""
+    prices = {p: (*coef.price(k), k) for p, k in TREATMENT_PRICE.items()}
+    return _purify(ls, coef, switches, "air_purification", AIR_POLLUTANTS, AIR_ECOSYSTEMS, prices)
+
+
+def account_air_pollution_tax(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Air purification, method ``pollution_tax``: as :func:`account_air_treatment_cost`, valued at the
+    air pollution tax per pollution equivalent."""
+    prices = _tax_prices(coef, AIR_POLLUTANTS, "price.air_pollution_tax")
     return _purify(ls, coef, switches, "air_purification", AIR_POLLUTANTS, AIR_ECOSYSTEMS, prices)

@@ -48,26 +48,35 @@ def _where(table: pd.DataFrame, ls: Landscape, values: np.ndarray, unit: str) ->
     return ls.allocate_by_area(ls.zone_sums(table, values, "visitors table"), NATURAL, unit)
 
 
-def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
-    """Visits and their travel cost (``travel_cost``) or revenue (``revenue``) by zone.
+def account_travel_cost(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``travel_cost``: visits and their travel cost, visitors × (time × wage × share + direct cost)."""
+    table = ls.table("visitors", "recreation")
+    visits = _column(table, "visitors", "visit", "visit")
+    money = np.asarray(
+        travel_cost(
+            Q_(visits, "visit/yr"),
+            Q_(_column(table, "travel_time", "h", "h"), "h/visit"),
+            Q_(_column(table, "wage", "CNY/h", "CNY/h"), "CNY/h"),
+            Q_(_column(table, "direct_cost", "CNY/visit", "CNY/visit"), "CNY/visit"),
+            coef.quantity("recreation.time_value_share"),
+        ).magnitude
+    )
+    return _account(ls, table, visits, money, "travel_cost")
+
+
+def account_revenue(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``revenue``: visits and the nature-based tourism revenue they bring."""
+    table = ls.table("visitors", "recreation")
+    visits = _column(table, "visitors", "visit", "visit")
+    return _account(ls, table, visits, _column(table, "revenue", "CNY", "CNY"), "revenue")
+
+
+def _account(ls: Landscape, table: pd.DataFrame, visits: np.ndarray, money: np.ndarray, method: str) -> ServiceResult:
+    """Visits and their value by zone × ecosystem.
 
     Sites without an ``ecosystem`` column are shared among the zone's natural
     ecosystems in proportion to their area.
     """
-    table = ls.table("visitors", "recreation")
-    visits = _column(table, "visitors", "visit", "visit")
-    if method == "revenue":
-        money = _column(table, "revenue", "CNY", "CNY")
-    else:
-        money = np.asarray(
-            travel_cost(
-                Q_(visits, "visit/yr"),
-                Q_(_column(table, "travel_time", "h", "h"), "h/visit"),
-                Q_(_column(table, "wage", "CNY/h", "CNY/h"), "CNY/h"),
-                Q_(_column(table, "direct_cost", "CNY/visit", "CNY/visit"), "CNY/visit"),
-                coef.quantity("recreation.time_value_share"),
-            ).magnitude
-        )
     q = _where(table, ls, visits, "visit/yr")
     value = _where(table, ls, money, "CNY/yr")
     return ServiceResult(quantity=q, components=[Component(method, value, Q_(1.0, "dimensionless"), ls.year, "visitors table (CNY of the accounting year)")])

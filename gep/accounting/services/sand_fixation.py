@@ -72,7 +72,7 @@ def _factor(ls: Landscape, coef: CoefficientSet, name: str) -> xr.DataArray:
     return coef.quantity(f"sand_fixation.{name}")
 
 
-def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
+def account_rweq(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
     """Sand fixed on forest, shrub, grassland and cropland cells: potential − actual loss."""
     wf = ls.input("wind_factor", "kg/m", "sand_fixation")
     ef, scf, kr = (_factor(ls, coef, n) for n in ("erodible_fraction", "crust_factor", "roughness_factor"))

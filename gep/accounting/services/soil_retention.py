@@ -225,13 +225,20 @@ def k_for(ls: Landscape) -> xr.DataArray:
     return k_epic(*[ls.input(n, "percent", "soil_retention") for n in names])
 
 
-def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
-    """Soil retained on forest, shrub, grassland, wetland, cropland and bare cells."""
+def account_rusle_cover(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``rusle_cover``: RUSLE with the cover-management factor C from vegetation cover."""
+    return _account(ls, coef, switches, lambda: c_from_cover(ls.input("fcover", "percent", "soil_retention")))
+
+
+def account_rusle_c_lut(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``rusle_c_lut``: RUSLE with C from the class look-up table."""
+    return _account(ls, coef, switches, lambda: ls.lut(coef, "soil_retention.cover_management", "dimensionless", ECOSYSTEMS))
+
+
+def _account(ls: Landscape, coef: CoefficientSet, switches: dict, cover_management) -> ServiceResult:
+    """Soil retained on forest, shrub, grassland, wetland, cropland and bare cells (C from ``cover_management()``)."""
     mask = ls.mask(ECOSYSTEMS)
-    if method == "rusle_cover":
-        c = c_from_cover(ls.input("fcover", "percent", "soil_retention"))
-    else:
-        c = ls.lut(coef, "soil_retention.cover_management", "dimensionless", ECOSYSTEMS)
+    c = cover_management()
     p = ls.lut(coef, "soil_retention.support_practice", "dimensionless", ECOSYSTEMS)
     per_ha = retained(ls.input("r_factor", "MJ*mm/(ha*h*yr)", "soil_retention"), k_for(ls), ls_for(ls), c, p)
     cell = (per_cell_mass(per_ha, ls.cell_area) * mask).assign_attrs(units="t/yr")

@@ -91,16 +91,17 @@ def budyko_aet(precipitation, et0, kc, awc, z, vegetated):
     return xr.where(vegetated > 0, veg, other)
 
 
-def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) -> ServiceResult:
-    """Water conservation of the forest, shrub, grassland, wetland and water cells."""
-    p = ls.input("precipitation", "mm/yr", "water_conservation")
-    alpha = ls.lut(coef, "water_conservation.runoff_coefficient", "dimensionless", ECOSYSTEMS)
-    mask = ls.mask(ECOSYSTEMS)
-    if method == "water_balance":
-        et = ls.input("et", "mm/yr", "water_conservation")
-    else:
+def account_water_balance(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``water_balance``: Q = A·(P − R − ET) with ET from the ``et`` input."""
+    return _account(ls, coef, switches, lambda p: ls.input("et", "mm/yr", "water_conservation"))
+
+
+def account_budyko(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``budyko``: the same balance with AET from the Budyko curve (InVEST annual water yield)."""
+
+    def aet(p: xr.DataArray) -> xr.DataArray:
         vegetated = ls.per_cell(ls.legend.vegetated.astype(float), unit="dimensionless")
-        et = budyko_aet(
+        return budyko_aet(
             p,
             ls.input("et0", "mm/yr", "water_conservation"),
             ls.lut(coef, "water_conservation.kc", "dimensionless"),
@@ -108,6 +109,16 @@ def account(ls: Landscape, coef: CoefficientSet, method: str, switches: dict) ->
             coef.quantity("water_conservation.budyko_z"),
             vegetated,
         )
+
+    return _account(ls, coef, switches, aet)
+
+
+def _account(ls: Landscape, coef: CoefficientSet, switches: dict, evapotranspiration) -> ServiceResult:
+    """Water conservation of the forest, shrub, grassland, wetland and water cells (ET from ``evapotranspiration(P)``)."""
+    p = ls.input("precipitation", "mm/yr", "water_conservation")
+    alpha = ls.lut(coef, "water_conservation.runoff_coefficient", "dimensionless", ECOSYSTEMS)
+    mask = ls.mask(ECOSYSTEMS)
+    et = evapotranspiration(p)
     cell = water_balance(p, et, alpha, ls.cell_area) * mask
     cell.attrs["units"] = "m**3/yr"
     rule = switches.get("negative_water_conservation", "clamp_total")
