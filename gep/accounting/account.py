@@ -23,9 +23,9 @@ from gep.accounting.services.result import ServiceResult
 from gep.accounting.valuation import Valuation, Valued
 
 
-@dataclass
-class Account:
-    """A computed account with its tidy tables."""
+@dataclass(frozen=True)
+class GepAccount:
+    """A computed GEP account with its tidy tables (not a ledger account: :class:`gep.ledger.model.Account`)."""
 
     data: xr.Dataset
     components: pd.DataFrame
@@ -84,7 +84,7 @@ def assemble(
     valuation: Valuation,
     gdp_cny: np.ndarray | None = None,
     parcels: pd.DataFrame | None = None,
-) -> Account:
+) -> GepAccount:
     """Value every service's components and stack them into the account.
 
     Parameters
@@ -167,4 +167,4 @@ def assemble(
     for res in results.values():
         extras.update(res.extras)
     comps = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    return Account(data=data, components=comps, extras=extras, parcels=parcels)
+    return GepAccount(data=data, components=comps, extras=extras, parcels=parcels)

@@ -315,7 +315,7 @@ def _validate_tidy(df: pd.DataFrame, path: str) -> pd.DataFrame:
 def from_files(chain: list[dict], verify: bool = True) -> CoefficientSet:
     """The coefficient set read by :func:`gep.io.coefficient_files.read_set` (its ``base`` chain, base first).
 
-    With ``verify`` a file that differs from the SHA-256 in its set's manifest
+    With ``verify`` a file that differs from the SHA-256 in its set's header
     raises :class:`CoefficientError` (the top set's first problem is named).
     """
     if verify:
@@ -331,17 +331,17 @@ def from_files(chain: list[dict], verify: bool = True) -> CoefficientSet:
 
 def _one_set(entry: dict, base: CoefficientSet | None) -> CoefficientSet:
     """A set's own tables on top of its base set's."""
-    folder, manifest = entry["folder"], entry["header"]
+    folder, header = entry["folder"], entry["header"]
     tidy = [_validate_tidy(df, df.attrs["path"]) for df in entry["tidy"]]
     tidy_parts = ([base.rows] if base is not None else []) + tidy
     if not tidy_parts:
-        raise CoefficientError(f"coefficient set {manifest['id']} has no coefficient tables", hint="list CSV files in the manifest's [files]")
+        raise CoefficientError(f"coefficient set {header['id']} has no coefficient tables", hint="list CSV files in the [files] of its manifest.toml")
     rows = pd.concat(tidy_parts, ignore_index=True).drop_duplicates(["parameter", "key"], keep="last").reset_index(drop=True)
 
     legend_df = entry["legend"]
     legend = _make_legend(legend_df, folder) if legend_df is not None else (base.legend if base else None)
     if legend is None:
-        raise CoefficientError(f"coefficient set {manifest['id']} has no landcover.csv legend", hint="add landcover.csv or a base set that has one")
+        raise CoefficientError(f"coefficient set {header['id']} has no landcover.csv legend", hint="add landcover.csv or a base set that has one")
     pools = entry["pools"]
     pools = validate_pools(pools, folder / "carbon_pools.csv") if pools is not None else (base.carbon_pools if base else pd.DataFrame(columns=POOL_COLUMNS))
     index = entry["index"]
@@ -350,13 +350,13 @@ def _one_set(entry: dict, base: CoefficientSet | None) -> CoefficientSet:
     profile = copy.deepcopy(base.profile) if base else {}
     for section in ("services", "methods", "switches", "valuation"):
         profile.setdefault(section, {})
-        profile[section].update(manifest.get(section, {}))
+        profile[section].update(header.get(section, {}))
     files = dict(base.files) if base else {}
-    files.update({f"{manifest['id']}/{k}": v for k, v in manifest["files"].items()})
+    files.update({f"{header['id']}/{k}": v for k, v in header["files"].items()})
     return CoefficientSet(
-        id=manifest["id"],
-        version=str(manifest["version"]),
-        description=manifest.get("description", ""),
+        id=header["id"],
+        version=str(header["version"]),
+        description=header.get("description", ""),
         folders=(base.folders if base else ()) + (folder,),
         rows=rows,
         legend=legend,

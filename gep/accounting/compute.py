@@ -19,7 +19,7 @@ import xarray as xr
 
 from gep.accounting import catalogue
 from gep.accounting import parcels as parcels_mod
-from gep.accounting.account import Account, assemble
+from gep.accounting.account import GepAccount, assemble
 from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.landscape import Landscape
 from gep.accounting.scenario import Scenario
@@ -39,7 +39,7 @@ class RunResult:
         The coefficient set used.
     landscape : Landscape
         The landscape the services read.
-    account : Account
+    account : GepAccount
         The valued account.
     enabled, methods, switches
         The services reported, their methods (and those of the services they need) and the switches.
@@ -52,7 +52,7 @@ class RunResult:
     scenario: Scenario
     coef: CoefficientSet
     landscape: Landscape
-    account: Account
+    account: GepAccount
     enabled: tuple[str, ...]
     methods: dict[str, str]
     switches: dict
@@ -177,7 +177,7 @@ def account_landscape(
     switches: dict,
     base_year: int | None = None,
     say: Callable[[str], None] = lambda _m: None,
-) -> tuple[Account, xr.Dataset]:
+) -> tuple[GepAccount, xr.Dataset]:
     """Run every enabled service on a landscape and assemble the valued account.
 
     Returns the account and the per-cell quantities (float32).

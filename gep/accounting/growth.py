@@ -39,7 +39,7 @@ def series_table(accounts: dict) -> pd.DataFrame:
 
     Parameters
     ----------
-    accounts : dict of int → Account
+    accounts : dict of int → GepAccount
         The account of each year (each valued with the same base year).
 
     Returns

@@ -9,7 +9,7 @@ out over the cells by the service's own per-cell map ``x`` (its *basis*):
 
     parcel quantity[z, e] = Q[z, e] · Σ_i w_i·x_i / Σ_i x_i      (i in zone z, type e)
 
-with ``w_i`` the fraction of cell i inside the polygon (:func:`gep.geometry.coverage`).
+with ``w_i`` the fraction of cell i inside the polygon (:func:`gep.geometry.cell_fractions`).
 Services without a per-cell map (statistics tables), and zone × ecosystem
 entries whose basis sums to 0, are shared by area (``Σ w·a / Σ a`` of the type in
 the zone; if the zone has no cell of that type, by the zone's area). The
@@ -204,7 +204,7 @@ def cell_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.Data
     results : dict
         Service results (their per-cell maps are the bases).
     value : DataArray
-        Account values, dims ``(zone, service, ecosystem)`` [CNY].
+        GepAccount values, dims ``(zone, service, ecosystem)`` [CNY].
     sums : dict, optional
         :func:`basis_sums` of ``results`` if already computed.
 
@@ -258,7 +258,7 @@ def parcel_account(ls: Landscape, results: dict[str, ServiceResult], cells: dict
     results, cells : dict
         Service results and per-cell maps of the whole region.
     assemble_fn : callable
-        ``assemble_fn(results) -> Account`` (valuation with the run's settings),
+        ``assemble_fn(results) -> GepAccount`` (valuation with the run's settings),
         used for the per-feature totals of a multi-feature parcel file.
 
     Returns

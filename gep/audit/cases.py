@@ -356,11 +356,11 @@ def eval_bond(folder: Path, case: dict, specs: list[dict]) -> list[tuple[float, 
 
 
 def account_from_items(items: list[dict], region: str = "", year: int = 0, unit: str = "CNY") -> Any:
-    """An :class:`gep.accounting.account.Account` holding given service values (one zone, one ecosystem column).
+    """An :class:`gep.accounting.account.GepAccount` holding given service values (one zone, one ecosystem column).
 
     Used to check the engine's summation and share arithmetic on published figures.
     """
-    from gep.accounting.account import Account
+    from gep.accounting.account import GepAccount
 
     if not items:
         raise InputError("account-arithmetic case has no [[items]]", hint="add [[items]] with label, category and value")
@@ -378,11 +378,11 @@ def account_from_items(items: list[dict], region: str = "", year: int = 0, unit:
         },
         attrs={"year": year},
     )
-    return Account(data=data, components=pd.DataFrame())
+    return GepAccount(data=data, components=pd.DataFrame())
 
 
 def eval_account_arithmetic(folder: Path, case: dict, specs: list[dict]) -> list[tuple[float, str | None]]:
-    """Totals and shares of given service values through the engine's :class:`~gep.accounting.account.Account`."""
+    """Totals and shares of given service values through the engine's :class:`~gep.accounting.account.GepAccount`."""
     unit = str(case.get("unit", "CNY"))
     acc = account_from_items(case.get("items") or [], str(case.get("region", "")), int(case.get("year", 0)), unit)
     table = acc.table()
@@ -465,7 +465,7 @@ def run_case(folder: str | Path) -> CaseResult:
     return res
 
 
-def verify(folder: str | Path | None = None, only: list[str] | None = None) -> list[CaseResult]:
+def run_cases(folder: str | Path | None = None, only: list[str] | None = None) -> list[CaseResult]:
     """Run every case under ``folder`` (default :func:`default_cases_dir`).
 
     Parameters

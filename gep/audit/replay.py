@@ -65,7 +65,7 @@ from gep.audit.manifest import (
 )
 from gep.audit.manifest import read as read_manifest
 from gep.errors import CoefficientError, GepError, InputError
-from gep.io.coefficient_files import find_set, read_manifest as read_set_manifest
+from gep.io.coefficient_files import find_set, read_header
 from gep.io.files import sha256_file
 
 #: Exit codes of ``gep replay``.
@@ -173,7 +173,7 @@ def coefficient_folders(set_name: str, scenario_folder: Path) -> dict[str, Path]
     out: dict[str, Path] = {}
     folder = find_set(set_name, scenario_folder)
     while True:
-        meta = read_set_manifest(folder)
+        meta = read_header(folder)
         out[str(meta["id"])] = folder
         base = meta.get("base")
         if not base or len(out) > 50:
@@ -236,7 +236,7 @@ def _scenario_files(record: RunRecord | BasinRecord, run_dir: Path) -> tuple[lis
                 listed.append(("coefficient", key, (folder / name).resolve(), digest, None))
             elif set_id in folders:
                 note = None
-                current = str(read_set_manifest(folders[set_id]).get("version"))
+                current = str(read_header(folders[set_id]).get("version"))
                 if set_id == next(iter(folders), None) and coef.version is not None and current != str(coef.version):
                     note = f"set {set_id} version {coef.version} recorded, {current} now"
                 listed.append(("coefficient", key if "/" in key else f"{set_id}/{key}", folders[set_id] / name, digest, note))

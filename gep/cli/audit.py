@@ -117,7 +117,7 @@ def verify_cmd(
     from gep.audit import cases
 
     folder = directory if directory is not None else cases.default_cases_dir()
-    results = cases.verify(folder, only=case)
+    results = cases.run_cases(folder, only=case)
     failed = [r for r in results if not r.passed]
     if as_json:
         emit({"directory": str(folder), "passed": not failed, "n_cases": len(results), "n_failed": len(failed), "cases": [r.to_dict() for r in results]})

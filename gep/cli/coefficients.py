@@ -45,7 +45,7 @@ def coefficients_verify(
     set_id: Optional[str] = typer.Argument(None, help="One set id; default all shipped sets."),
     as_json: bool = typer.Option(False, "--json", help="Print {ok, sets: {set: [problems]}} on stdout."),
 ) -> None:
-    """Check every coefficient file against the SHA-256 in its set's manifest and validate the rows (exit 1 on failure)."""
+    """Check every coefficient file against the SHA-256 in its set's header (manifest.toml) and validate the rows (exit 1 on failure)."""
     from gep.jobs.inputs import coefficient_problems
 
     problems = {name: [str(p) for p in probs] for name, probs in coefficient_problems(set_id).items()}
@@ -63,8 +63,8 @@ def coefficients_verify(
 
 
 @app.command("rehash")
-def coefficients_rehash(set_id: str = typer.Argument(..., help="Set id or folder whose manifest [files] hashes to rewrite.")) -> None:
-    """Maintainers: rewrite a set's manifest hashes after releasing a new version."""
+def coefficients_rehash(set_id: str = typer.Argument(..., help="Set id or folder whose manifest.toml [files] hashes to rewrite.")) -> None:
+    """Maintainers: rewrite the file hashes in a set's manifest.toml after releasing a new version."""
     from gep.io.coefficient_files import find_set, write_hashes
 
     out.print(write_hashes(find_set(set_id)))

@@ -339,7 +339,7 @@ def verify_cmd(
     db: Optional[str] = DbOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Recompute the Merkle root, every signature, balance and invariant from the log; exit 1 naming the first failure."""
-    from gep.ledger.audit import verify_export, verify_ledger
+    from gep.ledger.verify import verify_export, verify_ledger
     from gep.ledger.errors import AuditFailed
 
     try:
@@ -369,7 +369,7 @@ def export_cmd(
 ) -> None:
     """Export the log: each record's canonical text, its RFC 6962 leaf hash, and the root."""
     from gep.io.ledger_files import write_json
-    from gep.ledger.audit import export
+    from gep.ledger.verify import export
 
     with _open(db) as led:
         doc = export(led)

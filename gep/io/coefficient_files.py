@@ -1,7 +1,8 @@
 """Reading coefficient-set folders from disk (``coefficients/<set-id>/``).
 
-A set is a folder with ``manifest.toml`` and CSV files. The manifest names the
-set (``id``, ``version``, ``description``), optionally a ``base`` set it
+A set is a folder with CSV files and a header file, ``manifest.toml`` (called
+the set's *header* here, so that "manifest" means only what a run writes). The
+header names the set (``id``, ``version``, ``description``), optionally a ``base`` set it
 extends, the accounting profile (``[services]``, ``[methods]``, ``[switches]``,
 ``[valuation]``) and ``[files]``: the SHA-256 of every file in the folder.
 """
@@ -14,6 +15,9 @@ from pathlib import Path
 
 from gep.errors import CoefficientError, Problem
 from gep.io.files import read_toml, sha256_file
+
+#: The header file of a set: id, version, base, profile and the SHA-256 of its files.
+HEADER = "manifest.toml"
 
 
 def coefficients_root() -> Path:
@@ -32,37 +36,37 @@ def find_set(name_or_path: str, relative_to: Path | None = None) -> Path:
     candidates.append(Path(name_or_path))
     candidates.append(coefficients_root() / name_or_path)
     for c in candidates:
-        if (c / "manifest.toml").is_file():
+        if (c / HEADER).is_file():
             return c.resolve()
-    available = sorted(p.name for p in coefficients_root().glob("*") if (p / "manifest.toml").is_file())
+    available = sorted(p.name for p in coefficients_root().glob("*") if (p / HEADER).is_file())
     raise CoefficientError(
         f"coefficient set '{name_or_path}' not found",
         hint=f"use one of {', '.join(available) or '(none found)'} or a path to a folder with manifest.toml",
     )
 
 
-def read_manifest(folder: Path) -> dict:
-    """The parsed ``manifest.toml`` of a set folder."""
-    manifest = read_toml(folder / "manifest.toml", what="coefficient manifest")
+def read_header(folder: Path) -> dict:
+    """The parsed header (``manifest.toml``) of a set folder."""
+    header = read_toml(folder / HEADER, what="coefficient set header")
     for key in ("id", "version", "files"):
-        if key not in manifest:
-            raise CoefficientError(f"{folder / 'manifest.toml'} lacks '{key}'", hint="see coefficients/README.md for the manifest format")
-    return manifest
+        if key not in header:
+            raise CoefficientError(f"{folder / HEADER} lacks '{key}'", hint="see coefficients/README.md for the header format")
+    return header
 
 
-def check_hashes(folder: Path, manifest: dict) -> list[Problem]:
-    """Problems found comparing the files of a set with the hashes in its manifest (one per file)."""
+def check_hashes(folder: Path, header: dict) -> list[Problem]:
+    """Problems found comparing the files of a set with the hashes in its header (one per file)."""
     problems = []
-    listed = manifest.get("files", {})
+    listed = header.get("files", {})
     for name, digest in sorted(listed.items()):
         path = folder / name
         if not path.is_file():
-            problems.append(Problem("listed in the manifest but missing", file=str(path)))
+            problems.append(Problem(f"listed in {HEADER} but missing", file=str(path)))
         elif sha256_file(path) != digest:
-            problems.append(Problem("SHA-256 differs from the manifest (file edited after release)", file=str(path)))
+            problems.append(Problem(f"SHA-256 differs from {HEADER} (file edited after release)", file=str(path)))
     for path in sorted(folder.glob("*.csv")):
         if path.name not in listed:
-            problems.append(Problem("not listed in the manifest's [files]", file=str(path)))
+            problems.append(Problem(f"not listed in the [files] of {HEADER}", file=str(path)))
     return problems
 
 
@@ -88,7 +92,7 @@ def read_set(name_or_path: str, relative_to: Path | None = None) -> list[dict]:
     from gep.io.tables import read_csv
 
     folder = find_set(name_or_path, relative_to)
-    header = read_manifest(folder)
+    header = read_header(folder)
     chain = read_set(header["base"], folder.parent) if header.get("base") else []
     entry: dict = {"folder": folder, "header": header, "problems": check_hashes(folder, header), "legend": None, "pools": None, "index": None, "tidy": []}
     for name in sorted(header.get("files", {})) if header.get("kind", "accounting") == "accounting" else ():
@@ -110,8 +114,8 @@ _FILES_BLOCK = re.compile(r"^\[files\]\n(?:[^\[]*)", re.MULTILINE)
 
 
 def write_hashes(folder: Path) -> str:
-    """Rewrite the ``[files]`` table of a set's manifest with current SHA-256s (maintainers)."""
-    path = folder / "manifest.toml"
+    """Rewrite the ``[files]`` table of a set's header with current SHA-256s (maintainers)."""
+    path = folder / HEADER
     text = path.read_text(encoding="utf-8")
     lines = ["[files]"] + [f'"{p.name}" = "{sha256_file(p)}"' for p in sorted(folder.glob("*.csv"))]
     block = "\n".join(lines) + "\n"

@@ -122,10 +122,10 @@ def ledger_coefficients(set_id: str) -> dict:
         Set not found, wrong kind, a file that differs from its hash, or a malformed row.
     """
     from gep.io.coefficient_files import check_hashes, find_set
-    from gep.io.coefficient_files import read_manifest as read_set_manifest
+    from gep.io.coefficient_files import read_header
 
     folder = find_set(set_id)
-    manifest = read_set_manifest(folder)
+    manifest = read_header(folder)
     if manifest.get("kind") != "ledger-table":
         raise CoefficientError(f"coefficient set {set_id} is not a ledger table (kind {manifest.get('kind', 'accounting')!r})", hint="use ledger-2026")
     problems = check_hashes(folder, manifest)

@@ -20,11 +20,11 @@ import xarray as xr
 
 from gep.audit import manifest as mf
 from gep.audit import provenance
-from gep.capacity.scenario import POINT_COLUMNS, REACH_COLUMNS, BasinScenario, parse
+from gep.capacity.basin_scenario import POINT_COLUMNS, REACH_COLUMNS, BasinScenario, parse
 from gep.errors import ScenarioError
 from gep.io import outputs
 from gep.io.capacity_tables import read_export_coefficients, read_standards
-from gep.io.coefficient_files import find_set, read_manifest
+from gep.io.coefficient_files import find_set, read_header
 from gep.io.files import read_toml, sha256_file
 from gep.io.tables import read_csv
 from gep.jobs.job import Written
@@ -70,7 +70,7 @@ def _landcover_of(path: Path) -> Path:
 def coefficient_provenance(set_id: str) -> dict:
     """Id, version and file hashes of a coefficient set, plus the hash of its ``manifest.toml``."""
     folder = find_set(set_id)
-    m = read_manifest(folder)
+    m = read_header(folder)
     return {"id": m["id"], "version": str(m["version"]), "files": dict(sorted(m.get("files", {}).items())),
             "manifest_sha256": sha256_file(folder / "manifest.toml")}
 

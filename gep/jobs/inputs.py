@@ -38,7 +38,7 @@ def curve(path: str | Path):
 def coefficient_set(name_or_path: str, relative_to: Path | None = None, verify: bool = True):
     """A coefficient set by id or folder, following its ``base`` chain (:class:`gep.accounting.coefficients.CoefficientSet`).
 
-    With ``verify`` the SHA-256 of every file is checked against the set's manifest.
+    With ``verify`` the SHA-256 of every file is checked against the set's header (``manifest.toml``).
     """
     from gep.accounting.coefficients import from_files
     from gep.io.coefficient_files import read_set
@@ -98,7 +98,7 @@ def read_region(sc, chunks: int | None = None, area=None, progress=None):
 
     from gep.accounting.changes import InputChange
     from gep.accounting.region import Region
-    from gep.geometry import coverage
+    from gep.geometry import cell_fractions
     from gep.io import raster
     from gep.io.files import sha256_file
     from gep.io.tables import read_csv, read_zone_table
@@ -131,7 +131,7 @@ def read_region(sc, chunks: int | None = None, area=None, progress=None):
                     where[f"mask:{value}"] = raster.read_mask(path, lc, sc.resample, what)
                 else:
                     polys = read_polygons(path, spec.crs, abs(spec.transform[0]), what)
-                    where[f"polygon:{value}"] = coverage(polys.geometry, spec.transform, spec.shape)
+                    where[f"polygon:{value}"] = cell_fractions(polys.geometry, spec.transform, spec.shape)
                 files[f"{key}:{value}"] = sha256_file(path)
     inputs = {}
     for name, gi in sorted(sc.inputs.items()):
@@ -187,7 +187,7 @@ def read_parcel(path, lc, folder):
     import os
 
     from gep.accounting.parcels import MAX_PARCEL_FEATURES, Parcel
-    from gep.geometry import area_m2, coverage
+    from gep.geometry import area_m2, cell_fractions
     from gep.io import raster
     from gep.io.files import sha256_file
     from gep.io.vector import read_polygons
@@ -195,7 +195,7 @@ def read_parcel(path, lc, folder):
     path = Path(path)
     spec = raster.spec_of(lc)
     polys = read_polygons(path, spec.crs, abs(spec.transform[0]), "parcel (area)")
-    w = coverage(polys.geometry, spec.transform, spec.shape)
-    feats = [(name, coverage(g, spec.transform, spec.shape)) for name, g in polys.features] if 1 < len(polys.features) <= MAX_PARCEL_FEATURES else []
+    w = cell_fractions(polys.geometry, spec.transform, spec.shape)
+    feats = [(name, cell_fractions(g, spec.transform, spec.shape)) for name, g in polys.features] if 1 < len(polys.features) <= MAX_PARCEL_FEATURES else []
     shown = Path(os.path.relpath(path.resolve(), Path(folder).resolve())).as_posix()
     return Parcel(w, shown, sha256_file(path), area_m2(polys.geometry, spec.crs), polys.source_crs, feats)

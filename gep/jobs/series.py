@@ -65,7 +65,7 @@ class SeriesResult:
 
 
 def compute(job, progress: Callable[[str], None] | None = None) -> SeriesResult:
-    """Account every year of a loaded series scenario (:func:`gep.jobs.run.load`; see the module notes)."""
+    """GepAccount every year of a loaded series scenario (:func:`gep.jobs.run.load`; see the module notes)."""
     from gep.jobs import run as runner
 
     say = progress or (lambda _m: None)

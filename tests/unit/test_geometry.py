@@ -10,7 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
-from gep.geometry import area_m2, coverage
+from gep.geometry import area_m2, cell_fractions
 from gep.io import raster
 
 #: 10 × 10 grid of 10 m cells, upper-left corner (0, 100).
@@ -19,14 +19,14 @@ SHAPE = (10, 10)
 
 
 def test_aligned_square_covers_whole_cells():
-    w = coverage(box(20, 30, 50, 70), T, SHAPE)  # x 20–50 → columns 2–4; y 30–70 → rows 3–6
+    w = cell_fractions(box(20, 30, 50, 70), T, SHAPE)  # x 20–50 → columns 2–4; y 30–70 → rows 3–6
     expected = np.zeros(SHAPE)
     expected[3:7, 2:5] = 1.0
     np.testing.assert_allclose(w, expected, atol=1e-12)
 
 
 def test_offset_square_gives_halves_and_quarters():
-    w = coverage(box(15, 35, 35, 55), T, SHAPE)  # a 2 × 2-cell square shifted by half a cell both ways
+    w = cell_fractions(box(15, 35, 35, 55), T, SHAPE)  # a 2 × 2-cell square shifted by half a cell both ways
     assert w.sum() == pytest.approx(4.0, abs=1e-12)
     # corners 1/4, edges 1/2, centre 1 (rows 4–6, columns 1–3)
     np.testing.assert_allclose(w[4:7, 1:4], [[0.25, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 0.25]], atol=1e-12)
@@ -35,41 +35,41 @@ def test_offset_square_gives_halves_and_quarters():
 
 def test_triangle_by_hand():
     # right triangle over one cell (row 0, column 0): half of it
-    w = coverage(Polygon([(0, 90), (10, 90), (0, 100)]), T, SHAPE)
+    w = cell_fractions(Polygon([(0, 90), (10, 90), (0, 100)]), T, SHAPE)
     assert w[0, 0] == pytest.approx(0.5, abs=1e-12) and w.sum() == pytest.approx(0.5, abs=1e-12)
 
 
 def test_circle_area_is_exact():
     circle = shapely.Point(47.3, 52.1).buffer(31.7, quad_segs=64)
-    w = coverage(circle, T, SHAPE)
+    w = cell_fractions(circle, T, SHAPE)
     assert (w * 100.0).sum() == pytest.approx(circle.area, rel=1e-12)
     assert w.max() == pytest.approx(1.0) and w.min() == 0.0
 
 
 def test_polygon_with_hole_and_multipolygon():
     ring = box(0, 0, 100, 100).difference(box(30, 30, 70, 70))
-    w = coverage(ring, T, SHAPE)
+    w = cell_fractions(ring, T, SHAPE)
     assert (w * 100).sum() == pytest.approx(ring.area)
     multi = shapely.MultiPolygon([box(0, 0, 10, 10), box(90, 90, 100, 100)])
-    assert coverage(multi, T, SHAPE).sum() == pytest.approx(2.0)
+    assert cell_fractions(multi, T, SHAPE).sum() == pytest.approx(2.0)
 
 
 def test_tiles_sum_to_one_in_every_cell():
     tiles = [Polygon([(-5, -5), (43.2, -5), (57.7, 105), (-5, 105)]), Polygon([(43.2, -5), (105, -5), (105, 105), (57.7, 105)])]
-    total = sum(coverage(t, T, SHAPE) for t in tiles)
+    total = sum(cell_fractions(t, T, SHAPE) for t in tiles)
     np.testing.assert_allclose(total, 1.0, atol=1e-12)
 
 
 def test_polygon_outside_the_grid_and_partly_outside():
-    assert coverage(box(500, 500, 600, 600), T, SHAPE).sum() == 0.0
-    w = coverage(box(-50, -50, 15, 15), T, SHAPE)  # only the lower-left 1.5 × 1.5 cells are inside the grid
+    assert cell_fractions(box(500, 500, 600, 600), T, SHAPE).sum() == 0.0
+    w = cell_fractions(box(-50, -50, 15, 15), T, SHAPE)  # only the lower-left 1.5 × 1.5 cells are inside the grid
     assert w.sum() == pytest.approx(2.25)
 
 
 def test_large_polygon_is_fast_and_exact():
     t = (30.0, 0.0, 0.0, 0.0, -30.0, 30000.0)
     poly = shapely.Point(15000, 15000).buffer(12345.6, quad_segs=256)
-    w = coverage(poly, t, (1000, 1000))
+    w = cell_fractions(poly, t, (1000, 1000))
     assert (w * 900.0).sum() == pytest.approx(poly.area, rel=1e-10)
 
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from gep.ledger.audit import export, verify_export, verify_ledger
+from gep.ledger.verify import export, verify_export, verify_ledger
 from gep.ledger.errors import AuditFailed
 from tests.ledger.helpers import drop_append_only, raw_execute
 
