@@ -37,6 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Mapping
 
 from gep.errors import InputError
+from gep.io.files import read_json_object
 
 #: Version of the manifest layout; replay refuses layouts it does not know.
 MANIFEST_VERSION = 1
@@ -453,17 +454,8 @@ class Manifest:
 
 def read_document(path: str | Path) -> tuple[dict, bytes]:
     """The JSON document of a manifest file (or run folder) and its bytes; InputError if missing or malformed."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / MANIFEST_NAME
-    if not path.is_file():
-        raise InputError(f"manifest not found: {path}", hint="give runs/<run-id>/manifest.json (or the run folder)")
-    data = path.read_bytes()
-    try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path} is not a JSON manifest: {exc}", hint="give the manifest.json written by a gep run") from exc
-    if not isinstance(doc, dict) or "kind" not in doc:
+    doc, data, path = read_json_object(path, "manifest", "give runs/<run-id>/manifest.json (or the run folder)", MANIFEST_NAME)
+    if "kind" not in doc:
         raise InputError(f"{path} is not a gep manifest (no 'kind')", hint="give the manifest.json written by a gep run")
     return doc, data
 

@@ -184,6 +184,11 @@ def _emit(payload: dict, as_json: bool) -> None:
         say(f"note: {', '.join(payload['ignored'])} not used by model {payload['model']}")
 
 
+def _given(text: Optional[str], name: str) -> Any:
+    """An option's quantity in the unit of :data:`UNITS` (None when not given)."""
+    return parse_quantity(text, UNITS[name], FLAGS[name]) if text is not None else None
+
+
 def _temperature(temperature: Optional[str], theta: Optional[float]) -> dict:
     return {
         "temperature": parse_quantity(temperature, UNITS["temperature"], "--temperature") if temperature is not None else None,
@@ -213,14 +218,8 @@ def reach(
     _model("river", model, pollutant)
     cs, tinfo = _target(pollutant, water_class, water_body, target)
     given = {
-        "cs": cs,
-        "c0": parse_quantity(upstream, UNITS["c0"], "--upstream"),
-        "flow": parse_quantity(flow, UNITS["flow"], "--flow"),
-        "effluent_flow": parse_quantity(effluent_flow, UNITS["effluent_flow"], "--effluent-flow"),
-        "decay": parse_quantity(decay, UNITS["decay"], "--decay") if decay is not None else None,
-        "velocity": parse_quantity(velocity, UNITS["velocity"], "--velocity") if velocity is not None else None,
-        "length": parse_quantity(length, UNITS["length"], "--length") if length is not None else None,
-        "b": b,
+        "cs": cs, "c0": _given(upstream, "c0"), "flow": _given(flow, "flow"), "effluent_flow": _given(effluent_flow, "effluent_flow"),
+        "decay": _given(decay, "decay"), "velocity": _given(velocity, "velocity"), "length": _given(length, "length"), "b": b,
         **_temperature(temperature, theta),
     }
     _finish("reach", "river", model, pollutant, water_class, water_body, tinfo, given, as_json)
@@ -245,13 +244,9 @@ def lake(
     """Capacity of a lake or reservoir in t/yr; Dillon gives the total allowable load."""
     _model("lake", model, pollutant)
     cs, tinfo = _target(pollutant, water_class, "lake", target)
-
-    def q(text: Optional[str], name: str) -> Any:
-        return parse_quantity(text, UNITS[name], FLAGS[name]) if text is not None else None
-
     given = {
-        "cs": cs, "c0": q(upstream, "c0"), "outflow": q(outflow, "outflow"), "volume": q(volume, "volume"),
-        "area": q(area, "area"), "depth": q(depth, "depth"), "decay": q(decay, "decay"),
+        "cs": cs, "c0": _given(upstream, "c0"), "outflow": _given(outflow, "outflow"), "volume": _given(volume, "volume"),
+        "area": _given(area, "area"), "depth": _given(depth, "depth"), "decay": _given(decay, "decay"),
         **_temperature(temperature, theta),
     }
     _finish("lake", "lake", model, pollutant, water_class, "lake", tinfo, given, as_json)

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from gep.errors import CoefficientError, InputError, InputsChanged
-from gep.io.files import sha256_file
+from gep.io.files import read_json_object, sha256_file
 
 __all__ = ["sha256_file", "read_manifest", "check_outputs", "read_rows", "ledger_coefficients", "read_json", "write_json"]
 
@@ -46,18 +46,7 @@ def read_manifest(path: str | Path) -> tuple[dict, str, Path]:
     InputError
         Missing, unreadable or not a JSON object.
     """
-    p = Path(path)
-    if p.is_dir():
-        p = p / "manifest.json"
-    if not p.is_file():
-        raise InputError(f"run manifest {p} not found", hint="give the manifest.json written by `gep run` or `gep capacity` (or its folder)")
-    data = p.read_bytes()
-    try:
-        manifest = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"run manifest {p} is not JSON: {exc}", hint="give the manifest.json of a run") from exc
-    if not isinstance(manifest, dict):
-        raise InputError(f"run manifest {p} is not a JSON object")
+    manifest, data, p = read_json_object(path, "run manifest", "give the manifest.json written by `gep run` or `gep capacity` (or its folder)")
     return manifest, hashlib.sha256(data).hexdigest(), p.parent
 
 
