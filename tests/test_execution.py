@@ -10,13 +10,12 @@ from typer.testing import CliRunner
 from gep import execution
 from gep.cli import app
 from gep.jobs.run import compute, load
-from tests.cli import tiny
 
 #: Chunked sums reassociate floating-point additions: relative tolerance of the comparison.
 REASSOCIATION_RTOL = 1e-10
 
 
-def _mixed_scenario(tmp_path, n=48):
+def _mixed_scenario(tiny, tmp_path, n=48):
     """An n × n scenario with every land-cover kind, 3 zones, soil and carbon inputs."""
     rng = np.random.default_rng(7)
     codes = rng.choice(np.array([11, 12, 211, 212, 221, 31, 43, 46, 51, 66], dtype=np.uint16), size=(n, n))
@@ -47,8 +46,8 @@ def _mixed_scenario(tmp_path, n=48):
     return path
 
 
-def test_chunked_equals_in_memory(tmp_path):
-    path = _mixed_scenario(tmp_path)
+def test_chunked_equals_in_memory(tmp_path, tiny):
+    path = _mixed_scenario(tiny, tmp_path)
     whole = compute(load(path))
     chunked = compute(load(path, chunks=16))
     a, b = whole.account.data, chunked.account.data
@@ -58,14 +57,14 @@ def test_chunked_equals_in_memory(tmp_path):
     assert float(chunked.account.extras["carbon_stock"].sum()) == pytest.approx(float(whole.account.extras["carbon_stock"].sum()), rel=REASSOCIATION_RTOL)
 
 
-def test_scenario_key_chunks(tmp_path):
-    path = _mixed_scenario(tmp_path)
+def test_scenario_key_chunks(tmp_path, tiny):
+    path = _mixed_scenario(tiny, tmp_path)
     path.write_text(path.read_text(encoding="utf-8") + "\n[execution]\nchunks = 16\n", encoding="utf-8")
     result = compute(load(path))
     assert result.landscape.grid["precipitation"].chunks is not None
 
 
-def test_in_memory_run_that_does_not_fit_is_refused(tmp_path, monkeypatch):
+def test_in_memory_run_that_does_not_fit_is_refused(tmp_path, monkeypatch, tiny):
     with pytest.raises(execution.ResourceError, match="run it chunked") as caught:
         execution.check_fits(10**10, 15, available=24 * 2**30)
     assert caught.value.key == "chunks" and "--" not in str(caught.value)  # the library names no flag; the shell does
@@ -74,8 +73,8 @@ def test_in_memory_run_that_does_not_fit_is_refused(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "--chunks" in result.output and "Traceback" not in result.output
 
 
-def test_cli_chunks_flag(tmp_path):
-    path = _mixed_scenario(tmp_path)
+def test_cli_chunks_flag(tmp_path, tiny):
+    path = _mixed_scenario(tiny, tmp_path)
     result = CliRunner().invoke(app, ["run", str(path), "--chunks", "16", "--json", "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
 
@@ -84,8 +83,8 @@ def test_cli_chunks_flag(tmp_path):
 def test_demo_on_two_worker_local_cluster_gets_the_in_memory_numbers(tmp_path):
     from pathlib import Path
 
-    golden = pd.read_csv(Path(__file__).resolve().parents[1] / "regression" / "demo_golden.csv")
-    demo = Path(__file__).resolve().parents[2] / "scenarios" / "demo.toml"
+    golden = pd.read_csv(Path(__file__).resolve().parent / "jobs" / "data" / "demo_golden.csv")
+    demo = Path(__file__).resolve().parents[1] / "scenarios" / "demo.toml"
     with execution.scheduler(workers=2) as client:
         assert len(client.scheduler_info()["workers"]) == 2
         result = compute(load(demo, chunks=650))

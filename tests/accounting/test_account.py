@@ -1,6 +1,6 @@
-"""Properties of the account (hypothesis): additivity over zones and tiles,
-linearity in prices, invariance to the units inputs are given in, and the
-separation of carbon (tC) from CO2 (tCO2)."""
+"""The account: its properties (hypothesis: additivity over zones and tiles,
+linearity in prices, invariance to the units inputs are given in, the
+separation of carbon (tC) from CO2 (tCO2)) and one assembly by hand."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from gep.errors import UnitError
 from gep.accounting.services.result import Component
 from gep.units import CO2_PER_C, Q_
 from gep.accounting.valuation import Valuation, index_factor, value
+from tests.accounting.hand import chain, run
 
 SETTINGS = settings(max_examples=25, deadline=None)
 CLASSES = (211, 212, 22, 31, 33, 12, 11, 42, 46, 64, 51, 61)
@@ -293,3 +294,23 @@ def test_valuing_tco2_with_a_per_tc_price_raises(coef, q):
     in_c = (quantity / (44 / 12)).assign_attrs(units="tC/yr")
     valued = value(Component("C", in_c, price, year, "price.carbon_tax_basis"), coef.price_index, "cpi", 2022)
     close(valued.value, q * 12 / 44 * 1200 * index_factor(coef.price_index, "cpi", 2008, 2022))
+
+
+# --------------------------------------------------------------------------- by hand
+
+
+def test_assemble_current_and_comparable_prices(coef, make_landscape):
+    ls = make_landscape([[211, 31], [42, 51]], [[1, 1], [2, 2]], {
+        "precipitation": (1200, "mm/yr"), "et": (np.array([[700, 500], [900, 600]], float), "mm/yr"), "et_hot": (300, "mm/yr")})
+    results = {"water_conservation": run("water_conservation", ls, coef, "water_balance"), "climate_regulation": run("climate_regulation", ls, coef)}
+    acc = assemble(results, {"water_conservation": "water_balance", "climate_regulation": "evaporative_cooling"}, ls.zones, Valuation(coef.price_index, "cpi", 2022, base_year=2020))
+    water = 1232.604 * 6.1107 * chain(2005)  # 11 471.258 CNY
+    climate = (61250 * 2 + 93650) * 0.52  # 112 398 CNY
+    assert acc.gep == pytest.approx(water + climate)
+    assert acc.category_totals() == pytest.approx({"provisioning": 0.0, "regulating": water + climate, "cultural": 0.0})
+    # comparable (2020) prices: reservoir cost 6.1107 × CPI 2006..2020; electricity 0.52 (2022) deflated by 1/(1.009 × 1.020)
+    comp = 1232.604 * 6.1107 * chain(2005, 2020) + climate / (1.009 * 1.020)
+    assert float(acc.data["value_comparable"].sum()) == pytest.approx(comp)
+    zt = acc.zone_table()
+    z1 = (421.164 + 541.44) * 6.1107 * chain(2005) + 2 * 61250 * 0.52
+    assert float(zt.loc[zt.zone == 1, "gep_cny"].iloc[0]) == pytest.approx(z1)

@@ -162,3 +162,17 @@ def test_a_required_input_cannot_be_left_out(coefs, make_landscape, sid, method,
     names = [n for n in _needed_inputs(sid, method) if n != name]
     with pytest.raises(GepError, match=f"'{name}'"):
         _run(landscape(make_landscape, coefs, names), coefs, sid, method)
+
+
+def test_every_method_has_a_hand_test_next_to_its_module():
+    """The function of every method lives in a service module with hand-computed tests at tests/accounting/services/test_<module>.py."""
+    from pathlib import Path
+
+    here = Path(__file__).parent / "services"
+    for spec in CATALOGUE:
+        for m in spec.methods:
+            module = m.compute.__module__.rsplit(".", 1)[-1]
+            assert m.compute.__module__ == f"gep.accounting.services.{module}"
+            test = (here / f"test_{module}.py").read_text(encoding="utf-8")
+            named = f'"{spec.id}"' in test and (len(spec.methods) == 1 or f'"{m.name}"' in test)
+            assert named, f"{spec.id} ({m.name}): no hand test in {here.name}/test_{module}.py"

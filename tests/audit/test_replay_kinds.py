@@ -15,8 +15,6 @@ from gep.audit import provenance
 from gep.audit.manifest import MANIFEST_VERSION
 from gep.cli import app
 from gep.io.files import sha256_file
-from tests.cli import kit, tiny
-from tests.cli.test_scenarios_cli import series_scenario
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
@@ -38,7 +36,7 @@ def changed_files(doc) -> str:
 # --------------------------------------------------------------------------- gep run --area, series year
 
 
-def test_replay_of_a_parcel_run_reproduces_and_names_a_changed_parcel(tmp_path):
+def test_replay_of_a_parcel_run_reproduces_and_names_a_changed_parcel(tmp_path, kit):
     path = kit.scenario(tmp_path)
     parcel = kit.lonlat_polygon(tmp_path / "half.geojson", [kit.rect(640000, 3499970, 640015, 3500000)])
     res = invoke("run", path, "--area", parcel, "--out", tmp_path / "runs" / "half", "--json")
@@ -55,9 +53,9 @@ def test_replay_of_a_parcel_run_reproduces_and_names_a_changed_parcel(tmp_path):
     assert "parcel" in changed_files(doc) and "half.geojson" in changed_files(doc)
 
 
-def test_replay_of_one_year_of_a_series_and_the_series_manifest(tmp_path):
+def test_replay_of_one_year_of_a_series_and_the_series_manifest(tmp_path, kit):
     kit.scenario(tmp_path)  # writes the inputs
-    path = series_scenario(tmp_path)
+    path = kit.series(tmp_path)
     res = invoke("run", path, "--out", tmp_path / "runs" / "series", "--json")
     assert res.exit_code == 0, res.output
     out = tmp_path / "runs" / "series"
@@ -104,7 +102,7 @@ def test_replay_of_a_standalone_coverage_run_is_byte_identical_and_names_a_chang
 # --------------------------------------------------------------------------- gep compare
 
 
-def test_replay_of_a_tiny_compare_reproduces_and_names_a_changed_side(tmp_path):
+def test_replay_of_a_tiny_compare_reproduces_and_names_a_changed_side(tmp_path, tiny):
     base = tiny.make(tmp_path / "a")
     alt = tiny.make(tmp_path / "b", precipitation=np.full(tiny.CODES.shape, 1500.0, dtype=np.float32))
     res = invoke("compare", base, alt, "--out", tmp_path / "cmp", "--json")

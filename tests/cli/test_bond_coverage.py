@@ -14,8 +14,6 @@ from typer.testing import CliRunner
 
 from gep.cli.bond import app
 from gep.finance.revenue import calibrate_gbm
-from tests.cli import tiny
-from tests.ledger.helpers import make_runs
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,9 +100,8 @@ def fails(*args, words=()) -> str:
 
 
 @pytest.fixture
-def case(tmp_path):
-    """A folder with runs/, bond.toml, revenue.toml (hand-worked) and stochastic.toml."""
-    make_runs(tmp_path / "runs")
+def case(tmp_path, evidence_runs):
+    """A folder with runs/ (``evidence_runs``), bond.toml, revenue.toml (hand-worked) and stochastic.toml."""
     (tmp_path / "bond.toml").write_text(BOND, encoding="utf-8")
     (tmp_path / "revenue.toml").write_text(REVENUE, encoding="utf-8")
     (tmp_path / "stochastic.toml").write_text(STOCHASTIC, encoding="utf-8")
@@ -210,7 +207,7 @@ def test_capacity_output_changed_too(case):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> tuple[Path, float]:
+def tiny_run(tmp_path_factory, tiny) -> tuple[Path, float]:
     """A real ``gep run`` of the tiny scenario: (manifest path, gep_total_cny)."""
     from gep.cli import app as gep_app
 

@@ -1,4 +1,4 @@
-"""CLI tests of `gep run`, `gep services list`, `gep coefficients`, and every input error path.
+"""CLI tests of `gep run` and every input error path.
 
 Each error path must give one line on stderr naming what is wrong and how to
 fix it, exit code 2, and no traceback.
@@ -10,47 +10,12 @@ import json
 import shutil
 
 import numpy as np
-from typer.testing import CliRunner
-
-from gep.cli import app
-from tests.cli import tiny
-
-runner = CliRunner()
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def assert_user_error(result, *words, code=2):
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    text = " ".join(result.output.split())
-    for w in words:
-        assert w in text, f"{w!r} not in: {text}"
-
-
-def test_services_list_json_has_the_thirteen_ids():
-    result = invoke("services", "list", "--json")
-    assert result.exit_code == 0
-    ids = [s["id"] for s in json.loads(result.stdout)]
-    assert ids == [
-        "provisioning", "water_conservation", "soil_retention", "sand_fixation", "flood_mitigation",
-        "water_purification", "air_purification", "carbon_sequestration", "oxygen_release",
-        "climate_regulation", "negative_ions", "recreation", "landscape",
-    ]
-    assert all(s["output_unit"] and s["category"] in ("provisioning", "regulating", "cultural") for s in json.loads(result.stdout))
-
-
-def test_services_list_table():
-    result = invoke("services", "list")
-    assert result.exit_code == 0 and "water_conservation" in result.stdout
-
-
-def test_run_tiny_json_and_outputs(tmp_path):
+def test_run_tiny_json_and_outputs(tmp_path, tiny, gep):
     path = tiny.make(tmp_path)
     out = tmp_path / "out"
-    result = invoke("run", path, "--out", out, "--json")
+    result = gep.invoke("run", path, "--out", out, "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["gep_total_cny"] > 0 and doc["price_year"] == 2022 and doc["run_dir"] == str(out)
@@ -64,50 +29,50 @@ def test_run_tiny_json_and_outputs(tmp_path):
     assert manifest["inputs"]["inputs.precipitation"]["path"] == "data/precipitation.tif"
     assert manifest["scenario"]["path"] == "../tiny.toml"  # relative to the run folder
     assert manifest["previous_manifest_sha256"] is None
-    again = invoke("run", path, "--out", out, "--json")
+    again = gep.invoke("run", path, "--out", out, "--json")
     assert again.exit_code == 0
     chained = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert chained["previous_manifest_sha256"] is not None
     assert chained["results"] == manifest["results"]
 
 
-def test_run_table_output(tmp_path):
-    result = invoke("run", tiny.make(tmp_path), "--out", tmp_path / "o")
+def test_run_table_output(tmp_path, tiny, gep):
+    result = gep.invoke("run", tiny.make(tmp_path), "--out", tmp_path / "o")
     assert result.exit_code == 0, result.output
     assert "GEP" in result.stdout and "water_conservation" in result.stdout
 
 
-def test_override_is_recorded_in_manifest(tmp_path):
+def test_override_is_recorded_in_manifest(tmp_path, tiny, gep):
     path = tiny.make(tmp_path, extra_toml='[coefficients]\nset = "cn-2022"\n[coefficients.overrides]\n"price.reservoir_storage" = "12 CNY/m**3"\n')
     out = tmp_path / "o"
-    assert invoke("run", path, "--out", out, "--json").exit_code == 0
+    assert gep.invoke("run", path, "--out", out, "--json").exit_code == 0
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     (ov,) = manifest["coefficients"]["overrides"]
     assert ov["parameter"] == "price.reservoir_storage" and ov["new"] == 12.0 and ov["old"] == 6.1107
 
 
-def test_unknown_landcover_code(tmp_path):
+def test_unknown_landcover_code(tmp_path, tiny, gep):
     codes = tiny.CODES.copy()
     codes[0, 0] = 99
-    result = invoke("run", tiny.make(tmp_path, codes=codes), "--out", tmp_path / "o")
-    assert_user_error(result, "99", "not in the legend", "Fix:")
+    result = gep.invoke("run", tiny.make(tmp_path, codes=codes), "--out", tmp_path / "o")
+    gep.assert_user_error(result, "99", "not in the legend", "Fix:")
 
 
-def test_nan_cells_inside_region(tmp_path):
+def test_nan_cells_inside_region(tmp_path, tiny, gep):
     p = np.full(tiny.CODES.shape, 1200.0, dtype=np.float32)
     p[1, 2] = np.nan
-    result = invoke("run", tiny.make(tmp_path, precipitation=p), "--out", tmp_path / "o")
-    assert_user_error(result, "precipitation", "NaN", "row 1, column 2", "Fix:")
+    result = gep.invoke("run", tiny.make(tmp_path, precipitation=p), "--out", tmp_path / "o")
+    gep.assert_user_error(result, "precipitation", "NaN", "row 1, column 2", "Fix:")
 
 
-def test_grids_that_do_not_align(tmp_path):
+def test_grids_that_do_not_align(tmp_path, tiny, gep):
     path = tiny.make(tmp_path)
     tiny.write_tif(tmp_path / "data" / "et.tif", np.full(tiny.CODES.shape, 700.0, dtype=np.float32), "mm/yr", x0=640030.0)
-    result = invoke("run", path, "--out", tmp_path / "o")
-    assert_user_error(result, "et", "different grid", "land cover", "Fix:")
+    result = gep.invoke("run", path, "--out", tmp_path / "o")
+    gep.assert_user_error(result, "et", "different grid", "land cover", "Fix:")
 
 
-def test_missing_coefficient(tmp_path):
+def test_missing_coefficient(tmp_path, tiny, gep):
     folder = tmp_path / "coef"
     shutil.copytree("coefficients/cn-2022", folder)
     csv = folder / "water_conservation.csv"
@@ -119,82 +84,64 @@ def test_missing_coefficient(tmp_path):
     prices = folder / "prices.csv"
     prices.write_text("".join(l for l in prices.read_text(encoding="utf-8").splitlines(True) if not l.startswith("price.reservoir_storage")), encoding="utf-8")
     write_hashes(folder)
-    result = invoke("run", path, "--out", tmp_path / "o")
-    assert_user_error(result, "price.reservoir_storage", "missing", "Fix:")
+    result = gep.invoke("run", path, "--out", tmp_path / "o")
+    gep.assert_user_error(result, "price.reservoir_storage", "missing", "Fix:")
 
 
-def test_wrongly_united_coefficient(tmp_path):
+def test_wrongly_united_coefficient(tmp_path, tiny, gep):
     path = tiny.make(tmp_path, extra_toml='[coefficients.overrides]\n"price.reservoir_storage" = "6 CNY/kg"\n')
-    result = invoke("run", path, "--out", tmp_path / "o")
-    assert_user_error(result, "price.reservoir_storage", "Fix:")
+    result = gep.invoke("run", path, "--out", tmp_path / "o")
+    gep.assert_user_error(result, "price.reservoir_storage", "Fix:")
 
 
-def test_edited_coefficient_file_fails_verification(tmp_path):
+def test_edited_coefficient_file_fails_verification(tmp_path, tiny, gep):
     folder = tmp_path / "coef"
     shutil.copytree("coefficients/cn-2022", folder)
     with (folder / "prices.csv").open("a", encoding="utf-8") as fh:
         fh.write("\n")
     path = tiny.make(tmp_path, extra_toml=f'[coefficients]\nset = "{folder.as_posix()}"\n')
-    assert_user_error(invoke("run", path, "--out", tmp_path / "o"), "prices.csv", "SHA-256")
+    gep.assert_user_error(gep.invoke("run", path, "--out", tmp_path / "o"), "prices.csv", "SHA-256")
 
 
-def test_malformed_toml(tmp_path):
+def test_malformed_toml(tmp_path, tiny, gep):
     path = tiny.make(tmp_path)
     path.write_text(path.read_text(encoding="utf-8") + "\n[broken\n", encoding="utf-8")
-    assert_user_error(invoke("run", path), "malformed TOML", "tiny.toml", "line")
+    gep.assert_user_error(gep.invoke("run", path), "malformed TOML", "tiny.toml", "line")
 
 
-def test_unknown_key_suggests_the_nearest(tmp_path):
+def test_unknown_key_suggests_the_nearest(tmp_path, tiny, gep):
     path = tiny.make(tmp_path)
     text = path.read_text(encoding="utf-8").replace("precipitation = ", "precipitaton = ")
     path.write_text(text, encoding="utf-8")
-    result = invoke("run", path)
-    assert_user_error(result, "precipitaton", "did you mean 'precipitation'", "line")
+    result = gep.invoke("run", path)
+    gep.assert_user_error(result, "precipitaton", "did you mean 'precipitation'", "line")
 
 
-def test_every_problem_reported_at_once(tmp_path):
+def test_every_problem_reported_at_once(tmp_path, tiny, gep):
     path = tiny.make(tmp_path, extra_toml='[methods]\nwater_conservation = "budyco"\n[valuaton]\nprice_index = "cpi"\n')
-    result = invoke("run", path)
-    assert_user_error(result, "2 problems", "budyko", "valuation")
+    result = gep.invoke("run", path)
+    gep.assert_user_error(result, "2 problems", "budyko", "valuation")
 
 
-def test_missing_file(tmp_path):
+def test_missing_file(tmp_path, tiny, gep):
     path = tiny.make(tmp_path)
     (tmp_path / "data" / "et.tif").unlink()
-    assert_user_error(invoke("run", path), "file not found", "et.tif")
+    gep.assert_user_error(gep.invoke("run", path), "file not found", "et.tif")
 
 
-def test_missing_input_for_enabled_service(tmp_path):
+def test_missing_input_for_enabled_service(tmp_path, tiny, gep):
     path = tiny.make(tmp_path)
     path.write_text(path.read_text(encoding="utf-8").replace('enabled = ["provisioning", "water_conservation"]', 'enabled = ["climate_regulation"]'), encoding="utf-8")
-    assert_user_error(invoke("run", path, "--out", tmp_path / "o"), "climate_regulation", "et_hot", "[inputs]")
+    gep.assert_user_error(gep.invoke("run", path, "--out", tmp_path / "o"), "climate_regulation", "et_hot", "[inputs]")
 
 
-def test_raster_without_unit(tmp_path):
+def test_raster_without_unit(tmp_path, tiny, gep):
     path = tiny.make(tmp_path)
     tiny.write_tif(tmp_path / "data" / "et.tif", np.full(tiny.CODES.shape, 700.0, dtype=np.float32), None)
-    assert_user_error(invoke("run", path, "--out", tmp_path / "o"), "has no unit", "units")
+    gep.assert_user_error(gep.invoke("run", path, "--out", tmp_path / "o"), "has no unit", "units")
 
 
-def test_coefficients_show_and_verify():
-    shown = invoke("coefficients", "show", "cn-2022", "--json")
-    assert shown.exit_code == 0
-    doc = json.loads(shown.stdout)
-    assert doc["id"] == "cn-2022" and all(r["confidence"] in ("verified", "derived", "recalled", "assumed") for r in doc["rows"])
-    assert "oxygen_release" not in doc["profile"]["services"]["enabled"]
-    zj = json.loads(invoke("coefficients", "show", "zj-2020", "--json").stdout)
-    assert {"oxygen_release", "negative_ions"} <= set(zj["profile"]["services"]["enabled"])
-    table = invoke("coefficients", "show", "cn-2022", "-p", "price.")
-    assert table.exit_code == 0 and "price.carbon" in table.stdout
-    verified = invoke("coefficients", "verify", "--json")
-    assert verified.exit_code == 0 and json.loads(verified.stdout)["ok"] is True
-
-
-def test_coefficients_show_unknown_set():
-    assert_user_error(invoke("coefficients", "show", "cn-1999"), "not found", "cn-2022")
-
-
-def test_coefficient_with_a_wrong_unit_in_its_file(tmp_path):
+def test_coefficient_with_a_wrong_unit_in_its_file(tmp_path, tiny, gep):
     folder = tmp_path / "coef"
     shutil.copytree("coefficients/cn-2022", folder)
     csv = folder / "water_conservation.csv"
@@ -203,10 +150,10 @@ def test_coefficient_with_a_wrong_unit_in_its_file(tmp_path):
 
     write_hashes(folder)
     path = tiny.make(tmp_path, extra_toml=f'[coefficients]\nset = "{folder.as_posix()}"\n')
-    assert_user_error(invoke("run", path, "--out", tmp_path / "o"), "runoff_coefficient", "class 211", "'mm'", "Fix:")
+    gep.assert_user_error(gep.invoke("run", path, "--out", tmp_path / "o"), "runoff_coefficient", "class 211", "'mm'", "Fix:")
 
 
-def test_carbon_pool_override_is_recorded(tmp_path):
+def test_carbon_pool_override_is_recorded(tmp_path, tiny):
     from gep.jobs.inputs import coefficients_for, scenario
 
     path = tiny.make(tmp_path, extra_toml='[coefficients.overrides]\n"carbon_pools.c_above[211]" = "70 tC/ha"\n')

@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from gep.cli import app
-from tests.cli import kit
 
 runner = CliRunner()
 
@@ -34,7 +33,7 @@ def user_error(args, *words) -> str:
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory):
+def base(tmp_path_factory, kit):
     tmp = tmp_path_factory.mktemp("kit")
     path = kit.scenario(tmp)
     doc = run_json("run", path, "--out", tmp / "runs" / "base")
@@ -44,7 +43,7 @@ def base(tmp_path_factory):
 # --------------------------------------------------------------------------- changes
 
 
-def test_changes_are_applied_recorded_and_reduce_gep(base):
+def test_changes_are_applied_recorded_and_reduce_gep(base, kit):
     tmp, _, doc0 = base
     path = kit.scenario(tmp, name="built", extra="""
 [[changes]]
@@ -76,7 +75,7 @@ near = [51, 52]
     assert float(cells["gep_value"].sum()) == pytest.approx(doc["gep_total_cny"], rel=1e-5)
 
 
-def test_zero_area_and_a_to_b_to_a_leave_the_account_unchanged(base):
+def test_zero_area_and_a_to_b_to_a_leave_the_account_unchanged(base, kit):
     tmp, _, doc0 = base
     zero = kit.scenario(tmp, name="zero", extra='[[changes]]\nop = "convert"\nfrom = [11]\nto = 51\narea_ha = 0\n')
     back = kit.scenario(tmp, name="back", extra='[[changes]]\nop = "convert"\nfrom = [12]\nto = 31\nupdate_inputs = []\n\n[[changes]]\nop = "convert"\nfrom = [31]\nto = 12\nzones = [2]\nupdate_inputs = []\n')
@@ -86,7 +85,7 @@ def test_zero_area_and_a_to_b_to_a_leave_the_account_unchanged(base):
         assert doc["services"] == doc0["services"]
 
 
-def test_input_change_a_wetter_year(base):
+def test_input_change_a_wetter_year(base, kit):
     tmp, _, doc0 = base
     path = kit.scenario(tmp, name="wet", extra='[[changes]]\nop = "input"\ninput = "precipitation"\nscale = 1.1\n\n[[changes]]\nop = "input"\ninput = "et"\nadd = "0.02 m/yr"\nzones = [1]\n')
     doc = run_json("run", path, "--out", tmp / "runs" / "wet")
@@ -96,7 +95,7 @@ def test_input_change_a_wetter_year(base):
     assert doc["changes"][1]["cells"] == 18
 
 
-def test_target_share_from_the_cli(base):
+def test_target_share_from_the_cli(base, kit):
     tmp, _, _ = base
     path = kit.scenario(tmp, name="target", extra='[[changes]]\nop = "target"\nclasses = ["forest"]\nshare = 0.5\nfrom = [11, 12, 31]\nto = 213\nby_year = 2030\n')
     (c,) = run_json("run", path, "--out", tmp / "runs" / "target")["changes"]
@@ -106,7 +105,7 @@ def test_target_share_from_the_cli(base):
 # --------------------------------------------------------------------------- parcels
 
 
-def test_parcel_of_the_whole_region_and_tiles(base):
+def test_parcel_of_the_whole_region_and_tiles(base, kit):
     tmp, path, doc0 = base
     whole = kit.lonlat_polygon(tmp / "whole.geojson", [kit.rect(639900, 3499700, 640300, 3500100)])
     doc = run_json("run", path, "--area", whole, "--out", tmp / "runs" / "whole")
@@ -124,7 +123,7 @@ def test_parcel_of_the_whole_region_and_tiles(base):
     assert "gdp" not in json.dumps(doc2["zones"])
 
 
-def test_parcel_of_one_cell_half_covered(base):
+def test_parcel_of_one_cell_half_covered(base, kit):
     tmp, path, _ = base
     # the forest cell (row 0, column 0), half of it
     p = kit.lonlat_polygon(tmp / "half.geojson", [kit.rect(640000, 3499970, 640015, 3500000)])
@@ -133,7 +132,7 @@ def test_parcel_of_one_cell_half_covered(base):
     assert doc["services"]["water_conservation"]["quantity"] > 0
 
 
-def test_parcel_scenario_key(base):
+def test_parcel_scenario_key(base, kit):
     tmp, _, _ = base
     kit.lonlat_polygon(tmp / "site.geojson", [kit.rect(639990, 3499900, 640080, 3500010)])
     path = kit.scenario(tmp, name="site", region_extra='area = "site.geojson"')
@@ -141,7 +140,7 @@ def test_parcel_scenario_key(base):
     assert doc["parcel"]["cells"] == 12 and list(doc["zones"]) == ["Hill"]  # 3 columns (the third one 2/3 inside) × 4 rows
 
 
-def test_parcel_errors(base):
+def test_parcel_errors(base, kit):
     tmp, path, _ = base
     far = kit.lonlat_polygon(tmp / "far.geojson", [kit.rect(700000, 3400000, 700100, 3400100)])
     user_error(["run", path, "--area", far, "--out", tmp / "o"], "does not overlap", "far.geojson")
@@ -157,34 +156,9 @@ def test_parcel_errors(base):
 # --------------------------------------------------------------------------- series and purchase
 
 
-def series_scenario(tmp: Path, extra: str = "") -> Path:
-    codes_2020 = kit.CODES.copy()
-    codes_2020[3, 4] = 11  # urban 51 built on paddy since 2020
-    codes_2020[4, 4] = 11
-    import rioxarray  # noqa: F401
-
-    from tests.cli.tiny import write_tif
-
-    write_tif(tmp / "data" / "landcover_2020.tif", codes_2020, nodata=0)
-    return kit.scenario(tmp, name="series", extra=f"""
-[series]
-base_year = 2020
-
-[series.2020]
-landcover = "data/landcover_2020.tif"
-
-[[series.2020.changes]]
-op = "input"
-input = "precipitation"
-scale = 0.9
-
-[series.2022]
-{extra}""")
-
-
-def test_series_growth_and_purchase(base):
+def test_series_growth_and_purchase(base, kit):
     tmp, _, doc0 = base
-    path = series_scenario(tmp, '\n[purchase]\nzones = [1, 2]\nshare = 0.1\n')
+    path = kit.series(tmp, '\n[purchase]\nzones = [1, 2]\nshare = 0.1\n')
     doc = run_json("run", path, "--out", tmp / "runs" / "series")
     assert doc["series"] and doc["years"] == [2020, 2022] and doc["base_year"] == 2020
     t = {r["year"]: r for r in doc["totals"]}
@@ -213,7 +187,7 @@ def test_series_growth_and_purchase(base):
     assert again.gep_total_cny == pytest.approx(t[2020]["value_cny"], rel=1e-12)
 
 
-def test_series_errors(base):
+def test_series_errors(base, kit):
     tmp, _, _ = base
     p = kit.scenario(tmp, name="s1", extra='[series.2020]\n')
     user_error(["run", p], "at least two [series.<year>] tables")
@@ -231,7 +205,7 @@ def test_series_errors(base):
 # --------------------------------------------------------------------------- compare
 
 
-def test_compare_outputs_and_json(base):
+def test_compare_outputs_and_json(base, kit):
     tmp, path, doc0 = base
     alt = kit.scenario(tmp, name="alt", extra='[[changes]]\nop = "convert"\nfrom = [211, 212]\nto = 52\nfraction = 0.5\n')
     out = tmp / "cmp"
@@ -285,7 +259,7 @@ def test_compare_table_output_and_errors(base):
 # --------------------------------------------------------------------------- schema errors
 
 
-def test_change_typos_name_the_key_and_line(base):
+def test_change_typos_name_the_key_and_line(base, kit):
     tmp, _, _ = base
     p = kit.scenario(tmp, name="typo", extra='\n[[changes]]\nop = "convert"\nfrom = [11]\nto = 51\nare_ha = 3\n')
     text = user_error(["run", p], "[[changes]] #1 are_ha", "did you mean 'area_ha'", "typo.toml, line")
@@ -293,7 +267,7 @@ def test_change_typos_name_the_key_and_line(base):
     assert p.read_text(encoding="utf-8").splitlines()[line - 1].startswith("are_ha")
 
 
-def test_every_change_problem_at_once(base):
+def test_every_change_problem_at_once(base, kit):
     tmp, _, _ = base
     p = kit.scenario(tmp, name="many", extra="""
 [[changes]]
@@ -318,7 +292,7 @@ resample = "yes"
     user_error(["run", p], "4 problems", "did you mean 'convert'", "0.56", "missing.geojson", "resample")
 
 
-def test_unknown_section_and_bad_codes(base):
+def test_unknown_section_and_bad_codes(base, kit):
     tmp, _, _ = base
     p = kit.scenario(tmp, name="sect", extra='[[chnages]]\nop = "convert"\n')
     user_error(["run", p], "chnages", "did you mean 'changes'")
@@ -331,12 +305,11 @@ def test_unknown_section_and_bad_codes(base):
 # --------------------------------------------------------------------------- real geodata
 
 
-def test_inputs_on_another_grid_error_or_resample(base):
+def test_inputs_on_another_grid_error_or_resample(base, kit):
     tmp, _, doc0 = base
-    from tests.cli.tiny import write_tif
 
     shifted = tmp / "data" / "et_shifted.tif"
-    write_tif(shifted, kit.grid(650.0, kit.CODES, {51: 0.4, 52: 0.5, 43: 1.3, 64: 1.2}), "mm/yr", nodata=np.nan, x0=kit.X0 + 15.0)
+    kit.write_tif(shifted, kit.grid(650.0, kit.CODES, {51: 0.4, 52: 0.5, 43: 1.3, 64: 1.2}), "mm/yr", nodata=np.nan, x0=kit.X0 + 15.0)
     text = kit.scenario(tmp, name="shift").read_text(encoding="utf-8").replace('et = "data/et.tif"', 'et = "data/et_shifted.tif"')
     p = tmp / "shift.toml"
     p.write_text(text, encoding="utf-8")
@@ -360,7 +333,7 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def test_geographic_grid_end_to_end(tmp_path):
+def test_geographic_grid_end_to_end(tmp_path, kit):
     """A scenario on a WGS 84 lon/lat grid: geodesic cell areas, a lon/lat parcel."""
     import rioxarray  # noqa: F401
     import xarray as xr
@@ -398,7 +371,7 @@ def test_geographic_grid_end_to_end(tmp_path):
     assert list(west["zones"]) == ["Hill"] and 0 < west["gep_total_cny"] < doc["gep_total_cny"]
 
 
-def test_chunked_run_with_changes_and_parcel_equals_in_memory(base):
+def test_chunked_run_with_changes_and_parcel_equals_in_memory(base, kit):
     from gep.jobs.run import compute, load
 
     tmp, _, _ = base
@@ -410,7 +383,7 @@ def test_chunked_run_with_changes_and_parcel_equals_in_memory(base):
     assert [f["gep_cny"] for f in b.summary()["parcel"]["features"]] == pytest.approx([f["gep_cny"] for f in a.summary()["parcel"]["features"]], rel=1e-12)
 
 
-def test_replay_of_a_run_with_changes_reproduces(base):
+def test_replay_of_a_run_with_changes_reproduces(base, kit):
     tmp, _, _ = base
     p = kit.scenario(tmp, name="replayed", extra='[[changes]]\nop = "convert"\nfrom = ["forest"]\nto = 51\nfraction = 0.5\n')
     run_json("run", p, "--out", tmp / "runs" / "replayed")
@@ -418,7 +391,7 @@ def test_replay_of_a_run_with_changes_reproduces(base):
     assert res.exit_code == 0, (res.stdout, res.stderr)
 
 
-def test_every_unknown_code_at_once(base):
+def test_every_unknown_code_at_once(base, kit):
     tmp, _, _ = base
     p = kit.scenario(tmp, name="codes", extra='[[changes]]\nop = "convert"\nfrom = [11, 77]\nto = 999\n\n[[changes]]\nop = "protect"\nclasses = [5]\n')
     user_error(["run", p, "--out", tmp / "o"], "#1 (line", "from: land-cover code(s) [77]", "to: land-cover code(s) [999]", "#2 (line", "classes: land-cover code(s) [5]", "gep coefficients show cn-2022")

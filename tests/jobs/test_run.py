@@ -1,8 +1,8 @@
-"""Regression: the demo scenario's account against a checked-in golden table.
+"""gep run on the demo scenario: its account against a checked-in golden table (regression).
 
 The golden table holds value [CNY] and quantity per zone × service. Regenerate
 it only for a deliberate change of method, coefficient or demo data:
-``python -m tests.regression.test_demo_golden`` (and say why in the commit).
+``python -m tests.jobs.test_run`` (and say why in the commit).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from gep.jobs.run import compute, load
 
-GOLDEN = Path(__file__).with_name("demo_golden.csv")
+GOLDEN = Path(__file__).parent / "data" / "demo_golden.csv"
 DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo.toml"
 
 
