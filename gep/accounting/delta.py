@@ -1,6 +1,6 @@
 """ΔGEP of two accounts by zone × service × category (``gep compare BASE ALT``).
 
-Pure tables from two account datasets (:class:`gep.accounting.account.GepAccount.data`
+Pure tables from two account datasets (``data`` of a :class:`gep.accounting.account.GepAccount`
 or a run's ``account.nc``) and their per-cell datasets (``cells.nc``):
 
 * :func:`delta_table`: zone × service rows with category, unit, quantity and

@@ -271,6 +271,22 @@ class BasinRecord:
 
 
 @dataclass(frozen=True)
+class ReferencedFile:
+    """A file a bond or revenue file referenced (a price history, a run manifest), as a coverage run recorded it.
+
+    ``path`` is relative to the file that named it: the bond file's folder for a
+    loan's run (``relative_to == "bond"``), else the revenue file's; ``outputs``
+    are the SHA-256 of the run outputs read from a referenced run.
+    """
+
+    label: str
+    path: str
+    sha256: str
+    relative_to: str
+    outputs: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class CoverageRecord:
     """``gep bond coverage``: debt and revenue files (relative to the run folder), what they reference, the options."""
 
@@ -297,6 +313,18 @@ class CoverageRecord:
             inputs["revenue"] = self.revenue.to_dict()
         inputs["references"] = [dict(r) for r in self.references]
         return {"inputs": inputs, "parameters": dict(self.parameters)}
+
+    @property
+    def referenced_files(self) -> tuple[ReferencedFile, ...]:
+        """The files the bond and revenue files referenced (a ledger reference, which names no file, is left out)."""
+        out = []
+        for ref in self.references:
+            if not isinstance(ref, Mapping) or not ref.get("path") or not ref.get("sha256"):
+                continue
+            role = str(ref.get("role") or "")
+            out.append(ReferencedFile(role or str(ref["path"]), str(ref["path"]), str(ref["sha256"]),
+                                      "bond" if role.startswith("loan") else "revenue", dict(ref.get("outputs") or {})))
+        return tuple(out)
 
     @property
     def paths(self) -> int:

@@ -279,14 +279,11 @@ def _coverage_files(record: CoverageRecord, run_dir: Path) -> list[Listed]:
         path = (run_dir / ref.path).resolve()
         folders[key] = path.parent
         out.append(("input", key, path, ref.sha256, None))
-    for ref in record.references:
-        if not isinstance(ref, dict) or not ref.get("path") or not ref.get("sha256"):
-            continue  # a ledger reference: tree head and records digest, no file
-        base = folders["bond"] if str(ref.get("role", "")).startswith("loan") else folders["revenue"]
-        path = (base / ref["path"]).resolve()
-        out.append(("reference", str(ref.get("role") or ref["path"]), path, ref["sha256"], None))
-        for name, digest in sorted((ref.get("outputs") or {}).items()):
-            out.append(("reference", f"{ref.get('role') or ref['path']}: {name}", path.parent / name, digest, None))
+    for ref in record.referenced_files:
+        path = (folders[ref.relative_to] / ref.path).resolve()
+        out.append(("reference", ref.label, path, ref.sha256, None))
+        for name, digest in sorted(ref.outputs.items()):
+            out.append(("reference", f"{ref.label}: {name}", path.parent / name, digest, None))
     return out
 
 
