@@ -216,6 +216,26 @@ def _path(folder: Path, value: Any, probs: _Problems, section: str, key: str, mu
     return p
 
 
+def _entries(block: dict, key: str, section: str, allowed, what: str, shape: str, probs: _Problems) -> dict:
+    """The ``name = value`` pairs of ``[<section>.]<key>`` whose names are allowed; a problem for every other name."""
+    where = f"{section}.{key}" if section else key
+    table = block.get(key, {})
+    if not isinstance(table, dict):
+        probs.add(section or None, key, f"must be a table of {shape}")
+        return {}
+    for name in table:
+        if name not in allowed:
+            probs.add(where, name, f"unknown {what}{_suggest(name, allowed)}; {what}s are {', '.join(allowed)}")
+    return {name: v for name, v in table.items() if name in allowed}
+
+
+def _grid_inputs(folder: Path, block: dict, section: str, probs: _Problems) -> dict[str, GridInput]:
+    """The gridded inputs of ``[<section>.]inputs``."""
+    where = f"{section}.inputs" if section else "inputs"
+    return {name: gi for name, v in _entries(block, "inputs", section, INPUTS, "input", "input = path or quantity", probs).items()
+            if (gi := _grid_input(folder, name, v, probs, where)) is not None}
+
+
 def _grid_input(folder: Path, name: str, value: Any, probs: _Problems, section: str = "inputs") -> GridInput | None:
     if isinstance(value, dict):
         bad = set(value) - {"path", "units", "value", "resample"}
@@ -303,14 +323,7 @@ def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
         else:
             paths[key] = _path(folder, region[key], probs, "region", key)
 
-    inputs = {}
-    for name, value in raw.get("inputs", {}).items():
-        if name not in INPUTS:
-            probs.add("inputs", name, f"unknown input{_suggest(name, INPUTS)}; inputs are {', '.join(INPUTS)}")
-            continue
-        gi = _grid_input(folder, name, value, probs)
-        if gi is not None:
-            inputs[name] = gi
+    inputs = _grid_inputs(folder, raw, "", probs)
 
     tables = {}
     for name, value in raw.get("tables", {}).items():
@@ -467,30 +480,9 @@ def _series(folder: Path, raw: Any, probs: _Problems, paths: dict) -> dict[int, 
         year = int(key)
         lc = _path(folder, value["landcover"], probs, section, "landcover") if "landcover" in value else paths.get("landcover")
         zt = _path(folder, value["zone_table"], probs, section, "zone_table") if "zone_table" in value else paths.get("zone_table")
-        inputs = {}
-        yin = value.get("inputs", {})
-        if not isinstance(yin, dict):
-            probs.add(section, "inputs", "must be a table of input = path or quantity")
-            yin = {}
-        for name, v in yin.items():
-            if name not in INPUTS:
-                probs.add(f"{section}.inputs", name, f"unknown input{_suggest(name, INPUTS)}; inputs are {', '.join(INPUTS)}")
-                continue
-            gi = _grid_input(folder, name, v, probs, f"{section}.inputs")
-            if gi is not None:
-                inputs[name] = gi
-        tables = {}
-        ytab = value.get("tables", {})
-        if not isinstance(ytab, dict):
-            probs.add(section, "tables", "must be a table of table = path")
-            ytab = {}
-        for name, v in ytab.items():
-            if name not in TABLES:
-                probs.add(f"{section}.tables", name, f"unknown table{_suggest(name, TABLES)}; tables are {', '.join(TABLES)}")
-                continue
-            p = _path(folder, v, probs, f"{section}.tables", name)
-            if p is not None:
-                tables[name] = p
+        inputs = _grid_inputs(folder, value, section, probs)
+        tables = {name: p for name, v in _entries(value, "tables", section, TABLES, "table", "table = path", probs).items()
+                  if (p := _path(folder, v, probs, f"{section}.tables", name)) is not None}
         changes = _changes(folder, value.get("changes", []), f"{section}.changes", set(INPUTS), probs)
         out[year] = SeriesYear(year, lc, zt, inputs, tables, changes)
     if len(out) < 2:
