@@ -10,7 +10,7 @@ The log holds exactly N transactions: genesis, two account openings and one issu
 per database transaction, timed) and the rest as linked batches of ``--batch`` transfers
 (``submit_many``, timed). Times include signing each request (Ed25519), as a client does.
 The ledger is then closed and reopened, and ``verify`` (full replay and table comparison,
-``gep.ledger.audit.verify_ledger``) is timed.
+``gep.ledger.verify.verify_ledger``) is timed.
 
 Prints one JSON line: transactions, build seconds, batch and single transfers per second,
 verify seconds, database size [bytes] and peak RSS [MiB] of the process.
@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gep.ledger import keys  # noqa: E402
-from gep.ledger.audit import verify_ledger  # noqa: E402
+from gep.ledger.verify import verify_ledger  # noqa: E402
 from gep.ledger.ledger import Ledger  # noqa: E402
 from tests.ledger.helpers import make_runs  # noqa: E402
 

@@ -24,8 +24,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmarks.synthetic import baseline, region  # noqa: E402
-from gep import catalogue, coefficients  # noqa: E402
-from gep.run import account_landscape  # noqa: E402
+from gep.accounting import catalogue  # noqa: E402
+from gep.jobs.inputs import coefficient_set  # noqa: E402
+from gep.accounting.compute import account_landscape, compute_services  # noqa: E402
 
 GRID_SERVICES = [s.id for s in catalogue.CATALOGUE if s.id not in ("provisioning", "recreation", "landscape")]
 
@@ -42,7 +43,7 @@ def tables(zones: int) -> dict[str, pd.DataFrame]:
 
 def carbon_stock(ls, coef) -> tuple[np.ndarray, object]:
     """What the InVEST carbon model gives: the per-cell total-stock map [tC] (float32) and the totals by zone × ecosystem."""
-    from gep.services import carbon
+    from gep.accounting.services import carbon
 
     stock_map = carbon.stock(carbon.pool_density(ls, coef.carbon_pools), ls.cell_area).astype(np.float32)
     return stock_map, carbon.stock_by_zone(ls, coef.carbon_pools)
@@ -56,10 +57,10 @@ def main() -> None:
     p.add_argument("--zones", type=int, default=100)
     a = p.parse_args()
     cells = int(a.cells)
-    coef = coefficients.load("cn-2022")
+    coef = coefficient_set("cn-2022")
     ls = region(cells, a.zones, a.chunks, coef=coef, inputs=[] if a.service == "carbon_stock" else None)
     ls.tables.update(tables(a.zones))
-    switches = dict(coef.profile["switches"], carbon_method="nep_rh")
+    switches = dict(coef.profile["switches"])
     out = {"cells": ls.grid.sizes["y"] * ls.grid.sizes["x"], "chunks": a.chunks, "zones": a.zones, "what": a.service or "whole account"}
     if a.chunks is None:
         t0 = time.perf_counter()
@@ -71,7 +72,8 @@ def main() -> None:
         total = float(by_zone.sum())
         out["map_sum"] = float(stock_map.sum(dtype=np.float64))
     elif a.service:
-        res = catalogue.BY_ID[a.service].account(ls, coef, catalogue.BY_ID[a.service].default_method if a.service != "carbon_sequestration" else "nep_rh", switches)
+        methods = {"carbon_sequestration": "nep_rh", a.service: catalogue.BY_ID[a.service].default_method if a.service != "carbon_sequestration" else "nep_rh"}
+        res = compute_services(ls, coef, [a.service], methods, switches)[a.service]
         total = float(sum(c.quantity.sum() for c in res.components))
     else:
         enabled = [s.id for s in catalogue.CATALOGUE]

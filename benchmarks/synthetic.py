@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gep import coefficients
-from gep.landscape import Landscape
+from gep.accounting import coefficients
+from gep.jobs.inputs import coefficient_set
+from gep.accounting.landscape import Landscape
 
 CLASSES = np.array([11, 12, 211, 212, 213, 214, 221, 23, 24, 31, 32, 41, 42, 43, 46, 64, 51, 52, 53, 66])
 SHARES = np.array([28.2, 14.1, 8.0, 6.3, 5.5, 1.5, 2.2, 1.0, 3.5, 1.0, 0.6, 2.6, 1.5, 6.9, 1.0, 1.0, 5.5, 6.0, 3.5, 0.2])
@@ -72,7 +73,7 @@ def region(cells: int, zones: int = 100, chunks: int | None = None, seed: int = 
     ``inputs`` limits the gridded inputs generated (default: all of :data:`INPUTS`).
     """
     wanted = {n: INPUTS[n] for n in (INPUTS if inputs is None else inputs)}
-    coef = coef or coefficients.load("cn-2022")
+    coef = coef or coefficient_set("cn-2022")
     ny, nx = shape_for(cells)
     zy = int(np.sqrt(zones))
     zx = int(np.ceil(zones / zy))

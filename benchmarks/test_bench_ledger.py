@@ -14,7 +14,7 @@ import os
 import pytest
 
 from benchmarks.ledger_scale import SETUP_RECORDS, batch, fill, setup, single
-from gep.ledger.audit import verify_ledger
+from gep.ledger.verify import verify_ledger
 
 BATCH = 1000
 VERIFY_N = int(os.environ.get("GEP_BENCH_VERIFY_N", "10000"))

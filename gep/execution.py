@@ -2,7 +2,7 @@
 
 In memory, every input grid is a numpy array; a run that would not fit in the
 machine's available memory is refused up front with a suggestion to use
-``--chunks``. Chunked, inputs are read lazily and zonal totals are chunk-wise
+a chunked run. Chunked, inputs are read lazily and zonal totals are chunk-wise
 reductions, so peak memory is bounded by chunk size × number of inputs.
 
 A chunked account collects the zonal sums of all its services in one
@@ -16,11 +16,12 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterator
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from gep.errors import GepError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Chunk side [cells] suggested for chunked runs: 1024² cells (8 MiB per float64 grid) was faster
 #: and leaner than 2048² on the whole account at 10⁸ cells (benchmarks/RESULTS.md).
@@ -55,14 +56,15 @@ def estimate_bytes(cells: int, n_inputs: int) -> int:
 
 
 def check_fits(cells: int, n_inputs: int, available: int | None = None) -> None:
-    """Refuse an in-memory run that would not fit, suggesting ``--chunks``."""
+    """Refuse an in-memory run that would not fit, suggesting a chunked run (error key ``chunks``)."""
     need = estimate_bytes(cells, n_inputs)
     have = available if available is not None else available_memory()
     if need > 0.8 * have:
         raise ResourceError(
             f"an in-memory run of {cells:,} cells with {n_inputs} gridded inputs needs about {need / 2**30:.1f} GiB, "
             f"but only {have / 2**30:.1f} GiB of memory is available",
-            hint=f"run it chunked with --chunks {DEFAULT_CHUNKS} (or [execution] chunks = {DEFAULT_CHUNKS} in the scenario)",
+            hint=f"run it chunked, {DEFAULT_CHUNKS} × {DEFAULT_CHUNKS} cells per chunk (or [execution] chunks = {DEFAULT_CHUNKS} in the scenario)",
+            key="chunks",
         )
 
 
@@ -102,6 +104,8 @@ class _Totals:
 
 def _block_sums(key: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Sums of one block's ``values`` by ``key`` (cells outside have key ``n``), shape (1, 1, n)."""
+    import numpy as np
+
     out = np.bincount(key.ravel(), weights=np.broadcast_to(values, key.shape).ravel(), minlength=n + 1)[:n]
     return out.reshape(1, 1, n)
 
@@ -109,7 +113,7 @@ def _block_sums(key: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 class ZonalBatch:
     """Zonal sums of a chunked run, computed together in one pass over the blocks.
 
-    Inside :meth:`gep.landscape.Landscape.collecting`, each zonal sum a service
+    Inside :meth:`gep.accounting.landscape.Landscape.collecting`, each zonal sum a service
     asks for is recorded (:meth:`add`) and answered with a lazy placeholder, so
     the service's zone-level arithmetic (caps, shares, prices) stays lazy.
     :meth:`run` then computes the per-block sums of every recorded call,
@@ -130,6 +134,7 @@ class ZonalBatch:
         """Record the sum of ``values`` by the dask ``key`` (``n`` outside) into ``n`` bins; a lazy (n,) array."""
         import dask
         import dask.array as da
+        import numpy as np
 
         slot = len(self._calls)
         self._calls.append((key, values, n))
@@ -139,6 +144,7 @@ class ZonalBatch:
         """Compute every recorded sum in one pass over the blocks (progress to :func:`chunk_progress`)."""
         import dask
         import dask.array as da
+        import numpy as np
 
         if not self._calls:
             return

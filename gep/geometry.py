@@ -1,6 +1,6 @@
 """Polygons on grids: the exact fraction of each cell covered by a polygon (pure, vectorised).
 
-:func:`coverage` gives, for every cell of a north-up grid, the fraction of
+:func:`cell_fractions` gives, for every cell of a north-up grid, the fraction of
 the cell's area inside a (multi)polygon, computed exactly (to floating-point
 precision) from the polygon/cell intersection:
 
@@ -45,7 +45,7 @@ def _window(bounds: tuple[float, float, float, float], transform: tuple[float, .
     return r0, r1, c0, c1
 
 
-def coverage(geom: Any, transform: tuple[float, ...], shape: tuple[int, int]) -> np.ndarray:
+def cell_fractions(geom: Any, transform: tuple[float, ...], shape: tuple[int, int]) -> np.ndarray:
     """Fraction of each cell inside ``geom`` [0–1].
 
     Parameters

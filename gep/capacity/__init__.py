@@ -5,7 +5,7 @@
 * :mod:`gep.capacity.loads`   point-source and land-cover (export-coefficient) loads;
 * :mod:`gep.capacity.credits` remaining capacity and issuable credits per catchment,
   pollutant and vintage;
-* :mod:`gep.capacity.cli`     the ``gep capacity`` commands.
+* :mod:`gep.cli.capacity`     the ``gep capacity`` commands.
 
 Coefficient tables are read by :mod:`gep.io.capacity_tables`.
 """

@@ -1,6 +1,6 @@
 """Whole-basin capacity and credits (pure: tables and arrays in, tables out).
 
-Steps (``gep capacity basin``; file reading in :mod:`gep.io.basin`):
+Steps (``gep capacity basin``; the files are read by :mod:`gep.jobs.capacity_basin`):
 
 1. :func:`reach_capacities` — capacity of every reach/lake row, one vectorised model
    call per model name (all rows of that model at once); target Cs from the
@@ -208,19 +208,19 @@ def apply_conversions(landcover: np.ndarray, catchment: np.ndarray, rules: Itera
 
     The converted cells are the first ``ceil(share·n)`` matching cells in row-major
     order (north to south, west to east): deterministic, no random draw. This is
-    :func:`gep.changes.apply_landcover` (``op = "convert"``, ``order = "row_major"``,
+    :func:`gep.accounting.changes.apply_landcover` (``op = "convert"``, ``order = "row_major"``,
     ``fraction = share``) with catchments as zones: one implementation of land-cover
     change for GEP scenarios and capacity basins.
 
     Returns the new land-cover array and, per rule, the number of cells converted.
     """
-    from gep.changes import ChangeGrid, apply_landcover
+    from gep.accounting.changes import ChangeGrid, Convert, apply_landcover
 
     rules = list(rules)
     lc = np.asarray(landcover)
     ops = [
-        {"index": i, "op": "convert", "from": list(r["from"]), "to": int(r["to"]), "zones": [int(r["catchment"])], "fraction": float(r.get("share", 1.0)),
-         "order": "row_major", "allow_shortfall": False, "label": f"[[landcover.convert]] #{i + 1}"}
+        Convert(index=i, from_=tuple(r["from"]), to=int(r["to"]), zones=(int(r["catchment"]),), fraction=float(r.get("share", 1.0)),
+                order="row_major", label=f"[[landcover.convert]] #{i + 1}")
         for i, r in enumerate(rules)
     ]
     zones = np.where(np.asarray(catchment) > 0, np.asarray(catchment), 0).astype(np.int64)

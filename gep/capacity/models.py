@@ -645,7 +645,7 @@ def normalise_class(water_class: Any) -> str:
     """``'iii'``, ``'3'`` or ``'III'`` → ``'III'``; raise :class:`InputError` for anything else."""
     cls = _CLASSES.get(str(water_class).strip().upper())
     if cls is None:
-        raise InputError(f"unknown water-quality class {water_class!r}", hint="use I, II, III, IV or V", where="--class")
+        raise InputError(f"unknown water-quality class {water_class!r}", hint="use I, II, III, IV or V", key="water_class")
     return cls
 
 
@@ -688,24 +688,24 @@ def target_concentration(standards: pd.DataFrame, parameter: str, water_class: s
     cls = normalise_class(water_class)
     body = _WATER_BODY.get(str(water_body).strip().lower())
     if body is None:
-        raise InputError(f"unknown water-body type {water_body!r}", hint="use river or lake (reservoir = lake)", where="--water-body")
+        raise InputError(f"unknown water-body type {water_body!r}", hint="use river or lake (reservoir = lake)", key="water_body")
     key = _norm_param(parameter)
     params = standards["parameter"].astype(str)
     norm = params.map(_norm_param)
     if not (norm == key).any():
         known = ", ".join(sorted(params.unique()))
-        raise InputError(f"no GB 3838-2002 standard for pollutant {parameter!r}", hint=f"use one of {known} or give --target", where="--pollutant")
+        raise InputError(f"no GB 3838-2002 standard for pollutant {parameter!r}", hint=f"use one of {known}, or give the target concentration", key="pollutant")
     rows = standards[(norm == key) & (standards["class"].astype(str) == cls) & (standards["water_body"].astype(str) == body)]
     if rows.empty:
         bodies = ", ".join(sorted(standards.loc[norm == key, "water_body"].astype(str).unique()))
         raise InputError(
             f"GB 3838-2002 sets no class {cls} limit for {parameter} in a {body} (only: {bodies})",
-            hint="give the target concentration with --target", where="--pollutant",
+            hint="give the target concentration instead of a class", key="pollutant",
         )
     row = rows.iloc[0]
     if str(row["bound"]) != "max":
         raise InputError(
             f"{row['parameter']} is a lower bound (bound = {row['bound']}); capacity models need an upper limit",
-            hint="choose a pollutant with a maximum concentration (COD, CODMn, BOD5, NH3-N, TP, TN)", where="--pollutant",
+            hint="choose a pollutant with a maximum concentration (COD, CODMn, BOD5, NH3-N, TP, TN)", key="pollutant",
         )
     return Q_(float(row["value"]), str(row["unit"])).to("mg/L")

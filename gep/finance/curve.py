@@ -270,7 +270,7 @@ def _check_curve_date(curve: Curve, settle: date) -> None:
     if settle < curve.curve_date:
         raise InputError(
             f"settlement date {settle} is before the curve date {curve.curve_date}",
-            hint="use a curve dated on or before the settlement date", where="--curve")
+            hint="use a curve dated on or before the settlement date", key="curve")
 
 
 def curve_value(fl: Flows, curve: Curve, spread=0.0) -> float | np.ndarray:
@@ -305,7 +305,7 @@ def solve_z_spread(fl: Flows, curve: Curve, dirty_value: float) -> float:
     """
     if not np.isfinite(dirty_value) or dirty_value <= 0:
         raise InputError(f"price must be positive, got {dirty_value}",
-                         hint="give the price per 100 face, e.g. 99.85", where="--price")
+                         hint="give the price per 100 face, e.g. 99.85", key="price")
 
     def g(s: float) -> float:
         return curve_value(fl, curve, s) - dirty_value
@@ -315,14 +315,14 @@ def solve_z_spread(fl: Flows, curve: Curve, dirty_value: float) -> float:
         lo *= 2
         if lo < -10:
             raise InputError("price too high for any Z-spread over this curve",
-                             hint="check the price (per 100 face, clean unless --dirty)",
-                             where="--price")
+                             hint="check the price (per 100 face; clean unless given as a dirty price)",
+                             key="price")
     while g(hi) > 0:
         hi *= 2
         if hi > 100:
             raise InputError("price too low for any Z-spread over this curve",
-                             hint="check the price (per 100 face, clean unless --dirty)",
-                             where="--price")
+                             hint="check the price (per 100 face; clean unless given as a dirty price)",
+                             key="price")
     return float(brentq(g, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=500))
 
 
@@ -363,10 +363,10 @@ def risky_value(fl: Flows, curve: Curve, hazard: float, recovery: float,
     """
     if not (np.isfinite(hazard) and hazard >= 0):
         raise InputError(f"hazard rate must be >= 0, got {hazard}",
-                         hint="give a decimal per year, e.g. 0.02 or 2%", where="--hazard")
+                         hint="give a decimal per year, e.g. 0.02 or 2%", key="hazard")
     if not (0.0 <= recovery <= 1.0):
         raise InputError(f"recovery must be in [0, 1], got {recovery}",
-                         hint="give a fraction, e.g. 0.4 or 40%", where="--recovery")
+                         hint="give a fraction, e.g. 0.4 or 40%", key="recovery")
     _check_curve_date(curve, fl.settle)
     ts = curve.time(fl.settle)
     tk = np.array([curve.time(d) for d in fl.dates])

@@ -217,10 +217,10 @@ def solve_yield(fl: Flows, dirty_value: float) -> float:
     """
     if not np.isfinite(dirty_value) or dirty_value <= 0:
         raise InputError(f"price must be positive, got {dirty_value}",
-                         hint="give the price per 100 face, e.g. 99.85", where="--price")
+                         hint="give the price per 100 face, e.g. 99.85", key="price")
     if fl.final_period and fl.simple_years <= 0:
         raise InputError("no time left to maturity under this day count: yield undefined",
-                         hint="choose an earlier settlement date", where="--settle")
+                         hint="choose an earlier settlement date", key="settle")
     lo, hi = _yield_bracket(fl)
 
     def g(y: float) -> float:
@@ -230,13 +230,13 @@ def solve_yield(fl: Flows, dirty_value: float) -> float:
         raise InputError(
             f"price {dirty_value * 100 / fl.outstanding:.6g} per 100 is above what any yield "
             "in the valid range gives",
-            hint="check the price (per 100 face, clean unless --dirty)", where="--price")
+            hint="check the price (per 100 face; clean unless given as a dirty price)", key="price")
     while g(hi) > 0:
         hi *= 2.0
         if hi > 1e6:
             raise InputError(
                 f"price {dirty_value * 100 / fl.outstanding:.6g} per 100 is too low to solve "
-                "for a yield", hint="check the price (per 100 face)", where="--price")
+                "for a yield", hint="check the price (per 100 face)", key="price")
     return float(brentq(g, lo, hi, xtol=1e-14, rtol=1e-15, maxiter=500))
 
 
@@ -254,7 +254,7 @@ def dirty_value_of_quote(fl: Flows, price: float, clean: bool = True) -> float:
     price = float(price)
     if not np.isfinite(price) or price <= 0:
         raise InputError(f"price must be positive, got {price}",
-                         hint="give the price per 100 face, e.g. 99.85", where="--price")
+                         hint="give the price per 100 face, e.g. 99.85", key="price")
     return price * fl.outstanding / 100.0 + (fl.accrued if clean else 0.0)
 
 
@@ -353,7 +353,7 @@ def risk_from_flows(fl: Flows, y: float) -> BondAnalytics:
     if not np.isfinite(pv_flows(fl, y)):
         lower = "-1/T" if fl.final_period else f"{-fl.frequency}"
         raise InputError(f"yield {y} is outside the valid range (> {lower})",
-                         hint="give a yield as a decimal, e.g. 0.03 or 3%", where="--yield")
+                         hint="give a yield as a decimal, e.g. 0.03 or 3%", key="yield")
     if fl.final_period:
         T = fl.simple_years
         a = float(fl.amount.sum())

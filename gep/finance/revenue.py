@@ -368,8 +368,8 @@ def calibrate_gbm(days: Sequence[date], prices: Sequence[float], weights: Sequen
     window = (f" in the window {window_start or '…'} to {window_end or '…'}"
               if window_start or window_end else "")
     if not days:
-        raise InputError(f"{source}: no prices{window}", hint="record transfers with a price "
-                         "(gep ledger transfer --price) or widen the window", where=source)
+        raise InputError(f"{source}: no prices{window}", hint="record ledger transfers with their price, "
+                         "or widen the window", where=source)
     d, vwap = daily_vwap(days, p, w)
     n = len(d) - 1
     if n < 2:

@@ -499,16 +499,16 @@ def check_settle(b: Bond, settle: date) -> None:
     """Raise :class:`InputError` unless ``issue_date <= settle < maturity_date``."""
     if not _is_date(settle):
         raise InputError(f"settlement date must be a date, got {settle!r}",
-                         hint="write it as YYYY-MM-DD", where="--settle")
+                         hint="write it as YYYY-MM-DD", key="settle")
     if settle >= b.maturity_date:
         raise InputError(
             f"settlement date {settle} is on or after maturity_date {b.maturity_date} of "
             f"{b.source}",
-            hint="choose a settlement date before maturity", where="--settle")
+            hint="choose a settlement date before maturity", key="settle")
     if settle < b.issue_date:
         raise InputError(
             f"settlement date {settle} is before issue_date {b.issue_date} of {b.source}",
-            hint="choose a settlement date on or after the issue date", where="--settle")
+            hint="choose a settlement date on or after the issue date", key="settle")
 
 
 def remaining_flows(b: Bond, settle: date, sched: Schedule | None = None) -> Flows:

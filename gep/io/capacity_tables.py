@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gep.errors import CoefficientError, InputError
-from gep.io.coefficient_files import check_hashes, find_set, read_manifest
+from gep.io.coefficient_files import HEADER, check_hashes, find_set, read_header
 from gep.io.tables import read_csv
 from gep.units import parse_unit
 
@@ -36,18 +36,18 @@ __all__ = ["read_standards", "read_export_coefficients", "read_point_sources", "
 
 def _read_set_table(set_id: str, filename: str, required: tuple[str, ...], what: str, verify: bool) -> pd.DataFrame:
     folder = find_set(set_id)
-    manifest = read_manifest(folder)
-    if filename not in manifest.get("files", {}):
-        raise CoefficientError(f"{folder / 'manifest.toml'} does not list {filename}", hint=f"add \"{filename}\" and its SHA-256 to [files]")
+    header = read_header(folder)
+    if filename not in header.get("files", {}):
+        raise CoefficientError(f"{folder / HEADER} does not list {filename}", hint=f"add \"{filename}\" and its SHA-256 to [files]")
     if verify:
-        problems = check_hashes(folder, manifest)
+        problems = check_hashes(folder, header)
         if problems:
             raise CoefficientError(
-                f"coefficient set {manifest['id']} fails verification: {problems[0]}",
+                f"coefficient set {header['id']} fails verification: {problems[0]}",
                 hint="restore the file, or release a new set version with new hashes (a correction is a new version)",
             )
     df = read_csv(folder / filename, required, what)
-    df.attrs["set"] = {"id": manifest["id"], "version": str(manifest["version"]), "files": dict(sorted(manifest["files"].items()))}
+    df.attrs["set"] = {"id": header["id"], "version": str(header["version"]), "files": dict(sorted(header["files"].items()))}
     return df
 
 
@@ -92,7 +92,7 @@ def read_standards(set_id: str = "gb3838-2002", verify: bool = True) -> pd.DataF
     set_id : str
         Coefficient-set id or folder (default the shipped ``gb3838-2002``).
     verify : bool
-        Check the file against the SHA-256 in the manifest.
+        Check the file against the SHA-256 in the set's header (manifest.toml).
 
     Returns
     -------

@@ -5,7 +5,9 @@
 * the ledger's coefficient set (``coefficients/ledger-2026/``, ``kind = "ledger-table"``);
 * batch files of operations (``gep ledger batch``) and export documents.
 
-Plain ``csv``/``json`` readers (no pandas) keep the ledger commands fast.
+Plain ``csv``/``json`` readers (no pandas) keep the ledger commands fast. Errors
+are the plain input errors of :mod:`gep.errors`; :mod:`gep.ledger.evidence` says
+what they mean for an issuance.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from gep.io.coefficient_files import sha256_file
-from gep.ledger.errors import EvidenceChanged, EvidenceError, InvalidRequest, LedgerError
+from gep.errors import CoefficientError, InputError, InputsChanged
+from gep.io.files import read_json_object, sha256_file
 
-__all__ = ["sha256_file", "read_manifest", "output_hashes", "check_outputs", "read_rows", "ledger_coefficients",
-           "read_json", "write_json"]
+__all__ = ["sha256_file", "read_manifest", "check_outputs", "read_rows", "ledger_coefficients", "read_json", "write_json"]
 
 TIDY_COLUMNS = ("parameter", "key", "value", "unit", "price_year", "source", "year", "confidence", "note")
 
@@ -42,54 +43,15 @@ def read_manifest(path: str | Path) -> tuple[dict, str, Path]:
 
     Raises
     ------
-    EvidenceError
+    InputError
         Missing, unreadable or not a JSON object.
     """
-    p = Path(path)
-    if p.is_dir():
-        p = p / "manifest.json"
-    if not p.is_file():
-        raise EvidenceError(f"run manifest {p} not found", hint="give the manifest.json written by `gep run` or `gep capacity` (or its folder)")
-    data = p.read_bytes()
-    try:
-        manifest = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EvidenceError(f"run manifest {p} is not JSON: {exc}", hint="give the manifest.json of a run") from exc
-    if not isinstance(manifest, dict):
-        raise EvidenceError(f"run manifest {p} is not a JSON object")
+    manifest, data, p = read_json_object(path, "run manifest", "give the manifest.json written by `gep run` or `gep capacity` (or its folder)")
     return manifest, hashlib.sha256(data).hexdigest(), p.parent
 
 
-def output_hashes(manifest: dict, where: str) -> dict[str, str]:
-    """``{file name: sha256}`` of a manifest's outputs.
-
-    Accepts ``"outputs": {name: sha256}``, ``{name: {"sha256": ...}}`` or a list of
-    ``{"path"/"name": ..., "sha256": ...}``.
-    """
-    outputs = manifest.get("outputs")
-    pairs: list[tuple[Any, Any]] = []
-    if isinstance(outputs, dict):
-        for name, v in outputs.items():
-            pairs.append((name, v.get("sha256") if isinstance(v, dict) else v))
-    elif isinstance(outputs, list):
-        for v in outputs:
-            if isinstance(v, dict):
-                pairs.append((v.get("path") or v.get("name") or v.get("file"), v.get("sha256")))
-    if not pairs:
-        raise EvidenceError(f"{where} lists no output files with SHA-256", hint="cite the manifest.json of a finished `gep run` or `gep capacity` run")
-    out = {}
-    for name, digest in pairs:
-        if not isinstance(name, str) or not isinstance(digest, str) or len(digest) != 64:
-            raise EvidenceError(f"{where}: output entry {name!r} has no SHA-256")
-        pp = PurePosixPath(name)
-        if pp.is_absolute() or ".." in pp.parts:
-            raise EvidenceError(f"{where}: output {name!r} points outside the run folder")
-        out[name] = digest.lower()
-    return out
-
-
-def check_outputs(manifest: dict, folder: Path, where: str) -> dict[str, str]:
-    """Check every output file listed by a manifest against its SHA-256.
+def check_outputs(outputs: dict[str, str], folder: Path, where: str) -> dict[str, str]:
+    """Check every output file a manifest lists (``{file name: sha256}``) against its SHA-256.
 
     Returns
     -------
@@ -98,18 +60,23 @@ def check_outputs(manifest: dict, folder: Path, where: str) -> dict[str, str]:
 
     Raises
     ------
-    EvidenceChanged
+    InputError
+        An output name that points outside the run folder.
+    InputsChanged
         A listed file is missing or its bytes differ from the manifest (exit code 3).
     """
-    hashes = output_hashes(manifest, where)
-    for name, digest in sorted(hashes.items()):
+    for name in outputs:
+        pp = PurePosixPath(name)
+        if pp.is_absolute() or ".." in pp.parts:
+            raise InputError(f"{where}: output {name!r} points outside the run folder")
+    for name, digest in sorted(outputs.items()):
         path = folder / name
         if not path.is_file():
-            raise EvidenceChanged(f"{where}: output {name} is missing", hint="restore the run folder as written, or re-run and cite the new manifest")
+            raise InputsChanged(f"{where}: output {name} is missing", hint="restore the run folder as written, or re-run and cite the new manifest")
         if sha256_file(path) != digest:
-            raise EvidenceChanged(f"{where}: output {name} differs from its SHA-256 in the manifest (edited after the run)",
-                                  hint="restore the file, or re-run and cite the new manifest")
-    return hashes
+            raise InputsChanged(f"{where}: output {name} differs from its SHA-256 in the manifest (edited after the run)",
+                                hint="restore the file, or re-run and cite the new manifest")
+    return dict(outputs)
 
 
 def read_rows(path: Path, required: tuple[str, ...], what: str) -> list[dict[str, str]]:
@@ -118,12 +85,12 @@ def read_rows(path: Path, required: tuple[str, ...], what: str) -> list[dict[str
         with path.open(encoding="utf-8-sig", newline="") as fh:
             lines = [line for line in fh if not line.startswith("#")]
     except (OSError, UnicodeDecodeError) as exc:
-        raise EvidenceError(f"cannot read {what} {path}: {exc}") from exc
+        raise InputError(f"cannot read {what} {path}: {exc}") from exc
     reader = csv.DictReader(lines)
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]
     if missing:
-        raise EvidenceError(f"{what} {path} lacks column(s) {', '.join(missing)}", hint=f"expected columns: {', '.join(required)}")
+        raise InputError(f"{what} {path} lacks column(s) {', '.join(missing)}", hint=f"expected columns: {', '.join(required)}")
     rows = []
     for row in reader:
         rows.append({(k or "").strip(): (v or "").strip() for k, v in row.items()})
@@ -140,23 +107,19 @@ def ledger_coefficients(set_id: str) -> dict:
 
     Raises
     ------
-    LedgerError
+    CoefficientError
         Set not found, wrong kind, a file that differs from its hash, or a malformed row.
     """
-    from gep.errors import CoefficientError
     from gep.io.coefficient_files import check_hashes, find_set
-    from gep.io.coefficient_files import read_manifest as read_set_manifest
+    from gep.io.coefficient_files import read_header
 
-    try:
-        folder = find_set(set_id)
-        manifest = read_set_manifest(folder)
-    except CoefficientError as exc:
-        raise LedgerError(exc.message, hint=exc.hint) from exc
+    folder = find_set(set_id)
+    manifest = read_header(folder)
     if manifest.get("kind") != "ledger-table":
-        raise LedgerError(f"coefficient set {set_id} is not a ledger table (kind {manifest.get('kind', 'accounting')!r})", hint="use ledger-2026")
+        raise CoefficientError(f"coefficient set {set_id} is not a ledger table (kind {manifest.get('kind', 'accounting')!r})", hint="use ledger-2026")
     problems = check_hashes(folder, manifest)
     if problems:
-        raise LedgerError(f"coefficient set {set_id} fails verification: {problems[0]}", hint="restore the file (a correction is a new set version)")
+        raise CoefficientError(f"coefficient set {set_id} fails verification: {problems[0]}", hint="restore the file (a correction is a new set version)")
     rows: dict[tuple[str, str], tuple[Decimal, str, str]] = {}
     for name in sorted(manifest["files"]):
         path = folder / name
@@ -164,7 +127,7 @@ def ledger_coefficients(set_id: str) -> dict:
             try:
                 value = Decimal(r["value"])
             except InvalidOperation as exc:
-                raise LedgerError(f"{path}, line {i}: value {r['value']!r} is not a number") from exc
+                raise CoefficientError(f"{path}, line {i}: value {r['value']!r} is not a number") from exc
             rows[(r["parameter"], r["key"])] = (value, r["unit"], r["confidence"])
     return {"id": manifest["id"], "version": str(manifest["version"]), "manifest_sha256": sha256_file(folder / "manifest.toml"), "rows": rows}
 
@@ -178,9 +141,9 @@ def read_json(path: str | Path, what: str) -> Any:
             return json.loads(sys.stdin.read())
         return json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except OSError as exc:
-        raise InvalidRequest(f"cannot read {what} {path}: {exc.strerror}", hint="check the path") from exc
+        raise InputError(f"cannot read {what} {path}: {exc.strerror}", hint="check the path") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"{what} {path} is not JSON: {exc}", hint="fix the JSON syntax") from exc
+        raise InputError(f"{what} {path} is not JSON: {exc}", hint="fix the JSON syntax") from exc
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -195,4 +158,4 @@ def write_json(path: str | Path, obj: Any) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, p)
     except OSError as exc:
-        raise InvalidRequest(f"cannot write {p}: {exc.strerror}", hint="check the folder exists and is writable") from exc
+        raise InputError(f"cannot write {p}: {exc.strerror}", hint="check the folder exists and is writable") from exc

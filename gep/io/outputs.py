@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from gep.io.coefficient_files import sha256_file
+from gep.io.files import sha256_file
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

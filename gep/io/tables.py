@@ -1,4 +1,4 @@
-"""CSV and TOML reading with clear errors, and table writing.
+"""CSV tables: reading with clear errors and units from the column headers.
 
 Column units: a table column may carry its unit in brackets in the header,
 e.g. ``gdp [yi_CNY]``; :func:`split_unit_header` separates name and unit.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import io
 import re
-import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from gep.errors import InputError, ScenarioError
+from gep.errors import InputError
+from gep.units import affine
 
 _HEADER = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<unit>[^\]]*)\])?\s*$")
 
@@ -64,15 +65,25 @@ def read_csv(path: str | Path, required: list[str] | tuple[str, ...] = (), what:
     return df
 
 
-def read_toml(path: str | Path, what: str = "file") -> dict:
-    """Parse a TOML file; a syntax error names the file, line and column."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} not found: {path}", hint="check the path")
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"malformed TOML in {path}: {exc}", hint="fix the TOML syntax at the line shown") from exc
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path} is not UTF-8 text", hint="save the file as UTF-8") from exc
+#: Required columns of a zone table.
+ZONE_COLUMNS = ("zone_id", "name")
+
+
+def read_zone_table(path) -> pd.DataFrame:
+    """Zone table: ``zone_id, name`` (+ ``name_zh``, ``gdp [unit]``), sorted by id."""
+    df = read_csv(path, ZONE_COLUMNS, "zone table")
+    ids = pd.to_numeric(df["zone_id"], errors="coerce")
+    if ids.isna().any() or (ids <= 0).any():
+        row = int(np.flatnonzero((ids.isna() | (ids <= 0)).to_numpy())[0]) + 2
+        raise InputError(f"{path}, line {row}: zone_id must be a positive integer", hint="zone ids match the values of the zones raster")
+    if ids.duplicated().any():
+        raise InputError(f"{path}: zone_id {int(ids[ids.duplicated()].iloc[0])} appears twice", hint="one row per zone")
+    df["zone_id"] = ids.astype(int)
+    if "gdp" in df:
+        unit = df.attrs["units"].get("gdp", "CNY")
+        s, _ = affine(unit, "CNY", f"{path} column gdp")
+        df["gdp_cny"] = pd.to_numeric(df["gdp"], errors="coerce") * s
+    units = df.attrs["units"]
+    df = df.sort_values("zone_id").reset_index(drop=True)
+    df.attrs.update(units=units, path=str(path))
+    return df

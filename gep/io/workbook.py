@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,16 +106,101 @@ def write_workbook(path: str | Path, sheets: list[Sheet]) -> None:
 
 
 def _deterministic_zip(data: bytes, path: Path) -> None:
-    """Rewrite a zip with fixed entry timestamps (and order), so equal content gives equal bytes."""
+    """Rewrite a zip with fixed entry timestamps (and order) and fixed document dates, so equal content gives equal bytes."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>2000-01-01T00:00:00Z\g<3>", body)
             zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o600 << 16
-            dst.writestr(zi, src.read(info.filename))
+            dst.writestr(zi, body)
     Path(path).write_bytes(out.getvalue())
+
+
+def write_coverage_workbook(doc: dict, rows: list[dict], path: Path) -> None:
+    """The ``gep bond coverage`` workbook: sheets inputs, cash_flows, results and checks.
+
+    ``doc`` is the coverage document (``coverage.json``), ``rows`` its per-period table;
+    fixed dates, so the bytes are reproducible.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    bold = Font(bold=True)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "inputs"
+    ws.append(["item", "value", "unit / note"])
+    d = doc["debt"]
+    for key, unit in (("type", ""), ("name", ""), ("face_cny", "CNY"), ("coupon_rate", "1/yr"), ("frequency", "per yr"),
+                      ("issue_date", ""), ("maturity_date", ""), ("day_count", "")):
+        ws.append([f"debt {key}", d[key], unit])
+    for key, value in sorted((d.get("loan") or {}).items()):
+        ws.append([f"loan {key}", value, ""])
+    sim = doc["simulation"]
+    for key in ("paths", "seed", "generator", "stream_generators", "discount_rate"):
+        ws.append([f"simulation {key}", sim[key], ""])
+    for s in doc["revenue"]["streams"]:
+        for key, value in s.items():
+            if isinstance(value, dict):
+                for k2, v2 in _flat(value).items():
+                    ws.append([f'stream "{s["name"]}" {key}.{k2}', v2, ""])
+            elif key != "name":
+                ws.append([f'stream "{s["name"]}" {key}', value, ""])
+    for ref in doc["inputs"]:
+        ws.append([f"file {ref['role']}", ref.get("path") or ref.get("ledger"), ref.get("sha256") or ref.get("records_sha256")])
+
+    cf = wb.create_sheet("cash_flows")
+    names = list(doc["revenue_means"])
+    head = ["period", "payment_date", "outstanding_cny", "coupon_cny", "principal_cny", "debt_service_cny"]
+    head += [f"mean: {n} [CNY]" for n in names] + ["revenue_mean_cny", "revenue_p5_cny", "revenue_p50_cny", "revenue_p95_cny"]
+    cf.append(head)
+    for k, r in enumerate(rows):
+        cf.append([r["period"], r["payment_date"], r["outstanding_cny"], r["coupon_cny"], r["principal_cny"],
+                   r["debt_service_cny"]] + [doc["revenue_means"][n][k] for n in names]
+                  + [r["revenue_mean_cny"], r["revenue_p5_cny"], r["revenue_p50_cny"], r["revenue_p95_cny"]])
+
+    res = wb.create_sheet("results")
+    res.append(["measure", "value"])
+    for k, v in _flat(doc["summary"]).items():
+        res.append([k, v])
+    res.append([])
+    cols = ["period", "payment_date", "dscr_of_mean_revenue", "dscr_p5", "dscr_p50", "dscr_p95", "p_dscr_below_1",
+            "p_dscr_below_1_se", "llcr_p5", "llcr_p50", "llcr_p95"]
+    start = res.max_row + 1
+    res.append(cols)
+    for r in rows:
+        res.append([r[c] for c in cols])
+
+    ck = wb.create_sheet("checks")
+    ck.append(["check", "status", "value", "note"])
+    for c in doc["checks"]:
+        ck.append([c["check"], c["status"], c["value"], c["note"]])
+    for sheet, bold_rows in ((ws, [1]), (cf, [1]), (res, [1, start]), (ck, [1])):
+        for r in bold_rows:
+            for cell in sheet[r]:
+                cell.font = bold
+        sheet.column_dimensions["A"].width = 48
+    wb.properties.creator = "gep"
+    wb.properties.created = FIXED_TIME
+    buf = io.BytesIO()
+    wb.save(buf)
+    _deterministic_zip(buf.getvalue(), Path(path))
+
+
+def _flat(d: Any, prefix: str = "") -> dict:
+    if isinstance(d, dict):
+        out: dict = {}
+        for k, v in d.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    if isinstance(d, list):
+        return {prefix[:-1]: ", ".join(str(x) for x in d)}
+    return {prefix[:-1]: d}
 
 
 def read_sheet(path: str | Path, name: str) -> pd.DataFrame:

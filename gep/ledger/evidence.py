@@ -26,13 +26,16 @@ Gold Standard 20 %).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from pathlib import Path
+from typing import Iterator
 
-from gep.errors import GepError
+from gep.audit.manifest import Manifest
+from gep.errors import CoefficientError, GepError, InputError, InputsChanged
 from gep.io import ledger_files
-from gep.ledger.errors import EvidenceError, InvalidRequest, LedgerError
+from gep.ledger.errors import EvidenceChanged, EvidenceError, InvalidRequest, LedgerError
 from gep.ledger.model import Instrument
 
 __all__ = ["resolve", "buffer_share", "selector"]
@@ -40,6 +43,25 @@ __all__ = ["resolve", "buffer_share", "selector"]
 CARBON_SERVICE = "carbon_sequestration"
 CREDIT_REQUIRED = ("catchment", "pollutant", "vintage", "issuable_kg_per_yr")
 ACCOUNT_REQUIRED = ("year", "zone", "service", "ecosystem", "quantity", "unit")
+
+
+@contextlib.contextmanager
+def _as_evidence() -> Iterator[None]:
+    """Input errors of the evidence files as evidence refusals (a changed output: exit code 3)."""
+    try:
+        yield
+    except InputsChanged as exc:
+        raise EvidenceChanged(exc.message, hint=exc.hint, where=exc.where) from exc
+    except InputError as exc:
+        raise EvidenceError(exc.message, hint=exc.hint, where=exc.where) from exc
+
+
+def ledger_set(set_id: str) -> dict:
+    """The ledger coefficient set (:func:`gep.io.ledger_files.ledger_coefficients`); its errors refuse the request."""
+    try:
+        return ledger_files.ledger_coefficients(set_id)
+    except CoefficientError as exc:
+        raise LedgerError(exc.message, hint=exc.hint, where=exc.where) from exc
 
 
 def _norm_id(text: str) -> str:
@@ -51,7 +73,7 @@ def selector(instrument: Instrument, zone: str | None = None, ecosystem: str | N
     """What part of a run an issuance of ``instrument`` draws on (signed in the request)."""
     if instrument.kind == "capacity":
         if zone or ecosystem:
-            raise InvalidRequest("--zone and --ecosystem select a project area of a `gep run`; capacity credits are selected by the instrument id")
+            raise InvalidRequest("zone and ecosystem select a project area of a `gep run`; capacity credits are selected by the instrument id", key="zone")
         return {"instrument_kind": "capacity", "catchment": instrument.get("catchment"), "pollutant": instrument.get("pollutant"), "vintage": instrument.vintage}
     sel: dict = {"instrument_kind": "carbon", "vintage": instrument.vintage}
     if zone:
@@ -87,11 +109,15 @@ def resolve(manifest_path: str | Path, instrument: Instrument, zone: str | None 
     EvidenceChanged
         An output differs from its SHA-256 in the manifest.
     """
-    manifest, digest, folder = ledger_files.read_manifest(manifest_path)
     where = f"evidence {manifest_path}"
-    hashes = ledger_files.check_outputs(manifest, folder, where)
+    with _as_evidence():
+        doc, digest, folder = ledger_files.read_manifest(manifest_path)
+        manifest = Manifest.from_dict(dict(doc, kind=doc.get("kind", "")), where)
+        if not manifest.outputs:
+            raise InputError(f"{where} lists no output files with SHA-256", hint="cite the manifest.json of a finished `gep run` or `gep capacity` run")
+        hashes = ledger_files.check_outputs(dict(manifest.outputs), folder, where)
     sel = selector(instrument, zone, ecosystem)
-    kind = str(manifest.get("kind", ""))
+    kind = manifest.kind
     if instrument.kind == "capacity":
         cap, name = _capacity_cap(instrument, folder, hashes, where, kind)
     else:
@@ -110,7 +136,8 @@ def _capacity_cap(ins: Instrument, folder: Path, hashes: dict, where: str, kind:
     if name not in hashes:
         raise EvidenceError(f"{where} ({kind or 'unknown kind'}) lists no {name}",
                             hint="capacity credits are issued against the manifest of a `gep capacity` run that wrote credits.csv")
-    rows = ledger_files.read_rows(folder / name, CREDIT_REQUIRED, "credit table")
+    with _as_evidence():
+        rows = ledger_files.read_rows(folder / name, CREDIT_REQUIRED, "credit table")
     catchment = ins.get("catchment")
     hits = [r for r in rows if _norm_id(r["catchment"]) == catchment and canonical_pollutant(r["pollutant"]) == pollutant
             and _norm_id(r["vintage"]) == str(ins.vintage)]
@@ -138,7 +165,8 @@ def _carbon_cap(ins: Instrument, sel: dict, folder: Path, hashes: dict, where: s
     if name not in hashes:
         raise EvidenceError(f"{where} ({kind or 'unknown kind'}) lists no {name}",
                             hint="carbon credits are issued against the manifest of a `gep run` that wrote account.csv")
-    rows = ledger_files.read_rows(folder / name, ACCOUNT_REQUIRED, "account table")
+    with _as_evidence():
+        rows = ledger_files.read_rows(folder / name, ACCOUNT_REQUIRED, "account table")
     carbon = [r for r in rows if r["service"] == CARBON_SERVICE]
     if not carbon:
         raise EvidenceError(f"{where}: account.csv has no {CARBON_SERVICE} rows", hint="enable carbon_sequestration in the run's profile")
@@ -184,7 +212,7 @@ def buffer_share(instrument: Instrument, set_id: str) -> dict:
         ``{"share": "0.2", "set": "ledger-2026", "version": "1.0.0", "manifest_sha256": ...}``
         (share as a decimal fraction in [0, 1)).
     """
-    cs = ledger_files.ledger_coefficients(set_id)
+    cs = ledger_set(set_id)
     key = ("ledger.buffer_share", instrument.kind)
     if key not in cs["rows"]:
         raise LedgerError(f"coefficient set {set_id} has no ledger.buffer_share for {instrument.kind}",

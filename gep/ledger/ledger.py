@@ -130,9 +130,7 @@ class Ledger:
         coefficients : str
             Ledger coefficient set (buffer share), default ``ledger-2026``.
         """
-        from gep.io.ledger_files import ledger_coefficients
-
-        cs = ledger_coefficients(coefficients)
+        cs = evidence_mod.ledger_set(coefficients)
         lid = ledger_id or uuid.uuid4().hex
         request = {
             "v": VERSION, "ledger": lid, "id": "genesis", "type": "init", "signer": registry.public,
@@ -177,7 +175,7 @@ class Ledger:
             return signed
         ins = Instrument.parse(signed.request["instrument"])
         if evidence_path is None:
-            raise InvalidRequest(f"issuance {signed.request['id']!r} needs the run manifest it cites", hint="give --evidence MANIFEST")
+            raise InvalidRequest(f"issuance {signed.request['id']!r} needs the run manifest it cites", hint="cite the manifest.json of the run as evidence", key="evidence")
         sel = signed.request.get("evidence", {}).get("selector", {})
         ev = evidence_mod.resolve(evidence_path, ins, zone if zone is not None else sel.get("zone"), ecosystem if ecosystem is not None else sel.get("ecosystem"))
         signed.evidence = ev

@@ -433,7 +433,7 @@ def _apply_issue(state: State, request: dict, ctx: Context) -> dict:
         raise InvalidRequest("evidence must be {manifest_sha256, selector}")
     resolved = ctx.evidence
     if resolved is None:
-        raise InvalidRequest("an issuance needs its evidence resolved (the run manifest)", hint="give --evidence MANIFEST")
+        raise InvalidRequest("an issuance needs its evidence resolved (the run manifest)", hint="cite the manifest.json of the run as evidence", key="evidence")
     if resolved.get("manifest_sha256") != ev["manifest_sha256"] or resolved.get("selector") != ev["selector"]:
         raise InvalidRequest("the evidence resolved does not match the evidence the request cites",
                              hint="the manifest file changed since the request was signed; sign it again")

@@ -198,7 +198,7 @@ class SqliteStore(Store):
         self.target = str(self.path)
         self.timeout = timeout
         if not create and not self.path.is_file():
-            raise NotInitialised(f"ledger database {self.path} not found", hint="create it with `gep ledger init --db PATH`, or set GEP_LEDGER / --db")
+            raise NotInitialised(f"ledger database {self.path} not found", hint="create it with `gep ledger init`, or name another database (GEP_LEDGER)", key="db")
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

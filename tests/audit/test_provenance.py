@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from gep import provenance
+from gep.audit import provenance
 from gep.errors import InputError
 
 
@@ -46,19 +46,6 @@ def test_rng_record_and_generator_are_reproducible():
     assert provenance.make_rng(rec).random() == provenance.make_rng(42).random()
     with pytest.raises(InputError):
         provenance.make_rng(provenance.rng_record(None))
-
-
-def test_write_manifest_chains_and_archives(tmp_path):
-    p1, h1 = provenance.write_manifest(tmp_path, {"kind": "test", "n": 1})
-    assert h1 == provenance.sha256_file(p1)
-    p2, h2 = provenance.write_manifest(tmp_path, {"kind": "test", "n": 2})
-    second = provenance.read_manifest(p2)
-    assert second["previous_manifest_sha256"] == h1
-    links, problems = provenance.check_chain(second, tmp_path)
-    assert links == [{"sha256": h1, "file": f"manifests/{h1}.json"}] and problems == []
-    (tmp_path / "manifests" / f"{h1}.json").write_text("{}", encoding="utf-8")
-    _, problems = provenance.check_chain(second, tmp_path)
-    assert problems[0]["problem"].startswith("previous manifest changed")
 
 
 def test_file_digests_stream_the_same_digest(tmp_path):

@@ -14,10 +14,10 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from gep import provenance
+from gep.audit import provenance
 from gep.cli import app
-from gep.io.coefficient_files import sha256_file, write_hashes
-from tests.cli import tiny
+from gep.io.coefficient_files import write_hashes
+from gep.io.files import sha256_file
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def text(result) -> str:
 
 
 @pytest.fixture(scope="module")
-def base_run(tmp_path_factory):
+def base_run(tmp_path_factory, tiny):
     """One tiny run (scenario + run folder); tests copy it before tampering."""
     root = tmp_path_factory.mktemp("base")
     scenario = tiny.make(root)
@@ -102,7 +102,7 @@ def test_changed_input_byte_is_named_exit_3(run_copy):
     assert plain.exit_code == 3 and "et.tif" in text(plain) and "Traceback" not in plain.output
 
 
-def test_missing_input_and_edited_scenario_are_named(run_copy):
+def test_missing_input_and_edited_scenario_are_named(run_copy, tiny):
     root, run = run_copy
     (root / "data" / "zones.csv").unlink()
     scenario = root / "tiny.toml"
@@ -114,7 +114,7 @@ def test_missing_input_and_edited_scenario_are_named(run_copy):
 
 
 @pytest.mark.parametrize("rehash", [False, True], ids=["edited", "edited-and-rehashed"])
-def test_changed_coefficient_is_named_exit_3(tmp_path, rehash):
+def test_changed_coefficient_is_named_exit_3(tmp_path, rehash, tiny):
     shutil.copytree(REPO / "coefficients" / "cn-2022", tmp_path / "coef")
     scenario = tiny.make(tmp_path, extra_toml='[coefficients]\nset = "coef"\n')
     run = tmp_path / "run"
@@ -175,7 +175,7 @@ def test_edited_account_nc_is_detected_with_zone_service_year(run_copy):
     assert table.exit_code == 1 and "account.nc" in table.output and "water_conservation" in table.output
 
 
-def test_edited_cell_map_is_located_by_row_column_and_zone(run_copy):
+def test_edited_cell_map_is_located_by_row_column_and_zone(run_copy, tiny):
     _, run = run_copy
     nc = run / "cells.nc"
     with xr.open_dataset(nc, engine="h5netcdf", mask_and_scale=False) as ds:
@@ -196,7 +196,7 @@ def test_edited_cell_map_is_located_by_row_column_and_zone(run_copy):
 # --------------------------------------------------------------------------- chain
 
 
-def test_broken_chain_is_detected(tmp_path):
+def test_broken_chain_is_detected(tmp_path, tiny):
     scenario = tiny.make(tmp_path)
     run = tmp_path / "run"
     assert invoke("run", scenario, "--out", run, "--json").exit_code == 0
@@ -223,7 +223,7 @@ def test_broken_chain_is_detected(tmp_path):
 # --------------------------------------------------------------------------- environment: exit 4 under --strict
 
 
-def test_strict_replay_with_a_different_environment_exits_4(tmp_path):
+def test_strict_replay_with_a_different_environment_exits_4(tmp_path, tiny):
     scenario = tiny.make(tmp_path)
     run = tmp_path / "run"
     assert invoke("run", scenario, "--out", run, "--json").exit_code == 0
@@ -249,7 +249,7 @@ def test_missing_or_malformed_manifest_is_one_line_exit_2(tmp_path):
     bad = tmp_path / "manifest.json"
     bad.write_text("{not json", encoding="utf-8")
     result = invoke("replay", bad)
-    assert result.exit_code == 2 and "not a JSON manifest" in text(result)
+    assert result.exit_code == 2 and "manifest.json is not JSON" in text(result)
     bad.write_text('{"kind": "gep teleport"}', encoding="utf-8")
     result = invoke("replay", bad)
     assert result.exit_code == 2 and "not supported" in text(result)

@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from gep import provenance
+from gep.audit import provenance
+from gep.audit.manifest import MANIFEST_VERSION
 from gep.cli import app
-from gep.io.coefficient_files import sha256_file
-from tests.cli import kit, tiny
-from tests.cli.test_scenarios_cli import series_scenario
+from gep.io.files import sha256_file
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +36,7 @@ def changed_files(doc) -> str:
 # --------------------------------------------------------------------------- gep run --area, series year
 
 
-def test_replay_of_a_parcel_run_reproduces_and_names_a_changed_parcel(tmp_path):
+def test_replay_of_a_parcel_run_reproduces_and_names_a_changed_parcel(tmp_path, kit):
     path = kit.scenario(tmp_path)
     parcel = kit.lonlat_polygon(tmp_path / "half.geojson", [kit.rect(640000, 3499970, 640015, 3500000)])
     res = invoke("run", path, "--area", parcel, "--out", tmp_path / "runs" / "half", "--json")
@@ -54,9 +53,9 @@ def test_replay_of_a_parcel_run_reproduces_and_names_a_changed_parcel(tmp_path):
     assert "parcel" in changed_files(doc) and "half.geojson" in changed_files(doc)
 
 
-def test_replay_of_one_year_of_a_series_and_the_series_manifest(tmp_path):
+def test_replay_of_one_year_of_a_series_and_the_series_manifest(tmp_path, kit):
     kit.scenario(tmp_path)  # writes the inputs
-    path = series_scenario(tmp_path)
+    path = kit.series(tmp_path)
     res = invoke("run", path, "--out", tmp_path / "runs" / "series", "--json")
     assert res.exit_code == 0, res.output
     out = tmp_path / "runs" / "series"
@@ -79,7 +78,7 @@ def test_replay_of_a_standalone_coverage_run_is_byte_identical_and_names_a_chang
     assert res.exit_code == 0, res.output
     manifest = tmp_path / "cov" / "manifest.json"
     m = json.loads(manifest.read_text(encoding="utf-8"))
-    assert m["manifest_version"] == provenance.MANIFEST_VERSION and m["rng"]["seed"] == 11
+    assert m["manifest_version"] == MANIFEST_VERSION and m["rng"]["seed"] == 11
     assert m["inputs"]["revenue"]["path"] == "../bonds/revenue_standalone.toml"
     result, doc = replay_json(manifest)
     assert result.exit_code == 0, result.output
@@ -103,7 +102,7 @@ def test_replay_of_a_standalone_coverage_run_is_byte_identical_and_names_a_chang
 # --------------------------------------------------------------------------- gep compare
 
 
-def test_replay_of_a_tiny_compare_reproduces_and_names_a_changed_side(tmp_path):
+def test_replay_of_a_tiny_compare_reproduces_and_names_a_changed_side(tmp_path, tiny):
     base = tiny.make(tmp_path / "a")
     alt = tiny.make(tmp_path / "b", precipitation=np.full(tiny.CODES.shape, 1500.0, dtype=np.float32))
     res = invoke("compare", base, alt, "--out", tmp_path / "cmp", "--json")
@@ -112,7 +111,7 @@ def test_replay_of_a_tiny_compare_reproduces_and_names_a_changed_side(tmp_path):
     raw = manifest.read_bytes()
     m = json.loads(raw)
     assert raw == provenance.canonical_bytes(m) and str(tmp_path) not in raw.decode("utf-8")
-    assert m["kind"] == "gep compare" and m["manifest_version"] == provenance.MANIFEST_VERSION and m["rng"]["used"] is False
+    assert m["kind"] == "gep compare" and m["manifest_version"] == MANIFEST_VERSION and m["rng"]["used"] is False
     assert m["base"]["manifest_sha256"] == sha256_file(tmp_path / "cmp" / "base" / "manifest.json")
     assert set(m["base"]["files"]) >= {"manifest.json", "account.nc"}
     result, doc = replay_json(manifest)

@@ -11,7 +11,7 @@ import rasterio
 from rasterio.transform import from_origin
 from typer.testing import CliRunner
 
-from gep.capacity.cli import app
+from gep.cli.capacity import app
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,10 +198,11 @@ def test_gep_capacity_scenario_is_the_basin_run(tmp_path):
     import subprocess
     import sys
 
-    from gep.cli import _route_capacity_scenario
+    from gep.cli import app as gep_app
 
-    assert _route_capacity_scenario(["gep", "capacity", "x.toml", "--json"]) == ["gep", "capacity", "basin", "x.toml", "--json"]
-    assert _route_capacity_scenario(["gep", "capacity", "reach", "--json"]) == ["gep", "capacity", "reach", "--json"]
+    res = runner.invoke(gep_app, ["capacity", str(SCEN / "demo_capacity.toml"), "--out", str(tmp_path / "r"), "--json"])
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["run_dir"] == str(tmp_path / "r")
     out = subprocess.run([sys.executable, "-c", "import sys; sys.argv[0] = \"gep\"; from gep.cli import main; main()", "capacity", str(SCEN / "demo_capacity.toml"), "--out", str(tmp_path / "o"), "--json"],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gep.ledger import merkle
-from gep.ledger.cli import app
+from gep.cli.ledger import app
 from tests.ledger.helpers import drop_append_only, raw_execute
 
 runner = CliRunner()

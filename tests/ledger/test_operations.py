@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from gep.ledger.audit import verify_ledger
+from gep.ledger.verify import verify_ledger
 from gep.ledger.errors import (
     AccountExists, BadSignature, EvidenceChanged, EvidenceError, IdConflict, InsufficientBalance, InvalidAmount, InvalidRequest,
     NotAuthorised, OverIssuance, StorageError, UnitMismatch, UnknownAccount, UnknownInstrument,

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from gep.ledger import keys
-from gep.ledger.audit import verify_ledger
+from gep.ledger.verify import verify_ledger
 from gep.ledger.ledger import Ledger
 
 WORKER = Path(__file__).with_name("_worker.py")

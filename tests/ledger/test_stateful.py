@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from gep.ledger.audit import verify_ledger
+from gep.ledger.verify import verify_ledger
 from gep.ledger.errors import (
     BadSignature, IdConflict, InsufficientBalance, LedgerError, NotAuthorised, OverIssuance, UnknownAccount, UnknownInstrument,
 )

@@ -8,7 +8,7 @@ Writes next to this script (deterministic, byte-identical on every run):
 * ``landcover_2020.tif``, ``landcover_2021.tif``: earlier land-cover years of the demo
   county for ``demo_series_2020_2022.toml``, made from the 2022 map
   (``../data/landcover.tif``) with gep's own land-cover change operations
-  (:mod:`gep.changes`) run backwards: construction land that grew 2020→2022 around
+  (:mod:`gep.accounting.changes`) run backwards: construction land that grew 2020→2022 around
   Licheng and Kunlun is paddy again, forest planted on dry cropland in the hill towns
   is dry cropland again, marsh restored from fish ponds near Changdang Lake is pond
   again. 2021 is half-way (the same operations with half the area; the cell order
@@ -38,8 +38,8 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "data"
 sys.path.insert(0, str(HERE.parents[2]))  # the repository, for gep
 
-from gep import changes  # noqa: E402
-from gep.coefficients import load as load_set  # noqa: E402
+from gep.accounting import changes  # noqa: E402
+from gep.jobs.inputs import coefficient_set as load_set  # noqa: E402
 
 X0, Y0, RES = 640000.0, 3500000.0, 30.0
 

@@ -1,0 +1,170 @@
+"""The GEP account: physical quantity and value by zone × service × ecosystem type.
+
+GEP = provisioning + regulating + cultural value, each Σ quantity × price.
+The account is an :class:`xarray.Dataset` with the tidy tables derived from it.
+
+References
+----------
+NDRC & NBS (2022) 生态产品总值核算规范（试行）, account structure;
+UN SEEA Ecosystem Accounting (2021), ecosystem services flow account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from gep.accounting.catalogue import BY_ID, CATEGORIES
+from gep.accounting.coefficients import ECOSYSTEMS
+from gep.accounting.services.result import ServiceResult
+from gep.accounting.valuation import Valuation, Valued
+
+
+@dataclass(frozen=True)
+class GepAccount:
+    """A computed GEP account with its tidy tables (not a ledger account: :class:`gep.ledger.model.Account`)."""
+
+    data: xr.Dataset
+    components: pd.DataFrame
+    extras: dict[str, xr.DataArray] = field(default_factory=dict)
+    #: Per-feature totals of a parcel file with several features (``feature, area_in_region_ha, <category>_cny, gep_cny``).
+    parcels: pd.DataFrame | None = None
+
+    @property
+    def gep(self) -> float:
+        """GEP total at current prices [CNY]."""
+        return float(self.data["value"].sum())
+
+    def category_totals(self, var: str = "value") -> dict[str, float]:
+        by = self.data[var].sum(("zone", "ecosystem")).groupby(self.data["category"]).sum()
+        out = {c: 0.0 for c in CATEGORIES}
+        out.update({str(k): float(v) for k, v in zip(by["category"].values, by.values)})
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """Tidy account rows: zone × service × ecosystem with quantity, value and shares."""
+        ds = self.data
+        df = ds[["quantity", "value"] + (["value_comparable"] if "value_comparable" in ds else [])].to_dataframe().reset_index()
+        df = df[(df["quantity"].fillna(0) != 0) | (df["value"] != 0)].copy()
+        cat_tot = df.groupby("category")["value"].transform("sum")
+        total = df["value"].sum()
+        df["share_of_category"] = np.where(cat_tot != 0, df["value"] / cat_tot, 0.0)
+        df["share_of_total"] = df["value"] / total if total else 0.0
+        df.insert(0, "year", int(ds.attrs["year"]))
+        cols = ["year", "zone", "zone_name", "zone_name_zh", "category", "service", "name_zh", "ecosystem", "quantity", "unit", "value"]
+        cols += ["value_comparable"] if "value_comparable" in df else []
+        cols += ["share_of_category", "share_of_total"]
+        out = df[cols].rename(columns={"value": "value_cny", "value_comparable": "value_cny_comparable"})
+        return out.sort_values(["zone", "category", "service", "ecosystem"]).reset_index(drop=True)
+
+    def zone_table(self) -> pd.DataFrame:
+        """Per zone: value by category, GEP, and GEP/GDP where GDP is known."""
+        ds = self.data
+        by = ds["value"].sum("ecosystem").groupby(ds["category"]).sum().to_pandas()
+        if isinstance(by, pd.Series):
+            by = by.to_frame()
+        by = by.T if "zone" not in by.index.names else by
+        df = pd.DataFrame({"zone": ds["zone"].values, "zone_name": ds["zone_name"].values})
+        for c in CATEGORIES:
+            df[f"{c}_cny"] = by[c].reindex(ds["zone"].values).to_numpy() if c in by else 0.0
+        df["gep_cny"] = df[[f"{c}_cny" for c in CATEGORIES]].sum(axis=1)
+        if "gdp" in ds:
+            df["gdp_cny"] = ds["gdp"].values
+            df["gep_gdp_ratio"] = df["gep_cny"] / df["gdp_cny"]
+        return df
+
+
+def assemble(
+    results: dict[str, ServiceResult],
+    methods: dict[str, str],
+    zones: pd.DataFrame,
+    valuation: Valuation,
+    gdp_cny: np.ndarray | None = None,
+    parcels: pd.DataFrame | None = None,
+) -> GepAccount:
+    """Value every service's components and stack them into the account.
+
+    Parameters
+    ----------
+    results : dict
+        Service id → :class:`ServiceResult`, in catalogue order.
+    methods : dict
+        Service id → method used.
+    zones : DataFrame
+        Zone table (``zone_id``, ``name``, optional ``name_zh``).
+    valuation : Valuation
+        Price index series, accounting year (current prices) and base year (comparable prices).
+    gdp_cny : array, optional
+        GDP per zone [CNY].
+    parcels : DataFrame, optional
+        Per-feature totals of a parcel file with several features.
+    """
+    year, base_year = valuation.year, valuation.base_year
+    ids = list(results)
+    zone_ids = zones["zone_id"].to_numpy()
+    shape = (len(zone_ids), len(ids), len(ECOSYSTEMS))
+    quantity = np.zeros(shape)
+    current = np.zeros(shape)
+    comparable = np.zeros(shape) if base_year is not None else None
+    units, rows = [], []
+    for j, sid in enumerate(ids):
+        res = results[sid]
+        if res.quantity is None:
+            quantity[:, j, :] = np.nan
+            units.append("various")
+        else:
+            quantity[:, j, :] = res.quantity.values
+            units.append(res.quantity.attrs.get("units", ""))
+        for comp in res.components:
+            v: Valued = valuation.current(comp)
+            current[:, j, :] += v.value.values
+            vb = valuation.comparable(comp)
+            if vb is not None:
+                comparable[:, j, :] += vb.value.values
+            frame = comp.quantity.to_dataframe(name="quantity").reset_index()
+            frame = frame[frame["quantity"] != 0]
+            frame["value_cny"] = frame["quantity"] * v.unit_price * v.index_factor
+            frame.insert(0, "component", comp.name)
+            frame.insert(0, "service", sid)
+            frame["unit"] = comp.quantity.attrs.get("units", "")
+            frame["price"] = f"{comp.price:~P}"
+            frame["price_year"] = comp.price_year
+            frame["price_source"] = comp.price_source
+            frame["cny_per_unit_at_price_year"] = v.unit_price
+            frame["index_factor"] = v.index_factor
+            rows.append(frame)
+    coords = {
+        "zone": zone_ids,
+        "service": ids,
+        "ecosystem": list(ECOSYSTEMS),
+        "zone_name": ("zone", zones["name"].astype(str).to_numpy()),
+        "zone_name_zh": ("zone", zones.get("name_zh", zones["name"]).astype(str).to_numpy()),
+        "category": ("service", [BY_ID[s].category for s in ids]),
+        "name_zh": ("service", [BY_ID[s].name_zh for s in ids]),
+        "unit": ("service", units),
+        "method": ("service", [methods[s] for s in ids]),
+    }
+    data = xr.Dataset(
+        {
+            "quantity": (("zone", "service", "ecosystem"), quantity, {"long_name": "physical quantity (功能量)", "units": "see unit(service)"}),
+            "value": (("zone", "service", "ecosystem"), current, {"long_name": "value at current prices (价值量)", "units": "CNY", "price_year": year}),
+        },
+        coords=coords,
+        attrs={"year": year, "currency": "CNY", "price_year": year, "index_series": valuation.series},
+    )
+    if comparable is not None:
+        data["value_comparable"] = (("zone", "service", "ecosystem"), comparable, {"long_name": "value at comparable prices", "units": "CNY", "price_year": base_year})
+        data.attrs["base_year"] = base_year
+    if gdp_cny is not None:
+        data["gdp"] = ("zone", np.asarray(gdp_cny, dtype=float), {"units": "CNY"})
+    by_category = data["value"].sum("ecosystem").groupby("category").sum()
+    data["value_by_category"] = by_category.rename({"category": "category_name"}).assign_attrs(units="CNY", long_name="value by zone and category")
+    data.attrs["gep_total_cny"] = float(data["value"].sum())
+    extras = {}
+    for res in results.values():
+        extras.update(res.extras)
+    comps = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return GepAccount(data=data, components=comps, extras=extras, parcels=parcels)

@@ -1,0 +1,319 @@
+"""The catalogue: the one list of ecosystem services gep accounts for, as declarative specs.
+
+Each service is a :class:`ServiceSpec` (in the manner of xclim's ``Indicator``
+and InVEST's ``MODEL_SPEC``): keyword fields naming its category, its methods
+(the first is the default), each :class:`Method` pointing at the function that
+computes it and at the services whose results it needs, its gridded
+:class:`Input` s with a pint unit and the methods that read them, its tables,
+its output unit, price keys and references. The runner
+(:func:`gep.accounting.compute.compute_services`), the scenario's list of
+inputs (:data:`INPUTS`, :data:`TABLES`), ``gep services list``, the docs table
+and the conformance test all read this list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from gep.accounting.services import (
+    carbon,
+    climate_regulation,
+    flood_mitigation,
+    landscape_value,
+    negative_ions,
+    oxygen,
+    provisioning,
+    purification,
+    recreation,
+    sand_fixation,
+    soil_retention,
+    water_conservation,
+)
+from gep.errors import ScenarioError, nearest
+
+CATEGORIES = ("provisioning", "regulating", "cultural")
+
+
+@dataclass(frozen=True)
+class Method:
+    """One published method of a service.
+
+    Attributes
+    ----------
+    name : str
+        As written in a scenario's ``[methods]``.
+    compute : callable
+        ``compute(ls, coef, switches, **needs) -> ServiceResult``: the function of
+        the service module that computes it (``needs``: the results of the
+        services in :attr:`needs`, by id).
+    formula : str
+        The formula in words.
+    needs : tuple of str
+        Services whose results this method uses (computed first).
+    """
+
+    name: str
+    compute: Callable = field(repr=False, compare=False)
+    formula: str = ""
+    needs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Input:
+    """A gridded input a service reads.
+
+    Attributes
+    ----------
+    name : str
+        Key under the scenario's ``[inputs]``.
+    unit : str
+        Unit the service expects (pint syntax); any convertible unit is accepted.
+    description : str
+        What it is.
+    methods : tuple of str
+        The methods that read it (empty: every method).
+    required : bool
+        False when the service can do without it (a look-up table, a default or
+        another input replaces it; the description says which).
+    """
+
+    name: str
+    unit: str
+    description: str = ""
+    methods: tuple[str, ...] = ()
+    required: bool = True
+
+    def as_dict(self) -> dict:
+        return {"unit": self.unit, "description": self.description, "methods": list(self.methods), "required": self.required}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A tabular input (``[tables]`` of a scenario)."""
+
+    name: str
+    description: str = ""
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One catalogue entry (see the module notes)."""
+
+    id: str
+    name_zh: str
+    category: str
+    methods: tuple[Method, ...]
+    output_unit: str
+    inputs: tuple[Input, ...] = ()
+    tables: tuple[Table, ...] = ()
+    price_keys: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+
+    @property
+    def default_method(self) -> str:
+        return self.methods[0].name
+
+    @property
+    def method_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.methods)
+
+    def method(self, name: str, where: str = "scenario") -> Method:
+        """The method called ``name``; an unknown name raises :class:`ScenarioError` listing the methods."""
+        for m in self.methods:
+            if m.name == name:
+                return m
+        raise ScenarioError(f"{where}: service '{self.id}' has no method '{name}'", hint=f"use one of {', '.join(self.method_names)}")
+
+    def inputs_of(self, method: str) -> tuple[Input, ...]:
+        """The inputs a method reads."""
+        return tuple(i for i in self.inputs if not i.methods or method in i.methods)
+
+    def compute(self, ls: Any, coef: Any, method: str, switches: Mapping, needs: Mapping[str, Any] | None = None) -> Any:
+        """Compute the service by ``method`` on a landscape (``needs``: results of the services it needs, by id)."""
+        m = self.method(method)
+        given = needs or {}
+        missing = [d for d in m.needs if d not in given]
+        if missing:
+            raise ValueError(f"{self.id} ({method}) needs the result of {', '.join(missing)}")
+        return m.compute(ls, coef, dict(switches), **{d: given[d] for d in m.needs})
+
+    def as_dict(self) -> dict:
+        """The spec as JSON-ready data (``gep services list --json``)."""
+        return {
+            "id": self.id,
+            "name_zh": self.name_zh,
+            "category": self.category,
+            "methods": {m.name: m.formula for m in self.methods},
+            "default_method": self.default_method,
+            "needs": {m.name: list(m.needs) for m in self.methods if m.needs},
+            "inputs": {i.name: i.as_dict() for i in self.inputs},
+            "tables": {t.name: {"description": t.description, "required": t.required} for t in self.tables},
+            "output_unit": self.output_unit,
+            "price_keys": list(self.price_keys),
+            "references": list(self.references),
+        }
+
+
+SPEC = "NDRC & NBS (2022) 生态产品总值核算规范（试行）"
+_EMISSIONS = Table("emissions", "pollutant loads per zone (zone_id, pollutant, load, unit); caps the removal under purification_capped_by_load")
+
+CATALOGUE: tuple[ServiceSpec, ...] = (
+    ServiceSpec(
+        id="provisioning", name_zh="物质供给", category="provisioning",
+        methods=(Method("statistics", provisioning.account_statistics, "Σ output × price × ecosystem share, or gross output value"),),
+        tables=(Table("production", "output per zone, product and ecosystem (zone_id, product, ecosystem, quantity, unit[, value, origin])"),),
+        output_unit="various (per product)", price_keys=("price.product.<product>",),
+        references=(SPEC, "GB/T 46869-2025", "UN SEEA EA (2021)"),
+    ),
+    ServiceSpec(
+        id="water_conservation", name_zh="水源涵养", category="regulating",
+        methods=(
+            Method("water_balance", water_conservation.account_water_balance, "Q = Σ A·(P − P·α − ET)"),
+            Method("budyko", water_conservation.account_budyko, "same balance with AET from the Budyko curve (InVEST annual water yield)"),
+        ),
+        inputs=(
+            Input("precipitation", "mm/yr", "annual precipitation"),
+            Input("et", "mm/yr", "actual evapotranspiration", methods=("water_balance",)),
+            Input("et0", "mm/yr", "reference evapotranspiration", methods=("budyko",)),
+            Input("awc", "mm", "plant-available water content", methods=("budyko",)),
+        ),
+        tables=(Table("production", "water_supply rows: local water use, subtracted under water_conservation_net_of_water_use", required=False),),
+        output_unit="m**3/yr", price_keys=("price.reservoir_storage",),
+        references=(SPEC, "LY/T 1721-2008", "Zhang et al. (2004) WRR 40 W02502", "Sharp et al. (2020) InVEST User's Guide"),
+    ),
+    ServiceSpec(
+        id="soil_retention", name_zh="土壤保持", category="regulating",
+        methods=(
+            Method("rusle_cover", soil_retention.account_rusle_cover, "RUSLE R·K·LS·(1 − C·P), C from vegetation cover"),
+            Method("rusle_c_lut", soil_retention.account_rusle_c_lut, "RUSLE with C from the class look-up table"),
+        ),
+        inputs=(
+            Input("r_factor", "MJ*mm/(ha*h*yr)", "rainfall erosivity R"),
+            Input("k_factor", "t*ha*h/(ha*MJ*mm)", "soil erodibility K (or the four texture inputs, EPIC)", required=False),
+            Input("sand", "percent", "sand content, for K by EPIC when k_factor is not given", required=False),
+            Input("silt", "percent", "silt content, for K by EPIC", required=False),
+            Input("clay", "percent", "clay content, for K by EPIC", required=False),
+            Input("organic_carbon", "percent", "soil organic carbon, for K by EPIC", required=False),
+            Input("dem", "m", "elevation, for LS from the slope when ls_factor is not given", required=False),
+            Input("ls_factor", "dimensionless", "slope length-steepness factor LS (or dem)", required=False),
+            Input("fcover", "dimensionless", "fractional vegetation cover", methods=("rusle_cover",)),
+        ),
+        output_unit="t/yr", price_keys=("price.dredging", "price.fertilizer_dap", "price.fertilizer_kcl", "price.organic_matter"),
+        references=(SPEC, "Renard et al. (1997) USDA AH 703", "Cai et al. (2000)", "Zhang Keli et al. (2007)", "LY/T 1721-2008"),
+    ),
+    ServiceSpec(
+        id="sand_fixation", name_zh="防风固沙", category="regulating",
+        methods=(Method("rweq", sand_fixation.account_rweq, "RWEQ potential − actual soil loss"),),
+        inputs=(
+            Input("wind_factor", "kg/m", "RWEQ weather factor WF"),
+            Input("fcover", "dimensionless", "fractional vegetation cover"),
+            Input("erodible_fraction", "dimensionless", "erodible fraction EF (else the coefficient set's value)", required=False),
+            Input("crust_factor", "dimensionless", "soil crust factor SCF (else the coefficient set's value)", required=False),
+            Input("roughness_factor", "dimensionless", "surface roughness K′ (else the coefficient set's value)", required=False),
+        ),
+        output_unit="t/yr", price_keys=("sand_fixation.restoration_cost",),
+        references=(SPEC, "Fryrear et al. (1998) RWEQ", "Gong et al. (2014)"),
+    ),
+    ServiceSpec(
+        id="flood_mitigation", name_zh="洪水调蓄", category="regulating",
+        methods=(Method("storage", flood_mitigation.account_storage, "vegetation storm storage + reservoir flood storage + marsh storage"),),
+        inputs=(Input("storm_rainfall", "mm/yr", "rain falling in storm events"),),
+        tables=(Table("reservoirs", "lakes and reservoirs (zone_id, total_storage[, flood_storage])", required=False),),
+        output_unit="m**3/yr", price_keys=("price.reservoir_storage",), references=(SPEC, "LY/T 1721-2008"),
+    ),
+    ServiceSpec(
+        id="water_purification", name_zh="水质净化", category="regulating",
+        methods=(Method("pollution_tax", purification.account_water_pollution_tax, "min(load, capacity) × tax rate / pollution equivalent"),),
+        tables=(_EMISSIONS,), output_unit="t/yr", price_keys=("price.pollution_tax", "pollution.equivalent_value"),
+        references=(SPEC, "Environmental Protection Tax Law of the PRC (2018)"),
+    ),
+    ServiceSpec(
+        id="air_purification", name_zh="空气净化", category="regulating",
+        methods=(
+            Method("treatment_cost", purification.account_air_treatment_cost, "min(emission, capacity) × treatment cost"),
+            Method("pollution_tax", purification.account_air_pollution_tax, "min(emission, capacity) × tax rate / pollution equivalent"),
+        ),
+        tables=(_EMISSIONS,), output_unit="t/yr", price_keys=("price.so2_treatment", "price.nox_treatment", "price.dust_treatment", "price.air_pollution_tax", "pollution.equivalent_value"),
+        references=(SPEC, "LY/T 1721-2008", "Environmental Protection Tax Law of the PRC (2018)"),
+    ),
+    ServiceSpec(
+        id="carbon_sequestration", name_zh="固碳", category="regulating",
+        methods=(
+            Method("nep_rh", carbon.account_nep_rh, "44/12 × (NPP − Rh)"),
+            Method("nep_ratio", carbon.account_nep_ratio, "44/12 × α·NPP"),
+            Method("rate_lut", carbon.account_rate_lut, "44/12 × sequestration rate per class"),
+        ),
+        inputs=(
+            Input("npp", "gC/(m**2*yr)", "net primary productivity, as carbon (gC) or dry matter (g)", methods=("nep_rh", "nep_ratio")),
+            Input("temperature", "degC", "annual mean air temperature", methods=("nep_rh",)),
+            Input("precipitation", "mm/yr", "annual precipitation", methods=("nep_rh",)),
+        ),
+        output_unit="tCO2/yr", price_keys=("price.carbon", "price.carbon_tax_basis"),
+        references=(SPEC, "Pei Zhiyong et al. (2010)", "Sharp et al. (2020) InVEST carbon model (stock)"),
+    ),
+    ServiceSpec(
+        id="oxygen_release", name_zh="释氧", category="regulating",
+        methods=(
+            Method("nep", oxygen.account_nep, "32/44 × CO2 sequestered", needs=("carbon_sequestration",)),
+            Method("npp", oxygen.account_npp, "1.19 × NPP (dry matter)"),
+        ),
+        inputs=(Input("npp", "gC/(m**2*yr)", "net primary productivity", methods=("npp",)),),
+        output_unit="t/yr", price_keys=("price.oxygen",), references=(SPEC, "DB33/T 2274-2020"),
+    ),
+    ServiceSpec(
+        id="climate_regulation", name_zh="气候调节", category="regulating",
+        methods=(Method("evaporative_cooling", climate_regulation.account_evaporative_cooling, "transpiration and evaporation on hot days × latent heat / EER (+ humidification)"),),
+        inputs=(Input("et_hot", "mm/yr", "transpiration and evaporation on days above 26 °C"),),
+        output_unit="kWh/yr", price_keys=("price.electricity",), references=(SPEC,),
+    ),
+    ServiceSpec(
+        id="negative_ions", name_zh="负氧离子", category="regulating",
+        methods=(Method("ly_t_1721", negative_ions.account_ly_t_1721, "5.256e15 × (Q − 600) × A × H / L"),),
+        inputs=(Input("negative_ions", "ion/cm**3", "negative-ion concentration (else the class look-up table)", required=False),),
+        output_unit="ion/yr", price_keys=("price.negative_ions",), references=("LY/T 1721-2008", "DB33/T 2274-2020"),
+    ),
+    ServiceSpec(
+        id="recreation", name_zh="休闲旅游", category="cultural",
+        methods=(
+            Method("travel_cost", recreation.account_travel_cost, "Σ visitors × (time × wage × share + direct cost)"),
+            Method("revenue", recreation.account_revenue, "nature-based tourism revenue"),
+        ),
+        tables=(Table("visitors", "visits per site and zone (zone_id, visitors[, ecosystem, travel_time, wage, direct_cost, revenue])"),),
+        output_unit="visit/yr", price_keys=("recreation.time_value_share",), references=(SPEC, "Clawson & Knetsch (1966)"),
+    ),
+    ServiceSpec(
+        id="landscape", name_zh="景观价值", category="cultural",
+        methods=(Method("hedonic", landscape_value.account_hedonic, "floor area × capitalised premium × annualisation rate"),),
+        tables=(Table("housing", "homes near green and blue space (zone_id, floor_area, premium)"),),
+        output_unit="m**2", price_keys=("landscape.annualisation_rate",), references=(SPEC, "Rosen (1974)"),
+    ),
+)
+
+BY_ID = {s.id: s for s in CATALOGUE}
+
+
+def _inputs() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for s in CATALOGUE:
+        for i in s.inputs:
+            out.setdefault(i.name, i.unit)
+    return out
+
+
+#: Gridded inputs a scenario may give (every input of every service), with the unit expected.
+INPUTS: dict[str, str] = _inputs()
+#: Tabular inputs a scenario may give.
+TABLES: tuple[str, ...] = tuple(dict.fromkeys(t.name for s in CATALOGUE for t in s.tables))
+
+
+def get(service_id: str, where: str = "scenario") -> ServiceSpec:
+    """The catalogue entry for ``service_id``; an unknown id suggests the nearest."""
+    if service_id in BY_ID:
+        return BY_ID[service_id]
+    near = nearest(service_id, BY_ID)
+    raise ScenarioError(
+        f"{where}: unknown service '{service_id}'",
+        hint=(f"did you mean '{near}'? " if near else "") + f"services are {', '.join(BY_ID)}",
+    )

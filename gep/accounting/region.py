@@ -1,0 +1,293 @@
+"""The landscape built in named stages from a scenario's region, read and aligned as plain data.
+
+A :class:`Region` is what :func:`gep.jobs.inputs.read_region` hands the core:
+the scenario's files read (lazily, as dask arrays, in a chunked run) and put on
+the land-cover grid. :func:`build` turns it into the :class:`Landscape` the
+services read, in four stages:
+
+1. **read and align** (done by the job, :mod:`gep.jobs.inputs`): rasters,
+   zone table, tables, masks and polygons of the changes, the parcel;
+2. **apply changes** (:func:`apply_landcover_changes`, :func:`apply_input_changes`):
+   the scenario's land-cover operations in order, then the class-dependent
+   inputs follow the new classes, then the input operations;
+3. **index** (:func:`index`): land-cover class and zone of every cell, the cells
+   inside the region and their area;
+4. **check** (:func:`check`): no NaN or nodata inside the region, a parcel that
+   overlaps it.
+
+Each stage records what it did in the changes record that goes into the run
+manifest (operations, inputs that followed a class, resampling, files, parcel).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from gep.accounting import changes
+from gep.accounting.changes import ChangeGrid, InputChange, LandcoverChange
+from gep.accounting.coefficients import Legend, class_index, unique_codes
+from gep.accounting.landscape import Landscape
+from gep.accounting.landscape import where as array_where
+from gep.accounting.parcels import Parcel
+from gep.accounting.scenario import Scenario
+from gep.errors import GridError, InputError, ScenarioError
+from gep.units import affine, convert
+
+
+@dataclass(frozen=True)
+class Region:
+    """A scenario's files, read and on the land-cover grid (stage 1); input to :func:`build`.
+
+    Attributes
+    ----------
+    landcover : DataArray
+        Land-cover codes, dims ``(y, x)`` (nodata 0).
+    zones : DataArray
+        Zone ids on the land-cover grid (0 outside).
+    zone_table : DataFrame
+        ``zone_id, name`` (+ ``name_zh``, ``gdp_cny``), sorted by id.
+    cell_area : DataArray
+        Area of each cell [m²].
+    spacing : (float, float)
+        Cell size (dy, dx) [m], for distances.
+    attrs : dict
+        ``crs``, ``transform`` and (square projected cells) ``cell_size_m`` of the grid.
+    description : str
+        The grid in words (shape, cell size, origin, CRS), for messages.
+    inputs : dict of str → DataArray
+        Gridded inputs with ``units`` and ``source`` (constants as full arrays).
+    where : dict of str → ndarray
+        Fraction of each cell inside each mask or polygon of the changes (``"mask:<path>"``).
+    replacements : dict of int → DataArray
+        Rasters that input operations (``path``) replace an input with, by operation index.
+    reference_landcover : DataArray, optional
+        The land cover a series' shared inputs were observed on.
+    tables : dict of str → DataFrame
+        Tabular inputs.
+    parcel : Parcel, optional
+        The polygon whose account is wanted.
+    resampled, files : list, dict
+        Inputs resampled onto the grid; SHA-256 of the change files read.
+    """
+
+    landcover: xr.DataArray
+    zones: xr.DataArray
+    zone_table: pd.DataFrame
+    cell_area: xr.DataArray
+    spacing: tuple[float, float]
+    attrs: dict
+    description: str
+    inputs: dict[str, xr.DataArray]
+    where: dict[str, np.ndarray] = field(default_factory=dict)
+    replacements: dict[int, xr.DataArray] = field(default_factory=dict)
+    reference_landcover: xr.DataArray | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    parcel: Parcel | None = None
+    resampled: list = field(default_factory=list)
+    files: dict = field(default_factory=dict)
+
+
+def _numpy(a: Any) -> np.ndarray:
+    return np.asarray(a.compute() if hasattr(a, "compute") else a)
+
+
+def _rel(path: Any, folder: Any) -> str:
+    return Path(os.path.relpath(Path(path).resolve(), Path(folder).resolve())).as_posix()
+
+
+# --------------------------------------------------------------------------- stage 2: changes
+
+
+def apply_landcover_changes(region: Region, sc: Scenario, legend: Legend) -> tuple[xr.DataArray, ChangeGrid | None, LandcoverChange | None]:
+    """The scenario's land-cover operations (convert, target, protect) in order.
+
+    Returns the land cover after them, the grid the operations acted on (None when
+    no operation needs it) and the change (None when the land cover is unchanged).
+    """
+    lc_ops = [op for op in sc.changes if not isinstance(op, InputChange)]
+    grid_c = change = None
+    if lc_ops or any(op.has_where for op in sc.changes):
+        ids = region.zone_table["zone_id"].to_numpy()
+        zvals = _numpy(region.zones.data).astype(np.int64)
+        zvals = np.where(np.isin(zvals, ids), zvals, 0)
+        grid_c = ChangeGrid(_numpy(region.landcover.data).astype(np.int64), zvals, _numpy(region.cell_area.data).astype(np.float64), region.spacing, dict(region.where))
+    lc = region.landcover
+    if lc_ops:
+        change = changes.apply_landcover(grid_c, lc_ops, legend, sc.year, where=str(sc.path.name))
+        lc = lc.copy(data=changes._like(change.codes, lc.data))
+    return lc, grid_c, change
+
+
+def follow_landcover(region: Region, sc: Scenario, grid: xr.Dataset, legend: Legend, change: LandcoverChange | None) -> dict:
+    """Series year: inputs shared by every year were observed on ``sc.inputs_landcover``; the
+    cells whose class differs this year take their class's mean (:func:`gep.accounting.changes.follow_class`)."""
+    ids = region.zone_table["zone_id"].to_numpy()
+    year_codes = change.original if change is not None else _numpy(region.landcover.data)
+    ref_codes = _numpy(region.reference_landcover.values).astype(np.int64)
+    zvals = _numpy(region.zones.data).astype(np.int64)
+    zvals = np.where(np.isin(zvals, ids), zvals, 0)
+    year_codes = np.asarray(year_codes).astype(np.int64)
+    differ = (year_codes != ref_codes) & np.isin(year_codes, legend.codes) & np.isin(ref_codes, legend.codes) & (zvals > 0)
+    ch = LandcoverChange(year_codes, np.where(np.isin(ref_codes, legend.codes), ref_codes, year_codes), np.where(differ, 0, -1).astype(np.int32), [], {})
+    entries = []
+    for name in sc.follow_inputs:
+        if name in grid:
+            data, entry = changes.follow_class(grid[name].data, ch, zvals, legend, name)
+            grid[name] = grid[name].copy(data=data)
+            entries.append(entry)
+    return {"observed_on": _rel(sc.inputs_landcover, sc.folder), "cells_differing": int(differ.sum()), "inputs": entries}
+
+
+def follow_class(sc: Scenario, grid: xr.Dataset, legend: Legend, change: LandcoverChange, grid_c: ChangeGrid, log_by_index: dict) -> list[dict]:
+    """Converted cells take their new class's mean of the class-dependent inputs (``update_inputs``)."""
+    wanted: dict[str, list[int]] = {}
+    for op_index, names in change.update_inputs.items():
+        for name in (names if names is not None else [n for n in changes.CLASS_DEPENDENT_INPUTS if n in sc.inputs and sc.inputs[n].path is not None]):
+            if name not in grid:
+                raise ScenarioError(f"{sc.path.name}: {log_by_index[op_index].get('label', '[[changes]]')}: update_inputs names '{name}', which the scenario does not give", hint="add it under [inputs] or remove it from update_inputs")
+            wanted.setdefault(name, []).append(op_index)
+    entries = []
+    for name, op_indices in sorted(wanted.items()):
+        data, entry = changes.follow_class(grid[name].data, change, grid_c.zones, legend, name, op_indices)
+        grid[name] = grid[name].copy(data=data)
+        entries.append(entry)
+    return entries
+
+
+def apply_input_changes(region: Region, sc: Scenario, grid: xr.Dataset, grid_c: ChangeGrid | None, log_by_index: dict) -> None:
+    """The scenario's input operations in order (scale, add, replace by a raster or a value), logged by index."""
+    shape = grid["class_index"].shape
+    for op in sc.changes:
+        if not isinstance(op, InputChange):
+            continue
+        name = op.input
+        where = f"{sc.path.name}: {op.label or '[[changes]]'}"
+        if name not in grid:
+            raise ScenarioError(f"{where}: changes input '{name}', which the scenario does not give", hint=f"add '{name}' under [inputs] first")
+        unit = grid[name].attrs["units"]
+        sel = changes.select(grid_c, op, where) if op.has_where else None
+        repl = add = None
+        if op.path is not None:
+            da = region.replacements[op.index]
+            repl = convert(da.data, da.attrs["units"], unit, f"{where} path")
+        elif op.value is not None:
+            repl = convert(op.value["value"], op.value["units"], unit, f"{where} value")
+        elif op.add is not None:
+            add = affine(op.add["units"], unit, f"{where} add")[0] * op.add["value"]
+        data = changes.apply_input(grid[name].data, op, sel, repl, add)
+        grid[name] = grid[name].copy(data=data)
+        entry = op.as_dict()
+        entry["cells"] = int(sel.sum()) if sel is not None else int(np.prod(shape))
+        entry["units"] = unit
+        entry["how"] = op.how
+        log_by_index[op.index] = entry
+
+
+# --------------------------------------------------------------------------- stage 3: index
+
+
+def _zone_index(zr: xr.DataArray, ids: np.ndarray, sc: Scenario):
+    zvals = zr.data
+    in_raster = unique_codes(zvals)
+    in_raster = in_raster[in_raster > 0]
+    unknown = np.setdiff1d(in_raster, ids)
+    if unknown.size:
+        raise GridError(f"zones raster {sc.zones} holds zone id(s) {unknown[:5].tolist()} that are not in the zone table {sc.zone_table}", hint="add them to the zone table or fix the raster")
+
+    def block(b: np.ndarray) -> np.ndarray:
+        return np.where(b > 0, np.searchsorted(ids, np.where(b > 0, b, ids[0])), -1).astype(np.int32)
+
+    return zvals.map_blocks(block, dtype=np.int32) if hasattr(zvals, "map_blocks") else block(np.asarray(zvals))
+
+
+def index(region: Region, lc: xr.DataArray, legend: Legend, sc: Scenario) -> tuple[xr.Dataset, Any, np.ndarray]:
+    """Class and zone of every cell, the cells inside the region (known class, known zone) and their area.
+
+    Returns the grid dataset (``class_index``, ``zone_index``, ``cell_area`` and the
+    inputs), the inside mask and the land-cover codes present.
+    """
+    ids = region.zone_table["zone_id"].to_numpy()
+    idx, present = class_index(legend, lc.data)
+    zone_index = _zone_index(region.zones, ids, sc)
+    inside = (idx >= 0) & (zone_index >= 0)
+    idx = array_where(inside, idx, -1).astype(np.int16)
+    zone_index = array_where(inside, zone_index, -1).astype(np.int32)
+    cell_area = region.cell_area.copy(data=array_where(inside, region.cell_area.data, 0.0)).assign_attrs(units="m**2")
+    grid = xr.Dataset({"class_index": (("y", "x"), idx), "zone_index": (("y", "x"), zone_index), "cell_area": cell_area},
+                      coords={"y": lc["y"], "x": lc["x"]}, attrs=dict(region.attrs))
+    for name, da in sorted(region.inputs.items()):
+        grid[name] = (("y", "x"), da.data, {"units": da.attrs["units"], "source": da.attrs["source"]})
+    return grid, inside, present
+
+
+# --------------------------------------------------------------------------- stage 4: check
+
+
+def _check_finite(da: xr.DataArray, inside, name: str) -> None:
+    bad = np.isnan(da.data) & inside
+    n = bad.sum()
+    n = int(n.compute() if hasattr(n, "compute") else n)
+    if n:
+        r, c = np.argwhere(np.asarray(bad))[0]
+        raise GridError(
+            f"input '{name}' ({da.attrs.get('source', '')}) has {n} NaN/nodata cell(s) inside the region (first at row {r}, column {c})",
+            hint="fill the gaps (e.g. interpolate), or set those cells' land cover to nodata if they are outside the region",
+        )
+
+
+def check(region: Region, sc: Scenario, grid: xr.Dataset, inside: Any, area: Any = None) -> None:
+    """No NaN or nodata inside the region in a read or changed input; a parcel that overlaps the region."""
+    for name in sorted(sc.inputs):
+        if sc.inputs[name].path is not None or any(isinstance(op, InputChange) and op.input == name for op in sc.changes):
+            _check_finite(grid[name], inside, name)
+    if region.parcel is not None:
+        inside_area = grid["cell_area"].data * changes._like(region.parcel.weights, grid["cell_area"].data)
+        covered = inside_area.sum()
+        if float(covered.compute() if hasattr(covered, "compute") else covered) <= 0:
+            raise InputError(
+                f"the parcel {area if area is not None else sc.area} does not overlap the region (no cell of the land cover inside the zones lies in it)",
+                hint=f"draw it inside the region's grid ({region.description}); GeoJSON coordinates are WGS 84 longitude, latitude",
+            )
+
+
+# --------------------------------------------------------------------------- all stages
+
+
+def build(region: Region, sc: Scenario, legend: Legend, area: Any = None) -> Landscape:
+    """The landscape of a read region: changes applied, cells indexed, grids checked (see the module notes).
+
+    Parameters
+    ----------
+    region : Region
+        The scenario's files on the land-cover grid (:func:`gep.jobs.inputs.read_region`).
+    sc : Scenario
+        The scenario (its ``[[changes]]`` are applied in order).
+    legend : Legend
+        Land-cover legend of the coefficient set.
+    area : path, optional
+        The parcel given to the run (only for messages; the parcel itself is ``region.parcel``).
+    """
+    record: dict = {"year": sc.year, "operations": [], "inputs_follow_class": [], "resampled": list(region.resampled), "files": dict(region.files), "parcel": None}
+    lc, grid_c, change = apply_landcover_changes(region, sc, legend)
+    grid, inside, present = index(region, lc, legend, sc)
+    if sc.inputs_landcover is not None and sc.follow_inputs:
+        record["inputs_follow_landcover"] = follow_landcover(region, sc, grid, legend, change)
+    # land-cover operations first (in order), then the inputs follow the new classes, then input operations (in order)
+    log_by_index = {e["index"]: e for e in change.log} if change is not None else {}
+    if change is not None:
+        record["inputs_follow_class"] = follow_class(sc, grid, legend, change, grid_c, log_by_index)
+    apply_input_changes(region, sc, grid, grid_c, log_by_index)
+    record["operations"] = [log_by_index[i] for i in sorted(log_by_index)]
+    check(region, sc, grid, inside, area)
+    parcel = region.parcel
+    if parcel is not None:
+        record["parcel"] = {"path": parcel.path, "sha256": parcel.sha256, "source_crs": parcel.source_crs, "polygon_area_ha": parcel.area_m2 / 1e4, "method": parcel.method}
+    return Landscape(grid=grid, zones=region.zone_table, tables=dict(region.tables), legend=legend, year=sc.year,
+                     codes_present=present, changes=record, parcel=parcel)

@@ -1,0 +1,151 @@
+"""Water conservation (水源涵养): water balance and the Budyko (InVEST) alternative.
+
+References
+----------
+NDRC & NBS (2022) 生态产品总值核算规范（试行）, water conservation:
+Q = Σ A·(P − R − ET), R = P·α.
+Zhang, L., Hickel, K., Dawes, W. R., et al. (2004) A rational function approach
+for estimating mean annual evapotranspiration. Water Resour. Res. 40, W02502.
+Sharp, R. et al. (2020) InVEST User's Guide, Annual Water Yield model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from gep.accounting.coefficients import CoefficientSet
+from gep.accounting.landscape import Landscape
+from gep.accounting.services.result import Component, ServiceResult
+from gep.units import unitful
+
+ECOSYSTEMS = ("forest", "shrub", "grassland", "wetland", "water")
+
+
+@unitful(precipitation="mm/yr", et="mm/yr", runoff_coefficient="dimensionless", area="m**2", returns="m**3/yr")
+def water_balance(precipitation, et, runoff_coefficient, area):
+    """Water conserved per cell, Q = A·(P − R − ET) with R = P·α.
+
+    Parameters
+    ----------
+    precipitation : DataArray
+        Annual precipitation [mm/yr].
+    et : DataArray
+        Actual evapotranspiration [mm/yr].
+    runoff_coefficient : DataArray
+        Storm-runoff coefficient α [-].
+    area : DataArray
+        Cell area [m²].
+
+    Returns
+    -------
+    DataArray
+        Water conserved [m³/yr]; negative where ET > P − R.
+
+    References
+    ----------
+    NDRC & NBS (2022), water conservation (A km² · mm · 10³ = m³).
+    """
+    return area * (precipitation - precipitation * runoff_coefficient - et) * 1e-3
+
+
+@unitful(precipitation="mm/yr", et0="mm/yr", kc="dimensionless", awc="mm", z="dimensionless", vegetated="dimensionless", returns="mm/yr")
+def budyko_aet(precipitation, et0, kc, awc, z, vegetated):
+    """Actual evapotranspiration from the Budyko curve (Fu/Zhang form used by InVEST).
+
+    For vegetated cells AET/P = 1 + PET/P − (1 + (PET/P)^ω)^(1/ω) with
+    PET = Kc·ET0 and ω = Z·AWC/P + 1.25 (at most 5); elsewhere
+    AET = min(Kc·ET0, P).
+
+    Parameters
+    ----------
+    precipitation : DataArray
+        Annual precipitation [mm/yr].
+    et0 : DataArray
+        Reference evapotranspiration [mm/yr].
+    kc : DataArray
+        Crop coefficient per class [-].
+    awc : DataArray
+        Plant-available water content [mm].
+    z : float
+        Seasonality parameter Z [-].
+    vegetated : DataArray
+        1 for vegetated classes, 0 otherwise [-].
+
+    Returns
+    -------
+    DataArray
+        AET [mm/yr].
+
+    References
+    ----------
+    Zhang et al. (2004); Sharp et al. (2020) InVEST User's Guide, Annual Water Yield.
+    """
+    pet = kc * et0
+    p = xr.where(precipitation > 0, precipitation, np.nan)
+    omega = np.minimum(z * awc / p + 1.25, 5.0)
+    ratio = pet / p
+    frac = np.minimum(1.0 + ratio - (1.0 + ratio**omega) ** (1.0 / omega), 1.0)
+    veg = (frac * precipitation).fillna(0.0)
+    other = np.minimum(pet, precipitation)
+    return xr.where(vegetated > 0, veg, other)
+
+
+def account_water_balance(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``water_balance``: Q = A·(P − R − ET) with ET from the ``et`` input."""
+    return _account(ls, coef, switches, lambda p: ls.input("et", "mm/yr", "water_conservation"))
+
+
+def account_budyko(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``budyko``: the same balance with AET from the Budyko curve (InVEST annual water yield)."""
+
+    def aet(p: xr.DataArray) -> xr.DataArray:
+        vegetated = ls.per_cell(ls.legend.vegetated.astype(float), unit="dimensionless")
+        return budyko_aet(
+            p,
+            ls.input("et0", "mm/yr", "water_conservation"),
+            ls.lut(coef, "water_conservation.kc", "dimensionless"),
+            ls.input("awc", "mm", "water_conservation"),
+            coef.quantity("water_conservation.budyko_z"),
+            vegetated,
+        )
+
+    return _account(ls, coef, switches, aet)
+
+
+def _account(ls: Landscape, coef: CoefficientSet, switches: dict, evapotranspiration) -> ServiceResult:
+    """Water conservation of the forest, shrub, grassland, wetland and water cells (ET from ``evapotranspiration(P)``)."""
+    p = ls.input("precipitation", "mm/yr", "water_conservation")
+    alpha = ls.lut(coef, "water_conservation.runoff_coefficient", "dimensionless", ECOSYSTEMS)
+    mask = ls.mask(ECOSYSTEMS)
+    et = evapotranspiration(p)
+    cell = water_balance(p, et, alpha, ls.cell_area) * mask
+    cell.attrs["units"] = "m**3/yr"
+    rule = switches.get("negative_water_conservation", "clamp_total")
+    if rule == "clamp_cells":
+        cell = cell.clip(min=0.0).assign_attrs(units="m**3/yr")
+    if rule == "clamp_total":
+        q = ls.class_to_ecosystem(np.clip(ls.zonal_by_class(cell), 0.0, None), "m**3/yr")
+    else:
+        q = ls.zonal(cell, "m**3/yr")
+    notes = []
+    if switches.get("water_conservation_net_of_water_use", False) and "production" in ls.tables:
+        prod = ls.tables["production"]
+        water = prod[prod["product"].astype(str) == "water_supply"]
+        if len(water):
+            from gep.units import convert
+
+            use = ls.by_zone_eco(water["zone_id"], ["water"] * len(water), [convert(v, u, "m**3", "water_supply") for v, u in zip(water["quantity"], water["unit"])], "production table (water_supply)")
+            zone_use = use.sum("ecosystem")
+            zone_q = q.sum("ecosystem")
+            share = xr.where(zone_q > 0, q / zone_q, 0.0)
+            net = (zone_q - zone_use).clip(min=0.0)
+            q = (share * net).assign_attrs(units="m**3/yr")
+            notes.append("water conservation net of local water supply (switch water_conservation_net_of_water_use)")
+    price, year = coef.price("price.reservoir_storage")
+    return ServiceResult(
+        quantity=q,
+        components=[Component("water_storage", q, price, year, "price.reservoir_storage")],
+        cells={"water_conservation": cell},
+        notes=notes,
+    )

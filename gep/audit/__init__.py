@@ -1,0 +1,1 @@
+"""Audit: provenance and manifests, replay of recorded runs, reference cases."""

@@ -1,0 +1,5 @@
+"""``python -m gep.cli``: the ``gep`` command."""
+
+from gep.cli import main
+
+main()

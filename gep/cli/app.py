@@ -1,0 +1,24 @@
+"""The ``gep`` command: every command group mounted on one app.
+
+Every group is imported here explicitly: a command whose module fails to import
+makes ``gep`` itself fail with that error, never a silently missing command.
+"""
+
+from __future__ import annotations
+
+from gep.cli import audit, bond, capacity, coefficients, ledger, run, services
+from gep.cli.shell import App
+
+app = App(help="gep: gross ecosystem product (GEP) accounting engine.")
+app.add_typer(run.app)  # gep run, gep compare
+app.add_typer(audit.app)  # gep replay, gep verify
+app.add_typer(services.app, name="services")
+app.add_typer(coefficients.app, name="coefficients")
+app.add_typer(bond.app, name="bond", help="Ecological bonds: price, schedule, revenue coverage.")
+app.add_typer(capacity.app, name="capacity", help="Water ecological capacity and credits.")
+app.add_typer(ledger.app, name="ledger", help="Rights ledger: capacity and carbon credits.")
+
+
+def main() -> None:
+    """Console-script entry point (``gep``)."""
+    app()

@@ -1,0 +1,302 @@
+"""Charts for people (PNG files from plain tables and arrays; matplotlib, imported on first use).
+
+Value by service and zone (``gep run``), ΔGEP waterfall, zone bars and per-cell map
+(``gep compare``), GEP per year (series) and the revenue/DSCR fan (``gep bond coverage``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def _pyplot() -> Any:
+    """``matplotlib.pyplot`` on the non-interactive Agg back end."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+CATEGORY_COLOURS = {"provisioning": "#c98a2b", "regulating": "#2f7d4f", "cultural": "#3c6fb0"}
+
+
+def value_by_service_zone(table: pd.DataFrame, path: Path, title: str) -> None:
+    """Stacked bar chart: value [10⁸ CNY] per zone, one colour per service."""
+    plt = _pyplot()
+    pivot = table.pivot_table(index="zone_name", columns="service", values="value_cny", aggfunc="sum", fill_value=0.0) / 1e8
+    pivot = pivot.loc[pivot.sum(axis=1).sort_values(ascending=False).index]
+    order = pivot.sum(axis=0).sort_values(ascending=False).index
+    pivot = pivot[order]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [1, 1.6]})
+    totals = pivot.sum(axis=0)
+    cats = table.drop_duplicates("service").set_index("service")["category"]
+    ax1.barh(totals.index[::-1], totals.values[::-1], color=[CATEGORY_COLOURS.get(cats.get(s), "grey") for s in totals.index[::-1]])
+    ax1.set_xlabel("value [10⁸ CNY]")
+    ax1.set_title("by service")
+    for i, v in enumerate(totals.values[::-1]):
+        ax1.text(v, i, f" {v:,.2f}", va="center", fontsize=8)
+    cmap = plt.get_cmap("tab20")
+    left = np.zeros(len(pivot))
+    for k, service in enumerate(pivot.columns):
+        ax2.barh(pivot.index[::-1], pivot[service].values[::-1], left=left[::-1], color=cmap(k % 20), label=service)
+        left = left + pivot[service].values
+    ax2.set_xlabel("value [10⁸ CNY]")
+    ax2.set_title("by zone")
+    ax2.legend(fontsize=7, loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- scenario reports
+
+
+def money_scale(values) -> tuple[float, str]:
+    """Divisor and label for money axes: CNY, 10⁴ CNY (万元) or 10⁸ CNY (亿元) [-]."""
+    m = float(np.nanmax(np.abs(np.asarray(values, dtype=float)), initial=0.0))
+    if m >= 1e9:
+        return 1e8, "10⁸ CNY"
+    if m >= 1e5:
+        return 1e4, "10⁴ CNY"
+    return 1.0, "CNY"
+
+
+def _nice_length(span: float) -> float:
+    """A round scale-bar length (1, 2 or 5 × 10^k) close to a fifth of ``span``."""
+    target = span / 5.0
+    if target <= 0:
+        return 1.0
+    k = np.floor(np.log10(target))
+    for m in (5.0, 2.0, 1.0):
+        if m * 10**k <= target:
+            return m * 10**k
+    return 10**k
+
+
+def delta_map(delta: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray | None, transform, geographic: bool, path: Path, title: str) -> None:
+    """Map of the per-cell change of GEP [CNY/ha per year] with colour bar, scale bar and north arrow.
+
+    Parameters
+    ----------
+    delta : ndarray
+        ΔGEP per cell [CNY/yr] (ALT − BASE).
+    cell_area : ndarray
+        Cell area [m²], 0 outside the region (drawn grey).
+    zone_index : ndarray, optional
+        Zone of each cell (-1 outside), drawn as thin boundaries.
+    transform : sequence
+        Affine transform ``(a, b, c, d, e, f)`` of the grid.
+    geographic : bool
+        Coordinates in degrees (else metres).
+    """
+    plt = _pyplot()
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Rectangle
+
+    ny, nx = delta.shape
+    step = max(1, int(np.ceil(max(ny, nx) / 2000)))  # at most ~2000 pixels a side on screen
+    inside = cell_area > 0
+    dens = np.where(inside, delta / np.where(inside, cell_area, 1.0) * 1e4, np.nan)[::step, ::step]
+    a, _, c, _, e, f = list(transform)[:6]
+    scale = 1.0 if geographic else 1e-3
+    x0, x1 = c * scale, (c + a * nx) * scale
+    y0, y1 = (f + e * ny) * scale, f * scale
+    changed = np.abs(dens[np.isfinite(dens)])
+    changed = changed[changed > 0]
+    vlim = float(np.percentile(changed, 99)) if changed.size else 1.0
+    vlim = vlim if vlim > 0 else 1.0
+    cmap = plt.get_cmap("RdBu").with_extremes(bad="#d9d9d9")
+    fig, ax = plt.subplots(figsize=(9, 8))
+    im = ax.imshow(np.ma.masked_invalid(dens), cmap=cmap, norm=Normalize(-vlim, vlim), extent=(x0, x1, y0, y1), interpolation="nearest")
+    if zone_index is not None:
+        z = np.asarray(zone_index)[::step, ::step].astype(float)
+        z[z < 0] = np.nan
+        ys = np.linspace(y1, y0, z.shape[0])
+        xs = np.linspace(x0, x1, z.shape[1])
+        levels = np.arange(-0.5, np.nanmax(z) + 1.5) if np.isfinite(z).any() else None
+        if levels is not None and len(levels) > 1:
+            ax.contour(xs, ys, z, levels=levels, colors="#333333", linewidths=0.4)
+    cb = fig.colorbar(im, ax=ax, shrink=0.8, extend="both")
+    cb.set_label("ΔGEP [CNY/ha per year] (ALT − BASE; colour scale clipped at the 99th percentile)")
+    # scale bar
+    if geographic:
+        lat = (y0 + y1) / 2
+        km_per_unit = 111.32 * np.cos(np.deg2rad(lat))
+    else:
+        km_per_unit = 1.0
+    span_km = (x1 - x0) * km_per_unit
+    length_km = _nice_length(span_km)
+    bar = length_km / km_per_unit
+    bx, by = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    h = 0.012 * (y1 - y0)
+    ax.add_patch(Rectangle((bx, by), bar / 2, h, facecolor="black", edgecolor="black"))
+    ax.add_patch(Rectangle((bx + bar / 2, by), bar / 2, h, facecolor="white", edgecolor="black"))
+    ax.text(bx, by + 1.8 * h, "0", ha="center", va="bottom", fontsize=8)
+    ax.text(bx + bar, by + 1.8 * h, f"{length_km:g} km", ha="center", va="bottom", fontsize=8)
+    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction", ha="center", va="center", fontsize=11, fontweight="bold",
+                arrowprops={"arrowstyle": "-|>", "color": "black"})
+    ax.set_xlabel("longitude [°]" if geographic else "easting [km]")
+    ax.set_ylabel("latitude [°]" if geographic else "northing [km]")
+    total = float(np.nansum(delta))
+    div, lab = money_scale([total])
+    ax.set_title(f"{title}\nΣ ΔGEP = {total / div:+,.2f} {lab}/yr; grey: outside the region", fontsize=10)
+    fig.text(0.01, 0.005, "Per-cell values share each town's account over its cells (by the service's own map, or by area for statistics-based services),\n"
+             "so cells that did not change can show small changes where a town's total moved.", fontsize=7, color="#444444", va="bottom")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def waterfall(by_service: pd.DataFrame, base_total: float, alt_total: float, path: Path, title: str, max_bars: int = 14) -> None:
+    """Waterfall of ΔGEP: each service's contribution (green gain, red loss), then the total Δ."""
+    plt = _pyplot()
+    d = by_service[["service", "category", "delta_value_cny"]].copy()
+    d = d[d["delta_value_cny"] != 0]
+    d = d.loc[d["delta_value_cny"].abs().sort_values(ascending=False, kind="stable").index]
+    if len(d) > max_bars:
+        rest = d.iloc[max_bars - 1:]
+        d = pd.concat([d.iloc[: max_bars - 1], pd.DataFrame([{"service": f"{len(rest)} others", "category": "", "delta_value_cny": rest["delta_value_cny"].sum()}])])
+    total = alt_total - base_total
+    div, lab = money_scale(list(d["delta_value_cny"]) + [total])
+    fig, ax = plt.subplots(figsize=(max(7, 0.8 * (len(d) + 2)), 5.5))
+    cum = 0.0
+    for i, r in enumerate(d.itertuples()):
+        v = r.delta_value_cny / div
+        ax.bar(i, v, bottom=cum, color="#2f7d4f" if v >= 0 else "#c0392b", edgecolor="black", linewidth=0.4)
+        ax.text(i, cum + v + (0.01 if v >= 0 else -0.01) * max(1e-12, abs(total / div)), f"{v:+,.2f}", ha="center", va="bottom" if v >= 0 else "top", fontsize=8)
+        if i:
+            ax.plot([i - 1.4, i - 0.6], [cum, cum], color="grey", linewidth=0.6)
+        cum += v
+    n = len(d)
+    ax.bar(n, total / div, color="#3c6fb0", edgecolor="black", linewidth=0.4)
+    ax.text(n, total / div, f"{total / div:+,.2f}", ha="center", va="bottom" if total >= 0 else "top", fontsize=9, fontweight="bold")
+    ax.axhline(0, color="black", linewidth=0.8)
+    levels = np.r_[0.0, np.cumsum(d["delta_value_cny"].to_numpy() / div), total / div]
+    lo, hi = float(min(levels.min(), 0.0)), float(max(levels.max(), 0.0))
+    pad = 0.12 * (hi - lo if hi > lo else 1.0)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xticks(range(n + 1), list(d["service"]) + ["ΔGEP"], rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel(f"change of value [{lab}/yr]")
+    bdiv, blab = money_scale([base_total, alt_total])
+    ax.set_title(f"{title}\nGEP {base_total / bdiv:,.2f} → {alt_total / bdiv:,.2f} {blab} ({(alt_total - base_total) / base_total:+.2%})" if base_total else title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def zone_bars(delta: pd.DataFrame, path: Path, title: str) -> None:
+    """Stacked bars of ΔGEP per zone, one colour per service (gains up, losses down), net marked."""
+    plt = _pyplot()
+    pivot = delta.pivot_table(index="zone_name", columns="service", values="delta_value_cny", aggfunc="sum", fill_value=0.0)
+    order = delta.drop_duplicates("zone_name")["zone_name"]
+    pivot = pivot.reindex(order)
+    keep = pivot.columns[(pivot != 0).any(axis=0)]
+    pivot = pivot[keep] if len(keep) else pivot
+    div, lab = money_scale(pivot.values.ravel() if pivot.size else [0.0])
+    p = pivot / div
+    fig, ax = plt.subplots(figsize=(max(8, 0.7 * len(p) + 3), 5.5))
+    cmap = plt.get_cmap("tab20")
+    pos = np.zeros(len(p))
+    neg = np.zeros(len(p))
+    x = np.arange(len(p))
+    for k, s in enumerate(p.columns):
+        v = p[s].to_numpy()
+        up, down = np.where(v > 0, v, 0.0), np.where(v < 0, v, 0.0)
+        ax.bar(x, up, bottom=pos, color=cmap(k % 20), label=s, edgecolor="white", linewidth=0.3)
+        ax.bar(x, down, bottom=neg, color=cmap(k % 20), edgecolor="white", linewidth=0.3)
+        pos, neg = pos + up, neg + down
+    net = p.sum(axis=1).to_numpy() if p.size else np.zeros(len(p))
+    ax.scatter(x, net, marker="D", color="black", zorder=3, s=18, label="net ΔGEP")
+    ax.axhline(0, color="black", linewidth=0.8)
+    lo, hi = float(min(neg.min(initial=0.0), 0.0)), float(max(pos.max(initial=0.0), 0.0))
+    pad = 0.08 * (hi - lo if hi > lo else 1.0)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xticks(x, list(p.index), rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel(f"change of value [{lab}/yr]")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="best", ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def series_chart(totals: pd.DataFrame, by_category: pd.DataFrame, path: Path, title: str) -> None:
+    """GEP per year: stacked bars by category at comparable prices, line at current prices, growth labels."""
+    plt = _pyplot()
+    years = sorted(totals["year"].unique())
+    pivot = by_category.pivot_table(index="year", columns="category", values="value_cny_comparable", aggfunc="sum", fill_value=0.0).reindex(years)
+    div, lab = money_scale(totals["value_cny"].tolist() + totals["value_cny_comparable"].tolist())
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(years) + 3), 5.5))
+    x = np.arange(len(years))
+    bottom = np.zeros(len(years))
+    for cat in ("provisioning", "regulating", "cultural"):
+        if cat in pivot:
+            v = pivot[cat].to_numpy() / div
+            ax.bar(x, v, bottom=bottom, color=CATEGORY_COLOURS[cat], label=f"{cat} (comparable prices)", width=0.6)
+            bottom += v
+    t = totals.set_index("year").reindex(years)
+    cur = t["value_cny"].to_numpy() / div
+    ax.plot(x, cur, "o-", color="black", label="GEP at current prices")
+    for i, y in enumerate(years):
+        g, gc = t.loc[y, "growth_comparable"], t.loc[y, "growth_current"]
+        if pd.notna(g):
+            ax.text(x[i], bottom[i] * 0.985, f"real\n{g:+.2%}", ha="center", va="top", fontsize=8, color="white", fontweight="bold")
+        if pd.notna(gc):
+            ax.text(x[i], cur[i] * 1.012, f"{gc:+.2%} current", ha="center", va="bottom", fontsize=8)
+    top = float(max(bottom.max(initial=0.0), np.nanmax(cur, initial=0.0)))
+    ax.set_ylim(0, top * 1.1 if top > 0 else 1.0)
+    ax.set_xticks(x, [str(y) for y in years])
+    ax.set_ylabel(f"GEP [{lab}]")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def coverage_fan(time: np.ndarray, debt_service: np.ndarray, revenue_pct: np.ndarray, revenue_mean: np.ndarray,
+                 dscr_pct: np.ndarray, percentiles, title: str, path: Path) -> None:
+    """Fan chart: revenue (5–95 % band, median, mean) vs debt service; DSCR band and median.
+
+    Parameters
+    ----------
+    time : ndarray
+        Payment dates [years from the start of the debt].
+    debt_service : ndarray
+        Debt service per period [CNY].
+    revenue_pct, dscr_pct : ndarray
+        Percentiles (rows, in the order of ``percentiles``) per period of revenue [CNY] and DSCR [-].
+    revenue_mean : ndarray
+        Mean revenue per period [CNY].
+    """
+    plt = _pyplot()
+    t = time
+    lo, mid, hi = 0, len(percentiles) // 2, len(percentiles) - 1
+    fig, (a, b) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    scale = 1e6
+    a.fill_between(t, revenue_pct[lo] / scale, revenue_pct[hi] / scale, alpha=0.3, color="tab:green",
+                   label=f"revenue p{percentiles[lo]:g}–p{percentiles[hi]:g}")
+    a.plot(t, revenue_pct[mid] / scale, color="tab:green", label="revenue median")
+    a.plot(t, revenue_mean / scale, color="tab:green", ls=":", label="revenue mean")
+    a.plot(t, debt_service / scale, color="black", marker="s", ms=4, ls="--", lw=1, label="debt service")
+    a.set_ylabel("CNY million per period")
+    a.legend(fontsize=8, loc="upper left")
+    a.set_title(title, fontsize=10)
+    pay = debt_service > 0
+    b.fill_between(t[pay], dscr_pct[lo][pay], dscr_pct[hi][pay], alpha=0.3, color="tab:blue",
+                   label=f"DSCR p{percentiles[lo]:g}–p{percentiles[hi]:g}")
+    b.plot(t[pay], dscr_pct[mid][pay], color="tab:blue", marker="o", ms=3, label="DSCR median")
+    b.axhline(1.0, color="red", lw=1, label="DSCR = 1")
+    b.set_ylabel("DSCR [-]")
+    b.set_xlabel("years from the start of the debt")
+    b.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)

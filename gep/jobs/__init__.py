@@ -1,0 +1,1 @@
+"""Jobs: every command that writes a manifest, as load -> compute -> write."""

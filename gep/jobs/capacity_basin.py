@@ -1,0 +1,156 @@
+"""``gep capacity basin SCENARIO``: whole-basin capacity, loads and credits (load -> compute -> write).
+
+:func:`load` reads the capacity scenario, the GB 3838-2002 standards and export
+coefficients, the reaches and point-source tables and the land-cover and
+catchment rasters; :func:`compute` evaluates :mod:`gep.capacity.basin` on them;
+:func:`write` writes ``capacity.csv``, ``credits.csv``, ``credits.parquet`` and the
+manifest. The scenario keys are documented in ``docs/capacity.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from gep.audit import manifest as mf
+from gep.audit import provenance
+from gep.capacity.basin_scenario import POINT_COLUMNS, REACH_COLUMNS, BasinScenario, parse
+from gep.errors import ScenarioError
+from gep.io import outputs
+from gep.io.capacity_tables import read_export_coefficients, read_standards
+from gep.io.coefficient_files import find_set, read_header, recorded_set
+from gep.io.files import read_toml, sha256_file
+from gep.io.tables import read_csv
+from gep.jobs.job import Written
+
+KIND = mf.BasinRecord.KIND
+OUTPUTS = ("capacity.csv", "credits.csv", "credits.parquet")
+
+
+@dataclass(frozen=True)
+class BasinInputs:
+    """Everything a basin run reads: the scenario, the coefficient tables, the tables and grids."""
+
+    scenario: BasinScenario
+    standards: pd.DataFrame
+    export: pd.DataFrame
+    reaches: pd.DataFrame
+    points: pd.DataFrame | None
+    landcover: np.ndarray
+    catchments: np.ndarray
+    cell_area: xr.DataArray
+    coefficients: dict
+
+
+@dataclass(frozen=True)
+class BasinResult:
+    """Outputs of one basin run: capacity per reach, credits per catchment × pollutant × vintage."""
+
+    scenario: BasinScenario
+    capacity: pd.DataFrame
+    credits: pd.DataFrame
+    unassessed: pd.DataFrame
+    conversions: list[dict]
+    coefficients: dict
+
+
+def _landcover_of(path: Path) -> Path:
+    """Land-cover raster of a GEP scenario file (a basin may take its land cover from one)."""
+    from gep.jobs.inputs import scenario
+
+    return scenario(path).landcover
+
+
+def coefficient_provenance(set_id: str) -> dict:
+    """Id, version and file hashes of a coefficient set, plus the hash of its ``manifest.toml``."""
+    folder = find_set(set_id)
+    m = read_header(folder)
+    return {"id": m["id"], "version": str(m["version"]), "files": dict(sorted(m.get("files", {}).items())),
+            "manifest_sha256": sha256_file(folder / "manifest.toml")}
+
+
+def load(path: str | Path, versions: dict[str, str | None] | None = None) -> BasinInputs:
+    """Read a capacity scenario and every file it names.
+
+    ``versions`` (role ``export`` or ``standards`` → version) loads those versions of the
+    scenario's coefficient sets while they are present, current or frozen under
+    ``coefficients/releases/`` (replay: the versions the run recorded).
+    """
+    from gep.io.raster import cell_area, check_aligned, read_codes
+
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"capacity scenario not found: {path}", hint="check the path")
+    bs = parse(read_toml(path, what="capacity scenario"), path, _landcover_of)
+    if versions:
+        bs = replace(bs, **{f"{role}_set": recorded_set(getattr(bs, f"{role}_set"), versions.get(role), path.parent) for role in ("export", "standards")})
+    standards = read_standards(bs.standards_set)
+    export = read_export_coefficients(bs.export_set)
+    reaches = read_csv(bs.reaches_path, REACH_COLUMNS, "reaches table", dtype={"id": str})
+    points = read_csv(bs.point_path, POINT_COLUMNS, "point-source table", dtype={"source_id": str}) if bs.point_path else None
+    lc = read_codes(bs.landcover_path, what="land cover")
+    catch = read_codes(bs.catchments_path, what="catchment raster")
+    check_aligned(lc, catch, "the land cover", "the catchment raster")
+    coef = {"standards": coefficient_provenance(bs.standards_set), "export": coefficient_provenance(bs.export_set)}
+    return BasinInputs(bs, standards, export, reaches, points, np.asarray(lc.values), np.asarray(catch.values), cell_area(lc), coef)
+
+
+def compute(inputs: BasinInputs, progress: Callable[[str], None] | None = None) -> BasinResult:
+    """Capacities of every reach, land-cover conversions, loads and credits (:mod:`gep.capacity.basin`)."""
+    from gep.capacity.basin import apply_conversions, basin_credits, reach_capacities
+
+    bs = inputs.scenario
+    caps = reach_capacities(inputs.reaches, inputs.standards)
+    lc_arr, log = apply_conversions(inputs.landcover, inputs.catchments, bs.conversions)
+    credits, rest = basin_credits(caps, lc_arr, inputs.catchments, inputs.cell_area, inputs.export, inputs.points, bs.safety_margin, bs.vintage)
+    return BasinResult(bs, caps, credits, rest, log, inputs.coefficients)
+
+
+def run_id(bs: BasinScenario, coef: dict) -> str:
+    """``<name>-capacity-<hash>``: hash of the scenario, its inputs and the coefficient sets."""
+    parts = {"scenario": sha256_file(bs.path), "inputs": {k: sha256_file(p) for k, p in sorted(bs.input_files().items())}, "coefficients": coef}
+    return provenance.run_folder_name(bs.name, "capacity", provenance.sha256_bytes(provenance.canonical_json(parts).encode()), default="basin")
+
+
+def write(result: BasinResult, out_dir: Path | None, command: str) -> Written[BasinResult]:
+    """Write capacity.csv, credits.csv, credits.parquet and manifest.json."""
+    from gep.capacity.basin import totals
+
+    bs = result.scenario
+    folder = Path(out_dir) if out_dir else (bs.output_dir or Path("runs")) / run_id(bs, result.coefficients)
+    folder.mkdir(parents=True, exist_ok=True)
+    outputs.write_csv(result.capacity, folder / "capacity.csv")
+    outputs.write_csv(result.credits, folder / "credits.csv")
+    outputs.write_parquet(result.credits, folder / "credits.parquet")
+    record = mf.BasinRecord(
+        scenario=mf.ScenarioRef(Path(os.path.relpath(bs.path.resolve(), folder.resolve())).as_posix(), sha256_file(bs.path), bs.raw),
+        parameters={"vintage": bs.vintage, "safety_margin": bs.safety_margin, "landcover_conversions": result.conversions},
+        inputs={k: mf.FileRef(bs.relative(p), sha256_file(p)) for k, p in sorted(bs.input_files().items())},
+        coefficients={role: mf.CoefficientsRef.from_dict(c) for role, c in result.coefficients.items()},
+    )
+    manifest = mf.Manifest(
+        kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, list(OUTPUTS)),
+        results={"totals": totals(result.credits), "tolerance": 1e-6, "relative_tolerance": mf.RELATIVE_TOLERANCE,
+                 "unassessed_loads": result.unassessed.to_dict(orient="records")},
+        environment=provenance.environment(), rng=provenance.rng_record(None, used=False),
+    )
+    manifest, _, _ = mf.write(folder, manifest)
+    return Written(result, folder, manifest)
+
+
+def run(path: str | Path, out_dir: Path | None = None, command: str = KIND, progress: Callable[[str], None] | None = None) -> Written[BasinResult]:
+    """Load, compute and write a basin run."""
+    return write(compute(load(path), progress), out_dir, command)
+
+
+def replay(manifest: mf.Manifest, scenario_path: Path, out_dir: Path) -> mf.Manifest:
+    """Re-run a recorded ``gep capacity basin`` (its scenario file, the coefficient-set versions it used) into ``out_dir``;
+    return the new manifest."""
+    versions = {role: ref.version for role, ref in manifest.record.coefficients.items()}
+    return write(compute(load(scenario_path, versions)), out_dir, manifest.command or KIND).manifest

@@ -1,0 +1,210 @@
+"""What jobs load: scenarios, coefficient sets, bonds and curves, read through :mod:`gep.io`
+and handed to the domain as plain data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def scenario(path: str | Path):
+    """Read and validate a GEP scenario file (:class:`gep.accounting.scenario.Scenario`).
+
+    One :class:`gep.errors.ScenarioError` reports every problem, each with its file, key and line.
+    """
+    from gep.accounting.scenario import parse
+    from gep.io.files import read_toml
+
+    path = Path(path)
+    raw = read_toml(path, what="scenario file")
+    return parse(raw, path, path.read_text(encoding="utf-8"))
+
+
+def bond(path: str | Path):
+    """Read and validate a bond file (:class:`gep.finance.schedule.Bond`; keys in docs/bonds.md)."""
+    from gep.finance.schedule import bond_from_dict
+    from gep.io.files import read_toml
+
+    return bond_from_dict(read_toml(path, what="bond file"), source=str(path))
+
+
+def curve(path: str | Path):
+    """Read and validate a curve file: zero rates or par yields, bootstrapped (:class:`gep.finance.curve.Curve`)."""
+    from gep.finance.curve import curve_from_dict
+    from gep.io.files import read_toml
+
+    return curve_from_dict(read_toml(path, what="curve file"), source=str(path))
+
+
+def coefficient_set(name_or_path: str, relative_to: Path | None = None, verify: bool = True):
+    """A coefficient set by id or folder, following its ``base`` chain (:class:`gep.accounting.coefficients.CoefficientSet`).
+
+    With ``verify`` the SHA-256 of every file is checked against the set's header (``manifest.toml``).
+    """
+    from gep.accounting.coefficients import from_files
+    from gep.io.coefficient_files import read_set
+
+    return from_files(read_set(name_or_path, relative_to), verify)
+
+
+def coefficients_for(sc):
+    """A scenario's coefficient set with its overrides, carbon-pool table and ``[valuation]`` settings applied."""
+    from gep.accounting.coefficients import POOL_COLUMNS, validate_pools
+    from gep.io.files import sha256_file
+    from gep.io.tables import read_csv
+
+    coef = coefficient_set(sc.coefficient_set, sc.folder)
+    if sc.overrides:
+        coef = coef.with_overrides(sc.overrides, where=str(sc.path))
+    if sc.carbon_pools is not None:
+        pools = validate_pools(read_csv(sc.carbon_pools, POOL_COLUMNS, "InVEST carbon pool table"), Path(sc.carbon_pools))
+        coef = coef.with_carbon_pools(pools, f"scenario/{sc.relative(sc.carbon_pools)}", sha256_file(sc.carbon_pools))
+    return coef.with_valuation(dict(sc.valuation))
+
+
+def coefficient_problems(set_id: str | None = None, root: Path | None = None, rules: bool = True) -> dict:
+    """Problems per coefficient set (:class:`gep.errors.Problem`): one set by id, ``id@version`` or folder,
+    else every set under ``root`` (default the shipped sets) and every frozen version under its
+    ``releases/`` (keyed ``releases/<id>/<version>``); an empty list means the set verifies.
+
+    With ``rules`` the citation, range and release rules apply too
+    (:func:`gep.accounting.coefficients.problems_of`).
+    """
+    from gep.accounting.coefficients import problems_of
+    from gep.io.coefficient_files import HEADER, RELEASES, coefficients_root, find_set, read_for_rules, read_set
+
+    def problems(folder: Path) -> list:
+        return problems_of(read_set(str(folder)), read_for_rules(folder) if rules else None)
+
+    if set_id:
+        folder = find_set(set_id)
+        return {folder.name: problems(folder)}
+    root = root or coefficients_root()
+    current = sorted(p for p in root.iterdir() if (p / HEADER).is_file())
+    frozen = sorted(p.parent for p in (root / RELEASES).glob(f"*/*/{HEADER}"))
+    return {**{f.name: problems(f) for f in current}, **{f"{RELEASES}/{f.parent.name}/{f.name}": problems(f) for f in frozen}}
+
+
+# --------------------------------------------------------------------------- a scenario's region: read and align
+
+
+def read_region(sc, chunks: int | None = None, area=None, progress=None):
+    """Read a scenario's region onto the land-cover grid: the first stage of a landscape.
+
+    Reads the land cover, the zones (resampled when allowed), the zone table,
+    every gridded input (a raster put on the land-cover grid, or a constant), the
+    masks and polygons of the ``[[changes]]``, the rasters of input operations,
+    the tables and the parcel (``area``, default ``[region] area``). With
+    ``chunks`` every raster is read lazily as dask arrays of ``chunks × chunks``
+    cells. The other stages are :func:`gep.accounting.region.build`.
+
+    Returns
+    -------
+    gep.accounting.region.Region
+    """
+    import dask.array as dsa
+    import numpy as np
+    import xarray as xr
+
+    from gep.accounting.changes import InputChange
+    from gep.accounting.region import Region
+    from gep.geometry import cell_fractions
+    from gep.io import raster
+    from gep.io.files import sha256_file
+    from gep.io.tables import read_csv, read_zone_table
+    from gep.io.vector import read_polygons
+
+    say = progress or (lambda _m: None)
+    resampled: list = []
+    files: dict = {}
+    say("land cover")
+    lc = raster.read_codes(sc.landcover, chunks, "land cover")
+    say("zones")
+    zr = _on_grid(lc, raster.read_codes(sc.zones, chunks, "zones raster"), "the zones raster", "nearest" if sc.resample else None, resampled)
+    zones = read_zone_table(sc.zone_table)
+    spec = raster.spec_of(lc)
+    attrs: dict = {}
+    if not spec.geographic and abs(abs(spec.transform[0]) - abs(spec.transform[4])) < 1e-9:
+        attrs["cell_size_m"] = abs(spec.transform[0])
+    attrs["crs"] = spec.crs
+    attrs["transform"] = list(spec.transform[:6])
+    where: dict = {}
+    if any(not isinstance(op, InputChange) or op.has_where for op in sc.changes):
+        say("land-cover changes")
+        for op in sc.changes:
+            for key, value in (("mask", op.mask), ("polygon", op.polygon)):
+                if value is None or f"{key}:{value}" in where:
+                    continue
+                path = (sc.folder / value).resolve()
+                what = f"{op.label or '[[changes]]'} {key}"
+                if key == "mask":
+                    where[f"mask:{value}"] = raster.read_mask(path, lc, sc.resample, what)
+                else:
+                    polys = read_polygons(path, spec.crs, abs(spec.transform[0]), what)
+                    where[f"polygon:{value}"] = cell_fractions(polys.geometry, spec.transform, spec.shape)
+                files[f"{key}:{value}"] = sha256_file(path)
+    inputs = {}
+    for name, gi in sorted(sc.inputs.items()):
+        say(name)
+        if gi.path is not None:
+            da = _on_grid(lc, raster.read(gi.path, gi.unit, chunks, f"input '{name}'"), f"input '{name}'", gi.resample or ("bilinear" if sc.resample else None), resampled)
+            inputs[name] = da.assign_attrs(units=da.attrs["units"], source=str(gi.path))  # NaN outside the region stays NaN
+        else:
+            data = dsa.full(spec.shape, gi.value, chunks=chunks) if chunks else np.full(spec.shape, gi.value)
+            inputs[name] = xr.DataArray(data, dims=("y", "x"), attrs={"units": gi.unit, "source": f"constant {gi.value} {gi.unit}"})
+    replacements = {}
+    for op in sc.changes:
+        if isinstance(op, InputChange) and op.path is not None and op.input in sc.inputs:
+            where_op = f"{sc.path.name}: {op.label or '[[changes]]'}"
+            path = (sc.folder / op.path).resolve()
+            da = raster.read(path, op.units, chunks, f"{where_op} path")
+            replacements[op.index] = _on_grid(lc, da, f"{where_op} path", "bilinear" if sc.resample else None, resampled)
+            files[f"path:{op.path}"] = sha256_file(path)
+    reference = None
+    if sc.inputs_landcover is not None and sc.follow_inputs:
+        reference = raster.read_codes(sc.inputs_landcover, None, "land cover of the shared inputs")
+        raster.check_aligned(lc, reference, "the land cover", f"the land cover of the shared inputs ({sc.inputs_landcover})")
+    tables = {}
+    for name, path in sorted(sc.tables.items()):
+        say(name)
+        tables[name] = read_csv(path, what=f"{name} table")
+    parcel = None
+    parcel_path = area if area is not None else sc.area
+    if parcel_path is not None:
+        say("parcel")
+        parcel = read_parcel(parcel_path, lc, sc.folder)
+    return Region(landcover=lc, zones=zr, zone_table=zones, cell_area=raster.cell_area(lc), spacing=raster.spacing_m(lc), attrs=attrs,
+                  description=spec.describe(), inputs=inputs, where=where, replacements=replacements, reference_landcover=reference,
+                  tables=tables, parcel=parcel, resampled=resampled, files=files)
+
+
+def _on_grid(lc, da, name: str, method: str | None, record: list):
+    """``da`` on the land-cover grid: as is when aligned, resampled when allowed, else a GridError naming both grids."""
+    from gep.io import raster
+
+    a, b = raster.spec_of(lc), raster.spec_of(da)
+    if a.matches(b):
+        return da
+    if method is None:
+        raster.check_aligned(lc, da, "the land cover", name)
+    out = raster.resample(da, lc, method, name)
+    record.append({"name": name, "from": b.describe(), "to": a.describe(), "method": out.attrs["resampling"]})
+    return out
+
+
+def read_parcel(path, lc, folder):
+    """Cell weights of a GeoJSON parcel on the land-cover grid (:mod:`gep.geometry`); path recorded relative to ``folder``."""
+    import os
+
+    from gep.accounting.parcels import MAX_PARCEL_FEATURES, Parcel
+    from gep.geometry import area_m2, cell_fractions
+    from gep.io import raster
+    from gep.io.files import sha256_file
+    from gep.io.vector import read_polygons
+
+    path = Path(path)
+    spec = raster.spec_of(lc)
+    polys = read_polygons(path, spec.crs, abs(spec.transform[0]), "parcel (area)")
+    w = cell_fractions(polys.geometry, spec.transform, spec.shape)
+    feats = [(name, cell_fractions(g, spec.transform, spec.shape)) for name, g in polys.features] if 1 < len(polys.features) <= MAX_PARCEL_FEATURES else []
+    shown = Path(os.path.relpath(path.resolve(), Path(folder).resolve())).as_posix()
+    return Parcel(w, shown, sha256_file(path), area_m2(polys.geometry, spec.crs), polys.source_crs, feats)

@@ -1,0 +1,29 @@
+"""Oxygen release (释氧) by hand: from the CO2 sequestered (nep) and from NPP.
+
+See tests/accounting/hand.py for the grid, the CPI chain and the helpers.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.accounting.hand import A, CO2_C, RH, carbon_landscape, chain, qty, run, total_value
+
+
+def test_oxygen_release_nep_basis_hand(coef, make_landscape):
+    ls = carbon_landscape(make_landscape)
+    res = run("oxygen_release", ls, coef, "nep", carbon="nep_rh")
+    # O2 = 32/44 × CO2 fixed = 32/44 × 1.016010 = 0.738917 t per vegetated cell
+    per_cell = 32 / 44 * (600 - RH) * A * 1e-6 * CO2_C
+    assert qty(res, 1, "forest") == pytest.approx(per_cell)
+    assert qty(res, 1, "grassland") == pytest.approx(per_cell)
+    # 1000 CNY/t (2007) × CPI 2007→2022 (1.431757)
+    assert total_value(res, coef) == pytest.approx(2 * per_cell * 1000 * chain(2007))
+
+
+def test_oxygen_release_npp_basis_hand(coef, make_landscape):
+    res = run("oxygen_release", carbon_landscape(make_landscape), coef, "npp")
+    # NPP 600 gC/m² / (72/162) = 1350 g dry matter/m²; × 1.19 = 1606.5 g O2/m²; × 900 m² × 1e-6 = 1.44585 t
+    assert qty(res, 1, "forest") == pytest.approx(1.44585)
+    assert qty(res, 1, "grassland") == pytest.approx(1.44585)
+    assert qty(res, 1, "cropland") == 0.0

@@ -1,0 +1,69 @@
+"""Coefficient-set versions: loading a frozen release (``id@version``) and the release rules of
+`gep coefficients verify` (a released version is never edited in place, a base names its version)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from gep.errors import CoefficientError
+from gep.io.coefficient_files import coefficients_root, find_set
+from gep.jobs.inputs import coefficient_problems, coefficient_set
+
+ROOT = coefficients_root()
+
+
+def problem_lines(folder) -> list[str]:
+    """The problems of one set folder, as `gep coefficients verify` prints them."""
+    return [str(p) for p in coefficient_problems(str(folder))[folder.name]]
+
+
+def test_an_old_version_loads_the_frozen_copy():
+    old = coefficient_set("cn-2022@1.0.0")
+    new = coefficient_set("cn-2022")
+    assert (old.version, new.version) == ("1.0.0", "1.1.0")
+    assert old.folders[-1] == (ROOT / "releases" / "cn-2022" / "1.0.0").resolve()
+    # the 1.0.0 value (LY/T 1721 at 2005 prices) and its correction (Ganzi account, 2010 prices)
+    assert old.price("price.reservoir_storage")[0].magnitude == 6.1107
+    assert new.price("price.reservoir_storage")[0].magnitude == 7.06
+    assert coefficient_set(f"cn-2022@{new.version}").folders == new.folders
+    # a frozen set older than the range columns loads with empty ranges
+    assert np.isnan(old.uncertainty("price.electricity").low)
+
+
+def test_a_frozen_set_extends_the_frozen_version_of_its_base():
+    old = coefficient_set("zj-2020@1.0.0")
+    assert [f.parent.name + "/" + f.name for f in old.folders] == ["cn-2022/1.0.0", "zj-2020/1.0.0"]
+    assert old.price("price.reservoir_storage")[0].magnitude == 6.1107
+    new = coefficient_set("zj-2020")
+    assert new.version == "1.1.0" and new.price("price.reservoir_storage")[0].magnitude == 7.06
+
+
+def test_a_release_folder_must_match_its_manifest_version(tmp_path):
+    shutil.copytree(ROOT / "cn-2022", tmp_path / "cn-2022")
+    shutil.copytree(ROOT / "releases" / "cn-2022" / "1.0.0", tmp_path / "releases" / "cn-2022" / "2.0.0")
+    with pytest.raises(CoefficientError, match="says version 1.0.0, but its folder is named 2.0.0"):
+        find_set(str(tmp_path / "cn-2022"), version="2.0.0")
+    problems = coefficient_problems(root=tmp_path)["releases/cn-2022/2.0.0"]
+    assert any("version 1.0.0 in a folder named 2.0.0" in str(p) for p in problems)
+
+
+def test_editing_a_released_version_in_place_is_caught(tmp_path):
+    # the current folder claims version 1.0.0 but its files are not those released as 1.0.0
+    shutil.copytree(ROOT / "releases", tmp_path / "releases")
+    shutil.copytree(ROOT / "cn-2022", tmp_path / "cn-2022")
+    manifest = tmp_path / "cn-2022" / "manifest.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('version = "1.1.0"', 'version = "1.0.0"'), encoding="utf-8")
+    problems = problem_lines(tmp_path / "cn-2022")
+    assert any("version 1.0.0 was released with other files" in p and "bump 'version'" in p for p in problems)
+
+
+def test_an_unpinned_base_is_reported(tmp_path):
+    for name in ("cn-2022", "zj-2020"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    manifest = tmp_path / "zj-2020" / "manifest.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('base = "cn-2022@1.1.0"', 'base = "cn-2022"'), encoding="utf-8")
+    problems = problem_lines(tmp_path / "zj-2020")
+    assert len(problems) == 1 and "base 'cn-2022' names no version" in problems[0] and 'cn-2022@<version>' in problems[0]

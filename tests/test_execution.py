@@ -1,0 +1,155 @@
+"""Chunked (dask) execution equals the in-memory run; memory guard; distributed run of the demo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from gep import execution
+from gep.cli import app
+from gep.jobs.run import compute, load
+
+#: Chunked sums reassociate floating-point additions: relative tolerance of the comparison.
+REASSOCIATION_RTOL = 1e-10
+
+
+def _mixed_scenario(tiny, tmp_path, n=48):
+    """An n × n scenario with every land-cover kind, 3 zones, soil and carbon inputs."""
+    rng = np.random.default_rng(7)
+    codes = rng.choice(np.array([11, 12, 211, 212, 221, 31, 43, 46, 51, 66], dtype=np.uint16), size=(n, n))
+    codes[0, :3] = 0  # outside the region
+    path = tiny.make(tmp_path, codes=codes[:2, :3])  # writes tables and the TOML skeleton
+    d = tmp_path / "data"
+    zones = np.repeat(np.array([1, 2, 2], dtype=np.uint8), n // 3 + 1)[:n][None, :].repeat(n, 0)
+    tiny.write_tif(d / "landcover.tif", codes, nodata=0)
+    tiny.write_tif(d / "zones.tif", zones, nodata=0)
+    fields = {
+        "precipitation": ("mm/yr", 1100 + 200 * rng.random((n, n))),
+        "et": ("mm/yr", 600 + 200 * rng.random((n, n))),
+        "r_factor": ("MJ*mm/(ha*h*yr)", 4000 + 2000 * rng.random((n, n))),
+        "k_factor": ("t*ha*h/(ha*MJ*mm)", 0.02 + 0.02 * rng.random((n, n))),
+        "dem": ("m", np.cumsum(rng.random((n, n)), axis=0) * 3),
+        "fcover": ("dimensionless", rng.random((n, n))),
+        "npp": ("gC/(m**2*yr)", 300 + 500 * rng.random((n, n))),
+        "temperature": ("degC", 15 + 2 * rng.random((n, n))),
+    }
+    lines = []
+    for name, (unit, data) in fields.items():
+        tiny.write_tif(d / f"{name}.tif", data.astype(np.float32), unit, nodata=np.nan)
+        lines.append(f'{name} = "data/{name}.tif"')
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('precipitation = "data/precipitation.tif"\net = "data/et.tif"', "\n".join(lines))
+    text = text.replace('enabled = ["provisioning", "water_conservation"]', 'enabled = ["provisioning", "water_conservation", "soil_retention", "carbon_sequestration"]')
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_chunked_equals_in_memory(tmp_path, tiny):
+    path = _mixed_scenario(tiny, tmp_path)
+    whole = compute(load(path))
+    chunked = compute(load(path, chunks=16))
+    a, b = whole.account.data, chunked.account.data
+    np.testing.assert_allclose(b["value"].values, a["value"].values, rtol=REASSOCIATION_RTOL, atol=1e-9)
+    np.testing.assert_allclose(np.nan_to_num(b["quantity"].values), np.nan_to_num(a["quantity"].values), rtol=REASSOCIATION_RTOL, atol=1e-9)
+    assert chunked.landscape.grid["precipitation"].chunks is not None  # really lazy
+    assert float(chunked.account.extras["carbon_stock"].sum()) == pytest.approx(float(whole.account.extras["carbon_stock"].sum()), rel=REASSOCIATION_RTOL)
+
+
+def test_scenario_key_chunks(tmp_path, tiny):
+    path = _mixed_scenario(tiny, tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + "\n[execution]\nchunks = 16\n", encoding="utf-8")
+    result = compute(load(path))
+    assert result.landscape.grid["precipitation"].chunks is not None
+
+
+def test_in_memory_run_that_does_not_fit_is_refused(tmp_path, monkeypatch, tiny):
+    with pytest.raises(execution.ResourceError, match="run it chunked") as caught:
+        execution.check_fits(10**10, 15, available=24 * 2**30)
+    assert caught.value.key == "chunks" and "--" not in str(caught.value)  # the library names no flag; the shell does
+    monkeypatch.setattr(execution, "available_memory", lambda: 1000)
+    result = CliRunner().invoke(app, ["run", str(tiny.make(tmp_path)), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--chunks" in result.output and "Traceback" not in result.output
+
+
+def test_cli_chunks_flag(tmp_path, tiny):
+    path = _mixed_scenario(tiny, tmp_path)
+    result = CliRunner().invoke(app, ["run", str(path), "--chunks", "16", "--json", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.slow
+def test_demo_on_two_worker_local_cluster_gets_the_in_memory_numbers(tmp_path):
+    from pathlib import Path
+
+    golden = pd.read_csv(Path(__file__).resolve().parent / "jobs" / "data" / "demo_golden.csv")
+    demo = Path(__file__).resolve().parents[1] / "scenarios" / "demo.toml"
+    with execution.scheduler(workers=2) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        result = compute(load(demo, chunks=650))
+    table = result.account.table().groupby(["zone", "service"], as_index=False)["value_cny"].sum()
+    merged = golden.merge(table, on=["zone", "service"], suffixes=("_golden", ""))
+    assert len(merged) == len(golden)
+    np.testing.assert_allclose(merged["value_cny"], merged["value_cny_golden"], rtol=1e-9, atol=1e-3)
+
+
+def test_zonal_batch_equals_one_bincount():
+    import dask.array as da
+
+    rng = np.random.default_rng(3)
+    n = 7
+    key = rng.integers(0, n + 1, size=(23, 31))  # n = outside
+    values = rng.random((23, 31))
+    want = np.bincount(key.ravel(), weights=values.ravel(), minlength=n + 1)[:n]
+    for group in (1, 2, 5):
+        batch = execution.ZonalBatch()
+        k = da.from_array(key, chunks=(5, 7))
+        a = batch.add(k, da.from_array(values, chunks=(6, 8)), n)  # other chunks: rechunked
+        b = batch.add(k, da.from_array(2 * values, chunks=(5, 7)), n)
+        with pytest.raises(RuntimeError, match="before ZonalBatch.run"):
+            a.compute()
+        seen = []
+        execution._REPORT["report"] = lambda done, total: seen.append((done, total))
+        try:
+            batch.run(group=group)
+        finally:
+            execution._REPORT["report"] = None
+        np.testing.assert_allclose(a.compute(), want, rtol=1e-12)
+        np.testing.assert_allclose((a + b).compute(), 3 * want, rtol=1e-12)
+        assert seen[-1] == (k.npartitions, k.npartitions) and len(seen) == sum(-(-k.numblocks[1] // group) for _ in range(k.numblocks[0]))
+
+
+def test_chunked_account_reads_every_input_block_once():
+    """All services' zonal sums (and the value map's bases) come from one pass over the chunks."""
+    import threading
+    from collections import Counter
+
+    from benchmarks.scale import tables
+    from benchmarks.synthetic import region
+    from gep.accounting import catalogue
+    from gep.jobs.inputs import coefficient_set
+    from gep.accounting.compute import account_landscape
+
+    coef = coefficient_set("cn-2022")
+    ls = region(60 * 70, zones=4, chunks=25, coef=coef)
+    ls.tables.update(tables(4))
+    reads, lock = Counter(), threading.Lock()
+
+    def counted(name):
+        def read(block, block_info=None):
+            with lock:
+                reads[name, tuple(block_info[0]["chunk-location"])] += 1
+            return block
+
+        return read
+
+    for name in list(ls.grid.data_vars):
+        arr = ls.grid[name].data
+        ls.grid[name] = (("y", "x"), arr.map_blocks(counted(name), dtype=arr.dtype), ls.grid[name].attrs)
+    enabled = [s.id for s in catalogue.CATALOGUE]
+    methods = {s: catalogue.BY_ID[s].default_method for s in enabled}
+    account, _ = account_landscape(ls, coef, enabled, methods, dict(coef.profile["switches"]))
+    blocks = int(np.prod(ls.grid["class_index"].data.numblocks))
+    assert account.gep > 0
+    assert len(reads) == blocks * len(ls.grid.data_vars) and set(reads.values()) == {1}, reads.most_common(3)
