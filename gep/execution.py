@@ -1,20 +1,25 @@
-"""How a run executes: in memory or chunked with dask, locally or on a cluster.
+"""How a run executes: in memory or chunked, in blocks on both cores, locally or on a cluster.
 
-In memory, every input grid is a numpy array; a run that would not fit in the
-machine's available memory is refused up front with a suggestion to use
-a chunked run. Chunked, inputs are read lazily and zonal totals are chunk-wise
-reductions, so peak memory is bounded by chunk size × number of inputs.
+Every run computes in blocks of whole rows (about :data:`BLOCK_CELLS` cells, dask arrays):
+the services' arithmetic runs on one block at a time in float64, on as many threads
+as the machine has cores, and no temporary is the size of the region. What differs is
+where the inputs live. **In memory** (the default), each raster is read once, whole,
+in the smallest type that holds it exactly (float32 values, the file's integer type for
+codes) and the blocks are views of it. **Chunked**, each block is read from the files
+when it is computed (twice: once for the zonal sums, once for the per-cell maps), so
+memory stays bounded by the blocks in flight. :func:`plan` chooses in memory whenever
+the rasters fit in :data:`MEMORY_SHARE` of the memory available, chunked otherwise.
 
-A chunked account collects the zonal sums of all its services in one
-:class:`ZonalBatch` and computes them in one pass over the blocks: every input
-block is read once for every service, and only a few blocks are in memory at
-a time.
+A run collects the zonal sums of all its services in one :class:`ZonalBatch` and
+computes them in one pass over the blocks: every input block is read once for every
+service.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -23,18 +28,15 @@ from gep.errors import GepError
 if TYPE_CHECKING:
     import numpy as np
 
-#: Chunk side [cells] suggested for chunked runs: 1024² cells (8 MiB per float64 grid) was faster
-#: and leaner than 2048² on the whole account at 10⁸ cells (benchmarks/RESULTS.md).
+#: Cells per block: 2**20 (8 MiB per float64 temporary) kept both cores busy with little
+#: scheduling overhead on the whole account and on 64-million-cell runs (benchmarks/RESULTS.md).
+BLOCK_CELLS = 2**20
+#: Side of the square a ``chunks`` setting names: ``chunks = 1024`` asks for blocks of 1024² cells.
 DEFAULT_CHUNKS = 1024
-#: Bytes of working memory per cell and per gridded input in an in-memory run
-#: (float64 input + the arrays services derive from it), measured on the demo.
-BYTES_PER_CELL_PER_INPUT = 48
-#: Fixed bytes per cell (class and zone index, cell area, per-cell outputs).
-BYTES_PER_CELL_BASE = 160
-
-
-class ResourceError(GepError):
-    """A run that would not fit in memory."""
+#: Share of the available memory the rasters of an in-memory run may take (the machine is shared).
+MEMORY_SHARE = 0.5
+#: Working memory of the blocks in flight [bytes] on top of the rasters (2 threads × float64 temporaries).
+WORKING_BYTES = 2**29
 
 
 def available_memory() -> int:
@@ -50,22 +52,77 @@ def available_memory() -> int:
     return int(psutil.virtual_memory().available)
 
 
-def estimate_bytes(cells: int, n_inputs: int) -> int:
-    """Peak memory of an in-memory run [bytes] (see the constants above)."""
-    return cells * (BYTES_PER_CELL_BASE + BYTES_PER_CELL_PER_INPUT * n_inputs)
+def threads() -> int:
+    """Threads the local scheduler computes blocks on (the cores this process may use)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
-def check_fits(cells: int, n_inputs: int, available: int | None = None) -> None:
-    """Refuse an in-memory run that would not fit, suggesting a chunked run (error key ``chunks``)."""
-    need = estimate_bytes(cells, n_inputs)
+def block_rows(shape: tuple[int, ...], cells: int = BLOCK_CELLS) -> int:
+    """Rows per block of a grid of ``shape``: whole rows, about ``cells`` cells (at least one row)."""
+    width = 1
+    for n in shape[1:]:
+        width *= int(n)
+    return max(1, min(int(shape[0]) if shape else 1, round(cells / max(1, width))))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a run executes (recorded in its manifest and shown in its summary).
+
+    Attributes
+    ----------
+    mode : str
+        ``"in memory"`` or ``"chunked"``.
+    rows : int
+        Rows per block (blocks are whole rows).
+    cells : int
+        Cells of the region.
+    raster_bytes : int
+        Memory the rasters take when read whole [bytes].
+    reason : str
+        Why this mode.
+    """
+
+    mode: str
+    rows: int
+    cells: int
+    raster_bytes: int
+    reason: str
+
+    @property
+    def chunked(self) -> bool:
+        return self.mode == "chunked"
+
+    def record(self) -> dict:
+        """What the manifest records (the choice, not the memory of the machine that made it)."""
+        return {"mode": self.mode, "rows_per_block": self.rows, "cells": self.cells, "raster_bytes": self.raster_bytes}
+
+
+def plan(shape: tuple[int, int], bytes_per_cell: int, chunks: int | None = None, available: int | None = None) -> Plan:
+    """In memory when the rasters fit in :data:`MEMORY_SHARE` of the available memory, else chunked.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Rows and columns of the region.
+    bytes_per_cell : int
+        Bytes per cell of every raster the run reads, in the types they are held in.
+    chunks : int, optional
+        Asks for a chunked run with blocks of about ``chunks``² cells (``--chunks``, ``[execution] chunks``).
+    available : int, optional
+        Available memory [bytes] (default: :func:`available_memory`).
+    """
+    cells = int(shape[0]) * int(shape[1])
+    need = cells * int(bytes_per_cell)
+    if chunks:
+        return Plan("chunked", block_rows(shape, int(chunks) ** 2), cells, need, f"asked for: blocks of {int(chunks)}² cells")
     have = available if available is not None else available_memory()
-    if need > 0.8 * have:
-        raise ResourceError(
-            f"an in-memory run of {cells:,} cells with {n_inputs} gridded inputs needs about {need / 2**30:.1f} GiB, "
-            f"but only {have / 2**30:.1f} GiB of memory is available",
-            hint=f"run it chunked, {DEFAULT_CHUNKS} × {DEFAULT_CHUNKS} cells per chunk (or [execution] chunks = {DEFAULT_CHUNKS} in the scenario)",
-            key="chunks",
-        )
+    if need + WORKING_BYTES <= MEMORY_SHARE * have:
+        return Plan("in memory", block_rows(shape), cells, need, f"{need / 2**30:.2f} GiB of rasters fit in {MEMORY_SHARE:.0%} of the {have / 2**30:.1f} GiB available")
+    return Plan("chunked", block_rows(shape), cells, need, f"{need / 2**30:.2f} GiB of rasters do not fit in {MEMORY_SHARE:.0%} of the {have / 2**30:.1f} GiB available")
 
 
 @contextlib.contextmanager
@@ -110,17 +167,35 @@ def _block_sums(key: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out.reshape(1, 1, n)
 
 
+def zonal_sum(key: Any, values: Any, n: int) -> Any:
+    """Lazy sums of dask ``values`` by the dask ``key`` (cells outside have key ``n``) into ``n`` bins.
+
+    One ``np.bincount`` per block, then the sum over the blocks by a fixed tree, so the
+    totals do not depend on the scheduler. ``values`` are broadcast and rechunked to the key's blocks.
+    """
+    import dask.array as da
+    import numpy as np
+
+    values = da.asarray(values)
+    if values.shape != key.shape:
+        values = da.broadcast_to(values, key.shape)
+    if values.chunks != key.chunks:
+        values = values.rechunk(key.chunks)
+    nby, nbx = key.numblocks
+    partial = da.map_blocks(_block_sums, key, values, n=n, new_axis=2, chunks=((1,) * nby, (1,) * nbx, (n,)), dtype=np.float64)
+    return partial.sum(axis=(0, 1))
+
+
 class ZonalBatch:
-    """Zonal sums of a chunked run, computed together in one pass over the blocks.
+    """Zonal sums of a run, computed together in one pass over the blocks.
 
     Inside :meth:`gep.accounting.landscape.Landscape.collecting`, each zonal sum a service
     asks for is recorded (:meth:`add`) and answered with a lazy placeholder, so
     the service's zone-level arithmetic (caps, shares, prices) stays lazy.
-    :meth:`run` then computes the per-block sums of every recorded call,
-    ``group`` blocks at a time: each block of each input is read once for all
-    services, and at most ``group`` blocks' intermediates are in memory. Block
-    sums are added in row-major block order, so the totals do not depend on
-    the scheduler. The placeholders then resolve to the totals.
+    :meth:`run` then computes the sums of every recorded call in one dask
+    computation (:func:`zonal_sum`): each block of each input is read once for
+    all services, and the scheduler works through the blocks a few at a time.
+    The placeholders then resolve to the totals.
     """
 
     def __init__(self) -> None:
@@ -140,75 +215,25 @@ class ZonalBatch:
         self._calls.append((key, values, n))
         return da.from_delayed(dask.delayed(self._totals.get, pure=False)(slot), shape=(n,), dtype=np.float64)
 
-    def run(self, group: int | None = None) -> None:
-        """Compute every recorded sum in one pass over the blocks (progress to :func:`chunk_progress`)."""
+    def run(self) -> None:
+        """Compute every recorded sum in one pass over the blocks (progress to :func:`chunk_progress`).
+
+        One dask computation: each block's sums of every call, then the sum over the
+        blocks by a fixed tree, so the totals do not depend on the scheduler.
+        """
         import dask
-        import dask.array as da
-        import numpy as np
 
         if not self._calls:
             return
         key0 = self._calls[0][0]
-        partials = []
-        for key, values, n in self._calls:
-            values = da.asarray(values)
-            if values.shape != key.shape:
-                values = da.broadcast_to(values, key.shape)
-            if values.chunks != key.chunks:
-                values = values.rechunk(key.chunks)
-            if key.chunks != key0.chunks:
-                raise ValueError("zonal keys of one batch must share their chunks")
-            nby, nbx = key.numblocks
-            partials.append(da.map_blocks(_block_sums, key, values, n=n, new_axis=2, chunks=((1,) * nby, (1,) * nbx, (n,)), dtype=np.float64))
-        nby, nbx = key0.numblocks
-        group = max(1, group or _threads())
-        pieces = [(i, j, min(j + group, nbx)) for i in range(nby) for j in range(0, nbx, group)]
-        totals = [np.zeros(n) for _, _, n in self._calls]
-        done = 0
-        with _blocks_reported():
-            for i, j0, j1 in pieces:
-                got = dask.compute(*[p.blocks[i, j0:j1] for p in partials])
-                for t, g in zip(totals, got):
-                    t += g[0].sum(axis=0)
-                done += j1 - j0
-                _report_blocks(done, nby * nbx)
-        self._totals.sums.update(enumerate(totals))
-
-
-def _threads() -> int:
-    """Threads of the scheduler in use (a dask.distributed client's, else the local pool's)."""
-    try:
-        from distributed import get_client
-
-        return max(1, sum(get_client().nthreads().values()))
-    except (ImportError, ValueError):
-        import dask
-
-        return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
-
-
-#: Reporter of (done, total) chunks set by :func:`chunk_progress`, and whether a batch reports blocks itself.
-_REPORT: dict[str, Any] = {"report": None, "blocks": False}
-
-
-def _report_blocks(done: int, total: int) -> None:
-    if _REPORT["report"] is not None:
-        _REPORT["report"](done, total)
-
-
-@contextlib.contextmanager
-def _blocks_reported() -> Iterator[None]:
-    _REPORT["blocks"] = True
-    try:
-        yield
-    finally:
-        _REPORT["blocks"] = False
+        if any(key.chunks != key0.chunks for key, _, _ in self._calls):
+            raise ValueError("zonal keys of one batch must share their chunks")
+        self._totals.sums.update(enumerate(dask.compute(*[zonal_sum(key, values, n) for key, values, n in self._calls])))
 
 
 @contextlib.contextmanager
 def chunk_progress(report: Callable[[int, int], None] | None) -> Iterator[None]:
-    """Report progress while chunked work runs: (done, total) blocks of a :class:`ZonalBatch`,
-    else (done, total) dask tasks of other chunked work (local schedulers)."""
+    """Report (done, total) dask tasks while chunked work runs (local schedulers)."""
     if report is None:
         yield
         return
@@ -219,12 +244,7 @@ def chunk_progress(report: Callable[[int, int], None] | None) -> Iterator[None]:
             self._total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
 
         def _posttask(self, key, result, dsk, state, worker_id):
-            if not _REPORT["blocks"]:
-                report(len(state["finished"]), self._total)
+            report(len(state["finished"]), self._total)
 
-    _REPORT["report"] = report
-    try:
-        with _Progress():
-            yield
-    finally:
-        _REPORT["report"] = None
+    with _Progress():
+        yield

@@ -1,4 +1,4 @@
-"""Chunked (dask) execution equals the in-memory run; memory guard; distributed run of the demo."""
+"""Chunked execution equals the in-memory run; the automatic choice between them; distributed run of the demo."""
 
 from __future__ import annotations
 
@@ -64,13 +64,20 @@ def test_scenario_key_chunks(tmp_path, tiny):
     assert result.landscape.grid["precipitation"].chunks is not None
 
 
-def test_in_memory_run_that_does_not_fit_is_refused(tmp_path, monkeypatch, tiny):
-    with pytest.raises(execution.ResourceError, match="run it chunked") as caught:
-        execution.check_fits(10**10, 15, available=24 * 2**30)
-    assert caught.value.key == "chunks" and "--" not in str(caught.value)  # the library names no flag; the shell does
+def test_a_region_that_does_not_fit_in_memory_runs_chunked_and_says_so(tmp_path, monkeypatch, tiny):
+    assert execution.plan((100_000, 100_000), 15).chunked  # 150 GB of rasters
+    small = execution.plan((1000, 1000), 10, available=24 * 2**30)
+    assert small.mode == "in memory" and small.rows == execution.block_rows((1000, 1000))
+    asked = execution.plan((1000, 1000), 10, chunks=16)
+    assert asked.chunked and asked.rows == 1  # 16² cells: blocks of one 1000-cell row
     monkeypatch.setattr(execution, "available_memory", lambda: 1000)
-    result = CliRunner().invoke(app, ["run", str(tiny.make(tmp_path)), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2 and "--chunks" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["run", str(tiny.make(tmp_path)), "--out", str(tmp_path / "o"), "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    assert json.loads(result.stdout)["execution"]["mode"] == "chunked"
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["results"]["execution"]["mode"] == "chunked"
 
 
 def test_cli_chunks_flag(tmp_path, tiny):
@@ -102,22 +109,15 @@ def test_zonal_batch_equals_one_bincount():
     key = rng.integers(0, n + 1, size=(23, 31))  # n = outside
     values = rng.random((23, 31))
     want = np.bincount(key.ravel(), weights=values.ravel(), minlength=n + 1)[:n]
-    for group in (1, 2, 5):
-        batch = execution.ZonalBatch()
-        k = da.from_array(key, chunks=(5, 7))
-        a = batch.add(k, da.from_array(values, chunks=(6, 8)), n)  # other chunks: rechunked
-        b = batch.add(k, da.from_array(2 * values, chunks=(5, 7)), n)
-        with pytest.raises(RuntimeError, match="before ZonalBatch.run"):
-            a.compute()
-        seen = []
-        execution._REPORT["report"] = lambda done, total: seen.append((done, total))
-        try:
-            batch.run(group=group)
-        finally:
-            execution._REPORT["report"] = None
-        np.testing.assert_allclose(a.compute(), want, rtol=1e-12)
-        np.testing.assert_allclose((a + b).compute(), 3 * want, rtol=1e-12)
-        assert seen[-1] == (k.npartitions, k.npartitions) and len(seen) == sum(-(-k.numblocks[1] // group) for _ in range(k.numblocks[0]))
+    batch = execution.ZonalBatch()
+    k = da.from_array(key, chunks=(5, 7))
+    a = batch.add(k, da.from_array(values, chunks=(6, 8)), n)  # other chunks: rechunked
+    b = batch.add(k, da.from_array(2 * values, chunks=(5, 7)), n)
+    with pytest.raises(RuntimeError, match="before ZonalBatch.run"):
+        a.compute()
+    batch.run()
+    np.testing.assert_allclose(a.compute(), want, rtol=1e-12)
+    np.testing.assert_allclose((a + b).compute(), 3 * want, rtol=1e-12)
 
 
 def test_chunked_account_reads_every_input_block_once():

@@ -631,13 +631,25 @@ def problems_of(chain: list[dict], rules: dict | None = None) -> list[Problem]:
     return problems
 
 
-def unique_codes(arr: Any) -> np.ndarray:
-    """Sorted distinct values of a numpy or dask array."""
-    if hasattr(arr, "map_blocks"):
-        import dask.array as da
+def _distinct(block: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of one block (a histogram for 8- and 16-bit codes, no sort)."""
+    b = np.asarray(block)
+    if b.dtype.kind in "iu" and b.dtype.itemsize <= 2:
+        lo = int(np.iinfo(b.dtype).min)
+        flat = b.ravel() if lo == 0 else b.ravel().astype(np.int32) - lo
+        return np.flatnonzero(np.bincount(flat)) + lo
+    return np.unique(b)
 
-        return np.asarray(da.unique(arr).compute())
-    return np.unique(arr)
+
+def unique_codes(*arrays: Any) -> list[np.ndarray]:
+    """Sorted distinct values of each numpy or dask array (dask: one pass over the blocks of all of them)."""
+    if any(hasattr(a, "map_blocks") for a in arrays):
+        import dask
+
+        parts = [[dask.delayed(_distinct)(b) for b in a.to_delayed().ravel()] if hasattr(a, "map_blocks") else [_distinct(a)] for a in arrays]
+        parts = dask.compute(*parts)
+        return [np.unique(np.concatenate(p)) for p in parts]
+    return [_distinct(a) for a in arrays]
 
 
 def _count(arr: Any, value: int) -> int:
@@ -645,13 +657,37 @@ def _count(arr: Any, value: int) -> int:
     return int(n.compute() if hasattr(n, "compute") else n)
 
 
-def class_index(legend: Legend, codes: Any) -> tuple[Any, np.ndarray]:
+def lookup(keys: np.ndarray, present: np.ndarray, missing: int = -1) -> Any:
+    """A function mapping a block of codes to the position of each code in the sorted ``keys``
+    (``missing`` for codes not in ``keys``); ``present`` are the codes the array holds.
+
+    A table indexed by code when the codes are small non-negative integers (one gather
+    per cell), else a binary search.
+    """
+    keys = np.asarray(keys)
+    hi = int(present.max()) if present.size else 0
+    if present.size and int(present.min()) >= 0 and hi < 2**20:
+        table = np.full(hi + 1, missing, dtype=np.int32)
+        inside = keys[(keys >= 0) & (keys <= hi)]
+        table[inside] = np.searchsorted(keys, inside)
+        return lambda b: table[b]
+
+    def search(b: np.ndarray) -> np.ndarray:
+        pos = np.minimum(np.searchsorted(keys, b), len(keys) - 1)
+        return np.where(keys[pos] == b, pos, missing).astype(np.int32)
+
+    return search
+
+
+def class_index(legend: Legend, codes: Any, present: np.ndarray | None = None) -> tuple[Any, np.ndarray]:
     """Map a land-cover code array to dense class indices; unknown codes raise.
 
     Returns ``(index array with -1 for nodata, codes present)``. Works on numpy
-    and (lazily, block by block) on dask arrays.
+    and (lazily, block by block) on dask arrays. ``present``: the distinct codes
+    of the array, when already known (:func:`unique_codes`).
     """
-    uniq = unique_codes(codes)
+    uniq = unique_codes(codes)[0] if present is None else present
+    found = uniq
     uniq = uniq[~np.isin(uniq, NODATA_CODES)]
     known = np.isin(uniq, legend.codes)
     if not known.all():
@@ -661,11 +697,10 @@ def class_index(legend: Legend, codes: Any) -> tuple[Any, np.ndarray]:
             "land cover holds code(s) not in the legend: " + ", ".join(f"{c} ({n} cells)" for c, n in counts),
             hint="reclassify them to codes in coefficients/<set>/landcover.csv (see coefficients/README.md), or add the class to a custom set",
         )
-    table = legend.codes
+    position = lookup(legend.codes, found)
 
     def block(b: np.ndarray) -> np.ndarray:
-        idx = np.searchsorted(table, b)
-        return np.where(np.isin(b, NODATA_CODES), -1, idx).astype(np.int16)
+        return position(b).astype(np.int16)  # nodata codes are not in the legend: -1
 
     idx = codes.map_blocks(block, dtype=np.int16) if hasattr(codes, "map_blocks") else block(np.asarray(codes))
     return idx, uniq

@@ -22,9 +22,11 @@ from gep.accounting import parcels as parcels_mod
 from gep.accounting.account import GepAccount, assemble
 from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.landscape import Landscape
+from gep.accounting.region import nan_error
 from gep.accounting.scenario import Scenario
 from gep.accounting.services.result import ServiceResult
 from gep.accounting.valuation import Valuation
+from gep.execution import Plan
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class RunResult:
         Per-cell quantities and values.
     changes : dict
         What the scenario changed (land-cover and input operations, resampling, parcel), for the manifest.
+    execution : gep.execution.Plan, optional
+        How the run executed (in memory or chunked, block size), for the summary and the manifest.
     """
 
     scenario: Scenario
@@ -58,6 +62,7 @@ class RunResult:
     switches: dict
     cells: xr.Dataset
     changes: dict | None = None
+    execution: Plan | None = None
 
     def summary(self, run_dir: Path | str | None = None) -> dict:
         """The ``--json`` document of ``gep run`` (``run_dir``: where it was written)."""
@@ -112,6 +117,8 @@ class RunResult:
             out["gep_gdp_ratio"] = acc.gep / gdp if gdp else None
         if "carbon_stock" in acc.extras:
             out["carbon_stock_tc"] = float(acc.extras["carbon_stock"].sum())
+        if self.execution is not None:
+            out["execution"] = {"mode": self.execution.mode, "reason": self.execution.reason, "rows_per_block": self.execution.rows}
         return out
 
 
@@ -183,6 +190,7 @@ def account_landscape(
     Returns the account and the per-cell quantities (float32).
     """
     view = ls.collecting()
+    nan_cells = {name: view.zonal(xr.DataArray(np.isnan(ls.grid[name].data), dims=ls.grid[name].dims).assign_attrs(units="1")).sum() for name in ls.unchecked}
     results = compute_services(view, coef, enabled, methods, switches, say)
     cells = {}
     for res in results.values():
@@ -192,8 +200,12 @@ def account_landscape(
     view.class_area()  # the value map's area shares: summed in the same pass
     batch = view.batch
     if batch is not None:
-        say("zonal sums over the chunks")
+        say("zonal sums over the blocks")
         batch.run()
+    for name, count in nan_cells.items():
+        error = nan_error(ls.grid[name], ls.grid["class_index"].data >= 0, name, int(round(float(count))))
+        if error is not None:
+            raise error
     results, sums = materialise(results, sums)
     say("valuation")
     valuation = Valuation.of(coef, ls.year, base_year)  # one valuation for the account and every parcel feature

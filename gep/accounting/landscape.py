@@ -43,20 +43,19 @@ def where(cond: Any, a: Any, b: Any) -> Any:
 
 
 def _bincount(key: Any, weights: Any, n: int) -> Any:
-    """Sum ``weights`` by integer ``key`` into ``n`` bins (negative keys dropped).
+    """Sum ``weights`` by integer ``key`` into ``n`` bins (keys outside 0 … n − 1 dropped).
 
     numpy arrays use one ``np.bincount`` on the cells inside the region (their
-    positions are cached with the key); dask arrays a lazy chunk-wise
-    map-reduce (flox): nothing region-sized is gathered, and the result stays
-    lazy so that a run computes all services in one pass over the chunks.
+    positions are cached with the key); dask arrays one bincount per block, summed
+    lazily (:func:`gep.execution.zonal_sum`), so that a run computes all services in
+    one pass over the blocks.
     """
     if hasattr(key, "map_blocks"):
         import dask.array as da
-        import flox
 
-        w = da.where(key >= 0, weights, 0.0)
-        sums, _ = flox.groupby_reduce(w, key, func="sum", expected_groups=np.arange(n), axis=(0, 1), method="map-reduce", fill_value=0.0)
-        return sums.astype(np.float64)
+        from gep.execution import zonal_sum
+
+        return zonal_sum(da.where((key >= 0) & (key < n), key, n), weights, n)
     if isinstance(key, _Key):
         return np.bincount(key.full.ravel(), weights=np.asarray(weights).ravel(), minlength=n + 1)[:n]
     valid = key >= 0
@@ -131,6 +130,9 @@ class Landscape:
     changes: dict = field(default_factory=dict)
     #: The parcel whose account is computed (:class:`gep.accounting.parcels.Parcel`), or None for the whole region.
     parcel: Any = None
+    #: Inputs whose NaN cells inside the region are counted during the run's pass over the blocks
+    #: (dask grids; :func:`gep.accounting.region.check`).
+    unchecked: tuple[str, ...] = ()
     batch: Any = field(default=None, repr=False, compare=False)
     derived: _Derived = field(default_factory=_Derived, repr=False, compare=False)
 
@@ -259,17 +261,17 @@ class Landscape:
     def _sum_by(self, kind: str, values: Any, n: int) -> Any:
         """Sum per-cell ``values`` by the zone × ``kind`` key into ``n`` bins (batched on a collecting view)."""
         if self.batch is not None:
-            return self.batch.add(self._key(kind, outside=n), values, n)
+            return self.batch.add(self._key(kind), values, n)
         return _bincount(self._key(kind), values, n)
 
-    def _key(self, kind: str, outside: int = -1) -> Any:
+    def _key(self, kind: str) -> Any:
         """Group key of each cell, zone × ecosystem or zone × class, built once.
 
-        Cells outside the region get ``outside`` (dask keys; -1 for flox, the
-        extra bin ``n`` for a :class:`~gep.execution.ZonalBatch`); numpy keys are a :class:`_Key`.
+        Dask keys give cells outside the region the extra bin ``n`` (zones × kinds);
+        numpy keys are a :class:`_Key`.
         """
         cache = self.derived.keys
-        if (kind, outside) not in cache:
+        if kind not in cache:
             cls = self.grid["class_index"].data
             zone = self.grid["zone_index"].data
             if kind == "ecosystem":
@@ -281,10 +283,10 @@ class Landscape:
             n = self.n_zones * n_sub
             if hasattr(cls, "map_blocks"):
                 sub = cls.map_blocks(lambda b: table[b], dtype=np.int32)
-                cache[kind, outside] = where((cls >= 0) & (zone >= 0), zone.astype(np.intp) * n_sub + sub, outside)
+                cache[kind] = where((cls >= 0) & (zone >= 0), zone.astype(np.intp) * n_sub + sub, n)
             else:
-                cache[kind, outside] = _Key(zone, cls, table, n_sub, n)
-        return cache[kind, outside]
+                cache[kind] = _Key(zone, cls, table, n_sub, n)
+        return cache[kind]
 
     def spread(self, table: np.ndarray) -> Any:
         """Value of a ``(zone, ecosystem)`` table at each cell, 0 outside the region (numpy or dask)."""

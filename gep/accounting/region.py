@@ -32,7 +32,7 @@ import xarray as xr
 
 from gep.accounting import changes
 from gep.accounting.changes import ChangeGrid, InputChange, LandcoverChange
-from gep.accounting.coefficients import Legend, class_index, unique_codes
+from gep.accounting.coefficients import Legend, class_index, lookup, unique_codes
 from gep.accounting.landscape import Landscape
 from gep.accounting.landscape import where as array_where
 from gep.accounting.parcels import Parcel
@@ -193,17 +193,18 @@ def apply_input_changes(region: Region, sc: Scenario, grid: xr.Dataset, grid_c: 
 # --------------------------------------------------------------------------- stage 3: index
 
 
-def _zone_index(zr: xr.DataArray, ids: np.ndarray, sc: Scenario):
-    zvals = zr.data
-    in_raster = unique_codes(zvals)
+def _zone_index(zr: xr.DataArray, ids: np.ndarray, sc: Scenario, in_raster: np.ndarray):
+    """Position of each cell's zone in the zone table (-1 outside); ``in_raster``: the zone ids the raster holds."""
     in_raster = in_raster[in_raster > 0]
     unknown = np.setdiff1d(in_raster, ids)
     if unknown.size:
         raise GridError(f"zones raster {sc.zones} holds zone id(s) {unknown[:5].tolist()} that are not in the zone table {sc.zone_table}", hint="add them to the zone table or fix the raster")
+    position = lookup(ids, np.union1d(in_raster, [0]))
 
     def block(b: np.ndarray) -> np.ndarray:
-        return np.where(b > 0, np.searchsorted(ids, np.where(b > 0, b, ids[0])), -1).astype(np.int32)
+        return position(np.where(b > 0, b, 0))  # 0 and negative ids: outside (0 is no zone id)
 
+    zvals = zr.data
     return zvals.map_blocks(block, dtype=np.int32) if hasattr(zvals, "map_blocks") else block(np.asarray(zvals))
 
 
@@ -211,11 +212,14 @@ def index(region: Region, lc: xr.DataArray, legend: Legend, sc: Scenario) -> tup
     """Class and zone of every cell, the cells inside the region (known class, known zone) and their area.
 
     Returns the grid dataset (``class_index``, ``zone_index``, ``cell_area`` and the
-    inputs), the inside mask and the land-cover codes present.
+    inputs), the inside mask and the land-cover codes present. On dask grids every
+    one of them is computed block by block when needed (nothing region-sized is
+    kept), and inputs held as float32 are computed in float64.
     """
     ids = region.zone_table["zone_id"].to_numpy()
-    idx, present = class_index(legend, lc.data)
-    zone_index = _zone_index(region.zones, ids, sc)
+    codes, zone_ids = unique_codes(lc.data, region.zones.data)
+    idx, present = class_index(legend, lc.data, codes)
+    zone_index = _zone_index(region.zones, ids, sc, zone_ids)
     inside = (idx >= 0) & (zone_index >= 0)
     idx = array_where(inside, idx, -1).astype(np.int16)
     zone_index = array_where(inside, zone_index, -1).astype(np.int32)
@@ -223,30 +227,64 @@ def index(region: Region, lc: xr.DataArray, legend: Legend, sc: Scenario) -> tup
     grid = xr.Dataset({"class_index": (("y", "x"), idx), "zone_index": (("y", "x"), zone_index), "cell_area": cell_area},
                       coords={"y": lc["y"], "x": lc["x"]}, attrs=dict(region.attrs))
     for name, da in sorted(region.inputs.items()):
-        grid[name] = (("y", "x"), da.data, {"units": da.attrs["units"], "source": da.attrs["source"]})
+        data = da.data.astype(np.float64) if hasattr(da.data, "map_blocks") and da.dtype != np.float64 else da.data
+        grid[name] = (("y", "x"), data, {"units": da.attrs["units"], "source": da.attrs["source"]})
     return grid, inside, present
 
 
 # --------------------------------------------------------------------------- stage 4: check
 
 
-def _check_finite(da: xr.DataArray, inside, name: str) -> None:
+def nan_error(da: xr.DataArray, inside: Any, name: str, n: int | None = None) -> GridError | None:
+    """The error for NaN or nodata cells of input ``name`` inside the region (None when there are none).
+
+    ``n``: their number when already counted (a run counts them in its pass over the blocks).
+    """
     bad = np.isnan(da.data) & inside
-    n = bad.sum()
-    n = int(n.compute() if hasattr(n, "compute") else n)
-    if n:
+    if n is None:
+        n = bad.sum()
+        n = int(n.compute() if hasattr(n, "compute") else n)
+    if not n:
+        return None
+    r, c = _first(bad)
+    return GridError(
+        f"input '{name}' ({da.attrs.get('source', '')}) has {n} NaN/nodata cell(s) inside the region (first at row {r}, column {c})",
+        hint="fill the gaps (e.g. interpolate), or set those cells' land cover to nodata if they are outside the region",
+    )
+
+
+def _first(bad: Any) -> tuple[int, int]:
+    """Row and column of the first true cell (dask: block by block, stopping at the first block that has one)."""
+    if not hasattr(bad, "blocks"):
         r, c = np.argwhere(np.asarray(bad))[0]
-        raise GridError(
-            f"input '{name}' ({da.attrs.get('source', '')}) has {n} NaN/nodata cell(s) inside the region (first at row {r}, column {c})",
-            hint="fill the gaps (e.g. interpolate), or set those cells' land cover to nodata if they are outside the region",
-        )
+        return int(r), int(c)
+    offsets = [np.cumsum((0,) + ch) for ch in bad.chunks]
+    for i in range(bad.numblocks[0]):
+        for j in range(bad.numblocks[1]):
+            hits = np.argwhere(np.asarray(bad.blocks[i, j].compute()))
+            if len(hits):
+                return int(hits[0][0] + offsets[0][i]), int(hits[0][1] + offsets[1][j])
+    raise ValueError("no true cell")
 
 
-def check(region: Region, sc: Scenario, grid: xr.Dataset, inside: Any, area: Any = None) -> None:
-    """No NaN or nodata inside the region in a read or changed input; a parcel that overlaps the region."""
-    for name in sorted(sc.inputs):
-        if sc.inputs[name].path is not None or any(isinstance(op, InputChange) and op.input == name for op in sc.changes):
-            _check_finite(grid[name], inside, name)
+def checked_inputs(sc: Scenario) -> list[str]:
+    """Inputs that must have no NaN inside the region: read from a file, or changed by an input operation."""
+    return [name for name in sorted(sc.inputs) if sc.inputs[name].path is not None or any(isinstance(op, InputChange) and op.input == name for op in sc.changes)]
+
+
+def check(region: Region, sc: Scenario, grid: xr.Dataset, inside: Any, area: Any = None) -> tuple[str, ...]:
+    """No NaN or nodata inside the region in a read or changed input; a parcel that overlaps the region.
+
+    Returns the inputs whose check is left to the run's pass over the blocks (dask grids:
+    :func:`gep.accounting.compute.account_landscape` counts their NaN cells with the zonal sums).
+    """
+    names = checked_inputs(sc)
+    deferred = tuple(n for n in names if hasattr(grid[n].data, "map_blocks"))
+    for name in names:
+        if name not in deferred:
+            error = nan_error(grid[name], inside, name)
+            if error is not None:
+                raise error
     if region.parcel is not None:
         inside_area = grid["cell_area"].data * changes._like(region.parcel.weights, grid["cell_area"].data)
         covered = inside_area.sum()
@@ -255,6 +293,7 @@ def check(region: Region, sc: Scenario, grid: xr.Dataset, inside: Any, area: Any
                 f"the parcel {area if area is not None else sc.area} does not overlap the region (no cell of the land cover inside the zones lies in it)",
                 hint=f"draw it inside the region's grid ({region.description}); GeoJSON coordinates are WGS 84 longitude, latitude",
             )
+    return deferred
 
 
 # --------------------------------------------------------------------------- all stages
@@ -285,9 +324,9 @@ def build(region: Region, sc: Scenario, legend: Legend, area: Any = None) -> Lan
         record["inputs_follow_class"] = follow_class(sc, grid, legend, change, grid_c, log_by_index)
     apply_input_changes(region, sc, grid, grid_c, log_by_index)
     record["operations"] = [log_by_index[i] for i in sorted(log_by_index)]
-    check(region, sc, grid, inside, area)
+    unchecked = check(region, sc, grid, inside, area)
     parcel = region.parcel
     if parcel is not None:
         record["parcel"] = {"path": parcel.path, "sha256": parcel.sha256, "source_crs": parcel.source_crs, "polygon_area_ha": parcel.area_m2 / 1e4, "method": parcel.method}
     return Landscape(grid=grid, zones=region.zone_table, tables=dict(region.tables), legend=legend, year=sc.year,
-                     codes_present=present, changes=record, parcel=parcel)
+                     codes_present=present, changes=record, parcel=parcel, unchecked=unchecked)

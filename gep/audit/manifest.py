@@ -466,6 +466,11 @@ class Manifest:
         return {k: self.results[k] for k in ("value_digest", "quantity_digest") if self.results.get(k)}
 
     @property
+    def digest_version(self) -> int:
+        """Version of the value digests (:func:`gep.audit.provenance.value_digest`; 1 before it was recorded)."""
+        return int(self.results.get("digest_version") or 1)
+
+    @property
     def output_digests(self) -> dict[str, dict[str, str]]:
         """``{output file: {variable: digest}}`` of the rounded values of each NetCDF output."""
         return {str(k): dict(v) for k, v in _map(self.results.get("digests")).items()}

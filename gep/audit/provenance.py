@@ -57,6 +57,8 @@ __all__ = [
     "sha256_bytes",
     "sha256_file",
     "value_digest",
+    "Digest",
+    "DIGEST_VERSION",
     "digests",
     "file_digests",
     "library_versions",
@@ -134,13 +136,18 @@ def sha256_bytes(data: bytes) -> str:
 
 # --------------------------------------------------------------------------- value digests
 
+#: Version of the value digests a run records (``results.digest_version``; absent: 1).
+DIGEST_VERSION = 2
+#: Cells per segment of a version-2 digest: whole rows (first axis) of about this many cells.
+SEGMENT_CELLS = 2**20
+
 
 def _digest_head(shape: tuple[int, ...]) -> bytes:
     return ("shape=" + ",".join(str(int(n)) for n in shape) + ";").encode()
 
 
-def _rounded_bytes(values: Any, tolerance: float) -> bytes:
-    """``round(v / tolerance)`` as little-endian int64 bytes (NaN → min int64, ±inf → ±max)."""
+def _rounded(values: Any, tolerance: float) -> Any:
+    """``round(v / tolerance)`` as int64 (NaN → min int64, +inf or beyond ±2**62 → max, −inf → min + 1)."""
     import numpy as np
 
     v = np.asarray(values, dtype=np.float64)
@@ -152,22 +159,107 @@ def _rounded_bytes(values: Any, tolerance: float) -> bytes:
     lo, hi = np.iinfo(np.int64).min, np.iinfo(np.int64).max
     ints = np.where(np.isnan(v), lo, ints)
     ints = np.where(np.isposinf(v) | (big & (np.nan_to_num(scaled) > 0)), hi, ints)
-    ints = np.where(np.isneginf(v) | (big & (np.nan_to_num(scaled) < 0)), lo + 1, ints)
-    return np.ascontiguousarray(ints, dtype="<i8").tobytes()
+    return np.where(np.isneginf(v) | (big & (np.nan_to_num(scaled) < 0)), lo + 1, ints)
 
 
-def value_digest(values: Any, tolerance: float) -> str:
+def _rounded_bytes(values: Any, tolerance: float) -> bytes:
+    """Version 1: ``round(v / tolerance)`` as little-endian int64 bytes."""
+    import numpy as np
+
+    return np.ascontiguousarray(_rounded(values, tolerance), dtype="<i8").tobytes()
+
+
+def segment_rows(shape: tuple[int, ...]) -> int:
+    """Rows (first axis) per segment of a version-2 digest of an array of ``shape``."""
+    width = 1
+    for n in shape[1:]:
+        width *= int(n)
+    return max(1, SEGMENT_CELLS // max(1, width))
+
+
+def _segment_hash(block: Any, tolerance: float) -> bytes:
+    """SHA-256 of a segment as version 2 hashes it: integers as they are, other values rounded
+    to the tolerance, in the narrowest of int8, int16, int32, int64 that holds them (its width
+    in bytes first, then the values little-endian in C order)."""
+    import numpy as np
+
+    b = np.asarray(block)
+    if b.dtype.kind in "iub":
+        ints = b
+        lo, hi = (int(b.min()), int(b.max())) if b.size else (0, 0)
+    else:
+        lo, hi = (float(b.min()), float(b.max())) if b.size else (0.0, 0.0)
+        bound = 2.0**62 * tolerance
+        if -bound < lo and hi < bound:  # False for NaN
+            ints = np.multiply(b, 1.0 / tolerance, dtype=np.float64)
+            np.rint(ints, out=ints)
+            lo, hi = round(lo / tolerance) - 1, round(hi / tolerance) + 1  # bounds of the rounded values
+        else:  # NaN, infinities or huge values: version 1's codes
+            ints = _rounded(b, tolerance)
+            lo, hi = int(ints.min()), int(ints.max())
+    for width in (1, 2, 4, 8):
+        info = np.iinfo(f"i{width}")
+        if info.min <= lo and hi <= info.max:
+            break
+    h = hashlib.sha256(bytes([width]))
+    h.update(np.ascontiguousarray(ints, dtype=f"<i{width}").data)
+    return h.digest()
+
+
+class Digest:
+    """Version-2 digest of one array, fed block by block in any order (several threads).
+
+    The array is cut into segments of :func:`segment_rows` whole rows; each segment's
+    :func:`_segment_bytes` is hashed (SHA-256) on its own, and the digest is the SHA-256
+    of the header (version, shape) followed by the segment hashes in row order. Blocks
+    given to :meth:`update` must start on a segment boundary and hold whole segments
+    (the last block may end with the array).
+    """
+
+    def __init__(self, shape: tuple[int, ...], tolerance: float):
+        if not tolerance > 0:
+            raise ValueError("tolerance must be > 0")
+        self.shape = tuple(int(n) for n in shape)
+        self.tolerance = float(tolerance)
+        self.rows = segment_rows(self.shape)
+        self._segments: dict[int, bytes] = {}
+
+    def update(self, row0: int, block: Any) -> None:
+        """Hash the segments of ``block``, rows ``row0`` to ``row0 + len(block)``."""
+        if row0 % self.rows:
+            raise ValueError(f"a digest block must start on a segment boundary ({self.rows} rows), not at row {row0}")
+        for i in range(0, max(1, len(block)), self.rows):
+            self._segments[(row0 + i) // self.rows] = _segment_hash(block[i : i + self.rows], self.tolerance)
+
+    def hexdigest(self) -> str:
+        n = -(-self.shape[0] // self.rows) if self.shape and self.shape[0] else 1
+        missing = [i for i in range(n) if i not in self._segments]
+        if missing:
+            raise ValueError(f"digest of a {self.shape} array lacks segments {missing[:5]}")
+        h = hashlib.sha256(b"gep-digest-2;" + _digest_head(self.shape))
+        for i in range(n):
+            h.update(self._segments[i])
+        return h.hexdigest()
+
+
+def value_digest(values: Any, tolerance: float, version: int = DIGEST_VERSION) -> str:
     """SHA-256 of values rounded to an absolute ``tolerance``.
 
-    Each value ``v`` becomes the integer ``round(v / tolerance)`` (round half
-    to even), stored as little-endian int64 in C order; NaN becomes the
-    smallest int64 so that a missing value differs from 0. The shape is hashed
-    first (``b"shape=2,3;"``).
+    Version 2 (:class:`Digest`): segments of whole rows hashed on their own, so that a
+    run hashes each block of an output as it writes it, on several threads; integers are
+    hashed as they are, other values as ``round(v / tolerance)`` (half to even), each
+    segment in the narrowest integer type that holds the bounds of its values (int8 to
+    int64; the bounds are widened by one step, so the width never depends on a value on a
+    rounding boundary); NaN, infinities and values beyond ±2**62 × tolerance take version
+    1's codes in an int64 segment.
 
-    Two arrays whose values differ by much less than ``tolerance`` give the
-    same digest except when a value sits on a rounding boundary; replay
-    therefore compares values, and uses digests only when the recorded values
-    are not at hand.
+    Version 1 (manifests written before): each value becomes ``round(v / tolerance)``
+    as little-endian int64 in C order (NaN the smallest int64, so that a missing value
+    differs from 0), the shape hashed first (``b"shape=2,3;"``).
+
+    Two arrays whose values differ by much less than ``tolerance`` give the same
+    digest except when a value sits on a rounding boundary; replay therefore
+    compares values, and uses digests only when the recorded values are not at hand.
 
     Parameters
     ----------
@@ -175,6 +267,8 @@ def value_digest(values: Any, tolerance: float) -> str:
         Numbers (any shape).
     tolerance : float
         Absolute rounding step, > 0, in the values' unit.
+    version : int
+        1 or 2.
 
     Returns
     -------
@@ -186,27 +280,32 @@ def value_digest(values: Any, tolerance: float) -> str:
     if not tolerance > 0:
         raise ValueError("tolerance must be > 0")
     v = np.asarray(values)
-    h = hashlib.sha256(_digest_head(v.shape))
-    h.update(_rounded_bytes(v, tolerance))
-    return h.hexdigest()
+    if version == 1:
+        h = hashlib.sha256(_digest_head(v.shape))
+        h.update(_rounded_bytes(v, tolerance))
+        return h.hexdigest()
+    d = Digest(v.shape, tolerance)
+    d.update(0, v if v.ndim else v.reshape(1))
+    return d.hexdigest()
 
 
-def digests(ds: Any, tolerance: float) -> dict[str, str]:
+def digests(ds: Any, tolerance: float, version: int = DIGEST_VERSION) -> dict[str, str]:
     """:func:`value_digest` of every numeric data variable of an xarray Dataset, by name."""
     out = {}
     for name in sorted(ds.data_vars):
         da = ds[name]
         if da.dtype.kind in "fiu":
-            out[str(name)] = value_digest(da.values, tolerance)
+            out[str(name)] = value_digest(da.values, tolerance, version)
     return out
 
 
 def file_digests(path: str | Path, tolerance: float, rows: int = 2048) -> dict[str, str]:
-    """:func:`value_digest` of every numeric variable of a NetCDF file, read in slabs of ``rows``.
+    """Version-1 :func:`value_digest` of every numeric variable of a NetCDF file, read in slabs of ``rows``.
 
-    Values are read as stored (no masking or scaling), a slab of the first
-    dimension at a time, so memory stays bounded and a chunked run's outputs are
-    not recomputed; the digests equal :func:`digests` of the same values.
+    For replaying manifests written before version 2 (a run now digests its outputs while
+    writing them). Values are read as stored (no masking or scaling), a slab of the first
+    dimension at a time, so memory stays bounded; the digests equal :func:`digests` of the
+    same values.
     """
     import xarray as xr
 

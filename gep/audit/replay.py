@@ -518,8 +518,12 @@ def compare_outputs(manifest: Manifest, run_dir: Path, replay_dir: Path, report:
     report.max_abs_diff = max(finite) if finite else 0.0
 
 
-def compare_results(recorded: Manifest, replayed: Manifest | None, report: ReplayReport) -> None:
-    """Compare the recorded results (GEP total and value digests) with the re-run's."""
+def compare_results(recorded: Manifest, replayed: Manifest | None, report: ReplayReport, folder: Path | None = None) -> None:
+    """Compare the recorded results (GEP total and value digests) with the re-run's.
+
+    Digests of another version than the re-run's (a manifest written before version 2)
+    are compared with the re-run's outputs in ``folder`` digested at the recorded version.
+    """
     if replayed is None:  # kinds whose results are compared through their outputs
         return
     atol, rtol = recorded.tolerance
@@ -531,15 +535,29 @@ def compare_results(recorded: Manifest, replayed: Manifest | None, report: Repla
             report.differences.insert(0, {"output": "manifest.json", "variable": "results.gep_total_cny", "keys": {}, "recorded": a, "replayed": b, "abs_diff": float(diff[0]), "rel_diff": _rel(a, b)})
             report.differences.sort(key=lambda e: -(e["abs_diff"] if e["abs_diff"] is not None else math.inf))
             report.max_abs_diff = max(report.max_abs_diff, float(diff[0]))
-    now = replayed.value_digests
+    now, now_out = replayed.value_digests, replayed.output_digests
+    if recorded.digest_version != replayed.digest_version and folder is not None:
+        now, now_out = _digests_v1(recorded, folder)
     for key, digest in sorted(recorded.value_digests.items()):
         if digest != now.get(key):
             report.notes.append(f"results.{key} differs from the re-run's (values on a rounding boundary, or changed values: see differences)")
-    now_out = replayed.output_digests
     for out_name, per_var in sorted(recorded.output_digests.items()):
         for var, digest in sorted(per_var.items()):
             if digest != now_out.get(out_name, {}).get(var):
                 report.notes.append(f"results.digests.{out_name}.{var} differs from the re-run's")
+
+
+def _digests_v1(recorded: Manifest, folder: Path) -> tuple[dict, dict]:
+    """Version-1 digests of a re-run's outputs in ``folder`` (the account values and every recorded NetCDF output)."""
+    import xarray as xr
+
+    tol = recorded.tolerance[0]
+    values: dict = {}
+    if (folder / "account.nc").is_file():
+        with xr.open_dataset(folder / "account.nc", engine="h5netcdf") as acc:
+            values = {f"{v}_digest": provenance.value_digest(acc[v].values, tol, version=1) for v in ("value", "quantity") if v in acc}
+    outputs = {name: provenance.file_digests(folder / name, tol) for name in recorded.output_digests if (folder / name).is_file()}
+    return values, outputs
 
 
 # --------------------------------------------------------------------------- re-runs by manifest kind
@@ -639,7 +657,7 @@ def replay(manifest_path: str | Path, strict: bool = False, out_dir: str | Path 
             report.notes.append(f"the re-run failed: {exc.line()}")
             return report
         compare_outputs(manifest, run_dir, target, report)
-        compare_results(manifest, replayed, report)
+        compare_results(manifest, replayed, report, target)
     if report.outputs or report.n_differences:
         report.status, report.exit_code = "not reproduced", EXIT_MISMATCH
     return report

@@ -26,6 +26,122 @@ def write_netcdf(ds: xr.Dataset, path: Path) -> None:
     ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
 
 
+#: zlib level of the per-cell layers: level 1 compresses class-patterned maps nearly as well as
+#: level 4 at twice the speed (benchmarks/RESULTS.md).
+CELLS_ZLIB_LEVEL = 1
+#: A chunk is stored compressed only when a sample of it compresses below this share of its size;
+#: noisy float maps (water yield from measured precipitation) are stored as they are: zlib
+#: spends 20-40 ns a cell on them to save less than half the bytes.
+CELLS_WORTH_COMPRESSING = 0.5
+
+
+def write_cells(ds: xr.Dataset, path: Path, rows: int, observe=None, threads: int | None = None) -> None:
+    """Write per-cell layers (dims ``y, x``; numpy or dask) to NetCDF4 block by block, each layer once.
+
+    Blocks of ``rows`` whole rows (the last may be shorter) are computed on the local
+    threads, each compressed on its own thread (a chunk that does not compress well is
+    stored as it is, which HDF5 marks per chunk) and written as
+    one HDF5 chunk of ``rows`` × width cells (zlib, no shuffle: class-patterned maps compress
+    better without it). ``observe(name, row0, block)`` is called
+    with every block of every layer as it is written (value digests), from the writing
+    threads, in no particular order. Coordinates and attributes are written as
+    xarray writes them; readers see an ordinary NetCDF4 file.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Per-cell layers, dims ``(y, x)``, with their attributes; coordinates ``y``, ``x``.
+    path : Path
+        NetCDF file written.
+    rows : int
+        Rows per block and per HDF5 chunk.
+    observe : callable, optional
+        ``observe(name, row0, block)``.
+    threads : int, optional
+        Threads computing, digesting and compressing blocks (default: dask's, one per core).
+    """
+    import threading
+
+    import dask
+    import dask.array as dsa
+    import h5netcdf
+    import h5py
+    import numpy as np
+
+    names = [n for n in ds.data_vars if ds[n].dims == ("y", "x")]
+    ny, nx = ds.sizes["y"], ds.sizes["x"]
+    rows = max(1, min(int(rows), ny))
+    with h5netcdf.File(path, "w") as f:
+        f.dimensions = {"y": ny, "x": nx}
+        for c in ("y", "x"):
+            var = f.create_variable(c, (c,), ds[c].dtype)
+            var[:] = ds[c].values
+            var.attrs.update(ds[c].attrs)
+        for name in names:
+            a = ds[name]
+            fill = np.nan if a.dtype.kind == "f" else None
+            var = f.create_variable(name, ("y", "x"), a.dtype, chunks=(rows, nx), compression="gzip", compression_opts=CELLS_ZLIB_LEVEL, fillvalue=fill)
+            var.attrs.update({k: v for k, v in a.attrs.items() if k != "_FillValue"})
+        for k, v in ds.attrs.items():
+            f.attrs[k] = v
+    lock = threading.Lock()
+    compressed: dict = {}
+    with h5py.File(path, "r+") as f:
+        datasets = {name: f[name] for name in names}
+
+        def store(name: str, row0: int, block: np.ndarray) -> None:
+            if observe is not None:
+                observe(name, row0, block)
+            chunk, mask = _chunk_bytes(block, rows, compressed)
+            with lock:
+                datasets[name].id.write_direct_chunk((row0, 0), chunk, filter_mask=mask)
+
+        arrays = [ds[n].data if hasattr(ds[n].data, "map_blocks") else dsa.from_array(ds[n].data, chunks=(rows, -1)) for n in names]
+        # the writing threads compute, digest and compress the blocks; HDF5 writes one chunk at a time
+        targets = [_Sink(n, store) for n in names]
+        dask.compute(dsa.store([a.rechunk((rows, -1)) for a in arrays], targets, lock=False, compute=False), scheduler="threads", num_workers=threads)
+
+
+class _Sink:
+    """A dask ``store`` target: each block of one layer is handed to ``store(name, row0, block)``."""
+
+    def __init__(self, name: str, store):
+        self.name, self.store = name, store
+
+    def __setitem__(self, key, block) -> None:
+        self.store(self.name, int(key[0].start or 0), block)
+
+
+def _chunk_bytes(block, rows: int, cache: dict) -> tuple[bytes, int]:
+    """One HDF5 chunk (``rows`` × width, padded) as stored, and its filter mask (0: deflated;
+    1: stored as it is). Constant chunks (cell areas) are compressed once."""
+    import zlib
+
+    import numpy as np
+
+    b = np.ascontiguousarray(block)
+    if len(b) < rows:
+        pad = np.zeros((rows - len(b),) + b.shape[1:], dtype=b.dtype)
+        if b.dtype.kind == "f":
+            pad[:] = np.nan
+        b = np.concatenate([b, pad])
+    constant = b.size and b.flat[0] == b.flat[-1] and b.min() == b.max()
+    key = (b.dtype.str, b.shape, b.flat[0].item() if b.size else None)
+    if constant and key in cache:
+        return cache[key]
+    data = b.reshape(-1).view(np.uint8)
+    n = max(4096, len(data) // 16)
+    sample = data[(len(data) - n) // 2 :][:n]  # from the middle of the chunk: a cheap first look
+    if len(zlib.compress(sample, CELLS_ZLIB_LEVEL)) > CELLS_WORTH_COMPRESSING * len(sample):
+        out = (data.tobytes(), 1)
+    else:
+        packed = zlib.compress(data, CELLS_ZLIB_LEVEL)
+        out = (packed, 0) if len(packed) < CELLS_WORTH_COMPRESSING * len(data) else (data.tobytes(), 1)
+    if constant:
+        cache[key] = out
+    return out
+
+
 def write_text(text: str, path: Path) -> None:
     path.write_text(text, encoding="utf-8")
 

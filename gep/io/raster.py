@@ -7,6 +7,7 @@ otherwise. Every raster must carry a unit: from the scenario, or from a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,15 +45,24 @@ class GridSpec:
         )
 
 
-def _open(path: Path, chunks: int | None, masked: bool) -> xr.DataArray:
+def _missing(path: Path) -> None:
     if not path.is_file():
         raise InputError(f"raster file not found: {path}", hint="check the path (relative paths are relative to the scenario file)")
+
+
+def _unreadable(path: Path, exc: Exception) -> InputError:
+    return InputError(f"cannot read raster {path}: {exc}", hint="give a GeoTIFF (or NetCDF) readable by GDAL")
+
+
+def _open(path: Path, chunks: int | None, masked: bool) -> xr.DataArray:
+    """A raster through rioxarray (resampling and masks, which need its ``rio`` accessor)."""
+    _missing(path)
     try:
         import rioxarray
 
         da = rioxarray.open_rasterio(path, masked=masked, chunks={"x": chunks, "y": chunks} if chunks else None)
     except Exception as exc:  # rasterio raises its own error types
-        raise InputError(f"cannot read raster {path}: {exc}", hint="give a GeoTIFF (or NetCDF) readable by GDAL") from exc
+        raise _unreadable(path, exc) from exc
     if "band" in da.dims:
         if da.sizes["band"] != 1:
             raise InputError(f"raster {path} has {da.sizes['band']} bands", hint="give one band per input file")
@@ -60,26 +70,141 @@ def _open(path: Path, chunks: int | None, masked: bool) -> xr.DataArray:
     return da
 
 
-def cells(path: str | Path) -> int:
-    """Number of cells of a raster, read from its header only."""
+#: GDAL decodes the tiles of one read with this many threads (both cores of the machine class).
+DECODE_THREADS = "ALL_CPUS"
+
+
+@dataclass(frozen=True)
+class _Header:
+    """What a raster file says about itself, read once (no pixels)."""
+
+    path: Path
+    shape: tuple[int, int]
+    transform: tuple[float, ...]
+    crs: str
+    dtype: str
+    nodata: float | None
+    tags: dict
+
+
+def _header(path: Path) -> _Header:
     import rasterio
 
+    _missing(path)
     try:
         with rasterio.open(path) as src:
-            return int(src.width) * int(src.height)
+            if src.count != 1:
+                raise InputError(f"raster {path} has {src.count} bands", hint="give one band per input file")
+            return _Header(path, (int(src.height), int(src.width)), tuple(src.transform)[:6], src.crs.to_string() if src.crs else "", src.dtypes[0], src.nodata, dict(src.tags()))
+    except InputError:
+        raise
     except Exception as exc:  # rasterio raises its own error types
-        raise InputError(f"cannot read raster {path}: {exc}", hint="give a GeoTIFF (or NetCDF) readable by GDAL") from exc
+        raise _unreadable(path, exc) from exc
+
+
+def _pixels(h: _Header, dtype: str, window: tuple[int, int] | None = None) -> np.ndarray:
+    """Rows ``window`` (all when None) of band 1 as ``dtype``; GDAL decodes the tiles on both cores."""
+    import rasterio
+    from rasterio.windows import Window
+
+    try:
+        with rasterio.Env(GDAL_NUM_THREADS=DECODE_THREADS), rasterio.open(h.path) as src:
+            if window is None:
+                return src.read(1, out_dtype=dtype)
+            return src.read(1, out_dtype=dtype, window=Window(0, window[0], h.shape[1], window[1] - window[0]))
+    except Exception as exc:  # rasterio raises its own error types
+        raise _unreadable(h.path, exc) from exc
+
+
+def _value_dtype(dtype: str) -> str:
+    """float32 for values whose file type float32 holds exactly (8/16-bit integers, float32), else float64."""
+    return "float32" if np.dtype(dtype) in (np.dtype(t) for t in ("float32", "uint8", "int8", "uint16", "int16")) else "float64"
+
+
+def _as_values(block: np.ndarray, nodata: float | None) -> np.ndarray:
+    """Nodata cells → NaN, in place."""
+    if nodata is not None and not np.isnan(nodata):
+        block[block == block.dtype.type(nodata)] = np.nan
+    return block
+
+
+def _as_codes(block: np.ndarray, nodata: float | None, path: Path, what: str) -> np.ndarray:
+    """Integer codes with nodata → 0 (float files must hold whole numbers; NaN → 0)."""
+    if block.dtype.kind == "f":
+        finite = np.isfinite(block)
+        if np.any(block[finite] % 1):
+            raise GridError(f"{what} {path} holds non-integer values", hint="class and zone rasters must hold integer codes")
+        block = np.where(finite, block, 0).astype(np.int32)
+    if nodata is not None and np.isfinite(nodata) and float(nodata) == int(nodata) and np.can_cast(np.min_scalar_type(int(nodata)), block.dtype):
+        block[block == int(nodata)] = 0
+    return block
+
+
+def _grid(h: _Header, data, attrs: dict) -> xr.DataArray:
+    """``data`` on the file's grid: dims (y, x), cell-centre coordinates, ``crs`` and ``transform`` in attrs."""
+    a, _, c, _, e, f = h.transform
+    ny, nx = h.shape
+    coords = {"y": f + e * (np.arange(ny) + 0.5), "x": c + a * (np.arange(nx) + 0.5)}
+    return xr.DataArray(data, dims=("y", "x"), coords=coords, attrs={**attrs, "crs": h.crs, "transform": h.transform})
+
+
+def _lazy(h: _Header, rows: int, dtype: str, convert) -> object:
+    """A dask array of full-width strips of ``rows`` rows, each read from the file when computed."""
+    import dask.array as dsa
+
+    chunks = dsa.core.normalize_chunks((rows, h.shape[1]), h.shape)
+    return dsa.map_blocks(_read_strip, h, dtype, convert, chunks=chunks, dtype=dtype, meta=np.empty((0, 0), dtype=dtype))
+
+
+def _read_strip(h: _Header, dtype: str, convert, block_info=None) -> np.ndarray:
+    (r0, r1), _ = block_info[None]["array-location"]
+    return convert(_pixels(h, dtype, (r0, r1)))
+
+
+def cells(path: str | Path) -> int:
+    """Number of cells of a raster, read from its header only."""
+    rows, cols = shape(path)
+    return rows * cols
+
+
+def shape(path: str | Path) -> tuple[int, int]:
+    """Rows and columns of a raster, read from its header only."""
+    return _header(Path(path)).shape
+
+
+def held_bytes(path: str | Path, codes: bool = False) -> int:
+    """Bytes per cell a raster takes once read: :func:`read_codes` keeps the file's integer
+    type, :func:`read` float32 or float64 (header only)."""
+    dtype = np.dtype(_header(Path(path)).dtype)
+    if codes:
+        return dtype.itemsize if dtype.kind in "iu" else 4
+    return np.dtype(_value_dtype(dtype.name)).itemsize
+
+
+@functools.lru_cache(maxsize=64)
+def _geographic(crs: str) -> bool:
+    if not crs:
+        return False
+    from rasterio.crs import CRS
+
+    return bool(CRS.from_user_input(crs).is_geographic)
 
 
 def spec_of(da: xr.DataArray) -> GridSpec:
-    """Grid description of a raster read by :func:`read`."""
+    """Grid description of a raster read by :func:`read` (its attrs) or opened with rioxarray (its ``rio`` accessor)."""
+    if "transform" in da.attrs and "crs" in da.attrs:
+        crs = str(da.attrs["crs"])
+        return GridSpec(tuple(int(s) for s in da.shape), tuple(da.attrs["transform"])[:6], crs, _geographic(crs))
     crs = da.rio.crs
     t = tuple(da.rio.transform())
     return GridSpec(tuple(int(s) for s in da.shape), t, crs.to_string() if crs else "", bool(crs and crs.is_geographic))
 
 
 def read(path: str | Path, unit: str | None = None, chunks: int | None = None, what: str = "raster") -> xr.DataArray:
-    """Read a single-band continuous raster as float with NaN for nodata.
+    """Read a single-band continuous raster with NaN for nodata.
+
+    Values are float32 when the file's type fits in it exactly (float32, 8- and
+    16-bit integers), else float64: the services compute each block in float64.
 
     Parameters
     ----------
@@ -88,7 +213,8 @@ def read(path: str | Path, unit: str | None = None, chunks: int | None = None, w
     unit : str, optional
         Unit of the values; if None, the file's ``units`` tag is used.
     chunks : int, optional
-        Chunk size for a lazy dask read.
+        Rows per block of a lazy read (dask, full-width strips read when computed);
+        None reads the whole raster now.
 
     Returns
     -------
@@ -96,30 +222,31 @@ def read(path: str | Path, unit: str | None = None, chunks: int | None = None, w
         Dims ``(y, x)`` with ``attrs['units']``.
     """
     path = Path(path)
-    da = _open(path, chunks, masked=True)
-    unit = unit or da.attrs.get("units") or da.attrs.get("UNITS")
+    h = _header(path)
+    unit = unit or h.tags.get("units") or h.tags.get("UNITS")
     if not unit:
         raise UnitError(f"{what} {path} has no unit", hint=f"give it in the scenario, e.g. {what} = {{ path = \"{path.name}\", units = \"mm/yr\" }}, or tag the GeoTIFF with 'units'")
     parse_unit(unit, f"{what} {path}")
-    da = da.astype(np.float64) if not chunks else da.astype(np.float64)
-    da.attrs = {"units": unit, "source": str(path)}
-    return da
+    dtype = _value_dtype(h.dtype)
+    convert = functools.partial(_as_values, nodata=h.nodata)
+    data = _lazy(h, chunks, dtype, convert) if chunks else convert(_pixels(h, dtype))
+    return _grid(h, data, {"units": unit, "source": str(path)})
 
 
 def read_codes(path: str | Path, chunks: int | None = None, what: str = "raster") -> xr.DataArray:
-    """Read an integer class or zone raster; nodata cells become 0."""
+    """Read an integer class or zone raster in the file's integer type; nodata cells become 0.
+
+    ``chunks``: rows per block of a lazy read, as in :func:`read`.
+    """
     path = Path(path)
-    da = _open(path, chunks, masked=False)
-    nodata = da.rio.nodata
-    if not np.issubdtype(da.dtype, np.integer):
-        vals = da.data
-        frac = vals % 1 if not hasattr(vals, "compute") else None
-        if frac is not None and np.nanmax(np.where(np.isfinite(vals), frac, 0)) > 0:
-            raise GridError(f"{what} {path} holds non-integer values", hint="class and zone rasters must hold integer codes")
-        da = da.fillna(0)
-    if nodata is not None and np.isfinite(nodata):
-        da = da.where(da != nodata, 0)
-    return da.astype(np.int64).assign_attrs(source=str(path))
+    h = _header(path)
+    dtype = h.dtype if np.dtype(h.dtype).kind in "iu" else "float64"
+    convert = functools.partial(_as_codes, nodata=h.nodata, path=path, what=what)
+    if chunks:
+        data = _lazy(h, chunks, np.dtype(dtype).name if np.dtype(dtype).kind in "iu" else "int32", convert)
+    else:
+        data = convert(_pixels(h, dtype))
+    return _grid(h, data, {"source": str(path)})
 
 
 def _ellipsoid(crs) -> tuple[float, float]:
@@ -181,15 +308,23 @@ def cell_area(da: xr.DataArray) -> xr.DataArray:
         ny = spec.shape[0]
         lat_top = t[5] + t[4] * np.arange(ny)
         lat_bot = lat_top + t[4]
-        a, e = _ellipsoid(da.rio.crs)
+        a, e = _ellipsoid(spec.crs)
         rows = band_area(lat_top, lat_bot, t[0], a, e)
-        area = xr.DataArray(np.broadcast_to(rows[:, None], spec.shape), dims=("y", "x"), coords={"y": da["y"], "x": da["x"]})
     else:
-        unit = da.rio.crs.linear_units if da.rio.crs is not None else "metre"
+        unit = _linear_units(spec.crs)
         if unit not in ("metre", "meter", "m"):
             raise GridError(f"grid of {da.attrs.get('source', 'raster')} is in '{unit}', not metres", hint="reproject to a metric projected CRS or a geographic CRS")
-        area = xr.full_like(da, abs(t[0] * t[4]), dtype=np.float64)
-    return area.assign_attrs(units="m**2")
+        rows = np.full(spec.shape[0], abs(t[0] * t[4]))
+    # a broadcast view: one value per row, no memory per cell
+    return xr.DataArray(np.broadcast_to(rows[:, None], spec.shape), dims=("y", "x"), coords={"y": da["y"], "x": da["x"]}, attrs={"units": "m**2"})
+
+
+def _linear_units(crs: str) -> str:
+    if not crs:
+        return "metre"
+    from rasterio.crs import CRS
+
+    return CRS.from_user_input(crs).linear_units
 
 
 def spacing_m(da: xr.DataArray) -> tuple[float, float]:
@@ -198,7 +333,7 @@ def spacing_m(da: xr.DataArray) -> tuple[float, float]:
     t = spec.transform
     if not spec.geographic:
         return abs(t[4]), abs(t[0])
-    a, _ = _ellipsoid(da.rio.crs)
+    a, _ = _ellipsoid(spec.crs)
     lat = t[5] + t[4] * spec.shape[0] / 2
     return abs(np.deg2rad(t[4])) * a, abs(np.deg2rad(t[0])) * a * float(np.cos(np.deg2rad(lat)))
 
@@ -224,6 +359,8 @@ def resample(da: xr.DataArray, reference: xr.DataArray, method: str, what: str) 
 
     if method not in RESAMPLING:
         raise GridError(f"{what}: unknown resampling method {method!r}", hint=f"use one of {', '.join(RESAMPLING)}")
+    ref_spec = spec_of(reference)
+    da, reference = _rio(da), _rio(reference)
     if da.rio.crs is None or reference.rio.crs is None:
         raise GridError(f"{what} ({da.attrs.get('source', '')}) cannot be resampled: it or the land cover has no CRS", hint="set the CRS of both GeoTIFFs (gdal_edit.py -a_srs EPSG:...)")
     attrs = dict(da.attrs)
@@ -234,9 +371,27 @@ def resample(da: xr.DataArray, reference: xr.DataArray, method: str, what: str) 
     out = da.rio.reproject_match(reference, resampling=getattr(Resampling, RESAMPLING[method]))
     out = out.assign_coords(x=reference["x"], y=reference["y"])
     out.attrs.update(attrs)
+    out.attrs.update(crs=ref_spec.crs, transform=ref_spec.transform)
     out.attrs["resampled_from"] = src.describe()
     out.attrs["resampling"] = RESAMPLING[method]
     return out
+
+
+def _rio(da: xr.DataArray) -> xr.DataArray:
+    """``da`` with its CRS, transform and nodata (NaN, or 0 for codes) on rioxarray's ``rio`` accessor."""
+    import rioxarray  # noqa: F401 - registers the accessor
+
+    if "transform" not in da.attrs:
+        return da
+    from affine import Affine
+
+    attrs = {k: v for k, v in da.attrs.items() if k not in ("crs", "transform")}
+    out = da.copy(deep=False)
+    out.attrs = attrs
+    out = out.rio.write_transform(Affine(*da.attrs["transform"]))
+    if da.attrs["crs"]:
+        out = out.rio.write_crs(da.attrs["crs"])
+    return out.rio.write_nodata(np.nan if np.issubdtype(da.dtype, np.floating) else 0, encoded=False)
 
 
 def read_mask(path: str | Path, reference: xr.DataArray, resample_ok: bool, what: str) -> np.ndarray:

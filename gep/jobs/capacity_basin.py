@@ -98,7 +98,8 @@ def load(path: str | Path, versions: dict[str, str | None] | None = None) -> Bas
     catch = read_codes(bs.catchments_path, what="catchment raster")
     check_aligned(lc, catch, "the land cover", "the catchment raster")
     coef = {"standards": coefficient_provenance(bs.standards_set), "export": coefficient_provenance(bs.export_set)}
-    return BasinInputs(bs, standards, export, reaches, points, np.asarray(lc.values), np.asarray(catch.values), cell_area(lc), coef)
+    # the capacity models take signed 64-bit codes (-1 marks cells outside the catchments)
+    return BasinInputs(bs, standards, export, reaches, points, np.asarray(lc.values, dtype=np.int64), np.asarray(catch.values, dtype=np.int64), cell_area(lc), coef)
 
 
 def compute(inputs: BasinInputs, progress: Callable[[str], None] | None = None) -> BasinResult:

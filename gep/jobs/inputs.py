@@ -87,15 +87,29 @@ def coefficient_problems(set_id: str | None = None, root: Path | None = None, ru
 # --------------------------------------------------------------------------- a scenario's region: read and align
 
 
-def read_region(sc, chunks: int | None = None, area=None, progress=None):
+def region_bytes(sc) -> tuple[tuple[int, int], int]:
+    """Shape of a scenario's land-cover grid and bytes per cell of every raster it reads, once read
+    (headers only): what :func:`gep.execution.plan` weighs against the available memory."""
+    from gep.io import raster
+
+    per_cell = raster.held_bytes(sc.landcover, codes=True) + raster.held_bytes(sc.zones, codes=True)
+    per_cell += sum(raster.held_bytes(gi.path) for gi in sc.inputs.values() if gi.path is not None)
+    if sc.changes or sc.area is not None:
+        per_cell += 24  # codes, zones and cell areas the change operations and parcels hold whole (int64, float64)
+    return raster.shape(sc.landcover), per_cell
+
+
+def read_region(sc, plan=None, area=None, progress=None):
     """Read a scenario's region onto the land-cover grid: the first stage of a landscape.
 
     Reads the land cover, the zones (resampled when allowed), the zone table,
     every gridded input (a raster put on the land-cover grid, or a constant), the
     masks and polygons of the ``[[changes]]``, the rasters of input operations,
-    the tables and the parcel (``area``, default ``[region] area``). With
-    ``chunks`` every raster is read lazily as dask arrays of ``chunks × chunks``
-    cells. The other stages are :func:`gep.accounting.region.build`.
+    the tables and the parcel (``area``, default ``[region] area``). Every grid is
+    a dask array of blocks of ``plan.rows`` whole rows (:class:`gep.execution.Plan`;
+    default: in memory): in memory, views of rasters read whole; chunked, read from
+    the files block by block when computed. The other stages are
+    :func:`gep.accounting.region.build`.
 
     Returns
     -------
@@ -105,6 +119,7 @@ def read_region(sc, chunks: int | None = None, area=None, progress=None):
     import numpy as np
     import xarray as xr
 
+    from gep import execution
     from gep.accounting.changes import InputChange
     from gep.accounting.region import Region
     from gep.geometry import cell_fractions
@@ -113,13 +128,23 @@ def read_region(sc, chunks: int | None = None, area=None, progress=None):
     from gep.io.tables import read_csv, read_zone_table
     from gep.io.vector import read_polygons
 
+    if plan is None:
+        plan = execution.plan(*region_bytes(sc))
+    lazy = plan.rows if plan.chunked else None
+
+    def blocked(da: xr.DataArray) -> xr.DataArray:
+        """A raster as blocks of whole rows (a view of it when it was read whole)."""
+        if hasattr(da.data, "map_blocks"):
+            return da if da.data.chunks[0][0] == plan.rows or len(da.data.chunks[0]) == 1 else da.copy(data=da.data.rechunk((plan.rows, -1)))
+        return da.copy(data=dsa.from_array(da.data, chunks=(plan.rows, -1)))
+
     say = progress or (lambda _m: None)
     resampled: list = []
     files: dict = {}
     say("land cover")
-    lc = raster.read_codes(sc.landcover, chunks, "land cover")
+    lc = raster.read_codes(sc.landcover, lazy, "land cover")
     say("zones")
-    zr = _on_grid(lc, raster.read_codes(sc.zones, chunks, "zones raster"), "the zones raster", "nearest" if sc.resample else None, resampled)
+    zr = blocked(_on_grid(lc, raster.read_codes(sc.zones, lazy, "zones raster"), "the zones raster", "nearest" if sc.resample else None, resampled))
     zones = read_zone_table(sc.zone_table)
     spec = raster.spec_of(lc)
     attrs: dict = {}
@@ -146,18 +171,18 @@ def read_region(sc, chunks: int | None = None, area=None, progress=None):
     for name, gi in sorted(sc.inputs.items()):
         say(name)
         if gi.path is not None:
-            da = _on_grid(lc, raster.read(gi.path, gi.unit, chunks, f"input '{name}'"), f"input '{name}'", gi.resample or ("bilinear" if sc.resample else None), resampled)
-            inputs[name] = da.assign_attrs(units=da.attrs["units"], source=str(gi.path))  # NaN outside the region stays NaN
+            da = _on_grid(lc, raster.read(gi.path, gi.unit, lazy, f"input '{name}'"), f"input '{name}'", gi.resample or ("bilinear" if sc.resample else None), resampled)
+            inputs[name] = blocked(da).assign_attrs(units=da.attrs["units"], source=str(gi.path))  # NaN outside the region stays NaN
         else:
-            data = dsa.full(spec.shape, gi.value, chunks=chunks) if chunks else np.full(spec.shape, gi.value)
+            data = dsa.full(spec.shape, gi.value, chunks=(plan.rows, -1), dtype=np.float64)
             inputs[name] = xr.DataArray(data, dims=("y", "x"), attrs={"units": gi.unit, "source": f"constant {gi.value} {gi.unit}"})
     replacements = {}
     for op in sc.changes:
         if isinstance(op, InputChange) and op.path is not None and op.input in sc.inputs:
             where_op = f"{sc.path.name}: {op.label or '[[changes]]'}"
             path = (sc.folder / op.path).resolve()
-            da = raster.read(path, op.units, chunks, f"{where_op} path")
-            replacements[op.index] = _on_grid(lc, da, f"{where_op} path", "bilinear" if sc.resample else None, resampled)
+            da = raster.read(path, op.units, lazy, f"{where_op} path")
+            replacements[op.index] = blocked(_on_grid(lc, da, f"{where_op} path", "bilinear" if sc.resample else None, resampled))
             files[f"path:{op.path}"] = sha256_file(path)
     reference = None
     if sc.inputs_landcover is not None and sc.follow_inputs:
@@ -172,7 +197,10 @@ def read_region(sc, chunks: int | None = None, area=None, progress=None):
     if parcel_path is not None:
         say("parcel")
         parcel = read_parcel(parcel_path, lc, sc.folder)
-    return Region(landcover=lc, zones=zr, zone_table=zones, cell_area=raster.cell_area(lc), spacing=raster.spacing_m(lc), attrs=attrs,
+    area = raster.cell_area(lc)  # one area per row: blocks of it are broadcast, never a region-sized array
+    rows_area = dsa.from_array(np.ascontiguousarray(area.data[:, :1]), chunks=(plan.rows, 1))
+    area = area.copy(data=dsa.broadcast_to(rows_area, area.shape, chunks=(plan.rows, area.shape[1])))
+    return Region(landcover=blocked(lc), zones=zr, zone_table=zones, cell_area=area, spacing=raster.spacing_m(lc), attrs=attrs,
                   description=spec.describe(), inputs=inputs, where=where, replacements=replacements, reference_landcover=reference,
                   tables=tables, parcel=parcel, resampled=resampled, files=files)
 

@@ -25,7 +25,6 @@ from gep.errors import InputError, ScenarioError
 from gep.io import charts, outputs
 from gep.io.coefficient_files import recorded_set
 from gep.io.files import sha256_file
-from gep.io.raster import cells as raster_cells
 from gep.jobs import inputs
 from gep.jobs.job import Written
 
@@ -122,15 +121,14 @@ def compute(job: RunJob, progress: Callable[[str], None] | None = None, *, year:
     bad = check_codes(sc.changes, coef.legend)
     if bad:
         raise ScenarioError(f"{sc.path}: " + " | ".join(map(str, bad)), hint=f"use codes of the legend of {coef.id} (gep coefficients show {coef.id}; landcover.csv) or ecosystem names", problems=[replace(b, file=str(sc.path)) for b in bad])
-    if not job.chunks:
-        execution.check_fits(raster_cells(sc.landcover), len(sc.inputs))
-    region = inputs.read_region(sc, job.chunks, area, lambda m: say(f"reading {m}"))
+    plan = execution.plan(*inputs.region_bytes(sc), chunks=job.chunks)
+    region = inputs.read_region(sc, plan, area, lambda m: say(f"reading {m}"))
     ls = build_landscape(region, sc, coef.legend, area)
     account, cell_ds = account_landscape(ls, coef, job.enabled, job.methods, job.switches, sc.base_year, say)
     record = dict(ls.changes, series=is_series)
     if record.get("parcel") is not None:
         record["parcel"] = dict(record["parcel"], from_scenario=area is None)
-    return RunResult(sc, coef, ls, account, job.enabled, job.methods, job.switches, cell_ds, changes=record)
+    return RunResult(sc, coef, ls, account, job.enabled, job.methods, job.switches, cell_ds, changes=record, execution=plan)
 
 
 def run_id(sc: Scenario, coef: CoefficientSet) -> str:
@@ -140,7 +138,7 @@ def run_id(sc: Scenario, coef: CoefficientSet) -> str:
 
 
 def write(result: RunResult, out_dir: Path | None, command: str = KIND) -> Written[RunResult]:
-    """Write account tables, per-cell NetCDF, chart and manifest."""
+    """Write account tables, per-cell NetCDF (value digests taken while writing), chart and manifest."""
     sc = result.scenario
     folder = Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / run_id(sc, result.coef)
     folder.mkdir(parents=True, exist_ok=True)
@@ -151,17 +149,30 @@ def write(result: RunResult, out_dir: Path | None, command: str = KIND) -> Writt
     outputs.write_csv(acc.components, folder / "components.csv")
     outputs.write_csv(acc.zone_table(), folder / "zones.csv")
     outputs.write_netcdf(acc.data, folder / "account.nc")
-    outputs.write_netcdf(result.cells, folder / "cells.nc")
+    cell_digests = write_cells(result, folder / "cells.nc")
     charts.value_by_service_zone(table, folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {acc.gep / 1e8:,.2f} × 10⁸ CNY")
-    manifest, _, _ = mf.write(folder, build_manifest(result, command, folder, outputs.hashes(folder, list(OUTPUTS))))
+    manifest, _, _ = mf.write(folder, build_manifest(result, command, folder, outputs.hashes(folder, list(OUTPUTS)), cell_digests))
     return Written(result, folder, manifest)
 
 
-def build_manifest(result: RunResult, command: str, folder: Path, output_hashes: dict[str, str]) -> mf.Manifest:
+def write_cells(result: RunResult, path: Path) -> dict[str, str]:
+    """Write the per-cell maps of a run to ``path`` in blocks on every core; their value digests
+    (:class:`gep.audit.provenance.Digest`), taken from the blocks as they are written."""
+    cells = result.cells
+    shape = (cells.sizes["y"], cells.sizes["x"])
+    digests = {n: provenance.Digest(shape, DIGEST_TOLERANCE) for n in cells.data_vars if cells[n].dims == ("y", "x")}
+    segment = provenance.segment_rows(shape)
+    rows = result.execution.rows if result.execution is not None else execution.block_rows(shape)
+    rows = segment * max(1, round(rows / segment))  # blocks of whole digest segments
+    outputs.write_cells(cells, path, rows, observe=lambda name, row0, block: digests[name].update(row0, block), threads=execution.threads())
+    return {n: d.hexdigest() for n, d in sorted(digests.items())}
+
+
+def build_manifest(result: RunResult, command: str, folder: Path, output_hashes: dict[str, str], cell_digests: dict[str, str]) -> mf.Manifest:
     """The run manifest of a run written into ``folder`` (see DESIGN.md section 6 and :mod:`gep.audit.manifest`).
 
     Paths are relative: the scenario to the run folder, inputs to the
-    scenario folder.
+    scenario folder. ``cell_digests``: the value digests of ``cells.nc`` (:func:`write_cells`).
     """
     sc = result.scenario
     files = {"landcover": sc.landcover, "zones": sc.zones, "zone_table": sc.zone_table}
@@ -180,13 +191,13 @@ def build_manifest(result: RunResult, command: str, folder: Path, output_hashes:
         "tolerance": DIGEST_TOLERANCE,
         "relative_tolerance": mf.RELATIVE_TOLERANCE,
         "gep_total_cny": result.account.gep,
+        "digest_version": provenance.DIGEST_VERSION,
         "value_digest": provenance.value_digest(acc["value"].values, DIGEST_TOLERANCE),
         "quantity_digest": provenance.value_digest(acc["quantity"].values, DIGEST_TOLERANCE),
-        "digests": {
-            "account.nc": provenance.digests(acc, DIGEST_TOLERANCE),
-            "cells.nc": provenance.file_digests(folder / "cells.nc", DIGEST_TOLERANCE) if (folder / "cells.nc").is_file() else provenance.digests(result.cells, DIGEST_TOLERANCE),
-        },
+        "digests": {"account.nc": provenance.digests(acc, DIGEST_TOLERANCE), "cells.nc": dict(cell_digests)},
     }
+    if result.execution is not None:
+        results["execution"] = result.execution.record()
     return mf.Manifest(kind=KIND, command=command, record=record, outputs=output_hashes, results=results,
                        environment=provenance.environment(), rng=provenance.rng_record(None))
 

@@ -53,4 +53,27 @@ def test_file_digests_stream_the_same_digest(tmp_path):
 
     ds = xr.Dataset({"a": (("y", "x"), np.arange(12.0).reshape(3, 4).astype(np.float32)), "i": (("y", "x"), np.arange(12, dtype=np.int16).reshape(3, 4))})
     ds.to_netcdf(tmp_path / "c.nc", engine="h5netcdf")
-    assert provenance.file_digests(tmp_path / "c.nc", 1e-3, rows=1) == provenance.digests(ds, 1e-3)
+    assert provenance.file_digests(tmp_path / "c.nc", 1e-3, rows=1) == provenance.digests(ds, 1e-3, version=1)
+
+
+def test_version_2_digests_hash_segments_in_any_order_and_blocks_of_any_whole_segments(monkeypatch):
+    monkeypatch.setattr(provenance, "SEGMENT_CELLS", 8)  # 2 rows of 4 cells per segment
+    rng = np.random.default_rng(5)
+    a = (rng.random((9, 4)) * 100).astype(np.float32)
+    a[3, 1] = np.nan
+    whole = provenance.value_digest(a, 1e-3)
+    d = provenance.Digest(a.shape, 1e-3)
+    for r0, r1 in ((6, 9), (0, 2), (2, 6)):  # out of order, blocks of 1, 2 and 1.5 segments
+        d.update(r0, a[r0:r1])
+    assert d.hexdigest() == whole
+    assert provenance.value_digest(a + np.float32(1e-5), 1e-3) == whole  # below the tolerance
+    b = a.copy()
+    b[8, 3] += 0.01
+    assert provenance.value_digest(b, 1e-3) != whole
+    with pytest.raises(ValueError, match="segment boundary"):
+        provenance.Digest(a.shape, 1e-3).update(1, a[1:3])
+    with pytest.raises(ValueError, match="lacks segments"):
+        provenance.Digest(a.shape, 1e-3).hexdigest()
+    ints = np.arange(36, dtype=np.int16).reshape(9, 4)
+    assert provenance.value_digest(ints, 1e-3) == provenance.value_digest(ints.astype(np.int64), 1e-3)  # integers as they are, any type
+    assert provenance.value_digest(ints, 1e-3) != provenance.value_digest(ints, 1e-3, version=1)
