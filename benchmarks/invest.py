@@ -32,7 +32,8 @@ water: gep's per-cell water conservation against InVEST's water yield × cell ar
 the cells gep accounts), and the memory-bound baseline (one ``np.bincount`` of a
 land-cover look-up by zone over the same cells, in memory) is timed in its own process.
 
-Prints one JSON line per run and a summary table (medians, ratios, load); ``--json``
+Prints one JSON line per run and a summary table (medians of wall time, of CPU time (user +
+system, which a loaded machine inflates less than wall time) and of peak memory; ratios; load); ``--json``
 also writes everything to a file for ``benchmarks/RESULTS.md``.
 """
 
@@ -201,19 +202,22 @@ def summarise(runs: list[dict]) -> list[dict]:
                 continue
             med = {s: statistics.median(r["seconds"] for r in rs) for s, rs in sides.items()}
             mem = {s: statistics.median(r["peak_mib"] for r in rs) for s, rs in sides.items()}
+            cpu = {s: statistics.median(r["user_s"] + r["system_s"] for r in rs) for s, rs in sides.items()}
             ratios = [i["seconds"] / g["seconds"] for i, g in zip(sides["invest"], sides["gep"])]
             loads = [x for rs in sides.values() for r in rs for x in (r["load_before"][0], r["load_after"][0])]
             out.append({"size": n, "model": model, "invest_s": med["invest"], "gep_s": med["gep"], "speedup_median_of_rounds": statistics.median(ratios),
                         "speedup_range": [min(ratios), max(ratios)], "invest_peak_mib": mem["invest"], "gep_peak_mib": mem["gep"],
+                        "invest_cpu_s": cpu["invest"], "gep_cpu_s": cpu["gep"],
                         "load_range": [min(loads), max(loads)], "rounds": len(ratios), "gep_execution": sides["gep"][-1].get("gep_execution", {}).get("mode")})
     return out
 
 
 def table(report: dict) -> list[str]:
-    lines = [f"machine: {report['machine']}", "| size | model | InVEST s | gep s | InVEST/gep (range) | InVEST MiB | gep MiB | gep mode | load (1-min) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [f"machine: {report['machine']}", "| size | model | InVEST s | gep s | InVEST/gep (range) | InVEST CPU s | gep CPU s | InVEST MiB | gep MiB | gep mode | load (1-min) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in report["summary"]:
         lines.append(f"| {s['size']}² | {s['model']} | {s['invest_s']:.2f} | {s['gep_s']:.2f} | {s['speedup_median_of_rounds']:.2f}× ({s['speedup_range'][0]:.2f}–{s['speedup_range'][1]:.2f}) "
-                     f"| {s['invest_peak_mib']:.0f} | {s['gep_peak_mib']:.0f} | {s['gep_execution']} | {s['load_range'][0]:.2f}–{s['load_range'][1]:.2f} |")
+                     f"| {s['invest_cpu_s']:.1f} | {s['gep_cpu_s']:.1f} | {s['invest_peak_mib']:.0f} | {s['gep_peak_mib']:.0f} | {s['gep_execution']} | {s['load_range'][0]:.2f}–{s['load_range'][1]:.2f} |")
     lines.append(f"checks: {json.dumps(report['checks'])}")
     lines.append(f"bincount baseline [s]: {json.dumps(report['baseline_s'])}")
     return lines
