@@ -99,6 +99,9 @@ def _print_summary(s: dict) -> None:
         out.print(escape(f"parcel {p['path']}: polygon {p['polygon_area_ha']:,.2f} ha, {p['area_in_region_ha']:,.2f} ha inside the region ({p['cells']:,} cells weighted by the fraction inside)"), highlight=False)
         for f in p.get("features", []):
             out.print(escape(f"  {f['feature']}: {f['area_in_region_ha']:,.2f} ha, GEP {f['gep_cny'] / 1e4:,.1f} × 10⁴ CNY"), highlight=False)
+    if s.get("execution"):
+        e = s["execution"]
+        out.print(escape(f"computed {e['mode']} in blocks of {e['rows_per_block']:,} rows ({e['reason']})"), highlight=False)
     out.print(f"outputs: {s['run_dir']}")
 
 

@@ -40,6 +40,7 @@ def test_run_table_output(tmp_path, tiny, gep):
     result = gep.invoke("run", tiny.make(tmp_path), "--out", tmp_path / "o")
     assert result.exit_code == 0, result.output
     assert "GEP" in result.stdout and "water_conservation" in result.stdout
+    assert "computed in memory in blocks of" in result.stdout  # the automatic choice is shown
 
 
 def test_override_is_recorded_in_manifest(tmp_path, tiny, gep):
