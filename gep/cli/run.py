@@ -19,7 +19,7 @@ def run_cmd(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see docs/scenarios.md)."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<run-id>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout instead of the table."),
-    chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help=f"Run chunked with dask, CHUNKS × CHUNKS cells per chunk (bounded memory; {DEFAULT_CHUNKS} is a good size; default in memory, or [execution] chunks)."),
+    chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help=f"Run chunked with dask, CHUNKS × CHUNKS cells per chunk (bounded memory; {DEFAULT_CHUNKS} is a good size). Default: [execution] chunks, else in memory when the rasters fit in half the available memory and chunked otherwise (the choice is shown)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=f"Address of a running dask.distributed scheduler (tcp://host:8786); implies chunked ({DEFAULT_CHUNKS} unless --chunks)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help=f"Start a local dask cluster with this many worker processes; implies chunked ({DEFAULT_CHUNKS} unless --chunks)."),
     area: Optional[Path] = typer.Option(None, "--area", help="GeoJSON polygon (WGS 84 lon/lat): the account of that parcel, cells weighted by the fraction inside it."),
