@@ -238,7 +238,7 @@ def _table(out: dict) -> Table:
         for key, label, unit in _VALUE_ROWS:
             table.add_row(label, f"{out[key]:,.2f}", unit)
     if out["final_period_simple_yield"]:
-        table.caption = "final coupon period: simple yield FV/(1 + y·D/365)"
+        table.caption = "final coupon period: simple yield FV/(1 + y·D/TY)"
     return table
 
 

@@ -170,8 +170,12 @@ class Flows:
     final_period : bool
         True when only the final cash flow remains (simple-yield rule).
     simple_years : float
-        ``D/365`` (or the bond's basis) from settlement to maturity, used by
-        the final-period rule [years].
+        ``D/TY`` (ACT/ACT-ICMA: actual days to maturity over the actual days of
+        the current interest year) or the bond's own basis, from settlement to
+        maturity, used by the final-period rule [years].
+    year_days : int
+        ``TY``: actual days of the interest year containing the settlement date
+        (365 or 366) [days].
     accrued : float
         Accrued interest at settlement [CNY].
     outstanding : float
@@ -188,6 +192,7 @@ class Flows:
     periods: np.ndarray
     final_period: bool
     simple_years: float
+    year_days: int
     accrued: float
     outstanding: float
     frequency: int
@@ -495,6 +500,35 @@ def schedule(b: Bond) -> Schedule:
                     outstanding=outstanding, coupon=coupon, principal=principal, grid=grid)
 
 
+def interest_year(b: Bond, settle: date) -> tuple[date, date]:
+    """The interest year (计息年度) containing ``settle``: ``[start, end)``.
+
+    Interest years run between anniversaries of the maturity date (12-month
+    steps back from ``maturity_date`` on its day of month, clipped to month
+    end), which for a bond without an odd first period are the anniversaries
+    of its interest start date.  ``TY = (end - start).days`` is 366 when the
+    year contains a 29 February, else 365 (PBoC 2007 yield standard: "TY 当前
+    计息年度的实际天数，算头不算尾").
+
+    Parameters
+    ----------
+    b : Bond
+    settle : datetime.date
+        A date before ``maturity_date``.
+
+    Returns
+    -------
+    (datetime.date, datetime.date)
+    """
+    m = b.maturity_date
+    years = (m.year - settle.year) + 1
+    end = dc.add_months(m, -12 * years, m.day)
+    while end <= settle:
+        years -= 1
+        end = dc.add_months(m, -12 * years, m.day)
+    return dc.add_months(m, -12 * (years + 1), m.day), end
+
+
 def check_settle(b: Bond, settle: date) -> None:
     """Raise :class:`InputError` unless ``issue_date <= settle < maturity_date``."""
     if not _is_date(settle):
@@ -540,6 +574,8 @@ def remaining_flows(b: Bond, settle: date, sched: Schedule | None = None) -> Flo
     """
     check_settle(b, settle)
     s = schedule(b) if sched is None else sched
+    y0, y1 = interest_year(b, settle)
+    ty = (y1 - y0).days
     k = next(i for i, e in enumerate(s.end) if e > settle)
     start, end = s.start[k], s.end[k]
     w = _fraction(b, settle, end, s.grid)
@@ -558,7 +594,8 @@ def remaining_flows(b: Bond, settle: date, sched: Schedule | None = None) -> Flo
         amount=s.amount[k:].copy(),
         periods=periods,
         final_period=(n == 1),
-        simple_years=dc.simple_year_fraction(settle, b.maturity_date, b.day_count),
+        simple_years=dc.simple_year_fraction(settle, b.maturity_date, b.day_count, ty),
+        year_days=ty,
         accrued=float(accrued),
         outstanding=float(s.outstanding[k]),
         frequency=b.frequency,
