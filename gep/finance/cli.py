@@ -286,20 +286,23 @@ def schedule_cmd(
     except GepError as err:
         raise _fail(err) from None
     rows = [
-        {"start": a.isoformat(), "payment_date": e.isoformat(), "periods": float(f),
-         "outstanding": float(o), "coupon": float(c), "principal": float(p)}
-        for a, e, f, o, c, p in zip(s.start, s.end, s.fraction, s.outstanding, s.coupon,
-                                    s.principal)
+        {"start": a.isoformat(), "accrual_end": e.isoformat(), "payment_date": d.isoformat(),
+         "periods": float(f), "outstanding": float(o), "coupon": float(c), "principal": float(p)}
+        for a, e, d, f, o, c, p in zip(s.start, s.end, s.payment, s.fraction, s.outstanding, s.coupon,
+                                       s.principal)
     ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     table = Table(title=f"{bond.name or bond_file}: cash flows [CNY]")
-    for col in ("start", "payment date", "periods", "outstanding", "coupon", "principal"):
+    for col in ("start", "accrual end", "payment date", "periods", "outstanding", "coupon", "principal"):
         table.add_column(col, justify="right")
+    if bond.calendar:
+        table.caption = (f"payment dates: calendar {bond.calendar}, {bond.business_day_convention.replace('_', ' ')}; "
+                         f"accrual on {bond.accrual} dates")
     money = "{:,.2f}" if bond.face >= 10_000 else "{:,.6f}"
     for r in rows:
-        table.add_row(r["start"], r["payment_date"], f"{r['periods']:.6f}",
+        table.add_row(r["start"], r["accrual_end"], r["payment_date"], f"{r['periods']:.6f}",
                       money.format(r["outstanding"]), money.format(r["coupon"]),
                       money.format(r["principal"]))
     _console().print(table)

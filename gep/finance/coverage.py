@@ -125,10 +125,11 @@ def debt_service(bond: Bond) -> DebtService:
     Returns
     -------
     DebtService
-        Every period from the issue date to maturity.
+        Every period from the issue date to maturity, ending on the payment
+        dates (the coupon dates adjusted by the bond's calendar, if any).
     """
     s = make_schedule(bond)
-    periods = Periods.from_fractions(s.start, s.end, s.fraction, bond.frequency)
+    periods = Periods.from_fractions((bond.issue_date,) + s.payment[:-1], s.payment, s.fraction, bond.frequency)
     return DebtService(periods, s.outstanding.astype(float), s.coupon.astype(float),
                        s.principal.astype(float), float(bond.face), float(bond.coupon_rate), bond.frequency)
 
