@@ -341,11 +341,18 @@ def _coverage_table(doc: dict) -> Table:
         + (f"; none in {s['paths']:,} paths, 95 % upper bound {pb['upper_95_if_none']:.2g}"
            if pb["upper_95_if_none"] is not None else ""),
     ]
+    if "waterfall" in s:
+        w = s["waterfall"]
+        lines.append(f"waterfall: reserve opening {w['reserve_opening_cny'] / 1e6:,.3f} million; P(debt-service "
+                     f"shortfall after reserve draws) = {w['p_shortfall_any_period']:.4f} ± {w['standard_error']:.4f}; "
+                     f"mean swept {w['swept_total_mean_cny'] / 1e6:,.3f} million")
     if "sizing" in s:
         z = s["sizing"]
-        lines.append(f"largest principal with P(min DSCR < {z['target_dscr']:g}) ≤ {z['threshold']:g}: "
+        event = "shortfall after reserve draws" if "waterfall" in s else f"min DSCR < {z['target_dscr']:g}"
+        lines.append(f"largest principal with P({event}) ≤ {z['threshold']:g}: "
                      f"{z['max_principal_cny'] / 1e6:,.3f} million CNY"
-                     + (f" ({z['max_lending_ratio'] * 100:.4g} % of GEP)" if "max_lending_ratio" in z else ""))
+                     + (f" ({z['max_lending_ratio'] * 100:.4g} % of GEP)" if "max_lending_ratio" in z else "")
+                     + (f", net of the reserve {z['net_proceeds_cny'] / 1e6:,.3f} million" if "net_proceeds_cny" in z else ""))
     table.caption = "\n".join(lines)
     return table
 

@@ -15,7 +15,12 @@ from pathlib import Path
 from gep.errors import InputError
 from gep.finance.curve import Curve, curve_from_dict
 from gep.finance.schedule import Bond, bond_from_dict
+from gep.finance.waterfall import Waterfall, waterfall_from_dict
 from gep.io.tables import read_toml
+
+#: Tables of a bond or loan file that describe the debt's structure, not the instrument:
+#: the waterfall (``[reserve]``, ``[sweep]``) and the green-bond use of proceeds.
+STRUCTURE_KEYS = ("reserve", "sweep", "use_of_proceeds")
 
 #: Keys of the ``[loan]`` table of a loan file (docs/bonds.md, "GEP-backed loans").
 LOAN_KEYS = ("principal", "lending_ratio", "gep_manifest", "gep_value", "rate", "frequency", "start_date",
@@ -24,6 +29,12 @@ LOAN_KEYS = ("principal", "lending_ratio", "gep_manifest", "gep_value", "rate", 
 
 def _read(path: str | Path, what: str) -> dict:
     return read_toml(path, what=f"{what} file")
+
+
+def _split(data: dict) -> tuple[dict, dict]:
+    """(instrument keys, structure tables: reserve, sweep, use_of_proceeds)."""
+    return ({k: v for k, v in data.items() if k not in STRUCTURE_KEYS},
+            {k: v for k, v in data.items() if k in STRUCTURE_KEYS})
 
 
 def load_bond(path: str | Path) -> Bond:
@@ -44,7 +55,7 @@ def load_bond(path: str | Path) -> Bond:
         Missing or unreadable file, malformed TOML, or a missing/invalid key
         (the message names the file and the key).
     """
-    return bond_from_dict(_read(path, "bond"), source=str(path))
+    return bond_from_dict(_split(_read(path, "bond"))[0], source=str(path))
 
 
 def load_curve(path: str | Path) -> Curve:
@@ -74,11 +85,17 @@ class Debt:
     references : list of dict
         Run manifests the loan was sized on (path relative to the file, SHA-256,
         checked output hashes).
+    waterfall : gep.finance.waterfall.Waterfall
+        ``[reserve]`` and ``[sweep]`` (empty when the file has neither).
+    structure : dict
+        The raw structure tables (``use_of_proceeds`` for green bonds).
     """
 
     bond: Bond
     loan: object = None
     references: list = field(default_factory=list)
+    waterfall: Waterfall = field(default_factory=Waterfall)
+    structure: dict = field(default_factory=dict)
 
 
 def load_debt(path: str | Path) -> Debt:
@@ -110,9 +127,10 @@ def load_debt(path: str | Path) -> Debt:
     from gep.finance.schedule import FREQUENCIES, is_number, parse_date
 
     path = Path(path)
-    data = _read(path, "bond")
+    data, structure = _split(_read(path, "bond"))
+    wf = waterfall_from_dict(structure, str(path))
     if "loan" not in data:
-        return Debt(bond_from_dict(data, source=str(path)))
+        return Debt(bond_from_dict(data, source=str(path)), waterfall=wf, structure=structure)
     source = path.name
     for key in data:
         if key not in ("name", "description", "loan"):
@@ -188,4 +206,4 @@ def load_debt(path: str | Path) -> Debt:
         day_count=dc.normalize_day_count(t.get("day_count", dc.ACT_365F), where=where("day_count")),
         name=data.get("name", "") if isinstance(data.get("name", ""), str) else "",
         lending_ratio=ratio, gep=gep)
-    return Debt(loan_bond(loan, source=source), loan, refs)
+    return Debt(loan_bond(loan, source=source), loan, refs, wf, structure)

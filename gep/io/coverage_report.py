@@ -79,6 +79,8 @@ def _debt_doc(debt: Debt) -> dict:
            "maturity_date": b.maturity_date.isoformat(), "day_count": b.day_count}
     if debt.loan is not None:
         out["loan"] = debt.loan.as_dict()
+    if debt.waterfall:
+        out["waterfall"] = debt.waterfall.as_dict()
     return out
 
 
@@ -107,13 +109,17 @@ def _period_rows(cov: Coverage) -> list[dict]:
              "time_years": float(p.time[k]), "period_years": float(p.years[k]),
              "outstanding_cny": float(ds.outstanding[k]), "coupon_cny": float(ds.coupon[k]),
              "principal_cny": float(ds.principal[k]), "debt_service_cny": float(ds.amount[k]),
-             "revenue_mean_cny": float(cov.revenue_mean[k])}
+             "revenue_mean_cny": float(cov.revenue_mean[k]), "revenue_mean_se_cny": _f(cov.revenue_mean_se[k])}
         r.update({f"revenue_{n}_cny": float(cov.revenue_pct[i, k]) for i, n in enumerate(q)})
         r["dscr_of_mean_revenue"] = _f(cov.dscr_of_mean[k])
+        r["dscr_mean"], r["dscr_mean_se"] = _f(cov.dscr_mean[k]), _f(cov.dscr_mean_se[k])
         r.update({f"dscr_{n}": _f(cov.dscr_pct[i, k]) for i, n in enumerate(q)})
         r["p_dscr_below_1"] = float(cov.p_breach[k]) if ds.amount[k] > 0 else None
         r["p_dscr_below_1_se"] = float(cov.se_breach[k]) if ds.amount[k] > 0 else None
         r.update({f"llcr_{n}": _f(cov.llcr_pct[i, k]) for i, n in enumerate(q)})
+        if cov.reserve is not None:  # waterfall: reserve account and cash sweep
+            r.update({(key if key.startswith("p_") else f"{key}_cny"): float(v[k])
+                      for key, v in cov.reserve["periods"].items()})
         rows.append(r)
     return rows
 
@@ -190,6 +196,8 @@ def _xlsx(doc: dict, rows: list[dict], path: Path) -> None:
         ws.append([f"debt {key}", d[key], unit])
     for key, value in sorted((d.get("loan") or {}).items()):
         ws.append([f"loan {key}", value, ""])
+    for key, value in _flat(d.get("waterfall") or {}).items():
+        ws.append([f"waterfall {key}", value, "CNY, months, 1/yr or share"])
     sim = doc["simulation"]
     for key in ("paths", "seed", "generator", "stream_generators", "discount_rate"):
         ws.append([f"simulation {key}", sim[key], ""])
@@ -218,8 +226,10 @@ def _xlsx(doc: dict, rows: list[dict], path: Path) -> None:
     for k, v in _flat(doc["summary"]).items():
         res.append([k, v])
     res.append([])
-    cols = ["period", "payment_date", "dscr_of_mean_revenue", "dscr_p5", "dscr_p50", "dscr_p95", "p_dscr_below_1",
-            "p_dscr_below_1_se", "llcr_p5", "llcr_p50", "llcr_p95"]
+    cols = ["period", "payment_date", "revenue_mean_cny", "revenue_mean_se_cny", "dscr_of_mean_revenue", "dscr_mean",
+            "dscr_mean_se", "dscr_p5", "dscr_p50", "dscr_p95", "p_dscr_below_1", "p_dscr_below_1_se", "llcr_p5",
+            "llcr_p50", "llcr_p95"]
+    cols += [c for c in rows[0] if c not in cols and c not in head and c != "start"]
     start = res.max_row + 1
     res.append(cols)
     for r in rows:
@@ -371,7 +381,12 @@ def run_coverage(bond_path: str | Path, revenue_path: str | Path, *, paths: int 
         cfads += cash
         means[stream.name] = cash.mean(axis=0, keepdims=True)
         del cash
-    cov = coverage(ds, cfads, rate, means, sizing_threshold=max_breach, target_dscr=target_dscr)
+    if debt.waterfall and max_breach is not None and target_dscr != 1.0:
+        raise InputError("--target-dscr does not apply with a reserve account or a cash sweep",
+                         hint="with [reserve]/[sweep] sizing limits P(debt-service shortfall after reserve draws); "
+                         "drop --target-dscr", where="--target-dscr")
+    cov = coverage(ds, cfads, rate, means, sizing_threshold=max_breach, target_dscr=target_dscr,
+                   waterfall=debt.waterfall or None)
 
     rows = _period_rows(cov)
     stochastic = any(s.stochastic for s in spec.streams)
