@@ -25,8 +25,9 @@ replay when it fails (DESIGN.md section 6):
    variable and keys (zone, service, ecosystem, year, cell).
 
 Kinds: ``gep run`` (with its ``--area`` parcel and series year), ``gep capacity
-basin``, ``gep bond coverage`` (seeded; files listed by :func:`_coverage_files`)
-and ``gep compare`` (recomputed from its two recorded run folders,
+basin``, ``gep bond coverage`` (seeded; files listed by :func:`_coverage_files`),
+``gep bond impact`` (:func:`_impact_files`; ledger records read up to the recorded
+tree head) and ``gep compare`` (recomputed from its two recorded run folders,
 :func:`_compare_files`). A ``gep series`` manifest is refused (exit 2) with a
 pointer to its year manifests, each a ``gep run`` manifest.
 
@@ -276,10 +277,28 @@ def _compare_files(manifest: dict, run_dir: Path) -> list[tuple[str, str, Path, 
     return out
 
 
+def _impact_files(manifest: dict, run_dir: Path) -> list[tuple[str, str, Path, str | None]]:
+    """Files a ``gep bond impact`` manifest records: the bond file, each run manifest and its
+    ``account.csv`` (relative to the report folder), and a SQLite ledger (checked by its tree head
+    when re-read, not by its hash: it may have grown since)."""
+    inputs = manifest.get("inputs") or {}
+    bond = inputs.get("bond") or {}
+    if "path" not in bond:
+        raise InputError("the impact manifest records no bond file", hint="re-run gep bond impact with this gep, then replay")
+    out: list[tuple[str, str, Path, str | None]] = [("input", "bond", (run_dir / bond["path"]).resolve(), bond.get("sha256"))]
+    for ref in inputs.get("runs") or []:
+        path = (run_dir / ref["path"]).resolve()
+        out.append(("reference", f"run {ref['path']}", path, ref.get("sha256")))
+        for name, digest in sorted((ref.get("outputs") or {}).items()):
+            out.append(("reference", f"run {ref['path']}: {name}", path.parent / name, digest))
+    return out
+
+
 #: Manifest kind → ``(manifest, run folder) -> [(kind, name, path, sha256)]`` for commands
 #: whose manifest has no ``scenario`` entry (the default layout: scenario, inputs, coefficients).
 FILE_LISTERS: dict[str, Callable[[dict, Path], list[tuple[str, str, Path, str | None]]]] = {
     "gep bond coverage": _coverage_files,
+    "gep bond impact": _impact_files,
     "gep compare": _compare_files,
 }
 
@@ -576,6 +595,24 @@ def _rerun_coverage(manifest: dict, run_dir: Path, out_dir: Path) -> dict:
     return {}  # results are compared through the outputs (coverage.csv/json byte-identical when seeded)
 
 
+def _rerun_impact(manifest: dict, run_dir: Path, out_dir: Path) -> dict:
+    """Re-run a ``gep bond impact`` manifest: same bond, runs, value basis and ledger records (up to the recorded head)."""
+    from gep.io.impact_report import run_impact
+
+    inputs, par = manifest["inputs"], manifest.get("parameters") or {}
+    ledger = inputs.get("ledger")
+    target = None
+    if ledger:
+        target = ledger["ledger"] if str(ledger["ledger"]).startswith("postgresql") else str(run_dir / ledger["ledger"])
+    result = run_impact(run_dir / inputs["bond"]["path"], [run_dir / r["path"] for r in inputs.get("runs") or []],
+                        ledger=target, value=par.get("value", "comparable"), out=out_dir, as_of_seq=par.get("as_of_seq"),
+                        command=manifest.get("command") or "gep bond impact")
+    if ledger and result.manifest["inputs"]["ledger"]["tree_head"] != ledger["tree_head"]:
+        raise InputError("the ledger's records up to the recorded size have another Merkle root",
+                         hint="the ledger was rewritten; replay against the original ledger")
+    return {}  # compared through the outputs
+
+
 def _rerun_compare(manifest: dict, run_dir: Path, out_dir: Path) -> dict:
     """Recompute a ``gep compare`` from its two recorded run folders into ``out_dir``."""
     import dataclasses
@@ -599,6 +636,7 @@ RERUNNERS: dict[str, Callable[[dict, Path, Path], dict]] = {
     "gep run": _rerun_gep_run,
     "gep capacity basin": _rerun_capacity_basin,
     "gep bond coverage": _rerun_coverage,
+    "gep bond impact": _rerun_impact,
     "gep compare": _rerun_compare,
 }
 #: Kinds that write manifests but are replayed through other manifests: kind → hint.

@@ -1,4 +1,4 @@
-"""``gep bond``: price ecological bonds from a yield, a price or a curve.
+"""``gep bond``: price ecological bonds; coverage of their debt service; green-bond impact.
 
 Mounted by the main CLI as ``app.add_typer(finance_app, name="bond")``.
 Thin layer: parse options, call :mod:`gep.finance`, print.  Every
@@ -32,7 +32,7 @@ from gep.io.bondfile import load_bond, load_curve
 app = typer.Typer(
     name="bond",
     help="Bond analytics: price, yield, duration, convexity, DV01, Z-spread (China "
-    "interbank conventions; prices per 100 face, money in CNY).",
+    "interbank conventions; prices per 100 face, money in CNY); coverage and green-bond impact.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -396,4 +396,53 @@ def coverage_cmd(
         typer.echo(canonical_json({**result.doc, "run_dir": result.folder.as_posix()}))
         return
     _console().print(_coverage_table(result.doc))
+    typer.echo(f"run folder: {result.folder.as_posix()}")
+
+
+# --------------------------------------------------------------------------- impact
+
+
+@app.command("impact")
+def impact_cmd(
+    bond_file: Path = typer.Argument(..., help="Green bond (or loan) file with \\[\\[use_of_proceeds]] lines."),
+    run: list[Path] = typer.Option(..., "--run", help="A gep run manifest (or run folder); give it again for each "
+                                   "run: the first is the baseline, each later one is compared with it."),
+    ledger: Optional[str] = typer.Option(None, "--ledger", help="Rights ledger (SQLite file or postgresql:// URL): "
+                                         "credits issued to and retired from the allocations' ledger_accounts."),
+    value: str = typer.Option("comparable", "--value", help='GEP at "comparable" (base-year, default) or "current" '
+                              "prices."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<bond-name>-impact-<hash>/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print impact.json (plus run_dir) on stdout."),
+) -> None:
+    """GEP change and credits attributable to a green bond, per 10⁴ CNY of proceeds (CSV, xlsx, chart, manifest)."""
+    from gep.io.impact_report import run_impact
+
+    try:
+        command = f"gep bond impact {bond_file.name} " + " ".join(f"--run {p.as_posix()}" for p in run)
+        command += (f" --ledger {Path(ledger).name if not ledger.startswith('postgresql') else 'URL'}" if ledger else "")
+        command += f" --value {value}"
+        result = run_impact(bond_file, list(run), ledger=ledger, value=value, out=out, command=command)
+    except GepError as err:
+        raise _fail(err) from None
+    if as_json:
+        from gep.provenance import canonical_json
+
+        typer.echo(canonical_json({**result.doc, "run_dir": result.folder.as_posix()}))
+        return
+    doc = result.doc
+    table = Table(title=f"{doc['bond']['name']}: impact attributable to the bond ({doc['parameters']['value']} prices)")
+    for col in ("run", "project", "category", "share", "GEP change [CNY/yr]", "attributable [CNY/yr]",
+                "per 10⁴ CNY [CNY/yr]"):
+        table.add_column(col, justify="right")
+    for r in result.gep.itertuples(index=False):
+        change = "" if r.project == "ALL" else f"{r.gep_change_cny:,.0f}"
+        share = "" if r.project == "ALL" else f"{r.attribution_share:.4f}"
+        table.add_row(str(r.run), r.project, r.category, share, change, f"{r.attributable_cny:,.0f}", f"{r.per_10k_cny:,.2f}")
+    lines = [f"{c['check']}: {c['note'] or c['value']}" for c in doc["checks"] if c["status"] == "warning"]
+    if not result.credits.empty:
+        for r in result.credits.itertuples(index=False):
+            lines.append(f"{r.project}: {r.instrument} {r.kind} {r.amount:,.4g} {r.unit}, attributable "
+                         f"{r.attributable:,.4g}, {r.per_10k_cny:.4g} {r.unit} per 10⁴ CNY")
+    table.caption = "\n".join(lines)
+    _console().print(table)
     typer.echo(f"run folder: {result.folder.as_posix()}")

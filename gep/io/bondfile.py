@@ -15,6 +15,7 @@ from pathlib import Path
 from gep.errors import InputError
 from gep.finance.curve import Curve, curve_from_dict
 from gep.finance.schedule import Bond, bond_from_dict
+from gep.finance.green import UseOfProceeds, use_of_proceeds_from_dict
 from gep.finance.waterfall import Waterfall, waterfall_from_dict
 from gep.io.tables import read_toml
 
@@ -55,7 +56,11 @@ def load_bond(path: str | Path) -> Bond:
         Missing or unreadable file, malformed TOML, or a missing/invalid key
         (the message names the file and the key).
     """
-    return bond_from_dict(_split(_read(path, "bond"))[0], source=str(path))
+    data, structure = _split(_read(path, "bond"))
+    bond = bond_from_dict(data, source=str(path))
+    waterfall_from_dict(structure, str(path))  # the structure tables are checked whatever the command
+    use_of_proceeds_from_dict(structure, bond.face, str(path))
+    return bond
 
 
 def load_curve(path: str | Path) -> Curve:
@@ -87,15 +92,15 @@ class Debt:
         checked output hashes).
     waterfall : gep.finance.waterfall.Waterfall
         ``[reserve]`` and ``[sweep]`` (empty when the file has neither).
-    structure : dict
-        The raw structure tables (``use_of_proceeds`` for green bonds).
+    use_of_proceeds : list of gep.finance.green.UseOfProceeds
+        Green-bond allocations, checked against the 2021 catalogue.
     """
 
     bond: Bond
     loan: object = None
     references: list = field(default_factory=list)
     waterfall: Waterfall = field(default_factory=Waterfall)
-    structure: dict = field(default_factory=dict)
+    use_of_proceeds: list[UseOfProceeds] = field(default_factory=list)
 
 
 def load_debt(path: str | Path) -> Debt:
@@ -130,7 +135,8 @@ def load_debt(path: str | Path) -> Debt:
     data, structure = _split(_read(path, "bond"))
     wf = waterfall_from_dict(structure, str(path))
     if "loan" not in data:
-        return Debt(bond_from_dict(data, source=str(path)), waterfall=wf, structure=structure)
+        bond = bond_from_dict(data, source=str(path))
+        return Debt(bond, waterfall=wf, use_of_proceeds=use_of_proceeds_from_dict(structure, bond.face, str(path)))
     source = path.name
     for key in data:
         if key not in ("name", "description", "loan"):
@@ -206,4 +212,5 @@ def load_debt(path: str | Path) -> Debt:
         day_count=dc.normalize_day_count(t.get("day_count", dc.ACT_365F), where=where("day_count")),
         name=data.get("name", "") if isinstance(data.get("name", ""), str) else "",
         lending_ratio=ratio, gep=gep)
-    return Debt(loan_bond(loan, source=source), loan, refs, wf, structure)
+    bond = loan_bond(loan, source=source)
+    return Debt(bond, loan, refs, wf, use_of_proceeds_from_dict(structure, bond.face, str(path)))
