@@ -4,6 +4,9 @@ Modules (one concept each):
 
 ``daycount``
     Day-count conventions (ACT/ACT-ICMA, ACT/365F, ACT/365-NL, ACT/360, 30/360).
+``calendar``
+    Business-day calendars of the interbank market and the exchanges (QuantLib's
+    China calendars, data range enforced) and date adjustment.
 ``schedule``
     The bond description (:class:`Bond`), its validation, coupon periods and
     the cash flows left at a settlement date.
@@ -19,8 +22,14 @@ Modules (one concept each):
     price paths and their calibration to a price history.
 ``coverage``
     Debt service, DSCR, LLCR, P(DSCR < 1), loan sizing over Monte Carlo paths.
+``waterfall``
+    Debt-service reserve account and cash sweep over the paths; sizing with them.
+``green``
+    Use of proceeds checked against the 2021 Green Bond Endorsed Projects Catalogue.
+``impact``
+    GEP change and credits attributable to a green bond, per 10⁴ CNY of proceeds.
 ``cli``
-    The ``gep bond`` commands (``price``, ``schedule``, ``coverage``).
+    The ``gep bond`` commands (``price``, ``schedule``, ``coverage``, ``impact``).
 
 Prices are per 100 of the outstanding face [CNY per 100 face]; money is CNY.
 """

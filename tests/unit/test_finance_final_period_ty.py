@@ -89,29 +89,27 @@ def test_leap_year_numbers_written_out():
         -4.1264e-3, abs=1e-7)
 
 
+def _assert_matches_quantlib(bond: Bond, settle: date, comp, rel: float) -> None:
+    """Price, accrued, modified duration, convexity, DV01 and yield from price against QuantLib."""
+    ref = _ql_measures(bond, settle, Y, comp)
+    a = analytics(bond, settle, Y)
+    for ours, theirs, tol in ((a.dirty_price, "dirty", rel), (a.clean_price, "clean", rel),
+                              (a.accrued_interest, "accrued", rel), (a.modified_duration, "modified", 100 * rel),
+                              (a.convexity, "convexity", 100 * rel), (a.dv01, "dv01", 1e5 * rel)):
+        assert ours == pytest.approx(ref[theirs], rel=tol), theirs
+    assert analytics_from_price(bond, settle, ref["clean"]).yield_to_maturity == pytest.approx(ref["yield"], abs=1e-12)
+
+
 @pytest.mark.parametrize("bond, settle", [(LEAP, LEAP_SETTLE), (PLAIN, PLAIN_SETTLE)])
 def test_final_period_matches_quantlib(bond, settle):
-    ref = _ql_measures(bond, settle, Y, ql.Simple)
-    a = analytics(bond, settle, Y)
-    assert a.dirty_price == pytest.approx(ref["dirty"], rel=1e-14)
-    assert a.clean_price == pytest.approx(ref["clean"], rel=1e-14)
-    assert a.accrued_interest == pytest.approx(ref["accrued"], rel=1e-14)
-    assert a.modified_duration == pytest.approx(ref["modified"], rel=1e-12)
-    assert a.convexity == pytest.approx(ref["convexity"], rel=1e-12)
-    assert a.dv01 == pytest.approx(ref["dv01"], rel=1e-9)
-    assert analytics_from_price(bond, settle, ref["clean"]).yield_to_maturity == pytest.approx(ref["yield"], abs=1e-12)
+    # final period: PV = FV/(1 + y·D/TY) (QuantLib: Simple, ISMA; D/TS = D/TY for an annual bond)
+    _assert_matches_quantlib(bond, settle, ql.Simple, 1e-14)
 
 
 @pytest.mark.parametrize("settle", [date(2022, 9, 15), date(2022, 3, 15), date(2021, 12, 1)])
 def test_compounded_periods_match_quantlib_in_leap_years(settle):
     # before the final period: PV = Σ CF/(1+y)^(d/TS + i) (QuantLib: Compounded, ISMA)
-    ref = _ql_measures(LEAP, settle, Y, ql.Compounded)
-    a = analytics(LEAP, settle, Y)
-    assert a.dirty_price == pytest.approx(ref["dirty"], rel=1e-13)
-    assert a.modified_duration == pytest.approx(ref["modified"], rel=1e-11)
-    assert a.convexity == pytest.approx(ref["convexity"], rel=1e-11)
-    assert a.dv01 == pytest.approx(ref["dv01"], rel=1e-8)
-    assert analytics_from_price(LEAP, settle, ref["clean"]).yield_to_maturity == pytest.approx(ref["yield"], abs=1e-12)
+    _assert_matches_quantlib(LEAP, settle, ql.Compounded, 1e-13)
 
 
 def test_semiannual_final_period_uses_the_interest_year_not_the_half_year():
