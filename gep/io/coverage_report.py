@@ -81,6 +81,11 @@ def _debt_doc(debt: Debt) -> dict:
         out["loan"] = debt.loan.as_dict()
     if debt.waterfall:
         out["waterfall"] = debt.waterfall.as_dict()
+    if b.calendar:  # payment dates adjusted: record the calendar and its data source
+        from gep.finance.calendar import get_calendar
+
+        out["calendar"] = {**get_calendar(b.calendar).as_dict(), "convention": b.business_day_convention,
+                           "accrual": b.accrual, "beyond_range": b.calendar_beyond_range}
     return out
 
 
