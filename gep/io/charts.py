@@ -1,7 +1,8 @@
 """Charts for people (PNG files from plain tables and arrays; matplotlib, imported on first use).
 
 Value by service and zone (``gep run``), ΔGEP waterfall, zone bars and per-cell map
-(``gep compare``), GEP per year (series) and the revenue/DSCR fan (``gep bond coverage``).
+(``gep compare``), GEP per year (series), the revenue/DSCR fan (``gep bond coverage``)
+and the impact bars (``gep bond impact``).
 """
 
 from __future__ import annotations
@@ -297,6 +298,45 @@ def coverage_fan(time: np.ndarray, debt_service: np.ndarray, revenue_pct: np.nda
     b.set_ylabel("DSCR [-]")
     b.set_xlabel("years from the start of the debt")
     b.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+
+def impact_bars(gep: pd.DataFrame, credits: pd.DataFrame, labels: dict, title: str, path: Path) -> None:
+    """Bars of the impact a green bond buys per 10⁴ CNY of proceeds (``gep bond impact``).
+
+    Parameters
+    ----------
+    gep : pandas.DataFrame
+        ``run, project, per_10k_cny`` rows: attributable GEP change [CNY/yr per 10⁴ CNY of proceeds].
+    credits : pandas.DataFrame
+        ``project, instrument, kind, unit, per_10k_cny`` rows: attributable credits [unit per 10⁴ CNY].
+    labels : dict
+        Project → legend label (short, ASCII: e.g. ``P1 (4.2)``; ``ALL`` → ``bond total``).
+    title : str
+        Chart title.
+    """
+    plt = _pyplot()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.5))
+    if not gep.empty:
+        table = gep.assign(project=gep["project"].map(labels)).pivot_table(
+            index="run", columns="project", values="per_10k_cny", aggfunc="sum", sort=False)
+        table.plot.bar(ax=a, rot=0)
+    a.axhline(0.0, color="black", lw=0.8)
+    a.set_ylabel("attributable GEP change [CNY/yr per 10⁴ CNY of proceeds]")
+    a.set_title("GEP change attributable to the bond", fontsize=10)
+    if credits.empty:
+        b.text(0.5, 0.5, "no credits issued or retired\nfor the allocations' accounts", ha="center", va="center")
+        b.set_axis_off()
+    else:
+        c = credits.assign(label=credits["instrument"] + " " + credits["kind"] + " [" + credits["unit"] + "]",
+                           project=credits["project"].map(labels))
+        c.pivot_table(index="label", columns="project", values="per_10k_cny", aggfunc="sum").plot.barh(ax=b)
+        b.set_xlabel("attributable credits per 10⁴ CNY of proceeds")
+        b.set_ylabel("")
+        b.set_title("Credits issued and retired", fontsize=10)
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
