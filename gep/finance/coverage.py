@@ -300,7 +300,6 @@ def max_principal(cfads: np.ndarray, ds: DebtService, threshold: float, target_d
     -------
     Sizing
     """
-    n = cfads.shape[0]
     unit = ds.amount / ds.face
     pay = unit > 0
     per_path = np.min(cfads[:, pay] / (target_dscr * unit[pay]), axis=1)

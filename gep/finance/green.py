@@ -6,15 +6,17 @@ as 6 level-I, 25 level-II, 48 level-III, 204 level-IV categories) with dotted
 codes (``4`` → ``4.2`` → ``4.2.1`` → ``4.2.1.1``).  gep keeps it as data
 (``gep/finance/data/green_bond_catalogue_2021.csv``: code, level, parent,
 Chinese and English names, with its sources in the file header): levels I and
-II (levels III and IV are not held).  The file is read by the jobs
-(:func:`gep.jobs.inputs.green_catalogue`) and handed to :meth:`Catalogue.from_rows`.
+II whole; levels III and IV in part (47 and 203 codes, level-III names only),
+from a third-party transcription, not the official text.  The file is read by
+the jobs (:func:`gep.jobs.inputs.green_catalogue`) and handed to
+:meth:`Catalogue.from_rows`.
 
 A use-of-proceeds line names a level-II code or a deeper one.  A code whose
 level-II part is not in the catalogue, or a level-I code alone, is refused.  A
 deeper code is checked as far down as the data goes: found whole, it is checked
 to its level; not found under a held parent, it is accepted as checked to the
 parent's level only (a warning in the impact report), because the data of
-levels III and IV is not held.
+levels III and IV is incomplete.
 
 Use-of-proceeds lines (``[[use_of_proceeds]]`` in a bond or loan file):
 
@@ -50,7 +52,6 @@ from gep.errors import InputError
 #: read by :func:`gep.jobs.inputs.green_catalogue` and handed to :meth:`Catalogue.from_rows`.
 CATALOGUE_FILE = Path(__file__).with_name("data") / "green_bond_catalogue_2021.csv"
 CATALOGUE_COLUMNS = ("code", "level", "parent", "name_zh", "name_en")
-CATALOGUE_NAME = "绿色债券支持项目目录（2021年版） (PBoC, NDRC, CSRC 2021)"
 #: Categories of each level of the catalogue as reported (see docs/bonds.md, "Green bonds").
 PUBLISHED_COUNTS = {1: 6, 2: 25, 3: 48, 4: 204}
 LEVEL_NAMES = {1: "I", 2: "II", 3: "III", 4: "IV"}

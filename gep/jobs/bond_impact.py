@@ -44,7 +44,7 @@ from gep.audit import manifest as mf
 from gep.audit import provenance
 from gep.errors import InputError
 from gep.finance.debt import Debt
-from gep.finance.green import CATALOGUE_FILE, LEVEL_NAMES, Catalogue
+from gep.finance.green import CATALOGUE_FILE, LEVEL_NAMES, PUBLISHED_COUNTS, Catalogue
 from gep.finance.impact import PER, CreditMove, RunGEP, credit_rows, gep_rows, overlapping_zones
 from gep.finance.revenue_file import portable_path
 from gep.io import charts, outputs, workbook
@@ -207,6 +207,11 @@ def _checks(inputs: ImpactInputs) -> list[dict]:
             out.append({"check": f"categories checked to level {LEVEL_NAMES[level]} only", "status": "warning",
                         "value": len(short), "note": ", ".join(u.category for u in short)
                         + f": level {missing} of these codes not in the catalogue data gep holds ({cat.levels_held})"})
+    deep = [u for u in lines if u.checked.deepest.level > 2]
+    if deep and any(cat.held(lv) < PUBLISHED_COUNTS[lv] for lv in (3, 4)):
+        out.append({"check": "levels III-IV from a third-party transcription", "status": "info", "value": len(deep),
+                    "note": "codes below level II are checked against a transcription of the catalogue, not the "
+                            "official text (docs/bonds.md, Green bonds)"})
     for a, b, zones in overlapping_zones(lines):
         out.append({"check": f'zones shared by "{a}" and "{b}"', "status": "warning", "value": " ".join(zones),
                     "note": "their GEP changes are both attributed: split the zones or the shares"})

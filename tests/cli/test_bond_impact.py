@@ -95,8 +95,10 @@ def test_impact_by_hand_with_ledger_credits_and_replay(case):
     assert credits.loc["retired", "unit"] == "tCO2e"
     doc = json.loads((tmp / "out" / "impact.json").read_text(encoding="utf-8"))
     assert doc["use_of_proceeds"][0]["category_name_zh"] == "生态保护与建设"
-    assert doc["use_of_proceeds"][1]["checked_to"] == "level II only"
-    assert any(c["check"] == "categories checked to level II only" for c in doc["checks"])
+    assert doc["use_of_proceeds"][1]["checked_to"] == "full code (level IV)"
+    checks = {c["check"]: c for c in doc["checks"]}
+    assert "levels III-IV from a third-party transcription" in checks
+    assert not any(c.startswith("categories checked to") for c in checks)
     for name in ("impact.xlsx", "impact.png", "manifest.json"):
         assert (tmp / "out" / name).is_file()
     manifest = json.loads((tmp / "out" / "manifest.json").read_text(encoding="utf-8"))
@@ -127,7 +129,7 @@ def test_category_not_in_the_catalogue_exits_2(case, code, fragment):
         assert len(lines) == 1 and fragment in lines[0] and "use_of_proceeds[0].category" in lines[0]
 
 
-@pytest.mark.parametrize("code, level", [("4.2.9", "II"), ("4.2.9.1", "II")])
+@pytest.mark.parametrize("code, level", [("4.2.1.15", "III"), ("4.2.9", "II"), ("4.2.9.1", "II")])
 def test_codes_not_in_the_catalogue_data_are_checked_to_their_held_parent(case, code, level):
     tmp = case[0]
     (tmp / "bond.toml").write_text(BOND.replace('category = "4.2"', f'category = "{code}"'), encoding="utf-8")
