@@ -52,6 +52,9 @@ from functools import lru_cache
 
 from gep.errors import InputError
 
+#: The distribution whose holiday data the calendars use (its version is recorded with a run's environment).
+LIBRARY = "QuantLib"
+
 UNADJUSTED = "unadjusted"
 FOLLOWING = "following"
 MODIFIED_FOLLOWING = "modified_following"

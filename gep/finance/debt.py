@@ -88,6 +88,14 @@ class Debt:
     waterfall: Waterfall = field(default_factory=Waterfall)
     use_of_proceeds: list[UseOfProceeds] = field(default_factory=list)
 
+    @property
+    def libraries(self) -> tuple[str, ...]:
+        """Libraries beyond gep's usual ones that the debt's analytics use (recorded with the run's
+        environment): QuantLib when the payment dates follow a business-day calendar."""
+        from gep.finance.calendar import LIBRARY
+
+        return (LIBRARY,) if self.bond.calendar else ()
+
 
 def debt_from_dict(data: dict, path: str | Path, refs_of: Any, catalogue: Catalogue | None = None) -> Debt:
     """A bond file, or a loan file (a ``[loan]`` table), validated for coverage.

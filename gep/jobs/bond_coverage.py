@@ -327,7 +327,7 @@ def write(result: CoverageResult, out_dir: str | Path | None, command: str = KIN
     )
     manifest = mf.Manifest(
         kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, list(OUTPUTS)), results=doc["summary"],
-        environment=provenance.environment(),
+        environment=provenance.environment(inputs.debt.libraries),
         rng={**provenance.rng_record(seed, result.stochastic), "streams": STREAM_GENERATORS},
     )
     manifest, _, _ = mf.write(folder, manifest)

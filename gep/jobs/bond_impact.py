@@ -28,7 +28,8 @@ Outputs in the report folder (default ``runs/<bond-name>-impact-<hash>/``):
     bond file, every run manifest and its ``account.csv`` with SHA-256, the
     catalogue file's SHA-256, the ledger's tree head at the read (records after
     it are ignored, so ``gep replay`` re-reads the same records), parameters,
-    output hashes, the environment.
+    output hashes, the environment (with QuantLib's version when the bond has a
+    business-day calendar).
 """
 
 from __future__ import annotations
@@ -295,7 +296,7 @@ def write(result: ImpactResult, out_dir: str | Path | None, command: str = KIND)
         parameters={"value": inputs.value, "as_of_seq": None if led is None else led.read["tree_head"]["size"]},
     )
     manifest = mf.Manifest(kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, list(OUTPUTS)),
-                           results=doc["summary"], environment=provenance.environment(),
+                           results=doc["summary"], environment=provenance.environment(inputs.debt.libraries),
                            rng=provenance.rng_record(None))
     manifest, _, _ = mf.write(folder, manifest)
     return Written(result, folder, manifest)
