@@ -315,8 +315,9 @@ def write(result: CoverageResult, out_dir: str | Path | None, command: str = KIN
     (folder / "coverage.json").write_bytes(provenance.canonical_bytes(doc))
     workbook.write_coverage_workbook(doc, result.rows, folder / "coverage.xlsx")
     ds = cov.debt
+    title = f"{charts.drawable(name, bond_path.stem)}: revenue and DSCR, {paths:,} paths, seed {seed}"
     charts.coverage_fan(ds.periods.time, ds.amount, cov.revenue_pct, cov.revenue_mean, cov.dscr_pct, cov.percentiles,
-                        f"{name}: revenue and DSCR, {paths:,} paths, seed {seed}", folder / "coverage_fan.png")
+                        title, folder / "coverage_fan.png")
     record = mf.CoverageRecord(
         bond=mf.FileRef(portable_path(bond_path, folder), sha256_file(bond_path)),
         revenue=mf.FileRef(portable_path(revenue_path, folder), sha256_file(revenue_path)),

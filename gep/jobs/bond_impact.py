@@ -281,7 +281,7 @@ def write(result: ImpactResult, out_dir: str | Path | None, command: str = KIND)
     lines = inputs.debt.use_of_proceeds
     labels = {u.project: f"P{i + 1} ({u.category})" for i, u in enumerate(lines)}
     labels["ALL"] = "bond total"
-    title = f"{inputs.name}: impact per 10⁴ CNY of proceeds ({inputs.value} prices)"
+    title = f"{charts.drawable(inputs.name, bond_path.stem)}: impact per 10⁴ CNY of proceeds ({inputs.value} prices)"
     charts.impact_bars(gep, credits, labels, title, folder / "impact.png")
     ledger = None
     if led is not None:
