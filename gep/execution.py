@@ -28,8 +28,9 @@ from gep.errors import GepError
 if TYPE_CHECKING:
     import numpy as np
 
-#: Cells per block: 2**20 (8 MiB per float64 temporary) kept both cores busy with little
-#: scheduling overhead on the whole account and on 64-million-cell runs (benchmarks/RESULTS.md).
+#: Cells per block: 2**20 (8 MiB per float64 temporary), the size of the 1024² chunks that were
+#: faster and smaller than 2048² ones for the chunked whole account at 10⁸ cells
+#: (benchmarks/RESULTS.md, session 2); other sizes were not measured for row blocks.
 BLOCK_CELLS = 2**20
 #: Side of the square a ``chunks`` setting names: ``chunks = 1024`` asks for blocks of 1024² cells.
 DEFAULT_CHUNKS = 1024

@@ -26,8 +26,9 @@ def write_netcdf(ds: xr.Dataset, path: Path) -> None:
     ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
 
 
-#: zlib level of the per-cell layers: level 1 compresses class-patterned maps nearly as well as
-#: level 4 at twice the speed (benchmarks/RESULTS.md).
+#: zlib level of the per-cell layers: on the demo's class-patterned maps level 1 takes 0.5-0.8 ×
+#: the CPU time of level 4 for chunks 1.2-3 × larger, still at most 12 % of the raw bytes
+#: (benchmarks/RESULTS.md).
 CELLS_ZLIB_LEVEL = 1
 #: A chunk is stored compressed only when a sample of it compresses below this share of its size;
 #: noisy float maps (water yield from measured precipitation) are stored as they are: zlib
