@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gep.ledger import keys  # noqa: E402
 from gep.ledger.audit import verify_ledger  # noqa: E402
 from gep.ledger.ledger import Ledger  # noqa: E402
-from tests.ledger.helpers import make_runs  # noqa: E402
+from tests.ledger.helpers import make_runs, operator  # noqa: E402
 
 #: Instrument of the benchmarks: its evidence cap is 10^9 kg, so 1 kg transfers never run out.
 INS = "capacity/2/COD/2024"
@@ -48,7 +48,7 @@ def setup(db: Path, folder: Path):
     """
     runs = make_runs(folder)
     registry, alice, bob = keys.generate(), keys.generate(), keys.generate()
-    led = Ledger.init(str(db), registry)
+    led = Ledger.init(str(db), registry, operators=[operator().public])
     led.open_account(registry, "alice", alice.public, id="open-alice")
     led.open_account(registry, "bob", bob.public, id="open-bob")
     led.issue(registry, INS, ISSUED, "alice", runs["capacity"], id="issue-1")
@@ -105,7 +105,7 @@ def main() -> None:
         t0 = time.perf_counter()
         fill(led, alice, batched, a.batch)
         batch_s = time.perf_counter() - t0
-        size = led.head()["size"]
+        size = led.head()["tree_size"]
         led.close()
         build_s = time.perf_counter() - t_build
         assert size == a.transactions, (size, a.transactions)

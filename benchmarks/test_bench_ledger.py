@@ -29,17 +29,17 @@ def fresh(tmp_path):
 
 def test_transfer_single(benchmark, fresh):
     led, alice = fresh
-    before = led.head()["size"]
+    before = led.head()["tree_size"]
     benchmark.pedantic(single, args=(led, alice), rounds=500, iterations=1, warmup_rounds=10)
-    assert led.head()["size"] == before + 510
+    assert led.head()["tree_size"] == before + 510
     benchmark.extra_info.update(transfers_per_transaction=1, transfers_per_second=1 / benchmark.stats.stats.mean)
 
 
 def test_transfer_batch_1000(benchmark, fresh):
     led, alice = fresh
-    before = led.head()["size"]
+    before = led.head()["tree_size"]
     benchmark.pedantic(batch, args=(led, alice, BATCH), rounds=10, iterations=1, warmup_rounds=1)
-    assert led.head()["size"] == before + 11 * BATCH
+    assert led.head()["tree_size"] == before + 11 * BATCH
     benchmark.extra_info.update(transfers_per_transaction=BATCH, transfers_per_second=BATCH / benchmark.stats.stats.mean)
 
 
@@ -48,7 +48,7 @@ def big(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ledger-verify")
     led, alice = setup(folder / "ledger.db", folder)
     fill(led, alice, VERIFY_N - SETUP_RECORDS, BATCH)
-    assert led.head()["size"] == VERIFY_N
+    assert led.head()["tree_size"] == VERIFY_N
     yield led
     led.close()
 

@@ -5,7 +5,10 @@
 * the ledger's coefficient set (``coefficients/ledger-2026/``, ``kind = "ledger-table"``);
 * batch files of operations (``gep ledger batch``) and export documents.
 
-Plain ``csv``/``json`` readers (no pandas) keep the ledger commands fast.
+Plain ``csv``/``json`` readers (no pandas, nothing heavy imported at module
+level) keep the ledger commands fast. Numbers in JSON files are read with the
+bounded parser of :mod:`gep.numbers` (a 5,000-digit integer is refused in
+microseconds, not converted).
 """
 
 from __future__ import annotations
@@ -14,15 +17,22 @@ import csv
 import hashlib
 import json
 import os
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from gep.io.coefficient_files import sha256_file
+from gep.errors import GepError
 from gep.ledger.errors import EvidenceChanged, EvidenceError, InvalidRequest, LedgerError
+from gep.numbers import json_decimal, json_int, parse_decimal
 
 __all__ = ["sha256_file", "read_manifest", "output_hashes", "check_outputs", "read_rows", "ledger_coefficients",
-           "read_json", "write_json"]
+           "read_json", "write_json", "parse_json"]
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 hex digest of a file's bytes (streamed)."""
+    with Path(path).open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 TIDY_COLUMNS = ("parameter", "key", "value", "unit", "price_year", "source", "year", "confidence", "note")
 
@@ -53,7 +63,7 @@ def read_manifest(path: str | Path) -> tuple[dict, str, Path]:
     data = p.read_bytes()
     try:
         manifest = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON syntax, or an integer beyond Python's digit limit
         raise EvidenceError(f"run manifest {p} is not JSON: {exc}", hint="give the manifest.json of a run") from exc
     if not isinstance(manifest, dict):
         raise EvidenceError(f"run manifest {p} is not a JSON object")
@@ -145,7 +155,7 @@ def ledger_coefficients(set_id: str) -> dict:
     """
     from gep.errors import CoefficientError
     from gep.io.coefficient_files import check_hashes, find_set
-    from gep.io.coefficient_files import read_manifest as read_set_manifest
+    from gep.io.coefficient_files import read_manifest as read_set_manifest  # reads TOML through gep.io.tables (pandas): init only
 
     try:
         folder = find_set(set_id)
@@ -161,26 +171,39 @@ def ledger_coefficients(set_id: str) -> dict:
     for name in sorted(manifest["files"]):
         path = folder / name
         for i, r in enumerate(read_rows(path, TIDY_COLUMNS, "coefficient table"), start=2):
-            try:
-                value = Decimal(r["value"])
-            except InvalidOperation as exc:
-                raise LedgerError(f"{path}, line {i}: value {r['value']!r} is not a number") from exc
+            value = parse_decimal(r["value"], f"{path}, line {i}: value", error=LedgerError)
             rows[(r["parameter"], r["key"])] = (value, r["unit"], r["confidence"])
     return {"id": manifest["id"], "version": str(manifest["version"]), "manifest_sha256": sha256_file(folder / "manifest.toml"), "rows": rows}
 
 
+def parse_json(text: str, what: str) -> Any:
+    """Parse JSON text; numbers bounded (:mod:`gep.numbers`), non-integers read as exact Decimals."""
+    try:
+        return json.loads(text, parse_int=json_int, parse_float=json_decimal, parse_constant=_no_constant)
+    except GepError as exc:
+        raise InvalidRequest(f"{what}: {exc.message}", hint=exc.hint) from exc
+    except ValueError as exc:
+        raise InvalidRequest(f"{what} is not JSON: {exc}", hint="fix the JSON syntax") from exc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def read_json(path: str | Path, what: str) -> Any:
-    """Parse a JSON file (``-`` reads standard input)."""
+    """Parse a JSON file (``-`` reads standard input) with :func:`parse_json`."""
     try:
         if str(path) == "-":
             import sys
 
-            return json.loads(sys.stdin.read())
-        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
+            text = sys.stdin.read()
+        else:
+            text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InvalidRequest(f"cannot read {what} {path}: {exc.strerror}", hint="check the path") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"{what} {path} is not JSON: {exc}", hint="fix the JSON syntax") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"{what} {path} is not UTF-8 text: {exc}") from exc
+    return parse_json(text, f"{what} {path}")
 
 
 def write_json(path: str | Path, obj: Any) -> None:

@@ -5,17 +5,30 @@
 1. sequence numbers run 1, 2, 3 ... without gaps;
 2. the record bytes are canonical JSON (:mod:`gep.ledger.canonical`) and their
    RFC 6962 leaf hash ``SHA-256(0x00 || bytes)`` equals the stored one;
-3. the tree root after the record equals the stored tree head;
+3. the tree root after the record equals the stored one;
 4. the request's Ed25519 signature verifies (RFC 8032) and the signer had the
-   authority (registry / account owner);
+   authority (registry / account owner); a request id is used once per signer;
 5. re-deciding the request with :func:`gep.ledger.rules.apply` on the state
    rebuilt so far accepts it and gives exactly the recorded effects (postings,
-   serial blocks, buffer, evidence cap, price).
+   serial blocks, buffer, evidence cap and attestation, price), with the
+   parameters of the genesis record.
+
+Then the **signed tree heads**: every head stored in the database and every
+head given (``--head FILE``) must carry the registry's signature (the key of the
+genesis record) and match the log's root at its size; the newest stored head
+must cover the whole log (every commit signs one, so a log rewritten or
+extended without the registry key is caught); given heads may be required to
+carry witness cosignatures. A head the log does not match names the first
+differing position (bracketed by the signed heads that do match).
 
 Then every invariant of :func:`gep.ledger.rules.check_invariants` is checked on
 the rebuilt state, and (for a database) every table — accounts, instruments,
-postings, balances, blocks, evidence use, prices, Merkle nodes — is compared
-with it, naming the first row that differs.
+caps, postings, balances, blocks, evidence use, prices, Merkle nodes — is
+compared with it, naming the first row that differs.
+
+What verify cannot see without a head kept outside the database: a log cut back
+to an earlier commit together with its heads (truncation, or an old backup
+restored). Publish heads (``gep ledger head``) and verify against them.
 
 The export is a JSON document with each record's canonical text, its leaf hash
 and the root, so anyone can recompute the root with their own code.
@@ -29,14 +42,15 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from gep.ledger import heads as heads_mod
 from gep.ledger import merkle
 from gep.ledger.canonical import parse
 from gep.ledger.errors import AuditFailed, LedgerError
-from gep.ledger.rules import Context, MemoryState, apply, check_invariants
+from gep.ledger.rules import Context, MemoryState, apply, check_invariants, end_commit
 
-__all__ = ["replay", "verify_ledger", "verify_export", "export", "EXPORT_FORMAT"]
+__all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "EXPORT_FORMAT"]
 
-EXPORT_FORMAT = "gep-ledger-export/1"
+EXPORT_FORMAT = "gep-ledger-export/2"
 RECORD_KEYS = {"seq", "time", "request", "signature", "effects"}
 
 
@@ -47,18 +61,19 @@ class Replay:
         self.state = MemoryState()
         self.frontier = merkle.Frontier()
         self.nodes: dict[tuple[int, int], bytes] = {}
-        self.leaves: list[bytes] = []
-        self.ids: dict[str, int] = {}
+        self.roots: list[str] = [merkle.EMPTY_ROOT.hex()]  # roots[n]: root of the first n records (hex)
+        self.times: list[str] = [""]  # times[n]: time of record n
+        self.ids: dict[tuple[str, str], int] = {}  # (signer, client id) -> seq
         self.records: dict[int, tuple[str, str]] = {}  # seq -> (client id, type)
+        self.heads_checked = 0
 
 
 def _context(seq: int, record: dict) -> Context:
     effects = record.get("effects") if isinstance(record.get("effects"), dict) else {}
     ev = effects.get("evidence")
-    buf = effects.get("buffer")
     evidence = {k: v for k, v in ev.items() if k not in ("key", "used_before")} if isinstance(ev, dict) else None
-    buffer = {k: v for k, v in buf.items() if k != "amount"} if isinstance(buf, dict) else None
-    return Context(seq, record.get("time", ""), evidence, buffer)
+    return Context(seq, record.get("time", ""), evidence)
+
 
 
 def _diff(a: Any, b: Any, path: str = "effects") -> str:
@@ -106,8 +121,9 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
         rid = request.get("id") if isinstance(request, dict) else None
         if client_id is not None and rid != client_id:
             raise AuditFailed(f"the record's request id {rid!r} differs from the stored client id", seq=seq, client_id=client_id)
-        if rid in rp.ids:
-            raise AuditFailed(f"request id {rid!r} was already used by transaction {rp.ids[rid]}", seq=seq, client_id=rid)
+        signer = request.get("signer") if isinstance(request, dict) else None
+        if (signer, rid) in rp.ids:
+            raise AuditFailed(f"request id {rid!r} of this signer was already used by transaction {rp.ids[(signer, rid)]}", seq=seq, client_id=rid)
         try:
             effects = apply(rp.state, request, record["signature"], _context(seq, record))
         except LedgerError as exc:
@@ -119,13 +135,91 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
         root = rp.frontier.root().hex()
         if stored_root is not None and stored_root != root:
             raise AuditFailed("the stored tree root after this transaction differs from the recomputed RFC 6962 root", seq=seq, client_id=rid)
-        rp.ids[rid] = seq
-        rp.leaves.append(leaf)
+        rp.ids[(signer, rid)] = seq
+        rp.roots.append(root)
+        rp.times.append(record["time"])
         rp.records[seq] = (rid, request["type"])
+    try:
+        end_commit(rp.state)
+    except LedgerError as exc:
+        raise AuditFailed(f"the log ends inside a batch: {exc.message}", seq=expect - 1) from exc
     problems = check_invariants(rp.state)
     if problems:
         raise AuditFailed(f"invariant broken: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     return rp
+
+
+def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], witnesses: Iterable[str] = ()) -> int:
+    """Check signed tree heads against the replayed log (see the module docstring).
+
+    Parameters
+    ----------
+    rp : Replay
+        The replayed log (its roots at every size).
+    stored : list of dict
+        Heads stored in the database (empty for an export without heads).
+    given : list of (name, dict)
+        Heads kept outside the database (files), with a name for messages.
+    witnesses : iterable of str
+        Witness public keys whose cosignature every given head must carry.
+
+    Returns
+    -------
+    int
+        Number of heads checked.
+
+    Raises
+    ------
+    AuditFailed
+        A head with a bad signature, one the log does not match (naming the first
+        differing position), a stored head missing for the end of the log, or a
+        missing witness cosignature.
+    """
+    registry, ledger_id = rp.state.registry, rp.state.ledger_id
+    n = rp.frontier.size
+    named = [(f"stored head of tree size {h['tree_size']}", h, True) for h in stored] + [(name, h, False) for name, h in given]
+    signed = []
+    for name, h, is_stored in named:
+        heads_mod.check_shape(h, name)
+        if h["ledger"] != ledger_id:
+            raise AuditFailed(f"{name} is a head of ledger {h['ledger']}, not of this ledger ({ledger_id})")
+        if not heads_mod.signature_ok(h, registry):
+            raise AuditFailed(f"{name}: the signature does not verify with the registry key recorded at genesis ({registry[:16]}…)",
+                              hint="a head is signed by the registry's key; this one was forged, edited or made for another ledger")
+        signed.append((name, h, is_stored))
+    witnesses = list(witnesses)
+    for name, h, is_stored in signed:
+        if not is_stored:
+            for w in witnesses:
+                if not heads_mod.cosignature_ok(h, w):
+                    raise AuditFailed(f"{name} carries no valid cosignature of witness {w[:16]}…", hint="have the witness cosign it (`gep ledger cosign`)")
+    good = sorted(h["tree_size"] for _, h, _ in signed if h["tree_size"] <= n and rp.roots[h["tree_size"]] == h["root_hash"])
+    for name, h, is_stored in sorted(signed, key=lambda x: x[1]["tree_size"]):
+        size = h["tree_size"]
+        if size <= n and rp.roots[size] == h["root_hash"]:
+            if h["timestamp"] != rp.times[size]:
+                raise AuditFailed(f"{name}: its timestamp {h['timestamp']} is not the time of transaction {size} ({rp.times[size]})", seq=size)
+            continue
+        lo = max((g for g in good if g < size), default=0)
+        hi = min(size, n + 1)
+        where = f"position {lo + 1}" if hi == lo + 1 else f"position {lo + 1} (the first {lo} transactions match a signed head; the difference lies in {lo + 1}..{hi})"
+        if size > n and lo == n:
+            what = f"the log holds {n} transactions, the head covers {size}: transactions {n + 1}..{size} are missing (truncated, or an old backup restored)"
+        elif size > n:
+            what = f"the log holds {n} transactions, the head covers {size}, and the log differs from it before its end"
+        else:
+            what = f"the log's first {size} transactions hash to {rp.roots[size][:16]}…, the head says {h['root_hash'][:16]}… (history rewritten, reordered or rolled back)"
+        raise AuditFailed(f"{name} (tree size {size}) does not match the log: {what}; first differing {where}", seq=lo + 1,
+                          client_id=rp.records.get(lo + 1, (None,))[0],
+                          hint="the database was changed after the head was signed: restore it from a copy that matches the published heads")
+    if stored:
+        top = max(h["tree_size"] for h in stored)
+        if top != n:
+            raise AuditFailed(f"transactions {top + 1}..{n} are covered by no registry-signed tree head (the newest stored head is of size {top})",
+                              seq=top + 1, client_id=rp.records.get(top + 1, (None,))[0],
+                              hint="every commit signs a head: these were written without the registry key, or history from here on was rewritten")
+    rp.heads_checked = len(signed)
+    return len(signed)
 
 
 def _summary(rp: Replay) -> dict:
@@ -139,13 +233,23 @@ def _summary(rp: Replay) -> dict:
         "accounts": len(st.accounts),
         "instruments": len(st.instruments),
         "signatures_checked": rp.frontier.size,
-        "checks": ["sequence", "canonical bytes", "leaf hashes", "tree heads", "signatures", "authority", "replayed effects",
-                   "double entry", "no negative balance", "credit-only accounts", "serial partition", "evidence caps"],
+        "heads_checked": rp.heads_checked,
+        "parameters": st.params,
+        "checks": ["sequence", "canonical bytes", "leaf hashes", "tree roots", "signed tree heads", "signatures", "authority",
+                   "genesis parameters", "replayed effects", "evidence attestation", "double entry", "no negative balance",
+                   "credit-only accounts", "serial partition", "evidence caps", "DvP batches"],
     }
 
 
-def verify_ledger(ledger: Any) -> dict:
-    """Verify a :class:`gep.ledger.ledger.Ledger`: replay its log, then compare every table.
+def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: Iterable[str] = ()) -> dict:
+    """Verify a :class:`gep.ledger.ledger.Ledger`: replay its log, check the signed heads, compare every table.
+
+    Parameters
+    ----------
+    heads : iterable of (name, head)
+        Heads kept outside the database (``--head FILE``).
+    witnesses : iterable of str
+        Witness public keys whose cosignature each given head must carry.
 
     Returns
     -------
@@ -165,6 +269,8 @@ def verify_ledger(ledger: Any) -> dict:
             "meta": dict(tx.q("SELECT key, value FROM meta")),
             "accounts": tx.q("SELECT id, kind, owner, seq FROM accounts"),
             "instruments": tx.q("SELECT id, kind, base_unit, display_unit, binding, seq FROM instruments"),
+            "caps": tx.q("SELECT seq, instrument, key, manifest_sha256, cap FROM caps"),
+            "heads": tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads ORDER BY tree_size"),
             "postings": tx.q("SELECT seq, instrument, account, amount FROM postings"),
             "balances": tx.q("SELECT account, instrument, amount FROM balances"),
             "blocks": tx.q("SELECT instrument, start_serial, end_serial, holder, seq FROM blocks"),
@@ -178,6 +284,10 @@ def verify_ledger(ledger: Any) -> dict:
     if not rows:
         raise AuditFailed("the log is empty (no genesis record)")
     rp = replay(rows)
+    stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in tables["heads"]]
+    if not stored:
+        raise AuditFailed("the database holds no signed tree head", hint="every commit signs one: the heads table was emptied")
+    check_heads(rp, stored, list(heads), witnesses)
     _compare_tables(rp, tables)
     return _summary(rp)
 
@@ -215,6 +325,10 @@ def _compare_tables(rp: Replay, t: dict) -> None:
         keys_ = sorted(k for k in set(accs) | set(want) if accs.get(k) != want.get(k))
         raise fail("accounts", f"account {keys_[0]!r} is {accs.get(keys_[0])}, the log says {want.get(keys_[0])}",
                    _first([(want.get(keys_[0]) or (None, None, None))[2], (accs.get(keys_[0]) or (None, None, None))[2]]))
+    caps = {int(s): (i, k, m, int(c)) for s, i, k, m, c in t["caps"]}
+    if caps != st.cap_rows:
+        s = min(x for x in set(caps) | set(st.cap_rows) if caps.get(x) != st.cap_rows.get(x))
+        raise fail("caps", f"cap row of transaction {s} is {caps.get(s)}, the log gives {st.cap_rows.get(s)}", s)
     inst = {i: (k, b, d, bind, int(s)) for i, k, b, d, bind, s in t["instruments"]}
     if inst != st.instrument_rows:
         k = sorted(x for x in set(inst) | set(st.instrument_rows) if inst.get(x) != st.instrument_rows.get(x))[0]
@@ -265,14 +379,18 @@ def export(ledger: Any) -> dict:
         "registry": ledger.registry,
         "size": len(rows),
         "root": merkle.root(leaves).hex(),
+        "head": ledger.head(),
         "hashing": "RFC 6962: leaf = SHA-256(0x00 || UTF-8 record), node = SHA-256(0x01 || left || right); "
                    "signatures: Ed25519 (RFC 8032) over 'gep-ledger/v1 request\\n' + canonical request (RFC 8785 JSON)",
         "leaves": out,
     }
 
 
-def verify_export(doc: Any) -> dict:
-    """Verify an export document on its own: leaf hashes, root, signatures, replay, invariants.
+def verify_export(doc: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: Iterable[str] = ()) -> dict:
+    """Verify an export document on its own: leaf hashes, root, signed head, signatures, replay, invariants.
+
+    The export's own head (the newest when it was written) must be signed by the
+    registry and cover every leaf; ``heads`` and ``witnesses`` as for :func:`verify_ledger`.
 
     Raises
     ------
@@ -294,4 +412,5 @@ def verify_export(doc: Any) -> dict:
         raise AuditFailed(f"the export's root {doc.get('root')} differs from the recomputed root {root}")
     if doc.get("ledger") != rp.state.ledger_id or doc.get("registry") != rp.state.registry:
         raise AuditFailed("the export's ledger id or registry key differs from its genesis record", seq=1)
+    check_heads(rp, [doc.get("head")], list(heads), witnesses)
     return _summary(rp)

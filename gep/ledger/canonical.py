@@ -24,11 +24,21 @@ import json
 from typing import Any
 
 from gep.ledger.errors import InvalidRequest
+from gep.numbers import parse_int
 
-__all__ = ["canonical", "parse", "signing_message", "SIGNING_DOMAIN"]
+__all__ = ["canonical", "parse", "signing_message", "SIGNING_DOMAIN", "BATCH_DOMAIN", "HEAD_DOMAIN", "WITNESS_DOMAIN", "ATTEST_DOMAIN"]
 
-#: Prefix of every signed message (domain separation) [bytes].
+#: Prefix of every signed request (domain separation) [bytes].
 SIGNING_DOMAIN = b"gep-ledger/v1 request\n"
+#: Prefix of a batch signature: the signer signs ``BATCH_DOMAIN + root`` (32 bytes) of the
+#: RFC 6962 tree over the ``signing_message`` of each request of the batch.
+BATCH_DOMAIN = b"gep-ledger/v1 request batch\n"
+#: Prefix of a registry-signed tree head (:mod:`gep.ledger.heads`).
+HEAD_DOMAIN = b"gep-ledger/v1 tree head\n"
+#: Prefix of a witness cosignature of a tree head.
+WITNESS_DOMAIN = b"gep-ledger/v1 witness cosignature\n"
+#: Prefix of an engine operator's signature of a run manifest: ``ATTEST_DOMAIN + manifest SHA-256 (hex, ASCII)``.
+ATTEST_DOMAIN = b"gep-ledger/v1 run manifest\n"
 
 
 def _check(value: Any, path: str = "$") -> None:
@@ -79,16 +89,24 @@ def parse(data: bytes) -> Any:
         The bytes are not UTF-8 JSON, or re-encoding them does not give the same bytes.
     """
     try:
-        obj = json.loads(bytes(data).decode("utf-8"), parse_float=_no_float)
+        obj = json.loads(bytes(data).decode("utf-8"), parse_float=_no_float, parse_int=_int)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequest(f"not canonical JSON: {exc}") from exc
-    if canonical(obj) != bytes(data):
+    # floats are refused by the hook and integers bounded; the re-encoding decides canonical form
+    if json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8") != bytes(data):
         raise InvalidRequest("bytes are valid JSON but not in canonical form (key order, spacing or escapes differ)")
     return obj
 
 
 def _no_float(text: str) -> Any:
     raise InvalidRequest(f"binary float {text} in a ledger document")
+
+
+def _int(text: str) -> int:
+    value = parse_int(text, "JSON integer", max_digits=20, error=InvalidRequest) if len(text) > 18 else int(text)
+    if abs(value) >= 2**63:
+        raise InvalidRequest(f"integer {text} does not fit in 64 bits")
+    return value
 
 
 def signing_message(request: dict) -> bytes:

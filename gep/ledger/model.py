@@ -39,9 +39,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from gep.ledger.errors import InvalidAmount, InvalidRequest, UnitMismatch
+from gep.numbers import split_number
 
 __all__ = [
     "ISSUANCE", "RETIREMENT", "BUFFER", "CANCELLATION", "SYSTEM_ACCOUNTS", "Instrument", "Account",
@@ -61,14 +62,16 @@ CREDIT_ONLY = (RETIREMENT, CANCELLATION)
 _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
-_NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
+#: Base units [kg] per unit of the mass units read without pint (exact).
+_MASS = {"g": Decimal("0.001"), "kg": Decimal(1), "t": Decimal(1000)}
 
 #: Fields of each request type: (required, optional), besides v, ledger, id, type, signer.
 REQUEST_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "init": (frozenset({"registry", "coefficients", "accounts"}), frozenset({"memo"})),
+    "init": (frozenset({"registry", "params", "accounts"}), frozenset({"operators", "memo"})),
     "open": (frozenset({"account", "owner"}), frozenset({"memo"})),
     "issue": (frozenset({"instrument", "amount", "to", "evidence"}), frozenset({"memo"})),
-    "transfer": (frozenset({"instrument", "amount", "from", "to"}), frozenset({"price", "memo"})),
+    "recalculate": (frozenset({"instrument", "from", "evidence"}), frozenset({"memo"})),
+    "transfer": (frozenset({"instrument", "amount", "from", "to"}), frozenset({"price", "dvp", "memo"})),
     "retire": (frozenset({"instrument", "amount", "from"}), frozenset({"beneficiary", "memo"})),
     "cancel": (frozenset({"instrument", "amount", "from"}), frozenset({"memo"})),
 }
@@ -179,13 +182,27 @@ def format_amount(amount: int, per_display: int = 1000) -> str:
 
 
 def _decimal(text: str, what: str) -> tuple[Decimal, str]:
-    m = _NUMBER.match(str(text))
-    if not m:
-        raise InvalidAmount(f"{what} {text!r} is not a number with an optional unit", hint="write e.g. '250 kg', '1.5 t' or an integer of the base unit")
-    try:
-        return Decimal(m.group(1)), m.group(2)
-    except InvalidOperation as exc:  # pragma: no cover - the regex admits only valid numbers
-        raise InvalidAmount(f"{what} {text!r} is not a number") from exc
+    """The number (bounded: :mod:`gep.numbers`) and the unit text after it."""
+    return split_number(str(text), what, error=InvalidAmount)
+
+
+def _fast_factor(unit: str, kind: str) -> Decimal | None:
+    """Exact base units per ``unit`` for the common spellings (``kg``, ``t/yr``, ``tCO2e`` ...), else None.
+
+    Saves importing pint for everyday amounts; anything else goes through :func:`_factor`.
+    """
+    u = unit.replace(" ", "")
+    if kind == "capacity":
+        for suffix in ("/yr", "/a", "/year"):
+            if u.endswith(suffix):
+                u = u[: -len(suffix)]
+                break
+    else:
+        for suffix in ("CO2e", "CO2"):
+            if u.endswith(suffix):
+                u = u[: -len(suffix)]
+                break
+    return _MASS.get(u)
 
 
 def _factor(unit: str, targets: list[str], what: str, instrument: Instrument) -> Decimal:
@@ -244,16 +261,16 @@ def parse_amount(text: str | int, instrument: Instrument, what: str = "amount") 
     """
     if isinstance(text, bool):
         raise InvalidAmount(f"{what} {text!r} is not a number")
-    if isinstance(text, int):
-        value, unit = Decimal(text), ""
+    if isinstance(text, (int, Decimal)):
+        value, unit = _decimal(str(text), what)
     else:
         value, unit = _decimal(text, what)
     if unit:
-        if instrument.kind == "capacity":
-            targets = ["kg/yr", "kg"]
-        else:
-            targets = ["kgCO2", "kg"]
-        value = value * _factor(unit, targets, what, instrument)
+        factor = _fast_factor(unit, instrument.kind)
+        if factor is None:
+            targets = ["kg/yr", "kg"] if instrument.kind == "capacity" else ["kgCO2", "kg"]
+            factor = _factor(unit, targets, what, instrument)
+        value = value * factor
     if value != value.to_integral_value():
         raise InvalidAmount(f"{what} {text!r} is not a whole number of {instrument.base_unit}",
                             hint=f"the ledger counts whole {instrument.base_unit}; round the amount")
@@ -271,14 +288,15 @@ def parse_price(text: str | Decimal, instrument: Instrument) -> Decimal:
     ``text`` is a number (CNY per t/yr or per t CO2e) or a number with a money
     per quantity unit (``"0.0716 CNY/kg"``, ``"71.6 CNY/tCO2e"``, ``"1186.71 wan_CNY/t"``).
     """
-    if isinstance(text, Decimal):
-        value, unit = text, ""
-    else:
-        value, unit = _decimal(text, "price")
+    value, unit = _decimal(str(text), "price")
     if unit:
-        display = instrument.display_unit
-        targets = [f"CNY/({display})", "CNY/t"]
-        value = value * _factor(unit, targets, "price", instrument)
+        per = unit.replace(" ", "")
+        base = _fast_factor(per[4:], instrument.kind) if per.startswith("CNY/") else None
+        if base is not None:  # CNY per base units → CNY per display unit
+            value = value * Decimal(instrument.per_display) / base
+        else:
+            display = instrument.display_unit
+            value = value * _factor(unit, [f"CNY/({display})", "CNY/t"], "price", instrument)
     if not value.is_finite() or value <= 0:
         raise InvalidAmount(f"price {text!r} is not a positive amount of CNY", hint="give the price in CNY per unit, e.g. 71.6")
     return normalise_decimal(value)

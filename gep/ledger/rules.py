@@ -17,9 +17,18 @@ Rules
 * no balance goes negative, except ``sys:issuance`` (minus what was issued);
 * ``sys:retirement`` and ``sys:cancellation`` are credit-only (retirement and
   cancellation are final); ``sys:buffer`` is left only by cancellation;
-* issuance cites evidence (an engine run) and never exceeds its cap, minus what
-  was already issued against the same evidence or in the same instrument; forest
-  carbon issuance withholds ``ceil(amount × buffer share)`` into ``sys:buffer``;
+* the parameters that decide amounts (coefficient set and hash, buffer share per
+  instrument kind, rounding, units) are fixed by the genesis record; nothing is
+  read from the working directory;
+* issuance cites evidence (an engine run, attested by its replay or by an engine
+  operator's signature) and never exceeds its cap, minus what was already issued
+  against the same evidence or in the same instrument; an instrument's cap is
+  fixed by the first run it cites and changed only by a registry-signed
+  ``recalculate`` naming both runs; forest carbon issuance withholds
+  ``ceil(amount × buffer share)`` into ``sys:buffer``;
+* the legs of a delivery-versus-payment batch (transfers carrying the same
+  ``dvp`` = batch id, number of legs, expiry) are recorded together and before
+  their expiry, or not at all: a leg alone is refused;
 * serial blocks of an instrument partition ``1 .. issued``; a holder's blocks
   sum to its balance.
 """
@@ -27,14 +36,16 @@ Rules
 from __future__ import annotations
 
 import hashlib
+import re
 from abc import ABC, abstractmethod
 from bisect import bisect_right, insort
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from gep.ledger import keys
-from gep.ledger.canonical import canonical, signing_message
+from gep.ledger import keys, merkle
+from gep.ledger.canonical import ATTEST_DOMAIN, BATCH_DOMAIN, canonical, signing_message
 from gep.ledger.errors import (
     AccountExists, BadSignature, InsufficientBalance, InvalidAmount, InvalidRequest, NotAuthorised,
     OverIssuance, UnknownAccount, UnknownInstrument,
@@ -43,11 +54,20 @@ from gep.ledger.model import (
     BUFFER, CANCELLATION, COMMON_FIELDS, CREDIT_ONLY, ISSUANCE, REQUEST_FIELDS, RETIREMENT, SYSTEM_ACCOUNTS, Account,
     Instrument, check_account_id, check_client_id, normalise_decimal,
 )
+from gep.numbers import parse_decimal
 
-__all__ = ["State", "MemoryState", "Context", "apply", "check_request", "evidence_key", "buffer_amount", "check_invariants", "VERSION"]
+__all__ = ["State", "MemoryState", "Context", "apply", "end_commit", "authentic", "check_request", "check_params", "evidence_key",
+           "buffer_amount", "check_invariants", "VERSION", "ROUNDING", "UNITS", "MAX_DVP_LEGS"]
 
-#: Request format version.
-VERSION = 1
+#: Request format version (2: parameters fixed at genesis, signer-scoped ids, DvP legs, recalculation).
+VERSION = 2
+#: Rounding rules the code implements; the genesis record states them and replay refuses others.
+ROUNDING = {"buffer": "ceiling", "evidence_cap": "floor"}
+#: Units of each instrument kind, as stated in the genesis record.
+UNITS = {kind: {"base": base, "display": display, "per_display": per} for kind, (base, display, per) in Instrument.UNITS.items()}
+#: Most legs of one delivery-versus-payment batch.
+MAX_DVP_LEGS = 16
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass
@@ -61,16 +81,14 @@ class Context:
     time : str
         UTC time of recording (ISO 8601).
     evidence : dict, optional
-        For an issuance: what the evidence resolved to (``cap`` in base units,
-        the file and its SHA-256, the manifest's kind) — see :mod:`gep.ledger.evidence`.
-    buffer : dict, optional
-        For an issuance: ``{"share": "0.2", "set": ..., "version": ...}``.
+        For an issuance or recalculation: what the evidence resolved to (``cap`` in
+        base units, the file and its SHA-256, the manifest's kind, its attestation)
+        — see :mod:`gep.ledger.evidence`.
     """
 
     seq: int
     time: str
     evidence: dict | None = None
-    buffer: dict | None = None
 
 
 class State(ABC):
@@ -78,6 +96,14 @@ class State(ABC):
 
     ledger_id: str | None = None
     registry: str | None = None
+    #: Genesis parameters (``coefficients``, ``buffer_share``, ``rounding``, ``units``).
+    params: dict | None = None
+    #: Engine operator keys whose manifest signatures attest evidence.
+    operators: tuple = ()
+    #: The delivery-versus-payment batch being recorded: ``{"dvp": ..., "count": n}`` or None.
+    dvp_open: dict | None = None
+    #: Batch signatures already checked: ``(signer, root, signature)``.
+    verified: set
 
     @abstractmethod
     def account(self, account_id: str) -> Account | None: ...
@@ -93,12 +119,20 @@ class State(ABC):
     def evidence_used(self, key: str) -> int: ...
 
     @abstractmethod
+    def cap(self, instrument_id: str) -> dict | None:
+        """The cap in force for an instrument: ``{"key", "manifest_sha256", "cap", "seq"}``, or None."""
+
+    @abstractmethod
+    def evidence_instrument(self, key: str) -> str | None:
+        """The instrument an evidence citation is bound to, or None."""
+
+    @abstractmethod
     def holder_blocks(self, account_id: str, instrument_id: str, after: int, limit: int) -> list[tuple[int, int]]:
         """The holder's blocks ``(start, end)`` with ``start > after``, lowest first, at most ``limit``."""
 
     # mutations
     @abstractmethod
-    def set_genesis(self, ledger_id: str, registry: str) -> None: ...
+    def set_genesis(self, ledger_id: str, registry: str, params: dict, operators: list[str]) -> None: ...
 
     @abstractmethod
     def add_account(self, account: Account, seq: int) -> None: ...
@@ -121,6 +155,9 @@ class State(ABC):
 
     @abstractmethod
     def use_evidence(self, seq: int, key: str, instrument_id: str, amount: int, cap: int) -> None: ...
+
+    @abstractmethod
+    def set_cap(self, seq: int, instrument_id: str, key: str, manifest_sha256: str, cap: int) -> None: ...
 
     @abstractmethod
     def add_price(self, seq: int, instrument_id: str, amount: int, price: str, time: str) -> None: ...
@@ -166,6 +203,10 @@ class MemoryState(State):
 
     ledger_id: str | None = None
     registry: str | None = None
+    params: dict | None = None
+    operators: tuple = ()
+    dvp_open: dict | None = None
+    verified: set = field(default_factory=set)
     accounts: dict[str, Account] = field(default_factory=dict)
     instruments: dict[str, dict] = field(default_factory=dict)
     balances: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -177,6 +218,9 @@ class MemoryState(State):
     prices: list[tuple[int, str, int, str, str]] = field(default_factory=list)
     account_seq: dict[str, int] = field(default_factory=dict)
     instrument_rows: dict[str, tuple] = field(default_factory=dict)
+    caps: dict[str, dict] = field(default_factory=dict)  # instrument -> cap in force
+    cap_rows: dict[int, tuple] = field(default_factory=dict)  # seq -> (instrument, key, manifest, cap)
+    key_instrument: dict[str, str] = field(default_factory=dict)
 
     def account(self, account_id):
         return self.accounts.get(account_id)
@@ -190,14 +234,20 @@ class MemoryState(State):
     def evidence_used(self, key):
         return self.evidence.get(key, 0)
 
+    def cap(self, instrument_id):
+        return self.caps.get(instrument_id)
+
+    def evidence_instrument(self, key):
+        return self.key_instrument.get(key)
+
     def holder_blocks(self, account_id, instrument_id, after, limit):
         starts = self.starts.get((account_id, instrument_id), [])
         i = bisect_right(starts, after)
         table = self.blocks[instrument_id]
         return [(s, table[s][0]) for s in starts[i:i + limit]]
 
-    def set_genesis(self, ledger_id, registry):
-        self.ledger_id, self.registry = ledger_id, registry
+    def set_genesis(self, ledger_id, registry, params, operators):
+        self.ledger_id, self.registry, self.params, self.operators = ledger_id, registry, params, tuple(operators)
 
     def add_account(self, account, seq):
         self.accounts[account.id] = account
@@ -236,6 +286,11 @@ class MemoryState(State):
 
     def add_price(self, seq, instrument_id, amount, price, time):
         self.prices.append((seq, instrument_id, amount, price, time))
+
+    def set_cap(self, seq, instrument_id, key, manifest_sha256, cap):
+        self.caps[instrument_id] = {"key": key, "manifest_sha256": manifest_sha256, "cap": cap, "seq": seq}
+        self.cap_rows[seq] = (instrument_id, key, manifest_sha256, cap)
+        self.key_instrument[key] = instrument_id
 
 
 # --------------------------------------------------------------------------- checks
@@ -288,13 +343,85 @@ def evidence_key(evidence: dict) -> str:
 def buffer_amount(amount: int, share: Decimal) -> int:
     """Units withheld into the buffer pool: ``ceil(amount × share)`` [base units].
 
-    Rounded up, so the buffer is never short of its declared share.
+    Rounded up, so the buffer is never short of its declared share (``ROUNDING["buffer"]``).
     """
     return int((Decimal(amount) * share).to_integral_value(rounding=ROUND_CEILING))
 
 
-def _authenticate(request: dict, signature: str) -> None:
-    if not isinstance(signature, str) or not keys.verify(request["signer"], signing_message(request), signature):
+def _share(text: Any, where: str) -> Decimal:
+    if not isinstance(text, str):
+        raise InvalidRequest(f"{where} must be a decimal string")
+    share = parse_decimal(text, where, error=InvalidRequest)
+    if not (Decimal(0) <= share < Decimal(1)) or str(normalise_decimal(share)) != text:
+        raise InvalidRequest(f"{where} {text!r} is not a fraction in [0, 1) in normal form", hint="e.g. \"0.2\" for 20 %")
+    return share
+
+
+def check_params(params: Any) -> dict:
+    """Check the parameters of a genesis record: the values every later amount depends on.
+
+    ``coefficients`` (``id``, ``version``, ``manifest_sha256`` of the ledger coefficient set),
+    ``buffer_share`` (a decimal fraction per instrument kind), ``rounding`` and ``units``
+    (which must state exactly what this code implements: :data:`ROUNDING`, :data:`UNITS`).
+
+    Raises
+    ------
+    InvalidRequest
+        Naming the first problem.
+    """
+    if not isinstance(params, dict) or set(params) != {"coefficients", "buffer_share", "rounding", "units"}:
+        raise InvalidRequest("genesis params must be exactly {coefficients, buffer_share, rounding, units}")
+    cs = params["coefficients"]
+    if not isinstance(cs, dict) or set(cs) != {"id", "version", "manifest_sha256"} or not all(isinstance(v, str) for v in cs.values()) \
+            or not _HEX64.match(cs["manifest_sha256"]):
+        raise InvalidRequest("genesis params.coefficients must be {id, version, manifest_sha256 (64 hex)}")
+    shares = params["buffer_share"]
+    if not isinstance(shares, dict) or set(shares) != set(Instrument.UNITS):
+        raise InvalidRequest(f"genesis params.buffer_share must give a share for each of {sorted(Instrument.UNITS)}")
+    for kind, text in shares.items():
+        _share(text, f"genesis buffer share of {kind}")
+    if params["rounding"] != ROUNDING:
+        raise InvalidRequest(f"genesis rounding {params['rounding']!r} is not what this gep implements ({ROUNDING})",
+                             hint="this ledger was made by another gep version; verify it with that version")
+    if params["units"] != UNITS:
+        raise InvalidRequest(f"genesis units {params['units']!r} are not what this gep implements ({UNITS})",
+                             hint="this ledger was made by another gep version; verify it with that version")
+    return params
+
+
+def authentic(state: State, request: dict, signature: Any) -> bool:
+    """True when ``signature`` authenticates ``request`` by its ``signer``.
+
+    ``signature`` is either 128 hex digits (Ed25519 over :func:`signing_message`) or a
+    batch signature ``{"index", "size", "path", "signature"}``: the signer signed
+    ``BATCH_DOMAIN + root`` once for a batch of requests, where ``root`` is the RFC 6962
+    tree over their signing messages and ``path`` this request's audit path. A batch
+    signature is checked once per ``state`` (``state.verified``).
+    """
+    signer = request["signer"]
+    if isinstance(signature, str):
+        return keys.verify(signer, signing_message(request), signature)
+    if not isinstance(signature, dict) or set(signature) != {"index", "size", "path", "signature"}:
+        return False
+    index, size, path, sig = signature["index"], signature["size"], signature["path"], signature["signature"]
+    if not (isinstance(index, int) and isinstance(size, int) and isinstance(path, list) and isinstance(sig, str)) or len(path) > 64:
+        return False
+    if not all(isinstance(h, str) and _HEX64.match(h) for h in path):
+        return False
+    root = merkle.root_from_path(merkle.leaf_hash(signing_message(request)), index, size, [bytes.fromhex(h) for h in path])
+    if root is None:
+        return False
+    memo = (signer, root, sig)
+    if memo in state.verified:
+        return True
+    if keys.verify(signer, BATCH_DOMAIN + root, sig):
+        state.verified.add(memo)
+        return True
+    return False
+
+
+def _authenticate(state: State, request: dict, signature: Any) -> None:
+    if not authentic(state, request, signature):
         raise BadSignature(f"the signature of request {request['id']!r} does not verify with key {request['signer'][:16]}…",
                            hint="sign the canonical request bytes with the private key of the signer (RFC 8032 Ed25519)")
 
@@ -321,12 +448,17 @@ def _need_owner(state: State, acc: Account, request: dict) -> None:
                             hint="only the account's owner may transfer or retire from it: sign with the owner's key")
 
 
-def _need_instrument(state: State, text: Any) -> Instrument:
+def _parse_instrument(text: Any) -> Instrument:
     if not isinstance(text, str):
         raise InvalidRequest("instrument must be a string")
     ins = Instrument.parse(text)
     if ins.id != text:
         raise InvalidRequest(f"instrument {text!r} is not in canonical form", hint=f"write {ins.id}")
+    return ins
+
+
+def _need_instrument(state: State, text: Any) -> Instrument:
+    ins = _parse_instrument(text)
     if state.instrument(ins.id) is None:
         raise UnknownInstrument(f"instrument {ins.id} has never been issued", hint="check the id with `gep ledger balance`")
     return ins
@@ -346,10 +478,21 @@ def _post_move(state: State, ctx: Context, ins: Instrument, src: str, dst: str, 
     return {"postings": sorted([[src, -amount], [dst, amount]]), "serials": serials}
 
 
+def _time(text: Any, what: str) -> datetime:
+    """An ISO 8601 time with a time zone (``2026-12-01T00:00:00Z``)."""
+    try:
+        t = datetime.fromisoformat(text) if isinstance(text, str) and len(text) <= 40 else None
+    except ValueError:
+        t = None
+    if t is None or t.tzinfo is None:
+        raise InvalidRequest(f"{what} {text!r} is not an ISO 8601 time with a time zone", hint="e.g. 2026-12-01T00:00:00Z")
+    return t
+
+
 # --------------------------------------------------------------------------- apply
 
 
-def apply(state: State, request: dict, signature: str, ctx: Context) -> dict:
+def apply(state: State, request: dict, signature: Any, ctx: Context) -> dict:
     """Decide a signed request against ``state``; on success change it and return the effects.
 
     Parameters
@@ -359,27 +502,30 @@ def apply(state: State, request: dict, signature: str, ctx: Context) -> dict:
         caller rolls back its transaction on an exception).
     request : dict
         The request (see :data:`gep.ledger.model.REQUEST_FIELDS`).
-    signature : str
-        Hex Ed25519 signature of :func:`gep.ledger.canonical.signing_message`.
+    signature : str or dict
+        Hex Ed25519 signature of :func:`gep.ledger.canonical.signing_message`, or a
+        batch signature (see :func:`authentic`).
     ctx : Context
-        Sequence number, time and, for issuance, the resolved evidence and buffer share.
+        Sequence number, time and, for issuance and recalculation, the resolved evidence.
 
     Returns
     -------
     dict
         Effects recorded in the log: ``postings`` (account, signed amount) and
         ``serials`` (moved or created ranges), plus ``evidence`` and ``buffer``
-        for an issuance and ``account`` for an opening.
+        for an issuance, ``recalculation`` for a recalculation and ``account``
+        for an opening.
 
     Raises
     ------
     LedgerError
         Any refusal (bad signature, wrong key, unknown account or instrument,
-        insufficient balance, over-issuance, malformed request).
+        insufficient balance, over-issuance, malformed request, an incomplete
+        or expired delivery-versus-payment batch).
     """
     check_request(request)
     kind = request["type"]
-    _authenticate(request, signature)
+    _authenticate(state, request, signature)
     if kind == "init":
         return _apply_init(state, request, ctx)
     if state.ledger_id is None:
@@ -387,7 +533,45 @@ def apply(state: State, request: dict, signature: str, ctx: Context) -> dict:
     if request["ledger"] != state.ledger_id:
         raise InvalidRequest(f"request {request['id']!r} names ledger {request['ledger']}, not this ledger ({state.ledger_id})",
                              hint="requests are bound to one ledger; build it again for this one")
-    return _APPLY[kind](state, request, ctx)
+    leg = request.get("dvp")
+    group = state.dvp_open
+    if group is not None and leg != group["dvp"]:
+        raise InvalidRequest(f"delivery-versus-payment batch {group['dvp']['batch']!r} is incomplete ({group['count']} of {group['dvp']['legs']} legs) "
+                             f"when request {request['id']!r} arrives; a leg alone is refused",
+                             hint="submit all legs of a DvP batch together, one after the other, in one linked batch")
+    if leg is not None:
+        _check_leg(leg, ctx)
+    effects = _APPLY[kind](state, request, ctx)
+    if leg is not None:
+        count = (group["count"] if group else 0) + 1
+        state.dvp_open = None if count == leg["legs"] else {"dvp": leg, "count": count}
+    return effects
+
+
+def end_commit(state: State) -> None:
+    """Check what must hold at the end of every commit: no delivery-versus-payment batch left open.
+
+    Raises
+    ------
+    InvalidRequest
+        A DvP batch has fewer legs than it declares (a leg alone).
+    """
+    group = state.dvp_open
+    if group is not None:
+        raise InvalidRequest(f"delivery-versus-payment batch {group['dvp']['batch']!r} has {group['count']} of {group['dvp']['legs']} legs: "
+                             "a leg alone is refused", hint="submit all legs of the batch together in one linked batch")
+
+
+def _check_leg(leg: Any, ctx: Context) -> None:
+    if not isinstance(leg, dict) or set(leg) != {"batch", "legs", "expires"}:
+        raise InvalidRequest("dvp must be {batch, legs, expires}")
+    check_client_id(leg["batch"])
+    legs = leg["legs"]
+    if not isinstance(legs, int) or isinstance(legs, bool) or not 2 <= legs <= MAX_DVP_LEGS:
+        raise InvalidRequest(f"dvp legs {legs!r} must be an integer from 2 to {MAX_DVP_LEGS}")
+    if _time(ctx.time, "record time") > _time(leg["expires"], "dvp expiry"):
+        raise InvalidRequest(f"delivery-versus-payment batch {leg['batch']!r} expired at {leg['expires']}",
+                             hint="the legs are void after their expiry: sign new legs with a later --expires")
 
 
 def _apply_init(state: State, request: dict, ctx: Context) -> dict:
@@ -398,7 +582,13 @@ def _apply_init(state: State, request: dict, ctx: Context) -> dict:
     keys.check_public_hex(request["registry"], "registry key")
     if request["accounts"] != sorted(SYSTEM_ACCOUNTS):
         raise InvalidRequest(f"genesis accounts must be {sorted(SYSTEM_ACCOUNTS)}")
-    state.set_genesis(request["ledger"], request["registry"])
+    params = check_params(request["params"])
+    operators = request.get("operators", [])
+    if not isinstance(operators, list) or len(set(operators)) != len(operators) or len(operators) > 100:
+        raise InvalidRequest("genesis operators must be a list of distinct public keys")
+    for op in operators:
+        keys.check_public_hex(op, "engine operator key")
+    state.set_genesis(request["ledger"], request["registry"], params, operators)
     for acc_id in sorted(SYSTEM_ACCOUNTS):
         state.add_account(Account(acc_id, SYSTEM_ACCOUNTS[acc_id], request["registry"]), ctx.seq)
     return {"accounts": sorted(SYSTEM_ACCOUNTS)}
@@ -417,19 +607,11 @@ def _apply_open(state: State, request: dict, ctx: Context) -> dict:
     return {"account": acc_id}
 
 
-def _apply_issue(state: State, request: dict, ctx: Context) -> dict:
-    _need_registry(state, request)
-    if not isinstance(request["instrument"], str):
-        raise InvalidRequest("instrument must be a string")
-    ins = Instrument.parse(request["instrument"])
-    if ins.id != request["instrument"]:
-        raise InvalidRequest(f"instrument {request['instrument']!r} is not in canonical form", hint=f"write {ins.id}")
-    to = _need_account(state, request["to"], "recipient")
-    if not to.is_user:
-        raise InvalidRequest(f"cannot issue to system account {to.id}", hint="issue to a user account")
-    amount = request["amount"]
+def _evidence(state: State, request: dict, ins: Instrument, ctx: Context) -> tuple[dict, dict, str]:
+    """Check the evidence a request cites against what was resolved; return (citation, resolved, binding)."""
     ev = request["evidence"]
-    if not isinstance(ev, dict) or set(ev) != {"manifest_sha256", "selector"} or not isinstance(ev["selector"], dict):
+    if not isinstance(ev, dict) or set(ev) != {"manifest_sha256", "selector"} or not isinstance(ev["selector"], dict) \
+            or not isinstance(ev["manifest_sha256"], str):
         raise InvalidRequest("evidence must be {manifest_sha256, selector}")
     resolved = ctx.evidence
     if resolved is None:
@@ -437,20 +619,67 @@ def _apply_issue(state: State, request: dict, ctx: Context) -> dict:
     if resolved.get("manifest_sha256") != ev["manifest_sha256"] or resolved.get("selector") != ev["selector"]:
         raise InvalidRequest("the evidence resolved does not match the evidence the request cites",
                              hint="the manifest file changed since the request was signed; sign it again")
-    if ev["selector"].get("instrument_kind") != ins.kind or ev["selector"].get("vintage") != ins.vintage:
-        raise InvalidRequest(f"evidence selector {ev['selector']} does not fit instrument {ins.id}")
-    if ins.kind == "capacity" and (ev["selector"].get("catchment") != ins.get("catchment") or ev["selector"].get("pollutant") != ins.get("pollutant")):
-        raise InvalidRequest(f"evidence is for catchment {ev['selector'].get('catchment')} / {ev['selector'].get('pollutant')}, not {ins.id}")
+    sel = ev["selector"]
+    if sel.get("instrument_kind") != ins.kind or sel.get("vintage") != ins.vintage:
+        raise InvalidRequest(f"evidence selector {sel} does not fit instrument {ins.id}")
+    if ins.kind == "capacity" and (sel.get("catchment") != ins.get("catchment") or sel.get("pollutant") != ins.get("pollutant")):
+        raise InvalidRequest(f"evidence is for catchment {sel.get('catchment')} / {sel.get('pollutant')}, not {ins.id}")
     cap = resolved.get("cap")
     if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
         raise InvalidRequest("resolved evidence has no integer cap")
-    # one instrument, one kind of evidence selection (e.g. the same project area)
-    binding = canonical({k: v for k, v in sorted(ev["selector"].items())}).decode()
+    _check_attestation(state, resolved)
+    binding = canonical({k: v for k, v in sorted(sel.items())}).decode()
+    return ev, resolved, binding
+
+
+def _check_attestation(state: State, resolved: dict) -> None:
+    """The run behind the evidence was reproduced by the registry, or is signed by a genesis engine operator."""
+    att = resolved.get("attestation")
+    if isinstance(att, dict) and att.get("method") == "replay" and set(att) == {"method", "gep_version"}:
+        return
+    if isinstance(att, dict) and att.get("method") == "operator" and set(att) == {"method", "key", "signature"}:
+        if att["key"] not in state.operators:
+            raise NotAuthorised(f"run manifest {resolved['manifest_sha256'][:12]}… is signed by key {str(att['key'])[:16]}…, not an engine operator of this ledger",
+                                hint="engine operators are named at `gep ledger init --operator`")
+        if not isinstance(att["signature"], str) or not keys.verify(att["key"], ATTEST_DOMAIN + resolved["manifest_sha256"].encode(), att["signature"]):
+            raise BadSignature(f"the engine operator's signature of run manifest {resolved['manifest_sha256'][:12]}… does not verify")
+        return
+    raise InvalidRequest(f"run manifest {resolved.get('manifest_sha256', '?')[:12]}… is neither reproduced by its replay nor signed by an engine operator",
+                         hint="keep the run's inputs beside its manifest (so `gep replay` can reproduce it), or have an engine operator sign it with `gep ledger attest`")
+
+
+def _out_evidence(resolved: dict, key: str, used: int) -> dict:
+    out = dict(resolved)
+    out["key"] = key
+    out["used_before"] = used
+    return out
+
+
+def _apply_issue(state: State, request: dict, ctx: Context) -> dict:
+    _need_registry(state, request)
+    ins = _parse_instrument(request["instrument"])
+    to = _need_account(state, request["to"], "recipient")
+    if not to.is_user:
+        raise InvalidRequest(f"cannot issue to system account {to.id}", hint="issue to a user account")
+    amount = request["amount"]
+    ev, resolved, binding = _evidence(state, request, ins, ctx)
     existing = state.instrument(ins.id)
     if existing is not None and existing["binding"] != binding:
         raise InvalidRequest(f"instrument {ins.id} was first issued against selection {existing['binding']}, not {binding}",
                              hint="issue each project area / catchment under its own instrument")
     key = evidence_key(ev)
+    bound = state.cap(ins.id)
+    if bound is not None and bound["key"] != key:
+        raise InvalidRequest(f"instrument {ins.id} is bound to run {bound['manifest_sha256'][:12]}… (cap {ins.display(bound['cap'])}, transaction {bound['seq']}), "
+                             f"not run {ev['manifest_sha256'][:12]}…",
+                             hint="a later run changes the cap only through `gep ledger recalculate` (registry-signed, naming both runs)")
+    other = state.evidence_instrument(key)
+    if bound is None and other is not None and other != ins.id:
+        raise InvalidRequest(f"this evidence (run {ev['manifest_sha256'][:12]}…, selection {binding}) already backs instrument {other}",
+                             hint="one run selection backs one instrument: issue more of that instrument instead")
+    cap = resolved["cap"] if bound is None else bound["cap"]
+    if resolved["cap"] != cap:
+        raise InvalidRequest(f"the evidence resolves to cap {resolved['cap']}, but {ins.id} records cap {cap} for it")
     used = state.evidence_used(key)
     issued = state.issued(ins.id)
     for what, before in (("the same evidence", used), (f"instrument {ins.id}", issued)):
@@ -461,17 +690,17 @@ def _apply_issue(state: State, request: dict, ctx: Context) -> dict:
                 f"{ins.display(room)} left",
                 hint="issue at most what the engine run computed (the buffer share is withheld from the amount)",
             )
-    share_text = (ctx.buffer or {}).get("share", "0")
-    share = Decimal(share_text)
-    if not (Decimal(0) <= share < Decimal(1)):
-        raise InvalidRequest(f"buffer share {share_text} outside [0, 1)")
-    withheld = buffer_amount(amount, share)
+    params = state.params
+    share_text = params["buffer_share"][ins.kind]
+    withheld = buffer_amount(amount, _share(share_text, "buffer share"))
     net = amount - withheld
     if net <= 0:
         raise InvalidAmount(f"issuing {ins.display(amount)} leaves nothing for {to.id} after the buffer share {share_text}",
                             hint="issue a larger amount")
     if existing is None:
         state.add_instrument(ins, binding, ctx.seq)
+    if bound is None:
+        state.set_cap(ctx.seq, ins.id, key, ev["manifest_sha256"], cap)
     start = issued + 1
     state.post(ctx.seq, ins.id, ISSUANCE, -amount)
     state.post(ctx.seq, ins.id, to.id, net)
@@ -484,14 +713,42 @@ def _apply_issue(state: State, request: dict, ctx: Context) -> dict:
         serials.append([BUFFER, start + net, start + amount - 1])
         postings.append([BUFFER, withheld])
     state.use_evidence(ctx.seq, key, ins.id, amount, cap)
-    out_ev = dict(resolved)
-    out_ev["key"] = key
-    out_ev["used_before"] = used
+    cs = params["coefficients"]
     return {
         "postings": sorted(postings),
         "serials": serials,
-        "evidence": out_ev,
-        "buffer": {**(ctx.buffer or {"share": "0"}), "amount": withheld},
+        "evidence": _out_evidence(resolved, key, used),
+        "buffer": {"share": share_text, "set": cs["id"], "version": cs["version"], "manifest_sha256": cs["manifest_sha256"], "amount": withheld},
+    }
+
+
+def _apply_recalculate(state: State, request: dict, ctx: Context) -> dict:
+    _need_registry(state, request)
+    ins = _need_instrument(state, request["instrument"])
+    bound = state.cap(ins.id)
+    if request["from"] != bound["manifest_sha256"]:
+        raise InvalidRequest(f"instrument {ins.id} is bound to run {bound['manifest_sha256'][:12]}…, not {str(request['from'])[:12]}…",
+                             hint="name the run the instrument is bound to now (see `gep ledger history --instrument`)")
+    ev, resolved, binding = _evidence(state, request, ins, ctx)
+    if state.instrument(ins.id)["binding"] != binding:
+        raise InvalidRequest(f"a recalculation keeps the selection of {ins.id} ({state.instrument(ins.id)['binding']}), not {binding}")
+    key = evidence_key(ev)
+    if key == bound["key"]:
+        raise InvalidRequest(f"instrument {ins.id} is already bound to run {ev['manifest_sha256'][:12]}…")
+    other = state.evidence_instrument(key)
+    if other is not None and other != ins.id:
+        raise InvalidRequest(f"this evidence already backs instrument {other}")
+    cap = resolved["cap"]
+    issued = state.issued(ins.id)
+    state.set_cap(ctx.seq, ins.id, key, ev["manifest_sha256"], cap)
+    return {
+        "recalculation": {
+            "instrument": ins.id,
+            "from": {"manifest_sha256": bound["manifest_sha256"], "cap": bound["cap"], "seq": bound["seq"]},
+            "to": {"manifest_sha256": ev["manifest_sha256"], "cap": cap},
+            "issued": issued, "room": max(cap - issued, 0), "excess": max(issued - cap, 0),
+        },
+        "evidence": _out_evidence(resolved, key, state.evidence_used(key)),
     }
 
 
@@ -509,12 +766,10 @@ def _apply_transfer(state: State, request: dict, ctx: Context) -> dict:
     amount = request["amount"]
     price = None
     if "price" in request:
-        try:
-            price = Decimal(request["price"]) if isinstance(request["price"], str) else None
-        except ArithmeticError:
-            price = None
-        if price is None or not price.is_finite() or price <= 0 or str(normalise_decimal(price)) != request["price"]:
-            raise InvalidAmount(f"price {request['price']!r} is not a positive decimal string in normal form", hint="e.g. \"71.6\" (CNY per display unit)")
+        text = request["price"]
+        price = parse_decimal(text, "price", error=InvalidAmount) if isinstance(text, str) else None
+        if price is None or price <= 0 or str(normalise_decimal(price)) != text:
+            raise InvalidAmount(f"price {text!r} is not a positive decimal string in normal form", hint="e.g. \"71.6\" (CNY per display unit)")
     _debit_check(state, src, ins, amount)
     effects = _post_move(state, ctx, ins, src.id, dst.id, amount)
     if price is not None:
@@ -544,7 +799,8 @@ def _apply_cancel(state: State, request: dict, ctx: Context) -> dict:
     return _post_move(state, ctx, ins, src.id, CANCELLATION, request["amount"])
 
 
-_APPLY = {"open": _apply_open, "issue": _apply_issue, "transfer": _apply_transfer, "retire": _apply_retire, "cancel": _apply_cancel}
+_APPLY = {"open": _apply_open, "issue": _apply_issue, "recalculate": _apply_recalculate, "transfer": _apply_transfer,
+          "retire": _apply_retire, "cancel": _apply_cancel}
 
 
 # --------------------------------------------------------------------------- invariants

@@ -5,11 +5,14 @@ Tables
 Append-only (UPDATE, DELETE and TRUNCATE refused by triggers on both back ends):
 
 ``meta``          ledger id, registry key, schema version, coefficient set
-``log``           one row per transaction: sequence number, client id, canonical
-                  record bytes, RFC 6962 leaf hash and the tree root after it
+``log``           one row per transaction: sequence number, signer and client id
+                  (unique together), canonical record bytes, RFC 6962 leaf hash and
+                  the tree root after it
+``heads``         the registry-signed tree head of every commit (:mod:`gep.ledger.heads`)
 ``merkle``        hash of every perfect subtree ``(level, index)`` of the log
 ``accounts``      opened accounts and their owner keys
 ``instruments``   instruments issued so far and their evidence selection
+``caps``          the cap of each instrument: first run cited, then each recalculation
 ``postings``      double-entry lines ``(seq, instrument, account, ±amount)``
 ``evidence_use``  amount issued against each evidence citation, with its cap
 ``prices``        transfer prices (CNY per display unit)
@@ -27,39 +30,58 @@ EXCLUSIVE MODE`` (appends to the Merkle log are sequential anyway; taking the
 lock before the first query makes the transaction's snapshot start after the
 previous writer's commit; readers are not blocked), retried on serialization
 failure or deadlock. A transaction either commits whole or leaves nothing.
+
+Timeouts (:class:`Timeouts`, from ``$GEP_LEDGER_LOCK_TIMEOUT``,
+``$GEP_LEDGER_STATEMENT_TIMEOUT``, ``$GEP_LEDGER_IDLE_TIMEOUT`` in seconds): a writer
+waits at most ``lock`` seconds for another writer (SQLite busy timeout;
+PostgreSQL ``lock_timeout``) and then gets a one-line :class:`StorageError`; on
+PostgreSQL every statement is cut after ``statement`` seconds
+(``statement_timeout``) and a session idle inside a transaction (a frozen or
+killed client holding the log lock) is ended by the server after ``idle``
+seconds (``idle_in_transaction_session_timeout``), releasing its locks.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from gep.ledger.errors import AlreadyInitialised, LedgerError, NotInitialised, StorageError
 from gep.ledger.model import ISSUANCE, Account, Instrument
 from gep.ledger.rules import State
+from gep.numbers import parse_decimal
 
-__all__ = ["open_store", "Store", "SqliteStore", "PostgresStore", "SqlState", "APPEND_ONLY", "SCHEMA_VERSION"]
+__all__ = ["open_store", "Store", "SqliteStore", "PostgresStore", "SqlState", "Timeouts", "APPEND_ONLY", "SCHEMA_VERSION"]
 
 T = TypeVar("T")
-SCHEMA_VERSION = "1"
+#: Version of the tables and of the records (2: signed heads, genesis parameters, signer-scoped ids).
+SCHEMA_VERSION = "2"
 #: Tables whose rows are never changed or removed.
-APPEND_ONLY = ("meta", "log", "merkle", "accounts", "instruments", "postings", "evidence_use", "prices")
+APPEND_ONLY = ("meta", "log", "heads", "merkle", "accounts", "instruments", "caps", "postings", "evidence_use", "prices")
 
 _TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE log (
   seq BIGINT PRIMARY KEY,
-  client_id TEXT NOT NULL UNIQUE,
+  signer TEXT NOT NULL,
+  client_id TEXT NOT NULL,
   type TEXT NOT NULL,
   request_sha256 TEXT NOT NULL,
   record {blob} NOT NULL,
   leaf_hash TEXT NOT NULL,
   root TEXT NOT NULL,
-  time TEXT NOT NULL
+  time TEXT NOT NULL,
+  UNIQUE (signer, client_id)
 );
+CREATE TABLE heads (tree_size BIGINT PRIMARY KEY, root_hash TEXT NOT NULL, timestamp TEXT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL);
+CREATE TABLE caps (seq BIGINT PRIMARY KEY, instrument TEXT NOT NULL, key TEXT NOT NULL, manifest_sha256 TEXT NOT NULL, cap BIGINT NOT NULL);
+CREATE INDEX caps_instrument ON caps (instrument, seq);
+CREATE INDEX caps_key ON caps (key);
 CREATE TABLE merkle (level INTEGER NOT NULL, idx BIGINT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (level, idx));
 CREATE TABLE accounts (id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT NOT NULL, seq BIGINT NOT NULL);
 CREATE TABLE instruments (id TEXT PRIMARY KEY, kind TEXT NOT NULL, base_unit TEXT NOT NULL, display_unit TEXT NOT NULL,
@@ -78,6 +100,45 @@ CREATE TABLE blocks (instrument TEXT NOT NULL, start_serial BIGINT NOT NULL, end
                      seq BIGINT NOT NULL, PRIMARY KEY (instrument, start_serial), CHECK (end_serial >= start_serial));
 CREATE INDEX blocks_holder ON blocks (holder, instrument, start_serial);
 """
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the store waits [s] (see the module docstring).
+
+    Attributes
+    ----------
+    lock : float
+        Longest wait for another writer's lock (default 10 s).
+    statement : float
+        Longest single SQL statement on PostgreSQL (default 60 s).
+    idle : float
+        Longest a PostgreSQL session may sit idle inside a transaction before the
+        server ends it and releases its locks (default 30 s).
+    """
+
+    lock: float = 10.0
+    statement: float = 60.0
+    idle: float = 30.0
+
+    ENV = {"lock": "GEP_LEDGER_LOCK_TIMEOUT", "statement": "GEP_LEDGER_STATEMENT_TIMEOUT", "idle": "GEP_LEDGER_IDLE_TIMEOUT"}
+
+    @classmethod
+    def from_env(cls) -> "Timeouts":
+        """Defaults, overridden by ``$GEP_LEDGER_LOCK_TIMEOUT`` etc. (seconds, > 0)."""
+        values = {}
+        for name, var in cls.ENV.items():
+            text = os.environ.get(var)
+            if text:
+                value = parse_decimal(text, f"${var}", max_exponent=6, error=StorageError)
+                if not value > 0:
+                    raise StorageError(f"${var} = {text!r} is not a positive number of seconds", hint=f"e.g. {var}=10")
+                values[name] = float(value)
+        return cls(**values)
+
+    def ms(self, name: str) -> int:
+        """A timeout in whole milliseconds (PostgreSQL settings)."""
+        return max(1, int(getattr(self, name) * 1000))
 
 
 def _statements(sql: str) -> list[str]:
@@ -193,10 +254,11 @@ class SqliteStore(Store):
 
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path, create: bool = False, timeout: float = 60.0):
+    def __init__(self, path: str | Path, create: bool = False, timeouts: Timeouts | None = None):
         self.path = Path(path)
         self.target = str(self.path)
-        self.timeout = timeout
+        self.timeouts = timeouts or Timeouts.from_env()
+        self.timeout = timeout = self.timeouts.lock
         if not create and not self.path.is_file():
             raise NotInitialised(f"ledger database {self.path} not found", hint="create it with `gep ledger init --db PATH`, or set GEP_LEDGER / --db")
         try:
@@ -234,7 +296,8 @@ class SqliteStore(Store):
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise StorageError(f"cannot start a transaction on {self.path}: {exc}") from exc
                 if time.monotonic() > deadline:
-                    raise StorageError(f"{self.path} stayed locked by another writer for {self.timeout:.0f} s", hint="retry later") from exc
+                    raise StorageError(f"{self.path} stayed locked by another writer for {self.timeout:g} s (lock timeout)",
+                                       hint="retry later; a writer that froze holds the lock until it is ended; raise $GEP_LEDGER_LOCK_TIMEOUT to wait longer") from exc
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.1)
 
@@ -278,7 +341,7 @@ class PostgresStore(Store):
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, retries: int = 50):
+    def __init__(self, url: str, retries: int = 50, timeouts: Timeouts | None = None):
         try:
             import psycopg
         except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -287,10 +350,13 @@ class PostgresStore(Store):
         self.url = url
         self.target = _redact(url)
         self.retries = retries
+        self.timeouts = t = timeouts or Timeouts.from_env()
         try:
-            self.conn = psycopg.connect(url, autocommit=True)
+            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(t.lock)))
+            for name, setting in (("lock", "lock_timeout"), ("statement", "statement_timeout"), ("idle", "idle_in_transaction_session_timeout")):
+                self.conn.execute(f"SET {setting} = {t.ms(name)}")
         except psycopg.Error as exc:
-            raise StorageError(f"cannot connect to {self.target}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
+            raise StorageError(f"cannot connect to {self.target}: {_first_line(exc)}",
                                hint="check the URL, that the server runs and accepts the user") from exc
 
     def sql(self, text: str) -> str:
@@ -332,10 +398,18 @@ class PostgresStore(Store):
             except LedgerError:
                 self._rollback(cur)
                 raise
+            except pg.errors.LockNotAvailable as exc:
+                self._rollback(cur)
+                raise StorageError(f"{self.target}: another writer held the ledger's write lock for more than {self.timeouts.lock:g} s (lock_timeout)",
+                                   hint="retry later; a frozen writer's session is ended by the server after $GEP_LEDGER_IDLE_TIMEOUT "
+                                        f"({self.timeouts.idle:g} s); raise $GEP_LEDGER_LOCK_TIMEOUT to wait longer") from exc
+            except pg.errors.QueryCanceled as exc:
+                self._rollback(cur)
+                raise StorageError(f"{self.target}: a statement ran longer than {self.timeouts.statement:g} s (statement_timeout) and was cancelled",
+                                   hint="retry later, or raise $GEP_LEDGER_STATEMENT_TIMEOUT") from exc
             except pg.Error as exc:
                 self._rollback(cur)
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise StorageError(f"{self.target}: {first}") from exc
+                raise StorageError(f"{self.target}: {_first_line(exc)}") from exc
             except BaseException:
                 self._rollback(cur)
                 raise
@@ -361,6 +435,11 @@ class PostgresStore(Store):
         self.conn.close()
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _redact(url: str) -> str:
     """The URL without its password (for messages)."""
     import re
@@ -372,7 +451,7 @@ def is_url(target: str) -> bool:
     return str(target).startswith(("postgresql://", "postgres://"))
 
 
-def open_store(target: str | Path, create: bool = False) -> Store:
+def open_store(target: str | Path, create: bool = False, timeouts: Timeouts | None = None) -> Store:
     """Open a ledger database: a PostgreSQL URL or a SQLite path (``sqlite:///path`` too).
 
     Parameters
@@ -381,31 +460,46 @@ def open_store(target: str | Path, create: bool = False) -> Store:
         ``postgresql://...`` or a file path.
     create : bool
         Create the SQLite file if missing (``init``).
+    timeouts : Timeouts, optional
+        Default: :meth:`Timeouts.from_env`.
     """
     text = str(target)
     if is_url(text):
-        return PostgresStore(text)
+        return PostgresStore(text, timeouts=timeouts)
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///"):] if text.startswith("sqlite:////") else text[len("sqlite://"):]
         text = text if text.startswith("/") else text.lstrip("/")
-    return SqliteStore(text, create=create)
+    return SqliteStore(text, create=create, timeouts=timeouts)
 
 
 # --------------------------------------------------------------------------- SQL state
 
 
 class SqlState(State):
-    """:class:`gep.ledger.rules.State` on the tables of a write transaction."""
+    """:class:`gep.ledger.rules.State` on the tables of a write transaction (one per submission)."""
 
     def __init__(self, tx: Tx):
+        from gep.ledger.canonical import parse
+
         self.tx = tx
+        self.verified = set()
+        self.dvp_open = None
         rows = dict(tx.q("SELECT key, value FROM meta WHERE key IN ('ledger_id', 'registry')"))
         self.ledger_id = rows.get("ledger_id")
         self.registry = rows.get("registry")
+        genesis = tx.one("SELECT record FROM log WHERE seq = 1")
+        if genesis is not None:  # the parameters come from the signed genesis record, not from a table
+            request = parse(bytes(genesis[0]))["request"]
+            self.params, self.operators = request["params"], tuple(request.get("operators", []))
+        self._accounts: dict[str, Account | None] = {}
 
     def account(self, account_id):
-        row = self.tx.one("SELECT kind, owner FROM accounts WHERE id = ?", (account_id,))
-        return Account(account_id, row[0], row[1]) if row else None
+        if account_id not in self._accounts:  # accounts never change once opened
+            row = self.tx.one("SELECT kind, owner FROM accounts WHERE id = ?", (account_id,))
+            if row is None:
+                return None
+            self._accounts[account_id] = Account(account_id, row[0], row[1])
+        return self._accounts[account_id]
 
     def instrument(self, instrument_id):
         row = self.tx.one("SELECT kind, binding FROM instruments WHERE id = ?", (instrument_id,))
@@ -419,14 +513,22 @@ class SqlState(State):
         row = self.tx.one("SELECT COALESCE(SUM(amount), 0) FROM evidence_use WHERE key = ?", (key,))
         return int(row[0])
 
+    def cap(self, instrument_id):
+        row = self.tx.one("SELECT key, manifest_sha256, cap, seq FROM caps WHERE instrument = ? ORDER BY seq DESC LIMIT 1", (instrument_id,))
+        return {"key": row[0], "manifest_sha256": row[1], "cap": int(row[2]), "seq": int(row[3])} if row else None
+
+    def evidence_instrument(self, key):
+        row = self.tx.one("SELECT instrument FROM caps WHERE key = ? LIMIT 1", (key,))
+        return row[0] if row else None
+
     def holder_blocks(self, account_id, instrument_id, after, limit):
         return [(int(a), int(b)) for a, b in self.tx.q(
             "SELECT start_serial, end_serial FROM blocks WHERE holder = ? AND instrument = ? AND start_serial > ? ORDER BY start_serial LIMIT ?",
             (account_id, instrument_id, after, limit))]
 
-    def set_genesis(self, ledger_id, registry):
+    def set_genesis(self, ledger_id, registry, params, operators):
         self.tx.many("INSERT INTO meta (key, value) VALUES (?, ?)", [("ledger_id", ledger_id), ("registry", registry)])
-        self.ledger_id, self.registry = ledger_id, registry
+        self.ledger_id, self.registry, self.params, self.operators = ledger_id, registry, params, tuple(operators)
 
     def add_account(self, account, seq):
         self.tx.x("INSERT INTO accounts (id, kind, owner, seq) VALUES (?, ?, ?, ?)", (account.id, account.kind, account.owner, seq))
@@ -454,6 +556,9 @@ class SqlState(State):
 
     def use_evidence(self, seq, key, instrument_id, amount, cap):
         self.tx.x("INSERT INTO evidence_use (seq, key, instrument, amount, cap) VALUES (?, ?, ?, ?, ?)", (seq, key, instrument_id, amount, cap))
+
+    def set_cap(self, seq, instrument_id, key, manifest_sha256, cap):
+        self.tx.x("INSERT INTO caps (seq, instrument, key, manifest_sha256, cap) VALUES (?, ?, ?, ?, ?)", (seq, instrument_id, key, manifest_sha256, cap))
 
     def add_price(self, seq, instrument_id, amount, price, time_):
         self.tx.x("INSERT INTO prices (seq, instrument, amount, price, time) VALUES (?, ?, ?, ?, ?)", (seq, instrument_id, amount, price, time_))

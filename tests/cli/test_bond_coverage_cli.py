@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from gep.finance.cli import app
 from gep.finance.revenue import calibrate_gbm
 from tests.cli import tiny
-from tests.ledger.helpers import make_runs
+from tests.ledger.helpers import make_runs, operator
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -284,7 +284,7 @@ def _ledger_with_prices(folder: Path, monkeypatch, runs: dict) -> tuple[Path, li
 
     ks = {n: keys.generate() for n in ("registry", "alice", "bob")}
     db = folder / "ledger.db"
-    led = Ledger.init(str(db), ks["registry"])
+    led = Ledger.init(str(db), ks["registry"], operators=[operator().public])
     for n in ("alice", "bob"):
         led.open_account(ks["registry"], n, ks[n].public)
     led.issue(ks["registry"], "carbon/p1/2022", "40 t", "alice", runs["carbon"], zone="2")
@@ -329,7 +329,7 @@ instrument = "carbon/p1/2022"
     assert cal["volatility"] == pytest.approx(c.volatility, rel=1e-12) and cal["drift"] == pytest.approx(c.drift, rel=1e-12)
     assert s["price"]["initial"] == trades[-1][1] and s["price"]["estimated"] == ["initial", "drift", "volatility"]
     refs = [r for r in doc["inputs"] if "ledger" in r]
-    assert len(refs) == 2 and all(r["ledger"] == "ledger.db" and len(r["tree_head"]["root"]) == 64 for r in refs)
+    assert len(refs) == 2 and all(r["ledger"] == "ledger.db" and len(r["tree_head"]["root_hash"]) == 64 for r in refs)
     checks = {c["check"]: c for c in doc["checks"]}
     assert checks['price history of "carbon": log returns']["status"] == "warning"  # 11 < 30 returns
 

@@ -1,9 +1,11 @@
 """Worker process of the crash and concurrency tests (run as a script, not collected by pytest).
 
-usage:
-  _worker.py crash TARGET KEYFILE          linked batches of 20 transfers alice -> bob, forever;
+usage (REGKEY: the registry key, which signs the tree head of every commit):
+  _worker.py crash TARGET KEYFILE REGKEY   linked batches of 20 transfers alice -> bob, forever;
                                            prints "committed <batch>" after each commit
-  _worker.py race TARGET KEYFILE NAME N START SHARED
+  _worker.py freeze TARGET KEYFILE REGKEY  one transfer alice -> bob inside a write transaction that
+                                           never ends: prints "locked", then sleeps holding the lock
+  _worker.py race TARGET KEYFILE REGKEY NAME N START SHARED
                                            at time START, submit the pre-signed SHARED request (the
                                            same for every worker), then try N transfers of 1 kg
                                            alice -> bob (ids NAME-i);
@@ -26,9 +28,9 @@ from gep.ledger.ledger import Ledger, Signed  # noqa: E402
 INS = "capacity/2/COD/2024"
 
 
-def crash(target: str, keyfile: str) -> None:
+def crash(target: str, keyfile: str, regkey: str) -> None:
     key = load_private(keyfile)
-    led = Ledger.open(target)
+    led = Ledger.open(target, load_private(regkey))
     batch = 0
     while True:
         batch += 1
@@ -37,9 +39,24 @@ def crash(target: str, keyfile: str) -> None:
         print(f"committed {batch}", flush=True)
 
 
-def race(target: str, keyfile: str, name: str, n: int, start: float, shared: str) -> None:
+def freeze(target: str, keyfile: str, regkey: str) -> None:
+    from gep.ledger.ledger import _append
+
     key = load_private(keyfile)
-    led = Ledger.open(target)
+    led = Ledger.open(target, load_private(regkey))
+    item = led.transfer_request(key, INS, 1, "alice", "bob", id="frozen")
+
+    def hold(tx):
+        _append(tx, [item], True, led.head_key)
+        print("locked", flush=True)
+        time.sleep(3600)
+
+    led.store.write(hold)
+
+
+def race(target: str, keyfile: str, regkey: str, name: str, n: int, start: float, shared: str) -> None:
+    key = load_private(keyfile)
+    led = Ledger.open(target, load_private(regkey))
     items = [led.transfer_request(key, INS, 1, "alice", "bob", id=f"{name}-{i}") for i in range(n)]
     shared_item = Signed(**json.loads(Path(shared).read_text()))
     while time.time() < start:
@@ -57,6 +74,8 @@ def race(target: str, keyfile: str, name: str, n: int, start: float, shared: str
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "crash":
-        crash(sys.argv[2], sys.argv[3])
+        crash(*sys.argv[2:5])
+    elif mode == "freeze":
+        freeze(*sys.argv[2:5])
     else:
-        race(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]), sys.argv[7])
+        race(*sys.argv[2:6], int(sys.argv[6]), float(sys.argv[7]), sys.argv[8])

@@ -17,14 +17,30 @@ PG_ENV = "GEP_TEST_POSTGRES_URL"
 CAPACITY_CAPS = {"capacity/1/COD/2024": 5000, "capacity/1/TP/2024": 300, "capacity/2/COD/2024": 10**9}
 #: Carbon sequestration [tCO2/yr] of the carbon run: (zone, ecosystem) -> quantity.
 CARBON = {("1", "forest"): "10.5", ("1", "grassland"): "1.845", ("2", "forest"): "50"}
+#: Seed of the engine operator key that signs the test runs (a fixed key: the runs are a session fixture).
+OPERATOR_SEED = bytes(range(32))
+
+
+def operator():
+    """The engine operator key pair of the test runs (named at init: ``operators=[operator().public]``)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from gep.ledger.keys import KeyPair, public_hex
+
+    key = Ed25519PrivateKey.from_private_bytes(OPERATOR_SEED)
+    return KeyPair(key, public_hex(key))
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def make_runs(folder: Path) -> dict[str, Path]:
-    """Write a `gep capacity`-like run (credits.csv) and a `gep run`-like run (account.csv)."""
+def make_runs(folder: Path, sign: bool = True) -> dict[str, Path]:
+    """Write a `gep capacity`-like run (credits.csv) and a `gep run`-like run (account.csv).
+
+    ``sign``: attest both manifests with the :func:`operator` key (``manifest.json.sig``); the
+    runs have no inputs, so this is what lets a ledger accept them.
+    """
     cap = folder / "capacity-run"
     cap.mkdir(parents=True, exist_ok=True)
     lines = ["catchment,pollutant,vintage,model,capacity_t_per_yr,issuable_t_per_yr,issuable_kg_per_yr,deficit_t_per_yr,overloaded"]
@@ -47,7 +63,13 @@ def make_runs(folder: Path) -> dict[str, Path]:
     (carb / "account.csv").write_text("\ufeff" + "\n".join(rows) + "\n", encoding="utf-8")
     manifest = {"kind": "gep run", "command": "gep run demo.toml", "outputs": {"account.csv": _sha(carb / "account.csv")}}
     (carb / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-    return {"capacity": cap / "manifest.json", "carbon": carb / "manifest.json"}
+    out = {"capacity": cap / "manifest.json", "carbon": carb / "manifest.json"}
+    if sign:
+        from gep.ledger.evidence import attest
+
+        for path in out.values():
+            attest(path, operator())
+    return out
 
 
 def pg_base() -> tuple[str | None, str]:

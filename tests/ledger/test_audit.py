@@ -66,7 +66,7 @@ def test_verify_and_export_agree_with_independent_code(busy):
     summary = verify_ledger(busy)
     assert summary["ok"] and summary["size"] == 11
     doc = export(busy)
-    assert doc["size"] == 11 and doc["root"] == summary["root"] == busy.head()["root"]
+    assert doc["size"] == 11 and doc["root"] == summary["root"] == busy.head()["root_hash"]
     assert independent_root(doc) == doc["root"]
     independent_signatures(doc)
     assert verify_export(json.loads(json.dumps(doc)))["root"] == doc["root"]

@@ -38,11 +38,16 @@ def refused(code: int, *args, env=None) -> str:
 
 
 @pytest.fixture
-def cli(target, tmp_path, runs):
-    """An initialised ledger with keys for alice and bob and their accounts, driven by the CLI."""
+def cli(target, tmp_path, runs, keyset, monkeypatch):
+    """An initialised ledger with keys for alice and bob and their accounts, driven by the CLI.
+
+    ``$GEP_LEDGER_HEAD_KEY`` names the registry key (the registry runs the commands).
+    """
     reg = tmp_path / "registry.key"
-    init = ok("init", "--db", target, "--key", reg)
+    init = ok("init", "--db", target, "--key", reg, "--operator", keyset.operator.public)
     assert init["registry_key_created"] and stat.S_IMODE(reg.stat().st_mode) == 0o600
+    assert init["params"]["buffer_share"] == {"capacity": "0", "carbon": "0.2"} and init["operators"] == [keyset.operator.public]
+    monkeypatch.setenv("GEP_LEDGER_HEAD_KEY", str(reg))
     for name in ("alice", "bob"):
         k = ok("keygen", name, "--dir", tmp_path)
         assert "PRIVATE" not in json.dumps(k) and (tmp_path / f"{name}.pub").read_text().strip() == k["public"]

@@ -252,4 +252,4 @@ def test_malformed_evidence_is_refused(ledger, keyset, runs, tmp_path):
     (run / "manifest.json").write_text(json.dumps({"outputs": {"../account.csv": digest}}))
     with pytest.raises(EvidenceError, match="outside the run folder"):
         ledger.issue(keyset.registry, CARBON, "1 t", "alice", run / "manifest.json")
-    assert ledger.head()["size"] == 4
+    assert ledger.head()["tree_size"] == 4

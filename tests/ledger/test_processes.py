@@ -19,14 +19,14 @@ INS = "capacity/2/COD/2024"
 
 
 def _setup(target, keyset, runs, tmp_path, amount):
-    led = Ledger.init(target, keyset.registry)
+    led = Ledger.init(target, keyset.registry, operators=[keyset.operator.public])
     for name in ("alice", "bob"):
         led.open_account(keyset.registry, name, getattr(keyset, name).public)
     led.issue(keyset.registry, INS, amount, "alice", runs["capacity"])
-    keyfile = tmp_path / "alice.key"
-    if not keyfile.exists():
-        keys.write_keypair(keyset.alice, keyfile)
-    return led, keyfile
+    for name in ("alice", "registry"):
+        if not (tmp_path / f"{name}.key").exists():
+            keys.write_keypair(getattr(keyset, name), tmp_path / f"{name}.key")
+    return led, (str(tmp_path / "alice.key"), str(tmp_path / "registry.key"))
 
 
 def _env():
@@ -37,8 +37,8 @@ def _env():
 
 def test_killed_writer_loses_no_committed_batch_and_leaves_no_partial_one(target, keyset, runs, tmp_path):
     led, keyfile = _setup(target, keyset, runs, tmp_path, 10**6)
-    before = led.head()["size"]
-    proc = subprocess.Popen([sys.executable, str(WORKER), "crash", target, str(keyfile)], stdout=subprocess.PIPE, text=True, env=_env())
+    before = led.head()["tree_size"]
+    proc = subprocess.Popen([sys.executable, str(WORKER), "crash", target, *keyfile], stdout=subprocess.PIPE, text=True, env=_env())
     committed = []
     try:
         deadline = time.time() + 30
@@ -74,7 +74,7 @@ def test_racing_processes_cannot_double_spend(target, keyset, runs, tmp_path):
     sfile.write_text(json.dumps(shared.as_dict()))
     led.close()
     start = time.time() + 1.5
-    procs = [subprocess.Popen([sys.executable, str(WORKER), "race", target, str(keyfile), f"w{i}", "10", str(start), str(sfile)],
+    procs = [subprocess.Popen([sys.executable, str(WORKER), "race", target, *keyfile, f"w{i}", "10", str(start), str(sfile)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()) for i in range(4)]
     outs = []
     for p in procs:

@@ -18,6 +18,7 @@ from gep.ledger.audit import verify_ledger
 from gep.ledger.errors import (
     BadSignature, IdConflict, InsufficientBalance, LedgerError, NotAuthorised, OverIssuance, UnknownAccount, UnknownInstrument,
 )
+from gep.ledger.canonical import signing_message
 from gep.ledger.ledger import Ledger, Signed
 from tests.ledger.helpers import CAPACITY_CAPS
 from tests.ledger import conftest as cf
@@ -43,7 +44,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.schema, target = None, str(cls.tmp / f"sm-{cls.counter}.db")
         else:
             self.schema, target = pg_schema_url(cf._pg()[0])
-        self.led = Ledger.init(target, cls.keyset.registry)
+        self.led = Ledger.init(target, cls.keyset.registry, operators=[cls.keyset.operator.public])
         self.model: dict[tuple[str, str], int] = {}
         self.issued: dict[str, int] = {}
         self.final_seen: dict[tuple[str, str], int] = {}
@@ -178,8 +179,11 @@ class LedgerMachine(RuleBasedStateMachine):
         item = data.draw(st.sampled_from(self.done))
         head = self.led.head()
         req = dict(item.request, memo="changed")
-        with pytest.raises(IdConflict):
+        signer = next(getattr(type(self).keyset, n) for n in ("registry",) + USERS if getattr(type(self).keyset, n).public == req["signer"])
+        with pytest.raises(BadSignature):  # the signature is checked before anything about the id is revealed
             self.led.submit(Signed(req, item.signature))
+        with pytest.raises(IdConflict):  # the signer's own id, reused for a different request
+            self.led.submit(Signed(req, signer.sign(signing_message(req))))
         with pytest.raises(BadSignature):
             self.led.submit(Signed(dict(req, id=self.new_id()), item.signature))
         assert self.led.head() == head
