@@ -127,5 +127,5 @@ def raw_execute(target: str, sql: str) -> None:
 def drop_append_only(target: str, table: str) -> str:
     """SQL that removes the append-only triggers of ``table`` (what a tamperer with DB access would do)."""
     if str(target).startswith("postgresql://"):
-        return f"DROP TRIGGER {table}_append_only ON {table}; DROP TRIGGER {table}_no_truncate ON {table};"
-    return f"DROP TRIGGER {table}_no_update; DROP TRIGGER {table}_no_delete;"
+        return f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}; DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};"
+    return f"DROP TRIGGER IF EXISTS {table}_no_update; DROP TRIGGER IF EXISTS {table}_no_delete;"
