@@ -48,24 +48,44 @@ from gep.ledger.canonical import parse
 from gep.ledger.errors import AuditFailed, LedgerError
 from gep.ledger.rules import Context, MemoryState, apply, check_invariants, end_commit
 
-__all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "EXPORT_FORMAT"]
+__all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "checkpoint", "EXPORT_FORMAT", "CHECKPOINT_FORMAT"]
 
 EXPORT_FORMAT = "gep-ledger-export/2"
+CHECKPOINT_FORMAT = "gep-ledger-checkpoint/1"
 RECORD_KEYS = {"seq", "time", "request", "signature", "effects"}
 
 
 class Replay:
-    """State rebuilt from the log, the recomputed tree and what the log said about itself."""
+    """State rebuilt from the log, the recomputed tree and what the log said about itself.
+
+    ``start`` is the size the replay started from (0, or a checkpoint's verified size):
+    ``nodes``, ``records`` and the history lists of ``state`` then hold only what follows it.
+    """
 
     def __init__(self) -> None:
         self.state = MemoryState()
         self.frontier = merkle.Frontier()
+        self.start = 0
         self.nodes: dict[tuple[int, int], bytes] = {}
-        self.roots: list[str] = [merkle.EMPTY_ROOT.hex()]  # roots[n]: root of the first n records (hex)
-        self.times: list[str] = [""]  # times[n]: time of record n
+        self.leaves: list[bytes] = []  # every leaf hash
+        self.roots: dict[int, str] = {0: merkle.EMPTY_ROOT.hex()}  # size -> root (hex), computed while replaying
+        self.times: dict[int, str] = {}  # seq -> record time
+        self.data: list[bytes] = []  # record bytes of the first `start` records (checkpoint replays)
         self.ids: dict[tuple[str, str], int] = {}  # (signer, client id) -> seq
         self.records: dict[int, tuple[str, str]] = {}  # seq -> (client id, type)
         self.heads_checked = 0
+
+    def root_at(self, size: int) -> str:
+        """Root (hex) of the first ``size`` records."""
+        if size not in self.roots:
+            self.roots[size] = merkle.root(self.leaves[:size]).hex()
+        return self.roots[size]
+
+    def time_at(self, seq: int) -> str:
+        """Time of record ``seq``."""
+        if seq not in self.times:
+            self.times[seq] = parse(self.data[seq - 1])["time"]
+        return self.times[seq]
 
 
 def _context(seq: int, record: dict) -> Context:
@@ -89,18 +109,19 @@ def _diff(a: Any, b: Any, path: str = "effects") -> str:
     return f"{path}: recorded {b!r}, replay gives {a!r}"
 
 
-def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]) -> Replay:
+def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]], rp: Replay | None = None) -> Replay:
     """Replay log rows ``(seq, client_id, record bytes, stored leaf hash, stored root)``.
 
     ``client_id``, leaf hash and root may be None when the source does not store them.
+    ``rp``: continue a replay (from a checkpoint) instead of starting from an empty ledger.
 
     Raises
     ------
     AuditFailed
         Naming the first failing transaction and why.
     """
-    rp = Replay()
-    expect = 1
+    rp = rp if rp is not None else Replay()
+    expect = rp.frontier.size + 1
     for seq, client_id, data, stored_leaf, stored_root in rows:
         if seq != expect:
             raise AuditFailed(f"the log jumps from sequence {expect - 1} to {seq} (a transaction is missing or renumbered)", seq=seq, client_id=client_id)
@@ -136,8 +157,9 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
         if stored_root is not None and stored_root != root:
             raise AuditFailed("the stored tree root after this transaction differs from the recomputed RFC 6962 root", seq=seq, client_id=rid)
         rp.ids[(signer, rid)] = seq
-        rp.roots.append(root)
-        rp.times.append(record["time"])
+        rp.leaves.append(leaf)
+        rp.roots[seq] = root
+        rp.times[seq] = record["time"]
         rp.records[seq] = (rid, request["type"])
     try:
         end_commit(rp.state)
@@ -193,12 +215,12 @@ def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], w
             for w in witnesses:
                 if not heads_mod.cosignature_ok(h, w):
                     raise AuditFailed(f"{name} carries no valid cosignature of witness {w[:16]}…", hint="have the witness cosign it (`gep ledger cosign`)")
-    good = sorted(h["tree_size"] for _, h, _ in signed if h["tree_size"] <= n and rp.roots[h["tree_size"]] == h["root_hash"])
+    good = sorted(h["tree_size"] for _, h, _ in signed if h["tree_size"] <= n and rp.root_at(h["tree_size"]) == h["root_hash"])
     for name, h, is_stored in sorted(signed, key=lambda x: x[1]["tree_size"]):
         size = h["tree_size"]
-        if size <= n and rp.roots[size] == h["root_hash"]:
-            if h["timestamp"] != rp.times[size]:
-                raise AuditFailed(f"{name}: its timestamp {h['timestamp']} is not the time of transaction {size} ({rp.times[size]})", seq=size)
+        if size <= n and rp.root_at(size) == h["root_hash"]:
+            if h["timestamp"] != rp.time_at(size):
+                raise AuditFailed(f"{name}: its timestamp {h['timestamp']} is not the time of transaction {size} ({rp.time_at(size)})", seq=size)
             continue
         lo = max((g for g in good if g < size), default=0)
         hi = min(size, n + 1)
@@ -208,7 +230,7 @@ def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], w
         elif size > n:
             what = f"the log holds {n} transactions, the head covers {size}, and the log differs from it before its end"
         else:
-            what = f"the log's first {size} transactions hash to {rp.roots[size][:16]}…, the head says {h['root_hash'][:16]}… (history rewritten, reordered or rolled back)"
+            what = f"the log's first {size} transactions hash to {rp.root_at(size)[:16]}…, the head says {h['root_hash'][:16]}… (history rewritten, reordered or rolled back)"
         raise AuditFailed(f"{name} (tree size {size}) does not match the log: {what}; first differing {where}", seq=lo + 1,
                           client_id=rp.records.get(lo + 1, (None,))[0],
                           hint="the database was changed after the head was signed: restore it from a copy that matches the published heads")
@@ -232,7 +254,7 @@ def _summary(rp: Replay) -> dict:
         "root": rp.frontier.root().hex(),
         "accounts": len(st.accounts),
         "instruments": len(st.instruments),
-        "signatures_checked": rp.frontier.size,
+        "signatures_checked": rp.frontier.size - rp.start,
         "heads_checked": rp.heads_checked,
         "parameters": st.params,
         "checks": ["sequence", "canonical bytes", "leaf hashes", "tree roots", "signed tree heads", "signatures", "authority",
@@ -241,7 +263,7 @@ def _summary(rp: Replay) -> dict:
     }
 
 
-def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: Iterable[str] = ()) -> dict:
+def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: Iterable[str] = (), since: dict | None = None) -> dict:
     """Verify a :class:`gep.ledger.ledger.Ledger`: replay its log, check the signed heads, compare every table.
 
     Parameters
@@ -250,11 +272,17 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         Heads kept outside the database (``--head FILE``).
     witnesses : iterable of str
         Witness public keys whose cosignature each given head must carry.
+    since : dict, optional
+        A checkpoint written by an earlier verify (:func:`checkpoint`): the log's first
+        records must hash to its registry-signed head (checked on the record bytes, with
+        no replay), and only the records after it are replayed; history tables are
+        compared from there on, current balances and blocks in full.
 
     Returns
     -------
     dict
-        Summary (``ok``, ``size``, ``root``, counts, checks made).
+        Summary (``ok``, ``size``, ``root``, counts, checks made); ``summary["checkpoint"]``
+        is the checkpoint of the verified log.
 
     Raises
     ------
@@ -262,34 +290,127 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         The first failing transaction, or the first table row that differs from the log.
     """
     store = ledger.store
+    start = 0
+    if since is not None:
+        rp0 = _restore(since, ledger)
+        start = rp0.frontier.size
 
     def read(tx):
         rows = [(int(s), c, bytes(r), lh, rt) for s, c, r, lh, rt in tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")]
+        p = (start,)
         tables = {
             "meta": dict(tx.q("SELECT key, value FROM meta")),
             "accounts": tx.q("SELECT id, kind, owner, seq FROM accounts"),
             "instruments": tx.q("SELECT id, kind, base_unit, display_unit, binding, seq FROM instruments"),
-            "caps": tx.q("SELECT seq, instrument, key, manifest_sha256, cap FROM caps"),
-            "heads": tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads ORDER BY tree_size"),
-            "postings": tx.q("SELECT seq, instrument, account, amount FROM postings"),
+            "caps": tx.q("SELECT seq, instrument, key, manifest_sha256, cap FROM caps WHERE seq > ?", p),
+            "heads": tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads WHERE tree_size >= ? ORDER BY tree_size", p),
+            "postings": tx.q("SELECT seq, instrument, account, amount FROM postings WHERE seq > ?", p),
             "balances": tx.q("SELECT account, instrument, amount FROM balances"),
             "blocks": tx.q("SELECT instrument, start_serial, end_serial, holder, seq FROM blocks"),
-            "evidence_use": tx.q("SELECT seq, key, instrument, amount, cap FROM evidence_use"),
-            "prices": tx.q("SELECT seq, instrument, amount, price, time FROM prices"),
-            "merkle": tx.q("SELECT level, idx, hash FROM merkle"),
+            "evidence_use": tx.q("SELECT seq, key, instrument, amount, cap FROM evidence_use WHERE seq > ?", p),
+            "prices": tx.q("SELECT seq, instrument, amount, price, time FROM prices WHERE seq > ?", p),
+            "merkle": tx.q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ?", p),
         }
         return rows, tables
 
     rows, tables = store.read(read)
     if not rows:
         raise AuditFailed("the log is empty (no genesis record)")
-    rp = replay(rows)
+    if since is None:
+        rp = replay(rows)
+    else:
+        rp = _continue(rp0, since, rows)
     stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in tables["heads"]]
     if not stored:
         raise AuditFailed("the database holds no signed tree head", hint="every commit signs one: the heads table was emptied")
     check_heads(rp, stored, list(heads), witnesses)
     _compare_tables(rp, tables)
-    return _summary(rp)
+    summary = _summary(rp)
+    summary["incremental_from"] = start if since is not None else None
+    summary["checkpoint"] = checkpoint(rp, max(stored, key=lambda h: h["tree_size"]))
+    return summary
+
+
+def checkpoint(rp: Replay, head: dict) -> dict:
+    """What an auditor keeps to verify later transactions only: the verified head and the state after it.
+
+    A JSON document (``format`` :data:`CHECKPOINT_FORMAT`) holding the registry-signed head
+    of the verified size, the tree frontier, and the ledger state the rules need to decide
+    further requests (accounts, instruments, caps, balances, serial blocks, evidence use,
+    the request ids used). Whoever edits it only fools themselves: keep it where the
+    database's writers cannot.
+    """
+    st = rp.state
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "head": head,
+        "frontier": [[level, h.hex()] for level, h in rp.frontier.stack],
+        "genesis": {"ledger": st.ledger_id, "registry": st.registry, "params": st.params, "operators": list(st.operators)},
+        "accounts": [[a.id, a.kind, a.owner, st.account_seq[a.id]] for a in st.accounts.values()],
+        "instruments": [[i, *row] for i, row in st.instrument_rows.items()],
+        "caps": [[i, c["key"], c["manifest_sha256"], c["cap"], c["seq"]] for i, c in st.caps.items()],
+        "key_instrument": st.key_instrument,
+        "balances": [[a, i, n] for (a, i), n in st.balances.items()],
+        "evidence": st.evidence,
+        "blocks": [[i, start, *row] for i, table in st.blocks.items() for start, row in table.items()],
+        "ids": sorted([signer, rid, seq] for (signer, rid), seq in rp.ids.items()),
+    }
+
+
+def _restore(doc: Any, ledger: Any) -> Replay:
+    """A :class:`Replay` positioned after a checkpoint (its head signature and ledger checked)."""
+    from gep.ledger.model import Account, Instrument
+
+    if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT:
+        raise AuditFailed(f"not a verify checkpoint (format {CHECKPOINT_FORMAT})", hint="give the file written by `gep ledger verify --checkpoint`")
+    g = doc["genesis"]
+    if g["ledger"] != ledger.id or g["registry"] != ledger.registry:
+        raise AuditFailed("the checkpoint is of another ledger (or names another registry key)")
+    head = heads_mod.check_shape(doc["head"], "checkpoint head")
+    if not heads_mod.signature_ok(head, g["registry"]):
+        raise AuditFailed("the checkpoint's head is not signed by the registry key", hint="run a full verify to write a new checkpoint")
+    rp = Replay()
+    st = rp.state
+    st.set_genesis(g["ledger"], g["registry"], g["params"], g["operators"])
+    for acc, kind, owner, seq in doc["accounts"]:
+        st.add_account(Account(acc, kind, owner), seq)
+    for i, kind, base, display, binding, seq in doc["instruments"]:
+        st.instruments[i] = {"kind": kind, "binding": binding}
+        st.instrument_rows[i] = (kind, base, display, binding, seq)
+        st.blocks.setdefault(i, {})
+    for i, key, manifest, cap, seq in doc["caps"]:
+        st.caps[i] = {"key": key, "manifest_sha256": manifest, "cap": cap, "seq": seq}
+    st.key_instrument = dict(doc["key_instrument"])
+    st.balances = {(a, i): n for a, i, n in doc["balances"]}
+    st.evidence = dict(doc["evidence"])
+    for i, start, end, holder, seq in doc["blocks"]:
+        st.new_block(i, start, end, holder, seq)
+    rp.ids = {(signer, rid): seq for signer, rid, seq in doc["ids"]}
+    rp.frontier = merkle.Frontier(head["tree_size"], [(level, bytes.fromhex(h)) for level, h in doc["frontier"]])
+    if rp.frontier.root().hex() != head["root_hash"] or merkle.Frontier.needed(head["tree_size"]).__len__() != len(doc["frontier"]):
+        raise AuditFailed("the checkpoint's tree does not match its head", hint="run a full verify to write a new checkpoint")
+    rp.start = head["tree_size"]
+    rp.roots = {head["tree_size"]: head["root_hash"]}
+    return rp
+
+
+def _continue(rp: Replay, doc: dict, rows: list[tuple]) -> Replay:
+    """Check that the log starts with the checkpoint's records, then replay the rest."""
+    n = rp.start
+    if len(rows) < n:
+        raise AuditFailed(f"the log holds {len(rows)} transactions, the checkpoint verified {n}: transactions {len(rows) + 1}..{n} are missing",
+                          seq=len(rows) + 1)
+    for k, (seq, cid, data, stored_leaf, _root) in enumerate(rows[:n]):
+        leaf = merkle.leaf_hash(data)
+        if seq != k + 1 or (stored_leaf is not None and stored_leaf != leaf.hex()):
+            raise AuditFailed("the record's bytes or position differ from its stored leaf hash", seq=seq, client_id=cid)
+        rp.leaves.append(leaf)
+    rp.data = [r[2] for r in rows[:n]]
+    root = merkle.root(rp.leaves).hex()
+    if root != doc["head"]["root_hash"]:
+        raise AuditFailed(f"the log's first {n} transactions no longer hash to the checkpoint's verified head (history changed after it was verified)",
+                          hint="run a full verify with the published heads (--head) to locate the change")
+    return replay(rows[n:], rp)
 
 
 def _first(seqs: Iterable[int | None]) -> int | None:

@@ -21,12 +21,12 @@ References
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from gep.ledger.errors import InvalidRequest
-from gep.numbers import parse_int
 
-__all__ = ["canonical", "parse", "signing_message", "SIGNING_DOMAIN", "BATCH_DOMAIN", "HEAD_DOMAIN", "WITNESS_DOMAIN", "ATTEST_DOMAIN"]
+__all__ = ["canonical", "record_bytes", "parse", "signing_message", "SIGNING_DOMAIN", "BATCH_DOMAIN", "HEAD_DOMAIN", "WITNESS_DOMAIN", "ATTEST_DOMAIN"]
 
 #: Prefix of every signed request (domain separation) [bytes].
 SIGNING_DOMAIN = b"gep-ledger/v1 request\n"
@@ -39,6 +39,10 @@ HEAD_DOMAIN = b"gep-ledger/v1 tree head\n"
 WITNESS_DOMAIN = b"gep-ledger/v1 witness cosignature\n"
 #: Prefix of an engine operator's signature of a run manifest: ``ATTEST_DOMAIN + manifest SHA-256 (hex, ASCII)``.
 ATTEST_DOMAIN = b"gep-ledger/v1 run manifest\n"
+
+
+#: A number token with a fraction or exponent, or of 19 digits or more, as json.dumps writes them.
+_SUSPECT = re.compile(r"[:\[,]-?(?:\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\d{19,})[,\]}]")
 
 
 def _check(value: Any, path: str = "$") -> None:
@@ -76,8 +80,24 @@ def canonical(obj: Any) -> bytes:
     bytes
         Compact, key-sorted JSON encoded as UTF-8.
     """
-    _check(obj)
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    try:
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        _check(obj)  # names the offending value
+        raise
+    if _SUSPECT.search(text):  # a float or a long integer may be present (or a string that looks like one): check exactly
+        _check(obj)
+    return text.encode("utf-8")
+
+
+def record_bytes(seq: int, time: str, request_bytes: bytes, signature: Any, effects: dict) -> bytes:
+    """Canonical bytes of a log record ``{effects, request, seq, signature, time}`` from the request's canonical bytes.
+
+    The same bytes as ``canonical(record)`` (keys in code-point order), without encoding
+    the request a second time.
+    """
+    return b"".join((b'{"effects":', canonical(effects), b',"request":', request_bytes, b',"seq":', str(int(seq)).encode(),
+                     b',"signature":', canonical(signature), b',"time":', canonical(time), b"}"))
 
 
 def parse(data: bytes) -> Any:
@@ -89,10 +109,10 @@ def parse(data: bytes) -> Any:
         The bytes are not UTF-8 JSON, or re-encoding them does not give the same bytes.
     """
     try:
-        obj = json.loads(bytes(data).decode("utf-8"), parse_float=_no_float, parse_int=_int)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        obj = json.loads(bytes(data).decode("utf-8"), parse_float=_no_float)
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON syntax, or an integer beyond Python's digit limit
         raise InvalidRequest(f"not canonical JSON: {exc}") from exc
-    # floats are refused by the hook and integers bounded; the re-encoding decides canonical form
+    # floats are refused by the hook; the re-encoding decides canonical form
     if json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8") != bytes(data):
         raise InvalidRequest("bytes are valid JSON but not in canonical form (key order, spacing or escapes differ)")
     return obj
@@ -100,13 +120,6 @@ def parse(data: bytes) -> Any:
 
 def _no_float(text: str) -> Any:
     raise InvalidRequest(f"binary float {text} in a ledger document")
-
-
-def _int(text: str) -> int:
-    value = parse_int(text, "JSON integer", max_digits=20, error=InvalidRequest) if len(text) > 18 else int(text)
-    if abs(value) >= 2**63:
-        raise InvalidRequest(f"integer {text} does not fit in 64 bits")
-    return value
 
 
 def signing_message(request: dict) -> bytes:

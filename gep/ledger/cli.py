@@ -511,12 +511,18 @@ def verify_cmd(
                                                       "its signature and the log's consistency with it are checked; repeatable."),
     witness: List[str] = typer.Option([], "--witness", help="Witness public key (hex or .pub): every --head must carry its cosignature; repeatable."),
     registry: Optional[str] = typer.Option(None, "--registry", help="Expected registry public key (hex or .pub): refuse a ledger whose genesis names another."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Incremental: if FILE exists, trust the log up to its verified head (checked by hash) "
+                                                                       "and replay only what follows; then write the new checkpoint to FILE."),
     db: Optional[str] = DbOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Recompute the Merkle root, every signature, signed head, balance and invariant from the log; exit 1 naming the first failure."""
+    from gep.io.ledger_files import read_json, write_json
     from gep.ledger.audit import verify_export, verify_ledger
-    from gep.ledger.errors import AuditFailed
+    from gep.ledger.errors import AuditFailed, InvalidRequest
 
+    if checkpoint is not None and export_file is not None:
+        raise InvalidRequest("--checkpoint verifies a database, not an export")
+    since = read_json(checkpoint, "verify checkpoint") if checkpoint is not None and checkpoint.exists() else None
     given = _heads(head)
     witnesses = _pubs(witness, "witness key")
     expected = _pubs([registry], "registry key")[0] if registry else None
@@ -527,7 +533,7 @@ def verify_cmd(
             summary = verify_export(read_json(export_file, "ledger export"), given, witnesses)
         else:
             with _open(db) as led:
-                summary = verify_ledger(led, given, witnesses)
+                summary = verify_ledger(led, given, witnesses, since)
         if expected is not None and summary["registry"] != expected:
             raise AuditFailed(f"the genesis record names registry key {summary['registry'][:16]}…, not the expected {expected[:16]}…",
                               seq=1, hint="this is not the ledger you expect (it may have been replaced whole)")
@@ -535,9 +541,14 @@ def verify_cmd(
         if as_json:
             _emit({"ok": False, "error": exc.line(), "seq": exc.seq, "id": exc.client_id})
         raise
+    state = summary.pop("checkpoint", None)
+    if checkpoint is not None:
+        write_json(checkpoint, state)
     if as_json:
         _emit(summary)
         return
+    if summary.get("incremental_from"):
+        typer.echo(f"incremental: transactions 1..{summary['incremental_from']} match the checkpoint's verified head; the rest replayed")
     typer.echo(f"ok: {summary['size']} transactions, {summary['accounts']} accounts, {summary['instruments']} instruments, "
                f"{summary['heads_checked']} signed heads ({len(given)} given)")
     typer.echo(f"root {summary['root']}")

@@ -32,7 +32,7 @@ from typing import Any, Iterable
 
 from gep.ledger import evidence as evidence_mod
 from gep.ledger import heads, keys, merkle
-from gep.ledger.canonical import BATCH_DOMAIN, canonical, parse, signing_message
+from gep.ledger.canonical import BATCH_DOMAIN, SIGNING_DOMAIN, canonical, parse, record_bytes, signing_message
 from gep.ledger.errors import BadSignature, IdConflict, InvalidRequest, LedgerError, NotAuthorised, StorageError
 from gep.ledger.keys import KeyPair
 from gep.ledger.model import SYSTEM_ACCOUNTS, Instrument, check_client_id, parse_amount, parse_price
@@ -497,6 +497,7 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
     size = int(row[0])
     frontier = _frontier(tx, size)
     state = SqlState(tx)
+    known = _known_ids(tx, items)
     results: list[Result] = []
     last: Result | None = None
     for k, item in enumerate(items):
@@ -505,9 +506,9 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
                                   error=InvalidRequest("a delivery-versus-payment leg cannot be submitted in an independent batch", hint="submit DvP legs linked")))
             continue
         sp = None if linked else tx.savepoint()
-        saved = (frontier.size, list(frontier.stack))
+        saved = None if linked else (frontier.size, list(frontier.stack), state.mark(), dict(known))
         try:
-            res = _append_one(tx, state, item, frontier)
+            res = _append_one(state, item, frontier, known)
             if sp:
                 tx.release(sp)
             results.append(res)
@@ -519,7 +520,8 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
                     exc.where = f"linked operation {k + 1} of {len(items)} (id {item.request.get('id')!r}); nothing was recorded" + (f"; {exc.where}" if exc.where else "")
                 raise
             tx.rollback_to(sp)
-            frontier.size, frontier.stack = saved
+            frontier.size, frontier.stack, mark, known = saved
+            state.reset(mark)
             results.append(Result("refused", None, str(item.request.get("id")), error=exc))
     try:
         end_commit(state)
@@ -530,6 +532,7 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
         raise NotAuthorised("recording a transaction needs the registry key, to sign the new tree head; nothing was recorded",
                             hint="give --head-key REGISTRY_KEY or set $GEP_LEDGER_HEAD_KEY; without it, sign the request with --sign-only "
                                  "and hand it to the registry, who submits it with `gep ledger batch`")
+    state.flush()
     if last is not None:
         head = heads.sign_head(state.ledger_id, frontier.size, last.root, last.record["time"], head_key)
         tx.x("INSERT INTO heads (tree_size, root_hash, timestamp, key_id, signature) VALUES (?, ?, ?, ?, ?)",
@@ -539,13 +542,28 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
     return results
 
 
-def _append_one(tx: Tx, state: SqlState, item: Signed, frontier: merkle.Frontier) -> Result:
+def _known_ids(tx: Tx, items: list[Signed]) -> dict[tuple[str, str], tuple]:
+    """Log rows already holding the (signer, id) of ``items``: ``{(signer, id): (seq, request_sha256, record, leaf_hash, root)}``."""
+    wanted = {(r.get("signer"), r.get("id")) for r in (i.request for i in items) if isinstance(r, dict)}
+    ids = sorted({i for _, i in wanted if isinstance(i, str)})
+    out: dict[tuple[str, str], tuple] = {}
+    for k in range(0, len(ids), 500):
+        chunk = ids[k:k + 500]
+        rows = tx.q(f"SELECT signer, client_id, seq, request_sha256, record, leaf_hash, root FROM log WHERE client_id IN ({', '.join('?' * len(chunk))})",
+                    tuple(chunk))
+        out.update({(r[0], r[1]): tuple(r[2:]) for r in rows if (r[0], r[1]) in wanted})
+    return out
+
+
+def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known: dict) -> Result:
     request = check_request(item.request)
     rid = request["id"]
-    rhash = hashlib.sha256(canonical(request)).hexdigest()
-    row = tx.one("SELECT seq, request_sha256, record, leaf_hash, root FROM log WHERE signer = ? AND client_id = ?", (request["signer"], rid))
+    rbytes = canonical(request)
+    message = SIGNING_DOMAIN + rbytes
+    rhash = hashlib.sha256(rbytes).hexdigest()
+    row = known.get((request["signer"], rid))
     if row is not None:
-        if not authentic(state, request, item.signature):
+        if not authentic(state, request, item.signature, message):
             raise BadSignature(f"the signature of request {rid!r} does not verify")
         if row[1] != rhash:
             raise IdConflict(f"request id {rid!r} was already used (transaction {row[0]}) for a different request",
@@ -553,13 +571,13 @@ def _append_one(tx: Tx, state: SqlState, item: Signed, frontier: merkle.Frontier
         return Result("exists", int(row[0]), rid, parse(bytes(row[2])), row[3], row[4])
     seq = frontier.size + 1
     t = now()
-    effects = apply(state, request, item.signature, Context(seq, t, item.evidence))
+    effects = apply(state, request, item.signature, Context(seq, t, item.evidence), message)
     record = {"seq": seq, "time": t, "request": request, "signature": item.signature, "effects": effects}
-    data = canonical(record)
+    data = record_bytes(seq, t, rbytes, item.signature, effects)
     leaf = merkle.leaf_hash(data)
     nodes = frontier.append(leaf)
     root = frontier.root().hex()
-    tx.x("INSERT INTO log (seq, signer, client_id, type, request_sha256, record, leaf_hash, root, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-         (seq, request["signer"], rid, request["type"], rhash, data, leaf.hex(), root, t))
-    tx.many("INSERT INTO merkle (level, idx, hash) VALUES (?, ?, ?)", [(lv, ix, h.hex()) for lv, ix, h in nodes])
+    state.pending["log"].append((seq, request["signer"], rid, request["type"], rhash, data, leaf.hex(), root, t))
+    state.pending["merkle"].extend((lv, ix, h.hex()) for lv, ix, h in nodes)
+    known[(request["signer"], rid)] = (seq, rhash, data, leaf.hex(), root)
     return Result("created", seq, rid, record, leaf.hex(), root)

@@ -37,6 +37,7 @@ it touches. The blocks of an instrument always partition ``1 .. issued``.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -131,8 +132,12 @@ class Instrument:
 
     @classmethod
     def parse(cls, text: str) -> "Instrument":
-        """Parse ``capacity/<catchment>/<pollutant>/<vintage>`` or ``carbon/<project>/<vintage>``."""
-        parts = str(text).strip().split("/")
+        """Parse ``capacity/<catchment>/<pollutant>/<vintage>`` or ``carbon/<project>/<vintage>`` (cached: instruments are immutable)."""
+        return _parse_instrument(str(text))
+
+    @classmethod
+    def _parse(cls, text: str) -> "Instrument":
+        parts = text.strip().split("/")
         hint = "write capacity/<catchment>/<pollutant>/<vintage> (e.g. capacity/3/COD/2024) or carbon/<project>/<vintage> (e.g. carbon/lishui-a/2022)"
         if parts[0] == "capacity" and len(parts) == 4:
             names = ("catchment", "pollutant")
@@ -170,6 +175,11 @@ class Instrument:
     def display(self, amount: int) -> str:
         """``amount`` base units as text in the display unit, e.g. ``'1.5 t/yr'``."""
         return f"{format_amount(amount, self.per_display)} {self.display_unit}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_instrument(text: str) -> Instrument:
+    return Instrument._parse(text)
 
 
 def format_amount(amount: int, per_display: int = 1000) -> str:

@@ -68,6 +68,7 @@ UNITS = {kind: {"base": base, "display": display, "per_display": per} for kind, 
 #: Most legs of one delivery-versus-payment batch.
 MAX_DVP_LEGS = 16
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEXES = re.compile(r"(?:[0-9a-f]{64})*")
 
 
 @dataclass
@@ -149,9 +150,14 @@ class State(ABC):
     @abstractmethod
     def set_holder(self, instrument_id: str, start: int, holder: str, seq: int) -> None: ...
 
+    def move_head(self, instrument_id: str, start: int, cut: int, end: int, src: str, dst: str, seq: int) -> None:
+        """Give serials ``start..cut-1`` of block ``start..end`` to ``dst``; ``cut..end`` stay with ``src``."""
+        self.split_block(instrument_id, start, cut, end, src, seq)
+        self.set_holder(instrument_id, start, dst, seq)
+
     @abstractmethod
-    def split_block(self, instrument_id: str, start: int, cut: int, seq: int) -> None:
-        """Split block ``start..end`` into ``start..cut-1`` and ``cut..end`` (same holder)."""
+    def split_block(self, instrument_id: str, start: int, cut: int, end: int, holder: str, seq: int) -> None:
+        """Split block ``start..end`` of ``holder`` into ``start..cut-1`` and ``cut..end`` (same holder)."""
 
     @abstractmethod
     def use_evidence(self, seq: int, key: str, instrument_id: str, amount: int, cap: int) -> None: ...
@@ -179,10 +185,11 @@ class State(ABC):
             for start, end in blocks:
                 size = end - start + 1
                 if size > left:
-                    self.split_block(instrument_id, start, start + left, seq)
+                    self.move_head(instrument_id, start, start + left, end, src, dst, seq)
                     end = start + left - 1
                     size = left
-                self.set_holder(instrument_id, start, dst, seq)
+                else:
+                    self.set_holder(instrument_id, start, dst, seq)
                 if moved and moved[-1][1] + 1 == start:
                     moved[-1][1] = end
                 else:
@@ -274,7 +281,7 @@ class MemoryState(State):
         row[1], row[2] = holder, seq
         insort(self.starts.setdefault((holder, instrument_id), []), start)
 
-    def split_block(self, instrument_id, start, cut, seq):
+    def split_block(self, instrument_id, start, cut, end, holder, seq):
         row = self.blocks[instrument_id][start]
         end, holder, _ = row
         row[0] = cut - 1
@@ -332,6 +339,8 @@ def check_request(request: Any) -> dict:
             raise InvalidAmount(f"amount {a!r} is not an integer of base units")
         if a <= 0:
             raise InvalidAmount(f"amount {a} is not positive", hint="amounts must be greater than zero")
+        if a >= 2**62:
+            raise InvalidAmount(f"amount {a} is too large", hint="amounts are below 2**62 base units")
     return request
 
 
@@ -389,26 +398,33 @@ def check_params(params: Any) -> dict:
     return params
 
 
-def authentic(state: State, request: dict, signature: Any) -> bool:
+def authentic(state: State, request: dict, signature: Any, message: bytes | None = None) -> bool:
     """True when ``signature`` authenticates ``request`` by its ``signer``.
 
     ``signature`` is either 128 hex digits (Ed25519 over :func:`signing_message`) or a
     batch signature ``{"index", "size", "path", "signature"}``: the signer signed
     ``BATCH_DOMAIN + root`` once for a batch of requests, where ``root`` is the RFC 6962
     tree over their signing messages and ``path`` this request's audit path. A batch
-    signature is checked once per ``state`` (``state.verified``).
+    signature is checked once per ``state`` (``state.verified``). ``message``: the
+    request's :func:`signing_message`, when the caller has it already.
     """
     signer = request["signer"]
+    message = message if message is not None else signing_message(request)
     if isinstance(signature, str):
-        return keys.verify(signer, signing_message(request), signature)
+        return keys.verify(signer, message, signature)
     if not isinstance(signature, dict) or set(signature) != {"index", "size", "path", "signature"}:
         return False
     index, size, path, sig = signature["index"], signature["size"], signature["path"], signature["signature"]
     if not (isinstance(index, int) and isinstance(size, int) and isinstance(path, list) and isinstance(sig, str)) or len(path) > 64:
         return False
-    if not all(isinstance(h, str) and _HEX64.match(h) for h in path):
+    try:
+        joined = "".join(path)
+    except TypeError:
         return False
-    root = merkle.root_from_path(merkle.leaf_hash(signing_message(request)), index, size, [bytes.fromhex(h) for h in path])
+    if len(joined) != 64 * len(path) or not _HEXES.fullmatch(joined):
+        return False
+    raw = bytes.fromhex(joined)
+    root = merkle.root_from_path(merkle.leaf_hash(message), index, size, [raw[k:k + 32] for k in range(0, len(raw), 32)])
     if root is None:
         return False
     memo = (signer, root, sig)
@@ -420,8 +436,8 @@ def authentic(state: State, request: dict, signature: Any) -> bool:
     return False
 
 
-def _authenticate(state: State, request: dict, signature: Any) -> None:
-    if not authentic(state, request, signature):
+def _authenticate(state: State, request: dict, signature: Any, message: bytes | None) -> None:
+    if not authentic(state, request, signature, message):
         raise BadSignature(f"the signature of request {request['id']!r} does not verify with key {request['signer'][:16]}…",
                            hint="sign the canonical request bytes with the private key of the signer (RFC 8032 Ed25519)")
 
@@ -492,7 +508,7 @@ def _time(text: Any, what: str) -> datetime:
 # --------------------------------------------------------------------------- apply
 
 
-def apply(state: State, request: dict, signature: Any, ctx: Context) -> dict:
+def apply(state: State, request: dict, signature: Any, ctx: Context, message: bytes | None = None) -> dict:
     """Decide a signed request against ``state``; on success change it and return the effects.
 
     Parameters
@@ -507,6 +523,9 @@ def apply(state: State, request: dict, signature: Any, ctx: Context) -> dict:
         batch signature (see :func:`authentic`).
     ctx : Context
         Sequence number, time and, for issuance and recalculation, the resolved evidence.
+    message : bytes, optional
+        The request's :func:`gep.ledger.canonical.signing_message` when the caller has
+        computed it (then the request was also checked with :func:`check_request`).
 
     Returns
     -------
@@ -523,9 +542,10 @@ def apply(state: State, request: dict, signature: Any, ctx: Context) -> dict:
         insufficient balance, over-issuance, malformed request, an incomplete
         or expired delivery-versus-payment batch).
     """
-    check_request(request)
+    if message is None:
+        check_request(request)
     kind = request["type"]
-    _authenticate(state, request, signature)
+    _authenticate(state, request, signature, message)
     if kind == "init":
         return _apply_init(state, request, ctx)
     if state.ledger_id is None:

@@ -476,7 +476,23 @@ def open_store(target: str | Path, create: bool = False, timeouts: Timeouts | No
 
 
 class SqlState(State):
-    """:class:`gep.ledger.rules.State` on the tables of a write transaction (one per submission)."""
+    """:class:`gep.ledger.rules.State` on the tables of a write transaction (one per submission).
+
+    Reads of rows that never change once written (accounts, instruments, the genesis
+    parameters) are cached; balances are read once and written back, and the
+    append-only rows (log, Merkle nodes, postings, evidence use, prices) are inserted
+    together by :meth:`flush` at the end of the submission. :meth:`mark` and
+    :meth:`reset` follow the savepoints of an independent batch. Serial blocks are
+    read and written directly (a transfer reads the holder's lowest blocks).
+    """
+
+    PENDING = {
+        "log": "INSERT INTO log (seq, signer, client_id, type, request_sha256, record, leaf_hash, root, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "merkle": "INSERT INTO merkle (level, idx, hash) VALUES (?, ?, ?)",
+        "postings": "INSERT INTO postings (seq, instrument, account, amount) VALUES (?, ?, ?, ?)",
+        "evidence_use": "INSERT INTO evidence_use (seq, key, instrument, amount, cap) VALUES (?, ?, ?, ?, ?)",
+        "prices": "INSERT INTO prices (seq, instrument, amount, price, time) VALUES (?, ?, ?, ?, ?)",
+    }
 
     def __init__(self, tx: Tx):
         from gep.ledger.canonical import parse
@@ -491,27 +507,63 @@ class SqlState(State):
         if genesis is not None:  # the parameters come from the signed genesis record, not from a table
             request = parse(bytes(genesis[0]))["request"]
             self.params, self.operators = request["params"], tuple(request.get("operators", []))
-        self._accounts: dict[str, Account | None] = {}
+        self._accounts: dict[str, Account] = {}
+        self._instruments: dict[str, dict] = {}
+        self._balances: dict[tuple[str, str], int] = {}
+        self._dirty: set[tuple[str, str]] = set()
+        self.pending: dict[str, list[tuple]] = {name: [] for name in self.PENDING}
 
+    # ------------------------------------------------------------ submission
+    def mark(self) -> tuple:
+        """A snapshot of what is held in memory (taken with a savepoint)."""
+        return (dict(self._balances), set(self._dirty), {k: len(v) for k, v in self.pending.items()}, dict(self._instruments), self.dvp_open)
+
+    def reset(self, mark: tuple) -> None:
+        """Back to :meth:`mark` (after rolling back to its savepoint)."""
+        self._balances, self._dirty, lengths, self._instruments, self.dvp_open = mark
+        self._balances, self._dirty, self._instruments = dict(self._balances), set(self._dirty), dict(self._instruments)
+        for k, n in lengths.items():
+            del self.pending[k][n:]
+
+    def flush(self) -> None:
+        """Write the pending rows and the changed balances."""
+        for name, sql in self.PENDING.items():
+            self.tx.many(sql, self.pending[name])
+            self.pending[name].clear()
+        self.tx.many("INSERT INTO balances (account, instrument, amount) VALUES (?, ?, ?) "
+                     "ON CONFLICT (account, instrument) DO UPDATE SET amount = excluded.amount",
+                     [(a, i, self._balances[(a, i)]) for a, i in sorted(self._dirty)])
+        self._dirty.clear()
+
+    # ------------------------------------------------------------ reads
     def account(self, account_id):
-        if account_id not in self._accounts:  # accounts never change once opened
+        acc = self._accounts.get(account_id)
+        if acc is None:  # accounts never change once opened
             row = self.tx.one("SELECT kind, owner FROM accounts WHERE id = ?", (account_id,))
             if row is None:
                 return None
-            self._accounts[account_id] = Account(account_id, row[0], row[1])
-        return self._accounts[account_id]
+            acc = self._accounts[account_id] = Account(account_id, row[0], row[1])
+        return acc
 
     def instrument(self, instrument_id):
-        row = self.tx.one("SELECT kind, binding FROM instruments WHERE id = ?", (instrument_id,))
-        return {"kind": row[0], "binding": row[1]} if row else None
+        ins = self._instruments.get(instrument_id)
+        if ins is None:
+            row = self.tx.one("SELECT kind, binding FROM instruments WHERE id = ?", (instrument_id,))
+            if row is None:
+                return None
+            ins = self._instruments[instrument_id] = {"kind": row[0], "binding": row[1]}
+        return ins
 
     def balance(self, account_id, instrument_id):
-        row = self.tx.one("SELECT amount FROM balances WHERE account = ? AND instrument = ?", (account_id, instrument_id))
-        return int(row[0]) if row else 0
+        key = (account_id, instrument_id)
+        if key not in self._balances:
+            row = self.tx.one("SELECT amount FROM balances WHERE account = ? AND instrument = ?", key)
+            self._balances[key] = int(row[0]) if row else 0
+        return self._balances[key]
 
     def evidence_used(self, key):
         row = self.tx.one("SELECT COALESCE(SUM(amount), 0) FROM evidence_use WHERE key = ?", (key,))
-        return int(row[0])
+        return int(row[0]) + sum(r[3] for r in self.pending["evidence_use"] if r[1] == key)
 
     def cap(self, instrument_id):
         row = self.tx.one("SELECT key, manifest_sha256, cap, seq FROM caps WHERE instrument = ? ORDER BY seq DESC LIMIT 1", (instrument_id,))
@@ -526,6 +578,7 @@ class SqlState(State):
             "SELECT start_serial, end_serial FROM blocks WHERE holder = ? AND instrument = ? AND start_serial > ? ORDER BY start_serial LIMIT ?",
             (account_id, instrument_id, after, limit))]
 
+    # ------------------------------------------------------------ writes
     def set_genesis(self, ledger_id, registry, params, operators):
         self.tx.many("INSERT INTO meta (key, value) VALUES (?, ?)", [("ledger_id", ledger_id), ("registry", registry)])
         self.ledger_id, self.registry, self.params, self.operators = ledger_id, registry, params, tuple(operators)
@@ -538,9 +591,10 @@ class SqlState(State):
                   (instrument.id, instrument.kind, instrument.base_unit, instrument.display_unit, binding, seq))
 
     def post(self, seq, instrument_id, account_id, amount):
-        self.tx.x("INSERT INTO postings (seq, instrument, account, amount) VALUES (?, ?, ?, ?)", (seq, instrument_id, account_id, amount))
-        if not self.tx.x("UPDATE balances SET amount = amount + ? WHERE account = ? AND instrument = ?", (amount, account_id, instrument_id)):
-            self.tx.x("INSERT INTO balances (account, instrument, amount) VALUES (?, ?, ?)", (account_id, instrument_id, amount))
+        self.pending["postings"].append((seq, instrument_id, account_id, amount))
+        key = (account_id, instrument_id)
+        self._balances[key] = self.balance(account_id, instrument_id) + amount
+        self._dirty.add(key)
 
     def new_block(self, instrument_id, start, end, holder, seq):
         self.tx.x("INSERT INTO blocks (instrument, start_serial, end_serial, holder, seq) VALUES (?, ?, ?, ?, ?)",
@@ -549,19 +603,19 @@ class SqlState(State):
     def set_holder(self, instrument_id, start, holder, seq):
         self.tx.x("UPDATE blocks SET holder = ?, seq = ? WHERE instrument = ? AND start_serial = ?", (holder, seq, instrument_id, start))
 
-    def split_block(self, instrument_id, start, cut, seq):
-        end, holder = self.tx.one("SELECT end_serial, holder FROM blocks WHERE instrument = ? AND start_serial = ?", (instrument_id, start))
+    def split_block(self, instrument_id, start, cut, end, holder, seq):
         self.tx.x("UPDATE blocks SET end_serial = ? WHERE instrument = ? AND start_serial = ?", (cut - 1, instrument_id, start))
-        self.new_block(instrument_id, cut, int(end), holder, seq)
+        self.new_block(instrument_id, cut, end, holder, seq)
+
+    def move_head(self, instrument_id, start, cut, end, src, dst, seq):
+        self.tx.x("UPDATE blocks SET end_serial = ?, holder = ?, seq = ? WHERE instrument = ? AND start_serial = ?", (cut - 1, dst, seq, instrument_id, start))
+        self.new_block(instrument_id, cut, end, src, seq)
 
     def use_evidence(self, seq, key, instrument_id, amount, cap):
-        self.tx.x("INSERT INTO evidence_use (seq, key, instrument, amount, cap) VALUES (?, ?, ?, ?, ?)", (seq, key, instrument_id, amount, cap))
+        self.pending["evidence_use"].append((seq, key, instrument_id, amount, cap))
 
     def set_cap(self, seq, instrument_id, key, manifest_sha256, cap):
         self.tx.x("INSERT INTO caps (seq, instrument, key, manifest_sha256, cap) VALUES (?, ?, ?, ?, ?)", (seq, instrument_id, key, manifest_sha256, cap))
 
     def add_price(self, seq, instrument_id, amount, price, time_):
-        self.tx.x("INSERT INTO prices (seq, instrument, amount, price, time) VALUES (?, ?, ?, ?, ?)", (seq, instrument_id, amount, price, time_))
-
-    def issued(self, instrument_id):
-        return -self.balance(ISSUANCE, instrument_id)
+        self.pending["prices"].append((seq, instrument_id, amount, price, time_))

@@ -264,3 +264,45 @@ def test_writing_needs_the_registry_head_key(target, keyset, runs):
         assert led.head() == head
     with pytest.raises(NotAuthorised, match="not this ledger's registry key"):
         ledger_mod.Ledger.open(target, keyset.mallory)
+
+
+def test_incremental_verify_from_a_checkpoint(busy, keyset, runs, tmp_path):
+    full = verify_ledger(busy)
+    cp = json.loads(json.dumps(full["checkpoint"]))
+    assert cp["head"]["tree_size"] == 14
+    for i in range(3):
+        busy.transfer(keyset.alice, CAP, "1 kg", "alice", "bob", id=f"later-{i}")
+    inc = verify_ledger(busy, since=cp)
+    assert inc["incremental_from"] == 14 and inc["size"] == 17 and inc["signatures_checked"] == 3 and inc["root"] == verify_ledger(busy)["root"]
+    # the checkpoint chains: the next incremental verify starts from 17
+    assert verify_ledger(busy, since=inc["checkpoint"])["incremental_from"] == 17
+    # a change before the checkpoint is caught by hash, without replaying
+    target = target_of(busy)
+    raw_execute(target, drop_append_only(target, "postings"))
+    raw_execute(target, "UPDATE postings SET amount = amount + 1 WHERE seq = 16 AND account = 'bob'")
+    with pytest.raises(AuditFailed, match="postings") as info:
+        verify_ledger(busy, since=cp)
+    assert info.value.seq == 16
+
+
+def test_incremental_verify_catches_a_rewritten_prefix_and_a_foreign_checkpoint(busy, new_target, keyset):
+    cp = verify_ledger(busy)["checkpoint"]
+    with pytest.raises(AuditFailed, match="not signed by the registry"):
+        verify_ledger(busy, since=dict(cp, head=dict(cp["head"], tree_size=13)))
+    rewrite(busy, new_target("scratch"), drop_retirement, heads="keep")
+    with pytest.raises(AuditFailed, match="no longer hash to the checkpoint's verified head|missing"):
+        verify_ledger(busy, since=cp)
+
+
+def test_checkpoint_from_the_command_line(busy, tmp_path):
+    from typer.testing import CliRunner
+
+    from gep.ledger.cli import app
+
+    cp = tmp_path / "audit.checkpoint.json"
+    db = target_of(busy)
+    first = CliRunner().invoke(app, ["verify", "--db", db, "--checkpoint", str(cp), "--json"])
+    assert first.exit_code == 0, first.stderr
+    assert json.loads(first.stdout)["incremental_from"] is None and cp.exists()
+    again = CliRunner().invoke(app, ["verify", "--db", db, "--checkpoint", str(cp)])
+    assert again.exit_code == 0 and "incremental: transactions 1..14 match" in again.stdout
