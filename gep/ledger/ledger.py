@@ -543,15 +543,22 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
 
 
 def _known_ids(tx: Tx, items: list[Signed]) -> dict[tuple[str, str], tuple]:
-    """Log rows already holding the (signer, id) of ``items``: ``{(signer, id): (seq, request_sha256, record, leaf_hash, root)}``."""
-    wanted = {(r.get("signer"), r.get("id")) for r in (i.request for i in items) if isinstance(r, dict)}
-    ids = sorted({i for _, i in wanted if isinstance(i, str)})
+    """Log rows already holding the (signer, id) of ``items``: ``{(signer, id): (seq, request_sha256, record, leaf_hash, root)}``.
+
+    Looked up per signer through the unique (signer, client_id) index, 500 ids per query.
+    """
+    by_signer: dict[str, set[str]] = {}
+    for r in (i.request for i in items):
+        if isinstance(r, dict) and isinstance(r.get("signer"), str) and isinstance(r.get("id"), str):
+            by_signer.setdefault(r["signer"], set()).add(r["id"])
     out: dict[tuple[str, str], tuple] = {}
-    for k in range(0, len(ids), 500):
-        chunk = ids[k:k + 500]
-        rows = tx.q(f"SELECT signer, client_id, seq, request_sha256, record, leaf_hash, root FROM log WHERE client_id IN ({', '.join('?' * len(chunk))})",
-                    tuple(chunk))
-        out.update({(r[0], r[1]): tuple(r[2:]) for r in rows if (r[0], r[1]) in wanted})
+    for signer, wanted in sorted(by_signer.items()):
+        ids = sorted(wanted)
+        for k in range(0, len(ids), 500):
+            chunk = ids[k:k + 500]
+            rows = tx.q(f"SELECT client_id, seq, request_sha256, record, leaf_hash, root FROM log WHERE signer = ? AND client_id IN ({', '.join('?' * len(chunk))})",
+                        (signer, *chunk))
+            out.update({(signer, r[0]): tuple(r[1:]) for r in rows})
     return out
 
 
