@@ -129,10 +129,9 @@ def test_dvp_refusals(two, keyset):
     unchanged(two, lambda: two.submit_many([bad_time]), InvalidRequest, "not an ISO 8601 time")
 
 
-def test_dvp_from_the_command_line(tmp_path, target, keyset, runs):
-    from gep.ledger.cli import app
-
-    runner = CliRunner()
+@pytest.fixture
+def on_disk(tmp_path, target, keyset, runs) -> str:
+    """A ledger where alice holds 100 kg of CAP and bob 100 kg of CAP2, and key files alice/bob/registry.key in tmp_path."""
     with Ledger.init(target, keyset.registry, operators=[keyset.operator.public]) as led:
         for n in ("alice", "bob"):
             led.open_account(keyset.registry, n, getattr(keyset, n).public)
@@ -140,6 +139,13 @@ def test_dvp_from_the_command_line(tmp_path, target, keyset, runs):
         led.issue(keyset.registry, CAP2, "100 kg", "bob", runs["capacity"])
     for n in ("alice", "bob", "registry"):
         keys.write_keypair(getattr(keyset, n), tmp_path / f"{n}.key")
+    return target
+
+
+def test_dvp_from_the_command_line(tmp_path, on_disk):
+    from gep.ledger.cli import app
+
+    runner, target = CliRunner(), on_disk
     legs = []
     for who, ins, dst in (("alice", CAP, "bob"), ("bob", CAP2, "alice")):
         res = runner.invoke(app, ["transfer", ins, "10 kg", "--from", who, "--to", dst, "--key", str(tmp_path / f"{who}.key"), "--db", target,
@@ -186,16 +192,10 @@ def test_hostile_amounts_refused_in_one_line(ledger, keyset, runs, amount, tmp_p
     unchanged(ledger, lambda: ledger.transfer(keyset.alice, CAP, "1 kg", "alice", "bob", price=amount.replace(" t", "")), InvalidAmount)
 
 
-def test_hostile_numbers_on_the_command_line(tmp_path, target, keyset, runs):
+def test_hostile_numbers_on_the_command_line(tmp_path, on_disk):
     from gep.ledger.cli import app
 
-    runner = CliRunner()
-    with Ledger.init(target, keyset.registry, operators=[keyset.operator.public]) as led:
-        for n in ("alice", "bob"):
-            led.open_account(keyset.registry, n, getattr(keyset, n).public)
-        led.issue(keyset.registry, CAP, "100 kg", "alice", runs["capacity"])
-    for n in ("alice", "registry"):
-        keys.write_keypair(getattr(keyset, n), tmp_path / f"{n}.key")
+    runner, target = CliRunner(), on_disk
     base = ["--from", "alice", "--to", "bob", "--key", str(tmp_path / "alice.key"), "--db", target, "--head-key", str(tmp_path / "registry.key")]
     batch = tmp_path / "batch.json"
     batch.write_text('[{"op": "transfer", "key": "alice.key", "instrument": "%s", "amount": %s, "from": "alice", "to": "bob"}]' % (CAP, "9" * 5000))
