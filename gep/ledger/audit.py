@@ -40,19 +40,21 @@ RFC 6962 section 2.1 (Merkle hash trees); RFC 8032 section 5.1 (Ed25519).
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, Iterable
 
 from gep.ledger import heads as heads_mod
 from gep.ledger import merkle
-from gep.ledger.canonical import parse
+from gep.ledger.canonical import SIGNING_DOMAIN, parse, parse_record
 from gep.ledger.errors import AuditFailed, LedgerError
-from gep.ledger.rules import Context, MemoryState, apply, check_invariants, end_commit
+from gep.ledger.rules import Context, MemoryState, apply, check_invariants, check_request, end_commit, prove_batches
 
 __all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "checkpoint", "EXPORT_FORMAT", "CHECKPOINT_FORMAT"]
 
 EXPORT_FORMAT = "gep-ledger-export/2"
 CHECKPOINT_FORMAT = "gep-ledger-checkpoint/1"
-RECORD_KEYS = {"seq", "time", "request", "signature", "effects"}
+#: Records parsed (and their batch signatures proven) ahead of the replay, at a time.
+CHUNK = 4096
 
 
 class Replay:
@@ -122,45 +124,46 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
     """
     rp = rp if rp is not None else Replay()
     expect = rp.frontier.size + 1
-    for seq, client_id, data, stored_leaf, stored_root in rows:
-        if seq != expect:
-            raise AuditFailed(f"the log jumps from sequence {expect - 1} to {seq} (a transaction is missing or renumbered)", seq=seq, client_id=client_id)
-        expect += 1
-        data = bytes(data)
-        leaf = merkle.leaf_hash(data)
-        if stored_leaf is not None and stored_leaf != leaf.hex():
-            raise AuditFailed("the record's bytes do not hash to its stored leaf hash (record or hash edited)", seq=seq, client_id=client_id)
-        try:
-            record = parse(data)
-        except LedgerError as exc:
-            raise AuditFailed(f"the record is not canonical JSON: {exc.message}", seq=seq, client_id=client_id) from exc
-        if not isinstance(record, dict) or set(record) != RECORD_KEYS:
-            raise AuditFailed(f"the record must have exactly the fields {sorted(RECORD_KEYS)}", seq=seq, client_id=client_id)
-        if record["seq"] != seq:
-            raise AuditFailed(f"the record says sequence {record['seq']!r} but is stored at {seq}", seq=seq, client_id=client_id)
-        request = record["request"]
-        rid = request.get("id") if isinstance(request, dict) else None
-        if client_id is not None and rid != client_id:
-            raise AuditFailed(f"the record's request id {rid!r} differs from the stored client id", seq=seq, client_id=client_id)
-        signer = request.get("signer") if isinstance(request, dict) else None
-        if (signer, rid) in rp.ids:
-            raise AuditFailed(f"request id {rid!r} of this signer was already used by transaction {rp.ids[(signer, rid)]}", seq=seq, client_id=rid)
-        try:
-            effects = apply(rp.state, request, record["signature"], _context(seq, record))
-        except LedgerError as exc:
-            raise AuditFailed(f"replaying it is refused: {exc.line()}", seq=seq, client_id=rid) from exc
-        if effects != record["effects"]:
-            raise AuditFailed(f"recorded effects differ from the replay ({_diff(effects, record['effects'])})", seq=seq, client_id=rid)
-        for level, index, h in rp.frontier.append(leaf):
-            rp.nodes[(level, index)] = h
-        root = rp.frontier.root().hex()
-        if stored_root is not None and stored_root != root:
-            raise AuditFailed("the stored tree root after this transaction differs from the recomputed RFC 6962 root", seq=seq, client_id=rid)
-        rp.ids[(signer, rid)] = seq
-        rp.leaves.append(leaf)
-        rp.roots[seq] = root
-        rp.times[seq] = record["time"]
-        rp.records[seq] = (rid, request["type"])
+    rows = iter(rows)
+    while True:
+        chunk = list(islice(rows, CHUNK))
+        if not chunk:
+            break
+        parsed = [_parse_row(row) for row in chunk]
+        prove_batches(rp.state, [(p[1]["request"], p[1]["signature"], p[2]) for p in parsed if p[2] is not None])
+        for (seq, client_id, data, stored_leaf, stored_root), (leaf, record, message, problem) in zip(chunk, parsed):
+            if seq != expect:
+                raise AuditFailed(f"the log jumps from sequence {expect - 1} to {seq} (a transaction is missing or renumbered)", seq=seq, client_id=client_id)
+            expect += 1
+            if stored_leaf is not None and stored_leaf != leaf.hex():
+                raise AuditFailed("the record's bytes do not hash to its stored leaf hash (record or hash edited)", seq=seq, client_id=client_id)
+            if problem is not None:
+                raise AuditFailed(f"the record is not canonical JSON: {problem.message}", seq=seq, client_id=client_id) from problem
+            if record["seq"] != seq:
+                raise AuditFailed(f"the record says sequence {record['seq']!r} but is stored at {seq}", seq=seq, client_id=client_id)
+            request = record["request"]
+            rid = request.get("id") if isinstance(request, dict) else None
+            if client_id is not None and rid != client_id:
+                raise AuditFailed(f"the record's request id {rid!r} differs from the stored client id", seq=seq, client_id=client_id)
+            signer = request.get("signer") if isinstance(request, dict) else None
+            if (signer, rid) in rp.ids:
+                raise AuditFailed(f"request id {rid!r} of this signer was already used by transaction {rp.ids[(signer, rid)]}", seq=seq, client_id=rid)
+            try:
+                effects = apply(rp.state, request, record["signature"], _context(seq, record), message)
+            except LedgerError as exc:
+                raise AuditFailed(f"replaying it is refused: {exc.line()}", seq=seq, client_id=rid) from exc
+            if effects != record["effects"]:
+                raise AuditFailed(f"recorded effects differ from the replay ({_diff(effects, record['effects'])})", seq=seq, client_id=rid)
+            for level, index, h in rp.frontier.append(leaf):
+                rp.nodes[(level, index)] = h
+            root = rp.frontier.root().hex()
+            if stored_root is not None and stored_root != root:
+                raise AuditFailed("the stored tree root after this transaction differs from the recomputed RFC 6962 root", seq=seq, client_id=rid)
+            rp.ids[(signer, rid)] = seq
+            rp.leaves.append(leaf)
+            rp.roots[seq] = root
+            rp.times[seq] = record["time"]
+            rp.records[seq] = (rid, request["type"])
     try:
         end_commit(rp.state)
     except LedgerError as exc:
@@ -169,6 +172,24 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
     if problems:
         raise AuditFailed(f"invariant broken: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     return rp
+
+
+def _parse_row(row: tuple) -> tuple[bytes, dict | None, bytes | None, LedgerError | None]:
+    """(leaf hash, record, signing message of a well-formed request, problem): the stateless part of replaying a row.
+
+    A problem is kept, not raised, so that failures are reported in log order.
+    """
+    data = bytes(row[2])
+    leaf = merkle.leaf_hash(data)
+    try:
+        record, request_bytes = parse_record(data)
+    except LedgerError as exc:
+        return leaf, None, None, exc
+    try:
+        check_request(record["request"])
+    except LedgerError:
+        return leaf, record, None, None  # apply() refuses it, in order
+    return leaf, record, SIGNING_DOMAIN + request_bytes, None
 
 
 def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], witnesses: Iterable[str] = ()) -> int:

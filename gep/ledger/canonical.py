@@ -26,8 +26,10 @@ from typing import Any
 
 from gep.ledger.errors import InvalidRequest
 
-__all__ = ["canonical", "record_bytes", "parse", "signing_message", "SIGNING_DOMAIN", "BATCH_DOMAIN", "HEAD_DOMAIN", "WITNESS_DOMAIN", "ATTEST_DOMAIN"]
+__all__ = ["canonical", "record_bytes", "parse", "parse_record", "RECORD_FIELDS", "signing_message", "SIGNING_DOMAIN", "BATCH_DOMAIN", "HEAD_DOMAIN", "WITNESS_DOMAIN", "ATTEST_DOMAIN"]
 
+#: Fields of a log record.
+RECORD_FIELDS = frozenset({"seq", "time", "request", "signature", "effects"})
 #: Prefix of every signed request (domain separation) [bytes].
 SIGNING_DOMAIN = b"gep-ledger/v1 request\n"
 #: Prefix of a batch signature: the signer signs ``BATCH_DOMAIN + root`` (32 bytes) of the
@@ -41,6 +43,8 @@ WITNESS_DOMAIN = b"gep-ledger/v1 witness cosignature\n"
 ATTEST_DOMAIN = b"gep-ledger/v1 run manifest\n"
 
 
+#: The canonical encoder (made once: ``json.dumps`` with options builds a new encoder on every call).
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 #: A number token with a fraction or exponent, or of 19 digits or more, as json.dumps writes them.
 _SUSPECT = re.compile(r"[:\[,]-?(?:\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\d{19,})[,\]}]")
 
@@ -81,7 +85,7 @@ def canonical(obj: Any) -> bytes:
         Compact, key-sorted JSON encoded as UTF-8.
     """
     try:
-        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = _ENCODE(obj)
     except (TypeError, ValueError):
         _check(obj)  # names the offending value
         raise
@@ -100,6 +104,35 @@ def record_bytes(seq: int, time: str, request_bytes: bytes, signature: Any, effe
                      b',"signature":', canonical(signature), b',"time":', canonical(time), b"}"))
 
 
+def parse_record(data: bytes) -> tuple[dict, bytes]:
+    """A log record parsed, and its request's canonical bytes; refuse anything not in canonical form.
+
+    Checks the record as :func:`parse` does, encoding the request once (its bytes are
+    reused for the signature check) and the rest of the record around it.
+
+    Raises
+    ------
+    InvalidRequest
+        Not UTF-8 JSON, not an object with exactly the record fields, or not canonical.
+    """
+    try:
+        obj = json.loads(bytes(data).decode("utf-8"), parse_float=_no_float)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequest(f"not canonical JSON: {exc}") from exc
+    if not isinstance(obj, dict) or set(obj) != RECORD_FIELDS:
+        raise InvalidRequest(f"a record must have exactly the fields {sorted(RECORD_FIELDS)}")
+    if type(obj["seq"]) is not int:
+        raise InvalidRequest(f"the record's seq {obj['seq']!r} is not an integer")
+    # floats were refused while parsing, so the encoder alone gives the canonical form
+    request_bytes = _ENCODE(obj["request"]).encode("utf-8")
+    rest = (_ENCODE(obj["effects"]), _ENCODE(obj["signature"]), _ENCODE(obj["time"]))
+    expected = b"".join((b'{"effects":', rest[0].encode("utf-8"), b',"request":', request_bytes, b',"seq":', str(obj["seq"]).encode(),
+                         b',"signature":', rest[1].encode("utf-8"), b',"time":', rest[2].encode("utf-8"), b"}"))
+    if expected != bytes(data):
+        raise InvalidRequest("bytes are valid JSON but not in canonical form (key order, spacing or escapes differ)")
+    return obj, request_bytes
+
+
 def parse(data: bytes) -> Any:
     """Parse canonical bytes, refusing anything that is not in canonical form.
 
@@ -113,7 +146,7 @@ def parse(data: bytes) -> Any:
     except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON syntax, or an integer beyond Python's digit limit
         raise InvalidRequest(f"not canonical JSON: {exc}") from exc
     # floats are refused by the hook; the re-encoding decides canonical form
-    if json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8") != bytes(data):
+    if _ENCODE(obj).encode("utf-8") != bytes(data):
         raise InvalidRequest("bytes are valid JSON but not in canonical form (key order, spacing or escapes differ)")
     return obj
 

@@ -36,7 +36,7 @@ from gep.ledger.canonical import BATCH_DOMAIN, SIGNING_DOMAIN, canonical, parse,
 from gep.ledger.errors import BadSignature, IdConflict, InvalidRequest, LedgerError, NotAuthorised, StorageError
 from gep.ledger.keys import KeyPair
 from gep.ledger.model import SYSTEM_ACCOUNTS, Instrument, check_client_id, parse_amount, parse_price
-from gep.ledger.rules import VERSION, Context, apply, authentic, check_request, end_commit
+from gep.ledger.rules import VERSION, Context, apply, authentic, check_request, end_commit, prove_batches
 from gep.ledger.store import SCHEMA_VERSION, SqlState, Store, Tx, open_store
 
 __all__ = ["Ledger", "Signed", "Result", "DEFAULT_COEFFICIENTS", "new_id", "now", "dvp"]
@@ -498,6 +498,8 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
     frontier = _frontier(tx, size)
     state = SqlState(tx)
     known = _known_ids(tx, items)
+    messages = [_message(item.request) for item in items]
+    prove_batches(state, [(item.request, item.signature, m) for item, m in zip(items, messages) if m is not None])
     results: list[Result] = []
     last: Result | None = None
     for k, item in enumerate(items):
@@ -508,7 +510,7 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
         sp = None if linked else tx.savepoint()
         saved = None if linked else (frontier.size, list(frontier.stack), state.mark(), dict(known))
         try:
-            res = _append_one(state, item, frontier, known)
+            res = _append_one(state, item, frontier, known, messages[k])
             if sp:
                 tx.release(sp)
             results.append(res)
@@ -562,11 +564,19 @@ def _known_ids(tx: Tx, items: list[Signed]) -> dict[tuple[str, str], tuple]:
     return out
 
 
-def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known: dict) -> Result:
+def _message(request: Any) -> bytes | None:
+    """The signing message of a well-formed request, else None (its refusal comes in order, from :func:`_append_one`)."""
+    try:
+        return signing_message(check_request(request))
+    except LedgerError:
+        return None
+
+
+def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known: dict, message: bytes | None = None) -> Result:
     request = check_request(item.request)
     rid = request["id"]
-    rbytes = canonical(request)
-    message = SIGNING_DOMAIN + rbytes
+    message = message if message is not None else signing_message(request)
+    rbytes = message[len(SIGNING_DOMAIN):]
     rhash = hashlib.sha256(rbytes).hexdigest()
     row = known.get((request["signer"], rid))
     if row is not None:

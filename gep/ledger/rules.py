@@ -56,7 +56,7 @@ from gep.ledger.model import (
 )
 from gep.numbers import parse_decimal
 
-__all__ = ["State", "MemoryState", "Context", "apply", "end_commit", "authentic", "check_request", "check_params", "evidence_key",
+__all__ = ["State", "MemoryState", "Context", "apply", "end_commit", "authentic", "prove_batches", "check_request", "check_params", "evidence_key",
            "buffer_amount", "check_invariants", "VERSION", "ROUNDING", "UNITS", "MAX_DVP_LEGS"]
 
 #: Request format version (2: parameters fixed at genesis, signer-scoped ids, DvP legs, recalculation).
@@ -105,6 +105,8 @@ class State(ABC):
     dvp_open: dict | None = None
     #: Batch signatures already checked: ``(signer, root, signature)``.
     verified: set
+    #: Batch-signed requests proven by :func:`prove_batches`: ``(signer, signature, size, index, path, leaf)``.
+    proven: set
 
     @abstractmethod
     def account(self, account_id: str) -> Account | None: ...
@@ -214,6 +216,7 @@ class MemoryState(State):
     operators: tuple = ()
     dvp_open: dict | None = None
     verified: set = field(default_factory=set)
+    proven: set = field(default_factory=set)
     accounts: dict[str, Account] = field(default_factory=dict)
     instruments: dict[str, dict] = field(default_factory=dict)
     balances: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -421,10 +424,13 @@ def authentic(state: State, request: dict, signature: Any, message: bytes | None
         joined = "".join(path)
     except TypeError:
         return False
+    leaf = merkle.leaf_hash(message)
+    if (signer, sig, size, index, joined, leaf) in state.proven:
+        return True
     if len(joined) != 64 * len(path) or not _HEXES.fullmatch(joined):
         return False
     raw = bytes.fromhex(joined)
-    root = merkle.root_from_path(merkle.leaf_hash(message), index, size, [raw[k:k + 32] for k in range(0, len(raw), 32)])
+    root = merkle.root_from_path(leaf, index, size, [raw[k:k + 32] for k in range(0, len(raw), 32)])
     if root is None:
         return False
     memo = (signer, root, sig)
@@ -434,6 +440,39 @@ def authentic(state: State, request: dict, signature: Any, message: bytes | None
         state.verified.add(memo)
         return True
     return False
+
+
+def prove_batches(state: State, items: list[tuple[Any, Any, bytes]]) -> None:
+    """Check the batch signatures of many requests at once: the same predicate as :func:`authentic`, faster.
+
+    For every batch (signer, signature, size) of which all ``size`` requests are among
+    ``items`` (``(request, signature, signing message)``), the tree is built once from
+    their leaves (``size − 1`` hashes instead of ``size × log₂ size``), its root's
+    signature checked once, and each request whose recorded path equals its audit path
+    in that tree is marked proven; :func:`authentic` then accepts it at once. Requests of
+    incomplete batches, or with other paths, are left to :func:`authentic`.
+    """
+    groups: dict[tuple, dict[int, tuple[str, bytes]]] = {}
+    for request, signature, message in items:
+        if not (isinstance(request, dict) and isinstance(signature, dict) and isinstance(request.get("signer"), str)):
+            continue
+        sig, size, index, path = signature.get("signature"), signature.get("size"), signature.get("index"), signature.get("path")
+        if not (isinstance(sig, str) and type(size) is int and type(index) is int and isinstance(path, list) and all(type(h) is str for h in path)):
+            continue
+        groups.setdefault((request["signer"], sig, size), {})[index] = ("".join(path), merkle.leaf_hash(message))
+    for (signer, sig, size), members in groups.items():
+        if len(members) != size or min(members) != 0 or max(members) != size - 1:
+            continue
+        leaves = [members[i][1] for i in range(size)]
+        paths, root = merkle.inclusion_proofs(leaves)
+        if (signer, root, sig) not in state.verified:
+            if not keys.verify(signer, BATCH_DOMAIN + root, sig):
+                continue
+            state.verified.add((signer, root, sig))
+        for i, p in enumerate(paths):
+            joined = b"".join(p).hex()
+            if joined == members[i][0]:
+                state.proven.add((signer, sig, size, i, joined, leaves[i]))
 
 
 def _authenticate(state: State, request: dict, signature: Any, message: bytes | None) -> None:

@@ -223,6 +223,10 @@ def test_batch_signature_one_signature_for_many_requests(ledger, keyset, runs):
     mallory = ledger.sign_many(keyset.mallory, [("transfer", ledger.transfer_fields(CAP, 1, "alice", "bob"), "m")])[0]
     stolen = Signed(dict(mallory.request, signer=keyset.alice.public), mallory.signature)
     unchanged(ledger, lambda: ledger.submit(stolen), BadSignature)
+    # a whole batch is proven at once; a member with a wrong path is still refused
+    wrong = list(items)
+    wrong[5] = Signed(items[5].request, dict(items[5].signature, path=list(reversed(items[5].signature["path"]))))
+    unchanged(ledger, lambda: ledger.submit_many(wrong), BadSignature)
     res = ledger.submit_many(items[:4]) + ledger.submit_many(items[4:])  # any subset, in any commit
     assert [r.status for r in res] == ["created"] * 7
     assert ledger.submit(items[0]).status == "exists"
