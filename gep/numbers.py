@@ -114,9 +114,10 @@ def parse_decimal(text: str, what: str = "number", *, max_digits: int = MAX_DIGI
     exceeds the limits (see :func:`split_number`).
     """
     m, rest = _split(text, what, error)
+    value = _check(m, text, what, max_digits, max_exponent, error)
     if rest:
         raise error(f"{what} {_show(text)} is not a number", hint="write digits only, e.g. 250, 1.5 or 2e3")
-    return _check(m, text, what, max_digits, max_exponent, error)
+    return value
 
 
 def parse_int(text: str, what: str = "integer", *, max_digits: int = 19, error: type[GepError] = InputError) -> int:

@@ -228,10 +228,12 @@ def _factor(unit: str, targets: list[str], what: str, instrument: Instrument) ->
         raise UnitMismatch(f"{what}: unknown unit {unit!r}", hint=_unit_hint(instrument)) from exc
     for target in targets:
         try:
-            f = q.to(parse_unit(target).units).magnitude / parse_unit(target).magnitude
+            f = float(q.to(parse_unit(target).units).magnitude / parse_unit(target).magnitude)
         except pint.errors.DimensionalityError:
             continue
-        return Decimal(repr(float(f)))
+        if not (1e-40 <= abs(f) <= 1e40):  # inf, nan, 0 or absurd: a unit written to break the arithmetic
+            raise InvalidAmount(f"{what}: unit {unit!r} is {f!r} times {target}, outside 1e-40 .. 1e40", hint=_unit_hint(instrument))
+        return Decimal(repr(f))
     if "[carbon_mass]" in str(q.dimensionality):
         raise UnitMismatch(f"{what}: {unit!r} is a mass of carbon, but {instrument.id} counts CO2e",
                            hint="convert tonnes of carbon to tonnes of CO2 with 44/12 first (METHODS.md)")
