@@ -503,7 +503,7 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
     results: list[Result] = []
     last: Result | None = None
     for k, item in enumerate(items):
-        if not linked and isinstance(item.request, dict) and "dvp" in item.request:
+        if not linked and isinstance(item.request, dict) and "dvp" in item.request:  # a leg alone, by construction
             results.append(Result("refused", None, str(item.request.get("id")),
                                   error=InvalidRequest("a delivery-versus-payment leg cannot be submitted in an independent batch", hint="submit DvP legs linked")))
             continue
@@ -517,14 +517,15 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
             if res.status == "created":
                 last = res
         except LedgerError as exc:
+            rid = item.request.get("id") if isinstance(item.request, dict) else None
             if linked:
                 if len(items) > 1:
-                    exc.where = f"linked operation {k + 1} of {len(items)} (id {item.request.get('id')!r}); nothing was recorded" + (f"; {exc.where}" if exc.where else "")
+                    exc.where = f"linked operation {k + 1} of {len(items)} (id {rid!r}); nothing was recorded" + (f"; {exc.where}" if exc.where else "")
                 raise
             tx.rollback_to(sp)
             frontier.size, frontier.stack, mark, known = saved
             state.reset(mark)
-            results.append(Result("refused", None, str(item.request.get("id")), error=exc))
+            results.append(Result("refused", None, str(rid), error=exc))
     try:
         end_commit(state)
     except LedgerError as exc:
