@@ -35,8 +35,9 @@ Timeouts (:class:`Timeouts`, from ``$GEP_LEDGER_LOCK_TIMEOUT``,
 ``$GEP_LEDGER_STATEMENT_TIMEOUT``, ``$GEP_LEDGER_IDLE_TIMEOUT`` in seconds): a writer
 waits at most ``lock`` seconds for another writer (SQLite busy timeout;
 PostgreSQL ``lock_timeout``) and then gets a one-line :class:`StorageError`; on
-PostgreSQL every statement is cut after ``statement`` seconds
-(``statement_timeout``) and a session idle inside a transaction (a frozen or
+PostgreSQL every statement of a write is cut after ``statement`` seconds
+(``statement_timeout``; reads, which block no writer, are not) and a session
+idle inside a transaction (a frozen or
 killed client holding the log lock) is ended by the server after ``idle``
 seconds (``idle_in_transaction_session_timeout``), releasing its locks.
 """
@@ -428,8 +429,17 @@ class PostgresStore(Store):
         return self._run("BEGIN ISOLATION LEVEL SERIALIZABLE", fn, lock=not create)
 
     def read(self, fn: Callable[[Tx], T]) -> T:
-        """Run ``fn`` on one consistent snapshot (``REPEATABLE READ``, read only)."""
-        return self._run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn, lock=False)
+        """Run ``fn`` on one consistent snapshot (``REPEATABLE READ``, read only).
+
+        Without a statement timeout: a reader blocks no writer (it holds no lock that a
+        writer's ``EXCLUSIVE`` lock on the log waits for), and reading a long log for
+        ``verify`` may rightly take longer than any write should.
+        """
+        def unlimited(tx: Tx) -> T:
+            tx.x("SET LOCAL statement_timeout = 0")
+            return fn(tx)
+
+        return self._run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", unlimited, lock=False)
 
     def close(self) -> None:
         self.conn.close()

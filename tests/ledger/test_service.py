@@ -80,9 +80,11 @@ def test_timeouts_from_environment(monkeypatch):
 def test_postgres_session_settings(target, backend, keyset):
     if backend != "postgres":
         pytest.skip("PostgreSQL settings")
+    settings = ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout")
     with Ledger.init(target, keyset.registry) as led:
-        got = led.store.read(lambda tx: [tx.one(f"SHOW {s}")[0] for s in ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout")])
-    assert got == ["10s", "1min", "30s"]
+        written = led.store.write(lambda tx: [tx.one(f"SHOW {s}")[0] for s in settings])
+        read = led.store.read(lambda tx: [tx.one(f"SHOW {s}")[0] for s in settings])
+    assert written == ["10s", "1min", "30s"] and read == ["10s", "0", "30s"]  # reads block no writer: no statement timeout
 
 
 # ----------------------------------------------------------------- delivery versus payment
