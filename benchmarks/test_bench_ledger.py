@@ -70,7 +70,7 @@ def test_verify(benchmark, big):
 
 def test_verify_incremental_1000(benchmark, big):
     led, alice = big
-    checkpoint = verify_ledger(led)["checkpoint"]
+    checkpoint = verify_ledger(led, keep=True)["checkpoint"]
     fill(led, alice, BATCH, BATCH)
     summary = benchmark.pedantic(verify_ledger, args=(led,), kwargs={"since": checkpoint}, rounds=3, iterations=1)
     assert summary["incremental_from"] == VERIFY_N and summary["size"] == VERIFY_N + BATCH

@@ -40,8 +40,10 @@ RFC 6962 section 2.1 (Merkle hash trees); RFC 8032 section 5.1 (Ed25519).
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from itertools import islice
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from gep.ledger import heads as heads_mod
 from gep.ledger import merkle
@@ -174,6 +176,23 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
     return rp
 
 
+@contextmanager
+def _paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection during a replay.
+
+    A replay allocates millions of small objects that it keeps (the rebuilt state) and
+    makes no reference cycles; the collector's passes over the growing heap cost about a
+    third of the replay's time (measured at 2·10⁴ transactions, more at 10⁵).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _parse_row(row: tuple) -> tuple[bytes, dict | None, bytes | None, LedgerError | None]:
     """(leaf hash, record, signing message of a well-formed request, problem): the stateless part of replaying a row.
 
@@ -284,7 +303,8 @@ def _summary(rp: Replay) -> dict:
     }
 
 
-def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: Iterable[str] = (), since: dict | None = None) -> dict:
+def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: Iterable[str] = (), since: dict | None = None,
+                  keep: bool = False) -> dict:
     """Verify a :class:`gep.ledger.ledger.Ledger`: replay its log, check the signed heads, compare every table.
 
     Parameters
@@ -298,12 +318,13 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         records must hash to its registry-signed head (checked on the record bytes, with
         no replay), and only the records after it are replayed; history tables are
         compared from there on, current balances and blocks in full.
+    keep : bool
+        Also return the checkpoint of the verified log as ``summary["checkpoint"]``.
 
     Returns
     -------
     dict
-        Summary (``ok``, ``size``, ``root``, counts, checks made); ``summary["checkpoint"]``
-        is the checkpoint of the verified log.
+        Summary (``ok``, ``size``, ``root``, counts, checks made).
 
     Raises
     ------
@@ -337,18 +358,17 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
     rows, tables = store.read(read)
     if not rows:
         raise AuditFailed("the log is empty (no genesis record)")
-    if since is None:
-        rp = replay(rows)
-    else:
-        rp = _continue(rp0, since, rows)
-    stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in tables["heads"]]
-    if not stored:
-        raise AuditFailed("the database holds no signed tree head", hint="every commit signs one: the heads table was emptied")
-    check_heads(rp, stored, list(heads), witnesses)
-    _compare_tables(rp, tables)
+    with _paused_gc():
+        rp = replay(rows) if since is None else _continue(rp0, since, rows)
+        stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in tables["heads"]]
+        if not stored:
+            raise AuditFailed("the database holds no signed tree head", hint="every commit signs one: the heads table was emptied")
+        check_heads(rp, stored, list(heads), witnesses)
+        _compare_tables(rp, tables)
     summary = _summary(rp)
     summary["incremental_from"] = start if since is not None else None
-    summary["checkpoint"] = checkpoint(rp, max(stored, key=lambda h: h["tree_size"]))
+    if keep:
+        summary["checkpoint"] = checkpoint(rp, max(stored, key=lambda h: h["tree_size"]))
     return summary
 
 
@@ -546,7 +566,8 @@ def verify_export(doc: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: I
         if not isinstance(leaf, dict) or not isinstance(leaf.get("record"), str) or not isinstance(leaf.get("seq"), int):
             raise AuditFailed(f"leaf {i} of the export is malformed", seq=i + 1)
         rows.append((leaf["seq"], None, leaf["record"].encode("utf-8"), leaf.get("leaf_hash"), None))
-    rp = replay(rows)
+    with _paused_gc():
+        rp = replay(rows)
     root = rp.frontier.root().hex()
     if doc.get("size") != rp.frontier.size:
         raise AuditFailed(f"the export says size {doc.get('size')} but holds {rp.frontier.size} leaves")

@@ -533,7 +533,7 @@ def verify_cmd(
             summary = verify_export(read_json(export_file, "ledger export"), given, witnesses)
         else:
             with _open(db) as led:
-                summary = verify_ledger(led, given, witnesses, since)
+                summary = verify_ledger(led, given, witnesses, since, keep=checkpoint is not None)
         if expected is not None and summary["registry"] != expected:
             raise AuditFailed(f"the genesis record names registry key {summary['registry'][:16]}…, not the expected {expected[:16]}…",
                               seq=1, hint="this is not the ledger you expect (it may have been replaced whole)")

@@ -267,12 +267,13 @@ def test_writing_needs_the_registry_head_key(target, keyset, runs):
 
 
 def test_incremental_verify_from_a_checkpoint(busy, keyset, runs, tmp_path):
-    full = verify_ledger(busy)
+    full = verify_ledger(busy, keep=True)
+    assert "checkpoint" not in verify_ledger(busy)
     cp = json.loads(json.dumps(full["checkpoint"]))
     assert cp["head"]["tree_size"] == 14
     for i in range(3):
         busy.transfer(keyset.alice, CAP, "1 kg", "alice", "bob", id=f"later-{i}")
-    inc = verify_ledger(busy, since=cp)
+    inc = verify_ledger(busy, since=cp, keep=True)
     assert inc["incremental_from"] == 14 and inc["size"] == 17 and inc["signatures_checked"] == 3 and inc["root"] == verify_ledger(busy)["root"]
     # the checkpoint chains: the next incremental verify starts from 17
     assert verify_ledger(busy, since=inc["checkpoint"])["incremental_from"] == 17
@@ -286,7 +287,7 @@ def test_incremental_verify_from_a_checkpoint(busy, keyset, runs, tmp_path):
 
 
 def test_incremental_verify_catches_a_rewritten_prefix_and_a_foreign_checkpoint(busy, new_target, keyset):
-    cp = verify_ledger(busy)["checkpoint"]
+    cp = verify_ledger(busy, keep=True)["checkpoint"]
     with pytest.raises(AuditFailed, match="not signed by the registry"):
         verify_ledger(busy, since=dict(cp, head=dict(cp["head"], tree_size=13)))
     rewrite(busy, new_target("scratch"), drop_retirement, heads="keep")
