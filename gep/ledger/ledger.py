@@ -507,8 +507,8 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
             results.append(Result("refused", None, str(item.request.get("id")),
                                   error=InvalidRequest("a delivery-versus-payment leg cannot be submitted in an independent batch", hint="submit DvP legs linked")))
             continue
+        saved = None if linked else (frontier.size, list(frontier.stack), state.mark(), dict(known))  # writes held blocks: before the savepoint
         sp = None if linked else tx.savepoint()
-        saved = None if linked else (frontier.size, list(frontier.stack), state.mark(), dict(known))
         try:
             res = _append_one(state, item, frontier, known, messages[k])
             if sp:

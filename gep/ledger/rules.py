@@ -157,6 +157,10 @@ class State(ABC):
         self.split_block(instrument_id, start, cut, end, src, seq)
         self.set_holder(instrument_id, start, dst, seq)
 
+    def give(self, instrument_id: str, start: int, end: int, src: str, dst: str, seq: int) -> None:
+        """Give the whole block ``start..end`` of ``src`` to ``dst``."""
+        self.set_holder(instrument_id, start, dst, seq)
+
     @abstractmethod
     def split_block(self, instrument_id: str, start: int, cut: int, end: int, holder: str, seq: int) -> None:
         """Split block ``start..end`` of ``holder`` into ``start..cut-1`` and ``cut..end`` (same holder)."""
@@ -191,7 +195,7 @@ class State(ABC):
                     end = start + left - 1
                     size = left
                 else:
-                    self.set_holder(instrument_id, start, dst, seq)
+                    self.give(instrument_id, start, end, src, dst, seq)
                 if moved and moved[-1][1] + 1 == start:
                     moved[-1][1] = end
                 else:

@@ -48,6 +48,7 @@ import os
 import random
 import sqlite3
 import time
+from bisect import insort
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
@@ -491,10 +492,15 @@ class SqlState(State):
     Reads of rows that never change once written (accounts, instruments, the genesis
     parameters) are cached; balances are read once and written back, and the
     append-only rows (log, Merkle nodes, postings, evidence use, prices) are inserted
-    together by :meth:`flush` at the end of the submission. :meth:`mark` and
-    :meth:`reset` follow the savepoints of an independent batch. Serial blocks are
-    read and written directly (a transfer reads the holder's lowest blocks).
+    together by :meth:`flush` at the end of the submission. Serial blocks: the lowest
+    :attr:`BLOCKS_AHEAD` blocks of a source holder are read once and kept up to date
+    in memory, and changed blocks are written back (upserted) before any further read
+    of the table and at the end. :meth:`mark` and :meth:`reset` follow the savepoints
+    of an independent batch.
     """
+
+    #: Blocks of a holder read at a time (a transfer moves the lowest first).
+    BLOCKS_AHEAD = 64
 
     PENDING = {
         "log": "INSERT INTO log (seq, signer, client_id, type, request_sha256, record, leaf_hash, root, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -523,10 +529,15 @@ class SqlState(State):
         self._balances: dict[tuple[str, str], int] = {}
         self._dirty: set[tuple[str, str]] = set()
         self.pending: dict[str, list[tuple]] = {name: [] for name in self.PENDING}
+        #: (holder, instrument) -> (the holder's lowest blocks [(start, end)], whether that is all of them)
+        self._held: dict[tuple[str, str], tuple[list[tuple[int, int]], bool]] = {}
+        #: (instrument, start) -> (end, holder, seq) of blocks changed and not yet written
+        self._blocks: dict[tuple[str, int], tuple[int, str, int]] = {}
 
     # ------------------------------------------------------------ submission
     def mark(self) -> tuple:
-        """A snapshot of what is held in memory (taken with a savepoint)."""
+        """A snapshot of what is held in memory (taken with a savepoint; block changes are written first)."""
+        self._write_blocks()
         return (dict(self._balances), set(self._dirty), {k: len(v) for k, v in self.pending.items()}, dict(self._instruments), self.dvp_open)
 
     def reset(self, mark: tuple) -> None:
@@ -535,9 +546,19 @@ class SqlState(State):
         self._balances, self._dirty, self._instruments = dict(self._balances), set(self._dirty), dict(self._instruments)
         for k, n in lengths.items():
             del self.pending[k][n:]
+        self._blocks.clear()
+        self._held.clear()
+
+    def _write_blocks(self) -> None:
+        if self._blocks:
+            self.tx.many("INSERT INTO blocks (instrument, start_serial, end_serial, holder, seq) VALUES (?, ?, ?, ?, ?) "
+                         "ON CONFLICT (instrument, start_serial) DO UPDATE SET end_serial = excluded.end_serial, holder = excluded.holder, seq = excluded.seq",
+                         [(i, s, e, h, q) for (i, s), (e, h, q) in sorted(self._blocks.items())])
+            self._blocks.clear()
 
     def flush(self) -> None:
-        """Write the pending rows and the changed balances."""
+        """Write the pending rows, the changed blocks and the changed balances."""
+        self._write_blocks()
         for name, sql in self.PENDING.items():
             self.tx.many(sql, self.pending[name])
             self.pending[name].clear()
@@ -584,10 +605,29 @@ class SqlState(State):
         row = self.tx.one("SELECT instrument FROM caps WHERE key = ? LIMIT 1", (key,))
         return row[0] if row else None
 
-    def holder_blocks(self, account_id, instrument_id, after, limit):
+    def _query_blocks(self, holder: str, instrument_id: str, after: int, limit: int) -> list[tuple[int, int]]:
+        self._write_blocks()
         return [(int(a), int(b)) for a, b in self.tx.q(
             "SELECT start_serial, end_serial FROM blocks WHERE holder = ? AND instrument = ? AND start_serial > ? ORDER BY start_serial LIMIT ?",
-            (account_id, instrument_id, after, limit))]
+            (holder, instrument_id, after, limit))]
+
+    def holder_blocks(self, account_id, instrument_id, after, limit):
+        key = (account_id, instrument_id)
+        if key not in self._held:
+            rows = self._query_blocks(account_id, instrument_id, 0, self.BLOCKS_AHEAD)
+            self._held[key] = (rows, len(rows) < self.BLOCKS_AHEAD)
+        blocks, complete = self._held[key]
+        out = [b for b in blocks if b[0] > after][:limit]
+        if len(out) < limit and not complete:  # beyond what is held in memory
+            horizon = max(after, blocks[-1][0] if blocks else 0)
+            out += self._query_blocks(account_id, instrument_id, horizon, limit - len(out))
+        return out
+
+    def _hold(self, holder: str, instrument_id: str, start: int, end: int) -> None:
+        """A block now held by ``holder``: add it to the blocks in memory when it falls among them."""
+        held = self._held.get((holder, instrument_id))
+        if held is not None and (held[1] or (held[0] and start < held[0][-1][0])):
+            insort(held[0], (start, end))
 
     # ------------------------------------------------------------ writes
     def set_genesis(self, ledger_id, registry, params, operators):
@@ -608,19 +648,35 @@ class SqlState(State):
         self._dirty.add(key)
 
     def new_block(self, instrument_id, start, end, holder, seq):
-        self.tx.x("INSERT INTO blocks (instrument, start_serial, end_serial, holder, seq) VALUES (?, ?, ?, ?, ?)",
-                  (instrument_id, start, end, holder, seq))
+        self._blocks[(instrument_id, start)] = (end, holder, seq)
+        self._hold(holder, instrument_id, start, end)
 
+    def give(self, instrument_id, start, end, src, dst, seq):
+        self._blocks[(instrument_id, start)] = (end, dst, seq)
+        held = self._held.get((src, instrument_id))
+        if held is not None:
+            held[0][:] = [b for b in held[0] if b[0] != start]
+        self._hold(dst, instrument_id, start, end)
+
+    def move_head(self, instrument_id, start, cut, end, src, dst, seq):
+        self._blocks[(instrument_id, start)] = (cut - 1, dst, seq)
+        self._blocks[(instrument_id, cut)] = (end, src, seq)
+        held = self._held.get((src, instrument_id))
+        if held is not None:
+            held[0][:] = [(cut, end) if s == start else (s, e) for s, e in held[0]]
+        self._hold(dst, instrument_id, start, cut - 1)
+
+    # move() uses give() and move_head(); these two write through (and forget the blocks held)
     def set_holder(self, instrument_id, start, holder, seq):
+        self._write_blocks()
+        self._held.clear()
         self.tx.x("UPDATE blocks SET holder = ?, seq = ? WHERE instrument = ? AND start_serial = ?", (holder, seq, instrument_id, start))
 
     def split_block(self, instrument_id, start, cut, end, holder, seq):
+        self._write_blocks()
+        self._held.clear()
         self.tx.x("UPDATE blocks SET end_serial = ? WHERE instrument = ? AND start_serial = ?", (cut - 1, instrument_id, start))
-        self.new_block(instrument_id, cut, end, holder, seq)
-
-    def move_head(self, instrument_id, start, cut, end, src, dst, seq):
-        self.tx.x("UPDATE blocks SET end_serial = ?, holder = ?, seq = ? WHERE instrument = ? AND start_serial = ?", (cut - 1, dst, seq, instrument_id, start))
-        self.new_block(instrument_id, cut, end, src, seq)
+        self.tx.x("INSERT INTO blocks (instrument, start_serial, end_serial, holder, seq) VALUES (?, ?, ?, ?, ?)", (instrument_id, cut, end, holder, seq))
 
     def use_evidence(self, seq, key, instrument_id, amount, cap):
         self.pending["evidence_use"].append((seq, key, instrument_id, amount, cap))

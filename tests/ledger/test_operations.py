@@ -253,3 +253,26 @@ def test_malformed_evidence_is_refused(ledger, keyset, runs, tmp_path):
     with pytest.raises(EvidenceError, match="outside the run folder"):
         ledger.issue(keyset.registry, CARBON, "1 t", "alice", run / "manifest.json")
     assert ledger.head()["tree_size"] == 4
+
+
+def test_holder_with_many_blocks_moves_across_what_is_held_in_memory(ledger, keyset, runs):
+    """bob holds 150 separate blocks (more than the 64 read at a time); transfers span them, alone and in batches."""
+    ledger.issue(keyset.registry, CAP, "400 kg", "alice", runs["capacity"])
+    legs = []
+    for i in range(150):  # alice's lowest serial goes alternately to bob and carol: bob's blocks are 1, 3, 5, ...
+        legs.append(ledger.transfer_request(keyset.alice, CAP, 1, "alice", "bob" if i % 2 == 0 else "carol"))
+    ledger.submit_many(legs[:70])
+    ledger.submit_many(legs[70:])
+    assert len([b for b in ledger.blocks("bob", CAP)]) == 75
+    ledger.transfer(keyset.bob, CAP, 70, "bob", "carol")  # across the 64 held blocks
+    batch = [ledger.transfer_request(keyset.bob, CAP, 2, "bob", "alice") for _ in range(2)] + \
+            [ledger.transfer_request(keyset.carol, CAP, 100, "carol", "bob")]
+    ledger.submit_many(batch)
+    res = ledger.submit_many([ledger.transfer_request(keyset.bob, CAP, 1000, "bob", "alice"),  # refused: too much
+                              ledger.transfer_request(keyset.bob, CAP, 90, "bob", "alice")], linked=False)
+    assert [r.status for r in res] == ["refused", "created"]
+    held = {(b["holder"]): 0 for b in ledger.blocks(instrument=CAP)}
+    for b in ledger.blocks(instrument=CAP):
+        held[b["holder"]] += b["size"]
+    assert held == {r["account"]: r["amount"] for r in ledger.balances(instrument=CAP) if r["account"] != "sys:issuance"}
+    verify_ledger(ledger)
