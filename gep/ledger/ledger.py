@@ -574,7 +574,8 @@ def _message(request: Any) -> bytes | None:
 
 
 def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known: dict, message: bytes | None = None) -> Result:
-    request = check_request(item.request)
+    """Decide and append one request; ``message``: its signing message when :func:`_message` checked it already."""
+    request = check_request(item.request) if message is None else item.request
     rid = request["id"]
     message = message if message is not None else signing_message(request)
     rbytes = message[len(SIGNING_DOMAIN):]
