@@ -119,13 +119,13 @@ def _console():
 
 def describe(record: dict) -> str:
     """A one-line human description of a log record."""
-    from gep.ledger.model import Instrument
+    from gep.ledger.model import Instrument, normalise_decimal
 
     r = record["request"]
     t = r["type"]
     if t == "init":
         p = r["params"]
-        shares = ", ".join(f"{k} {Decimal(v) * 100:g} %" for k, v in sorted(p["buffer_share"].items()))
+        shares = ", ".join(f"{k} {normalise_decimal(Decimal(v) * 100)} %" for k, v in sorted(p["buffer_share"].items()))
         return f"genesis: registry {r['registry'][:16]}…, coefficients {p['coefficients']['id']} {p['coefficients']['version']}, buffer {shares}"
     if t == "open":
         return f"open account {r['account']} (owner {r['owner'][:16]}…)"
