@@ -26,7 +26,7 @@ from gep.ledger.errors import EvidenceChanged, EvidenceError, InvalidRequest, Le
 from gep.numbers import json_decimal, json_int, parse_decimal
 
 __all__ = ["sha256_file", "read_manifest", "output_hashes", "check_outputs", "read_rows", "ledger_coefficients",
-           "read_json", "write_json", "parse_json"]
+           "read_json", "write_json", "write_bytes", "parse_json"]
 
 
 def sha256_file(path: str | Path) -> str:
@@ -208,14 +208,81 @@ def read_json(path: str | Path, what: str) -> Any:
 
 def write_json(path: str | Path, obj: Any) -> None:
     """Write ``obj`` as indented UTF-8 JSON, atomically (temporary file + rename)."""
+    write_bytes(path, (json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a temporary file beside it, synced, then renamed (whole or not at all)."""
     p = Path(path)
     tmp = p.with_name(p.name + f".tmp{os.getpid()}")
     try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            json.dump(obj, fh, ensure_ascii=False, indent=1, sort_keys=True)
-            fh.write("\n")
+        with tmp.open("wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, p)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise InvalidRequest(f"cannot write {p}: {exc.strerror}", hint="check the folder exists and is writable") from exc
+
+
+#: Columns of a trading-ratio table (``coefficients/market-2026/ratios.csv``).
+RATIO_COLUMNS = ("from_zone", "to_zone", "ratio", "basis", "source")
+
+
+def read_ratio_table(path: str | Path, version: str | None = None) -> dict:
+    """A trading-ratio table from a CSV file, ready to publish (:mod:`gep.ledger.ratios`).
+
+    Columns :data:`RATIO_COLUMNS` (and optionally ``year, confidence, low, high, range_basis,
+    note``, kept in the file, not published); ``ratio`` is a decimal (``1.2``: the seller delivers
+    1.2 per unit received) or ``forbidden``. When the file belongs to a coefficient set
+    (a ``manifest.toml`` beside it lists it), the set's hashes are checked and the table's
+    version is ``<set id>-<set version>``; otherwise ``version`` must be given.
+
+    Returns
+    -------
+    dict
+        ``{"version", "source", "rows": [{"from", "to", "ratio", "basis", "source"}], ["coefficients"]}``.
+
+    Raises
+    ------
+    LedgerError
+        A missing column, an unreadable ratio (naming the line), a set whose files differ from
+        their hashes, or no version.
+    """
+    from gep.ledger.model import normalise_decimal
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "ratios.csv"
+    table: dict[str, Any] = {}
+    folder = p.parent
+    if (folder / "manifest.toml").is_file():
+        from gep.errors import CoefficientError
+        from gep.io.coefficient_files import check_hashes
+        from gep.io.coefficient_files import read_manifest as read_set_manifest
+
+        try:
+            manifest = read_set_manifest(folder)
+        except CoefficientError as exc:
+            raise LedgerError(exc.message, hint=exc.hint) from exc
+        if p.name in manifest.get("files", {}):
+            problems = check_hashes(folder, manifest)
+            if problems:
+                raise LedgerError(f"coefficient set {manifest['id']} fails verification: {problems[0]}", hint="restore the file (a correction is a new set version)")
+            version = version or f"{manifest['id']}-{manifest['version']}"
+            table["coefficients"] = {"id": manifest["id"], "version": str(manifest["version"]), "manifest_sha256": sha256_file(folder / "manifest.toml")}
+            table["source"] = f"coefficient set {manifest['id']} {manifest['version']}: {manifest.get('description', '')}"[:500]
+    if version is None:
+        raise InvalidRequest(f"ratio table {p} is not part of a coefficient set: give its version", hint="--version 2026.1 (a token: letters, digits, . _ + -)")
+    table.setdefault("source", f"file {p.name}, SHA-256 {sha256_file(p)}")
+    rows = []
+    for i, r in enumerate(read_rows(p, RATIO_COLUMNS, "ratio table"), start=2):
+        ratio = r["ratio"]
+        if ratio != "forbidden":
+            ratio = str(normalise_decimal(parse_decimal(ratio, f"{p}, row {i}: ratio", error=LedgerError)))
+        row = {"from": r["from_zone"], "to": r["to_zone"], "ratio": ratio, "basis": r["basis"]}
+        if r["source"]:
+            row["source"] = r["source"]
+        rows.append(row)
+    return {"version": version, **table, "rows": rows}

@@ -49,7 +49,9 @@ from gep.ledger import heads as heads_mod
 from gep.ledger import merkle
 from gep.ledger.canonical import SIGNING_DOMAIN, parse, parse_record
 from gep.ledger.errors import AuditFailed, LedgerError
-from gep.ledger.rules import Context, MemoryState, apply, check_invariants, check_request, end_commit, prove_batches
+from gep.ledger.canonical import canonical
+from gep.ledger.clock import TIME
+from gep.ledger.rules import TRADE_FIELDS, Context, MemoryState, apply, check_invariants, check_request, end_commit, instrument_info, prove_batches
 
 __all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "checkpoint", "EXPORT_FORMAT", "CHECKPOINT_FORMAT"]
 
@@ -78,6 +80,7 @@ class Replay:
         self.ids: dict[tuple[str, str], int] = {}  # (signer, client id) -> seq
         self.records: dict[int, tuple[str, str]] = {}  # seq -> (client id, type)
         self.heads_checked = 0
+        self.last_time = ""  # time of the last record replayed (the ledger's clock never goes back)
 
     def root_at(self, size: int) -> str:
         """Root (hex) of the first ``size`` records."""
@@ -126,6 +129,7 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
     """
     rp = rp if rp is not None else Replay()
     expect = rp.frontier.size + 1
+    last_time = rp.last_time
     rows = iter(rows)
     while True:
         chunk = list(islice(rows, CHUNK))
@@ -143,6 +147,11 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
                 raise AuditFailed(f"the record is not canonical JSON: {problem.message}", seq=seq, client_id=client_id) from problem
             if record["seq"] != seq:
                 raise AuditFailed(f"the record says sequence {record['seq']!r} but is stored at {seq}", seq=seq, client_id=client_id)
+            t = record["time"]
+            if not isinstance(t, str) or not TIME.match(t) or t < last_time:
+                raise AuditFailed(f"the record's time {t!r} is not a UTC time at or after the previous record's ({last_time}): the ledger's clock went backwards",
+                                  seq=seq, client_id=client_id)
+            last_time = t
             request = record["request"]
             rid = request.get("id") if isinstance(request, dict) else None
             if client_id is not None and rid != client_id:
@@ -166,6 +175,7 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
             rp.roots[seq] = root
             rp.times[seq] = record["time"]
             rp.records[seq] = (rid, request["type"])
+    rp.last_time = last_time
     try:
         end_commit(rp.state)
     except LedgerError as exc:
@@ -299,7 +309,8 @@ def _summary(rp: Replay) -> dict:
         "parameters": st.params,
         "checks": ["sequence", "canonical bytes", "leaf hashes", "tree roots", "signed tree heads", "signatures", "authority",
                    "genesis parameters", "replayed effects", "evidence attestation", "double entry", "no negative balance",
-                   "credit-only accounts", "serial partition", "evidence caps", "DvP batches"],
+                   "credit-only accounts", "serial partition", "evidence caps", "DvP batches", "ledger clock", "market escrow",
+                   "market objects", "trades"],
     }
 
 
@@ -342,7 +353,7 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         p = (start,)
         tables = {
             "meta": dict(tx.q("SELECT key, value FROM meta")),
-            "accounts": tx.q("SELECT id, kind, owner, seq FROM accounts"),
+            "accounts": tx.q("SELECT id, kind, owner, seq, zone, role FROM accounts"),
             "instruments": tx.q("SELECT id, kind, base_unit, display_unit, binding, seq FROM instruments"),
             "caps": tx.q("SELECT seq, instrument, key, manifest_sha256, cap FROM caps WHERE seq > ?", p),
             "heads": tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads WHERE tree_size >= ? ORDER BY tree_size", p),
@@ -351,6 +362,8 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             "blocks": tx.q("SELECT instrument, start_serial, end_serial, holder, seq FROM blocks"),
             "evidence_use": tx.q("SELECT seq, key, instrument, amount, cap FROM evidence_use WHERE seq > ?", p),
             "prices": tx.q("SELECT seq, instrument, amount, price, time FROM prices WHERE seq > ?", p),
+            "trades": tx.q("SELECT seq, n, " + ", ".join(TRADE_FIELDS) + " FROM trades WHERE seq > ?", p),
+            "market": tx.q("SELECT kind, key, doc, seq FROM market"),
             "merkle": tx.q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ?", p),
         }
         return rows, tables
@@ -387,7 +400,7 @@ def checkpoint(rp: Replay, head: dict) -> dict:
         "head": head,
         "frontier": [[level, h.hex()] for level, h in rp.frontier.stack],
         "genesis": {"ledger": st.ledger_id, "registry": st.registry, "params": st.params, "operators": list(st.operators)},
-        "accounts": [[a.id, a.kind, a.owner, st.account_seq[a.id]] for a in st.accounts.values()],
+        "accounts": [[a.id, a.kind, a.owner, st.account_seq[a.id], a.zone, a.role] for a in st.accounts.values()],
         "instruments": [[i, *row] for i, row in st.instrument_rows.items()],
         "caps": [[i, c["key"], c["manifest_sha256"], c["cap"], c["seq"]] for i, c in st.caps.items()],
         "key_instrument": st.key_instrument,
@@ -395,6 +408,8 @@ def checkpoint(rp: Replay, head: dict) -> dict:
         "evidence": st.evidence,
         "blocks": [[i, start, *row] for i, table in st.blocks.items() for start, row in table.items()],
         "ids": sorted([signer, rid, seq] for (signer, rid), seq in rp.ids.items()),
+        "market": [[kind, key, doc, seq] for (kind, key), (doc, seq) in sorted(st.market.items())],
+        "last_time": rp.last_time,
     }
 
 
@@ -413,10 +428,10 @@ def _restore(doc: Any, ledger: Any) -> Replay:
     rp = Replay()
     st = rp.state
     st.set_genesis(g["ledger"], g["registry"], g["params"], g["operators"])
-    for acc, kind, owner, seq in doc["accounts"]:
-        st.add_account(Account(acc, kind, owner), seq)
+    for acc, kind, owner, seq, zone, role in doc["accounts"]:
+        st.add_account(Account(acc, kind, owner, zone, role), seq)
     for i, kind, base, display, binding, seq in doc["instruments"]:
-        st.instruments[i] = {"kind": kind, "binding": binding}
+        st.instruments[i] = instrument_info(kind, binding)
         st.instrument_rows[i] = (kind, base, display, binding, seq)
         st.blocks.setdefault(i, {})
     for i, key, manifest, cap, seq in doc["caps"]:
@@ -427,6 +442,8 @@ def _restore(doc: Any, ledger: Any) -> Replay:
     for i, start, end, holder, seq in doc["blocks"]:
         st.new_block(i, start, end, holder, seq)
     rp.ids = {(signer, rid): seq for signer, rid, seq in doc["ids"]}
+    st.market = {(kind, key): (mdoc, seq) for kind, key, mdoc, seq in doc["market"]}
+    rp.last_time = doc["last_time"]
     rp.frontier = merkle.Frontier(head["tree_size"], [(level, bytes.fromhex(h)) for level, h in doc["frontier"]])
     if rp.frontier.root().hex() != head["root_hash"] or merkle.Frontier.needed(head["tree_size"]).__len__() != len(doc["frontier"]):
         raise AuditFailed("the checkpoint's tree does not match its head", hint="run a full verify to write a new checkpoint")
@@ -481,12 +498,12 @@ def _compare_tables(rp: Replay, t: dict) -> None:
     if bad:
         s = min(bad)
         raise fail("postings", f"postings of transaction {s} are {sorted(db.get(s, []))}, the log says {sorted(mem.get(s, []))}", s)
-    accs = {a: (k, o, int(s)) for a, k, o, s in t["accounts"]}
-    want = {a.id: (a.kind, a.owner, st.account_seq[a.id]) for a in st.accounts.values()}
+    accs = {a: (k, o, int(s), z, r) for a, k, o, s, z, r in t["accounts"]}
+    want = {a.id: (a.kind, a.owner, st.account_seq[a.id], a.zone, a.role) for a in st.accounts.values()}
     if accs != want:
         keys_ = sorted(k for k in set(accs) | set(want) if accs.get(k) != want.get(k))
         raise fail("accounts", f"account {keys_[0]!r} is {accs.get(keys_[0])}, the log says {want.get(keys_[0])}",
-                   _first([(want.get(keys_[0]) or (None, None, None))[2], (accs.get(keys_[0]) or (None, None, None))[2]]))
+                   _first([(want.get(keys_[0]) or (None,) * 3)[2], (accs.get(keys_[0]) or (None,) * 3)[2]]))
     caps = {int(s): (i, k, m, int(c)) for s, i, k, m, c in t["caps"]}
     if caps != st.cap_rows:
         s = min(x for x in set(caps) | set(st.cap_rows) if caps.get(x) != st.cap_rows.get(x))
@@ -516,6 +533,17 @@ def _compare_tables(rp: Replay, t: dict) -> None:
         diff = [x for x in set(prices) ^ set(st.prices)]
         s = min(x[0] for x in diff)
         raise fail("prices", f"price row of transaction {s} differs from the log", s)
+    ints = {0, 1} | {k + 2 for k, f in enumerate(TRADE_FIELDS) if f in ("listing", "quantity", "received", "payment")}
+    trades = sorted(tuple(int(x) if k in ints else x for k, x in enumerate(r)) for r in t["trades"])
+    if trades != sorted(st.trades):
+        s = min(x[0] for x in set(trades) ^ set(st.trades))
+        raise fail("trades", f"trade row of transaction {s} differs from the log", s)
+    market = {(k, key): (doc, int(s)) for k, key, doc, s in t["market"]}
+    want_market = {k: (canonical(doc).decode(), s) for k, (doc, s) in st.market.items()}
+    if market != want_market:
+        k = sorted(x for x in set(market) | set(want_market) if market.get(x) != want_market.get(x))[0]
+        seq = (want_market.get(k) or market.get(k))[1]
+        raise fail("market", f"{k[0]} {k[1]} is {market.get(k, ('absent',))[0]}, the log gives {want_market.get(k, ('absent',))[0]}", seq)
     nodes = {(int(lv), int(ix)): h for lv, ix, h in t["merkle"]}
     want_nodes = {k: v.hex() for k, v in rp.nodes.items()}
     if nodes != want_nodes:

@@ -21,13 +21,13 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
 import typer
 
 from gep.errors import GepError
+from gep.ledger.describe import describe
 
 app = typer.Typer(
     name="ledger",
@@ -115,40 +115,6 @@ def _console():
     from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else 160)
-
-
-def describe(record: dict) -> str:
-    """A one-line human description of a log record."""
-    from gep.ledger.model import Instrument, normalise_decimal
-
-    r = record["request"]
-    t = r["type"]
-    if t == "init":
-        p = r["params"]
-        shares = ", ".join(f"{k} {normalise_decimal(Decimal(v) * 100)} %" for k, v in sorted(p["buffer_share"].items()))
-        return f"genesis: registry {r['registry'][:16]}…, coefficients {p['coefficients']['id']} {p['coefficients']['version']}, buffer {shares}"
-    if t == "open":
-        return f"open account {r['account']} (owner {r['owner'][:16]}…)"
-    ins = Instrument.parse(r["instrument"])
-    if t == "recalculate":
-        rc = record["effects"]["recalculation"]
-        excess = f", {ins.display(rc['excess'])} issued beyond it" if rc["excess"] else ""
-        return (f"recalculate {ins.id}: cap {ins.display(rc['from']['cap'])} (run {rc['from']['manifest_sha256'][:12]}…) → "
-                f"{ins.display(rc['to']['cap'])} (run {rc['to']['manifest_sha256'][:12]}…){excess}")
-    amount = ins.display(r["amount"])
-    if t == "issue":
-        buf = record["effects"].get("buffer", {}).get("amount", 0)
-        extra = f", {ins.display(buf)} withheld into sys:buffer" if buf else ""
-        return f"issue {amount} of {ins.id} to {r['to']}{extra}"
-    if t == "transfer":
-        price = f" at {r['price']} CNY/({ins.display_unit})" if "price" in r else ""
-        leg = f" (DvP batch {r['dvp']['batch']}, {r['dvp']['legs']} legs)" if "dvp" in r else ""
-        return f"transfer {amount} of {ins.id} {r['from']} → {r['to']}{price}{leg}"
-    if t == "retire":
-        return f"retire {amount} of {ins.id} from {r['from']}" + (f" for {r['beneficiary']}" if "beneficiary" in r else "")
-    if t == "cancel":
-        return f"cancel {amount} of {ins.id} from {r['from']}"
-    return t
 
 
 def _report(result: Any, as_json: bool) -> None:
@@ -663,3 +629,9 @@ def proof_cmd(
     typer.echo("path:")
     for p in out["path"]:
         typer.echo(f"  {p}")
+
+
+# the market, statements and certificates (gep/ledger/market_cli.py)
+from gep.ledger.market_cli import mount as _mount_market  # noqa: E402
+
+_mount_market(app)

@@ -44,7 +44,7 @@ from gep.io import ledger_files
 from gep.ledger import keys
 from gep.ledger.canonical import ATTEST_DOMAIN
 from gep.ledger.errors import EvidenceError, InvalidRequest, LedgerError
-from gep.ledger.model import Instrument, normalise_decimal
+from gep.ledger.model import EVIDENCE_KINDS, Instrument, normalise_decimal
 from gep.numbers import parse_decimal
 
 __all__ = ["resolve", "genesis_params", "selector", "attest", "attestation", "check_consistency", "signature_path"]
@@ -354,7 +354,7 @@ def genesis_params(set_id: str) -> dict:
 
     cs = ledger_files.ledger_coefficients(set_id)
     shares = {}
-    for kind in sorted(Instrument.UNITS):
+    for kind in EVIDENCE_KINDS:
         key = ("ledger.buffer_share", kind)
         if key not in cs["rows"]:
             raise LedgerError(f"coefficient set {set_id} has no ledger.buffer_share for {kind}",

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from gep.ledger import evidence as evidence_mod
 from gep.ledger import heads, keys, merkle
+from gep.ledger.clock import TIME, now
 from gep.ledger.canonical import BATCH_DOMAIN, SIGNING_DOMAIN, canonical, parse, record_bytes, signing_message
 from gep.ledger.errors import BadSignature, IdConflict, InvalidRequest, LedgerError, NotAuthorised, StorageError
 from gep.ledger.keys import KeyPair
@@ -39,7 +39,7 @@ from gep.ledger.model import SYSTEM_ACCOUNTS, Instrument, check_client_id, parse
 from gep.ledger.rules import VERSION, Context, apply, authentic, check_request, end_commit, prove_batches
 from gep.ledger.store import SCHEMA_VERSION, SqlState, Store, Tx, open_store
 
-__all__ = ["Ledger", "Signed", "Result", "DEFAULT_COEFFICIENTS", "new_id", "now", "dvp"]
+__all__ = ["Ledger", "Signed", "Result", "DEFAULT_COEFFICIENTS", "new_id", "now", "dvp"]  # now: gep.ledger.clock.now
 
 #: Coefficient set of a new ledger (buffer share).
 DEFAULT_COEFFICIENTS = "ledger-2026"
@@ -50,9 +50,6 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def now() -> str:
-    """UTC time of recording, ISO 8601 with microseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def dvp(batch: str, legs: int, expires: str) -> dict:
@@ -126,10 +123,15 @@ class Ledger:
         The registry key, to sign the tree head of every commit. Reading needs no
         key; writing does (participants without it sign requests and hand them to
         the registry, e.g. ``gep ledger transfer --sign-only``).
+    clock : callable, optional
+        The writer's clock: returns UTC times in the record format
+        (:data:`gep.ledger.clock.TIME`); default :func:`gep.ledger.clock.now`. A record
+        is never older than the one before it, whatever the clock says.
     """
 
-    def __init__(self, store: Store, head_key: KeyPair | None = None):
+    def __init__(self, store: Store, head_key: KeyPair | None = None, clock: Callable[[], str] | None = None):
         self.store = store
+        self.clock = clock or now
         try:
             meta = store.read(lambda tx: (store.check_initialised(tx), dict(tx.q("SELECT key, value FROM meta")))[1])
         except BaseException:
@@ -152,9 +154,9 @@ class Ledger:
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
-    def open(cls, target: str | Path, head_key: KeyPair | None = None) -> "Ledger":
-        """Open the ledger at a SQLite path or PostgreSQL URL (``head_key``: the registry key, to write)."""
-        return cls(open_store(target), head_key)
+    def open(cls, target: str | Path, head_key: KeyPair | None = None, clock: Callable[[], str] | None = None) -> "Ledger":
+        """Open the ledger at a SQLite path or PostgreSQL URL (``head_key``: the registry key, to write; ``clock``: see the class)."""
+        return cls(open_store(target), head_key, clock)
 
     @property
     def operators(self) -> tuple:
@@ -166,7 +168,7 @@ class Ledger:
 
     @classmethod
     def init(cls, target: str | Path, registry: KeyPair, coefficients: str = DEFAULT_COEFFICIENTS, ledger_id: str | None = None,
-             operators: Iterable[str] = ()) -> "Ledger":
+             operators: Iterable[str] = (), clock: Callable[[], str] | None = None) -> "Ledger":
         """Create a ledger: schema, system accounts and the genesis record signed by ``registry``.
 
         Parameters
@@ -197,14 +199,14 @@ class Ledger:
         def run(tx: Tx) -> None:
             store.create(tx)
             tx.many("INSERT INTO meta (key, value) VALUES (?, ?)", [("schema_version", SCHEMA_VERSION), ("coefficients", params["coefficients"]["id"])])
-            _append(tx, [signed], linked=True, head_key=registry)
+            _append(tx, [signed], linked=True, head_key=registry, clock=clock or now)
 
         try:
             store.write(run, create=True)
         except BaseException:
             store.close()
             raise
-        return cls(store, registry)
+        return cls(store, registry, clock)
 
     def close(self) -> None:
         self.store.close()
@@ -277,12 +279,18 @@ class Ledger:
         """
         if not items:
             return []
-        return self.store.write(lambda tx: _append(tx, items, linked, self.head_key))
+        return self.store.write(lambda tx: _append(tx, items, linked, self.head_key, self.clock))
 
     # convenience writers
-    def open_account(self, registry: KeyPair, account: str, owner: str, id: str | None = None, memo: str | None = None) -> Result:
-        """Open a user account owned by public key ``owner`` (hex or .pub file); registry only."""
-        return self.submit(self.sign(registry, "open", {"account": account, "owner": keys.parse_public(owner, "owner key"), "memo": memo}, id))
+    def open_account(self, registry: KeyPair, account: str, owner: str, id: str | None = None, memo: str | None = None,
+                     zone: str | None = None, role: str | None = None) -> Result:
+        """Open a user account owned by public key ``owner`` (hex or .pub file); registry only.
+
+        ``zone``: the catchment or county the account belongs to (trading ratios apply between
+        zones); ``role``: ``"reserve"`` for a government reserve account.
+        """
+        return self.submit(self.sign(registry, "open", {"account": account, "owner": keys.parse_public(owner, "owner key"), "zone": zone,
+                                                        "role": role, "memo": memo}, id))
 
     def issue_request(self, registry: KeyPair, instrument: str, amount: str | int, to: str, evidence: str | Path,
                       zone: str | None = None, ecosystem: str | None = None, id: str | None = None, memo: str | None = None) -> Signed:
@@ -387,8 +395,9 @@ class Ledger:
         return [{"account": a, "instrument": i, "amount": int(n), "display": Instrument.parse(i).display(int(n))} for a, i, n in rows]
 
     def accounts(self) -> list[dict]:
-        rows = self.store.read(lambda tx: tx.q("SELECT id, kind, owner, seq FROM accounts ORDER BY id"))
-        return [{"id": a, "kind": k, "owner": o, "opened_seq": int(s)} for a, k, o, s in rows]
+        """Accounts ``{id, kind, owner, opened_seq, zone, role}``."""
+        rows = self.store.read(lambda tx: tx.q("SELECT id, kind, owner, seq, zone, role FROM accounts ORDER BY id"))
+        return [{"id": a, "kind": k, "owner": o, "opened_seq": int(s), "zone": z, "role": r} for a, k, o, s, z, r in rows]
 
     def blocks(self, account: str | None = None, instrument: str | None = None) -> list[dict]:
         """Serial blocks ``{instrument, start, end, holder, size}``."""
@@ -421,16 +430,33 @@ class Ledger:
             out.append({"seq": int(seq), "record": parse(bytes(rec)), "leaf_hash": leaf, "root": root})
         return out
 
-    def prices(self, instrument: str) -> list[dict]:
-        """Price history of an instrument: ``{seq, time, amount, price_cny_per_unit, unit, notional_cny}``."""
+    def prices(self, instrument: str, source: str = "all") -> list[dict]:
+        """Price history of an instrument, oldest first.
+
+        Rows ``{seq, time, amount, display, price_cny_per_unit, unit, notional_cny, source}``:
+        priced transfers (``source`` ``"transfer"``: the price the parties stated; notional =
+        price × amount) and market trades (``"market"``: settled by the market; notional = the
+        payment in CNY). ``source``: ``"all"`` (default), ``"transfers"`` or ``"market"``.
+        """
+        if source not in ("all", "transfers", "market"):
+            raise InvalidRequest(f"price source {source!r} is not all, transfers or market")
         ins = Instrument.parse(instrument)
-        rows = self.store.read(lambda tx: tx.q("SELECT seq, amount, price, time FROM prices WHERE instrument = ? ORDER BY seq", (ins.id,)))
+
+        def run(tx: Tx) -> tuple[list, list]:
+            transfers = tx.q("SELECT seq, amount, price, time FROM prices WHERE instrument = ? ORDER BY seq", (ins.id,)) if source != "market" else []
+            trades = tx.q("SELECT seq, n, quantity, price, time, payment FROM trades WHERE instrument = ? ORDER BY seq, n", (ins.id,)) if source != "transfers" else []
+            return transfers, trades
+
+        transfers, trades = self.store.read(run)
         out = []
-        for seq, amount, price, t in rows:
+        for seq, amount, price, t in transfers:
             notional = Decimal(price) * Decimal(int(amount)) / Decimal(ins.per_display)
-            out.append({"seq": int(seq), "time": t, "amount": int(amount), "display": ins.display(int(amount)), "price_cny_per_unit": price,
-                        "unit": ins.display_unit, "notional_cny": format(notional.normalize(), "f")})
-        return out
+            out.append(((int(seq), 0), {"seq": int(seq), "time": t, "amount": int(amount), "display": ins.display(int(amount)), "price_cny_per_unit": price,
+                                        "unit": ins.display_unit, "notional_cny": format(notional.normalize(), "f"), "source": "transfer"}))
+        for seq, n, amount, price, t, pay in trades:
+            out.append(((int(seq), int(n)), {"seq": int(seq), "time": t, "amount": int(amount), "display": ins.display(int(amount)), "price_cny_per_unit": price,
+                                             "unit": ins.display_unit, "notional_cny": f"{Decimal(int(pay)) / 100:.2f}", "source": "market"}))
+        return [row for _, row in sorted(out, key=lambda x: x[0])]
 
     def head(self) -> dict:
         """The latest registry-signed tree head (:mod:`gep.ledger.heads`)."""
@@ -486,15 +512,21 @@ def _frontier(tx: Tx, size: int) -> merkle.Frontier:
     return merkle.Frontier.from_nodes(size, nodes)
 
 
-def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | None) -> list[Result]:
+def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | None, clock: Callable[[], str] = now) -> list[Result]:
     """Decide and append ``items``; end the commit with the registry-signed head of the new log.
 
     Without ``head_key`` nothing can be recorded: the requests are still decided (so a
-    refusal says why), then the transaction is refused and rolled back.
+    refusal says why), then the transaction is refused and rolled back. The records' time
+    is the clock's, but never earlier than the last record's (the ledger's clock does not
+    go backwards).
     """
     items = list(items)
-    row = tx.one("SELECT COALESCE(MAX(seq), 0) FROM log")
-    size = int(row[0])
+    row = tx.one("SELECT seq, time FROM log ORDER BY seq DESC LIMIT 1")
+    size, last_time = (int(row[0]), row[1]) if row else (0, "")
+    t = clock()
+    if not isinstance(t, str) or not TIME.match(t):
+        raise StorageError(f"the ledger's clock gave {t!r}, not a UTC time YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    t = max(t, last_time)
     frontier = _frontier(tx, size)
     state = SqlState(tx)
     known = _known_ids(tx, items)
@@ -510,7 +542,7 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
         saved = None if linked else (frontier.size, list(frontier.stack), state.mark(), dict(known))  # writes held blocks: before the savepoint
         sp = None if linked else tx.savepoint()
         try:
-            res = _append_one(state, item, frontier, known, messages[k])
+            res = _append_one(state, item, frontier, known, t, messages[k])
             if sp:
                 tx.release(sp)
             results.append(res)
@@ -573,7 +605,7 @@ def _message(request: Any) -> bytes | None:
         return None
 
 
-def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known: dict, message: bytes | None = None) -> Result:
+def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known: dict, t: str, message: bytes | None = None) -> Result:
     """Decide and append one request; ``message``: its signing message when :func:`_message` checked it already."""
     request = check_request(item.request) if message is None else item.request
     rid = request["id"]
@@ -589,7 +621,6 @@ def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known:
                              hint="use a new id for a new request; resend the identical request to retry")
         return Result("exists", int(row[0]), rid, parse(bytes(row[2])), row[3], row[4])
     seq = frontier.size + 1
-    t = now()
     effects = apply(state, request, item.signature, Context(seq, t, item.evidence), message)
     record = {"seq": seq, "time": t, "request": request, "signature": item.signature, "effects": effects}
     data = record_bytes(seq, t, rbytes, item.signature, effects)

@@ -30,7 +30,18 @@ Rules
   ``dvp`` = batch id, number of legs, expiry) are recorded together and before
   their expiry, or not at all: a leg alone is refused;
 * serial blocks of an instrument partition ``1 .. issued``; a holder's blocks
-  sum to its balance.
+  sum to its balance (cash, ``cash/CNY``, is fungible and has none);
+* rights with a validity period (energy-use and emission rights) cannot move
+  once expired by the ledger's clock (:mod:`gep.ledger.clock`); zone-bound
+  rights move between accounts of different zones only through the market,
+  where the trading ratio applies.
+
+The market's requests (listings, bids, auctions, settlement, cash, trading
+ratios, allocated rights and compliance) are decided here too: their
+functions live in :mod:`gep.ledger.instruments`, :mod:`gep.ledger.cash`,
+:mod:`gep.ledger.ratios`, :mod:`gep.ledger.auction` and
+:mod:`gep.ledger.compliance` and are registered in :data:`APPLY`, so
+:func:`apply` remains the one decision function of store and audit.
 """
 
 from __future__ import annotations
@@ -40,35 +51,50 @@ import re
 from abc import ABC, abstractmethod
 from bisect import bisect_right, insort
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from gep.ledger import keys, merkle
+from gep.ledger import clock, keys, merkle
 from gep.ledger.canonical import ATTEST_DOMAIN, BATCH_DOMAIN, canonical, signing_message
 from gep.ledger.errors import (
     AccountExists, BadSignature, InsufficientBalance, InvalidAmount, InvalidRequest, NotAuthorised,
     OverIssuance, UnknownAccount, UnknownInstrument,
 )
 from gep.ledger.model import (
-    BUFFER, CANCELLATION, COMMON_FIELDS, CREDIT_ONLY, ISSUANCE, REQUEST_FIELDS, RETIREMENT, SYSTEM_ACCOUNTS, Account,
-    Instrument, check_account_id, check_client_id, normalise_decimal,
+    ALLOCATED_KINDS, BUFFER, CANCELLATION, COMMON_FIELDS, CREDIT_ONLY, EVIDENCE_KINDS, ISSUANCE, MARKET, REQUEST_FIELDS, RETIREMENT, ROLES,
+    SYSTEM_ACCOUNTS, ZONE_BOUND, Account, Instrument, check_account_id, check_client_id, check_token, normalise_decimal,
 )
 from gep.numbers import parse_decimal
 
-__all__ = ["State", "MemoryState", "Context", "apply", "end_commit", "authentic", "prove_batches", "check_request", "check_params", "evidence_key",
-           "buffer_amount", "check_invariants", "VERSION", "ROUNDING", "UNITS", "MAX_DVP_LEGS"]
+__all__ = ["State", "MemoryState", "Context", "Moves", "apply", "end_commit", "authentic", "prove_batches", "check_request", "check_params",
+           "evidence_key", "buffer_amount", "check_invariants", "VERSION", "ROUNDING", "UNITS", "MAX_DVP_LEGS", "APPLY",
+           "need_account", "need_registry", "need_owner", "need_instrument", "live_instrument", "parse_instrument", "positive_int", "check_price"]
 
-#: Request format version (2: parameters fixed at genesis, signer-scoped ids, DvP legs, recalculation).
-VERSION = 2
+#: Request format version (2: parameters fixed at genesis, signer-scoped ids, DvP legs, recalculation;
+#: 3: the market: cash, allocated rights, listings and auctions, trading ratios, compliance; zones and roles of accounts).
+VERSION = 3
 #: Rounding rules the code implements; the genesis record states them and replay refuses others.
-ROUNDING = {"buffer": "ceiling", "evidence_cap": "floor"}
+#: ``payment``: CNY owed for a quantity at a price, to the fen, half up (四舍五入); ``ratio``: what a
+#: buyer receives across zones, quantity ÷ ratio rounded down to a base unit; ``fee``: paid-use fee, to the fen, half up.
+ROUNDING = {"buffer": "ceiling", "evidence_cap": "floor", "payment": "half-up", "ratio": "floor", "fee": "half-up"}
 #: Units of each instrument kind, as stated in the genesis record.
 UNITS = {kind: {"base": base, "display": display, "per_display": per} for kind, (base, display, per) in Instrument.UNITS.items()}
 #: Most legs of one delivery-versus-payment batch.
 MAX_DVP_LEGS = 16
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEXES = re.compile(r"(?:[0-9a-f]{64})*")
+#: Columns of a settled trade (the ``trades`` table and ``effects.trades``).
+TRADE_FIELDS = ("listing", "instrument", "mechanism", "seller", "buyer", "quantity", "received", "price", "payment", "ratio", "reserve", "time")
+
+
+def instrument_info(kind: str, binding: str) -> dict:
+    """What the rules know of an instrument: kind, binding and (allocated kinds) the time its validity ends."""
+    expires = None
+    if kind in ALLOCATED_KINDS:
+        import json
+
+        expires = clock.day_after(json.loads(binding)["valid_until"], "valid_until")
+    return {"kind": kind, "binding": binding, "expires": expires}
 
 
 @dataclass
@@ -113,7 +139,12 @@ class State(ABC):
 
     @abstractmethod
     def instrument(self, instrument_id: str) -> dict | None:
-        """``{"kind", "binding"}`` of an issued instrument, or None."""
+        """``{"kind", "binding", "expires"}`` of an issued or defined instrument, or None.
+
+        ``binding`` is the evidence selection (capacity, carbon) or the canonical terms
+        (energy, emission); ``expires`` the first record time at which it may no longer
+        move (None: no validity period).
+        """
 
     @abstractmethod
     def balance(self, account_id: str, instrument_id: str) -> int: ...
@@ -173,6 +204,19 @@ class State(ABC):
 
     @abstractmethod
     def add_price(self, seq: int, instrument_id: str, amount: int, price: str, time: str) -> None: ...
+
+    # market objects (listings, bids, obligations, the ratio table): JSON documents, treated as immutable
+    @abstractmethod
+    def market_get(self, kind: str, key: str) -> dict | None:
+        """The current document of a market object (``listing``, ``bid``, ``obligation``, ``ratios``), or None."""
+
+    @abstractmethod
+    def market_put(self, kind: str, key: str, doc: dict, seq: int) -> None:
+        """Store a new version of a market object (``doc`` is not changed afterwards)."""
+
+    @abstractmethod
+    def add_trade(self, seq: int, n: int, trade: dict) -> None:
+        """Record the ``n``-th trade settled by transaction ``seq`` (see :data:`TRADE_FIELDS`)."""
 
     # derived
     def issued(self, instrument_id: str) -> int:
@@ -235,6 +279,8 @@ class MemoryState(State):
     caps: dict[str, dict] = field(default_factory=dict)  # instrument -> cap in force
     cap_rows: dict[int, tuple] = field(default_factory=dict)  # seq -> (instrument, key, manifest, cap)
     key_instrument: dict[str, str] = field(default_factory=dict)
+    market: dict[tuple[str, str], tuple[dict, int]] = field(default_factory=dict)  # (kind, key) -> (doc, seq)
+    trades: list[tuple] = field(default_factory=list)  # (seq, n, *TRADE_FIELDS)
 
     def account(self, account_id):
         return self.accounts.get(account_id)
@@ -268,7 +314,7 @@ class MemoryState(State):
         self.account_seq[account.id] = seq
 
     def add_instrument(self, instrument, binding, seq):
-        self.instruments[instrument.id] = {"kind": instrument.kind, "binding": binding}
+        self.instruments[instrument.id] = instrument_info(instrument.kind, binding)
         self.instrument_rows[instrument.id] = (instrument.kind, instrument.base_unit, instrument.display_unit, binding, seq)
         self.blocks.setdefault(instrument.id, {})
 
@@ -305,6 +351,16 @@ class MemoryState(State):
         self.caps[instrument_id] = {"key": key, "manifest_sha256": manifest_sha256, "cap": cap, "seq": seq}
         self.cap_rows[seq] = (instrument_id, key, manifest_sha256, cap)
         self.key_instrument[key] = instrument_id
+
+    def market_get(self, kind, key):
+        row = self.market.get((kind, key))
+        return row[0] if row else None
+
+    def market_put(self, kind, key, doc, seq):
+        self.market[(kind, key)] = (doc, seq)
+
+    def add_trade(self, seq, n, trade):
+        self.trades.append((seq, n, *(trade[f] for f in TRADE_FIELDS)))
 
 
 # --------------------------------------------------------------------------- checks
@@ -377,7 +433,7 @@ def check_params(params: Any) -> dict:
     """Check the parameters of a genesis record: the values every later amount depends on.
 
     ``coefficients`` (``id``, ``version``, ``manifest_sha256`` of the ledger coefficient set),
-    ``buffer_share`` (a decimal fraction per instrument kind), ``rounding`` and ``units``
+    ``buffer_share`` (a decimal fraction per kind issued against evidence), ``rounding`` and ``units``
     (which must state exactly what this code implements: :data:`ROUNDING`, :data:`UNITS`).
 
     Raises
@@ -392,8 +448,8 @@ def check_params(params: Any) -> dict:
             or not _HEX64.match(cs["manifest_sha256"]):
         raise InvalidRequest("genesis params.coefficients must be {id, version, manifest_sha256 (64 hex)}")
     shares = params["buffer_share"]
-    if not isinstance(shares, dict) or set(shares) != set(Instrument.UNITS):
-        raise InvalidRequest(f"genesis params.buffer_share must give a share for each of {sorted(Instrument.UNITS)}")
+    if not isinstance(shares, dict) or set(shares) != set(EVIDENCE_KINDS):
+        raise InvalidRequest(f"genesis params.buffer_share must give a share for each of {sorted(EVIDENCE_KINDS)}")
     for kind, text in shares.items():
         _share(text, f"genesis buffer share of {kind}")
     if params["rounding"] != ROUNDING:
@@ -485,7 +541,7 @@ def _authenticate(state: State, request: dict, signature: Any, message: bytes | 
                            hint="sign the canonical request bytes with the private key of the signer (RFC 8032 Ed25519)")
 
 
-def _need_account(state: State, account_id: Any, role: str) -> Account:
+def need_account(state: State, account_id: Any, role: str) -> Account:
     if not isinstance(account_id, str):
         raise InvalidRequest(f"{role} account must be a string")
     check_account_id(account_id, role)
@@ -495,19 +551,20 @@ def _need_account(state: State, account_id: Any, role: str) -> Account:
     return acc
 
 
-def _need_registry(state: State, request: dict) -> None:
+def need_registry(state: State, request: dict) -> None:
     if request["signer"] != state.registry:
         raise NotAuthorised(f"only the registry key may {request['type']}; request {request['id']!r} is signed by {request['signer'][:16]}…",
                             hint="sign with the registry key created by `gep ledger init`")
 
 
-def _need_owner(state: State, acc: Account, request: dict) -> None:
+def need_owner(state: State, acc: Account, request: dict) -> None:
     if request["signer"] != acc.owner:
         raise NotAuthorised(f"key {request['signer'][:16]}… is not the owner of account {acc.id!r}",
                             hint="only the account's owner may transfer or retire from it: sign with the owner's key")
 
 
-def _parse_instrument(text: Any) -> Instrument:
+def parse_instrument(text: Any) -> Instrument:
+    """The instrument a request names, which must be written in canonical form."""
     if not isinstance(text, str):
         raise InvalidRequest("instrument must be a string")
     ins = Instrument.parse(text)
@@ -516,11 +573,37 @@ def _parse_instrument(text: Any) -> Instrument:
     return ins
 
 
-def _need_instrument(state: State, text: Any) -> Instrument:
-    ins = _parse_instrument(text)
+def need_instrument(state: State, text: Any) -> Instrument:
+    """The instrument ``text`` names, which must have been issued or defined."""
+    ins = parse_instrument(text)
     if state.instrument(ins.id) is None:
         raise UnknownInstrument(f"instrument {ins.id} has never been issued", hint="check the id with `gep ledger balance`")
     return ins
+
+
+def live_instrument(state: State, text: Any, ctx: Context) -> Instrument:
+    """:func:`need_instrument`, refused once its validity period has ended by the ledger's clock."""
+    ins = need_instrument(state, text)
+    expires = state.instrument(ins.id)["expires"]
+    if expires is not None and ctx.time >= expires:
+        raise InvalidRequest(f"{ins.id} expired at {expires} (its validity ended): expired rights cannot move",
+                             hint="only the registry may cancel expired rights; see `gep ledger market instruments`")
+    return ins
+
+
+def positive_int(value: Any, what: str) -> int:
+    """An integer ``0 < value < 2**62`` (an amount of base units or fen)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**62:
+        raise InvalidAmount(f"{what} {value!r} is not a positive integer below 2**62", hint="amounts are whole base units (kg, kgce, fen)")
+    return value
+
+
+def check_price(text: Any, what: str = "price") -> Decimal:
+    """A price: a positive decimal string in normal form (CNY per display unit), as signed."""
+    value = parse_decimal(text, what, error=InvalidAmount) if isinstance(text, str) else None
+    if value is None or value <= 0 or str(normalise_decimal(value)) != text:
+        raise InvalidAmount(f"{what} {text!r} is not a positive decimal string in normal form", hint="e.g. \"71.6\" (CNY per display unit)")
+    return value
 
 
 def _debit_check(state: State, acc: Account, ins: Instrument, amount: int) -> None:
@@ -533,19 +616,8 @@ def _debit_check(state: State, acc: Account, ins: Instrument, amount: int) -> No
 def _post_move(state: State, ctx: Context, ins: Instrument, src: str, dst: str, amount: int) -> dict:
     state.post(ctx.seq, ins.id, src, -amount)
     state.post(ctx.seq, ins.id, dst, amount)
-    serials = state.move(ins.id, src, dst, amount, ctx.seq)
+    serials = state.move(ins.id, src, dst, amount, ctx.seq) if ins.serial else []
     return {"postings": sorted([[src, -amount], [dst, amount]]), "serials": serials}
-
-
-def _time(text: Any, what: str) -> datetime:
-    """An ISO 8601 time with a time zone (``2026-12-01T00:00:00Z``)."""
-    try:
-        t = datetime.fromisoformat(text) if isinstance(text, str) and len(text) <= 40 else None
-    except ValueError:
-        t = None
-    if t is None or t.tzinfo is None:
-        raise InvalidRequest(f"{what} {text!r} is not an ISO 8601 time with a time zone", hint="e.g. 2026-12-01T00:00:00Z")
-    return t
 
 
 # --------------------------------------------------------------------------- apply
@@ -604,7 +676,7 @@ def apply(state: State, request: dict, signature: Any, ctx: Context, message: by
                              hint="submit all legs of a DvP batch together, one after the other, in one linked batch")
     if leg is not None:
         _check_leg(leg, ctx)
-    effects = _APPLY[kind](state, request, ctx)
+    effects = APPLY[kind](state, request, ctx)
     if leg is not None:
         count = (group["count"] if group else 0) + 1
         state.dvp_open = None if count == leg["legs"] else {"dvp": leg, "count": count}
@@ -632,7 +704,7 @@ def _check_leg(leg: Any, ctx: Context) -> None:
     legs = leg["legs"]
     if not isinstance(legs, int) or isinstance(legs, bool) or not 2 <= legs <= MAX_DVP_LEGS:
         raise InvalidRequest(f"dvp legs {legs!r} must be an integer from 2 to {MAX_DVP_LEGS}")
-    if _time(ctx.time, "record time") > _time(leg["expires"], "dvp expiry"):
+    if clock.parse(ctx.time, "record time") > clock.parse(leg["expires"], "dvp expiry"):
         raise InvalidRequest(f"delivery-versus-payment batch {leg['batch']!r} expired at {leg['expires']}",
                              hint="the legs are void after their expiry: sign new legs with a later --expires")
 
@@ -658,15 +730,19 @@ def _apply_init(state: State, request: dict, ctx: Context) -> dict:
 
 
 def _apply_open(state: State, request: dict, ctx: Context) -> dict:
-    _need_registry(state, request)
+    need_registry(state, request)
     acc_id = request["account"]
     if not isinstance(acc_id, str) or acc_id in SYSTEM_ACCOUNTS or ":" in acc_id:
         raise InvalidRequest(f"account id {acc_id!r} is reserved or invalid", hint="user accounts may not use ':' (system accounts are sys:...)")
     check_account_id(acc_id)
     owner = keys.check_public_hex(request["owner"], "owner key")
+    zone = check_token(request["zone"], "zone") if "zone" in request else None
+    role = request.get("role")
+    if role is not None and role not in ROLES:
+        raise InvalidRequest(f"account role {role!r} is not one of {', '.join(ROLES)}", hint="reserve: a government reserve account (政府储备)")
     if state.account(acc_id) is not None:
         raise AccountExists(f"account {acc_id!r} already exists", hint="choose another id")
-    state.add_account(Account(acc_id, "user", owner), ctx.seq)
+    state.add_account(Account(acc_id, "user", owner, zone, role), ctx.seq)
     return {"account": acc_id}
 
 
@@ -719,9 +795,12 @@ def _out_evidence(resolved: dict, key: str, used: int) -> dict:
 
 
 def _apply_issue(state: State, request: dict, ctx: Context) -> dict:
-    _need_registry(state, request)
-    ins = _parse_instrument(request["instrument"])
-    to = _need_account(state, request["to"], "recipient")
+    need_registry(state, request)
+    ins = parse_instrument(request["instrument"])
+    if ins.kind not in EVIDENCE_KINDS:
+        raise InvalidRequest(f"{ins.id} is not issued against an engine run",
+                             hint="energy-use and emission rights are defined and allocated (`gep ledger market define/allocate`); cash is deposited")
+    to = need_account(state, request["to"], "recipient")
     if not to.is_user:
         raise InvalidRequest(f"cannot issue to system account {to.id}", hint="issue to a user account")
     amount = request["amount"]
@@ -786,8 +865,8 @@ def _apply_issue(state: State, request: dict, ctx: Context) -> dict:
 
 
 def _apply_recalculate(state: State, request: dict, ctx: Context) -> dict:
-    _need_registry(state, request)
-    ins = _need_instrument(state, request["instrument"])
+    need_registry(state, request)
+    ins = need_instrument(state, request["instrument"])
     bound = state.cap(ins.id)
     if request["from"] != bound["manifest_sha256"]:
         raise InvalidRequest(f"instrument {ins.id} is bound to run {bound['manifest_sha256'][:12]}…, not {str(request['from'])[:12]}…",
@@ -816,23 +895,25 @@ def _apply_recalculate(state: State, request: dict, ctx: Context) -> dict:
 
 
 def _apply_transfer(state: State, request: dict, ctx: Context) -> dict:
-    ins = _need_instrument(state, request["instrument"])
-    src = _need_account(state, request["from"], "source")
-    dst = _need_account(state, request["to"], "destination")
+    ins = live_instrument(state, request["instrument"], ctx)
+    src = need_account(state, request["from"], "source")
+    dst = need_account(state, request["to"], "destination")
     if not src.is_user:
         raise NotAuthorised(f"cannot transfer from system account {src.id}", hint="retired and cancelled credits are final; the buffer pool is only cancelled")
     if not dst.is_user:
         raise InvalidRequest(f"cannot transfer to system account {dst.id}", hint="use `gep ledger retire` to retire credits")
     if src.id == dst.id:
         raise InvalidRequest(f"transfer from {src.id} to itself")
-    _need_owner(state, src, request)
+    need_owner(state, src, request)
+    if ins.kind in ZONE_BOUND and src.zone != dst.zone:
+        raise InvalidRequest(f"{ins.id} is bound to its place: {src.id} is in zone {src.zone or '(none)'}, {dst.id} in zone {dst.zone or '(none)'}",
+                             hint="rights move between zones through the market, where the trading ratio applies (`gep ledger market list --mechanism negotiated --counterparty ...`)")
     amount = request["amount"]
     price = None
     if "price" in request:
-        text = request["price"]
-        price = parse_decimal(text, "price", error=InvalidAmount) if isinstance(text, str) else None
-        if price is None or price <= 0 or str(normalise_decimal(price)) != text:
-            raise InvalidAmount(f"price {text!r} is not a positive decimal string in normal form", hint="e.g. \"71.6\" (CNY per display unit)")
+        if not ins.serial:
+            raise InvalidRequest("a cash transfer has no price", hint="put the price on the transfer of the right it pays for")
+        price = check_price(request["price"])
     _debit_check(state, src, ins, amount)
     effects = _post_move(state, ctx, ins, src.id, dst.id, amount)
     if price is not None:
@@ -843,27 +924,85 @@ def _apply_transfer(state: State, request: dict, ctx: Context) -> dict:
 
 
 def _apply_retire(state: State, request: dict, ctx: Context) -> dict:
-    ins = _need_instrument(state, request["instrument"])
-    src = _need_account(state, request["from"], "source")
+    ins = live_instrument(state, request["instrument"], ctx)
+    if not ins.serial:
+        raise InvalidRequest("cash is not retired", hint="the operator pays it out with `gep ledger market withdraw`")
+    src = need_account(state, request["from"], "source")
     if not src.is_user:
         raise NotAuthorised(f"cannot retire from system account {src.id}")
-    _need_owner(state, src, request)
+    need_owner(state, src, request)
     _debit_check(state, src, ins, request["amount"])
     return _post_move(state, ctx, ins, src.id, RETIREMENT, request["amount"])
 
 
 def _apply_cancel(state: State, request: dict, ctx: Context) -> dict:
-    _need_registry(state, request)
-    ins = _need_instrument(state, request["instrument"])
-    src = _need_account(state, request["from"], "source")
+    need_registry(state, request)
+    ins = need_instrument(state, request["instrument"])
+    if not ins.serial:
+        raise InvalidRequest("cash is not cancelled", hint="the operator pays it out with `gep ledger market withdraw`")
+    src = need_account(state, request["from"], "source")
     if not (src.is_user or src.id == BUFFER):
         raise NotAuthorised(f"cannot cancel from {src.id}", hint="cancel from a user account or the buffer pool; retirement and cancellation are final")
     _debit_check(state, src, ins, request["amount"])
     return _post_move(state, ctx, ins, src.id, CANCELLATION, request["amount"])
 
 
-_APPLY = {"open": _apply_open, "issue": _apply_issue, "recalculate": _apply_recalculate, "transfer": _apply_transfer,
-          "retire": _apply_retire, "cancel": _apply_cancel}
+#: Request type → decision function ``(state, request, ctx) -> effects``; the market's modules add theirs (end of this module).
+APPLY = {"open": _apply_open, "issue": _apply_issue, "recalculate": _apply_recalculate, "transfer": _apply_transfer,
+         "retire": _apply_retire, "cancel": _apply_cancel}
+
+
+class Moves:
+    """The movements of one record that touches several instruments or accounts (the market's records).
+
+    Serial blocks move at once, lowest first, in the order given; postings are netted per
+    (instrument, account) and written by :meth:`effects`, so a record posts each pair once
+    (the ``postings`` table holds one row per transaction, instrument and account).
+    :meth:`available` is what an account holds now, counting the moves made so far.
+    """
+
+    def __init__(self, state: State, ctx: Context):
+        self.state, self.ctx = state, ctx
+        self.moves: list[list] = []
+        self.net: dict[tuple[str, str], int] = {}
+
+    def available(self, instrument_id: str, account: str) -> int:
+        """Balance of ``account`` in ``instrument_id`` after the moves so far [base units]."""
+        return self.state.balance(account, instrument_id) + self.net.get((instrument_id, account), 0)
+
+    def move(self, ins: Instrument, src: str, dst: str, amount: int) -> None:
+        """Move ``amount`` base units (``0``: nothing); no balance but ``sys:issuance``'s may go negative."""
+        if amount == 0:
+            return
+        if amount < 0:  # pragma: no cover - the rules never ask for it
+            raise InvalidAmount(f"a move of {amount} from {src} to {dst}")
+        have = self.available(ins.id, src)
+        if src != ISSUANCE and have < amount:
+            raise InsufficientBalance(f"account {src!r} holds {ins.display(have)} of {ins.id}, less than {ins.display(amount)}",
+                                      hint="no balance may go negative: move less, or fund the account first"
+                                           + (" (`gep ledger market deposit`)" if not ins.serial else ""))
+        serials = self.state.move(ins.id, src, dst, amount, self.ctx.seq) if ins.serial else []
+        self.moves.append([ins.id, src, dst, amount, serials])
+        self.net[(ins.id, src)] = self.net.get((ins.id, src), 0) - amount
+        self.net[(ins.id, dst)] = self.net.get((ins.id, dst), 0) + amount
+
+    def issue(self, ins: Instrument, dst: str, amount: int) -> None:
+        """Create ``amount`` new units from ``sys:issuance`` for ``dst``: the next serials of the instrument."""
+        start = -self.available(ins.id, ISSUANCE) + 1
+        serials = []
+        if ins.serial:
+            self.state.new_block(ins.id, start, start + amount - 1, dst, self.ctx.seq)
+            serials = [[start, start + amount - 1]]
+        self.moves.append([ins.id, ISSUANCE, dst, amount, serials])
+        self.net[(ins.id, ISSUANCE)] = self.net.get((ins.id, ISSUANCE), 0) - amount
+        self.net[(ins.id, dst)] = self.net.get((ins.id, dst), 0) + amount
+
+    def effects(self, **extra: Any) -> dict:
+        """Post the netted amounts; the effects ``{"moves": [[instrument, from, to, amount, serials]], "postings": [[instrument, account, ±amount]], **extra}``."""
+        postings = sorted([i, a, n] for (i, a), n in self.net.items() if n)
+        for i, a, n in postings:
+            self.state.post(self.ctx.seq, i, a, n)
+        return {"moves": self.moves, "postings": postings, **extra}
 
 
 # --------------------------------------------------------------------------- invariants
@@ -875,8 +1014,10 @@ def check_invariants(state: MemoryState) -> list[str]:
     * per instrument, balances sum to zero (double entry);
     * no balance is negative except ``sys:issuance``;
     * credit-only accounts were never debited;
-    * blocks partition ``1 .. issued`` and a holder's blocks sum to its balance;
-    * no evidence is used beyond its cap.
+    * blocks partition ``1 .. issued`` and a holder's blocks sum to its balance (numbered kinds);
+    * no evidence is used beyond its cap;
+    * the market escrow ``sys:market`` holds exactly the open listings' rights and cash and the
+      open bids' cash (:func:`gep.ledger.auction.escrow_problems`).
     """
     problems: list[str] = []
     sums: dict[str, int] = {}
@@ -893,6 +1034,8 @@ def check_invariants(state: MemoryState) -> list[str]:
         if acc in CREDIT_ONLY and amount < 0:
             problems.append(f"transaction {seq} debits credit-only account {acc} in {ins}")
     for ins, table in sorted(state.blocks.items()):
+        if not Instrument.parse(ins).serial:
+            continue
         issued = state.issued(ins)
         expect = 1
         held: dict[str, int] = {}
@@ -918,5 +1061,10 @@ def check_invariants(state: MemoryState) -> list[str]:
         s0, c0 = first_cap.setdefault(key, (seq, cap))
         if c0 != cap:
             problems.append(f"transaction {seq} records cap {cap} for the evidence that transaction {s0} recorded as {c0}")
+    problems += auction.escrow_problems(state)
     return problems
+
+
+# The market's request types: each module adds its decision functions to APPLY when imported.
+from gep.ledger import auction, cash, compliance, instruments, ratios  # noqa: E402,F401  (they use the helpers above)
 

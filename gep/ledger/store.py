@@ -16,10 +16,13 @@ Append-only (UPDATE, DELETE and TRUNCATE refused by triggers on both back ends):
 ``postings``      double-entry lines ``(seq, instrument, account, ±amount)``
 ``evidence_use``  amount issued against each evidence citation, with its cap
 ``prices``        transfer prices (CNY per display unit)
+``trades``        market trades settled (:data:`gep.ledger.rules.TRADE_FIELDS`)
 
 Projections (current state, updated in the same transaction, recomputed and
 compared by ``verify``): ``balances`` (with a CHECK that only ``sys:issuance``
-may be negative) and ``blocks`` (serial ranges and their holders).
+may be negative), ``blocks`` (serial ranges and their holders) and ``market``
+(the current document of each listing, bid, obligation and the ratio table in
+force, canonical JSON).
 
 Concurrency and durability
 --------------------------
@@ -44,6 +47,7 @@ seconds (``idle_in_transaction_session_timeout``), releasing its locks.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sqlite3
@@ -55,16 +59,18 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from gep.ledger.errors import AlreadyInitialised, LedgerError, NotInitialised, StorageError
 from gep.ledger.model import ISSUANCE, Account, Instrument
-from gep.ledger.rules import State
+from gep.ledger.canonical import canonical
+from gep.ledger.rules import TRADE_FIELDS, State, instrument_info
 from gep.numbers import parse_decimal
 
 __all__ = ["open_store", "Store", "SqliteStore", "PostgresStore", "SqlState", "Timeouts", "APPEND_ONLY", "SCHEMA_VERSION"]
 
 T = TypeVar("T")
-#: Version of the tables and of the records (2: signed heads, genesis parameters, signer-scoped ids).
-SCHEMA_VERSION = "2"
+#: Version of the tables and of the records (2: signed heads, genesis parameters, signer-scoped ids;
+#: 3: the market: cash, allocated rights, listings, auctions, trades, ratios, obligations; zones and roles).
+SCHEMA_VERSION = "3"
 #: Tables whose rows are never changed or removed.
-APPEND_ONLY = ("meta", "log", "heads", "merkle", "accounts", "instruments", "caps", "postings", "evidence_use", "prices")
+APPEND_ONLY = ("meta", "log", "heads", "merkle", "accounts", "instruments", "caps", "postings", "evidence_use", "prices", "trades")
 
 _TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -85,7 +91,7 @@ CREATE TABLE caps (seq BIGINT PRIMARY KEY, instrument TEXT NOT NULL, key TEXT NO
 CREATE INDEX caps_instrument ON caps (instrument, seq);
 CREATE INDEX caps_key ON caps (key);
 CREATE TABLE merkle (level INTEGER NOT NULL, idx BIGINT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (level, idx));
-CREATE TABLE accounts (id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT NOT NULL, seq BIGINT NOT NULL);
+CREATE TABLE accounts (id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT NOT NULL, seq BIGINT NOT NULL, zone TEXT, role TEXT);
 CREATE TABLE instruments (id TEXT PRIMARY KEY, kind TEXT NOT NULL, base_unit TEXT NOT NULL, display_unit TEXT NOT NULL,
                           binding TEXT NOT NULL, seq BIGINT NOT NULL);
 CREATE TABLE postings (seq BIGINT NOT NULL, instrument TEXT NOT NULL, account TEXT NOT NULL, amount BIGINT NOT NULL,
@@ -101,6 +107,12 @@ CREATE TABLE balances (account TEXT NOT NULL, instrument TEXT NOT NULL, amount B
 CREATE TABLE blocks (instrument TEXT NOT NULL, start_serial BIGINT NOT NULL, end_serial BIGINT NOT NULL, holder TEXT NOT NULL,
                      seq BIGINT NOT NULL, PRIMARY KEY (instrument, start_serial), CHECK (end_serial >= start_serial));
 CREATE INDEX blocks_holder ON blocks (holder, instrument, start_serial);
+CREATE TABLE trades (seq BIGINT NOT NULL, n INTEGER NOT NULL, listing BIGINT NOT NULL, instrument TEXT NOT NULL, mechanism TEXT NOT NULL,
+                     seller TEXT NOT NULL, buyer TEXT NOT NULL, quantity BIGINT NOT NULL, received BIGINT NOT NULL, price TEXT NOT NULL,
+                     payment BIGINT NOT NULL, ratio TEXT NOT NULL, reserve TEXT NOT NULL, time TEXT NOT NULL, PRIMARY KEY (seq, n));
+CREATE INDEX trades_instrument ON trades (instrument, seq);
+CREATE INDEX trades_listing ON trades (listing);
+CREATE TABLE market (kind TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (kind, key));
 """
 
 
@@ -508,6 +520,7 @@ class SqlState(State):
         "postings": "INSERT INTO postings (seq, instrument, account, amount) VALUES (?, ?, ?, ?)",
         "evidence_use": "INSERT INTO evidence_use (seq, key, instrument, amount, cap) VALUES (?, ?, ?, ?, ?)",
         "prices": "INSERT INTO prices (seq, instrument, amount, price, time) VALUES (?, ?, ?, ?, ?)",
+        "trades": "INSERT INTO trades (seq, n, " + ", ".join(TRADE_FIELDS) + ") VALUES (" + ", ".join("?" * (len(TRADE_FIELDS) + 2)) + ")",
     }
 
     def __init__(self, tx: Tx):
@@ -533,17 +546,22 @@ class SqlState(State):
         self._held: dict[tuple[str, str], tuple[list[tuple[int, int]], bool]] = {}
         #: (instrument, start) -> (end, holder, seq) of blocks changed and not yet written
         self._blocks: dict[tuple[str, int], tuple[int, str, int]] = {}
+        #: (kind, key) -> document of market objects read or written (None: absent), and those to write
+        self._market: dict[tuple[str, str], dict | None] = {}
+        self._market_dirty: dict[tuple[str, str], int] = {}
 
     # ------------------------------------------------------------ submission
     def mark(self) -> tuple:
         """A snapshot of what is held in memory (taken with a savepoint; block changes are written first)."""
         self._write_blocks()
-        return (dict(self._balances), set(self._dirty), {k: len(v) for k, v in self.pending.items()}, dict(self._instruments), self.dvp_open)
+        return (dict(self._balances), set(self._dirty), {k: len(v) for k, v in self.pending.items()}, dict(self._instruments), self.dvp_open,
+                dict(self._market), dict(self._market_dirty))
 
     def reset(self, mark: tuple) -> None:
         """Back to :meth:`mark` (after rolling back to its savepoint)."""
-        self._balances, self._dirty, lengths, self._instruments, self.dvp_open = mark
+        self._balances, self._dirty, lengths, self._instruments, self.dvp_open, self._market, self._market_dirty = mark
         self._balances, self._dirty, self._instruments = dict(self._balances), set(self._dirty), dict(self._instruments)
+        self._market, self._market_dirty = dict(self._market), dict(self._market_dirty)
         for k, n in lengths.items():
             del self.pending[k][n:]
         self._blocks.clear()
@@ -566,15 +584,20 @@ class SqlState(State):
                      "ON CONFLICT (account, instrument) DO UPDATE SET amount = excluded.amount",
                      [(a, i, self._balances[(a, i)]) for a, i in sorted(self._dirty)])
         self._dirty.clear()
+        if self._market_dirty:
+            self.tx.many("INSERT INTO market (kind, key, doc, seq) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (kind, key) DO UPDATE SET doc = excluded.doc, seq = excluded.seq",
+                         [(k, key, canonical(self._market[(k, key)]).decode(), seq) for (k, key), seq in sorted(self._market_dirty.items())])
+            self._market_dirty.clear()
 
     # ------------------------------------------------------------ reads
     def account(self, account_id):
         acc = self._accounts.get(account_id)
         if acc is None:  # accounts never change once opened
-            row = self.tx.one("SELECT kind, owner FROM accounts WHERE id = ?", (account_id,))
+            row = self.tx.one("SELECT kind, owner, zone, role FROM accounts WHERE id = ?", (account_id,))
             if row is None:
                 return None
-            acc = self._accounts[account_id] = Account(account_id, row[0], row[1])
+            acc = self._accounts[account_id] = Account(account_id, *row)
         return acc
 
     def instrument(self, instrument_id):
@@ -583,7 +606,7 @@ class SqlState(State):
             row = self.tx.one("SELECT kind, binding FROM instruments WHERE id = ?", (instrument_id,))
             if row is None:
                 return None
-            ins = self._instruments[instrument_id] = {"kind": row[0], "binding": row[1]}
+            ins = self._instruments[instrument_id] = instrument_info(row[0], row[1])
         return ins
 
     def balance(self, account_id, instrument_id):
@@ -635,9 +658,11 @@ class SqlState(State):
         self.ledger_id, self.registry, self.params, self.operators = ledger_id, registry, params, tuple(operators)
 
     def add_account(self, account, seq):
-        self.tx.x("INSERT INTO accounts (id, kind, owner, seq) VALUES (?, ?, ?, ?)", (account.id, account.kind, account.owner, seq))
+        self.tx.x("INSERT INTO accounts (id, kind, owner, seq, zone, role) VALUES (?, ?, ?, ?, ?, ?)",
+                  (account.id, account.kind, account.owner, seq, account.zone, account.role))
 
     def add_instrument(self, instrument: Instrument, binding, seq):
+        self._instruments[instrument.id] = instrument_info(instrument.kind, binding)
         self.tx.x("INSERT INTO instruments (id, kind, base_unit, display_unit, binding, seq) VALUES (?, ?, ?, ?, ?, ?)",
                   (instrument.id, instrument.kind, instrument.base_unit, instrument.display_unit, binding, seq))
 
@@ -686,3 +711,17 @@ class SqlState(State):
 
     def add_price(self, seq, instrument_id, amount, price, time_):
         self.pending["prices"].append((seq, instrument_id, amount, price, time_))
+
+    def market_get(self, kind, key):
+        k = (kind, key)
+        if k not in self._market:
+            row = self.tx.one("SELECT doc FROM market WHERE kind = ? AND key = ?", k)
+            self._market[k] = json.loads(row[0]) if row else None
+        return self._market[k]
+
+    def market_put(self, kind, key, doc, seq):
+        self._market[(kind, key)] = doc
+        self._market_dirty[(kind, key)] = seq
+
+    def add_trade(self, seq, n, trade):
+        self.pending["trades"].append((seq, n, *(trade[f] for f in TRADE_FIELDS)))

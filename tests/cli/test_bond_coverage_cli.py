@@ -279,12 +279,12 @@ share = 0.5
 def _ledger_with_prices(folder: Path, monkeypatch, runs: dict) -> tuple[Path, list[tuple[date, float, str]]]:
     """A SQLite ledger where bob buys carbon from alice at recorded prices on chosen days."""
     from gep.ledger import keys
-    from gep.ledger import ledger as ledger_mod
     from gep.ledger.ledger import Ledger
 
     ks = {n: keys.generate() for n in ("registry", "alice", "bob")}
     db = folder / "ledger.db"
-    led = Ledger.init(str(db), ks["registry"], operators=[operator().public])
+    clock = {"now": "2024-02-01T00:00:00.000000Z"}  # the ledger's clock (it never goes backwards)
+    led = Ledger.init(str(db), ks["registry"], operators=[operator().public], clock=lambda: clock["now"])
     for n in ("alice", "bob"):
         led.open_account(ks["registry"], n, ks[n].public)
     led.issue(ks["registry"], "carbon/p1/2022", "40 t", "alice", runs["carbon"], zone="2")
@@ -296,7 +296,7 @@ def _ledger_with_prices(folder: Path, monkeypatch, runs: dict) -> tuple[Path, li
         price = round(price * math.exp(0.05 * rng.standard_normal()), 2)
         # 23:30 UTC is the next morning in Beijing: the Beijing date is used
         t = datetime(day.year, day.month, day.day, 23, 30, tzinfo=timezone.utc)
-        monkeypatch.setattr(ledger_mod, "now", lambda t=t: t.isoformat().replace("+00:00", "Z"))
+        clock["now"] = t.isoformat(timespec="microseconds").replace("+00:00", "Z")
         led.transfer(ks["alice"], "carbon/p1/2022", "1 t", "alice", "bob", price=f"{price}")
         trades.append((day + timedelta(days=1), price, "1"))
         day += timedelta(days=7 if i % 3 else 10)

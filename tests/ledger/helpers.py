@@ -129,3 +129,32 @@ def drop_append_only(target: str, table: str) -> str:
     if str(target).startswith("postgresql://"):
         return f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}; DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};"
     return f"DROP TRIGGER IF EXISTS {table}_no_update; DROP TRIGGER IF EXISTS {table}_no_delete;"
+
+
+class Clock:
+    """A ledger clock the test moves by hand (``Ledger.init(..., clock=Clock())``).
+
+    Reads give the current time in the record format; :meth:`advance` moves it on;
+    :meth:`at` is an ISO time relative to it, for a listing's windows.
+    """
+
+    def __init__(self, start: str = "2026-03-02T01:00:00+00:00"):
+        from datetime import datetime
+
+        self.t = datetime.fromisoformat(start)
+
+    def __call__(self) -> str:
+        from datetime import timezone
+
+        return self.t.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    def advance(self, **delta) -> None:
+        from datetime import timedelta
+
+        self.t += timedelta(**delta)
+
+    def at(self, **delta) -> str:
+        """The time ``delta`` from now (ISO 8601, UTC)."""
+        from datetime import timedelta
+
+        return (self.t + timedelta(**delta)).isoformat()

@@ -87,7 +87,7 @@ def test_full_flow_json(cli):
     assert p["seq"] == t["seq"]
     q = ok("proof", "--since", "4", "--db", db)
     assert merkle.verify_consistency(4, q["tree_size"], bytes.fromhex(q["first_root"]), bytes.fromhex(q["root"]), [bytes.fromhex(x) for x in q["path"]])
-    assert len(ok("account", "list", "--db", db)) == 6
+    assert len(ok("account", "list", "--db", db)) == 7  # 2 users + 5 system accounts
 
 
 def test_human_output_and_env_database(cli):

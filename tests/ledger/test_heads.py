@@ -61,7 +61,6 @@ def rewrite(led, scratch: str, edit, heads: str = "keep") -> None:
     changed = edit(records)
     attacker = keys.generate()
     store = open_store(scratch, create=True)
-    saved_now = ledger_mod.now
 
     def run(tx):
         store.create(tx)
@@ -69,13 +68,10 @@ def rewrite(led, scratch: str, edit, heads: str = "keep") -> None:
         for rec in changed:
             ev = rec["effects"].get("evidence")
             ev = {k: v for k, v in ev.items() if k not in ("key", "used_before")} if ev else None
-            ledger_mod.now = lambda t=rec["time"]: t  # the attacker chooses the times
-            ledger_mod._append(tx, [ledger_mod.Signed(rec["request"], rec["signature"], ev)], True, attacker)
+            ledger_mod._append(tx, [ledger_mod.Signed(rec["request"], rec["signature"], ev)], True, attacker,
+                               clock=lambda t=rec["time"]: t)  # the attacker chooses the times
 
-    try:
-        store.write(run, create=True)
-    finally:
-        ledger_mod.now = saved_now
+    store.write(run, create=True)
     rows = store.read(lambda tx: {t: tx.q(f"SELECT * FROM {t}") for t in TABLES})
     store.close()
     first = next((i + 1 for i, (a, b) in enumerate(zip(records, changed)) if a["request"] != b["request"] or a["time"] != b["time"]),

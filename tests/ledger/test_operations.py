@@ -221,7 +221,7 @@ def test_reopen_and_init_twice(target, keyset):
         Ledger.init(target, keyset.registry)
     with Ledger.open(target) as led:
         assert led.registry == keyset.registry.public
-        assert [a["id"] for a in led.accounts()] == ["sys:buffer", "sys:cancellation", "sys:issuance", "sys:retirement"]
+        assert [a["id"] for a in led.accounts()] == ["sys:buffer", "sys:cancellation", "sys:issuance", "sys:market", "sys:retirement"]
 
 
 def test_history_filters_and_json_records(ledger, keyset, runs):
