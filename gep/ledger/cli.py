@@ -196,12 +196,14 @@ def account_open_cmd(
     account: str = typer.Argument(..., help="New account id (letters, digits, . _ @ -)."),
     owner: str = typer.Option(..., "--owner", help="Owner public key: 64 hex digits or a .pub file."),
     key: Path = typer.Option(..., "--key", help="Registry private key file."),
+    zone: Optional[str] = typer.Option(None, "--zone", help="The catchment or county the account belongs to (trading ratios apply between zones)."),
+    role: Optional[str] = typer.Option(None, "--role", help="reserve: a government reserve account (its trades are marked reserve purchases and sales)."),
     db: Optional[str] = DbOpt, id: Optional[str] = IdOpt, memo: Optional[str] = MemoOpt, head_key: Optional[Path] = HeadKeyOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Open a user account owned by a public key (registry key only)."""
     led, reg = _registry_write(db, key, head_key)
     with led:
-        _report(led.open_account(reg, account, owner, id=id, memo=memo), as_json)
+        _report(led.open_account(reg, account, owner, id=id, memo=memo, zone=zone, role=role), as_json)
 
 
 app.command("open", help="Open a user account (same as `gep ledger account open`).")(account_open_cmd)

@@ -10,6 +10,11 @@ usage (REGKEY: the registry key, which signs the tree head of every commit):
                                            same for every worker), then try N transfers of 1 kg
                                            alice -> bob (ids NAME-i);
                                            prints one JSON line with the outcomes
+  _worker.py market TARGET ALICEKEY REGKEY BOBKEY
+                                           market settlement, forever: each linked commit settles the
+                                           previous round's ascending auction, lists 20 kg at a fixed
+                                           price and fills it with 20 bids of 1 kg by bob, and opens a
+                                           new auction with bob's bid; prints "committed <round>"
 """
 
 from __future__ import annotations
@@ -71,10 +76,43 @@ def race(target: str, keyfile: str, regkey: str, name: str, n: int, start: float
     print(json.dumps(out), flush=True)
 
 
+def market(target: str, alicekey: str, regkey: str, bobkey: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from gep.ledger.market import Market
+
+    alice, bob, registry = load_private(alicekey), load_private(bobkey), load_private(regkey)
+    led = Ledger.open(target, registry)
+    m = Market(led)
+    em = "emission/4/COD/2026"
+    prev = None
+    n = 0
+    while True:
+        n += 1
+        later = lambda s: (datetime.now(timezone.utc) + timedelta(seconds=s)).isoformat()  # noqa: E731
+        seq = led.head()["tree_size"]
+        items = []
+        if prev is not None:
+            items.append(m.settle_request(registry, prev, id=f"settle-{n}"))
+        fixed = seq + len(items) + 1
+        items.append(m.listing_request(alice, "alice", em, "20 kg", "2000", closes=later(3600), id=f"fixed-{n}"))
+        items += [m.bid_request(bob, fixed, "bob", em, "1 kg", "2000", id=f"fill-{n}-{k}") for k in range(20)]
+        auction = fixed + 21
+        items.append(m.listing_request(alice, "alice", em, "5 kg", "1000", mechanism="ascending", increment="10", closes=later(0.3),
+                                       settle_by=later(3600), id=f"auction-{n}"))
+        items.append(m.bid_request(bob, auction, "bob", em, "5 kg", "1000", id=f"abid-{n}"))
+        led.submit_many(items, linked=True)
+        print(f"committed {n}", flush=True)
+        prev = auction
+        time.sleep(0.35)
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "crash":
         crash(*sys.argv[2:5])
+    elif mode == "market":
+        market(*sys.argv[2:6])
     elif mode == "freeze":
         freeze(*sys.argv[2:5])
     else:
