@@ -70,7 +70,9 @@ KIND_KEYS = {
 }
 VOLUME_KEYS = ("manifest", "pollutant", "catchments", "vintage", "zones", "ecosystems",
                "ledger", "account", "instrument", "over_years", "amount", "unit")
-PRICE_KEYS = ("initial", "drift", "volatility", "history", "ledger", "instrument", "window_start", "window_end")
+PRICE_KEYS = ("initial", "drift", "volatility", "history", "ledger", "instrument", "trades", "window_start", "window_end")
+#: Which ledger prices a price process calibrates on (``trades`` key): see :meth:`gep.ledger.ledger.Ledger.prices`.
+PRICE_SOURCES = ("all", "market", "transfers")
 
 
 @dataclass(frozen=True)
@@ -587,6 +589,14 @@ def _price(table: Any, spec: "_Ctx", prefix: str, volume_kind: str) -> PriceMode
         from gep.ledger.model import Instrument
 
         ins = Instrument.parse(t["instrument"])
+        if ins.kind not in ("capacity", "carbon"):
+            raise InputError(f"{ins.id} is not a capacity or carbon credit", hint="credit sales are priced by capacity or carbon instruments",
+                             where=_where(source, prefix + "instrument"))
+        trades = t.get("trades", "all")
+        if trades not in PRICE_SOURCES:
+            raise InputError(f"trades = {trades!r} is not one of {', '.join(PRICE_SOURCES)}",
+                             hint='"market": settled market trades only; "transfers": prices stated on transfers; "all": both',
+                             where=_where(source, prefix + "trades"))
         kind = "carbon" if ins.kind == "carbon" else f"capacity:{ins.get('pollutant')}"
         if volume_kind and kind.split(":")[0] != volume_kind.split(":")[0] or (
                 volume_kind.startswith("capacity:") and kind != volume_kind):
@@ -594,7 +604,7 @@ def _price(table: Any, spec: "_Ctx", prefix: str, volume_kind: str) -> PriceMode
                              hint="use the instrument of the credits being sold", where=_where(source, prefix + "instrument"))
         target, shown = _ledger_target(t["ledger"], folder, source, prefix + "ledger")
         with _open_ledger(target) as led:
-            rows = led.prices(ins.id)
+            rows = led.prices(ins.id, trades)
             head = led.head()
         where = _where(source, prefix + "ledger")
         days, prices, amounts = _price_rows(rows, where)
@@ -603,8 +613,10 @@ def _price(table: Any, spec: "_Ctx", prefix: str, volume_kind: str) -> PriceMode
         from gep.provenance import canonical_json, sha256_bytes
 
         spec.refs.append(Reference(f"{spec.role} price history", {
-            "ledger": shown, "tree_head": head, "instrument": ins.id, "price_records": len(rows),
+            "ledger": shown, "tree_head": head, "instrument": ins.id, "trades": trades, "price_records": len(rows),
             "records_sha256": sha256_bytes(canonical_json(rows).encode())}))
+    elif "trades" in t:
+        raise InputError("trades selects ledger prices", hint='give ledger = "ledger.db" and instrument', where=_where(source, prefix + "trades"))
     elif window[0] or window[1]:
         raise InputError("window_start/window_end need a price history", hint="add history = \"prices.csv\" or a ledger",
                          where=_where(source, prefix + "window_start"))

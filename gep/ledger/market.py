@@ -76,9 +76,10 @@ def index_rows(trades: Iterable[dict], instrument: Instrument, period: str) -> l
     """Price indices per period from settled trades (exact decimals).
 
     For each period with trades: ``trades`` (count), ``volume`` [base units delivered] and
-    its display text, ``value_cny`` (Σ payments), ``vwap`` = Σ payment / Σ quantity [CNY per
-    display unit], and ``open``, ``high``, ``low``, ``close`` trade prices (by sequence).
-    A trade's price is per unit delivered by the seller (before any trading ratio).
+    its display text, ``value_cny`` (Σ payments, each rounded to the fen), ``vwap`` =
+    Σ price × quantity / Σ quantity [CNY per display unit, to 4 decimals], and ``open``,
+    ``high``, ``low``, ``close`` trade prices (by sequence). A trade's price is per unit
+    delivered by the seller (before any trading ratio).
     """
     groups: dict[str, dict] = {}
     for t in sorted(trades, key=lambda t: (t["seq"], t["n"])):
@@ -88,13 +89,14 @@ def index_rows(trades: Iterable[dict], instrument: Instrument, period: str) -> l
         g["trades"] += 1
         g["volume"] += t["quantity"]
         g["fen"] += t["payment"]
+        g["notional"] = g.get("notional", 0) + Decimal(t["price"]) * t["quantity"]
         g["prices"].append(Decimal(t["price"]))
     out = []
     for label in sorted(groups):
         g = groups.pop(label)
         prices = g.pop("prices")
         value = Decimal(g.pop("fen")) / 100
-        vwap = value * instrument.per_display / Decimal(g["volume"])
+        vwap = g.pop("notional") / Decimal(g["volume"])
         out.append({**g, "display": instrument.display(g["volume"]), "value_cny": f"{value:.2f}",
                     "vwap": str(vwap.quantize(Decimal("0.0001"))), "unit": instrument.display_unit,
                     "open": str(prices[0]), "high": str(max(prices)), "low": str(min(prices)), "close": str(prices[-1])})
