@@ -83,7 +83,7 @@ from gep.ledger.errors import InvalidRequest, NotAuthorised
 from gep.ledger.model import CANCELLATION, CASH, MARKET, TRADABLE, Account, Instrument
 from gep.ledger.rules import APPLY as REQUESTS
 from gep.ledger.rules import (
-    TRADE_FIELDS, Context, Moves, State, check_price, live_instrument, need_account, need_instrument, need_owner, positive_int,
+    Context, Moves, State, check_price, live_instrument, need_account, need_instrument, need_owner, positive_int,
 )
 
 __all__ = ["MECHANISMS", "SIDES", "commitment", "minimum_bid", "escrow_problems", "APPLY"]

@@ -415,7 +415,7 @@ def checkpoint(rp: Replay, head: dict) -> dict:
 
 def _restore(doc: Any, ledger: Any) -> Replay:
     """A :class:`Replay` positioned after a checkpoint (its head signature and ledger checked)."""
-    from gep.ledger.model import Account, Instrument
+    from gep.ledger.model import Account
 
     if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT:
         raise AuditFailed(f"not a verify checkpoint (format {CHECKPOINT_FORMAT})", hint="give the file written by `gep ledger verify --checkpoint`")

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable
 from gep.ledger import evidence as evidence_mod
 from gep.ledger import heads, keys, merkle
 from gep.ledger.clock import TIME, now
-from gep.ledger.canonical import BATCH_DOMAIN, SIGNING_DOMAIN, canonical, parse, record_bytes, signing_message
+from gep.ledger.canonical import BATCH_DOMAIN, SIGNING_DOMAIN, parse, record_bytes, signing_message
 from gep.ledger.errors import BadSignature, IdConflict, InvalidRequest, LedgerError, NotAuthorised, StorageError
 from gep.ledger.keys import KeyPair
 from gep.ledger.model import SYSTEM_ACCOUNTS, Instrument, check_client_id, parse_amount, parse_price

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Iterable
@@ -114,7 +114,7 @@ class Opening:
     salt: str
 
     def as_dict(self) -> dict:
-        return {"listing": self.listing, "account": self.account, "quantity": self.quantity, "price": self.price, "salt": self.salt}
+        return asdict(self)
 
     @property
     def commitment(self) -> str:

@@ -61,7 +61,7 @@ from gep.ledger.errors import (
     OverIssuance, UnknownAccount, UnknownInstrument,
 )
 from gep.ledger.model import (
-    ALLOCATED_KINDS, BUFFER, CANCELLATION, COMMON_FIELDS, CREDIT_ONLY, EVIDENCE_KINDS, ISSUANCE, MARKET, REQUEST_FIELDS, RETIREMENT, ROLES,
+    ALLOCATED_KINDS, BUFFER, CANCELLATION, COMMON_FIELDS, CREDIT_ONLY, EVIDENCE_KINDS, ISSUANCE, REQUEST_FIELDS, RETIREMENT, ROLES,
     SYSTEM_ACCOUNTS, ZONE_BOUND, Account, Instrument, check_account_id, check_client_id, check_token, normalise_decimal,
 )
 from gep.numbers import parse_decimal

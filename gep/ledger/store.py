@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from gep.ledger.errors import AlreadyInitialised, LedgerError, NotInitialised, StorageError
-from gep.ledger.model import ISSUANCE, Account, Instrument
+from gep.ledger.model import Account, Instrument
 from gep.ledger.canonical import canonical
 from gep.ledger.rules import TRADE_FIELDS, State, instrument_info
 from gep.numbers import parse_decimal

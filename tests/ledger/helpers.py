@@ -107,6 +107,15 @@ def pg_drop(base: str, schema: str) -> None:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
+def machine_target(cls: type, prefix: str) -> tuple[str | None, str]:
+    """(schema or None, target) of a fresh ledger for one run of a state machine ``cls`` (``backend``, ``tmp``)."""
+    if cls.backend == "sqlite":
+        cls.counter = getattr(cls, "counter", 0) + 1
+        return None, str(cls.tmp / f"{prefix}-{cls.counter}.db")
+    base, _ = pg_base()
+    return pg_schema_url(base)
+
+
 def raw_execute(target: str, sql: str) -> None:
     """Run SQL directly on a ledger database, bypassing the ledger (tampering tests)."""
     if str(target).startswith("postgresql://"):

@@ -11,17 +11,13 @@ trade or still open with its bid in escrow, and the balances add up.
 from __future__ import annotations
 
 import random
-import signal
-import subprocess
-import sys
-import time
 
 from gep.ledger import keys
 from gep.ledger.audit import verify_ledger
 from gep.ledger.ledger import Ledger
 from gep.ledger.market import Market
 from tests.ledger.market_setup import EMISSION, balance, build
-from tests.ledger.test_processes import WORKER, _env
+from tests.ledger.test_processes import run_and_kill
 
 
 def test_killed_settlement_leaves_every_round_whole_or_absent(target, keyset, tmp_path):
@@ -33,21 +29,7 @@ def test_killed_settlement_leaves_every_round_whole_or_absent(target, keyset, tm
         path = tmp_path / f"{name}.key"
         keys.write_keypair(getattr(keyset, name), path)
         paths.append(str(path))
-    proc = subprocess.Popen([sys.executable, str(WORKER), "market", target, *paths], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env())
-    committed = []
-    try:
-        deadline = time.time() + 60
-        while len(committed) < 4 and time.time() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            committed.append(int(line.split()[1]))
-        time.sleep(random.uniform(0.0, 0.4))  # somewhere in the next round
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    assert len(committed) >= 4, proc.stderr.read()
+    committed = run_and_kill(["market", target, *paths], 4, random.uniform(0.0, 0.4), timeout=60)
     with Ledger.open(target) as led:
         assert verify_ledger(led)["ok"]
         m = Market(led)

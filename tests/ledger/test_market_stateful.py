@@ -32,7 +32,7 @@ from gep.ledger.auction import escrow_problems
 from gep.ledger.audit import verify_ledger
 from gep.ledger.errors import LedgerError
 from tests.ledger import conftest as cf
-from tests.ledger.helpers import pg_drop, pg_schema_url
+from tests.ledger.helpers import machine_target, pg_drop
 from tests.ledger.market_setup import EMISSION, ENERGY, build
 
 TRADERS = ("alice", "bob", "carol", "dave", "reserve")
@@ -52,11 +52,7 @@ class MarketMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self):
         cls = type(self)
-        if cls.backend == "sqlite":
-            cls.counter = getattr(cls, "counter", 0) + 1
-            self.schema, target = None, str(cls.tmp / f"mm-{cls.counter}.db")
-        else:
-            self.schema, target = pg_schema_url(cf._pg()[0])
+        self.schema, target = machine_target(cls, "mm")
         self.env = build(target, cls.keyset)
         e = self.env
         for acc in ("bob", "dave"):

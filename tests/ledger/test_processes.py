@@ -35,23 +35,32 @@ def _env():
     return env
 
 
-def test_killed_writer_loses_no_committed_batch_and_leaves_no_partial_one(target, keyset, runs, tmp_path):
-    led, keyfile = _setup(target, keyset, runs, tmp_path, 10**6)
-    before = led.head()["tree_size"]
-    proc = subprocess.Popen([sys.executable, str(WORKER), "crash", target, *keyfile], stdout=subprocess.PIPE, text=True, env=_env())
+def run_and_kill(args: list[str], rounds: int, pause: float, timeout: float = 30) -> list[int]:
+    """Run ``_worker.py ARGS``, read its ``committed N`` lines until ``rounds`` came, wait ``pause`` s, SIGKILL it.
+
+    Returns the rounds it reported committed (asserting there were ``rounds``).
+    """
+    proc = subprocess.Popen([sys.executable, str(WORKER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     committed = []
     try:
-        deadline = time.time() + 30
-        while len(committed) < 6 and time.time() < deadline:
+        deadline = time.time() + timeout
+        while len(committed) < rounds and time.time() < deadline:
             line = proc.stdout.readline()
             if not line:
                 break
             committed.append(int(line.split()[1]))
-        time.sleep(0.013)  # land somewhere inside the next batch
+        time.sleep(pause)  # land somewhere inside the next round
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-    assert len(committed) >= 6, "the worker did not commit"
+    assert len(committed) >= rounds, f"the worker did not commit: {proc.stderr.read()}"
+    return committed
+
+
+def test_killed_writer_loses_no_committed_batch_and_leaves_no_partial_one(target, keyset, runs, tmp_path):
+    led, keyfile = _setup(target, keyset, runs, tmp_path, 10**6)
+    before = led.head()["tree_size"]
+    committed = run_and_kill(["crash", target, *keyfile], 6, 0.013)
     led.close()
     with Ledger.open(target) as again:
         summary = verify_ledger(again)  # replays everything: no partial transaction, all invariants hold

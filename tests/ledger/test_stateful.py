@@ -22,7 +22,7 @@ from gep.ledger.canonical import signing_message
 from gep.ledger.ledger import Ledger, Signed
 from tests.ledger.helpers import CAPACITY_CAPS
 from tests.ledger import conftest as cf
-from tests.ledger.helpers import make_runs, pg_drop, pg_schema_url
+from tests.ledger.helpers import machine_target, make_runs, pg_drop
 
 USERS = ("alice", "bob", "carol", "dave")
 INSTRUMENTS = ("capacity/1/COD/2024", "capacity/1/TP/2024", "carbon/p1/2022")
@@ -39,11 +39,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self):
         cls = type(self)
-        if cls.backend == "sqlite":
-            cls.counter = getattr(cls, "counter", 0) + 1
-            self.schema, target = None, str(cls.tmp / f"sm-{cls.counter}.db")
-        else:
-            self.schema, target = pg_schema_url(cf._pg()[0])
+        self.schema, target = machine_target(cls, "sm")
         self.led = Ledger.init(target, cls.keyset.registry, operators=[cls.keyset.operator.public])
         self.model: dict[tuple[str, str], int] = {}
         self.issued: dict[str, int] = {}
