@@ -633,7 +633,5 @@ def proof_cmd(
         typer.echo(f"  {p}")
 
 
-# the market, statements and certificates (gep/ledger/market_cli.py)
-from gep.ledger.market_cli import mount as _mount_market  # noqa: E402
-
-_mount_market(app)
+# the market, statements and certificates: gep/ledger/market_cli.py mounts itself on this app when imported
+from gep.ledger import market_cli  # noqa: E402,F401

@@ -1,7 +1,8 @@
 """``gep ledger market``, ``gep ledger statement`` and ``gep ledger certificate``: the market on the command line.
 
-A typer app (``app``) plus two command groups mounted beside it by :func:`mount`
-(``gep ledger`` calls it). The conventions are those of ``gep ledger``
+A typer app (``app``) plus a command group and a command mounted beside it by
+:func:`mount`, which this module calls on ``gep ledger``'s app when imported
+(``gep/ledger/cli.py`` imports it); calling it again on the same app does nothing. The conventions are those of ``gep ledger``
 (:mod:`gep.ledger.cli`): ``--db`` / ``$GEP_LEDGER``, ``--json``, ``--id``, ``--memo``;
 writing needs the registry key as head key (``--head-key`` / ``$GEP_LEDGER_HEAD_KEY``;
 registry-signed commands use their ``--key``); participants without it sign with
@@ -24,6 +25,7 @@ from typing import Any, List, Optional
 import typer
 
 from gep.ledger.cli import DbOpt, HeadKeyOpt, IdOpt, JsonOpt, MemoOpt, SignOnlyOpt, _console, _emit, _emit_signed, _guard, _key, _open, _registry_write, _report
+from gep.ledger.cli import app as _ledger_app
 
 __all__ = ["app", "statement_cmd", "certificate_app", "mount"]
 
@@ -578,7 +580,12 @@ def certificate_verify_cmd(
 
 
 def mount(ledger_app: typer.Typer) -> None:
-    """Mount ``market``, ``statement`` and ``certificate`` on the ``gep ledger`` app."""
+    """Mount ``market``, ``statement`` and ``certificate`` on a ``gep ledger`` app (once; again does nothing)."""
+    if any(g.typer_instance is app for g in ledger_app.registered_groups):
+        return
     ledger_app.add_typer(app, name="market")
     ledger_app.add_typer(certificate_app, name="certificate")
     ledger_app.command("statement")(statement_cmd)
+
+
+mount(_ledger_app)  # gep ledger (gep/ledger/cli.py imports this module)

@@ -192,6 +192,10 @@ def test_negotiated_deal_and_reserve_purchase(mk):
     assert m.listings(status="filled")[-1]["id"] == buy
     refused(mk, InvalidRequest, m.create_listing, mk.k.gov, "reserve", EMISSION, "1 t", "2000", side="buy", mechanism="ascending",
             increment="1", closes=mk.clk.at(days=1), settle_by=mk.clk.at(days=2), match="buy listing")
+    # ... and sells from its reserve (出让): a reserve sale
+    sale = m.create_listing(mk.k.gov, "reserve", EMISSION, "1 t", "2100", closes=mk.clk.at(days=3)).seq
+    t = m.bid(mk.k.carol, sale, "carol", EMISSION, "1 t", "2100").record["effects"]["trades"][0]
+    assert (t["seller"], t["reserve"], t["received"]) == ("reserve", "sale", 1000)
     assert verify_ledger(led)["ok"]
 
 

@@ -117,6 +117,9 @@ def test_market_from_the_command_line(env):
     (d / "forged.json").write_text(json.dumps(doc))
     res = run("certificate", "verify", d / "forged.json")
     assert res.exit_code == 1 and "statement differs" in res.stderr
+    history = run("history")
+    assert history.exit_code == 0 and "settle" not in history.stdout and "listing" in history.stdout and "surrender" in history.stdout
+    assert any(r["display"] == "100.00 CNY" or r["instrument"] == "cash/CNY" for r in ok("balance", "dave")["balances"])
     assert ok("verify")["ok"]
 
 
