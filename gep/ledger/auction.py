@@ -281,10 +281,10 @@ def _apply_bid(state: State, request: dict, ctx: Context) -> dict:
             raise InvalidRequest(f"bid {request['price']} CNY/({ins.display_unit}) on listing {key} is below {what} = {low}",
                                  hint=f"bid at least {low}")
         escrow = cash.payment(price, quantity, ins.per_display)
-        moves.move(cash.CASH_INSTRUMENT, bidder.id, MARKET, escrow)
-        if best is not None:
+        if best is not None:  # refunded first: a leader raising its own bid may use its refund
             moves.move(cash.CASH_INSTRUMENT, MARKET, best["account"], best["escrow"])
             state.market_put("bid", str(doc["best"]), {**best, "status": "outbid"}, ctx.seq)
+        moves.move(cash.CASH_INSTRUMENT, bidder.id, MARKET, escrow)
         state.market_put("bid", str(ctx.seq), {"listing": int(key), "account": bidder.id, "quantity": quantity, "price": request["price"],
                                                "escrow": escrow, "status": "leading"}, ctx.seq)
         doc["best"] = ctx.seq

@@ -365,3 +365,13 @@ def test_market_without_a_ratio_table_trades_only_within_zones(new_target, keyse
         lst = env.m.create_listing(env.k.alice, "alice", EMISSION, "1 t", "2000", closes=env.clk.at(days=1)).seq
         refused(env, InvalidRequest, env.m.bid, env.k.bob, lst, "bob", EMISSION, "1 t", "2000", match="no trading ratio table")
         assert isinstance(env.m, Market)
+
+
+def test_a_leader_raises_its_own_bid_with_its_refund(mk):
+    m = mk.m
+    m.withdraw(mk.reg, "bob", "495500 CNY")  # bob keeps 4500 CNY
+    auc = listing(mk, mk.k.alice, "alice", "2 t", "2000", mechanism="ascending", increment="100", closes=mk.clk.at(days=1), settle_by=mk.clk.at(days=2))
+    m.bid(mk.k.bob, auc, "bob", EMISSION, "2 t", "2000")  # 4000 CNY in escrow, 500 left
+    m.bid(mk.k.bob, auc, "bob", EMISSION, "2 t", "2200")  # needs 4400: the 4000 refunded first
+    assert balance(mk.led, "bob", CASH) == 10_000 and balance(mk.led, "sys:market", CASH) == 440_000
+    assert [b["status"] for b in m.book(auc)["bids"]] == ["outbid", "leading"]
