@@ -15,6 +15,11 @@ Signing is inside the timing, as a client does it; one batch is also timed pre-s
 signed heads and table comparison, ``gep.ledger.audit.verify_ledger``) is timed, then again
 keeping its checkpoint; then ``--incremental`` more transfers are added and verified from it.
 
+With ``--market N`` (format 3 ledgers), the script then measures the market: a buyer with cash
+takes a fixed-price listing of N kg in N fills of 1 kg (each a bid settled delivery versus payment:
+rights out of escrow, cash to the seller), signed with one batch signature per ``--batch`` bids and
+submitted as linked batches (timed), and verifies them incrementally from a checkpoint (timed).
+
 Every figure is given as wall-clock time and as the process's CPU time (``process_time``):
 on a shared machine the wall clock also counts the time other processes held the cores.
 
@@ -112,6 +117,7 @@ def main() -> None:
     p.add_argument("--singles", type=int, default=1000, help="single transfers measured (default 1000)")
     p.add_argument("--batch", type=int, default=1000, help="transfers per linked batch (default 1000)")
     p.add_argument("--incremental", type=int, default=1000, help="transfers added after the full verify and verified from its checkpoint")
+    p.add_argument("--market", type=int, default=0, help="market fills measured after everything else (0: none)")
     p.add_argument("--dir", default=None, help="folder for the database (default: a temporary folder, removed)")
     a = p.parse_args()
     if a.transactions <= SETUP_RECORDS:
@@ -149,9 +155,10 @@ def main() -> None:
         led = Ledger.open(str(db), led_key(folder))
         fill(led, alice, a.incremental, a.batch)
         with Clock() as c_inc:
-            inc = verify_ledger(led, since=summary["checkpoint"])
-        led.close()
+            inc = verify_ledger(led, since=summary["checkpoint"], keep=bool(a.market))
         assert inc["size"] == total + a.incremental and inc["incremental_from"] == total
+        market = measure_market(led, alice, a.market, a.batch, inc["checkpoint"] if a.market else None) if a.market else {}
+        led.close()
 
     out = {
         "transactions_verified": total,
@@ -167,6 +174,7 @@ def main() -> None:
         "verify_with_checkpoint_s_wall": round(c_keep.wall, 3), "verify_with_checkpoint_s_cpu": round(c_keep.cpu, 3),
         "incremental_transactions": a.incremental,
         "incremental_verify_s_wall": round(c_inc.wall, 3), "incremental_verify_s_cpu": round(c_inc.cpu, 3),
+        **market,
         "db_bytes": size_bytes,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "load_average_1min": round(os.getloadavg()[0], 2),
@@ -174,6 +182,30 @@ def main() -> None:
         "sqlite": __import__("sqlite3").sqlite_version,
     }
     print(json.dumps(out))
+
+
+def measure_market(led: Ledger, alice, n: int, size: int, checkpoint: dict) -> dict:
+    """``n`` fills of 1 kg of a fixed-price listing by alice, bid by a new account with cash, in linked batches of ``size``."""
+    from datetime import datetime, timedelta, timezone
+
+    from gep.ledger.market import Market
+
+    m, buyer = Market(led), keys.generate()
+    led.open_account(led.head_key, "buyer", buyer.public)
+    m.deposit(led.head_key, "buyer", f"{n} CNY")  # 1 kg at 1000 CNY/t costs 1 CNY
+    listing = m.create_listing(alice, "alice", INS, n, "1000", closes=(datetime.now(timezone.utc) + timedelta(days=1)).isoformat()).seq
+    fields = {"listing": listing, "account": "buyer", "instrument": INS, "quantity": 1, "price": "1000"}
+    with Clock() as c:
+        left = n
+        while left:
+            k = min(size, left)
+            led.submit_many(led.sign_many(buyer, [("bid", fields, None) for _ in range(k)]), linked=True)
+            left -= k
+    with Clock() as v:
+        inc = verify_ledger(led, since=checkpoint)
+    assert inc["ok"] and len(m.trades(listing=listing)) == n
+    return {"market_fills": n, **c.rates(n, "market_fills"), "market_incremental_verify_s_wall": round(v.wall, 3),
+            "market_incremental_verify_s_cpu": round(v.cpu, 3), "market_incremental_verify_transactions": inc["size"] - inc["incremental_from"]}
 
 
 def led_key(folder: Path):
