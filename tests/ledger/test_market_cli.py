@@ -172,3 +172,45 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(env, case):
                                                     "--key", k["alice"])
     elif case == "bad amount":
         assert "has an exponent of 7 digits" in refused_cli("market", "deposit", "bob", "1e9999999 CNY", "--key", k["registry"])
+
+
+def test_rights_cash_and_a_sealed_auction_from_the_command_line(env):
+    import stat
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    k, d = env["keys"], env["dir"]
+
+    def at(seconds: float) -> str:
+        return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat()
+
+    ok("market", "ratios", "publish", RATIOS, "--key", k["registry"])
+    ok("market", "define", "energy/liyang/2026", "--total", "5000 tce", "--valid-from", "2026-01-01", "--valid-until", "2099-12-31",
+       "--source", "quota plan", "--fee", "10", "--fee-years", "1", "--fee-payee", "treasury", "--key", k["registry"])
+    ok("market", "deposit", "alice", "20000 CNY", "--key", k["registry"])
+    alloc = ok("market", "allocate", "energy/liyang/2026", "1000 tce", "--to", "alice", "--key", k["registry"])
+    assert alloc["record"]["effects"]["fee"]["fen"] == 1_000_000  # 1000 tce × 10 CNY × 1 year
+    assert [i["allocated_display"] for i in ok("market", "instruments") if i["instrument"] == "energy/liyang/2026"] == ["1000 tce"]
+    ok("market", "withdraw", "alice", "5000 CNY", "--reference", "out-1", "--key", k["registry"])
+    closes, reveal_until = time.time() + 3, time.time() + 8  # generous windows: the machine may be loaded
+    auc = ok("market", "list", "energy/liyang/2026", "100 tce", "--account", "alice", "--price", "500", "--mechanism", "sealed",
+             "--bond", "10 CNY", "--closes", at(closes - time.time()), "--reveal-until", at(reveal_until - time.time()), "--settle-by", at(3600),
+             "--key", k["alice"])["seq"]
+    opening = d / "bob.opening.json"
+    ok("market", "commit", str(auc), "10 tce", "--account", "bob", "--instrument", "energy/liyang/2026", "--price", "520",
+       "--escrow", "6000 CNY", "--opening", opening, "--key", k["bob"])
+    assert stat.S_IMODE(opening.stat().st_mode) == 0o600 and isinstance(json.loads(opening.read_text())["commit"], int)
+    assert "exists" in refused_cli("market", "commit", str(auc), "1 tce", "--account", "bob", "--instrument", "energy/liyang/2026",
+                                   "--price", "520", "--escrow", "600 CNY", "--opening", opening, "--key", k["bob"])  # never overwritten
+    book = ok("market", "book", str(auc))
+    assert book["bids"][0]["status"] == "sealed" and "price" not in book["bids"][0]
+    time.sleep(max(0.0, closes + 0.1 - time.time()))
+    ok("market", "reveal", "--opening", opening, "--key", k["bob"])
+    assert "cannot settle before" in refused_cli("market", "settle", str(auc), "--key", k["registry"])
+    time.sleep(max(0.0, reveal_until + 0.1 - time.time()))
+    settled = ok("market", "settle", str(auc), "--key", k["alice"])["record"]["effects"]
+    assert settled["trades"][0]["payment"] == 520_000 and settled["settled"]["unsold"] == 90_000
+    assert [x["status"] for x in ok("market", "listings", "--account", "alice") if x["id"] == auc] == ["settled"]
+    lst = ok("market", "list", "energy/liyang/2026", "5 tce", "--account", "alice", "--price", "500", "--closes", at(3600), "--key", k["alice"])["seq"]
+    assert ok("market", "delist", str(lst), "--key", k["alice"])["status"] == "created"
+    assert ok("verify")["ok"]
