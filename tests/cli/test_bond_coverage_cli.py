@@ -276,7 +276,7 @@ share = 0.5
     assert [p["revenue_mean_cny"] for p in doc["periods"]] == pytest.approx(want, rel=1e-12)
 
 
-def _ledger_with_prices(folder: Path, monkeypatch, runs: dict) -> tuple[Path, list[tuple[date, float, str]]]:
+def _ledger_with_prices(folder: Path, runs: dict) -> tuple[Path, list[tuple[date, float, str]]]:
     """A SQLite ledger where bob buys carbon from alice at recorded prices on chosen days."""
     from gep.ledger import keys
     from gep.ledger.ledger import Ledger
@@ -304,9 +304,9 @@ def _ledger_with_prices(folder: Path, monkeypatch, runs: dict) -> tuple[Path, li
     return db, trades
 
 
-def test_volume_and_price_calibrated_from_the_ledger(case, monkeypatch):
+def test_volume_and_price_calibrated_from_the_ledger(case):
     runs = {"carbon": case / "runs" / "carbon-run" / "manifest.json"}
-    db, trades = _ledger_with_prices(case, monkeypatch, runs)
+    db, trades = _ledger_with_prices(case, runs)
     (case / "led.toml").write_text("""[[stream]]
 name = "carbon"
 kind = "credit_sales"
