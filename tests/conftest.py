@@ -297,3 +297,11 @@ def evidence_runs(tmp_path) -> dict:
     from tests.ledger.helpers import make_runs
 
     return make_runs(tmp_path / "runs")
+
+
+@pytest.fixture
+def evidence_operator():
+    """The engine operator key pair that attests the ``evidence_runs`` (name it at ledger init: ``operators=[key.public]``)."""
+    from tests.ledger.helpers import operator
+
+    return operator()

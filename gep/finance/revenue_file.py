@@ -63,7 +63,9 @@ KIND_KEYS = {
 }
 VOLUME_KEYS = ("manifest", "pollutant", "catchments", "vintage", "zones", "ecosystems",
                "ledger", "account", "instrument", "over_years", "amount", "unit")
-PRICE_KEYS = ("initial", "drift", "volatility", "history", "ledger", "instrument", "window_start", "window_end")
+PRICE_KEYS = ("initial", "drift", "volatility", "history", "ledger", "instrument", "trades", "window_start", "window_end")
+#: Which ledger prices a price process calibrates on (``trades`` key): see :meth:`gep.ledger.ledger.Ledger.prices`.
+PRICE_SOURCES = ("all", "market", "transfers")
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,8 @@ class References(Protocol):
     def ledger_balance(self, ledger: Any, folder: Path, source: str, key: str, account: str, instrument: str) -> tuple[int, dict]:
         """Balance [base units] of ``account`` in ``instrument`` and the reference record (tree head, records hash)."""
 
-    def ledger_prices(self, ledger: Any, folder: Path, source: str, key: str, instrument: str) -> tuple[list[dict], dict]:
-        """The transfer price records of ``instrument`` and the reference record."""
+    def ledger_prices(self, ledger: Any, folder: Path, source: str, key: str, instrument: str, trades: str = "all") -> tuple[list[dict], dict]:
+        """The price records of ``instrument`` (``trades``: one of :data:`PRICE_SOURCES`) and the reference record."""
 
     def price_history(self, path: Path, where: str) -> tuple[list[dict], str]:
         """The rows of a price-history file (CSV or JSON) and its SHA-256."""
@@ -363,17 +365,27 @@ def _price(table: Any, spec: "_Ctx", prefix: str, volume_kind: str) -> PriceMode
         from gep.ledger.model import Instrument
 
         ins = Instrument.parse(t["instrument"])
+        if ins.kind not in ("capacity", "carbon"):
+            raise InputError(f"{ins.id} is not a capacity or carbon credit", hint="credit sales are priced by capacity or carbon instruments",
+                             where=_where(source, prefix + "instrument"))
+        trades = t.get("trades", "all")
+        if trades not in PRICE_SOURCES:
+            raise InputError(f"trades = {trades!r} is not one of {', '.join(PRICE_SOURCES)}",
+                             hint='"market": settled market trades only; "transfers": prices stated on transfers; "all": both',
+                             where=_where(source, prefix + "trades"))
         kind = "carbon" if ins.kind == "carbon" else f"capacity:{ins.get('pollutant')}"
         if volume_kind and kind.split(":")[0] != volume_kind.split(":")[0] or (
                 volume_kind.startswith("capacity:") and kind != volume_kind):
             raise InputError(f"the price of {ins.id} ({kind}) cannot price a volume of {volume_kind} credits",
                              hint="use the instrument of the credits being sold", where=_where(source, prefix + "instrument"))
-        rows, ref = spec.refs_of.ledger_prices(t["ledger"], folder, source, prefix + "ledger", ins.id)
+        rows, ref = spec.refs_of.ledger_prices(t["ledger"], folder, source, prefix + "ledger", ins.id, trades)
         where = _where(source, prefix + "ledger")
         days, prices, amounts = price_rows(rows, where)
         calib = calibrate_gbm(days, prices, amounts, window_start=window[0], window_end=window[1],
                               source=f"ledger {ref['ledger']} {ins.id}")
         spec.refs.append(Reference(f"{spec.role} price history", ref))
+    elif "trades" in t:
+        raise InputError("trades selects ledger prices", hint='give ledger = "ledger.db" and instrument', where=_where(source, prefix + "trades"))
     elif window[0] or window[1]:
         raise InputError("window_start/window_end need a price history", hint="add history = \"prices.csv\" or a ledger",
                          where=_where(source, prefix + "window_start"))

@@ -253,14 +253,14 @@ class FileReferences:
         return base, {"ledger": shown, "tree_head": head, "account": account, "instrument": instrument,
                       "balance_base_units": base, "records_sha256": _records_sha256(rows)}
 
-    def ledger_prices(self, ledger: Any, folder: Path, source: str, key: str, instrument: str) -> tuple[list[dict], dict]:
+    def ledger_prices(self, ledger: Any, folder: Path, source: str, key: str, instrument: str, trades: str = "all") -> tuple[list[dict], dict]:
         from gep.ledger.ledger import Ledger
 
         target, shown = _ledger_target(ledger, folder, source, key)
         with Ledger.open(target) as led:
-            rows = led.prices(instrument)
+            rows = led.prices(instrument, trades)
             head = led.head()
-        return rows, {"ledger": shown, "tree_head": head, "instrument": instrument, "price_records": len(rows),
+        return rows, {"ledger": shown, "tree_head": head, "instrument": instrument, "trades": trades, "price_records": len(rows),
                       "records_sha256": _records_sha256(rows)}
 
     def price_history(self, path: Path, where: str) -> tuple[list[dict], str]:

@@ -11,9 +11,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from gep.audit.evidence import RunFiles
 from gep.ledger import keys
 from gep.ledger.ledger import Ledger
-from tests.ledger.helpers import make_runs, pg_base, pg_drop, pg_schema_url
+from tests.ledger.helpers import make_runs, operator, pg_base, pg_drop, pg_schema_url
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -56,8 +57,8 @@ def target(new_target) -> str:
 
 @pytest.fixture(scope="session")
 def keyset() -> SimpleNamespace:
-    """Key pairs: registry, alice, bob, carol, dave, mallory."""
-    return SimpleNamespace(**{n: keys.generate() for n in ("registry", "alice", "bob", "carol", "dave", "mallory")})
+    """Key pairs: registry, alice, bob, carol, dave, mallory, witness, and the engine operator of the test runs."""
+    return SimpleNamespace(operator=operator(), **{n: keys.generate() for n in ("registry", "alice", "bob", "carol", "dave", "mallory", "witness")})
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +70,7 @@ def runs(tmp_path_factory) -> dict:
 @pytest.fixture
 def ledger(target, keyset):
     """A fresh ledger with user accounts alice, bob and carol."""
-    led = Ledger.init(target, keyset.registry)
+    led = Ledger.init(target, keyset.registry, operators=[keyset.operator.public], files=RunFiles())
     for name in ("alice", "bob", "carol"):
         led.open_account(keyset.registry, name, getattr(keyset, name).public, id=f"open-{name}")
     yield led

@@ -17,14 +17,30 @@ PG_ENV = "GEP_TEST_POSTGRES_URL"
 CAPACITY_CAPS = {"capacity/1/COD/2024": 5000, "capacity/1/TP/2024": 300, "capacity/2/COD/2024": 10**9}
 #: Carbon sequestration [tCO2/yr] of the carbon run: (zone, ecosystem) -> quantity.
 CARBON = {("1", "forest"): "10.5", ("1", "grassland"): "1.845", ("2", "forest"): "50"}
+#: Seed of the engine operator key that signs the test runs (a fixed key: the runs are a session fixture).
+OPERATOR_SEED = bytes(range(32))
+
+
+def operator():
+    """The engine operator key pair of the test runs (named at init: ``operators=[operator().public]``)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from gep.ledger.keys import KeyPair, public_hex
+
+    key = Ed25519PrivateKey.from_private_bytes(OPERATOR_SEED)
+    return KeyPair(key, public_hex(key))
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def make_runs(folder: Path) -> dict[str, Path]:
-    """Write a `gep capacity`-like run (credits.csv) and a `gep run`-like run (account.csv)."""
+def make_runs(folder: Path, sign: bool = True) -> dict[str, Path]:
+    """Write a `gep capacity`-like run (credits.csv) and a `gep run`-like run (account.csv).
+
+    ``sign``: attest both manifests with the :func:`operator` key (``manifest.json.sig``); the
+    runs have no inputs, so this is what lets a ledger accept them.
+    """
     cap = folder / "capacity-run"
     cap.mkdir(parents=True, exist_ok=True)
     lines = ["catchment,pollutant,vintage,model,capacity_t_per_yr,issuable_t_per_yr,issuable_kg_per_yr,deficit_t_per_yr,overloaded"]
@@ -47,7 +63,13 @@ def make_runs(folder: Path) -> dict[str, Path]:
     (carb / "account.csv").write_text("\ufeff" + "\n".join(rows) + "\n", encoding="utf-8")
     manifest = {"kind": "gep run", "command": "gep run demo.toml", "outputs": {"account.csv": _sha(carb / "account.csv")}}
     (carb / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-    return {"capacity": cap / "manifest.json", "carbon": carb / "manifest.json"}
+    out = {"capacity": cap / "manifest.json", "carbon": carb / "manifest.json"}
+    if sign:
+        from gep.audit.evidence import attest
+
+        for path in out.values():
+            attest(path, operator())
+    return out
 
 
 def pg_base() -> tuple[str | None, str]:
@@ -85,6 +107,15 @@ def pg_drop(base: str, schema: str) -> None:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
+def machine_target(cls: type, prefix: str) -> tuple[str | None, str]:
+    """(schema or None, target) of a fresh ledger for one run of a state machine ``cls`` (``backend``, ``tmp``)."""
+    if cls.backend == "sqlite":
+        cls.counter = getattr(cls, "counter", 0) + 1
+        return None, str(cls.tmp / f"{prefix}-{cls.counter}.db")
+    base, _ = pg_base()
+    return pg_schema_url(base)
+
+
 def raw_execute(target: str, sql: str) -> None:
     """Run SQL directly on a ledger database, bypassing the ledger (tampering tests)."""
     if str(target).startswith("postgresql://"):
@@ -105,5 +136,34 @@ def raw_execute(target: str, sql: str) -> None:
 def drop_append_only(target: str, table: str) -> str:
     """SQL that removes the append-only triggers of ``table`` (what a tamperer with DB access would do)."""
     if str(target).startswith("postgresql://"):
-        return f"DROP TRIGGER {table}_append_only ON {table}; DROP TRIGGER {table}_no_truncate ON {table};"
-    return f"DROP TRIGGER {table}_no_update; DROP TRIGGER {table}_no_delete;"
+        return f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}; DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};"
+    return f"DROP TRIGGER IF EXISTS {table}_no_update; DROP TRIGGER IF EXISTS {table}_no_delete;"
+
+
+class Clock:
+    """A ledger clock the test moves by hand (``Ledger.init(..., clock=Clock())``).
+
+    Reads give the current time in the record format; :meth:`advance` moves it on;
+    :meth:`at` is an ISO time relative to it, for a listing's windows.
+    """
+
+    def __init__(self, start: str = "2026-03-02T01:00:00+00:00"):
+        from datetime import datetime
+
+        self.t = datetime.fromisoformat(start)
+
+    def __call__(self) -> str:
+        from datetime import timezone
+
+        return self.t.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    def advance(self, **delta) -> None:
+        from datetime import timedelta
+
+        self.t += timedelta(**delta)
+
+    def at(self, **delta) -> str:
+        """The time ``delta`` from now (ISO 8601, UTC)."""
+        from datetime import timedelta
+
+        return (self.t + timedelta(**delta)).isoformat()

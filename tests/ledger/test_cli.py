@@ -38,11 +38,16 @@ def refused(code: int, *args, env=None) -> str:
 
 
 @pytest.fixture
-def cli(target, tmp_path, runs):
-    """An initialised ledger with keys for alice and bob and their accounts, driven by the CLI."""
+def cli(target, tmp_path, runs, keyset, monkeypatch):
+    """An initialised ledger with keys for alice and bob and their accounts, driven by the CLI.
+
+    ``$GEP_LEDGER_HEAD_KEY`` names the registry key (the registry runs the commands).
+    """
     reg = tmp_path / "registry.key"
-    init = ok("init", "--db", target, "--key", reg)
+    init = ok("init", "--db", target, "--key", reg, "--operator", keyset.operator.public)
     assert init["registry_key_created"] and stat.S_IMODE(reg.stat().st_mode) == 0o600
+    assert init["params"]["buffer_share"] == {"capacity": "0", "carbon": "0.2"} and init["operators"] == [keyset.operator.public]
+    monkeypatch.setenv("GEP_LEDGER_HEAD_KEY", str(reg))
     for name in ("alice", "bob"):
         k = ok("keygen", name, "--dir", tmp_path)
         assert "PRIVATE" not in json.dumps(k) and (tmp_path / f"{name}.pub").read_text().strip() == k["public"]
@@ -82,7 +87,7 @@ def test_full_flow_json(cli):
     assert p["seq"] == t["seq"]
     q = ok("proof", "--since", "4", "--db", db)
     assert merkle.verify_consistency(4, q["tree_size"], bytes.fromhex(q["first_root"]), bytes.fromhex(q["root"]), [bytes.fromhex(x) for x in q["path"]])
-    assert len(ok("account", "list", "--db", db)) == 6
+    assert len(ok("account", "list", "--db", db)) == 7  # 2 users + 5 system accounts
 
 
 def test_human_output_and_env_database(cli):
@@ -155,3 +160,34 @@ def test_batch_linked_and_independent(cli):
     res = run("batch", d / "batch2.json", "--independent", "--db", db, "--json")
     assert res.exit_code == 2 and [r["status"] for r in json.loads(res.stdout)["results"]] == ["created", "refused", "created"]
     assert ok("balance", "bob", "--db", db)["balances"][0]["amount"] == 13
+
+
+def test_publish_witness_and_audit_heads(cli, keyset):
+    db, d = cli["db"], cli["dir"]
+    ok("issue", CAP, "1 t", "--to", "alice", "--evidence", cli["runs"]["capacity"], "--key", cli["reg"], "--db", db)
+    first = ok("head", "--db", db, "--out", d / "h1.json")
+    assert first == json.loads((d / "h1.json").read_text()) and first["tree_size"] == 4
+    human = run("head", "--db", db)
+    assert human.exit_code == 0 and f"root_hash: {first['root_hash']}" in human.stdout
+    ok("keygen", "witness", "--dir", d)
+    c1 = ok("cosign", d / "h1.json", "--key", d / "witness.key", "--db", db, "--out", d / "h1.cosigned.json")
+    assert c1["tree_size"] == 4
+    ok("transfer", CAP, "1 kg", "--from", "alice", "--to", "bob", "--key", cli["alice"], "--db", db)
+    ok("head", "--db", db, "--out", d / "h2.json")
+    ok("cosign", d / "h2.json", "--key", d / "witness.key", "--previous", d / "h1.cosigned.json", "--db", db, "--out", d / "h2.cosigned.json")
+    v = ok("verify", "--db", db, "--head", d / "h1.cosigned.json", "--head", d / "h2.cosigned.json", "--witness", d / "witness.pub",
+           "--registry", cli["reg"].with_suffix(".pub"))
+    assert v["ok"] and v["heads_checked"] == 7
+    # a head without the witness's cosignature, another registry, a malformed head file
+    assert "no valid cosignature" in refused(1, "verify", "--db", db, "--head", d / "h2.json", "--witness", d / "witness.pub")
+    assert "not the expected" in refused(1, "verify", "--db", db, "--registry", d / "alice.pub")
+    (d / "bad.json").write_text("{\"tree_size\": 1e99999999}")
+    assert "error:" in refused(2, "verify", "--db", db, "--head", d / "bad.json")
+    (d / "bad.json").write_text("[1, 2]")
+    assert "not a tree head" in refused(1, "verify", "--db", db, "--head", d / "bad.json")
+    # a truncated log fails against the published head, and so does the witness
+    raw_execute(db, drop_append_only(db, "log") + drop_append_only(db, "heads"))
+    raw_execute(db, "DELETE FROM log WHERE seq = 5; DELETE FROM heads WHERE tree_size = 5")
+    line = refused(1, "verify", "--db", db, "--head", d / "h2.cosigned.json")
+    assert "head " in line and "h2.cosigned.json" in line and "first differing position 5" in line
+    assert "does not match the log" in refused(1, "cosign", d / "h2.json", "--key", d / "witness.key", "--db", db)

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from gep.audit.evidence import RunFiles
 from gep.ledger.verify import verify_ledger
 from gep.ledger.errors import (
     AccountExists, BadSignature, EvidenceChanged, EvidenceError, IdConflict, InsufficientBalance, InvalidAmount, InvalidRequest,
@@ -216,12 +217,12 @@ def test_append_only_tables_refuse_update_and_delete(ledger, keyset, runs):
 
 
 def test_reopen_and_init_twice(target, keyset):
-    Ledger.init(target, keyset.registry).close()
+    Ledger.init(target, keyset.registry, files=RunFiles()).close()
     with pytest.raises(StorageError, match="already holds ledger"):
-        Ledger.init(target, keyset.registry)
+        Ledger.init(target, keyset.registry, files=RunFiles())
     with Ledger.open(target) as led:
         assert led.registry == keyset.registry.public
-        assert [a["id"] for a in led.accounts()] == ["sys:buffer", "sys:cancellation", "sys:issuance", "sys:retirement"]
+        assert [a["id"] for a in led.accounts()] == ["sys:buffer", "sys:cancellation", "sys:issuance", "sys:market", "sys:retirement"]
 
 
 def test_history_filters_and_json_records(ledger, keyset, runs):
@@ -252,4 +253,27 @@ def test_malformed_evidence_is_refused(ledger, keyset, runs, tmp_path):
     (run / "manifest.json").write_text(json.dumps({"outputs": {"../account.csv": digest}}))
     with pytest.raises(EvidenceError, match="outside the run folder"):
         ledger.issue(keyset.registry, CARBON, "1 t", "alice", run / "manifest.json")
-    assert ledger.head()["size"] == 4
+    assert ledger.head()["tree_size"] == 4
+
+
+def test_holder_with_many_blocks_moves_across_what_is_held_in_memory(ledger, keyset, runs):
+    """bob holds 150 separate blocks (more than the 64 read at a time); transfers span them, alone and in batches."""
+    ledger.issue(keyset.registry, CAP, "400 kg", "alice", runs["capacity"])
+    legs = []
+    for i in range(150):  # alice's lowest serial goes alternately to bob and carol: bob's blocks are 1, 3, 5, ...
+        legs.append(ledger.transfer_request(keyset.alice, CAP, 1, "alice", "bob" if i % 2 == 0 else "carol"))
+    ledger.submit_many(legs[:70])
+    ledger.submit_many(legs[70:])
+    assert len([b for b in ledger.blocks("bob", CAP)]) == 75
+    ledger.transfer(keyset.bob, CAP, 70, "bob", "carol")  # across the 64 held blocks
+    batch = [ledger.transfer_request(keyset.bob, CAP, 2, "bob", "alice") for _ in range(2)] + \
+            [ledger.transfer_request(keyset.carol, CAP, 100, "carol", "bob")]
+    ledger.submit_many(batch)
+    res = ledger.submit_many([ledger.transfer_request(keyset.bob, CAP, 1000, "bob", "alice"),  # refused: too much
+                              ledger.transfer_request(keyset.bob, CAP, 90, "bob", "alice")], linked=False)
+    assert [r.status for r in res] == ["refused", "created"]
+    held = {(b["holder"]): 0 for b in ledger.blocks(instrument=CAP)}
+    for b in ledger.blocks(instrument=CAP):
+        held[b["holder"]] += b["size"]
+    assert held == {r["account"]: r["amount"] for r in ledger.balances(instrument=CAP) if r["account"] != "sys:issuance"}
+    verify_ledger(ledger)
