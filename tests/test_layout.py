@@ -122,9 +122,6 @@ def test_every_job_has_the_one_shape():
 # --------------------------------------------------------------------------- tests mirror the package
 
 TESTS = ROOT / "tests"
-#: Test files of the ledger that do not mirror one module yet (split in the next commit).
-LEDGER_AS_BEFORE = {"ledger/test_cli.py", "ledger/test_numbers.py", "ledger/test_operations.py", "ledger/test_primitives.py", "ledger/test_processes.py",
-                    "ledger/test_service.py", "ledger/test_stateful.py"}
 
 
 def test_every_test_file_is_named_after_the_module_it_tests():
@@ -132,7 +129,7 @@ def test_every_test_file_is_named_after_the_module_it_tests():
     wrong = []
     for path in sorted(TESTS.rglob("test_*.py")):
         rel = path.relative_to(TESTS)
-        if rel.as_posix() in LEDGER_AS_BEFORE or rel.as_posix() == "test_layout.py":
+        if rel.as_posix() == "test_layout.py":
             continue
         folder = GEP.joinpath(*rel.parts[:-1])
         stem = path.stem[len("test_"):]

@@ -302,9 +302,9 @@ def _ledger_with_prices(folder: Path, runs: dict, operator) -> tuple[Path, list[
     return db, trades
 
 
-def test_volume_and_price_calibrated_from_the_ledger(case, evidence_operator):
+def test_volume_and_price_calibrated_from_the_ledger(case, keyset):
     runs = {"carbon": case / "runs" / "carbon-run" / "manifest.json"}
-    db, trades = _ledger_with_prices(case, runs, evidence_operator)
+    db, trades = _ledger_with_prices(case, runs, keyset.operator)
     (case / "led.toml").write_text("""[[stream]]
 name = "carbon"
 kind = "credit_sales"

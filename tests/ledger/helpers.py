@@ -1,17 +1,24 @@
 """Shared helpers of the ledger tests: evidence runs, back-end targets, key files.
 
-Also imported by the worker processes of ``test_processes.py`` (keep it light).
+Also imported by the worker processes (``_worker.py``) of the crash and race tests (keep it light).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
 PG_ENV = "GEP_TEST_POSTGRES_URL"
+#: The worker process of the crash and race tests.
+WORKER = Path(__file__).with_name("_worker.py")
 
 #: Issuable amounts [kg/yr] written to the capacity run's credits.csv.
 CAPACITY_CAPS = {"capacity/1/COD/2024": 5000, "capacity/1/TP/2024": 300, "capacity/2/COD/2024": 10**9}
@@ -72,6 +79,66 @@ def make_runs(folder: Path, sign: bool = True) -> dict[str, Path]:
     return out
 
 
+def unchanged(led, fn, exc, match=None):
+    """Call ``fn``, which must raise ``exc`` (matching ``match``) and leave ``led`` exactly as it was (same signed head,
+    same balances); return the error."""
+    import pytest
+
+    head, balances = led.head(), led.balances()
+    with pytest.raises(exc, match=match) as info:
+        fn()
+    assert led.head() == head and led.balances() == balances
+    return info.value
+
+
+def worker_ledger(target, keyset, runs, tmp_path, amount):
+    """A ledger where alice holds ``amount`` kg of capacity/2/COD/2024 (bob has an account), and key files for the worker processes.
+
+    Returns ``(ledger, (alice key file, registry key file))``.
+    """
+    from gep.audit.evidence import RunFiles
+    from gep.ledger import keys
+    from gep.ledger.ledger import Ledger
+
+    led = Ledger.init(target, keyset.registry, operators=[keyset.operator.public], files=RunFiles())
+    for name in ("alice", "bob"):
+        led.open_account(keyset.registry, name, getattr(keyset, name).public)
+    led.issue(keyset.registry, "capacity/2/COD/2024", amount, "alice", runs["capacity"])
+    for name in ("alice", "registry"):
+        if not (tmp_path / f"{name}.key").exists():
+            keys.write_keypair(getattr(keyset, name), tmp_path / f"{name}.key")
+    return led, (str(tmp_path / "alice.key"), str(tmp_path / "registry.key"))
+
+
+def worker_env():
+    """The environment of a worker process: this checkout first on the path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def run_and_kill(args: list[str], rounds: int, pause: float, timeout: float = 30) -> list[int]:
+    """Run ``_worker.py ARGS``, read its ``committed N`` lines until ``rounds`` came, wait ``pause`` s, SIGKILL it.
+
+    Returns the rounds it reported committed (asserting there were ``rounds``).
+    """
+    proc = subprocess.Popen([sys.executable, str(WORKER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=worker_env())
+    committed = []
+    try:
+        deadline = time.time() + timeout
+        while len(committed) < rounds and time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            committed.append(int(line.split()[1]))
+        time.sleep(pause)  # land somewhere inside the next round
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert len(committed) >= rounds, f"the worker did not commit: {proc.stderr.read()}"
+    return committed
+
+
 def pg_base() -> tuple[str | None, str]:
     """(URL, reason): the test server's URL when one answers, else None and why."""
     url = os.environ.get(PG_ENV)
@@ -87,6 +154,12 @@ def pg_base() -> tuple[str | None, str]:
     except psycopg.Error as exc:
         return None, f"PostgreSQL at {PG_ENV} is not reachable: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
     return url, ""
+
+
+@functools.lru_cache(maxsize=1)
+def pg_server() -> tuple[str | None, str]:
+    """:func:`pg_base`, asked once per test session."""
+    return pg_base()
 
 
 def pg_schema_url(base: str) -> tuple[str, str]:

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gep.audit.evidence import RunFiles
-from gep.ledger.verify import verify_ledger
-from gep.ledger.errors import EvidenceError, InvalidRequest, OverIssuance, StorageError
-from gep.audit.evidence import attest
+from gep.audit.evidence import RunFiles, attest
+from gep.ledger.errors import EvidenceChanged, EvidenceError, InvalidRequest, OverIssuance, StorageError
 from gep.ledger.ledger import Ledger
-from tests.ledger.helpers import _sha
+from gep.ledger.verify import verify_ledger
+from tests.ledger.helpers import _sha, unchanged
 
 CAP = "capacity/1/COD/2024"
 CARBON = "carbon/p1/2022"
@@ -181,3 +180,41 @@ def test_format_1_ledger_gives_a_clear_error(tmp_path):
 
     res = CliRunner().invoke(app, ["balance", "--db", str(db)])
     assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1 and "format-1" in res.stderr
+
+
+def test_evidence_output_edited_after_the_run_is_refused(ledger, keyset, runs, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(runs["capacity"].parent, run)
+    credits = run / "credits.csv"
+    credits.write_text(credits.read_text().replace(",5000,", ",9000000,"))
+    err = unchanged(ledger, lambda: ledger.issue(keyset.registry, CAP, "6 t", "alice", run / "manifest.json"), EvidenceChanged)
+    assert err.exit_code == 3 and "credits.csv" in err.line()
+    shutil.copy(runs["capacity"].parent / "credits.csv", credits)
+    assert ledger.issue(keyset.registry, CAP, "1 kg", "alice", run / "manifest.json").status == "created"
+    (run / "totals.json").unlink()
+    with pytest.raises(EvidenceChanged, match="missing"):
+        ledger.issue(keyset.registry, CAP, 1, "alice", run / "manifest.json")
+    with pytest.raises(EvidenceError, match="not found"):
+        ledger.issue(keyset.registry, CAP, 1, "alice", tmp_path / "nothing" / "manifest.json")
+
+
+def test_malformed_evidence_is_refused(ledger, keyset, runs, tmp_path):
+    import hashlib
+
+    run = tmp_path / "bad-run"
+    run.mkdir()
+    (run / "account.csv").write_text("year,zone,service,ecosystem,quantity,unit\n2022,1,carbon_sequestration,forest,5,tC/yr\n")
+    digest = hashlib.sha256((run / "account.csv").read_bytes()).hexdigest()
+    (run / "manifest.json").write_text(json.dumps({"kind": "gep run", "outputs": {"account.csv": digest}}))
+    with pytest.raises(EvidenceError, match="not a CO2 mass per year"):
+        ledger.issue(keyset.registry, CARBON, "1 t", "alice", run / "manifest.json")
+    (run / "manifest.json").write_text(json.dumps({"kind": "gep run"}))
+    with pytest.raises(EvidenceError, match="lists no output files"):
+        ledger.issue(keyset.registry, CARBON, "1 t", "alice", run / "manifest.json")
+    (run / "manifest.json").write_text("{not json")
+    with pytest.raises(EvidenceError, match="not JSON"):
+        ledger.issue(keyset.registry, CARBON, "1 t", "alice", run / "manifest.json")
+    (run / "manifest.json").write_text(json.dumps({"outputs": {"../account.csv": digest}}))
+    with pytest.raises(EvidenceError, match="outside the run folder"):
+        ledger.issue(keyset.registry, CARBON, "1 t", "alice", run / "manifest.json")
+    assert ledger.head()["tree_size"] == 4

@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from gep.ledger.verify import verify_ledger
 from gep.ledger.errors import InsufficientBalance, InvalidAmount, InvalidRequest, LedgerError, NotAuthorised, OverIssuance, UnitMismatch
 from gep.ledger.market import Market
+from gep.ledger.verify import verify_ledger
 from tests.ledger.market_setup import EMISSION, ENERGY, balance, build
 
+
 CASH = "cash/CNY"
-
-
-@pytest.fixture
-def mk(new_target, keyset):
-    env = build(new_target(), keyset)
-    yield env
-    env.led.close()
 
 
 def refused(env, exc, fn, *args, match=None, **kw):

@@ -13,11 +13,11 @@ from __future__ import annotations
 import random
 
 from gep.ledger import keys
-from gep.ledger.verify import verify_ledger
 from gep.ledger.ledger import Ledger
 from gep.ledger.market import Market
+from gep.ledger.verify import verify_ledger
+from tests.ledger.helpers import run_and_kill
 from tests.ledger.market_setup import EMISSION, balance, build
-from tests.ledger.test_processes import run_and_kill
 
 
 def test_killed_settlement_leaves_every_round_whole_or_absent(target, keyset, tmp_path):

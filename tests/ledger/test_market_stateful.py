@@ -31,8 +31,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from gep.ledger.auction import escrow_problems
 from gep.ledger.verify import verify_ledger
 from gep.ledger.errors import LedgerError
-from tests.ledger import conftest as cf
-from tests.ledger.helpers import machine_target, pg_drop
+from tests.ledger.helpers import machine_target, pg_drop, pg_server
 from tests.ledger.market_setup import EMISSION, ENERGY, build
 
 TRADERS = ("alice", "bob", "carol", "dave", "reserve")
@@ -73,7 +72,7 @@ class MarketMachine(RuleBasedStateMachine):
             finally:
                 self.env.led.close()
                 if self.schema:
-                    pg_drop(cf._pg()[0], self.schema)
+                    pg_drop(pg_server()[0], self.schema)
 
     # ------------------------------------------------------------ helpers
     def key(self, account):
@@ -257,6 +256,6 @@ def test_market_conservation_and_rules_sqlite(keyset, tmp_path):
 
 
 def test_market_conservation_and_rules_postgres(keyset, tmp_path):
-    if cf._pg()[0] is None:
-        pytest.skip(cf._pg()[1])
+    if pg_server()[0] is None:
+        pytest.skip(pg_server()[1])
     _run("postgres", keyset, tmp_path, examples=10, steps=40)

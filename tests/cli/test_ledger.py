@@ -10,12 +10,16 @@ import stat
 import pytest
 from typer.testing import CliRunner
 
-from gep.ledger import merkle
+from gep.audit.evidence import RunFiles
 from gep.cli.ledger import app
-from tests.ledger.helpers import drop_append_only, raw_execute
+from gep.ledger import keys, merkle
+from gep.ledger.ledger import Ledger
+
 
 runner = CliRunner()
 CAP = "capacity/1/COD/2024"
+CAP2 = "capacity/2/COD/2024"
+LATER = "2999-01-01T00:00:00Z"
 
 
 def run(*args, env=None):
@@ -131,12 +135,12 @@ def test_user_errors_are_one_line_exit_2(cli, tmp_path):
     assert ok("verify", *base)["size"] == 5  # nothing above changed the ledger
 
 
-def test_verify_names_tampered_transaction_exit_1(cli):
+def test_verify_names_tampered_transaction_exit_1(cli, ledger_tools):
     db = cli["db"]
     ok("issue", CAP, "1 t", "--to", "alice", "--evidence", cli["runs"]["capacity"], "--key", cli["reg"], "--db", db)
     ok("transfer", CAP, "10 kg", "--from", "alice", "--to", "bob", "--key", cli["alice"], "--db", db, "--id", "t-5")
-    raw_execute(db, drop_append_only(db, "postings"))
-    raw_execute(db, "UPDATE postings SET amount = amount * 2 WHERE seq = 5")
+    ledger_tools.raw_execute(db, ledger_tools.drop_append_only(db, "postings"))
+    ledger_tools.raw_execute(db, "UPDATE postings SET amount = amount * 2 WHERE seq = 5")
     line = refused(1, "verify", "--db", db)
     assert "transaction 5 (id t-5)" in line and "postings" in line
     res = run("verify", "--db", db, "--json")
@@ -162,7 +166,7 @@ def test_batch_linked_and_independent(cli):
     assert ok("balance", "bob", "--db", db)["balances"][0]["amount"] == 13
 
 
-def test_publish_witness_and_audit_heads(cli, keyset):
+def test_publish_witness_and_audit_heads(cli, keyset, ledger_tools):
     db, d = cli["db"], cli["dir"]
     ok("issue", CAP, "1 t", "--to", "alice", "--evidence", cli["runs"]["capacity"], "--key", cli["reg"], "--db", db)
     first = ok("head", "--db", db, "--out", d / "h1.json")
@@ -186,8 +190,57 @@ def test_publish_witness_and_audit_heads(cli, keyset):
     (d / "bad.json").write_text("[1, 2]")
     assert "not a tree head" in refused(1, "verify", "--db", db, "--head", d / "bad.json")
     # a truncated log fails against the published head, and so does the witness
-    raw_execute(db, drop_append_only(db, "log") + drop_append_only(db, "heads"))
-    raw_execute(db, "DELETE FROM log WHERE seq = 5; DELETE FROM heads WHERE tree_size = 5")
+    ledger_tools.raw_execute(db, ledger_tools.drop_append_only(db, "log") + ledger_tools.drop_append_only(db, "heads"))
+    ledger_tools.raw_execute(db, "DELETE FROM log WHERE seq = 5; DELETE FROM heads WHERE tree_size = 5")
     line = refused(1, "verify", "--db", db, "--head", d / "h2.cosigned.json")
     assert "head " in line and "h2.cosigned.json" in line and "first differing position 5" in line
     assert "does not match the log" in refused(1, "cosign", d / "h2.json", "--key", d / "witness.key", "--db", db)
+
+
+# ----------------------------------------------------------------- a ledger written by the library
+@pytest.fixture
+def on_disk(tmp_path, target, keyset, runs) -> str:
+    """A ledger where alice holds 100 kg of CAP and bob 100 kg of CAP2, and key files alice/bob/registry.key in tmp_path."""
+    with Ledger.init(target, keyset.registry, operators=[keyset.operator.public], files=RunFiles()) as led:
+        for n in ("alice", "bob"):
+            led.open_account(keyset.registry, n, getattr(keyset, n).public)
+        led.issue(keyset.registry, CAP, "100 kg", "alice", runs["capacity"])
+        led.issue(keyset.registry, CAP2, "100 kg", "bob", runs["capacity"])
+    for n in ("alice", "bob", "registry"):
+        keys.write_keypair(getattr(keyset, n), tmp_path / f"{n}.key")
+    return target
+
+
+def test_dvp_from_the_command_line(tmp_path, on_disk):
+    runner, target = CliRunner(), on_disk
+    legs = []
+    for who, ins, dst in (("alice", CAP, "bob"), ("bob", CAP2, "alice")):
+        res = runner.invoke(app, ["transfer", ins, "10 kg", "--from", who, "--to", dst, "--key", str(tmp_path / f"{who}.key"), "--db", target,
+                                  "--dvp", "swap-1", "--expires", LATER, "--sign-only", "--id", f"{who}-leg"])
+        assert res.exit_code == 0, res.stderr
+        legs.append(json.loads(res.stdout))
+    (tmp_path / "one.json").write_text(json.dumps(legs[:1]))
+    (tmp_path / "both.json").write_text(json.dumps(legs))
+    res = runner.invoke(app, ["batch", str(tmp_path / "one.json"), "--db", target, "--head-key", str(tmp_path / "registry.key")])
+    assert res.exit_code == 2 and "a leg alone" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = runner.invoke(app, ["batch", str(tmp_path / "both.json"), "--db", target, "--head-key", str(tmp_path / "registry.key"), "--json"])
+    assert res.exit_code == 0, res.stderr
+    assert [r["status"] for r in json.loads(res.stdout)["results"]] == ["created", "created"]
+    res = runner.invoke(app, ["transfer", CAP, "1 kg", "--from", "alice", "--to", "bob", "--key", str(tmp_path / "alice.key"), "--db", target])
+    assert res.exit_code == 2 and "registry key, to sign the new tree head" in res.stderr
+
+
+def test_hostile_numbers_on_the_command_line(tmp_path, on_disk):
+    runner, target = CliRunner(), on_disk
+    base = ["--from", "alice", "--to", "bob", "--key", str(tmp_path / "alice.key"), "--db", target, "--head-key", str(tmp_path / "registry.key")]
+    batch = tmp_path / "batch.json"
+    batch.write_text('[{"op": "transfer", "key": "alice.key", "instrument": "%s", "amount": %s, "from": "alice", "to": "bob"}]' % (CAP, "9" * 5000))
+    cases = [["transfer", CAP, "1e9999999 t", *base], ["transfer", CAP, "1 kg", "--price", "1e99999999", *base],
+             ["transfer", CAP, "9" * 5000, *base], ["transfer", CAP, "1e1000000", *base],
+             ["batch", str(batch), "--db", target, "--head-key", str(tmp_path / "registry.key")],
+             ["history", "--limit", "9" * 5000, "--db", target], ["proof", "--since", "1e9999999", "--db", target]]
+    for args in cases:
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args[:3], res.stdout, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in res.stderr + res.stdout, res.stderr

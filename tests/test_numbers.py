@@ -5,11 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from gep.errors import GepError, InputError
-from gep.io.ledger_files import parse_json
 from gep.ledger.errors import InvalidRequest
 from gep.numbers import json_int, parse_decimal, parse_int, split_number
 
@@ -59,10 +57,3 @@ def test_any_text_is_a_number_or_one_clear_error(text):
 @given(st.decimals(allow_nan=False, allow_infinity=False, min_value=Decimal("-1e30"), max_value=Decimal("1e30"), places=6))
 def test_exact_for_ordinary_numbers(d):
     assert parse_decimal(str(d)) == d
-
-
-def test_json_numbers_bounded_and_exact():
-    assert parse_json('{"a": 1.10, "b": 7}', "batch") == {"a": Decimal("1.10"), "b": 7}
-    for text in ('[%s]' % ("9" * 5000), '[1e99999999]', '[NaN]', '[1.5e400]'):
-        with pytest.raises(InputError):
-            parse_json(text, "batch")

@@ -18,8 +18,6 @@ from gep.ledger import keys
 from gep.cli.app import app
 from gep.ledger.ledger import Ledger
 from gep.ledger.market import Market
-from tests.ledger.helpers import Clock
-from tests.ledger.market_setup import RATIOS
 
 runner = CliRunner()
 EM = "emission/4/COD/2020"  # valid 2020-01-01 .. 2099-12-31
@@ -37,8 +35,8 @@ def ok(*args) -> dict:
 
 
 @pytest.fixture
-def env(target, tmp_path, keyset, monkeypatch):
-    clk = Clock("2020-01-10T00:00:00+00:00")
+def env(target, tmp_path, keyset, monkeypatch, ledger_tools):
+    clk = ledger_tools.Clock("2020-01-10T00:00:00+00:00")
     gov = keys.generate()
     ks = {"registry": keyset.registry, "alice": keyset.alice, "bob": keyset.bob, "dave": keyset.dave, "gov": gov}
     paths = {}
@@ -58,7 +56,7 @@ def env(target, tmp_path, keyset, monkeypatch):
         stale = m.create_listing(keyset.alice, "alice", OLD, "10 tce", "600", closes="2099-01-01T00:00:00Z").seq
     monkeypatch.setenv("GEP_LEDGER", target)
     monkeypatch.setenv("GEP_LEDGER_HEAD_KEY", str(paths["registry"]))
-    return {"dir": tmp_path, "keys": paths, "closed": closed, "stale": stale, "target": target}
+    return {"dir": tmp_path, "keys": paths, "closed": closed, "stale": stale, "target": target, "ratios": ledger_tools.ratios}
 
 
 def head() -> dict:
@@ -77,7 +75,7 @@ def refused_cli(*args) -> str:
 
 def test_market_from_the_command_line(env):
     k, d = env["keys"], env["dir"]
-    assert ok("market", "ratios", "publish", RATIOS, "--key", k["registry"])["status"] == "created"
+    assert ok("market", "ratios", "publish", env["ratios"], "--key", k["registry"])["status"] == "created"
     assert ok("market", "ratios", "show")["version"] == "market-2026-1.0.0"
     assert ok("market", "deposit", "dave", "3 wan_CNY", "--reference", "bank-1", "--key", k["registry"])["status"] == "created"
     lst = ok("market", "list", EM, "5 t", "--account", "alice", "--price", "2400", "--closes", "2099-01-01T00:00:00+08:00",
@@ -128,7 +126,7 @@ def test_market_from_the_command_line(env):
                                   "ratio loop", "forbidden direction", "bad time", "bad amount"])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(env, case):
     k, d = env["keys"], env["dir"]
-    ok("market", "ratios", "publish", RATIOS, "--key", k["registry"])
+    ok("market", "ratios", "publish", env["ratios"], "--key", k["registry"])
     bid = ("market", "bid", "--account", "bob", "--key", k["bob"])
     if case == "below the increment":
         auc = ok("market", "list", EM, "1 t", "--account", "alice", "--price", "2000", "--mechanism", "ascending", "--increment", "50",
@@ -147,7 +145,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(env, case):
     elif case == "after the window":
         assert "after the window" in refused_cli(*bid, str(env["closed"]), "1 t", "--instrument", EM, "--price", "2000")
     elif case == "ratio loop":
-        rows = list(csv.DictReader(line for line in (RATIOS / "ratios.csv").read_text(encoding="utf-8").splitlines() if not line.startswith("#")))
+        rows = list(csv.DictReader(line for line in (env["ratios"] / "ratios.csv").read_text(encoding="utf-8").splitlines() if not line.startswith("#")))
         for r in rows:
             if (r["from_zone"], r["to_zone"]) == ("2", "1"):
                 r["ratio"] = "1"
@@ -185,7 +183,7 @@ def test_rights_cash_and_a_sealed_auction_from_the_command_line(env):
     def at(seconds: float) -> str:
         return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat()
 
-    ok("market", "ratios", "publish", RATIOS, "--key", k["registry"])
+    ok("market", "ratios", "publish", env["ratios"], "--key", k["registry"])
     ok("market", "define", "energy/liyang/2026", "--total", "5000 tce", "--valid-from", "2026-01-01", "--valid-until", "2099-12-31",
        "--source", "quota plan", "--fee", "10", "--fee-years", "1", "--fee-payee", "treasury", "--key", k["registry"])
     ok("market", "deposit", "alice", "20000 CNY", "--key", k["registry"])

@@ -10,20 +10,18 @@ replays the whole log.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from gep.audit.evidence import RunFiles
-from gep.ledger.verify import verify_ledger
+from gep.ledger.canonical import signing_message
 from gep.ledger.errors import (
     BadSignature, IdConflict, InsufficientBalance, LedgerError, NotAuthorised, OverIssuance, UnknownAccount, UnknownInstrument,
 )
-from gep.ledger.canonical import signing_message
 from gep.ledger.ledger import Ledger, Signed
-from tests.ledger.helpers import CAPACITY_CAPS
-from tests.ledger import conftest as cf
-from tests.ledger.helpers import machine_target, make_runs, pg_drop
+from gep.ledger.verify import verify_ledger
+from tests.ledger.helpers import CAPACITY_CAPS, machine_target, make_runs, pg_drop, pg_server
+
 
 USERS = ("alice", "bob", "carol", "dave")
 INSTRUMENTS = ("capacity/1/COD/2024", "capacity/1/TP/2024", "carbon/p1/2022")
@@ -60,7 +58,7 @@ class LedgerMachine(RuleBasedStateMachine):
             finally:
                 self.led.close()
                 if self.schema:
-                    pg_drop(cf._pg()[0], self.schema)
+                    pg_drop(pg_server()[0], self.schema)
 
     # ------------------------------------------------------------ helpers
     def key(self, name):
@@ -223,6 +221,6 @@ def test_conservation_sqlite(keyset, tmp_path):
 
 
 def test_conservation_postgres(keyset, tmp_path):
-    if cf._pg()[0] is None:
-        pytest.skip(cf._pg()[1])
+    if pg_server()[0] is None:
+        pytest.skip(pg_server()[1])
     _run("postgres", keyset, make_runs(tmp_path / "runs"), tmp_path, examples=10, steps=20)
