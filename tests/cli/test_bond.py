@@ -21,6 +21,8 @@ KEYS = {"clean_price", "dirty_price", "accrued_interest", "yield", "macaulay_dur
         "modified_duration", "convexity", "dv01"}
 
 runner = CliRunner()
+#: The issue's hostile numbers (issue 14): an exponent of 7 and 8 digits, a 5,000-digit integer, 1e1000000.
+HOSTILE = ["1e9999999 t", "1e99999999", "9" * 5000, "1e1000000"]
 
 
 def run(*args):
@@ -184,3 +186,15 @@ def test_parse_rate_forms():
     assert parse_rate("1", "--recovery", inclusive=True) == 1.0
     with pytest.raises(InputError):
         parse_rate("85bp", "--yield")
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("option", ["--yield", "--price", "--spread", "--hazard", "--recovery"])
+def test_hostile_numbers_exit_2_in_one_line(option, value):
+    extra = ["--yield", "2%"] if option in ("--spread", "--hazard", "--recovery") else []
+    if option == "--recovery":
+        extra += ["--hazard", "1%"]
+    r = run(ANNUAL, "--settle", "2025-09-15", *extra, option, value)
+    assert r.exit_code == 2, r.stdout + r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and len(lines[0]) < 400, lines
