@@ -14,10 +14,9 @@ from typer.testing import CliRunner
 
 from gep.cli.bond import app
 from gep.finance.revenue import calibrate_gbm
+from tests.hostile import HOSTILE, HOSTILE_PLAIN
 
 runner = CliRunner()
-#: The issue's hostile numbers (issue 14): an exponent of 7 and 8 digits, a 5,000-digit integer, 1e1000000.
-HOSTILE = ["1e9999999 t", "1e99999999", "9" * 5000, "1e1000000"]
 ROOT = Path(__file__).resolve().parents[2]
 
 BOND = """name = "Test amortising bond"
@@ -462,7 +461,7 @@ def test_hostile_numbers_on_options_exit_2_in_one_line(case, option, value):
     assert len(err) < 400
 
 
-@pytest.mark.parametrize("value", [v for v in HOSTILE if " " not in v])
+@pytest.mark.parametrize("value", HOSTILE_PLAIN)
 def test_hostile_numbers_in_the_files_exit_2_in_one_line(case, value):
     """A TOML revenue file, a CSV and a JSON price history holding the hostile numbers: refused with the file named."""
     (case / "bad.toml").write_text(REVENUE.replace("initial = 20.0", f"initial = {value}"), encoding="utf-8")

@@ -11,10 +11,9 @@ from typer.testing import CliRunner
 from gep.cli.capacity import app, parse_quantity
 from gep.errors import UnitError
 from gep.units import Q_
+from tests.hostile import HOSTILE
 
 runner = CliRunner()
-#: The issue's hostile numbers (issue 14): an exponent of 7 and 8 digits, a 5,000-digit integer, 1e1000000.
-HOSTILE = ["1e9999999 t", "1e99999999", "9" * 5000, "1e1000000"]
 
 REACH = ["reach", "--model", "1d-mid", "--pollutant", "COD", "--class", "III", "--flow", "10", "--effluent-flow", "0.5",
          "--upstream", "12", "--decay", "0.2/d", "--velocity", "0.3", "--length", "10km"]

@@ -11,6 +11,8 @@ import shutil
 
 import numpy as np
 
+from tests.hostile import HOSTILE_PLAIN
+
 
 def test_run_tiny_json_and_outputs(tmp_path, tiny, gep):
     path = tiny.make(tmp_path)
@@ -163,12 +165,9 @@ def test_carbon_pool_override_is_recorded(tmp_path, tiny):
     assert coef.overrides[-1].as_dict() == {"parameter": "carbon_pools.c_above", "key": "211", "old": 23.78, "new": 70.0, "unit": "tC/ha"}
 
 
-HOSTILE = ["1e99999999", "9" * 5000, "1e1000000"]
-
-
 def test_hostile_numbers_on_chunks_and_workers(tmp_path, tiny, gep):
     path = tiny.make(tmp_path)
-    for option, values in (("--chunks", HOSTILE + ["8"]), ("--workers", HOSTILE + ["0"])):  # 8 < 16 chunks, 0 workers: below the minimum
+    for option, values in (("--chunks", HOSTILE_PLAIN + ["8"]), ("--workers", HOSTILE_PLAIN + ["0"])):  # 8 < 16 chunks, 0 workers: below the minimum
         for value in values:
             result = gep.invoke("run", path, "--out", tmp_path / "out", option, value)
             gep.assert_user_error(result, option)
