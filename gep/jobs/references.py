@@ -253,14 +253,14 @@ class FileReferences:
         return base, {"ledger": shown, "tree_head": head, "account": account, "instrument": instrument,
                       "balance_base_units": base, "records_sha256": _records_sha256(rows)}
 
-    def ledger_prices(self, ledger: Any, folder: Path, source: str, key: str, instrument: str) -> tuple[list[dict], dict]:
+    def ledger_prices(self, ledger: Any, folder: Path, source: str, key: str, instrument: str, trades: str = "all") -> tuple[list[dict], dict]:
         from gep.ledger.ledger import Ledger
 
         target, shown = _ledger_target(ledger, folder, source, key)
         with Ledger.open(target) as led:
-            rows = led.prices(instrument)
+            rows = led.prices(instrument, trades)
             head = led.head()
-        return rows, {"ledger": shown, "tree_head": head, "instrument": instrument, "price_records": len(rows),
+        return rows, {"ledger": shown, "tree_head": head, "instrument": instrument, "trades": trades, "price_records": len(rows),
                       "records_sha256": _records_sha256(rows)}
 
     def price_history(self, path: Path, where: str) -> tuple[list[dict], str]:
@@ -301,12 +301,12 @@ def ledger_credit_moves(target: str, accounts: dict[str, str], since: Any, as_of
 
     moves: list = []
     with Ledger.open(target) as led:
-        head = led.head()
-        size = head["size"] if as_of is None else int(as_of)
-        if size > head["size"]:
-            raise InputError(f"the ledger has {head['size']} records, fewer than the {size} the report read",
+        head = led.head()  # the registry-signed tree head of the whole log
+        size = head["tree_size"] if as_of is None else int(as_of)
+        if size > head["tree_size"]:
+            raise InputError(f"the ledger has {head['tree_size']} records, fewer than the {size} the report read",
                              hint="replay against the ledger the report was made from", key="ledger")
-        root = next((r[4] for r in led.rows() if r[0] == size), head["root"]) if size else head["root"]
+        root = next((r[4] for r in led.rows() if r[0] == size), head["root_hash"]) if size else head["root_hash"]
         known = {a["id"] for a in led.accounts()}
         for account, where in sorted(accounts.items()):
             if account not in known:
