@@ -18,7 +18,7 @@ GEP = ROOT / "gep"
 BASE = {"gep", "gep.units", "gep.errors", "gep.geometry", "gep.execution"}
 #: The run records every job writes and replay, the ledger and the bond revenue files read.
 RECORDS = {"gep.audit.manifest", "gep.audit.provenance"}
-DOMAIN = ("gep.accounting", "gep.capacity", "gep.finance", "gep.ledger")
+DOMAIN = ("gep.accounting", "gep.capacity", "gep.finance", "gep.ledger", "gep.uncertainty")
 #: The one domain module that still reads files through io: the ledger resolves an issuance's evidence
 #: (a run's manifest and outputs) itself. Left for the ledger work (see docs/architecture.md).
 DOMAIN_READS_IO = {("gep.ledger.evidence", "gep.io.ledger_files")}

@@ -12,6 +12,7 @@ kind                       record                 written by
 ``gep compare``            :class:`CompareRecord` :mod:`gep.jobs.compare`
 ``gep capacity basin``     :class:`BasinRecord`   :mod:`gep.jobs.capacity_basin`
 ``gep bond coverage``      :class:`CoverageRecord` :mod:`gep.jobs.bond_coverage`
+``gep uncertainty``        :class:`UncertaintyRecord` :mod:`gep.jobs.uncertainty`
 =========================  =====================  ==========================================
 
 On disk a manifest is canonical JSON (:func:`gep.audit.provenance.canonical_json`)
@@ -344,8 +345,27 @@ class CoverageRecord:
         return float(self.parameters.get("target_dscr", 1.0))
 
 
-RECORDS: dict[str, type] = {r.KIND: r for r in (RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord)}
-Record = RunRecord | SeriesRecord | CompareRecord | BasinRecord | CoverageRecord
+@dataclass(frozen=True)
+class UncertaintyRecord(RunRecord):
+    """``gep uncertainty``: what a ``gep run`` records, and the parameters of the analysis
+    (samples, seed, the distributions and declarations, the variables held fixed)."""
+
+    KIND: ClassVar[str] = "gep uncertainty"
+    KEYS: ClassVar[tuple[str, ...]] = RunRecord.KEYS + ("parameters",)
+
+    parameters: Mapping = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "UncertaintyRecord":
+        run = RunRecord.from_dict(d)
+        return cls(**{k: getattr(run, k) for k in RunRecord.__dataclass_fields__}, parameters=_map(d.get("parameters")))
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "parameters": dict(self.parameters)}
+
+
+RECORDS: dict[str, type] = {r.KIND: r for r in (RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord, UncertaintyRecord)}
+Record = RunRecord | SeriesRecord | CompareRecord | BasinRecord | CoverageRecord | UncertaintyRecord
 
 
 # --------------------------------------------------------------------------- the manifest

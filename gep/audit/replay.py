@@ -62,6 +62,7 @@ from gep.audit.manifest import (
     CoverageRecord,
     Manifest,
     RunRecord,
+    UncertaintyRecord,
     chain,
     folder_of,
 )
@@ -547,14 +548,15 @@ def compare_results(recorded: Manifest, replayed: Manifest | None, report: Repla
 
 def _rerunner(kind: str) -> Callable[[Manifest, Path, Path], Manifest | None]:
     """The job function that re-runs a manifest of ``kind``: ``(manifest, scenario file or run folder, out_dir)``."""
-    from gep.jobs import bond_coverage, capacity_basin, compare, run
+    from gep.jobs import bond_coverage, capacity_basin, compare, run, uncertainty
 
     return {RunRecord.KIND: run.replay, BasinRecord.KIND: capacity_basin.replay,
-            CoverageRecord.KIND: bond_coverage.replay, CompareRecord.KIND: compare.replay}[kind]
+            CoverageRecord.KIND: bond_coverage.replay, CompareRecord.KIND: compare.replay,
+            UncertaintyRecord.KIND: uncertainty.replay}[kind]
 
 
 #: Manifest kinds replay re-runs.
-REPLAYED = (RunRecord.KIND, BasinRecord.KIND, CoverageRecord.KIND, CompareRecord.KIND)
+REPLAYED = (RunRecord.KIND, BasinRecord.KIND, CoverageRecord.KIND, CompareRecord.KIND, UncertaintyRecord.KIND)
 #: Kinds that write manifests but are replayed through other manifests: kind → hint.
 NOT_REPLAYED = {
     "gep series": "a series is replayed year by year: gep replay <run>/<year>/manifest.json for each year "

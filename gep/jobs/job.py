@@ -43,4 +43,5 @@ class Written(Generic[R]):
 
 #: The job modules, by the manifest kind they write.
 JOBS = {"gep run": "gep.jobs.run", "gep series": "gep.jobs.series", "gep compare": "gep.jobs.compare",
-        "gep capacity basin": "gep.jobs.capacity_basin", "gep bond coverage": "gep.jobs.bond_coverage"}
+        "gep capacity basin": "gep.jobs.capacity_basin", "gep bond coverage": "gep.jobs.bond_coverage",
+        "gep uncertainty": "gep.jobs.uncertainty"}
