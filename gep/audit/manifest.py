@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Mapping
 
@@ -358,7 +358,7 @@ class UncertaintyRecord(RunRecord):
     @classmethod
     def from_dict(cls, d: Mapping) -> "UncertaintyRecord":
         run = RunRecord.from_dict(d)
-        return cls(**{k: getattr(run, k) for k in RunRecord.__dataclass_fields__}, parameters=_map(d.get("parameters")))
+        return cls(**{f.name: getattr(run, f.name) for f in fields(RunRecord)}, parameters=_map(d.get("parameters")))
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "parameters": dict(self.parameters)}

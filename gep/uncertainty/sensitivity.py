@@ -58,13 +58,6 @@ class Design:
         """Rows of the ``2N`` samples (A then B) whose outputs give the percentiles."""
         return np.concatenate([self.rows_a, self.rows_b])
 
-    def source(self, row_group: int | None, group: str) -> str:
-        """Whether a row of kind ``row_group`` (None: A, -1: B, j: A with group j from B) holds B's or A's values for ``group``."""
-        if row_group == -1:
-            return "b"
-        if row_group is None:
-            return "a"
-        return "b" if self.groups[row_group] == group else "a"
 
 
 def _problem(column_groups: tuple[str, ...]) -> dict:
@@ -96,7 +89,8 @@ def indices(d: Design, y: np.ndarray, seed: int) -> dict[str, dict[str, float]]:
         return {g: {"S1": 0.0, "S1_conf": 0.0, "ST": 0.0, "ST_conf": 0.0} for g in d.groups}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        res = sobol.analyze(_problem(d.column_groups), y, calc_second_order=False, num_resamples=100, conf_level=0.95, seed=seed)
+        # SALib falls back to the global numpy generator for seed 0 (``if seed:``), so the bootstrap seed is seed + 1
+        res = sobol.analyze(_problem(d.column_groups), y, calc_second_order=False, num_resamples=100, conf_level=0.95, seed=seed + 1)
     return {g: {k: float(np.nan_to_num(res[k][i])) for k in ("S1", "S1_conf", "ST", "ST_conf")} for i, g in enumerate(d.groups)}
 
 
