@@ -226,9 +226,8 @@ def index_factors(index, series: str, values: np.ndarray, variables: tuple[Varia
     n = len(values)
     if price_year == year:
         return np.ones(n)
-    base = index_factor(index, series, price_year, year)  # checks the years exist, gives the fixed product
+    factor = np.full(n, index_factor(index, series, price_year, year))  # checks the years exist; the set's values
     lo, hi = sorted((price_year, year))
-    factor = np.full(n, base if year > price_year else 1.0 / base)
     have = dict(zip(index[index["series"].astype(str) == series]["year"].astype(int), index[index["series"].astype(str) == series]["value"].astype(float)))
     ratio = np.ones(n)
     for j, v in enumerate(variables):
