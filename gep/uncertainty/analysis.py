@@ -199,9 +199,14 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
     rows_s = d.samples if d is not None else np.array([0])
     say(f"design: {len(theta)} rows, {len(rows_s)} samples")
 
-    # per-sample units at the 2N samples
+    # per-sample units at the 2N samples, each on the cells of its own ecosystems when that gives the same outputs
     slow_units = [units[u] for u in slow]
-    per = prop.per_sample(slow_units, theta[rows_s], applier, methods, switches, workers, say)
+    rng = np.random.default_rng(seed)
+    lows, highs = np.array([v.low for v in space.variables]), np.array([v.high for v in space.variables])
+    points = np.vstack([central, lows + rng.random((2, len(central))) * (highs - lows)])
+    say("the cells of the per-sample services")
+    small = {i: prop.compact_for(units[u], ls, applier, points, methods, switches) for i, u in enumerate(slow)}
+    per = prop.per_sample(slow_units, theta[rows_s], applier, methods, switches, workers, say, small)
     outputs_s: dict[int, np.ndarray] = {u: per[i] for i, u in enumerate(slow)}
     for u, m in models.items():
         outputs_s[u] = m.predict(theta[rows_s][:, list(units[u].variables)])
@@ -239,8 +244,10 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
     ind = sens.indices(d, y, seed) if d is not None else {}
     sensitivity = _sensitivity(ind, space, column_groups, d)
     tornado = _tornado(sensitivity, space, column_groups, units, blocks, models, applier, central, methods, switches, idx)
+    cells = {u: int(small[i].grid["class_index"].size) for i, u in enumerate(slow)}
     unit_rows = [{"unit": unit.name, "services": list(unit.reported), "variables": len(unit.variables),
                   "method": "multi-affine model" if u in models else "per sample (engine)",
+                  **({"cells": cells[u], "cells_of_landscape": int(ls.grid["class_index"].size)} if u in cells else {}),
                   **({"terms": models[u].checked["terms"], "engine_evaluations": models[u].checked["engine_evaluations"],
                       "max_relative_difference": models[u].checked["max_relative_difference"]} if u in models else {"reason": reasons.get(u, "")})}
                  for u, unit in enumerate(units)]

@@ -164,8 +164,10 @@ class Applier:
             else:
                 self.targets.append(("row", rows[(v.parameter, v.key)]))
 
-    def apply(self, values: np.ndarray, which: tuple[int, ...] | None = None) -> tuple[CoefficientSet, Landscape]:
-        """The coefficient set and landscape with ``values`` (one per variable) put in; ``which``: only those variables."""
+    def apply(self, values: np.ndarray, which: tuple[int, ...] | None = None, ls: Landscape | None = None) -> tuple[CoefficientSet, Landscape]:
+        """The coefficient set and landscape (``ls``, default the whole one) with ``values`` (one per variable) put in;
+        ``which``: only those variables."""
+        base_ls = self.ls if ls is None else ls
         idx = range(len(self.targets)) if which is None else which
         value_col = self.coef.rows.columns.get_loc("value")
         rows = pools = index = None
@@ -184,15 +186,14 @@ class Applier:
                 index.iat[target, index.columns.get_loc("value")] = x
             else:
                 name, mode = target
-                da = grid.get(name, self.ls.grid[name])
+                da = grid.get(name, base_ls.grid[name])
                 grid[name] = (da * x if mode == "relative" else da + x).assign_attrs(da.attrs)
         coef = self.coef
         if rows is not None or pools is not None or index is not None:
             coef = replace(coef, rows=rows if rows is not None else coef.rows,
                            carbon_pools=pools if pools is not None else coef.carbon_pools,
                            price_index=index if index is not None else coef.price_index)
-        ls = replace(self.ls, grid=self.ls.grid.assign(grid)) if grid else self.ls
-        return coef, ls
+        return coef, (replace(base_ls, grid=base_ls.grid.assign(grid)) if grid else base_ls)
 
 
 # --------------------------------------------------------------------------- evaluating a unit with the engine
@@ -408,6 +409,52 @@ def fit(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray
                                    "terms": len(terms), "max_relative_difference": worst})
 
 
+# --------------------------------------------------------------------------- a unit's own cells
+
+
+def compact(ls: Landscape, ecosystems: set[str]) -> Landscape | None:
+    """The landscape of only the cells of ``ecosystems`` (a ``1 × n`` grid) with the zone × class areas of the
+    whole landscape; None for a chunked landscape. A per-sample unit whose components lie in those ecosystems
+    costs a fraction of the cells per sample (:func:`compact_for` checks it gives the same outputs)."""
+    import xarray as xr
+
+    from gep.accounting.landscape import _Derived
+
+    cls = ls.grid["class_index"].data
+    if hasattr(cls, "map_blocks"):
+        return None
+    inside = np.asarray(ls.legend.class_mask(sorted(ecosystems)), dtype=bool)
+    keep = (np.asarray(cls) >= 0) & (np.asarray(ls.grid["zone_index"].data) >= 0)
+    keep &= np.append(inside, False)[np.asarray(cls)]
+    grid = xr.Dataset({k: (("y", "x"), np.asarray(v.values)[keep][None, :], dict(v.attrs)) for k, v in ls.grid.data_vars.items()},
+                      attrs=dict(ls.grid.attrs))
+    return replace(ls, grid=grid, derived=_Derived(class_area=ls.class_area()))
+
+
+def compact_for(unit: Unit, ls: Landscape, applier: "Applier", points: np.ndarray, methods: Mapping, switches: Mapping) -> Landscape:
+    """The smallest landscape that gives a per-sample unit's outputs: the cells of the ecosystems its components
+    are non-zero in at ``points`` (rows of values), if the outputs there are identical; else ``ls`` itself."""
+    from gep.accounting.coefficients import ECOSYSTEMS
+
+    full = [evaluate(unit, *applier.apply(p, unit.variables), methods, switches) for p in points]
+    used: set[str] = set()
+    for y, blocks in full:
+        pos = 0
+        for b in blocks:
+            q = y[pos:pos + b.size].reshape(-1, len(ECOSYSTEMS))
+            used |= {e for e, nz in zip(ECOSYSTEMS, np.any(q != 0, axis=0)) if nz}
+            pos += b.size + 1
+    small = compact(ls, used) if used else None
+    if small is None or small.grid["class_index"].size >= ls.grid["class_index"].size * 0.9:
+        return ls
+    for p, (y, _) in zip(points, full):
+        coef, lsv = applier.apply(p, unit.variables, small)
+        z, _ = evaluate(unit, coef, lsv, methods, switches)
+        if z.shape != y.shape or not np.array_equal(np.isfinite(z), np.isfinite(y)) or not np.allclose(z, y, rtol=1e-12, atol=0):
+            return ls
+    return small
+
+
 # --------------------------------------------------------------------------- per-sample runs in worker processes
 
 _STATE: dict[str, Any] = {}
@@ -417,24 +464,26 @@ def _run_block(task: tuple[int, np.ndarray]) -> tuple[int, np.ndarray]:
     u, rows = task
     st = _STATE
     unit = st["units"][u]
+    small = st.get("landscapes", {}).get(u)
     out = []
     for values in rows:
-        coef, ls = st["applier"].apply(values, unit.variables)
+        coef, ls = st["applier"].apply(values, unit.variables, small)
         y, _ = evaluate(unit, coef, ls, st["methods"], st["switches"])
         out.append(y)
     return u, np.array(out)
 
 
 def per_sample(units: list[Unit], rows: np.ndarray, applier: Applier, methods: Mapping, switches: Mapping, workers: int,
-               say: Callable[[str], None] = lambda _m: None) -> dict[int, np.ndarray]:
+               say: Callable[[str], None] = lambda _m: None, landscapes: Mapping[int, Landscape] | None = None) -> dict[int, np.ndarray]:
     """Outputs of units (by position in ``units``) computed by the engine for every row of values.
 
     Rows are split into blocks run by ``workers`` processes (forked: they share the landscape);
     each sample is computed on its own, so the result does not depend on ``workers``.
+    ``landscapes``: a unit's own (compact) landscape, by position (:func:`compact_for`).
     """
     if not units or not len(rows):
         return {}
-    _STATE.update(units=units, applier=applier, methods=methods, switches=switches)
+    _STATE.update(units=units, applier=applier, methods=methods, switches=switches, landscapes=dict(landscapes or {}))
     n_blocks = max(1, min(len(rows), 4 * max(workers, 1)))
     splits = np.array_split(np.arange(len(rows)), n_blocks)
     tasks = [(u, rows[s]) for u in range(len(units)) for s in splits if len(s)]
@@ -469,5 +518,5 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-__all__ = ["Applier", "Block", "Model", "NotMultiAffine", "Unit", "evaluate", "fit", "index_factors", "per_sample",
+__all__ = ["Applier", "Block", "Model", "NotMultiAffine", "Unit", "compact", "compact_for", "evaluate", "fit", "index_factors", "per_sample",
            "recording", "units_of", "default_workers"]
