@@ -162,10 +162,11 @@ def write(result: UncertaintyResult, out_dir: Path | None, command: str = KIND) 
         Sheet("variables", variables), Sheet("fixed", fixed), Sheet("services", pd.DataFrame(a.units)),
     ])
     gep = a.gep()
-    title = f"GEP {sc.name} {sc.year}: p50 {gep['p50'] / 1e8:,.2f} (p5 {gep['p5'] / 1e8:,.2f} – p95 {gep['p95'] / 1e8:,.2f}) × 10⁸ CNY, n = {len(a.samples)}"
+    title = charts.drawable(f"GEP {sc.name} {sc.year}: p50 {gep['p50'] / 1e8:,.2f} (p5 {gep['p5'] / 1e8:,.2f} – p95 {gep['p95'] / 1e8:,.2f}) × 10⁸ CNY, n = {len(a.samples)}")
     charts.tornado(list(a.tornado["name"]), a.tornado["gep_low_cny"].to_numpy(), a.tornado["gep_high_cny"].to_numpy(),
                    float(a.tornado["central_cny"].iloc[0]) if len(a.tornado) else a.deterministic["gep_cny"], folder / "tornado.png", title)
     intervals = a.summary[a.summary["level"].isin(["gep", "category", "service"])].iloc[::-1]
+    intervals = intervals.assign(name=intervals["name"].where(intervals["level"] != "category", intervals["name"] + " (category)"))
     charts.distribution(a.samples["gep_cny"].to_numpy(), a.deterministic["gep_cny"], intervals, folder / "distribution.png", title)
     record = run_job.run_record(sc, job.run.coef, job.run.enabled, job.run.methods, job.run.switches, result.changes, folder,
                                 record=mf.UncertaintyRecord, parameters=job.parameters)
