@@ -189,11 +189,8 @@ def _capacities(reaches: pd.DataFrame, standards: pd.DataFrame, reach_vars, valu
         rep[v.parameter] = col * x if v.key == "relative" else col + x
     caps = reach_capacities(rep, standards)
     caps["sample"] = caps["id"].str.rsplit("#", n=1).str[1].astype(int)
-    total = caps.groupby(["sample", "catchment", "pollutant"])["capacity_t_per_yr"].sum()
-    out = np.zeros((n, len(keys)))
-    for s in range(n):
-        out[s] = total.loc[s].reindex(keys).fillna(0.0).to_numpy()
-    return out
+    total = caps.groupby(["sample", "catchment", "pollutant"])["capacity_t_per_yr"].sum().unstack(["catchment", "pollutant"])
+    return total.reindex(index=np.arange(n), columns=keys).fillna(0.0).to_numpy()
 
 
 def _summary(table: pd.DataFrame, det: pd.DataFrame, percentile: float | None) -> tuple[pd.DataFrame, list[int]]:
