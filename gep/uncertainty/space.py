@@ -256,9 +256,11 @@ def build(ranges, overrides: set[tuple[str, str]], declared: Mapping | None, inp
         bad = set(spec) - {"relative", "low", "high", "distribution"}
         if bad:
             raise _error(sc_name, where, f"unknown key(s) {', '.join(sorted(bad))}", "a coefficient takes low, high, relative and distribution")
-        hits = rows_of(name, where)
+        one_row = "low" in spec or "high" in spec
+        # low and high name one row: a bare parameter name is then its row without a key (e.g. the national tariff)
+        hits = [by_name[name]] if one_row and name in by_name else rows_of(name, where)
         dist = _distribution(spec["distribution"], sc_name, where) if "distribution" in spec else None
-        if ("low" in spec or "high" in spec) and len(hits) > 1:
+        if one_row and len(hits) > 1:
             raise _error(sc_name, where, f"'{name}' has {len(hits)} keys; low and high apply to one row", f"write '{name}[<key>]', or use relative = 0.1")
         for i in hits:
             declared_rows[i] = (dist, _range(spec, float(rows.at[i, "value"]), sc_name, where))

@@ -71,6 +71,16 @@ def test_declared_ranges_distributions_and_input_errors():
     assert (p.kind, p.key, p.low, p.high, p.value, p.distribution) == ("input", "relative", 0.9, 1.1, 1.0, "normal")
 
 
+def test_low_and_high_on_a_bare_name_set_the_row_without_a_key():
+    rows = pd.concat([ROWS, _ranges([("a.lut", "", 1.5, 0.5, 3.0, "-", "recalled")])], ignore_index=True)
+    s = sp.build(rows, set(), {"coefficients": {"a.lut": {"low": 1.0, "high": 2.0}}}, {}, "s.toml")
+    by = {v.name: v for v in s.variables}
+    assert (by["a.lut"].low, by["a.lut"].high) == (1.0, 2.0)
+    assert (by["a.lut[11]"].low, by["a.lut[11]"].high) == (0.5, 1.5)  # the keyed rows keep their ranges
+    with pytest.raises(ScenarioError, match="has 2 keys"):  # without a keyless row the name is the whole parameter
+        _build({"coefficients": {"a.lut": {"low": 1.0, "high": 2.0}}})
+
+
 def test_restrict_renumbers_columns():
     s = _build().restrict({"a.lut[12]", "a.norm"})
     assert s.names == ["a.norm", "a.lut[12]"] and [v.column for v in s.variables] == [0, 1] and len(s.columns) == 2
