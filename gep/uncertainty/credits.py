@@ -24,6 +24,7 @@ so every credit row still satisfies ``issuable = max(capacity − load − margi
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass
 from typing import Mapping
@@ -167,6 +168,12 @@ def analyse(credits: pd.DataFrame, reaches: pd.DataFrame, standards: pd.DataFram
         out[NUMERIC] = pick[NUMERIC].to_numpy()
         out["overloaded"] = out["overloaded"].astype(bool)
         out["issuable_kg_per_yr"] = out["issuable_kg_per_yr"].astype(np.int64)
+        if "inputs" in out:  # the reach inputs recorded are the table's: name the sample and its input errors beside them
+            errors = [(j, v.name) for j, v in enumerate(space.variables) if v.kind == "input"]
+            out["inputs"] = [json.dumps({**json.loads(r), "uncertainty_sample": {
+                "sample": int(s), "input_errors": {name: float(values[s, j]) for j, name in errors},
+                "export_coefficients": "credit_draws.parquet, this sample's row"}}, sort_keys=True, ensure_ascii=False)
+                for r, s in zip(out["inputs"], chosen)]
     draws = pd.DataFrame(values, columns=space.names)
     draws.insert(0, "sample", np.arange(n))
     central = credit_table(frame.iloc[: len(keys)].assign(vintage=0, capacity_t_per_yr=det["capacity_t_per_yr"].to_numpy()),

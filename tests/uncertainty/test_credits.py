@@ -83,6 +83,8 @@ def test_issuing_at_a_percentile_keeps_the_credit_arithmetic_and_replays(tmp_pat
         rem = samples[(samples["catchment"] == c["catchment"]) & (samples["pollutant"] == c["pollutant"])]["remaining_t_per_yr"]
         assert c["remaining_t_per_yr"] == pytest.approx(np.percentile(rem, 10, method="inverted_cdf"), rel=1e-12)
         assert s["chosen_sample"] >= 0 and c["issuable_t_per_yr"] <= s["issuable_p50_t_per_yr"] + 1e-12
+        chosen = json.loads(c["inputs"])["uncertainty_sample"]  # the row names its sample and that sample's input errors
+        assert chosen["sample"] == s["chosen_sample"] and "input:flow" in chosen["input_errors"]
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert m["parameters"]["uncertainty"]["issuable_percentile"] == 10 and m["parameters"]["safety_margin"] == 0.1
     assert m["results"]["totals"]["COD"]["issuable_t_per_yr"] == pytest.approx(credits["issuable_t_per_yr"].sum(), rel=1e-12)
