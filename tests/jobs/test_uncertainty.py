@@ -16,3 +16,13 @@ def test_replay_reproduces_the_analysis(tmp_path, tiny):
     (tmp_path / "data" / "et.tif").write_bytes((tmp_path / "data" / "et.tif").read_bytes() + b"\0")
     changed = replay(written.folder / "manifest.json")
     assert changed.exit_code == 3 and any("et" in c["name"] for c in changed.changed)
+
+
+def test_a_chunked_landscape_gives_the_same_percentiles(tmp_path, tiny):
+    import pandas as pd
+
+    path = tiny.make(tmp_path)
+    plain = uncertainty.compute(uncertainty.load(path, samples=8, seed=1, workers=1, verify=1)).analysis
+    chunked = uncertainty.compute(uncertainty.load(path, samples=8, seed=1, workers=1, verify=1, chunks=16)).analysis
+    pd.testing.assert_frame_equal(plain.summary, chunked.summary, rtol=1e-9)
+    assert chunked.checks["max_relative_difference_gep"] < 1e-6
