@@ -482,7 +482,7 @@ def distribution(gep: np.ndarray, deterministic: float, intervals: pd.DataFrame,
         b.set_yticks(y)
         b.set_yticklabels(intervals["name"], fontsize=8)
         b.set_xlabel(f"value [{unit}]")
-        b.legend(fontsize=8, loc="lower right")
+        b.legend(fontsize=8, loc="upper right")  # the GEP bar is the bottom row
         fig.tight_layout()
         fig.savefig(path, dpi=110, metadata={"Software": None})
         plt.close(fig)
