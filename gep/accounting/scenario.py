@@ -50,6 +50,7 @@ SCHEMA: dict[str, Any] = {
     "purchase": {"zones", "share", "basis", "from_year", "to_year", "note"},
     "output": {"dir"},
     "execution": {"chunks", "resample"},
+    "uncertainty": None,  # checked by gep.uncertainty.space (gep uncertainty)
 }
 #: Keys of one year of a ``[series.<year>]`` table.
 SERIES_YEAR_KEYS = {"landcover", "zone_table", "inputs", "tables", "changes", "note"}
