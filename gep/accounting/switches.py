@@ -25,6 +25,7 @@ DEFAULTS: dict[str, bool | str] = {
     "landscape_annualise": True,
     "exclude_outside_origin": True,
     "negative_water_conservation": "clamp_total",
+    "respiration_monthly": False,
 }
 
 SWITCHES: tuple[str, ...] = tuple(DEFAULTS)

@@ -35,7 +35,8 @@ def test_an_old_version_loads_the_frozen_copy():
     # the forestry soil-retention form and water netting of its profile, the assumed sand-fixation depth
     v11 = coefficient_set("cn-2022@1.1.0")
     assert v11.folders[-1] == (ROOT / "releases" / "cn-2022" / "1.1.0").resolve()
-    assert v11.profile["switches"]["water_conservation_net_of_water_use"] is True and "soil_retention_value" not in v11.profile["switches"]
+    assert v11.profile["switches"]["water_conservation_net_of_water_use"] is True
+    assert not {"soil_retention_value", "climate_water_surface_eer", "marsh_soil_storage", "respiration_monthly"} & set(v11.profile["switches"])
     assert v11.scalar("sand_fixation.soil_depth", "m") == 0.2 and new.scalar("sand_fixation.soil_depth", "m") == 0.1
     assert not v11.has("price.soil_n_treatment") and new.price("price.soil_n_treatment")[1] == 2003
 

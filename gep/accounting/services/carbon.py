@@ -27,7 +27,8 @@ from gep.accounting.coefficients import CoefficientSet
 from gep.errors import CoefficientError
 from gep.accounting.landscape import Landscape
 from gep.accounting.services.result import Component, ServiceResult
-from gep.units import C_PER_DRY_MATTER, CO2_PER_C, affine, unitful, units_of
+from gep.accounting.switches import value as switch
+from gep.units import C_PER_DRY_MATTER, CO2_PER_C, Q_, affine, unitful, units_of
 
 NEP_ECOSYSTEMS = ("forest", "shrub", "grassland", "wetland")
 POOLS = ("c_above", "c_below", "c_soil", "c_dead")
@@ -190,12 +191,17 @@ def sequestration_nep_rh(ls: Landscape, coef: CoefficientSet) -> xr.DataArray:
     return co2_from_nep(nep, ls.cell_area) * ls.mask(NEP_ECOSYSTEMS)
 
 
-def sequestration_nep_rh_annual(ls: Landscape, coef: CoefficientSet) -> xr.DataArray:
-    """Per-cell CO2 sequestered [tCO2/yr] with NEP = NPP − Rh from annual grids (:func:`annual_respiration`)."""
+def sequestration_nep_rh_annual(ls: Landscape, coef: CoefficientSet, amplitude=None) -> xr.DataArray:
+    """Per-cell CO2 sequestered [tCO2/yr] with NEP = NPP − Rh from annual grids (:func:`annual_respiration`).
+
+    ``amplitude`` [K] replaces the ``temperature_amplitude`` input: 0 gives the monthly model on the
+    annual mean temperature and P/12, the form of gep before cn-2022 1.2.0 (switch
+    ``respiration_monthly`` off), which understates Rh (docs/methods.md decision 5).
+    """
     rh = annual_respiration(
         ls.grid["temperature"] if ls.has_input("temperature") else ls.input("temperature", "degC", "carbon_sequestration"),
         ls.input("precipitation", "mm/yr", "carbon_sequestration"),
-        ls.input("temperature_amplitude", "delta_degC", "carbon_sequestration"),
+        ls.input("temperature_amplitude", "delta_degC", "carbon_sequestration") if amplitude is None else amplitude,
         *_rh_constants(coef),
     )
     nep = (_npp(ls) - rh).assign_attrs(units="gC/(m**2*yr)")
@@ -203,8 +209,14 @@ def sequestration_nep_rh_annual(ls: Landscape, coef: CoefficientSet) -> xr.DataA
 
 
 def account_nep_rh(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
-    """Method ``nep_rh``: CO2 sequestered as 44/12 × (NPP − Σ monthly Rh), and the carbon stock."""
-    return _account(ls, coef, sequestration_nep_rh(ls, coef))
+    """Method ``nep_rh``: CO2 sequestered as 44/12 × (NPP − Σ monthly Rh), and the carbon stock.
+
+    With the switch ``respiration_monthly`` off (sets before cn-2022 1.2.0), the monthly model on
+    annual means (:func:`sequestration_nep_rh_annual` with no amplitude), so their runs replay.
+    """
+    if switch(switches, "respiration_monthly"):
+        return _account(ls, coef, sequestration_nep_rh(ls, coef))
+    return _account(ls, coef, sequestration_nep_rh_annual(ls, coef, amplitude=Q_(0.0, "delta_degC")))
 
 
 def account_nep_rh_annual(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:

@@ -89,7 +89,8 @@ def test_carbon_nep_rh_sums_the_monthly_model_over_a_seasonal_year_hand(coef, ma
     p = [50, 70, 100, 120, 150, 220, 180, 160, 100, 70, 50, 40]  # mm, 1310 in the year
     ls = make_landscape([[211, 51]], [[1, 1]], {"npp": (600.0, "gC/(m**2*yr)"),
                                               **monthly("temperature_monthly", t, "degC"), **monthly("precipitation_monthly", p, "mm")})
-    res = run("carbon_sequestration", ls, coef, "nep_rh")
+    assert coef.profile["switches"]["respiration_monthly"] is True
+    res = run("carbon_sequestration", ls, coef, "nep_rh", dict(coef.profile["switches"]))
     # January: 0.22 × (e^(0.0912 × 4.5) + ln(0.3145 × 50 + 1)) × 30 × 0.465 = 0.22 × (1.507421 + 2.816905) × 13.95 = 13.271354
     jan = 0.22 * (math.exp(0.0912 * 4.5) + math.log(0.3145 * 50 + 1)) * 30 * 0.465
     assert jan == pytest.approx(13.271354, rel=1e-6)
@@ -99,6 +100,12 @@ def test_carbon_nep_rh_sums_the_monthly_model_over_a_seasonal_year_hand(coef, ma
     # NEP = 600 − 346.8953 = 253.1047 gC/m² × 900 m² × 1e-6 × 44/12 = 0.835245 t CO2
     assert qty(res, 1, "forest") == pytest.approx(0.835245, rel=1e-5)
     assert qty(res, 1, "urban") == 0.0
+    # sets before cn-2022 1.2.0 (no respiration_monthly in their profile) keep the model on annual means, so
+    # their runs replay: T̄ 16.625 °C, P 1310/12 mm → Rh 299.0323 gC/m², NEP 300.9677 → 0.993193 t CO2
+    annual = make_landscape([[211, 51]], [[1, 1]], {"npp": (600.0, "gC/(m**2*yr)"), "temperature": (16.625, "degC"), "precipitation": (1310.0, "mm/yr")})
+    old = run("carbon_sequestration", annual, coef, "nep_rh", {**coef.profile["switches"], "respiration_monthly": False})
+    assert 12 * 0.22 * (math.exp(0.0912 * 16.625) + math.log(0.3145 * 1310 / 12 + 1)) * 30 * 0.465 == pytest.approx(299.0323, rel=1e-6)
+    assert qty(old, 1, "forest") == pytest.approx((600 - 299.0323) * A * 1e-6 * CO2_C, rel=1e-6)
 
 
 def test_carbon_nep_rh_annual_with_the_amplitude_correction_hand(coef, make_landscape):
