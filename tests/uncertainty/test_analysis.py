@@ -19,6 +19,9 @@ INPUTS = {
     "temperature": (16.0, "degC"), "r_factor": (4000.0, "MJ*mm/(ha*h*yr)"), "k_factor": (0.03, "t*ha*h/(ha*MJ*mm)"),
     "ls_factor": (np.array([[2.0, 3.0, 0.5, 1.0]] * 3), "dimensionless"), "fcover": (np.array([[70.0, 80, 40, 30]] * 3), "percent"),
     "et_hot": (120.0, "mm/yr"), "wind_factor": (20.0, "kg/m"),
+    # soil respiration (NEP - Rh) sums twelve monthly grids: the same climate every month
+    **{f"temperature_monthly_{m:02d}": (16.0, "degC") for m in range(1, 13)},
+    **{f"precipitation_monthly_{m:02d}": (100.0, "mm") for m in range(1, 13)},
 }
 SERVICES = ("provisioning", "water_conservation", "soil_retention", "sand_fixation", "flood_mitigation", "water_purification",
             "carbon_sequestration", "climate_regulation")

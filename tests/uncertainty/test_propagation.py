@@ -58,7 +58,8 @@ def test_the_recorder_notes_the_rows_a_service_reads(coef, make_landscape):
     y, blocks = prop.evaluate(unit, rec, ls, {"water_conservation": "water_balance"}, coef.profile["switches"])
     assert ("water_conservation.runoff_coefficient", "211") in rec.log and ("price.reservoir_storage", "") in rec.log
     assert ("water_conservation.runoff_coefficient", "212") not in rec.log  # class not in the landscape
-    assert [b.component for b in blocks] == ["water_storage"] and y.size == blocks[0].size + 1
+    # one component, in as many blocks as its parts (rows of different confidence are split)
+    assert {b.component for b in blocks} == {"water_storage"} and y.size == sum(b.size + 1 for b in blocks)  # quantities and a unit value per block
 
 
 def test_index_factors_equal_the_valuation_factor(coef):
