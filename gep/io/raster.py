@@ -54,8 +54,9 @@ def _unreadable(path: Path, exc: Exception) -> InputError:
     return InputError(f"cannot read raster {path}: {exc}", hint="give a GeoTIFF (or NetCDF) readable by GDAL")
 
 
-def _open(path: Path, chunks: int | None, masked: bool) -> xr.DataArray:
-    """A raster through rioxarray (resampling and masks, which need its ``rio`` accessor)."""
+def _open(path: Path, chunks: int | None, masked: bool, band: int | None = None) -> xr.DataArray:
+    """A raster through rioxarray (resampling and masks, which need its ``rio`` accessor): its only
+    band, or band ``band`` (1-based) of a multi-band file."""
     _missing(path)
     try:
         import rioxarray
@@ -64,9 +65,15 @@ def _open(path: Path, chunks: int | None, masked: bool) -> xr.DataArray:
     except Exception as exc:  # rasterio raises its own error types
         raise _unreadable(path, exc) from exc
     if "band" in da.dims:
+        if band is not None:
+            if not 1 <= band <= da.sizes["band"]:
+                raise InputError(f"raster {path} has {da.sizes['band']} band(s), not band {band}", hint="a monthly input needs a 12-band raster (January to December) or a list of 12 rasters")
+            return da.isel(band=band - 1, drop=True)
         if da.sizes["band"] != 1:
-            raise InputError(f"raster {path} has {da.sizes['band']} bands", hint="give one band per input file")
+            raise InputError(f"raster {path} has {da.sizes['band']} bands", hint="give one band per input file (a monthly input: 12 bands)")
         da = da.squeeze("band", drop=True)
+    elif band not in (None, 1):
+        raise InputError(f"raster {path} has one band, not band {band}", hint="a monthly input needs a 12-band raster (January to December) or a list of 12 rasters")
     return da
 
 
@@ -76,9 +83,10 @@ DECODE_THREADS = "ALL_CPUS"
 
 @dataclass(frozen=True)
 class _Header:
-    """What a raster file says about itself, read once (no pixels)."""
+    """What a raster file says about one of its bands, read once (no pixels)."""
 
     path: Path
+    band: int
     shape: tuple[int, int]
     transform: tuple[float, ...]
     crs: str
@@ -87,15 +95,21 @@ class _Header:
     tags: dict
 
 
-def _header(path: Path) -> _Header:
+def _header(path: Path, band: int | None = None) -> _Header:
+    """The header of the only band of ``path``, or of band ``band`` (1-based) of a multi-band file."""
     import rasterio
 
     _missing(path)
     try:
         with rasterio.open(path) as src:
-            if src.count != 1:
-                raise InputError(f"raster {path} has {src.count} bands", hint="give one band per input file")
-            return _Header(path, (int(src.height), int(src.width)), tuple(src.transform)[:6], src.crs.to_string() if src.crs else "", src.dtypes[0], src.nodata, dict(src.tags()))
+            if band is None and src.count != 1:
+                raise InputError(f"raster {path} has {src.count} bands", hint="give one band per input file (a monthly input: 12 bands)")
+            if band is not None and not 1 <= band <= src.count:
+                what = "one band" if src.count == 1 else f"{src.count} band(s)"
+                raise InputError(f"raster {path} has {what}, not band {band}", hint="a monthly input needs a 12-band raster (January to December) or a list of 12 rasters")
+            b = band or 1
+            return _Header(path, b, (int(src.height), int(src.width)), tuple(src.transform)[:6], src.crs.to_string() if src.crs else "", src.dtypes[b - 1],
+                           src.nodatavals[b - 1], {**dict(src.tags()), **dict(src.tags(b))})
     except InputError:
         raise
     except Exception as exc:  # rasterio raises its own error types
@@ -103,15 +117,15 @@ def _header(path: Path) -> _Header:
 
 
 def _pixels(h: _Header, dtype: str, window: tuple[int, int] | None = None) -> np.ndarray:
-    """Rows ``window`` (all when None) of band 1 as ``dtype``; GDAL decodes the tiles on both cores."""
+    """Rows ``window`` (all when None) of the header's band as ``dtype``; GDAL decodes the tiles on both cores."""
     import rasterio
     from rasterio.windows import Window
 
     try:
         with rasterio.Env(GDAL_NUM_THREADS=DECODE_THREADS), rasterio.open(h.path) as src:
             if window is None:
-                return src.read(1, out_dtype=dtype)
-            return src.read(1, out_dtype=dtype, window=Window(0, window[0], h.shape[1], window[1] - window[0]))
+                return src.read(h.band, out_dtype=dtype)
+            return src.read(h.band, out_dtype=dtype, window=Window(0, window[0], h.shape[1], window[1] - window[0]))
     except Exception as exc:  # rasterio raises its own error types
         raise _unreadable(h.path, exc) from exc
 
@@ -172,10 +186,10 @@ def shape(path: str | Path) -> tuple[int, int]:
     return _header(Path(path)).shape
 
 
-def held_bytes(path: str | Path, codes: bool = False) -> int:
-    """Bytes per cell a raster takes once read: :func:`read_codes` keeps the file's integer
-    type, :func:`read` float32 or float64 (header only)."""
-    dtype = np.dtype(_header(Path(path)).dtype)
+def held_bytes(path: str | Path, codes: bool = False, band: int | None = None) -> int:
+    """Bytes per cell a raster (or its band ``band``) takes once read: :func:`read_codes` keeps
+    the file's integer type, :func:`read` float32 or float64 (header only)."""
+    dtype = np.dtype(_header(Path(path), band).dtype)
     if codes:
         return dtype.itemsize if dtype.kind in "iu" else 4
     return np.dtype(_value_dtype(dtype.name)).itemsize
@@ -200,8 +214,8 @@ def spec_of(da: xr.DataArray) -> GridSpec:
     return GridSpec(tuple(int(s) for s in da.shape), t, crs.to_string() if crs else "", bool(crs and crs.is_geographic))
 
 
-def read(path: str | Path, unit: str | None = None, chunks: int | None = None, what: str = "raster") -> xr.DataArray:
-    """Read a single-band continuous raster with NaN for nodata.
+def read(path: str | Path, unit: str | None = None, chunks: int | None = None, what: str = "raster", band: int | None = None) -> xr.DataArray:
+    """Read a continuous raster (its only band, or band ``band``) with NaN for nodata.
 
     Values are float32 when the file's type fits in it exactly (float32, 8- and
     16-bit integers), else float64: the services compute each block in float64.
@@ -215,6 +229,8 @@ def read(path: str | Path, unit: str | None = None, chunks: int | None = None, w
     chunks : int, optional
         Rows per block of a lazy read (dask, full-width strips read when computed);
         None reads the whole raster now.
+    band : int, optional
+        Band of a multi-band file (1-based), e.g. a month of a 12-band climate raster.
 
     Returns
     -------
@@ -222,7 +238,7 @@ def read(path: str | Path, unit: str | None = None, chunks: int | None = None, w
         Dims ``(y, x)`` with ``attrs['units']``.
     """
     path = Path(path)
-    h = _header(path)
+    h = _header(path, band)
     unit = unit or h.tags.get("units") or h.tags.get("UNITS")
     if not unit:
         raise UnitError(f"{what} {path} has no unit", hint=f"give it in the scenario, e.g. {what} = {{ path = \"{path.name}\", units = \"mm/yr\" }}, or tag the GeoTIFF with 'units'")
