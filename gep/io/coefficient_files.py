@@ -29,7 +29,7 @@ def coefficients_root() -> Path:
     env = os.environ.get("GEP_COEFFICIENTS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "coefficients"
+    return Path(__file__).resolve().parents[1] / "data" / "coefficients"
 
 
 #: Sub-folder of a coefficient root holding the frozen earlier versions, ``releases/<id>/<version>/``.
