@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -56,6 +57,27 @@ def parse_unit(text: str, where: str = "") -> pint.Quantity:
     except Exception as exc:  # pint raises several unrelated types here
         raise UnitError(f"unknown unit {text!r}{' in ' + where if where else ''}", hint=_UNIT_HINT) from exc
     return q if isinstance(q, pint.Quantity) else Q_(float(q), "dimensionless")
+
+
+#: A number followed by a unit: ``"1200 mm/yr"``, ``"1.0 degC"``, ``"-3e2 CNY/tCO2"``.
+_QUANTITY = re.compile(r"^\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>.*?)\s*$")
+
+
+def parse_quantity(text: str, where: str = "") -> tuple[float, str]:
+    """A quantity string as ``(number, unit)``: ``"1.0 degC"`` → ``(1.0, "degC")``.
+
+    The number and the unit are read separately, so offset units (°C, °F) work
+    where pint's expression parser refuses them (it reads ``1.0 degC`` as a
+    product). A string without a number, or with an unknown unit, raises
+    :class:`UnitError` naming ``where``; a bare number has the unit ``""``.
+    """
+    m = _QUANTITY.match(str(text))
+    if not m:
+        raise UnitError(f"{where + ': ' if where else ''}{text!r} is not a number followed by a unit", hint="write e.g. \"1200 mm/yr\" or \"1.0 degC\"")
+    unit = m.group("unit")
+    if unit:
+        parse_unit(unit, where)
+    return float(m.group("number")), unit
 
 
 _UNIT_HINT = "use a pint unit expression such as 'mm', 't/(ha*yr)', 'CNY/m**3'"

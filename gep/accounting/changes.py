@@ -261,7 +261,8 @@ def validate(raw: Any, inputs: Iterable[str] = ()) -> tuple[list[Operation], lis
     problems : list of OperationProblem
         ``index`` is None for a problem with the list itself.
     """
-    from gep.units import Q_
+    from gep.errors import UnitError
+    from gep.units import parse_quantity
 
     probs: list[OperationProblem] = []
     if not isinstance(raw, list):
@@ -416,11 +417,11 @@ def validate(raw: Any, inputs: Iterable[str] = ()) -> tuple[list[Operation], lis
             for key in ("add", "value"):
                 if key in item:
                     try:
-                        q = Q_(str(item[key]))
-                        if not hasattr(q, "units"):
+                        number, unit = parse_quantity(str(item[key]))
+                        if not unit:
                             raise ValueError
-                        clean[key] = {"value": float(q.magnitude), "units": f"{q.units}"}
-                    except Exception:
+                        clean[key] = {"value": number, "units": unit}
+                    except (UnitError, ValueError):
                         bad(key, f"must be a quantity with a unit such as \"50 mm/yr\", got {item[key]!r}")
             if "path" in item:
                 if not isinstance(item["path"], str) or not item["path"].strip():

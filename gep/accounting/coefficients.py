@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 import pint
 
-from gep.errors import CoefficientError, GridError, Problem, nearest
-from gep.units import Q_, affine, parse_unit
+from gep.errors import CoefficientError, GridError, Problem, UnitError, nearest
+from gep.units import affine, parse_quantity, parse_unit
 
 CONFIDENCE = ("verified", "derived", "recalled", "assumed")
 #: Optional columns of every value table (after ``confidence``): the plausible range in the row's unit and its basis.
@@ -133,6 +133,8 @@ class CoefficientSet:
     profile: dict
     files: dict[str, str]
     overrides: tuple[Override, ...] = ()
+    #: Implausible values the scenario brought in (overrides outside a row's ``low``–``high``), shown and recorded.
+    warnings: tuple[str, ...] = ()
 
     # ----------------------------------------------------------------- lookup
     @cached_property
@@ -286,57 +288,65 @@ class CoefficientSet:
         ``v`` is a number in the row's own unit, or a string with a unit
         (``"8 CNY/m**3"``) that is converted to the row's unit.
         """
-        rows, pools, done = self.rows.copy(), self.carbon_pools, list(self.overrides)
+        rows, pools, done, warned, problems = self.rows.copy(), self.carbon_pools, list(self.overrides), list(self.warnings), []
         for spec, value in overrides.items():
-            param, key = _split_key(spec)
-            if param.startswith("carbon_pools."):
-                pools, override = self._override_pool(pools, param.split(".", 1)[1], key, value, where)
-                done.append(override)
-                continue
-            mask = (rows["parameter"] == param) & (rows["key"] == key)
-            if not mask.any():
-                known = sorted(set(rows["parameter"]))
-                near = nearest(param, known)
-                raise CoefficientError(
-                    f"{where}: override '{spec}' names no coefficient of set {self.id}",
-                    hint=(f"did you mean '{near}'? " if near else "") + "write 'parameter' or 'parameter[key]' as listed by `gep coefficients show`",
-                )
-            idx = rows.index[mask][0]
-            unit = str(rows.at[idx, "unit"])
-            if isinstance(value, str):
-                try:
-                    q = Q_(value)
-                except Exception as exc:  # pint raises many kinds
-                    raise CoefficientError(f"{where}: override '{spec}' = {value!r} is not a number with a unit", hint=f"write e.g. \"{rows.at[idx, 'value']} {unit}\"") from exc
-                s, o = affine(f"{q.units}", unit, f"override '{spec}'")
-                number = float(q.magnitude) * s + o
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                number = float(value)
-            else:
-                raise CoefficientError(f"{where}: override '{spec}' must be a number or a string with a unit", hint=f"e.g. {rows.at[idx, 'value']} (in {unit})")
-            old = float(rows.at[idx, "value"])
-            rows.at[idx, "value"] = number
-            rows.at[idx, "source"] = f"scenario override ({where})"
-            rows.at[idx, "confidence"] = "assumed"
-            rows.loc[idx, ["low", "high"]] = np.nan
-            rows.at[idx, "range_basis"] = "scenario override: no range given"
-            done.append(Override(param, key, old, number, unit))
-        return replace(self, rows=rows, carbon_pools=pools, overrides=tuple(done))
+            try:
+                if _split_key(spec)[0].startswith("carbon_pools."):
+                    param, key = _split_key(spec)
+                    pools, override = self._override_pool(pools, param.split(".", 1)[1], key, value, where)
+                    done.append(override)
+                else:
+                    override, warning = self._override_row(rows, spec, value, where)
+                    done.append(override)
+                    warned += [warning] if warning else []
+            except CoefficientError as exc:
+                problems.append(Problem(exc.message + (f". Fix: {exc.hint}" if exc.hint else ""), key=f"[coefficients.overrides] {spec}"))
+        if problems:
+            n = len(problems)
+            raise CoefficientError(f"{where}: {n} problem{'s' * (n > 1)} in [coefficients.overrides]: " + " | ".join(map(str, problems)),
+                                   hint="see `gep coefficients show` for each parameter, its unit and plausible range", problems=problems)
+        return replace(self, rows=rows, carbon_pools=pools, overrides=tuple(done), warnings=tuple(warned))
+
+    def _override_row(self, rows: pd.DataFrame, spec: str, value: Any, where: str) -> tuple[Override, str | None]:
+        """Override one tidy row in ``rows`` (in place): the record and a warning when the value is implausible."""
+        param, key = _split_key(spec)
+        mask = (rows["parameter"] == param) & (rows["key"] == key)
+        if not mask.any():
+            near = nearest(param, sorted(set(rows["parameter"])))
+            raise CoefficientError(f"names no coefficient of set {self.id}",
+                                   hint=(f"did you mean '{near}'? " if near else "") + "write 'parameter' or 'parameter[key]' as listed by `gep coefficients show`")
+        idx = rows.index[mask][0]
+        unit = str(rows.at[idx, "unit"])
+        number = _override_value(spec, value, unit, rows.at[idx, "value"], where)
+        lo, hi, basis = physical_limits(param, unit)
+        if not lo <= number <= hi:
+            raise CoefficientError(f"{_shown(value, unit)} is impossible: {basis}, so it must lie in [{lo:g}, {hi:g}] {unit}",
+                                   hint=f"give a value in {unit} within that range (the set's value is {rows.at[idx, 'value']:g} {unit})")
+        low, high, range_basis = rows.at[idx, "low"], rows.at[idx, "high"], str(rows.at[idx, "range_basis"] or "").strip()
+        warning = None
+        if pd.notna(low) and pd.notna(high) and not low <= number <= high:
+            warning = (f"override '{spec}' = {number:g} {unit} is outside the plausible range [{low:g}, {high:g}] {unit} of set {self.id}"
+                       + (f" ({range_basis})" if range_basis else ""))
+        old = float(rows.at[idx, "value"])
+        rows.at[idx, "value"] = number
+        rows.at[idx, "source"] = f"scenario override ({where})"
+        rows.at[idx, "confidence"] = "assumed"
+        rows.loc[idx, ["low", "high"]] = np.nan
+        rows.at[idx, "range_basis"] = "scenario override: no range given"
+        return Override(param, key, old, number, unit), warning
 
     @staticmethod
     def _override_pool(pools: pd.DataFrame, pool: str, key: str, value: Any, where: str) -> tuple[pd.DataFrame, Override]:
         """Override one carbon-pool density, ``carbon_pools.c_above[211]`` [t C/ha]: the new table and the record."""
         if pool not in POOL_COLUMNS[1:]:
-            raise CoefficientError(f"{where}: 'carbon_pools.{pool}' is not a carbon pool", hint=f"pools are {', '.join(POOL_COLUMNS[1:])}")
+            raise CoefficientError(f"'carbon_pools.{pool}' is not a carbon pool", hint=f"pools are {', '.join(POOL_COLUMNS[1:])}")
         pools = pools.copy()
         hit = pools.index[pools["lucode"].astype(str) == key]
         if not len(hit):
-            raise CoefficientError(f"{where}: the carbon pool table has no lucode {key!r}", hint="write carbon_pools.<pool>[<land-cover code>]")
-        if isinstance(value, str):
-            s, o = affine(f"{Q_(value).units}", "tC/ha", f"override 'carbon_pools.{pool}[{key}]'")
-            number = float(Q_(value).magnitude) * s + o
-        else:
-            number = float(value)
+            raise CoefficientError(f"the carbon pool table has no lucode {key!r}", hint="write carbon_pools.<pool>[<land-cover code>]")
+        number = _override_value(f"carbon_pools.{pool}[{key}]", value, "tC/ha", pools.at[hit[0], pool], where)
+        if number < 0:
+            raise CoefficientError(f"{number:g} t C/ha is impossible: a carbon density is not negative", hint="give a density ≥ 0 t C/ha")
         old = float(pools.at[hit[0], pool])
         pools.at[hit[0], pool] = number
         for end in ("low", "high"):
@@ -370,6 +380,65 @@ class CoefficientSet:
     def table(self) -> pd.DataFrame:
         """All tidy rows (for ``gep coefficients show``)."""
         return self.rows.sort_values(["parameter", "key"]).reset_index(drop=True)
+
+
+def _override_value(spec: str, value: Any, unit: str, current: Any, where: str) -> float:
+    """An override's value in the row's ``unit``: a number (already in it) or a ``"value unit"`` string, converted."""
+    if isinstance(value, str):
+        try:
+            number, given = parse_quantity(value, f"override '{spec}'")
+        except UnitError as exc:
+            raise CoefficientError(f"{value!r} is not a number with a unit", hint=f"write e.g. \"{current} {unit}\"") from exc
+        s, o = affine(given or "dimensionless", unit, f"override '{spec}'")
+        return number * s + o
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+        if not np.isfinite(number):
+            raise CoefficientError(f"{value!r} is not a finite number", hint=f"e.g. {current} (in {unit})")
+        return number
+    raise CoefficientError("must be a number or a string with a unit", hint=f"e.g. {current} (in {unit})")
+
+
+def _shown(value: Any, unit: str) -> str:
+    return value if isinstance(value, str) else f"{value:g} {unit}"
+
+
+#: Physical limits of coefficients (values outside are impossible, not merely implausible), by parameter
+#: pattern (:mod:`fnmatch`, first match wins): ``(pattern, low, high, unit of the limits, basis)``.
+#: A ``None`` unit means the limits hold in any unit (0 and ∞). The plausible range of a value is
+#: the row's own ``low``–``high`` (coefficients/README.md).
+PHYSICAL_LIMITS: tuple[tuple[str, float, float, str | None, str], ...] = (
+    ("price.*", 0.0, np.inf, None, "a price is not negative"),
+    ("*.cover_coefficient", -np.inf, np.inf, None, "a regression slope may have either sign"),
+    *((pattern, 0.0, 1.0, "dimensionless", "a share of a whole is between 0 and 1 (0 % and 100 %)") for pattern in (
+        "*runoff_coefficient", "*_share", "*.nep_ratio", "*.erodible_fraction", "*.crust_factor", "*.roughness_factor",
+        "*.support_practice", "*.cover_management", "*.marsh_porosity", "*.sediment_fraction", "*.nutrient_content",
+        "*.fertilizer_content", "*.annualisation_rate", "*.lulc_veg")),
+    ("*", 0.0, np.inf, None, "an amount, density, rate, depth or constant of a physical process is not negative"),
+)
+
+
+def physical_limits(parameter: str, unit: str) -> tuple[float, float, str]:
+    """``(low, high, basis)`` of a coefficient in ``unit`` (:data:`PHYSICAL_LIMITS`)."""
+    import fnmatch
+
+    for pattern, lo, hi, limit_unit, basis in PHYSICAL_LIMITS:
+        if fnmatch.fnmatchcase(parameter, pattern):
+            if limit_unit is None:
+                return lo, hi, basis
+            s, o = affine(limit_unit, unit, f"limits of coefficient '{parameter}'")
+            return lo * s + o, hi * s + o, basis
+    return -np.inf, np.inf, "no limit"
+
+
+def physical_problems(coef: "CoefficientSet") -> list[Problem]:
+    """Rows of a set whose value is physically impossible (:data:`PHYSICAL_LIMITS`), one problem each."""
+    out = []
+    for r in coef.rows.itertuples():
+        lo, hi, basis = physical_limits(r.parameter, r.unit)
+        if not lo <= r.value <= hi:
+            out.append(Problem(f"value {r.value:g} {r.unit} is impossible: {basis} ([{lo:g}, {hi:g}] {r.unit})", file=str(r.file), key=f"{r.parameter}[{r.key}]" if r.key else r.parameter))
+    return out
 
 
 def _split_key(spec: str) -> tuple[str, str]:
@@ -609,7 +678,7 @@ def problems_of(chain: list[dict], rules: dict | None = None) -> list[Problem]:
     problems = list(top["problems"])
     if not problems and top["header"].get("kind", "accounting") == "accounting":
         try:
-            from_files(chain, verify=False)
+            problems = physical_problems(from_files(chain, verify=False))
         except CoefficientError as exc:
             problems = [Problem(exc.line())]
     if rules is None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -264,18 +265,19 @@ def parcel_account(ls: Landscape, results: dict[str, ServiceResult], cells: dict
     Returns
     -------
     results, cells, parcels
-        The parcel's results and weighted per-cell maps, and a per-feature
-        table (``None`` unless the file has several features).
+        The parcel's results and weighted per-cell maps, and the per-feature
+        table (one row for a file of one feature; ``None`` beyond :data:`MAX_PARCEL_FEATURES`).
     """
     import pandas as pd
 
     if ls.parcel is None:
         return results, cells, None
     parcels = None
-    if ls.parcel.features:
+    features = ls.parcel.features or [(Path(ls.parcel.path).stem, ls.parcel.weights)]
+    if len(features) <= MAX_PARCEL_FEATURES:
         rows = []
         area = np.asarray(ls.cell_area.data)
-        for name, w in ls.parcel.features:
+        for name, w in features:
             acc = assemble_fn(apportion(results, ls, w))
             rows.append({"feature": name, "area_in_region_ha": float(np.sum(area * w)) / 1e4, **{f"{c}_cny": v for c, v in acc.category_totals().items()}, "gep_cny": acc.gep})
         parcels = pd.DataFrame(rows)

@@ -18,8 +18,8 @@ from typing import Any
 from gep.accounting import catalogue
 from gep.accounting.catalogue import BY_ID
 from gep.accounting.changes import CLASS_DEPENDENT_INPUTS, InputChange, Operation, OperationProblem, validate
-from gep.errors import Problem, ScenarioError, nearest
-from gep.units import Q_, parse_unit
+from gep.errors import Problem, ScenarioError, UnitError, nearest
+from gep.units import parse_quantity, parse_unit
 
 #: Gridded and tabular inputs a scenario may give: every input of every service of the catalogue.
 INPUTS = catalogue.INPUTS
@@ -262,14 +262,14 @@ def _grid_input(folder: Path, name: str, value: Any, probs: _Problems, section: 
         return GridInput(name, _path(folder, value, probs, section, name), None, None)
     if isinstance(value, str):
         try:
-            q = Q_(value)
-        except Exception:
-            probs.add(section, name, f"{value!r} is neither a raster path (.tif, .nc) nor a number with a unit")
+            number, unit = parse_quantity(value, f"[{section}] {name}")
+        except UnitError as exc:
+            probs.add(section, name, f"{value!r} is neither a raster path (.tif, .nc) nor a number with a unit ({exc.message})")
             return None
-        if not hasattr(q, "units"):
+        if not unit:
             probs.add(section, name, f"constant {value!r} needs a unit, e.g. \"{value} {INPUTS.get(name, '')}\"")
             return None
-        return GridInput(name, None, float(q.magnitude), f"{q.units}")
+        return GridInput(name, None, number, unit)
     probs.add(section, name, f"expected a raster path or a quantity string such as \"1200 mm/yr\", got {value!r}")
     return None
 

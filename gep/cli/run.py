@@ -16,7 +16,8 @@ app = App()
 
 @app.command("run")
 def run_cmd(
-    scenario: Path = typer.Argument(..., help="Scenario TOML file (see docs/scenarios.md)."),
+    scenario: Optional[Path] = typer.Argument(None, help="Scenario TOML file (see docs/scenarios.md); or --demo.", show_default=False),
+    demo: bool = typer.Option(False, "--demo", help="Run the embedded demo county (a synthetic Liyang-like county shipped with gep)."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<run-id>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout instead of the table."),
     chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help=f"Run chunked with dask, CHUNKS × CHUNKS cells per chunk (bounded memory; {DEFAULT_CHUNKS} is a good size; default in memory, or [execution] chunks)."),
@@ -32,9 +33,14 @@ def run_cmd(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from gep import execution
+    from gep.errors import InputError
     from gep.jobs import run as run_job
     from gep.jobs import series as series_job
+    from gep.jobs.starter import demo_scenario
 
+    if demo == (scenario is not None):
+        raise InputError("give a scenario file or --demo (one of the two)", hint="e.g. gep run --demo, or gep run my-county/scenario.toml (gep init my-county writes one)", key="scenario")
+    scenario = demo_scenario() if demo else scenario
     job = run_job.load(scenario, area=area, chunks=chunks, scheduler=scheduler, workers=workers)
     bar_off = not err.is_terminal and as_json
     with Progress(TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err.console, transient=True, disable=bar_off) as bar:

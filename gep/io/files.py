@@ -14,6 +14,16 @@ from pathlib import Path
 from gep.errors import InputError, ScenarioError
 
 
+def package_data(*parts: str) -> Path:
+    """A file or folder shipped inside the gep package (``gep/data/...``), found through :mod:`importlib.resources`.
+
+    Works in a source checkout, an editable install and a regular (wheel) install alike.
+    """
+    from importlib.resources import files
+
+    return Path(str(files("gep").joinpath("data", *parts)))
+
+
 def sha256_file(path: str | Path) -> str:
     """SHA-256 hex digest of a file's bytes."""
     h = hashlib.sha256()

@@ -27,7 +27,7 @@ from gep.io.capacity_tables import read_export_coefficients, read_standards
 from gep.io.coefficient_files import find_set, read_header, recorded_set
 from gep.io.files import read_toml, sha256_file
 from gep.io.tables import read_csv
-from gep.jobs.job import Written
+from gep.jobs.job import Written, check_destination, output_folder
 
 KIND = mf.BasinRecord.KIND
 OUTPUTS = ("capacity.csv", "credits.csv", "credits.parquet")
@@ -119,12 +119,19 @@ def run_id(bs: BasinScenario, coef: dict) -> str:
 
 
 def write(result: BasinResult, out_dir: Path | None, command: str) -> Written[BasinResult]:
-    """Write capacity.csv, credits.csv, credits.parquet and manifest.json."""
+    """Write capacity.csv, credits.csv, credits.parquet and manifest.json, whole or not at all."""
+    bs = result.scenario
+    target = Path(out_dir) if out_dir else (bs.output_dir or Path("runs")) / run_id(bs, result.coefficients)
+    with output_folder(target, KIND) as folder:
+        manifest = _write_into(result, folder, command)
+    return Written(result, target, manifest)
+
+
+def _write_into(result: BasinResult, folder: Path, command: str) -> mf.Manifest:
+    """capacity.csv, credits.csv, credits.parquet and manifest.json, into ``folder``."""
     from gep.capacity.basin import totals
 
     bs = result.scenario
-    folder = Path(out_dir) if out_dir else (bs.output_dir or Path("runs")) / run_id(bs, result.coefficients)
-    folder.mkdir(parents=True, exist_ok=True)
     outputs.write_csv(result.capacity, folder / "capacity.csv")
     outputs.write_csv(result.credits, folder / "credits.csv")
     outputs.write_parquet(result.credits, folder / "credits.parquet")
@@ -141,12 +148,15 @@ def write(result: BasinResult, out_dir: Path | None, command: str) -> Written[Ba
         environment=provenance.environment(), rng=provenance.rng_record(None, used=False),
     )
     manifest, _, _ = mf.write(folder, manifest)
-    return Written(result, folder, manifest)
+    return manifest
 
 
 def run(path: str | Path, out_dir: Path | None = None, command: str = KIND, progress: Callable[[str], None] | None = None) -> Written[BasinResult]:
-    """Load, compute and write a basin run."""
-    return write(compute(load(path), progress), out_dir, command)
+    """Load, compute and write a basin run (the output folder is checked before computing)."""
+    inputs = load(path)
+    folder = Path(out_dir) if out_dir else (inputs.scenario.output_dir or Path("runs")) / run_id(inputs.scenario, inputs.coefficients)
+    check_destination(folder, KIND)
+    return write(compute(inputs, progress), folder, command)
 
 
 def replay(manifest: mf.Manifest, scenario_path: Path, out_dir: Path) -> mf.Manifest:

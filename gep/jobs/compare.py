@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gep.accounting.delta import by_category, by_service, by_zone, delta_cells, delta_table, landcover_transitions
+from gep.accounting.delta import by_category, by_service, by_zone, delta_cells, delta_table, landcover_transitions, unrelated
 from gep.audit.manifest import CompareRecord, Manifest, RunRecord, SideRef
-from gep.jobs.job import Written
+from gep.errors import InputError
+from gep.jobs.job import Written, output_folder, rebased
 
 KIND = CompareRecord.KIND
 
@@ -186,6 +187,9 @@ def load(base, alt, out_dir, *, area=None, chunks: int | None = None, status=Non
 def compute(sides: tuple[Side, Side], progress: Callable[[str], None] | None = None) -> Comparison:
     """The Δ tables, per-cell Δ map, land-cover transitions, checks and summary of two sides."""
     base, alt = sides
+    why = unrelated(base.account, alt.account, base.cells, alt.cells)
+    if why:
+        raise InputError(f"refusing to compare unrelated regions: {why}", hint="compare two scenarios or runs of the same region (same zone table and grid)")
     delta = delta_table(base.account, alt.account)
     cells = delta_cells(base.cells, alt.cells)
     return Comparison(base, alt, delta, by_service(delta), by_zone(delta), by_category(delta), cells,
@@ -193,6 +197,25 @@ def compute(sides: tuple[Side, Side], progress: Callable[[str], None] | None = N
 
 
 def write(comparison: Comparison, out_dir, command: str = KIND) -> Written[Comparison]:
+    """Write the comparison's tables, charts, workbook and manifest into ``out_dir``, whole or not at all
+    (:func:`gep.jobs.job.output_folder`; see :func:`_write_into`)."""
+    folder = Path(out_dir)
+    with output_folder(folder, KIND) as tmp:
+        written = _write_into(comparison, tmp, command)
+    return _placed(written, tmp, folder)
+
+
+def _placed(written: "Written[Comparison]", tmp: Path, folder: Path) -> "Written[Comparison]":
+    """A comparison written into ``tmp``, with the paths its document names as they are once ``tmp`` is ``folder``."""
+    doc = dict(written.result.doc)
+    doc["out_dir"] = str(folder)
+    for side in ("base", "alt"):
+        if doc[side].get("run_dir"):
+            doc[side] = dict(doc[side], run_dir=rebased(doc[side]["run_dir"], tmp, folder))
+    return Written(replace(written.result, doc=doc), folder, written.manifest)
+
+
+def _write_into(comparison: Comparison, out_dir, command: str = KIND) -> Written[Comparison]:
     """Write the comparison's tables, charts, workbook and manifest into ``out_dir``.
 
     The manifest (kind ``gep compare``) records each side's run folder and the
@@ -383,7 +406,9 @@ def run(base, alt, out_dir=None, *, area=None, chunks: int | None = None, status
         ``status(label)`` returns a context manager shown while a side is computed.
     """
     folder = Path(out_dir) if out_dir else default_folder(base, alt)
-    return write(compute(load(base, alt, folder, area=area, chunks=chunks, status=status, command=command), progress), folder, command)
+    with output_folder(folder, KIND) as tmp:  # checked before anything is computed; the sides' runs are written inside
+        written = _write_into(compute(load(base, alt, tmp, area=area, chunks=chunks, status=status, command=command), progress), tmp, command)
+    return _placed(written, tmp, folder)
 
 
 def replay(manifest: Manifest, run_dir, out_dir) -> None:

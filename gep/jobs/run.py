@@ -27,7 +27,7 @@ from gep.io.coefficient_files import recorded_set
 from gep.io.files import sha256_file
 from gep.io.raster import cells as raster_cells
 from gep.jobs import inputs
-from gep.jobs.job import Written
+from gep.jobs.job import Written, check_destination, output_folder
 
 KIND = mf.RunRecord.KIND
 OUTPUTS = ("account.csv", "account.parquet", "components.csv", "zones.csv", "account.nc", "cells.nc", "value_by_service_zone.png")
@@ -133,27 +133,61 @@ def compute(job: RunJob, progress: Callable[[str], None] | None = None, *, year:
     return RunResult(sc, coef, ls, account, job.enabled, job.methods, job.switches, cell_ds, changes=record)
 
 
-def run_id(sc: Scenario, coef: CoefficientSet) -> str:
-    """Deterministic run id: scenario name + hash of the scenario and coefficient files."""
-    h = provenance.sha256_bytes((sha256_file(sc.path) + provenance.canonical_json(coef.provenance())).encode())
-    return provenance.run_folder_name(sc.name, str(sc.year), h)
+def run_id(sc: Scenario, coef: CoefficientSet, parcel: Path | None = None) -> str:
+    """Deterministic run id: scenario name + hash of the scenario and coefficient files (and of the parcel file:
+    a parcel's account has a folder of its own, ``<name>-<parcel>-<year>-<hash>``)."""
+    key = sha256_file(sc.path) + provenance.canonical_json(coef.provenance()) + (sha256_file(parcel) if parcel is not None else "")
+    name = f"{sc.name}-{Path(parcel).stem}" if parcel is not None else sc.name
+    return provenance.run_folder_name(name, str(sc.year), provenance.sha256_bytes(key.encode()))
+
+
+def parcel_of(job_or_result) -> Path | None:
+    """The parcel file a run accounts (``--area``, else ``[region] area``), or None for the whole region."""
+    area = getattr(job_or_result, "area", None)
+    sc = job_or_result.scenario
+    return Path(area) if area is not None else (Path(sc.area) if sc.area is not None else None)
+
+
+def destination(job: RunJob, out_dir: Path | None) -> Path:
+    """The output folder of a loaded run: ``out_dir``, else ``[output] dir`` (default ``runs/``) / run id."""
+    sc = job.scenario
+    return Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / run_id(sc, job.coef, parcel_of(job))
+
+
+def refuse_other_region(parcel: Path | None) -> Callable[[dict], str | None]:
+    """A run never replaces the account of another area: a parcel's run does not overwrite the whole region's, nor the reverse."""
+
+    def refuse(doc: dict) -> str | None:
+        recorded = ((doc.get("changes") or {}).get("parcel") or {}).get("path") if isinstance(doc.get("changes"), dict) else None
+        if parcel is None and recorded:
+            return f"holds the account of the parcel {recorded}; the whole region's account goes to a folder of its own"
+        if parcel is not None and not recorded:
+            return f"holds the account of the whole region; the account of the parcel {Path(parcel).name} goes to a folder of its own (leave out --out for runs/<name>-{Path(parcel).stem}-<year>-<hash>/)"
+        return None
+
+    return refuse
 
 
 def write(result: RunResult, out_dir: Path | None, command: str = KIND) -> Written[RunResult]:
-    """Write account tables, per-cell NetCDF, chart and manifest."""
+    """Write account tables, per-cell NetCDF, chart and manifest, whole or not at all (:func:`gep.jobs.job.output_folder`)."""
     sc = result.scenario
-    folder = Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / run_id(sc, result.coef)
-    folder.mkdir(parents=True, exist_ok=True)
-    acc = result.account
-    table = acc.table()
-    outputs.write_csv(table, folder / "account.csv")
-    outputs.write_parquet(table, folder / "account.parquet")
-    outputs.write_csv(acc.components, folder / "components.csv")
-    outputs.write_csv(acc.zone_table(), folder / "zones.csv")
-    outputs.write_netcdf(acc.data, folder / "account.nc")
-    outputs.write_netcdf(result.cells, folder / "cells.nc")
-    charts.value_by_service_zone(table, folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {acc.gep / 1e8:,.2f} × 10⁸ CNY")
-    manifest, _, _ = mf.write(folder, build_manifest(result, command, folder, outputs.hashes(folder, list(OUTPUTS))))
+    parcel = sc.folder / result.landscape.parcel.path if result.landscape.parcel is not None else None
+    folder = Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / run_id(sc, result.coef, parcel)
+    with output_folder(folder, KIND, refuse_other_region(parcel)) as tmp:
+        acc = result.account
+        table = acc.table()
+        outputs.write_csv(table, tmp / "account.csv")
+        outputs.write_parquet(table, tmp / "account.parquet")
+        outputs.write_csv(acc.components, tmp / "components.csv")
+        outputs.write_csv(acc.zone_table(), tmp / "zones.csv")
+        outputs.write_netcdf(acc.data, tmp / "account.nc")
+        outputs.write_netcdf(result.cells, tmp / "cells.nc")
+        charts.value_by_service_zone(table, tmp / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {acc.gep / 1e8:,.2f} × 10⁸ CNY")
+        names = list(OUTPUTS)
+        if acc.parcels is not None:
+            outputs.write_csv(acc.parcels, tmp / "parcels.csv")
+            names.append("parcels.csv")
+        manifest, _, _ = mf.write(tmp, build_manifest(result, command, tmp, outputs.hashes(tmp, names)))
     return Written(result, folder, manifest)
 
 
@@ -199,11 +233,16 @@ def _relpath(path: Path, start: Path | None) -> str:
 
 
 def run(job: RunJob, out_dir: Path | None = None, command: str = KIND, progress: Callable[[str], None] | None = None) -> Written[RunResult]:
-    """Compute and write a loaded scenario's account (a single year; see :mod:`gep.jobs.series`)."""
+    """Compute and write a loaded scenario's account (a single year; see :mod:`gep.jobs.series`).
+
+    The output folder is checked before anything is computed (:func:`gep.jobs.job.check_destination`).
+    """
+    folder = destination(job, out_dir)
+    check_destination(folder, KIND, refuse_other_region(parcel_of(job)))
     result = compute(job, progress)
     if progress:
         progress("writing outputs")
-    return write(result, out_dir, command)
+    return write(result, folder, command)
 
 
 def replay(manifest: mf.Manifest, scenario_path: str | Path, out_dir: Path) -> mf.Manifest:
