@@ -118,6 +118,9 @@ class ServiceSpec:
     tables: tuple[Table, ...] = ()
     price_keys: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
+    #: Inputs that stand in for each other: each group needs one complete alternative (when the method reads the group's inputs),
+    #: e.g. ``(("k_factor",), ("sand", "silt", "clay", "organic_carbon"))``.
+    alternatives: tuple[tuple[tuple[str, ...], ...], ...] = ()
 
     @property
     def default_method(self) -> str:
@@ -137,6 +140,17 @@ class ServiceSpec:
     def inputs_of(self, method: str) -> tuple[Input, ...]:
         """The inputs a method reads."""
         return tuple(i for i in self.inputs if not i.methods or method in i.methods)
+
+    def missing(self, method: str, inputs: set[str] | frozenset[str], tables: set[str] | frozenset[str]) -> list[str]:
+        """What a method needs that is not given: each required input and table, and each group of
+        :attr:`alternatives` of which no alternative is complete (one message each)."""
+        read = {i.name for i in self.inputs_of(method)}
+        out = [f"input '{i.name}' [{i.unit}] ({i.description})" for i in self.inputs_of(method) if i.required and i.name not in inputs]
+        for group in self.alternatives:
+            if read & {n for alt in group for n in alt} and not any(set(alt) <= set(inputs) for alt in group):
+                out.append("input " + ", or ".join(" + ".join(f"'{n}'" for n in alt) for alt in group))
+        out += [f"table '{t.name}' ({t.description})" for t in self.tables if t.required and t.name not in tables]
+        return out
 
     def compute(self, ls: Any, coef: Any, method: str, switches: Mapping, needs: Mapping[str, Any] | None = None) -> Any:
         """Compute the service by ``method`` on a landscape (``needs``: results of the services it needs, by id)."""
@@ -223,6 +237,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         tables=(Table("production", "water_supply rows: local water use, subtracted under water_conservation_net_of_water_use", required=False),),
         output_unit="m**3/yr", price_keys=("price.reservoir_storage",),
         references=(SPEC, "LY/T 1721-2008", "Zhang et al. (2004) WRR 40 W02502", "Sharp et al. (2020) InVEST User's Guide"),
+        alternatives=((("awc",), ("depth_to_root_restricting_layer", "pawc")),),
     ),
     ServiceSpec(
         id="soil_retention", name_zh="土壤保持", category="regulating",
@@ -242,6 +257,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             _input("fcover", "dimensionless", "fractional vegetation cover", methods=("rusle_cover",)),
         ),
         output_unit="t/yr", price_keys=("price.dredging", "price.fertilizer_dap", "price.fertilizer_kcl", "price.organic_matter"),
+        alternatives=((("k_factor",), ("sand", "silt", "clay", "organic_carbon")), (("ls_factor",), ("dem",))),
         references=(SPEC, "Renard et al. (1997) USDA AH 703", "Cai et al. (2000)", "Zhang Keli et al. (2007)", "LY/T 1721-2008"),
     ),
     ServiceSpec(

@@ -486,7 +486,7 @@ def expand(classes: list, legend: Legend | None, where: str) -> np.ndarray:
             out += [int(x) for x in legend.codes[np.array(legend.ecosystems) == c]]
         else:
             if c not in legend.codes:
-                raise ScenarioError(f"{where}: land-cover code {c} is not in the legend", hint=f"use codes of coefficients/<set>/landcover.csv ({', '.join(map(str, legend.codes[:12]))}, ...) or ecosystem names ({', '.join(ECOSYSTEMS)})")
+                raise ScenarioError(f"{where}: land-cover code {c} is not in the legend", hint=f"use codes of gep/data/coefficients/<set>/landcover.csv ({', '.join(map(str, legend.codes[:12]))}, ...) or ecosystem names ({', '.join(ECOSYSTEMS)})")
             out.append(int(c))
     return np.unique(np.array(out, dtype=np.int64))
 
@@ -654,7 +654,7 @@ def apply_landcover(grid: ChangeGrid, ops: Iterable[Operation], legend: Legend |
         frm = expand(op.from_, legend, w)
         to = int(op.to)
         if legend is not None and to not in legend.codes:
-            raise ScenarioError(f"{w}: 'to' code {to} is not in the legend", hint=f"use a code of coefficients/<set>/landcover.csv ({', '.join(map(str, legend.codes[:12]))}, ...)")
+            raise ScenarioError(f"{w}: 'to' code {to} is not in the legend", hint=f"use a code of gep/data/coefficients/<set>/landcover.csv ({', '.join(map(str, legend.codes[:12]))}, ...)")
         region = select(grid, op, w)
         eligible = region & np.isin(codes, frm) & ~protected & (codes != to)
         blocked = int((region & np.isin(codes, frm) & protected).sum())

@@ -1,6 +1,6 @@
 """Versioned coefficient sets: load, validate, look up, override.
 
-A coefficient set (``coefficients/<id>/``) holds every number the engine uses
+A coefficient set (``gep/data/coefficients/<id>/``) holds every number the engine uses
 that is not an input map: per-class lookup tables (runoff coefficients, carbon
 pools, purification capacities), scalars (bulk density, EER) and prices with
 their price year, each row with ``value, unit, source, year, confidence, note``.
@@ -18,9 +18,9 @@ Every row may carry its plausible range ``low, high`` (in the row's unit) and
 ``range_basis`` (where the range comes from); :meth:`CoefficientSet.uncertainty`
 and :meth:`CoefficientSet.ranges` expose them with the confidence, for
 uncertainty analysis. :func:`citation_problems` holds the citation and range
-rules ``gep coefficients verify`` applies (coefficients/README.md).
+rules ``gep coefficients verify`` applies (gep/data/coefficients/README.md).
 A set is named by id (the current version) or ``id@version`` (a frozen
-release under ``coefficients/releases/``, :func:`gep.io.coefficient_files.find_set`).
+release under ``gep/data/coefficients/releases/``, :func:`gep.io.coefficient_files.find_set`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,10 @@ CONFIDENCE = ("verified", "derived", "recalled", "assumed")
 #: Optional columns of every value table (after ``confidence``): the plausible range in the row's unit and its basis.
 RANGE_COLUMNS = ("low", "high", "range_basis")
 POOL_COLUMNS = ("lucode", "c_above", "c_below", "c_soil", "c_dead")
+#: Columns of a land-cover remap table: the user's code and the set's code it maps onto (optionally a ``name``).
+REMAP_COLUMNS = ("lucode", "code")
+#: Columns of InVEST's annual-water-yield biophysical table that gep reads.
+BIOPHYSICAL_COLUMNS = ("lucode", "lulc_veg", "root_depth", "kc")
 #: Range columns of the carbon-pool table: ``c_above_low, c_above_high, …`` (one ``range_basis`` per row).
 POOL_RANGE_COLUMNS = tuple(f"{pool}_{end}" for pool in POOL_COLUMNS[1:] for end in ("low", "high"))
 INDEX_COLUMNS = ("series", "year", "value", "basis", "source", "confidence")
@@ -359,6 +363,84 @@ class CoefficientSet:
         """A copy whose carbon pools are a user's InVEST table (:func:`validate_pools`), recorded as ``file_key``."""
         return replace(self, carbon_pools=pools, files={**self.files, file_key: sha256})
 
+    def with_landcover_remap(self, table: pd.DataFrame, file_key: str, sha256: str) -> "CoefficientSet":
+        """A copy whose legend is a user's own land-cover codes, each mapped onto a class of this set.
+
+        ``table`` (:data:`REMAP_COLUMNS`): ``lucode`` (the user's code), ``code`` (a code
+        of this set's legend) and optionally ``name``. Each user code takes the mapped
+        class's ecosystem type, Chinese name and every per-class value (look-up rows
+        and carbon pools); a 5-class InVEST map onto the 30-odd classes of cn-2022 works.
+        The table is recorded in the provenance as ``file_key``.
+        """
+        path = str(table.attrs.get("path", "landcover remap table"))
+        first = int(table.attrs.get("first_row_line", 2))
+        problems = []
+        user = pd.to_numeric(table["lucode"], errors="coerce")
+        target = pd.to_numeric(table["code"], errors="coerce")
+        for i in range(len(table)):
+            where = dict(file=path, line=i + first, key=f"lucode {table['lucode'].iloc[i]}")
+            if pd.isna(user.iloc[i]) or user.iloc[i] != int(user.iloc[i]) or user.iloc[i] <= 0 or int(user.iloc[i]) in NODATA_CODES:
+                problems.append(Problem(f"lucode must be a positive whole number other than the nodata codes {', '.join(map(str, NODATA_CODES))}", **where))
+            if pd.isna(target.iloc[i]) or int(target.iloc[i]) not in set(self.legend.codes.tolist()):
+                problems.append(Problem(f"code {table['code'].iloc[i]!r} is not a class of set {self.id} (codes: {', '.join(map(str, self.legend.codes[:12]))}, ...)", **where))
+        if user.duplicated().any():
+            problems.append(Problem(f"lucode {int(user[user.duplicated()].iloc[0])} is mapped twice", file=path))
+        if problems:
+            raise CoefficientError(f"{len(problems)} problem(s) in the land-cover remap table: " + " | ".join(map(str, problems)),
+                                   hint=f"one row per land-cover code of your map: lucode,code,name with code a class of set {self.id} (gep coefficients show {self.id})", problems=problems)
+        user, target = user.astype(int).to_numpy(), target.astype(int).to_numpy()
+        order = np.argsort(user)
+        user, target = user[order], target[order]
+        pos = np.searchsorted(self.legend.codes, target)
+        names = table["name"].astype(str).to_numpy()[order] if "name" in table else np.array([self.legend.classes[i] for i in pos])
+        legend = Legend(codes=user, classes=tuple(names), names_zh=tuple(self.legend.names_zh[i] for i in pos),
+                        ecosystems=tuple(self.legend.ecosystems[i] for i in pos), vegetated=self.legend.vegetated[pos])
+        mapping = pd.DataFrame({"key": target.astype(str), "new": user.astype(str)})
+        is_class = self.rows["key"].isin([str(c) for c in self.legend.codes])
+        per_class = self.rows[is_class].merge(mapping, on="key").assign(key=lambda d: d["new"]).drop(columns="new")
+        rows = pd.concat([self.rows[~is_class], per_class], ignore_index=True)
+        pools = self.carbon_pools
+        if len(pools):
+            pools = pools.assign(lucode=pools["lucode"].astype(int).astype(str)).merge(mapping.rename(columns={"key": "lucode"}), on="lucode")
+            pools = pools.assign(lucode=pools["new"].astype(int)).drop(columns="new").sort_values("lucode").reset_index(drop=True)
+        return replace(self, rows=rows, legend=legend, carbon_pools=pools, files={**self.files, file_key: sha256})
+
+    def with_biophysical_table(self, table: pd.DataFrame, file_key: str, sha256: str) -> "CoefficientSet":
+        """A copy with an InVEST annual-water-yield biophysical table's values per land-cover code.
+
+        ``table`` (:data:`BIOPHYSICAL_COLUMNS`, as InVEST writes it; other columns are
+        ignored): ``kc`` becomes ``water_conservation.kc``, ``root_depth`` [mm]
+        ``water_conservation.root_depth`` and ``lulc_veg`` (1: the Budyko curve applies,
+        0: AET = min(Kc·ET0, P)) ``water_conservation.lulc_veg`` of each ``lucode``.
+        Impossible values (negative Kc or depth, ``lulc_veg`` other than 0 or 1, a code
+        not in the legend) are one error naming the file, line and value.
+        """
+        path = str(table.attrs.get("path", "biophysical table"))
+        first = int(table.attrs.get("first_row_line", 2))
+        codes = set(self.legend.codes.tolist())
+        problems, new = [], []
+        columns = (("kc", "water_conservation.kc", "dimensionless"), ("root_depth", "water_conservation.root_depth", "mm"), ("lulc_veg", "water_conservation.lulc_veg", "dimensionless"))
+        for i, r in enumerate(table.to_dict("records")):
+            where = dict(file=path, line=i + first, key=f"lucode {r['lucode']}")
+            code = pd.to_numeric(r["lucode"], errors="coerce")
+            if pd.isna(code) or int(code) not in codes:
+                problems.append(Problem(f"lucode {r['lucode']!r} is not a land-cover code of the legend ({', '.join(map(str, sorted(codes)[:12]))}, ...): map your codes with a landcover_remap table", **where))
+                continue
+            for col, parameter, unit in columns:
+                v = pd.to_numeric(r[col], errors="coerce")
+                if pd.isna(v) or not np.isfinite(v) or v < 0 or (col == "lulc_veg" and v not in (0, 1)):
+                    problems.append(Problem(f"{col} {r[col]!r} is impossible: " + ("lulc_veg is 1 (vegetated) or 0" if col == "lulc_veg" else f"{col} is a number ≥ 0"), **where))
+                    continue
+                new.append({"parameter": parameter, "key": str(int(code)), "value": float(v), "unit": unit, "price_year": np.nan,
+                            "source": f"scenario biophysical table {Path(path).name}", "year": np.nan, "confidence": "assumed", "note": "",
+                            "low": np.nan, "high": np.nan, "range_basis": "the user's InVEST biophysical table", "file": Path(path).name})
+        if problems:
+            raise CoefficientError(f"{len(problems)} problem(s) in the biophysical table: " + " | ".join(map(str, problems)),
+                                   hint="InVEST's biophysical table: lucode, lulc_veg (0/1), root_depth [mm], kc [-], one row per land-cover code", problems=problems)
+        added = pd.DataFrame(new)
+        keep = ~self.rows.set_index(["parameter", "key"]).index.isin(added.set_index(["parameter", "key"]).index)
+        return replace(self, rows=pd.concat([self.rows[keep], added], ignore_index=True), files={**self.files, file_key: sha256})
+
     def with_valuation(self, settings: dict[str, Any]) -> "CoefficientSet":
         """A copy whose ``[valuation]`` profile settings are updated (a scenario's ``[valuation]``)."""
         if not settings:
@@ -406,7 +488,7 @@ def _shown(value: Any, unit: str) -> str:
 #: Physical limits of coefficients (values outside are impossible, not merely implausible), by parameter
 #: pattern (:mod:`fnmatch`, first match wins): ``(pattern, low, high, unit of the limits, basis)``.
 #: A ``None`` unit means the limits hold in any unit (0 and ∞). The plausible range of a value is
-#: the row's own ``low``–``high`` (coefficients/README.md).
+#: the row's own ``low``–``high`` (gep/data/coefficients/README.md).
 PHYSICAL_LIMITS: tuple[tuple[str, float, float, str | None, str], ...] = (
     ("price.*", 0.0, np.inf, None, "a price is not negative"),
     ("*.cover_coefficient", -np.inf, np.inf, None, "a regression slope may have either sign"),
@@ -600,7 +682,7 @@ NEEDS_RANGE = ("recalled", "assumed")
 
 
 def citation_problems(df: pd.DataFrame, path: str) -> list[Problem]:
-    """Rows of a coefficient table that break the citation and range rules (coefficients/README.md).
+    """Rows of a coefficient table that break the citation and range rules (gep/data/coefficients/README.md).
 
     A table is checked when it has ``source`` and ``confidence`` columns; its
     values are ``value`` (range ``low, high``) or, in the InVEST carbon-pool
@@ -728,7 +810,7 @@ def class_index(legend: Legend, codes: Any) -> tuple[Any, np.ndarray]:
         counts = [(int(c), _count(codes, c)) for c in bad[:5]]
         raise GridError(
             "land cover holds code(s) not in the legend: " + ", ".join(f"{c} ({n} cells)" for c, n in counts),
-            hint="reclassify them to codes in coefficients/<set>/landcover.csv (see coefficients/README.md), or add the class to a custom set",
+            hint="reclassify them to codes in gep/data/coefficients/<set>/landcover.csv (see gep/data/coefficients/README.md), or add the class to a custom set",
         )
     table = legend.codes
 

@@ -169,3 +169,20 @@ def unrelated(base: xr.Dataset, alt: xr.Dataset, base_cells: xr.Dataset | None =
         if not bounds_overlap(b, cb, a, ca):
             return f"the grids of BASE and ALT do not overlap on the ground (BASE {tuple(round(v) for v in b)}, ALT {tuple(round(v) for v in a)})"
     return None
+
+
+def carbon_stock_delta(base: pd.DataFrame | None, alt: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Change of the carbon stock per zone and pool [t C] (ALT − BASE) from two ``carbon_stock.csv`` tables
+    (:func:`gep.accounting.account.carbon_stock_table`); None unless both runs have one.
+
+    Columns ``zone, zone_name`` and, per pool and the total, ``<pool>_base_tc, <pool>_alt_tc, <pool>_delta_tc``.
+    """
+    if base is None or alt is None:
+        return None
+    pools = [c[:-3] for c in base.columns if c.endswith("_tc")]
+    merged = base.merge(alt, on=["zone", "zone_name"], how="outer", suffixes=("_base", "_alt")).fillna({f"{p}_tc_{s}": 0.0 for p in pools for s in ("base", "alt")})
+    out = merged[["zone", "zone_name"]].copy()
+    for p in pools:
+        b, a = merged[f"{p}_tc_base"], merged[f"{p}_tc_alt"]
+        out[f"{p}_base_tc"], out[f"{p}_alt_tc"], out[f"{p}_delta_tc"] = b, a, a - b
+    return out.sort_values("zone").reset_index(drop=True)

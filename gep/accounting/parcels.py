@@ -82,6 +82,9 @@ def basis(res: ServiceResult, sid: str, name: str | None = None) -> xr.DataArray
             return cells[f"{sid}_capacity_{name}"]
         if name in cells and name != sid:
             return cells[name]
+        part_of = [k for k in cells if k != sid and name.startswith(f"{k}_")]  # carbon_stock_c_soil: by the carbon_stock map
+        if part_of:
+            return cells[max(part_of, key=len)]
     if sid in cells:
         return cells[sid]
     caps = [v for k, v in sorted(cells.items()) if k.startswith(f"{sid}_capacity_")]
@@ -247,6 +250,38 @@ def cell_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.Data
         else:
             total = total + part
     return xr.DataArray(total, dims=("y", "x"), coords={k: ls.grid[k] for k in ("y", "x") if k in ls.grid.coords}, name="gep_value", attrs={"units": "CNY/yr", "long_name": "GEP per cell (account values shared out over cells)"})
+
+
+def service_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.DataArray, sums: dict[str, Any] | None = None) -> dict[str, xr.DataArray]:
+    """Value of each cell by service [CNY/yr]: each service's zone × ecosystem values shared out over its cells
+    (by its own per-cell map where it has one, else by area), as :func:`cell_values` does for their sum.
+
+    Returns
+    -------
+    dict of str → DataArray
+        ``value_<service>``, dims ``(y, x)``, float32, 0 outside the region.
+    """
+    if sums is None:
+        sums = basis_sums(ls, results)
+    sums = {sid: np.asarray(s.compute() if hasattr(s, "compute") else s, dtype=np.float64) for sid, s in sums.items()}
+    a_all = np.asarray(ls.zone_area().values, dtype=np.float64)
+    az = a_all.sum(axis=1, keepdims=True)
+    ok_a = a_all > 0
+    out = {}
+    for sid, res in results.items():
+        v = np.asarray(value.sel(service=sid).transpose("zone", "ecosystem").values, dtype=np.float64)
+        rest, part = v, None
+        if sid in sums:
+            ok = sums[sid] != 0
+            part = ls.spread(np.divide(v, sums[sid], out=np.zeros_like(v), where=ok)) * _finite(basis(res, sid).data)
+            rest = np.where(ok, 0.0, v)
+        by_area = np.divide(rest, a_all, out=np.zeros_like(rest), where=ok_a)
+        left = np.where(ok_a, 0.0, rest).sum(axis=1, keepdims=True)
+        by_area = by_area + np.divide(left, az, out=np.zeros_like(left), where=az > 0)
+        total = ls.spread(by_area) * ls.cell_area.data
+        total = total + part if part is not None else total
+        out[f"value_{sid}"] = xr.DataArray(total, dims=("y", "x"), attrs={"units": "CNY/yr", "long_name": f"value of {sid} per cell"}).astype(np.float32)
+    return out
 
 
 def parcel_account(ls: Landscape, results: dict[str, ServiceResult], cells: dict[str, xr.DataArray], assemble_fn) -> tuple[dict, dict, Any]:

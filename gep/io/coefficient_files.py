@@ -6,9 +6,9 @@ header names the set (``id``, ``version``, ``description``), optionally a ``base
 extends, the accounting profile (``[services]``, ``[methods]``, ``[switches]``,
 ``[valuation]``) and ``[files]``: the SHA-256 of every file in the folder.
 
-A set is named by id (its current version, ``coefficients/<id>/``), by
+A set is named by id (its current version, ``gep/data/coefficients/<id>/``), by
 ``id@version`` (the current folder when it has that version, else the frozen
-copy ``coefficients/releases/<id>/<version>/``) or by a folder path.
+copy ``gep/data/coefficients/releases/<id>/<version>/``) or by a folder path.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def read_header(folder: Path) -> dict:
     header = read_toml(folder / HEADER, what="coefficient set header")
     for key in ("id", "version", "files"):
         if key not in header:
-            raise CoefficientError(f"{folder / HEADER} lacks '{key}'", hint="see coefficients/README.md for the header format")
+            raise CoefficientError(f"{folder / HEADER} lacks '{key}'", hint="see gep/data/coefficients/README.md for the header format")
     return header
 
 

@@ -2,7 +2,7 @@
 
 * run manifests (``manifest.json`` of ``gep run`` or ``gep capacity``) and the
   output files they list, checked against their SHA-256;
-* the ledger's coefficient set (``coefficients/ledger-2026/``, ``kind = "ledger-table"``);
+* the ledger's coefficient set (``gep/data/coefficients/ledger-2026/``, ``kind = "ledger-table"``);
 * batch files of operations (``gep ledger batch``) and export documents.
 
 Plain ``csv``/``json`` readers (no pandas) keep the ledger commands fast. Errors

@@ -80,7 +80,7 @@ def load(path: str | Path, versions: dict[str, str | None] | None = None) -> Bas
 
     ``versions`` (role ``export`` or ``standards`` → version) loads those versions of the
     scenario's coefficient sets while they are present, current or frozen under
-    ``coefficients/releases/`` (replay: the versions the run recorded).
+    ``gep/data/coefficients/releases/`` (replay: the versions the run recorded).
     """
     from gep.io.raster import cell_area, check_aligned, read_codes
 

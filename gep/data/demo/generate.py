@@ -12,7 +12,7 @@ be plausible for the region.
 The generator is deterministic (one ``numpy.random.Generator(PCG64(20221))``,
 consumed in a fixed order) and writes byte-identical files on every run:
 
-    python scenarios/demo/generate.py [--out scenarios/demo/data]
+    python gep/data/demo/generate.py [--out gep/data/demo/data]
 
 All work is vectorised numpy/scipy; the only Python loops run over a handful of
 features (towns, rivers, reservoirs, zones, classes).
@@ -712,7 +712,7 @@ def fmt(v) -> str:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "data"),
-                    help="output directory (default: scenarios/demo/data next to this script)")
+                    help="output directory (default: gep/data/demo/data next to this script)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

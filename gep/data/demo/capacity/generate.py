@@ -15,7 +15,7 @@ Changdang Lake). Cells outside the county (land-cover nodata 0) get catchment 0
     7 Bieqiao, 8 Shangxing            -> 6 Bieqiao-Shangxing
     9 Zhuze, 10 Shezhu                -> 7 Zhuze-Shezhu
 
-Run from the repository root:  /work/venv/bin/python scenarios/demo/capacity/generate.py
+Run from the repository root:  /work/venv/bin/python gep/data/demo/capacity/generate.py
 Output: ``catchments.tif`` (uint8, DEFLATE, nodata 0, the demo grid EPSG:32650 30 m).
 """
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Generate the SYNTHETIC extra files the demo scenarios use (run from anywhere):
 
-    python scenarios/demo/extra/generate.py
+    python gep/data/demo/extra/generate.py
 
 Writes next to this script (deterministic, byte-identical on every run):
 
