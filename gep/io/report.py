@@ -1,6 +1,6 @@
 """``report.html``: one self-contained page for people (summary, tables, maps and charts; Chinese and English names).
 
-The page embeds its images and a subset of the shipped CJK font (:func:`gep.io.charts.cjk_font`) holding
+The page embeds its images and a subset of the shipped CJK font (:func:`gep.io.charts.shipped_cjk_font`) holding
 exactly the Chinese characters it shows, so it renders on a machine without a CJK font and opens
 without network access. Rendered with Jinja2 (``templates/report.html.j2``).
 """
@@ -29,12 +29,12 @@ def font_subset(text: str) -> str:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    from gep.io.charts import cjk_font
+    from gep.io.charts import shipped_cjk_font
 
     chars = "".join(sorted(set(_CJK.findall(text))))
     if not chars:
         return ""
-    font = TTFont(str(cjk_font()))
+    font = TTFont(str(shipped_cjk_font()))
     opts = subset.Options()
     opts.flavor = "woff"
     opts.name_IDs = ["*"]

@@ -133,6 +133,8 @@ def write_coverage_workbook(doc: dict, rows: list[dict], path: Path) -> None:
     items = [(f"debt {k}", d[k], u) for k, u in (("type", ""), ("name", ""), ("face_cny", "CNY"), ("coupon_rate", "1/yr"), ("frequency", "per yr"),
                                                    ("issue_date", ""), ("maturity_date", ""), ("day_count", ""))]
     items += [(f"loan {k}", v, "") for k, v in sorted((d.get("loan") or {}).items())]
+    items += [(f"waterfall {k}", v, "CNY, months, 1/yr or share") for k, v in _flat(d.get("waterfall") or {}).items()]
+    items += [(f"calendar {k}", v, "") for k, v in _flat(d.get("calendar") or {}).items()]
     items += [(f"simulation {k}", sim[k], "") for k in ("paths", "seed", "generator", "stream_generators", "discount_rate")]
     for st in doc["revenue"]["streams"]:
         for key, value in st.items():
@@ -150,7 +152,9 @@ def write_coverage_workbook(doc: dict, rows: list[dict], path: Path) -> None:
                            **{f"mean: {n} [CNY]": doc["revenue_means"][n][k] for n in names},
                            **{c: r[c] for c in ("revenue_mean_cny", "revenue_p5_cny", "revenue_p50_cny", "revenue_p95_cny")}} for k, r in enumerate(rows)])
     summary = pd.DataFrame(list(_flat(doc["summary"]).items()), columns=["measure", "value"])
-    cols = ["period", "payment_date", "dscr_of_mean_revenue", "dscr_p5", "dscr_p50", "dscr_p95", "p_dscr_below_1", "p_dscr_below_1_se", "llcr_p5", "llcr_p50", "llcr_p95"]
+    cols = ["period", "payment_date", "revenue_mean_cny", "revenue_mean_se_cny", "dscr_of_mean_revenue", "dscr_mean", "dscr_mean_se",
+            "dscr_p5", "dscr_p50", "dscr_p95", "p_dscr_below_1", "p_dscr_below_1_se", "llcr_p5", "llcr_p50", "llcr_p95"]
+    cols += [c for c in rows[0] if c not in cols and c not in flows.columns and c != "start"]  # waterfall columns
     coverage = pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
     checks = pd.DataFrame([{k: c[k] for k in ("check", "status", "value", "note")} for c in doc["checks"]], columns=["check", "status", "value", "note"])
     ratio = "0.0000"
@@ -158,8 +162,29 @@ def write_coverage_workbook(doc: dict, rows: list[dict], path: Path) -> None:
         Sheet("inputs", inputs, widths={"item": 48, "value": 40, "unit / note": 66}),
         Sheet("cash_flows", flows, formats={c: CNY2 for c in flows.columns if c.endswith("_cny") or c.endswith("[CNY]")}),
         Sheet("summary", summary, widths={"measure": 48, "value": 24}),
-        Sheet("coverage", coverage, formats={c: ratio for c in cols[2:]}),
+        Sheet("coverage", coverage, formats={c: CNY2 if c.endswith("_cny") else ratio for c in cols[2:]}),
         Sheet("checks", checks, widths={"check": 60, "status": 10, "value": 16, "note": 90}),
+    ])
+
+
+def write_impact_workbook(doc: dict, gep: pd.DataFrame, credits: pd.DataFrame, path: Path) -> None:
+    """The ``gep bond impact`` workbook: sheets allocation, gep, credits, checks and inputs.
+
+    ``doc`` is the impact document (``impact.json``); ``gep`` and ``credits`` its
+    two tables (``impact.csv``, ``impact_credits.csv``). Deterministic bytes.
+    """
+    lines = pd.DataFrame(doc["use_of_proceeds"])
+    inputs = {k: doc[k] for k in ("bond", "catalogue", "parameters", "runs", "ledger", "units") if doc.get(k) is not None}
+    money = {c: CNY2 for c in ("amount_cny", "total_investment_cny", "gep_base_cny", "gep_cny", "gep_change_cny",
+                               "attributable_cny", "proceeds_cny")}
+    write_workbook(path, [
+        Sheet("allocation", lines, {**money, "attribution_share": PCT}),
+        Sheet("gep", gep, {**money, "attribution_share": PCT, "per_10k_cny": "#,##0.0000"}),
+        Sheet("credits", credits, {**money, "attribution_share": PCT, "amount": QTY, "attributable": QTY,
+                                   "per_10k_cny": "#,##0.000000"}),
+        Sheet("checks", pd.DataFrame(doc["checks"], columns=["check", "status", "value", "note"]), wrap=True,
+              widths={"check": 48, "note": 80}),
+        Sheet("inputs", pd.DataFrame(list(_flat(inputs).items()), columns=["item", "value"]), widths={"item": 40}),
     ])
 
 
@@ -168,6 +193,11 @@ def _flat(d: Any, prefix: str = "") -> dict:
         out: dict = {}
         for k, v in d.items():
             out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    if isinstance(d, list) and any(isinstance(x, (dict, list)) for x in d):
+        out = {}
+        for i, x in enumerate(d):
+            out.update(_flat(x, f"{prefix}{i}."))
         return out
     if isinstance(d, list):
         return {prefix[:-1]: ", ".join(str(x) for x in d)}
