@@ -275,11 +275,13 @@ def check_values(sc: Scenario, grid: xr.Dataset, inside: Any) -> list[str]:
         v = da.data
         finite = np.isfinite(v)
         inner = inside & finite
+        impossible = inside & ~(finite & (v >= vlo) & (v <= vhi))
         stats[name] = dict(
             nan=(np.isnan(v) & inside).sum(), inf=(np.isinf(v) & inside).sum(),
             below=(inner & (v < vlo)).sum(), above=(inner & (v > vhi)).sum(),
             implausible=(inner & ((v < plo) | (v > phi))).sum(),
             low=array_where(inner, v, np.inf).min(), high=array_where(inner, v, -np.inf).max(),
+            first=impossible.ravel().argmax(),  # the first impossible cell, in row-major order
         )
         stats[name]["limits"] = ((vlo, vhi), (plo, phi), unit)
     total = inside.sum()
@@ -290,16 +292,18 @@ def check_values(sc: Scenario, grid: xr.Dataset, inside: Any) -> list[str]:
         st = stats_done[name]
         (vlo, vhi), (plo, phi), unit = st["limits"]
         source = grid[name].attrs.get("source", "")
+        row, col = divmod(int(st["first"]), grid[name].shape[-1])
         where = f"input '{name}' ({source})"
+        first = f"; first at row {row}, column {col}"
         basis = _basis(name)
         if int(st["nan"]):
-            problems.append(f"{where}: {_cells(int(st['nan']), total)} NaN/nodata inside the region")
+            problems.append(f"{where}: {_cells(int(st['nan']), total)} NaN/nodata inside the region{first}")
         if int(st["inf"]):
-            problems.append(f"{where}: {_cells(int(st['inf']), total)} infinite (inf) inside the region")
+            problems.append(f"{where}: {_cells(int(st['inf']), total)} infinite (inf) inside the region{first}")
         bad = int(st["below"]) + int(st["above"])
         if bad:
             problems.append(f"{where}: {_cells(bad, total)} outside the physical range [{vlo:g}, {vhi:g}] {unit} "
-                            f"(values from {float(st['low']):.4g} to {float(st['high']):.4g}; {basis})")
+                            f"(values from {float(st['low']):.4g} to {float(st['high']):.4g}{first}; {basis})")
         elif int(st["implausible"]):
             warnings.append(f"{where}: {_cells(int(st['implausible']), total)} outside the plausible range [{plo:g}, {phi:g}] {unit} "
                             f"(values from {float(st['low']):.4g} to {float(st['high']):.4g}; {basis})")

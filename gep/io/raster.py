@@ -278,6 +278,7 @@ def georeferenced(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` (attributes ``crs`` and ``transform``) with its grid written the CF way, so GIS places it:
     a ``spatial_ref`` grid-mapping variable (WKT and GDAL GeoTransform), ``grid_mapping`` on every
     gridded variable and x/y coordinates of the cell centres with their units (rioxarray)."""
+    import rioxarray  # noqa: F401 - the .rio accessor
     from rasterio.transform import Affine
 
     crs, transform = ds.attrs.get("crs"), ds.attrs.get("transform")
@@ -290,6 +291,7 @@ def georeferenced(ds: xr.Dataset) -> xr.Dataset:
     for name in out.data_vars:
         if {"y", "x"} <= set(out[name].dims):
             out[name].attrs["grid_mapping"] = "spatial_ref"
+    out.attrs.update(ds.attrs)  # crs and transform as gep reads them back (gep compare of run folders)
     return out
 
 
