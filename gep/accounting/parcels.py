@@ -223,25 +223,11 @@ def cell_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.Data
     table first, so the map costs one look-up for them all plus one per
     service with a basis.
     """
-    if sums is None:
-        sums = basis_sums(ls, results)
-    sums = {sid: np.asarray(s.compute() if hasattr(s, "compute") else s, dtype=np.float64) for sid, s in sums.items()}
-    a_all = np.asarray(ls.zone_area().values, dtype=np.float64)
-    az = a_all.sum(axis=1, keepdims=True)
-    ok_a = a_all > 0
-    by_area = np.zeros_like(a_all)  # CNY per m² of each zone × ecosystem, summed over services
+    by_area = np.zeros(ls.zone_area().shape)  # CNY per m² of each zone × ecosystem, summed over services
     by_basis = []  # (CNY per unit of basis, basis) of each service with one
-    for sid, res in results.items():
-        v = np.asarray(value.sel(service=sid).transpose("zone", "ecosystem").values, dtype=np.float64)
-        rest = v
-        if sid in sums:
-            x_all = sums[sid]
-            ok = x_all != 0
-            by_basis.append((np.divide(v, x_all, out=np.zeros_like(v), where=ok), _finite(basis(res, sid).data)))
-            rest = np.where(ok, 0.0, v)
-        by_area += np.divide(rest, a_all, out=np.zeros_like(rest), where=ok_a)
-        left = np.where(ok_a, 0.0, rest).sum(axis=1, keepdims=True)
-        by_area += np.divide(left, az, out=np.zeros_like(left), where=az > 0)
+    for _sid, area_part, basis_part in _shares(ls, results, value, sums):
+        by_area += area_part
+        by_basis += [basis_part] if basis_part is not None else []
     total = ls.spread(by_area) * ls.cell_area.data
     for per_unit, x in by_basis:
         part = ls.spread(per_unit) * x
@@ -261,27 +247,36 @@ def service_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.D
     dict of str → DataArray
         ``value_<service>``, dims ``(y, x)``, float32, 0 outside the region.
     """
+    out = {}
+    for sid, area_part, basis_part in _shares(ls, results, value, sums):
+        total = ls.spread(area_part) * ls.cell_area.data
+        total = total + ls.spread(basis_part[0]) * basis_part[1] if basis_part is not None else total
+        out[f"value_{sid}"] = xr.DataArray(total, dims=("y", "x"), attrs={"units": "CNY/yr", "long_name": f"value of {sid} per cell"}).astype(np.float32)
+    return out
+
+
+def _shares(ls: Landscape, results: dict[str, ServiceResult], value: xr.DataArray, sums: dict[str, Any] | None):
+    """How each service's zone × ecosystem values are shared out over cells: per service, the part shared by area
+    [CNY/m², zone × ecosystem] and, for a service with its own per-cell map, (CNY per unit of the map, the map), else None.
+
+    Values of a zone × ecosystem without area go to the zone's other cells by area.
+    """
     if sums is None:
         sums = basis_sums(ls, results)
     sums = {sid: np.asarray(s.compute() if hasattr(s, "compute") else s, dtype=np.float64) for sid, s in sums.items()}
     a_all = np.asarray(ls.zone_area().values, dtype=np.float64)
     az = a_all.sum(axis=1, keepdims=True)
     ok_a = a_all > 0
-    out = {}
     for sid, res in results.items():
         v = np.asarray(value.sel(service=sid).transpose("zone", "ecosystem").values, dtype=np.float64)
-        rest, part = v, None
+        rest, by_basis = v, None
         if sid in sums:
             ok = sums[sid] != 0
-            part = ls.spread(np.divide(v, sums[sid], out=np.zeros_like(v), where=ok)) * _finite(basis(res, sid).data)
+            by_basis = (np.divide(v, sums[sid], out=np.zeros_like(v), where=ok), _finite(basis(res, sid).data))
             rest = np.where(ok, 0.0, v)
         by_area = np.divide(rest, a_all, out=np.zeros_like(rest), where=ok_a)
         left = np.where(ok_a, 0.0, rest).sum(axis=1, keepdims=True)
-        by_area = by_area + np.divide(left, az, out=np.zeros_like(left), where=az > 0)
-        total = ls.spread(by_area) * ls.cell_area.data
-        total = total + part if part is not None else total
-        out[f"value_{sid}"] = xr.DataArray(total, dims=("y", "x"), attrs={"units": "CNY/yr", "long_name": f"value of {sid} per cell"}).astype(np.float32)
-    return out
+        yield sid, by_area + np.divide(left, az, out=np.zeros_like(left), where=az > 0), by_basis
 
 
 def parcel_account(ls: Landscape, results: dict[str, ServiceResult], cells: dict[str, xr.DataArray], assemble_fn) -> tuple[dict, dict, Any]:
