@@ -52,7 +52,12 @@ def write(folder: str | Path, data: bool = True) -> list[str]:
     data : bool
         Copy the demo data into ``folder/data`` (else only the scenario and the README).
     """
+    from gep.errors import InputError
+
     folder = Path(folder)
+    if folder.is_dir() and any(folder.iterdir()):
+        raise InputError(f"{folder} is not empty; gep init writes a new project and never replaces files",
+                         hint="give a new or empty folder, e.g. gep init my-county", key="folder")
     demo = package_data("demo")
     with output_folder(folder, "gep init") as tmp:
         shutil.copyfile(demo / "demo.toml", tmp / "scenario.toml")
