@@ -20,7 +20,7 @@ in the transaction so ``verify`` can re-check it without the files.
 
 References
 ----------
-METHODS.md, "Water ecological capacity" (credits) and "Carbon rights" (buffer share,
+docs/capacity.md (credits) and docs/ledger.md (buffer share,
 Gold Standard 20 %).
 """
 
