@@ -6,20 +6,33 @@ Usage::
 
 The log holds exactly N transactions: genesis, two account openings and one issuance
 (``capacity/2/COD/2024`` to alice, against the test evidence of
-``tests/ledger/helpers.py``), then 1,000 single transfers of 1 kg alice -> bob (one request
-per database transaction, timed) and the rest as linked batches of ``--batch`` transfers
-(``submit_many``, timed). Times include signing each request (Ed25519), as a client does.
-The ledger is then closed and reopened, and ``verify`` (full replay and table comparison,
-``gep.ledger.verify.verify_ledger``) is timed.
+``tests/ledger/helpers.py``), then ``--singles`` single transfers of 1 kg alice -> bob (one
+request per database transaction and signed tree head, timed) and the rest as linked
+batches of ``--batch`` transfers (``submit_many``, timed). Single transfers are signed one
+by one; a batch is signed by the client with one batch signature (``Ledger.sign_many``).
+Signing is inside the timing, as a client does it; one batch is also timed pre-signed
+(submission alone). The ledger is then closed and reopened, and ``verify`` (full replay,
+signed heads and table comparison, ``gep.ledger.verify.verify_ledger``) is timed, then again
+keeping its checkpoint; then ``--incremental`` more transfers are added and verified from it.
+
+With ``--market N`` (format 3 ledgers), the script then measures the market: a buyer with cash
+takes a fixed-price listing of N kg in N fills of 1 kg (each a bid settled delivery versus payment:
+rights out of escrow, cash to the seller), signed with one batch signature per ``--batch`` bids and
+submitted as linked batches (timed), and verifies them incrementally from a checkpoint (timed).
+
+Every figure is given as wall-clock time and as CPU time (user + system, of the process and of
+the children it waited for: a long verify forks a second process for the records' own checks);
+on a shared machine the wall clock also counts the time other processes held the cores.
 
 Prints one JSON line: transactions, build seconds, batch and single transfers per second,
-verify seconds, database size [bytes] and peak RSS [MiB] of the process.
+verify seconds, incremental verify, database size [bytes] and peak RSS [MiB].
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -28,10 +41,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gep.audit.evidence import RunFiles  # noqa: E402
 from gep.ledger import keys  # noqa: E402
 from gep.ledger.verify import verify_ledger  # noqa: E402
 from gep.ledger.ledger import Ledger  # noqa: E402
-from tests.ledger.helpers import make_runs  # noqa: E402
+from tests.ledger.helpers import make_runs, operator  # noqa: E402
 
 #: Instrument of the benchmarks: its evidence cap is 10^9 kg, so 1 kg transfers never run out.
 INS = "capacity/2/COD/2024"
@@ -48,11 +62,32 @@ def setup(db: Path, folder: Path):
     """
     runs = make_runs(folder)
     registry, alice, bob = keys.generate(), keys.generate(), keys.generate()
-    led = Ledger.init(str(db), registry)
+    keys.write_keypair(registry, folder / "registry.key")
+    led = Ledger.init(str(db), registry, operators=[operator().public], files=RunFiles())
     led.open_account(registry, "alice", alice.public, id="open-alice")
     led.open_account(registry, "bob", bob.public, id="open-bob")
     led.issue(registry, INS, ISSUED, "alice", runs["capacity"], id="issue-1")
     return led, alice
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its ended children (verify's forked record checker, :mod:`gep.ledger.records`)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class Clock:
+    """Wall-clock and CPU seconds of a block (CPU: this process and the children it waited for)."""
+
+    def __enter__(self) -> "Clock":
+        self.w, self.c = time.perf_counter(), cpu_seconds()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.w, cpu_seconds() - self.c
+
+    def rates(self, n: int, name: str) -> dict:
+        return {f"{name}_per_s_wall": round(n / self.wall, 1), f"{name}_per_s_cpu": round(n / self.cpu, 1)}
 
 
 def single(led: Ledger, alice) -> None:
@@ -60,9 +95,15 @@ def single(led: Ledger, alice) -> None:
     led.transfer(alice, INS, 1, "alice", "bob")
 
 
+def signed_batch(led: Ledger, alice, n: int) -> list:
+    """``n`` 1 kg transfers alice -> bob, signed by the client with one batch signature."""
+    fields = led.transfer_fields(INS, 1, "alice", "bob")
+    return led.sign_many(alice, [("transfer", fields, None) for _ in range(n)])
+
+
 def batch(led: Ledger, alice, n: int) -> None:
-    """``n`` signed 1 kg transfers alice -> bob in one linked database transaction."""
-    led.submit_many([led.transfer_request(alice, INS, 1, "alice", "bob") for _ in range(n)], linked=True)
+    """``n`` 1 kg transfers alice -> bob, signed with one batch signature, in one linked database transaction."""
+    led.submit_many(signed_batch(led, alice, n), linked=True)
 
 
 def fill(led: Ledger, alice, transfers: int, size: int = 1000) -> None:
@@ -83,6 +124,8 @@ def main() -> None:
     p.add_argument("--transactions", type=int, default=100_000, help="log size to build (>= %d)" % (SETUP_RECORDS + 1))
     p.add_argument("--singles", type=int, default=1000, help="single transfers measured (default 1000)")
     p.add_argument("--batch", type=int, default=1000, help="transfers per linked batch (default 1000)")
+    p.add_argument("--incremental", type=int, default=1000, help="transfers added after the full verify and verified from its checkpoint")
+    p.add_argument("--market", type=int, default=0, help="market fills measured after everything else (0: none)")
     p.add_argument("--dir", default=None, help="folder for the database (default: a temporary folder, removed)")
     a = p.parse_args()
     if a.transactions <= SETUP_RECORDS:
@@ -95,44 +138,87 @@ def main() -> None:
         led, alice = setup(db, folder)
         transfers = a.transactions - SETUP_RECORDS
         singles = min(a.singles, transfers)
-
-        t0 = time.perf_counter()
-        for _ in range(singles):
-            single(led, alice)
-        single_s = time.perf_counter() - t0
-
+        with Clock() as c_single:
+            for _ in range(singles):
+                single(led, alice)
         batched = transfers - singles
-        t0 = time.perf_counter()
-        fill(led, alice, batched, a.batch)
-        batch_s = time.perf_counter() - t0
-        size = led.head()["size"]
+        with Clock() as c_batch:
+            fill(led, alice, batched, a.batch)
+        size = led.head()["tree_size"]
+        assert size == a.transactions, (size, a.transactions)
+        items = signed_batch(led, alice, a.batch)
+        with Clock() as c_submit:
+            led.submit_many(items, linked=True)
         led.close()
         build_s = time.perf_counter() - t_build
-        assert size == a.transactions, (size, a.transactions)
         size_bytes = db_bytes(db)
+        total = a.transactions + a.batch
 
         with Ledger.open(str(db)) as led:
-            t0 = time.perf_counter()
-            summary = verify_ledger(led)
-            verify_s = time.perf_counter() - t0
-        assert summary["ok"] and summary["size"] == a.transactions, summary
+            with Clock() as c_verify:
+                summary = verify_ledger(led)
+            assert summary["ok"] and summary["size"] == total, summary
+            with Clock() as c_keep:
+                summary = verify_ledger(led, keep=True)  # the same, keeping the checkpoint for the incremental verify
+        led = Ledger.open(str(db), led_key(folder))
+        fill(led, alice, a.incremental, a.batch)
+        with Clock() as c_inc:
+            inc = verify_ledger(led, since=summary["checkpoint"], keep=bool(a.market))
+        assert inc["size"] == total + a.incremental and inc["incremental_from"] == total
+        market = measure_market(led, alice, a.market, a.batch, inc["checkpoint"] if a.market else None) if a.market else {}
+        led.close()
 
     out = {
-        "transactions": a.transactions,
+        "transactions_verified": total,
         "build_s": round(build_s, 3),
         "batch_size": a.batch,
         "batch_transfers": batched,
-        "batch_transfers_per_s": round(batched / batch_s, 1) if batched else None,
+        **(c_batch.rates(batched, "batch_transfers_signed") if batched else {}),
+        **c_submit.rates(a.batch, "batch_transfers_presigned"),
         "single_transfers": singles,
-        "single_transfers_per_s": round(singles / single_s, 1),
-        "verify_s": round(verify_s, 3),
-        "verify_tx_per_s": round(a.transactions / verify_s, 1),
+        **c_single.rates(singles, "single_transfers"),
+        "verify_s_wall": round(c_verify.wall, 3), "verify_s_cpu": round(c_verify.cpu, 3),
+        **c_verify.rates(total, "verify_tx"),
+        "verify_with_checkpoint_s_wall": round(c_keep.wall, 3), "verify_with_checkpoint_s_cpu": round(c_keep.cpu, 3),
+        "incremental_transactions": a.incremental,
+        "incremental_verify_s_wall": round(c_inc.wall, 3), "incremental_verify_s_cpu": round(c_inc.cpu, 3),
+        **market,
         "db_bytes": size_bytes,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "python": sys.version.split()[0],
         "sqlite": __import__("sqlite3").sqlite_version,
     }
     print(json.dumps(out))
+
+
+def measure_market(led: Ledger, alice, n: int, size: int, checkpoint: dict) -> dict:
+    """``n`` fills of 1 kg of a fixed-price listing by alice, bid by a new account with cash, in linked batches of ``size``."""
+    from datetime import datetime, timedelta, timezone
+
+    from gep.ledger.market import Market
+
+    m, buyer = Market(led), keys.generate()
+    led.open_account(led.head_key, "buyer", buyer.public)
+    m.deposit(led.head_key, "buyer", f"{n} CNY")  # 1 kg at 1000 CNY/t costs 1 CNY
+    listing = m.create_listing(alice, "alice", INS, n, "1000", closes=(datetime.now(timezone.utc) + timedelta(days=1)).isoformat()).seq
+    fields = {"listing": listing, "account": "buyer", "instrument": INS, "quantity": 1, "price": "1000"}
+    with Clock() as c:
+        left = n
+        while left:
+            k = min(size, left)
+            led.submit_many(led.sign_many(buyer, [("bid", fields, None) for _ in range(k)]), linked=True)
+            left -= k
+    with Clock() as v:
+        inc = verify_ledger(led, since=checkpoint)
+    assert inc["ok"] and len(m.trades(listing=listing)) == n
+    return {"market_fills": n, **c.rates(n, "market_fills"), "market_incremental_verify_s_wall": round(v.wall, 3),
+            "market_incremental_verify_s_cpu": round(v.cpu, 3), "market_incremental_verify_transactions": inc["size"] - inc["incremental_from"]}
+
+
+def led_key(folder: Path):
+    """The registry key written by :func:`setup` (to write again after reopening)."""
+    return keys.load_private(folder / "registry.key")
 
 
 if __name__ == "__main__":

@@ -11,12 +11,19 @@ the way :func:`gep.accounting.region.build` does, without files:
 On disk: ``tiny`` (a 2×3 scenario, :class:`TinyScenario`), ``kit`` (a 6×6
 scenario with changes, parcels and series, :class:`ScenarioKit`) and
 ``evidence_runs`` (runs a ledger issuance or a revenue file cites).
+
+Ledgers (``tests/ledger`` and the ``gep ledger`` commands of ``tests/cli``): ``backend``
+(every ledger test runs on SQLite and on PostgreSQL; PostgreSQL tests skip, with the
+reason, only when no server answers at ``$GEP_TEST_POSTGRES_URL``), ``new_target`` and
+``target`` (fresh databases), ``keyset`` (key pairs), ``runs`` (attested evidence runs)
+and ``ledger_tools`` (the clock, tampering helpers and the ratio table of the ledger tests).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -26,6 +33,8 @@ import xarray as xr
 from gep.accounting import coefficients
 from gep.jobs.inputs import coefficient_set
 from gep.accounting.landscape import Landscape
+from gep.ledger import keys
+from tests.ledger.helpers import make_runs, operator, pg_drop, pg_schema_url, pg_server
 
 CN = "cn-2022"
 
@@ -293,7 +302,63 @@ def kit() -> ScenarioKit:
 @pytest.fixture
 def evidence_runs(tmp_path) -> dict:
     """Runs a ledger issuance or a revenue file can cite: ``{'capacity': manifest, 'carbon': manifest}`` under ``tmp_path/runs``
-    (written by the ledger tests' helper)."""
-    from tests.ledger.helpers import make_runs
-
+    (written by the ledger tests' helper), attested by ``keyset.operator``."""
     return make_runs(tmp_path / "runs")
+
+
+# --------------------------------------------------------------------------- ledgers
+
+BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    if request.param == "postgres" and pg_server()[0] is None:
+        pytest.skip(pg_server()[1])
+    return request.param
+
+
+@pytest.fixture
+def new_target(backend, tmp_path):
+    """Factory of fresh, empty database targets of the current back end."""
+    made: list[str] = []
+
+    def make(name: str = "ledger") -> str:
+        if backend == "sqlite":
+            made.append(name)
+            return str(tmp_path / f"{name}-{len(made)}.db")
+        schema, url = pg_schema_url(pg_server()[0])
+        made.append(schema)
+        return url
+
+    yield make
+    if backend == "postgres":
+        for schema in made:
+            pg_drop(pg_server()[0], schema)
+
+
+@pytest.fixture
+def target(new_target) -> str:
+    return new_target()
+
+
+@pytest.fixture(scope="session")
+def keyset() -> SimpleNamespace:
+    """Key pairs: registry, alice, bob, carol, dave, mallory, witness, and the engine operator of the test runs."""
+    return SimpleNamespace(operator=operator(), **{n: keys.generate() for n in ("registry", "alice", "bob", "carol", "dave", "mallory", "witness")})
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory) -> dict:
+    """Evidence: {'capacity': manifest path, 'carbon': manifest path}, attested by ``keyset.operator``."""
+    return make_runs(tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture(scope="session")
+def ledger_tools() -> SimpleNamespace:
+    """``Clock`` (a ledger clock moved by hand), ``raw_execute`` and ``drop_append_only`` (tampering with the database),
+    ``ratios`` (the shipped trading-ratio table folder)."""
+    from tests.ledger.helpers import Clock, drop_append_only, raw_execute
+    from tests.ledger.market_setup import RATIOS
+
+    return SimpleNamespace(Clock=Clock, raw_execute=raw_execute, drop_append_only=drop_append_only, ratios=RATIOS)

@@ -77,6 +77,9 @@ class Input:
     required : bool
         False when the service can do without it (a look-up table, a default or
         another input replaces it; the description says which).
+    monthly : bool
+        Twelve grids, January to December: a 12-band raster or a list of 12
+        rasters or constants in the scenario, read as ``<name>_01`` … ``<name>_12``.
     """
 
     name: str
@@ -90,9 +93,10 @@ class Input:
     plausible: tuple[float, float] = (-math.inf, math.inf)
     #: Where both ranges come from.
     basis: str = ""
+    monthly: bool = False
 
     def as_dict(self) -> dict:
-        return {"unit": self.unit, "description": self.description, "methods": list(self.methods), "required": self.required,
+        return {"unit": self.unit, "description": self.description, "methods": list(self.methods), "required": self.required, "monthly": self.monthly,
                 "valid": list(self.valid), "plausible": list(self.plausible), "basis": self.basis}
 
 
@@ -143,7 +147,9 @@ class ServiceSpec:
 
     def missing(self, method: str, inputs: set[str] | frozenset[str], tables: set[str] | frozenset[str]) -> list[str]:
         """What a method needs that is not given: each required input and table, and each group of
-        :attr:`alternatives` of which no alternative is complete (one message each)."""
+        :attr:`alternatives` of which no alternative is complete (one message each). ``inputs`` may name
+        a monthly input by its grids (``temperature_monthly_01`` …, :func:`input_name`)."""
+        inputs = set(inputs) | {input_name(n) for n in inputs}
         read = {i.name for i in self.inputs_of(method)}
         out = [f"input '{i.name}' [{i.unit}] ({i.description})" for i in self.inputs_of(method) if i.required and i.name not in inputs]
         for group in self.alternatives:
@@ -193,6 +199,9 @@ RANGES: dict[str, dict] = {
     "storm_rainfall": dict(valid=(0.0, 30000.0), plausible=(0.0, 4000.0), basis="part of the annual precipitation (see precipitation)"),
     "npp": dict(valid=(0.0, 5000.0), plausible=(0.0, 2500.0), basis="≥ 0; the most productive ecosystems reach ~2,000–2,500 gC/(m²·yr) (Scurlock & Olson 2002; Clark et al. 2001)"),
     "temperature": dict(valid=(-90.0, 60.0), plausible=(-25.0, 30.0), basis="air temperature records −89.2 °C (Vostok 1983) and 56.7 °C (WMO); annual means in China run from about −20 °C (Tibetan plateau) to 26 °C (Hainan)"),
+    "temperature_monthly": dict(valid=(-90.0, 60.0), plausible=(-35.0, 40.0), basis="each month's mean within the air temperature records −89.2 °C (Vostok 1983) and 56.7 °C (WMO); in China monthly means run from about −30 °C (January, Mohe) to about 33 °C (July, Turpan)"),
+    "precipitation_monthly": dict(valid=(0.0, 10000.0), plausible=(0.0, 2500.0), basis="≥ 0; the wettest calendar month on record is 9,300 mm (Cherrapunji, July 1861, WMO archive of weather and climate extremes); a month above 2,500 mm would be over a third of China's wettest annual total (~6,500 mm, see precipitation)"),
+    "temperature_amplitude": dict(valid=(0.0, 40.0), plausible=(0.0, 26.0), basis="half the annual range of monthly means, ≥ 0: about 31 °C at Verkhoyansk (January ≈ −46 °C, July ≈ +16 °C), the largest on Earth; in China from ~4 °C (Hainan) to ~24 °C (Mohe, northern Heilongjiang)"),
     "r_factor": dict(valid=(0.0, 100000.0), plausible=(0.0, 30000.0), basis="≥ 0; global annual rainfall erosivity reaches ~20,000–30,000 MJ·mm/(ha·h·yr) in the humid tropics (Panagos et al. 2017)"),
     "k_factor": dict(valid=(0.0, 0.2), plausible=(0.0, 0.09), basis="≥ 0; the Wischmeier nomograph tops out at 0.09 t·ha·h/(ha·MJ·mm) (0.69 in US units; Renard et al. 1997)"),
     "sand": _PERCENT, "silt": _PERCENT, "clay": _PERCENT,
@@ -242,8 +251,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         id="soil_retention", name_zh="土壤保持", category="regulating",
         methods=(
-            Method("rusle_cover", soil_retention.account_rusle_cover, "RUSLE R·K·LS·(1 − C·P), C from vegetation cover"),
-            Method("rusle_c_lut", soil_retention.account_rusle_c_lut, "RUSLE with C from the class look-up table"),
+            Method("rusle_cover", soil_retention.account_rusle_cover, "RUSLE R·K·LS·(1 − C·P), C from vegetation cover; valued as sediment + N, P at treatment cost (switch soil_retention_value)"),
+            Method("rusle_c_lut", soil_retention.account_rusle_c_lut, "RUSLE with C from the class look-up table; valued as rusle_cover"),
         ),
         inputs=(
             _input("r_factor", "MJ*mm/(ha*h*yr)", "rainfall erosivity R"),
@@ -256,9 +265,10 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             _input("ls_factor", "dimensionless", "slope length-steepness factor LS (or dem)", required=False),
             _input("fcover", "dimensionless", "fractional vegetation cover", methods=("rusle_cover",)),
         ),
-        output_unit="t/yr", price_keys=("price.dredging", "price.fertilizer_dap", "price.fertilizer_kcl", "price.organic_matter"),
+        output_unit="t/yr",
+        price_keys=("price.dredging", "price.soil_n_treatment", "price.soil_p_treatment", "price.fertilizer_dap", "price.fertilizer_kcl", "price.organic_matter"),
         alternatives=((("k_factor",), ("sand", "silt", "clay", "organic_carbon")), (("ls_factor",), ("dem",))),
-        references=(SPEC, "Renard et al. (1997) USDA AH 703", "Cai et al. (2000)", "Zhang Keli et al. (2007)", "LY/T 1721-2008"),
+        references=(SPEC, "Bai Ma Zhuo Ga et al. (2017) 生态学报 37(19) eqs. (4)-(5)", "Renard et al. (1997) USDA AH 703", "Cai et al. (2000)", "Zhang Keli et al. (2007)", "LY/T 1721-2008"),
     ),
     ServiceSpec(
         id="sand_fixation", name_zh="防风固沙", category="regulating",
@@ -275,10 +285,10 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         id="flood_mitigation", name_zh="洪水调蓄", category="regulating",
-        methods=(Method("storage", flood_mitigation.account_storage, "vegetation storm storage + reservoir flood storage + marsh storage"),),
+        methods=(Method("storage", flood_mitigation.account_storage, "vegetation storm storage + reservoir flood storage (0.35 × total) + marsh surface retention (0.3 m)"),),
         inputs=(_input("storm_rainfall", "mm/yr", "rain falling in storm events"),),
         tables=(Table("reservoirs", "lakes and reservoirs (zone_id, total_storage[, flood_storage])", required=False),),
-        output_unit="m**3/yr", price_keys=("price.reservoir_storage",), references=(SPEC, "LY/T 1721-2008"),
+        output_unit="m**3/yr", price_keys=("price.reservoir_storage",), references=(SPEC, "Bai Ma Zhuo Ga et al. (2017) 生态学报 37(19) §2.4.4", "LY/T 1721-2008"),
     ),
     ServiceSpec(
         id="water_purification", name_zh="水质净化", category="regulating",
@@ -298,14 +308,18 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         id="carbon_sequestration", name_zh="固碳", category="regulating",
         methods=(
-            Method("nep_rh", carbon.account_nep_rh, "44/12 × (NPP − Rh)"),
+            Method("nep_rh", carbon.account_nep_rh, "44/12 × (NPP − Σ_months Rh_m(T_m, P_m))"),
+            Method("nep_rh_annual", carbon.account_nep_rh_annual, "44/12 × (NPP − Rh) from annual T, P and the temperature amplitude (sinusoidal year)"),
             Method("nep_ratio", carbon.account_nep_ratio, "44/12 × α·NPP"),
             Method("rate_lut", carbon.account_rate_lut, "44/12 × sequestration rate per class"),
         ),
         inputs=(
-            _input("npp", "gC/(m**2*yr)", "net primary productivity, as carbon (gC) or dry matter (g)", methods=("nep_rh", "nep_ratio")),
-            _input("temperature", "degC", "annual mean air temperature", methods=("nep_rh",)),
-            _input("precipitation", "mm/yr", "annual precipitation", methods=("nep_rh",)),
+            _input("npp", "gC/(m**2*yr)", "net primary productivity, as carbon (gC) or dry matter (g)", methods=("nep_rh", "nep_rh_annual", "nep_ratio")),
+            _input("temperature_monthly", "degC", "monthly mean air temperature, January to December", methods=("nep_rh",), monthly=True),
+            _input("precipitation_monthly", "mm", "precipitation of each month, January to December", methods=("nep_rh",), monthly=True),
+            _input("temperature", "degC", "annual mean air temperature (also nep_rh with the switch respiration_monthly off)", methods=("nep_rh_annual",)),
+            _input("precipitation", "mm/yr", "annual precipitation (also nep_rh with the switch respiration_monthly off)", methods=("nep_rh_annual",)),
+            _input("temperature_amplitude", "delta_degC", "half the difference of the warmest and coldest monthly mean temperature", methods=("nep_rh_annual",)),
         ),
         output_unit="tCO2/yr", price_keys=("price.carbon", "price.carbon_tax_basis"),
         references=(SPEC, "Pei Zhiyong et al. (2010)", "Sharp et al. (2020) InVEST carbon model (stock)"),
@@ -317,13 +331,13 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             Method("npp", oxygen.account_npp, "1.19 × NPP (dry matter)"),
         ),
         inputs=(_input("npp", "gC/(m**2*yr)", "net primary productivity", methods=("npp",)),),
-        output_unit="t/yr", price_keys=("price.oxygen",), references=(SPEC, "DB33/T 2274-2020"),
+        output_unit="t/yr", price_keys=("price.oxygen",), references=(SPEC, "DB33/T 2274-2020", "Miao Jianqun et al. (2017) 生态学报 37(19) Table 1"),
     ),
     ServiceSpec(
         id="climate_regulation", name_zh="气候调节", category="regulating",
-        methods=(Method("evaporative_cooling", climate_regulation.account_evaporative_cooling, "transpiration and evaporation on hot days × latent heat / EER (+ humidification)"),),
+        methods=(Method("evaporative_cooling", climate_regulation.account_evaporative_cooling, "plant transpiration on hot days × latent heat / EER + water-surface evaporation × (latent heat + humidifier electricity)"),),
         inputs=(_input("et_hot", "mm/yr", "transpiration and evaporation on days above 26 °C"),),
-        output_unit="kWh/yr", price_keys=("price.electricity",), references=(SPEC,),
+        output_unit="kWh/yr", price_keys=("price.electricity",), references=(SPEC, "Bai Ma Zhuo Ga et al. (2017) 生态学报 37(19) §2.4.8"),
     ),
     ServiceSpec(
         id="negative_ions", name_zh="负氧离子", category="regulating",
@@ -361,6 +375,18 @@ def _inputs() -> dict[str, str]:
 
 #: Gridded inputs a scenario may give (every input of every service), with the unit expected.
 INPUTS: dict[str, str] = _inputs()
+#: Inputs given as twelve monthly grids (:attr:`Input.monthly`).
+MONTHLY: frozenset[str] = frozenset(i.name for s in CATALOGUE for i in s.inputs if i.monthly)
+#: Months of a monthly input, as the suffix of its grids' names (``temperature_monthly_01`` …).
+MONTHS: tuple[str, ...] = tuple(f"{m:02d}" for m in range(1, 13))
+
+
+def input_name(grid: str) -> str:
+    """The input a grid of a scenario belongs to: ``temperature_monthly_07`` → ``temperature_monthly``, else ``grid``."""
+    name, _, month = grid.rpartition("_")
+    return name if name in MONTHLY and month in MONTHS else grid
+
+
 #: Tabular inputs a scenario may give.
 TABLES: tuple[str, ...] = tuple(dict.fromkeys(t.name for s in CATALOGUE for t in s.tables))
 

@@ -236,11 +236,11 @@ def _limits(name: str, unit: str, where: str) -> tuple[tuple[float, float], tupl
 
     NPP given as dry matter (``g/(m**2*yr)``) is compared through the carbon share of dry matter (72/162).
     """
-    from gep.accounting.catalogue import INPUTS, RANGES
+    from gep.accounting.catalogue import INPUTS, RANGES, input_name
     from gep.errors import UnitError
     from gep.units import C_PER_DRY_MATTER
 
-    spec, expected = RANGES[name], INPUTS[name]
+    spec, expected = RANGES[input_name(name)], INPUTS[input_name(name)]
     try:
         scale, offset = affine(expected, unit, where)
     except UnitError:
@@ -315,9 +315,9 @@ def check_values(sc: Scenario, grid: xr.Dataset, inside: Any) -> list[str]:
 
 
 def _basis(name: str) -> str:
-    from gep.accounting.catalogue import RANGES
+    from gep.accounting.catalogue import RANGES, input_name
 
-    return RANGES[name]["basis"]
+    return RANGES[input_name(name)]["basis"]
 
 
 def check(region: Region, sc: Scenario, grid: xr.Dataset, inside: Any, area: Any = None) -> list[str]:

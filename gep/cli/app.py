@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from gep.cli import audit, bond, capacity, coefficients, init, ledger, run, services
+from gep.cli import audit, bond, capacity, coefficients, init, ledger, market, run, services, uncertainty
 from gep.cli.shell import App
 
 app = App(help="gep: gross ecosystem product (GEP) accounting engine.")
@@ -29,12 +29,16 @@ def _gep(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 app.add_typer(init.app)  # gep init
 app.add_typer(run.app)  # gep run, gep compare
+app.add_typer(uncertainty.app)  # gep uncertainty
 app.add_typer(audit.app)  # gep replay, gep verify
 app.add_typer(services.app, name="services")
 app.add_typer(coefficients.app, name="coefficients")
 app.add_typer(bond.app, name="bond", help="Ecological bonds: price, schedule, revenue coverage, green-bond impact.")
 app.add_typer(capacity.app, name="capacity", help="Water ecological capacity and credits.")
-app.add_typer(ledger.app, name="ledger", help="Rights ledger: capacity and carbon credits.")
+ledger.app.add_typer(market.app, name="market")  # gep ledger market ...
+ledger.app.add_typer(market.certificate_app, name="certificate")  # gep ledger certificate issue|verify
+ledger.app.command("statement")(market.statement_cmd)  # gep ledger statement
+app.add_typer(ledger.app, name="ledger", help="Rights ledger: capacity, carbon, energy-use and emission rights; the market.")
 
 
 def main() -> None:

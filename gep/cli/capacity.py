@@ -25,14 +25,12 @@ Errors end in the shell's one line (:mod:`gep.cli.shell`).
 
 from __future__ import annotations
 
-import math
-import re
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from gep.cli.shell import App, emit, Group, out, say, Table
+from gep.cli.shell import NUMBER, App, Group, Table, emit, out, say
 from gep.errors import InputError, UnitError
 
 
@@ -74,28 +72,26 @@ FLAGS = {
     "area": "--area", "depth": "--depth",
 }
 
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
-
-
 def parse_quantity(text: str, default_unit: str, flag: str) -> Any:
     """Parse ``"0.2/d"``, ``"10km"``, ``"10 m**3/s"``, ``"25 degC"`` or a bare number.
 
-    A bare number takes ``default_unit``; a unit of the wrong dimension raises
+    The number is read with bounds (:mod:`gep.numbers`) before it is converted; a bare
+    number takes ``default_unit``; a unit of the wrong dimension raises
     :class:`UnitError` naming the option.
     """
+    from gep.numbers import split_number
     from gep.units import Q_, affine, parse_unit
 
-    m = _NUMBER.match(str(text))
-    if not m:
-        raise UnitError(f"{text!r} is not a number with an optional unit", hint=f"write e.g. '{1} {default_unit}'", where=flag)
-    number, unit_text = float(m.group(1)), m.group(2)
+    try:
+        value, unit_text = split_number(str(text), "value")
+    except InputError as exc:
+        raise UnitError(f"{exc.message}: not a number with an optional unit", hint=f"write e.g. '1 {default_unit}'", where=flag) from None
+    number = float(value)
     if unit_text.startswith("/"):
         unit_text = "1" + unit_text
     unit = unit_text or default_unit
     parse_unit(unit, flag)  # raises UnitError on an unknown unit
     affine(unit, default_unit, flag)  # raises UnitError on a wrong dimension
-    if not math.isfinite(number):
-        raise InputError(f"{text!r} is not finite", where=flag)
     try:
         return Q_(number, unit)
     except Exception as exc:  # pint raises several unrelated types for odd expressions
@@ -210,8 +206,8 @@ def reach(
     velocity: Optional[str] = typer.Option(None, "--velocity", help="Mean velocity u (m/s)."),
     length: Optional[str] = typer.Option(None, "--length", help="Reach length, e.g. '10km' (m)."),
     temperature: Optional[str] = typer.Option(None, "--temperature", help="Water temperature for k_T = k*theta^(T-20) (degC; K accepted)."),
-    theta: Optional[float] = typer.Option(None, "--theta", help="Temperature coefficient theta (-)."),
-    b: Optional[float] = typer.Option(None, "--b", help="Zhejiang non-uniformity coefficient b (-) (default 1)."),
+    theta: Optional[float] = typer.Option(None, "--theta", click_type=NUMBER, help="Temperature coefficient theta (-)."),
+    b: Optional[float] = typer.Option(None, "--b", click_type=NUMBER, help="Zhejiang non-uniformity coefficient b (-) (default 1)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
 ) -> None:
     """Capacity of a river reach in t/yr; negative is a deficit (over-loaded)."""
@@ -238,7 +234,7 @@ def lake(
     upstream: Optional[str] = typer.Option(None, "--upstream", help="Inflow concentration C0 (mixed) (mg/L)."),
     decay: Optional[str] = typer.Option(None, "--decay", help="Decay rate k (mixed) (1/d)."),
     temperature: Optional[str] = typer.Option(None, "--temperature", help="Water temperature (degC; K accepted)."),
-    theta: Optional[float] = typer.Option(None, "--theta", help="Temperature coefficient theta (-)."),
+    theta: Optional[float] = typer.Option(None, "--theta", click_type=NUMBER, help="Temperature coefficient theta (-)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
 ) -> None:
     """Capacity of a lake or reservoir in t/yr; Dillon gives the total allowable load."""
@@ -305,12 +301,21 @@ def basin(
     scenario: Path = typer.Argument(..., help="Capacity scenario TOML (keys: docs/capacity.md)."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<name>-capacity-<hash>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print totals per pollutant, per-catchment rows and run_dir as JSON."),
+    samples: Optional[int] = typer.Option(None, "--samples", help="Credits with ranges: draws of the export coefficients and of the errors in [uncertainty] (≥ 2; docs/uncertainty.md)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the draws (with --samples; recorded)."),
+    issuable_percentile: Optional[float] = typer.Option(None, "--issuable-percentile", help="With --samples: issue the credits at this percentile of the remaining capacity (e.g. 5), so they are not over-issued; default the deterministic credits."),
 ) -> None:
-    """Whole-basin capacity, loads and credits; writes capacity.csv, credits.csv/.parquet and manifest.json."""
+    """Whole-basin capacity, loads and credits; writes capacity.csv, credits.csv/.parquet and manifest.json
+    (with --samples also credits_uncertainty.csv: percentiles of the issuable credits)."""
     from gep.capacity.basin import totals
     from gep.jobs import capacity_basin
 
-    written = capacity_basin.run(scenario, out_dir, f"gep capacity basin {scenario.name}")
+    if issuable_percentile is not None and samples is None:
+        raise InputError("--issuable-percentile needs --samples", hint="give e.g. --samples 1000 --issuable-percentile 5", key="issuable_percentile")
+    unc = None if samples is None else {"samples": samples, "seed": seed, "issuable_percentile": issuable_percentile}
+    command = f"gep capacity basin {scenario.name}" + (f" --samples {samples} --seed {seed}" if samples is not None else "") + (
+        f" --issuable-percentile {issuable_percentile:g}" if issuable_percentile is not None else "")
+    written = capacity_basin.run(scenario, out_dir, command, uncertainty=unc)
     result, folder, bs = written.result, written.folder, written.result.scenario
     tot = totals(result.credits)
     if as_json:
@@ -320,6 +325,10 @@ def basin(
             "totals": tot, "catchments": rows, "unassessed_loads": result.unassessed.to_dict(orient="records"),
             "landcover_conversions": result.conversions, "run_dir": folder.as_posix(),
         }
+        if result.uncertainty is not None:
+            u = result.uncertainty
+            payload["uncertainty"] = {"samples": len(u.draws), "seed": u.seed, "issuable_percentile": u.percentile,
+                                      "issuable_t_per_yr": u.totals(), "catchments": u.summary.to_dict(orient="records")}
         emit(payload)
         return
     
@@ -329,4 +338,13 @@ def basin(
     for pol, v in tot.items():
         t.add_row(pol, f"{v['capacity_t_per_yr']:,.2f}", f"{v['load_t_per_yr']:,.2f}", f"{v['issuable_t_per_yr']:,.2f}", f"{v['deficit_t_per_yr']:,.2f}")
     out.print(t)
+    if result.uncertainty is not None:
+        u = result.uncertainty
+        issued = f"credits issued at p{u.percentile:g} of the remaining capacity" if u.percentile is not None else "credits issued: deterministic"
+        r = Table(title=f"issuable credits with ranges ({len(u.draws)} samples, seed {u.seed}; {issued})")
+        for col in ("pollutant", "p5 t/yr", "p50 t/yr", "p95 t/yr", "mean ± se"):
+            r.add_column(col, justify="right")
+        for pol, s in u.totals().items():
+            r.add_row(pol, f"{s['p5']:,.2f}", f"{s['p50']:,.2f}", f"{s['p95']:,.2f}", f"{s['mean']:,.2f} ± {s['se']:,.2f}")
+        out.print(r)
     say(f"run folder: {folder.as_posix()}")

@@ -38,6 +38,7 @@ from gep.finance.revenue import (
     calibrate_gbm,
 )
 from gep.finance.schedule import is_number, parse_date
+from gep.numbers import finite_float
 
 __all__ = [
     "Reference",
@@ -63,7 +64,9 @@ KIND_KEYS = {
 }
 VOLUME_KEYS = ("manifest", "pollutant", "catchments", "vintage", "zones", "ecosystems",
                "ledger", "account", "instrument", "over_years", "amount", "unit")
-PRICE_KEYS = ("initial", "drift", "volatility", "history", "ledger", "instrument", "window_start", "window_end")
+PRICE_KEYS = ("initial", "drift", "volatility", "history", "ledger", "instrument", "trades", "window_start", "window_end")
+#: Which ledger prices a price process calibrates on (``trades`` key): see :meth:`gep.ledger.ledger.Ledger.prices`.
+PRICE_SOURCES = ("all", "market", "transfers")
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ class References(Protocol):
     def gep_from_run(self, path: Path, where: str, folder: Path, value: str = "current") -> tuple[float, int | None, dict]:
         """Annual GEP of a ``gep run`` [CNY/yr], its accounting year and the reference record."""
 
+    def gep_samples(self, path: Path, where: str, folder: Path) -> tuple[Any, int | None, dict]:
+        """GEP of every sample of a ``gep uncertainty`` run [CNY/yr] (an array), its year and the reference record."""
+
     def carbon_from_run(self, path: Path, where: str, folder: Path, zones: list | None, ecosystems: list | None) -> tuple[float, dict]:
         """Carbon sequestration of a ``gep run`` [t CO2/yr] and the reference record."""
 
@@ -111,8 +117,8 @@ class References(Protocol):
     def ledger_balance(self, ledger: Any, folder: Path, source: str, key: str, account: str, instrument: str) -> tuple[int, dict]:
         """Balance [base units] of ``account`` in ``instrument`` and the reference record (tree head, records hash)."""
 
-    def ledger_prices(self, ledger: Any, folder: Path, source: str, key: str, instrument: str) -> tuple[list[dict], dict]:
-        """The transfer price records of ``instrument`` and the reference record."""
+    def ledger_prices(self, ledger: Any, folder: Path, source: str, key: str, instrument: str, trades: str = "all") -> tuple[list[dict], dict]:
+        """The price records of ``instrument`` (``trades``: one of :data:`PRICE_SOURCES`) and the reference record."""
 
     def price_history(self, path: Path, where: str) -> tuple[list[dict], str]:
         """The rows of a price-history file (CSV or JSON) and its SHA-256."""
@@ -168,9 +174,12 @@ def _number(table: Mapping, key: str, source: str, prefix: str, *, default: Any 
         return default
     v = table[key]
     where = _where(source, prefix + key)
-    if not is_number(v) or not math.isfinite(float(v)):
+    if not is_number(v):
         raise InputError(f"{key} must be a number, got {v!r}", hint=hint or "write a plain number", where=where)
-    v = float(v)
+    try:
+        v = finite_float(v, key)
+    except InputError as exc:
+        raise InputError(exc.message, hint=hint or "write a plain number", where=where) from None
     if lo is not None and (v < lo or (lo_open and v == lo)):
         op = ">" if lo_open else "≥"
         raise InputError(f"{key} must be {op} {lo:g}, got {v:g}", hint=hint or "check the value", where=where)
@@ -255,28 +264,27 @@ def _beijing_day(text: Any, where: str) -> date:
     return (t.astimezone(BEIJING) if t.tzinfo else t).date()
 
 
-def price_rows(rows: list[dict], where: str) -> tuple[list[date], list[float], list[float] | None]:
+def price_rows(rows: list[dict], where: str, records: str = "price record") -> tuple[list[date], list[float], list[float] | None]:
+    """Beijing dates, prices [CNY/unit] and amounts (None when any is missing) of price records; ``records`` names them in errors."""
     days, prices, amounts = [], [], []
     for i, r in enumerate(rows):
         when = r.get("time", r.get("date"))
         price = r.get("price_cny_per_unit", r.get("price"))
         if when is None or price is None:
-            raise InputError(f"price record {i + 1} lacks time/date or price_cny_per_unit",
+            raise InputError(f"{records} {i + 1} lacks time/date or price_cny_per_unit",
                              hint="columns: time (or date), price_cny_per_unit, optional amount", where=where)
         days.append(_beijing_day(when, where))
         try:
-            prices.append(float(price))
-        except (TypeError, ValueError):
-            raise InputError(f"price record {i + 1}: {price!r} is not a number", hint="prices are CNY per unit",
-                             where=where) from None
+            prices.append(finite_float(price, "price"))
+        except InputError as exc:
+            raise InputError(f"{records} {i + 1}: {exc.message}", hint="prices are CNY per unit", where=where) from None
         amounts.append(r.get("amount"))
     if any(a is None or (isinstance(a, float) and math.isnan(a)) for a in amounts):
         return days, prices, None
     try:
-        return days, prices, [float(a) for a in amounts]
-    except (TypeError, ValueError):
-        raise InputError("amount column holds a non-number", hint="amounts are numbers (weights of the VWAP)",
-                         where=where) from None
+        return days, prices, [finite_float(a, "amount") for a in amounts]
+    except InputError as exc:
+        raise InputError(f"amount column: {exc.message}", hint="amounts are numbers (weights of the VWAP)", where=where) from None
 
 
 # --------------------------------------------------------------------------- streams
@@ -352,7 +360,7 @@ def _price(table: Any, spec: "_Ctx", prefix: str, volume_kind: str) -> PriceMode
         path = _resolve(t["history"], folder, source, prefix + "history", "price history")
         where = _where(source, prefix + "history")
         rows, digest = spec.refs_of.price_history(path, where)
-        days, prices, amounts = price_rows(rows, where)
+        days, prices, amounts = price_rows(rows, where, f"{path.name} record")
         rel = _rel(path, folder)
         calib = calibrate_gbm(days, prices, amounts, window_start=window[0], window_end=window[1], source=rel)
         spec.refs.append(Reference(f"{spec.role} price history", {"path": rel, "sha256": digest}))
@@ -363,17 +371,27 @@ def _price(table: Any, spec: "_Ctx", prefix: str, volume_kind: str) -> PriceMode
         from gep.ledger.model import Instrument
 
         ins = Instrument.parse(t["instrument"])
+        if ins.kind not in ("capacity", "carbon"):
+            raise InputError(f"{ins.id} is not a capacity or carbon credit", hint="credit sales are priced by capacity or carbon instruments",
+                             where=_where(source, prefix + "instrument"))
+        trades = t.get("trades", "all")
+        if trades not in PRICE_SOURCES:
+            raise InputError(f"trades = {trades!r} is not one of {', '.join(PRICE_SOURCES)}",
+                             hint='"market": settled market trades only; "transfers": prices stated on transfers; "all": both',
+                             where=_where(source, prefix + "trades"))
         kind = "carbon" if ins.kind == "carbon" else f"capacity:{ins.get('pollutant')}"
         if volume_kind and kind.split(":")[0] != volume_kind.split(":")[0] or (
                 volume_kind.startswith("capacity:") and kind != volume_kind):
             raise InputError(f"the price of {ins.id} ({kind}) cannot price a volume of {volume_kind} credits",
                              hint="use the instrument of the credits being sold", where=_where(source, prefix + "instrument"))
-        rows, ref = spec.refs_of.ledger_prices(t["ledger"], folder, source, prefix + "ledger", ins.id)
+        rows, ref = spec.refs_of.ledger_prices(t["ledger"], folder, source, prefix + "ledger", ins.id, trades)
         where = _where(source, prefix + "ledger")
-        days, prices, amounts = price_rows(rows, where)
+        days, prices, amounts = price_rows(rows, where, "ledger price record")
         calib = calibrate_gbm(days, prices, amounts, window_start=window[0], window_end=window[1],
                               source=f"ledger {ref['ledger']} {ins.id}")
         spec.refs.append(Reference(f"{spec.role} price history", ref))
+    elif "trades" in t:
+        raise InputError("trades selects ledger prices", hint='give ledger = "ledger.db" and instrument', where=_where(source, prefix + "trades"))
     elif window[0] or window[1]:
         raise InputError("window_start/window_end need a price history", hint="add history = \"prices.csv\" or a ledger",
                          where=_where(source, prefix + "window_start"))
@@ -450,10 +468,20 @@ def _stream(table: Any, i: int, source: str, folder: Path, refs: list, refs_of: 
         value = _text(table, "value", source, prefix, "current")
         where = _where(source, prefix + "manifest")
         path = _resolve(table["manifest"], folder, source, prefix + "manifest", "run manifest")
-        gep, year, ref = refs_of.gep_from_run(path, where, folder, value)
+        samples = None
+        if refs_of.manifest_kind(path, where) == "gep uncertainty":  # a GEP distribution: each path draws its GEP
+            if value != "current":
+                raise InputError('an uncertainty run gives GEP at current prices only', hint='remove value or write value = "current"',
+                                 where=_where(source, prefix + "value"))
+            samples, year, ref = refs_of.gep_samples(path, where, folder)
+            gep = float(sum(samples) / len(samples))
+        else:
+            gep, year, ref = refs_of.gep_from_run(path, where, folder, value)
         refs.append(Reference(f"{role} GEP", ref))
         base = None
         src = {"manifest": ref["path"], "gep_cny_per_yr": gep, "year": year, "value": value}
+        if samples is not None:
+            src["distribution"] = {"kind": "gep uncertainty", "samples": len(samples), "gep_cny_per_yr": "mean of the samples; each path draws one"}
         if basis == "increase":
             if "base_manifest" not in table:
                 raise InputError('basis = "increase" needs base_manifest (the reference GEP run)',
@@ -467,7 +495,7 @@ def _stream(table: Any, i: int, source: str, folder: Path, refs: list, refs_of: 
             raise InputError("base_manifest applies to basis = \"increase\" only", hint="remove it or set basis",
                              where=_where(source, prefix + "base_manifest"))
         vol = _number(table, "volatility", source, prefix, default=0.0, lo=0.0, hi=5.0, hint=vol_hint)
-        return GovernmentPurchase(name, gep, share, basis, base, growth, vol, source=src, **active)
+        return GovernmentPurchase(name, gep, share, basis, base, growth, vol, source=src, gep_samples=samples, **active)
     if "amount" not in table:
         raise InputError('missing required key "amount"', hint="annual amount in CNY, e.g. amount = 3_000_000",
                          where=_where(source, prefix + "amount"))

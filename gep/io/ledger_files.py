@@ -3,11 +3,15 @@
 * run manifests (``manifest.json`` of ``gep run`` or ``gep capacity``) and the
   output files they list, checked against their SHA-256;
 * the ledger's coefficient set (``gep/data/coefficients/ledger-2026/``, ``kind = "ledger-table"``);
-* batch files of operations (``gep ledger batch``) and export documents.
+* trading-ratio tables (``gep/data/coefficients/market-2026/ratios.csv``);
+* batch files of operations (``gep ledger batch``), tree heads, certificates,
+  export documents and the files the CLI writes (whole or not at all).
 
-Plain ``csv``/``json`` readers (no pandas) keep the ledger commands fast. Errors
-are the plain input errors of :mod:`gep.errors`; :mod:`gep.ledger.evidence` says
-what they mean for an issuance.
+Plain ``csv``/``json`` readers (no pandas, nothing heavy imported at module
+level) keep the ledger commands fast. Numbers in JSON documents are read with
+the bounded parser of :mod:`gep.numbers` (a 5,000-digit integer is refused in
+microseconds, not converted). Errors are the plain input errors of
+:mod:`gep.errors`; :mod:`gep.ledger.evidence` says what they mean for an issuance.
 """
 
 from __future__ import annotations
@@ -16,14 +20,16 @@ import csv
 import hashlib
 import json
 import os
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from gep.errors import CoefficientError, InputError, InputsChanged
-from gep.io.files import read_json_object, sha256_file
+from gep.io.files import parse_json, read_json_object, sha256_file
+from gep.numbers import parse_decimal
 
-__all__ = ["sha256_file", "read_manifest", "check_outputs", "read_rows", "ledger_coefficients", "read_json", "write_json"]
+__all__ = ["sha256_file", "read_manifest", "check_outputs", "read_rows", "ledger_coefficients", "read_json",
+           "write_json", "write_bytes", "read_ratio_file", "RATIO_COLUMNS"]
 
 TIDY_COLUMNS = ("parameter", "key", "value", "unit", "price_year", "source", "year", "confidence", "note")
 
@@ -110,8 +116,7 @@ def ledger_coefficients(set_id: str) -> dict:
     CoefficientError
         Set not found, wrong kind, a file that differs from its hash, or a malformed row.
     """
-    from gep.io.coefficient_files import check_hashes, find_set
-    from gep.io.coefficient_files import read_header
+    from gep.io.coefficient_files import check_hashes, find_set, read_header
 
     folder = find_set(set_id)
     manifest = read_header(folder)
@@ -124,38 +129,88 @@ def ledger_coefficients(set_id: str) -> dict:
     for name in sorted(manifest["files"]):
         path = folder / name
         for i, r in enumerate(read_rows(path, TIDY_COLUMNS, "coefficient table"), start=2):
-            try:
-                value = Decimal(r["value"])
-            except InvalidOperation as exc:
-                raise CoefficientError(f"{path}, line {i}: value {r['value']!r} is not a number") from exc
+            value = parse_decimal(r["value"], f"{path}, line {i}: value", error=CoefficientError)
             rows[(r["parameter"], r["key"])] = (value, r["unit"], r["confidence"])
     return {"id": manifest["id"], "version": str(manifest["version"]), "manifest_sha256": sha256_file(folder / "manifest.toml"), "rows": rows}
 
 
 def read_json(path: str | Path, what: str) -> Any:
-    """Parse a JSON file (``-`` reads standard input)."""
+    """Parse a JSON file (``-`` reads standard input) with :func:`parse_json`."""
     try:
         if str(path) == "-":
             import sys
 
-            return json.loads(sys.stdin.read())
-        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
+            text = sys.stdin.read()
+        else:
+            text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"cannot read {what} {path}: {exc.strerror}", hint="check the path") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{what} {path} is not JSON: {exc}", hint="fix the JSON syntax") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} {path} is not UTF-8 text: {exc}", hint="save the file as UTF-8") from exc
+    return parse_json(text, f"{what} {path}")
 
 
 def write_json(path: str | Path, obj: Any) -> None:
     """Write ``obj`` as indented UTF-8 JSON, atomically (temporary file + rename)."""
+    write_bytes(path, (json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a temporary file beside it, synced, then renamed (whole or not at all)."""
     p = Path(path)
     tmp = p.with_name(p.name + f".tmp{os.getpid()}")
     try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            json.dump(obj, fh, ensure_ascii=False, indent=1, sort_keys=True)
-            fh.write("\n")
+        with tmp.open("wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, p)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise InputError(f"cannot write {p}: {exc.strerror}", hint="check the folder exists and is writable") from exc
+
+
+#: Columns of a trading-ratio table (``gep/data/coefficients/market-2026/ratios.csv``).
+RATIO_COLUMNS = ("from_zone", "to_zone", "ratio", "basis", "source")
+
+
+def read_ratio_file(path: str | Path) -> dict:
+    """A trading-ratio table file as written (:func:`gep.ledger.ratios.table` makes it publishable).
+
+    Columns :data:`RATIO_COLUMNS` (and optionally ``year, confidence, low, high, range_basis,
+    note``, kept in the file, not read). When the file belongs to a coefficient set (a
+    ``manifest.toml`` beside it lists it), the set's hashes are checked.
+
+    Returns
+    -------
+    dict
+        ``{"path", "sha256", "rows": [{column: text}], "set": {"id", "version", "manifest_sha256",
+        "description"} or None}``.
+
+    Raises
+    ------
+    InputError
+        A missing column or an unreadable file.
+    CoefficientError
+        A set whose files differ from their hashes.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "ratios.csv"
+    folder = p.parent
+    found = None
+    if (folder / "manifest.toml").is_file():
+        from gep.io.coefficient_files import check_hashes, read_header
+
+        header = read_header(folder)
+        if p.name in header.get("files", {}):
+            problems = check_hashes(folder, header)
+            if problems:
+                raise CoefficientError(f"coefficient set {header['id']} fails verification: {problems[0]}",
+                                       hint="restore the file (a correction is a new set version)")
+            found = {"id": header["id"], "version": str(header["version"]), "manifest_sha256": sha256_file(folder / "manifest.toml"),
+                     "description": str(header.get("description", ""))}
+    if not p.is_file():
+        raise InputError(f"ratio table {p} not found", hint="give ratios.csv or its coefficient-set folder (e.g. gep/data/coefficients/market-2026)")
+    rows = read_rows(p, RATIO_COLUMNS, "ratio table")
+    return {"path": str(p), "name": p.name, "sha256": sha256_file(p), "rows": rows, "set": found}

@@ -109,7 +109,7 @@ def coefficients_for(sc):
         coef = coef.with_biophysical_table(table, key(sc.biophysical_table), sha256_file(sc.biophysical_table))
     if sc.overrides:
         coef = coef.with_overrides(sc.overrides, where=str(sc.path))
-    return coef.with_valuation(dict(sc.valuation))
+    return coef.with_valuation(dict(sc.valuation)).with_province(sc.province, where=f"{sc.path}")
 
 
 def coefficient_problems(set_id: str | None = None, root: Path | None = None, rules: bool = True) -> dict:
@@ -200,7 +200,7 @@ def read_region(sc, chunks: int | None = None, area=None, progress=None):
     for name, gi in sorted(sc.inputs.items()):
         say(name)
         if gi.path is not None:
-            da = _on_grid(lc, raster.read(gi.path, gi.unit, chunks, f"input '{name}'"), f"input '{name}'", gi.resample or ("bilinear" if sc.resample else None), resampled)
+            da = _on_grid(lc, raster.read(gi.path, gi.unit, chunks, f"input '{name}'", gi.band), f"input '{name}'", gi.resample or ("bilinear" if sc.resample else None), resampled)
             inputs[name] = da.assign_attrs(units=da.attrs["units"], source=str(gi.path))  # NaN outside the region stays NaN
         else:
             data = dsa.full(spec.shape, gi.value, chunks=chunks) if chunks else np.full(spec.shape, gi.value)
@@ -221,6 +221,7 @@ def read_region(sc, chunks: int | None = None, area=None, progress=None):
     for name, path in sorted(sc.tables.items()):
         say(name)
         tables[name] = read_csv(path, what=f"{name} table")
+        tables[name].attrs["price_year"] = sc.table_price_years.get(name, sc.year)
     parcel = None
     parcel_path = area if area is not None else sc.area
     if parcel_path is not None:

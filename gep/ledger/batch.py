@@ -6,11 +6,12 @@ local key file::
     {"op": "transfer", "key": "alice.key", "instrument": "carbon/p1/2022", "amount": "2 t",
      "from": "alice", "to": "bob", "price": "71.6", "id": "deal-7-leg-1"}
 
-(``op`` one of ``open, issue, transfer, retire, cancel`` with the fields of the
-matching command; ``key`` and ``evidence`` paths are relative to the batch
-file), or a request signed elsewhere::
+(``op`` one of ``open, issue, recalculate, transfer, retire, cancel`` with the
+fields of the matching command; ``key`` and ``evidence`` paths are relative to
+the batch file; a transfer may carry ``"dvp": {"batch", "legs", "expires"}``),
+or a request signed elsewhere (e.g. ``gep ledger transfer --sign-only``)::
 
-    {"request": {...}, "signature": "<128 hex digits>", "evidence": "runs/x/manifest.json"}
+    {"request": {...}, "signature": "<128 hex digits or a batch signature>", "evidence": "runs/x/manifest.json"}
 
 A linked batch (the default) is all-or-nothing, e.g. a delivery-versus-payment
 pair of transfers signed by two owners.
@@ -30,7 +31,8 @@ __all__ = ["build", "OPS"]
 OPS = {
     "open": ({"account", "owner"}, set()),
     "issue": ({"instrument", "amount", "to", "evidence"}, {"zone", "ecosystem"}),
-    "transfer": ({"instrument", "amount", "from", "to"}, {"price"}),
+    "recalculate": ({"instrument", "evidence"}, {"zone", "ecosystem"}),
+    "transfer": ({"instrument", "amount", "from", "to"}, {"price", "dvp"}),
     "retire": ({"instrument", "amount", "from"}, {"beneficiary"}),
     "cancel": ({"instrument", "amount", "from"}, set()),
 }
@@ -60,7 +62,7 @@ def build(ledger: Any, ops: Any, base: Path) -> list:
             raise InvalidRequest(f"{where} is not a JSON object")
         if "request" in op:
             extra = set(op) - {"request", "signature", "evidence"}
-            if extra or not isinstance(op.get("signature"), str) or not isinstance(op["request"], dict):
+            if extra or not isinstance(op.get("signature"), (str, dict)) or not isinstance(op["request"], dict):
                 raise InvalidRequest(f"{where}: a signed entry has exactly 'request', 'signature' and (issue) 'evidence'")
             signed = Signed(op["request"], op["signature"])
             ev = op.get("evidence")
@@ -87,14 +89,15 @@ def build(ledger: Any, ops: Any, base: Path) -> list:
             out.append(ledger.sign(key, "open", {"account": op["account"], "owner": parse_public(op["owner"], "owner key"), "memo": memo}, rid))
         elif kind == "issue":
             out.append(ledger.issue_request(key, op["instrument"], op["amount"], op["to"], base / op["evidence"], op.get("zone"), op.get("ecosystem"), rid, memo))
+        elif kind == "recalculate":
+            out.append(ledger.recalculate_request(key, op["instrument"], base / op["evidence"], op.get("zone"), op.get("ecosystem"), rid, memo))
         elif kind == "transfer":
-            out.append(ledger.transfer_request(key, op["instrument"], op["amount"], op["from"], op["to"], op.get("price"), rid, memo))
+            out.append(ledger.transfer_request(key, op["instrument"], op["amount"], op["from"], op["to"], op.get("price"), rid, memo, op.get("dvp")))
+        elif kind == "retire":
+            out.append(ledger.retire_request(key, op["instrument"], op["amount"], op["from"], rid, op.get("beneficiary"), memo))
         else:
             from gep.ledger.model import Instrument, parse_amount
 
             ins = Instrument.parse(op["instrument"])
-            fields_ = {"instrument": ins.id, "amount": parse_amount(op["amount"], ins), "from": op["from"], "memo": memo}
-            if kind == "retire":
-                fields_["beneficiary"] = op.get("beneficiary")
-            out.append(ledger.sign(key, kind, fields_, rid))
+            out.append(ledger.sign(key, kind, {"instrument": ins.id, "amount": parse_amount(op["amount"], ins), "from": op["from"], "memo": memo}, rid))
     return out

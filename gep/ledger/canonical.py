@@ -20,15 +20,34 @@ References
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+import re
+from typing import Any, Callable
 
 from gep.ledger.errors import InvalidRequest
 
-__all__ = ["canonical", "parse", "signing_message", "SIGNING_DOMAIN"]
+__all__ = ["canonical", "record_bytes", "parse", "parse_record", "RECORD_FIELDS", "signing_message", "SIGNING_DOMAIN", "BATCH_DOMAIN", "HEAD_DOMAIN", "WITNESS_DOMAIN", "ATTEST_DOMAIN"]
 
-#: Prefix of every signed message (domain separation) [bytes].
+#: Fields of a log record.
+RECORD_FIELDS = frozenset({"seq", "time", "request", "signature", "effects"})
+#: Prefix of every signed request (domain separation) [bytes].
 SIGNING_DOMAIN = b"gep-ledger/v1 request\n"
+#: Prefix of a batch signature: the signer signs ``BATCH_DOMAIN + root`` (32 bytes) of the
+#: RFC 6962 tree over the ``signing_message`` of each request of the batch.
+BATCH_DOMAIN = b"gep-ledger/v1 request batch\n"
+#: Prefix of a registry-signed tree head (:mod:`gep.ledger.heads`).
+HEAD_DOMAIN = b"gep-ledger/v1 tree head\n"
+#: Prefix of a witness cosignature of a tree head.
+WITNESS_DOMAIN = b"gep-ledger/v1 witness cosignature\n"
+#: Prefix of an engine operator's signature of a run manifest: ``ATTEST_DOMAIN + manifest SHA-256 (hex, ASCII)``.
+ATTEST_DOMAIN = b"gep-ledger/v1 run manifest\n"
+
+
+#: The canonical encoder (made once: ``json.dumps`` with options builds a new encoder on every call).
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+#: A number token with a fraction or exponent, or of 19 digits or more, as json.dumps writes them.
+_SUSPECT = re.compile(r"[:\[,]-?(?:\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\d{19,})[,\]}]")
 
 
 def _check(value: Any, path: str = "$") -> None:
@@ -66,8 +85,80 @@ def canonical(obj: Any) -> bytes:
     bytes
         Compact, key-sorted JSON encoded as UTF-8.
     """
-    _check(obj)
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    try:
+        text = _ENCODE(obj)
+    except (TypeError, ValueError):
+        _check(obj)  # names the offending value
+        raise
+    if _SUSPECT.search(text):  # a float or a long integer may be present (or a string that looks like one): check exactly
+        _check(obj)
+    return text.encode("utf-8")
+
+
+def record_bytes(seq: int, time: str, request_bytes: bytes, signature: Any, effects: dict) -> bytes:
+    """Canonical bytes of a log record ``{effects, request, seq, signature, time}`` from the request's canonical bytes.
+
+    The same bytes as ``canonical(record)`` (keys in code-point order), without encoding
+    the request a second time.
+    """
+    return b"".join((b'{"effects":', canonical(effects), b',"request":', request_bytes, b',"seq":', str(int(seq)).encode(),
+                     b',"signature":', canonical(signature), b',"time":', canonical(time), b"}"))
+
+
+def parse_record(data: bytes) -> tuple[dict, bytes]:
+    """A log record parsed, and its request's canonical bytes; refuse anything not in canonical form.
+
+    Checks the record as :func:`parse` does, and encodes the request (its bytes are
+    what its signature covers). The check is made with msgspec, whose sorted compact
+    encoder writes exactly the canonical form of these documents (floats refused while
+    decoding); a record it does not accept goes through :func:`_parse_record_exactly`,
+    the same check with the standard library, which names the problem.
+
+    Raises
+    ------
+    InvalidRequest
+        Not UTF-8 JSON, not an object with exactly the record fields, or not canonical.
+    """
+    decode, encode = _fast()
+    try:
+        obj = decode(data)
+        if type(obj) is dict and obj.keys() == RECORD_FIELDS and type(obj["seq"]) is int and encode(obj) == data:
+            return obj, encode(obj["request"])
+    except Exception:  # noqa: BLE001 - any refusal is explained by the exact check below
+        pass
+    return _parse_record_exactly(data)
+
+
+@functools.lru_cache(maxsize=1)
+def _fast() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
+    """msgspec's decoder (floats refused) and sorted compact encoder (imported on first use: verify, not every command)."""
+    import msgspec
+
+    return msgspec.json.Decoder(float_hook=_no_float).decode, msgspec.json.Encoder(order="sorted").encode
+
+
+def _parse_record_exactly(data: bytes) -> tuple[dict, bytes]:
+    """:func:`parse_record` with the standard library's JSON (the reference for the canonical form)."""
+    try:
+        obj = json.loads(bytes(data).decode("utf-8"), parse_float=_no_float)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequest(f"not canonical JSON: {exc}") from exc
+    if not isinstance(obj, dict) or set(obj) != RECORD_FIELDS:
+        raise InvalidRequest(f"a record must have exactly the fields {sorted(RECORD_FIELDS)}")
+    if type(obj["seq"]) is not int:
+        raise InvalidRequest(f"the record's seq {obj['seq']!r} is not an integer")
+    # floats were refused while parsing, so the encoder alone gives the canonical form
+    if _encode_utf8(obj) != bytes(data):
+        raise InvalidRequest("bytes are valid JSON but not in canonical form (key order, spacing or escapes differ)")
+    return obj, _encode_utf8(obj["request"])
+
+
+def _encode_utf8(obj: Any) -> bytes | None:
+    """The canonical encoder's bytes, or None for text UTF-8 cannot hold (a lone surrogate written as an escape)."""
+    try:
+        return _ENCODE(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        return None
 
 
 def parse(data: bytes) -> Any:
@@ -80,9 +171,10 @@ def parse(data: bytes) -> Any:
     """
     try:
         obj = json.loads(bytes(data).decode("utf-8"), parse_float=_no_float)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON syntax, or an integer beyond Python's digit limit
         raise InvalidRequest(f"not canonical JSON: {exc}") from exc
-    if canonical(obj) != bytes(data):
+    # floats are refused by the hook; the re-encoding decides canonical form
+    if _encode_utf8(obj) != bytes(data):
         raise InvalidRequest("bytes are valid JSON but not in canonical form (key order, spacing or escapes differ)")
     return obj
 

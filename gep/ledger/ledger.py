@@ -12,31 +12,35 @@ Example
 Every write is a signed request (:mod:`gep.ledger.canonical`) decided by
 :func:`gep.ledger.rules.apply` inside one database transaction, appended to the
 log as a record ``{seq, time, request, signature, effects}`` whose canonical
-bytes are an RFC 6962 leaf. A request id is an idempotency key: the same id
-with the same body answers ``exists`` with the original record; the same id
-with another body is refused (:class:`~gep.ledger.errors.IdConflict`).
+bytes are an RFC 6962 leaf; the commit ends with the registry-signed tree head
+of the new log (:mod:`gep.ledger.heads`), so writing needs the registry key as
+*head key*. A request id is an idempotency key of its signer: the same signer,
+id and body answer ``exists`` with the original record; the same signer and id
+with another body is refused (:class:`~gep.ledger.errors.IdConflict`); other
+signers never learn whether an id was used.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from gep.ledger import evidence as evidence_mod
-from gep.ledger import keys, merkle
-from gep.ledger.canonical import canonical, parse, signing_message
-from gep.ledger.errors import BadSignature, IdConflict, InvalidRequest, LedgerError
+from gep.ledger.evidence import RunFiles
+from gep.ledger import heads, keys, merkle
+from gep.ledger.clock import TIME, now
+from gep.ledger.canonical import BATCH_DOMAIN, SIGNING_DOMAIN, parse, record_bytes, signing_message
+from gep.ledger.errors import BadSignature, IdConflict, InvalidRequest, LedgerError, NotAuthorised, StorageError
 from gep.ledger.keys import KeyPair
 from gep.ledger.model import SYSTEM_ACCOUNTS, Instrument, check_client_id, parse_amount, parse_price
-from gep.ledger.rules import VERSION, Context, apply, check_request
-from gep.ledger.store import SqlState, Store, Tx, open_store
+from gep.ledger.rules import VERSION, Context, apply, authentic, check_request, end_commit, prove_batches
+from gep.ledger.store import SCHEMA_VERSION, SqlState, Store, Tx, open_store
 
-__all__ = ["Ledger", "Signed", "Result", "DEFAULT_COEFFICIENTS", "new_id", "now"]
+__all__ = ["Ledger", "Signed", "Result", "DEFAULT_COEFFICIENTS", "new_id", "now", "dvp"]  # now: gep.ledger.clock.now
 
 #: Coefficient set of a new ledger (buffer share).
 DEFAULT_COEFFICIENTS = "ledger-2026"
@@ -47,24 +51,44 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def now() -> str:
-    """UTC time of recording, ISO 8601 with microseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def dvp(batch: str, legs: int, expires: str) -> dict:
+    """The ``dvp`` field binding a transfer to a delivery-versus-payment batch.
+
+    Parameters
+    ----------
+    batch : str
+        Batch id shared by all legs (letters, digits and ``. _ : @ / + -``).
+    legs : int
+        Number of legs in the batch (2..16); each leg is refused unless all are
+        recorded together.
+    expires : str
+        ISO 8601 time with a zone (``2026-12-01T00:00:00Z``) after which the legs are void.
+    """
+    return {"batch": batch, "legs": legs, "expires": expires}
+
+
+def _need(files: RunFiles | None) -> RunFiles:
+    """The reader of run files, which issuance, recalculation and a new ledger need."""
+    if files is None:
+        raise LedgerError("the ledger was opened without a reader of run files, which issuing, recalculating and creating a ledger need",
+                          hint="open or create it with files=gep.audit.evidence.RunFiles()", key="files")
+    return files
 
 
 @dataclass
 class Signed:
-    """A signed request, plus (for an issuance) the local evidence it cites.
+    """A signed request, plus (for an issuance or recalculation) the local evidence it cites.
 
-    ``evidence`` and ``buffer`` are not signed: they are what the ledger found when
-    it resolved the cited manifest and read its coefficient set, and are recorded
-    in the transaction's effects.
+    ``signature`` is 128 hex digits or a batch signature (:func:`gep.ledger.rules.authentic`).
+    ``evidence`` is not signed: it is what the ledger found when it resolved the cited
+    manifest (cap, files, attestation), and is recorded in the transaction's effects.
     """
 
     request: dict
-    signature: str
+    signature: str | dict
     evidence: dict | None = None
-    buffer: dict | None = None
 
     def as_dict(self) -> dict:
         return {"request": self.request, "signature": self.signature}
@@ -81,7 +105,7 @@ class Result:
     leaf_hash: str | None = None
     root: str | None = None
     error: LedgerError | None = None
-    extra: dict = field(default_factory=dict)
+    head: dict | None = None
 
     def as_dict(self) -> dict:
         out: dict[str, Any] = {"status": self.status, "seq": self.seq, "id": self.id}
@@ -89,6 +113,8 @@ class Result:
             out["record"] = self.record
             out["leaf_hash"] = self.leaf_hash
             out["root"] = self.root
+        if self.head is not None:
+            out["head"] = self.head
         if self.error is not None:
             out["error"] = self.error.line()
             out["error_type"] = type(self.error).__name__
@@ -102,23 +128,62 @@ class Ledger:
     ----------
     store : Store
         An open SQLite or PostgreSQL store holding an initialised ledger.
+    head_key : KeyPair, optional
+        The registry key, to sign the tree head of every commit. Reading needs no
+        key; writing does (participants without it sign requests and hand them to
+        the registry, e.g. ``gep ledger transfer --sign-only``).
+    clock : callable, optional
+        The writer's clock: returns UTC times in the record format
+        (:data:`gep.ledger.clock.TIME`); default :func:`gep.ledger.clock.now`. A record
+        is never older than the one before it, whatever the clock says.
+    files : RunFiles, optional
+        Reads the runs an issuance or recalculation cites
+        (:class:`gep.ledger.evidence.RunFiles`; on disk: :class:`gep.audit.evidence.RunFiles`).
+        Needed only to issue or recalculate.
     """
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, head_key: KeyPair | None = None, clock: Callable[[], str] | None = None, files: RunFiles | None = None):
         self.store = store
-        meta = store.read(lambda tx: (store.check_initialised(tx), dict(tx.q("SELECT key, value FROM meta")))[1])
+        self.clock = clock or now
+        self.files = files
+        try:
+            meta = store.read(lambda tx: (store.check_initialised(tx), dict(tx.q("SELECT key, value FROM meta")))[1])
+        except BaseException:
+            store.close()
+            raise
+        version = meta.get("schema_version")
+        if version != SCHEMA_VERSION:
+            store.close()
+            raise StorageError(f"{store.describe()} holds a format-{version} ledger written by an earlier gep; this gep reads format {SCHEMA_VERSION} only",
+                               hint="verify and export it with the gep that wrote it, then start a new ledger (docs/ledger.md, 'Ledgers of earlier versions')")
         self.id: str = meta["ledger_id"]
         self.registry: str = meta["registry"]
         self.coefficients: str = meta.get("coefficients", DEFAULT_COEFFICIENTS)
+        if head_key is not None and head_key.public != self.registry:
+            store.close()
+            raise NotAuthorised(f"the head key {head_key.public[:16]}… is not this ledger's registry key {self.registry[:16]}…",
+                                hint="tree heads are signed with the registry key named in the genesis record")
+        self.head_key = head_key
+        self._operators: tuple | None = None
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
-    def open(cls, target: str | Path) -> "Ledger":
-        """Open the ledger at a SQLite path or PostgreSQL URL."""
-        return cls(open_store(target))
+    def open(cls, target: str | Path, head_key: KeyPair | None = None, clock: Callable[[], str] | None = None,
+             files: RunFiles | None = None) -> "Ledger":
+        """Open the ledger at a SQLite path or PostgreSQL URL (``head_key``: the registry key, to write; ``clock``, ``files``: see the class)."""
+        return cls(open_store(target), head_key, clock, files)
+
+    @property
+    def operators(self) -> tuple:
+        """Engine operator keys of the genesis record."""
+        if self._operators is None:
+            genesis = self.store.read(lambda tx: tx.one("SELECT record FROM log WHERE seq = 1"))
+            self._operators = tuple(parse(bytes(genesis[0]))["request"].get("operators", []))
+        return self._operators
 
     @classmethod
-    def init(cls, target: str | Path, registry: KeyPair, coefficients: str = DEFAULT_COEFFICIENTS, ledger_id: str | None = None) -> "Ledger":
+    def init(cls, target: str | Path, registry: KeyPair, coefficients: str = DEFAULT_COEFFICIENTS, ledger_id: str | None = None,
+             operators: Iterable[str] = (), clock: Callable[[], str] | None = None, files: RunFiles | None = None) -> "Ledger":
         """Create a ledger: schema, system accounts and the genesis record signed by ``registry``.
 
         Parameters
@@ -126,31 +191,39 @@ class Ledger:
         target : str or Path
             SQLite file to create, or PostgreSQL URL of an empty database/schema.
         registry : KeyPair
-            The registry key (opens accounts, issues, cancels).
+            The registry key (opens accounts, issues, cancels, signs tree heads).
         coefficients : str
-            Ledger coefficient set (buffer share), default ``ledger-2026``.
+            Ledger coefficient set, default ``ledger-2026``: its id, version, hash and
+            buffer shares are fixed in the genesis record (never read again).
+        operators : iterable of str
+            Public keys (hex or ``.pub`` files) of engine operators whose signature of
+            a run manifest attests issuance evidence (``gep ledger attest``).
+        files : RunFiles
+            Reads the coefficient set (and later the runs an issuance cites; see the class).
         """
-        cs = evidence_mod.ledger_set(coefficients)
+        params = evidence_mod.genesis_params(_need(files), coefficients)
         lid = ledger_id or uuid.uuid4().hex
+        ops = [keys.parse_public(o, "engine operator key") for o in operators]
         request = {
             "v": VERSION, "ledger": lid, "id": "genesis", "type": "init", "signer": registry.public,
-            "registry": registry.public, "accounts": sorted(SYSTEM_ACCOUNTS),
-            "coefficients": {"id": cs["id"], "version": cs["version"], "manifest_sha256": cs["manifest_sha256"]},
+            "registry": registry.public, "accounts": sorted(SYSTEM_ACCOUNTS), "params": params,
         }
+        if ops:
+            request["operators"] = ops
         signed = Signed(request, registry.sign(signing_message(request)))
         store = open_store(target, create=True)
 
         def run(tx: Tx) -> None:
             store.create(tx)
-            tx.many("INSERT INTO meta (key, value) VALUES (?, ?)", [("schema_version", "1"), ("coefficients", cs["id"])])
-            _append(tx, [signed], linked=True)
+            tx.many("INSERT INTO meta (key, value) VALUES (?, ?)", [("schema_version", SCHEMA_VERSION), ("coefficients", params["coefficients"]["id"])])
+            _append(tx, [signed], linked=True, head_key=registry, clock=clock or now)
 
         try:
             store.write(run, create=True)
         except BaseException:
             store.close()
             raise
-        return cls(store)
+        return cls(store, registry, clock, files)
 
     def close(self) -> None:
         self.store.close()
@@ -162,24 +235,47 @@ class Ledger:
         self.close()
 
     # ------------------------------------------------------------ requests
-    def sign(self, key: KeyPair, type_: str, fields: dict, id: str | None = None) -> Signed:
-        """Build a request of this ledger and sign it with ``key``."""
+    def _request(self, key: KeyPair, type_: str, fields: dict, id: str | None) -> dict:
         request = {"v": VERSION, "ledger": self.id, "id": check_client_id(id) if id is not None else new_id(), "type": type_, "signer": key.public}
         request.update({k: v for k, v in fields.items() if v is not None})
-        check_request(request)
+        return check_request(request)
+
+    def sign(self, key: KeyPair, type_: str, fields: dict, id: str | None = None) -> Signed:
+        """Build a request of this ledger and sign it with ``key``."""
+        request = self._request(key, type_, fields, id)
         return Signed(request, key.sign(signing_message(request)))
 
+    def sign_many(self, key: KeyPair, specs: Iterable[tuple[str, dict, str | None]]) -> list[Signed]:
+        """Build several requests and sign them with one Ed25519 signature (a batch signature).
+
+        ``key`` signs the RFC 6962 root of the requests' signing messages once; each
+        request carries its audit path (:func:`gep.ledger.rules.authentic`). The ledger
+        and ``verify`` check that signature once per batch, so a client submitting
+        thousands of transfers pays for one signature instead of one per transfer.
+
+        Parameters
+        ----------
+        specs : iterable of (type, fields, id)
+            As for :meth:`sign`.
+        """
+        requests = [self._request(key, t, f, i) for t, f, i in specs]
+        if not requests:
+            return []
+        paths, root = merkle.inclusion_proofs([merkle.leaf_hash(signing_message(r)) for r in requests])
+        sig = key.sign(BATCH_DOMAIN + root)
+        n = len(requests)
+        return [Signed(r, {"index": i, "size": n, "path": [h.hex() for h in p], "signature": sig}) for i, (r, p) in enumerate(zip(requests, paths))]
+
     def prepare(self, signed: Signed, evidence_path: str | Path | None = None, zone: str | None = None, ecosystem: str | None = None) -> Signed:
-        """Resolve the evidence and buffer share of an issuance (reads files; outside any transaction)."""
-        if signed.request.get("type") != "issue":
+        """Resolve the evidence of an issuance or recalculation (reads files; outside any transaction)."""
+        if signed.request.get("type") not in ("issue", "recalculate"):
             return signed
         ins = Instrument.parse(signed.request["instrument"])
         if evidence_path is None:
-            raise InvalidRequest(f"issuance {signed.request['id']!r} needs the run manifest it cites", hint="cite the manifest.json of the run as evidence", key="evidence")
+            raise InvalidRequest(f"request {signed.request['id']!r} needs the run manifest it cites", hint="cite the manifest.json of the run as evidence", key="evidence")
         sel = signed.request.get("evidence", {}).get("selector", {})
-        ev = evidence_mod.resolve(evidence_path, ins, zone if zone is not None else sel.get("zone"), ecosystem if ecosystem is not None else sel.get("ecosystem"))
-        signed.evidence = ev
-        signed.buffer = evidence_mod.buffer_share(ins, self.coefficients)
+        signed.evidence = evidence_mod.resolve(_need(self.files), evidence_path, ins, zone if zone is not None else sel.get("zone"),
+                                               ecosystem if ecosystem is not None else sel.get("ecosystem"), self.operators)
         return signed
 
     def submit(self, signed: Signed) -> Result:
@@ -200,23 +296,28 @@ class Ledger:
         """
         if not items:
             return []
-        return self.store.write(lambda tx: _append(tx, items, linked))
+        return self.store.write(lambda tx: _append(tx, items, linked, self.head_key, self.clock))
 
     # convenience writers
-    def open_account(self, registry: KeyPair, account: str, owner: str, id: str | None = None, memo: str | None = None) -> Result:
-        """Open a user account owned by public key ``owner`` (hex or .pub file); registry only."""
-        return self.submit(self.sign(registry, "open", {"account": account, "owner": keys.parse_public(owner, "owner key"), "memo": memo}, id))
+    def open_account(self, registry: KeyPair, account: str, owner: str, id: str | None = None, memo: str | None = None,
+                     zone: str | None = None, role: str | None = None) -> Result:
+        """Open a user account owned by public key ``owner`` (hex or .pub file); registry only.
+
+        ``zone``: the catchment or county the account belongs to (trading ratios apply between
+        zones); ``role``: ``"reserve"`` for a government reserve account.
+        """
+        return self.submit(self.sign(registry, "open", {"account": account, "owner": keys.parse_public(owner, "owner key"), "zone": zone,
+                                                        "role": role, "memo": memo}, id))
 
     def issue_request(self, registry: KeyPair, instrument: str, amount: str | int, to: str, evidence: str | Path,
                       zone: str | None = None, ecosystem: str | None = None, id: str | None = None, memo: str | None = None) -> Signed:
         """A signed, resolved issuance (see :meth:`issue`)."""
         ins = Instrument.parse(instrument)
         base = parse_amount(amount, ins)
-        ev = evidence_mod.resolve(evidence, ins, zone, ecosystem)
+        ev = evidence_mod.resolve(_need(self.files), evidence, ins, zone, ecosystem, self.operators)
         signed = self.sign(registry, "issue", {"instrument": ins.id, "amount": base, "to": to,
                                                "evidence": {"manifest_sha256": ev["manifest_sha256"], "selector": ev["selector"]}, "memo": memo}, id)
         signed.evidence = ev
-        signed.buffer = evidence_mod.buffer_share(ins, self.coefficients)
         return signed
 
     def issue(self, registry: KeyPair, instrument: str, amount: str | int, to: str, evidence: str | Path,
@@ -228,25 +329,59 @@ class Ledger:
         """
         return self.submit(self.issue_request(registry, instrument, amount, to, evidence, zone, ecosystem, id, memo))
 
-    def transfer_request(self, owner: KeyPair, instrument: str, amount: str | int, src: str, dst: str,
-                         price: str | Decimal | None = None, id: str | None = None, memo: str | None = None) -> Signed:
+    def recalculate_request(self, registry: KeyPair, instrument: str, evidence: str | Path, zone: str | None = None,
+                            ecosystem: str | None = None, id: str | None = None, memo: str | None = None) -> Signed:
+        """A signed, resolved recalculation (see :meth:`recalculate`)."""
         ins = Instrument.parse(instrument)
-        fields: dict[str, Any] = {"instrument": ins.id, "amount": parse_amount(amount, ins), "from": src, "to": dst, "memo": memo}
+        ev = evidence_mod.resolve(_need(self.files), evidence, ins, zone, ecosystem, self.operators)
+        current = self.store.read(lambda tx: tx.one("SELECT manifest_sha256 FROM caps WHERE instrument = ? ORDER BY seq DESC LIMIT 1", (ins.id,)))
+        if current is None:
+            from gep.ledger.errors import UnknownInstrument
+
+            raise UnknownInstrument(f"instrument {ins.id} has never been issued", hint="its first issuance fixes its cap; recalculate after that")
+        signed = self.sign(registry, "recalculate", {"instrument": ins.id, "from": current[0],
+                                                     "evidence": {"manifest_sha256": ev["manifest_sha256"], "selector": ev["selector"]}, "memo": memo}, id)
+        signed.evidence = ev
+        return signed
+
+    def recalculate(self, registry: KeyPair, instrument: str, evidence: str | Path, zone: str | None = None,
+                    ecosystem: str | None = None, id: str | None = None, memo: str | None = None) -> Result:
+        """Rebind ``instrument``'s cap to a later run (registry only; names the run it replaces).
+
+        The new cap is recorded with what was already issued; when that exceeds the new
+        cap, the excess is shown and no more can be issued.
+        """
+        return self.submit(self.recalculate_request(registry, instrument, evidence, zone, ecosystem, id, memo))
+
+    @staticmethod
+    def transfer_fields(instrument: str, amount: str | int, src: str, dst: str, price: str | Decimal | None = None,
+                        memo: str | None = None, dvp: dict | None = None) -> dict:
+        """The fields of a transfer request (amount and price parsed; see :func:`dvp`)."""
+        ins = Instrument.parse(instrument)
+        fields: dict[str, Any] = {"instrument": ins.id, "amount": parse_amount(amount, ins), "from": src, "to": dst, "memo": memo, "dvp": dvp}
         if price is not None:
             fields["price"] = str(parse_price(price, ins))
-        return self.sign(owner, "transfer", fields, id)
+        return fields
+
+    def transfer_request(self, owner: KeyPair, instrument: str, amount: str | int, src: str, dst: str,
+                         price: str | Decimal | None = None, id: str | None = None, memo: str | None = None, dvp: dict | None = None) -> Signed:
+        return self.sign(owner, "transfer", self.transfer_fields(instrument, amount, src, dst, price, memo, dvp), id)
 
     def transfer(self, owner: KeyPair, instrument: str, amount: str | int, src: str, dst: str,
                  price: str | Decimal | None = None, id: str | None = None, memo: str | None = None) -> Result:
         """Transfer from ``src`` (owned by ``owner``) to ``dst``; optional price in CNY per display unit."""
         return self.submit(self.transfer_request(owner, instrument, amount, src, dst, price, id, memo))
 
+    def retire_request(self, owner: KeyPair, instrument: str, amount: str | int, src: str, id: str | None = None,
+                       beneficiary: str | None = None, memo: str | None = None) -> Signed:
+        ins = Instrument.parse(instrument)
+        return self.sign(owner, "retire", {"instrument": ins.id, "amount": parse_amount(amount, ins), "from": src,
+                                           "beneficiary": beneficiary, "memo": memo}, id)
+
     def retire(self, owner: KeyPair, instrument: str, amount: str | int, src: str, id: str | None = None,
                beneficiary: str | None = None, memo: str | None = None) -> Result:
         """Retire (finally) from ``src`` into ``sys:retirement``."""
-        ins = Instrument.parse(instrument)
-        return self.submit(self.sign(owner, "retire", {"instrument": ins.id, "amount": parse_amount(amount, ins), "from": src,
-                                                       "beneficiary": beneficiary, "memo": memo}, id))
+        return self.submit(self.retire_request(owner, instrument, amount, src, id, beneficiary, memo))
 
     def cancel(self, registry: KeyPair, instrument: str, amount: str | int, src: str, id: str | None = None, memo: str | None = None) -> Result:
         """Cancel from a user account or the buffer pool into ``sys:cancellation``; registry only."""
@@ -277,8 +412,9 @@ class Ledger:
         return [{"account": a, "instrument": i, "amount": int(n), "display": Instrument.parse(i).display(int(n))} for a, i, n in rows]
 
     def accounts(self) -> list[dict]:
-        rows = self.store.read(lambda tx: tx.q("SELECT id, kind, owner, seq FROM accounts ORDER BY id"))
-        return [{"id": a, "kind": k, "owner": o, "opened_seq": int(s)} for a, k, o, s in rows]
+        """Accounts ``{id, kind, owner, opened_seq, zone, role}``."""
+        rows = self.store.read(lambda tx: tx.q("SELECT id, kind, owner, seq, zone, role FROM accounts ORDER BY id"))
+        return [{"id": a, "kind": k, "owner": o, "opened_seq": int(s), "zone": z, "role": r} for a, k, o, s, z, r in rows]
 
     def blocks(self, account: str | None = None, instrument: str | None = None) -> list[dict]:
         """Serial blocks ``{instrument, start, end, holder, size}``."""
@@ -300,8 +436,8 @@ class Ledger:
             where.append("(seq IN (SELECT seq FROM postings WHERE account = ?) OR seq IN (SELECT seq FROM accounts WHERE id = ?))")
             params += [account, account]
         if instrument:
-            where.append("seq IN (SELECT seq FROM postings WHERE instrument = ?)")
-            params.append(instrument)
+            where.append("(seq IN (SELECT seq FROM postings WHERE instrument = ?) OR seq IN (SELECT seq FROM caps WHERE instrument = ?))")
+            params += [instrument, instrument]
         sql = f"SELECT seq, record, leaf_hash, root FROM log WHERE {' AND '.join(where)} ORDER BY seq DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
@@ -311,21 +447,45 @@ class Ledger:
             out.append({"seq": int(seq), "record": parse(bytes(rec)), "leaf_hash": leaf, "root": root})
         return out
 
-    def prices(self, instrument: str) -> list[dict]:
-        """Price history of an instrument: ``{seq, time, amount, price_cny_per_unit, unit, notional_cny}``."""
+    def prices(self, instrument: str, source: str = "all") -> list[dict]:
+        """Price history of an instrument, oldest first.
+
+        Rows ``{seq, time, amount, display, price_cny_per_unit, unit, notional_cny, source}``:
+        priced transfers (``source`` ``"transfer"``: the price the parties stated; notional =
+        price × amount) and market trades (``"market"``: settled by the market; notional = the
+        payment in CNY). ``source``: ``"all"`` (default), ``"transfers"`` or ``"market"``.
+        """
+        if source not in ("all", "transfers", "market"):
+            raise InvalidRequest(f"price source {source!r} is not all, transfers or market")
         ins = Instrument.parse(instrument)
-        rows = self.store.read(lambda tx: tx.q("SELECT seq, amount, price, time FROM prices WHERE instrument = ? ORDER BY seq", (ins.id,)))
+
+        def run(tx: Tx) -> tuple[list, list]:
+            transfers = tx.q("SELECT seq, amount, price, time FROM prices WHERE instrument = ? ORDER BY seq", (ins.id,)) if source != "market" else []
+            trades = tx.q("SELECT seq, n, quantity, price, time, payment FROM trades WHERE instrument = ? ORDER BY seq, n", (ins.id,)) if source != "transfers" else []
+            return transfers, trades
+
+        transfers, trades = self.store.read(run)
         out = []
-        for seq, amount, price, t in rows:
+        for seq, amount, price, t in transfers:
             notional = Decimal(price) * Decimal(int(amount)) / Decimal(ins.per_display)
-            out.append({"seq": int(seq), "time": t, "amount": int(amount), "display": ins.display(int(amount)), "price_cny_per_unit": price,
-                        "unit": ins.display_unit, "notional_cny": format(notional.normalize(), "f")})
-        return out
+            out.append(((int(seq), 0), {"seq": int(seq), "time": t, "amount": int(amount), "display": ins.display(int(amount)), "price_cny_per_unit": price,
+                                        "unit": ins.display_unit, "notional_cny": format(notional.normalize(), "f"), "source": "transfer"}))
+        for seq, n, amount, price, t, pay in trades:
+            out.append(((int(seq), int(n)), {"seq": int(seq), "time": t, "amount": int(amount), "display": ins.display(int(amount)), "price_cny_per_unit": price,
+                                             "unit": ins.display_unit, "notional_cny": f"{Decimal(int(pay)) / 100:.2f}", "source": "market"}))
+        return [row for _, row in sorted(out, key=lambda x: x[0])]
 
     def head(self) -> dict:
-        """Current tree head: ``{size, root}``."""
-        row = self.store.read(lambda tx: tx.one("SELECT seq, root FROM log ORDER BY seq DESC LIMIT 1"))
-        return {"size": int(row[0]), "root": row[1]} if row else {"size": 0, "root": merkle.EMPTY_ROOT.hex()}
+        """The latest registry-signed tree head (:mod:`gep.ledger.heads`)."""
+        row = self.store.read(lambda tx: tx.one("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads ORDER BY tree_size DESC LIMIT 1"))
+        if row is None:  # pragma: no cover - init writes the first head
+            raise StorageError(f"{self.store.describe()} holds no signed tree head", hint="run `gep ledger verify`")
+        return _head_row(self.id, row)
+
+    def heads(self) -> list[dict]:
+        """Every stored tree head, oldest first."""
+        rows = self.store.read(lambda tx: tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads ORDER BY tree_size"))
+        return [_head_row(self.id, r) for r in rows]
 
     def rows(self) -> list[tuple[int, str, bytes, str, str]]:
         """All log rows ``(seq, client_id, record bytes, leaf_hash, root)`` in order."""
@@ -333,17 +493,26 @@ class Ledger:
                                            tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")])
 
     def find(self, ref: str) -> dict:
-        """The log row of a sequence number or request id."""
-        def run(tx: Tx) -> tuple | None:
-            row = tx.one("SELECT seq, record, leaf_hash, root FROM log WHERE client_id = ?", (ref,))
-            if row is None and str(ref).isdigit():
-                row = tx.one("SELECT seq, record, leaf_hash, root FROM log WHERE seq = ?", (int(ref),))
-            return row
+        """The log row of a sequence number or request id (an id used by several signers must be given as a number)."""
+        def run(tx: Tx) -> list[tuple]:
+            rows = tx.q("SELECT seq, record, leaf_hash, root FROM log WHERE client_id = ? ORDER BY seq", (ref,))
+            if not rows and str(ref).isdigit() and len(str(ref)) < 19:
+                rows = tx.q("SELECT seq, record, leaf_hash, root FROM log WHERE seq = ?", (int(ref),))
+            return rows
 
-        row = self.store.read(run)
-        if row is None:
+        rows = self.store.read(run)
+        if not rows:
             raise InvalidRequest(f"no transaction with id or sequence number {ref!r}", hint="see `gep ledger history`")
+        if len(rows) > 1:
+            raise InvalidRequest(f"request id {ref!r} names transactions {', '.join(str(r[0]) for r in rows)} (ids belong to their signers)",
+                                 hint="give the sequence number")
+        row = rows[0]
         return {"seq": int(row[0]), "record": parse(bytes(row[1])), "leaf_hash": row[2], "root": row[3]}
+
+
+def _head_row(ledger_id: str, row: tuple) -> dict:
+    size, root, timestamp, kid, sig = row
+    return {"ledger": ledger_id, "tree_size": int(size), "root_hash": root, "timestamp": timestamp, "key_id": kid, "signature": sig}
 
 
 # --------------------------------------------------------------------------- append
@@ -360,53 +529,124 @@ def _frontier(tx: Tx, size: int) -> merkle.Frontier:
     return merkle.Frontier.from_nodes(size, nodes)
 
 
-def _append(tx: Tx, items: Iterable[Signed], linked: bool) -> list[Result]:
+def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | None, clock: Callable[[], str] = now) -> list[Result]:
+    """Decide and append ``items``; end the commit with the registry-signed head of the new log.
+
+    Without ``head_key`` nothing can be recorded: the requests are still decided (so a
+    refusal says why), then the transaction is refused and rolled back. The records' time
+    is the clock's, but never earlier than the last record's (the ledger's clock does not
+    go backwards).
+    """
     items = list(items)
-    row = tx.one("SELECT COALESCE(MAX(seq), 0) FROM log")
-    size = int(row[0])
+    row = tx.one("SELECT seq, time FROM log ORDER BY seq DESC LIMIT 1")
+    size, last_time = (int(row[0]), row[1]) if row else (0, "")
+    t = clock()
+    if not isinstance(t, str) or not TIME.match(t):
+        raise StorageError(f"the ledger's clock gave {t!r}, not a UTC time YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    t = max(t, last_time)
     frontier = _frontier(tx, size)
+    state = SqlState(tx)
+    known = _known_ids(tx, items)
+    messages = [_message(item.request) for item in items]
+    proven = prove_batches(state, [(item.request, item.signature, m) for item, m in zip(items, messages)])
     results: list[Result] = []
+    last: Result | None = None
     for k, item in enumerate(items):
+        if not linked and isinstance(item.request, dict) and "dvp" in item.request:  # a leg alone, by construction
+            results.append(Result("refused", None, str(item.request.get("id")),
+                                  error=InvalidRequest("a delivery-versus-payment leg cannot be submitted in an independent batch", hint="submit DvP legs linked")))
+            continue
+        saved = None if linked else (frontier.size, list(frontier.stack), state.mark(), dict(known))  # writes held blocks: before the savepoint
         sp = None if linked else tx.savepoint()
-        saved = (frontier.size, list(frontier.stack))
         try:
-            res = _append_one(tx, item, frontier)
+            res = _append_one(state, item, frontier, known, t, messages[k], proven[k])
             if sp:
                 tx.release(sp)
             results.append(res)
+            if res.status == "created":
+                last = res
         except LedgerError as exc:
+            rid = item.request.get("id") if isinstance(item.request, dict) else None
             if linked:
                 if len(items) > 1:
-                    exc.where = f"linked operation {k + 1} of {len(items)} (id {item.request.get('id')!r}); nothing was recorded" + (f"; {exc.where}" if exc.where else "")
+                    exc.where = f"linked operation {k + 1} of {len(items)} (id {rid!r}); nothing was recorded" + (f"; {exc.where}" if exc.where else "")
                 raise
             tx.rollback_to(sp)
-            frontier.size, frontier.stack = saved
-            results.append(Result("refused", None, str(item.request.get("id")), error=exc))
+            frontier.size, frontier.stack, mark, known = saved
+            state.reset(mark)
+            results.append(Result("refused", None, str(rid), error=exc))
+    try:
+        end_commit(state)
+    except LedgerError as exc:
+        exc.where = "nothing was recorded" + (f"; {exc.where}" if exc.where else "")
+        raise
+    if last is not None and head_key is None:
+        raise NotAuthorised("recording a transaction needs the registry key, to sign the new tree head; nothing was recorded",
+                            hint="give the registry key as head key (or set $GEP_LEDGER_HEAD_KEY); without it, only sign the request "
+                                 "and hand it to the registry, who submits it with `gep ledger batch`", key="head_key")
+    state.flush()
+    if last is not None:
+        head = heads.sign_head(state.ledger_id, frontier.size, last.root, last.record["time"], head_key)
+        tx.x("INSERT INTO heads (tree_size, root_hash, timestamp, key_id, signature) VALUES (?, ?, ?, ?, ?)",
+             (head["tree_size"], head["root_hash"], head["timestamp"], head["key_id"], head["signature"]))
+        for res in results:
+            res.head = head if res.status == "created" else None
     return results
 
 
-def _append_one(tx: Tx, item: Signed, frontier: merkle.Frontier) -> Result:
-    request = check_request(item.request)
+def _known_ids(tx: Tx, items: list[Signed]) -> dict[tuple[str, str], tuple]:
+    """Log rows already holding the (signer, id) of ``items``: ``{(signer, id): (seq, request_sha256, record, leaf_hash, root)}``.
+
+    Looked up per signer through the unique (signer, client_id) index, 500 ids per query.
+    """
+    by_signer: dict[str, set[str]] = {}
+    for r in (i.request for i in items):
+        if isinstance(r, dict) and isinstance(r.get("signer"), str) and isinstance(r.get("id"), str):
+            by_signer.setdefault(r["signer"], set()).add(r["id"])
+    out: dict[tuple[str, str], tuple] = {}
+    for signer, wanted in sorted(by_signer.items()):
+        ids = sorted(wanted)
+        for k in range(0, len(ids), 500):
+            chunk = ids[k:k + 500]
+            rows = tx.q(f"SELECT client_id, seq, request_sha256, record, leaf_hash, root FROM log WHERE signer = ? AND client_id IN ({', '.join('?' * len(chunk))})",
+                        (signer, *chunk))
+            out.update({(signer, r[0]): tuple(r[1:]) for r in rows})
+    return out
+
+
+def _message(request: Any) -> bytes | None:
+    """The signing message of a well-formed request, else None (its refusal comes in order, from :func:`_append_one`)."""
+    try:
+        return signing_message(check_request(request))
+    except LedgerError:
+        return None
+
+
+def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known: dict, t: str, message: bytes | None = None,
+                proven: bool = False) -> Result:
+    """Decide and append one request; ``message``: its signing message when :func:`_message` checked it already;
+    ``proven``: its batch signature was proven (:func:`gep.ledger.rules.prove_batches`)."""
+    request = check_request(item.request) if message is None else item.request
     rid = request["id"]
-    rhash = hashlib.sha256(canonical(request)).hexdigest()
-    row = tx.one("SELECT seq, request_sha256, record, leaf_hash, root FROM log WHERE client_id = ?", (rid,))
+    message = message if message is not None else signing_message(request)
+    rbytes = message[len(SIGNING_DOMAIN):]
+    rhash = hashlib.sha256(rbytes).hexdigest()
+    row = known.get((request["signer"], rid))
     if row is not None:
+        if not (proven or authentic(state, request, item.signature, message)):
+            raise BadSignature(f"the signature of request {rid!r} does not verify")
         if row[1] != rhash:
             raise IdConflict(f"request id {rid!r} was already used (transaction {row[0]}) for a different request",
                              hint="use a new id for a new request; resend the identical request to retry")
-        if not keys.verify(request["signer"], signing_message(request), item.signature):
-            raise BadSignature(f"the signature of request {rid!r} does not verify")
         return Result("exists", int(row[0]), rid, parse(bytes(row[2])), row[3], row[4])
     seq = frontier.size + 1
-    t = now()
-    state = SqlState(tx)
-    effects = apply(state, request, item.signature, Context(seq, t, item.evidence, item.buffer))
+    effects = apply(state, request, item.signature, Context(seq, t, item.evidence), message, proven)
     record = {"seq": seq, "time": t, "request": request, "signature": item.signature, "effects": effects}
-    data = canonical(record)
+    data = record_bytes(seq, t, rbytes, item.signature, effects)
     leaf = merkle.leaf_hash(data)
     nodes = frontier.append(leaf)
     root = frontier.root().hex()
-    tx.x("INSERT INTO log (seq, client_id, type, request_sha256, record, leaf_hash, root, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-         (seq, rid, request["type"], rhash, data, leaf.hex(), root, t))
-    tx.many("INSERT INTO merkle (level, idx, hash) VALUES (?, ?, ?)", [(lv, ix, h.hex()) for lv, ix, h in nodes])
+    state.pending["log"].append((seq, request["signer"], rid, request["type"], rhash, data, leaf.hex(), root, t))
+    state.pending["merkle"].extend((lv, ix, h.hex()) for lv, ix, h in nodes)
+    known[(request["signer"], rid)] = (seq, rhash, data, leaf.hex(), root)
     return Result("created", seq, rid, record, leaf.hex(), root)

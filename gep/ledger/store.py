@@ -5,18 +5,24 @@ Tables
 Append-only (UPDATE, DELETE and TRUNCATE refused by triggers on both back ends):
 
 ``meta``          ledger id, registry key, schema version, coefficient set
-``log``           one row per transaction: sequence number, client id, canonical
-                  record bytes, RFC 6962 leaf hash and the tree root after it
+``log``           one row per transaction: sequence number, signer and client id
+                  (unique together), canonical record bytes, RFC 6962 leaf hash and
+                  the tree root after it
+``heads``         the registry-signed tree head of every commit (:mod:`gep.ledger.heads`)
 ``merkle``        hash of every perfect subtree ``(level, index)`` of the log
 ``accounts``      opened accounts and their owner keys
 ``instruments``   instruments issued so far and their evidence selection
+``caps``          the cap of each instrument: first run cited, then each recalculation
 ``postings``      double-entry lines ``(seq, instrument, account, ±amount)``
 ``evidence_use``  amount issued against each evidence citation, with its cap
 ``prices``        transfer prices (CNY per display unit)
+``trades``        market trades settled (:data:`gep.ledger.rules.TRADE_FIELDS`)
 
 Projections (current state, updated in the same transaction, recomputed and
 compared by ``verify``): ``balances`` (with a CHECK that only ``sys:issuance``
-may be negative) and ``blocks`` (serial ranges and their holders).
+may be negative), ``blocks`` (serial ranges and their holders) and ``market``
+(the current document of each listing, bid, obligation and the ratio table in
+force, canonical JSON).
 
 Concurrency and durability
 --------------------------
@@ -27,41 +33,65 @@ EXCLUSIVE MODE`` (appends to the Merkle log are sequential anyway; taking the
 lock before the first query makes the transaction's snapshot start after the
 previous writer's commit; readers are not blocked), retried on serialization
 failure or deadlock. A transaction either commits whole or leaves nothing.
+
+Timeouts (:class:`Timeouts`, from ``$GEP_LEDGER_LOCK_TIMEOUT``,
+``$GEP_LEDGER_STATEMENT_TIMEOUT``, ``$GEP_LEDGER_IDLE_TIMEOUT`` in seconds): a writer
+waits at most ``lock`` seconds for another writer (SQLite busy timeout;
+PostgreSQL ``lock_timeout``) and then gets a one-line :class:`StorageError`; on
+PostgreSQL every statement of a write is cut after ``statement`` seconds
+(``statement_timeout``; reads, which block no writer, are not) and a session
+idle inside a transaction (a frozen or
+killed client holding the log lock) is ended by the server after ``idle``
+seconds (``idle_in_transaction_session_timeout``), releasing its locks.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import sqlite3
 import time
+from bisect import insort
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from gep.ledger.errors import AlreadyInitialised, LedgerError, NotInitialised, StorageError
-from gep.ledger.model import ISSUANCE, Account, Instrument
-from gep.ledger.rules import State
+from gep.ledger.model import Account, Instrument
+from gep.ledger.canonical import canonical
+from gep.ledger.rules import TRADE_FIELDS, State, instrument_info
+from gep.numbers import parse_decimal
 
-__all__ = ["open_store", "Store", "SqliteStore", "PostgresStore", "SqlState", "APPEND_ONLY", "SCHEMA_VERSION"]
+__all__ = ["open_store", "Store", "SqliteStore", "PostgresStore", "SqlState", "Timeouts", "APPEND_ONLY", "SCHEMA_VERSION"]
 
 T = TypeVar("T")
-SCHEMA_VERSION = "1"
+#: Version of the tables and of the records (2: signed heads, genesis parameters, signer-scoped ids;
+#: 3: the market: cash, allocated rights, listings, auctions, trades, ratios, obligations; zones and roles).
+SCHEMA_VERSION = "3"
 #: Tables whose rows are never changed or removed.
-APPEND_ONLY = ("meta", "log", "merkle", "accounts", "instruments", "postings", "evidence_use", "prices")
+APPEND_ONLY = ("meta", "log", "heads", "merkle", "accounts", "instruments", "caps", "postings", "evidence_use", "prices", "trades")
 
 _TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE log (
   seq BIGINT PRIMARY KEY,
-  client_id TEXT NOT NULL UNIQUE,
+  signer TEXT NOT NULL,
+  client_id TEXT NOT NULL,
   type TEXT NOT NULL,
   request_sha256 TEXT NOT NULL,
   record {blob} NOT NULL,
   leaf_hash TEXT NOT NULL,
   root TEXT NOT NULL,
-  time TEXT NOT NULL
+  time TEXT NOT NULL,
+  UNIQUE (signer, client_id)
 );
+CREATE TABLE heads (tree_size BIGINT PRIMARY KEY, root_hash TEXT NOT NULL, timestamp TEXT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL);
+CREATE TABLE caps (seq BIGINT PRIMARY KEY, instrument TEXT NOT NULL, key TEXT NOT NULL, manifest_sha256 TEXT NOT NULL, cap BIGINT NOT NULL);
+CREATE INDEX caps_instrument ON caps (instrument, seq);
+CREATE INDEX caps_key ON caps (key);
 CREATE TABLE merkle (level INTEGER NOT NULL, idx BIGINT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (level, idx));
-CREATE TABLE accounts (id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT NOT NULL, seq BIGINT NOT NULL);
+CREATE TABLE accounts (id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT NOT NULL, seq BIGINT NOT NULL, zone TEXT, role TEXT);
 CREATE TABLE instruments (id TEXT PRIMARY KEY, kind TEXT NOT NULL, base_unit TEXT NOT NULL, display_unit TEXT NOT NULL,
                           binding TEXT NOT NULL, seq BIGINT NOT NULL);
 CREATE TABLE postings (seq BIGINT NOT NULL, instrument TEXT NOT NULL, account TEXT NOT NULL, amount BIGINT NOT NULL,
@@ -77,7 +107,52 @@ CREATE TABLE balances (account TEXT NOT NULL, instrument TEXT NOT NULL, amount B
 CREATE TABLE blocks (instrument TEXT NOT NULL, start_serial BIGINT NOT NULL, end_serial BIGINT NOT NULL, holder TEXT NOT NULL,
                      seq BIGINT NOT NULL, PRIMARY KEY (instrument, start_serial), CHECK (end_serial >= start_serial));
 CREATE INDEX blocks_holder ON blocks (holder, instrument, start_serial);
+CREATE TABLE trades (seq BIGINT NOT NULL, n INTEGER NOT NULL, listing BIGINT NOT NULL, instrument TEXT NOT NULL, mechanism TEXT NOT NULL,
+                     seller TEXT NOT NULL, buyer TEXT NOT NULL, quantity BIGINT NOT NULL, received BIGINT NOT NULL, price TEXT NOT NULL,
+                     payment BIGINT NOT NULL, ratio TEXT NOT NULL, reserve TEXT NOT NULL, time TEXT NOT NULL, PRIMARY KEY (seq, n));
+CREATE INDEX trades_instrument ON trades (instrument, seq);
+CREATE INDEX trades_listing ON trades (listing);
+CREATE TABLE market (kind TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (kind, key));
 """
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the store waits [s] (see the module docstring).
+
+    Attributes
+    ----------
+    lock : float
+        Longest wait for another writer's lock (default 10 s).
+    statement : float
+        Longest single SQL statement on PostgreSQL (default 60 s).
+    idle : float
+        Longest a PostgreSQL session may sit idle inside a transaction before the
+        server ends it and releases its locks (default 30 s).
+    """
+
+    lock: float = 10.0
+    statement: float = 60.0
+    idle: float = 30.0
+
+    ENV = {"lock": "GEP_LEDGER_LOCK_TIMEOUT", "statement": "GEP_LEDGER_STATEMENT_TIMEOUT", "idle": "GEP_LEDGER_IDLE_TIMEOUT"}
+
+    @classmethod
+    def from_env(cls) -> "Timeouts":
+        """Defaults, overridden by ``$GEP_LEDGER_LOCK_TIMEOUT`` etc. (seconds, > 0)."""
+        values = {}
+        for name, var in cls.ENV.items():
+            text = os.environ.get(var)
+            if text:
+                value = parse_decimal(text, f"${var}", max_exponent=6, error=StorageError)
+                if not value > 0:
+                    raise StorageError(f"${var} = {text!r} is not a positive number of seconds", hint=f"e.g. {var}=10")
+                values[name] = float(value)
+        return cls(**values)
+
+    def ms(self, name: str) -> int:
+        """A timeout in whole milliseconds (PostgreSQL settings)."""
+        return max(1, int(getattr(self, name) * 1000))
 
 
 def _statements(sql: str) -> list[str]:
@@ -193,10 +268,11 @@ class SqliteStore(Store):
 
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path, create: bool = False, timeout: float = 60.0):
+    def __init__(self, path: str | Path, create: bool = False, timeouts: Timeouts | None = None):
         self.path = Path(path)
         self.target = str(self.path)
-        self.timeout = timeout
+        self.timeouts = timeouts or Timeouts.from_env()
+        self.timeout = timeout = self.timeouts.lock
         if not create and not self.path.is_file():
             raise NotInitialised(f"ledger database {self.path} not found", hint="create it with `gep ledger init`, or name another database (GEP_LEDGER)", key="db")
         try:
@@ -234,7 +310,8 @@ class SqliteStore(Store):
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise StorageError(f"cannot start a transaction on {self.path}: {exc}") from exc
                 if time.monotonic() > deadline:
-                    raise StorageError(f"{self.path} stayed locked by another writer for {self.timeout:.0f} s", hint="retry later") from exc
+                    raise StorageError(f"{self.path} stayed locked by another writer for {self.timeout:g} s (lock timeout)",
+                                       hint="retry later; a writer that froze holds the lock until it is ended; raise $GEP_LEDGER_LOCK_TIMEOUT to wait longer") from exc
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.1)
 
@@ -278,7 +355,7 @@ class PostgresStore(Store):
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, retries: int = 50):
+    def __init__(self, url: str, retries: int = 50, timeouts: Timeouts | None = None):
         try:
             import psycopg
         except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -287,10 +364,13 @@ class PostgresStore(Store):
         self.url = url
         self.target = _redact(url)
         self.retries = retries
+        self.timeouts = t = timeouts or Timeouts.from_env()
         try:
-            self.conn = psycopg.connect(url, autocommit=True)
+            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(t.lock)))
+            for name, setting in (("lock", "lock_timeout"), ("statement", "statement_timeout"), ("idle", "idle_in_transaction_session_timeout")):
+                self.conn.execute(f"SET {setting} = {t.ms(name)}")
         except psycopg.Error as exc:
-            raise StorageError(f"cannot connect to {self.target}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
+            raise StorageError(f"cannot connect to {self.target}: {_first_line(exc)}",
                                hint="check the URL, that the server runs and accepts the user") from exc
 
     def sql(self, text: str) -> str:
@@ -332,10 +412,18 @@ class PostgresStore(Store):
             except LedgerError:
                 self._rollback(cur)
                 raise
+            except pg.errors.LockNotAvailable as exc:
+                self._rollback(cur)
+                raise StorageError(f"{self.target}: another writer held the ledger's write lock for more than {self.timeouts.lock:g} s (lock_timeout)",
+                                   hint="retry later; a frozen writer's session is ended by the server after $GEP_LEDGER_IDLE_TIMEOUT "
+                                        f"({self.timeouts.idle:g} s); raise $GEP_LEDGER_LOCK_TIMEOUT to wait longer") from exc
+            except pg.errors.QueryCanceled as exc:
+                self._rollback(cur)
+                raise StorageError(f"{self.target}: a statement ran longer than {self.timeouts.statement:g} s (statement_timeout) and was cancelled",
+                                   hint="retry later, or raise $GEP_LEDGER_STATEMENT_TIMEOUT") from exc
             except pg.Error as exc:
                 self._rollback(cur)
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise StorageError(f"{self.target}: {first}") from exc
+                raise StorageError(f"{self.target}: {_first_line(exc)}") from exc
             except BaseException:
                 self._rollback(cur)
                 raise
@@ -354,11 +442,25 @@ class PostgresStore(Store):
         return self._run("BEGIN ISOLATION LEVEL SERIALIZABLE", fn, lock=not create)
 
     def read(self, fn: Callable[[Tx], T]) -> T:
-        """Run ``fn`` on one consistent snapshot (``REPEATABLE READ``, read only)."""
-        return self._run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn, lock=False)
+        """Run ``fn`` on one consistent snapshot (``REPEATABLE READ``, read only).
+
+        Without a statement timeout: a reader blocks no writer (it holds no lock that a
+        writer's ``EXCLUSIVE`` lock on the log waits for), and reading a long log for
+        ``verify`` may rightly take longer than any write should.
+        """
+        def unlimited(tx: Tx) -> T:
+            tx.x("SET LOCAL statement_timeout = 0")
+            return fn(tx)
+
+        return self._run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", unlimited, lock=False)
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _redact(url: str) -> str:
@@ -372,7 +474,7 @@ def is_url(target: str) -> bool:
     return str(target).startswith(("postgresql://", "postgres://"))
 
 
-def open_store(target: str | Path, create: bool = False) -> Store:
+def open_store(target: str | Path, create: bool = False, timeouts: Timeouts | None = None) -> Store:
     """Open a ledger database: a PostgreSQL URL or a SQLite path (``sqlite:///path`` too).
 
     Parameters
@@ -381,82 +483,244 @@ def open_store(target: str | Path, create: bool = False) -> Store:
         ``postgresql://...`` or a file path.
     create : bool
         Create the SQLite file if missing (``init``).
+    timeouts : Timeouts, optional
+        Default: :meth:`Timeouts.from_env`.
     """
     text = str(target)
     if is_url(text):
-        return PostgresStore(text)
+        return PostgresStore(text, timeouts=timeouts)
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///"):] if text.startswith("sqlite:////") else text[len("sqlite://"):]
         text = text if text.startswith("/") else text.lstrip("/")
-    return SqliteStore(text, create=create)
+    return SqliteStore(text, create=create, timeouts=timeouts)
 
 
 # --------------------------------------------------------------------------- SQL state
 
 
 class SqlState(State):
-    """:class:`gep.ledger.rules.State` on the tables of a write transaction."""
+    """:class:`gep.ledger.rules.State` on the tables of a write transaction (one per submission).
+
+    Reads of rows that never change once written (accounts, instruments, the genesis
+    parameters) are cached; balances are read once and written back, and the
+    append-only rows (log, Merkle nodes, postings, evidence use, prices) are inserted
+    together by :meth:`flush` at the end of the submission. Serial blocks: the lowest
+    :attr:`BLOCKS_AHEAD` blocks of a source holder are read once and kept up to date
+    in memory, and changed blocks are written back (upserted) before any further read
+    of the table and at the end. :meth:`mark` and :meth:`reset` follow the savepoints
+    of an independent batch.
+    """
+
+    #: Blocks of a holder read at a time (a transfer moves the lowest first).
+    BLOCKS_AHEAD = 64
+
+    PENDING = {
+        "log": "INSERT INTO log (seq, signer, client_id, type, request_sha256, record, leaf_hash, root, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "merkle": "INSERT INTO merkle (level, idx, hash) VALUES (?, ?, ?)",
+        "postings": "INSERT INTO postings (seq, instrument, account, amount) VALUES (?, ?, ?, ?)",
+        "evidence_use": "INSERT INTO evidence_use (seq, key, instrument, amount, cap) VALUES (?, ?, ?, ?, ?)",
+        "prices": "INSERT INTO prices (seq, instrument, amount, price, time) VALUES (?, ?, ?, ?, ?)",
+        "trades": "INSERT INTO trades (seq, n, " + ", ".join(TRADE_FIELDS) + ") VALUES (" + ", ".join("?" * (len(TRADE_FIELDS) + 2)) + ")",
+    }
 
     def __init__(self, tx: Tx):
+        from gep.ledger.canonical import parse
+
         self.tx = tx
+        self.verified = set()
+        self.dvp_open = None
         rows = dict(tx.q("SELECT key, value FROM meta WHERE key IN ('ledger_id', 'registry')"))
         self.ledger_id = rows.get("ledger_id")
         self.registry = rows.get("registry")
+        genesis = tx.one("SELECT record FROM log WHERE seq = 1")
+        if genesis is not None:  # the parameters come from the signed genesis record, not from a table
+            request = parse(bytes(genesis[0]))["request"]
+            self.params, self.operators = request["params"], tuple(request.get("operators", []))
+        self._accounts: dict[str, Account] = {}
+        self._instruments: dict[str, dict] = {}
+        self._balances: dict[tuple[str, str], int] = {}
+        self._dirty: set[tuple[str, str]] = set()
+        self.pending: dict[str, list[tuple]] = {name: [] for name in self.PENDING}
+        #: (holder, instrument) -> (the holder's lowest blocks [(start, end)], whether that is all of them)
+        self._held: dict[tuple[str, str], tuple[list[tuple[int, int]], bool]] = {}
+        #: (instrument, start) -> (end, holder, seq) of blocks changed and not yet written
+        self._blocks: dict[tuple[str, int], tuple[int, str, int]] = {}
+        #: (kind, key) -> document of market objects read or written (None: absent), and those to write
+        self._market: dict[tuple[str, str], dict | None] = {}
+        self._market_dirty: dict[tuple[str, str], int] = {}
 
+    # ------------------------------------------------------------ submission
+    def mark(self) -> tuple:
+        """A snapshot of what is held in memory (taken with a savepoint; block changes are written first)."""
+        self._write_blocks()
+        return (dict(self._balances), set(self._dirty), {k: len(v) for k, v in self.pending.items()}, dict(self._instruments), self.dvp_open,
+                dict(self._market), dict(self._market_dirty))
+
+    def reset(self, mark: tuple) -> None:
+        """Back to :meth:`mark` (after rolling back to its savepoint)."""
+        self._balances, self._dirty, lengths, self._instruments, self.dvp_open, self._market, self._market_dirty = mark
+        self._balances, self._dirty, self._instruments = dict(self._balances), set(self._dirty), dict(self._instruments)
+        self._market, self._market_dirty = dict(self._market), dict(self._market_dirty)
+        for k, n in lengths.items():
+            del self.pending[k][n:]
+        self._blocks.clear()
+        self._held.clear()
+
+    def _write_blocks(self) -> None:
+        if self._blocks:
+            self.tx.many("INSERT INTO blocks (instrument, start_serial, end_serial, holder, seq) VALUES (?, ?, ?, ?, ?) "
+                         "ON CONFLICT (instrument, start_serial) DO UPDATE SET end_serial = excluded.end_serial, holder = excluded.holder, seq = excluded.seq",
+                         [(i, s, e, h, q) for (i, s), (e, h, q) in sorted(self._blocks.items())])
+            self._blocks.clear()
+
+    def flush(self) -> None:
+        """Write the pending rows, the changed blocks and the changed balances."""
+        self._write_blocks()
+        for name, sql in self.PENDING.items():
+            self.tx.many(sql, self.pending[name])
+            self.pending[name].clear()
+        self.tx.many("INSERT INTO balances (account, instrument, amount) VALUES (?, ?, ?) "
+                     "ON CONFLICT (account, instrument) DO UPDATE SET amount = excluded.amount",
+                     [(a, i, self._balances[(a, i)]) for a, i in sorted(self._dirty)])
+        self._dirty.clear()
+        if self._market_dirty:
+            self.tx.many("INSERT INTO market (kind, key, doc, seq) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (kind, key) DO UPDATE SET doc = excluded.doc, seq = excluded.seq",
+                         [(k, key, canonical(self._market[(k, key)]).decode(), seq) for (k, key), seq in sorted(self._market_dirty.items())])
+            self._market_dirty.clear()
+
+    # ------------------------------------------------------------ reads
     def account(self, account_id):
-        row = self.tx.one("SELECT kind, owner FROM accounts WHERE id = ?", (account_id,))
-        return Account(account_id, row[0], row[1]) if row else None
+        acc = self._accounts.get(account_id)
+        if acc is None:  # accounts never change once opened
+            row = self.tx.one("SELECT kind, owner, zone, role FROM accounts WHERE id = ?", (account_id,))
+            if row is None:
+                return None
+            acc = self._accounts[account_id] = Account(account_id, *row)
+        return acc
 
     def instrument(self, instrument_id):
-        row = self.tx.one("SELECT kind, binding FROM instruments WHERE id = ?", (instrument_id,))
-        return {"kind": row[0], "binding": row[1]} if row else None
+        ins = self._instruments.get(instrument_id)
+        if ins is None:
+            row = self.tx.one("SELECT kind, binding FROM instruments WHERE id = ?", (instrument_id,))
+            if row is None:
+                return None
+            ins = self._instruments[instrument_id] = instrument_info(row[0], row[1])
+        return ins
 
     def balance(self, account_id, instrument_id):
-        row = self.tx.one("SELECT amount FROM balances WHERE account = ? AND instrument = ?", (account_id, instrument_id))
-        return int(row[0]) if row else 0
+        key = (account_id, instrument_id)
+        if key not in self._balances:
+            row = self.tx.one("SELECT amount FROM balances WHERE account = ? AND instrument = ?", key)
+            self._balances[key] = int(row[0]) if row else 0
+        return self._balances[key]
 
     def evidence_used(self, key):
         row = self.tx.one("SELECT COALESCE(SUM(amount), 0) FROM evidence_use WHERE key = ?", (key,))
-        return int(row[0])
+        return int(row[0]) + sum(r[3] for r in self.pending["evidence_use"] if r[1] == key)
 
-    def holder_blocks(self, account_id, instrument_id, after, limit):
+    def cap(self, instrument_id):
+        row = self.tx.one("SELECT key, manifest_sha256, cap, seq FROM caps WHERE instrument = ? ORDER BY seq DESC LIMIT 1", (instrument_id,))
+        return {"key": row[0], "manifest_sha256": row[1], "cap": int(row[2]), "seq": int(row[3])} if row else None
+
+    def evidence_instrument(self, key):
+        row = self.tx.one("SELECT instrument FROM caps WHERE key = ? LIMIT 1", (key,))
+        return row[0] if row else None
+
+    def _query_blocks(self, holder: str, instrument_id: str, after: int, limit: int) -> list[tuple[int, int]]:
+        self._write_blocks()
         return [(int(a), int(b)) for a, b in self.tx.q(
             "SELECT start_serial, end_serial FROM blocks WHERE holder = ? AND instrument = ? AND start_serial > ? ORDER BY start_serial LIMIT ?",
-            (account_id, instrument_id, after, limit))]
+            (holder, instrument_id, after, limit))]
 
-    def set_genesis(self, ledger_id, registry):
+    def holder_blocks(self, account_id, instrument_id, after, limit):
+        key = (account_id, instrument_id)
+        if key not in self._held:
+            rows = self._query_blocks(account_id, instrument_id, 0, self.BLOCKS_AHEAD)
+            self._held[key] = (rows, len(rows) < self.BLOCKS_AHEAD)
+        blocks, complete = self._held[key]
+        out = [b for b in blocks if b[0] > after][:limit]
+        if len(out) < limit and not complete:  # beyond what is held in memory
+            horizon = max(after, blocks[-1][0] if blocks else 0)
+            out += self._query_blocks(account_id, instrument_id, horizon, limit - len(out))
+        return out
+
+    def _hold(self, holder: str, instrument_id: str, start: int, end: int) -> None:
+        """A block now held by ``holder``: add it to the blocks in memory when it falls among them."""
+        held = self._held.get((holder, instrument_id))
+        if held is not None and (held[1] or (held[0] and start < held[0][-1][0])):
+            insort(held[0], (start, end))
+
+    # ------------------------------------------------------------ writes
+    def set_genesis(self, ledger_id, registry, params, operators):
         self.tx.many("INSERT INTO meta (key, value) VALUES (?, ?)", [("ledger_id", ledger_id), ("registry", registry)])
-        self.ledger_id, self.registry = ledger_id, registry
+        self.ledger_id, self.registry, self.params, self.operators = ledger_id, registry, params, tuple(operators)
 
     def add_account(self, account, seq):
-        self.tx.x("INSERT INTO accounts (id, kind, owner, seq) VALUES (?, ?, ?, ?)", (account.id, account.kind, account.owner, seq))
+        self.tx.x("INSERT INTO accounts (id, kind, owner, seq, zone, role) VALUES (?, ?, ?, ?, ?, ?)",
+                  (account.id, account.kind, account.owner, seq, account.zone, account.role))
 
     def add_instrument(self, instrument: Instrument, binding, seq):
+        self._instruments[instrument.id] = instrument_info(instrument.kind, binding)
         self.tx.x("INSERT INTO instruments (id, kind, base_unit, display_unit, binding, seq) VALUES (?, ?, ?, ?, ?, ?)",
                   (instrument.id, instrument.kind, instrument.base_unit, instrument.display_unit, binding, seq))
 
     def post(self, seq, instrument_id, account_id, amount):
-        self.tx.x("INSERT INTO postings (seq, instrument, account, amount) VALUES (?, ?, ?, ?)", (seq, instrument_id, account_id, amount))
-        if not self.tx.x("UPDATE balances SET amount = amount + ? WHERE account = ? AND instrument = ?", (amount, account_id, instrument_id)):
-            self.tx.x("INSERT INTO balances (account, instrument, amount) VALUES (?, ?, ?)", (account_id, instrument_id, amount))
+        self.pending["postings"].append((seq, instrument_id, account_id, amount))
+        key = (account_id, instrument_id)
+        self._balances[key] = self.balance(account_id, instrument_id) + amount
+        self._dirty.add(key)
 
     def new_block(self, instrument_id, start, end, holder, seq):
-        self.tx.x("INSERT INTO blocks (instrument, start_serial, end_serial, holder, seq) VALUES (?, ?, ?, ?, ?)",
-                  (instrument_id, start, end, holder, seq))
+        self._blocks[(instrument_id, start)] = (end, holder, seq)
+        self._hold(holder, instrument_id, start, end)
 
+    def give(self, instrument_id, start, end, src, dst, seq):
+        self._blocks[(instrument_id, start)] = (end, dst, seq)
+        held = self._held.get((src, instrument_id))
+        if held is not None:
+            held[0][:] = [b for b in held[0] if b[0] != start]
+        self._hold(dst, instrument_id, start, end)
+
+    def move_head(self, instrument_id, start, cut, end, src, dst, seq):
+        self._blocks[(instrument_id, start)] = (cut - 1, dst, seq)
+        self._blocks[(instrument_id, cut)] = (end, src, seq)
+        held = self._held.get((src, instrument_id))
+        if held is not None:
+            held[0][:] = [(cut, end) if s == start else (s, e) for s, e in held[0]]
+        self._hold(dst, instrument_id, start, cut - 1)
+
+    # move() uses give() and move_head(); these two write through (and forget the blocks held)
     def set_holder(self, instrument_id, start, holder, seq):
+        self._write_blocks()
+        self._held.clear()
         self.tx.x("UPDATE blocks SET holder = ?, seq = ? WHERE instrument = ? AND start_serial = ?", (holder, seq, instrument_id, start))
 
-    def split_block(self, instrument_id, start, cut, seq):
-        end, holder = self.tx.one("SELECT end_serial, holder FROM blocks WHERE instrument = ? AND start_serial = ?", (instrument_id, start))
+    def split_block(self, instrument_id, start, cut, end, holder, seq):
+        self._write_blocks()
+        self._held.clear()
         self.tx.x("UPDATE blocks SET end_serial = ? WHERE instrument = ? AND start_serial = ?", (cut - 1, instrument_id, start))
-        self.new_block(instrument_id, cut, int(end), holder, seq)
+        self.tx.x("INSERT INTO blocks (instrument, start_serial, end_serial, holder, seq) VALUES (?, ?, ?, ?, ?)", (instrument_id, cut, end, holder, seq))
 
     def use_evidence(self, seq, key, instrument_id, amount, cap):
-        self.tx.x("INSERT INTO evidence_use (seq, key, instrument, amount, cap) VALUES (?, ?, ?, ?, ?)", (seq, key, instrument_id, amount, cap))
+        self.pending["evidence_use"].append((seq, key, instrument_id, amount, cap))
+
+    def set_cap(self, seq, instrument_id, key, manifest_sha256, cap):
+        self.tx.x("INSERT INTO caps (seq, instrument, key, manifest_sha256, cap) VALUES (?, ?, ?, ?, ?)", (seq, instrument_id, key, manifest_sha256, cap))
 
     def add_price(self, seq, instrument_id, amount, price, time_):
-        self.tx.x("INSERT INTO prices (seq, instrument, amount, price, time) VALUES (?, ?, ?, ?, ?)", (seq, instrument_id, amount, price, time_))
+        self.pending["prices"].append((seq, instrument_id, amount, price, time_))
 
-    def issued(self, instrument_id):
-        return -self.balance(ISSUANCE, instrument_id)
+    def market_get(self, kind, key):
+        k = (kind, key)
+        if k not in self._market:
+            row = self.tx.one("SELECT doc FROM market WHERE kind = ? AND key = ?", k)
+            self._market[k] = json.loads(row[0]) if row else None
+        return self._market[k]
+
+    def market_put(self, kind, key, doc, seq):
+        self._market[(kind, key)] = doc
+        self._market_dirty[(kind, key)] = seq
+
+    def add_trade(self, seq, n, trade):
+        self.pending["trades"].append((seq, n, *(trade[f] for f in TRADE_FIELDS)))

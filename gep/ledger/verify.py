@@ -5,17 +5,35 @@
 1. sequence numbers run 1, 2, 3 ... without gaps;
 2. the record bytes are canonical JSON (:mod:`gep.ledger.canonical`) and their
    RFC 6962 leaf hash ``SHA-256(0x00 || bytes)`` equals the stored one;
-3. the tree root after the record equals the stored tree head;
+3. the tree root after the record equals the stored one;
 4. the request's Ed25519 signature verifies (RFC 8032) and the signer had the
-   authority (registry / account owner);
+   authority (registry / account owner); a request id is used once per signer;
 5. re-deciding the request with :func:`gep.ledger.rules.apply` on the state
    rebuilt so far accepts it and gives exactly the recorded effects (postings,
-   serial blocks, buffer, evidence cap, price).
+   serial blocks, buffer, evidence cap and attestation, price), with the
+   parameters of the genesis record.
+
+Then the **signed tree heads**: every head stored in the database and every
+head given (``--head FILE``) must carry the registry's signature (the key of the
+genesis record) and match the log's root at its size; the newest stored head
+must cover the whole log (every commit signs one, so a log rewritten or
+extended without the registry key is caught); given heads may be required to
+carry witness cosignatures. A head the log does not match names the first
+differing position (bracketed by the signed heads that do match).
 
 Then every invariant of :func:`gep.ledger.rules.check_invariants` is checked on
 the rebuilt state, and (for a database) every table — accounts, instruments,
-postings, balances, blocks, evidence use, prices, Merkle nodes — is compared
-with it, naming the first row that differs.
+caps, postings, balances, blocks, evidence use, prices, Merkle nodes — is
+compared with it, naming the first row that differs.
+
+What verify cannot see without a head kept outside the database: a log cut back
+to an earlier commit together with its heads (truncation, or an old backup
+restored). Publish heads (``gep ledger head``) and verify against them.
+
+What a record allows checking on its own (its bytes, leaf hash and stored root, its
+request's shape, batch signatures) and the stored Merkle nodes need no ledger state: they run in a pass of
+their own (:mod:`gep.ledger.records`), in this process or, for a long log on two cores,
+in a forked one, ahead of the rules; failures are still reported in log order.
 
 The export is a JSON document with each record's canonical text, its leaf hash
 and the root, so anyone can recompute the root with their own code.
@@ -27,38 +45,66 @@ RFC 6962 section 2.1 (Merkle hash trees); RFC 8032 section 5.1 (Ed25519).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import gc
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
 
-from gep.ledger import merkle
-from gep.ledger.canonical import parse
+from gep.ledger import heads as heads_mod
+from gep.ledger import merkle, records
+from gep.ledger.canonical import canonical, parse
+from gep.ledger.clock import TIME
 from gep.ledger.errors import AuditFailed, LedgerError
-from gep.ledger.rules import Context, MemoryState, apply, check_invariants
+from gep.ledger.rules import TRADE_FIELDS, Context, MemoryState, apply, check_invariants, end_commit, instrument_info
 
-__all__ = ["replay", "verify_ledger", "verify_export", "export", "EXPORT_FORMAT"]
+__all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "checkpoint", "EXPORT_FORMAT", "CHECKPOINT_FORMAT"]
 
-EXPORT_FORMAT = "gep-ledger-export/1"
-RECORD_KEYS = {"seq", "time", "request", "signature", "effects"}
+EXPORT_FORMAT = "gep-ledger-export/2"
+CHECKPOINT_FORMAT = "gep-ledger-checkpoint/1"
 
 
 class Replay:
-    """State rebuilt from the log, the recomputed tree and what the log said about itself."""
+    """State rebuilt from the log, the recomputed tree and what the log said about itself.
+
+    ``start`` is the size the replay started from (0, or a checkpoint's verified size):
+    ``records`` and the history lists of ``state`` then hold only what follows it.
+    """
 
     def __init__(self) -> None:
         self.state = MemoryState()
         self.frontier = merkle.Frontier()
-        self.nodes: dict[tuple[int, int], bytes] = {}
-        self.leaves: list[bytes] = []
-        self.ids: dict[str, int] = {}
+        self.start = 0
+        self.leaves = bytearray()  # every leaf hash, 32 bytes each
+        self.roots: dict[int, str] = {0: merkle.EMPTY_ROOT.hex()}  # size -> root (hex): the heads' sizes, computed while replaying
+        self.times: dict[int, str] = {}  # seq -> record time
+        self.data: list[bytes] = []  # record bytes of the first `start` records (checkpoint replays)
+        self.ids: dict[tuple[str, str], int] = {}  # (signer, client id) -> seq
         self.records: dict[int, tuple[str, str]] = {}  # seq -> (client id, type)
+        self.heads_checked = 0
+        self.last_time = ""  # time of the last record replayed (the ledger's clock never goes back)
+        self.merkle_problem: tuple[str, int] | None = None  # the stored Merkle nodes against the recomputed tree
+
+    def root_at(self, size: int) -> str:
+        """Root (hex) of the first ``size`` records."""
+        if size not in self.roots:
+            leaves = self.leaves
+            self.roots[size] = merkle.root([bytes(leaves[32 * k:32 * k + 32]) for k in range(size)]).hex()
+        return self.roots[size]
+
+    def time_at(self, seq: int) -> str:
+        """Time of record ``seq``."""
+        if seq not in self.times:
+            self.times[seq] = parse(self.data[seq - 1])["time"]
+        return self.times[seq]
 
 
 def _context(seq: int, record: dict) -> Context:
     effects = record.get("effects") if isinstance(record.get("effects"), dict) else {}
+    if "evidence" not in effects:
+        return Context(seq, record.get("time", ""))
     ev = effects.get("evidence")
-    buf = effects.get("buffer")
     evidence = {k: v for k, v in ev.items() if k not in ("key", "used_before")} if isinstance(ev, dict) else None
-    buffer = {k: v for k, v in buf.items() if k != "amount"} if isinstance(buf, dict) else None
-    return Context(seq, record.get("time", ""), evidence, buffer)
+    return Context(seq, record.get("time", ""), evidence)
+
 
 
 def _diff(a: Any, b: Any, path: str = "effects") -> str:
@@ -74,58 +120,200 @@ def _diff(a: Any, b: Any, path: str = "effects") -> str:
     return f"{path}: recorded {b!r}, replay gives {a!r}"
 
 
-def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]) -> Replay:
+def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]], rp: Replay | None = None, sizes: Iterable[int] = (),
+           merkle_rows: list | None = None, processes: int | None = None) -> Replay:
     """Replay log rows ``(seq, client_id, record bytes, stored leaf hash, stored root)``.
 
     ``client_id``, leaf hash and root may be None when the source does not store them.
+    The records' own checks (:mod:`gep.ledger.records`) run ahead of the rules, in this
+    process or in a second one.
+
+    Parameters
+    ----------
+    rp : Replay, optional
+        Continue a replay (from a checkpoint) instead of starting from an empty ledger.
+    sizes : iterable of int
+        Tree sizes whose roots will be asked for (the signed heads').
+    merkle_rows : list, optional
+        Stored Merkle nodes ``(level, index, hash)`` to compare with the recomputed tree
+        (:attr:`Replay.merkle_problem`).
+    processes : int, optional
+        1: everything in this process; 2: the records' own checks in a second process;
+        default: 2 for a long log on a machine with two cores (:func:`gep.ledger.records.two_processes`).
+        The result and the first failure reported are the same either way.
 
     Raises
     ------
     AuditFailed
         Naming the first failing transaction and why.
     """
-    rp = Replay()
-    expect = 1
-    for seq, client_id, data, stored_leaf, stored_root in rows:
-        if seq != expect:
-            raise AuditFailed(f"the log jumps from sequence {expect - 1} to {seq} (a transaction is missing or renumbered)", seq=seq, client_id=client_id)
-        expect += 1
-        data = bytes(data)
-        leaf = merkle.leaf_hash(data)
-        if stored_leaf is not None and stored_leaf != leaf.hex():
-            raise AuditFailed("the record's bytes do not hash to its stored leaf hash (record or hash edited)", seq=seq, client_id=client_id)
-        try:
-            record = parse(data)
-        except LedgerError as exc:
-            raise AuditFailed(f"the record is not canonical JSON: {exc.message}", seq=seq, client_id=client_id) from exc
-        if not isinstance(record, dict) or set(record) != RECORD_KEYS:
-            raise AuditFailed(f"the record must have exactly the fields {sorted(RECORD_KEYS)}", seq=seq, client_id=client_id)
-        if record["seq"] != seq:
-            raise AuditFailed(f"the record says sequence {record['seq']!r} but is stored at {seq}", seq=seq, client_id=client_id)
-        request = record["request"]
-        rid = request.get("id") if isinstance(request, dict) else None
-        if client_id is not None and rid != client_id:
-            raise AuditFailed(f"the record's request id {rid!r} differs from the stored client id", seq=seq, client_id=client_id)
-        if rid in rp.ids:
-            raise AuditFailed(f"request id {rid!r} was already used by transaction {rp.ids[rid]}", seq=seq, client_id=rid)
-        try:
-            effects = apply(rp.state, request, record["signature"], _context(seq, record))
-        except LedgerError as exc:
-            raise AuditFailed(f"replaying it is refused: {exc.line()}", seq=seq, client_id=rid) from exc
-        if effects != record["effects"]:
-            raise AuditFailed(f"recorded effects differ from the replay ({_diff(effects, record['effects'])})", seq=seq, client_id=rid)
-        for level, index, h in rp.frontier.append(leaf):
-            rp.nodes[(level, index)] = h
-        root = rp.frontier.root().hex()
-        if stored_root is not None and stored_root != root:
-            raise AuditFailed("the stored tree root after this transaction differs from the recomputed RFC 6962 root", seq=seq, client_id=rid)
-        rp.ids[rid] = seq
-        rp.leaves.append(leaf)
-        rp.records[seq] = (rid, request["type"])
+    rp = rp if rp is not None else Replay()
+    rows = rows if isinstance(rows, list) else list(rows)
+    checks = records.Checks(rows, rp.frontier, rp.state.verified, sizes, merkle_rows)
+    two = records.two_processes(len(rows)) if processes is None else processes >= 2
+    chunks, tree = (records.check_in_child if two else records.check_here)(checks)
+    try:
+        expect = _replay(rp, rows, chunks)
+    finally:
+        chunks.close()
+    t = tree()
+    rp.frontier = merkle.Frontier(t.size, t.stack)
+    rp.roots.update(t.roots)
+    rp.state.verified |= t.verified
+    rp.merkle_problem = t.merkle_problem
+    try:
+        end_commit(rp.state)
+    except LedgerError as exc:
+        raise AuditFailed(f"the log ends inside a batch: {exc.message}", seq=expect - 1) from exc
     problems = check_invariants(rp.state)
     if problems:
         raise AuditFailed(f"invariant broken: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     return rp
+
+
+def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> int:
+    """Apply the rules to every record, in order, with the records' own checks from ``chunks``; return the next sequence number."""
+    state, ids, times, kinds = rp.state, rp.ids, rp.times, rp.records
+    expect = rp.frontier.size + 1
+    last_time = rp.last_time
+    decode = None
+    at = 0
+    for chunk in chunks:
+        decoded = chunk.records
+        if decoded is None and decode is None:
+            import msgspec  # the second process checked the bytes: here they are only read
+
+            decode = msgspec.json.Decoder().decode
+        problem, root_problem, proven = chunk.problem, chunk.root_problem, chunk.proven
+        for i in range(chunk.size):
+            seq, client_id, data, _leaf, _root = rows[at + i]
+            if seq != expect:
+                raise AuditFailed(f"the log jumps from sequence {expect - 1} to {seq} (a transaction is missing or renumbered)", seq=seq, client_id=client_id)
+            expect += 1
+            if problem is not None and problem[0] == i:
+                raise AuditFailed(problem[2], seq=seq, client_id=client_id)
+            record = decoded[i] if decoded is not None else decode(data)
+            if record["seq"] != seq:
+                raise AuditFailed(f"the record says sequence {record['seq']!r} but is stored at {seq}", seq=seq, client_id=client_id)
+            t = record["time"]
+            if not isinstance(t, str) or not TIME.match(t) or t < last_time:
+                raise AuditFailed(f"the record's time {t!r} is not a UTC time at or after the previous record's ({last_time}): the ledger's clock went backwards",
+                                  seq=seq, client_id=client_id)
+            last_time = t
+            request = record["request"]
+            rid = request.get("id") if isinstance(request, dict) else None
+            if client_id is not None and rid != client_id:
+                raise AuditFailed(f"the record's request id {rid!r} differs from the stored client id", seq=seq, client_id=client_id)
+            signer = request.get("signer") if isinstance(request, dict) else None
+            if (signer, rid) in ids:
+                raise AuditFailed(f"request id {rid!r} of this signer was already used by transaction {ids[(signer, rid)]}", seq=seq, client_id=rid)
+            try:
+                effects = apply(state, request, record["signature"], _context(seq, record), None, proven[i] == 1)
+            except LedgerError as exc:
+                raise AuditFailed(f"replaying it is refused: {exc.line()}", seq=seq, client_id=rid) from exc
+            if effects != record["effects"]:
+                raise AuditFailed(f"recorded effects differ from the replay ({_diff(effects, record['effects'])})", seq=seq, client_id=rid)
+            if root_problem == i:
+                raise AuditFailed("the stored tree root after this transaction differs from the recomputed RFC 6962 root", seq=seq, client_id=rid)
+            ids[(signer, rid)] = seq
+            times[seq] = t
+            kinds[seq] = (rid, request["type"])
+        rp.leaves += chunk.leaves
+        at += chunk.size
+    if at < len(rows):  # the checks stopped early, with a problem raised above: never reached
+        raise AuditFailed("the records' own checks stopped before the end of the log", seq=rows[at][0])
+    rp.last_time = last_time
+    return expect
+
+
+@contextmanager
+def _paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection during a replay.
+
+    A replay allocates millions of small objects that it keeps (the rebuilt state) and
+    makes no reference cycles; the collector's passes over the growing heap cost about a
+    third of the replay's time (measured at 2·10⁴ transactions, more at 10⁵).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], witnesses: Iterable[str] = ()) -> int:
+    """Check signed tree heads against the replayed log (see the module docstring).
+
+    Parameters
+    ----------
+    rp : Replay
+        The replayed log (its roots at every size).
+    stored : list of dict
+        Heads stored in the database (empty for an export without heads).
+    given : list of (name, dict)
+        Heads kept outside the database (files), with a name for messages.
+    witnesses : iterable of str
+        Witness public keys whose cosignature every given head must carry.
+
+    Returns
+    -------
+    int
+        Number of heads checked.
+
+    Raises
+    ------
+    AuditFailed
+        A head with a bad signature, one the log does not match (naming the first
+        differing position), a stored head missing for the end of the log, or a
+        missing witness cosignature.
+    """
+    registry, ledger_id = rp.state.registry, rp.state.ledger_id
+    n = rp.frontier.size
+    named = [(f"stored head of tree size {h['tree_size']}", h, True) for h in stored] + [(name, h, False) for name, h in given]
+    signed = []
+    for name, h, is_stored in named:
+        heads_mod.check_shape(h, name)
+        if h["ledger"] != ledger_id:
+            raise AuditFailed(f"{name} is a head of ledger {h['ledger']}, not of this ledger ({ledger_id})")
+        if not heads_mod.signature_ok(h, registry):
+            raise AuditFailed(f"{name}: the signature does not verify with the registry key recorded at genesis ({registry[:16]}…)",
+                              hint="a head is signed by the registry's key; this one was forged, edited or made for another ledger")
+        signed.append((name, h, is_stored))
+    witnesses = list(witnesses)
+    for name, h, is_stored in signed:
+        if not is_stored:
+            for w in witnesses:
+                if not heads_mod.cosignature_ok(h, w):
+                    raise AuditFailed(f"{name} carries no valid cosignature of witness {w[:16]}…", hint="have the witness cosign it (`gep ledger cosign`)")
+    good = sorted(h["tree_size"] for _, h, _ in signed if h["tree_size"] <= n and rp.root_at(h["tree_size"]) == h["root_hash"])
+    for name, h, is_stored in sorted(signed, key=lambda x: x[1]["tree_size"]):
+        size = h["tree_size"]
+        if size <= n and rp.root_at(size) == h["root_hash"]:
+            if h["timestamp"] != rp.time_at(size):
+                raise AuditFailed(f"{name}: its timestamp {h['timestamp']} is not the time of transaction {size} ({rp.time_at(size)})", seq=size)
+            continue
+        lo = max((g for g in good if g < size), default=0)
+        hi = min(size, n + 1)
+        where = f"position {lo + 1}" if hi == lo + 1 else f"position {lo + 1} (the first {lo} transactions match a signed head; the difference lies in {lo + 1}..{hi})"
+        if size > n and lo == n:
+            what = f"the log holds {n} transactions, the head covers {size}: transactions {n + 1}..{size} are missing (truncated, or an old backup restored)"
+        elif size > n:
+            what = f"the log holds {n} transactions, the head covers {size}, and the log differs from it before its end"
+        else:
+            what = f"the log's first {size} transactions hash to {rp.root_at(size)[:16]}…, the head says {h['root_hash'][:16]}… (history rewritten, reordered or rolled back)"
+        raise AuditFailed(f"{name} (tree size {size}) does not match the log: {what}; first differing {where}", seq=lo + 1,
+                          client_id=rp.records.get(lo + 1, (None,))[0],
+                          hint="the database was changed after the head was signed: restore it from a copy that matches the published heads")
+    if stored:
+        top = max(h["tree_size"] for h in stored)
+        if top != n:
+            raise AuditFailed(f"transactions {top + 1}..{n} are covered by no registry-signed tree head (the newest stored head is of size {top})",
+                              seq=top + 1, client_id=rp.records.get(top + 1, (None,))[0],
+                              hint="every commit signs a head: these were written without the registry key, or history from here on was rewritten")
+    rp.heads_checked = len(signed)
+    return len(signed)
 
 
 def _summary(rp: Replay) -> dict:
@@ -138,14 +326,35 @@ def _summary(rp: Replay) -> dict:
         "root": rp.frontier.root().hex(),
         "accounts": len(st.accounts),
         "instruments": len(st.instruments),
-        "signatures_checked": rp.frontier.size,
-        "checks": ["sequence", "canonical bytes", "leaf hashes", "tree heads", "signatures", "authority", "replayed effects",
-                   "double entry", "no negative balance", "credit-only accounts", "serial partition", "evidence caps"],
+        "signatures_checked": rp.frontier.size - rp.start,
+        "heads_checked": rp.heads_checked,
+        "parameters": st.params,
+        "checks": ["sequence", "canonical bytes", "leaf hashes", "tree roots", "signed tree heads", "signatures", "authority",
+                   "genesis parameters", "replayed effects", "evidence attestation", "double entry", "no negative balance",
+                   "credit-only accounts", "serial partition", "evidence caps", "DvP batches", "ledger clock", "market escrow",
+                   "market objects", "trades"],
     }
 
 
-def verify_ledger(ledger: Any) -> dict:
-    """Verify a :class:`gep.ledger.ledger.Ledger`: replay its log, then compare every table.
+def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: Iterable[str] = (), since: dict | None = None,
+                  keep: bool = False, processes: int | None = None) -> dict:
+    """Verify a :class:`gep.ledger.ledger.Ledger`: replay its log, check the signed heads, compare every table.
+
+    Parameters
+    ----------
+    heads : iterable of (name, head)
+        Heads kept outside the database (``--head FILE``).
+    witnesses : iterable of str
+        Witness public keys whose cosignature each given head must carry.
+    since : dict, optional
+        A checkpoint written by an earlier verify (:func:`checkpoint`): the log's first
+        records must hash to its registry-signed head (checked on the record bytes, with
+        no replay), and only the records after it are replayed; history tables are
+        compared from there on, current balances and blocks in full.
+    keep : bool
+        Also return the checkpoint of the verified log as ``summary["checkpoint"]``.
+    processes : int, optional
+        See :func:`replay` (default: a second process for a long log on two cores).
 
     Returns
     -------
@@ -158,28 +367,138 @@ def verify_ledger(ledger: Any) -> dict:
         The first failing transaction, or the first table row that differs from the log.
     """
     store = ledger.store
+    start = 0
+    if since is not None:
+        rp0 = _restore(since, ledger)
+        start = rp0.frontier.size
 
     def read(tx):
-        rows = [(int(s), c, bytes(r), lh, rt) for s, c, r, lh, rt in tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")]
+        rows = tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")
+        if rows and not (type(rows[0][0]) is int and type(rows[0][2]) is bytes):  # SQLite gives these types; other drivers may not
+            rows = [(int(s), c, bytes(r), lh, rt) for s, c, r, lh, rt in rows]
+        p = (start,)
         tables = {
             "meta": dict(tx.q("SELECT key, value FROM meta")),
-            "accounts": tx.q("SELECT id, kind, owner, seq FROM accounts"),
+            "accounts": tx.q("SELECT id, kind, owner, seq, zone, role FROM accounts"),
             "instruments": tx.q("SELECT id, kind, base_unit, display_unit, binding, seq FROM instruments"),
-            "postings": tx.q("SELECT seq, instrument, account, amount FROM postings"),
+            "caps": tx.q("SELECT seq, instrument, key, manifest_sha256, cap FROM caps WHERE seq > ?", p),
+            "heads": tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads WHERE tree_size >= ? ORDER BY tree_size", p),
+            "postings": tx.q("SELECT seq, instrument, account, amount FROM postings WHERE seq > ?", p),
             "balances": tx.q("SELECT account, instrument, amount FROM balances"),
             "blocks": tx.q("SELECT instrument, start_serial, end_serial, holder, seq FROM blocks"),
-            "evidence_use": tx.q("SELECT seq, key, instrument, amount, cap FROM evidence_use"),
-            "prices": tx.q("SELECT seq, instrument, amount, price, time FROM prices"),
-            "merkle": tx.q("SELECT level, idx, hash FROM merkle"),
+            "evidence_use": tx.q("SELECT seq, key, instrument, amount, cap FROM evidence_use WHERE seq > ?", p),
+            "prices": tx.q("SELECT seq, instrument, amount, price, time FROM prices WHERE seq > ?", p),
+            "trades": tx.q("SELECT seq, n, " + ", ".join(TRADE_FIELDS) + " FROM trades WHERE seq > ?", p),
+            "market": tx.q("SELECT kind, key, doc, seq FROM market"),
+            "merkle": tx.q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ?", p),
         }
         return rows, tables
 
     rows, tables = store.read(read)
     if not rows:
         raise AuditFailed("the log is empty (no genesis record)")
-    rp = replay(rows)
-    _compare_tables(rp, tables)
-    return _summary(rp)
+    heads = list(heads)
+    stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in tables["heads"]]
+    sizes = {h["tree_size"] for h in stored} | {h.get("tree_size") for _, h in heads if isinstance(h, dict) and type(h.get("tree_size")) is int}
+    with _paused_gc():
+        rp = replay(rows, sizes=sizes, merkle_rows=tables["merkle"], processes=processes) if since is None else _continue(rp0, since, rows, sizes, tables["merkle"])
+        if not stored:
+            raise AuditFailed("the database holds no signed tree head", hint="every commit signs one: the heads table was emptied")
+        check_heads(rp, stored, heads, witnesses)
+        _compare_tables(rp, tables)
+    summary = _summary(rp)
+    summary["incremental_from"] = start if since is not None else None
+    if keep:
+        summary["checkpoint"] = checkpoint(rp, max(stored, key=lambda h: h["tree_size"]))
+    return summary
+
+
+def checkpoint(rp: Replay, head: dict) -> dict:
+    """What an auditor keeps to verify later transactions only: the verified head and the state after it.
+
+    A JSON document (``format`` :data:`CHECKPOINT_FORMAT`) holding the registry-signed head
+    of the verified size, the tree frontier, and the ledger state the rules need to decide
+    further requests (accounts, instruments, caps, balances, serial blocks, evidence use,
+    the request ids used). Whoever edits it only fools themselves: keep it where the
+    database's writers cannot.
+    """
+    st = rp.state
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "head": head,
+        "frontier": [[level, h.hex()] for level, h in rp.frontier.stack],
+        "genesis": {"ledger": st.ledger_id, "registry": st.registry, "params": st.params, "operators": list(st.operators)},
+        "accounts": [[a.id, a.kind, a.owner, st.account_seq[a.id], a.zone, a.role] for a in st.accounts.values()],
+        "instruments": [[i, *row] for i, row in st.instrument_rows.items()],
+        "caps": [[i, c["key"], c["manifest_sha256"], c["cap"], c["seq"]] for i, c in st.caps.items()],
+        "key_instrument": st.key_instrument,
+        "balances": [[a, i, n] for (a, i), n in st.balances.items()],
+        "evidence": st.evidence,
+        "blocks": [[i, start, *row] for i, table in st.blocks.items() for start, row in table.items()],
+        "ids": sorted([signer, rid, seq] for (signer, rid), seq in rp.ids.items()),
+        "market": [[kind, key, doc, seq] for (kind, key), (doc, seq) in sorted(st.market.items())],
+        "last_time": rp.last_time,
+    }
+
+
+def _restore(doc: Any, ledger: Any) -> Replay:
+    """A :class:`Replay` positioned after a checkpoint (its head signature and ledger checked)."""
+    from gep.ledger.model import Account
+
+    if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT:
+        raise AuditFailed(f"not a verify checkpoint (format {CHECKPOINT_FORMAT})", hint="give the file written by `gep ledger verify --checkpoint`")
+    g = doc["genesis"]
+    if g["ledger"] != ledger.id or g["registry"] != ledger.registry:
+        raise AuditFailed("the checkpoint is of another ledger (or names another registry key)")
+    head = heads_mod.check_shape(doc["head"], "checkpoint head")
+    if not heads_mod.signature_ok(head, g["registry"]):
+        raise AuditFailed("the checkpoint's head is not signed by the registry key", hint="run a full verify to write a new checkpoint")
+    rp = Replay()
+    st = rp.state
+    st.set_genesis(g["ledger"], g["registry"], g["params"], g["operators"])
+    for acc, kind, owner, seq, zone, role in doc["accounts"]:
+        st.add_account(Account(acc, kind, owner, zone, role), seq)
+    for i, kind, base, display, binding, seq in doc["instruments"]:
+        st.instruments[i] = instrument_info(kind, binding)
+        st.instrument_rows[i] = (kind, base, display, binding, seq)
+        st.blocks.setdefault(i, {})
+    for i, key, manifest, cap, seq in doc["caps"]:
+        st.caps[i] = {"key": key, "manifest_sha256": manifest, "cap": cap, "seq": seq}
+    st.key_instrument = dict(doc["key_instrument"])
+    st.balances = {(a, i): n for a, i, n in doc["balances"]}
+    st.evidence = dict(doc["evidence"])
+    for i, start, end, holder, seq in doc["blocks"]:
+        st.new_block(i, start, end, holder, seq)
+    rp.ids = {(signer, rid): seq for signer, rid, seq in doc["ids"]}
+    st.market = {(kind, key): (mdoc, seq) for kind, key, mdoc, seq in doc["market"]}
+    rp.last_time = doc["last_time"]
+    rp.frontier = merkle.Frontier(head["tree_size"], [(level, bytes.fromhex(h)) for level, h in doc["frontier"]])
+    if rp.frontier.root().hex() != head["root_hash"] or merkle.Frontier.needed(head["tree_size"]).__len__() != len(doc["frontier"]):
+        raise AuditFailed("the checkpoint's tree does not match its head", hint="run a full verify to write a new checkpoint")
+    rp.start = head["tree_size"]
+    rp.roots = {head["tree_size"]: head["root_hash"]}
+    return rp
+
+
+def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (), merkle_rows: list | None = None) -> Replay:
+    """Check that the log starts with the checkpoint's records, then replay the rest."""
+    n = rp.start
+    if len(rows) < n:
+        raise AuditFailed(f"the log holds {len(rows)} transactions, the checkpoint verified {n}: transactions {len(rows) + 1}..{n} are missing",
+                          seq=len(rows) + 1)
+    leaves = []
+    for k, (seq, cid, data, stored_leaf, _root) in enumerate(rows[:n]):
+        leaf = merkle.leaf_hash(data)
+        if seq != k + 1 or (stored_leaf is not None and stored_leaf != leaf.hex()):
+            raise AuditFailed("the record's bytes or position differ from its stored leaf hash", seq=seq, client_id=cid)
+        leaves.append(leaf)
+    rp.leaves = bytearray(b"".join(leaves))
+    rp.data = [r[2] for r in rows[:n]]
+    root = merkle.root(leaves).hex()
+    if root != doc["head"]["root_hash"]:
+        raise AuditFailed(f"the log's first {n} transactions no longer hash to the checkpoint's verified head (history changed after it was verified)",
+                          hint="run a full verify against the published heads to locate the change")
+    return replay(rows[n:], rp, sizes, merkle_rows)
 
 
 def _first(seqs: Iterable[int | None]) -> int | None:
@@ -209,12 +528,16 @@ def _compare_tables(rp: Replay, t: dict) -> None:
     if bad:
         s = min(bad)
         raise fail("postings", f"postings of transaction {s} are {sorted(db.get(s, []))}, the log says {sorted(mem.get(s, []))}", s)
-    accs = {a: (k, o, int(s)) for a, k, o, s in t["accounts"]}
-    want = {a.id: (a.kind, a.owner, st.account_seq[a.id]) for a in st.accounts.values()}
+    accs = {a: (k, o, int(s), z, r) for a, k, o, s, z, r in t["accounts"]}
+    want = {a.id: (a.kind, a.owner, st.account_seq[a.id], a.zone, a.role) for a in st.accounts.values()}
     if accs != want:
         keys_ = sorted(k for k in set(accs) | set(want) if accs.get(k) != want.get(k))
         raise fail("accounts", f"account {keys_[0]!r} is {accs.get(keys_[0])}, the log says {want.get(keys_[0])}",
-                   _first([(want.get(keys_[0]) or (None, None, None))[2], (accs.get(keys_[0]) or (None, None, None))[2]]))
+                   _first([(want.get(keys_[0]) or (None,) * 3)[2], (accs.get(keys_[0]) or (None,) * 3)[2]]))
+    caps = {int(s): (i, k, m, int(c)) for s, i, k, m, c in t["caps"]}
+    if caps != st.cap_rows:
+        s = min(x for x in set(caps) | set(st.cap_rows) if caps.get(x) != st.cap_rows.get(x))
+        raise fail("caps", f"cap row of transaction {s} is {caps.get(s)}, the log gives {st.cap_rows.get(s)}", s)
     inst = {i: (k, b, d, bind, int(s)) for i, k, b, d, bind, s in t["instruments"]}
     if inst != st.instrument_rows:
         k = sorted(x for x in set(inst) | set(st.instrument_rows) if inst.get(x) != st.instrument_rows.get(x))[0]
@@ -240,11 +563,19 @@ def _compare_tables(rp: Replay, t: dict) -> None:
         diff = [x for x in set(prices) ^ set(st.prices)]
         s = min(x[0] for x in diff)
         raise fail("prices", f"price row of transaction {s} differs from the log", s)
-    nodes = {(int(lv), int(ix)): h for lv, ix, h in t["merkle"]}
-    want_nodes = {k: v.hex() for k, v in rp.nodes.items()}
-    if nodes != want_nodes:
-        k = sorted(x for x in set(nodes) | set(want_nodes) if nodes.get(x) != want_nodes.get(x))[0]
-        raise fail("merkle", f"node (level {k[0]}, index {k[1]}) differs from the recomputed tree", k[1] * (1 << k[0]) + 1)
+    ints = {0, 1} | {k + 2 for k, f in enumerate(TRADE_FIELDS) if f in ("listing", "quantity", "received", "payment")}
+    trades = sorted(tuple(int(x) if k in ints else x for k, x in enumerate(r)) for r in t["trades"])
+    if trades != sorted(st.trades):
+        s = min(x[0] for x in set(trades) ^ set(st.trades))
+        raise fail("trades", f"trade row of transaction {s} differs from the log", s)
+    market = {(k, key): (doc, int(s)) for k, key, doc, s in t["market"]}
+    want_market = {k: (canonical(doc).decode(), s) for k, (doc, s) in st.market.items()}
+    if market != want_market:
+        k = sorted(x for x in set(market) | set(want_market) if market.get(x) != want_market.get(x))[0]
+        seq = (want_market.get(k) or market.get(k))[1]
+        raise fail("market", f"{k[0]} {k[1]} is {market.get(k, ('absent',))[0]}, the log gives {want_market.get(k, ('absent',))[0]}", seq)
+    if rp.merkle_problem is not None:  # compared with the recomputed tree by the records' checks (gep.ledger.records)
+        raise fail("merkle", *rp.merkle_problem)
 
 
 def export(ledger: Any) -> dict:
@@ -265,14 +596,18 @@ def export(ledger: Any) -> dict:
         "registry": ledger.registry,
         "size": len(rows),
         "root": merkle.root(leaves).hex(),
+        "head": ledger.head(),
         "hashing": "RFC 6962: leaf = SHA-256(0x00 || UTF-8 record), node = SHA-256(0x01 || left || right); "
                    "signatures: Ed25519 (RFC 8032) over 'gep-ledger/v1 request\\n' + canonical request (RFC 8785 JSON)",
         "leaves": out,
     }
 
 
-def verify_export(doc: Any) -> dict:
-    """Verify an export document on its own: leaf hashes, root, signatures, replay, invariants.
+def verify_export(doc: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: Iterable[str] = ()) -> dict:
+    """Verify an export document on its own: leaf hashes, root, signed head, signatures, replay, invariants.
+
+    The export's own head (the newest when it was written) must be signed by the
+    registry and cover every leaf; ``heads`` and ``witnesses`` as for :func:`verify_ledger`.
 
     Raises
     ------
@@ -286,7 +621,10 @@ def verify_export(doc: Any) -> dict:
         if not isinstance(leaf, dict) or not isinstance(leaf.get("record"), str) or not isinstance(leaf.get("seq"), int):
             raise AuditFailed(f"leaf {i} of the export is malformed", seq=i + 1)
         rows.append((leaf["seq"], None, leaf["record"].encode("utf-8"), leaf.get("leaf_hash"), None))
-    rp = replay(rows)
+    heads = list(heads)
+    sizes = {h.get("tree_size") for h in [doc.get("head")] + [h for _, h in heads] if isinstance(h, dict) and type(h.get("tree_size")) is int}
+    with _paused_gc():
+        rp = replay(rows, sizes=sizes)
     root = rp.frontier.root().hex()
     if doc.get("size") != rp.frontier.size:
         raise AuditFailed(f"the export says size {doc.get('size')} but holds {rp.frontier.size} leaves")
@@ -294,4 +632,5 @@ def verify_export(doc: Any) -> dict:
         raise AuditFailed(f"the export's root {doc.get('root')} differs from the recomputed root {root}")
     if doc.get("ledger") != rp.state.ledger_id or doc.get("registry") != rp.state.registry:
         raise AuditFailed("the export's ledger id or registry key differs from its genesis record", seq=1)
+    check_heads(rp, [doc.get("head")], heads, witnesses)
     return _summary(rp)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from gep.cli.bond import app
 from gep.finance.revenue import calibrate_gbm
+from tests.cli.hostile import HOSTILE, HOSTILE_PLAIN
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,15 +274,16 @@ share = 0.5
     assert [p["revenue_mean_cny"] for p in doc["periods"]] == pytest.approx(want, rel=1e-12)
 
 
-def _ledger_with_prices(folder: Path, monkeypatch, runs: dict) -> tuple[Path, list[tuple[date, float, str]]]:
+def _ledger_with_prices(folder: Path, runs: dict, operator) -> tuple[Path, list[tuple[date, float, str]]]:
     """A SQLite ledger where bob buys carbon from alice at recorded prices on chosen days."""
+    from gep.audit.evidence import RunFiles
     from gep.ledger import keys
-    from gep.ledger import ledger as ledger_mod
     from gep.ledger.ledger import Ledger
 
     ks = {n: keys.generate() for n in ("registry", "alice", "bob")}
     db = folder / "ledger.db"
-    led = Ledger.init(str(db), ks["registry"])
+    clock = {"now": "2024-02-01T00:00:00.000000Z"}  # the ledger's clock (it never goes backwards)
+    led = Ledger.init(str(db), ks["registry"], operators=[operator.public], clock=lambda: clock["now"], files=RunFiles())
     for n in ("alice", "bob"):
         led.open_account(ks["registry"], n, ks[n].public)
     led.issue(ks["registry"], "carbon/p1/2022", "40 t", "alice", runs["carbon"], zone="2")
@@ -293,7 +295,7 @@ def _ledger_with_prices(folder: Path, monkeypatch, runs: dict) -> tuple[Path, li
         price = round(price * math.exp(0.05 * rng.standard_normal()), 2)
         # 23:30 UTC is the next morning in Beijing: the Beijing date is used
         t = datetime(day.year, day.month, day.day, 23, 30, tzinfo=timezone.utc)
-        monkeypatch.setattr(ledger_mod, "now", lambda t=t: t.isoformat().replace("+00:00", "Z"))
+        clock["now"] = t.isoformat(timespec="microseconds").replace("+00:00", "Z")
         led.transfer(ks["alice"], "carbon/p1/2022", "1 t", "alice", "bob", price=f"{price}")
         trades.append((day + timedelta(days=1), price, "1"))
         day += timedelta(days=7 if i % 3 else 10)
@@ -301,9 +303,9 @@ def _ledger_with_prices(folder: Path, monkeypatch, runs: dict) -> tuple[Path, li
     return db, trades
 
 
-def test_volume_and_price_calibrated_from_the_ledger(case, monkeypatch):
+def test_volume_and_price_calibrated_from_the_ledger(case, keyset):
     runs = {"carbon": case / "runs" / "carbon-run" / "manifest.json"}
-    db, trades = _ledger_with_prices(case, monkeypatch, runs)
+    db, trades = _ledger_with_prices(case, runs, keyset.operator)
     (case / "led.toml").write_text("""[[stream]]
 name = "carbon"
 kind = "credit_sales"
@@ -326,7 +328,7 @@ instrument = "carbon/p1/2022"
     assert cal["volatility"] == pytest.approx(c.volatility, rel=1e-12) and cal["drift"] == pytest.approx(c.drift, rel=1e-12)
     assert s["price"]["initial"] == trades[-1][1] and s["price"]["estimated"] == ["initial", "drift", "volatility"]
     refs = [r for r in doc["inputs"] if "ledger" in r]
-    assert len(refs) == 2 and all(r["ledger"] == "ledger.db" and len(r["tree_head"]["root"]) == 64 for r in refs)
+    assert len(refs) == 2 and all(r["ledger"] == "ledger.db" and len(r["tree_head"]["root_hash"]) == 64 for r in refs)
     checks = {c["check"]: c for c in doc["checks"]}
     assert checks['price history of "carbon": log returns']["status"] == "warning"  # 11 < 30 returns
 
@@ -450,3 +452,30 @@ def test_selection_lists_are_checked(case):
                                    "manifest = 'runs/carbon-run/manifest.json'\nzones = 2\n"
                                    "[stream.price]\ninitial = 5\ndrift = 0\nvolatility = 0\n", encoding="utf-8")
     fails(case / "bond.toml", "--revenue", case / "sel.toml", words=("zones must be a non-empty list",))
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("option", ["--paths", "--seed", "--target-dscr", "--discount-rate", "--max-breach"])
+def test_hostile_numbers_on_options_exit_2_in_one_line(case, option, value):
+    err = fails(case / "bond.toml", "--revenue", case / "revenue.toml", option, value)
+    assert len(err) < 400
+
+
+@pytest.mark.parametrize("value", HOSTILE_PLAIN)
+def test_hostile_numbers_in_the_files_exit_2_in_one_line(case, value):
+    """A TOML revenue file, a CSV and a JSON price history holding the hostile numbers: refused with the file named."""
+    (case / "bad.toml").write_text(REVENUE.replace("initial = 20.0", f"initial = {value}"), encoding="utf-8")
+    assert "bad.toml" in fails(case / "bond.toml", "--revenue", case / "bad.toml")
+    for name, text in (("prices.csv", f"time,price_cny_per_unit,amount\n2024-01-02,{value},1\n2024-01-03,20,1\n"),
+                       ("prices.json", f'[{{"time": "2024-01-02", "price_cny_per_unit": {value}}}, {{"time": "2024-01-03", "price_cny_per_unit": 20}}]')):
+        (case / name).write_text(text, encoding="utf-8")
+        (case / "hist.toml").write_text(f"""[[stream]]
+name = "carbon"
+kind = "credit_sales"
+[stream.volume]
+amount = 100
+unit = "tCO2e"
+[stream.price]
+history = "{name}"
+""", encoding="utf-8")
+        assert name in fails(case / "bond.toml", "--revenue", case / "hist.toml")

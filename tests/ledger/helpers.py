@@ -1,30 +1,53 @@
 """Shared helpers of the ledger tests: evidence runs, back-end targets, key files.
 
-Also imported by the worker processes of ``test_processes.py`` (keep it light).
+Also imported by the worker processes (``_worker.py``) of the crash and race tests (keep it light).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
 PG_ENV = "GEP_TEST_POSTGRES_URL"
+#: The worker process of the crash and race tests.
+WORKER = Path(__file__).with_name("_worker.py")
 
 #: Issuable amounts [kg/yr] written to the capacity run's credits.csv.
 CAPACITY_CAPS = {"capacity/1/COD/2024": 5000, "capacity/1/TP/2024": 300, "capacity/2/COD/2024": 10**9}
 #: Carbon sequestration [tCO2/yr] of the carbon run: (zone, ecosystem) -> quantity.
 CARBON = {("1", "forest"): "10.5", ("1", "grassland"): "1.845", ("2", "forest"): "50"}
+#: Seed of the engine operator key that signs the test runs (a fixed key: the runs are a session fixture).
+OPERATOR_SEED = bytes(range(32))
+
+
+def operator():
+    """The engine operator key pair of the test runs (named at init: ``operators=[operator().public]``)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from gep.ledger.keys import KeyPair, public_hex
+
+    key = Ed25519PrivateKey.from_private_bytes(OPERATOR_SEED)
+    return KeyPair(key, public_hex(key))
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def make_runs(folder: Path) -> dict[str, Path]:
-    """Write a `gep capacity`-like run (credits.csv) and a `gep run`-like run (account.csv)."""
+def make_runs(folder: Path, sign: bool = True) -> dict[str, Path]:
+    """Write a `gep capacity`-like run (credits.csv) and a `gep run`-like run (account.csv).
+
+    ``sign``: attest both manifests with the :func:`operator` key (``manifest.json.sig``); the
+    runs have no inputs, so this is what lets a ledger accept them.
+    """
     cap = folder / "capacity-run"
     cap.mkdir(parents=True, exist_ok=True)
     lines = ["catchment,pollutant,vintage,model,capacity_t_per_yr,issuable_t_per_yr,issuable_kg_per_yr,deficit_t_per_yr,overloaded"]
@@ -47,7 +70,73 @@ def make_runs(folder: Path) -> dict[str, Path]:
     (carb / "account.csv").write_text("\ufeff" + "\n".join(rows) + "\n", encoding="utf-8")
     manifest = {"kind": "gep run", "command": "gep run demo.toml", "outputs": {"account.csv": _sha(carb / "account.csv")}}
     (carb / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-    return {"capacity": cap / "manifest.json", "carbon": carb / "manifest.json"}
+    out = {"capacity": cap / "manifest.json", "carbon": carb / "manifest.json"}
+    if sign:
+        from gep.audit.evidence import attest
+
+        for path in out.values():
+            attest(path, operator())
+    return out
+
+
+def unchanged(led, fn, exc, match=None):
+    """Call ``fn``, which must raise ``exc`` (matching ``match``) and leave ``led`` exactly as it was (same signed head,
+    same balances); return the error."""
+    import pytest
+
+    head, balances = led.head(), led.balances()
+    with pytest.raises(exc, match=match) as info:
+        fn()
+    assert led.head() == head and led.balances() == balances
+    return info.value
+
+
+def worker_ledger(target, keyset, runs, tmp_path, amount):
+    """A ledger where alice holds ``amount`` kg of capacity/2/COD/2024 (bob has an account), and key files for the worker processes.
+
+    Returns ``(ledger, (alice key file, registry key file))``.
+    """
+    from gep.audit.evidence import RunFiles
+    from gep.ledger import keys
+    from gep.ledger.ledger import Ledger
+
+    led = Ledger.init(target, keyset.registry, operators=[keyset.operator.public], files=RunFiles())
+    for name in ("alice", "bob"):
+        led.open_account(keyset.registry, name, getattr(keyset, name).public)
+    led.issue(keyset.registry, "capacity/2/COD/2024", amount, "alice", runs["capacity"])
+    for name in ("alice", "registry"):
+        if not (tmp_path / f"{name}.key").exists():
+            keys.write_keypair(getattr(keyset, name), tmp_path / f"{name}.key")
+    return led, (str(tmp_path / "alice.key"), str(tmp_path / "registry.key"))
+
+
+def worker_env():
+    """The environment of a worker process: this checkout first on the path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def run_and_kill(args: list[str], rounds: int, pause: float, timeout: float = 30) -> list[int]:
+    """Run ``_worker.py ARGS``, read its ``committed N`` lines until ``rounds`` came, wait ``pause`` s, SIGKILL it.
+
+    Returns the rounds it reported committed (asserting there were ``rounds``).
+    """
+    proc = subprocess.Popen([sys.executable, str(WORKER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=worker_env())
+    committed = []
+    try:
+        deadline = time.time() + timeout
+        while len(committed) < rounds and time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            committed.append(int(line.split()[1]))
+        time.sleep(pause)  # land somewhere inside the next round
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert len(committed) >= rounds, f"the worker did not commit: {proc.stderr.read()}"
+    return committed
 
 
 def pg_base() -> tuple[str | None, str]:
@@ -67,6 +156,12 @@ def pg_base() -> tuple[str | None, str]:
     return url, ""
 
 
+@functools.lru_cache(maxsize=1)
+def pg_server() -> tuple[str | None, str]:
+    """:func:`pg_base`, asked once per test session."""
+    return pg_base()
+
+
 def pg_schema_url(base: str) -> tuple[str, str]:
     """Create a fresh schema; return (schema, URL whose search_path is that schema)."""
     import psycopg
@@ -83,6 +178,15 @@ def pg_drop(base: str, schema: str) -> None:
 
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def machine_target(cls: type, prefix: str) -> tuple[str | None, str]:
+    """(schema or None, target) of a fresh ledger for one run of a state machine ``cls`` (``backend``, ``tmp``)."""
+    if cls.backend == "sqlite":
+        cls.counter = getattr(cls, "counter", 0) + 1
+        return None, str(cls.tmp / f"{prefix}-{cls.counter}.db")
+    base, _ = pg_base()
+    return pg_schema_url(base)
 
 
 def raw_execute(target: str, sql: str) -> None:
@@ -105,5 +209,34 @@ def raw_execute(target: str, sql: str) -> None:
 def drop_append_only(target: str, table: str) -> str:
     """SQL that removes the append-only triggers of ``table`` (what a tamperer with DB access would do)."""
     if str(target).startswith("postgresql://"):
-        return f"DROP TRIGGER {table}_append_only ON {table}; DROP TRIGGER {table}_no_truncate ON {table};"
-    return f"DROP TRIGGER {table}_no_update; DROP TRIGGER {table}_no_delete;"
+        return f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}; DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};"
+    return f"DROP TRIGGER IF EXISTS {table}_no_update; DROP TRIGGER IF EXISTS {table}_no_delete;"
+
+
+class Clock:
+    """A ledger clock the test moves by hand (``Ledger.init(..., clock=Clock())``).
+
+    Reads give the current time in the record format; :meth:`advance` moves it on;
+    :meth:`at` is an ISO time relative to it, for a listing's windows.
+    """
+
+    def __init__(self, start: str = "2026-03-02T01:00:00+00:00"):
+        from datetime import datetime
+
+        self.t = datetime.fromisoformat(start)
+
+    def __call__(self) -> str:
+        from datetime import timezone
+
+        return self.t.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    def advance(self, **delta) -> None:
+        from datetime import timedelta
+
+        self.t += timedelta(**delta)
+
+    def at(self, **delta) -> str:
+        """The time ``delta`` from now (ISO 8601, UTC)."""
+        from datetime import timedelta
+
+        return (self.t + timedelta(**delta)).isoformat()

@@ -12,6 +12,9 @@ from gep.ledger.verify import export, verify_export, verify_ledger
 from gep.ledger.errors import AuditFailed
 from tests.ledger.helpers import drop_append_only, raw_execute
 
+#: Every verify here runs with the records' checks in one process and in two (same results, same first failure).
+pytestmark = pytest.mark.usefixtures("verify_processes")
+
 CAP = "capacity/1/COD/2024"
 
 
@@ -66,7 +69,7 @@ def test_verify_and_export_agree_with_independent_code(busy):
     summary = verify_ledger(busy)
     assert summary["ok"] and summary["size"] == 11
     doc = export(busy)
-    assert doc["size"] == 11 and doc["root"] == summary["root"] == busy.head()["root"]
+    assert doc["size"] == 11 and doc["root"] == summary["root"] == busy.head()["root_hash"]
     assert independent_root(doc) == doc["root"]
     independent_signatures(doc)
     assert verify_export(json.loads(json.dumps(doc)))["root"] == doc["root"]
@@ -148,3 +151,17 @@ def test_deleted_log_row_is_a_gap(busy):
 def test_moved_serial_block_is_named(busy):
     err = _tamper(busy, "", "UPDATE blocks SET holder = 'carol' WHERE holder = 'alice'")
     assert "block" in err.line()
+
+
+def test_the_documented_independent_check_runs_on_an_export(busy, keyset, tmp_path, monkeypatch):
+    """docs/ledger.md's own-code check (hashlib + cryptography only), on an export with batch signatures."""
+    from pathlib import Path
+
+    specs = [("transfer", busy.transfer_fields(CAP, 1, "alice", "bob"), f"bs-{i}") for i in range(5)]
+    busy.submit_many(busy.sign_many(keyset.alice, specs))
+    (tmp_path / "ledger-export.json").write_text(json.dumps(export(busy)))
+    text = (Path(__file__).resolve().parents[2] / "docs" / "ledger.md").read_text()
+    code = text[text.index("### Checking an export with your own code"):]
+    code = code[code.index("```python") + len("```python"):]
+    monkeypatch.chdir(tmp_path)
+    exec(code[:code.index("```")], {})

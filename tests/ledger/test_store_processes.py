@@ -3,55 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from gep.ledger import keys
-from gep.ledger.verify import verify_ledger
 from gep.ledger.ledger import Ledger
+from gep.ledger.verify import verify_ledger
+from tests.ledger.helpers import WORKER, run_and_kill, worker_env, worker_ledger
 
-WORKER = Path(__file__).with_name("_worker.py")
+
 INS = "capacity/2/COD/2024"
 
 
-def _setup(target, keyset, runs, tmp_path, amount):
-    led = Ledger.init(target, keyset.registry)
-    for name in ("alice", "bob"):
-        led.open_account(keyset.registry, name, getattr(keyset, name).public)
-    led.issue(keyset.registry, INS, amount, "alice", runs["capacity"])
-    keyfile = tmp_path / "alice.key"
-    if not keyfile.exists():
-        keys.write_keypair(keyset.alice, keyfile)
-    return led, keyfile
-
-
-def _env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
 def test_killed_writer_loses_no_committed_batch_and_leaves_no_partial_one(target, keyset, runs, tmp_path):
-    led, keyfile = _setup(target, keyset, runs, tmp_path, 10**6)
-    before = led.head()["size"]
-    proc = subprocess.Popen([sys.executable, str(WORKER), "crash", target, str(keyfile)], stdout=subprocess.PIPE, text=True, env=_env())
-    committed = []
-    try:
-        deadline = time.time() + 30
-        while len(committed) < 6 and time.time() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            committed.append(int(line.split()[1]))
-        time.sleep(0.013)  # land somewhere inside the next batch
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    assert len(committed) >= 6, "the worker did not commit"
+    led, keyfile = worker_ledger(target, keyset, runs, tmp_path, 10**6)
+    before = led.head()["tree_size"]
+    committed = run_and_kill(["crash", target, *keyfile], 6, 0.013)
     led.close()
     with Ledger.open(target) as again:
         summary = verify_ledger(again)  # replays everything: no partial transaction, all invariants hold
@@ -68,14 +35,14 @@ def test_killed_writer_loses_no_committed_batch_and_leaves_no_partial_one(target
 
 
 def test_racing_processes_cannot_double_spend(target, keyset, runs, tmp_path):
-    led, keyfile = _setup(target, keyset, runs, tmp_path, 25)
+    led, keyfile = worker_ledger(target, keyset, runs, tmp_path, 25)
     shared = led.transfer_request(keyset.alice, INS, 1, "alice", "bob", id="same-for-all")
     sfile = tmp_path / "shared.json"
     sfile.write_text(json.dumps(shared.as_dict()))
     led.close()
     start = time.time() + 1.5
-    procs = [subprocess.Popen([sys.executable, str(WORKER), "race", target, str(keyfile), f"w{i}", "10", str(start), str(sfile)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()) for i in range(4)]
+    procs = [subprocess.Popen([sys.executable, str(WORKER), "race", target, *keyfile, f"w{i}", "10", str(start), str(sfile)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=worker_env()) for i in range(4)]
     outs = []
     for p in procs:
         out, errs = p.communicate(timeout=60)

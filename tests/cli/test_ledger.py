@@ -10,12 +10,16 @@ import stat
 import pytest
 from typer.testing import CliRunner
 
-from gep.ledger import merkle
+from gep.audit.evidence import RunFiles
 from gep.cli.ledger import app
-from tests.ledger.helpers import drop_append_only, raw_execute
+from gep.ledger import keys, merkle
+from gep.ledger.ledger import Ledger
+
 
 runner = CliRunner()
 CAP = "capacity/1/COD/2024"
+CAP2 = "capacity/2/COD/2024"
+LATER = "2999-01-01T00:00:00Z"
 
 
 def run(*args, env=None):
@@ -38,11 +42,16 @@ def refused(code: int, *args, env=None) -> str:
 
 
 @pytest.fixture
-def cli(target, tmp_path, runs):
-    """An initialised ledger with keys for alice and bob and their accounts, driven by the CLI."""
+def cli(target, tmp_path, runs, keyset, monkeypatch):
+    """An initialised ledger with keys for alice and bob and their accounts, driven by the CLI.
+
+    ``$GEP_LEDGER_HEAD_KEY`` names the registry key (the registry runs the commands).
+    """
     reg = tmp_path / "registry.key"
-    init = ok("init", "--db", target, "--key", reg)
+    init = ok("init", "--db", target, "--key", reg, "--operator", keyset.operator.public)
     assert init["registry_key_created"] and stat.S_IMODE(reg.stat().st_mode) == 0o600
+    assert init["params"]["buffer_share"] == {"capacity": "0", "carbon": "0.2"} and init["operators"] == [keyset.operator.public]
+    monkeypatch.setenv("GEP_LEDGER_HEAD_KEY", str(reg))
     for name in ("alice", "bob"):
         k = ok("keygen", name, "--dir", tmp_path)
         assert "PRIVATE" not in json.dumps(k) and (tmp_path / f"{name}.pub").read_text().strip() == k["public"]
@@ -82,7 +91,7 @@ def test_full_flow_json(cli):
     assert p["seq"] == t["seq"]
     q = ok("proof", "--since", "4", "--db", db)
     assert merkle.verify_consistency(4, q["tree_size"], bytes.fromhex(q["first_root"]), bytes.fromhex(q["root"]), [bytes.fromhex(x) for x in q["path"]])
-    assert len(ok("account", "list", "--db", db)) == 6
+    assert len(ok("account", "list", "--db", db)) == 7  # 2 users + 5 system accounts
 
 
 def test_human_output_and_env_database(cli):
@@ -126,12 +135,12 @@ def test_user_errors_are_one_line_exit_2(cli, tmp_path):
     assert ok("verify", *base)["size"] == 5  # nothing above changed the ledger
 
 
-def test_verify_names_tampered_transaction_exit_1(cli):
+def test_verify_names_tampered_transaction_exit_1(cli, ledger_tools):
     db = cli["db"]
     ok("issue", CAP, "1 t", "--to", "alice", "--evidence", cli["runs"]["capacity"], "--key", cli["reg"], "--db", db)
     ok("transfer", CAP, "10 kg", "--from", "alice", "--to", "bob", "--key", cli["alice"], "--db", db, "--id", "t-5")
-    raw_execute(db, drop_append_only(db, "postings"))
-    raw_execute(db, "UPDATE postings SET amount = amount * 2 WHERE seq = 5")
+    ledger_tools.raw_execute(db, ledger_tools.drop_append_only(db, "postings"))
+    ledger_tools.raw_execute(db, "UPDATE postings SET amount = amount * 2 WHERE seq = 5")
     line = refused(1, "verify", "--db", db)
     assert "transaction 5 (id t-5)" in line and "postings" in line
     res = run("verify", "--db", db, "--json")
@@ -155,3 +164,83 @@ def test_batch_linked_and_independent(cli):
     res = run("batch", d / "batch2.json", "--independent", "--db", db, "--json")
     assert res.exit_code == 2 and [r["status"] for r in json.loads(res.stdout)["results"]] == ["created", "refused", "created"]
     assert ok("balance", "bob", "--db", db)["balances"][0]["amount"] == 13
+
+
+def test_publish_witness_and_audit_heads(cli, keyset, ledger_tools):
+    db, d = cli["db"], cli["dir"]
+    ok("issue", CAP, "1 t", "--to", "alice", "--evidence", cli["runs"]["capacity"], "--key", cli["reg"], "--db", db)
+    first = ok("head", "--db", db, "--out", d / "h1.json")
+    assert first == json.loads((d / "h1.json").read_text()) and first["tree_size"] == 4
+    human = run("head", "--db", db)
+    assert human.exit_code == 0 and f"root_hash: {first['root_hash']}" in human.stdout
+    ok("keygen", "witness", "--dir", d)
+    c1 = ok("cosign", d / "h1.json", "--key", d / "witness.key", "--db", db, "--out", d / "h1.cosigned.json")
+    assert c1["tree_size"] == 4
+    ok("transfer", CAP, "1 kg", "--from", "alice", "--to", "bob", "--key", cli["alice"], "--db", db)
+    ok("head", "--db", db, "--out", d / "h2.json")
+    ok("cosign", d / "h2.json", "--key", d / "witness.key", "--previous", d / "h1.cosigned.json", "--db", db, "--out", d / "h2.cosigned.json")
+    v = ok("verify", "--db", db, "--head", d / "h1.cosigned.json", "--head", d / "h2.cosigned.json", "--witness", d / "witness.pub",
+           "--registry", cli["reg"].with_suffix(".pub"))
+    assert v["ok"] and v["heads_checked"] == 7
+    # a head without the witness's cosignature, another registry, a malformed head file
+    assert "no valid cosignature" in refused(1, "verify", "--db", db, "--head", d / "h2.json", "--witness", d / "witness.pub")
+    assert "not the expected" in refused(1, "verify", "--db", db, "--registry", d / "alice.pub")
+    (d / "bad.json").write_text("{\"tree_size\": 1e99999999}")
+    assert "error:" in refused(2, "verify", "--db", db, "--head", d / "bad.json")
+    (d / "bad.json").write_text("[1, 2]")
+    assert "not a tree head" in refused(1, "verify", "--db", db, "--head", d / "bad.json")
+    # a truncated log fails against the published head, and so does the witness
+    ledger_tools.raw_execute(db, ledger_tools.drop_append_only(db, "log") + ledger_tools.drop_append_only(db, "heads"))
+    ledger_tools.raw_execute(db, "DELETE FROM log WHERE seq = 5; DELETE FROM heads WHERE tree_size = 5")
+    line = refused(1, "verify", "--db", db, "--head", d / "h2.cosigned.json")
+    assert "head " in line and "h2.cosigned.json" in line and "first differing position 5" in line
+    assert "does not match the log" in refused(1, "cosign", d / "h2.json", "--key", d / "witness.key", "--db", db)
+
+
+# ----------------------------------------------------------------- a ledger written by the library
+@pytest.fixture
+def on_disk(tmp_path, target, keyset, runs) -> str:
+    """A ledger where alice holds 100 kg of CAP and bob 100 kg of CAP2, and key files alice/bob/registry.key in tmp_path."""
+    with Ledger.init(target, keyset.registry, operators=[keyset.operator.public], files=RunFiles()) as led:
+        for n in ("alice", "bob"):
+            led.open_account(keyset.registry, n, getattr(keyset, n).public)
+        led.issue(keyset.registry, CAP, "100 kg", "alice", runs["capacity"])
+        led.issue(keyset.registry, CAP2, "100 kg", "bob", runs["capacity"])
+    for n in ("alice", "bob", "registry"):
+        keys.write_keypair(getattr(keyset, n), tmp_path / f"{n}.key")
+    return target
+
+
+def test_dvp_from_the_command_line(tmp_path, on_disk):
+    runner, target = CliRunner(), on_disk
+    legs = []
+    for who, ins, dst in (("alice", CAP, "bob"), ("bob", CAP2, "alice")):
+        res = runner.invoke(app, ["transfer", ins, "10 kg", "--from", who, "--to", dst, "--key", str(tmp_path / f"{who}.key"), "--db", target,
+                                  "--dvp", "swap-1", "--expires", LATER, "--sign-only", "--id", f"{who}-leg"])
+        assert res.exit_code == 0, res.stderr
+        legs.append(json.loads(res.stdout))
+    (tmp_path / "one.json").write_text(json.dumps(legs[:1]))
+    (tmp_path / "both.json").write_text(json.dumps(legs))
+    res = runner.invoke(app, ["batch", str(tmp_path / "one.json"), "--db", target, "--head-key", str(tmp_path / "registry.key")])
+    assert res.exit_code == 2 and "a leg alone" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = runner.invoke(app, ["batch", str(tmp_path / "both.json"), "--db", target, "--head-key", str(tmp_path / "registry.key"), "--json"])
+    assert res.exit_code == 0, res.stderr
+    assert [r["status"] for r in json.loads(res.stdout)["results"]] == ["created", "created"]
+    res = runner.invoke(app, ["transfer", CAP, "1 kg", "--from", "alice", "--to", "bob", "--key", str(tmp_path / "alice.key"), "--db", target])
+    assert res.exit_code == 2 and "registry key, to sign the new tree head" in res.stderr
+
+
+def test_hostile_numbers_on_the_command_line(tmp_path, on_disk):
+    runner, target = CliRunner(), on_disk
+    base = ["--from", "alice", "--to", "bob", "--key", str(tmp_path / "alice.key"), "--db", target, "--head-key", str(tmp_path / "registry.key")]
+    batch = tmp_path / "batch.json"
+    batch.write_text('[{"op": "transfer", "key": "alice.key", "instrument": "%s", "amount": %s, "from": "alice", "to": "bob"}]' % (CAP, "9" * 5000))
+    cases = [["transfer", CAP, "1e9999999 t", *base], ["transfer", CAP, "1 kg", "--price", "1e99999999", *base],
+             ["transfer", CAP, "9" * 5000, *base], ["transfer", CAP, "1e1000000", *base],
+             ["batch", str(batch), "--db", target, "--head-key", str(tmp_path / "registry.key")],
+             ["history", "--limit", "9" * 5000, "--db", target], ["proof", "--since", "1e9999999", "--db", target]]
+    for args in cases:
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args[:3], res.stdout, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in res.stderr + res.stdout, res.stderr

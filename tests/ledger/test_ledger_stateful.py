@@ -10,18 +10,18 @@ replays the whole log.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from gep.ledger.verify import verify_ledger
+from gep.audit.evidence import RunFiles
+from gep.ledger.canonical import signing_message
 from gep.ledger.errors import (
     BadSignature, IdConflict, InsufficientBalance, LedgerError, NotAuthorised, OverIssuance, UnknownAccount, UnknownInstrument,
 )
 from gep.ledger.ledger import Ledger, Signed
-from tests.ledger.helpers import CAPACITY_CAPS
-from tests.ledger import conftest as cf
-from tests.ledger.helpers import make_runs, pg_drop, pg_schema_url
+from gep.ledger.verify import verify_ledger
+from tests.ledger.helpers import CAPACITY_CAPS, machine_target, make_runs, pg_drop, pg_server
+
 
 USERS = ("alice", "bob", "carol", "dave")
 INSTRUMENTS = ("capacity/1/COD/2024", "capacity/1/TP/2024", "carbon/p1/2022")
@@ -38,12 +38,8 @@ class LedgerMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self):
         cls = type(self)
-        if cls.backend == "sqlite":
-            cls.counter = getattr(cls, "counter", 0) + 1
-            self.schema, target = None, str(cls.tmp / f"sm-{cls.counter}.db")
-        else:
-            self.schema, target = pg_schema_url(cf._pg()[0])
-        self.led = Ledger.init(target, cls.keyset.registry)
+        self.schema, target = machine_target(cls, "sm")
+        self.led = Ledger.init(target, cls.keyset.registry, operators=[cls.keyset.operator.public], files=RunFiles())
         self.model: dict[tuple[str, str], int] = {}
         self.issued: dict[str, int] = {}
         self.final_seen: dict[tuple[str, str], int] = {}
@@ -62,7 +58,7 @@ class LedgerMachine(RuleBasedStateMachine):
             finally:
                 self.led.close()
                 if self.schema:
-                    pg_drop(cf._pg()[0], self.schema)
+                    pg_drop(pg_server()[0], self.schema)
 
     # ------------------------------------------------------------ helpers
     def key(self, name):
@@ -178,8 +174,11 @@ class LedgerMachine(RuleBasedStateMachine):
         item = data.draw(st.sampled_from(self.done))
         head = self.led.head()
         req = dict(item.request, memo="changed")
-        with pytest.raises(IdConflict):
+        signer = next(getattr(type(self).keyset, n) for n in ("registry",) + USERS if getattr(type(self).keyset, n).public == req["signer"])
+        with pytest.raises(BadSignature):  # the signature is checked before anything about the id is revealed
             self.led.submit(Signed(req, item.signature))
+        with pytest.raises(IdConflict):  # the signer's own id, reused for a different request
+            self.led.submit(Signed(req, signer.sign(signing_message(req))))
         with pytest.raises(BadSignature):
             self.led.submit(Signed(dict(req, id=self.new_id()), item.signature))
         assert self.led.head() == head
@@ -222,6 +221,6 @@ def test_conservation_sqlite(keyset, tmp_path):
 
 
 def test_conservation_postgres(keyset, tmp_path):
-    if cf._pg()[0] is None:
-        pytest.skip(cf._pg()[1])
+    if pg_server()[0] is None:
+        pytest.skip(pg_server()[1])
     _run("postgres", keyset, make_runs(tmp_path / "runs"), tmp_path, examples=10, steps=20)

@@ -1,0 +1,63 @@
+"""Certificates of a transaction (record, inclusion proof, signed head) verified offline, and their forgeries."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from gep.ledger import certificate
+from gep.ledger.errors import AuditFailed, InvalidRequest
+from gep.ledger.keys import generate
+from tests.ledger.market_setup import EMISSION
+
+
+def test_certificates_verify_offline_and_forgeries_fail(mk):
+    m, led = mk.m, mk.led
+    lst = m.create_listing(mk.k.alice, "alice", EMISSION, "2 t", "2500", closes=mk.clk.at(days=5)).seq
+    trade = m.bid(mk.k.dave, lst, "dave", EMISSION, "1.2 t", "2500")
+    retire = led.retire(mk.k.dave, EMISSION, "0.5 t", "dave", beneficiary="Langxi water works")
+    ob = m.oblige(mk.reg, "alice", "emission", 2026, "1 t", mk.clk.at(days=30), pollutant="COD").seq
+    surrender = m.surrender(mk.k.alice, EMISSION, "1 t", "alice", ob)
+    batch = led.sign_many(mk.k.alice, [("transfer", led.transfer_fields("cash/CNY", "1 CNY", "alice", "treasury"), None) for _ in range(3)])
+    paid = led.submit_many(batch)[1]
+    certs = {name: certificate.issue(led, str(r.seq)) for name, r in (("trade", trade), ("retire", retire), ("surrender", surrender), ("batch", paid))}
+    assert certs["trade"]["statement"]["trades"][0]["received"] == 1000
+    r = certs["retire"]["statement"]
+    assert (r["kind"], r["from"], r["to"], r["beneficiary"], r["display"]) == ("retirement", "dave", "sys:retirement", "Langxi water works", "0.5 t/yr")
+    assert r["serials"] and sum(e - s + 1 for s, e in r["serials"]) == 500
+    assert certs["surrender"]["statement"]["obligation"] == ob
+    led.transfer(mk.k.bob, "cash/CNY", "1 CNY", "bob", "carol")  # the log grows: certificates drawn earlier stay valid
+    for doc in certs.values():
+        out = certificate.verify(json.loads(json.dumps(doc)), registry=mk.reg.public)
+        assert out["ok"] and out["registry_pinned"]
+    assert not certificate.verify(certs["trade"])["registry_pinned"]
+    assert certificate.verify(certs["trade"], published=[("published", led.head())])["registry_pinned"]
+
+    def forged(edit, match):
+        doc = copy.deepcopy(certs["trade"])
+        edit(doc)
+        with pytest.raises(AuditFailed, match=match):
+            certificate.verify(doc)
+
+    forged(lambda d: d.update(record=d["record"].replace('"payment":300000', '"payment":1')), "leaf hash|canonical")
+    forged(lambda d: d.update(leaf_hash="00" * 32), "leaf hash")
+    forged(lambda d: d["proof"]["path"].__setitem__(0, "00" * 32), "inclusion proof does not lead")
+    forged(lambda d: d["head"].update(root_hash="11" * 32), "inclusion proof does not lead|signature")
+    forged(lambda d: d["statement"]["trades"][0].update(buyer="mallory"), "statement differs")
+    forged(lambda d: d.update(format="x"), "not a ledger certificate")
+
+    other = generate()  # a whole certificate re-signed with another key: caught by pinning
+    doc = copy.deepcopy(certs["trade"])
+    from gep.ledger.heads import sign_head
+
+    doc["head"] = sign_head(doc["head"]["ledger"], doc["head"]["tree_size"], doc["head"]["root_hash"], doc["head"]["timestamp"], other)
+    doc["registry"] = other.public
+    assert certificate.verify(doc)["ok"]  # consistent with *some* key ...
+    with pytest.raises(AuditFailed, match="not the pinned key"):
+        certificate.verify(doc, registry=mk.reg.public)  # ... but not the registry's
+    with pytest.raises(AuditFailed, match="not signed by the certificate's registry key"):
+        certificate.verify(doc, published=[("published head", led.head())])
+    with pytest.raises(InvalidRequest, match="certificates are of"):
+        certificate.issue(led, "open-bob")
