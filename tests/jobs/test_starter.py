@@ -51,5 +51,5 @@ def test_the_embedded_demo_is_the_demo_of_the_examples():
 
     embedded = scenario(starter.demo_scenario())
     example = scenario(Path(__file__).resolve().parents[2] / "scenarios" / "demo.toml")
-    fields = ("name", "year", "base_year", "coefficient_set", "landcover", "zones", "zone_table", "inputs", "tables", "enabled", "methods", "switches", "changes")
+    fields = ("name", "year", "base_year", "coefficient_set", "landcover", "zones", "zone_table", "province", "inputs", "tables", "enabled", "methods", "switches", "changes")
     assert {f: getattr(embedded, f) for f in fields} == {f: getattr(example, f) for f in fields}
