@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import re
 from pathlib import Path
 from typing import Any, Callable
 
 import pint
 import xarray as xr
 
-from gep.errors import UnitError
+from gep.errors import InputError, UnitError
 
 ureg = pint.UnitRegistry(cache_folder=None)
 ureg.load_definitions(str(Path(__file__).with_name("units.txt")))
@@ -59,6 +61,32 @@ def parse_unit(text: str, where: str = "") -> pint.Quantity:
 
 
 _UNIT_HINT = "use a pint unit expression such as 'mm', 't/(ha*yr)', 'CNY/m**3'"
+
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+
+
+def parse_quantity(text: str, default_unit: str, where: str) -> pint.Quantity:
+    """Parse ``"0.2/d"``, ``"10km"``, ``"10 m**3/s"``, ``"25 degC"``, ``"1 yi_CNY"`` or a bare number.
+
+    A bare number takes ``default_unit``; an unknown unit or one of another
+    dimension than ``default_unit`` raises :class:`UnitError` naming ``where``
+    (an option, or a file and key).
+    """
+    m = _QUANTITY.match(str(text))
+    if not m:
+        raise UnitError(f"{text!r} is not a number with an optional unit", hint=f"write e.g. '1 {default_unit}'", where=where)
+    number, unit_text = float(m.group(1)), m.group(2)
+    if unit_text.startswith("/"):
+        unit_text = "1" + unit_text
+    unit = unit_text or default_unit
+    parse_unit(unit, where)  # raises UnitError on an unknown unit
+    affine(unit, default_unit, where)  # raises UnitError on a wrong dimension
+    if not math.isfinite(number):
+        raise InputError(f"{text!r} is not finite", where=where)
+    try:
+        return Q_(number, unit)
+    except Exception as exc:  # pint raises several unrelated types for odd expressions
+        raise UnitError(f"cannot read {text!r} as a quantity", hint=f"write e.g. '1 {default_unit}'", where=where) from exc
 
 
 @functools.lru_cache(maxsize=4096)

@@ -25,15 +25,13 @@ Errors end in the shell's one line (:mod:`gep.cli.shell`).
 
 from __future__ import annotations
 
-import math
-import re
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from gep.cli.shell import App, emit, Group, out, say, Table
-from gep.errors import InputError, UnitError
+from gep.errors import InputError
 
 
 class CapacityGroup(Group):
@@ -74,32 +72,11 @@ FLAGS = {
     "area": "--area", "depth": "--depth",
 }
 
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
-
-
 def parse_quantity(text: str, default_unit: str, flag: str) -> Any:
-    """Parse ``"0.2/d"``, ``"10km"``, ``"10 m**3/s"``, ``"25 degC"`` or a bare number.
+    """:func:`gep.units.parse_quantity` (imported on first use: ``gep --help`` does not load pint)."""
+    from gep.units import parse_quantity as parse
 
-    A bare number takes ``default_unit``; a unit of the wrong dimension raises
-    :class:`UnitError` naming the option.
-    """
-    from gep.units import Q_, affine, parse_unit
-
-    m = _NUMBER.match(str(text))
-    if not m:
-        raise UnitError(f"{text!r} is not a number with an optional unit", hint=f"write e.g. '{1} {default_unit}'", where=flag)
-    number, unit_text = float(m.group(1)), m.group(2)
-    if unit_text.startswith("/"):
-        unit_text = "1" + unit_text
-    unit = unit_text or default_unit
-    parse_unit(unit, flag)  # raises UnitError on an unknown unit
-    affine(unit, default_unit, flag)  # raises UnitError on a wrong dimension
-    if not math.isfinite(number):
-        raise InputError(f"{text!r} is not finite", where=flag)
-    try:
-        return Q_(number, unit)
-    except Exception as exc:  # pint raises several unrelated types for odd expressions
-        raise UnitError(f"cannot read {text!r} as a quantity", hint=f"write e.g. '1 {default_unit}'", where=flag) from exc
+    return parse(text, default_unit, flag)
 
 
 def _report(q: Any, unit: str) -> dict:
