@@ -10,7 +10,7 @@ manifest. The scenario keys are documented in ``docs/capacity.md``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -46,6 +46,12 @@ class BasinInputs:
     catchments: np.ndarray
     cell_area: xr.DataArray
     coefficients: dict
+    calibration: dict | None = None  # what the manifest records of a [calibration]
+    calibration_files: dict[str, Path] = field(default_factory=dict)  # the files a re-fitted calibration read
+
+    def files(self) -> dict[str, Path]:
+        """Every input file: the scenario's and those its calibration read."""
+        return self.scenario.input_files() | self.calibration_files
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class BasinResult:
     unassessed: pd.DataFrame
     conversions: list[dict]
     coefficients: dict
+    inputs: BasinInputs | None = None
 
 
 def _landcover_of(path: Path) -> Path:
@@ -75,12 +82,15 @@ def coefficient_provenance(set_id: str) -> dict:
             "manifest_sha256": sha256_file(folder / "manifest.toml")}
 
 
-def load(path: str | Path, versions: dict[str, str | None] | None = None) -> BasinInputs:
+def load(path: str | Path, versions: dict[str, str | None] | None = None, calibrated: bool = True) -> BasinInputs:
     """Read a capacity scenario and every file it names.
 
     ``versions`` (role ``export`` or ``standards`` → version) loads those versions of the
     scenario's coefficient sets while they are present, current or frozen under
-    ``coefficients/releases/`` (replay: the versions the run recorded).
+    ``coefficients/releases/`` (replay: the versions the run recorded). With a
+    ``[calibration]`` (and ``calibrated``), the calibrated decay rates replace the reaches'
+    per reach and pollutant and the multipliers scale the export coefficients
+    (:func:`gep.monitoring.calibration.apply`).
     """
     from gep.io.raster import cell_area, check_aligned, read_codes
 
@@ -98,7 +108,16 @@ def load(path: str | Path, versions: dict[str, str | None] | None = None) -> Bas
     catch = read_codes(bs.catchments_path, what="catchment raster")
     check_aligned(lc, catch, "the land cover", "the catchment raster")
     coef = {"standards": coefficient_provenance(bs.standards_set), "export": coefficient_provenance(bs.export_set)}
-    return BasinInputs(bs, standards, export, reaches, points, np.asarray(lc.values), np.asarray(catch.values), cell_area(lc), coef)
+    calibration, cal_files = None, {}
+    if bs.calibration is not None and calibrated:
+        from gep.jobs.monitoring_calibrate import parameters_for_basin
+        from gep.monitoring.calibration import apply
+
+        params, calibration, cal_files = parameters_for_basin(*bs.calibration)
+        reaches, export, calibration["applied"] = apply(reaches, export, params)
+        calibration["file"] = bs.relative(bs.calibration[1])
+    return BasinInputs(bs, standards, export, reaches, points, np.asarray(lc.values), np.asarray(catch.values), cell_area(lc), coef,
+                       calibration, cal_files)
 
 
 def compute(inputs: BasinInputs, progress: Callable[[str], None] | None = None) -> BasinResult:
@@ -109,7 +128,7 @@ def compute(inputs: BasinInputs, progress: Callable[[str], None] | None = None) 
     caps = reach_capacities(inputs.reaches, inputs.standards)
     lc_arr, log = apply_conversions(inputs.landcover, inputs.catchments, bs.conversions)
     credits, rest = basin_credits(caps, lc_arr, inputs.catchments, inputs.cell_area, inputs.export, inputs.points, bs.safety_margin, bs.vintage)
-    return BasinResult(bs, caps, credits, rest, log, inputs.coefficients)
+    return BasinResult(bs, caps, credits, rest, log, inputs.coefficients, inputs)
 
 
 def run_id(bs: BasinScenario, coef: dict) -> str:
@@ -131,8 +150,9 @@ def write(result: BasinResult, out_dir: Path | None, command: str) -> Written[Ba
     record = mf.BasinRecord(
         scenario=mf.ScenarioRef(Path(os.path.relpath(bs.path.resolve(), folder.resolve())).as_posix(), sha256_file(bs.path), bs.raw),
         parameters={"vintage": bs.vintage, "safety_margin": bs.safety_margin, "landcover_conversions": result.conversions},
-        inputs={k: mf.FileRef(bs.relative(p), sha256_file(p)) for k, p in sorted(bs.input_files().items())},
+        inputs={k: mf.FileRef(bs.relative(p), sha256_file(p)) for k, p in sorted((result.inputs.files() if result.inputs else bs.input_files()).items())},
         coefficients={role: mf.CoefficientsRef.from_dict(c) for role, c in result.coefficients.items()},
+        calibration=provenance.to_jsonable(result.inputs.calibration) if result.inputs and result.inputs.calibration is not None else None,
     )
     manifest = mf.Manifest(
         kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, list(OUTPUTS)),
