@@ -50,3 +50,18 @@ def gep() -> Gep:
     """``gep.invoke("run", path, "--json")``, ``gep.json(*args)``, ``gep.one_line_error(*args, words=(...), code=2)``,
     ``gep.assert_user_error(result, *words, code=2)``."""
     return Gep()
+
+
+@pytest.fixture(scope="session")
+def monitoring_series(monitoring_files):
+    """``monitoring_series(folder)`` writes ``folder/series.csv``: S1 monthly in 2021 (CODMn 3.6, TP 0.08, NH3-N 0.4 mg/L:
+    class II) and 2022 (4.8, 0.13, 1.2: class IV) and one TP sample below the DL of 0.01 mg/L; returns ``folder``."""
+    m = monitoring_files
+
+    def write(folder):
+        rows = (m.monthly("S1", 2021, {"CODMn": 3.6, "TP": 0.08, "NH3-N": 0.4}) + m.monthly("S1", 2022, {"CODMn": 4.8, "TP": 0.13, "NH3-N": 1.2})
+                + [("S1", "2022-12-20", "TP", "0.01", "mg/L", "L")])
+        m.write_series(folder / "series.csv", rows)
+        return folder
+
+    return write

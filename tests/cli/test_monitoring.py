@@ -17,13 +17,10 @@ SCEN = ROOT / "scenarios"
 
 
 @pytest.fixture()
-def data(tmp_path, monitoring_files) -> Path:
-    m = monitoring_files
-    rows = (m.monthly("S1", 2021, {"CODMn": 3.6, "TP": 0.08, "NH3-N": 0.4}) + m.monthly("S1", 2022, {"CODMn": 4.8, "TP": 0.13, "NH3-N": 1.2})
-            + [("S1", "2022-12-20", "TP", "0.01", "mg/L", "L")])
-    m.write_series(tmp_path / "series.csv", rows)
+def data(tmp_path, monitoring_series) -> Path:
+    """Two years of monthly samples at S1 (``series.csv``) and its section table."""
     (tmp_path / "sections.csv").write_text("# test sections\nsection,name,water_body,target_class,zone\nS1,test,river,III,1\n", encoding="utf-8")
-    return tmp_path
+    return monitoring_series(tmp_path)
 
 
 def test_compliance_outputs_manifest_and_replay(gep, data):

@@ -12,12 +12,8 @@ from gep.audit.replay import replay
 
 
 @pytest.fixture()
-def data(tmp_path, monitoring_files) -> Path:
-    m = monitoring_files
-    rows = (m.monthly("S1", 2021, {"CODMn": 3.6, "TP": 0.08, "NH3-N": 0.4}) + m.monthly("S1", 2022, {"CODMn": 4.8, "TP": 0.13, "NH3-N": 1.2})
-            + [("S1", "2022-12-20", "TP", "0.01", "mg/L", "L")])
-    m.write_series(tmp_path / "series.csv", rows)
-    return tmp_path
+def data(tmp_path, monitoring_series) -> Path:
+    return monitoring_series(tmp_path)
 
 
 def test_compensation_payments_by_hand_and_replay(gep, data, monitoring_files):
