@@ -95,7 +95,7 @@ def calibrate_cmd(
     """
     from gep.jobs import monitoring_calibrate as job
 
-    w = job.run(calibration, out_dir, f"gep monitoring calibrate {calibration.name}")
+    w = job.run(calibration, out_dir, f"gep monitoring calibrate {calibration.name}", progress=None if as_json else lambda m: err.print(m, highlight=False))
     doc = w.result.document(w.folder)
     if as_json:
         emit(doc)

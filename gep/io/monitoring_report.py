@@ -8,6 +8,7 @@ saved without a timestamp (same data, same bytes with the same matplotlib).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -18,13 +19,24 @@ import numpy as np
 import pandas as pd
 
 from gep.io import outputs
-from gep.io.charts import _pyplot, money_scale
+from gep.io.charts import _pyplot, cjk_text, drawable, money_scale
 
 __all__ = ["publish", "save", "series_chart", "class_chart", "fit_chart", "payments_chart", "scores_chart", "markdown_table"]
 
 #: Colours of the GB 3838-2002 classes (I … V, worse than V) as used on Chinese water-quality maps.
 CLASS_COLOURS = {1: "#1f78b4", 2: "#6baed6", 3: "#33a02c", 4: "#ffd92f", 5: "#ff7f00", 6: "#e31a1c", 0: "#d9d9d9"}
 CLASS_LABELS = {0: "no data", 1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "劣V"}
+
+
+def chart(draw: Callable) -> Callable:
+    """A chart function drawn with a CJK font when one is available (section, town and county names may be
+    Chinese); without one, its title and labels keep only what the default font can draw (:func:`gep.io.charts.drawable`)."""
+    @functools.wraps(draw)
+    def wrapped(*args: Any, **kwargs: Any) -> None:
+        with cjk_text():
+            draw(*args, **kwargs)
+
+    return wrapped
 
 
 def publish(folder: Path, writers: dict[str, Callable[[Path], None]]) -> dict[str, str]:
@@ -59,6 +71,7 @@ def save(fig: Any, path: Path) -> None:
     plt.close(fig)
 
 
+@chart
 def series_chart(samples: pd.DataFrame, path: Path, title: str, max_sections: int = 12) -> None:
     """Small multiples, one panel per parameter: values used per section over time.
 
@@ -90,10 +103,11 @@ def series_chart(samples: pd.DataFrame, path: Path, title: str, max_sections: in
     handles, labels = axes.ravel()[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="upper right", fontsize=7, ncol=min(6, len(labels)))
-    fig.suptitle(title + "  (open marker: below the detection limit; dashed: target-class limit)", fontsize=10)
+    fig.suptitle(drawable(title) + "  (open marker: below the detection limit; dashed: target-class limit)", fontsize=10)
     save(fig, path)
 
 
+@chart
 def class_chart(summary: pd.DataFrame, path: Path, title: str) -> None:
     """Section × period grid coloured by GB 3838-2002 class; a black frame marks a missed target."""
     plt = _pyplot()
@@ -106,17 +120,18 @@ def class_chart(summary: pd.DataFrame, path: Path, title: str) -> None:
         for j, per in enumerate(periods):
             c = int(grid.iat[i, j])
             ax.add_patch(plt.Rectangle((j, i), 1, 1, color=CLASS_COLOURS[c]))
-            ax.text(j + 0.5, i + 0.5, CLASS_LABELS[c], ha="center", va="center", fontsize=7)
+            ax.text(j + 0.5, i + 0.5, drawable(CLASS_LABELS[c], ">V"), ha="center", va="center", fontsize=7)
             if c and not bool(met.iat[i, j]):
                 ax.add_patch(plt.Rectangle((j + 0.04, i + 0.04), 0.92, 0.92, fill=False, lw=1.5, color="black"))
     ax.set_xlim(0, len(periods))
     ax.set_ylim(len(sections), 0)
     ax.set_xticks(np.arange(len(periods)) + 0.5, periods, rotation=45, ha="right", fontsize=7)
     ax.set_yticks(np.arange(len(sections)) + 0.5, sections, fontsize=7)
-    ax.set_title(title + "  (black frame: target class missed)", fontsize=9)
+    ax.set_title(drawable(title) + "  (black frame: target class missed)", fontsize=9)
     save(fig, path)
 
 
+@chart
 def fit_chart(residuals: pd.DataFrame, path: Path, title: str) -> None:
     """Observed against fitted concentrations (log axes, 1:1 line), one colour per pollutant."""
     plt = _pyplot()
@@ -133,10 +148,11 @@ def fit_chart(residuals: pd.DataFrame, path: Path, title: str) -> None:
     ax.set_xlabel("observed [mg/L]")
     ax.set_ylabel("fitted [mg/L]")
     ax.legend(fontsize=8)
-    ax.set_title(title + "\n(triangle: below the DL, plotted at the DL)", fontsize=9)
+    ax.set_title(drawable(title) + "\n(triangle: below the DL, plotted at the DL)", fontsize=9)
     save(fig, path)
 
 
+@chart
 def payments_chart(payments: pd.DataFrame, path: Path, title: str) -> None:
     """Net payment per period: positive = downstream pays upstream, negative = upstream pays downstream."""
     plt = _pyplot()
@@ -148,10 +164,11 @@ def payments_chart(payments: pd.DataFrame, path: Path, title: str) -> None:
     ax.axhline(0, color="black", lw=0.8)
     ax.set_ylabel(f"net to upstream [{label}]")
     ax.tick_params(axis="x", rotation=45, labelsize=8)
-    ax.set_title(title + "\n(green: downstream pays upstream; red: upstream pays downstream)", fontsize=9)
+    ax.set_title(drawable(title) + "\n(green: downstream pays upstream; red: upstream pays downstream)", fontsize=9)
     save(fig, path)
 
 
+@chart
 def scores_chart(scores: pd.DataFrame, indicators: list[str], path: Path, title: str) -> None:
     """Stacked horizontal bars of the points per indicator, townships in rank order."""
     plt = _pyplot()
@@ -159,7 +176,7 @@ def scores_chart(scores: pd.DataFrame, indicators: list[str], path: Path, title:
     fig, ax = plt.subplots(figsize=(8, max(3, 0.42 * len(d) + 1.2)))
     left = np.zeros(len(d))
     cmap = plt.get_cmap("Set2")
-    labels = d["zone_name"].astype(str).to_numpy()
+    labels = np.array([drawable(name, f"zone {zone}") for name, zone in zip(d["zone_name"].astype(str), d["zone"])])
     for k, ind in enumerate(indicators):
         vals = d[f"points_{ind}"].fillna(0).to_numpy(dtype=float)
         ax.barh(labels[::-1], vals[::-1], left=left[::-1], color=cmap(k % 8), label=ind)
@@ -169,7 +186,7 @@ def scores_chart(scores: pd.DataFrame, indicators: list[str], path: Path, title:
     ax.set_xlabel("points")
     ax.set_xlim(0, max(100.0, float(left.max()) * 1.15 if len(left) else 100.0))
     ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(drawable(title), fontsize=10)
     save(fig, path)
 
 

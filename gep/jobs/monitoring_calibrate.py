@@ -81,11 +81,14 @@ def compute(inputs: CalibrationInputs, progress: Callable[[str], None] | None = 
     """Observations at the linked sections, the basin's loads, the fit and its uncertainty."""
     from gep.monitoring.calibration import basin_loads, build, fit, observations
 
+    say = progress or (lambda _m: None)
     b, o = inputs.basin, inputs.calibration.options
     obs = observations(inputs.series, inputs.sections, b.reaches, tuple(o["pollutants"]))
+    say(f"{len(obs)} observations at {obs['section'].nunique()} sections; loads of the basin's catchments")
     loads = basin_loads(b.landcover, b.catchments, b.cell_area, b.export, b.points, b.scenario.conversions, b.scenario.vintage)
     problem = build(obs, b.reaches, loads, decay=o["decay"], export=o["export"], decay_bounds=o["decay_bounds"], export_bounds=o["export_bounds"],
                     residuals=o["residuals"], censored=o["censored"])
+    say("fitting (bounded least squares)" + ("; then the profile intervals, one re-fit per parameter and bound" if o["profile"] else ""))
     res = fit(problem, profile=o["profile"], level=o["level"])
     corr = res["correlation"].reset_index().rename(columns={"index": "parameter"})
     return CalibrationResult(inputs, res["parameters"], res["residuals"], corr, res["stats"], loads)
@@ -124,7 +127,7 @@ def write(result: CalibrationResult, out_dir: Path | None, command: str) -> Writ
 
 
 def run(path: Path, out_dir: Path | None = None, command: str = KIND, progress: Callable[[str], None] | None = None) -> Written[CalibrationResult]:
-    """Load, fit and write a calibration."""
+    """Load, fit and write a calibration (``progress``: called with a line at each step)."""
     return write(compute(load(path), progress), out_dir, command)
 
 
