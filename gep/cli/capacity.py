@@ -30,7 +30,7 @@ from typing import Any, Optional
 
 import typer
 
-from gep.cli.shell import App, emit, Group, out, say, Table
+from gep.cli.shell import NUMBER, App, Group, Table, emit, out, say
 from gep.errors import InputError
 
 
@@ -187,8 +187,8 @@ def reach(
     velocity: Optional[str] = typer.Option(None, "--velocity", help="Mean velocity u (m/s)."),
     length: Optional[str] = typer.Option(None, "--length", help="Reach length, e.g. '10km' (m)."),
     temperature: Optional[str] = typer.Option(None, "--temperature", help="Water temperature for k_T = k*theta^(T-20) (degC; K accepted)."),
-    theta: Optional[float] = typer.Option(None, "--theta", help="Temperature coefficient theta (-)."),
-    b: Optional[float] = typer.Option(None, "--b", help="Zhejiang non-uniformity coefficient b (-) (default 1)."),
+    theta: Optional[float] = typer.Option(None, "--theta", click_type=NUMBER, help="Temperature coefficient theta (-)."),
+    b: Optional[float] = typer.Option(None, "--b", click_type=NUMBER, help="Zhejiang non-uniformity coefficient b (-) (default 1)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
 ) -> None:
     """Capacity of a river reach in t/yr; negative is a deficit (over-loaded)."""
@@ -215,7 +215,7 @@ def lake(
     upstream: Optional[str] = typer.Option(None, "--upstream", help="Inflow concentration C0 (mixed) (mg/L)."),
     decay: Optional[str] = typer.Option(None, "--decay", help="Decay rate k (mixed) (1/d)."),
     temperature: Optional[str] = typer.Option(None, "--temperature", help="Water temperature (degC; K accepted)."),
-    theta: Optional[float] = typer.Option(None, "--theta", help="Temperature coefficient theta (-)."),
+    theta: Optional[float] = typer.Option(None, "--theta", click_type=NUMBER, help="Temperature coefficient theta (-)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
 ) -> None:
     """Capacity of a lake or reservoir in t/yr; Dillon gives the total allowable load."""

@@ -16,7 +16,7 @@ recomputes the payments; it never books.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -79,8 +79,6 @@ def compute(inputs: CompensationInputs, progress: Callable[[str], None] | None =
 
 def book(result: CompensationResult, market: Any, owners: dict) -> CompensationResult:
     """Book the payments in the market's ledger as cash transfers (:func:`gep.monitoring.booking.book`)."""
-    from dataclasses import replace
-
     from gep.monitoring.booking import book as book_payments
 
     return replace(result, booking=book_payments(market, result.payments, owners))

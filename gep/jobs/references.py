@@ -301,7 +301,7 @@ def ledger_credit_moves(target: str, accounts: dict[str, str], since: Any, as_of
 
     moves: list = []
     with Ledger.open(target) as led:
-        head = led.head()
+        head = led.head()  # the registry-signed tree head of the whole log
         size = head["tree_size"] if as_of is None else int(as_of)
         if size > head["tree_size"]:
             raise InputError(f"the ledger has {head['tree_size']} records, fewer than the {size} the report read",

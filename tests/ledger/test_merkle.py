@@ -119,3 +119,14 @@ def test_frontier_matches_recursive_definition_and_rebuilds_from_nodes():
     # every stored node is the hash of the perfect subtree it names
     for (level, index), h in nodes.items():
         assert h == merkle._mth(leaves[index << level:(index + 1) << level])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 33])
+def test_levels_give_the_root_and_every_audit_path(n):
+    """The audit path read off merkle.levels (as prove_batches does) is RFC 6962's, and the top is the root."""
+    leaves = [merkle.leaf_hash(bytes([i])) for i in range(n)]
+    tree = merkle.levels(leaves)
+    assert tree[-1] == [merkle.root(leaves)]
+    for i in range(n):
+        path = [level[(i >> k) ^ 1] for k, level in enumerate(tree[:-1]) if (i >> k) ^ 1 < len(level)]
+        assert path == merkle.inclusion_proof(leaves, i)
