@@ -13,6 +13,7 @@ kind                       record                 written by
 ``gep capacity basin``     :class:`BasinRecord`   :mod:`gep.jobs.capacity_basin`
 ``gep bond coverage``      :class:`CoverageRecord` :mod:`gep.jobs.bond_coverage`
 ``gep bond impact``        :class:`ImpactRecord`  :mod:`gep.jobs.bond_impact`
+``gep uncertainty``        :class:`UncertaintyRecord` :mod:`gep.jobs.uncertainty`
 =========================  =====================  ==========================================
 
 and the monitoring kinds, each a :class:`MonitoringRecord`: ``gep monitoring compliance``
@@ -39,7 +40,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Mapping
 
@@ -451,6 +452,24 @@ class ImpactRecord:
         return None if v is None else int(v)
 
 
+@dataclass(frozen=True)
+class UncertaintyRecord(RunRecord):
+    """``gep uncertainty``: what a ``gep run`` records, and the parameters of the analysis
+    (samples, seed, the distributions and declarations, the variables held fixed)."""
+
+    KIND: ClassVar[str] = "gep uncertainty"
+    KEYS: ClassVar[tuple[str, ...]] = RunRecord.KEYS + ("parameters",)
+
+    parameters: Mapping = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "UncertaintyRecord":
+        run = RunRecord.from_dict(d)
+        return cls(**{f.name: getattr(run, f.name) for f in fields(RunRecord)}, parameters=_map(d.get("parameters")))
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "parameters": dict(self.parameters)}
+
 
 @dataclass(frozen=True)
 class MonitoringRecord:
@@ -519,8 +538,9 @@ class AssessmentRecord(MonitoringRecord):
 
 
 MONITORING = (ComplianceRecord, CalibrationRecord, CompensationRecord, AssessmentRecord)
-RECORDS: dict[str, type] = {r.KIND: r for r in (RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord, ImpactRecord, *MONITORING)}
-Record = RunRecord | SeriesRecord | CompareRecord | BasinRecord | CoverageRecord | ImpactRecord | MonitoringRecord
+RECORDS: dict[str, type] = {r.KIND: r for r in (RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord, ImpactRecord,
+                                                UncertaintyRecord, *MONITORING)}
+Record = RunRecord | SeriesRecord | CompareRecord | BasinRecord | CoverageRecord | ImpactRecord | UncertaintyRecord | MonitoringRecord
 
 
 # --------------------------------------------------------------------------- the manifest
@@ -550,11 +570,11 @@ class Manifest:
     ----------
     kind : str
         ``gep run``, ``gep series``, ``gep compare``, ``gep capacity basin``, ``gep bond coverage``,
-        ``gep bond impact`` or a monitoring kind (``gep monitoring compliance``, ``gep monitoring calibrate``,
+        ``gep bond impact``, ``gep uncertainty`` or a monitoring kind (``gep monitoring compliance``, ``gep monitoring calibrate``,
         ``gep compensation``, ``gep assess``).
     command : str
         The command line recorded (file names only).
-    record : RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord, ImpactRecord, a MonitoringRecord or None
+    record : RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord, ImpactRecord, UncertaintyRecord, a MonitoringRecord or None
         The kind's own part (None for a kind this gep does not know).
     outputs : mapping
         Output file name → SHA-256.

@@ -29,8 +29,8 @@ replay when it fails (DESIGN.md section 6):
 Kinds: ``gep run`` (with its ``--area`` parcel and series year), ``gep capacity
 basin``, ``gep bond coverage`` (seeded; files listed by :func:`_coverage_files`),
 ``gep bond impact`` (:func:`_impact_files`; ledger records read up to the recorded
-tree head), ``gep compare`` (recomputed from its two recorded run folders,
-:func:`_compare_files`) and the monitoring kinds (``gep monitoring compliance``,
+tree head), ``gep uncertainty`` (its recorded samples and seed), ``gep compare`` (recomputed from its two
+recorded run folders, :func:`_compare_files`) and the monitoring kinds (``gep monitoring compliance``,
 ``gep monitoring calibrate``, ``gep compensation``, ``gep assess``: inputs relative
 to the run folder, :func:`_monitoring_files`). A ``gep series`` manifest is refused (exit 2) with a
 pointer to its year manifests, each a ``gep run`` manifest.
@@ -69,6 +69,7 @@ from gep.audit.manifest import (
     MONITORING,
     MonitoringRecord,
     RunRecord,
+    UncertaintyRecord,
     chain,
     folder_of,
 )
@@ -596,7 +597,7 @@ def _rerunner(kind: str) -> Callable[[Manifest, Path, Path], Manifest | None]:
 
 
 #: Manifest kinds replay re-runs.
-REPLAYED = (RunRecord.KIND, BasinRecord.KIND, CoverageRecord.KIND, ImpactRecord.KIND, CompareRecord.KIND, *(r.KIND for r in MONITORING))
+REPLAYED = (RunRecord.KIND, BasinRecord.KIND, CoverageRecord.KIND, ImpactRecord.KIND, CompareRecord.KIND, UncertaintyRecord.KIND, *(r.KIND for r in MONITORING))
 #: Kinds that write manifests but are replayed through other manifests: kind → hint.
 NOT_REPLAYED = {
     "gep series": "a series is replayed year by year: gep replay <run>/<year>/manifest.json for each year "
