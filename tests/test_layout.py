@@ -20,7 +20,7 @@ BASE = {"gep", "gep.units", "gep.errors", "gep.numbers", "gep.geometry", "gep.ex
 IO_BASE = ("gep.errors", "gep.units", "gep.numbers")
 #: The run records every job writes and replay, the ledger and the bond revenue files read.
 RECORDS = {"gep.audit.manifest", "gep.audit.provenance"}
-DOMAIN = ("gep.accounting", "gep.capacity", "gep.finance", "gep.ledger", "gep.uncertainty")
+DOMAIN = ("gep.accounting", "gep.capacity", "gep.finance", "gep.ledger", "gep.monitoring", "gep.uncertainty")
 
 
 def module_name(path: Path) -> str:

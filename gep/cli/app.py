@@ -6,7 +6,7 @@ makes ``gep`` itself fail with that error, never a silently missing command.
 
 from __future__ import annotations
 
-from gep.cli import audit, bond, capacity, coefficients, ledger, market, run, services, uncertainty
+from gep.cli import audit, bond, capacity, coefficients, ledger, market, monitoring, run, services, uncertainty
 from gep.cli.shell import App
 
 app = App(help="gep: gross ecosystem product (GEP) accounting engine.")
@@ -17,6 +17,8 @@ app.add_typer(services.app, name="services")
 app.add_typer(coefficients.app, name="coefficients")
 app.add_typer(bond.app, name="bond", help="Ecological bonds: price, schedule, revenue coverage, green-bond impact.")
 app.add_typer(capacity.app, name="capacity", help="Water ecological capacity and credits.")
+app.add_typer(monitoring.app, name="monitoring", help="Water-quality monitoring: GB 3838-2002 compliance and basin-model calibration.")
+app.add_typer(monitoring.top)  # gep compensation, gep assess
 ledger.app.add_typer(market.app, name="market")  # gep ledger market ...
 ledger.app.add_typer(market.certificate_app, name="certificate")  # gep ledger certificate issue|verify
 ledger.app.command("statement")(market.statement_cmd)  # gep ledger statement
