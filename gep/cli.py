@@ -62,6 +62,12 @@ def _mount_optional() -> None:
         register(app)
     except ImportError:
         pass
+    try:
+        from gep.server.cli import register as register_serve
+
+        register_serve(app)
+    except ImportError:
+        pass
 
 
 @app.command("run")

@@ -43,13 +43,47 @@ def read_run(folder: Path) -> tuple[xr.Dataset, xr.Dataset | None, dict | None]:
     from gep.errors import InputError
 
     folder = Path(folder)
-    acc = folder / "account.nc"
-    if not acc.is_file():
-        raise InputError(f"{folder} is not a run folder (no account.nc)", hint="give a scenario .toml or a folder written by `gep run`")
+    account = read_account(folder)
     try:
-        account = xr.load_dataset(acc, engine="h5netcdf")
         cells = xr.load_dataset(folder / "cells.nc", engine="h5netcdf") if (folder / "cells.nc").is_file() else None
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read the run in {folder}: {exc}", hint="re-run `gep run` to rewrite it") from exc
     manifest = read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else None
     return account, cells, manifest
+
+
+def read_account(folder: Path) -> xr.Dataset:
+    """The account (``account.nc``, zone × service × ecosystem) of a run folder, loaded."""
+    from gep.errors import InputError
+
+    acc = Path(folder) / "account.nc"
+    if not acc.is_file():
+        raise InputError(f"{folder} is not a run folder (no account.nc)", hint="give a scenario .toml or a folder written by `gep run`")
+    try:
+        return xr.load_dataset(acc, engine="h5netcdf")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the run in {folder}: {exc}", hint="re-run `gep run` to rewrite it") from exc
+
+
+def read_cells(path: Path, names: list[str]) -> tuple[dict, dict]:
+    """Only the variables ``names`` of a per-cell NetCDF (``cells.nc``, ``delta_cells.nc``), and its attributes.
+
+    Reads nothing else of a file that may hold dozens of grids (bounded memory for a dashboard).
+
+    Returns
+    -------
+    (dict of str to numpy.ndarray, dict)
+        The variables present among ``names`` (a missing one is left out), and the file's
+        attributes (``crs``, ``transform``) plus ``x`` and ``y`` cell-centre coordinates.
+    """
+    from gep.errors import InputError
+
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            values = {n: ds[n].values for n in names if n in ds.variables}
+            attrs = dict(ds.attrs)
+            if "x" in ds.coords and "y" in ds.coords:
+                attrs["x"], attrs["y"] = ds["x"].values, ds["y"].values
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path}: {exc}", hint="re-run the command that wrote it") from exc
+    return values, attrs

@@ -297,6 +297,13 @@ class Ledger:
 
     def history(self, account: str | None = None, instrument: str | None = None, limit: int | None = None) -> list[dict]:
         """Log records (oldest first; the last ``limit``), optionally touching an account or instrument."""
+        return self.page(account=account, instrument=instrument, limit=limit)[::-1]
+
+    def page(self, account: str | None = None, instrument: str | None = None, limit: int | None = None, before: int | None = None) -> list[dict]:
+        """Log records newest first: the ``limit`` latest with a sequence number below ``before``.
+
+        Pass the smallest ``seq`` of one page as ``before`` to get the next (keyset pagination).
+        """
         where, params = ["1 = 1"], []
         if account:
             where.append("(seq IN (SELECT seq FROM postings WHERE account = ?) OR seq IN (SELECT seq FROM accounts WHERE id = ?))")
@@ -304,14 +311,14 @@ class Ledger:
         if instrument:
             where.append("seq IN (SELECT seq FROM postings WHERE instrument = ?)")
             params.append(instrument)
+        if before is not None:
+            where.append("seq < ?")
+            params.append(int(before))
         sql = f"SELECT seq, record, leaf_hash, root FROM log WHERE {' AND '.join(where)} ORDER BY seq DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
         rows = self.store.read(lambda tx: tx.q(sql, tuple(params)))
-        out = []
-        for seq, rec, leaf, root in reversed(rows):
-            out.append({"seq": int(seq), "record": parse(bytes(rec)), "leaf_hash": leaf, "root": root})
-        return out
+        return [{"seq": int(seq), "record": parse(bytes(rec)), "leaf_hash": leaf, "root": root} for seq, rec, leaf, root in rows]
 
     def prices(self, instrument: str) -> list[dict]:
         """Price history of an instrument: ``{seq, time, amount, price_cny_per_unit, unit, notional_cny}``."""
@@ -346,6 +353,34 @@ class Ledger:
         if row is None:
             raise InvalidRequest(f"no transaction with id or sequence number {ref!r}", hint="see `gep ledger history`")
         return {"seq": int(row[0]), "record": parse(bytes(row[1])), "leaf_hash": row[2], "root": row[3]}
+
+    def inclusion(self, seq: int, size: int | None = None) -> dict:
+        """RFC 6962 inclusion proof of transaction ``seq`` in the tree of ``size`` records (default: all).
+
+        Read from the stored perfect-subtree hashes: O(log² n) rows, whatever the log's length.
+
+        Returns
+        -------
+        dict
+            ``{seq, leaf_index, leaf_hash, tree_size, root, path}`` (hashes in hex); check it with
+            :func:`gep.ledger.merkle.verify_inclusion`.
+        """
+        def run(tx: Tx) -> dict:
+            current = int(tx.one("SELECT COALESCE(MAX(seq), 0) FROM log")[0])
+            n = current if size is None else int(size)
+            if not 1 <= int(seq) <= n <= current:
+                raise InvalidRequest(f"no transaction {seq} in a tree of {n} records (the log holds {current})",
+                                     hint="give a sequence number from 1 to the tree size")
+            leaf, = tx.one("SELECT leaf_hash FROM log WHERE seq = ?", (int(seq),))
+            root, = tx.one("SELECT root FROM log WHERE seq = ?", (n,))
+            groups = merkle.inclusion_nodes(int(seq) - 1, n)
+            nodes = {}
+            for level, index in {key for group in groups for key in group}:
+                nodes[(level, index)] = bytes.fromhex(tx.one("SELECT hash FROM merkle WHERE level = ? AND idx = ?", (level, index))[0])
+            path = merkle.fold_inclusion(groups, nodes)
+            return {"seq": int(seq), "leaf_index": int(seq) - 1, "leaf_hash": leaf, "tree_size": n, "root": root, "path": [p.hex() for p in path]}
+
+        return self.store.read(run)
 
 
 # --------------------------------------------------------------------------- append

@@ -29,7 +29,7 @@ from typing import Sequence
 
 __all__ = [
     "EMPTY_ROOT", "leaf_hash", "node_hash", "root", "Frontier", "inclusion_proof", "verify_inclusion",
-    "consistency_proof", "verify_consistency",
+    "consistency_proof", "verify_consistency", "inclusion_nodes", "fold_inclusion",
 ]
 
 #: Root of the empty tree, SHA-256 of the empty string [32 bytes].
@@ -241,3 +241,60 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
         fn >>= 1
         sn >>= 1
     return fr == first_root and sr == second_root and sn == 0
+
+
+# --------------------------------------------------------------------------- proofs from stored nodes
+
+
+def _cover(start: int, length: int) -> list[tuple[int, int]]:
+    """The perfect subtrees ``(level, index)`` whose right fold is MTH(D[start:start+length]).
+
+    ``start`` is a multiple of the largest power of two not above ``length`` (true of
+    every subtree the RFC 6962 recursion visits), so the binary digits of ``length``
+    give aligned perfect subtrees, left to right.
+    """
+    out = []
+    offset = start
+    for level in range(length.bit_length() - 1, -1, -1):
+        if length >> level & 1:
+            out.append((level, offset >> level))
+            offset += 1 << level
+    return out
+
+
+def inclusion_nodes(index: int, size: int) -> list[list[tuple[int, int]]]:
+    """Which stored perfect subtrees make up each element of the audit path of leaf ``index``.
+
+    The log stores the hash of every perfect subtree (:class:`Frontier`), so the
+    audit path of any leaf in any tree size up to the current one needs O(log² n)
+    stored hashes instead of all n leaves (RFC 6962 section 2.1.1, ``PATH(m, D[n])``).
+
+    Returns
+    -------
+    list of list of (level, index)
+        For each path element, bottom-up, the perfect subtrees whose right fold is it.
+    """
+    if not 0 <= index < size:
+        raise ValueError(f"leaf index {index} outside a tree of {size} leaves")
+    path: list[list[tuple[int, int]]] = []
+    start, n, m = 0, size, index
+    while n > 1:
+        k = _split(n)
+        if m < k:
+            path.append(_cover(start + k, n - k))
+            n = k
+        else:
+            path.append(_cover(start, k))
+            start, n, m = start + k, n - k, m - k
+    return path[::-1]
+
+
+def fold_inclusion(groups: list[list[tuple[int, int]]], nodes: dict[tuple[int, int], bytes]) -> list[bytes]:
+    """The audit path from :func:`inclusion_nodes` and the stored hashes of those nodes."""
+    out = []
+    for group in groups:
+        h = nodes[group[-1]]
+        for key in reversed(group[:-1]):
+            h = node_hash(nodes[key], h)
+        out.append(h)
+    return out

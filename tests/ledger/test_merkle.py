@@ -119,3 +119,23 @@ def test_frontier_matches_recursive_definition_and_rebuilds_from_nodes():
     # every stored node is the hash of the perfect subtree it names
     for (level, index), h in nodes.items():
         assert h == merkle._mth(leaves[index << level:(index + 1) << level])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 90), st.data())
+def test_inclusion_from_stored_nodes_equals_the_reference_path(n, data):
+    # the audit path read from the stored perfect subtrees (what `Ledger.inclusion` does) is the
+    # RFC 6962 PATH(m, D[size]) for every tree size up to the current one
+    f = merkle.Frontier()
+    nodes = {}
+    leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(n)]
+    for leaf in leaves:
+        for level, index, h in f.append(leaf):
+            nodes[(level, index)] = h
+    size = data.draw(st.integers(1, n))
+    i = data.draw(st.integers(0, size - 1))
+    path = merkle.fold_inclusion(merkle.inclusion_nodes(i, size), nodes)
+    assert path == merkle.inclusion_proof(leaves[:size], i)
+    assert merkle.verify_inclusion(leaves[i], i, size, path, merkle.root(leaves[:size]))
+    with pytest.raises(ValueError):
+        merkle.inclusion_nodes(size, size)

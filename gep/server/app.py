@@ -1,0 +1,154 @@
+"""The ASGI application of ``gep serve`` (FastAPI on Starlette, run by uvicorn).
+
+``create_app(config)`` wires: the ledger API (:mod:`gep.server.ledger_api`), the
+runs API (:mod:`gep.server.runs_api`), the pages (:mod:`gep.server.pages`), static
+files, signed reads (:mod:`gep.server.auth`), rate limits and security headers.
+Every refusal is one JSON document ``{"error": {"type", "message", "hint"}}``
+with an HTTP status (pages get an HTML page instead).
+
+Security model: writes are Ed25519-signed ledger requests, checked by the ledger's
+rules; the server holds no key. There are no cookies and no sessions, so no
+ambient credential for a cross-site request to use; writes must be
+``application/json`` (a cross-site form cannot send it without a CORS preflight,
+which this server never answers). Replays are refused (a request id is recorded
+once), bodies are bounded, numbers parsed with bounded digits, and each client
+address is rate-limited.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gep.errors import GepError
+from gep.server.config import ServerConfig
+from gep.server.runs import RunCatalogue
+
+__all__ = ["create_app", "Context"]
+
+_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+class RateLimited(GepError):
+    """Too many requests from one address in the configured window (HTTP 429)."""
+
+
+class BadParameter(GepError):
+    """A query parameter or path that does not fit the API (HTTP 422)."""
+
+
+@dataclass
+class Context:
+    """What the routes share: configuration, ledger pool (None: no ledger), run catalogue, rate limiter."""
+
+    config: ServerConfig
+    pool: object | None
+    runs: RunCatalogue
+    limiter: object
+
+
+class RateLimiter:
+    """Moving-window limits per client address (the ``limits`` library, in memory, per process)."""
+
+    def __init__(self, reads: str, writes: str):
+        from limits import parse, storage, strategies
+
+        self.strategy = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+        self.reads, self.writes = parse(reads), parse(writes)
+
+    def check(self, client: str, write: bool) -> float | None:
+        """None when allowed; else seconds until the window has room."""
+        item = self.writes if write else self.reads
+        if self.strategy.hit(item, "w" if write else "r", client):
+            return None
+        reset, _ = self.strategy.get_window_stats(item, "w" if write else "r", client)
+        return max(1.0, reset - time.time())
+
+
+def _error(exc: GepError, status: int, extra: dict | None = None) -> JSONResponse:
+    body = {"error": {"type": type(exc).__name__, "message": exc.message, "hint": exc.hint, "where": exc.where}}
+    return JSONResponse(body, status_code=status, headers=extra)
+
+
+def create_app(config: ServerConfig | None = None) -> FastAPI:
+    """The application for ``config`` (opens the ledger now: a bad ``db`` fails here, not on the first request)."""
+    from gep.server import ledger_api, pages, runs_api
+    from gep.server.auth import Unauthorised, authenticate
+    from gep.server.pool import LedgerPool
+
+    config = config or ServerConfig()
+    config.check()
+    pool = LedgerPool(config.db, config.pool) if config.db else None
+    app = FastAPI(title="gep platform", version="1", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+                  description="HTTP API of the gep ecological-product accounting and trading data platform: recorded GEP runs, "
+                              "basin capacity credits, and the signed, Merkle-logged rights ledger. Writes are Ed25519-signed ledger "
+                              "requests (docs/ledger.md); reads are public or signed (docs/platform.md).")
+    app.state.ctx = Context(config, pool, RunCatalogue(config.runs), RateLimiter(config.read_limit, config.write_limit))
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        ctx: Context = request.app.state.ctx
+        path = request.url.path
+        request.state.reader = None
+        if not path.startswith("/static/"):
+            write = request.method not in ("GET", "HEAD", "OPTIONS")
+            client = request.client.host if request.client else "?"
+            wait = ctx.limiter.check(client, write)
+            if wait is not None:
+                exc = RateLimited(f"rate limit of {'writes' if write else 'reads'} reached for {client}", hint=f"retry in {wait:.0f} s")
+                return _error(exc, 429, {"Retry-After": str(int(wait + 0.999))})
+            try:
+                raw_path = request.scope.get("raw_path", path.encode()).decode("latin-1")
+                request.state.reader = authenticate(request.headers.get("authorization"), request.method, raw_path,
+                                                    request.scope.get("query_string", b"").decode("latin-1"), ctx.config.clock_skew)
+            except Unauthorised as exc:
+                return _error(exc, 401)
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", _CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if path.startswith("/api/") and "cache-control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.exception_handler(GepError)
+    async def gep_error(request: Request, exc: GepError):
+        status = ledger_api.error_status(exc, request.method)
+        if request.url.path.startswith("/api/"):
+            return _error(exc, status)
+        return pages.error_page(request, exc, status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        err = BadParameter(f"{where}: {first.get('msg', 'invalid')}", hint="see GET /api/openapi.json for the parameters")
+        return _error(err, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        from gep.server.runs import NotFound
+
+        err = NotFound(f"{request.method} {request.url.path}: {exc.detail}", hint="see GET /api/openapi.json") if exc.status_code == 404 \
+            else BadParameter(str(exc.detail))
+        if request.url.path.startswith("/api/") or exc.status_code != 404:
+            return _error(err, exc.status_code)
+        return pages.error_page(request, err, 404)
+
+    app.include_router(ledger_api.router)
+    app.include_router(runs_api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    if pool is not None:
+        app.router.on_shutdown.append(pool.close)
+    return app

@@ -1,0 +1,124 @@
+"""Certificates: one ledger transaction with the proof that it is in the log.
+
+A certificate is a JSON document anyone can check offline, without gep's
+database and without trusting the server that issued it::
+
+    {"format": "gep-certificate/v1",
+     "ledger": "<ledger id>", "registry": "<64 hex: registry public key>",
+     "record": "<the transaction's canonical record, as text>",
+     "leaf_hash": "<64 hex>",
+     "proof": {"leaf_index": 11, "tree_size": 40, "path": ["<64 hex>", ...]},
+     "head": {"tree_size": 40, "root_hash": "<64 hex>", "timestamp": "...", "signature": null}}
+
+Checks (:func:`verify`; the same in the browser, ``static/ledger.js``):
+
+1. ``leaf_hash`` = SHA-256(0x00 ‖ UTF-8 bytes of ``record``) and ``record`` is canonical;
+2. the audit path leads from that leaf at ``leaf_index`` to ``head.root_hash`` in a
+   tree of ``head.tree_size`` leaves (RFC 9162 section 2.1.3.2);
+3. the request inside the record is signed by its ``signer`` (Ed25519 over
+   ``"gep-ledger/v1 request\\n"`` + canonical request) and names this ledger;
+4. when the head carries a registry signature (signed tree heads, issue 14), it
+   verifies with the registry key.
+
+What a certificate proves is inclusion in the tree whose root is ``head.root_hash``.
+That this tree is *the* ledger is established by comparing the head with one
+published by the registry (or cosigned by witnesses) — the head you trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from gep.ledger import keys, merkle
+from gep.ledger.canonical import canonical, parse, signing_message
+from gep.ledger.errors import LedgerError
+
+__all__ = ["FORMAT", "build", "verify", "head_of"]
+
+FORMAT = "gep-certificate/v1"
+
+
+def head_of(led, size: int | None = None) -> dict:
+    """The tree head after ``size`` records (default: the latest): size, root, time of its last record.
+
+    ``signature`` is null until the ledger signs its tree heads (issue 14, branch
+    ledger-trust); the shape is that of ``gep ledger head --json`` so that a signed head
+    drops in unchanged.
+    """
+    current = led.head()
+    n = current["size"] if size is None else int(size)
+    if n == 0:
+        return {"ledger": led.id, "tree_size": 0, "root_hash": current["root"], "timestamp": None, "key_id": None, "signature": None}
+    row = led.find(str(n))
+    return {"ledger": led.id, "tree_size": n, "root_hash": row["root"], "timestamp": row["record"]["time"],
+            "key_id": hashlib.sha256(bytes.fromhex(led.registry)).hexdigest(), "signature": None}
+
+
+def build(led, seq: int, size: int | None = None) -> dict:
+    """The certificate of transaction ``seq`` against the head of ``size`` records (default: latest)."""
+    row = led.find(str(int(seq)))
+    head = head_of(led, size)
+    proof = led.inclusion(int(seq), head["tree_size"])
+    return {"format": FORMAT, "ledger": led.id, "registry": led.registry, "seq": row["seq"],
+            "record": canonical(row["record"]).decode("utf-8"), "leaf_hash": row["leaf_hash"],
+            "proof": {"leaf_index": proof["leaf_index"], "tree_size": proof["tree_size"], "path": proof["path"]},
+            "head": head}
+
+
+def verify(cert: Any, trusted_root: str | None = None) -> dict:
+    """Check a certificate offline.
+
+    Parameters
+    ----------
+    cert : dict
+        A certificate (:func:`build`).
+    trusted_root : str, optional
+        Root hash (hex) of a head you obtained independently; the certificate's head
+        must match it.
+
+    Returns
+    -------
+    dict
+        ``{"ok": bool, "checks": [{"check", "ok", "detail"}], "record": dict | None}``.
+    """
+    checks: list[dict] = []
+
+    def check(name: str, ok: bool, detail: str = "") -> bool:
+        checks.append({"check": name, "ok": bool(ok), "detail": detail})
+        return bool(ok)
+
+    record = None
+    try:
+        if not check("format", isinstance(cert, dict) and cert.get("format") == FORMAT, f"expected {FORMAT}"):
+            return {"ok": False, "checks": checks, "record": None}
+        data = str(cert["record"]).encode("utf-8")
+        try:
+            record = parse(data)
+            check("record is canonical JSON", True)
+        except LedgerError as exc:
+            check("record is canonical JSON", False, exc.message)
+        leaf = merkle.leaf_hash(data)
+        check("leaf hash", leaf.hex() == cert["leaf_hash"], f"SHA-256(0x00 || record) = {leaf.hex()}")
+        proof, head = cert["proof"], cert["head"]
+        size = int(head["tree_size"])
+        check("proof is for the head's tree size", int(proof["tree_size"]) == size, f"proof {proof['tree_size']}, head {size}")
+        path = [bytes.fromhex(p) for p in proof["path"]]
+        check("inclusion in the tree", merkle.verify_inclusion(leaf, int(proof["leaf_index"]), size, path, bytes.fromhex(head["root_hash"])),
+              f"leaf {proof['leaf_index']} of {size} → root {head['root_hash']}")
+        if record is not None:
+            req = record.get("request", {})
+            check("request names this ledger", req.get("ledger") == cert["ledger"], f"request ledger {req.get('ledger')}")
+            check("request signature", keys.verify(str(req.get("signer")), signing_message(req), str(record.get("signature"))),
+                  f"Ed25519 by {str(req.get('signer'))[:16]}…")
+        if head.get("signature"):
+            from gep.ledger.canonical import canonical as _c
+
+            fields = {k: head[k] for k in ("ledger", "tree_size", "root_hash", "timestamp", "key_id")}
+            domain = b"gep-ledger/v1 tree head\n"
+            check("head signed by the registry", keys.verify(cert["registry"], domain + _c(fields), head["signature"]), "Ed25519 by the registry key")
+        if trusted_root is not None:
+            check("head is the trusted head", head["root_hash"] == trusted_root.lower(), f"trusted {trusted_root}")
+    except (KeyError, TypeError, ValueError) as exc:
+        check("certificate fields", False, f"missing or malformed: {exc}")
+    return {"ok": all(c["ok"] for c in checks), "checks": checks, "record": record}

@@ -1,0 +1,84 @@
+"""A small pool of open ledgers, one per concurrent request (a database connection is not thread-safe)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from gep.ledger.errors import StorageError
+
+__all__ = ["LedgerPool"]
+
+
+class LedgerPool:
+    """Up to ``size`` :class:`~gep.ledger.ledger.Ledger` objects on one database.
+
+    Parameters
+    ----------
+    target : str
+        SQLite path or PostgreSQL URL.
+    size : int
+        Most connections open at once; a request waits up to ``timeout`` seconds for one.
+    """
+
+    def __init__(self, target: str, size: int = 8, timeout: float = 30.0):
+        from gep.ledger.ledger import Ledger
+
+        self.target = target
+        self.size = size
+        self.timeout = timeout
+        self._idle: queue.LifoQueue = queue.LifoQueue()
+        self._open = 0
+        self._lock = threading.Lock()
+        first = Ledger.open(target)  # fails now (exit 2) when the database holds no ledger
+        self.id, self.registry, self.coefficients = first.id, first.registry, first.coefficients
+        self.dialect = first.store.dialect
+        self._open = 1
+        self._idle.put(first)
+
+    @contextmanager
+    def ledger(self) -> Iterator:
+        """Borrow a ledger for the duration of a ``with`` block."""
+        from gep.ledger.ledger import Ledger
+
+        try:
+            led = self._idle.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                grow = self._open < self.size
+                if grow:
+                    self._open += 1
+            if grow:
+                try:
+                    led = Ledger.open(self.target)
+                except BaseException:
+                    with self._lock:
+                        self._open -= 1
+                    raise
+            else:
+                try:
+                    led = self._idle.get(timeout=self.timeout)
+                except queue.Empty:
+                    raise StorageError(f"all {self.size} ledger connections stayed busy for {self.timeout:.0f} s", hint="retry later") from None
+        broken = False
+        try:
+            yield led
+        except StorageError:
+            broken = True  # the connection may be gone: open a fresh one next time
+            raise
+        finally:
+            if broken:
+                led.close()
+                with self._lock:
+                    self._open -= 1
+            else:
+                self._idle.put(led)
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
