@@ -37,6 +37,8 @@ from gep.ledger.errors import LedgerError
 __all__ = ["FORMAT", "build", "verify", "head_of"]
 
 FORMAT = "gep-certificate/v1"
+#: Prefix of a registry-signed tree head (as gep.ledger.canonical.HEAD_DOMAIN on the ledger-trust branch).
+HEAD_DOMAIN = b"gep-ledger/v1 tree head\n"
 
 
 def head_of(led, size: int | None = None) -> dict:
@@ -80,7 +82,9 @@ def verify(cert: Any, trusted_root: str | None = None) -> dict:
     Returns
     -------
     dict
-        ``{"ok": bool, "checks": [{"check", "ok", "detail"}], "record": dict | None}``.
+        ``{"ok": bool, "checks": [{"check", "ok", "detail"}], "record": dict | None}``; the check ids
+        (``format, record, leaf, size, inclusion, ledger, signature, head_signature, trusted_head``)
+        are those of the page's verifier (``static/ledger.js``).
     """
     checks: list[dict] = []
 
@@ -95,30 +99,27 @@ def verify(cert: Any, trusted_root: str | None = None) -> dict:
         data = str(cert["record"]).encode("utf-8")
         try:
             record = parse(data)
-            check("record is canonical JSON", True)
+            check("record", True, "canonical JSON")
         except LedgerError as exc:
-            check("record is canonical JSON", False, exc.message)
+            check("record", False, exc.message)
         leaf = merkle.leaf_hash(data)
-        check("leaf hash", leaf.hex() == cert["leaf_hash"], f"SHA-256(0x00 || record) = {leaf.hex()}")
+        check("leaf", leaf.hex() == cert["leaf_hash"], f"SHA-256(0x00 || record) = {leaf.hex()}")
         proof, head = cert["proof"], cert["head"]
         size = int(head["tree_size"])
-        check("proof is for the head's tree size", int(proof["tree_size"]) == size, f"proof {proof['tree_size']}, head {size}")
+        check("size", int(proof["tree_size"]) == size, f"proof {proof['tree_size']}, head {size}")
         path = [bytes.fromhex(p) for p in proof["path"]]
-        check("inclusion in the tree", merkle.verify_inclusion(leaf, int(proof["leaf_index"]), size, path, bytes.fromhex(head["root_hash"])),
+        check("inclusion", merkle.verify_inclusion(leaf, int(proof["leaf_index"]), size, path, bytes.fromhex(head["root_hash"])),
               f"leaf {proof['leaf_index']} of {size} → root {head['root_hash']}")
         if record is not None:
             req = record.get("request", {})
-            check("request names this ledger", req.get("ledger") == cert["ledger"], f"request ledger {req.get('ledger')}")
-            check("request signature", keys.verify(str(req.get("signer")), signing_message(req), str(record.get("signature"))),
+            check("ledger", req.get("ledger") == cert["ledger"], f"request ledger {req.get('ledger')}")
+            check("signature", keys.verify(str(req.get("signer")), signing_message(req), str(record.get("signature"))),
                   f"Ed25519 by {str(req.get('signer'))[:16]}…")
         if head.get("signature"):
-            from gep.ledger.canonical import canonical as _c
-
             fields = {k: head[k] for k in ("ledger", "tree_size", "root_hash", "timestamp", "key_id")}
-            domain = b"gep-ledger/v1 tree head\n"
-            check("head signed by the registry", keys.verify(cert["registry"], domain + _c(fields), head["signature"]), "Ed25519 by the registry key")
+            check("head_signature", keys.verify(cert["registry"], HEAD_DOMAIN + canonical(fields), head["signature"]), "Ed25519 by the registry key")
         if trusted_root is not None:
-            check("head is the trusted head", head["root_hash"] == trusted_root.lower(), f"trusted {trusted_root}")
+            check("trusted_head", head["root_hash"] == trusted_root.lower(), f"trusted {trusted_root}")
     except (KeyError, TypeError, ValueError) as exc:
-        check("certificate fields", False, f"missing or malformed: {exc}")
+        check("fields", False, f"missing or malformed: {exc}")
     return {"ok": all(c["ok"] for c in checks), "checks": checks, "record": record}

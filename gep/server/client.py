@@ -52,12 +52,14 @@ class Client:
         Key to sign reads with (for a server whose ledger is not public).
     timeout : float
         Seconds per request.
+    http : httpx.Client, optional
+        A ready client instead (e.g. Starlette's ``TestClient`` in tests); ``base_url`` is then ignored.
     """
 
-    def __init__(self, base_url: str, reader: KeyPair | None = None, timeout: float = 30.0, transport: Any = None):
+    def __init__(self, base_url: str = "", reader: KeyPair | None = None, timeout: float = 30.0, http: Any = None):
         import httpx
 
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        self.http = http if http is not None else httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self.reader = reader
         self._ledger: dict | None = None
 

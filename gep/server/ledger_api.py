@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -64,8 +64,8 @@ def _may_read_all(ctx, reader) -> bool:
     return reader is not None and (reader.key == ctx.pool.registry or reader.key in ctx.config.readers)
 
 
-def _check_read(request: Request, owners: set[str] | None = None) -> None:
-    """Enforce ``access.ledger``: ``owners`` are the keys entitled to this resource besides the readers."""
+def _check_read(request: Request, owners: Callable[[], set[str]] | None = None) -> None:
+    """Enforce ``access.ledger``: ``owners()`` gives the keys entitled to this resource besides the readers."""
     ctx = _ctx(request)
     mode = ctx.config.ledger_access
     if mode == "public":
@@ -73,7 +73,7 @@ def _check_read(request: Request, owners: set[str] | None = None) -> None:
     reader = _reader(request)
     if _may_read_all(ctx, reader):
         return
-    if mode == "owners" and owners and reader is not None and reader.key in owners:
+    if mode == "owners" and owners is not None and reader is not None and reader.key in owners():
         return
     if reader is None:
         raise Unauthorised("this ledger is not public: sign the read", hint="send an Authorization: GEP-Ed25519 header (docs/platform.md)")
@@ -89,9 +89,12 @@ def _owner_of(led, account: str) -> str:
     raise UnknownAccount(f"account {account!r} does not exist", hint="list accounts with GET /api/v1/ledger/accounts")
 
 
-def _parties(record: dict) -> set[str]:
+def _parties(led, record: dict) -> set[str]:
+    """Keys entitled to a transaction: its signer and the owners of the accounts it touches."""
     req = record["request"]
-    return {req.get("signer")} | {p[0] for p in record.get("effects", {}).get("postings", [])} | {req.get("account")}
+    touched = {p[0] for p in record.get("effects", {}).get("postings", [])} | {req.get("account")}
+    owners = {a["id"]: a["owner"] for a in led.accounts() if a["kind"] == "user"}
+    return {req.get("signer")} | {owners[a] for a in touched if a in owners}
 
 
 def _entry(row: dict) -> dict:
@@ -191,7 +194,7 @@ def account(request: Request, account: str) -> dict:
     ctx = _ctx(request)
     with ctx.pool.ledger() as led:
         owner = _owner_of(led, account)
-        _check_read(request, {owner})
+        _check_read(request, lambda: {owner})
         rows = led.balances(account)
         opened = next(a for a in led.accounts() if a["id"] == account)
     return {**opened, "balances": rows}
@@ -201,7 +204,8 @@ def account(request: Request, account: str) -> dict:
 def account_history(request: Request, account: str, limit: int = Query(50, ge=1, le=500), before: int | None = Query(None, ge=1)) -> dict:
     ctx = _ctx(request)
     with ctx.pool.ledger() as led:
-        _check_read(request, {_owner_of(led, account)})
+        owner = _owner_of(led, account)
+        _check_read(request, lambda: {owner})
         rows = led.page(account=account, limit=limit, before=before)
     return _page(rows, limit)
 
@@ -210,7 +214,8 @@ def account_history(request: Request, account: str, limit: int = Query(50, ge=1,
 def balances(request: Request, account: str | None = None, instrument: str | None = None) -> list[dict]:
     ctx = _ctx(request)
     with ctx.pool.ledger() as led:
-        _check_read(request, {_owner_of(led, account)} if account else None)
+        owner = _owner_of(led, account) if account else None
+        _check_read(request, (lambda: {owner}) if account else None)
         return led.balances(account, instrument)
 
 
@@ -264,7 +269,8 @@ def transactions(request: Request, limit: int = Query(50, ge=1, le=500), before:
                  account: str | None = None, instrument: str | None = None) -> dict:
     ctx = _ctx(request)
     with ctx.pool.ledger() as led:
-        _check_read(request, {_owner_of(led, account)} if account else None)
+        owner = _owner_of(led, account) if account else None
+        _check_read(request, (lambda: {owner}) if account else None)
         rows = led.page(account=account, instrument=instrument, limit=limit, before=before)
     return _page(rows, limit)
 
@@ -277,7 +283,7 @@ def _page(rows: list[dict], limit: int) -> dict:
 def transaction(request: Request, seq: int) -> dict:
     with _ctx(request).pool.ledger() as led:
         row = _find(led, seq)
-        _check_read(request, _parties(row["record"]))
+        _check_read(request, lambda: _parties(led, row["record"]))
     return {**_entry(row), "record_text": _text(row["record"])}
 
 
@@ -291,7 +297,7 @@ def by_request_id(request: Request, signer: str, request_id: str) -> dict:
             row = None
         if row is None or row["record"]["request"].get("id") != request_id or row["record"]["request"].get("signer") != signer:
             raise NotFound(f"no request {request_id!r} signed by {signer[:16]}…")
-        _check_read(request, _parties(row["record"]))
+        _check_read(request, lambda: _parties(led, row["record"]))
     return {**_entry(row), "record_text": _text(row["record"])}
 
 
@@ -310,7 +316,7 @@ def certificate_of(request: Request, seq: int, size: int | None = Query(None, ge
     """Verifiable offline (docs/platform.md: ``gep.server.certificate.verify``, or the registry page)."""
     with _ctx(request).pool.ledger() as led:
         row = _find(led, seq)
-        _check_read(request, _parties(row["record"]))
+        _check_read(request, lambda: _parties(led, row["record"]))
         try:
             cert = certificate.build(led, seq, size)
         except InvalidRequest as exc:
