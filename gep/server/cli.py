@@ -77,3 +77,39 @@ def _app_from_env():
 def register(app: typer.Typer) -> None:
     """Add ``gep serve`` to the main app."""
     app.command("serve")(serve)
+
+
+def running(cfg, port: int = 0):
+    """Run the server in a background thread for scripts and tests: ``with running(cfg) as url: ...``.
+
+    ``port`` 0 picks a free port on ``cfg.host``. The server stops when the block ends.
+    """
+    import contextlib
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from gep.server.app import create_app
+
+    @contextlib.contextmanager
+    def run():
+        with socket.socket() as s:
+            s.bind((cfg.host, port))
+            chosen = s.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(create_app(cfg), host=cfg.host, port=chosen, log_level="warning", lifespan="on"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise GepError(f"the server did not start on {cfg.host}:{chosen}")
+            time.sleep(0.02)
+        try:
+            yield f"http://{cfg.host}:{chosen}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+    return run()
