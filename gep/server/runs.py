@@ -153,7 +153,20 @@ class RunCatalogue:
 
     def cached(self, run: Run, what: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per run version and ``what`` (concurrent callers wait for the first)."""
-        key = (what, str(run.path), run.stamp)
+        return self._once((what, str(run.path), run.stamp), compute)
+
+    def account(self, folder: Path):
+        """The account (``account.nc``) of a run folder, read once per version of the file."""
+        from gep.io.outputs import read_account
+
+        path = Path(folder) / "account.nc"
+        try:
+            stamp = path.stat().st_mtime
+        except OSError:
+            stamp = None
+        return self._once(("account", str(path), stamp), lambda: read_account(folder))
+
+    def _once(self, key: tuple, compute: Callable[[], Any]) -> Any:
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -188,12 +201,12 @@ class RunCatalogue:
             folders = [(int(y), run.path / str(years[y].get("run_dir", y))) for y in sorted(years, key=int)]
         else:
             raise NotFound(f"run {run.id} is a {run.kind}, not a GEP account", hint="choose a `gep run` or `gep series` folder")
-        return self.cached(run, "gep", lambda: _gep_tables(folders))
+        return self.cached(run, "gep", lambda: _gep_tables([(y, self.account(f)) for y, f in folders]))
 
     def zones(self, run: Run, native: bool = False) -> dict:
         """Zone outlines as GeoJSON with each zone's GEP (and ΔGEP for a comparison) as properties."""
         folder = self._cells_folder(run)
-        geo = self.cached(run, f"zones:{native}", lambda: _zone_features(folder, native))
+        geo = self.cached(run, f"zones:{native}", lambda: _zone_features(folder, self.account(folder), native))
         props = self._zone_properties(run)
         feats = [{**f, "properties": {**f["properties"], **props.get(f["properties"]["zone"], {})}} for f in geo["features"]]
         return {**geo, "features": feats}
@@ -274,15 +287,12 @@ def _manifests(root: Path) -> list[Path]:
     return out
 
 
-def _gep_tables(folders: list[tuple[int | None, Path]]) -> dict:
+def _gep_tables(accounts: list[tuple[int | None, Any]]) -> dict:
     import pandas as pd
-
-    from gep.io.outputs import read_account
 
     frames, totals, zones, services, years = [], [], {}, {}, []
     price_year = base_year = None
-    for year, folder in folders:
-        acc = read_account(folder)
+    for year, acc in accounts:
         y = int(acc.attrs.get("year", year or 0))
         years.append(y)
         price_year = acc.attrs.get("price_year", price_year)
@@ -319,18 +329,17 @@ def _int(v: Any) -> int | None:
     return None if v is None else int(v)
 
 
-def _zone_features(folder: Path, native: bool) -> dict:
+def _zone_features(folder: Path, acc: Any, native: bool) -> dict:
     import affine
     import rasterio.features
     import shapely
     from shapely.geometry import mapping, shape
 
-    from gep.io.outputs import read_account, read_cells
+    from gep.io.outputs import read_cells
 
     values, attrs = read_cells(folder / "cells.nc", ["zone_index"])
     if "zone_index" not in values or "transform" not in attrs:
         raise NotFound(f"{folder} has no per-cell zone index (cells.nc: zone_index, transform)", hint="re-run `gep run` with this gep")
-    acc = read_account(folder)
     zone_ids = acc["zone"].values.astype(int)
     names = acc["zone_name"].values
     names_zh = acc["zone_name_zh"].values if "zone_name_zh" in acc.coords else names
@@ -404,10 +413,9 @@ def _records(df) -> list[dict]:
 
 
 def _cell_variables(path: Path) -> list[str]:
-    import xarray as xr
+    from gep.io.outputs import read_cells
 
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        return [str(v) for v in ds.data_vars if v not in _NOT_MAPS]
+    return [n for n in read_cells(path, [])[1]["grids"] if n not in _NOT_MAPS]
 
 
 def _png(path: Path, variable: str, allowed: list[str] | None) -> bytes:
