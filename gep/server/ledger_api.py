@@ -287,7 +287,7 @@ def transaction(request: Request, seq: int) -> dict:
     return {**_entry(row), "record_text": _text(row["record"])}
 
 
-@router.get("/requests/{signer}/{request_id}", summary="The transaction of a signer's request id")
+@router.get("/requests/{signer}/{request_id:path}", summary="The transaction of a signer's request id")
 def by_request_id(request: Request, signer: str, request_id: str) -> dict:
     """Request ids are looked up with their signer: an id is never revealed to anyone who did not sign it."""
     with _ctx(request).pool.ledger() as led:
