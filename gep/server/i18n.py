@@ -1,7 +1,7 @@
 """Every string of the web pages, in Chinese (first) and English: one table.
 
 Templates call ``t("key")``; the pages' scripts get the same table for the chosen
-language (``window.GEP.t``). A missing key shows as the key itself and is caught by
+language (embedded as JSON, ``common.js: t``). A missing key shows as the key itself and is caught by
 the tests. Service names in Chinese come from the run (``name_zh``); the English
 names here follow the service ids of ``gep services list``.
 """
@@ -67,19 +67,6 @@ TABLE: dict[str, tuple[str, str]] = {
     "cat.provisioning": ("物质产品", "Provisioning"),
     "cat.regulating": ("调节服务", "Regulating"),
     "cat.cultural": ("文化服务", "Cultural"),
-    "svc.provisioning": ("物质供给", "Provisioning"),
-    "svc.water_conservation": ("水源涵养", "Water conservation"),
-    "svc.soil_retention": ("土壤保持", "Soil retention"),
-    "svc.sand_fixation": ("防风固沙", "Sand fixation"),
-    "svc.flood_mitigation": ("洪水调蓄", "Flood mitigation"),
-    "svc.water_purification": ("水质净化", "Water purification"),
-    "svc.air_purification": ("空气净化", "Air purification"),
-    "svc.carbon_sequestration": ("固碳", "Carbon sequestration"),
-    "svc.oxygen_release": ("释氧", "Oxygen release"),
-    "svc.climate_regulation": ("气候调节", "Climate regulation"),
-    "svc.pest_control": ("病虫害控制", "Pest control"),
-    "svc.recreation": ("休闲旅游", "Recreation"),
-    "svc.landscape": ("景观价值", "Landscape value"),
     "svc.gep_value": ("GEP 价值量", "GEP value"),
     "svc.delta_gep_value": ("GEP 变化量", "ΔGEP value"),
     # credits
@@ -170,6 +157,25 @@ TABLE: dict[str, tuple[str, str]] = {
     "api.title": ("HTTP 接口", "HTTP API"),
     "api.spec": ("OpenAPI 规范（JSON）", "OpenAPI specification (JSON)"),
 }
+
+
+#: English names of the catalogue's services (the Chinese ones are the catalogue's ``name_zh``).
+SERVICES_EN = {
+    "provisioning": "Provisioning", "water_conservation": "Water conservation", "soil_retention": "Soil retention",
+    "sand_fixation": "Sand fixation", "flood_mitigation": "Flood mitigation", "water_purification": "Water purification",
+    "air_purification": "Air purification", "carbon_sequestration": "Carbon sequestration", "oxygen_release": "Oxygen release",
+    "climate_regulation": "Climate regulation", "negative_ions": "Negative air ions", "recreation": "Recreation",
+    "landscape": "Landscape value",
+}
+
+
+def _services() -> dict[str, tuple[str, str]]:
+    from gep.catalogue import CATALOGUE
+
+    return {f"svc.{s.id}": (s.name_zh, SERVICES_EN.get(s.id, s.id.replace("_", " ").capitalize())) for s in CATALOGUE}
+
+
+TABLE.update(_services())
 
 
 def language(value: str | None) -> str:

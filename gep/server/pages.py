@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -41,7 +42,7 @@ def render(request: Request, name: str, page: str, lang: str, data: dict | None 
     other = [code for code in i18n.LANGUAGES if code != lang][0]
     query = dict(request.query_params)
     query["lang"] = other
-    switch = request.url.path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    switch = request.url.path + "?" + urlencode(query)
     ctx = {"request": request, "t": lambda k: strings.get(k, k), "lang": lang, "page": page, "nav": NAV, "switch": switch,
            "i18n_json": _json(strings), "data_json": _json(data or {}), "q": f"?lang={lang}" if lang != i18n.LANGUAGES[0] else "", **extra}
     return templates.TemplateResponse(request, name, ctx, status_code=status)
