@@ -167,6 +167,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
             return _error(err, exc.status_code)
         return pages.error_page(request, err, 404)
 
+    for template in (Path(__file__).parent / "templates").glob("*.html"):
+        pages.templates.env.get_template(template.name)  # compiled now, not during a first visit
     app.include_router(ledger_api.router)
     app.include_router(runs_api.router)
     app.include_router(pages.router)

@@ -8,8 +8,10 @@ are cached in memory per folder and invalidated when its manifest changes.
 
 Zone outlines are polygonised from the run's per-cell zone index (``cells.nc``:
 ``zone_index``, ``crs``, ``transform``) with :func:`rasterio.features.shapes`,
-merged per zone with shapely and reprojected to WGS 84 with pyproj for RFC 7946
-GeoJSON (or kept in the run's CRS, for drawing under the cell maps).
+merged per zone with shapely, simplified (Douglas–Peucker) to about one pixel of a
+map of the whole region — max(half a cell, 1/1000 of the region's extent) — and
+reprojected to WGS 84 with pyproj for RFC 7946 GeoJSON (or kept in the run's CRS,
+for drawing under the cell maps).
 """
 
 from __future__ import annotations
@@ -348,7 +350,9 @@ def _zone_features(folder: Path, acc: Any, native: bool) -> dict:
     parts: dict[int, list] = {}
     for geom, v in rasterio.features.shapes(index, mask=index >= 0, transform=transform):
         parts.setdefault(int(v), []).append(shape(geom))
-    cell = abs(transform.a)
+    height, width = index.shape
+    # about one pixel of a map of the whole region, never less than half a cell (the staircase of the cells)
+    tolerance = max(abs(transform.a) / 2, max(abs(transform.a) * width, abs(transform.e) * height) / 1000)
     crs = str(attrs.get("crs", ""))
     to_wgs84 = None
     if not native and crs:
@@ -358,17 +362,17 @@ def _zone_features(folder: Path, acc: Any, native: bool) -> dict:
         to_wgs84 = lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1]))  # noqa: E731
     features = []
     for i in sorted(parts):
-        geom = shapely.union_all(parts[i]).simplify(cell / 2)
+        geom = shapely.union_all(parts[i]).simplify(tolerance)
         if to_wgs84 is not None:
-            geom = shapely.transform(geom, to_wgs84)
-            geom = shapely.set_precision(geom, 1e-6)
+            geom = shapely.set_precision(shapely.transform(geom, to_wgs84), 1e-6)
+        else:
+            geom = shapely.set_precision(geom, 0.01)
         features.append({"type": "Feature", "id": int(zone_ids[i]),
                          "properties": {"zone": int(zone_ids[i]), "name": str(names[i]), "name_zh": str(names_zh[i])},
                          "geometry": mapping(geom)})
     doc: dict[str, Any] = {"type": "FeatureCollection", "features": features}
     if native or not crs:
         doc["crs"] = {"type": "name", "properties": {"name": crs}}
-        height, width = index.shape
         doc["bbox"] = [transform.c, transform.f + transform.e * height, transform.c + transform.a * width, transform.f]
     return doc
 
