@@ -34,11 +34,21 @@ from gep.ledger import keys, merkle
 from gep.ledger.canonical import canonical, parse, signing_message
 from gep.ledger.errors import LedgerError
 
-__all__ = ["FORMAT", "build", "verify", "head_of"]
+__all__ = ["FORMAT", "build", "verify", "head_of", "record_at"]
 
 FORMAT = "gep-certificate/v1"
 #: Prefix of a registry-signed tree head (as gep.ledger.canonical.HEAD_DOMAIN on the ledger-trust branch).
 HEAD_DOMAIN = b"gep-ledger/v1 tree head\n"
+
+
+def record_at(led, seq: int) -> dict:
+    """The log row of sequence number ``seq`` (never a request whose id happens to be that number)."""
+    from gep.ledger.errors import InvalidRequest
+
+    rows = led.page(limit=1, before=int(seq) + 1)
+    if not rows or rows[0]["seq"] != int(seq):
+        raise InvalidRequest(f"no transaction {seq}", hint="sequence numbers run from 1 to the tree size")
+    return rows[0]
 
 
 def head_of(led, size: int | None = None) -> dict:
@@ -52,14 +62,14 @@ def head_of(led, size: int | None = None) -> dict:
     n = current["size"] if size is None else int(size)
     if n == 0:
         return {"ledger": led.id, "tree_size": 0, "root_hash": current["root"], "timestamp": None, "key_id": None, "signature": None}
-    row = led.find(str(n))
+    row = record_at(led, n)
     return {"ledger": led.id, "tree_size": n, "root_hash": row["root"], "timestamp": row["record"]["time"],
             "key_id": hashlib.sha256(bytes.fromhex(led.registry)).hexdigest(), "signature": None}
 
 
 def build(led, seq: int, size: int | None = None) -> dict:
     """The certificate of transaction ``seq`` against the head of ``size`` records (default: latest)."""
-    row = led.find(str(int(seq)))
+    row = record_at(led, seq)
     head = head_of(led, size)
     proof = led.inclusion(int(seq), head["tree_size"])
     return {"format": FORMAT, "ledger": led.id, "registry": led.registry, "seq": row["seq"],

@@ -327,7 +327,7 @@ def certificate_of(request: Request, seq: int, size: int | None = Query(None, ge
 def _find(led, seq: int) -> dict:
     if seq < 1 or seq > led.head()["size"]:
         raise NotFound(f"no transaction {seq}", hint="sequence numbers run from 1 to the tree size (GET /api/v1/ledger/head)")
-    return led.find(str(seq))
+    return certificate.record_at(led, seq)
 
 
 def _text(record: dict) -> str:
@@ -348,7 +348,7 @@ _BATCH_DOC = {"requestBody": {"required": True, "content": {"application/json": 
                         401: {"description": "bad signature"}, 403: {"description": "not the owner / not the registry"},
                         422: {"description": "refused by the ledger's rules"}, 429: {"description": "rate limited"}})
 async def submit(request: Request) -> JSONResponse:
-    """The body is what ``gep ledger transfer ... --json`` signs: ``{"request", "signature"}`` (plus ``evidence``: a run id, for an issuance)."""
+    """The body is a signed request as in a ``gep ledger batch`` file: ``{"request", "signature"}`` (plus ``evidence``: a run id, for an issuance)."""
     from starlette.concurrency import run_in_threadpool
 
     body = await _json_body(request)

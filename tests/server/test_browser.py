@@ -29,13 +29,13 @@ def browser(tmp_path_factory):
         b.close()
 
 
-@pytest.fixture
-def site(server, tmp_path):
-    """A running server (SQLite or PostgreSQL ledger) and alice's key file."""
+@pytest.fixture(params=["public"])
+def site(server, tmp_path, request):
+    """A running server (SQLite or PostgreSQL ledger; ``access.ledger`` the param) and alice's key file."""
     from gep.ledger import keys
     from gep.server.cli import running
 
-    s = server()
+    s = server(ledger_access=request.param)
     keyfile = tmp_path / "alice.key"
     pem = s.keys.alice.private.private_bytes(*_pem_args())
     keyfile.write_bytes(pem)
@@ -59,6 +59,7 @@ def page(browser):
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.console_errors = errors  # a test that provokes refusals removes the ones it expects
     yield pg
     ctx.close()
     assert not errors, errors
@@ -170,3 +171,22 @@ def test_key_generated_in_the_browser_signs_what_python_accepts(site, page):
     from gep.ledger.canonical import signing_message
 
     assert keys.verify(public, signing_message({"v": 1, "ledger": site.ledger, "id": "gen-1", "type": "transfer", "signer": public}), sig)
+
+
+@pytest.mark.parametrize("site", ["owners"], indirect=True)
+def test_signed_reads_from_the_page_when_the_ledger_is_not_public(site, page):
+    """The page signs its reads with the imported key, byte for byte as gep.server.auth checks them."""
+    expect = playwright.expect
+    page.goto(f"{site.url}/account?lang=en")
+    page.wait_for_selector("body[data-ready=account]")
+    page.fill("#account-id", "alice")
+    page.click("#account-form button")
+    expect(page.locator("#balances .error")).to_contain_text("sign the read")  # no key yet: refused
+    page.set_input_files("#key-file", str(site.keyfile))
+    expect(page.locator("#balances")).to_contain_text("3 t/yr")
+    expect(page.locator("#history")).to_contain_text("transfer")  # the history URL has a query string, signed too
+    page.goto(f"{site.url}/registry?lang=en")
+    page.wait_for_selector("body[data-ready=registry]")
+    expect(page.locator("#transactions .error")).to_be_visible()  # the whole log: readers only
+    expected = ("status of 401", "status of 403")
+    page.console_errors[:] = [e for e in page.console_errors if not any(x in e for x in expected)]

@@ -281,3 +281,13 @@ def test_readers_mode_and_listed_auditors(server):
     assert s.client.get("/api/v1/ledger/accounts", headers=h).status_code == 200
     h = {"Authorization": sign_read(s.keys.alice, "GET", "/api/v1/ledger/accounts/alice")}
     assert s.client.get("/api/v1/ledger/accounts/alice", headers=h).status_code == 403
+
+
+def test_a_numeric_request_id_never_shadows_a_sequence_number(server):
+    s = server()
+    cl = Client(http=s.client)
+    res = cl.transfer(s.keys.alice, INS, "1 kg", "alice", "bob", id="1")  # a valid client id, as the CLI allows
+    assert res["seq"] == 7
+    assert s.client.get("/api/v1/ledger/transactions/1").json()["record"]["request"]["type"] == "init"
+    assert verify(s.client.get("/api/v1/ledger/transactions/1/certificate").json())["record"]["request"]["id"] == "genesis"
+    assert s.client.get(f"/api/v1/ledger/requests/{s.keys.alice.public}/1").json()["seq"] == 7

@@ -1,16 +1,13 @@
 // Account page: import a key (kept non-extractable in IndexedDB), balances and history (signed reads when
 // the ledger is not public), transfers and retirements signed in the browser and submitted as JSON.
 import { $, DATA, el, t, table, api, showError, ready, describe } from "./common.js";
-import { currentKey, forgetKey, generateKey, importKey, newId, readHeader, signRequest, canonical } from "./ledger.js";
+import { currentKey, forgetKey, generateKey, importKey, newId, signedGet, signRequest, canonical } from "./ledger.js";
 
 let stored = null;
 let account = null;
 let pending = null;
 
-async function get(url) {
-  const headers = stored && DATA.access !== "public" ? { Authorization: await readHeader(stored, "GET", url) } : {};
-  return (await api(url, { headers })).body;
-}
+const get = (url) => signedGet(url, DATA.access);
 
 async function showKey() {
   stored = await currentKey();

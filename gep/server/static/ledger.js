@@ -8,6 +8,8 @@
 // Certificates are checked as gep.server.certificate.verify: leaf hash, RFC 9162 inclusion,
 //   the request's signature.
 
+import { api } from "./common.js";
+
 export const SIGNING_DOMAIN = "gep-ledger/v1 request\n";
 export const READ_DOMAIN = "gep-server/v1 read\n";
 export const CERT_FORMAT = "gep-certificate/v1";
@@ -224,4 +226,11 @@ export async function readHeader(stored, method, url) {
 
 export function newId() {
   return "web-" + hex(crypto.getRandomValues(new Uint8Array(12)));
+}
+
+// GET a JSON resource, signed with the stored key when the ledger is not public (gep.server.auth).
+export async function signedGet(url, access) {
+  const stored = access !== "public" ? await currentKey() : null;
+  const headers = stored ? { Authorization: await readHeader(stored, "GET", url) } : {};
+  return (await api(url, { headers })).body;
 }

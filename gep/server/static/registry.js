@@ -1,6 +1,9 @@
 // Registry explorer: tree head, instruments, transactions, certificates verified in the page (WebCrypto).
 import { $, DATA, el, t, table, api, showError, ready, describe } from "./common.js";
-import { verifyCertificate } from "./ledger.js";
+import { signedGet, verifyCertificate } from "./ledger.js";
+
+// Reads are signed with the imported key (account page) when the ledger is not public.
+const get = (url) => signedGet(url, DATA.access);
 
 const short = (h) => (h ? `${h.slice(0, 12)}…` : "—");
 
@@ -15,7 +18,7 @@ async function showCertificate(seq) {
   panel.hidden = false;
   $("#cert-seq").textContent = `#${seq}`;
   try {
-    const { body } = await api(`/api/v1/ledger/transactions/${seq}/certificate`);
+    const body = await get(`/api/v1/ledger/transactions/${seq}/certificate`);
     $("#cert-json").textContent = JSON.stringify(body, null, 1);
     $("#cert-result").replaceChildren(checksList(await verifyCertificate(body)));
     const blob = new Blob([JSON.stringify(body, null, 1)], { type: "application/json" });
@@ -31,7 +34,7 @@ const rows = [];
 
 async function loadTransactions() {
   const q = before ? `&before=${before}` : "";
-  const { body } = await api(`/api/v1/ledger/transactions?limit=25${q}`);
+  const body = await get(`/api/v1/ledger/transactions?limit=25${q}`);
   rows.push(...body.items);
   before = body.next_before;
   $("#older").hidden = !before;
@@ -58,7 +61,7 @@ async function main() {
     el("dt", { text: t("reg.time") }), el("dd", { text: head.timestamp || "—" }),
     el("dt", { text: t("reg.signed") }), el("dd", { text: head.signature ? short(head.signature) : t("reg.unsigned") }));
   try {
-    const { body: ins } = await api("/api/v1/ledger/instruments");
+    const ins = await get("/api/v1/ledger/instruments");
     $("#instruments").replaceChildren(ins.length ? table([
       { label: t("reg.instrument"), value: (x) => x.instrument },
       { label: t("reg.issued"), num: true, value: (x) => x.display.issued },
