@@ -156,6 +156,9 @@ TABLE: dict[str, tuple[str, str]] = {
                        "The market (listings, auctions, negotiated deals, delivery versus payment) opens when the market module lands; the page plan is in docs/platform.md."),
     "api.title": ("HTTP 接口", "HTTP API"),
     "api.spec": ("OpenAPI 规范（JSON）", "OpenAPI specification (JSON)"),
+    "api.method": ("方法", "Method"),
+    "api.path": ("路径", "Path"),
+    "api.what": ("说明", "What"),
 }
 
 
