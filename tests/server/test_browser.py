@@ -72,6 +72,10 @@ def test_dashboard_map_services_and_language(site, page):
     assert page.locator("path.zone").count() == 2
     expect(page.locator("#cards .card").first).to_contain_text("生态系统生产总值")
     expect(page.locator("#zones")).to_contain_text("北镇")
+    page.locator("path.zone[data-zone='1']").click()
+    expect(page.locator("#zone-detail")).to_contain_text("北镇")
+    expect(page.locator("#zones tr.selected")).to_contain_text("北镇")
+    expect(page.locator("#services")).to_contain_text("m³/yr")
     page.select_option("#service-select", "water_conservation")
     expect(page.locator("#map-title")).to_contain_text("水源涵养")
     with page.expect_response(re.compile(r"/maps/gep_value\.png$")) as resp:

@@ -27,6 +27,8 @@ export function money(v, digits = 2) {
   return `${nf(digits).format(v / 1e8)} ${t("unit.yi_cny")}`;
 }
 export const number = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? "—" : nf(digits).format(v));
+// pint unit text as people write it: m**3/yr → m³/yr, tCO2 → tCO₂.
+export const unit = (u) => String(u || "").replace(/\*\*2/g, "²").replace(/\*\*3/g, "³").replace(/CO2/g, "CO₂").replace(/\*/g, "·");
 export const pct = (v, digits = 1) => (v === null || v === undefined ? "—" : `${nf(digits).format(100 * v)}%`);
 
 export function withLang(href) {
@@ -52,7 +54,7 @@ export async function api(url, options = {}) {
 
 export function table(columns, rows, { className = "data" } = {}) {
   const head = el("tr", {}, columns.map((c) => el("th", { class: c.num ? "num" : null, text: c.label })));
-  const body = rows.map((r) => el("tr", { class: r._class || null }, columns.map((c) => {
+  const body = rows.map((r) => el("tr", { class: r._class || null, "data-zone": r.zone ?? null }, columns.map((c) => {
     const v = c.value(r);
     return el("td", { class: c.num ? "num" : null }, v instanceof Node ? v : String(v ?? "—"));
   })));

@@ -1,6 +1,6 @@
 // GEP dashboard: run / year / service selectors, map by township, tables by service, zone and year,
 // or a scenario comparison (ΔGEP by township and by service).
-import { $, DATA, LANG, el, t, money, number, pct, table, drawMap, colourScale, legend, withLang, ready } from "./common.js";
+import { $, DATA, LANG, el, t, money, number, pct, unit, table, drawMap, colourScale, legend, withLang, ready } from "./common.js";
 
 const run = DATA.run;
 const state = { year: null, service: "", cells: "" };
@@ -62,7 +62,12 @@ function drawAccount() {
     fill: (f) => scale.colour(byZone[f.properties.zone] || 0),
     title: (f) => `${zname(f.properties.zone)}: ${money(byZone[f.properties.zone] || 0)}`,
     image: state.cells ? `/api/v1/runs/${run.id}/maps/${state.cells}.png` : null,
-    onSelect: (f) => highlight(f.properties.zone),
+    onSelect: (f) => {
+      highlight(f.properties.zone);
+      const mine = rows.filter((r) => r.zone === f.properties.zone).sort((a, b) => b.value_cny - a.value_cny);
+      $("#zone-detail").replaceChildren(el("strong", { text: `${zname(f.properties.zone)}: ${money(byZone[f.properties.zone] || 0)}` }), " · ",
+        ...mine.slice(0, 4).map((r, i) => `${i ? "、" : ""}${serviceName(services[r.service])} ${money(r.value_cny)}`));
+    },
   });
   legend($("#legend"), scale, (v) => money(v, 1));
 
@@ -78,7 +83,7 @@ function drawAccount() {
   $("#services").replaceChildren(table([
     { label: t("dash.service"), value: (s) => serviceName(services[s.service]) },
     { label: t("dash.category"), value: (s) => t(`cat.${services[s.service].category}`) },
-    { label: t("dash.quantity"), num: true, value: (s) => (s.quantity === null ? "—" : `${number(s.quantity, 0)} ${services[s.service].unit}`) },
+    { label: t("dash.quantity"), num: true, value: (s) => (s.quantity === null ? "—" : `${number(s.quantity, 0)} ${unit(services[s.service].unit)}`) },
     { label: t("dash.value"), num: true, value: (s) => money(s.value) },
     { label: t("dash.share"), value: (s) => { const b = el("span", { class: "bar" }); b.style.width = `${(100 * s.value) / max}%`; return el("span", { class: "barcell" }, b, pct(s.value / total.gep_cny)); } },
   ], svcRows));
@@ -145,6 +150,7 @@ function drawComparison() {
 
 function highlight(zone) {
   document.querySelectorAll("path.zone").forEach((p) => p.classList.toggle("selected", p.dataset.zone === String(zone)));
+  document.querySelectorAll("#zones tbody tr").forEach((tr) => tr.classList.toggle("selected", tr.dataset.zone === String(zone)));
 }
 
 function draw() {
