@@ -9,8 +9,8 @@ are cached in memory per folder and invalidated when its manifest changes.
 Zone outlines are polygonised from the run's per-cell zone index (``cells.nc``:
 ``zone_index``, ``crs``, ``transform``) with :func:`rasterio.features.shapes`,
 merged per zone with shapely, simplified (Douglas–Peucker) to about one pixel of a
-map of the whole region — max(half a cell, 1/1000 of the region's extent) — and
-reprojected to WGS 84 with pyproj for RFC 7946 GeoJSON (or kept in the run's CRS,
+map of the whole region — 1/1000 of its extent, when that is at least a cell (a smaller
+region keeps every cell edge) — and reprojected to WGS 84 with pyproj for RFC 7946 GeoJSON (or kept in the run's CRS,
 for drawing under the cell maps).
 """
 
@@ -351,8 +351,9 @@ def _zone_features(folder: Path, acc: Any, native: bool) -> dict:
     for geom, v in rasterio.features.shapes(index, mask=index >= 0, transform=transform):
         parts.setdefault(int(v), []).append(shape(geom))
     height, width = index.shape
-    # about one pixel of a map of the whole region, never less than half a cell (the staircase of the cells)
-    tolerance = max(abs(transform.a) / 2, max(abs(transform.a) * width, abs(transform.e) * height) / 1000)
+    # about one pixel of a map of the whole region; a region under 1,000 cells across keeps every cell edge
+    tolerance = max(abs(transform.a) * width, abs(transform.e) * height) / 1000
+    tolerance = tolerance if tolerance >= max(abs(transform.a), abs(transform.e)) else 0.0
     crs = str(attrs.get("crs", ""))
     to_wgs84 = None
     if not native and crs:

@@ -71,9 +71,11 @@ def test_zones_as_rfc7946_geojson_and_in_the_grid_crs(client):
     assert "crs" not in doc  # RFC 7946: WGS 84 only
     native = client.get("/api/v1/runs/tiny/zones?crs=native").json()
     assert native["crs"]["properties"]["name"] == "EPSG:32650"
-    # 2 × 3 cells of 30 m: zone 1 has three cells (2,700 m²), zone 2 three
-    from shapely.geometry import shape
+    # 2 × 3 cells of 30 m: zone 1 is an L of three cells, zone 2 the other three; every cell edge kept
+    from shapely.geometry import box, shape
 
+    l_shape = box(640000, 3499940, 640060, 3500000).difference(box(640030, 3499940, 640060, 3499970))
+    assert shape(native["features"][0]["geometry"]).normalize().equals_exact(l_shape.normalize(), 1e-6)
     assert [shape(f["geometry"]).area for f in native["features"]] == pytest.approx([2700.0, 2700.0])
     gep = client.get("/api/v1/runs/tiny/gep").json()
     for f in native["features"]:
