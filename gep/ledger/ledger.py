@@ -372,15 +372,50 @@ class Ledger:
                 raise InvalidRequest(f"no transaction {seq} in a tree of {n} records (the log holds {current})",
                                      hint="give a sequence number from 1 to the tree size")
             leaf, = tx.one("SELECT leaf_hash FROM log WHERE seq = ?", (int(seq),))
-            root, = tx.one("SELECT root FROM log WHERE seq = ?", (n,))
-            groups = merkle.inclusion_nodes(int(seq) - 1, n)
-            nodes = {}
-            for level, index in {key for group in groups for key in group}:
-                nodes[(level, index)] = bytes.fromhex(tx.one("SELECT hash FROM merkle WHERE level = ? AND idx = ?", (level, index))[0])
-            path = merkle.fold_inclusion(groups, nodes)
-            return {"seq": int(seq), "leaf_index": int(seq) - 1, "leaf_hash": leaf, "tree_size": n, "root": root, "path": [p.hex() for p in path]}
+            path = _stored_proof(tx, merkle.inclusion_nodes(int(seq) - 1, n))
+            return {"seq": int(seq), "leaf_index": int(seq) - 1, "leaf_hash": leaf, "tree_size": n, "root": _root_at(tx, n), "path": path}
 
         return self.store.read(run)
+
+    def consistency(self, first: int, second: int | None = None) -> dict:
+        """RFC 6962 consistency proof that the tree of ``first`` records is a prefix of the tree of ``second`` (default: all).
+
+        Read from the stored perfect-subtree hashes, like :meth:`inclusion`.
+
+        Returns
+        -------
+        dict
+            ``{first_size, first_root, tree_size, root, path}``; check it with
+            :func:`gep.ledger.merkle.verify_consistency` against a head you kept.
+        """
+        def run(tx: Tx) -> dict:
+            current = int(tx.one("SELECT COALESCE(MAX(seq), 0) FROM log")[0])
+            n = current if second is None else int(second)
+            if not 0 <= int(first) <= n <= current:
+                raise InvalidRequest(f"no consistency proof from {first} to {n} records (the log holds {current})",
+                                     hint="give 0 ≤ first ≤ second ≤ the tree size")
+            return {"first_size": int(first), "first_root": _root_at(tx, int(first)), "tree_size": n, "root": _root_at(tx, n),
+                    "path": _stored_proof(tx, merkle.consistency_nodes(int(first), n))}
+
+        return self.store.read(run)
+
+
+# --------------------------------------------------------------------------- proofs from stored nodes
+
+
+def _root_at(tx: Tx, size: int) -> str:
+    """Root (hex) of the tree of the first ``size`` records (the root stored with record ``size``)."""
+    if size == 0:
+        return merkle.EMPTY_ROOT.hex()
+    return tx.one("SELECT root FROM log WHERE seq = ?", (size,))[0]
+
+
+def _stored_proof(tx: Tx, groups: list[list[tuple[int, int]]]) -> list[str]:
+    """Hex proof elements folded from the stored perfect subtrees the groups name."""
+    nodes = {}
+    for level, index in {key for group in groups for key in group}:
+        nodes[(level, index)] = bytes.fromhex(tx.one("SELECT hash FROM merkle WHERE level = ? AND idx = ?", (level, index))[0])
+    return [p.hex() for p in merkle.fold_inclusion(groups, nodes)]
 
 
 # --------------------------------------------------------------------------- append

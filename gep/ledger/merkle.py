@@ -29,7 +29,7 @@ from typing import Sequence
 
 __all__ = [
     "EMPTY_ROOT", "leaf_hash", "node_hash", "root", "Frontier", "inclusion_proof", "verify_inclusion",
-    "consistency_proof", "verify_consistency", "inclusion_nodes", "fold_inclusion",
+    "consistency_proof", "verify_consistency", "inclusion_nodes", "consistency_nodes", "fold_inclusion",
 ]
 
 #: Root of the empty tree, SHA-256 of the empty string [32 bytes].
@@ -289,8 +289,36 @@ def inclusion_nodes(index: int, size: int) -> list[list[tuple[int, int]]]:
     return path[::-1]
 
 
+def consistency_nodes(first: int, second: int) -> list[list[tuple[int, int]]]:
+    """Which stored perfect subtrees make up each element of the consistency proof from ``first`` to ``second`` leaves.
+
+    RFC 6962 section 2.1.2 (``PROOF(m, D[n])``, the same recursion as :func:`consistency_proof`),
+    read from stored hashes; empty for ``first`` 0 or ``second``. Fold with :func:`fold_inclusion`.
+    """
+    if not 0 <= first <= second:
+        raise ValueError(f"first size {first} outside 0..{second}")
+    out: list[list[tuple[int, int]]] = []
+
+    def sub(m: int, start: int, n: int, complete: bool) -> None:
+        if m == n:
+            if not complete:
+                out.append(_cover(start, n))
+            return
+        k = _split(n)
+        if m <= k:
+            sub(m, start, k, complete)
+            out.append(_cover(start + k, n - k))
+        else:
+            sub(m - k, start + k, n - k, False)
+            out.append(_cover(start, k))
+
+    if first not in (0, second):
+        sub(first, 0, second, True)
+    return out
+
+
 def fold_inclusion(groups: list[list[tuple[int, int]]], nodes: dict[tuple[int, int], bytes]) -> list[bytes]:
-    """The audit path from :func:`inclusion_nodes` and the stored hashes of those nodes."""
+    """The proof from :func:`inclusion_nodes` or :func:`consistency_nodes` and the stored hashes of those nodes."""
     out = []
     for group in groups:
         h = nodes[group[-1]]

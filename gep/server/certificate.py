@@ -133,3 +133,33 @@ def verify(cert: Any, trusted_root: str | None = None) -> dict:
     except (KeyError, TypeError, ValueError) as exc:
         check("fields", False, f"missing or malformed: {exc}")
     return {"ok": all(c["ok"] for c in checks), "checks": checks, "record": record}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gep.server.certificate CERT.json [--root HEX]``: check a certificate offline.
+
+    Prints one line per check; exit 0 when all pass, 1 when one fails, 2 when the file cannot be read.
+    """
+    import argparse
+    import json
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m gep.server.certificate", description="Check a gep ledger certificate offline.")
+    ap.add_argument("file", help="certificate JSON (GET /api/v1/ledger/transactions/<seq>/certificate)")
+    ap.add_argument("--root", help="root hash (hex) of a tree head you trust, e.g. one the registry published")
+    args = ap.parse_args(argv)
+    try:
+        with open(args.file, encoding="utf-8") as fh:
+            cert = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"error: cannot read certificate {args.file}: {exc}", file=sys.stderr)
+        return 2
+    res = verify(cert, args.root)
+    for c in res["checks"]:
+        print(f"{'ok  ' if c['ok'] else 'FAIL'} {c['check']}: {c['detail']}")
+    print("certificate verified" if res["ok"] else "certificate NOT verified")
+    return 0 if res["ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

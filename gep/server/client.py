@@ -113,6 +113,14 @@ class Client:
     def certificate(self, seq: int) -> dict:
         return self.get(f"/api/v1/ledger/transactions/{int(seq)}/certificate")
 
+    def check_head(self, tree_size: int, root_hash: str) -> bool:
+        """True when the server's current tree extends a head you kept (RFC 6962 consistency proof, checked here)."""
+        from gep.ledger import merkle
+
+        p = self.get("/api/v1/ledger/consistency", first=int(tree_size))
+        return merkle.verify_consistency(int(tree_size), p["tree_size"], bytes.fromhex(root_hash), bytes.fromhex(p["root"]),
+                                         [bytes.fromhex(x) for x in p["path"]])
+
     def gep(self, run: str) -> dict:
         """GEP by year × zone × service of a recorded run."""
         return self.get(f"/api/v1/runs/{run}/gep")

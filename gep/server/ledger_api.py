@@ -311,6 +311,18 @@ def proof(request: Request, seq: int, size: int | None = Query(None, ge=1, descr
             raise NotFound(exc.message, hint=exc.hint) from None
 
 
+@router.get("/consistency", summary="RFC 6962 consistency proof: an earlier tree is a prefix of a later one")
+def consistency(request: Request, first: int = Query(..., ge=0, description="Size of the earlier tree (a head you kept)."),
+                second: int | None = Query(None, ge=0, description="Size of the later tree (default: the latest).")) -> dict:
+    """Hashes only: public whatever the access mode. Check it against the root of the head you kept
+    (``gep.ledger.merkle.verify_consistency``; the registry page does it in the browser)."""
+    with _ctx(request).pool.ledger() as led:
+        try:
+            return led.consistency(first, second)
+        except InvalidRequest as exc:
+            raise NotFound(exc.message, hint=exc.hint) from None
+
+
 @router.get("/transactions/{seq}/certificate", summary="Certificate: the transaction, its inclusion proof and the tree head")
 def certificate_of(request: Request, seq: int, size: int | None = Query(None, ge=1)) -> JSONResponse:
     """Verifiable offline (docs/platform.md: ``gep.server.certificate.verify``, or the registry page)."""

@@ -123,9 +123,9 @@ def test_frontier_matches_recursive_definition_and_rebuilds_from_nodes():
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 90), st.data())
-def test_inclusion_from_stored_nodes_equals_the_reference_path(n, data):
-    # the audit path read from the stored perfect subtrees (what `Ledger.inclusion` does) is the
-    # RFC 6962 PATH(m, D[size]) for every tree size up to the current one
+def test_proofs_from_stored_nodes_equal_the_reference_proofs(n, data):
+    # the audit path and the consistency proof read from the stored perfect subtrees (what
+    # `Ledger.inclusion` and `Ledger.consistency` do) are RFC 6962 PATH and PROOF for every size so far
     f = merkle.Frontier()
     nodes = {}
     leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(n)]
@@ -139,3 +139,7 @@ def test_inclusion_from_stored_nodes_equals_the_reference_path(n, data):
     assert merkle.verify_inclusion(leaves[i], i, size, path, merkle.root(leaves[:size]))
     with pytest.raises(ValueError):
         merkle.inclusion_nodes(size, size)
+    first = data.draw(st.integers(0, size))
+    proof = merkle.fold_inclusion(merkle.consistency_nodes(first, size), nodes)
+    assert proof == merkle.consistency_proof(leaves[:size], first)
+    assert merkle.verify_consistency(first, size, merkle.root(leaves[:first]), merkle.root(leaves[:size]), proof)

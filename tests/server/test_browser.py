@@ -132,6 +132,20 @@ def test_import_key_sign_transfer_and_verify_certificate(site, page):
     expect(page.locator("#cert-result #verdict")).to_contain_text("验证通过")
     assert page.locator("#cert-result li.error").count() == 0
 
+    # a head kept earlier (size 4) is consistent with the ledger now; a made-up root is not
+    from gep.ledger.ledger import Ledger as _L
+
+    with _L.open(site.target) as led:
+        root4 = led.consistency(4)["first_root"]
+    page.fill("#head-form input[name=size]", "4")
+    page.fill("#head-form input[name=root]", root4)
+    page.click("#head-form button")
+    expect(page.locator("#head-verdict")).to_contain_text("一致")
+    expect(page.locator("#head-verdict")).to_have_class("ok")
+    page.fill("#head-form input[name=root]", "ab" * 32)
+    page.click("#head-form button")
+    expect(page.locator("#head-verdict")).to_have_class("error")
+
     # a tampered certificate file fails in the page
     from gep.server.certificate import build
 

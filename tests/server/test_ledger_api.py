@@ -291,3 +291,35 @@ def test_a_numeric_request_id_never_shadows_a_sequence_number(server):
     assert s.client.get("/api/v1/ledger/transactions/1").json()["record"]["request"]["type"] == "init"
     assert verify(s.client.get("/api/v1/ledger/transactions/1/certificate").json())["record"]["request"]["id"] == "genesis"
     assert s.client.get(f"/api/v1/ledger/requests/{s.keys.alice.public}/1").json()["seq"] == 7
+
+
+def test_consistency_proofs_hold_the_registry_to_a_head_you_kept(server):
+    s = server()
+    c = s.client
+    kept = c.get("/api/v1/ledger/head?size=4").json()
+    cl = Client(http=s.client)
+    cl.transfer(s.keys.bob, INS, "100 kg", "bob", "carol")
+    for first in range(0, 8):
+        p = c.get(f"/api/v1/ledger/consistency?first={first}").json()
+        assert p["tree_size"] == 7
+        assert merkle.verify_consistency(first, 7, bytes.fromhex(p["first_root"]), bytes.fromhex(p["root"]), [bytes.fromhex(x) for x in p["path"]])
+    assert cl.check_head(4, kept["root_hash"])
+    assert not cl.check_head(4, "ab" * 32)  # a head the log does not extend (a rewritten history would answer so)
+    assert c.get("/api/v1/ledger/consistency?first=99").status_code == 404
+
+
+def test_certificate_checked_offline_with_one_command(server, tmp_path, capsys):
+    from gep.server.certificate import main
+
+    s = server()
+    cert = s.client.get("/api/v1/ledger/transactions/6/certificate").json()
+    good = tmp_path / "cert.json"
+    good.write_text(json.dumps(cert), encoding="utf-8")
+    assert main([str(good), "--root", cert["head"]["root_hash"]]) == 0
+    assert "certificate verified" in capsys.readouterr().out
+    cert["record"] = cert["record"].replace("1186.71", "1.71")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(cert), encoding="utf-8")
+    assert main([str(bad)]) == 1 and "FAIL leaf" in capsys.readouterr().out
+    (tmp_path / "junk.json").write_text("{", encoding="utf-8")
+    assert main([str(tmp_path / "junk.json")]) == 2

@@ -95,6 +95,30 @@ export async function verifyInclusion(leaf, index, size, path, root) {
   return sn === 0 && equal(r, root);
 }
 
+// RFC 9162 section 2.1.4.2 (same algorithm as gep.ledger.merkle.verify_consistency).
+export async function verifyConsistency(first, second, firstRoot, secondRoot, path) {
+  if (first > second || first < 0) return false;
+  if (first === second) return path.length === 0 && equal(firstRoot, secondRoot);
+  if (first === 0) return path.length === 0;
+  if (!path.length) return false;
+  if ((first & (first - 1)) === 0) path = [firstRoot, ...path];
+  let fn = first - 1, sn = second - 1;
+  while (fn % 2 === 1) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+  let fr = path[0], sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+  }
+  return equal(fr, firstRoot) && equal(sr, secondRoot) && sn === 0;
+}
+
 export async function verifySignature(publicHex, message, signatureHex) {
   try {
     const key = await crypto.subtle.importKey("raw", unhex(publicHex), { name: "Ed25519" }, false, ["verify"]);

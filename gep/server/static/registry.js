@@ -1,6 +1,6 @@
 // Registry explorer: tree head, instruments, transactions, certificates verified in the page (WebCrypto).
 import { $, DATA, el, t, table, api, showError, ready, describe } from "./common.js";
-import { signedGet, verifyCertificate } from "./ledger.js";
+import { signedGet, unhex, verifyCertificate, verifyConsistency } from "./ledger.js";
 
 // Reads are signed with the imported key (account page) when the ledger is not public.
 const get = (url) => signedGet(url, DATA.access);
@@ -84,6 +84,19 @@ $("#cert-file").addEventListener("change", async (ev) => {
     $("#file-result").replaceChildren(checksList(await verifyCertificate(JSON.parse(await file.text()))));
   } catch (e) {
     showError($("#file-result"), e);
+  }
+});
+
+$("#head-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = Object.fromEntries(new FormData(ev.target).entries());
+  try {
+    const { body: p } = await api(`/api/v1/ledger/consistency?first=${Number(f.size)}`);
+    const ok = await verifyConsistency(p.first_size, p.tree_size, unhex(f.root.trim()), unhex(p.root), p.path.map(unhex));
+    $("#head-result").replaceChildren(el("p", { id: "head-verdict", class: ok ? "ok" : "error",
+      text: ok ? `✔ ${t("reg.head_ok")} ${p.first_size} → ${p.tree_size}` : `✘ ${t("reg.head_bad")}` }));
+  } catch (e) {
+    showError($("#head-result"), e);
   }
 });
 
