@@ -106,7 +106,7 @@ def _entry(row: dict) -> dict:
 def parse_body(raw: bytes, limit: int) -> Any:
     """Parse a JSON request body: bounded size, no binary floats, integers of at most 19 digits."""
     if len(raw) > limit:
-        raise InvalidRequest(f"request body of {len(raw)} bytes is larger than {limit}", hint="send fewer operations per batch")
+        raise TooLarge(f"request body of {len(raw)} bytes is larger than {limit}", hint="send fewer operations per batch")
 
     def no_float(text: str) -> Any:
         raise InvalidRequest(f"binary float {text[:30]} in a ledger document", hint="amounts are integers of the base unit; prices are decimal strings")
@@ -123,14 +123,29 @@ def parse_body(raw: bytes, limit: int) -> Any:
 
 
 async def _json_body(request: Request) -> Any:
+    """The body, read no further than ``max_body`` bytes (a larger one is refused before it is read whole)."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
         raise UnsupportedMedia(f"content type {ctype or 'none'!r}", hint="send the signed request as application/json")
-    return parse_body(await request.body(), request.app.state.ctx.config.max_body)
+    limit = request.app.state.ctx.config.max_body
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"request body of {declared} bytes is larger than {limit}", hint="send fewer operations per batch")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"request body larger than {limit} bytes", hint="send fewer operations per batch")
+        chunks.append(chunk)
+    return parse_body(b"".join(chunks), limit)
 
 
 class UnsupportedMedia(GepError):
     """A write that is not ``application/json`` (HTTP 415: no form posts, so no cross-site forms)."""
+
+
+class TooLarge(GepError):
+    """A request body larger than ``max_body`` (HTTP 413)."""
 
 
 def _signed(led, ctx, item: Any, where: str):
@@ -403,7 +418,7 @@ def error_status(exc: GepError, method: str) -> int:
     from gep.ledger import errors as le
 
     table = [(Unauthorised, 401), (le.BadSignature, 401), (Forbidden, 403), (le.NotAuthorised, 403), (NotFound, 404),
-             (UnsupportedMedia, 415), (le.IdConflict, 409), (le.EvidenceChanged, 409), (le.StorageError, 503)]
+             (UnsupportedMedia, 415), (TooLarge, 413), (le.IdConflict, 409), (le.EvidenceChanged, 409), (le.StorageError, 503)]
     for cls, status in table:
         if isinstance(exc, cls):
             return status
