@@ -289,11 +289,12 @@ def coefficients_show(
         print(json.dumps({"id": cs.id, "version": cs.version, "description": cs.description, "profile": cs.profile, "rows": json.loads(rows.drop(columns=["file"]).to_json(orient="records", force_ascii=False))}, ensure_ascii=False, indent=1))
         return
     t = Table(title=f"{cs.id} {cs.version}: {cs.description}")
-    for col in ("parameter", "key", "value", "unit", "price year", "confidence", "source"):
+    for col in ("parameter", "key", "value", "range", "unit", "price year", "confidence", "source"):
         t.add_column(col, overflow="fold")
     for r in rows.itertuples():
         py = "" if r.price_year != r.price_year or r.price_year in ("", None) else str(int(float(r.price_year)))
-        t.add_row(r.parameter, r.key, f"{r.value:g}", r.unit, py, r.confidence, str(r.source))
+        span = "" if r.low != r.low or r.high != r.high else f"{r.low:g}–{r.high:g}"
+        t.add_row(r.parameter, r.key, f"{r.value:g}", span, r.unit, py, r.confidence, str(r.source))
     out.print(t)
     counts = rows["confidence"].value_counts().to_dict()
     out.print("confidence: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
@@ -301,15 +302,16 @@ def coefficients_show(
 
 
 @coef_app.command("verify")
-def coefficients_verify(set_id: Optional[str] = typer.Argument(None, help="One set id; default all shipped sets."), as_json: bool = typer.Option(False, "--json")) -> None:
-    """Check every coefficient file against the SHA-256 in its set's manifest and validate the rows."""
+def coefficients_verify(set_id: Optional[str] = typer.Argument(None, help="One set id, id@version or folder; default all shipped sets and their frozen releases."), as_json: bool = typer.Option(False, "--json")) -> None:
+    """Check every coefficient file against the SHA-256 in its set's manifest, validate the rows, and
+    check citations and ranges (rules in coefficients/README.md): exit 1 naming file, line and what is missing."""
     from gep import coefficients
-    from gep.io.coefficient_files import find_set
+    from gep.io.coefficient_files import RELEASES, find_set
 
     try:
         if set_id:
             folder = find_set(set_id)
-            problems = {folder.name: coefficients.verify_set(folder)}
+            problems = {folder.name: coefficients.verify_set(folder, rules=RELEASES not in folder.parts)}
         else:
             problems = coefficients.verify_all()
     except GepError as exc:

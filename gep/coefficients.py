@@ -13,11 +13,20 @@ listed), or a name (pollutant, product). ``landcover.csv`` is the legend,
 model's table format, ``price_index.csv`` the pinned price index series.
 A set may extend a ``base`` set: its rows replace the base's rows with the
 same key, its profile keys replace the base's.
+
+Every row may carry its plausible range ``low, high`` (in the row's unit) and
+``range_basis`` (where the range comes from); :meth:`CoefficientSet.uncertainty`
+and :meth:`CoefficientSet.ranges` expose them with the confidence, for
+uncertainty analysis. :func:`citation_problems` holds the citation and range
+rules ``gep coefficients verify`` applies (coefficients/README.md).
+A set is named by id (the current version) or ``id@version`` (a frozen
+release under ``coefficients/releases/``, :func:`gep.io.coefficient_files.find_set`).
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,14 +36,18 @@ import pandas as pd
 import pint
 
 from gep.errors import CoefficientError, GridError, nearest
-from gep.io.coefficient_files import check_hashes, find_set, read_manifest, sha256_file
+from gep.io.coefficient_files import RELEASES, check_hashes, find_set, read_manifest, sha256_file, split_version
 from gep.io.tables import read_csv
 from gep.units import Q_, affine, parse_unit
 
 CONFIDENCE = ("verified", "derived", "recalled", "assumed")
 TIDY_COLUMNS = ("parameter", "key", "value", "unit", "price_year", "source", "year", "confidence", "note")
+#: Optional columns of every value table (after ``confidence``): the plausible range in the row's unit and its basis.
+RANGE_COLUMNS = ("low", "high", "range_basis")
 LEGEND_COLUMNS = ("code", "class", "name_zh", "ecosystem", "vegetated")
 POOL_COLUMNS = ("lucode", "c_above", "c_below", "c_soil", "c_dead")
+#: Range columns of the carbon-pool table: ``c_above_low, c_above_high, …`` (one ``range_basis`` per row).
+POOL_RANGE_COLUMNS = tuple(f"{pool}_{end}" for pool in POOL_COLUMNS[1:] for end in ("low", "high"))
 INDEX_COLUMNS = ("series", "year", "value", "basis", "source", "confidence")
 ECOSYSTEMS = ("forest", "shrub", "grassland", "wetland", "water", "cropland", "urban", "bare")
 NODATA_CODES = (0, 255, 65535)
@@ -83,6 +96,29 @@ class Override:
 
     def as_dict(self) -> dict:
         return {"parameter": self.parameter, "key": self.key, "old": self.old, "new": self.new, "unit": self.unit}
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """A coefficient with its plausible range and how sure we are of it.
+
+    ``low`` and ``high`` are NaN when the row gives no range (a ``verified``
+    or ``derived`` value whose source gives no spread).
+    """
+
+    parameter: str
+    key: str
+    value: float
+    low: float
+    high: float
+    unit: str
+    confidence: str
+    range_basis: str
+    source: str
+
+    @property
+    def has_range(self) -> bool:
+        return not (np.isnan(self.low) or np.isnan(self.high))
 
 
 @dataclass
@@ -191,6 +227,60 @@ class CoefficientSet:
             raise CoefficientError(f"price '{parameter}' has no price_year", hint="every price row needs the year its CNY refer to")
         return q, int(r["price_year"])
 
+    # ------------------------------------------------------------ uncertainty
+    def uncertainty(self, parameter: str, key: str = "", unit: str | None = None) -> Uncertainty:
+        """Value, range ``(low, high)`` and confidence of ``parameter[key]``, in ``unit`` (default the row's).
+
+        ``carbon_pools.<pool>`` with a land-cover code as key reads the carbon-pool table [t C/ha].
+        """
+        if parameter.startswith("carbon_pools."):
+            table = self.ranges()
+            hit = table[(table["parameter"] == parameter) & (table["key"] == str(key))]
+            if hit.empty:
+                raise CoefficientError(f"'{parameter}[{key}]' is not in the carbon-pool table of set {self.id}", hint=f"pools are {', '.join(POOL_COLUMNS[1:])}, keys are lucodes")
+            r = hit.iloc[0]
+        else:
+            r = self.row(parameter, key)
+        scale, offset = (1.0, 0.0) if unit is None else affine(r["unit"], unit, f"coefficient '{parameter}' (key '{key}') in set {self.id}")
+        conv = lambda v: float(v) * scale + offset if pd.notna(v) else float("nan")  # noqa: E731
+        return Uncertainty(
+            parameter, str(key), conv(r["value"]), conv(r["low"]), conv(r["high"]), unit or str(r["unit"]),
+            str(r["confidence"]), str(r["range_basis"] or ""), str(r["source"]),
+        )
+
+    def ranges(self) -> pd.DataFrame:
+        """Every value of the set with its range and confidence, one row each.
+
+        Columns ``parameter, key, value, low, high, unit, confidence,
+        range_basis, source``: the tidy rows, then the carbon pools as
+        ``carbon_pools.<pool>`` keyed by lucode [t C/ha] (the names
+        :meth:`with_overrides` accepts, so sampled values can be applied as
+        overrides), then the price index as ``price_index.<series>`` keyed by
+        year (previous year = 100; not overridable).
+        """
+        cols = ["parameter", "key", "value", "low", "high", "unit", "confidence", "range_basis", "source"]
+        parts = [self.rows[cols]]
+        pools = self.carbon_pools
+        if len(pools):
+            for pool in POOL_COLUMNS[1:]:
+                parts.append(pd.DataFrame({
+                    "parameter": f"carbon_pools.{pool}", "key": pools["lucode"].astype(str),
+                    "value": pd.to_numeric(pools[pool]).astype(float),
+                    "low": _numeric_column(pools, f"{pool}_low"), "high": _numeric_column(pools, f"{pool}_high"),
+                    "unit": "tC/ha", "confidence": _text_column(pools, "confidence"),
+                    "range_basis": _text_column(pools, "range_basis"), "source": _text_column(pools, "source"),
+                }))
+        index = self.price_index
+        if len(index):
+            parts.append(pd.DataFrame({
+                "parameter": "price_index." + index["series"].astype(str), "key": index["year"].astype(str),
+                "value": pd.to_numeric(index["value"]).astype(float),
+                "low": _numeric_column(index, "low"), "high": _numeric_column(index, "high"),
+                "unit": "dimensionless", "confidence": _text_column(index, "confidence"),
+                "range_basis": _text_column(index, "range_basis"), "source": _text_column(index, "source"),
+            }))
+        return pd.concat(parts, ignore_index=True)
+
     # -------------------------------------------------------------- overrides
     def with_overrides(self, overrides: dict[str, Any], where: str = "scenario") -> "CoefficientSet":
         """A copy with values replaced: ``{"param": v, "param[key]": v}``.
@@ -231,6 +321,8 @@ class CoefficientSet:
             new.rows.at[idx, "value"] = number
             new.rows.at[idx, "source"] = f"scenario override ({where})"
             new.rows.at[idx, "confidence"] = "assumed"
+            new.rows.loc[idx, ["low", "high"]] = np.nan
+            new.rows.at[idx, "range_basis"] = "scenario override: no range given"
             new.overrides.append(Override(param, key, old, number, unit))
         return new
 
@@ -249,6 +341,10 @@ class CoefficientSet:
             number = float(value)
         old = float(pools.at[hit[0], pool])
         pools.at[hit[0], pool] = number
+        for end in ("low", "high"):
+            if f"{pool}_{end}" in pools:
+                pools[f"{pool}_{end}"] = pd.to_numeric(pools[f"{pool}_{end}"], errors="coerce").astype(float)
+                pools.at[hit[0], f"{pool}_{end}"] = np.nan
         self.carbon_pools = pools
         self.overrides.append(Override(f"carbon_pools.{pool}", key, old, number, "tC/ha"))
 
@@ -299,8 +395,31 @@ def _validate_tidy(df: pd.DataFrame, path: str) -> pd.DataFrame:
         first = df[dup].iloc[0]
         raise CoefficientError(f"{path}: '{first['parameter']}[{first['key']}]' is defined twice", hint="keep one row per parameter and key")
     df["value"] = df["value"].astype(float)
+    first = int(df.attrs.get("first_row_line", 2))
+    for col in ("low", "high"):
+        df[col] = _numeric_column(df, col, f"{path}, line", first)
+    df["range_basis"] = _text_column(df, "range_basis")
     df["file"] = Path(path).name
     return df
+
+
+def _numeric_column(df: pd.DataFrame, col: str, where: str | None = None, first_line: int = 2) -> pd.Series:
+    """Column ``col`` as floats (NaN where empty or absent); a non-number raises naming the line."""
+    if col not in df:
+        return pd.Series(np.nan, index=df.index, dtype=float)
+    values = pd.to_numeric(df[col], errors="coerce")
+    bad = values.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")
+    if bad.any() and where is not None:
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise CoefficientError(f"{where} {i + first_line}: {col} {df[col].iloc[i]!r} is not a number", hint=f"write a plain number in the row's unit, or leave {col} empty")
+    return values.astype(float)
+
+
+def _text_column(df: pd.DataFrame, col: str) -> pd.Series:
+    """Column ``col`` as stripped strings ('' where empty or absent)."""
+    if col not in df:
+        return pd.Series("", index=df.index, dtype=object)
+    return df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip()
 
 
 def _read_set_files(folder: Path, manifest: dict) -> dict[str, pd.DataFrame]:
@@ -401,8 +520,106 @@ def read_invest_pools(path: str | Path) -> pd.DataFrame:
     return _validate_pools(read_csv(path, POOL_COLUMNS, "InVEST carbon pool table"), Path(path))
 
 
-def verify_set(folder: Path) -> list[str]:
-    """Problems of one set folder: hash mismatches, then (accounting sets) row validation."""
+# --------------------------------------------------------------------------- citation rules
+
+#: A year in a source: 1800-2099 not inside a longer number ("GB 3838-2002" and "欧阳志云等 2013" both count).
+SOURCE_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+#: A locator inside a source: table, page, section, article, appendix, equation or figure, with its number,
+#: or the date of a dated quote or tariff (``2022-12-30``, ``2022年12月30日``).
+SOURCE_LOCATOR = re.compile(
+    r"(?<!\d)(?:1[89]|20)\d\d-\d\d-\d\d(?!\d)|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|表\s*[A-Za-z]?\.?\s*\d|附表|附录\s*[A-Za-z0-9]|附件\s*\d|第\s*[\d一二三四五六七八九十百]+\s*[章节条款页]|\d+\s*页"
+    r"|(?:公)?式\s*[(（]?\d|图\s*\d|§\s*\d"
+    r"|\b(?:tables?|tab\.|pages?|pp?\.|sections?|sect?\.|chapter|ch\.|appendix|annex|articles?|art\.|clause|item"
+    r"|paragraph|para\.|equation|eqn?\.|figure|fig\.)\s*[A-Z]?[.\-]?\s*\d",
+    re.IGNORECASE,
+)
+NEEDS_YEAR = ("verified", "derived", "recalled")
+NEEDS_LOCATOR = ("verified", "recalled")
+NEEDS_RANGE = ("recalled", "assumed")
+
+
+def citation_problems(df: pd.DataFrame, path: str) -> list[str]:
+    """Rows of a coefficient table that break the citation and range rules (coefficients/README.md).
+
+    A table is checked when it has ``source`` and ``confidence`` columns; its
+    values are ``value`` (range ``low, high``) or, in the InVEST carbon-pool
+    table, the four pools (ranges ``c_above_low, c_above_high, …``).
+
+    * every row names a source;
+    * ``verified``, ``derived`` and ``recalled`` sources name a year;
+    * ``verified`` and ``recalled`` sources name a table, page, section,
+      article, appendix, equation or figure (with its number), or the date of
+      a dated quote or tariff;
+    * ``recalled`` and ``assumed`` rows give ``low`` and ``high`` for every
+      value and a ``range_basis``; any row that gives a range gives its basis;
+    * ``low <= value <= high``.
+
+    Returns one line per problem: ``file, line N (row label): what is wrong``.
+    """
+    if "source" not in df or "confidence" not in df:
+        return []
+    pools = [c for c in POOL_COLUMNS[1:] if c in df]
+    values = [(c, f"{c}_low", f"{c}_high") for c in pools] if pools else [("value", "low", "high")] if "value" in df else []
+    first_value = df.columns.get_loc(values[0][0]) if values else 1
+    label_cols = [c for c in df.columns[: max(first_value, 1)]]
+    first = int(df.attrs.get("first_row_line", 2))
+    problems = []
+    for i, row in enumerate(df.to_dict("records")):
+        text = lambda c: "" if pd.isna(row.get(c)) else str(row.get(c)).strip()  # noqa: E731
+        where = f"{path}, line {i + first} ({' '.join(text(c) for c in label_cols if text(c))})"
+        conf, source = text("confidence"), text("source")
+        missing = []
+        if not source:
+            missing.append("no source: name author or issuer, year, title or standard and table or page, or say why none exists")
+        else:
+            if conf in NEEDS_YEAR and not SOURCE_YEAR.search(source):
+                missing.append(f"the source of a value tagged {conf} names no year")
+            if conf in NEEDS_LOCATOR and not SOURCE_LOCATOR.search(source):
+                missing.append(f"the source of a value tagged {conf} names no table, page or section (e.g. '表2', 'Table 3', 'p. 12', '§2.4', or the date of a quote)")
+        ranged = False
+        for value_col, low_col, high_col in values:
+            v, lo, hi = (pd.to_numeric(text(c) or np.nan, errors="coerce") for c in (value_col, low_col, high_col))
+            for col in (low_col, high_col):
+                if text(col) and pd.isna(pd.to_numeric(text(col), errors="coerce")):
+                    missing.append(f"{col} {text(col)!r} is not a number")
+            if pd.isna(lo) or pd.isna(hi):
+                if conf in NEEDS_RANGE:
+                    missing.append(f"a value tagged {conf} needs a range: {low_col} and {high_col} are required")
+                elif not (pd.isna(lo) and pd.isna(hi)):
+                    missing.append(f"give both {low_col} and {high_col}, or neither")
+                continue
+            ranged = True
+            if lo > hi:
+                missing.append(f"{low_col} {lo:g} > {high_col} {hi:g}")
+            elif not pd.isna(v) and not lo <= v <= hi:
+                missing.append(f"{value_col} {v:g} is outside [{lo:g}, {hi:g}]")
+        if (ranged or conf in NEEDS_RANGE) and not text("range_basis"):
+            missing.append("range_basis is empty: say in one sentence where the range comes from")
+        problems += [f"{where}: {m}" for m in missing]
+    return problems
+
+
+def _file_problems(folder: Path, manifest: dict) -> list[str]:
+    """Citation and range problems of every table of a set, and an unpinned ``base``."""
+    problems = []
+    base = manifest.get("base")
+    if base and split_version(str(base))[1] is None and RELEASES not in find_set(str(base), folder.parent).parts:
+        problems.append(f"{folder / 'manifest.toml'}: base '{base}' names no version, so this set's values change when the base is released again; write base = \"{base}@<version>\"")
+    for name in sorted(manifest.get("files", {})):
+        path = folder / name
+        if path.suffix == ".csv" and path.is_file():
+            problems += citation_problems(read_csv(path, (), "coefficient table", dtype=str), str(path))
+    return problems
+
+
+def verify_set(folder: Path, rules: bool = True) -> list[str]:
+    """Problems of one set folder.
+
+    Hash mismatches first; then (accounting sets) that the set loads; then,
+    with ``rules``, the citation and range rules of :func:`citation_problems`
+    and, when a frozen copy of the same version exists under ``releases/``,
+    that the files are the released ones (a correction needs a new version).
+    """
     manifest = read_manifest(folder)
     problems = check_hashes(folder, manifest)
     if not problems and manifest.get("kind", "accounting") == "accounting":
@@ -410,15 +627,34 @@ def verify_set(folder: Path) -> list[str]:
             load(str(folder), verify=False)
         except CoefficientError as exc:
             problems = [exc.line()]
+    if rules:
+        frozen = folder.parent / RELEASES / str(manifest["id"]) / str(manifest["version"])
+        if (frozen / "manifest.toml").is_file() and read_manifest(frozen).get("files") != manifest.get("files"):
+            problems.append(f"{folder / 'manifest.toml'}: version {manifest['version']} was released with other files ({frozen}); a correction is a new version: bump 'version'")
+        problems += _file_problems(folder, manifest)
     return problems
 
 
 def verify_all(root: Path | None = None) -> dict[str, list[str]]:
-    """Problems per set folder under ``root`` (default: the shipped sets)."""
+    """Problems per set folder under ``root`` (default: the shipped sets).
+
+    Current sets get every check; the frozen versions under ``releases/``
+    (keyed ``releases/<id>/<version>``) are checked for their hashes, that
+    they load and that the folder is named after the manifest's version;
+    the citation rules postdate them and a frozen file is never edited.
+    """
     from gep.io.coefficient_files import coefficients_root
 
     root = root or coefficients_root()
-    return {folder.name: verify_set(folder) for folder in sorted(p for p in root.iterdir() if (p / "manifest.toml").is_file())}
+    out = {folder.name: verify_set(folder) for folder in sorted(p for p in root.iterdir() if (p / "manifest.toml").is_file())}
+    for manifest_path in sorted((root / RELEASES).glob("*/*/manifest.toml")):
+        folder = manifest_path.parent
+        problems = verify_set(folder, rules=False)
+        version = str(read_manifest(folder)["version"])
+        if version != folder.name:
+            problems.append(f"{manifest_path}: version {version} in a folder named {folder.name}")
+        out[f"{RELEASES}/{folder.parent.name}/{folder.name}"] = problems
+    return out
 
 
 def unique_codes(arr: Any) -> np.ndarray:
@@ -461,4 +697,4 @@ def class_index(legend: Legend, codes: Any) -> tuple[Any, np.ndarray]:
     return idx, uniq
 
 
-__all__ = ["CoefficientSet", "Legend", "Override", "load", "verify_all", "class_index", "read_invest_pools", "ECOSYSTEMS", "sha256_file"]
+__all__ = ["CoefficientSet", "Legend", "Override", "Uncertainty", "load", "verify_all", "verify_set", "citation_problems", "class_index", "read_invest_pools", "ECOSYSTEMS", "sha256_file"]

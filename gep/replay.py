@@ -14,7 +14,9 @@ replay when it fails (DESIGN.md section 6):
    with the recorded ones. Differences are warnings; with ``strict`` they stop
    the replay with exit code 4;
 4. **re-run**: the recorded scenario is computed again with the recorded
-   coefficient set (and the recorded RNG seed for seeded calculations) and
+   coefficient set, at the version the run recorded (a frozen copy under
+   ``coefficients/releases/`` once the set has moved on), with the recorded
+   RNG seed for seeded calculations, and
    its outputs written to a temporary folder;
 5. **compare**: every recorded output file must still have its recorded
    SHA-256 (an edited output is named), and every value of every numeric
@@ -41,6 +43,7 @@ DESIGN.md section 6 (provenance and replay); :mod:`gep.provenance`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 from dataclasses import dataclass, field
@@ -52,7 +55,7 @@ import pandas as pd
 
 from gep import provenance
 from gep.errors import CoefficientError, GepError, InputError
-from gep.io.coefficient_files import find_set, read_manifest as read_set_manifest, sha256_file
+from gep.io.coefficient_files import find_set, read_manifest as read_set_manifest, sha256_file, split_version
 
 #: Exit codes of ``gep replay``.
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_CHANGED, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
@@ -154,10 +157,24 @@ def _shown(path: Path) -> str:
         return path.resolve().as_posix()
 
 
-def coefficient_folders(set_name: str, scenario_folder: Path) -> dict[str, Path]:
-    """Set id → folder for a coefficient set and its ``base`` chain, resolved as a run does."""
+def recorded_set(set_name: str, version: Any, scenario_folder: Path) -> str:
+    """The set spec that loads the version a run recorded: ``id@version`` when that
+    version is still present (current or frozen under ``releases/``), else ``set_name``
+    (a custom set folder without releases: its changed files are then named)."""
+    if version is None:
+        return set_name
+    try:
+        find_set(set_name, scenario_folder, version=str(version))
+    except CoefficientError:
+        return set_name
+    return f"{split_version(set_name)[0]}@{version}"
+
+
+def coefficient_folders(set_name: str, scenario_folder: Path, version: Any = None) -> dict[str, Path]:
+    """Set id → folder for a coefficient set and its ``base`` chain, resolved as a run does
+    (the recorded ``version`` of the set when given, see :func:`recorded_set`)."""
     out: dict[str, Path] = {}
-    folder = find_set(set_name, scenario_folder)
+    folder = find_set(recorded_set(set_name, version, scenario_folder), scenario_folder)
     while True:
         meta = read_set_manifest(folder)
         out[str(meta["id"])] = folder
@@ -210,7 +227,7 @@ def check_recorded_files(manifest: dict, run_dir: Path) -> tuple[list[dict], int
             problems.append(p)
     for set_name, version, files in _recorded_sets(manifest):
         try:
-            folders = coefficient_folders(set_name, folder)
+            folders = coefficient_folders(set_name, folder, version)
         except CoefficientError as exc:
             folders = {}
             if any(not k.startswith("scenario/") for k in files):
@@ -547,6 +564,8 @@ def _rerun_gep_run(manifest: dict, scenario_path: Path, out_dir: Path) -> dict:
     from gep.scenario import load as load_scenario
 
     sc = load_scenario(scenario_path)
+    for set_name, version, _files in _recorded_sets(manifest)[:1]:  # the coefficient-set version the run used
+        sc.coefficient_set = recorded_set(set_name, version, sc.folder)
     result = runner.compute(sc, **runner.replay_options(manifest, scenario_path))  # --area parcel, series year
     runner.write(result, out_dir, manifest.get("command") or "gep run")
     return result.manifest or {}
@@ -556,7 +575,10 @@ def _rerun_capacity_basin(manifest: dict, scenario_path: Path, out_dir: Path) ->
     """Re-run a ``gep capacity basin`` manifest into ``out_dir``; return the new manifest."""
     from gep.io.basin import compute_basin, load_basin, write_basin
 
-    result = compute_basin(load_basin(scenario_path))
+    bs = load_basin(scenario_path)
+    recorded = manifest.get("coefficients") or {}
+    pinned = {f"{role}_set": recorded_set(getattr(bs, f"{role}_set"), (recorded.get(role) or {}).get("version"), scenario_path.parent) for role in ("export", "standards")}
+    result = compute_basin(dataclasses.replace(bs, **pinned))  # the coefficient-set versions the run used
     write_basin(result, out_dir, manifest.get("command") or "gep capacity basin")
     return result.manifest or {}
 

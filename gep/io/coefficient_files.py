@@ -34,21 +34,75 @@ def coefficients_root() -> Path:
     return Path(__file__).resolve().parents[2] / "coefficients"
 
 
-def find_set(name_or_path: str, relative_to: Path | None = None) -> Path:
-    """Resolve a set id (``cn-2022``) or a folder path to the set's folder."""
-    candidates = []
-    if relative_to is not None:
-        candidates.append((relative_to / name_or_path))
-    candidates.append(Path(name_or_path))
-    candidates.append(coefficients_root() / name_or_path)
-    for c in candidates:
-        if (c / "manifest.toml").is_file():
-            return c.resolve()
-    available = sorted(p.name for p in coefficients_root().glob("*") if (p / "manifest.toml").is_file())
-    raise CoefficientError(
-        f"coefficient set '{name_or_path}' not found",
-        hint=f"use one of {', '.join(available) or '(none found)'} or a path to a folder with manifest.toml",
-    )
+#: Sub-folder of a coefficient root holding the frozen earlier versions, ``releases/<id>/<version>/``.
+RELEASES = "releases"
+_VERSION = re.compile(r"^\d+(\.\d+)*$")
+
+
+def split_version(spec: str) -> tuple[str, str | None]:
+    """``"cn-2022@1.0.0"`` → ``("cn-2022", "1.0.0")``; a spec without ``@version`` → ``(spec, None)``."""
+    name, sep, version = str(spec).rpartition("@")
+    if sep and name and _VERSION.match(version):
+        return name, version
+    return str(spec), None
+
+
+def _current_folder(name: str, relative_to: Path | None) -> Path | None:
+    candidates = [relative_to / name] if relative_to is not None else []
+    candidates += [Path(name), coefficients_root() / name]
+    return next((c.resolve() for c in candidates if (c / "manifest.toml").is_file()), None)
+
+
+def set_versions(folder: Path) -> dict[str, Path]:
+    """Every version of the set whose current folder is ``folder``: version → folder.
+
+    The current version lives in ``<root>/<id>/``, the frozen earlier ones in
+    ``<root>/releases/<id>/<version>/`` (``<root>`` is the folder holding the set).
+    """
+    manifest = read_manifest(folder)
+    out = {}
+    frozen = folder.parent / RELEASES / str(manifest["id"])
+    for sub in sorted(frozen.glob("*/manifest.toml")):
+        out[sub.parent.name] = sub.parent.resolve()
+    out[str(manifest["version"])] = folder
+    return out
+
+
+def find_set(name_or_path: str, relative_to: Path | None = None, version: str | None = None) -> Path:
+    """Resolve a set id (``cn-2022``), ``id@version`` (``cn-2022@1.0.0``) or a folder to the set's folder.
+
+    Without a version the current folder is returned; with one (in the spec
+    or as ``version``, which wins) the current folder when it has that
+    version, else the frozen copy ``releases/<id>/<version>/`` beside it.
+    A version that exists in neither place is a :class:`CoefficientError`
+    listing the versions there are.
+    """
+    name, spec_version = split_version(name_or_path)
+    version = str(version) if version is not None else spec_version
+    folder = _current_folder(name, relative_to)
+    if folder is None:
+        available = sorted(p.name for p in coefficients_root().glob("*") if (p / "manifest.toml").is_file())
+        raise CoefficientError(
+            f"coefficient set '{name}' not found",
+            hint=f"use one of {', '.join(available) or '(none found)'} or a path to a folder with manifest.toml",
+        )
+    if version is None:
+        return folder
+    versions = set_versions(folder)
+    if version not in versions:
+        raise CoefficientError(
+            f"coefficient set '{name}' has no version {version}",
+            hint=f"versions present: {', '.join(f'{v} ({_where(p, folder)})' for v, p in versions.items())}; frozen versions live in {folder.parent / RELEASES / folder.name}/<version>/",
+        )
+    found = versions[version]
+    recorded = str(read_manifest(found)["version"])
+    if recorded != version:
+        raise CoefficientError(f"{found / 'manifest.toml'} says version {recorded}, but its folder is named {version}", hint="a frozen release folder is named after the version in its manifest")
+    return found
+
+
+def _where(path: Path, current: Path) -> str:
+    return "current" if path == current else RELEASES
 
 
 def read_manifest(folder: Path) -> dict:

@@ -52,6 +52,7 @@ def read_csv(path: str | Path, required: list[str] | tuple[str, ...] = (), what:
         if unit is not None:
             units[name] = unit
     df.columns = names
+    df.attrs["first_row_line"] = start + 2  # file line of the first data row (after comments and header)
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise InputError(

@@ -120,7 +120,7 @@ def test_changed_coefficient_is_named_exit_3(tmp_path, rehash):
     run = tmp_path / "run"
     assert invoke("run", scenario, "--out", run, "--json").exit_code == 0
     prices = tmp_path / "coef" / "prices.csv"
-    prices.write_text(prices.read_text(encoding="utf-8").replace("6.1107,CNY/m**3", "6.2,CNY/m**3"), encoding="utf-8")
+    prices.write_text(prices.read_text(encoding="utf-8").replace("7.06,CNY/m**3", "7.2,CNY/m**3"), encoding="utf-8")
     if rehash:  # even a set whose own manifest was re-hashed differs from what the run recorded
         write_hashes(tmp_path / "coef")
     result, doc = replay_json(run / "manifest.json")

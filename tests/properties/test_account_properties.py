@@ -170,12 +170,12 @@ def test_account_is_additive_over_zones(coef, make_landscape, data, service, zon
 # --------------------------------------------------------------------------- linearity in prices
 
 
-#: (price override, its value in the set as a number, unit text, service priced with it)
-PRICED = (
-    ("price.reservoir_storage", 6.1107, "CNY/m**3", ("water_conservation", "water_balance")),
-    ("price.reservoir_storage", 6.1107, "CNY/m**3", ("flood_mitigation", "storage")),
-    ("price.carbon", 55.0, "CNY/tCO2", ("carbon_sequestration", "rate_lut")),
-    ("price.electricity", 0.52, "CNY/kWh", ("climate_regulation", "evaporative_cooling")),
+#: (price override, unit text, service priced with it)
+PRICED = (  # the price is read from the set, so a corrected set version does not break the property
+    ("price.reservoir_storage", "CNY/m**3", ("water_conservation", "water_balance")),
+    ("price.reservoir_storage", "CNY/m**3", ("flood_mitigation", "storage")),
+    ("price.carbon", "CNY/tCO2", ("carbon_sequestration", "rate_lut")),
+    ("price.electricity", "CNY/kWh", ("climate_regulation", "evaporative_cooling")),
 )
 
 
@@ -184,7 +184,8 @@ PRICED = (
 def test_value_is_linear_in_the_price(coef, make_landscape, data, k, priced, as_text):
     codes, zones, inputs = data
     ls = make(make_landscape, codes, zones, inputs)
-    key, price, unit, service = priced
+    key, unit, service = priced
+    price = float(coef.row(key)["value"])
     base = account_of(ls, coef, [service])
     # the price × k, as a number in the row's unit or as a string with a unit (in wan CNY = 10⁴ CNY)
     new = f"{price * k / 1e4!r} {unit.replace('CNY', 'wan_CNY')}" if as_text else price * k

