@@ -80,25 +80,25 @@ def _check_read(request: Request, owners: Callable[[], set[str]] | None = None) 
     raise Forbidden(f"key {reader.key[:16]}… may not read this", hint="an account's owner reads its own account; auditors are listed in access.readers")
 
 
-def _owner_of(led, account: str) -> str:
-    for a in led.accounts():
-        if a["id"] == account:
-            return a["owner"]
-    from gep.ledger.errors import UnknownAccount
+def _owner_of(request: Request, led, account: str) -> str:
+    owner = _ctx(request).pool.owner(led, account)
+    if owner is None:
+        from gep.ledger.errors import UnknownAccount
 
-    raise UnknownAccount(f"account {account!r} does not exist", hint="list accounts with GET /api/v1/ledger/accounts")
+        raise UnknownAccount(f"account {account!r} does not exist", hint="list accounts with GET /api/v1/ledger/accounts")
+    return owner
 
 
-def _parties(led, record: dict) -> set[str]:
+def _parties(request: Request, led, record: dict) -> set[str]:
     """Keys entitled to a transaction: its signer and the owners of the accounts it touches."""
     req = record["request"]
     touched = {p[0] for p in record.get("effects", {}).get("postings", [])} | {req.get("account")}
-    owners = {a["id"]: a["owner"] for a in led.accounts() if a["kind"] == "user"}
-    return {req.get("signer")} | {owners[a] for a in touched if a in owners}
+    pool = _ctx(request).pool
+    return {req.get("signer")} | {pool.owner(led, a) for a in touched if isinstance(a, str) and not a.startswith("sys:")} - {None}
 
 
 def _entry(row: dict) -> dict:
-    """A log row as the API shows it: the record, its canonical text, leaf hash, root after it."""
+    """A log row as the API shows it: the record, its leaf hash, the root after it, its certificate's URL."""
     return {"seq": row["seq"], "record": row["record"], "leaf_hash": row["leaf_hash"], "root": row["root"],
             "certificate": f"/api/v1/ledger/transactions/{row['seq']}/certificate"}
 
@@ -208,18 +208,19 @@ def accounts(request: Request) -> list[dict]:
 def account(request: Request, account: str) -> dict:
     ctx = _ctx(request)
     with ctx.pool.ledger() as led:
-        owner = _owner_of(led, account)
+        owner = _owner_of(request, led, account)
         _check_read(request, lambda: {owner})
         rows = led.balances(account)
-        opened = next(a for a in led.accounts() if a["id"] == account)
-    return {**opened, "balances": rows}
+    from gep.ledger.model import SYSTEM_ACCOUNTS
+
+    return {"id": account, "kind": SYSTEM_ACCOUNTS.get(account, "user"), "owner": owner, "balances": rows}
 
 
 @router.get("/accounts/{account}/history", summary="Transactions touching an account, newest first (keyset pages)")
 def account_history(request: Request, account: str, limit: int = Query(50, ge=1, le=500), before: int | None = Query(None, ge=1)) -> dict:
     ctx = _ctx(request)
     with ctx.pool.ledger() as led:
-        owner = _owner_of(led, account)
+        owner = _owner_of(request, led, account)
         _check_read(request, lambda: {owner})
         rows = led.page(account=account, limit=limit, before=before)
     return _page(rows, limit)
@@ -229,7 +230,7 @@ def account_history(request: Request, account: str, limit: int = Query(50, ge=1,
 def balances(request: Request, account: str | None = None, instrument: str | None = None) -> list[dict]:
     ctx = _ctx(request)
     with ctx.pool.ledger() as led:
-        owner = _owner_of(led, account) if account else None
+        owner = _owner_of(request, led, account) if account else None
         _check_read(request, (lambda: {owner}) if account else None)
         return led.balances(account, instrument)
 
@@ -284,7 +285,7 @@ def transactions(request: Request, limit: int = Query(50, ge=1, le=500), before:
                  account: str | None = None, instrument: str | None = None) -> dict:
     ctx = _ctx(request)
     with ctx.pool.ledger() as led:
-        owner = _owner_of(led, account) if account else None
+        owner = _owner_of(request, led, account) if account else None
         _check_read(request, (lambda: {owner}) if account else None)
         rows = led.page(account=account, instrument=instrument, limit=limit, before=before)
     return _page(rows, limit)
@@ -298,7 +299,7 @@ def _page(rows: list[dict], limit: int) -> dict:
 def transaction(request: Request, seq: int) -> dict:
     with _ctx(request).pool.ledger() as led:
         row = _find(led, seq)
-        _check_read(request, lambda: _parties(led, row["record"]))
+        _check_read(request, lambda: _parties(request, led, row["record"]))
     return {**_entry(row), "record_text": _text(row["record"])}
 
 
@@ -312,7 +313,7 @@ def by_request_id(request: Request, signer: str, request_id: str) -> dict:
             row = None
         if row is None or row["record"]["request"].get("id") != request_id or row["record"]["request"].get("signer") != signer:
             raise NotFound(f"no request {request_id!r} signed by {signer[:16]}…")
-        _check_read(request, lambda: _parties(led, row["record"]))
+        _check_read(request, lambda: _parties(request, led, row["record"]))
     return {**_entry(row), "record_text": _text(row["record"])}
 
 
@@ -343,7 +344,7 @@ def certificate_of(request: Request, seq: int, size: int | None = Query(None, ge
     """Verifiable offline (docs/platform.md: ``gep.server.certificate.verify``, or the registry page)."""
     with _ctx(request).pool.ledger() as led:
         row = _find(led, seq)
-        _check_read(request, lambda: _parties(led, row["record"]))
+        _check_read(request, lambda: _parties(request, led, row["record"]))
         try:
             cert = certificate.build(led, seq, size)
         except InvalidRequest as exc:

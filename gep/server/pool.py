@@ -32,6 +32,7 @@ class LedgerPool:
         self._idle: queue.LifoQueue = queue.LifoQueue()
         self._open = 0
         self._lock = threading.Lock()
+        self._owners: dict[str, str] = {}
         first = Ledger.open(target)  # fails now (exit 2) when the database holds no ledger
         self.id, self.registry, self.coefficients = first.id, first.registry, first.coefficients
         self.dialect = first.store.dialect
@@ -75,6 +76,20 @@ class LedgerPool:
                     self._open -= 1
             else:
                 self._idle.put(led)
+
+    def owner(self, led, account: str) -> str | None:
+        """The owner key of ``account`` (None: no such account), from a cache filled from ``led.accounts()``.
+
+        Accounts are append-only and an owner never changes (docs/ledger.md), so a cached entry
+        stays right; an unknown id re-reads the accounts once (it may have been opened since).
+        """
+        found = self._owners.get(account)
+        if found is None:
+            fresh = {a["id"]: a["owner"] for a in led.accounts()}
+            with self._lock:
+                self._owners.update(fresh)
+            found = fresh.get(account)
+        return found
 
     def close(self) -> None:
         while True:
