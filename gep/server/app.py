@@ -17,6 +17,7 @@ address is rate-limited.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,7 +110,14 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     config.check()
     _preload()
     pool = LedgerPool(config.db, config.pool) if config.db else None
-    app = FastAPI(title="gep platform", version="1", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        if pool is not None:
+            pool.close()
+
+    app = FastAPI(title="gep platform", version="1", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json", lifespan=lifespan,
                   description="HTTP API of the gep ecological-product accounting and trading data platform: recorded GEP runs, "
                               "basin capacity credits, and the signed, Merkle-logged rights ledger. Writes are Ed25519-signed ledger "
                               "requests (docs/ledger.md); reads are public or signed (docs/platform.md).")
@@ -173,6 +181,4 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     app.include_router(runs_api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-    if pool is not None:
-        app.router.on_shutdown.append(pool.close)
     return app

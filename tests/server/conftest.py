@@ -61,12 +61,17 @@ def server(new_target, keyset, runs_dir, tmp_path):  # noqa: F811
         led.transfer(keyset.alice, "capacity/1/COD/2024", "1 t", "alice", "bob", price="1186.71", id="deal-1")
         ledger_id = led.id
 
+    apps = []
+
     def make(**settings) -> SimpleNamespace:
         cfg = ServerConfig(db=target, runs=runs_dir, **settings)
-        client = TestClient(create_app(cfg), base_url="http://testserver")
+        apps.append(create_app(cfg))
+        client = TestClient(apps[-1], base_url="http://testserver")
         return SimpleNamespace(client=client, target=target, ledger=ledger_id, keys=keyset, runs=runs_dir, config=cfg)
 
-    return make
+    yield make
+    for app in apps:  # close the database connections now (PostgreSQL's are counted)
+        app.state.ctx.pool.close()
 
 
 def chromium_path() -> str | None:
