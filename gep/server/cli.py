@@ -21,7 +21,7 @@ def serve(
     runs: Optional[Path] = typer.Option(None, "--runs", help="Folder of recorded runs (default: runs)."),
     host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default 127.0.0.1: this machine only)."),
     port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default 8000)."),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML file: [server], [access] (public | owners | readers), [limits] (docs/platform.md)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML file: \\[server], \\[access] (public | owners | readers), \\[limits] (docs/platform.md)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Server processes (rate limits and caches are per process)."),
 ) -> None:
     """Serve the GEP dashboard, the registry explorer, account pages and the HTTP API (OpenAPI at /api/openapi.json)."""
