@@ -366,8 +366,7 @@ class Ledger:
             :func:`gep.ledger.merkle.verify_inclusion`.
         """
         def run(tx: Tx) -> dict:
-            current = int(tx.one("SELECT COALESCE(MAX(seq), 0) FROM log")[0])
-            n = current if size is None else int(size)
+            current, n = _sizes(tx, size)
             if not 1 <= int(seq) <= n <= current:
                 raise InvalidRequest(f"no transaction {seq} in a tree of {n} records (the log holds {current})",
                                      hint="give a sequence number from 1 to the tree size")
@@ -389,8 +388,7 @@ class Ledger:
             :func:`gep.ledger.merkle.verify_consistency` against a head you kept.
         """
         def run(tx: Tx) -> dict:
-            current = int(tx.one("SELECT COALESCE(MAX(seq), 0) FROM log")[0])
-            n = current if second is None else int(second)
+            current, n = _sizes(tx, second)
             if not 0 <= int(first) <= n <= current:
                 raise InvalidRequest(f"no consistency proof from {first} to {n} records (the log holds {current})",
                                      hint="give 0 ≤ first ≤ second ≤ the tree size")
@@ -401,6 +399,12 @@ class Ledger:
 
 
 # --------------------------------------------------------------------------- proofs from stored nodes
+
+
+def _sizes(tx: Tx, size: int | None) -> tuple[int, int]:
+    """The log's size and the tree size asked for (default: the log's)."""
+    current = int(tx.one("SELECT COALESCE(MAX(seq), 0) FROM log")[0])
+    return current, current if size is None else int(size)
 
 
 def _root_at(tx: Tx, size: int) -> str:

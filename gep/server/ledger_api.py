@@ -321,10 +321,7 @@ def by_request_id(request: Request, signer: str, request_id: str) -> dict:
 def proof(request: Request, seq: int, size: int | None = Query(None, ge=1, description="Tree size (default: the latest).")) -> dict:
     """Hashes only: public whatever the access mode (a proof reveals no record)."""
     with _ctx(request).pool.ledger() as led:
-        try:
-            return led.inclusion(seq, size)
-        except InvalidRequest as exc:
-            raise NotFound(exc.message, hint=exc.hint) from None
+        return _or_404(led.inclusion, seq, size)
 
 
 @router.get("/consistency", summary="RFC 6962 consistency proof: an earlier tree is a prefix of a later one")
@@ -333,10 +330,7 @@ def consistency(request: Request, first: int = Query(..., ge=0, description="Siz
     """Hashes only: public whatever the access mode. Check it against the root of the head you kept
     (``gep.ledger.merkle.verify_consistency``; the registry page does it in the browser)."""
     with _ctx(request).pool.ledger() as led:
-        try:
-            return led.consistency(first, second)
-        except InvalidRequest as exc:
-            raise NotFound(exc.message, hint=exc.hint) from None
+        return _or_404(led.consistency, first, second)
 
 
 @router.get("/transactions/{seq}/certificate", summary="Certificate: the transaction, its inclusion proof and the tree head")
@@ -345,11 +339,16 @@ def certificate_of(request: Request, seq: int, size: int | None = Query(None, ge
     with _ctx(request).pool.ledger() as led:
         row = _find(led, seq)
         _check_read(request, lambda: _parties(request, led, row["record"]))
-        try:
-            cert = certificate.build(led, seq, size)
-        except InvalidRequest as exc:
-            raise NotFound(exc.message, hint=exc.hint) from None
+        cert = _or_404(certificate.build, led, seq, size)
     return JSONResponse(cert, headers={"Content-Disposition": f'inline; filename="certificate-{seq}.json"'})
+
+
+def _or_404(fn: Callable, *args: Any) -> Any:
+    """``fn(*args)``, a size or sequence number the log does not hold answering 404."""
+    try:
+        return fn(*args)
+    except InvalidRequest as exc:
+        raise NotFound(exc.message, hint=exc.hint) from None
 
 
 def _find(led, seq: int) -> dict:
