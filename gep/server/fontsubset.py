@@ -2,9 +2,9 @@
 
 The pages must render Chinese on a machine without a CJK font, so the server
 ships a font — a subset, to stay small: every character of the translation table
-(:mod:`gep.server.i18n`), of the shipped coefficient sets and scenario data
-(service, ecosystem and town names), and of any run folders given, plus ASCII and
-CJK punctuation. A deployment whose runs name other places adds them::
+(:mod:`gep.server.i18n`, which holds the catalogue's service names), of the shipped
+scenario data (town names) and of any run folders given, plus ASCII and CJK
+punctuation. A deployment whose runs name other places adds them::
 
     pip install fonttools brotli                  # fonttools comes with matplotlib
     apt-get install fonts-noto-cjk                # the source font (Debian package)
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--runs", type=Path, action="append", default=[], help="also keep the characters of these run folders")
     args = ap.parse_args(argv)
-    text = characters([repo / "coefficients", repo / "scenarios"] + args.runs)
+    text = characters([repo / "scenarios"] + args.runs)
     size = build(args.source, args.out, text)
     print(f"{args.out}: {len(text)} characters, {size:,} bytes")
 

@@ -70,3 +70,14 @@ def test_keys_built_at_run_time_are_translated():
     needed |= {"check.format", "check.record", "check.leaf", "check.size", "check.inclusion", "check.ledger", "check.signature",
                "check.head_signature", "check.trusted_head"}
     assert not needed - set(i18n.TABLE), sorted(needed - set(i18n.TABLE))
+
+
+def test_the_shipped_font_holds_every_chinese_character_of_the_pages():
+    pytest.importorskip("brotli", reason="reading WOFF2 needs brotli (pip install -e '.[test]')")
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(Path(i18n.__file__).parent / "static" / "fonts" / "gep-cjk.woff2")
+    cmap = font.getBestCmap()
+    chinese = {c for zh, _ in i18n.TABLE.values() for c in zh if "\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef"}
+    missing = sorted(c for c in chinese if ord(c) not in cmap)
+    assert not missing, f"rebuild the subset (python -m gep.server.fontsubset): {''.join(missing)}"
