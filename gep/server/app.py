@@ -106,7 +106,7 @@ def create_app(config: ServerConfig | None = None, clock=None) -> FastAPI:
     ``clock``: the ledgers' clock (:class:`gep.ledger.ledger.Ledger`; default the system's UTC
     time), for scripts and tests that replay a market's windows.
     """
-    from gep.server import ledger_api, pages, runs_api
+    from gep.server import ledger_api, market_api, pages, runs_api
     from gep.server.auth import Unauthorised, authenticate
     from gep.server.pool import LedgerPool
 
@@ -182,6 +182,7 @@ def create_app(config: ServerConfig | None = None, clock=None) -> FastAPI:
     for template in (Path(__file__).parent / "templates").glob("*.html"):
         pages.templates.env.get_template(template.name)  # compiled now, not during a first visit
     app.include_router(ledger_api.router)
+    app.include_router(market_api.router)
     app.include_router(runs_api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

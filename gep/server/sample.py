@@ -23,6 +23,7 @@ __all__ = ["build"]
 
 def build(db: str, runs: Path, keys_dir: Path, transfers: int = 1) -> dict:
     """Create the sample ledger; returns ``{"ledger", "instruments", "keys": {name: path}, "run"}``."""
+    from gep.audit.evidence import RunFiles
     from gep.errors import InputError
     from gep.ledger import keys
     from gep.ledger.ledger import Ledger
@@ -39,7 +40,7 @@ def build(db: str, runs: Path, keys_dir: Path, transfers: int = 1) -> dict:
         pairs[name] = keys.load_private(path) if path.exists() else keys.write_keypair(keys.generate(), path) and keys.load_private(path)
     reg, alice, bob = pairs["registry"], pairs["alice"], pairs["bob"]
     instruments = []
-    with Ledger.init(db, reg) as led:
+    with Ledger.init(db, reg, files=RunFiles()) as led:
         led.open_account(reg, "alice", alice.public, id="open-alice")
         led.open_account(reg, "bob", bob.public, id="open-bob")
         for row in rows:
