@@ -192,8 +192,8 @@ def _result(res) -> tuple[int, dict]:
 def info(request: Request) -> dict:
     ctx = _ctx(request)
     with ctx.pool.ledger() as led:
-        head = led.head()
-    return {**ctx.pool.info(), "coefficients": ctx.pool.coefficients, "backend": ctx.pool.dialect, "access": ctx.config.ledger_access, "head": head}
+        head, now = led.head(), led.clock()
+    return {**ctx.pool.info(), "now": now, "coefficients": ctx.pool.coefficients, "backend": ctx.pool.dialect, "access": ctx.config.ledger_access, "head": head}
 
 
 @router.get("/head", summary="Latest registry-signed tree head (ledger, tree_size, root_hash, timestamp, key_id, signature)")

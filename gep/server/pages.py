@@ -27,7 +27,7 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 
-NAV = (("dashboard", "/"), ("credits", "/credits"), ("registry", "/registry"), ("account", "/account"), ("api", "/api"))
+NAV = (("dashboard", "/"), ("credits", "/credits"), ("market", "/market"), ("registry", "/registry"), ("account", "/account"), ("api", "/api"))
 
 
 def _json(obj) -> str:
@@ -99,6 +99,13 @@ def account_page(request: Request, lang: str | None = Query(None)) -> HTMLRespon
     ctx = request.app.state.ctx
     info = ctx.pool.info() if ctx.pool is not None else None
     return render(request, "account.html", "account", lang, {"ledger": info, "access": ctx.config.ledger_access})
+
+
+@router.get("/market", response_class=HTMLResponse)
+def market_page(request: Request, lang: str | None = Query(None)) -> HTMLResponse:
+    """The market: listings, order entry (bids, sealed bids, settlement signed in the browser), trades, prices, statements."""
+    ctx = request.app.state.ctx
+    return render(request, "market.html", "market", lang, {"ledger": ctx.pool.info() if ctx.pool is not None else None, "access": ctx.config.ledger_access})
 
 
 @router.get("/api", response_class=HTMLResponse)

@@ -36,13 +36,15 @@ def site(server, tmp_path, request):
     from gep.server.app import running
 
     s = server(ledger_access=request.param)
-    keyfile = tmp_path / "alice.key"
-    pem = s.keys.alice.private.private_bytes(*_pem_args())
-    keyfile.write_bytes(pem)
-    keyfile.chmod(0o600)
-    assert keys.load_private(keyfile).public == s.keys.alice.public
+    s.keyfiles = {}
+    for name in ("alice", "bob"):
+        keyfile = tmp_path / f"{name}.key"
+        keyfile.write_bytes(getattr(s.keys, name).private.private_bytes(*_pem_args()))
+        keyfile.chmod(0o600)
+        assert keys.load_private(keyfile).public == getattr(s.keys, name).public
+        s.keyfiles[name] = keyfile
     with running(s.config, clock=s.clock) as url:
-        s.url, s.keyfile = url, keyfile
+        s.url, s.keyfile = url, s.keyfiles["alice"]
         yield s
 
 
@@ -210,3 +212,110 @@ def test_signed_reads_from_the_page_when_the_ledger_is_not_public(site, page):
     expect(page.locator("#transactions .error")).to_be_visible()  # the whole log: readers only
     expected = ("status of 401", "status of 403")
     page.console_errors[:] = [e for e in page.console_errors if not any(x in e for x in expected)]
+
+
+def _as(page, site, name: str) -> None:
+    """Import ``name``'s key file on the account page (the key stays in the browser for every page)."""
+    page.goto(f"{site.url}/account")
+    page.wait_for_selector("body[data-ready=account]")
+    page.set_input_files("#key-file", str(site.keyfiles[name]))
+    playwright.expect(page.locator("#public-key")).to_have_text(getattr(site.keys, name).public)
+
+
+def _market(page, site, account: str) -> None:
+    page.goto(f"{site.url}/market")
+    page.wait_for_selector("body[data-ready=market]")
+    page.fill("#account-id", account)
+
+
+def _sign(page) -> int:
+    """Sign and submit the request under review; its sequence number."""
+    page.click("#sign-submit")
+    page.wait_for_selector("#submitted")
+    return int(page.get_attribute("#submitted", "data-seq"))
+
+
+def test_list_bid_settle_and_verify_the_trade_certificate_in_the_market_page(site, page):
+    """Issue item 5: alice lists by ascending auction, bob bids, the auction closes, alice settles; the trade's
+    certificate is checked in the page, the price chart drawn, and the ledger holds exactly what the pages signed."""
+    from gep.ledger.ledger import Ledger
+    from tests.server.conftest import INS
+
+    expect = playwright.expect
+    _as(page, site, "alice")
+    _market(page, site, "alice")
+    form = page.locator("#listing-form")
+    form.locator("input[name=instrument]").fill(INS)
+    form.locator("input[name=quantity]").fill("1 t")
+    form.locator("input[name=price]").fill("1000")
+    form.locator("select[name=mechanism]").select_option("ascending")
+    form.locator("input[name=increment]").fill("50")
+    form.locator("input[name=hours]").fill("1")
+    form.locator("button").click()
+    expect(page.locator("#review-json")).to_contain_text('"mechanism":"ascending"')
+    listing = _sign(page)
+    expect(page.locator("#listings")).to_contain_text("公开竞价")
+
+    _as(page, site, "bob")
+    _market(page, site, "bob")
+    page.click(f"button.pick[data-listing='{listing}']")
+    expect(page.locator("#book")).to_contain_text("竞价中")  # phase: bidding, by the ledger's clock
+    bid = page.locator("#bid-form")
+    bid.locator("input[name=quantity]").fill("1 t")
+    bid.locator("input[name=price]").fill("1100")
+    bid.locator("button").click()
+    expect(page.locator("#review-json")).to_contain_text('"price":"1100"')
+    _sign(page)
+    expect(page.locator("#book")).to_contain_text("leading")
+
+    site.clock.advance(hours=2)  # the auction closes by the ledger's clock
+    _as(page, site, "alice")
+    _market(page, site, "alice")
+    page.click(f"button.pick[data-listing='{listing}']")
+    expect(page.locator("#settle-button")).to_be_visible()
+    page.click("#settle-button")
+    settled = _sign(page)
+    row = page.locator(f"#trades button.verify[data-seq='{settled}']")
+    expect(row).to_be_visible()
+    row.click()
+    expect(page.locator("#cert-result #verdict")).to_contain_text("验证通过")
+    assert page.locator("#cert-result li.error").count() == 0
+    assert page.locator("#chart svg.chart circle.vwap-point").count() == 1
+    expect(page.locator("#index")).to_contain_text("1100")
+
+    with Ledger.open(site.target) as led:
+        (trade,) = led.at(settled)["record"]["effects"]["trades"]
+        types = [led.at(n)["record"]["request"]["type"] for n in (listing, settled)]
+    assert types == ["list", "settle"] and trade["buyer"] == "bob" and trade["price"] == "1100" and trade["payment"] == 110_000
+
+
+def test_a_sealed_bid_is_committed_and_revealed_from_the_page(site, page):
+    """The browser computes the commitment as gep.ledger.auction.commitment does, keeps the opening, and reveals it."""
+    from gep.server.client import Client
+    from tests.server.conftest import INS
+
+    expect = playwright.expect
+    cl = Client(site.url)
+    m = cl.market()
+    listing = cl.submit(m.listing_request(site.keys.alice, "alice", INS, "1 t", "900", closes=site.clock.at(hours=1), mechanism="sealed",
+                                          reveal_until=site.clock.at(hours=2), settle_by=site.clock.at(days=1)).as_dict())["seq"]
+    _as(page, site, "bob")
+    _market(page, site, "bob")
+    page.click(f"button.pick[data-listing='{listing}']")
+    bid = page.locator("#bid-form")
+    bid.locator("input[name=quantity]").fill("1 t")
+    bid.locator("input[name=price]").fill("1250")
+    bid.locator("input[name=escrow]").fill("1500 CNY")
+    bid.locator("button").click()
+    expect(page.locator("#review-json")).to_contain_text('"commitment":')
+    assert "1250" not in page.inner_text("#review-json").split("\n\n", 1)[1]  # the signed request hides the price
+    commit = _sign(page)
+    assert "1250" not in str(cl.get(f"/api/v1/market/listings/{listing}"))
+    site.clock.advance(minutes=90)
+    page.click(f"button.pick[data-listing='{listing}']")
+    page.click(f"button.reveal[data-commit='{commit}']")
+    _sign(page)
+    site.clock.advance(hours=1)
+    (trade,) = cl.submit(m.settle_request(site.keys.alice, listing).as_dict())["record"]["effects"]["trades"]
+    assert trade["buyer"] == "bob" and trade["quantity"] == 1000
+    cl.close()

@@ -9,7 +9,7 @@
 //   inclusion, the registry-signed tree head (pinned to the registry key the page was served with),
 //   the request's signature (single or batch), the statement's identity fields.
 
-import { api } from "./common.js";
+import { api, el, t } from "./common.js";
 
 export const SIGNING_DOMAIN = "gep-ledger/v1 request\n";
 export const READ_DOMAIN = "gep-server/v1 read\n";
@@ -283,3 +283,22 @@ export async function signedGet(url, access) {
   const headers = stored ? { Authorization: await readHeader(stored, "GET", url) } : {};
   return (await api(url, { headers })).body;
 }
+
+// The checks of a certificate as a list (✔/✘ per check, in the page language), with the verdict first.
+export function checksList(result) {
+  return el("div", {},
+    el("p", { class: result.ok ? "ok" : "error", id: "verdict", text: result.ok ? `✔ ${t("reg.verified")}` : `✘ ${t("reg.not_verified")}` }),
+    el("ul", { class: "checks" }, result.checks.map((c) => el("li", { class: c.ok ? "ok" : "error" }, `${c.ok ? "✔" : "✘"} ${t(`check.${c.check}`)} `, el("code", { text: c.detail })))));
+}
+
+// A sealed bid's commitment, as gep.ledger.auction.commitment: SHA-256 (hex) of the canonical
+// {account, listing, price, quantity, salt}; the salt is 256 fresh random bits.
+export async function sealedCommitment(listing, account, quantity, price, salt) {
+  return hex(await sha256(canonicalBytes({ listing, account, quantity, price, salt })));
+}
+
+export const newSalt = () => hex(crypto.getRandomValues(new Uint8Array(32)));
+
+// Openings of sealed bids are kept in this browser (IndexedDB) until revealed: without one the bid cannot be revealed.
+export const keepOpening = (commitSeq, opening) => idbDo("readwrite", (s) => s.put(opening, `opening-${commitSeq}`));
+export const openingOf = (commitSeq) => idbDo("readonly", (s) => s.get(`opening-${commitSeq}`));

@@ -1,17 +1,11 @@
 // Registry explorer: tree head, instruments, transactions, certificates verified in the page (WebCrypto).
 import { $, DATA, el, t, table, api, showError, ready, describe } from "./common.js";
-import { signedGet, unhex, verifyCertificate, verifyConsistency } from "./ledger.js";
+import { checksList, signedGet, unhex, verifyCertificate, verifyConsistency } from "./ledger.js";
 
 // Reads are signed with the imported key (account page) when the ledger is not public.
 const get = (url) => signedGet(url, DATA.access);
 
 const short = (h) => (h ? `${h.slice(0, 12)}…` : "—");
-
-export function checksList(result) {
-  return el("div", {},
-    el("p", { class: result.ok ? "ok" : "error", id: "verdict", text: result.ok ? `✔ ${t("reg.verified")}` : `✘ ${t("reg.not_verified")}` }),
-    el("ul", { class: "checks" }, result.checks.map((c) => el("li", { class: c.ok ? "ok" : "error" }, `${c.ok ? "✔" : "✘"} ${t(`check.${c.check}`)} `, el("code", { text: c.detail })))));
-}
 
 async function showCertificate(seq) {
   const panel = $("#cert-panel");
