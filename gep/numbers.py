@@ -32,12 +32,14 @@ Decimal('1.50')
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
+from typing import Any
 
 from gep.errors import GepError, InputError
 
-__all__ = ["MAX_LENGTH", "MAX_DIGITS", "MAX_EXPONENT", "parse_decimal", "split_number", "parse_int", "json_int", "json_decimal"]
+__all__ = ["MAX_LENGTH", "MAX_DIGITS", "MAX_EXPONENT", "parse_decimal", "split_number", "parse_int", "finite_float", "json_int", "json_decimal"]
 
 #: Longest text accepted for one number (with its unit, for :func:`split_number`) [characters].
 MAX_LENGTH = 200
@@ -132,6 +134,28 @@ def parse_int(text: str, what: str = "integer", *, max_digits: int = 19, error: 
     if len(t.lstrip("+-").lstrip("0")) > max_digits:
         raise error(f"{what} {_show(text)} has more than {max_digits} digits", hint="give a smaller integer")
     return int(t)
+
+
+def finite_float(value: Any, what: str = "number", *, error: type[GepError] = InputError) -> float:
+    """``value`` as a float, within bounds: text read by :func:`parse_decimal`; a number (int, float,
+    Decimal, numpy scalar) finite and at most 1e:data:`MAX_EXPONENT` in magnitude.
+
+    For values a file reader already converted (TOML, JSON, CSV cells): an integer too large
+    for a float or an infinite value is refused in one line instead of overflowing later.
+    """
+    if isinstance(value, bool):
+        raise error(f"{what} {value!r} is not a number")
+    if isinstance(value, str):
+        return float(parse_decimal(value.strip(), what, error=error))
+    if isinstance(value, int) and abs(value) > 10**MAX_EXPONENT:
+        raise error(f"{what} {_show(str(value))} is out of range", hint=f"numbers range over 1e-{MAX_EXPONENT} .. 1e{MAX_EXPONENT}")
+    try:
+        f = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise error(f"{what} {_show(str(value))} is not a number") from None
+    if not math.isfinite(f) or abs(f) > 10.0**MAX_EXPONENT:
+        raise error(f"{what} {_show(str(value))} is not a finite number within 1e{MAX_EXPONENT}", hint=f"numbers range over 1e-{MAX_EXPONENT} .. 1e{MAX_EXPONENT}")
+    return f
 
 
 def json_int(text: str) -> int:

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import re
 from pathlib import Path
 from typing import Any, Callable
 
 import pint
 import xarray as xr
 
-from gep.errors import UnitError
+from gep.errors import GepError, UnitError
+from gep.numbers import parse_decimal
 
 ureg = pint.UnitRegistry(cache_folder=None)
 ureg.load_definitions(str(Path(__file__).with_name("units.txt")))
@@ -37,13 +40,50 @@ O2_PER_CO2 = Q_(32.0 / 44.0, "t/tCO2")
 C_PER_DRY_MATTER = Q_(72.0 / 162.0, "tC/t")
 
 
+#: Longest unit expression read [characters].
+MAX_UNIT_LENGTH = 200
+#: Largest exponent (``m**3``) a unit expression may raise to, in absolute value.
+MAX_UNIT_POWER = 12
+#: A number written in a unit expression (``1e18*ion``), not a digit inside a name (``tCO2``).
+_UNIT_NUMBER = re.compile(r"(?<![A-Za-z_\d.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+#: An exponent operator and what follows it.
+_UNIT_POWER = re.compile(r"(\*\*|\^)\s*(\(?\s*[+-]?\s*(?:\d+\.?\d*|\.\d+)\s*\)?)?")
+
+
+def _check_expression(text: str, where: str) -> None:
+    """Refuse, before pint evaluates it, a unit expression whose numbers could cost unbounded time or overflow.
+
+    pint computes the numbers of an expression exactly (``g*1e9999999``, ``m*10**10**10``):
+    every number is checked on its text (:mod:`gep.numbers`: at most 40 significant digits,
+    magnitude 1e-40 .. 1e40), every exponent must be a plain number of at most
+    :data:`MAX_UNIT_POWER`, and exponents are not chained.
+    """
+    at = f" in {where}" if where else ""
+    if len(text) > MAX_UNIT_LENGTH:
+        raise UnitError(f"unit expression{at} is {len(text)} characters long, more than {MAX_UNIT_LENGTH}", hint=_UNIT_HINT)
+    for m in _UNIT_NUMBER.finditer(text):
+        try:
+            parse_decimal(m.group(0), f"unit {text[:60]!r}{at}: number", error=UnitError)
+        except GepError as exc:
+            raise UnitError(exc.message, hint=_UNIT_HINT) from None
+    for m in _UNIT_POWER.finditer(text):
+        power = m.group(2)
+        chained = text[m.end():].lstrip().startswith(("**", "^"))
+        if power is None or chained or abs(float(re.sub(r"[()\s]", "", power))) > MAX_UNIT_POWER:
+            raise UnitError(f"unit {text[:60]!r}{at}: an exponent must be a plain number of at most {MAX_UNIT_POWER} (e.g. m**3), not chained",
+                            hint=_UNIT_HINT)
+
+
 def parse_unit(text: str, where: str = "") -> pint.Quantity:
     """Parse a unit expression such as ``"t/(ha*yr)"`` or ``"CNY/(1e18*ion)"``.
 
     Returns a Quantity of size one unit (its magnitude carries any scaling
-    factor); raises :class:`UnitError` naming ``where`` if the unit is unknown.
+    factor); raises :class:`UnitError` naming ``where`` if the unit is unknown,
+    if a number in it is out of bounds (:func:`_check_expression`) or if its
+    scaling factor is zero, infinite or not a number.
     """
     text = str(text).strip() or "dimensionless"
+    _check_expression(text, where)
     try:
         return Q_(1.0, ureg.Unit(text))
     except ValueError as exc:
@@ -55,7 +95,11 @@ def parse_unit(text: str, where: str = "") -> pint.Quantity:
         q = ureg.parse_expression(text)
     except Exception as exc:  # pint raises several unrelated types here
         raise UnitError(f"unknown unit {text!r}{' in ' + where if where else ''}", hint=_UNIT_HINT) from exc
-    return q if isinstance(q, pint.Quantity) else Q_(float(q), "dimensionless")
+    q = q if isinstance(q, pint.Quantity) else Q_(float(q), "dimensionless")
+    magnitude = float(q.magnitude)
+    if not math.isfinite(magnitude) or magnitude == 0:
+        raise UnitError(f"unit {text!r}{' in ' + where if where else ''} has a scaling factor of {magnitude!r}", hint=_UNIT_HINT)
+    return q
 
 
 _UNIT_HINT = "use a pint unit expression such as 'mm', 't/(ha*yr)', 'CNY/m**3'"

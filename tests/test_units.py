@@ -85,3 +85,17 @@ def test_unitful_converts_and_names_the_argument():
         square(xr.DataArray([1.0]).values)
     with pytest.raises(UnitError, match="no 'units' attribute"):
         square(xr.DataArray([1.0]))
+
+
+@pytest.mark.parametrize("text", ["kg*1e9999999", "g*" + "9" * 5000, "kg/nan", "1e1000000*kg", "m*10**10**10", "kg*10**99", "m**(1e400)", "0*kg"])
+def test_parse_unit_refuses_hostile_numbers(text):
+    """pint evaluates the numbers of a unit expression exactly: 10**10**10 would run for hours. Refused on the text first."""
+    with pytest.raises(UnitError) as info:
+        parse_unit(text, "a test")
+    assert len(info.value.line()) < 300
+
+
+def test_parse_unit_keeps_ordinary_expressions():
+    assert parse_unit("CNY/(1e18*ion)").magnitude == pytest.approx(1e-18)
+    assert str(parse_unit("m**3/s").units) == str(parse_unit("m^3/s").units)
+    assert parse_unit("s**-1").dimensionality == parse_unit("1/s").dimensionality

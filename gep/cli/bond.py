@@ -13,14 +13,13 @@ points (``85bp``).  A plain number of 1 or more is refused as ambiguous.
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from gep.cli.shell import App, emit, out, say, Table
+from gep.cli.shell import INTEGER, NUMBER, App, Table, emit, out, say
 from gep.errors import InputError
 
 app = App(
@@ -58,6 +57,8 @@ def parse_rate(text: str, option: str, *, allow_bp: bool = False, max_plain: flo
     float
         The rate as a decimal [1/year] (or fraction, for recovery).
     """
+    from gep.numbers import parse_decimal
+
     raw = text.strip().lower().replace(" ", "")
     scale, body = 1.0, raw
     if raw.endswith("%"):
@@ -65,17 +66,14 @@ def parse_rate(text: str, option: str, *, allow_bp: bool = False, max_plain: flo
     elif allow_bp and raw.endswith("bp"):
         scale, body = 1e-4, raw[:-2]
     try:
-        value = float(body)
-    except ValueError:
+        value = float(parse_decimal(body, "rate"))
+    except InputError as exc:
         forms = '"0.03" or "3%"' + (' or "85bp"' if allow_bp else "")
-        raise InputError(f'cannot read "{text}" as a rate', hint=f"write it as {forms}",
+        raise InputError(f"cannot read {_shown(text)} as a rate ({exc.message})", hint=f"write it as {forms}",
                          where=option) from None
-    if not math.isfinite(value):
-        raise InputError(f'"{text}" is not a finite number', hint='write e.g. "3%"',
-                         where=option)
     if scale == 1.0 and (abs(value) > max_plain or (abs(value) == max_plain and not inclusive)):
         raise InputError(
-            f"{text} is ambiguous as a decimal rate",
+            f"{_shown(text)} is ambiguous as a decimal rate",
             hint=f'decimals are fractions (0.03 = 3 %); did you mean "{text}%"?', where=option)
     return value * scale
 
@@ -88,14 +86,21 @@ def _parse_date(text: str, option: str) -> date:
                          where=option) from None
 
 
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, shortened when long."""
+    return f'"{text}"' if len(text) <= 60 else f'"{text[:40]}…" ({len(text)} characters)'
+
+
 def _parse_price(text: str) -> float:
+    from gep.numbers import parse_decimal
+
     try:
-        value = float(text.strip())
-    except ValueError:
-        raise InputError(f'cannot read "{text}" as a price',
+        value = float(parse_decimal(text.strip(), "price"))
+    except InputError as exc:
+        raise InputError(f"cannot read {_shown(text)} as a price ({exc.message})",
                          hint="give the price per 100 face, e.g. 99.85", where="--price") from None
-    if not math.isfinite(value) or value <= 0:
-        raise InputError(f"price must be positive, got {text}",
+    if value <= 0:
+        raise InputError(f"price must be positive, got {_shown(text)}",
                          hint="give the price per 100 face, e.g. 99.85", where="--price")
     return value
 
@@ -336,15 +341,15 @@ def coverage_cmd(
     bond_file: Path = typer.Argument(..., help="Bond file, or loan file with a [loan] table (docs/bonds.md)."),
     revenue: Path = typer.Option(..., "--revenue", help="Revenue file (TOML): credit sales, government "
                                  "purchase, fees, costs."),
-    paths: int = typer.Option(10_000, "--paths", help="Monte Carlo paths."),
-    seed: int = typer.Option(0, "--seed", help="Seed of numpy.random.PCG64 (recorded in the manifest)."),
+    paths: int = typer.Option(10_000, "--paths", click_type=INTEGER, help="Monte Carlo paths."),
+    seed: int = typer.Option(0, "--seed", click_type=INTEGER, help="Seed of numpy.random.PCG64 (recorded in the manifest)."),
     discount_rate: Optional[str] = typer.Option(
         None, "--discount-rate", help='LLCR discount rate, "0.035" or "3.5%" (default: [coverage] '
         "discount_rate, else the coupon rate)."),
     max_breach: Optional[str] = typer.Option(
         None, "--max-breach", help='Size the largest principal with P(min DSCR < target) at most this, '
         'e.g. "5%".'),
-    target_dscr: float = typer.Option(1.0, "--target-dscr", help="DSCR covenant of --max-breach sizing."),
+    target_dscr: float = typer.Option(1.0, "--target-dscr", click_type=NUMBER, help="DSCR covenant of --max-breach sizing."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default "
                                            "runs/<debt-name>-coverage-<hash>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print coverage.json (plus run_dir) on stdout."),

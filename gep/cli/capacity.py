@@ -25,14 +25,12 @@ Errors end in the shell's one line (:mod:`gep.cli.shell`).
 
 from __future__ import annotations
 
-import math
-import re
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from gep.cli.shell import App, emit, Group, out, say, Table
+from gep.cli.shell import NUMBER, App, Group, Table, emit, out, say
 from gep.errors import InputError, UnitError
 
 
@@ -74,28 +72,26 @@ FLAGS = {
     "area": "--area", "depth": "--depth",
 }
 
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
-
-
 def parse_quantity(text: str, default_unit: str, flag: str) -> Any:
     """Parse ``"0.2/d"``, ``"10km"``, ``"10 m**3/s"``, ``"25 degC"`` or a bare number.
 
-    A bare number takes ``default_unit``; a unit of the wrong dimension raises
+    The number is read with bounds (:mod:`gep.numbers`) before it is converted; a bare
+    number takes ``default_unit``; a unit of the wrong dimension raises
     :class:`UnitError` naming the option.
     """
+    from gep.numbers import split_number
     from gep.units import Q_, affine, parse_unit
 
-    m = _NUMBER.match(str(text))
-    if not m:
-        raise UnitError(f"{text!r} is not a number with an optional unit", hint=f"write e.g. '{1} {default_unit}'", where=flag)
-    number, unit_text = float(m.group(1)), m.group(2)
+    try:
+        value, unit_text = split_number(str(text), "value")
+    except InputError as exc:
+        raise UnitError(f"{exc.message}: not a number with an optional unit", hint=f"write e.g. '1 {default_unit}'", where=flag) from None
+    number = float(value)
     if unit_text.startswith("/"):
         unit_text = "1" + unit_text
     unit = unit_text or default_unit
     parse_unit(unit, flag)  # raises UnitError on an unknown unit
     affine(unit, default_unit, flag)  # raises UnitError on a wrong dimension
-    if not math.isfinite(number):
-        raise InputError(f"{text!r} is not finite", where=flag)
     try:
         return Q_(number, unit)
     except Exception as exc:  # pint raises several unrelated types for odd expressions
@@ -210,8 +206,8 @@ def reach(
     velocity: Optional[str] = typer.Option(None, "--velocity", help="Mean velocity u (m/s)."),
     length: Optional[str] = typer.Option(None, "--length", help="Reach length, e.g. '10km' (m)."),
     temperature: Optional[str] = typer.Option(None, "--temperature", help="Water temperature for k_T = k*theta^(T-20) (degC; K accepted)."),
-    theta: Optional[float] = typer.Option(None, "--theta", help="Temperature coefficient theta (-)."),
-    b: Optional[float] = typer.Option(None, "--b", help="Zhejiang non-uniformity coefficient b (-) (default 1)."),
+    theta: Optional[float] = typer.Option(None, "--theta", click_type=NUMBER, help="Temperature coefficient theta (-)."),
+    b: Optional[float] = typer.Option(None, "--b", click_type=NUMBER, help="Zhejiang non-uniformity coefficient b (-) (default 1)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
 ) -> None:
     """Capacity of a river reach in t/yr; negative is a deficit (over-loaded)."""
@@ -238,7 +234,7 @@ def lake(
     upstream: Optional[str] = typer.Option(None, "--upstream", help="Inflow concentration C0 (mixed) (mg/L)."),
     decay: Optional[str] = typer.Option(None, "--decay", help="Decay rate k (mixed) (1/d)."),
     temperature: Optional[str] = typer.Option(None, "--temperature", help="Water temperature (degC; K accepted)."),
-    theta: Optional[float] = typer.Option(None, "--theta", help="Temperature coefficient theta (-)."),
+    theta: Optional[float] = typer.Option(None, "--theta", click_type=NUMBER, help="Temperature coefficient theta (-)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
 ) -> None:
     """Capacity of a lake or reservoir in t/yr; Dillon gives the total allowable load."""

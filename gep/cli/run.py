@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from gep.cli.shell import App, emit, err, escape, out, Table
+from gep.cli.shell import App, Number, Table, emit, err, escape, out
 from gep.execution import DEFAULT_CHUNKS
 
 app = App()
@@ -19,9 +19,9 @@ def run_cmd(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see docs/scenarios.md)."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<run-id>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout instead of the table."),
-    chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help=f"Run chunked with dask, CHUNKS × CHUNKS cells per chunk (bounded memory; {DEFAULT_CHUNKS} is a good size; default in memory, or [execution] chunks)."),
+    chunks: Optional[int] = typer.Option(None, "--chunks", click_type=Number(integer=True, minimum=16), help=f"Run chunked with dask, CHUNKS × CHUNKS cells per chunk (bounded memory; {DEFAULT_CHUNKS} is a good size; default in memory, or [execution] chunks)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=f"Address of a running dask.distributed scheduler (tcp://host:8786); implies chunked ({DEFAULT_CHUNKS} unless --chunks)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=f"Start a local dask cluster with this many worker processes; implies chunked ({DEFAULT_CHUNKS} unless --chunks)."),
+    workers: Optional[int] = typer.Option(None, "--workers", click_type=Number(integer=True, minimum=1), help=f"Start a local dask cluster with this many worker processes; implies chunked ({DEFAULT_CHUNKS} unless --chunks)."),
     area: Optional[Path] = typer.Option(None, "--area", help="GeoJSON polygon (WGS 84 lon/lat): the account of that parcel, cells weighted by the fraction inside it."),
 ) -> None:
     """Compute the GEP account of a scenario and write tables, maps and a manifest.
@@ -128,7 +128,7 @@ def compare_cmd(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/compare-<base>-vs-<alt>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document (delta_gep_cny, by_service, by_zone, ...) on stdout."),
     area: Optional[Path] = typer.Option(None, "--area", help="Compare the accounts of this GeoJSON parcel only."),
-    chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help="Run chunked with dask (see gep run)."),
+    chunks: Optional[int] = typer.Option(None, "--chunks", click_type=Number(integer=True, minimum=16), help="Run chunked with dask (see gep run)."),
 ) -> None:
     """ΔGEP of ALT against BASE by zone × service × category: tables, map, charts and an Excel workbook."""
     from gep.jobs import compare as compare_job

@@ -38,9 +38,48 @@ _click_exceptions = getattr(getattr(typer, "_click", None), "exceptions", None)
 if _click_exceptions is None:  # pragma: no cover - typer versions that use the click package
     from click import exceptions as _click_exceptions
 
+_click_types = getattr(getattr(typer, "_click", None), "types", None)
+if _click_types is None:  # pragma: no cover - typer versions that use the click package
+    from click import types as _click_types
+
 #: Exit codes of every command.
 EXIT_CODES = {0: "ok", 1: "a check failed or values differ", 2: "usage or input error", 3: "inputs changed or missing", 4: "environment differs (strict replay)"}
 
+
+
+class Number(_click_types.ParamType):
+    """A number option read with the bounded parser of :mod:`gep.numbers` (``click_type=INTEGER``).
+
+    Text of any length is checked on the string (digits, exponent) before it is
+    converted, so ``--paths 1e99999999`` or a 5,000-digit ``--seed`` is refused at once
+    in one line (exit 2), never converted. ``integer``: whole numbers of at most 19
+    digits; otherwise a finite number of magnitude 1e-40 .. 1e40 (or 0), as a float.
+    ``minimum``: the smallest value accepted.
+    """
+
+    def __init__(self, integer: bool = False, minimum: float | None = None) -> None:
+        self.integer = integer
+        self.minimum = minimum
+        self.name = "integer" if integer else "number"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:  # noqa: D102
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if isinstance(value, str):
+            from gep.numbers import parse_decimal, parse_int
+
+            try:
+                value = parse_int(value, "value") if self.integer else float(parse_decimal(value, "value"))
+            except GepError as exc:
+                self.fail(one_line(exc.line()), param, ctx)
+        if self.minimum is not None and value < self.minimum:
+            self.fail(f"{value} is less than {self.minimum:g}", param, ctx)
+        return value
+
+
+#: A whole-number option and a (float) number option, read with bounds (:class:`Number`).
+INTEGER = Number(integer=True)
+NUMBER = Number()
 
 
 class _Console:

@@ -38,6 +38,7 @@ from gep.finance.revenue import (
     calibrate_gbm,
 )
 from gep.finance.schedule import is_number, parse_date
+from gep.numbers import finite_float
 
 __all__ = [
     "Reference",
@@ -170,9 +171,12 @@ def _number(table: Mapping, key: str, source: str, prefix: str, *, default: Any 
         return default
     v = table[key]
     where = _where(source, prefix + key)
-    if not is_number(v) or not math.isfinite(float(v)):
+    if not is_number(v):
         raise InputError(f"{key} must be a number, got {v!r}", hint=hint or "write a plain number", where=where)
-    v = float(v)
+    try:
+        v = finite_float(v, key)
+    except InputError as exc:
+        raise InputError(exc.message, hint=hint or "write a plain number", where=where) from None
     if lo is not None and (v < lo or (lo_open and v == lo)):
         op = ">" if lo_open else "≥"
         raise InputError(f"{key} must be {op} {lo:g}, got {v:g}", hint=hint or "check the value", where=where)
@@ -257,28 +261,27 @@ def _beijing_day(text: Any, where: str) -> date:
     return (t.astimezone(BEIJING) if t.tzinfo else t).date()
 
 
-def price_rows(rows: list[dict], where: str) -> tuple[list[date], list[float], list[float] | None]:
+def price_rows(rows: list[dict], where: str, records: str = "price record") -> tuple[list[date], list[float], list[float] | None]:
+    """Beijing dates, prices [CNY/unit] and amounts (None when any is missing) of price records; ``records`` names them in errors."""
     days, prices, amounts = [], [], []
     for i, r in enumerate(rows):
         when = r.get("time", r.get("date"))
         price = r.get("price_cny_per_unit", r.get("price"))
         if when is None or price is None:
-            raise InputError(f"price record {i + 1} lacks time/date or price_cny_per_unit",
+            raise InputError(f"{records} {i + 1} lacks time/date or price_cny_per_unit",
                              hint="columns: time (or date), price_cny_per_unit, optional amount", where=where)
         days.append(_beijing_day(when, where))
         try:
-            prices.append(float(price))
-        except (TypeError, ValueError):
-            raise InputError(f"price record {i + 1}: {price!r} is not a number", hint="prices are CNY per unit",
-                             where=where) from None
+            prices.append(finite_float(price, "price"))
+        except InputError as exc:
+            raise InputError(f"{records} {i + 1}: {exc.message}", hint="prices are CNY per unit", where=where) from None
         amounts.append(r.get("amount"))
     if any(a is None or (isinstance(a, float) and math.isnan(a)) for a in amounts):
         return days, prices, None
     try:
-        return days, prices, [float(a) for a in amounts]
-    except (TypeError, ValueError):
-        raise InputError("amount column holds a non-number", hint="amounts are numbers (weights of the VWAP)",
-                         where=where) from None
+        return days, prices, [finite_float(a, "amount") for a in amounts]
+    except InputError as exc:
+        raise InputError(f"amount column: {exc.message}", hint="amounts are numbers (weights of the VWAP)", where=where) from None
 
 
 # --------------------------------------------------------------------------- streams
@@ -354,7 +357,7 @@ def _price(table: Any, spec: "_Ctx", prefix: str, volume_kind: str) -> PriceMode
         path = _resolve(t["history"], folder, source, prefix + "history", "price history")
         where = _where(source, prefix + "history")
         rows, digest = spec.refs_of.price_history(path, where)
-        days, prices, amounts = price_rows(rows, where)
+        days, prices, amounts = price_rows(rows, where, f"{path.name} record")
         rel = _rel(path, folder)
         calib = calibrate_gbm(days, prices, amounts, window_start=window[0], window_end=window[1], source=rel)
         spec.refs.append(Reference(f"{spec.role} price history", {"path": rel, "sha256": digest}))
@@ -380,7 +383,7 @@ def _price(table: Any, spec: "_Ctx", prefix: str, volume_kind: str) -> PriceMode
                              hint="use the instrument of the credits being sold", where=_where(source, prefix + "instrument"))
         rows, ref = spec.refs_of.ledger_prices(t["ledger"], folder, source, prefix + "ledger", ins.id, trades)
         where = _where(source, prefix + "ledger")
-        days, prices, amounts = price_rows(rows, where)
+        days, prices, amounts = price_rows(rows, where, "ledger price record")
         calib = calibrate_gbm(days, prices, amounts, window_start=window[0], window_end=window[1],
                               source=f"ledger {ref['ledger']} {ins.id}")
         spec.refs.append(Reference(f"{spec.role} price history", ref))

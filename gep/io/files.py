@@ -1,4 +1,4 @@
-"""Files as bytes and documents: SHA-256 of a file, TOML documents, JSON documents (manifests).
+"""Files as bytes and documents: SHA-256 of a file, TOML documents, JSON documents (manifests, requests).
 
 Light on purpose (standard library only), so that manifests, ledger commands
 and scenario files can be read without pandas.
@@ -10,8 +10,13 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
+from typing import Any
 
-from gep.errors import InputError, ScenarioError
+from gep.errors import GepError, InputError, ScenarioError
+from gep.numbers import MAX_EXPONENT, json_decimal, json_int, parse_decimal
+
+#: Range of a TOML integer: 64 bits, signed (TOML 1.0: larger integers must be refused).
+TOML_INT = (-(2**63), 2**63 - 1)
 
 
 def sha256_file(path: str | Path) -> str:
@@ -23,18 +28,67 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _toml_float(text: str) -> float:
+    """A TOML float read with bounds (:mod:`gep.numbers`): ``1e99999999`` is refused, not read as infinity."""
+    if text.lstrip("+-") in ("inf", "nan"):
+        return float(text)
+    return float(parse_decimal(text.replace("_", ""), "number"))  # underscores between digits: checked by tomllib
+
+
+def _big_integer(doc: Any, key: str = "") -> str | None:
+    """The key of the first integer of ``doc`` outside :data:`TOML_INT`, or None."""
+    if isinstance(doc, dict):
+        items = ((f"{key}.{k}" if key else str(k), v) for k, v in doc.items())
+    elif isinstance(doc, list):
+        items = ((f"{key}[{i}]", v) for i, v in enumerate(doc))
+    else:
+        return key if isinstance(doc, int) and not isinstance(doc, bool) and not TOML_INT[0] <= doc <= TOML_INT[1] else None
+    for k, v in items:
+        found = _big_integer(v, k)
+        if found is not None:
+            return found
+    return None
+
+
 def read_toml(path: str | Path, what: str = "file") -> dict:
-    """Parse a TOML file; a syntax error names the file, line and column."""
+    """Parse a TOML file; a syntax error names the file, line and column.
+
+    Numbers are bounded: a float beyond 1e±40 (or with more than 40 significant digits)
+    and an integer beyond 64 bits are refused naming the file (and the key, for an
+    integer), so a hostile file costs no time and no number overflows later.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{what} not found: {path}", hint="check the path")
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            doc = tomllib.load(fh, parse_float=_toml_float)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"malformed TOML in {path}: {exc}", hint="fix the TOML syntax at the line shown") from exc
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path} is not UTF-8 text", hint="save the file as UTF-8") from exc
+    except GepError as exc:
+        raise InputError(f"{path}: {exc.message}", hint=f"numbers range over 1e-{MAX_EXPONENT} .. 1e{MAX_EXPONENT}") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (sys.int_info.default_max_str_digits)
+        raise InputError(f"{path}: an integer is too long to read ({str(exc).split(';')[0]})", hint="TOML integers are 64-bit: at most 19 digits") from None
+    key = _big_integer(doc)
+    if key is not None:
+        raise InputError(f"{path}: {key} is an integer beyond 64 bits", hint="TOML integers are 64-bit: at most 19 digits")
+    return doc
+
+
+def parse_json(text: str, what: str) -> Any:
+    """Parse JSON text; numbers bounded (:mod:`gep.numbers`), non-integers read as exact Decimals."""
+    try:
+        return json.loads(text, parse_int=json_int, parse_float=json_decimal, parse_constant=_no_constant)
+    except GepError as exc:
+        raise InputError(f"{what}: {exc.message}", hint=exc.hint) from exc
+    except ValueError as exc:
+        raise InputError(f"{what} is not JSON: {exc}", hint="fix the JSON syntax") from exc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def read_json_object(path: str | Path, what: str, hint: str, default_name: str = "manifest.json") -> tuple[dict, bytes, Path]:
@@ -51,7 +105,7 @@ def read_json_object(path: str | Path, what: str, hint: str, default_name: str =
     data = p.read_bytes()
     try:
         doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON syntax, or an integer beyond Python's digit limit
         raise InputError(f"{what} {p} is not JSON: {exc}", hint=hint) from exc
     if not isinstance(doc, dict):
         raise InputError(f"{what} {p} is not a JSON object", hint=hint)

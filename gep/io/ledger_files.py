@@ -24,11 +24,11 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from gep.errors import CoefficientError, GepError, InputError, InputsChanged
-from gep.io.files import read_json_object, sha256_file
-from gep.numbers import json_decimal, json_int, parse_decimal
+from gep.errors import CoefficientError, InputError, InputsChanged
+from gep.io.files import parse_json, read_json_object, sha256_file
+from gep.numbers import parse_decimal
 
-__all__ = ["sha256_file", "read_manifest", "check_outputs", "read_rows", "ledger_coefficients", "read_json", "parse_json",
+__all__ = ["sha256_file", "read_manifest", "check_outputs", "read_rows", "ledger_coefficients", "read_json",
            "write_json", "write_bytes", "read_ratio_file", "RATIO_COLUMNS"]
 
 TIDY_COLUMNS = ("parameter", "key", "value", "unit", "price_year", "source", "year", "confidence", "note")
@@ -132,20 +132,6 @@ def ledger_coefficients(set_id: str) -> dict:
             value = parse_decimal(r["value"], f"{path}, line {i}: value", error=CoefficientError)
             rows[(r["parameter"], r["key"])] = (value, r["unit"], r["confidence"])
     return {"id": manifest["id"], "version": str(manifest["version"]), "manifest_sha256": sha256_file(folder / "manifest.toml"), "rows": rows}
-
-
-def parse_json(text: str, what: str) -> Any:
-    """Parse JSON text; numbers bounded (:mod:`gep.numbers`), non-integers read as exact Decimals."""
-    try:
-        return json.loads(text, parse_int=json_int, parse_float=json_decimal, parse_constant=_no_constant)
-    except GepError as exc:
-        raise InputError(f"{what}: {exc.message}", hint=exc.hint) from exc
-    except ValueError as exc:
-        raise InputError(f"{what} is not JSON: {exc}", hint="fix the JSON syntax") from exc
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def read_json(path: str | Path, what: str) -> Any:

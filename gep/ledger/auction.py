@@ -203,7 +203,7 @@ def _apply_list(state: State, request: dict, ctx: Context) -> dict:
     opens = _time(request, "opens") or ctx.time
     closes = _time(request, "closes")
     if closes <= max(opens, ctx.time):
-        raise InvalidRequest(f"the listing closes at {closes}, before it opens ({max(opens, ctx.time)})", hint="give a later --closes")
+        raise InvalidRequest(f"the listing closes at {closes}, before it opens ({max(opens, ctx.time)})", hint="give a later close", key="closes")
     doc: dict = {"account": acc.id, "side": side, "instrument": ins.id, "mechanism": mech, "quantity": quantity, "remaining": quantity,
                  "filled": 0, "price": request["price"], "opens": opens, "closes": closes, "status": "open", "reserve": acc.role == "reserve"}
     allowed = {"fixed": {"min_lot"}, "negotiated": {"min_lot", "counterparty"}, "ascending": {"increment", "settle_by"},
@@ -212,7 +212,7 @@ def _apply_list(state: State, request: dict, ctx: Context) -> dict:
     if extra - allowed:
         raise InvalidRequest(f"a {mech} listing takes no {', '.join(sorted(extra - allowed))}")
     if mech == "ascending" and "increment" not in request:
-        raise InvalidRequest("an ascending auction needs its minimum increment", hint="e.g. --increment 10 (CNY per unit)")
+        raise InvalidRequest("an ascending auction needs its minimum increment", hint="e.g. 10 (CNY per unit)", key="increment")
     if "increment" in request:
         check_price(request["increment"], "minimum increment")
         doc["increment"] = request["increment"]
@@ -221,7 +221,7 @@ def _apply_list(state: State, request: dict, ctx: Context) -> dict:
         raise InvalidRequest(f"minimum lot {ins.display(doc['min_lot'])} exceeds the quantity {ins.display(quantity)}")
     if mech == "negotiated":
         if "counterparty" not in request:
-            raise InvalidRequest("a negotiated deal names its counterparty", hint="--counterparty ACCOUNT")
+            raise InvalidRequest("a negotiated deal names its counterparty", hint="name the only account that may take it", key="counterparty")
         cp = _user(state, request["counterparty"], "counterparty")
         if cp.id == acc.id:
             raise InvalidRequest("a negotiated deal needs another party")
@@ -230,7 +230,7 @@ def _apply_list(state: State, request: dict, ctx: Context) -> dict:
         last = closes
         if mech == "sealed":
             if "reveal_until" not in request:
-                raise InvalidRequest("a sealed-bid auction needs the end of its reveal period", hint="--reveal-until TIME (after --closes)")
+                raise InvalidRequest("a sealed-bid auction needs the end of its reveal period", hint="a time after the close", key="reveal_until")
             last = doc["reveal_until"] = _time(request, "reveal_until")
             if last <= closes:
                 raise InvalidRequest(f"the reveal period ends at {last}, not after the close {closes}")
@@ -239,7 +239,7 @@ def _apply_list(state: State, request: dict, ctx: Context) -> dict:
                 positive_int(doc["bond"], "bond")
             doc["commits"] = []
         if "settle_by" not in request:
-            raise InvalidRequest("an auction needs its settlement deadline", hint="--settle-by TIME (after the close)")
+            raise InvalidRequest("an auction needs its settlement deadline", hint="a time after the close (sealed: after the reveal period)", key="settle_by")
         doc["settle_by"] = _time(request, "settle_by")
         if doc["settle_by"] <= last:
             raise InvalidRequest(f"the settlement deadline {doc['settle_by']} is not after {last}")

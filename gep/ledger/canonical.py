@@ -20,9 +20,10 @@ References
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from typing import Any
+from typing import Any, Callable
 
 from gep.ledger.errors import InvalidRequest
 
@@ -108,13 +109,36 @@ def parse_record(data: bytes) -> tuple[dict, bytes]:
     """A log record parsed, and its request's canonical bytes; refuse anything not in canonical form.
 
     Checks the record as :func:`parse` does, and encodes the request (its bytes are
-    what its signature covers).
+    what its signature covers). The check is made with msgspec, whose sorted compact
+    encoder writes exactly the canonical form of these documents (floats refused while
+    decoding); a record it does not accept goes through :func:`_parse_record_exactly`,
+    the same check with the standard library, which names the problem.
 
     Raises
     ------
     InvalidRequest
         Not UTF-8 JSON, not an object with exactly the record fields, or not canonical.
     """
+    decode, encode = _fast()
+    try:
+        obj = decode(data)
+        if type(obj) is dict and obj.keys() == RECORD_FIELDS and type(obj["seq"]) is int and encode(obj) == data:
+            return obj, encode(obj["request"])
+    except Exception:  # noqa: BLE001 - any refusal is explained by the exact check below
+        pass
+    return _parse_record_exactly(data)
+
+
+@functools.lru_cache(maxsize=1)
+def _fast() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
+    """msgspec's decoder (floats refused) and sorted compact encoder (imported on first use: verify, not every command)."""
+    import msgspec
+
+    return msgspec.json.Decoder(float_hook=_no_float).decode, msgspec.json.Encoder(order="sorted").encode
+
+
+def _parse_record_exactly(data: bytes) -> tuple[dict, bytes]:
+    """:func:`parse_record` with the standard library's JSON (the reference for the canonical form)."""
     try:
         obj = json.loads(bytes(data).decode("utf-8"), parse_float=_no_float)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -124,9 +148,17 @@ def parse_record(data: bytes) -> tuple[dict, bytes]:
     if type(obj["seq"]) is not int:
         raise InvalidRequest(f"the record's seq {obj['seq']!r} is not an integer")
     # floats were refused while parsing, so the encoder alone gives the canonical form
-    if _ENCODE(obj).encode("utf-8") != bytes(data):
+    if _encode_utf8(obj) != bytes(data):
         raise InvalidRequest("bytes are valid JSON but not in canonical form (key order, spacing or escapes differ)")
-    return obj, _ENCODE(obj["request"]).encode("utf-8")
+    return obj, _encode_utf8(obj["request"])
+
+
+def _encode_utf8(obj: Any) -> bytes | None:
+    """The canonical encoder's bytes, or None for text UTF-8 cannot hold (a lone surrogate written as an escape)."""
+    try:
+        return _ENCODE(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        return None
 
 
 def parse(data: bytes) -> Any:
@@ -142,7 +174,7 @@ def parse(data: bytes) -> Any:
     except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON syntax, or an integer beyond Python's digit limit
         raise InvalidRequest(f"not canonical JSON: {exc}") from exc
     # floats are refused by the hook; the re-encoding decides canonical form
-    if _ENCODE(obj).encode("utf-8") != bytes(data):
+    if _encode_utf8(obj) != bytes(data):
         raise InvalidRequest("bytes are valid JSON but not in canonical form (key order, spacing or escapes differ)")
     return obj
 

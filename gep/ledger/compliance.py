@@ -85,7 +85,7 @@ def _apply_oblige(state: State, request: dict, ctx: Context) -> dict:
         raise InvalidRequest(f"a {kind} obligation has no pollutant")
     doc["due"] = clock.utc(request["due"], "due")
     if doc["due"] <= ctx.time:
-        raise InvalidRequest(f"the obligation would be due at {doc['due']}, which has passed", hint="give a later --due")
+        raise InvalidRequest(f"the obligation would be due at {doc['due']}, which has passed", hint="give a later due time", key="due")
     if "source" in request:
         if not isinstance(request["source"], str) or len(request["source"]) > 500:
             raise InvalidRequest("source must be text of at most 500 characters (the verified report)")

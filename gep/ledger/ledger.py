@@ -629,7 +629,7 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
     state = SqlState(tx)
     known = _known_ids(tx, items)
     messages = [_message(item.request) for item in items]
-    prove_batches(state, [(item.request, item.signature, m) for item, m in zip(items, messages) if m is not None])
+    proven = prove_batches(state, [(item.request, item.signature, m) for item, m in zip(items, messages)])
     results: list[Result] = []
     last: Result | None = None
     for k, item in enumerate(items):
@@ -640,7 +640,7 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
         saved = None if linked else (frontier.size, list(frontier.stack), state.mark(), dict(known))  # writes held blocks: before the savepoint
         sp = None if linked else tx.savepoint()
         try:
-            res = _append_one(state, item, frontier, known, t, messages[k])
+            res = _append_one(state, item, frontier, known, t, messages[k], proven[k])
             if sp:
                 tx.release(sp)
             results.append(res)
@@ -663,8 +663,8 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
         raise
     if last is not None and head_key is None:
         raise NotAuthorised("recording a transaction needs the registry key, to sign the new tree head; nothing was recorded",
-                            hint="give --head-key REGISTRY_KEY or set $GEP_LEDGER_HEAD_KEY; without it, sign the request with --sign-only "
-                                 "and hand it to the registry, who submits it with `gep ledger batch`")
+                            hint="give the registry key as head key (or set $GEP_LEDGER_HEAD_KEY); without it, only sign the request "
+                                 "and hand it to the registry, who submits it with `gep ledger batch`", key="head_key")
     state.flush()
     if last is not None:
         head = heads.sign_head(state.ledger_id, frontier.size, last.root, last.record["time"], head_key)
@@ -703,8 +703,10 @@ def _message(request: Any) -> bytes | None:
         return None
 
 
-def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known: dict, t: str, message: bytes | None = None) -> Result:
-    """Decide and append one request; ``message``: its signing message when :func:`_message` checked it already."""
+def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known: dict, t: str, message: bytes | None = None,
+                proven: bool = False) -> Result:
+    """Decide and append one request; ``message``: its signing message when :func:`_message` checked it already;
+    ``proven``: its batch signature was proven (:func:`gep.ledger.rules.prove_batches`)."""
     request = check_request(item.request) if message is None else item.request
     rid = request["id"]
     message = message if message is not None else signing_message(request)
@@ -712,14 +714,14 @@ def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known:
     rhash = hashlib.sha256(rbytes).hexdigest()
     row = known.get((request["signer"], rid))
     if row is not None:
-        if not authentic(state, request, item.signature, message):
+        if not (proven or authentic(state, request, item.signature, message)):
             raise BadSignature(f"the signature of request {rid!r} does not verify")
         if row[1] != rhash:
             raise IdConflict(f"request id {rid!r} was already used (transaction {row[0]}) for a different request",
                              hint="use a new id for a new request; resend the identical request to retry")
         return Result("exists", int(row[0]), rid, parse(bytes(row[2])), row[3], row[4])
     seq = frontier.size + 1
-    effects = apply(state, request, item.signature, Context(seq, t, item.evidence), message)
+    effects = apply(state, request, item.signature, Context(seq, t, item.evidence), message, proven)
     record = {"seq": seq, "time": t, "request": request, "signature": item.signature, "effects": effects}
     data = record_bytes(seq, t, rbytes, item.signature, effects)
     leaf = merkle.leaf_hash(data)

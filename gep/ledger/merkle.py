@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 __all__ = [
-    "EMPTY_ROOT", "leaf_hash", "node_hash", "root", "Frontier", "inclusion_proof", "inclusion_proofs", "root_from_path", "verify_inclusion",
+    "EMPTY_ROOT", "leaf_hash", "node_hash", "root", "Frontier", "inclusion_proof", "inclusion_proofs", "levels", "root_from_path", "verify_inclusion",
     "consistency_proof", "verify_consistency", "inclusion_nodes", "consistency_nodes", "fold_inclusion",
 ]
 
@@ -38,7 +38,12 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 def leaf_hash(data: bytes) -> bytes:
     """Leaf hash ``SHA-256(0x00 || data)`` [32 bytes] (RFC 6962 section 2.1)."""
-    return hashlib.sha256(b"\x00" + bytes(data)).digest()
+    h = _LEAF_PREFIX.copy()
+    h.update(data)
+    return h.digest()
+
+
+_LEAF_PREFIX = hashlib.sha256(b"\x00")
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
@@ -116,11 +121,13 @@ class Frontier:
 
     def root(self) -> bytes:
         """Merkle tree hash of all leaves appended so far [32 bytes]."""
-        if not self.stack:
+        stack = self.stack
+        if not stack:
             return EMPTY_ROOT
-        h = self.stack[-1][1]
-        for _, left in reversed(self.stack[:-1]):
-            h = node_hash(left, h)
+        sha = hashlib.sha256
+        h = stack[-1][1]
+        for k in range(len(stack) - 2, -1, -1):
+            h = sha(b"\x01" + stack[k][1] + h).digest()
         return h
 
 
@@ -213,6 +220,27 @@ def inclusion_proofs(leaves: Sequence[bytes]) -> tuple[list[list[bytes]], bytes]
     left, lroot = inclusion_proofs(leaves[:k])
     right, rroot = inclusion_proofs(leaves[k:])
     return [p + [rroot] for p in left] + [p + [lroot] for p in right], node_hash(lroot, rroot)
+
+
+def levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every level of the tree over ``leaves``, from the leaves up to the root (a list of one hash).
+
+    Nodes are paired left to right; a lone last node is carried up unhashed, which gives
+    the RFC 6962 tree (its left subtrees are perfect). The audit path of leaf ``i``
+    (:func:`inclusion_proof`) is the sibling ``levels[l][(i >> l) ^ 1]`` of each level
+    ``l`` where one exists; ``n − 1`` hashes in all.
+    """
+    if not leaves:
+        raise ValueError("no leaves")
+    out = [list(leaves)]
+    sha = hashlib.sha256
+    while len(out[-1]) > 1:
+        below = out[-1]
+        up = [sha(b"\x01" + below[j] + below[j + 1]).digest() for j in range(0, len(below) - 1, 2)]
+        if len(below) & 1:
+            up.append(below[-1])
+        out.append(up)
+    return out
 
 
 def consistency_proof(leaves: Sequence[bytes], first: int) -> list[bytes]:

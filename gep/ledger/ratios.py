@@ -226,7 +226,7 @@ def ratio_for(state: State, kind: str, seller: Account, buyer: Account) -> dict:
     if a is None or b is None:
         none = seller.id if a is None else buyer.id
         raise InvalidRequest(f"account {none} has no zone, so {kind} rights cannot move between it and zone {a or b}",
-                             hint="zone-bound rights move between accounts of known zones (opened with --zone)")
+                             hint="zone-bound rights move between accounts of known zones (opened with a zone)")
     doc = state.market_get("ratios", "current")
     if doc is None:
         raise InvalidRequest(f"no trading ratio table is published: {kind} rights cannot move from zone {a} to zone {b}",

@@ -131,8 +131,6 @@ class State(ABC):
     dvp_open: dict | None = None
     #: Batch signatures already checked: ``(signer, root, signature)``.
     verified: set
-    #: Batch-signed requests proven by :func:`prove_batches`: ``(signer, signature, size, index, path, leaf)``.
-    proven: set
 
     @abstractmethod
     def account(self, account_id: str) -> Account | None: ...
@@ -264,7 +262,6 @@ class MemoryState(State):
     operators: tuple = ()
     dvp_open: dict | None = None
     verified: set = field(default_factory=set)
-    proven: set = field(default_factory=set)
     accounts: dict[str, Account] = field(default_factory=dict)
     instruments: dict[str, dict] = field(default_factory=dict)
     balances: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -484,13 +481,10 @@ def authentic(state: State, request: dict, signature: Any, message: bytes | None
         joined = "".join(path)
     except TypeError:
         return False
-    leaf = merkle.leaf_hash(message)
-    if (signer, sig, size, index, joined, leaf) in state.proven:
-        return True
     if len(joined) != 64 * len(path) or not _HEXES.fullmatch(joined):
         return False
     raw = bytes.fromhex(joined)
-    root = merkle.root_from_path(leaf, index, size, [raw[k:k + 32] for k in range(0, len(raw), 32)])
+    root = merkle.root_from_path(merkle.leaf_hash(message), index, size, [raw[k:k + 32] for k in range(0, len(raw), 32)])
     if root is None:
         return False
     memo = (signer, root, sig)
@@ -502,37 +496,46 @@ def authentic(state: State, request: dict, signature: Any, message: bytes | None
     return False
 
 
-def prove_batches(state: State, items: list[tuple[Any, Any, bytes]]) -> None:
+def prove_batches(state: State, items: list[tuple[Any, Any, bytes | None]]) -> list[bool]:
     """Check the batch signatures of many requests at once: the same predicate as :func:`authentic`, faster.
 
     For every batch (signer, signature, size) of which all ``size`` requests are among
-    ``items`` (``(request, signature, signing message)``), the tree is built once from
-    their leaves (``size − 1`` hashes instead of ``size × log₂ size``), its root's
-    signature checked once, and each request whose recorded path equals its audit path
-    in that tree is marked proven; :func:`authentic` then accepts it at once. Requests of
-    incomplete batches, or with other paths, are left to :func:`authentic`.
+    ``items`` (``(request, signature, signing message or None)``), the tree is built once
+    from their leaves (``size − 1`` hashes instead of ``size × log₂ size``) and its root's
+    signature checked once; a request whose recorded path is its audit path in that tree
+    is proven.
+
+    Returns
+    -------
+    list of bool
+        For each item, True when proven; :func:`apply` then accepts its signature at once
+        (``proven=True``). An item not proven (a single signature, an incomplete batch, a
+        path that differs) is left to :func:`authentic`.
     """
-    groups: dict[tuple, dict[int, tuple[str, bytes]]] = {}
-    for request, signature, message in items:
-        if not (isinstance(request, dict) and isinstance(signature, dict) and isinstance(request.get("signer"), str)):
+    proven = [False] * len(items)
+    groups: dict[tuple, dict[int, tuple[int, list, bytes]]] = {}
+    for k, (request, signature, message) in enumerate(items):
+        if message is None or type(signature) is not dict or type(request) is not dict or type(request.get("signer")) is not str:
             continue
         sig, size, index, path = signature.get("signature"), signature.get("size"), signature.get("index"), signature.get("path")
-        if not (isinstance(sig, str) and type(size) is int and type(index) is int and isinstance(path, list) and all(type(h) is str for h in path)):
+        if not (type(sig) is str and type(size) is int and type(index) is int and type(path) is list and len(signature) == 4):
             continue
-        groups.setdefault((request["signer"], sig, size), {})[index] = ("".join(path), merkle.leaf_hash(message))
+        groups.setdefault((request["signer"], sig, size), {})[index] = (k, path, message)
     for (signer, sig, size), members in groups.items():
         if len(members) != size or min(members) != 0 or max(members) != size - 1:
             continue
-        leaves = [members[i][1] for i in range(size)]
-        paths, root = merkle.inclusion_proofs(leaves)
+        tree = merkle.levels([merkle.leaf_hash(members[i][2]) for i in range(size)])
+        root = tree[-1][0]
         if (signer, root, sig) not in state.verified:
             if not keys.verify(signer, BATCH_DOMAIN + root, sig):
                 continue
             state.verified.add((signer, root, sig))
-        for i, p in enumerate(paths):
-            joined = b"".join(p).hex()
-            if joined == members[i][0]:
-                state.proven.add((signer, sig, size, i, joined, leaves[i]))
+        hexes = [[h.hex() for h in level] for level in tree[:-1]]
+        for i in range(size):
+            k, path, _ = members[i]
+            if path == [level[(i >> l) ^ 1] for l, level in enumerate(hexes) if (i >> l) ^ 1 < len(level)]:
+                proven[k] = True
+    return proven
 
 
 def _authenticate(state: State, request: dict, signature: Any, message: bytes | None) -> None:
@@ -542,6 +545,9 @@ def _authenticate(state: State, request: dict, signature: Any, message: bytes | 
 
 
 def need_account(state: State, account_id: Any, role: str) -> Account:
+    acc = state.account(account_id) if type(account_id) is str else None
+    if acc is not None:  # an open account's id was checked when it was opened
+        return acc
     if not isinstance(account_id, str):
         raise InvalidRequest(f"{role} account must be a string")
     check_account_id(account_id, role)
@@ -623,7 +629,7 @@ def _post_move(state: State, ctx: Context, ins: Instrument, src: str, dst: str, 
 # --------------------------------------------------------------------------- apply
 
 
-def apply(state: State, request: dict, signature: Any, ctx: Context, message: bytes | None = None) -> dict:
+def apply(state: State, request: dict, signature: Any, ctx: Context, message: bytes | None = None, proven: bool = False) -> dict:
     """Decide a signed request against ``state``; on success change it and return the effects.
 
     Parameters
@@ -641,6 +647,9 @@ def apply(state: State, request: dict, signature: Any, ctx: Context, message: by
     message : bytes, optional
         The request's :func:`gep.ledger.canonical.signing_message` when the caller has
         computed it (then the request was also checked with :func:`check_request`).
+    proven : bool
+        The request was checked (:func:`check_request`) and its batch signature proven
+        by :func:`prove_batches`.
 
     Returns
     -------
@@ -657,10 +666,11 @@ def apply(state: State, request: dict, signature: Any, ctx: Context, message: by
         insufficient balance, over-issuance, malformed request, an incomplete
         or expired delivery-versus-payment batch).
     """
-    if message is None:
-        check_request(request)
+    if not proven:
+        if message is None:
+            check_request(request)
+        _authenticate(state, request, signature, message)
     kind = request["type"]
-    _authenticate(state, request, signature, message)
     if kind == "init":
         return _apply_init(state, request, ctx)
     if state.ledger_id is None:
@@ -706,7 +716,7 @@ def _check_leg(leg: Any, ctx: Context) -> None:
         raise InvalidRequest(f"dvp legs {legs!r} must be an integer from 2 to {MAX_DVP_LEGS}")
     if clock.parse(ctx.time, "record time") > clock.parse(leg["expires"], "dvp expiry"):
         raise InvalidRequest(f"delivery-versus-payment batch {leg['batch']!r} expired at {leg['expires']}",
-                             hint="the legs are void after their expiry: sign new legs with a later --expires")
+                             hint="the legs are void after their expiry: sign new legs with a later expiry", key="expires")
 
 
 def _apply_init(state: State, request: dict, ctx: Context) -> dict:

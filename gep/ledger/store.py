@@ -528,7 +528,6 @@ class SqlState(State):
 
         self.tx = tx
         self.verified = set()
-        self.proven = set()
         self.dvp_open = None
         rows = dict(tx.q("SELECT key, value FROM meta WHERE key IN ('ledger_id', 'registry')"))
         self.ledger_id = rows.get("ledger_id")

@@ -42,50 +42,47 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from itertools import islice
 from typing import Any, Iterable, Iterator
 
 from gep.ledger import heads as heads_mod
-from gep.ledger import merkle
-from gep.ledger.canonical import SIGNING_DOMAIN, parse, parse_record
-from gep.ledger.errors import AuditFailed, LedgerError
-from gep.ledger.canonical import canonical
+from gep.ledger import merkle, records
+from gep.ledger.canonical import canonical, parse
 from gep.ledger.clock import TIME
-from gep.ledger.rules import TRADE_FIELDS, Context, MemoryState, apply, check_invariants, check_request, end_commit, instrument_info, prove_batches
+from gep.ledger.errors import AuditFailed, LedgerError
+from gep.ledger.rules import TRADE_FIELDS, Context, MemoryState, apply, check_invariants, end_commit, instrument_info
 
 __all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "checkpoint", "EXPORT_FORMAT", "CHECKPOINT_FORMAT"]
 
 EXPORT_FORMAT = "gep-ledger-export/2"
 CHECKPOINT_FORMAT = "gep-ledger-checkpoint/1"
-#: Records parsed (and their batch signatures proven) ahead of the replay, at a time.
-CHUNK = 4096
 
 
 class Replay:
     """State rebuilt from the log, the recomputed tree and what the log said about itself.
 
     ``start`` is the size the replay started from (0, or a checkpoint's verified size):
-    ``nodes``, ``records`` and the history lists of ``state`` then hold only what follows it.
+    ``records`` and the history lists of ``state`` then hold only what follows it.
     """
 
     def __init__(self) -> None:
         self.state = MemoryState()
         self.frontier = merkle.Frontier()
         self.start = 0
-        self.nodes: dict[tuple[int, int], bytes] = {}
-        self.leaves: list[bytes] = []  # every leaf hash
-        self.roots: dict[int, str] = {0: merkle.EMPTY_ROOT.hex()}  # size -> root (hex), computed while replaying
+        self.leaves = bytearray()  # every leaf hash, 32 bytes each
+        self.roots: dict[int, str] = {0: merkle.EMPTY_ROOT.hex()}  # size -> root (hex): the heads' sizes, computed while replaying
         self.times: dict[int, str] = {}  # seq -> record time
         self.data: list[bytes] = []  # record bytes of the first `start` records (checkpoint replays)
         self.ids: dict[tuple[str, str], int] = {}  # (signer, client id) -> seq
         self.records: dict[int, tuple[str, str]] = {}  # seq -> (client id, type)
         self.heads_checked = 0
         self.last_time = ""  # time of the last record replayed (the ledger's clock never goes back)
+        self.merkle_problem: tuple[str, int] | None = None  # the stored Merkle nodes against the recomputed tree
 
     def root_at(self, size: int) -> str:
         """Root (hex) of the first ``size`` records."""
         if size not in self.roots:
-            self.roots[size] = merkle.root(self.leaves[:size]).hex()
+            leaves = self.leaves
+            self.roots[size] = merkle.root([bytes(leaves[32 * k:32 * k + 32]) for k in range(size)]).hex()
         return self.roots[size]
 
     def time_at(self, seq: int) -> str:
@@ -97,6 +94,8 @@ class Replay:
 
 def _context(seq: int, record: dict) -> Context:
     effects = record.get("effects") if isinstance(record.get("effects"), dict) else {}
+    if "evidence" not in effects:
+        return Context(seq, record.get("time", ""))
     ev = effects.get("evidence")
     evidence = {k: v for k, v in ev.items() if k not in ("key", "used_before")} if isinstance(ev, dict) else None
     return Context(seq, record.get("time", ""), evidence)
@@ -116,11 +115,27 @@ def _diff(a: Any, b: Any, path: str = "effects") -> str:
     return f"{path}: recorded {b!r}, replay gives {a!r}"
 
 
-def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]], rp: Replay | None = None) -> Replay:
+def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]], rp: Replay | None = None, sizes: Iterable[int] = (),
+           merkle_rows: list | None = None, processes: int | None = None) -> Replay:
     """Replay log rows ``(seq, client_id, record bytes, stored leaf hash, stored root)``.
 
     ``client_id``, leaf hash and root may be None when the source does not store them.
-    ``rp``: continue a replay (from a checkpoint) instead of starting from an empty ledger.
+    The records' own checks (:mod:`gep.ledger.records`) run ahead of the rules, in this
+    process or in a second one.
+
+    Parameters
+    ----------
+    rp : Replay, optional
+        Continue a replay (from a checkpoint) instead of starting from an empty ledger.
+    sizes : iterable of int
+        Tree sizes whose roots will be asked for (the signed heads').
+    merkle_rows : list, optional
+        Stored Merkle nodes ``(level, index, hash)`` to compare with the recomputed tree
+        (:attr:`Replay.merkle_problem`).
+    processes : int, optional
+        1: everything in this process; 2: the records' own checks in a second process;
+        default: 2 for a long log on a machine with two cores (:func:`gep.ledger.records.two_processes`).
+        The result and the first failure reported are the same either way.
 
     Raises
     ------
@@ -128,23 +143,51 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
         Naming the first failing transaction and why.
     """
     rp = rp if rp is not None else Replay()
+    rows = rows if isinstance(rows, list) else list(rows)
+    checks = records.Checks(rows, rp.frontier, rp.state.verified, sizes, merkle_rows)
+    two = records.two_processes(len(rows)) if processes is None else processes >= 2
+    chunks, tree = (records.check_in_child if two else records.check_here)(checks)
+    try:
+        expect = _replay(rp, rows, chunks)
+    finally:
+        chunks.close()
+    t = tree()
+    rp.frontier = merkle.Frontier(t.size, t.stack)
+    rp.roots.update(t.roots)
+    rp.state.verified |= t.verified
+    rp.merkle_problem = t.merkle_problem
+    try:
+        end_commit(rp.state)
+    except LedgerError as exc:
+        raise AuditFailed(f"the log ends inside a batch: {exc.message}", seq=expect - 1) from exc
+    problems = check_invariants(rp.state)
+    if problems:
+        raise AuditFailed(f"invariant broken: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    return rp
+
+
+def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> int:
+    """Apply the rules to every record, in order, with the records' own checks from ``chunks``; return the next sequence number."""
+    state, ids, times, kinds = rp.state, rp.ids, rp.times, rp.records
     expect = rp.frontier.size + 1
     last_time = rp.last_time
-    rows = iter(rows)
-    while True:
-        chunk = list(islice(rows, CHUNK))
-        if not chunk:
-            break
-        parsed = [_parse_row(row) for row in chunk]
-        prove_batches(rp.state, [(p[1]["request"], p[1]["signature"], p[2]) for p in parsed if p[2] is not None])
-        for (seq, client_id, data, stored_leaf, stored_root), (leaf, record, message, problem) in zip(chunk, parsed):
+    decode = None
+    at = 0
+    for chunk in chunks:
+        decoded = chunk.records
+        if decoded is None and decode is None:
+            import msgspec  # the second process checked the bytes: here they are only read
+
+            decode = msgspec.json.Decoder().decode
+        problem, root_problem, proven = chunk.problem, chunk.root_problem, chunk.proven
+        for i in range(chunk.size):
+            seq, client_id, data, _leaf, _root = rows[at + i]
             if seq != expect:
                 raise AuditFailed(f"the log jumps from sequence {expect - 1} to {seq} (a transaction is missing or renumbered)", seq=seq, client_id=client_id)
             expect += 1
-            if stored_leaf is not None and stored_leaf != leaf.hex():
-                raise AuditFailed("the record's bytes do not hash to its stored leaf hash (record or hash edited)", seq=seq, client_id=client_id)
-            if problem is not None:
-                raise AuditFailed(f"the record is not canonical JSON: {problem.message}", seq=seq, client_id=client_id) from problem
+            if problem is not None and problem[0] == i:
+                raise AuditFailed(problem[2], seq=seq, client_id=client_id)
+            record = decoded[i] if decoded is not None else decode(data)
             if record["seq"] != seq:
                 raise AuditFailed(f"the record says sequence {record['seq']!r} but is stored at {seq}", seq=seq, client_id=client_id)
             t = record["time"]
@@ -157,33 +200,25 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
             if client_id is not None and rid != client_id:
                 raise AuditFailed(f"the record's request id {rid!r} differs from the stored client id", seq=seq, client_id=client_id)
             signer = request.get("signer") if isinstance(request, dict) else None
-            if (signer, rid) in rp.ids:
-                raise AuditFailed(f"request id {rid!r} of this signer was already used by transaction {rp.ids[(signer, rid)]}", seq=seq, client_id=rid)
+            if (signer, rid) in ids:
+                raise AuditFailed(f"request id {rid!r} of this signer was already used by transaction {ids[(signer, rid)]}", seq=seq, client_id=rid)
             try:
-                effects = apply(rp.state, request, record["signature"], _context(seq, record), message)
+                effects = apply(state, request, record["signature"], _context(seq, record), None, proven[i] == 1)
             except LedgerError as exc:
                 raise AuditFailed(f"replaying it is refused: {exc.line()}", seq=seq, client_id=rid) from exc
             if effects != record["effects"]:
                 raise AuditFailed(f"recorded effects differ from the replay ({_diff(effects, record['effects'])})", seq=seq, client_id=rid)
-            for level, index, h in rp.frontier.append(leaf):
-                rp.nodes[(level, index)] = h
-            root = rp.frontier.root().hex()
-            if stored_root is not None and stored_root != root:
+            if root_problem == i:
                 raise AuditFailed("the stored tree root after this transaction differs from the recomputed RFC 6962 root", seq=seq, client_id=rid)
-            rp.ids[(signer, rid)] = seq
-            rp.leaves.append(leaf)
-            rp.roots[seq] = root
-            rp.times[seq] = record["time"]
-            rp.records[seq] = (rid, request["type"])
+            ids[(signer, rid)] = seq
+            times[seq] = t
+            kinds[seq] = (rid, request["type"])
+        rp.leaves += chunk.leaves
+        at += chunk.size
+    if at < len(rows):  # the checks stopped early, with a problem raised above: never reached
+        raise AuditFailed("the records' own checks stopped before the end of the log", seq=rows[at][0])
     rp.last_time = last_time
-    try:
-        end_commit(rp.state)
-    except LedgerError as exc:
-        raise AuditFailed(f"the log ends inside a batch: {exc.message}", seq=expect - 1) from exc
-    problems = check_invariants(rp.state)
-    if problems:
-        raise AuditFailed(f"invariant broken: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
-    return rp
+    return expect
 
 
 @contextmanager
@@ -201,24 +236,6 @@ def _paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _parse_row(row: tuple) -> tuple[bytes, dict | None, bytes | None, LedgerError | None]:
-    """(leaf hash, record, signing message of a well-formed request, problem): the stateless part of replaying a row.
-
-    A problem is kept, not raised, so that failures are reported in log order.
-    """
-    data = bytes(row[2])
-    leaf = merkle.leaf_hash(data)
-    try:
-        record, request_bytes = parse_record(data)
-    except LedgerError as exc:
-        return leaf, None, None, exc
-    try:
-        check_request(record["request"])
-    except LedgerError:
-        return leaf, record, None, None  # apply() refuses it, in order
-    return leaf, record, SIGNING_DOMAIN + request_bytes, None
 
 
 def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], witnesses: Iterable[str] = ()) -> int:
@@ -315,7 +332,7 @@ def _summary(rp: Replay) -> dict:
 
 
 def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: Iterable[str] = (), since: dict | None = None,
-                  keep: bool = False) -> dict:
+                  keep: bool = False, processes: int | None = None) -> dict:
     """Verify a :class:`gep.ledger.ledger.Ledger`: replay its log, check the signed heads, compare every table.
 
     Parameters
@@ -331,6 +348,8 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         compared from there on, current balances and blocks in full.
     keep : bool
         Also return the checkpoint of the verified log as ``summary["checkpoint"]``.
+    processes : int, optional
+        See :func:`replay` (default: a second process for a long log on two cores).
 
     Returns
     -------
@@ -349,7 +368,9 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         start = rp0.frontier.size
 
     def read(tx):
-        rows = [(int(s), c, bytes(r), lh, rt) for s, c, r, lh, rt in tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")]
+        rows = tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")
+        if rows and not (type(rows[0][0]) is int and type(rows[0][2]) is bytes):  # SQLite gives these types; other drivers may not
+            rows = [(int(s), c, bytes(r), lh, rt) for s, c, r, lh, rt in rows]
         p = (start,)
         tables = {
             "meta": dict(tx.q("SELECT key, value FROM meta")),
@@ -371,12 +392,14 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
     rows, tables = store.read(read)
     if not rows:
         raise AuditFailed("the log is empty (no genesis record)")
+    heads = list(heads)
+    stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in tables["heads"]]
+    sizes = {h["tree_size"] for h in stored} | {h.get("tree_size") for _, h in heads if isinstance(h, dict) and type(h.get("tree_size")) is int}
     with _paused_gc():
-        rp = replay(rows) if since is None else _continue(rp0, since, rows)
-        stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in tables["heads"]]
+        rp = replay(rows, sizes=sizes, merkle_rows=tables["merkle"], processes=processes) if since is None else _continue(rp0, since, rows, sizes, tables["merkle"])
         if not stored:
             raise AuditFailed("the database holds no signed tree head", hint="every commit signs one: the heads table was emptied")
-        check_heads(rp, stored, list(heads), witnesses)
+        check_heads(rp, stored, heads, witnesses)
         _compare_tables(rp, tables)
     summary = _summary(rp)
     summary["incremental_from"] = start if since is not None else None
@@ -452,23 +475,25 @@ def _restore(doc: Any, ledger: Any) -> Replay:
     return rp
 
 
-def _continue(rp: Replay, doc: dict, rows: list[tuple]) -> Replay:
+def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (), merkle_rows: list | None = None) -> Replay:
     """Check that the log starts with the checkpoint's records, then replay the rest."""
     n = rp.start
     if len(rows) < n:
         raise AuditFailed(f"the log holds {len(rows)} transactions, the checkpoint verified {n}: transactions {len(rows) + 1}..{n} are missing",
                           seq=len(rows) + 1)
+    leaves = []
     for k, (seq, cid, data, stored_leaf, _root) in enumerate(rows[:n]):
         leaf = merkle.leaf_hash(data)
         if seq != k + 1 or (stored_leaf is not None and stored_leaf != leaf.hex()):
             raise AuditFailed("the record's bytes or position differ from its stored leaf hash", seq=seq, client_id=cid)
-        rp.leaves.append(leaf)
+        leaves.append(leaf)
+    rp.leaves = bytearray(b"".join(leaves))
     rp.data = [r[2] for r in rows[:n]]
-    root = merkle.root(rp.leaves).hex()
+    root = merkle.root(leaves).hex()
     if root != doc["head"]["root_hash"]:
         raise AuditFailed(f"the log's first {n} transactions no longer hash to the checkpoint's verified head (history changed after it was verified)",
-                          hint="run a full verify with the published heads (--head) to locate the change")
-    return replay(rows[n:], rp)
+                          hint="run a full verify against the published heads to locate the change")
+    return replay(rows[n:], rp, sizes, merkle_rows)
 
 
 def _first(seqs: Iterable[int | None]) -> int | None:
@@ -544,11 +569,8 @@ def _compare_tables(rp: Replay, t: dict) -> None:
         k = sorted(x for x in set(market) | set(want_market) if market.get(x) != want_market.get(x))[0]
         seq = (want_market.get(k) or market.get(k))[1]
         raise fail("market", f"{k[0]} {k[1]} is {market.get(k, ('absent',))[0]}, the log gives {want_market.get(k, ('absent',))[0]}", seq)
-    nodes = {(int(lv), int(ix)): h for lv, ix, h in t["merkle"]}
-    want_nodes = {k: v.hex() for k, v in rp.nodes.items()}
-    if nodes != want_nodes:
-        k = sorted(x for x in set(nodes) | set(want_nodes) if nodes.get(x) != want_nodes.get(x))[0]
-        raise fail("merkle", f"node (level {k[0]}, index {k[1]}) differs from the recomputed tree", k[1] * (1 << k[0]) + 1)
+    if rp.merkle_problem is not None:  # compared with the recomputed tree by the records' checks (gep.ledger.records)
+        raise fail("merkle", *rp.merkle_problem)
 
 
 def export(ledger: Any) -> dict:
@@ -594,8 +616,10 @@ def verify_export(doc: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: I
         if not isinstance(leaf, dict) or not isinstance(leaf.get("record"), str) or not isinstance(leaf.get("seq"), int):
             raise AuditFailed(f"leaf {i} of the export is malformed", seq=i + 1)
         rows.append((leaf["seq"], None, leaf["record"].encode("utf-8"), leaf.get("leaf_hash"), None))
+    heads = list(heads)
+    sizes = {h.get("tree_size") for h in [doc.get("head")] + [h for _, h in heads] if isinstance(h, dict) and type(h.get("tree_size")) is int}
     with _paused_gc():
-        rp = replay(rows)
+        rp = replay(rows, sizes=sizes)
     root = rp.frontier.root().hex()
     if doc.get("size") != rp.frontier.size:
         raise AuditFailed(f"the export says size {doc.get('size')} but holds {rp.frontier.size} leaves")
@@ -603,5 +627,5 @@ def verify_export(doc: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: I
         raise AuditFailed(f"the export's root {doc.get('root')} differs from the recomputed root {root}")
     if doc.get("ledger") != rp.state.ledger_id or doc.get("registry") != rp.state.registry:
         raise AuditFailed("the export's ledger id or registry key differs from its genesis record", seq=1)
-    check_heads(rp, [doc.get("head")], list(heads), witnesses)
+    check_heads(rp, [doc.get("head")], heads, witnesses)
     return _summary(rp)

@@ -26,7 +26,6 @@ from gep.server.runs import NotFound
 __all__ = ["router", "parse_body"]
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
-_MAX_DIGITS = 19  # any integer of a ledger document fits in 64 bits
 
 
 # --------------------------------------------------------------------------- documentation models (OpenAPI)
@@ -113,20 +112,17 @@ def _entry(row: dict) -> dict:
 
 
 def parse_body(raw: bytes, limit: int) -> Any:
-    """Parse a JSON request body: bounded size, no binary floats, integers of at most 19 digits."""
+    """Parse a JSON request body: bounded size, no binary floats, integers bounded on their text (:func:`gep.numbers.json_int`)."""
+    from gep.numbers import json_int
+
     if len(raw) > limit:
         raise TooLarge(f"request body of {len(raw)} bytes is larger than {limit}", hint="send fewer operations per batch")
 
     def no_float(text: str) -> Any:
         raise InvalidRequest(f"binary float {text[:30]} in a ledger document", hint="amounts are integers of the base unit; prices are decimal strings")
 
-    def bounded_int(text: str) -> int:
-        if len(text.lstrip("-")) > _MAX_DIGITS:
-            raise InvalidRequest(f"integer of {len(text)} digits in a ledger document", hint="amounts fit in 64 bits")
-        return int(text)
-
     try:
-        return json.loads(raw.decode("utf-8"), parse_float=no_float, parse_int=bounded_int, parse_constant=no_float)
+        return json.loads(raw.decode("utf-8"), parse_float=no_float, parse_int=json_int, parse_constant=no_float)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequest(f"request body is not UTF-8 JSON: {exc}", hint="send {\"request\": {...}, \"signature\": \"<128 hex>\"}") from None
 

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from gep.cli.bond import app, parse_rate
 from gep.errors import InputError
+from tests.hostile import HOSTILE
 
 ROOT = Path(__file__).resolve().parents[2]
 BONDS = ROOT / "scenarios" / "bonds"
@@ -184,3 +185,15 @@ def test_parse_rate_forms():
     assert parse_rate("1", "--recovery", inclusive=True) == 1.0
     with pytest.raises(InputError):
         parse_rate("85bp", "--yield")
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("option", ["--yield", "--price", "--spread", "--hazard", "--recovery"])
+def test_hostile_numbers_exit_2_in_one_line(option, value):
+    extra = ["--yield", "2%"] if option in ("--spread", "--hazard", "--recovery") else []
+    if option == "--recovery":
+        extra += ["--hazard", "1%"]
+    r = run(ANNUAL, "--settle", "2025-09-15", *extra, option, value)
+    assert r.exit_code == 2, r.stdout + r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and len(lines[0]) < 400, lines

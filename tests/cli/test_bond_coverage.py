@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from gep.cli.bond import app
 from gep.finance.revenue import calibrate_gbm
+from tests.hostile import HOSTILE, HOSTILE_PLAIN
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -451,3 +452,30 @@ def test_selection_lists_are_checked(case):
                                    "manifest = 'runs/carbon-run/manifest.json'\nzones = 2\n"
                                    "[stream.price]\ninitial = 5\ndrift = 0\nvolatility = 0\n", encoding="utf-8")
     fails(case / "bond.toml", "--revenue", case / "sel.toml", words=("zones must be a non-empty list",))
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("option", ["--paths", "--seed", "--target-dscr", "--discount-rate", "--max-breach"])
+def test_hostile_numbers_on_options_exit_2_in_one_line(case, option, value):
+    err = fails(case / "bond.toml", "--revenue", case / "revenue.toml", option, value)
+    assert len(err) < 400
+
+
+@pytest.mark.parametrize("value", HOSTILE_PLAIN)
+def test_hostile_numbers_in_the_files_exit_2_in_one_line(case, value):
+    """A TOML revenue file, a CSV and a JSON price history holding the hostile numbers: refused with the file named."""
+    (case / "bad.toml").write_text(REVENUE.replace("initial = 20.0", f"initial = {value}"), encoding="utf-8")
+    assert "bad.toml" in fails(case / "bond.toml", "--revenue", case / "bad.toml")
+    for name, text in (("prices.csv", f"time,price_cny_per_unit,amount\n2024-01-02,{value},1\n2024-01-03,20,1\n"),
+                       ("prices.json", f'[{{"time": "2024-01-02", "price_cny_per_unit": {value}}}, {{"time": "2024-01-03", "price_cny_per_unit": 20}}]')):
+        (case / name).write_text(text, encoding="utf-8")
+        (case / "hist.toml").write_text(f"""[[stream]]
+name = "carbon"
+kind = "credit_sales"
+[stream.volume]
+amount = 100
+unit = "tCO2e"
+[stream.price]
+history = "{name}"
+""", encoding="utf-8")
+        assert name in fails(case / "bond.toml", "--revenue", case / "hist.toml")

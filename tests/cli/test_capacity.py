@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from gep.cli.capacity import app, parse_quantity
 from gep.errors import UnitError
 from gep.units import Q_
+from tests.hostile import HOSTILE
 
 runner = CliRunner()
 
@@ -186,3 +187,17 @@ def test_dillon_only_for_nutrients_and_class_normalised():
     out = ok_json(["lake", "--model", "dillon-lm", "--pollutant", "tp", "--class", "2", "--volume", "2e7",
                    "--area", "5 km**2", "--outflow", "2"])
     assert out["pollutant"] == "TP" and out["class"] == "II"
+
+
+@pytest.mark.parametrize("value", HOSTILE + ["1 m**3/s*10**10**10", "1 kg*1e9999999"])
+@pytest.mark.parametrize("option", ["--flow", "--upstream", "--length", "--theta"])
+def test_hostile_numbers_exit_2_in_one_line(option, value):
+    args = [a for a in REACH]
+    if option in args:
+        args[args.index(option) + 1] = value
+    else:
+        args += ["--temperature", "25", option, value]
+    res = run(args)
+    assert res.exit_code == 2, res.stdout + res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and len(lines[0]) < 400, lines

@@ -11,6 +11,8 @@ import shutil
 
 import numpy as np
 
+from tests.hostile import HOSTILE_PLAIN
+
 
 def test_run_tiny_json_and_outputs(tmp_path, tiny, gep):
     path = tiny.make(tmp_path)
@@ -161,3 +163,12 @@ def test_carbon_pool_override_is_recorded(tmp_path, tiny):
     row = coef.carbon_pools[coef.carbon_pools["lucode"] == 211].iloc[0]
     assert row["c_above"] == 70.0
     assert coef.overrides[-1].as_dict() == {"parameter": "carbon_pools.c_above", "key": "211", "old": 23.78, "new": 70.0, "unit": "tC/ha"}
+
+
+def test_hostile_numbers_on_chunks_and_workers(tmp_path, tiny, gep):
+    path = tiny.make(tmp_path)
+    for option, values in (("--chunks", HOSTILE_PLAIN + ["8"]), ("--workers", HOSTILE_PLAIN + ["0"])):  # 8 < 16 chunks, 0 workers: below the minimum
+        for value in values:
+            result = gep.invoke("run", path, "--out", tmp_path / "out", option, value)
+            gep.assert_user_error(result, option)
+            assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

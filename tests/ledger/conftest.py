@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from gep.audit.evidence import RunFiles
+from gep.ledger import records
 from gep.ledger.ledger import Ledger
 from tests.ledger.market_setup import build
 
@@ -29,3 +30,17 @@ def mk(new_target, keyset):
     env = build(new_target(), keyset)
     yield env
     env.led.close()
+
+
+@pytest.fixture(params=["one process", "two processes"])
+def verify_processes(request, monkeypatch):
+    """Run every verify of a test twice: the records' own checks in this process, then in a forked second one.
+
+    The second way is what a long log gets on two cores (:func:`gep.ledger.records.two_processes`);
+    forcing it on small ledgers shows it gives the same results and the same first failure.
+    """
+    if request.param == "two processes":
+        monkeypatch.setattr(records, "TWO_PROCESSES_FROM", 0)
+        if not records.two_processes(1):
+            pytest.skip("no second core, or no fork on this platform")
+    return request.param

@@ -27,6 +27,9 @@ from gep.ledger.errors import AuditFailed
 from gep.ledger.store import APPEND_ONLY, SCHEMA_VERSION, open_store
 from tests.ledger.helpers import drop_append_only, raw_execute
 
+#: Every verify here runs with the records' checks in one process and in two (same results, same first failure).
+pytestmark = pytest.mark.usefixtures("verify_processes")
+
 CAP = "capacity/1/COD/2024"
 CARBON = "carbon/p1/2022"
 TABLES = ("log", "merkle", "accounts", "instruments", "caps", "postings", "evidence_use", "prices", "balances", "blocks")

@@ -143,3 +143,14 @@ def test_proofs_from_stored_nodes_equal_the_reference_proofs(n, data):
     proof = merkle.fold_inclusion(merkle.consistency_nodes(first, size), nodes)
     assert proof == merkle.consistency_proof(leaves[:size], first)
     assert merkle.verify_consistency(first, size, merkle.root(leaves[:first]), merkle.root(leaves[:size]), proof)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 33])
+def test_levels_give_the_root_and_every_audit_path(n):
+    """The audit path read off merkle.levels (as prove_batches does) is RFC 6962's, and the top is the root."""
+    leaves = [merkle.leaf_hash(bytes([i])) for i in range(n)]
+    tree = merkle.levels(leaves)
+    assert tree[-1] == [merkle.root(leaves)]
+    for i in range(n):
+        path = [level[(i >> k) ^ 1] for k, level in enumerate(tree[:-1]) if (i >> k) ^ 1 < len(level)]
+        assert path == merkle.inclusion_proof(leaves, i)

@@ -12,6 +12,9 @@ from gep.ledger.verify import export, verify_export, verify_ledger
 from gep.ledger.errors import AuditFailed
 from tests.ledger.helpers import drop_append_only, raw_execute
 
+#: Every verify here runs with the records' checks in one process and in two (same results, same first failure).
+pytestmark = pytest.mark.usefixtures("verify_processes")
+
 CAP = "capacity/1/COD/2024"
 
 
