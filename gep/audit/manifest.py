@@ -12,6 +12,7 @@ kind                       record                 written by
 ``gep compare``            :class:`CompareRecord` :mod:`gep.jobs.compare`
 ``gep capacity basin``     :class:`BasinRecord`   :mod:`gep.jobs.capacity_basin`
 ``gep bond coverage``      :class:`CoverageRecord` :mod:`gep.jobs.bond_coverage`
+``gep bond impact``        :class:`ImpactRecord`  :mod:`gep.jobs.bond_impact`
 =========================  =====================  ==========================================
 
 On disk a manifest is canonical JSON (:func:`gep.audit.provenance.canonical_json`)
@@ -344,8 +345,99 @@ class CoverageRecord:
         return float(self.parameters.get("target_dscr", 1.0))
 
 
-RECORDS: dict[str, type] = {r.KIND: r for r in (RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord)}
-Record = RunRecord | SeriesRecord | CompareRecord | BasinRecord | CoverageRecord
+@dataclass(frozen=True)
+class RunInput:
+    """A ``gep run`` an impact report compared: its manifest (relative to the report folder), SHA-256, outputs read."""
+
+    path: str
+    sha256: str | None
+    outputs: Mapping[str, str]
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "RunInput":
+        d = _map(d)
+        return cls(str(d.get("path", "")), d.get("sha256"), _map(d.get("outputs")))
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "sha256": self.sha256, "kind": "gep run", "outputs": dict(self.outputs)}
+
+
+@dataclass(frozen=True)
+class LedgerRead:
+    """The rights-ledger records a report read: the ledger (path relative to the report folder, or a
+    redacted URL), the tree head at the size read, the accounts and the SHA-256 of the records used."""
+
+    ledger: str
+    size: int
+    root: str
+    accounts: tuple[str, ...]
+    records_sha256: str | None
+    records: int
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "LedgerRead":
+        d = _map(d)
+        head = _map(d.get("tree_head"))
+        return cls(str(d.get("ledger", "")), int(head.get("size", 0)), str(head.get("root", "")),
+                   tuple(d.get("accounts") or ()), d.get("records_sha256"), int(d.get("records", 0)))
+
+    def to_dict(self) -> dict:
+        return {"ledger": self.ledger, "tree_head": {"size": self.size, "root": self.root},
+                "accounts": list(self.accounts), "records_sha256": self.records_sha256, "records": self.records}
+
+    @property
+    def is_url(self) -> bool:
+        """Whether the ledger is a PostgreSQL database (named by URL) rather than a SQLite file."""
+        return self.ledger.startswith(("postgresql://", "postgres://"))
+
+
+@dataclass(frozen=True)
+class ImpactRecord:
+    """``gep bond impact``: the bond file and runs (relative to the report folder), the ledger read,
+    the green-bond catalogue (relative to the gep package's folder) and the options."""
+
+    KIND: ClassVar[str] = "gep bond impact"
+    KEYS: ClassVar[tuple[str, ...]] = ("inputs", "parameters")
+
+    bond: FileRef | None
+    runs: tuple[RunInput, ...]
+    ledger: LedgerRead | None
+    catalogue: FileRef | None
+    parameters: Mapping
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "ImpactRecord":
+        inputs = _map(d.get("inputs"))
+        return cls(FileRef.from_dict(inputs["bond"]) if "bond" in inputs else None,
+                   tuple(RunInput.from_dict(r) for r in inputs.get("runs") or ()),
+                   LedgerRead.from_dict(inputs["ledger"]) if inputs.get("ledger") else None,
+                   FileRef.from_dict(inputs["catalogue"]) if inputs.get("catalogue") else None,
+                   _map(d.get("parameters")))
+
+    def to_dict(self) -> dict:
+        inputs: dict = {}
+        if self.bond is not None:
+            inputs["bond"] = self.bond.to_dict()
+        inputs["runs"] = [r.to_dict() for r in self.runs]
+        inputs["ledger"] = None if self.ledger is None else self.ledger.to_dict()
+        if self.catalogue is not None:
+            inputs["catalogue"] = self.catalogue.to_dict()
+        return {"inputs": inputs, "parameters": dict(self.parameters)}
+
+    @property
+    def value(self) -> str:
+        """GEP basis: ``comparable`` (base-year prices) or ``current``."""
+        return str(self.parameters.get("value", "comparable"))
+
+    @property
+    def as_of_seq(self) -> int | None:
+        """The ledger size the report read (None without a ledger)."""
+        v = self.parameters.get("as_of_seq")
+        return None if v is None else int(v)
+
+
+RECORDS: dict[str, type] = {r.KIND: r for r in (RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord, ImpactRecord)}
+Record = RunRecord | SeriesRecord | CompareRecord | BasinRecord | CoverageRecord | ImpactRecord
 
 
 # --------------------------------------------------------------------------- the manifest
@@ -374,10 +466,10 @@ class Manifest:
     Attributes
     ----------
     kind : str
-        ``gep run``, ``gep series``, ``gep compare``, ``gep capacity basin`` or ``gep bond coverage``.
+        ``gep run``, ``gep series``, ``gep compare``, ``gep capacity basin``, ``gep bond coverage`` or ``gep bond impact``.
     command : str
         The command line recorded (file names only).
-    record : RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord or None
+    record : RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord, ImpactRecord or None
         The kind's own part (None for a kind this gep does not know).
     outputs : mapping
         Output file name → SHA-256.

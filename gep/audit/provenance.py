@@ -38,7 +38,7 @@ import subprocess
 from datetime import date
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import gep
 from gep.audit.manifest import RELATIVE_TOLERANCE  # noqa: F401 - the tolerance manifests record
@@ -231,10 +231,10 @@ def file_digests(path: str | Path, tolerance: float, rows: int = 2048) -> dict[s
 # --------------------------------------------------------------------------- environment
 
 
-def library_versions() -> dict[str, str]:
-    """Python and library versions (:data:`LIBRARIES`)."""
+def library_versions(extra: Iterable[str] = ()) -> dict[str, str]:
+    """Python and library versions (:data:`LIBRARIES`, and the ``extra`` libraries a job used)."""
     out = {"python": platform.python_version()}
-    for name in LIBRARIES:
+    for name in dict.fromkeys((*LIBRARIES, *extra)):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -272,14 +272,22 @@ def source_sha256() -> str:
     return sha256_bytes("".join(lines).encode("utf-8"))
 
 
-def environment() -> dict[str, Any]:
-    """What produced a result: gep version, git state, source hash, platform, library versions."""
+def environment(libraries: Iterable[str] = ()) -> dict[str, Any]:
+    """What produced a result: gep version, git state, source hash, platform, library versions.
+
+    Parameters
+    ----------
+    libraries : iterable of str
+        Distributions a job used beyond :data:`LIBRARIES` (e.g. ``QuantLib`` when
+        a bond's payment dates follow a business-day calendar), recorded with
+        their versions so that replay compares them too.
+    """
     return {
         "gep_version": gep.__version__,
         "git": git_state(),
         "source_sha256": source_sha256(),
         "platform": {"system": platform.system(), "machine": platform.machine()},
-        "libraries": library_versions(),
+        "libraries": library_versions(libraries),
     }
 
 
@@ -302,7 +310,10 @@ def environment_differences(recorded: dict | None, current: dict | None = None) 
         a key missing on one side shows ``None`` there.
     """
     a = _flatten(recorded or {})
-    b = _flatten(current if current is not None else environment())
+    if current is None:  # the libraries the recorded run used beyond the standard ones are looked up too
+        used = (recorded or {}).get("libraries") if isinstance(recorded, dict) else None
+        current = environment([k for k in (used or {}) if k != "python" and k not in LIBRARIES])
+    b = _flatten(current)
     return [{"key": k, "recorded": a.get(k), "current": b.get(k)} for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 

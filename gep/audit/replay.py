@@ -27,8 +27,9 @@ replay when it fails (DESIGN.md section 6):
    variable and keys (zone, service, ecosystem, year, cell).
 
 Kinds: ``gep run`` (with its ``--area`` parcel and series year), ``gep capacity
-basin``, ``gep bond coverage`` (seeded; files listed by :func:`_coverage_files`)
-and ``gep compare`` (recomputed from its two recorded run folders,
+basin``, ``gep bond coverage`` (seeded; files listed by :func:`_coverage_files`),
+``gep bond impact`` (:func:`_impact_files`; ledger records read up to the recorded
+tree head) and ``gep compare`` (recomputed from its two recorded run folders,
 :func:`_compare_files`). A ``gep series`` manifest is refused (exit 2) with a
 pointer to its year manifests, each a ``gep run`` manifest.
 
@@ -52,6 +53,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+import gep
 from gep.audit import provenance
 from gep.audit.manifest import (
     MANIFEST_NAME,
@@ -60,6 +62,7 @@ from gep.audit.manifest import (
     CoefficientsRef,
     CompareRecord,
     CoverageRecord,
+    ImpactRecord,
     Manifest,
     RunRecord,
     chain,
@@ -198,6 +201,8 @@ def check_recorded_files(manifest: Manifest, run_dir: Path) -> tuple[list[dict],
         listed, scenario_path = _scenario_files(record, run_dir)
     elif isinstance(record, CoverageRecord):
         listed, scenario_path = _coverage_files(record, run_dir), run_dir
+    elif isinstance(record, ImpactRecord):
+        listed, scenario_path = _impact_files(record, run_dir), run_dir
     elif isinstance(record, CompareRecord):
         listed, scenario_path = _compare_files(record, run_dir), run_dir
     else:
@@ -299,6 +304,24 @@ def _compare_files(record: CompareRecord, run_dir: Path) -> list[Listed]:
             raise InputError(f"the compare manifest records no {label} run folder and files", hint="re-run gep compare with this gep, then replay")
         folder = (run_dir / side.run_dir).resolve()
         out += [("input", f"{label} {name}", folder / name, digest, None) for name, digest in sorted(side.files.items())]
+    return out
+
+
+def _impact_files(record: ImpactRecord, run_dir: Path) -> list[Listed]:
+    """Files a ``gep bond impact`` manifest records: the bond file, each run manifest and its
+    ``account.csv`` (relative to the report folder) and the green-bond catalogue (relative to the
+    folder of the ``gep`` package). A ledger is checked by its tree head when re-read, not by its
+    hash: it may have grown since."""
+    if record.bond is None or not record.bond.path:
+        raise InputError("the impact manifest records no bond file", hint="re-run gep bond impact with this gep, then replay")
+    out: list[Listed] = [("input", "bond", (run_dir / record.bond.path).resolve(), record.bond.sha256, None)]
+    for ref in record.runs:
+        path = (run_dir / ref.path).resolve()
+        out.append(("reference", f"run {ref.path}", path, ref.sha256, None))
+        out += [("reference", f"run {ref.path}: {name}", path.parent / name, digest, None) for name, digest in sorted(ref.outputs.items())]
+    if record.catalogue is not None:
+        out.append(("input", "green bond catalogue", Path(gep.__file__).resolve().parent.parent / record.catalogue.path,
+                    record.catalogue.sha256, "the catalogue data of this gep differs from the one the report used"))
     return out
 
 
@@ -547,14 +570,14 @@ def compare_results(recorded: Manifest, replayed: Manifest | None, report: Repla
 
 def _rerunner(kind: str) -> Callable[[Manifest, Path, Path], Manifest | None]:
     """The job function that re-runs a manifest of ``kind``: ``(manifest, scenario file or run folder, out_dir)``."""
-    from gep.jobs import bond_coverage, capacity_basin, compare, run
+    from gep.jobs import bond_coverage, bond_impact, capacity_basin, compare, run
 
-    return {RunRecord.KIND: run.replay, BasinRecord.KIND: capacity_basin.replay,
-            CoverageRecord.KIND: bond_coverage.replay, CompareRecord.KIND: compare.replay}[kind]
+    return {RunRecord.KIND: run.replay, BasinRecord.KIND: capacity_basin.replay, CoverageRecord.KIND: bond_coverage.replay,
+            ImpactRecord.KIND: bond_impact.replay, CompareRecord.KIND: compare.replay}[kind]
 
 
 #: Manifest kinds replay re-runs.
-REPLAYED = (RunRecord.KIND, BasinRecord.KIND, CoverageRecord.KIND, CompareRecord.KIND)
+REPLAYED = (RunRecord.KIND, BasinRecord.KIND, CoverageRecord.KIND, ImpactRecord.KIND, CompareRecord.KIND)
 #: Kinds that write manifests but are replayed through other manifests: kind → hint.
 NOT_REPLAYED = {
     "gep series": "a series is replayed year by year: gep replay <run>/<year>/manifest.json for each year "

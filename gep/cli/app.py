@@ -14,7 +14,7 @@ app.add_typer(run.app)  # gep run, gep compare
 app.add_typer(audit.app)  # gep replay, gep verify
 app.add_typer(services.app, name="services")
 app.add_typer(coefficients.app, name="coefficients")
-app.add_typer(bond.app, name="bond", help="Ecological bonds: price, schedule, revenue coverage.")
+app.add_typer(bond.app, name="bond", help="Ecological bonds: price, schedule, revenue coverage, green-bond impact.")
 app.add_typer(capacity.app, name="capacity", help="Water ecological capacity and credits.")
 ledger.app.add_typer(market.app, name="market")  # gep ledger market ...
 ledger.app.add_typer(market.certificate_app, name="certificate")  # gep ledger certificate issue|verify

@@ -1,7 +1,7 @@
-"""``gep bond``: price ecological bonds from a yield, a price or a curve; revenue coverage.
+"""``gep bond``: price ecological bonds; coverage of their debt service; green-bond impact.
 
-Thin layer: parse options, call :mod:`gep.finance` (and the coverage job,
-:mod:`gep.jobs.bond_coverage`), print. Errors end in the shell's one line
+Thin layer: parse options, call :mod:`gep.finance` (and the jobs
+:mod:`gep.jobs.bond_coverage` and :mod:`gep.jobs.bond_impact`), print. Errors end in the shell's one line
 (:mod:`gep.cli.shell`).
 
 Rates on the command line (``--yield``, ``--spread``, ``--hazard``) are
@@ -25,7 +25,7 @@ from gep.errors import InputError
 app = App(
     name="bond",
     help="Bond analytics: price, yield, duration, convexity, DV01, Z-spread (China "
-    "interbank conventions; prices per 100 face, money in CNY).",
+    "interbank conventions; prices per 100 face, money in CNY); coverage and green-bond impact.",
 )
 
 
@@ -230,7 +230,7 @@ def _table(out: dict) -> Table:
         for key, label, unit in _VALUE_ROWS:
             table.add_row(label, f"{out[key]:,.2f}", unit)
     if out["final_period_simple_yield"]:
-        table.caption = "final coupon period: simple yield FV/(1 + y·D/365)"
+        table.caption = "final coupon period: simple yield FV/(1 + y·D/TY)"
     return table
 
 
@@ -275,20 +275,23 @@ def schedule_cmd(
     bond = load_bond(bond_file)
     s = make_schedule(bond)
     rows = [
-        {"start": a.isoformat(), "payment_date": e.isoformat(), "periods": float(f),
-         "outstanding": float(o), "coupon": float(c), "principal": float(p)}
-        for a, e, f, o, c, p in zip(s.start, s.end, s.fraction, s.outstanding, s.coupon,
-                                    s.principal)
+        {"start": a.isoformat(), "accrual_end": e.isoformat(), "payment_date": d.isoformat(),
+         "periods": float(f), "outstanding": float(o), "coupon": float(c), "principal": float(p)}
+        for a, e, d, f, o, c, p in zip(s.start, s.end, s.payment, s.fraction, s.outstanding, s.coupon,
+                                       s.principal)
     ]
     if as_json:
         emit(rows)
         return
     table = Table(title=f"{bond.name or bond_file}: cash flows [CNY]")
-    for col in ("start", "payment date", "periods", "outstanding", "coupon", "principal"):
+    for col in ("start", "accrual end", "payment date", "periods", "outstanding", "coupon", "principal"):
         table.add_column(col, justify="right")
+    if bond.calendar:
+        table.caption = (f"payment dates: calendar {bond.calendar}, {bond.business_day_convention.replace('_', ' ')}; "
+                         f"accrual on {bond.accrual} dates")
     money = "{:,.2f}" if bond.face >= 10_000 else "{:,.6f}"
     for r in rows:
-        table.add_row(r["start"], r["payment_date"], f"{r['periods']:.6f}",
+        table.add_row(r["start"], r["accrual_end"], r["payment_date"], f"{r['periods']:.6f}",
                       money.format(r["outstanding"]), money.format(r["coupon"]),
                       money.format(r["principal"]))
     out.print(table)
@@ -327,11 +330,18 @@ def _coverage_table(doc: dict) -> Table:
         + (f"; none in {s['paths']:,} paths, 95 % upper bound {pb['upper_95_if_none']:.2g}"
            if pb["upper_95_if_none"] is not None else ""),
     ]
+    if "waterfall" in s:
+        w = s["waterfall"]
+        lines.append(f"waterfall: reserve opening {w['reserve_opening_cny'] / 1e6:,.3f} million; P(debt-service "
+                     f"shortfall after reserve draws) = {w['p_shortfall_any_period']:.4f} ± {w['standard_error']:.4f}; "
+                     f"mean swept {w['swept_total_mean_cny'] / 1e6:,.3f} million")
     if "sizing" in s:
         z = s["sizing"]
-        lines.append(f"largest principal with P(min DSCR < {z['target_dscr']:g}) ≤ {z['threshold']:g}: "
+        event = "shortfall after reserve draws" if "waterfall" in s else f"min DSCR < {z['target_dscr']:g}"
+        lines.append(f"largest principal with P({event}) ≤ {z['threshold']:g}: "
                      f"{z['max_principal_cny'] / 1e6:,.3f} million CNY"
-                     + (f" ({z['max_lending_ratio'] * 100:.4g} % of GEP)" if "max_lending_ratio" in z else ""))
+                     + (f" ({z['max_lending_ratio'] * 100:.4g} % of GEP)" if "max_lending_ratio" in z else "")
+                     + (f", net of the reserve {z['net_proceeds_cny'] / 1e6:,.3f} million" if "net_proceeds_cny" in z else ""))
     table.caption = "\n".join(lines)
     return table
 
@@ -371,4 +381,53 @@ def coverage_cmd(
         emit({**doc, "run_dir": written.folder.as_posix()})
         return
     out.print(_coverage_table(doc))
+    say(f"run folder: {written.folder.as_posix()}")
+
+
+# --------------------------------------------------------------------------- impact
+
+
+def _impact_table(written) -> Table:
+    """Attributable GEP change per project and run; warnings and credits in the caption."""
+    result = written.result
+    doc = result.doc
+    table = Table(title=f"{doc['bond']['name']}: impact attributable to the bond ({doc['parameters']['value']} prices)")
+    for col in ("run", "project", "category", "share", "GEP change [CNY/yr]", "attributable [CNY/yr]",
+                "per 10⁴ CNY [CNY/yr]"):
+        table.add_column(col, justify="right")
+    for r in result.gep.itertuples(index=False):
+        change = "" if r.project == "ALL" else f"{r.gep_change_cny:,.0f}"
+        share = "" if r.project == "ALL" else f"{r.attribution_share:.4f}"
+        table.add_row(str(r.run), r.project, r.category, share, change, f"{r.attributable_cny:,.0f}", f"{r.per_10k_cny:,.2f}")
+    lines = [f"{c['check']}: {c['note'] or c['value']}" for c in doc["checks"] if c["status"] == "warning"]
+    for r in result.credits.itertuples(index=False):
+        lines.append(f"{r.project}: {r.instrument} {r.kind} {r.amount:,.4g} {r.unit}, attributable "
+                     f"{r.attributable:,.4g}, {r.per_10k_cny:.4g} {r.unit} per 10⁴ CNY")
+    table.caption = "\n".join(lines)
+    return table
+
+
+@app.command("impact")
+def impact_cmd(
+    bond_file: Path = typer.Argument(..., help="Green bond (or loan) file with \\[\\[use_of_proceeds]] lines."),
+    run: list[Path] = typer.Option(..., "--run", help="A gep run manifest (or run folder); give it again for each "
+                                   "run: the first is the baseline, each later one is compared with it."),
+    ledger: Optional[str] = typer.Option(None, "--ledger", help="Rights ledger (SQLite file or postgresql:// URL): "
+                                         "credits issued to and retired from the allocations' ledger_accounts."),
+    value: str = typer.Option("comparable", "--value", help='GEP at "comparable" (base-year, default) or "current" '
+                              "prices."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<bond-name>-impact-<hash>/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print impact.json (plus run_dir) on stdout."),
+) -> None:
+    """GEP change and credits attributable to a green bond, per 10⁴ CNY of proceeds (CSV, xlsx, chart, manifest)."""
+    from gep.jobs import bond_impact
+
+    command = f"gep bond impact {bond_file.name} " + " ".join(f"--run {p.as_posix()}" for p in run)
+    command += (f" --ledger {Path(ledger).name if not ledger.startswith('postgresql') else 'URL'}" if ledger else "")
+    command += f" --value {value}"
+    written = bond_impact.run(bond_file, list(run), out_dir, command, ledger=ledger, value=value)
+    if as_json:
+        emit({**written.result.doc, "run_dir": written.folder.as_posix()})
+        return
+    out.print(_impact_table(written))
     say(f"run folder: {written.folder.as_posix()}")

@@ -33,6 +33,13 @@ sizing
     ``P > m = min_k CFADS_k / (c · u_k)``.  The largest principal whose breach
     probability stays at or below ``α`` is the order statistic
     ``m_(⌊αN⌋ + 1)`` of the paths' ``m`` (exact for the simulated paths).
+    With a reserve account or a cash sweep (:mod:`gep.finance.waterfall`) a
+    path breaches when the reserve cannot cover a shortfall (a payment
+    default); its largest principal is found by bisection.
+standard errors of the means
+    mean revenue and mean DSCR per period, ``s / √N`` with ``s`` the sample
+    standard deviation over paths (``N`` the paths with a DSCR) (Glasserman
+    2004, 1.1.1).
 
 References
 ----------
@@ -56,6 +63,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from gep.finance import waterfall as wfall
 from gep.finance.revenue import Periods
 from gep.finance.schedule import Bond, schedule as make_schedule
 
@@ -125,10 +133,11 @@ def debt_service(bond: Bond) -> DebtService:
     Returns
     -------
     DebtService
-        Every period from the issue date to maturity.
+        Every period from the issue date to maturity, ending on the payment
+        dates (the coupon dates adjusted by the bond's calendar, if any).
     """
     s = make_schedule(bond)
-    periods = Periods.from_fractions(s.start, s.end, s.fraction, bond.frequency)
+    periods = Periods.from_fractions((bond.issue_date,) + s.payment[:-1], s.payment, s.fraction, bond.frequency)
     return DebtService(periods, s.outstanding.astype(float), s.coupon.astype(float),
                        s.principal.astype(float), float(bond.face), float(bond.coupon_rate), bond.frequency)
 
@@ -186,7 +195,24 @@ def breach_probability(ratio: np.ndarray, threshold: float = 1.0) -> tuple[np.nd
     return below.mean(axis=0), float(below.any(axis=1).mean())
 
 
-def llcr(cfads: np.ndarray, ds: DebtService, rate: float) -> np.ndarray:
+def mean_and_se(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over paths (axis 0) and its standard error ``s/√n``, ignoring NaN [same unit as x].
+
+    ``s`` is the sample standard deviation (``ddof = 1``) and ``n`` the number
+    of paths with a value; columns with fewer than two values get NaN.
+    """
+    x = np.asarray(x, dtype=float)
+    n = np.sum(~np.isnan(x), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.nansum(x, axis=0)
+        mean = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+        dev = np.where(np.isnan(x), 0.0, x - mean)
+        var = np.sum(dev * dev, axis=0) / np.maximum(n - 1, 1)
+        se = np.where(n > 1, np.sqrt(var / np.maximum(n, 1)), np.nan)
+    return mean, se
+
+
+def llcr(cfads: np.ndarray, ds: DebtService, rate: float, outstanding: np.ndarray | None = None) -> np.ndarray:
     """Loan-life coverage ratio at the start of each period, per path [-].
 
     ``LLCR_k = Σ_{j≥k} CFADS_j DF_j / DF_{k−1} / outstanding_k`` (``DF_0 = 1``).
@@ -198,6 +224,9 @@ def llcr(cfads: np.ndarray, ds: DebtService, rate: float) -> np.ndarray:
     ds : DebtService
     rate : float
         Discount rate [1/yr].
+    outstanding : numpy.ndarray, optional
+        Principal outstanding per path and period, shape ``(N, K)`` (after a
+        cash sweep); default the scheduled ``ds.outstanding``.
 
     Returns
     -------
@@ -207,7 +236,9 @@ def llcr(cfads: np.ndarray, ds: DebtService, rate: float) -> np.ndarray:
     df = discount_factors(ds, rate)
     pv = np.cumsum((cfads * df)[:, ::-1], axis=1)[:, ::-1]
     df_start = np.concatenate(([1.0], df[:-1]))
-    return pv / df_start / ds.outstanding
+    out = ds.outstanding if outstanding is None else outstanding
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(out > 0, pv / df_start / np.where(out > 0, out, 1.0), np.nan)
 
 
 @dataclass(frozen=True)
@@ -237,13 +268,18 @@ class Sizing:
     breach_probability: float
     standard_error: float
     band: tuple[float, float]
+    method: str = "order statistic of min_k CFADS_k / (target * DS_k per CNY of principal)"
+    reserve_funding: float = 0.0
 
     def as_dict(self) -> dict:
-        return {"threshold": self.threshold, "target_dscr": self.target_dscr,
-                "max_principal_cny": self.max_principal, "breach_probability": self.breach_probability,
-                "standard_error": self.standard_error,
-                "max_principal_band_95_cny": list(self.band),
-                "method": "order statistic of min_k CFADS_k / (target * DS_k per CNY of principal)"}
+        out = {"threshold": self.threshold, "target_dscr": self.target_dscr,
+               "max_principal_cny": self.max_principal, "breach_probability": self.breach_probability,
+               "standard_error": self.standard_error,
+               "max_principal_band_95_cny": list(self.band), "method": self.method}
+        if self.reserve_funding:
+            out["reserve_funded_from_proceeds_cny"] = self.reserve_funding
+            out["net_proceeds_cny"] = self.max_principal - self.reserve_funding
+        return out
 
 
 def max_principal(cfads: np.ndarray, ds: DebtService, threshold: float, target_dscr: float = 1.0) -> Sizing:
@@ -264,10 +300,15 @@ def max_principal(cfads: np.ndarray, ds: DebtService, threshold: float, target_d
     -------
     Sizing
     """
-    n = cfads.shape[0]
     unit = ds.amount / ds.face
     pay = unit > 0
     per_path = np.min(cfads[:, pay] / (target_dscr * unit[pay]), axis=1)
+    return _order_statistic(per_path, threshold, target_dscr)
+
+
+def _order_statistic(per_path: np.ndarray, threshold: float, target_dscr: float, **extra) -> Sizing:
+    """Sizing from each path's largest sustainable principal [CNY]: the ``⌊αN⌋ + 1``-th smallest."""
+    n = per_path.shape[0]
     ordered = np.sort(np.maximum(per_path, 0.0))
     m = min(int(math.floor(threshold * n)), n - 1)
     best = float(ordered[m])
@@ -276,7 +317,29 @@ def max_principal(cfads: np.ndarray, ds: DebtService, threshold: float, target_d
     lo = int(min(max(math.floor(m - half), 0), n - 1))
     hi = int(min(max(math.ceil(m + half), 0), n - 1))
     return Sizing(float(threshold), float(target_dscr), best, p, float(mc_standard_error(p, n)),
-                  (float(ordered[lo]), float(ordered[hi])))
+                  (float(ordered[lo]), float(ordered[hi])), **extra)
+
+
+def max_principal_waterfall(cfads: np.ndarray, ds: DebtService, wf: "wfall.Waterfall", threshold: float) -> Sizing:
+    """Largest principal with ``P(debt-service shortfall after reserve draws) ≤ threshold``.
+
+    Each path's largest principal without a shortfall is ``face · λ`` with
+    ``λ`` from :func:`gep.finance.waterfall.max_scale`; the sizing is their
+    order statistic, as in :func:`max_principal`.  A reserve funded from the
+    proceeds (``initial = "target"``) scales with the principal and is
+    reported with the net proceeds.
+    """
+    per_path = wfall.max_scale(cfads, ds, wf) * ds.face
+    sizing = _order_statistic(per_path, threshold, 1.0,
+                              method="order statistic of each path's largest principal without a debt-service "
+                              "shortfall after reserve draws (waterfall, bisection)")
+    res = wf.reserve
+    if res is not None and res.initial == "target":
+        targets = wfall.reserve_targets(ds.periods.end, ds.amount, ds.periods.start[0], res.target_months)
+        import dataclasses
+
+        sizing = dataclasses.replace(sizing, reserve_funding=float(targets[0] * sizing.max_principal / ds.face))
+    return sizing
 
 
 def _pct(x: np.ndarray, q: Sequence[float]) -> np.ndarray:
@@ -284,8 +347,8 @@ def _pct(x: np.ndarray, q: Sequence[float]) -> np.ndarray:
     out = np.full((len(q),) + x.shape[1:], np.nan)
     ok = ~np.all(np.isnan(x), axis=0) if x.ndim > 1 else np.array(not np.all(np.isnan(x)))
     if x.ndim > 1:
-        if ok.any():
-            out[:, ok] = np.percentile(x[:, ok], q, axis=0)
+        if ok.any():  # over the paths with a value (after a cash sweep some paths owe nothing)
+            out[:, ok] = np.nanpercentile(x[:, ok], q, axis=0)
     elif ok:
         out = np.percentile(x, q)
     return out
@@ -301,6 +364,9 @@ class Coverage:
     Summary: ``min_dscr_pct`` and ``min_dscr_mean`` over the per-path minima,
     ``min_dscr_of_mean`` and its period index, ``llcr_mean`` (whole life),
     ``p_breach_any`` and ``se_breach_any``, ``pv_debt_service`` at the discount rate.
+    ``revenue_mean_se``, ``dscr_mean``, ``dscr_mean_se``: Monte Carlo standard errors of the
+    means per period.  ``reserve``: per-period waterfall means and shortfall
+    probabilities (:func:`waterfall_summary`) when the debt has a reserve or a sweep.
     """
 
     debt: DebtService
@@ -325,6 +391,10 @@ class Coverage:
     pv_debt_service: float
     pv_revenue_mean: float
     sizing: Sizing | None = None
+    revenue_mean_se: np.ndarray | None = None
+    dscr_mean: np.ndarray | None = None
+    dscr_mean_se: np.ndarray | None = None
+    reserve: dict | None = None
 
     def summary(self) -> dict:
         """The summary block of ``coverage.json`` (ratios [-], money [CNY])."""
@@ -345,6 +415,8 @@ class Coverage:
             "p_dscr_below_1": {"any_period": self.p_breach_any, "standard_error": self.se_breach_any,
                                "upper_95_if_none": (3.0 / n) if self.p_breach_any == 0 else None},
         }
+        if self.reserve is not None:
+            out["waterfall"] = self.reserve["summary"]
         if self.sizing is not None:
             out["sizing"] = self.sizing.as_dict()
         return out
@@ -358,7 +430,8 @@ def _num(x: float) -> float | None:
 def coverage(ds: DebtService, cfads: np.ndarray, discount_rate: float | None = None,
              streams: Mapping[str, np.ndarray] | None = None,
              percentiles: Sequence[float] = PERCENTILES,
-             sizing_threshold: float | None = None, target_dscr: float = 1.0) -> Coverage:
+             sizing_threshold: float | None = None, target_dscr: float = 1.0,
+             waterfall: "wfall.Waterfall | None" = None) -> Coverage:
     """Coverage measures of simulated CFADS paths against a debt-service schedule.
 
     Parameters
@@ -376,7 +449,10 @@ def coverage(ds: DebtService, cfads: np.ndarray, discount_rate: float | None = N
         With a value ``α``: also size the largest principal with
         ``P(min DSCR < target_dscr) ≤ α`` (:func:`max_principal`).
     target_dscr : float
-        Covenant of the sizing.
+        Covenant of the sizing (without a waterfall).
+    waterfall : gep.finance.waterfall.Waterfall, optional
+        Reserve account and/or cash sweep: debt service, DSCR and LLCR follow
+        each path's swept principal; sizing limits the shortfall probability.
 
     Returns
     -------
@@ -386,15 +462,25 @@ def coverage(ds: DebtService, cfads: np.ndarray, discount_rate: float | None = N
     n = cfads.shape[0]
     rate = ds.rate if discount_rate is None else float(discount_rate)
     q = tuple(float(p) for p in percentiles)
-    debt = ds.amount
+    flow = wfall.run(cfads, ds, waterfall) if waterfall else None
+    debt = ds.amount if flow is None else flow.debt_service
     ratio = dscr(cfads, debt)
     p_k, p_any = breach_probability(ratio, 1.0)
-    mean = cfads.mean(axis=0)
-    of_mean = dscr(mean[None, :], debt)[0]
-    per_path_min = np.nanmin(ratio, axis=1)
-    life = llcr(cfads, ds, rate)
+    mean, mean_se = mean_and_se(cfads)
+    dscr_mean, dscr_se = mean_and_se(ratio)
+    of_mean = dscr(mean[None, :], ds.amount if flow is None else flow.debt_service.mean(axis=0))[0]
+    with np.errstate(all="ignore"):
+        per_path_min = np.nanmin(np.where(np.isnan(ratio), np.inf, ratio), axis=1)
+    per_path_min = np.where(np.isinf(per_path_min), np.nan, per_path_min)
+    life = llcr(cfads, ds, rate, None if flow is None else flow.outstanding)
     df = discount_factors(ds, rate)
     k_min = int(np.nanargmin(of_mean))
+    if sizing_threshold is None:
+        sizing = None
+    elif waterfall:
+        sizing = max_principal_waterfall(cfads, ds, waterfall, sizing_threshold)
+    else:
+        sizing = max_principal(cfads, ds, sizing_threshold, target_dscr)
     return Coverage(
         debt=ds, n_paths=n, discount_rate=rate, percentiles=q,
         revenue_mean=mean, revenue_pct=_pct(cfads, q),
@@ -405,6 +491,37 @@ def coverage(ds: DebtService, cfads: np.ndarray, discount_rate: float | None = N
         min_dscr_pct=_pct(per_path_min, q), min_dscr_mean=float(per_path_min.mean()),
         min_dscr_of_mean=float(of_mean[k_min]), min_dscr_period=k_min,
         p_breach_any=p_any, se_breach_any=float(mc_standard_error(p_any, n)),
-        pv_debt_service=float(np.sum(debt * df)), pv_revenue_mean=float(np.sum(mean * df)),
-        sizing=None if sizing_threshold is None else max_principal(cfads, ds, sizing_threshold, target_dscr),
+        pv_debt_service=float(np.sum(ds.amount * df)), pv_revenue_mean=float(np.sum(mean * df)),
+        sizing=sizing, revenue_mean_se=mean_se, dscr_mean=dscr_mean, dscr_mean_se=dscr_se,
+        reserve=None if flow is None else waterfall_summary(flow, waterfall),
     )
+
+
+def waterfall_summary(flow: "wfall.Flow", wf: "wfall.Waterfall") -> dict:
+    """Per-period means [CNY] and probabilities of a waterfall run, and its summary block.
+
+    ``periods`` (name → shape ``(K,)``): ``reserve_balance_mean``, ``reserve_draw_mean``,
+    ``p_reserve_draw``, ``reserve_release_mean``, ``sweep_mean``, ``outstanding_mean``,
+    ``debt_service_mean``, ``p_shortfall`` and its standard error ``p_shortfall_se``;
+    ``summary``: the terms, the opening reserve, ``P(shortfall in any period)`` with its
+    standard error (rule of three when none) and the mean total swept and released.
+    """
+    n = flow.shortfall.shape[0]
+    short = flow.shortfall > 1e-9 * np.maximum(flow.debt_service, 1.0)
+    p_k = short.mean(axis=0)
+    p_any = float(short.any(axis=1).mean())
+    periods = {
+        "reserve_balance_mean": flow.balance.mean(axis=0), "reserve_draw_mean": flow.draw.mean(axis=0),
+        "p_reserve_draw": (flow.draw > 0).mean(axis=0), "reserve_release_mean": flow.release.mean(axis=0),
+        "sweep_mean": flow.sweep.mean(axis=0), "outstanding_mean": flow.outstanding.mean(axis=0),
+        "debt_service_mean": flow.debt_service.mean(axis=0),
+        "p_shortfall": p_k, "p_shortfall_se": mc_standard_error(p_k, n),
+    }
+    summary = {**wf.as_dict(), "reserve_opening_cny": flow.initial,
+               "p_shortfall_any_period": p_any, "standard_error": float(mc_standard_error(p_any, n)),
+               "upper_95_if_none": (3.0 / n) if p_any == 0 else None,
+               "swept_total_mean_cny": float(flow.sweep.sum(axis=1).mean()),
+               "released_total_mean_cny": float(flow.release.sum(axis=1).mean()),
+               "note": "DSCR = CFADS / debt service due (reserve draws not counted); a shortfall is debt "
+                       "service the reserve could not cover"}
+    return {"periods": periods, "summary": summary}

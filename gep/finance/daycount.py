@@ -181,16 +181,33 @@ def year_fraction(
     return day_count_days(start, end, convention) / _BASIS[convention]
 
 
-def simple_year_fraction(start: date, end: date, convention: str) -> float:
+def simple_year_fraction(start: date, end: date, convention: str, year_days: int | None = None) -> float:
     """Year fraction used by the final-period simple-yield rule [years].
 
-    CCDC valuation conventions discount the final cash flow by ``1 + y*D/365``
-    with ``D`` actual days; for ACT/ACT-ICMA and ACT/365F that is ``ACT/365``.
-    For the other conventions the bond's own basis is used (ACT/365-NL drops
-    29 February, as the exchange does; ACT/360 and 30/360 divide by 360).
+    China interbank rule (PBoC 2007 yield standard, applied by CCDC): a bond in
+    its final coupon period (and a zero-coupon bond with a year or less to run)
+    is discounted by ``1 + y * D / TY`` with ``D`` the actual days from
+    settlement to maturity and ``TY`` the actual days of the current interest
+    year (366 when it contains a 29 February), counting its first day and not
+    its last.  That applies to ``ACT/ACT-ICMA``; ``year_days`` is ``TY``.  The
+    fixed-basis conventions keep the bond's own basis: ``ACT/365-NL`` the
+    exchange days without 29 February over 365, ``ACT/365F`` days / 365,
+    ``ACT/360`` and ``30/360`` days / 360.
+
+    Parameters
+    ----------
+    start, end : datetime.date
+        Settlement and maturity.
+    convention : str
+        Canonical day-count name.
+    year_days : int, optional
+        ``TY`` [days], required for ``ACT/ACT-ICMA``.
     """
     if convention == ACT_ACT_ICMA:
-        return (end - start).days / 365.0
+        if not year_days:
+            raise InputError("the final-period rule of ACT/ACT-ICMA needs the days of the interest year",
+                             hint="pass year_days (TY)")
+        return (end - start).days / float(year_days)
     return year_fraction(start, end, convention)
 
 

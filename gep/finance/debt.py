@@ -1,10 +1,13 @@
-"""What ``gep bond coverage`` repays: a bond, or a GEP-backed loan expressed as a bond.
+"""A debt file: a bond, or a GEP-backed loan expressed as a bond, with its structure.
 
 A debt file is a bond file (keys validated by
 :func:`gep.finance.schedule.bond_from_dict`) or a loan file with a ``[loan]``
-table (:func:`debt_from_dict`). The formats are documented in ``docs/bonds.md``
+table (:func:`debt_from_dict`). Either may hold structure tables
+(:data:`STRUCTURE_KEYS`): a debt-service reserve account and a cash sweep
+(:mod:`gep.finance.waterfall`) and green-bond use-of-proceeds lines
+(:mod:`gep.finance.green`). The formats are documented in ``docs/bonds.md``
 with examples in ``scenarios/bonds/``; the files are read by the caller
-(:mod:`gep.jobs.bond_coverage`).
+(:mod:`gep.jobs.inputs`, :mod:`gep.jobs.bond_coverage`, :mod:`gep.jobs.bond_impact`).
 """
 
 from __future__ import annotations
@@ -14,11 +17,51 @@ from pathlib import Path
 from typing import Any
 
 from gep.errors import InputError
+from gep.finance.green import Catalogue, UseOfProceeds, use_of_proceeds_from_dict
 from gep.finance.schedule import Bond, bond_from_dict
+from gep.finance.waterfall import Waterfall, waterfall_from_dict
+
+#: Tables of a bond or loan file that describe the debt's structure, not the instrument:
+#: the waterfall (``[reserve]``, ``[sweep]``) and the green-bond use of proceeds.
+STRUCTURE_KEYS = ("reserve", "sweep", "use_of_proceeds")
 
 #: Keys of the ``[loan]`` table of a loan file (docs/bonds.md, "GEP-backed loans").
 LOAN_KEYS = ("principal", "lending_ratio", "gep_manifest", "gep_value", "rate", "frequency", "start_date",
              "term_years", "repayment", "grace_years", "day_count")
+
+
+def split(data: dict) -> tuple[dict, dict]:
+    """A bond or loan file's keys: ``(instrument keys, structure tables)`` (:data:`STRUCTURE_KEYS`)."""
+    return ({k: v for k, v in data.items() if k not in STRUCTURE_KEYS},
+            {k: v for k, v in data.items() if k in STRUCTURE_KEYS})
+
+
+def _structure(structure: dict, face: float, source: str, catalogue: Catalogue | None) -> tuple[Waterfall, list[UseOfProceeds]]:
+    return waterfall_from_dict(structure, source), use_of_proceeds_from_dict(structure, face, source, catalogue)
+
+
+def bond_of_file(data: dict, source: str, catalogue: Catalogue | None = None) -> Bond:
+    """The bond of a bond file, its structure tables checked too (``gep bond price`` and ``schedule``).
+
+    Parameters
+    ----------
+    data : dict
+        The parsed TOML of a bond file.
+    source : str
+        The file, for error messages.
+    catalogue : gep.finance.green.Catalogue, optional
+        The green-bond catalogue; needed when the file has ``[[use_of_proceeds]]`` lines.
+
+    Raises
+    ------
+    gep.errors.InputError
+        As :func:`gep.finance.schedule.bond_from_dict`, or a bad ``[reserve]``,
+        ``[sweep]`` or ``[[use_of_proceeds]]`` entry (the message names the file and key).
+    """
+    data, structure = split(data)
+    bond = bond_from_dict(data, source=source)
+    _structure(structure, bond.face, source, catalogue)
+    return bond
 
 
 @dataclass
@@ -33,14 +76,28 @@ class Debt:
     references : list of dict
         Run manifests the loan was sized on (path relative to the file, SHA-256,
         checked output hashes).
+    waterfall : gep.finance.waterfall.Waterfall
+        ``[reserve]`` and ``[sweep]`` (empty when the file has neither).
+    use_of_proceeds : list of gep.finance.green.UseOfProceeds
+        Green-bond allocations, checked against the 2021 catalogue.
     """
 
     bond: Bond
     loan: object = None
     references: list = field(default_factory=list)
+    waterfall: Waterfall = field(default_factory=Waterfall)
+    use_of_proceeds: list[UseOfProceeds] = field(default_factory=list)
+
+    @property
+    def libraries(self) -> tuple[str, ...]:
+        """Libraries beyond gep's usual ones that the debt's analytics use (recorded with the run's
+        environment): QuantLib when the payment dates follow a business-day calendar."""
+        from gep.finance.calendar import LIBRARY
+
+        return (LIBRARY,) if self.bond.calendar else ()
 
 
-def debt_from_dict(data: dict, path: str | Path, refs_of: Any) -> Debt:
+def debt_from_dict(data: dict, path: str | Path, refs_of: Any, catalogue: Catalogue | None = None) -> Debt:
     """A bond file, or a loan file (a ``[loan]`` table), validated for coverage.
 
     A loan file holds ``name``, ``description`` and a ``[loan]`` table: either
@@ -57,6 +114,8 @@ def debt_from_dict(data: dict, path: str | Path, refs_of: Any) -> Debt:
         The file (a loan's ``gep_manifest`` is relative to its folder).
     refs_of : gep.finance.revenue_file.References
         Reads the GEP of the run a loan is sized on.
+    catalogue : gep.finance.green.Catalogue, optional
+        The green-bond catalogue; needed when the file has ``[[use_of_proceeds]]`` lines.
 
     Returns
     -------
@@ -65,7 +124,7 @@ def debt_from_dict(data: dict, path: str | Path, refs_of: Any) -> Debt:
     Raises
     ------
     gep.errors.InputError
-        As :func:`gep.finance.schedule.bond_from_dict`, or an invalid ``[loan]`` key.
+        As :func:`bond_of_file`, or an invalid ``[loan]`` key.
     """
     import difflib
 
@@ -74,9 +133,12 @@ def debt_from_dict(data: dict, path: str | Path, refs_of: Any) -> Debt:
     from gep.finance.schedule import FREQUENCIES, is_number, parse_date
 
     path = Path(path)
-    if "loan" not in data:
-        return Debt(bond_from_dict(data, source=str(path)))
     source = path.name
+    data, structure = split(data)
+    if "loan" not in data:
+        bond = bond_from_dict(data, source=str(path))
+        wf, uses = _structure(structure, bond.face, str(path), catalogue)
+        return Debt(bond, waterfall=wf, use_of_proceeds=uses)
     for key in data:
         if key not in ("name", "description", "loan"):
             raise InputError(f'key "{key}" cannot be combined with a [loan] table',
@@ -151,4 +213,6 @@ def debt_from_dict(data: dict, path: str | Path, refs_of: Any) -> Debt:
         day_count=dc.normalize_day_count(t.get("day_count", dc.ACT_365F), where=where("day_count")),
         name=data.get("name", "") if isinstance(data.get("name", ""), str) else "",
         lending_ratio=ratio, gep=gep)
-    return Debt(loan_bond(loan, source=source), loan, refs)
+    bond = loan_bond(loan, source=source)
+    wf, uses = _structure(structure, bond.face, str(path), catalogue)
+    return Debt(bond, loan, refs, wf, uses)

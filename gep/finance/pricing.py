@@ -14,15 +14,21 @@ with ``d`` days from settlement to the next coupon and ``TS`` days in the
 current period (see :func:`gep.finance.schedule.remaining_flows`).  In the
 final coupon period (one flow left) a simple yield::
 
-    PV = FV / (1 + y * D / 365)
+    PV = FV / (1 + y * D / TY)
 
-with ``FV`` the final cash flow (principal outstanding + last coupon) and ``D``
-days to maturity.  Clean price = dirty price - accrued interest.
+with ``FV`` the final cash flow (principal outstanding + last coupon), ``D``
+actual days to maturity and ``TY`` the actual days of the current interest
+year (366 when it contains 29 February); fixed-basis day counts use their own
+basis instead of ``D/TY`` (:func:`gep.finance.daycount.simple_year_fraction`).
+Clean price = dirty price - accrued interest.
 
 References
 ----------
-China Central Depository & Clearing (CCDC), 中债估值 conventions for fixed-rate
-bonds (ACT/ACT accrual; simple yield in the final period).
+People's Bank of China (2007), 银发〔2007〕200号 《中国人民银行关于完善全国银行间债券市场
+债券到期收益率计算标准有关事项的通知》 and its attached table of formulas
+(全国银行间债券市场债券到期收益率计算标准调整对照表): ACT/ACT; d/TS exponents;
+final period and zero-coupon bonds within a year, ``D/TY``.  Applied by CCDC
+(中债估值) and CFETS.
 ICMA Primary Market Handbook, Rule 251.
 Fabozzi, F. J., *Bond Markets, Analysis and Strategies*, ch. 4 (Macaulay and
 modified duration, convexity, price value of a basis point).
@@ -58,7 +64,7 @@ class FlowMatrix:
     amount, periods : numpy.ndarray, shape (n_bonds, n_flows)
         Cash flows [CNY] and discount exponents [periods].
     final, simple_years, frequency, accrued, outstanding : numpy.ndarray, shape (n_bonds,)
-        Final-period flag, ``D/365`` [years], coupons per year, accrued
+        Final-period flag, ``D/TY`` (or the bond's basis) [years], coupons per year, accrued
         interest [CNY] and principal outstanding [CNY].
     """
 
@@ -103,7 +109,7 @@ def pv_matrix(fm: FlowMatrix, y: np.ndarray | float) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (..., n_bonds)
-        Dirty value [CNY]; NaN where ``1 + y/f <= 0`` or ``1 + y*D/365 <= 0``.
+        Dirty value [CNY]; NaN where ``1 + y/f <= 0`` or ``1 + y*D/TY <= 0``.
     """
     y = np.asarray(y, dtype=float)
     y = np.broadcast_to(y, np.broadcast_shapes(y.shape, fm.final.shape))
@@ -156,7 +162,7 @@ def pv_flows(fl: Flows, y) -> float | np.ndarray:
 def dirty_price(bond: Bond, settle: date, y) -> float | np.ndarray:
     """Dirty (full) price from a yield [CNY per 100 outstanding face].
 
-    ``PV = sum CF_i/(1+y/f)^(d/TS+i)``, final period ``FV/(1+y*D/365)`` (CCDC).
+    ``PV = sum CF_i/(1+y/f)^(d/TS+i)``, final period ``FV/(1+y*D/TY)`` (PBoC 2007; CCDC).
 
     Parameters
     ----------
@@ -199,7 +205,7 @@ def solve_yield(fl: Flows, dirty_value: float) -> float:
     """Yield to maturity that prices ``fl`` at ``dirty_value`` [1/year].
 
     Brent's method (``scipy.optimize.brentq``) on a bracket: the lower end is
-    just inside the domain (``1 + y/f > 0``, or ``1 + y*D/365 > 0`` in the
+    just inside the domain (``1 + y/f > 0``, or ``1 + y*D/TY > 0`` in the
     final period), the upper end doubles from 100 % until the price falls below
     the target.  Price is strictly decreasing in yield for positive flows, so
     the root is unique.
@@ -344,7 +350,7 @@ def risk_from_flows(fl: Flows, y: float) -> BondAnalytics:
         modified  D* = D / v
         convexity C = sum PV_i t_i (t_i + 1/f) / v**2 / P
 
-    Final period (simple yield, ``T = D/365``): ``D = T``,
+    Final period (simple yield, ``T = D/TY``): ``D = T``,
     ``D* = T/(1 + yT)``, ``C = 2 T**2 / (1 + yT)**2``.  DV01 is the central
     difference of the dirty price over +-1 bp (Fabozzi ch. 4; Hull ch. 4).
     """

@@ -9,8 +9,13 @@ of its yield.
 
 Coupon dates are generated backwards from the maturity date in steps of
 ``12 / frequency`` months, on the maturity's day of month (clipped to month
-end, e.g. 31 -> 30 June), unadjusted for holidays (accrual and CCDC valuation
-use unadjusted dates).  Without ``first_coupon_date`` a first period that does
+end, e.g. 31 -> 30 June).  With a ``calendar`` (:mod:`gep.finance.calendar`)
+each payment date is moved to a business day by the bond's
+``business_day_convention`` (default ``following``); accrual runs between the
+unadjusted dates (``accrual = "unadjusted"``, the China convention "顺延期间
+不另计息": no interest for the days a payment is postponed) or between the
+adjusted ones (``accrual = "adjusted"``).  Yield exponents use the accrual
+dates (CCDC values on the theoretical coupon dates).  Without ``first_coupon_date`` a first period that does
 not start on this grid is a short stub; with it, the first period runs from the
 issue date to ``first_coupon_date`` (short or long stub).
 
@@ -55,7 +60,17 @@ BOND_KEYS = (
     "day_count",
     "amortization",
     "first_coupon_date",
+    "calendar",
+    "business_day_convention",
+    "accrual",
+    "calendar_beyond_range",
+    "discount_exponent",
 )
+
+#: Accrual between unadjusted (theoretical) or adjusted (payment) dates.
+ACCRUALS = ("unadjusted", "adjusted")
+#: Exponent of the first remaining flow: d/TS (actual days of the coupon period) or f·d/B (fixed year).
+EXPONENTS = ("actual_period", "fixed_year")
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,23 @@ class Bond:
         First coupon date when the first period is irregular.
     name : str
         Label used in reports.
+    calendar : str, optional
+        Business-day calendar of the payment dates (``CN-IB``, ``SSE``,
+        ``SZSE``); None: payments on the unadjusted coupon dates.
+    business_day_convention : str
+        ``following`` (default with a calendar), ``modified_following``,
+        ``preceding`` or ``unadjusted``.
+    accrual : str
+        ``unadjusted`` (default: accrual periods end on the theoretical coupon
+        dates) or ``adjusted`` (they end on the payment dates).
+    calendar_beyond_range : str
+        ``error`` (default) or ``weekends``: adjustment past the calendar's data.
+    discount_exponent : str, optional
+        ``actual_period``: the first flow is discounted over ``d/TS`` coupon
+        periods, ``d`` and ``TS`` counted by the day count from the current
+        period's dates (interbank, PBoC 2007); ``fixed_year``: over
+        ``f·d/B`` with ``B`` the day-count basis (365 or 360).  Default
+        ``actual_period`` for ACT/ACT-ICMA, ``fixed_year`` otherwise.
     source : str
         Where the description came from (file name), for error messages.
     """
@@ -95,6 +127,11 @@ class Bond:
     amortization: tuple[tuple[date, float], ...] = ()
     first_coupon_date: date | None = None
     name: str = ""
+    calendar: str | None = None
+    business_day_convention: str | None = None
+    accrual: str = "unadjusted"
+    calendar_beyond_range: str = "error"
+    discount_exponent: str | None = None
     source: str = field(default="bond", compare=False)
 
     def __post_init__(self) -> None:
@@ -118,7 +155,8 @@ class Schedule:
     Attributes
     ----------
     start, end : tuple of datetime.date
-        Accrual start and end (payment date) of each period.
+        Accrual start and end of each period (the theoretical coupon dates,
+        or the payment dates when the bond accrues on adjusted dates).
     fraction : numpy.ndarray
         Length of each period in regular periods (1.0 for a regular one) [periods].
     regular : numpy.ndarray of bool
@@ -131,7 +169,11 @@ class Schedule:
         Principal repaid at the end of the period [CNY].
     grid : tuple of datetime.date
         Regular (notional) coupon dates, ascending, from the last one on or
-        before the issue date to maturity (ICMA reference periods).
+        before the issue date to maturity (ICMA reference periods), adjusted
+        like the accrual dates.
+    payment : tuple of datetime.date
+        Payment date of each period: ``end`` moved to a business day by the
+        bond's calendar and convention (``end`` itself without a calendar).
     """
 
     start: tuple[date, ...]
@@ -142,6 +184,7 @@ class Schedule:
     coupon: np.ndarray
     principal: np.ndarray
     grid: tuple[date, ...]
+    payment: tuple[date, ...] = ()
 
     @property
     def amount(self) -> np.ndarray:
@@ -161,7 +204,8 @@ class Flows:
     settle : datetime.date
         Settlement date.
     dates : tuple of datetime.date
-        Remaining payment dates (strictly after ``settle``).
+        Payment dates of the remaining flows (their accrual ends are strictly
+        after ``settle``).
     coupon, principal, amount : numpy.ndarray
         Remaining coupons, principal repayments and their sum [CNY].
     periods : numpy.ndarray
@@ -170,8 +214,12 @@ class Flows:
     final_period : bool
         True when only the final cash flow remains (simple-yield rule).
     simple_years : float
-        ``D/365`` (or the bond's basis) from settlement to maturity, used by
-        the final-period rule [years].
+        ``D/TY`` (ACT/ACT-ICMA: actual days to maturity over the actual days of
+        the current interest year) or the bond's own basis, from settlement to
+        maturity, used by the final-period rule [years].
+    year_days : int
+        ``TY``: actual days of the interest year containing the settlement date
+        (365 or 366) [days].
     accrued : float
         Accrued interest at settlement [CNY].
     outstanding : float
@@ -188,6 +236,7 @@ class Flows:
     periods: np.ndarray
     final_period: bool
     simple_years: float
+    year_days: int
     accrued: float
     outstanding: float
     frequency: int
@@ -253,6 +302,53 @@ def _validate(b: Bond) -> None:
                 + ", ".join(str(d) for d in sorted(near)),
                 where=_where(b, "first_coupon_date"))
     _check_amortization(b)
+    _check_calendar(b)
+
+
+def _check_calendar(b: Bond) -> None:
+    """Canonical calendar, convention, accrual and exponent names; every payment date adjustable."""
+    from gep.finance import calendar as cal
+
+    conv = b.business_day_convention
+    if b.calendar is None:
+        if conv is not None and cal.normalize_convention(conv, where=_where(b, "business_day_convention")) != cal.UNADJUSTED:
+            raise InputError(f'business_day_convention "{conv}" needs a calendar',
+                             hint='add calendar = "CN-IB" (interbank), "SSE" or "SZSE" (exchanges)',
+                             where=_where(b, "business_day_convention"))
+        conv = cal.UNADJUSTED
+    else:
+        object.__setattr__(b, "calendar", cal.get_calendar(b.calendar, where=_where(b, "calendar")).name)
+        conv = cal.FOLLOWING if conv is None else cal.normalize_convention(conv, where=_where(b, "business_day_convention"))
+    object.__setattr__(b, "business_day_convention", conv)
+    object.__setattr__(b, "calendar_beyond_range",
+                       cal.normalize_beyond(b.calendar_beyond_range, where=_where(b, "calendar_beyond_range")))
+    if b.accrual not in ACCRUALS:
+        raise InputError(f'accrual must be "unadjusted" or "adjusted", got {b.accrual!r}',
+                         hint='"unadjusted": no interest for the days a payment is postponed (China); '
+                         '"adjusted": accrual periods end on the payment dates', where=_where(b, "accrual"))
+    exp = b.discount_exponent
+    if exp is None:
+        exp = "actual_period" if b.day_count == dc.ACT_ACT_ICMA else "fixed_year"
+    elif exp not in EXPONENTS:
+        close = difflib.get_close_matches(str(exp), EXPONENTS, n=1)
+        raise InputError(f"unknown discount_exponent {exp!r}",
+                         hint=(f'did you mean "{close[0]}"? ' if close else "") + '"actual_period" (d/TS, interbank) '
+                         'or "fixed_year" (f·d/365 or f·d/360)', where=_where(b, "discount_exponent"))
+    object.__setattr__(b, "discount_exponent", exp)
+    _payments(b)  # every payment date must be adjustable (data range)
+
+
+def _payments(b: Bond, dates: list[date] | None = None) -> tuple[date, ...]:
+    """``dates`` (default: the theoretical payment dates) adjusted by the bond's calendar."""
+    from gep.finance import calendar as cal
+
+    dates = _payment_dates(b) if dates is None else dates
+    if b.calendar is None or b.business_day_convention == cal.UNADJUSTED:
+        return tuple(dates)
+    c = cal.get_calendar(b.calendar)
+    where = _where(b, "calendar")
+    return tuple(c.adjust(d, b.business_day_convention, beyond=b.calendar_beyond_range,
+                          where=f"{where} (payment date for {d})") for d in dates)
 
 
 def _check_amortization(b: Bond) -> None:
@@ -367,6 +463,10 @@ def bond_from_dict(data: Mapping[str, Any], source: str = "bond") -> Bond:
         items.append((parse_date(row["date"], source, f"amortization[{i}].date"), row["amount"]))
     first = data.get("first_coupon_date")
     name = data.get("name", "")
+    for key in ("calendar", "business_day_convention", "accrual", "calendar_beyond_range", "discount_exponent"):
+        if key in data and not isinstance(data[key], str):
+            raise InputError(f"{key} must be a string, got {data[key]!r}", hint=f'write {key} = "..."',
+                             where=_where(source, key))
     if not isinstance(name, str):
         raise InputError("name must be a string", hint='write name = "..."',
                          where=_where(source, "name"))
@@ -380,6 +480,11 @@ def bond_from_dict(data: Mapping[str, Any], source: str = "bond") -> Bond:
         amortization=tuple(items),
         first_coupon_date=None if first is None else parse_date(first, source, "first_coupon_date"),
         name=name,
+        calendar=data.get("calendar"),
+        business_day_convention=data.get("business_day_convention"),
+        accrual=data.get("accrual", "unadjusted"),
+        calendar_beyond_range=data.get("calendar_beyond_range", "error"),
+        discount_exponent=data.get("discount_exponent"),
         source=source,
     )
 
@@ -466,6 +571,29 @@ def _fraction(b: Bond, start: date, end: date, grid: tuple[date, ...]) -> float:
     return dc.year_fraction(start, end, b.day_count) * b.frequency
 
 
+def _exponent(b: Bond, start: date, end: date, grid: tuple[date, ...]) -> float:
+    """Discount exponent of ``[start, end]`` in coupon periods [periods].
+
+    ``actual_period``: for each notional period of ``grid`` it covers, the days
+    of the overlap over the days of the period, counted by the day count
+    (``d/TS``; ICMA Rule 251 for ACT/ACT-ICMA).  ``fixed_year``:
+    ``f · days / basis`` with the day count's days and basis (ACT/ACT-ICMA:
+    actual days over 365).
+    """
+    if b.discount_exponent == "fixed_year":
+        if b.day_count == dc.ACT_ACT_ICMA:
+            return (end - start).days * b.frequency / 365.0
+        return _fraction(b, start, end, grid)
+    if b.day_count == dc.ACT_ACT_ICMA:
+        return icma_period_fraction(start, end, grid)
+    total = 0.0
+    for lo, hi in zip(grid[:-1], grid[1:]):
+        o_lo, o_hi = max(start, lo), min(end, hi)
+        if o_hi > o_lo:
+            total += dc.day_count_days(o_lo, o_hi, b.day_count) / dc.day_count_days(lo, hi, b.day_count)
+    return total
+
+
 def schedule(b: Bond) -> Schedule:
     """Coupon periods, coupons and principal repayments of a bond.
 
@@ -484,6 +612,12 @@ def schedule(b: Bond) -> Schedule:
     grid_set = set(grid)
     idx = {d: i for i, d in enumerate(grid)}
     regular = np.array([s in grid_set and idx[e] == idx[s] + 1 for s, e in zip(starts, ends)])
+    payment = _payments(b, ends)
+    if b.accrual == "adjusted":
+        adjusted = dict(zip(ends, payment))
+        grid = tuple(adjusted.get(g, g) for g in grid[:-1]) + (payment[-1],)
+        ends = list(payment)
+        starts = [b.issue_date] + ends[:-1]
     frac = np.array([1.0 if r else _fraction(b, s, e, grid)
                      for s, e, r in zip(starts, ends, regular)])
     repaid = dict((d, float(a)) for d, a in b.amortization)
@@ -492,7 +626,37 @@ def schedule(b: Bond) -> Schedule:
     outstanding = b.face - np.concatenate(([0.0], np.cumsum(principal)[:-1]))
     coupon = outstanding * b.coupon_rate / b.frequency * frac
     return Schedule(start=tuple(starts), end=tuple(ends), fraction=frac, regular=regular,
-                    outstanding=outstanding, coupon=coupon, principal=principal, grid=grid)
+                    outstanding=outstanding, coupon=coupon, principal=principal, grid=grid,
+                    payment=payment)
+
+
+def interest_year(b: Bond, settle: date) -> tuple[date, date]:
+    """The interest year (计息年度) containing ``settle``: ``[start, end)``.
+
+    Interest years run between anniversaries of the maturity date (12-month
+    steps back from ``maturity_date`` on its day of month, clipped to month
+    end), which for a bond without an odd first period are the anniversaries
+    of its interest start date.  ``TY = (end - start).days`` is 366 when the
+    year contains a 29 February, else 365 (PBoC 2007 yield standard: "TY 当前
+    计息年度的实际天数，算头不算尾").
+
+    Parameters
+    ----------
+    b : Bond
+    settle : datetime.date
+        A date before ``maturity_date``.
+
+    Returns
+    -------
+    (datetime.date, datetime.date)
+    """
+    m = b.maturity_date
+    years = (m.year - settle.year) + 1
+    end = dc.add_months(m, -12 * years, m.day)
+    while end <= settle:
+        years -= 1
+        end = dc.add_months(m, -12 * years, m.day)
+    return dc.add_months(m, -12 * (years + 1), m.day), end
 
 
 def check_settle(b: Bond, settle: date) -> None:
@@ -540,9 +704,11 @@ def remaining_flows(b: Bond, settle: date, sched: Schedule | None = None) -> Flo
     """
     check_settle(b, settle)
     s = schedule(b) if sched is None else sched
+    y0, y1 = interest_year(b, settle)
+    ty = (y1 - y0).days
     k = next(i for i, e in enumerate(s.end) if e > settle)
     start, end = s.start[k], s.end[k]
-    w = _fraction(b, settle, end, s.grid)
+    w = _exponent(b, settle, end, s.grid)
     n = len(s) - k
     periods = w + np.arange(n, dtype=float)
     if b.day_count == dc.ACT_ACT_ICMA:
@@ -552,13 +718,14 @@ def remaining_flows(b: Bond, settle: date, sched: Schedule | None = None) -> Flo
         accrued = s.outstanding[k] * b.coupon_rate * dc.year_fraction(start, settle, b.day_count)
     return Flows(
         settle=settle,
-        dates=s.end[k:],
+        dates=s.payment[k:],
         coupon=s.coupon[k:].copy(),
         principal=s.principal[k:].copy(),
         amount=s.amount[k:].copy(),
         periods=periods,
         final_period=(n == 1),
-        simple_years=dc.simple_year_fraction(settle, b.maturity_date, b.day_count),
+        simple_years=dc.simple_year_fraction(settle, b.maturity_date, b.day_count, ty),
+        year_days=ty,
         accrued=float(accrued),
         outstanding=float(s.outstanding[k]),
         frequency=b.frequency,

@@ -1,16 +1,32 @@
 """Charts for people (PNG files from plain tables and arrays; matplotlib, imported on first use).
 
 Value by service and zone (``gep run``), ΔGEP waterfall, zone bars and per-cell map
-(``gep compare``), GEP per year (series) and the revenue/DSCR fan (``gep bond coverage``).
+(``gep compare``), GEP per year (series), the revenue/DSCR fan (``gep bond coverage``)
+and the impact bars (``gep bond impact``).
+
+Chinese text (a bond's or a project's name) is drawn with a CJK-capable font when
+one is installed or registered with matplotlib (:func:`cjk_font`). Without one,
+charts that may carry such text label it with an ASCII fallback
+(:func:`drawable`) and keep matplotlib's missing-glyph warnings quiet
+(:func:`cjk_text`), instead of printing one warning per character.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
+import warnings
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
+
+#: A character every CJK font has (中, U+4E2D): the test of a font's CJK coverage.
+CJK_PROBE = 0x4E2D
+#: Fonts that claim every character but draw placeholder boxes (matplotlib's last-resort font).
+PLACEHOLDER_FONTS = ("Last Resort",)
 
 
 def _pyplot() -> Any:
@@ -21,6 +37,72 @@ def _pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The family name of a font with CJK glyphs known to matplotlib, or None.
+
+    Any installed font, or one registered with
+    ``matplotlib.font_manager.fontManager.addfont``, that covers U+4E2D counts.
+    Cached: call ``cjk_font.cache_clear()`` after registering a font.
+    """
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    for entry in sorted(font_manager.fontManager.ttflist, key=lambda f: (f.name, f.fname)):
+        if entry.name.startswith(PLACEHOLDER_FONTS):
+            continue
+        try:
+            if CJK_PROBE in FT2Font(entry.fname).get_charmap():
+                return entry.name
+        except (OSError, RuntimeError):  # an unreadable font file is skipped
+            continue
+    return None
+
+
+@lru_cache(maxsize=1)
+def _default_glyphs() -> frozenset[int]:
+    """Code points the default sans-serif font draws."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))).get_charmap())
+
+
+def drawable(text: str, fallback: str = "") -> str:
+    """``text`` as the charts can draw it.
+
+    Unchanged when a CJK font is available or every character has a glyph in the
+    default font. Otherwise ``fallback`` (an ASCII label, e.g. the input file's
+    name), or without one the text with the characters that have no glyph
+    dropped (runs of them become one space).
+    """
+    if cjk_font() is not None:
+        return text
+    glyphs = _default_glyphs()
+    if all(ord(c) in glyphs or c.isspace() for c in text):
+        return text
+    if fallback:
+        return fallback
+    kept = re.sub(r"\(\s*\)|\[\s*\]", "", "".join(c if ord(c) in glyphs else " " for c in text))
+    return re.sub(r"[^\S\n]+", " ", kept).strip()
+
+
+@contextlib.contextmanager
+def cjk_text() -> Iterator[None]:
+    """Draw inside this block with a CJK font when one is available; without one, keep
+    matplotlib's missing-glyph warnings quiet (the text was made :func:`drawable`)."""
+    import matplotlib
+
+    font = cjk_font()
+    if font is not None:
+        with matplotlib.rc_context({"font.family": list(matplotlib.rcParams["font.family"]) + [font]}):  # glyph fallback
+            yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from (current )?font", category=UserWarning)
+        yield
 
 
 CATEGORY_COLOURS = {"provisioning": "#c98a2b", "regulating": "#2f7d4f", "cultural": "#3c6fb0"}
@@ -275,28 +357,72 @@ def coverage_fan(time: np.ndarray, debt_service: np.ndarray, revenue_pct: np.nda
         Percentiles (rows, in the order of ``percentiles``) per period of revenue [CNY] and DSCR [-].
     revenue_mean : ndarray
         Mean revenue per period [CNY].
+    title : str
+        Chart title; Chinese text in it is drawn with a CJK font (see the module notes),
+        so pass it through :func:`drawable` with an ASCII fallback.
     """
     plt = _pyplot()
-    t = time
-    lo, mid, hi = 0, len(percentiles) // 2, len(percentiles) - 1
-    fig, (a, b) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
-    scale = 1e6
-    a.fill_between(t, revenue_pct[lo] / scale, revenue_pct[hi] / scale, alpha=0.3, color="tab:green",
-                   label=f"revenue p{percentiles[lo]:g}–p{percentiles[hi]:g}")
-    a.plot(t, revenue_pct[mid] / scale, color="tab:green", label="revenue median")
-    a.plot(t, revenue_mean / scale, color="tab:green", ls=":", label="revenue mean")
-    a.plot(t, debt_service / scale, color="black", marker="s", ms=4, ls="--", lw=1, label="debt service")
-    a.set_ylabel("CNY million per period")
-    a.legend(fontsize=8, loc="upper left")
-    a.set_title(title, fontsize=10)
-    pay = debt_service > 0
-    b.fill_between(t[pay], dscr_pct[lo][pay], dscr_pct[hi][pay], alpha=0.3, color="tab:blue",
-                   label=f"DSCR p{percentiles[lo]:g}–p{percentiles[hi]:g}")
-    b.plot(t[pay], dscr_pct[mid][pay], color="tab:blue", marker="o", ms=3, label="DSCR median")
-    b.axhline(1.0, color="red", lw=1, label="DSCR = 1")
-    b.set_ylabel("DSCR [-]")
-    b.set_xlabel("years from the start of the debt")
-    b.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
+    with cjk_text():
+        t = time
+        lo, mid, hi = 0, len(percentiles) // 2, len(percentiles) - 1
+        fig, (a, b) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+        scale = 1e6
+        a.fill_between(t, revenue_pct[lo] / scale, revenue_pct[hi] / scale, alpha=0.3, color="tab:green",
+                       label=f"revenue p{percentiles[lo]:g}–p{percentiles[hi]:g}")
+        a.plot(t, revenue_pct[mid] / scale, color="tab:green", label="revenue median")
+        a.plot(t, revenue_mean / scale, color="tab:green", ls=":", label="revenue mean")
+        a.plot(t, debt_service / scale, color="black", marker="s", ms=4, ls="--", lw=1, label="debt service")
+        a.set_ylabel("CNY million per period")
+        a.legend(fontsize=8, loc="upper left")
+        a.set_title(title, fontsize=10)
+        pay = debt_service > 0
+        b.fill_between(t[pay], dscr_pct[lo][pay], dscr_pct[hi][pay], alpha=0.3, color="tab:blue",
+                       label=f"DSCR p{percentiles[lo]:g}–p{percentiles[hi]:g}")
+        b.plot(t[pay], dscr_pct[mid][pay], color="tab:blue", marker="o", ms=3, label="DSCR median")
+        b.axhline(1.0, color="red", lw=1, label="DSCR = 1")
+        b.set_ylabel("DSCR [-]")
+        b.set_xlabel("years from the start of the debt")
+        b.legend(fontsize=8, loc="upper left")
+        fig.tight_layout()
+        fig.savefig(path, dpi=110, metadata={"Software": None})
+        plt.close(fig)
+
+
+def impact_bars(gep: pd.DataFrame, credits: pd.DataFrame, labels: dict, title: str, path: Path) -> None:
+    """Bars of the impact a green bond buys per 10⁴ CNY of proceeds (``gep bond impact``).
+
+    Parameters
+    ----------
+    gep : pandas.DataFrame
+        ``run, project, per_10k_cny`` rows: attributable GEP change [CNY/yr per 10⁴ CNY of proceeds].
+    credits : pandas.DataFrame
+        ``project, instrument, kind, unit, per_10k_cny`` rows: attributable credits [unit per 10⁴ CNY].
+    labels : dict
+        Project → legend label (short, ASCII: e.g. ``P1 (4.2)``; ``ALL`` → ``bond total``).
+    title : str
+        Chart title (see :func:`coverage_fan`).
+    """
+    plt = _pyplot()
+    with cjk_text():
+        fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.5))
+        if not gep.empty:
+            table = gep.assign(project=gep["project"].map(labels)).pivot_table(
+                index="run", columns="project", values="per_10k_cny", aggfunc="sum", sort=False)
+            table.plot.bar(ax=a, rot=0)
+        a.axhline(0.0, color="black", lw=0.8)
+        a.set_ylabel("attributable GEP change [CNY/yr per 10⁴ CNY of proceeds]")
+        a.set_title("GEP change attributable to the bond", fontsize=10)
+        if credits.empty:
+            b.text(0.5, 0.5, "no credits issued or retired\nfor the allocations' accounts", ha="center", va="center")
+            b.set_axis_off()
+        else:
+            c = credits.assign(label=credits["instrument"] + " " + credits["kind"] + " [" + credits["unit"] + "]",
+                               project=credits["project"].map(labels))
+            c.pivot_table(index="label", columns="project", values="per_10k_cny", aggfunc="sum").plot.barh(ax=b)
+            b.set_xlabel("attributable credits per 10⁴ CNY of proceeds")
+            b.set_ylabel("")
+            b.set_title("Credits issued and retired", fontsize=10)
+        fig.suptitle(title, fontsize=11)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110, metadata={"Software": None})
+        plt.close(fig)

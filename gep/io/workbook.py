@@ -141,6 +141,10 @@ def write_coverage_workbook(doc: dict, rows: list[dict], path: Path) -> None:
         ws.append([f"debt {key}", d[key], unit])
     for key, value in sorted((d.get("loan") or {}).items()):
         ws.append([f"loan {key}", value, ""])
+    for key, value in _flat(d.get("waterfall") or {}).items():
+        ws.append([f"waterfall {key}", value, "CNY, months, 1/yr or share"])
+    for key, value in _flat(d.get("calendar") or {}).items():
+        ws.append([f"calendar {key}", value, ""])
     sim = doc["simulation"]
     for key in ("paths", "seed", "generator", "stream_generators", "discount_rate"):
         ws.append([f"simulation {key}", sim[key], ""])
@@ -169,8 +173,10 @@ def write_coverage_workbook(doc: dict, rows: list[dict], path: Path) -> None:
     for k, v in _flat(doc["summary"]).items():
         res.append([k, v])
     res.append([])
-    cols = ["period", "payment_date", "dscr_of_mean_revenue", "dscr_p5", "dscr_p50", "dscr_p95", "p_dscr_below_1",
-            "p_dscr_below_1_se", "llcr_p5", "llcr_p50", "llcr_p95"]
+    cols = ["period", "payment_date", "revenue_mean_cny", "revenue_mean_se_cny", "dscr_of_mean_revenue", "dscr_mean",
+            "dscr_mean_se", "dscr_p5", "dscr_p50", "dscr_p95", "p_dscr_below_1", "p_dscr_below_1_se", "llcr_p5",
+            "llcr_p50", "llcr_p95"]
+    cols += [c for c in rows[0] if c not in cols and c not in head and c != "start"]  # waterfall columns
     start = res.max_row + 1
     res.append(cols)
     for r in rows:
@@ -192,11 +198,37 @@ def write_coverage_workbook(doc: dict, rows: list[dict], path: Path) -> None:
     _deterministic_zip(buf.getvalue(), Path(path))
 
 
+def write_impact_workbook(doc: dict, gep: pd.DataFrame, credits: pd.DataFrame, path: Path) -> None:
+    """The ``gep bond impact`` workbook: sheets allocation, gep, credits, checks and inputs.
+
+    ``doc`` is the impact document (``impact.json``); ``gep`` and ``credits`` its
+    two tables (``impact.csv``, ``impact_credits.csv``). Deterministic bytes.
+    """
+    lines = pd.DataFrame(doc["use_of_proceeds"])
+    inputs = {k: doc[k] for k in ("bond", "catalogue", "parameters", "runs", "ledger", "units") if doc.get(k) is not None}
+    money = {c: CNY2 for c in ("amount_cny", "total_investment_cny", "gep_base_cny", "gep_cny", "gep_change_cny",
+                               "attributable_cny", "proceeds_cny")}
+    write_workbook(path, [
+        Sheet("allocation", lines, {**money, "attribution_share": PCT}),
+        Sheet("gep", gep, {**money, "attribution_share": PCT, "per_10k_cny": "#,##0.0000"}),
+        Sheet("credits", credits, {**money, "attribution_share": PCT, "amount": QTY, "attributable": QTY,
+                                   "per_10k_cny": "#,##0.000000"}),
+        Sheet("checks", pd.DataFrame(doc["checks"], columns=["check", "status", "value", "note"]), wrap=True,
+              widths={"check": 48, "note": 80}),
+        Sheet("inputs", pd.DataFrame(list(_flat(inputs).items()), columns=["item", "value"]), widths={"item": 40}),
+    ])
+
+
 def _flat(d: Any, prefix: str = "") -> dict:
     if isinstance(d, dict):
         out: dict = {}
         for k, v in d.items():
             out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    if isinstance(d, list) and any(isinstance(x, (dict, list)) for x in d):
+        out = {}
+        for i, x in enumerate(d):
+            out.update(_flat(x, f"{prefix}{i}."))
         return out
     if isinstance(d, list):
         return {prefix[:-1]: ", ".join(str(x) for x in d)}

@@ -40,12 +40,13 @@ from gep.audit import manifest as mf
 from gep.audit import provenance
 from gep.errors import InputError
 from gep.finance.coverage import Coverage, coverage, debt_service
-from gep.finance.debt import Debt, debt_from_dict
+from gep.finance.debt import Debt
 from gep.finance.loan import PUBLISHED_LENDING_RATIOS
 from gep.finance.revenue import CreditSales, FixedFee, GovernmentPurchase, simulate_stream, stream_generator
 from gep.finance.revenue_file import RevenueSpec, portable_path, revenue_from_dict
 from gep.io import charts, outputs, workbook
 from gep.io.files import read_toml, sha256_file
+from gep.jobs import inputs as job_inputs
 from gep.jobs.job import Written
 from gep.jobs.references import FileReferences
 
@@ -75,6 +76,13 @@ def _debt_doc(debt: Debt) -> dict:
            "maturity_date": b.maturity_date.isoformat(), "day_count": b.day_count}
     if debt.loan is not None:
         out["loan"] = debt.loan.as_dict()
+    if debt.waterfall:
+        out["waterfall"] = debt.waterfall.as_dict()
+    if b.calendar:  # payment dates adjusted: record the calendar and its data source
+        from gep.finance.calendar import get_calendar
+
+        out["calendar"] = {**get_calendar(b.calendar).as_dict(), "convention": b.business_day_convention,
+                           "accrual": b.accrual, "beyond_range": b.calendar_beyond_range}
     return out
 
 
@@ -103,13 +111,17 @@ def _period_rows(cov: Coverage) -> list[dict]:
              "time_years": float(p.time[k]), "period_years": float(p.years[k]),
              "outstanding_cny": float(ds.outstanding[k]), "coupon_cny": float(ds.coupon[k]),
              "principal_cny": float(ds.principal[k]), "debt_service_cny": float(ds.amount[k]),
-             "revenue_mean_cny": float(cov.revenue_mean[k])}
+             "revenue_mean_cny": float(cov.revenue_mean[k]), "revenue_mean_se_cny": _f(cov.revenue_mean_se[k])}
         r.update({f"revenue_{n}_cny": float(cov.revenue_pct[i, k]) for i, n in enumerate(q)})
         r["dscr_of_mean_revenue"] = _f(cov.dscr_of_mean[k])
+        r["dscr_mean"], r["dscr_mean_se"] = _f(cov.dscr_mean[k]), _f(cov.dscr_mean_se[k])
         r.update({f"dscr_{n}": _f(cov.dscr_pct[i, k]) for i, n in enumerate(q)})
         r["p_dscr_below_1"] = float(cov.p_breach[k]) if ds.amount[k] > 0 else None
         r["p_dscr_below_1_se"] = float(cov.se_breach[k]) if ds.amount[k] > 0 else None
         r.update({f"llcr_{n}": _f(cov.llcr_pct[i, k]) for i, n in enumerate(q)})
+        if cov.reserve is not None:  # waterfall: reserve account and cash sweep
+            r.update({(key if key.startswith("p_") else f"{key}_cny"): float(v[k])
+                      for key, v in cov.reserve["periods"].items()})
         rows.append(r)
     return rows
 
@@ -234,8 +246,12 @@ def load(bond_path: str | Path, revenue_path: str | Path, *, paths: int = DEFAUL
         raise InputError(f"target DSCR must be positive, got {target_dscr}", hint="e.g. 1.2", key="target_dscr")
     bond_path, revenue_path = Path(bond_path), Path(revenue_path)
     refs = FileReferences()
-    debt = debt_from_dict(read_toml(bond_path, what="bond file"), bond_path, refs)
+    debt = job_inputs.debt(bond_path, refs)
     spec = revenue_from_dict(read_toml(revenue_path, what="revenue file"), revenue_path, refs)
+    if debt.waterfall and max_breach is not None and target_dscr != 1.0:
+        raise InputError("a target DSCR does not apply with a reserve account or a cash sweep",
+                         hint="with [reserve]/[sweep] sizing limits P(debt-service shortfall after reserve draws); "
+                         "leave the target DSCR at 1", key="target_dscr")
     inputs = CoverageInputs(bond_path, revenue_path, debt, spec, paths, seed, discount_rate, max_breach, target_dscr)
     if inputs.rate is None and debt.bond.coupon_rate == 0:
         raise InputError("a zero-coupon bond has no coupon rate to discount the LLCR at",
@@ -254,7 +270,8 @@ def compute(inputs: CoverageInputs, progress: Callable[[str], None] | None = Non
         cfads += cash
         means[stream.name] = cash.mean(axis=0, keepdims=True)
         del cash
-    cov = coverage(ds, cfads, inputs.rate, means, sizing_threshold=inputs.max_breach, target_dscr=inputs.target_dscr)
+    cov = coverage(ds, cfads, inputs.rate, means, sizing_threshold=inputs.max_breach, target_dscr=inputs.target_dscr,
+                   waterfall=debt.waterfall or None)
 
     rows = _period_rows(cov)
     stochastic = any(s.stochastic for s in spec.streams)
@@ -298,8 +315,9 @@ def write(result: CoverageResult, out_dir: str | Path | None, command: str = KIN
     (folder / "coverage.json").write_bytes(provenance.canonical_bytes(doc))
     workbook.write_coverage_workbook(doc, result.rows, folder / "coverage.xlsx")
     ds = cov.debt
+    title = f"{charts.drawable(name, bond_path.stem)}: revenue and DSCR, {paths:,} paths, seed {seed}"
     charts.coverage_fan(ds.periods.time, ds.amount, cov.revenue_pct, cov.revenue_mean, cov.dscr_pct, cov.percentiles,
-                        f"{name}: revenue and DSCR, {paths:,} paths, seed {seed}", folder / "coverage_fan.png")
+                        title, folder / "coverage_fan.png")
     record = mf.CoverageRecord(
         bond=mf.FileRef(portable_path(bond_path, folder), sha256_file(bond_path)),
         revenue=mf.FileRef(portable_path(revenue_path, folder), sha256_file(revenue_path)),
@@ -310,7 +328,7 @@ def write(result: CoverageResult, out_dir: str | Path | None, command: str = KIN
     )
     manifest = mf.Manifest(
         kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, list(OUTPUTS)), results=doc["summary"],
-        environment=provenance.environment(),
+        environment=provenance.environment(inputs.debt.libraries),
         rng={**provenance.rng_record(seed, result.stochastic), "streams": STREAM_GENERATORS},
     )
     manifest, _, _ = mf.write(folder, manifest)

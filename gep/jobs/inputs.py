@@ -3,6 +3,7 @@ and handed to the domain as plain data."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -20,11 +21,43 @@ def scenario(path: str | Path):
 
 
 def bond(path: str | Path):
-    """Read and validate a bond file (:class:`gep.finance.schedule.Bond`; keys in docs/bonds.md)."""
-    from gep.finance.schedule import bond_from_dict
+    """Read and validate a bond file (:class:`gep.finance.schedule.Bond`; keys in docs/bonds.md).
+
+    Its structure tables (``[reserve]``, ``[sweep]``, ``[[use_of_proceeds]]``) are
+    checked too, whatever the command.
+    """
+    from gep.finance.debt import bond_of_file
     from gep.io.files import read_toml
 
-    return bond_from_dict(read_toml(path, what="bond file"), source=str(path))
+    data = read_toml(path, what="bond file")
+    return bond_of_file(data, str(path), green_catalogue() if "use_of_proceeds" in data else None)
+
+
+def debt(path: str | Path, refs):
+    """Read and validate a bond or loan file with its structure (:class:`gep.finance.debt.Debt`).
+
+    ``refs`` reads what a loan file references (:class:`gep.jobs.references.FileReferences`).
+    """
+    from gep.finance.debt import debt_from_dict
+    from gep.io.files import read_toml
+
+    data = read_toml(path, what="bond file")
+    return debt_from_dict(data, path, refs, green_catalogue() if "use_of_proceeds" in data else None)
+
+
+@lru_cache(maxsize=1)
+def green_catalogue():
+    """The Green Bond Endorsed Projects Catalogue (2021) shipped with gep (:class:`gep.finance.green.Catalogue`).
+
+    Read once per process from :data:`gep.finance.green.CATALOGUE_FILE`; the
+    catalogue carries the file's SHA-256, which the impact manifest records.
+    """
+    from gep.finance.green import CATALOGUE_COLUMNS, CATALOGUE_FILE, Catalogue
+    from gep.io.files import sha256_file
+    from gep.io.tables import read_csv
+
+    df = read_csv(CATALOGUE_FILE, CATALOGUE_COLUMNS, "green bond catalogue", dtype=str)
+    return Catalogue.from_rows(df.to_dict("records"), sha256_file(CATALOGUE_FILE))
 
 
 def curve(path: str | Path):

@@ -265,3 +265,69 @@ class FileReferences:
 
     def price_history(self, path: Path, where: str) -> tuple[list[dict], str]:
         return read_price_history(path, where), sha256_file(path)
+
+
+def ledger_credit_moves(target: str, accounts: dict[str, str], since: Any, as_of: int | None = None) -> tuple[list, dict]:
+    """Credits issued to and retired from ledger accounts on or after ``since`` (Beijing dates).
+
+    Parameters
+    ----------
+    target : str
+        SQLite path or PostgreSQL URL of the rights ledger.
+    accounts : dict
+        Account id → where it was named (file and key), for the error of an unknown account.
+    since : datetime.date
+        First day counted (a bond's issue date).
+    as_of : int, optional
+        Read the records up to this sequence number (a replay reads what the report read);
+        default the ledger's current head.
+
+    Returns
+    -------
+    (list of gep.finance.impact.CreditMove, dict)
+        The moves (issuances net of any buffer withheld; retirements), and the
+        reference record: tree head at the size read (``size``, Merkle ``root``),
+        the accounts, the number of records and the SHA-256 of the moves.
+
+    Raises
+    ------
+    gep.errors.InputError
+        An account the ledger does not have, or fewer records than ``as_of`` (exit code 2).
+    """
+    from gep.finance.impact import CreditMove
+    from gep.finance.revenue_file import _beijing_day
+    from gep.ledger.ledger import Ledger
+    from gep.ledger.model import Instrument
+
+    moves: list = []
+    with Ledger.open(target) as led:
+        head = led.head()
+        size = head["size"] if as_of is None else int(as_of)
+        if size > head["size"]:
+            raise InputError(f"the ledger has {head['size']} records, fewer than the {size} the report read",
+                             hint="replay against the ledger the report was made from", key="ledger")
+        root = next((r[4] for r in led.rows() if r[0] == size), head["root"]) if size else head["root"]
+        known = {a["id"] for a in led.accounts()}
+        for account, where in sorted(accounts.items()):
+            if account not in known:
+                raise InputError(f'ledger account "{account}" does not exist', hint="list accounts with gep ledger balance",
+                                 where=where)
+            for rec in led.history(account=account):
+                if rec["seq"] > size:
+                    continue
+                record = rec["record"]
+                req = record["request"]
+                if req["type"] not in ("issue", "retire") or _beijing_day(record["time"], "ledger record time") < since:
+                    continue
+                ins = Instrument.parse(req["instrument"])
+                if req["type"] == "issue" and req.get("to") == account:
+                    base, kind = sum(int(n) for a, n in record["effects"]["postings"] if a == account), "issued"
+                elif req["type"] == "retire" and req.get("from") == account:
+                    base, kind = int(req["amount"]), "retired"
+                else:
+                    continue
+                moves.append(CreditMove(account, ins.id, kind, base / ins.per_display, ins.display_unit, rec["seq"]))
+    moves.sort(key=lambda m: (m.seq, m.account, m.kind))
+    digest = _records_sha256([m.__dict__ for m in moves])
+    return moves, {"tree_head": {"size": size, "root": root}, "accounts": sorted(accounts), "records_sha256": digest,
+                   "records": len(moves)}

@@ -40,6 +40,20 @@ def test_environment_records_versions_and_differences():
     assert keys == ["git.dirty", "libraries.pint"]
 
 
+def test_environment_records_the_extra_libraries_a_job_used_and_replay_compares_them():
+    from importlib import metadata
+
+    plain, with_ql = provenance.environment(), provenance.environment(["QuantLib"])
+    assert "QuantLib" not in plain["libraries"]
+    assert with_ql["libraries"]["QuantLib"] == metadata.version("QuantLib")
+    assert provenance.environment_differences(with_ql) == []  # looked up again because it was recorded
+    older = json.loads(json.dumps(with_ql))
+    older["libraries"]["QuantLib"] = "1.30"
+    assert provenance.environment_differences(older) == [
+        {"key": "libraries.QuantLib", "recorded": "1.30", "current": metadata.version("QuantLib")}]
+    assert provenance.environment_differences(plain) == []  # not recorded: not compared
+
+
 def test_rng_record_and_generator_are_reproducible():
     rec = provenance.rng_record(42)
     assert rec == {"generator": "numpy.random.Generator(PCG64)", "seed": 42, "used": True}

@@ -99,6 +99,31 @@ def test_replay_of_a_standalone_coverage_run_is_byte_identical_and_names_a_chang
     assert result.exit_code == 3 and "carbon_prices_illustrative.csv" in changed_files(doc)
 
 
+def test_a_coverage_run_on_a_calendar_records_quantlib_and_replay_compares_its_version(tmp_path, monkeypatch):
+    bonds = tmp_path / "bonds"
+    shutil.copytree(REPO / "scenarios" / "bonds", bonds)
+    monkeypatch.chdir(tmp_path)
+    for bond, out in (("exchange_hongzheng03.toml", "cal"), ("amortising_eco_7y.toml", "plain")):
+        res = invoke("bond", "coverage", f"bonds/{bond}", "--revenue", "bonds/revenue_standalone.toml",
+                     "--paths", 200, "--seed", 5, "--out", out)
+        assert res.exit_code == 0, res.output
+    cal = json.loads((tmp_path / "cal" / "manifest.json").read_text(encoding="utf-8"))
+    plain = json.loads((tmp_path / "plain" / "manifest.json").read_text(encoding="utf-8"))
+    installed = provenance.library_versions(["QuantLib"])["QuantLib"]
+    assert cal["environment"]["libraries"]["QuantLib"] == installed
+    assert "QuantLib" not in plain["environment"]["libraries"]
+    coverage = json.loads((tmp_path / "cal" / "coverage.json").read_text(encoding="utf-8"))
+    assert coverage["debt"]["calendar"]["source"].startswith("QuantLib ")
+    # the recorded run used another QuantLib: a warning, and exit 4 under --strict
+    cal["environment"]["libraries"]["QuantLib"] = "1.30"
+    (tmp_path / "cal" / "manifest.json").write_bytes(provenance.canonical_bytes(cal))
+    result, doc = replay_json(tmp_path / "cal" / "manifest.json")
+    assert result.exit_code == 0, result.output
+    assert {"key": "libraries.QuantLib", "recorded": "1.30", "current": installed} in doc["environment"]
+    result, doc = replay_json(tmp_path / "cal" / "manifest.json", "--strict")
+    assert result.exit_code == 4 and doc["status"] == "environment differs"
+
+
 # --------------------------------------------------------------------------- gep compare
 
 

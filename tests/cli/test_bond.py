@@ -44,6 +44,15 @@ def test_every_example_prices_from_a_yield(path):
     assert "z_spread" not in out
 
 
+@pytest.mark.parametrize("path", sorted(p for p in BONDS.glob("*.toml") if not p.name.startswith(("revenue", "curve", "loan"))),
+                         ids=lambda p: p.stem)
+def test_every_shipped_bond_file_reads_with_its_structure_tables(path):
+    r = runner.invoke(app, ["schedule", str(path), "--json"])
+    assert r.exit_code == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert rows and {"accrual_end", "payment_date"} <= set(rows[0])
+
+
 def test_yield_as_decimal_equals_percent_and_price_roundtrip():
     a = run_json(ANNUAL, "--settle", "2025-09-15", "--yield", "0.021")
     b = run_json(ANNUAL, "--settle", "2025-09-15", "--yield", "2.1%")

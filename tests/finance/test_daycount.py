@@ -42,9 +42,14 @@ def test_act_360_and_icma():
     assert yf == 184 / 365
 
 
-def test_simple_year_fraction_uses_365_for_icma():
-    assert dc.simple_year_fraction(date(2025, 9, 15), date(2026, 3, 15),
-                                   dc.ACT_ACT_ICMA) == 181 / 365
+def test_simple_year_fraction_is_d_over_ty_for_icma():
+    # D = 181 days; TY the interest year's days: 365, or 366 when it holds a 29 February
+    assert dc.simple_year_fraction(date(2025, 9, 15), date(2026, 3, 15), dc.ACT_ACT_ICMA, 365) == 181 / 365
+    assert dc.simple_year_fraction(date(2023, 9, 15), date(2024, 3, 15), dc.ACT_ACT_ICMA, 366) == 182 / 366
+    # the fixed-basis conventions keep their own basis (exchange: no-leap days / 365)
+    assert dc.simple_year_fraction(date(2023, 9, 15), date(2024, 3, 15), dc.ACT_365_NL) == 181 / 365
+    with pytest.raises(InputError):
+        dc.simple_year_fraction(date(2025, 9, 15), date(2026, 3, 15), dc.ACT_ACT_ICMA)
 
 
 def test_normalize_accepts_case_and_rejects_unknown_with_suggestion():
