@@ -5,19 +5,20 @@
     python benchmarks/platform_load.py [--readers 200] [--writers 20] [--reads 10] [--writes 10] [--workers 1]
 
 Sets up a fresh PostgreSQL schema with a ledger (``writers`` accounts, each issued capacity
-credits against the demo basin run), starts ``gep serve`` on a free local port (rate limits
-raised for the test), then runs, all at once on 127.0.0.1 only:
+credits against the demo basin run), starts ``gep serve`` on a free local port with the
+registry's head key (each commit signs its tree head; rate limits raised for the test), then
+runs, all at once on 127.0.0.1 only:
 
 * ``readers`` tasks, each with its own connection, doing ``reads`` GETs in a loop over a mix:
-  tree head, balances, a page of the log, an account's history, a certificate, the demo run's
-  GEP table and zone GeoJSON;
+  tree head, balances, a page of the log, an account's history, the certificate of an
+  issuance, the market's trades, the demo run's GEP table and zone GeoJSON;
 * ``writers`` tasks, each signing ``writes`` transfers (its account → the next one, 1 kg,
   priced) and POSTing them, one after another.
 
 Bounded: a fixed number of requests, a 60 s timeout per request and 600 s for the whole run;
 it stops by itself. Then it checks that every write answered 201, that the ledger holds
 exactly those transactions and verifies (``verify_ledger``: signatures, Merkle tree,
-balances), and prints a table of throughput and latency per kind. The clients run in this
+signed tree heads, balances), and prints a table of throughput and latency per kind. The clients run in this
 process, on the same 2-core machine as the server and PostgreSQL.
 """
 
@@ -45,6 +46,7 @@ def setup(url: str, runs: Path, writers: int, keys_dir: Path):
     """A fresh schema with a ledger: ``w0 … w{n-1}`` each holding 1 t of the demo basin's first issuable instrument."""
     import psycopg
 
+    from gep.audit.evidence import RunFiles
     from gep.ledger import keys
     from gep.ledger.ledger import Ledger
     from gep.server.runs import RunCatalogue
@@ -60,20 +62,23 @@ def setup(url: str, runs: Path, writers: int, keys_dir: Path):
     row = max(cat.credits(basin)["credits"], key=lambda r: r["issuable_kg_per_yr"] or 0)
     ins = f"capacity/{row['catchment']}/{row['pollutant']}/{row['vintage']}"
     reg = keys.generate()
+    head_key = keys_dir / "registry.key"
+    keys.write_keypair(reg, head_key)  # the server signs each commit's tree head with it (gep serve --head-key)
     pairs = [keys.generate() for _ in range(writers)]
-    with Ledger.init(target, reg) as led:
+    with Ledger.init(target, reg, files=RunFiles()) as led:
         for i, k in enumerate(pairs):
             led.open_account(reg, f"w{i}", k.public, id=f"open-w{i}")
         led.submit_many([led.issue_request(reg, ins, "1 t", f"w{i}", basin.path / "manifest.json", id=f"issue-w{i}") for i in range(writers)])
-        size = led.head()["size"]
+        size = led.head()["tree_size"]
     demo = next((r.id for r in cat.runs() if r.kind == "gep run" and "/" not in r.id), None)
-    return schema, target, ins, pairs, size, demo
+    return schema, target, ins, pairs, size, demo, head_key
 
 
 async def main_async(args, base: str, ledger_id: str, ins: str, pairs, size0: int, demo: str | None) -> dict:
     import httpx
 
     from gep.ledger.canonical import canonical, signing_message
+    from gep.ledger.rules import VERSION
 
     stats: dict[str, list[float]] = {}
     errors: list[str] = []
@@ -93,7 +98,7 @@ async def main_async(args, base: str, ledger_id: str, ins: str, pairs, size0: in
         rng = random.Random(k)
         async with httpx.AsyncClient(base_url=base, timeout=60) as c:
             for _ in range(args.reads):
-                pick = rng.randrange(7 if demo else 5)
+                pick = rng.randrange(8 if demo else 6)
                 if pick == 0:
                     kind, url = "head", "/api/v1/ledger/head"
                 elif pick == 1:
@@ -103,8 +108,11 @@ async def main_async(args, base: str, ledger_id: str, ins: str, pairs, size0: in
                 elif pick == 3:
                     kind, url = "history", f"/api/v1/ledger/accounts/w{rng.randrange(len(pairs))}/history?limit=20"
                 elif pick == 4:
-                    kind, url = "certificate", f"/api/v1/ledger/transactions/{rng.randrange(1, size0 + 1)}/certificate"
+                    # the issuances are the last `writers` records of the set-up: certificates of rights moved
+                    kind, url = "certificate", f"/api/v1/ledger/transactions/{rng.randrange(size0 - len(pairs) + 1, size0 + 1)}/certificate"
                 elif pick == 5:
+                    kind, url = "market trades", "/api/v1/market/trades"
+                elif pick == 6:
                     kind, url = "GEP table", f"/api/v1/runs/{demo}/gep"
                 else:
                     kind, url = "zones GeoJSON", f"/api/v1/runs/{demo}/zones"
@@ -117,7 +125,7 @@ async def main_async(args, base: str, ledger_id: str, ins: str, pairs, size0: in
         key = pairs[i]
         async with httpx.AsyncClient(base_url=base, timeout=60) as c:
             for n in range(args.writes):
-                req = {"v": 1, "ledger": ledger_id, "id": f"load-{i}-{n}", "type": "transfer", "signer": key.public, "instrument": ins,
+                req = {"v": VERSION, "ledger": ledger_id, "id": f"load-{i}-{n}", "type": "transfer", "signer": key.public, "instrument": ins,
                        "amount": 1, "from": f"w{i}", "to": f"w{(i + 1) % len(pairs)}", "price": "1186.71"}
                 body = canonical({"request": req, "signature": key.sign(signing_message(req))})
                 r = await timed("signed transfer", c.post("/api/v1/ledger/requests", content=body, headers={"Content-Type": "application/json"}))
@@ -146,18 +154,18 @@ def main() -> None:
         sys.exit("set GEP_TEST_POSTGRES_URL (eval \"$(bash .ci/postgres.sh)\")")
     import psycopg
 
-    from gep.ledger.audit import verify_ledger
+    from gep.ledger.verify import verify_ledger
     from gep.ledger.ledger import Ledger
 
     with tempfile.TemporaryDirectory() as tmp:
-        schema, target, ins, pairs, size0, demo = setup(url, args.runs, args.writers, Path(tmp))
+        schema, target, ins, pairs, size0, demo, head_key = setup(url, args.runs, args.writers, Path(tmp))
         cfg = Path(tmp) / "serve.toml"
         cfg.write_text(f'[server]\npool = {args.pool}\n[limits]\nreads = "100000/minute"\nwrites = "100000/minute"\n', encoding="utf-8")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         proc = subprocess.Popen([sys.executable, "-c", "from gep.cli import main; main()", "serve", "--db", target, "--runs", str(args.runs),
-                                 "--port", str(port), "--config", str(cfg), "--workers", str(args.workers)],
+                                 "--port", str(port), "--config", str(cfg), "--workers", str(args.workers), "--head-key", str(head_key)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             import httpx
@@ -177,7 +185,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=30)
         with Ledger.open(target) as led:
-            size = led.head()["size"]
+            size = led.head()["tree_size"]
             summary = verify_ledger(led)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")

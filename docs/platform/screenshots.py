@@ -8,7 +8,8 @@
 Builds a sample ledger in a temporary folder (``gep.server.sample``), serves it with the
 runs on a free local port, and drives the pages as a user would: the dashboard, a scenario
 comparison in English, the credits page, the account page after importing alice's key and
-signing a transfer, and the registry with that transfer's certificate verified in the page.
+signing a transfer, the registry with that transfer's certificate verified in the page, and
+the market with the sample's price history and a trade's certificate verified in the page.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 def save(page, name: str, height: int = 1000) -> None:
     from PIL import Image
 
+    page.evaluate("document.fonts.ready.then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))")  # text repainted in the shipped font
     png = page.screenshot(full_page=True)
     img = Image.open(io.BytesIO(png)).convert("RGB")
     img = img.crop((0, 0, img.width, min(img.height, height)))
@@ -40,7 +42,7 @@ def main() -> None:
     args = ap.parse_args()
     from playwright.sync_api import expect, sync_playwright
 
-    from gep.server.cli import running
+    from gep.server.app import running
     from gep.server.config import ServerConfig
     from gep.server.runs import RunCatalogue
     from gep.server.sample import build
@@ -50,7 +52,7 @@ def main() -> None:
     compare = next(r.id for r in runs if r.kind == "gep compare")
     with tempfile.TemporaryDirectory() as tmp:
         sample = build(str(Path(tmp) / "sample.db"), args.runs, Path(tmp))
-        cfg = ServerConfig(db=str(Path(tmp) / "sample.db"), runs=args.runs)
+        cfg = ServerConfig(db=str(Path(tmp) / "sample.db"), runs=args.runs, head_key=sample["keys"]["registry"])
         with running(cfg) as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -86,6 +88,14 @@ def main() -> None:
             expect(page.locator("#cert-result #verdict")).to_be_visible()
             page.evaluate("window.scrollTo(0, 0)")
             save(page, "registry", 1400)
+            page.goto(f"{url}/market")
+            page.wait_for_selector("body[data-ready=market]")
+            page.fill("#account-id", "alice")
+            page.locator("#trades button.verify").first.click()
+            expect(page.locator("#cert-result #verdict")).to_be_visible()
+            page.locator("button.pick").first.click()
+            page.wait_for_selector("#book dl")
+            save(page, "market", 1500)
             browser.close()
 
 

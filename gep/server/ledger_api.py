@@ -104,11 +104,13 @@ def _entry(row: dict) -> dict:
     from gep.ledger.model import CASH, Instrument
 
     r = row["record"]["request"]
+    certified = r["type"] in certificate.KINDS and (certificate.KINDS[r["type"]] != "trade" or bool(row["record"]["effects"].get("trades")))
     amount = r.get("amount", r.get("quantity", r.get("escrow")))
     ins = r.get("instrument", CASH if r["type"] in ("deposit", "withdraw", "commit") else None)
     return {"seq": row["seq"], "record": row["record"], "description": describe(row["record"]),
             "amount_display": Instrument.parse(ins).display(amount) if isinstance(amount, int) and ins else None,
-            "leaf_hash": row["leaf_hash"], "root": row["root"], "certificate": f"/api/v1/ledger/transactions/{row['seq']}/certificate"}
+            "leaf_hash": row["leaf_hash"], "root": row["root"],
+            "certificate": f"/api/v1/ledger/transactions/{row['seq']}/certificate" if certified else None}
 
 
 def parse_body(raw: bytes, limit: int) -> Any:

@@ -7,10 +7,13 @@
     gep serve --db sample.db --runs runs        # then import keys/alice.key on the account page
 
 Writes the registry key and two owners' keys (``registry.key``, ``alice.key``,
-``bob.key``, mode 0600) into ``--keys``, opens accounts ``alice`` and ``bob``, issues
-capacity credits of the first basin run's first two issuable rows to alice, and
-records a priced transfer to bob and a retirement by bob. Everything goes through
-the ledger's public API, signed like the CLI signs.
+``bob.key``, mode 0600) into ``--keys``, opens accounts ``alice`` and ``bob``, deposits
+cash for both, issues capacity credits of the first basin run's first two issuable rows
+to alice, and records a priced transfer to bob, a retirement by bob and, over the six
+days before today, one fixed-price listing a day by alice filled by bob (a price
+history for the market page's chart). Everything goes through the ledger's public API,
+signed like the CLI signs; the records of past days carry those days' times (the
+ledger's clock is set back, then catches up with today).
 """
 
 from __future__ import annotations
@@ -21,7 +24,24 @@ from pathlib import Path
 __all__ = ["build"]
 
 
-def build(db: str, runs: Path, keys_dir: Path, transfers: int = 1) -> dict:
+class _Clock:
+    """A ledger clock that starts ``days`` ago and moves when told (:meth:`advance`)."""
+
+    def __init__(self, days: int):
+        from datetime import datetime, timedelta, timezone
+
+        self.t = datetime.now(timezone.utc) - timedelta(days=days)
+
+    def __call__(self) -> str:
+        return self.t.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    def advance(self, hours: float) -> None:
+        from datetime import timedelta
+
+        self.t += timedelta(hours=hours)
+
+
+def build(db: str, runs: Path, keys_dir: Path, transfers: int = 1, days: int = 6) -> dict:
     """Create the sample ledger; returns ``{"ledger", "instruments", "keys": {name: path}, "run"}``."""
     from gep.audit.evidence import RunFiles
     from gep.errors import InputError
@@ -40,9 +60,15 @@ def build(db: str, runs: Path, keys_dir: Path, transfers: int = 1) -> dict:
         pairs[name] = keys.load_private(path) if path.exists() else keys.write_keypair(keys.generate(), path) and keys.load_private(path)
     reg, alice, bob = pairs["registry"], pairs["alice"], pairs["bob"]
     instruments = []
-    with Ledger.init(db, reg, files=RunFiles()) as led:
+    from gep.ledger.market import Market
+
+    clock = _Clock(days + 1)
+    with Ledger.init(db, reg, files=RunFiles(), clock=clock) as led:
+        market = Market(led)
         led.open_account(reg, "alice", alice.public, id="open-alice")
         led.open_account(reg, "bob", bob.public, id="open-bob")
+        market.deposit(reg, "alice", "20000 CNY", reference="sample deposit", id="deposit-alice")
+        market.deposit(reg, "bob", "200000 CNY", reference="sample deposit", id="deposit-bob")
         for row in rows:
             ins = f"capacity/{row['catchment']}/{row['pollutant']}/{row['vintage']}"
             amount = int(row["issuable_kg_per_yr"]) // 2
@@ -51,8 +77,20 @@ def build(db: str, runs: Path, keys_dir: Path, transfers: int = 1) -> dict:
         for k in range(transfers):
             led.transfer(alice, instruments[0], "1 t", "alice", "bob", price=str(1180 + k % 20), id=f"deal-{k + 1}")
         led.retire(bob, instruments[0], "250 kg", "bob", beneficiary="Liyang water works", id="retire-1")
+        for day in range(days):
+            clock.advance(24)
+            price = str(1150 + 15 * day - 20 * (day % 2))
+            listing = market.create_listing(alice, "alice", instruments[0], "400 kg", price, closes=_later(clock(), 20), id=f"listing-{day + 1}").seq
+            clock.advance(2)
+            market.bid(bob, listing, "bob", instruments[0], "300 kg", price, id=f"bid-{day + 1}")
         ledger_id = led.id
     return {"ledger": ledger_id, "instruments": instruments, "keys": {n: str(keys_dir / f"{n}.key") for n in pairs}, "run": basin.id}
+
+
+def _later(time: str, hours: float) -> str:
+    from datetime import datetime, timedelta
+
+    return (datetime.fromisoformat(time.replace("Z", "+00:00")) + timedelta(hours=hours)).isoformat()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,7 +35,7 @@ async function showAccount() {
       { label: t("reg.seq"), num: true, value: (x) => x.seq },
       { label: t("reg.time"), value: (x) => x.record.time.replace("T", " ").slice(0, 19) },
       { label: t("reg.what"), value: (x) => describe(x) },
-      { label: t("reg.certificate"), value: (x) => el("a", { href: x.certificate, target: "_blank", text: "JSON" }) },
+      { label: t("reg.certificate"), value: (x) => x.certificate && el("a", { href: x.certificate, target: "_blank", text: "JSON" }) },
     ], hist.items));
   } catch (e) {
     showError($("#balances"), e);

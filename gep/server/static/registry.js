@@ -39,7 +39,7 @@ async function loadTransactions() {
     { label: t("reg.what"), value: (x) => describe(x) },
     { label: t("reg.signer"), value: (x) => el("code", { text: short(x.record.request.signer) }) },
     { label: t("reg.leaf"), value: (x) => el("code", { text: short(x.leaf_hash) }) },
-    { label: t("reg.certificate"), value: (x) => el("button", { type: "button", class: "verify", "data-seq": x.seq, onclick: () => showCertificate(x.seq), text: t("reg.verify") }) },
+    { label: t("reg.certificate"), value: (x) => x.certificate && el("button", { type: "button", class: "verify", "data-seq": x.seq, onclick: () => showCertificate(x.seq), text: t("reg.verify") }) },
   ], rows));
 }
 
