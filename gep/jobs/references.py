@@ -302,11 +302,11 @@ def ledger_credit_moves(target: str, accounts: dict[str, str], since: Any, as_of
     moves: list = []
     with Ledger.open(target) as led:
         head = led.head()
-        size = head["size"] if as_of is None else int(as_of)
-        if size > head["size"]:
-            raise InputError(f"the ledger has {head['size']} records, fewer than the {size} the report read",
+        size = head["tree_size"] if as_of is None else int(as_of)
+        if size > head["tree_size"]:
+            raise InputError(f"the ledger has {head['tree_size']} records, fewer than the {size} the report read",
                              hint="replay against the ledger the report was made from", key="ledger")
-        root = next((r[4] for r in led.rows() if r[0] == size), head["root"]) if size else head["root"]
+        root = led.at(size)["root"] if size else head["root_hash"]
         known = {a["id"] for a in led.accounts()}
         for account, where in sorted(accounts.items()):
             if account not in known:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from gep.audit.replay import replay
 from gep.cli.bond import app
+from gep.audit.evidence import RunFiles
 from gep.ledger import keys
 from gep.ledger.ledger import Ledger
 
@@ -54,14 +55,14 @@ def _run(folder: Path, values: dict) -> Path:
 
 
 @pytest.fixture
-def case(tmp_path, monkeypatch, evidence_runs):
+def case(tmp_path, monkeypatch, evidence_runs, keyset):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bond.toml").write_text(BOND, encoding="utf-8")
     base = _run(tmp_path / "base", {1: 1000.0, 2: 500.0, 3: 7.0})
     later = _run(tmp_path / "later", {1: 1300.0, 2: 450.0, 3: 9.0})
     evidence = evidence_runs
     reg, alice = keys.generate(), keys.generate()
-    led = Ledger.init(str(tmp_path / "ledger.db"), reg)
+    led = Ledger.init(str(tmp_path / "ledger.db"), reg, operators=[keyset.operator.public], files=RunFiles())
     led.open_account(reg, "forest", alice.public, id="open-forest")
     led.issue(reg, "carbon/p1/2022", "5 t", "forest", evidence["carbon"], zone="1", id="iss-1")
     net = Decimal(led.balances(account="forest")[0]["display"].split()[0])
@@ -105,7 +106,7 @@ def test_impact_by_hand_with_ledger_credits_and_replay(case):
     assert manifest["kind"] == "gep bond impact" and len(manifest["inputs"]["runs"]) == 2
     assert manifest["inputs"]["ledger"]["tree_head"]["size"] == 4
     # the ledger grows after the report: replay re-reads the records up to the recorded head
-    with Ledger.open(str(tmp / "ledger.db")) as led:
+    with Ledger.open(str(tmp / "ledger.db"), reg, files=RunFiles()) as led:
         led.issue(reg, "carbon/p1/2022", "1 t", "forest", evidence["carbon"], zone="1", id="iss-2")
     report = replay(tmp / "out" / "manifest.json")
     assert report.exit_code == 0, report.to_dict()

@@ -1,6 +1,6 @@
 // Account page: import a key (kept non-extractable in IndexedDB), balances and history (signed reads when
 // the ledger is not public), transfers and retirements signed in the browser and submitted as JSON.
-import { $, DATA, el, t, table, api, showError, ready, describe } from "./common.js";
+import { $, DATA, el, t, table, api, showError, ready, guard, describe } from "./common.js";
 import { currentKey, forgetKey, generateKey, importKey, newId, signedGet, signRequest, canonical } from "./ledger.js";
 
 let stored = null;
@@ -73,13 +73,6 @@ async function submit() {
   $("#submit-result").replaceChildren(el("p", { class: "ok", id: "submitted", "data-seq": r.body.seq },
     `${t("acct.submitted")} #${r.body.seq} `, el("a", { href: r.body.certificate, target: "_blank", text: t("reg.certificate") })));
   await showAccount();
-}
-
-function guard(fn, target) {
-  return (ev) => {
-    ev && ev.preventDefault && ev.preventDefault();
-    fn(ev).catch((e) => showError(target(), e));
-  };
 }
 
 $("#key-file").addEventListener("change", guard(async (ev) => {

@@ -110,6 +110,14 @@ export function legend(target, scale, fmt) {
   target.replaceChildren(el("span", { text: fmt(scale.lo) }), bar, el("span", { text: fmt(scale.hi) }));
 }
 
+// An event handler running ``fn`` (a form's submit without reloading the page); a refusal is shown in ``target()``.
+export function guard(fn, target) {
+  return (ev) => {
+    ev && ev.preventDefault && ev.preventDefault();
+    fn(ev).catch((e) => showError(target(), e));
+  };
+}
+
 export function ready(name) {
   // A mark the benchmark and the browser tests wait for: the page has drawn its first view.
   performance.mark(`gep-ready-${name}`);

@@ -3,7 +3,7 @@
 // (VWAP, high/low, volume) as an SVG chart, and the account's statement. Requests are built as
 // gep.ledger.market.Market builds them; amounts and prices are parsed by the server first (GET
 // /api/v1/ledger/amounts) and the exact request is shown before it is signed.
-import { $, DATA, el, t, table, api, showError, ready, number } from "./common.js";
+import { $, DATA, el, t, table, api, showError, ready, guard, number } from "./common.js";
 import { canonical, checksList, currentKey, keepOpening, newId, newSalt, openingOf, sealedCommitment, signedGet, signRequest,
          verifyCertificate } from "./ledger.js";
 
@@ -238,13 +238,6 @@ async function refresh() {
   await showTrades();
   await showIndex();
   if (selected) await showBook(selected.id);
-}
-
-function guard(fn, target) {
-  return (ev) => {
-    ev && ev.preventDefault && ev.preventDefault();
-    fn(ev).catch((e) => showError(target(), e));
-  };
 }
 
 $("#listing-form").addEventListener("submit", guard(async (ev) => newListing(ev.target), () => $("#submit-result")));
