@@ -14,7 +14,6 @@ from typing import Optional
 
 import typer
 
-from gep.cli.ledger import HeadKeyOpt
 from gep.cli.shell import App, err
 from gep.errors import GepError
 
@@ -28,7 +27,9 @@ def serve(
     host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default 127.0.0.1: this machine only)."),
     port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default 8000)."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML file: \\[server], \\[access] (public | owners | readers), \\[limits] (docs/platform.md)."),
-    head_key: Optional[Path] = HeadKeyOpt,
+    head_key: Optional[Path] = typer.Option(None, "--head-key", envvar="GEP_LEDGER_HEAD_KEY",
+                                            help="Registry private key: the ledger signs the tree head of each commit with it "
+                                                 "(default: $GEP_LEDGER_HEAD_KEY; without it the ledger is served read-only)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Server processes (rate limits and caches are per process)."),
 ) -> None:
     """Serve the GEP dashboard, the market, the registry explorer, account pages and the HTTP API (OpenAPI at /api/openapi.json)."""
