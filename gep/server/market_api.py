@@ -90,6 +90,16 @@ def ratios(request: Request) -> dict | None:
         return _market(led).ratios()
 
 
+@router.get("/obligations", summary="Compliance obligations with their status (met, short, open) and shortfall, by the ledger's clock")
+def obligations(request: Request, account: str | None = None) -> list[dict]:
+    """An account's obligations are its owner's (and the readers'); the list of all is the readers' unless the ledger is public."""
+    ctx = _ctx(request)
+    with ctx.pool.ledger() as led:
+        owner = _owner_of(request, led, account) if account else None
+        _check_read(request, (lambda: {owner}) if account else None)
+        return _market(led).obligations(account, led.clock())
+
+
 @router.get("/statements/{account}", summary="Statement of an account for a period: opening and closing balances, every movement, at a signed head")
 def statement(request: Request, account: str, start: date = Query(..., alias="from", description="First day (Beijing date)."),
               end: date = Query(..., alias="to", description="Last day (inclusive)."),

@@ -101,3 +101,17 @@ def test_statements_are_the_owners(server):
     csv = s.client.get(f"{path}?{q2}", headers={"Authorization": sign_read(s.keys.bob, "GET", path, q2)})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv") and INS in csv.text
     assert s.client.get("/api/v1/market/listings").status_code == 200  # market data stays public
+
+
+def test_obligations_and_surrender_through_the_api(server):
+    """The registry sets an obligation; bob surrenders credits against it; the API shows it met."""
+    s = server()
+    cl, k = Client(http=s.client), s.keys
+    m = cl.market()
+    ob = _post(cl, m.oblige_request(k.registry, "bob", "capacity", 2024, "500 kg", s.clock.at(days=30), pollutant="COD"))["seq"]
+    rows = s.client.get("/api/v1/market/obligations", params={"account": "bob"}).json()
+    assert [(r["id"], r["status"], r["shortfall"]) for r in rows] == [(ob, "open", 500)]
+    _post(cl, m.surrender_request(k.bob, INS, "500 kg", "bob", ob))
+    (row,) = s.client.get("/api/v1/market/obligations", params={"account": "bob"}).json()
+    assert row["status"] == "met" and row["shortfall"] == 0
+    assert s.client.get("/api/v1/market/obligations", params={"account": "nobody"}).status_code == 404
