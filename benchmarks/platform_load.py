@@ -94,28 +94,25 @@ async def main_async(args, base: str, ledger_id: str, ins: str, pairs, size0: in
         stats.setdefault(kind, []).append(time.perf_counter() - t0)
         return r
 
+    def account(rng: random.Random) -> str:
+        return f"w{rng.randrange(len(pairs))}"
+
+    # the issuances are the last `writers` records of the set-up: certificates of rights moved
+    mix = [("head", lambda rng: "/api/v1/ledger/head"),
+           ("balances", lambda rng: f"/api/v1/ledger/balances?account={account(rng)}"),
+           ("log page", lambda rng: "/api/v1/ledger/transactions?limit=50"),
+           ("history", lambda rng: f"/api/v1/ledger/accounts/{account(rng)}/history?limit=20"),
+           ("certificate", lambda rng: f"/api/v1/ledger/transactions/{rng.randrange(size0 - len(pairs) + 1, size0 + 1)}/certificate"),
+           ("market trades", lambda rng: "/api/v1/market/trades")]
+    if demo:
+        mix += [("GEP table", lambda rng: f"/api/v1/runs/{demo}/gep"), ("zones GeoJSON", lambda rng: f"/api/v1/runs/{demo}/zones")]
+
     async def reader(k: int):
         rng = random.Random(k)
         async with httpx.AsyncClient(base_url=base, timeout=60) as c:
             for _ in range(args.reads):
-                pick = rng.randrange(8 if demo else 6)
-                if pick == 0:
-                    kind, url = "head", "/api/v1/ledger/head"
-                elif pick == 1:
-                    kind, url = "balances", f"/api/v1/ledger/balances?account=w{rng.randrange(len(pairs))}"
-                elif pick == 2:
-                    kind, url = "log page", "/api/v1/ledger/transactions?limit=50"
-                elif pick == 3:
-                    kind, url = "history", f"/api/v1/ledger/accounts/w{rng.randrange(len(pairs))}/history?limit=20"
-                elif pick == 4:
-                    # the issuances are the last `writers` records of the set-up: certificates of rights moved
-                    kind, url = "certificate", f"/api/v1/ledger/transactions/{rng.randrange(size0 - len(pairs) + 1, size0 + 1)}/certificate"
-                elif pick == 5:
-                    kind, url = "market trades", "/api/v1/market/trades"
-                elif pick == 6:
-                    kind, url = "GEP table", f"/api/v1/runs/{demo}/gep"
-                else:
-                    kind, url = "zones GeoJSON", f"/api/v1/runs/{demo}/zones"
+                kind, url = rng.choice(mix)
+                url = url(rng)
                 r = await timed(kind, c.get(url))
                 if r is not None and r.status_code != 200:
                     errors.append(f"{kind} {url}: HTTP {r.status_code} {r.text[:200]}")

@@ -106,11 +106,7 @@ def test_import_key_sign_transfer_and_verify_certificate(site, page):
     page.fill("#account-id", "alice")
     page.click("#account-form button")
     expect(page.locator("#balances")).to_contain_text("3 t/yr")
-    form = page.locator("#transfer-form")
-    form.locator("input[name=amount]").fill("250 kg")
-    form.locator("input[name=to]").fill("carol")
-    form.locator("input[name=price]").fill("0.0716 CNY/kg")
-    form.locator("button").click()
+    _fill(page, "#transfer-form", amount="250 kg", to="carol", price="0.0716 CNY/kg")
     expect(page.locator("#review-json")).to_contain_text('"amount":250')
     shown = page.inner_text("#review-json").split("\n\n", 1)[1]
     page.click("#sign-submit")
@@ -214,6 +210,14 @@ def test_signed_reads_from_the_page_when_the_ledger_is_not_public(site, page):
     page.console_errors[:] = [e for e in page.console_errors if not any(x in e for x in expected)]
 
 
+def _fill(page, form: str, **fields: str) -> None:
+    """Fill the named inputs of ``form`` and submit it."""
+    f = page.locator(form)
+    for name, value in fields.items():
+        f.locator(f"input[name={name}]").fill(value)
+    f.locator("button").click()
+
+
 def _as(page, site, name: str) -> None:
     """Import ``name``'s key file on the account page (the key stays in the browser for every page)."""
     page.goto(f"{site.url}/account")
@@ -244,14 +248,8 @@ def test_list_bid_settle_and_verify_the_trade_certificate_in_the_market_page(sit
     expect = playwright.expect
     _as(page, site, "alice")
     _market(page, site, "alice")
-    form = page.locator("#listing-form")
-    form.locator("input[name=instrument]").fill(INS)
-    form.locator("input[name=quantity]").fill("1 t")
-    form.locator("input[name=price]").fill("1000")
-    form.locator("select[name=mechanism]").select_option("ascending")
-    form.locator("input[name=increment]").fill("50")
-    form.locator("input[name=hours]").fill("1")
-    form.locator("button").click()
+    page.locator("#listing-form select[name=mechanism]").select_option("ascending")
+    _fill(page, "#listing-form", instrument=INS, quantity="1 t", price="1000", increment="50", hours="1")
     expect(page.locator("#review-json")).to_contain_text('"mechanism":"ascending"')
     listing = _sign(page)
     expect(page.locator("#listings")).to_contain_text("公开竞价")
@@ -260,10 +258,7 @@ def test_list_bid_settle_and_verify_the_trade_certificate_in_the_market_page(sit
     _market(page, site, "bob")
     page.click(f"button.pick[data-listing='{listing}']")
     expect(page.locator("#book")).to_contain_text("竞价中")  # phase: bidding, by the ledger's clock
-    bid = page.locator("#bid-form")
-    bid.locator("input[name=quantity]").fill("1 t")
-    bid.locator("input[name=price]").fill("1100")
-    bid.locator("button").click()
+    _fill(page, "#bid-form", quantity="1 t", price="1100")
     expect(page.locator("#review-json")).to_contain_text('"price":"1100"')
     _sign(page)
     expect(page.locator("#book")).to_contain_text("leading")
@@ -302,11 +297,7 @@ def test_a_sealed_bid_is_committed_and_revealed_from_the_page(site, page):
     _as(page, site, "bob")
     _market(page, site, "bob")
     page.click(f"button.pick[data-listing='{listing}']")
-    bid = page.locator("#bid-form")
-    bid.locator("input[name=quantity]").fill("1 t")
-    bid.locator("input[name=price]").fill("1250")
-    bid.locator("input[name=escrow]").fill("1500 CNY")
-    bid.locator("button").click()
+    _fill(page, "#bid-form", quantity="1 t", price="1250", escrow="1500 CNY")
     expect(page.locator("#review-json")).to_contain_text('"commitment":')
     assert "1250" not in page.inner_text("#review-json").split("\n\n", 1)[1]  # the signed request hides the price
     commit = _sign(page)
