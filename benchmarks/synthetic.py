@@ -31,6 +31,12 @@ INPUTS = {
     "et_hot": ("mm/yr", 30.0, 300.0),
     "wind_factor": ("kg/m", 2.0, 12.0),
 }
+#: Monthly climate of the monthly soil-respiration model (carbon_sequestration ``nep_rh``): a lower-Yangtze
+#: seasonal cycle (month minus annual mean [K]; share of the year's rain), ±1.75 K and 1100–1400 mm/yr as above.
+T_CYCLE = (-12.8, -10.8, -6.4, -0.5, 4.8, 8.5, 12.1, 11.6, 7.4, 1.8, -4.5, -11.2)
+P_SHARE = tuple(p / 1140.0 for p in (60, 60, 95, 85, 100, 200, 170, 130, 85, 60, 55, 40))
+INPUTS.update({f"temperature_monthly_{m:02d}": ("degC", 14.0 + t, 17.5 + t) for m, t in enumerate(T_CYCLE, start=1)})
+INPUTS.update({f"precipitation_monthly_{m:02d}": ("mm", 1100.0 * p, 1400.0 * p) for m, p in enumerate(P_SHARE, start=1)})
 PATCH = 33  # cells per patch side (~1 km at 30 m)
 
 

@@ -35,10 +35,16 @@ def _mixed_scenario(tiny, tmp_path, n=48):
         "npp": ("gC/(m**2*yr)", 300 + 500 * rng.random((n, n))),
         "temperature": ("degC", 15 + 2 * rng.random((n, n))),
     }
+    # monthly climate of the monthly soil respiration (nep_rh): 12 temperature rasters, 12 precipitation constants
+    cycle = (-12.8, -10.8, -6.4, -0.5, 4.8, 8.5, 12.1, 11.6, 7.4, 1.8, -4.5, -11.2)
+    fields.update({f"temperature_{m:02d}": ("degC", fields["temperature"][1] + t) for m, t in enumerate(cycle, start=1)})
     lines = []
     for name, (unit, data) in fields.items():
         tiny.write_tif(d / f"{name}.tif", data.astype(np.float32), unit, nodata=np.nan)
-        lines.append(f'{name} = "data/{name}.tif"')
+        if not name.startswith("temperature_"):
+            lines.append(f'{name} = "data/{name}.tif"')
+    lines.append("temperature_monthly = [" + ", ".join(f'"data/temperature_{m:02d}.tif"' for m in range(1, 13)) + "]")
+    lines.append("precipitation_monthly = [" + ", ".join(f'"{p} mm"' for p in (60, 60, 95, 85, 100, 200, 170, 130, 85, 60, 55, 40)) + "]")
     text = path.read_text(encoding="utf-8")
     text = text.replace('precipitation = "data/precipitation.tif"\net = "data/et.tif"', "\n".join(lines))
     text = text.replace('enabled = ["provisioning", "water_conservation"]', 'enabled = ["provisioning", "water_conservation", "soil_retention", "carbon_sequestration"]')
@@ -126,13 +132,14 @@ def test_chunked_account_reads_every_input_block_once():
     from collections import Counter
 
     from benchmarks.scale import tables
-    from benchmarks.synthetic import region
+    from benchmarks.synthetic import INPUTS, region
     from gep.accounting import catalogue
     from gep.jobs.inputs import coefficient_set
     from gep.accounting.compute import account_landscape
 
     coef = coefficient_set("cn-2022")
-    ls = region(60 * 70, zones=4, chunks=25, coef=coef)
+    # every input the default methods read (the annual temperature only feeds nep_rh_annual)
+    ls = region(60 * 70, zones=4, chunks=25, coef=coef, inputs=[n for n in INPUTS if n != "temperature"])
     ls.tables.update(tables(4))
     reads, lock = Counter(), threading.Lock()
 

@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from gep.accounting.catalogue import BY_ID, CATEGORIES
-from gep.accounting.coefficients import ECOSYSTEMS
+from gep.accounting.coefficients import CONFIDENCE, ECOSYSTEMS
 from gep.accounting.services.result import ServiceResult
 from gep.accounting.valuation import Valuation, Valued
 
@@ -44,10 +44,38 @@ class GepAccount:
         out.update({str(k): float(v) for k, v in zip(by["category"].values, by.values)})
         return out
 
+    def confidence_share(self) -> dict[str, float]:
+        """Fractions of GEP resting on values of each confidence [-], summing to 1.
+
+        Each valued component counts under the weakest confidence among the
+        coefficient rows of its quantity and price and the price-index rows that
+        moved its price (:class:`gep.accounting.valuation.Valued`). Empty when the
+        account was not valued from coefficients.
+        """
+        if "value_by_confidence" not in self.data:
+            return {}
+        by = self.data["value_by_confidence"].sum(("zone", "service", "ecosystem"))
+        total = float(by.sum())
+        return {str(c): (float(v) / total if total else 0.0) for c, v in zip(by["confidence"].values, by.values)}
+
+    def _confidence_columns(self, by: xr.DataArray, value: np.ndarray) -> dict[str, np.ndarray]:
+        """``<confidence>_share`` columns: the share of each row's value resting on that confidence."""
+        out = {}
+        for c in CONFIDENCE:
+            part = by.sel(confidence=c).values if c in by["confidence"].values else np.zeros_like(value)
+            out[f"{c}_share"] = np.divide(part, value, out=np.zeros_like(value, dtype=float), where=value != 0)
+        return out
+
     def table(self) -> pd.DataFrame:
-        """Tidy account rows: zone × service × ecosystem with quantity, value and shares."""
+        """Tidy account rows: zone × service × ecosystem with quantity, value and shares
+        (of the category, of the total, and by the confidence of the coefficients behind the value)."""
         ds = self.data
         df = ds[["quantity", "value"] + (["value_comparable"] if "value_comparable" in ds else [])].to_dataframe().reset_index()
+        if "value_by_confidence" in ds:
+            by = ds["value_by_confidence"].transpose("zone", "service", "ecosystem", "confidence")
+            shares = self._confidence_columns(by.stack(row=("zone", "service", "ecosystem")).transpose("confidence", "row"), ds["value"].stack(row=("zone", "service", "ecosystem")).values)
+            for name, col in shares.items():
+                df[name] = col
         df = df[(df["quantity"].fillna(0) != 0) | (df["value"] != 0)].copy()
         cat_tot = df.groupby("category")["value"].transform("sum")
         total = df["value"].sum()
@@ -56,7 +84,7 @@ class GepAccount:
         df.insert(0, "year", int(ds.attrs["year"]))
         cols = ["year", "zone", "zone_name", "zone_name_zh", "category", "service", "name_zh", "ecosystem", "quantity", "unit", "value"]
         cols += ["value_comparable"] if "value_comparable" in df else []
-        cols += ["share_of_category", "share_of_total"]
+        cols += ["share_of_category", "share_of_total"] + [f"{c}_share" for c in CONFIDENCE if f"{c}_share" in df]
         out = df[cols].rename(columns={"value": "value_cny", "value_comparable": "value_cny_comparable"})
         return out.sort_values(["zone", "category", "service", "ecosystem"]).reset_index(drop=True)
 
@@ -71,6 +99,10 @@ class GepAccount:
         for c in CATEGORIES:
             df[f"{c}_cny"] = by[c].reindex(ds["zone"].values).to_numpy() if c in by else 0.0
         df["gep_cny"] = df[[f"{c}_cny" for c in CATEGORIES]].sum(axis=1)
+        if "value_by_confidence" in ds:
+            by = ds["value_by_confidence"].sum(("service", "ecosystem")).transpose("confidence", "zone")
+            for name, col in self._confidence_columns(by, ds["value"].sum(("service", "ecosystem")).values).items():
+                df[name] = col
         if "gdp" in ds:
             df["gdp_cny"] = ds["gdp"].values
             df["gep_gdp_ratio"] = df["gep_cny"] / df["gdp_cny"]
@@ -108,6 +140,7 @@ def assemble(
     shape = (len(zone_ids), len(ids), len(ECOSYSTEMS))
     quantity = np.zeros(shape)
     current = np.zeros(shape)
+    by_confidence = np.zeros(shape + (len(CONFIDENCE),))
     comparable = np.zeros(shape) if base_year is not None else None
     units, rows = [], []
     for j, sid in enumerate(ids):
@@ -121,6 +154,7 @@ def assemble(
         for comp in res.components:
             v: Valued = valuation.current(comp)
             current[:, j, :] += v.value.values
+            by_confidence[:, j, :, CONFIDENCE.index(v.confidence)] += v.value.values
             vb = valuation.comparable(comp)
             if vb is not None:
                 comparable[:, j, :] += vb.value.values
@@ -135,6 +169,8 @@ def assemble(
             frame["price_source"] = comp.price_source
             frame["cny_per_unit_at_price_year"] = v.unit_price
             frame["index_factor"] = v.index_factor
+            frame["confidence"] = v.confidence
+            frame["coefficients"] = " ".join(sorted(f"{p}[{k}]" if k else p for p, k in (comp.uses or ())))
             rows.append(frame)
     coords = {
         "zone": zone_ids,
@@ -146,11 +182,14 @@ def assemble(
         "name_zh": ("service", [BY_ID[s].name_zh for s in ids]),
         "unit": ("service", units),
         "method": ("service", [methods[s] for s in ids]),
+        "confidence": list(CONFIDENCE),
     }
     data = xr.Dataset(
         {
             "quantity": (("zone", "service", "ecosystem"), quantity, {"long_name": "physical quantity (功能量)", "units": "see unit(service)"}),
             "value": (("zone", "service", "ecosystem"), current, {"long_name": "value at current prices (价值量)", "units": "CNY", "price_year": year}),
+            "value_by_confidence": (("zone", "service", "ecosystem", "confidence"), by_confidence,
+                                    {"long_name": "value at current prices by the weakest confidence of the coefficients it rests on", "units": "CNY", "price_year": year}),
         },
         coords=coords,
         attrs={"year": year, "currency": "CNY", "price_year": year, "index_series": valuation.series},

@@ -76,6 +76,9 @@ class Input:
     required : bool
         False when the service can do without it (a look-up table, a default or
         another input replaces it; the description says which).
+    monthly : bool
+        Twelve grids, January to December: a 12-band raster or a list of 12
+        rasters or constants in the scenario, read as ``<name>_01`` … ``<name>_12``.
     """
 
     name: str
@@ -83,9 +86,10 @@ class Input:
     description: str = ""
     methods: tuple[str, ...] = ()
     required: bool = True
+    monthly: bool = False
 
     def as_dict(self) -> dict:
-        return {"unit": self.unit, "description": self.description, "methods": list(self.methods), "required": self.required}
+        return {"unit": self.unit, "description": self.description, "methods": list(self.methods), "required": self.required, "monthly": self.monthly}
 
 
 @dataclass(frozen=True)
@@ -186,8 +190,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         id="soil_retention", name_zh="土壤保持", category="regulating",
         methods=(
-            Method("rusle_cover", soil_retention.account_rusle_cover, "RUSLE R·K·LS·(1 − C·P), C from vegetation cover"),
-            Method("rusle_c_lut", soil_retention.account_rusle_c_lut, "RUSLE with C from the class look-up table"),
+            Method("rusle_cover", soil_retention.account_rusle_cover, "RUSLE R·K·LS·(1 − C·P), C from vegetation cover; valued as sediment + N, P at treatment cost (switch soil_retention_value)"),
+            Method("rusle_c_lut", soil_retention.account_rusle_c_lut, "RUSLE with C from the class look-up table; valued as rusle_cover"),
         ),
         inputs=(
             Input("r_factor", "MJ*mm/(ha*h*yr)", "rainfall erosivity R"),
@@ -200,8 +204,9 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             Input("ls_factor", "dimensionless", "slope length-steepness factor LS (or dem)", required=False),
             Input("fcover", "dimensionless", "fractional vegetation cover", methods=("rusle_cover",)),
         ),
-        output_unit="t/yr", price_keys=("price.dredging", "price.fertilizer_dap", "price.fertilizer_kcl", "price.organic_matter"),
-        references=(SPEC, "Renard et al. (1997) USDA AH 703", "Cai et al. (2000)", "Zhang Keli et al. (2007)", "LY/T 1721-2008"),
+        output_unit="t/yr",
+        price_keys=("price.dredging", "price.soil_n_treatment", "price.soil_p_treatment", "price.fertilizer_dap", "price.fertilizer_kcl", "price.organic_matter"),
+        references=(SPEC, "Bai Ma Zhuo Ga et al. (2017) 生态学报 37(19) eqs. (4)-(5)", "Renard et al. (1997) USDA AH 703", "Cai et al. (2000)", "Zhang Keli et al. (2007)", "LY/T 1721-2008"),
     ),
     ServiceSpec(
         id="sand_fixation", name_zh="防风固沙", category="regulating",
@@ -218,10 +223,10 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         id="flood_mitigation", name_zh="洪水调蓄", category="regulating",
-        methods=(Method("storage", flood_mitigation.account_storage, "vegetation storm storage + reservoir flood storage + marsh storage"),),
+        methods=(Method("storage", flood_mitigation.account_storage, "vegetation storm storage + reservoir flood storage (0.35 × total) + marsh surface retention (0.3 m)"),),
         inputs=(Input("storm_rainfall", "mm/yr", "rain falling in storm events"),),
         tables=(Table("reservoirs", "lakes and reservoirs (zone_id, total_storage[, flood_storage])", required=False),),
-        output_unit="m**3/yr", price_keys=("price.reservoir_storage",), references=(SPEC, "LY/T 1721-2008"),
+        output_unit="m**3/yr", price_keys=("price.reservoir_storage",), references=(SPEC, "Bai Ma Zhuo Ga et al. (2017) 生态学报 37(19) §2.4.4", "LY/T 1721-2008"),
     ),
     ServiceSpec(
         id="water_purification", name_zh="水质净化", category="regulating",
@@ -241,14 +246,18 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         id="carbon_sequestration", name_zh="固碳", category="regulating",
         methods=(
-            Method("nep_rh", carbon.account_nep_rh, "44/12 × (NPP − Rh)"),
+            Method("nep_rh", carbon.account_nep_rh, "44/12 × (NPP − Σ_months Rh_m(T_m, P_m))"),
+            Method("nep_rh_annual", carbon.account_nep_rh_annual, "44/12 × (NPP − Rh) from annual T, P and the temperature amplitude (sinusoidal year)"),
             Method("nep_ratio", carbon.account_nep_ratio, "44/12 × α·NPP"),
             Method("rate_lut", carbon.account_rate_lut, "44/12 × sequestration rate per class"),
         ),
         inputs=(
-            Input("npp", "gC/(m**2*yr)", "net primary productivity, as carbon (gC) or dry matter (g)", methods=("nep_rh", "nep_ratio")),
-            Input("temperature", "degC", "annual mean air temperature", methods=("nep_rh",)),
-            Input("precipitation", "mm/yr", "annual precipitation", methods=("nep_rh",)),
+            Input("npp", "gC/(m**2*yr)", "net primary productivity, as carbon (gC) or dry matter (g)", methods=("nep_rh", "nep_rh_annual", "nep_ratio")),
+            Input("temperature_monthly", "degC", "monthly mean air temperature, January to December", methods=("nep_rh",), monthly=True),
+            Input("precipitation_monthly", "mm", "precipitation of each month, January to December", methods=("nep_rh",), monthly=True),
+            Input("temperature", "degC", "annual mean air temperature (also nep_rh with the switch respiration_monthly off)", methods=("nep_rh_annual",)),
+            Input("precipitation", "mm/yr", "annual precipitation (also nep_rh with the switch respiration_monthly off)", methods=("nep_rh_annual",)),
+            Input("temperature_amplitude", "delta_degC", "half the difference of the warmest and coldest monthly mean temperature", methods=("nep_rh_annual",)),
         ),
         output_unit="tCO2/yr", price_keys=("price.carbon", "price.carbon_tax_basis"),
         references=(SPEC, "Pei Zhiyong et al. (2010)", "Sharp et al. (2020) InVEST carbon model (stock)"),
@@ -260,13 +269,13 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             Method("npp", oxygen.account_npp, "1.19 × NPP (dry matter)"),
         ),
         inputs=(Input("npp", "gC/(m**2*yr)", "net primary productivity", methods=("npp",)),),
-        output_unit="t/yr", price_keys=("price.oxygen",), references=(SPEC, "DB33/T 2274-2020"),
+        output_unit="t/yr", price_keys=("price.oxygen",), references=(SPEC, "DB33/T 2274-2020", "Miao Jianqun et al. (2017) 生态学报 37(19) Table 1"),
     ),
     ServiceSpec(
         id="climate_regulation", name_zh="气候调节", category="regulating",
-        methods=(Method("evaporative_cooling", climate_regulation.account_evaporative_cooling, "transpiration and evaporation on hot days × latent heat / EER (+ humidification)"),),
+        methods=(Method("evaporative_cooling", climate_regulation.account_evaporative_cooling, "plant transpiration on hot days × latent heat / EER + water-surface evaporation × (latent heat + humidifier electricity)"),),
         inputs=(Input("et_hot", "mm/yr", "transpiration and evaporation on days above 26 °C"),),
-        output_unit="kWh/yr", price_keys=("price.electricity",), references=(SPEC,),
+        output_unit="kWh/yr", price_keys=("price.electricity",), references=(SPEC, "Bai Ma Zhuo Ga et al. (2017) 生态学报 37(19) §2.4.8"),
     ),
     ServiceSpec(
         id="negative_ions", name_zh="负氧离子", category="regulating",
@@ -304,6 +313,10 @@ def _inputs() -> dict[str, str]:
 
 #: Gridded inputs a scenario may give (every input of every service), with the unit expected.
 INPUTS: dict[str, str] = _inputs()
+#: Inputs given as twelve monthly grids (:attr:`Input.monthly`).
+MONTHLY: frozenset[str] = frozenset(i.name for s in CATALOGUE for i in s.inputs if i.monthly)
+#: Months of a monthly input, as the suffix of its grids' names (``temperature_monthly_01`` …).
+MONTHS: tuple[str, ...] = tuple(f"{m:02d}" for m in range(1, 13))
 #: Tabular inputs a scenario may give.
 TABLES: tuple[str, ...] = tuple(dict.fromkeys(t.name for s in CATALOGUE for t in s.tables))
 

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, replace
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ from gep.errors import CoefficientError, GridError, Problem, nearest
 from gep.units import Q_, affine, parse_unit
 
 CONFIDENCE = ("verified", "derived", "recalled", "assumed")
+#: Parameters with one row per province (key: the GB/T 2260 two-digit code) besides the national default
+#: (key empty); a scenario's ``[region] province`` selects its province's row (:meth:`CoefficientSet.with_province`).
+PROVINCIAL = ("price.electricity",)
 #: Optional columns of every value table (after ``confidence``): the plausible range in the row's unit and its basis.
 RANGE_COLUMNS = ("low", "high", "range_basis")
 POOL_COLUMNS = ("lucode", "c_above", "c_below", "c_soil", "c_dead")
@@ -48,6 +52,12 @@ POOL_RANGE_COLUMNS = tuple(f"{pool}_{end}" for pool in POOL_COLUMNS[1:] for end 
 INDEX_COLUMNS = ("series", "year", "value", "basis", "source", "confidence")
 ECOSYSTEMS = ("forest", "shrub", "grassland", "wetland", "water", "cropland", "urban", "bare")
 NODATA_CODES = (0, 255, 65535)
+
+
+def weakest(confidences) -> str:
+    """The weakest of some confidence tags (:data:`CONFIDENCE` order; ``verified`` for none, an unknown tag counts as ``assumed``)."""
+    order = {c: i for i, c in enumerate(CONFIDENCE)}
+    return CONFIDENCE[max((order.get(str(c), len(CONFIDENCE) - 1) for c in confidences), default=0)]
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,30 @@ class Uncertainty:
         return not (np.isnan(self.low) or np.isnan(self.high))
 
 
+class Reads:
+    """The rows of a coefficient set read while it records (:meth:`CoefficientSet.recording`).
+
+    ``rows`` holds ``(parameter, key)`` of every row a look-up returned: for a
+    per-class table, the rows of the classes asked for (or the ``*`` row that
+    stood in for them). Recorders nest: a row read inside an inner recording is
+    also recorded by the outer ones.
+    """
+
+    def __init__(self) -> None:
+        self.rows: set[tuple[str, str]] = set()
+
+
+@dataclass
+class _Recorders:
+    """The recorders active on a coefficient set and the copies made from it (shared, mutable)."""
+
+    active: list = field(default_factory=list)
+
+    def note(self, parameter: str, key: str) -> None:
+        for reads in self.active:
+            reads.rows.add((parameter, key))
+
+
 @dataclass(frozen=True)
 class CoefficientSet:
     """A loaded, validated coefficient set with its profile and provenance (immutable: changes make a new set)."""
@@ -133,6 +167,9 @@ class CoefficientSet:
     profile: dict
     files: dict[str, str]
     overrides: tuple[Override, ...] = ()
+    #: GB/T 2260 province code whose rows :data:`PROVINCIAL` parameters use (``[region] province``), or None.
+    province: str | None = None
+    recorders: _Recorders = field(default_factory=_Recorders, repr=False, compare=False)
 
     # ----------------------------------------------------------------- lookup
     @cached_property
@@ -156,7 +193,15 @@ class CoefficientSet:
             return False
 
     def row(self, parameter: str, key: str = "") -> pd.Series:
+        """The row of ``parameter[key]`` (the ``*`` row for a key without one).
+
+        A :data:`PROVINCIAL` parameter asked for its national default (empty key)
+        gives the row of :attr:`province` when the set is for a province, unless
+        a scenario overrode the default row.
+        """
         sel = self._rows(parameter)
+        if key == "" and self.province is not None and parameter in PROVINCIAL and not self._overridden(parameter, ""):
+            key = self.province
         hit = sel[sel["key"] == str(key)]
         if hit.empty:
             hit = sel[sel["key"] == "*"]
@@ -165,7 +210,42 @@ class CoefficientSet:
                 f"coefficient '{parameter}' has no value for key '{key}' in set {self.id}",
                 hint=f"add a row '{parameter},{key},...' (or a default row with key '*'); keys present: {', '.join(sel['key'].astype(str))}",
             )
-        return hit.iloc[0]
+        found = hit.iloc[0]
+        self.recorders.note(parameter, str(found["key"]))
+        return found
+
+    def _overridden(self, parameter: str, key: str) -> bool:
+        return any(o.parameter == parameter and o.key == key for o in self.overrides)
+
+    # -------------------------------------------------------------- recording
+    @contextmanager
+    def recording(self):
+        """Record the rows read inside the ``with`` block: ``with coef.recording() as reads: ...`` (:class:`Reads`)."""
+        reads = Reads()
+        self.recorders.active.append(reads)
+        try:
+            yield reads
+        finally:
+            self.recorders.active.remove(reads)
+
+    def confidence_of(self, rows) -> str:
+        """The weakest confidence among ``rows`` (``(parameter, key)`` pairs); ``verified`` for none.
+
+        A component computed from no coefficient of the set (only the scenario's
+        own tables) rests on no value of the set, so nothing weakens it.
+        """
+        tags = []
+        for parameter, key in rows:
+            sel = self._by_parameter.get(parameter)
+            hit = sel[sel["key"] == key] if sel is not None else None
+            if hit is not None and not hit.empty:
+                tags.append(hit.iloc[0]["confidence"])
+        return weakest(tags)
+
+    def lut_keys(self, parameter: str, codes: np.ndarray) -> list[str]:
+        """The key of the row :meth:`lut` uses for each land-cover code: the code, else ``*`` (else '')."""
+        keyed = set(self._rows(parameter)["key"].astype(str))
+        return [str(int(c)) if str(int(c)) in keyed else ("*" if "*" in keyed else "") for c in np.asarray(codes)]
 
     def quantity(self, parameter: str, key: str = "") -> pint.Quantity:
         """The value of ``parameter[key]`` as a pint Quantity."""
@@ -190,6 +270,9 @@ class CoefficientSet:
         """
         sel = self._rows(parameter)
         out = np.full(len(self.legend.codes), np.nan)
+        keyed = set(sel["key"].astype(str))
+        for code in (np.asarray(codes_present) if codes_present is not None else [int(k) for k in keyed if k not in ("", "*")]):
+            self.recorders.note(parameter, str(int(code)) if str(int(code)) in keyed else "*")
         star = sel[sel["key"] == "*"]
         if not star.empty:
             s, o = affine(star.iloc[0]["unit"], unit, f"coefficient '{parameter}'")
@@ -357,6 +440,25 @@ class CoefficientSet:
         profile.setdefault("valuation", {}).update(settings)
         return replace(self, profile=profile)
 
+    def with_province(self, code: str | int | None, where: str = "scenario") -> "CoefficientSet":
+        """A copy whose :data:`PROVINCIAL` parameters take the rows of province ``code`` (GB/T 2260, e.g. ``32`` Jiangsu).
+
+        A code without a row is an error listing the codes the set has; ``None`` keeps the national defaults.
+        """
+        if code is None:
+            return replace(self, province=None)
+        code = str(code).strip()
+        for parameter in PROVINCIAL:
+            if not self.has(parameter):
+                continue
+            codes = sorted(k for k in self._rows(parameter)["key"].astype(str) if k not in ("", "*"))
+            if code not in codes:
+                raise CoefficientError(
+                    f"{where}: [region] province {code!r}: coefficient set {self.id} has no '{parameter}' row for it",
+                    hint=f"use a GB/T 2260 province code the set has ({', '.join(codes)}), leave province out to use the national default, or override '{parameter}' with your tariff",
+                )
+        return replace(self, province=code)
+
     # ------------------------------------------------------------- provenance
     def provenance(self) -> dict:
         """What a run manifest records about the set."""
@@ -365,6 +467,7 @@ class CoefficientSet:
             "version": self.version,
             "files": dict(sorted(self.files.items())),
             "overrides": [o.as_dict() for o in self.overrides],
+            **({"province": self.province} if self.province is not None else {}),
         }
 
     def table(self) -> pd.DataFrame:

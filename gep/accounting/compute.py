@@ -10,6 +10,7 @@ per-cell outputs. :class:`RunResult` is what one run computed.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -24,6 +25,7 @@ from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.landscape import Landscape
 from gep.accounting.scenario import Scenario
 from gep.accounting.services.result import ServiceResult
+from gep.accounting.switches import DEFAULTS
 from gep.accounting.valuation import Valuation
 
 
@@ -75,13 +77,18 @@ class RunResult:
                 "unit": unit,
                 "value_cny": float(values.sel(service=sid)),
             }
+            if "value_by_confidence" in acc.data:
+                by = acc.data["value_by_confidence"].sel(service=sid).sum(("zone", "ecosystem"))
+                services[sid]["value_by_confidence_cny"] = {str(c): float(v) for c, v in zip(by["confidence"].values, by.values)}
         out = {
             "scenario": self.scenario.name,
             "year": self.scenario.year,
             "price_year": self.scenario.year,
             "coefficient_set": f"{self.coef.id}@{self.coef.version}",
+            **({"province": self.coef.province} if self.coef.province is not None else {}),
             "gep_total_cny": acc.gep,
             "categories": acc.category_totals(),
+            "confidence_share": acc.confidence_share(),
             "services": services,
             "zones": {str(r.zone_name): r.gep_cny for r in acc.zone_table().itertuples()},
             "run_dir": str(run_dir) if run_dir else None,
@@ -116,7 +123,7 @@ class RunResult:
 
 
 def resolve_services(sc: Scenario, coef: CoefficientSet) -> tuple[tuple[str, ...], dict[str, str], dict]:
-    """Enabled services (catalogue order), their methods and the switches, profile then scenario.
+    """Enabled services (catalogue order), their methods and the switches (defaults, then profile, then scenario).
 
     ``methods`` also names the method of every service an enabled method needs
     (oxygen release by the ``nep`` method needs carbon sequestration), so that a
@@ -137,7 +144,8 @@ def resolve_services(sc: Scenario, coef: CoefficientSet) -> tuple[tuple[str, ...
 
     for sid in enabled:
         resolve(sid)
-    switches = dict(coef.profile.get("switches", {}))
+    switches = dict(DEFAULTS)
+    switches.update(coef.profile.get("switches", {}))
     switches.update(sc.switches)
     return enabled, methods, switches
 
@@ -150,6 +158,7 @@ def compute_services(ls: Landscape, coef: CoefficientSet, enabled: Iterable[str]
     it and not reported. Returns the results of the enabled services, in order.
     """
     results: dict[str, ServiceResult] = {}
+    read: dict[str, frozenset] = {}
 
     def run(sid: str) -> None:
         if sid in results:
@@ -159,7 +168,10 @@ def compute_services(ls: Landscape, coef: CoefficientSet, enabled: Iterable[str]
         for needed in method.needs:
             run(needed)
         say(f"service {sid}")
-        results[sid] = spec.compute(ls, coef, method.name, switches, {d: results[d] for d in method.needs})
+        with coef.recording() as reads:
+            res = spec.compute(ls, coef, method.name, switches, {d: results[d] for d in method.needs})
+        read[sid] = frozenset(reads.rows).union(*(read[d] for d in method.needs))
+        results[sid] = with_confidence(res, coef, read[sid])
 
     enabled = list(enabled)
     for sid in enabled:
@@ -167,6 +179,22 @@ def compute_services(ls: Landscape, coef: CoefficientSet, enabled: Iterable[str]
     return {sid: results[sid] for sid in enabled}
 
 
+
+def with_confidence(res: ServiceResult, coef: CoefficientSet, read: frozenset) -> ServiceResult:
+    """The service's components with the coefficient rows each rests on and their weakest confidence.
+
+    ``read`` is every row the service read (and the services its method needs).
+    A component that recorded its own rows (:attr:`Component.uses`) rests on
+    those and on the rows no component claimed (the service's shared quantity);
+    one that did not rests on every row the service read.
+    """
+    claimed = frozenset().union(*(c.uses for c in res.components if c.uses is not None))
+    shared = read - claimed
+    components = []
+    for c in res.components:
+        rows = frozenset(shared | c.uses) if c.uses is not None else read
+        components.append(dataclasses.replace(c, uses=rows, confidence=coef.confidence_of(rows)))
+    return dataclasses.replace(res, components=components)
 
 
 def account_landscape(
@@ -225,8 +253,6 @@ def materialise(results: dict[str, ServiceResult], sums: dict | None = None) -> 
     :class:`gep.execution.ZonalBatch` pass over the chunks; what is left is
     zone-level arithmetic on small arrays.
     """
-    import dataclasses
-
     import dask
 
     keep_none = sums is None

@@ -147,6 +147,20 @@ class Landscape:
     def has_input(self, name: str) -> bool:
         return name in self.grid
 
+    def monthly(self, name: str, unit: str, service: str) -> list[xr.DataArray]:
+        """The twelve grids of monthly input ``name`` (``<name>_01`` … ``<name>_12``) in ``unit``; a clear error if absent."""
+        from gep.accounting.catalogue import MONTHS
+
+        grids = [f"{name}_{m}" for m in MONTHS]
+        missing = [g for g in grids if g not in self.grid]
+        if missing:
+            raise ScenarioError(
+                f"service '{service}' needs the monthly input '{name}' [{unit}], January to December"
+                + ("" if len(missing) == len(grids) else f" (months {', '.join(g.rsplit('_', 1)[1] for g in missing)} are missing)"),
+                hint=f"add '{name} = \"path/to/{name}.tif\"' (a 12-band raster) or a list of 12 rasters or constants under [inputs]; with annual grids only, use the method nep_rh_annual",
+            )
+        return [self.input(g, unit, service) for g in grids]
+
     def table(self, name: str, service: str, columns: tuple[str, ...] = ()) -> pd.DataFrame:
         """Tabular input ``name``; a clear error if the scenario does not give it."""
         if name not in self.tables:

@@ -11,11 +11,12 @@ nearest valid key for a typo. See ``docs/scenarios.md``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from gep.accounting import catalogue
+from gep.accounting import switches as switches_mod
 from gep.accounting.catalogue import BY_ID
 from gep.accounting.changes import CLASS_DEPENDENT_INPUTS, InputChange, Operation, OperationProblem, validate
 from gep.errors import Problem, ScenarioError, nearest
@@ -23,21 +24,16 @@ from gep.units import Q_, parse_unit
 
 #: Gridded and tabular inputs a scenario may give: every input of every service of the catalogue.
 INPUTS = catalogue.INPUTS
+MONTHLY = catalogue.MONTHLY
 TABLES = catalogue.TABLES
-SWITCHES = (
-    "water_conservation_net_of_water_use",
-    "purification_capped_by_load",
-    "soil_retention_nutrients",
-    "landscape_annualise",
-    "exclude_outside_origin",
-    "negative_water_conservation",
-)
-NEGATIVE_RULES = ("clamp_total", "keep", "clamp_cells")
+SWITCHES = switches_mod.SWITCHES
+NEGATIVE_RULES = switches_mod.CHOICES["negative_water_conservation"]
+CHOICE_SWITCHES = switches_mod.CHOICES
 
 #: Keys allowed in each section; ``None`` marks free-form sections checked separately.
 SCHEMA: dict[str, Any] = {
     "scenario": {"name", "description", "year", "base_year"},
-    "region": {"landcover", "zones", "zone_table", "area"},
+    "region": {"landcover", "zones", "zone_table", "area", "province"},
     "inputs": None,
     "tables": set(TABLES),
     "coefficients": {"set", "carbon_pools", "overrides"},
@@ -50,6 +46,7 @@ SCHEMA: dict[str, Any] = {
     "purchase": {"zones", "share", "basis", "from_year", "to_year", "note"},
     "output": {"dir"},
     "execution": {"chunks", "resample"},
+    "uncertainty": None,  # checked by gep.uncertainty.space (gep uncertainty)
 }
 #: Keys of one year of a ``[series.<year>]`` table.
 SERIES_YEAR_KEYS = {"landcover", "zone_table", "inputs", "tables", "changes", "note"}
@@ -73,6 +70,8 @@ class GridInput:
     value: float | None
     unit: str | None
     resample: str | None = None
+    #: Band of a multi-band raster (1-based; a monthly input's 12-band file), None for a single-band file.
+    band: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +84,8 @@ class SeriesYear:
     inputs: dict[str, GridInput]
     tables: dict[str, Path]
     changes: tuple[Operation, ...]
+    #: Price year of each of the year's own tables (default the year).
+    table_price_years: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,11 @@ class Scenario:
     series: dict[int, SeriesYear] | None = None
     #: GEP-growth purchase (``[purchase]``), see docs/scenarios.md.
     purchase: dict | None = None
+    #: ``[region] province``: GB/T 2260 two-digit code of the region's province (selects provincial tariffs), or None.
+    province: str | None = None
+    #: Price year of the CNY amounts in each table (``{ path = ..., price_year = ... }``, default the year the
+    #: table is given for: ``[scenario] year``, or the year of a ``[series.<year>.tables]`` entry).
+    table_price_years: dict[str, int] = field(default_factory=dict)
     #: ``[series] inputs_follow_landcover``: inputs shared by every year were observed on the
     #: ``[region]`` land cover; in a year whose land cover differs, the class-dependent ones follow it.
     series_follow: bool = True
@@ -230,10 +236,34 @@ def _entries(block: dict, key: str, section: str, allowed, what: str, shape: str
 
 
 def _grid_inputs(folder: Path, block: dict, section: str, probs: _Problems) -> dict[str, GridInput]:
-    """The gridded inputs of ``[<section>.]inputs``."""
+    """The gridded inputs of ``[<section>.]inputs`` (a monthly input as its twelve grids)."""
     where = f"{section}.inputs" if section else "inputs"
-    return {name: gi for name, v in _entries(block, "inputs", section, INPUTS, "input", "input = path or quantity", probs).items()
-            if (gi := _grid_input(folder, name, v, probs, where)) is not None}
+    out: dict[str, GridInput] = {}
+    for name, v in _entries(block, "inputs", section, INPUTS, "input", "input = path or quantity", probs).items():
+        if name in MONTHLY:
+            out.update(_monthly_input(folder, name, v, probs, where))
+        elif (gi := _grid_input(folder, name, v, probs, where)) is not None:
+            out[name] = gi
+    return out
+
+
+def _monthly_input(folder: Path, name: str, value: Any, probs: _Problems, section: str) -> dict[str, GridInput]:
+    """A monthly input's twelve grids ``<name>_01`` … ``<name>_12``: the bands of one 12-band raster, or a list
+    of 12 rasters or constants (January first)."""
+    months = catalogue.MONTHS
+    if isinstance(value, list):
+        if len(value) != len(months):
+            probs.add(section, name, f"a monthly input needs {len(months)} entries (January to December), got {len(value)}")
+            return {}
+        grids = {f"{name}_{m}": _grid_input(folder, f"{name}_{m}", v, probs, section) for m, v in zip(months, value)}
+        return {k: gi for k, gi in grids.items() if gi is not None}
+    gi = _grid_input(folder, name, value, probs, section)
+    if gi is None:
+        return {}
+    if gi.path is None:
+        probs.add(section, name, f"a monthly input needs 12 values: a 12-band raster or a list of 12 rasters or constants, got one constant {value!r}")
+        return {}
+    return {f"{name}_{m}": replace(gi, name=f"{name}_{m}", band=i) for i, m in enumerate(months, start=1)}
 
 
 def _grid_input(folder: Path, name: str, value: Any, probs: _Problems, section: str = "inputs") -> GridInput | None:
@@ -325,12 +355,7 @@ def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
 
     inputs = _grid_inputs(folder, raw, "", probs)
 
-    tables = {}
-    for name, value in raw.get("tables", {}).items():
-        if name in TABLES:
-            p = _path(folder, value, probs, "tables", name)
-            if p is not None:
-                tables[name] = p
+    tables, table_years = _tables(folder, raw.get("tables", {}), "tables", year, probs)
 
     area = _path(folder, region["area"], probs, "region", "area") if "area" in region else None
     changes = _changes(folder, raw.get("changes", []), "changes", set(INPUTS), probs)
@@ -377,11 +402,20 @@ def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
 
     switches = dict(raw.get("switches", {}))
     for key, value in switches.items():
-        if key == "negative_water_conservation":
-            if value not in NEGATIVE_RULES:
-                probs.add("switches", key, f"must be one of {', '.join(NEGATIVE_RULES)}")
+        if key in CHOICE_SWITCHES:
+            if value not in CHOICE_SWITCHES[key]:
+                probs.add("switches", key, f"must be one of {', '.join(CHOICE_SWITCHES[key])}{_suggest(str(value), CHOICE_SWITCHES[key])}, got {value!r}")
         elif key in SWITCHES and not isinstance(value, bool):
             probs.add("switches", key, f"must be true or false, got {value!r}")
+
+    province = region.get("province")
+    if province is not None:
+        text_code = str(province).strip()
+        if isinstance(province, bool) or not (text_code.isdigit() and len(text_code) == 2):
+            probs.add("region", "province", f"must be a GB/T 2260 two-digit province code such as \"32\" (Jiangsu), got {province!r}")
+            province = None
+        else:
+            province = text_code
 
     valuation = dict(raw.get("valuation", {}))
     if valuation.get("carbon_price_basis", "tCO2") not in ("tCO2", "tC"):
@@ -417,6 +451,7 @@ def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
         zone_table=paths["zone_table"],
         inputs=inputs,
         tables=tables,
+        table_price_years=table_years,
         enabled=tuple(enabled) if enabled is not None else None,
         disabled=tuple(disabled),
         methods=methods,
@@ -429,8 +464,40 @@ def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
         resample=resample,
         series=series,
         purchase=purchase,
+        province=province,
         series_follow=bool(raw.get("series", {}).get("inputs_follow_landcover", True)) if isinstance(raw.get("series"), dict) else True,
     )
+
+
+def _tables(folder: Path, block: Any, section: str, year: int, probs: _Problems) -> tuple[dict[str, Path], dict[str, int]]:
+    """Tables of ``[<section>]``: ``name = "path"`` or ``name = { path = "...", price_year = 2021 }``.
+
+    Returns the paths and the price year of each table's CNY amounts (default ``year``,
+    the year the table is given for).
+    """
+    paths: dict[str, Path] = {}
+    years: dict[str, int] = {}
+    if not isinstance(block, dict):
+        return paths, years
+    for name, value in block.items():
+        if name not in TABLES:
+            continue
+        price_year = year
+        if isinstance(value, dict):
+            bad = set(value) - {"path", "price_year"}
+            if bad:
+                probs.add(section, name, f"unknown key(s) {sorted(bad)}; use path and price_year")
+            given = value.get("price_year", year)
+            if isinstance(given, bool) or not isinstance(given, int) or not 1900 <= given <= 2200:
+                probs.add(section, name, f"price_year must be a year like 2021 (the year of the table's CNY amounts), got {given!r}")
+            else:
+                price_year = given
+            value = value.get("path")
+        p = _path(folder, value, probs, section, name)
+        if p is not None:
+            paths[name] = p
+            years[name] = price_year
+    return paths, years
 
 
 def _changes(folder: Path, raw: Any, array: str, inputs: set[str], probs: _Problems) -> tuple[Operation, ...]:
@@ -481,10 +548,9 @@ def _series(folder: Path, raw: Any, probs: _Problems, paths: dict) -> dict[int, 
         lc = _path(folder, value["landcover"], probs, section, "landcover") if "landcover" in value else paths.get("landcover")
         zt = _path(folder, value["zone_table"], probs, section, "zone_table") if "zone_table" in value else paths.get("zone_table")
         inputs = _grid_inputs(folder, value, section, probs)
-        tables = {name: p for name, v in _entries(value, "tables", section, TABLES, "table", "table = path", probs).items()
-                  if (p := _path(folder, v, probs, f"{section}.tables", name)) is not None}
+        tables, table_years = _tables(folder, _entries(value, "tables", section, TABLES, "table", "table = path", probs), f"{section}.tables", year, probs)
         changes = _changes(folder, value.get("changes", []), f"{section}.changes", set(INPUTS), probs)
-        out[year] = SeriesYear(year, lc, zt, inputs, tables, changes)
+        out[year] = SeriesYear(year, lc, zt, inputs, tables, changes, table_years)
     if len(out) < 2:
         probs.add(None, "series", f"a series needs at least two [series.<year>] tables, found {len(out)}")
     return dict(sorted(out.items()))
@@ -542,6 +608,8 @@ def for_year(sc: Scenario, year: int) -> Scenario:
     inputs.update(y.inputs)
     tables = dict(sc.tables)
     tables.update(y.tables)
+    table_years = {name: sc.table_price_years.get(name, sc.year) for name in sc.tables}
+    table_years.update({name: y.table_price_years.get(name, year) for name in y.tables})
     n = len(sc.changes)
     year_changes = tuple(replace(op, index=op.index + n) for op in y.changes)
     follow: tuple[str, ...] = ()
@@ -550,6 +618,6 @@ def for_year(sc: Scenario, year: int) -> Scenario:
         follow = tuple(n for n in CLASS_DEPENDENT_INPUTS if n in sc.inputs and n not in y.inputs and sc.inputs[n].path is not None)
         ref = sc.landcover if follow else None
     return replace(
-        sc, year=year, landcover=y.landcover, zone_table=y.zone_table, inputs=inputs, tables=tables,
+        sc, year=year, landcover=y.landcover, zone_table=y.zone_table, inputs=inputs, tables=tables, table_price_years=table_years,
         changes=sc.changes + year_changes, series=None, purchase=None, inputs_landcover=ref, follow_inputs=follow,
     )

@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from gep.errors import CoefficientError, UnitError
+from gep.accounting.coefficients import CONFIDENCE, weakest
 from gep.accounting.services.result import Component
 from gep.units import Q_
 
@@ -61,6 +62,16 @@ def index_factor(index: pd.DataFrame, series: str, from_year: int, to_year: int)
     return factor if to_year > from_year else 1.0 / factor
 
 
+def index_confidence(index: pd.DataFrame, series: str, from_year: int, to_year: int) -> str:
+    """The weakest confidence among the index rows that move a price from ``from_year`` to ``to_year``
+    (``verified`` when the years are equal: no row is used)."""
+    if from_year == to_year or "confidence" not in index:
+        return CONFIDENCE[0]
+    lo, hi = sorted((int(from_year), int(to_year)))
+    rows = index[(index["series"].astype(str) == series) & index["year"].astype(int).between(lo + 1, hi)]
+    return weakest(rows["confidence"].astype(str))
+
+
 def unit_value(component: Component) -> float:
     """CNY per unit of the component's quantity magnitude, at the price year [CNY/unit].
 
@@ -83,13 +94,15 @@ def unit_value(component: Component) -> float:
 
 @dataclass(frozen=True)
 class Valued:
-    """A valued component: value at the target year and the arithmetic behind it."""
+    """A valued component: value at the target year, the arithmetic behind it and the
+    weakest confidence of the coefficients and index rows it rests on."""
 
     component: Component
     value: xr.DataArray
     unit_price: float
     index_factor: float
     target_year: int
+    confidence: str = CONFIDENCE[0]
 
 
 def value(component: Component, index: pd.DataFrame, series: str, target_year: int) -> Valued:
@@ -97,7 +110,8 @@ def value(component: Component, index: pd.DataFrame, series: str, target_year: i
     per_unit = unit_value(component)
     factor = index_factor(index, series, component.price_year, target_year)
     out = (component.quantity * (per_unit * factor)).assign_attrs(units="CNY", price_year=target_year)
-    return Valued(component, out, per_unit, factor, target_year)
+    confidence = weakest([component.confidence or CONFIDENCE[0], index_confidence(index, series, component.price_year, target_year)])
+    return Valued(component, out, per_unit, factor, target_year, confidence)
 
 
 @dataclass(frozen=True)

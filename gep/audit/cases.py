@@ -30,6 +30,16 @@ Kinds
     Sum given service values (``[[items]]`` with ``label``, ``category``,
     ``value``) with the engine's account code and read totals and shares: this
     checks the account arithmetic on published figures, not gep's physical models.
+    These cases are identities (they read back published numbers) and are not
+    counted as tests of the engine.
+``published-account``
+    Re-value a published physical account (``account``: a CSV with one row per
+    priced component, see :mod:`gep.accounting.published`) with a coefficient
+    set's prices (``coefficients``, optional ``province``; ``[prices]`` maps
+    ``"<service>.<component>"`` to a price parameter) indexed to the account's
+    ``year``, and read gep's value (``revalued``), the published value
+    (``published``, an identity) or their ratio (``ratio``), selected by
+    ``service`` and optionally ``component``.
 
 A check passes when ``|actual − expected| ≤ abs_tol + rel_tol·|expected|``.
 
@@ -87,6 +97,7 @@ GEP_RUN_WHAT = {
 }
 BOND_WHAT = ("dirty_price", "clean_price", "accrued_interest", "yield_to_maturity", "macaulay_duration", "modified_duration", "convexity", "dv01")
 ARITHMETIC_WHAT = ("total", "category", "share")
+PUBLISHED_WHAT = {"revalued": "CNY", "published": "CNY", "ratio": "dimensionless"}
 CAPACITY_WHAT = ("capacity", "target")
 
 
@@ -405,12 +416,37 @@ def eval_account_arithmetic(folder: Path, case: dict, specs: list[dict]) -> list
     return out
 
 
+def eval_published_account(folder: Path, case: dict, specs: list[dict]) -> list[tuple[float, str | None]]:
+    """Re-value the published quantities of the case's account with gep's prices and compare (:func:`gep.accounting.published.revalue`)."""
+    from gep.accounting.published import COLUMNS, revalue
+    from gep.io.tables import read_csv
+    from gep.jobs.inputs import coefficient_set
+
+    where = str(folder / CASE_FILE)
+    for key in ("account", "year", "prices"):
+        if key not in case:
+            raise InputError(f"{where}: a published-account case needs '{key}'", hint="give account = \"account.csv\", year = <the account's year> and [prices]")
+    account = read_csv(folder / str(case["account"]), COLUMNS, "published account")
+    coef = coefficient_set(str(case.get("coefficients", "cn-2022"))).with_province(case.get("province"), where=where)
+    table = revalue(account, coef, int(case["year"]), {str(k): str(v) for k, v in case["prices"].items()}, str(folder / str(case["account"])))
+    out = []
+    for spec in specs:
+        what, name = spec.get("what"), f"check '{spec.get('name')}'"
+        if what not in PUBLISHED_WHAT:
+            raise InputError(f"{name}: unknown what = {what!r}", hint=f"use one of {', '.join(PUBLISHED_WHAT)}")
+        rows = _filter(table, spec, name)
+        gep, published = float(rows["gep_cny"].sum()), float(rows["published_cny"].sum())
+        out.append(({"revalued": gep, "published": published, "ratio": gep / published}[what], PUBLISHED_WHAT[what]))
+    return out
+
+
 #: Case kind → evaluator ``(folder, case, check specs) -> [(value, native unit)]``.
 KINDS: dict[str, Callable[[Path, dict, list[dict]], list[tuple[float, str | None]]]] = {
     "gep-run": eval_gep_run,
     "capacity": eval_capacity,
     "bond": eval_bond,
     "account-arithmetic": eval_account_arithmetic,
+    "published-account": eval_published_account,
 }
 
 

@@ -13,6 +13,7 @@ kind                       record                 written by
 ``gep capacity basin``     :class:`BasinRecord`   :mod:`gep.jobs.capacity_basin`
 ``gep bond coverage``      :class:`CoverageRecord` :mod:`gep.jobs.bond_coverage`
 ``gep bond impact``        :class:`ImpactRecord`  :mod:`gep.jobs.bond_impact`
+``gep uncertainty``        :class:`UncertaintyRecord` :mod:`gep.jobs.uncertainty`
 =========================  =====================  ==========================================
 
 On disk a manifest is canonical JSON (:func:`gep.audit.provenance.canonical_json`)
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Mapping
 
@@ -436,8 +437,28 @@ class ImpactRecord:
         return None if v is None else int(v)
 
 
-RECORDS: dict[str, type] = {r.KIND: r for r in (RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord, ImpactRecord)}
-Record = RunRecord | SeriesRecord | CompareRecord | BasinRecord | CoverageRecord | ImpactRecord
+@dataclass(frozen=True)
+class UncertaintyRecord(RunRecord):
+    """``gep uncertainty``: what a ``gep run`` records, and the parameters of the analysis
+    (samples, seed, the distributions and declarations, the variables held fixed)."""
+
+    KIND: ClassVar[str] = "gep uncertainty"
+    KEYS: ClassVar[tuple[str, ...]] = RunRecord.KEYS + ("parameters",)
+
+    parameters: Mapping = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "UncertaintyRecord":
+        run = RunRecord.from_dict(d)
+        return cls(**{f.name: getattr(run, f.name) for f in fields(RunRecord)}, parameters=_map(d.get("parameters")))
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "parameters": dict(self.parameters)}
+
+
+RECORDS: dict[str, type] = {r.KIND: r for r in (RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord, ImpactRecord,
+                                                UncertaintyRecord)}
+Record = RunRecord | SeriesRecord | CompareRecord | BasinRecord | CoverageRecord | ImpactRecord | UncertaintyRecord
 
 
 # --------------------------------------------------------------------------- the manifest

@@ -29,7 +29,7 @@ replay when it fails (DESIGN.md section 6):
 Kinds: ``gep run`` (with its ``--area`` parcel and series year), ``gep capacity
 basin``, ``gep bond coverage`` (seeded; files listed by :func:`_coverage_files`),
 ``gep bond impact`` (:func:`_impact_files`; ledger records read up to the recorded
-tree head) and ``gep compare`` (recomputed from its two recorded run folders,
+tree head), ``gep uncertainty`` (its recorded samples and seed) and ``gep compare`` (recomputed from its two recorded run folders,
 :func:`_compare_files`). A ``gep series`` manifest is refused (exit 2) with a
 pointer to its year manifests, each a ``gep run`` manifest.
 
@@ -65,6 +65,7 @@ from gep.audit.manifest import (
     ImpactRecord,
     Manifest,
     RunRecord,
+    UncertaintyRecord,
     chain,
     folder_of,
 )
@@ -570,14 +571,14 @@ def compare_results(recorded: Manifest, replayed: Manifest | None, report: Repla
 
 def _rerunner(kind: str) -> Callable[[Manifest, Path, Path], Manifest | None]:
     """The job function that re-runs a manifest of ``kind``: ``(manifest, scenario file or run folder, out_dir)``."""
-    from gep.jobs import bond_coverage, bond_impact, capacity_basin, compare, run
+    from gep.jobs import bond_coverage, bond_impact, capacity_basin, compare, run, uncertainty
 
     return {RunRecord.KIND: run.replay, BasinRecord.KIND: capacity_basin.replay, CoverageRecord.KIND: bond_coverage.replay,
-            ImpactRecord.KIND: bond_impact.replay, CompareRecord.KIND: compare.replay}[kind]
+            ImpactRecord.KIND: bond_impact.replay, CompareRecord.KIND: compare.replay, UncertaintyRecord.KIND: uncertainty.replay}[kind]
 
 
 #: Manifest kinds replay re-runs.
-REPLAYED = (RunRecord.KIND, BasinRecord.KIND, CoverageRecord.KIND, ImpactRecord.KIND, CompareRecord.KIND)
+REPLAYED = (RunRecord.KIND, BasinRecord.KIND, CoverageRecord.KIND, ImpactRecord.KIND, CompareRecord.KIND, UncertaintyRecord.KIND)
 #: Kinds that write manifests but are replayed through other manifests: kind → hint.
 NOT_REPLAYED = {
     "gep series": "a series is replayed year by year: gep replay <run>/<year>/manifest.json for each year "

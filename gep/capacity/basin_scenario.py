@@ -29,6 +29,7 @@ SCHEMA: dict[str, set[str]] = {
     "landcover": {"scenario", "path", "convert"},
     "coefficients": {"export", "standards"},
     "output": {"dir"},
+    "uncertainty": {"distributions", "correlated", "fixed", "coefficients", "inputs"},  # gep capacity basin --samples (docs/uncertainty.md)
 }
 CONVERT_KEYS = {"catchment", "from", "to", "share"}
 

@@ -6,11 +6,12 @@ makes ``gep`` itself fail with that error, never a silently missing command.
 
 from __future__ import annotations
 
-from gep.cli import audit, bond, capacity, coefficients, ledger, market, run, serve, services
+from gep.cli import audit, bond, capacity, coefficients, ledger, market, run, serve, services, uncertainty
 from gep.cli.shell import App
 
 app = App(help="gep: gross ecosystem product (GEP) accounting engine.")
 app.add_typer(run.app)  # gep run, gep compare
+app.add_typer(uncertainty.app)  # gep uncertainty
 app.add_typer(audit.app)  # gep replay, gep verify
 app.add_typer(services.app, name="services")
 app.add_typer(coefficients.app, name="coefficients")

@@ -301,12 +301,21 @@ def basin(
     scenario: Path = typer.Argument(..., help="Capacity scenario TOML (keys: docs/capacity.md)."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<name>-capacity-<hash>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print totals per pollutant, per-catchment rows and run_dir as JSON."),
+    samples: Optional[int] = typer.Option(None, "--samples", help="Credits with ranges: draws of the export coefficients and of the errors in [uncertainty] (≥ 2; docs/uncertainty.md)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the draws (with --samples; recorded)."),
+    issuable_percentile: Optional[float] = typer.Option(None, "--issuable-percentile", help="With --samples: issue the credits at this percentile of the remaining capacity (e.g. 5), so they are not over-issued; default the deterministic credits."),
 ) -> None:
-    """Whole-basin capacity, loads and credits; writes capacity.csv, credits.csv/.parquet and manifest.json."""
+    """Whole-basin capacity, loads and credits; writes capacity.csv, credits.csv/.parquet and manifest.json
+    (with --samples also credits_uncertainty.csv: percentiles of the issuable credits)."""
     from gep.capacity.basin import totals
     from gep.jobs import capacity_basin
 
-    written = capacity_basin.run(scenario, out_dir, f"gep capacity basin {scenario.name}")
+    if issuable_percentile is not None and samples is None:
+        raise InputError("--issuable-percentile needs --samples", hint="give e.g. --samples 1000 --issuable-percentile 5", key="issuable_percentile")
+    unc = None if samples is None else {"samples": samples, "seed": seed, "issuable_percentile": issuable_percentile}
+    command = f"gep capacity basin {scenario.name}" + (f" --samples {samples} --seed {seed}" if samples is not None else "") + (
+        f" --issuable-percentile {issuable_percentile:g}" if issuable_percentile is not None else "")
+    written = capacity_basin.run(scenario, out_dir, command, uncertainty=unc)
     result, folder, bs = written.result, written.folder, written.result.scenario
     tot = totals(result.credits)
     if as_json:
@@ -316,6 +325,10 @@ def basin(
             "totals": tot, "catchments": rows, "unassessed_loads": result.unassessed.to_dict(orient="records"),
             "landcover_conversions": result.conversions, "run_dir": folder.as_posix(),
         }
+        if result.uncertainty is not None:
+            u = result.uncertainty
+            payload["uncertainty"] = {"samples": len(u.draws), "seed": u.seed, "issuable_percentile": u.percentile,
+                                      "issuable_t_per_yr": u.totals(), "catchments": u.summary.to_dict(orient="records")}
         emit(payload)
         return
     
@@ -325,4 +338,13 @@ def basin(
     for pol, v in tot.items():
         t.add_row(pol, f"{v['capacity_t_per_yr']:,.2f}", f"{v['load_t_per_yr']:,.2f}", f"{v['issuable_t_per_yr']:,.2f}", f"{v['deficit_t_per_yr']:,.2f}")
     out.print(t)
+    if result.uncertainty is not None:
+        u = result.uncertainty
+        issued = f"credits issued at p{u.percentile:g} of the remaining capacity" if u.percentile is not None else "credits issued: deterministic"
+        r = Table(title=f"issuable credits with ranges ({len(u.draws)} samples, seed {u.seed}; {issued})")
+        for col in ("pollutant", "p5 t/yr", "p50 t/yr", "p95 t/yr", "mean ± se"):
+            r.add_column(col, justify="right")
+        for pol, s in u.totals().items():
+            r.add_row(pol, f"{s['p5']:,.2f}", f"{s['p50']:,.2f}", f"{s['p95']:,.2f}", f"{s['mean']:,.2f} ± {s['se']:,.2f}")
+        out.print(r)
     say(f"run folder: {folder.as_posix()}")

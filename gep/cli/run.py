@@ -85,6 +85,8 @@ def _print_summary(s: dict) -> None:
         out.print(f"at comparable {s['base_year']} prices: {s['gep_total_cny_comparable'] / 1e8:,.3f} × 10⁸ CNY")
     if s.get("gep_gdp_ratio") is not None:
         out.print(f"GEP/GDP = {s['gep_gdp_ratio']:.3f}")
+    if s.get("confidence_share"):
+        out.print("GEP resting on coefficients that are " + ", ".join(f"{c} {share:.1%}" for c, share in s["confidence_share"].items()))
     if s.get("carbon_stock_tc") is not None:
         out.print(f"carbon stock (not part of GEP): {s['carbon_stock_tc']:,.0f} t C")
     for c in s.get("changes", []):

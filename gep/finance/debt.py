@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gep.errors import InputError
 from gep.finance.green import Catalogue, UseOfProceeds, use_of_proceeds_from_dict
 from gep.finance.schedule import Bond, bond_from_dict
@@ -26,7 +28,9 @@ from gep.finance.waterfall import Waterfall, waterfall_from_dict
 STRUCTURE_KEYS = ("reserve", "sweep", "use_of_proceeds")
 
 #: Keys of the ``[loan]`` table of a loan file (docs/bonds.md, "GEP-backed loans").
-LOAN_KEYS = ("principal", "lending_ratio", "gep_manifest", "gep_value", "rate", "frequency", "start_date",
+#: Statistics of a GEP distribution a loan can be sized on (``gep_statistic``, with a ``gep uncertainty`` manifest).
+GEP_STATISTICS = ("p5", "p50", "p95", "mean")
+LOAN_KEYS = ("principal", "lending_ratio", "gep_manifest", "gep_value", "gep_statistic", "rate", "frequency", "start_date",
              "term_years", "repayment", "grace_years", "day_count")
 
 
@@ -187,7 +191,19 @@ def debt_from_dict(data: dict, path: str | Path, refs_of: Any, catalogue: Catalo
         from gep.finance.revenue_file import _resolve
 
         mpath = _resolve(t["gep_manifest"], path.parent, source, "loan.gep_manifest", "run manifest")
-        gep, year, ref = refs_of.gep_from_run(mpath, where("gep_manifest"), path.parent, t.get("gep_value", "current"))
+        if refs_of.manifest_kind(mpath, where("gep_manifest")) == "gep uncertainty":  # sized on a percentile of GEP
+            stat = t.get("gep_statistic", "p50")
+            if stat not in GEP_STATISTICS:
+                raise InputError(f"gep_statistic must be one of {', '.join(GEP_STATISTICS)}, got {stat!r}",
+                                 hint='"p5" sizes the loan on GEP that 95 % of the samples reach', where=where("gep_statistic"))
+            samples, year, ref = refs_of.gep_samples(mpath, where("gep_manifest"), path.parent)
+            gep = float(np.mean(samples)) if stat == "mean" else float(np.percentile(samples, float(stat[1:])))
+            ref = {**ref, "gep_statistic": stat, "gep_cny_per_yr": gep}
+        else:
+            if "gep_statistic" in t:
+                raise InputError("gep_statistic applies to the manifest of a gep uncertainty run", hint="remove it",
+                                 where=where("gep_statistic"))
+            gep, year, ref = refs_of.gep_from_run(mpath, where("gep_manifest"), path.parent, t.get("gep_value", "current"))
         refs.append({"role": "loan GEP", **ref})
         principal = ratio * gep
     freq = t.get("frequency", 1)

@@ -442,7 +442,7 @@ class GovernmentPurchase:
     ----------
     name : str
     gep : float
-        Annual GEP at the start of the debt [CNY/yr] (from a ``gep run``).
+        Annual GEP at the start of the debt [CNY/yr] (from a ``gep run``; the mean of ``gep_samples`` when given).
     share : float
         Share paid [-], in (0, 1].
     basis : str
@@ -467,11 +467,14 @@ class GovernmentPurchase:
     active_from: date | None = None
     active_to: date | None = None
     source: Mapping = field(default_factory=dict)
+    #: GEP of the samples of a ``gep uncertainty`` run [CNY/yr]: each path draws its starting GEP from them
+    #: (``gep`` is then their mean).
+    gep_samples: np.ndarray | None = field(default=None, compare=False, repr=False)
     kind = "government_purchase"
 
     @property
     def stochastic(self) -> bool:
-        return self.volatility > 0
+        return self.volatility > 0 or self.gep_samples is not None
 
 
 @dataclass(frozen=True)
@@ -543,7 +546,11 @@ def simulate_stream(stream: Stream, periods: Periods, rng: np.random.Generator, 
         price = gbm_paths(rng, p.initial, p.drift, p.volatility, t, n_paths)
         return stream.volume * stream.share * _growth(stream.growth, t) * delta * price
     if isinstance(stream, GovernmentPurchase):
-        gep = stream.gep * _growth(stream.growth, t) * mean_one_factor(rng, stream.volatility, t, n_paths)
+        factor = mean_one_factor(rng, stream.volatility, t, n_paths)
+        # the starting GEP: the run's, or per path one of the samples of an uncertainty run (drawn after the
+        # factor's normals, so the factor is the same as with a fixed GEP: common random numbers)
+        gep0 = stream.gep if stream.gep_samples is None else np.asarray(stream.gep_samples)[rng.integers(0, len(stream.gep_samples), n_paths)][:, None]
+        gep = gep0 * _growth(stream.growth, t) * factor
         if stream.basis == "increase":
             gep = np.maximum(gep - float(stream.base_gep or 0.0), 0.0)
         return stream.share * gep * delta

@@ -104,6 +104,9 @@ class References(Protocol):
     def gep_from_run(self, path: Path, where: str, folder: Path, value: str = "current") -> tuple[float, int | None, dict]:
         """Annual GEP of a ``gep run`` [CNY/yr], its accounting year and the reference record."""
 
+    def gep_samples(self, path: Path, where: str, folder: Path) -> tuple[Any, int | None, dict]:
+        """GEP of every sample of a ``gep uncertainty`` run [CNY/yr] (an array), its year and the reference record."""
+
     def carbon_from_run(self, path: Path, where: str, folder: Path, zones: list | None, ecosystems: list | None) -> tuple[float, dict]:
         """Carbon sequestration of a ``gep run`` [t CO2/yr] and the reference record."""
 
@@ -465,10 +468,20 @@ def _stream(table: Any, i: int, source: str, folder: Path, refs: list, refs_of: 
         value = _text(table, "value", source, prefix, "current")
         where = _where(source, prefix + "manifest")
         path = _resolve(table["manifest"], folder, source, prefix + "manifest", "run manifest")
-        gep, year, ref = refs_of.gep_from_run(path, where, folder, value)
+        samples = None
+        if refs_of.manifest_kind(path, where) == "gep uncertainty":  # a GEP distribution: each path draws its GEP
+            if value != "current":
+                raise InputError('an uncertainty run gives GEP at current prices only', hint='remove value or write value = "current"',
+                                 where=_where(source, prefix + "value"))
+            samples, year, ref = refs_of.gep_samples(path, where, folder)
+            gep = float(sum(samples) / len(samples))
+        else:
+            gep, year, ref = refs_of.gep_from_run(path, where, folder, value)
         refs.append(Reference(f"{role} GEP", ref))
         base = None
         src = {"manifest": ref["path"], "gep_cny_per_yr": gep, "year": year, "value": value}
+        if samples is not None:
+            src["distribution"] = {"kind": "gep uncertainty", "samples": len(samples), "gep_cny_per_yr": "mean of the samples; each path draws one"}
         if basis == "increase":
             if "base_manifest" not in table:
                 raise InputError('basis = "increase" needs base_manifest (the reference GEP run)',
@@ -482,7 +495,7 @@ def _stream(table: Any, i: int, source: str, folder: Path, refs: list, refs_of: 
             raise InputError("base_manifest applies to basis = \"increase\" only", hint="remove it or set basis",
                              where=_where(source, prefix + "base_manifest"))
         vol = _number(table, "volatility", source, prefix, default=0.0, lo=0.0, hi=5.0, hint=vol_hint)
-        return GovernmentPurchase(name, gep, share, basis, base, growth, vol, source=src, **active)
+        return GovernmentPurchase(name, gep, share, basis, base, growth, vol, source=src, gep_samples=samples, **active)
     if "amount" not in table:
         raise InputError('missing required key "amount"', hint="annual amount in CNY, e.g. amount = 3_000_000",
                          where=_where(source, prefix + "amount"))

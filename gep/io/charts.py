@@ -1,8 +1,8 @@
 """Charts for people (PNG files from plain tables and arrays; matplotlib, imported on first use).
 
 Value by service and zone (``gep run``), ΔGEP waterfall, zone bars and per-cell map
-(``gep compare``), GEP per year (series), the revenue/DSCR fan (``gep bond coverage``)
-and the impact bars (``gep bond impact``).
+(``gep compare``), GEP per year (series), the revenue/DSCR fan (``gep bond coverage``),
+the impact bars (``gep bond impact``) and the tornado and distribution charts (``gep uncertainty``).
 
 Chinese text (a bond's or a project's name) is drawn with a CJK-capable font when
 one is installed or registered with matplotlib (:func:`cjk_font`). Without one,
@@ -423,6 +423,66 @@ def impact_bars(gep: pd.DataFrame, credits: pd.DataFrame, labels: dict, title: s
             b.set_ylabel("")
             b.set_title("Credits issued and retired", fontsize=10)
         fig.suptitle(title, fontsize=11)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110, metadata={"Software": None})
+        plt.close(fig)
+
+
+def tornado(names: list[str], low: np.ndarray, high: np.ndarray, central: float, path: Path, title: str) -> None:
+    """Tornado chart: GEP [10⁸ CNY] with one input at its 5th and at its 95th percentile, the others at their values.
+
+    Parameters
+    ----------
+    names : list of str
+        Inputs, largest swing first.
+    low, high : ndarray
+        GEP with the input at its 5th / 95th percentile [CNY].
+    central : float
+        GEP with every input at its value [CNY].
+    """
+    plt = _pyplot()
+    with cjk_text():
+        n = len(names)
+        fig, ax = plt.subplots(figsize=(10, 0.45 * n + 1.6))
+        y = np.arange(n)[::-1]
+        c = central / 1e8
+        for yi, lo, hi in zip(y, np.asarray(low) / 1e8, np.asarray(high) / 1e8):
+            ax.barh(yi, lo - c, left=c, color="#c0504d", height=0.6)
+            ax.barh(yi, hi - c, left=c, color="#4f81bd", height=0.6)
+        ax.axvline(c, color="black", lw=1)
+        ax.set_yticks(y)
+        ax.set_yticklabels([s if len(s) <= 60 else s[:57] + "…" for s in names], fontsize=8)
+        ax.set_xlabel("GEP [10⁸ CNY]  (red: input at its 5th percentile, blue: at its 95th)")
+        ax.set_title(title, fontsize=10)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110, metadata={"Software": None})
+        plt.close(fig)
+
+
+def distribution(gep: np.ndarray, deterministic: float, intervals: pd.DataFrame, path: Path, title: str) -> None:
+    """Histogram of GEP over the samples with p5, p50, p95 and the deterministic value, and a fan of
+    p5–p95 intervals with medians (``intervals``: columns ``name, p5, p50, p95, deterministic`` [CNY])."""
+    plt = _pyplot()
+    with cjk_text():
+        fig, (a, b) = plt.subplots(1, 2, figsize=(14, max(4.5, 0.35 * len(intervals) + 1.5)), gridspec_kw={"width_ratios": [1, 1.2]})
+        g = np.asarray(gep) / 1e8
+        a.hist(g, bins=min(60, max(10, len(g) // 20)), color="#9bbb59", edgecolor="white")
+        for q, ls in zip(np.percentile(g, [5, 50, 95]), (":", "-", ":")):
+            a.axvline(q, color="black", ls=ls, lw=1)
+        a.axvline(deterministic / 1e8, color="#c0504d", lw=1.5, label="deterministic")
+        a.set_xlabel("GEP [10⁸ CNY]  (lines: p5, p50, p95)")
+        a.set_ylabel("samples")
+        a.legend(fontsize=8)
+        a.set_title(title, fontsize=10)
+        y = np.arange(len(intervals))[::-1]
+        scale, unit = money_scale(intervals[["p95"]].to_numpy())
+        b.hlines(y, intervals["p5"] / scale, intervals["p95"] / scale, color="#4f81bd", lw=6, alpha=0.5, label="p5–p95")
+        b.plot(intervals["p50"] / scale, y, "o", color="#1f3f6f", ms=4, label="median")
+        b.plot(intervals["deterministic"] / scale, y, "|", color="#c0504d", ms=12, mew=2, label="deterministic")
+        b.set_yticks(y)
+        b.set_yticklabels(intervals["name"], fontsize=8)
+        b.set_xlabel(f"value [{unit}]")
+        b.legend(fontsize=8, loc="upper right")  # the GEP bar is the bottom row
         fig.tight_layout()
         fig.savefig(path, dpi=110, metadata={"Software": None})
         plt.close(fig)

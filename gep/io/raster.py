@@ -44,7 +44,8 @@ class GridSpec:
         )
 
 
-def _open(path: Path, chunks: int | None, masked: bool) -> xr.DataArray:
+def _open(path: Path, chunks: int | None, masked: bool, band: int | None = None) -> xr.DataArray:
+    """A raster as a 2-D DataArray: its only band, or band ``band`` (1-based) of a multi-band file."""
     if not path.is_file():
         raise InputError(f"raster file not found: {path}", hint="check the path (relative paths are relative to the scenario file)")
     try:
@@ -54,9 +55,15 @@ def _open(path: Path, chunks: int | None, masked: bool) -> xr.DataArray:
     except Exception as exc:  # rasterio raises its own error types
         raise InputError(f"cannot read raster {path}: {exc}", hint="give a GeoTIFF (or NetCDF) readable by GDAL") from exc
     if "band" in da.dims:
+        if band is not None:
+            if not 1 <= band <= da.sizes["band"]:
+                raise InputError(f"raster {path} has {da.sizes['band']} band(s), not band {band}", hint="a monthly input needs a 12-band raster (January to December) or a list of 12 rasters")
+            return da.isel(band=band - 1, drop=True)
         if da.sizes["band"] != 1:
-            raise InputError(f"raster {path} has {da.sizes['band']} bands", hint="give one band per input file")
+            raise InputError(f"raster {path} has {da.sizes['band']} bands", hint="give one band per input file (a monthly input: 12 bands)")
         da = da.squeeze("band", drop=True)
+    elif band not in (None, 1):
+        raise InputError(f"raster {path} has one band, not band {band}", hint="a monthly input needs a 12-band raster (January to December) or a list of 12 rasters")
     return da
 
 
@@ -78,8 +85,8 @@ def spec_of(da: xr.DataArray) -> GridSpec:
     return GridSpec(tuple(int(s) for s in da.shape), t, crs.to_string() if crs else "", bool(crs and crs.is_geographic))
 
 
-def read(path: str | Path, unit: str | None = None, chunks: int | None = None, what: str = "raster") -> xr.DataArray:
-    """Read a single-band continuous raster as float with NaN for nodata.
+def read(path: str | Path, unit: str | None = None, chunks: int | None = None, what: str = "raster", band: int | None = None) -> xr.DataArray:
+    """Read a continuous raster (its only band, or band ``band``) as float with NaN for nodata.
 
     Parameters
     ----------
@@ -89,6 +96,8 @@ def read(path: str | Path, unit: str | None = None, chunks: int | None = None, w
         Unit of the values; if None, the file's ``units`` tag is used.
     chunks : int, optional
         Chunk size for a lazy dask read.
+    band : int, optional
+        Band of a multi-band file (1-based), e.g. a month of a 12-band climate raster.
 
     Returns
     -------
@@ -96,7 +105,7 @@ def read(path: str | Path, unit: str | None = None, chunks: int | None = None, w
         Dims ``(y, x)`` with ``attrs['units']``.
     """
     path = Path(path)
-    da = _open(path, chunks, masked=True)
+    da = _open(path, chunks, True, band)
     unit = unit or da.attrs.get("units") or da.attrs.get("UNITS")
     if not unit:
         raise UnitError(f"{what} {path} has no unit", hint=f"give it in the scenario, e.g. {what} = {{ path = \"{path.name}\", units = \"mm/yr\" }}, or tag the GeoTIFF with 'units'")

@@ -21,7 +21,7 @@ import xarray as xr
 from gep.audit import manifest as mf
 from gep.audit import provenance
 from gep.capacity.basin_scenario import POINT_COLUMNS, REACH_COLUMNS, BasinScenario, parse
-from gep.errors import ScenarioError
+from gep.errors import InputError, ScenarioError
 from gep.io import outputs
 from gep.io.capacity_tables import read_export_coefficients, read_standards
 from gep.io.coefficient_files import find_set, read_header, recorded_set
@@ -31,6 +31,8 @@ from gep.jobs.job import Written
 
 KIND = mf.BasinRecord.KIND
 OUTPUTS = ("capacity.csv", "credits.csv", "credits.parquet")
+#: Further outputs of a run with ``--samples`` (credits with ranges, :mod:`gep.uncertainty.credits`).
+UNCERTAINTY_OUTPUTS = ("credits_uncertainty.csv", "credits_uncertainty.parquet", "credit_samples.parquet", "credit_draws.parquet")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class BasinInputs:
     catchments: np.ndarray
     cell_area: xr.DataArray
     coefficients: dict
+    #: ``{"samples", "seed", "issuable_percentile"}`` of a run with ranges (``--samples``), else None.
+    uncertainty: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class BasinResult:
     unassessed: pd.DataFrame
     conversions: list[dict]
     coefficients: dict
+    #: Credits with ranges (:class:`gep.uncertainty.credits.CreditUncertainty`) of a run with ``--samples``.
+    uncertainty: object = None
 
 
 def _landcover_of(path: Path) -> Path:
@@ -75,13 +81,18 @@ def coefficient_provenance(set_id: str) -> dict:
             "manifest_sha256": sha256_file(folder / "manifest.toml")}
 
 
-def load(path: str | Path, versions: dict[str, str | None] | None = None) -> BasinInputs:
+def load(path: str | Path, versions: dict[str, str | None] | None = None, uncertainty: dict | None = None) -> BasinInputs:
     """Read a capacity scenario and every file it names.
 
     ``versions`` (role ``export`` or ``standards`` → version) loads those versions of the
     scenario's coefficient sets while they are present, current or frozen under
-    ``coefficients/releases/`` (replay: the versions the run recorded).
+    ``coefficients/releases/`` (replay: the versions the run recorded). ``uncertainty``
+    (``{"samples", "seed", "issuable_percentile"}``) asks for credits with ranges.
     """
+    if uncertainty is not None:
+        n = uncertainty.get("samples")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+            raise InputError(f"the sample count must be an integer of at least 2, got {n!r}", hint="give e.g. --samples 1000", key="samples")
     from gep.io.raster import cell_area, check_aligned, read_codes
 
     path = Path(path)
@@ -98,7 +109,7 @@ def load(path: str | Path, versions: dict[str, str | None] | None = None) -> Bas
     catch = read_codes(bs.catchments_path, what="catchment raster")
     check_aligned(lc, catch, "the land cover", "the catchment raster")
     coef = {"standards": coefficient_provenance(bs.standards_set), "export": coefficient_provenance(bs.export_set)}
-    return BasinInputs(bs, standards, export, reaches, points, np.asarray(lc.values), np.asarray(catch.values), cell_area(lc), coef)
+    return BasinInputs(bs, standards, export, reaches, points, np.asarray(lc.values), np.asarray(catch.values), cell_area(lc), coef, uncertainty)
 
 
 def compute(inputs: BasinInputs, progress: Callable[[str], None] | None = None) -> BasinResult:
@@ -109,7 +120,19 @@ def compute(inputs: BasinInputs, progress: Callable[[str], None] | None = None) 
     caps = reach_capacities(inputs.reaches, inputs.standards)
     lc_arr, log = apply_conversions(inputs.landcover, inputs.catchments, bs.conversions)
     credits, rest = basin_credits(caps, lc_arr, inputs.catchments, inputs.cell_area, inputs.export, inputs.points, bs.safety_margin, bs.vintage)
-    return BasinResult(bs, caps, credits, rest, log, inputs.coefficients)
+    unc = None
+    if inputs.uncertainty is not None:
+        from gep.uncertainty import credits as uc
+
+        p = inputs.uncertainty
+        cz = np.where(np.asarray(inputs.catchments) > 0, np.asarray(inputs.catchments), -1)  # as basin_credits: outside = -1
+        present = set(np.unique(np.asarray(lc_arr)[cz > 0]).astype(int).tolist())
+        space = uc.space_of(inputs.export, bs.raw.get("uncertainty"), inputs.reaches, inputs.points is not None and len(inputs.points) > 0, present, bs.path.name)
+        unc = uc.analyse(credits, inputs.reaches, inputs.standards, lc_arr, cz, inputs.cell_area, inputs.export, space, bs.safety_margin,
+                         p["samples"], p.get("seed", 0), p.get("issuable_percentile"))
+        if unc.credits is not None:
+            credits = unc.credits
+    return BasinResult(bs, caps, credits, rest, log, inputs.coefficients, unc)
 
 
 def run_id(bs: BasinScenario, coef: dict) -> str:
@@ -128,29 +151,51 @@ def write(result: BasinResult, out_dir: Path | None, command: str) -> Written[Ba
     outputs.write_csv(result.capacity, folder / "capacity.csv")
     outputs.write_csv(result.credits, folder / "credits.csv")
     outputs.write_parquet(result.credits, folder / "credits.parquet")
+    unc = result.uncertainty
+    parameters = {"vintage": bs.vintage, "safety_margin": bs.safety_margin, "landcover_conversions": result.conversions}
+    names = list(OUTPUTS)
+    extra: dict = {}
+    if unc is not None:
+        outputs.write_csv(unc.summary, folder / "credits_uncertainty.csv")
+        outputs.write_parquet(unc.summary, folder / "credits_uncertainty.parquet")
+        outputs.write_parquet(unc.samples, folder / "credit_samples.parquet")
+        outputs.write_parquet(unc.draws, folder / "credit_draws.parquet")
+        names += list(UNCERTAINTY_OUTPUTS)
+        parameters["uncertainty"] = {
+            "samples": len(unc.draws), "seed": unc.seed, "issuable_percentile": unc.percentile,
+            "issued": ("credits.csv rows are the sample at the issuable_percentile order statistic (inverted_cdf) of the remaining "
+                       "capacity per catchment and pollutant: that sample's capacity, loads, margin and credits")
+            if unc.percentile is not None else "credits.csv rows are the deterministic credits; credits_uncertainty.csv holds their percentiles",
+            "variables": [v.as_dict() for v in unc.space.variables], "fixed": list(unc.space.fixed), "settings": dict(unc.space.settings),
+        }
+        extra = {"uncertainty": {"issuable_t_per_yr": unc.totals(), "checks": unc.checks}}
     record = mf.BasinRecord(
         scenario=mf.ScenarioRef(Path(os.path.relpath(bs.path.resolve(), folder.resolve())).as_posix(), sha256_file(bs.path), bs.raw),
-        parameters={"vintage": bs.vintage, "safety_margin": bs.safety_margin, "landcover_conversions": result.conversions},
+        parameters=parameters,
         inputs={k: mf.FileRef(bs.relative(p), sha256_file(p)) for k, p in sorted(bs.input_files().items())},
         coefficients={role: mf.CoefficientsRef.from_dict(c) for role, c in result.coefficients.items()},
     )
     manifest = mf.Manifest(
-        kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, list(OUTPUTS)),
-        results={"totals": totals(result.credits), "tolerance": 1e-6, "relative_tolerance": mf.RELATIVE_TOLERANCE,
-                 "unassessed_loads": result.unassessed.to_dict(orient="records")},
-        environment=provenance.environment(), rng=provenance.rng_record(None, used=False),
+        kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, names),
+        results=provenance.to_jsonable({"totals": totals(result.credits), "tolerance": 1e-6, "relative_tolerance": mf.RELATIVE_TOLERANCE,
+                                         "unassessed_loads": result.unassessed.to_dict(orient="records"), **extra}),
+        environment=provenance.environment(),
+        rng=provenance.rng_record(unc.seed if unc is not None else None, used=unc is not None),
     )
     manifest, _, _ = mf.write(folder, manifest)
     return Written(result, folder, manifest)
 
 
-def run(path: str | Path, out_dir: Path | None = None, command: str = KIND, progress: Callable[[str], None] | None = None) -> Written[BasinResult]:
-    """Load, compute and write a basin run."""
-    return write(compute(load(path), progress), out_dir, command)
+def run(path: str | Path, out_dir: Path | None = None, command: str = KIND, progress: Callable[[str], None] | None = None,
+        uncertainty: dict | None = None) -> Written[BasinResult]:
+    """Load, compute and write a basin run (``uncertainty``: credits with ranges, see :func:`load`)."""
+    return write(compute(load(path, uncertainty=uncertainty), progress), out_dir, command)
 
 
 def replay(manifest: mf.Manifest, scenario_path: Path, out_dir: Path) -> mf.Manifest:
     """Re-run a recorded ``gep capacity basin`` (its scenario file, the coefficient-set versions it used) into ``out_dir``;
     return the new manifest."""
     versions = {role: ref.version for role, ref in manifest.record.coefficients.items()}
-    return write(compute(load(scenario_path, versions)), out_dir, manifest.command or KIND).manifest
+    p = manifest.record.parameters.get("uncertainty")
+    unc = {"samples": int(p["samples"]), "seed": int(p["seed"]), "issuable_percentile": p.get("issuable_percentile")} if p else None
+    return write(compute(load(scenario_path, versions, unc)), out_dir, manifest.command or KIND).manifest

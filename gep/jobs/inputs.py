@@ -91,7 +91,7 @@ def coefficients_for(sc):
     if sc.carbon_pools is not None:
         pools = validate_pools(read_csv(sc.carbon_pools, POOL_COLUMNS, "InVEST carbon pool table"), Path(sc.carbon_pools))
         coef = coef.with_carbon_pools(pools, f"scenario/{sc.relative(sc.carbon_pools)}", sha256_file(sc.carbon_pools))
-    return coef.with_valuation(dict(sc.valuation))
+    return coef.with_valuation(dict(sc.valuation)).with_province(sc.province, where=f"{sc.path}")
 
 
 def coefficient_problems(set_id: str | None = None, root: Path | None = None, rules: bool = True) -> dict:
@@ -179,7 +179,7 @@ def read_region(sc, chunks: int | None = None, area=None, progress=None):
     for name, gi in sorted(sc.inputs.items()):
         say(name)
         if gi.path is not None:
-            da = _on_grid(lc, raster.read(gi.path, gi.unit, chunks, f"input '{name}'"), f"input '{name}'", gi.resample or ("bilinear" if sc.resample else None), resampled)
+            da = _on_grid(lc, raster.read(gi.path, gi.unit, chunks, f"input '{name}'", gi.band), f"input '{name}'", gi.resample or ("bilinear" if sc.resample else None), resampled)
             inputs[name] = da.assign_attrs(units=da.attrs["units"], source=str(gi.path))  # NaN outside the region stays NaN
         else:
             data = dsa.full(spec.shape, gi.value, chunks=chunks) if chunks else np.full(spec.shape, gi.value)
@@ -200,6 +200,7 @@ def read_region(sc, chunks: int | None = None, area=None, progress=None):
     for name, path in sorted(sc.tables.items()):
         say(name)
         tables[name] = read_csv(path, what=f"{name} table")
+        tables[name].attrs["price_year"] = sc.table_price_years.get(name, sc.year)
     parcel = None
     parcel_path = area if area is not None else sc.area
     if parcel_path is not None:

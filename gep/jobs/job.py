@@ -3,7 +3,8 @@
 A job is a command that writes outputs and a manifest (:mod:`gep.audit.manifest`).
 Every job module (:mod:`~gep.jobs.run`, :mod:`~gep.jobs.series`,
 :mod:`~gep.jobs.compare`, :mod:`~gep.jobs.capacity_basin`,
-:mod:`~gep.jobs.bond_coverage`, :mod:`~gep.jobs.bond_impact`) has:
+:mod:`~gep.jobs.bond_coverage`, :mod:`~gep.jobs.bond_impact`,
+:mod:`~gep.jobs.uncertainty`) has:
 
 ``KIND``
     the manifest kind it writes;
@@ -44,4 +45,4 @@ class Written(Generic[R]):
 #: The job modules, by the manifest kind they write.
 JOBS = {"gep run": "gep.jobs.run", "gep series": "gep.jobs.series", "gep compare": "gep.jobs.compare",
         "gep capacity basin": "gep.jobs.capacity_basin", "gep bond coverage": "gep.jobs.bond_coverage",
-        "gep bond impact": "gep.jobs.bond_impact"}
+        "gep bond impact": "gep.jobs.bond_impact", "gep uncertainty": "gep.jobs.uncertainty"}

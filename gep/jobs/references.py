@@ -137,6 +137,31 @@ def gep_from_run(manifest_path: Path, where: str, folder: Path, value: str = "cu
     return total, years[0] if len(years) == 1 else None, ref
 
 
+def gep_samples(manifest_path: Path, where: str, folder: Path) -> tuple[np.ndarray, int | None, dict]:
+    """GEP of every sample of a ``gep uncertainty`` run [CNY/yr]: the ``gep_cny`` column of its checked ``samples.csv``.
+
+    Returns
+    -------
+    (ndarray, int or None, dict)
+        GEP per sample [CNY/yr], the accounting year, the reference record (with the percentiles recorded).
+
+    Raises
+    ------
+    gep.errors.InputError
+        A hash mismatch, a missing column, or a sample whose GEP is not a positive number.
+    """
+    doc, file, ref = run_output(manifest_path, "samples.csv", ("gep uncertainty",), where, folder)
+    df = read_csv(file, ("sample", "gep_cny"), what="uncertainty samples")
+    x = df["gep_cny"].to_numpy(dtype=float)
+    if len(x) < 2 or not np.all(np.isfinite(x)) or not np.all(x > 0):
+        raise InputError(f"samples.csv of {ref['path']} holds a GEP that is not a positive number (or fewer than 2 samples)",
+                         hint="give the manifest of an uncertainty run with a positive GEP", where=where)
+    resolved = doc.record.scenario.resolved or {}
+    year = (resolved.get("scenario") or {}).get("year")
+    ref.update(samples=len(x), gep_cny=doc.results.get("gep_cny"), year=year)
+    return x, year, ref
+
+
 def carbon_from_run(manifest_path: Path, where: str, folder: Path, zones: list | None = None,
                     ecosystems: list | None = None) -> tuple[float, dict]:
     """Carbon sequestration of a ``gep run`` [t CO2/yr], optionally for some zones and ecosystems.
@@ -235,6 +260,9 @@ class FileReferences:
     def gep_from_run(self, path: Path, where: str, folder: Path, value: str = "current") -> tuple[float, int | None, dict]:
         return gep_from_run(path, where, folder, value)
 
+    def gep_samples(self, path: Path, where: str, folder: Path) -> tuple[np.ndarray, int | None, dict]:
+        return gep_samples(path, where, folder)
+
     def carbon_from_run(self, path: Path, where: str, folder: Path, zones: list | None, ecosystems: list | None) -> tuple[float, dict]:
         return carbon_from_run(path, where, folder, zones, ecosystems)
 
@@ -301,7 +329,7 @@ def ledger_credit_moves(target: str, accounts: dict[str, str], since: Any, as_of
 
     moves: list = []
     with Ledger.open(target) as led:
-        head = led.head()
+        head = led.head()  # the registry-signed tree head of the whole log
         size = head["tree_size"] if as_of is None else int(as_of)
         if size > head["tree_size"]:
             raise InputError(f"the ledger has {head['tree_size']} records, fewer than the {size} the report read",

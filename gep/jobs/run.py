@@ -163,19 +163,8 @@ def build_manifest(result: RunResult, command: str, folder: Path, output_hashes:
     Paths are relative: the scenario to the run folder, inputs to the
     scenario folder.
     """
-    sc = result.scenario
-    files = {"landcover": sc.landcover, "zones": sc.zones, "zone_table": sc.zone_table}
-    files.update({f"inputs.{k}": v.path for k, v in sc.inputs.items() if v.path is not None})
-    files.update({f"tables.{k}": v for k, v in sc.tables.items()})
     acc = result.account.data
-    record = mf.RunRecord(
-        scenario=mf.ScenarioRef(_relpath(sc.path, folder), sha256_file(sc.path), sc.raw),
-        services={"enabled": list(result.enabled), "methods": {sid: result.methods[sid] for sid in result.enabled}, "switches": dict(result.switches)},
-        coefficients=mf.CoefficientsRef.from_dict(result.coef.provenance()),
-        inputs={k: mf.FileRef(_relpath(p, sc.folder), sha256_file(p)) for k, p in sorted(files.items())},
-        constants={k: {"value": v.value, "units": v.unit} for k, v in sc.inputs.items() if v.path is None},
-        changes=result.changes,
-    )
+    record = run_record(result.scenario, result.coef, result.enabled, result.methods, result.switches, result.changes, folder)
     results = {
         "tolerance": DIGEST_TOLERANCE,
         "relative_tolerance": mf.RELATIVE_TOLERANCE,
@@ -189,6 +178,24 @@ def build_manifest(result: RunResult, command: str, folder: Path, output_hashes:
     }
     return mf.Manifest(kind=KIND, command=command, record=record, outputs=output_hashes, results=results,
                        environment=provenance.environment(), rng=provenance.rng_record(None))
+
+
+def run_record(sc: Scenario, coef: CoefficientSet, enabled, methods: dict, switches: dict, changes: dict | None, folder: Path,
+               record: type = mf.RunRecord, **extra) -> mf.RunRecord:
+    """The record of what a run of ``sc`` read (scenario relative to ``folder``, inputs to the scenario folder),
+    as ``record`` (a :class:`~gep.audit.manifest.RunRecord` or a kind that extends it, with ``extra`` fields)."""
+    files = {"landcover": sc.landcover, "zones": sc.zones, "zone_table": sc.zone_table}
+    files.update({f"inputs.{k}": v.path for k, v in sc.inputs.items() if v.path is not None})
+    files.update({f"tables.{k}": v for k, v in sc.tables.items()})
+    return record(
+        scenario=mf.ScenarioRef(_relpath(sc.path, folder), sha256_file(sc.path), sc.raw),
+        services={"enabled": list(enabled), "methods": {sid: methods[sid] for sid in enabled}, "switches": dict(switches)},
+        coefficients=mf.CoefficientsRef.from_dict(coef.provenance()),
+        inputs={k: mf.FileRef(_relpath(p, sc.folder), sha256_file(p)) for k, p in sorted(files.items())},
+        constants={k: {"value": v.value, "units": v.unit} for k, v in sc.inputs.items() if v.path is None},
+        changes=changes,
+        **extra,
+    )
 
 
 def _relpath(path: Path, start: Path | None) -> str:

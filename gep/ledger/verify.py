@@ -30,6 +30,11 @@ What verify cannot see without a head kept outside the database: a log cut back
 to an earlier commit together with its heads (truncation, or an old backup
 restored). Publish heads (``gep ledger head``) and verify against them.
 
+What a record allows checking on its own (its bytes, leaf hash and stored root, its
+request's shape, batch signatures) and the stored Merkle nodes need no ledger state: they run in a pass of
+their own (:mod:`gep.ledger.records`), in this process or, for a long log on two cores,
+in a forked one, ahead of the rules; failures are still reported in log order.
+
 The export is a JSON document with each record's canonical text, its leaf hash
 and the root, so anyone can recompute the root with their own code.
 

@@ -43,20 +43,38 @@ def qty(res, zone, eco):
 
 
 def values(res, coef, year=2022):
-    """Valued components by name at ``year`` prices."""
+    """Valued components by name at ``year`` prices (a service split into parts of one name: see :func:`total_value`)."""
+    names = [c.name for c in res.components]
+    assert len(set(names)) == len(names), f"components share a name: {names}; sum them with total_value or part_value"
     return {c.name: value(c, coef.price_index, "cpi", year) for c in res.components}
 
 
 def total_value(res, coef, year=2022):
-    return sum(float(v.value.sum()) for v in values(res, coef, year).values())
+    return sum(float(value(c, coef.price_index, "cpi", year).value.sum()) for c in res.components)
+
+
+def part_value(res, coef, name, year=2022):
+    """Value of every component called ``name`` (the parts of a component split by confidence or price year) [CNY]."""
+    return sum(float(value(c, coef.price_index, "cpi", year).value.sum()) for c in res.components if c.name == name)
+
+
+def monthly(name, values, unit):
+    """The twelve grids of a monthly input (``name_01`` … ``name_12``) for ``make_landscape``: one value or 12 [unit]."""
+    values = list(values) if isinstance(values, (list, tuple)) else [values] * 12
+    return {f"{name}_{m:02d}": (v, unit) for m, v in zip(range(1, 13), values)}
 
 
 def carbon_landscape(make_landscape, npp=(600.0, "gC/(m**2*yr)"), temperature=(16.0, "degC"), precipitation=(1400.0, "mm/yr")):
-    # forest 211 | grassland 31 ; dry cropland 12 | urban 51, one zone
-    return make_landscape([[211, 31], [12, 51]], [[1, 1], [1, 1]], {"npp": npp, "temperature": temperature, "precipitation": precipitation})
+    """forest 211 | grassland 31 ; dry cropland 12 | urban 51, one zone; the same climate every month (P/12 a month)."""
+    t, t_unit = temperature
+    p, p_unit = precipitation
+    p_month = p / 12 if p_unit == "mm/yr" else p
+    inputs = {"npp": npp, "temperature": temperature, "precipitation": precipitation,
+              **monthly("temperature_monthly", t, t_unit), **monthly("precipitation_monthly", p_month, "mm")}
+    return make_landscape([[211, 31], [12, 51]], [[1, 1], [1, 1]], inputs)
 
 
-# Rh (Pei et al. 2010) with T = 16 °C, monthly P = 1400/12 = 116.667 mm:
+# Rh (Pei et al. 2010) with T = 16 °C and P = 1400/12 = 116.667 mm in every month:
 #   e^(0.0912 × 16) = e^1.4592 = 4.302516; ln(0.3145 × 116.667 + 1) = ln 37.691667 = 3.629439
 #   monthly 0.22 × 7.931955 × 30 × 0.465 = 24.343170 gC/m² → × 12 = 292.118 gC/(m²·yr)
 RH = 12 * 0.22 * (math.exp(0.0912 * 16) + math.log(0.3145 * 1400 / 12 + 1)) * 30 * 0.465

@@ -20,7 +20,7 @@ from gep.errors import UnitError
 from gep.accounting.services.result import Component
 from gep.units import CO2_PER_C, Q_
 from gep.accounting.valuation import Valuation, index_factor, value
-from tests.accounting.hand import chain, run
+from tests.accounting.hand import chain, monthly, run
 
 SETTINGS = settings(max_examples=25, deadline=None)
 CLASSES = (211, 212, 22, 31, 33, 12, 11, 42, 46, 64, 51, 61)
@@ -62,6 +62,12 @@ def landscapes(draw, min_cols=1):
 
 
 def make(make_landscape, codes, zones, inputs, tables=None):
+    """The landscape, with the monthly climate of the annual grids (the same temperature and P/12 every month)."""
+    inputs = dict(inputs)
+    if "temperature" in inputs and "precipitation" in inputs:
+        (t, t_unit), (p, p_unit) = inputs["temperature"], inputs["precipitation"]
+        inputs.update(monthly("temperature_monthly", t, t_unit))
+        inputs.update(monthly("precipitation_monthly", p / 12, p_unit.replace("/yr", "")))
     return make_landscape(codes, zones, inputs, tables, zone_ids=ZONE_IDS)
 
 

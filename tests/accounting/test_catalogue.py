@@ -32,6 +32,7 @@ SAMPLE = {
     "dem": None, "ls_factor": 2.0, "fcover": 0.6,
     "wind_factor": 50.0, "erodible_fraction": 0.3, "crust_factor": 0.5, "roughness_factor": 0.8,
     "storm_rainfall": 300.0, "npp": 600.0, "temperature": 16.0, "et_hot": 200.0, "negative_ions": 1500.0,
+    "temperature_amplitude": 12.0, "temperature_monthly": 16.0, "precipitation_monthly": 115.0,
 }
 
 
@@ -65,7 +66,8 @@ def landscape(make_landscape, coef, names) -> object:
     for name in names:
         unit = catalogue.INPUTS[name]
         value = SAMPLE[name] if name != "dem" else 100.0 + 3.0 * np.arange(codes.size, dtype=float).reshape(codes.shape)
-        inputs[name] = (value, unit)
+        grids = [f"{name}_{m}" for m in catalogue.MONTHS] if name in catalogue.MONTHLY else [name]
+        inputs.update({grid: (value, unit) for grid in grids})
     return make_landscape(codes, zones, inputs, tables(), coef=coef)
 
 

@@ -23,7 +23,7 @@ def problem_lines(folder) -> list[str]:
 def test_an_old_version_loads_the_frozen_copy():
     old = coefficient_set("cn-2022@1.0.0")
     new = coefficient_set("cn-2022")
-    assert (old.version, new.version) == ("1.0.0", "1.1.0")
+    assert (old.version, new.version) == ("1.0.0", "1.2.0")
     assert old.folders[-1] == (ROOT / "releases" / "cn-2022" / "1.0.0").resolve()
     # the 1.0.0 value (LY/T 1721 at 2005 prices) and its correction (Ganzi account, 2010 prices)
     assert old.price("price.reservoir_storage")[0].magnitude == 6.1107
@@ -31,6 +31,14 @@ def test_an_old_version_loads_the_frozen_copy():
     assert coefficient_set(f"cn-2022@{new.version}").folders == new.folders
     # a frozen set older than the range columns loads with empty ranges
     assert np.isnan(old.uncertainty("price.electricity").low)
+    # 1.1.0 (before the national-method decisions of docs/methods.md) replays from its frozen copy:
+    # the forestry soil-retention form and water netting of its profile, the assumed sand-fixation depth
+    v11 = coefficient_set("cn-2022@1.1.0")
+    assert v11.folders[-1] == (ROOT / "releases" / "cn-2022" / "1.1.0").resolve()
+    assert v11.profile["switches"]["water_conservation_net_of_water_use"] is True
+    assert not {"soil_retention_value", "climate_water_surface_eer", "marsh_soil_storage", "respiration_monthly"} & set(v11.profile["switches"])
+    assert v11.scalar("sand_fixation.soil_depth", "m") == 0.2 and new.scalar("sand_fixation.soil_depth", "m") == 0.1
+    assert not v11.has("price.soil_n_treatment") and new.price("price.soil_n_treatment")[1] == 2003
 
 
 def test_a_frozen_set_extends_the_frozen_version_of_its_base():
@@ -38,7 +46,8 @@ def test_a_frozen_set_extends_the_frozen_version_of_its_base():
     assert [f.parent.name + "/" + f.name for f in old.folders] == ["cn-2022/1.0.0", "zj-2020/1.0.0"]
     assert old.price("price.reservoir_storage")[0].magnitude == 6.1107
     new = coefficient_set("zj-2020")
-    assert new.version == "1.1.0" and new.price("price.reservoir_storage")[0].magnitude == 7.06
+    assert new.version == "1.2.0" and new.price("price.reservoir_storage")[0].magnitude == 7.06
+    assert new.profile["methods"]["oxygen_release"] == "npp" and coefficient_set("zj-2020@1.1.0").profile["methods"]["oxygen_release"] == "nep"
 
 
 def test_a_release_folder_must_match_its_manifest_version(tmp_path):
@@ -55,7 +64,7 @@ def test_editing_a_released_version_in_place_is_caught(tmp_path):
     shutil.copytree(ROOT / "releases", tmp_path / "releases")
     shutil.copytree(ROOT / "cn-2022", tmp_path / "cn-2022")
     manifest = tmp_path / "cn-2022" / "manifest.toml"
-    manifest.write_text(manifest.read_text(encoding="utf-8").replace('version = "1.1.0"', 'version = "1.0.0"'), encoding="utf-8")
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('version = "1.2.0"', 'version = "1.0.0"'), encoding="utf-8")
     problems = problem_lines(tmp_path / "cn-2022")
     assert any("version 1.0.0 was released with other files" in p and "bump 'version'" in p for p in problems)
 
@@ -64,6 +73,6 @@ def test_an_unpinned_base_is_reported(tmp_path):
     for name in ("cn-2022", "zj-2020"):
         shutil.copytree(ROOT / name, tmp_path / name)
     manifest = tmp_path / "zj-2020" / "manifest.toml"
-    manifest.write_text(manifest.read_text(encoding="utf-8").replace('base = "cn-2022@1.1.0"', 'base = "cn-2022"'), encoding="utf-8")
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('base = "cn-2022@1.2.0"', 'base = "cn-2022"'), encoding="utf-8")
     problems = problem_lines(tmp_path / "zj-2020")
     assert len(problems) == 1 and "base 'cn-2022' names no version" in problems[0] and 'cn-2022@<version>' in problems[0]

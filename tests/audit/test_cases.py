@@ -13,7 +13,7 @@ from gep.cli import app
 
 runner = CliRunner()
 CASES = Path(__file__).resolve().parents[2] / "benchmarks" / "cases"
-KINDS = {"gep-run", "capacity", "bond", "account-arithmetic"}
+KINDS = {"gep-run", "capacity", "bond", "account-arithmetic", "published-account"}
 SERVICES = {
     "provisioning", "water_conservation", "soil_retention", "sand_fixation", "flood_mitigation",
     "water_purification", "air_purification", "carbon_sequestration", "oxygen_release",
@@ -79,3 +79,27 @@ def test_check_tolerance_arithmetic():
     c = verify.Check("x", expected=100.0, actual=100.5, abs_tol=0.1, rel_tol=0.004)
     assert c.allowed == 0.5 and c.passed and c.deviation == 0.5 and c.rel_deviation == 0.005
     assert not verify.Check("x", 1.0, float("nan"), 1.0, 0.0).passed
+
+
+def test_published_accounts_are_revalued_and_a_wrong_price_fails(tmp_path):
+    """Ganzi 2010 re-valued with cn-2022: the national prices reproduce the published values; a changed
+    price mapping moves the re-valuation and fails the check (the case tests gep's prices, not the paper)."""
+    result = invoke("verify", CASES, "--case", "published-", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {c["case"] for c in doc["cases"]} == {"published-ganzi-2010", "published-gaotianyan-2014"}
+    assert all(c["kind"] == "published-account" and c["passed"] for c in doc["cases"])
+    shutil.copytree(CASES / "published-ganzi-2010", tmp_path / "published-ganzi-2010")
+    case = tmp_path / "published-ganzi-2010" / "case.toml"
+    # value the water stored at the dredging cost instead of the reservoir cost: 15.58 / 7.06 = 2.207 × the published value
+    case.write_text(case.read_text(encoding="utf-8").replace('"water_conservation.water_storage" = "price.reservoir_storage"', '"water_conservation.water_storage" = "price.dredging"'), encoding="utf-8")
+    bad = json.loads(invoke("verify", tmp_path, "--json").stdout)["cases"][0]
+    assert not bad["passed"] and abs(bad["largest_deviation"]["deviation"] - (15.58 / 7.06 - 1)) < 1e-3
+
+
+def test_a_published_account_row_without_a_price_mapping_target_is_a_clear_error(tmp_path):
+    shutil.copytree(CASES / "published-gaotianyan-2014", tmp_path / "published-gaotianyan-2014")
+    case = tmp_path / "published-gaotianyan-2014" / "case.toml"
+    case.write_text(case.read_text(encoding="utf-8") + '"oxygen_release.O3" = "price.oxygen"\n', encoding="utf-8")
+    bad = json.loads(invoke("verify", tmp_path, "--json").stdout)["cases"][0]
+    assert not bad["passed"] and "no row for oxygen_release.O3" in bad["error"]

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from gep.cli.bond import app, parse_rate
 from gep.errors import InputError
-from tests.hostile import HOSTILE
+from tests.cli.hostile import HOSTILE
 
 ROOT = Path(__file__).resolve().parents[2]
 BONDS = ROOT / "scenarios" / "bonds"

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from gep.cli.bond import app
 from gep.finance.revenue import calibrate_gbm
-from tests.hostile import HOSTILE, HOSTILE_PLAIN
+from tests.cli.hostile import HOSTILE, HOSTILE_PLAIN
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,10 +11,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from gep.audit.evidence import RunFiles
 from gep.audit.replay import replay
 from gep.cli.bond import app
-from gep.audit.evidence import RunFiles
-from gep.ledger import keys
 from gep.ledger.ledger import Ledger
 
 runner = CliRunner()
@@ -61,7 +60,7 @@ def case(tmp_path, monkeypatch, evidence_runs, keyset):
     base = _run(tmp_path / "base", {1: 1000.0, 2: 500.0, 3: 7.0})
     later = _run(tmp_path / "later", {1: 1300.0, 2: 450.0, 3: 9.0})
     evidence = evidence_runs
-    reg, alice = keys.generate(), keys.generate()
+    reg, alice = keyset.registry, keyset.alice
     led = Ledger.init(str(tmp_path / "ledger.db"), reg, operators=[keyset.operator.public], files=RunFiles())
     led.open_account(reg, "forest", alice.public, id="open-forest")
     led.issue(reg, "carbon/p1/2022", "5 t", "forest", evidence["carbon"], zone="1", id="iss-1")
@@ -106,7 +105,7 @@ def test_impact_by_hand_with_ledger_credits_and_replay(case):
     assert manifest["kind"] == "gep bond impact" and len(manifest["inputs"]["runs"]) == 2
     assert manifest["inputs"]["ledger"]["tree_head"]["size"] == 4
     # the ledger grows after the report: replay re-reads the records up to the recorded head
-    with Ledger.open(str(tmp / "ledger.db"), reg, files=RunFiles()) as led:
+    with Ledger.open(str(tmp / "ledger.db"), head_key=reg, files=RunFiles()) as led:
         led.issue(reg, "carbon/p1/2022", "1 t", "forest", evidence["carbon"], zone="1", id="iss-2")
     report = replay(tmp / "out" / "manifest.json")
     assert report.exit_code == 0, report.to_dict()

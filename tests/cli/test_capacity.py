@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from gep.cli.capacity import app, parse_quantity
 from gep.errors import UnitError
 from gep.units import Q_
-from tests.hostile import HOSTILE
+from tests.cli.hostile import HOSTILE
 
 runner = CliRunner()
 

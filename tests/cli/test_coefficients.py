@@ -20,14 +20,9 @@ def test_coefficients_show_and_verify(gep):
     assert table.exit_code == 0 and "price.carbon" in table.stdout
     verified = gep.invoke("coefficients", "verify", "--json")
     doc = json.loads(verified.stdout)
-    assert verified.exit_code == (0 if doc["ok"] else 1)
-    # every problem names a file and a line; only coef-b's tables may still fail the rules (in cn-2022:
-    # 'recalled' rows whose source names no table or page); the set below is kept as coef-a wrote it
-    other_half = {"flood_mitigation.csv", "purification.csv", "sand_fixation.csv", "soil_retention.csv", "water_conservation.csv",
-                  "export_coefficients.csv", "standards.csv"}
-    problems = [p for probs in doc["sets"].values() for p in probs]
-    assert all(", line " in p for p in problems)
-    assert {p.split(",")[0].rsplit("/", 1)[-1] for p in problems} <= other_half
+    # every shipped set and release passes the citation and range rules: no problem is tolerated
+    assert verified.exit_code == 0 and doc["ok"], [p for probs in doc["sets"].values() for p in probs]
+    assert not [p for probs in doc["sets"].values() for p in probs]
 
 
 def test_coefficients_show_unknown_set(gep):

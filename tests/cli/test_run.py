@@ -11,7 +11,7 @@ import shutil
 
 import numpy as np
 
-from tests.hostile import HOSTILE_PLAIN
+from tests.cli.hostile import HOSTILE_PLAIN
 
 
 def test_run_tiny_json_and_outputs(tmp_path, tiny, gep):

@@ -395,3 +395,14 @@ def test_every_unknown_code_at_once(base, kit):
     tmp, _, _ = base
     p = kit.scenario(tmp, name="codes", extra='[[changes]]\nop = "convert"\nfrom = [11, 77]\nto = 999\n\n[[changes]]\nop = "protect"\nclasses = [5]\n')
     user_error(["run", p, "--out", tmp / "o"], "#1 (line", "from: land-cover code(s) [77]", "to: land-cover code(s) [999]", "#2 (line", "classes: land-cover code(s) [5]", "gep coefficients show cn-2022")
+
+
+def test_region_province_selects_the_provincial_tariff_and_a_bad_code_is_a_user_error(base, kit):
+    tmp, _, doc0 = base
+    zj = run_json("run", kit.scenario(tmp, name="zhejiang", region_extra='province = "33"'), "--out", tmp / "runs" / "zhejiang")
+    # the province is recorded (the tariff it selects is hand-tested in test_climate_regulation.py); no
+    # service of this scenario uses a provincial row, so GEP is unchanged
+    assert zj["province"] == "33" and zj["gep_total_cny"] == pytest.approx(doc0["gep_total_cny"], rel=1e-12)
+    assert sum(zj["confidence_share"].values()) == pytest.approx(1.0)
+    user_error(["run", kit.scenario(tmp, name="nowhere", region_extra='province = "99"')], "province '99'", "price.electricity", "32")
+    user_error(["run", kit.scenario(tmp, name="typo", region_extra='province = "Jiangsu"')], "[region] province", "two-digit")

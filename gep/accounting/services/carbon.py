@@ -11,6 +11,10 @@ NDRC & NBS (2022) 生态产品总值核算规范（试行）, carbon sequestrati
 Q_CO2 = M_CO2/M_C × NEP, NEP = α × NPP × M_C6/M_C6H10O5 (72/162).
 Pei Zhiyong et al. (2010) heterotrophic respiration model
 Rh = 0.22·(exp(0.0912·T) + ln(0.3145·P + 1))·30·46.5 % (monthly T [°C], P [mm]).
+The model is monthly: applied to annual means it understates Rh (exp is
+convex); with annual grids only, the temperature term of a sinusoidal year
+of amplitude A is summed exactly, Σ_m exp(b·T_m) ≈ 12·exp(b·T̄)·I₀(b·A)
+(Abramowitz & Stegun 1964, 9.6.16: I₀(z) = (1/π)∫₀^π exp(z·cos θ) dθ).
 Sharp, R. et al. (2020) InVEST User's Guide, Carbon Storage and Sequestration.
 """
 
@@ -23,7 +27,8 @@ from gep.accounting.coefficients import CoefficientSet
 from gep.errors import CoefficientError
 from gep.accounting.landscape import Landscape
 from gep.accounting.services.result import Component, ServiceResult
-from gep.units import C_PER_DRY_MATTER, CO2_PER_C, affine, unitful, units_of
+from gep.accounting.switches import value as switch
+from gep.units import C_PER_DRY_MATTER, CO2_PER_C, Q_, affine, unitful, units_of
 
 NEP_ECOSYSTEMS = ("forest", "shrub", "grassland", "wetland")
 POOLS = ("c_above", "c_below", "c_soil", "c_dead")
@@ -53,22 +58,50 @@ def nep_ratio(npp, ratio):
     return ratio * npp
 
 
-@unitful(temperature="degC", precipitation="mm/yr", a="dimensionless", b="dimensionless", c="1/mm", f="dimensionless", returns="gC/(m**2*yr)")
-def heterotrophic_respiration(temperature, precipitation, a, b, c, f):
-    """Soil heterotrophic respiration Rh from annual mean temperature and precipitation.
-
-    The monthly model Rh_m = a·(exp(b·T) + ln(c·P_m + 1))·30·f is applied to
-    twelve months of mean temperature T and precipitation P/12 (a climatology
-    approximation when only annual grids are available) and summed.
+@unitful(temperature="degC", precipitation="mm", a="dimensionless", b="dimensionless", c="1/mm", f="dimensionless", returns="gC/m**2")
+def monthly_respiration(temperature, precipitation, a, b, c, f):
+    """Soil heterotrophic respiration of one month, Rh_m = a·(exp(b·T) + ln(c·P + 1))·30·f.
 
     Parameters
     ----------
     temperature : DataArray
-        Annual mean air temperature [°C].
+        Mean air temperature of the month [°C].
     precipitation : DataArray
-        Annual precipitation [mm/yr].
+        Precipitation of the month [mm].
     a, b, c, f : float
         Model constants (0.22, 0.0912 per °C, 0.3145 per mm, 0.465).
+
+    Returns
+    -------
+    DataArray
+        Rh of the month [gC/m²].
+
+    References
+    ----------
+    Pei Zhiyong et al. (2010).
+    """
+    return a * (np.exp(b * temperature) + np.log(c * precipitation + 1.0)) * 30.0 * f
+
+
+@unitful(temperature="degC", precipitation="mm/yr", amplitude="delta_degC", a="dimensionless", b="dimensionless", c="1/mm", f="dimensionless", returns="gC/(m**2*yr)")
+def annual_respiration(temperature, precipitation, amplitude, a, b, c, f):
+    """Yearly Rh of the monthly model from annual grids: a sinusoidal year of mean T and amplitude A, P/12 a month.
+
+    Rh = 12·a·(exp(b·T̄)·I₀(b·A) + ln(c·P/12 + 1))·30·f, where 12·exp(b·T̄)·I₀(b·A)
+    is the sum of exp(b·T_m) over a year with T_m = T̄ + A·cos(θ_m). The
+    precipitation term cannot be corrected without monthly precipitation (its
+    error is small: the logarithm is nearly flat).
+
+    Parameters
+    ----------
+    temperature : DataArray
+        Annual mean air temperature T̄ [°C].
+    precipitation : DataArray
+        Annual precipitation [mm/yr].
+    amplitude : DataArray or float
+        Half the difference of the warmest and coldest monthly means A [K].
+    a, b, c, f : float
+        Model constants as in :func:`monthly_respiration`.
 
     Returns
     -------
@@ -77,9 +110,12 @@ def heterotrophic_respiration(temperature, precipitation, a, b, c, f):
 
     References
     ----------
-    Pei Zhiyong et al. (2010).
+    Pei Zhiyong et al. (2010); Abramowitz, M. & Stegun, I. A. (1964) Handbook of
+    Mathematical Functions, 9.6.16 (I₀ as the mean of exp(z·cos θ)).
     """
-    return 12.0 * a * (np.exp(b * temperature) + np.log(c * precipitation / 12.0 + 1.0)) * 30.0 * f
+    from scipy.special import i0
+
+    return 12.0 * a * (np.exp(b * temperature) * i0(b * amplitude) + np.log(c * precipitation / 12.0 + 1.0)) * 30.0 * f
 
 
 @unitful(nep="gC/(m**2*yr)", area="m**2", returns="tCO2/yr")
@@ -140,21 +176,52 @@ def sequestration_nep_ratio(ls: Landscape, coef: CoefficientSet) -> xr.DataArray
     return co2_from_nep(nep, ls.cell_area) * ls.mask(NEP_ECOSYSTEMS)
 
 
+def _rh_constants(coef: CoefficientSet) -> list:
+    return [coef.quantity(f"carbon_sequestration.rh_{k}") for k in "abcf"]
+
+
 def sequestration_nep_rh(ls: Landscape, coef: CoefficientSet) -> xr.DataArray:
-    """Per-cell CO2 sequestered [tCO2/yr] with NEP = NPP − Rh (Pei Zhiyong et al. 2010)."""
-    npp = _npp(ls)
-    rh = heterotrophic_respiration(
+    """Per-cell CO2 sequestered [tCO2/yr] with NEP = NPP − Σ_months Rh_m (Pei Zhiyong et al. 2010)."""
+    constants = _rh_constants(coef)
+    temperature = ls.monthly("temperature_monthly", "degC", "carbon_sequestration")
+    precipitation = ls.monthly("precipitation_monthly", "mm", "carbon_sequestration")
+    months = [monthly_respiration(t, p, *constants) for t, p in zip(temperature, precipitation)]
+    rh = sum(months[1:], months[0])
+    nep = (_npp(ls) - rh).assign_attrs(units="gC/(m**2*yr)")
+    return co2_from_nep(nep, ls.cell_area) * ls.mask(NEP_ECOSYSTEMS)
+
+
+def sequestration_nep_rh_annual(ls: Landscape, coef: CoefficientSet, amplitude=None) -> xr.DataArray:
+    """Per-cell CO2 sequestered [tCO2/yr] with NEP = NPP − Rh from annual grids (:func:`annual_respiration`).
+
+    ``amplitude`` [K] replaces the ``temperature_amplitude`` input: 0 gives the monthly model on the
+    annual mean temperature and P/12, the form of gep before cn-2022 1.2.0 (switch
+    ``respiration_monthly`` off), which understates Rh (docs/methods.md decision 5).
+    """
+    rh = annual_respiration(
         ls.grid["temperature"] if ls.has_input("temperature") else ls.input("temperature", "degC", "carbon_sequestration"),
         ls.input("precipitation", "mm/yr", "carbon_sequestration"),
-        *(coef.quantity(f"carbon_sequestration.rh_{k}") for k in "abcf"),
+        ls.input("temperature_amplitude", "delta_degC", "carbon_sequestration") if amplitude is None else amplitude,
+        *_rh_constants(coef),
     )
-    nep = (npp - rh).assign_attrs(units="gC/(m**2*yr)")
+    nep = (_npp(ls) - rh).assign_attrs(units="gC/(m**2*yr)")
     return co2_from_nep(nep, ls.cell_area) * ls.mask(NEP_ECOSYSTEMS)
 
 
 def account_nep_rh(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
-    """Method ``nep_rh``: CO2 sequestered as 44/12 × (NPP − Rh), and the carbon stock."""
-    return _account(ls, coef, sequestration_nep_rh(ls, coef))
+    """Method ``nep_rh``: CO2 sequestered as 44/12 × (NPP − Σ monthly Rh), and the carbon stock.
+
+    With the switch ``respiration_monthly`` off (sets before cn-2022 1.2.0), the monthly model on
+    annual means (:func:`sequestration_nep_rh_annual` with no amplitude), so their runs replay.
+    """
+    if switch(switches, "respiration_monthly"):
+        return _account(ls, coef, sequestration_nep_rh(ls, coef))
+    return _account(ls, coef, sequestration_nep_rh_annual(ls, coef, amplitude=Q_(0.0, "delta_degC")))
+
+
+def account_nep_rh_annual(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
+    """Method ``nep_rh_annual``: as ``nep_rh`` from annual grids and the annual temperature amplitude."""
+    return _account(ls, coef, sequestration_nep_rh_annual(ls, coef))
 
 
 def account_nep_ratio(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:

@@ -1,12 +1,18 @@
 """Flood mitigation (洪水调蓄): storm water held by vegetation, lakes and
 reservoirs, and marshes, valued at the cost of reservoir storage.
 
+Marshes hold 0.3 m of surface water on the marsh area (class 64) in the
+published RCEES form; the switch ``marsh_soil_storage`` (off in cn-2022) adds
+the water the marsh soil holds, porosity × depth, on every wetland class
+(marsh, tidal flat, bottomland), as gep did before cn-2022 1.2.0.
+
 References
 ----------
 NDRC & NBS (2022) 生态产品总值核算规范（试行）, flood regulation: vegetation
-C = Σ (P_storm − R_storm)·A; reservoirs and lakes by flood storage (0.35 ×
-total storage when only the total is known); marshes by soil porosity ×
-depth × area plus surface retention.
+C = Σ (P_storm − R_storm)·A.
+Bai Ma Zhuo Ga (白玛卓嘎), Xiao Yi, Ouyang Zhiyun, Wang Liyan (2017) 甘孜藏族自治州
+生态系统生产总值核算研究. 生态学报 37(19): 6302–6312, §2.4.4: reservoirs
+C_r = 0.35 × total storage, marshes C_m = 0.3 m × marsh area.
 LY/T 1721-2008 (reservoir storage cost).
 """
 
@@ -18,11 +24,15 @@ import pandas as pd
 from gep.accounting.coefficients import CoefficientSet
 from gep.errors import InputError
 from gep.accounting.landscape import Landscape
-from gep.accounting.services.result import Component, ServiceResult
-from gep.units import convert, unitful
+from gep.accounting.services.result import Component, ServiceResult, by_class_confidence
+from gep.accounting.switches import value as switch
+from gep.units import Q_, convert, unitful
 
 VEGETATION = ("forest", "shrub", "grassland")
-MARSH = ("wetland",)
+#: Land-cover codes of marsh (沼泽地), the class the published form gives surface retention.
+MARSH_CODES = (64,)
+#: Ecosystems whose soil storage ``marsh_soil_storage`` counts (marsh, tidal flat, bottomland).
+WETLAND = ("wetland",)
 
 
 @unitful(storm_rainfall="mm/yr", storm_runoff_coefficient="dimensionless", area="m**2", returns="m**3/yr")
@@ -76,20 +86,31 @@ def reservoir_storage(table: pd.DataFrame, share: float) -> np.ndarray:
 
 
 def account_storage(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
-    """Flood storage of vegetation, marshes and the water bodies in the reservoirs table."""
+    """Flood storage of vegetation, marshes and the water bodies in the reservoirs table.
+
+    Components: ``vegetation_storage`` (one per confidence of the classes' storm-runoff
+    coefficients), ``marsh_storage`` and ``reservoir_storage``.
+    """
+    price, year = coef.price("price.reservoir_storage")
     alpha = ls.lut(coef, "flood_mitigation.storm_runoff_coefficient", "dimensionless", VEGETATION)
-    veg = vegetation_storage(ls.input("storm_rainfall", "mm/yr", "flood_mitigation"), alpha, ls.cell_area) * ls.mask(VEGETATION)
-    marsh = marsh_storage(
-        coef.quantity("flood_mitigation.marsh_porosity"),
-        coef.quantity("flood_mitigation.marsh_soil_depth"),
-        coef.quantity("flood_mitigation.marsh_surface_retention"),
-        ls.cell_area,
-    ) * ls.mask(MARSH)
+    veg = (vegetation_storage(ls.input("storm_rainfall", "mm/yr", "flood_mitigation"), alpha, ls.cell_area) * ls.mask(VEGETATION)).assign_attrs(units="m**3/yr")
+    with coef.recording() as marsh_reads:
+        if switch(switches, "marsh_soil_storage"):
+            porosity, depth = coef.quantity("flood_mitigation.marsh_porosity"), coef.quantity("flood_mitigation.marsh_soil_depth")
+            where = ls.mask(WETLAND)
+        else:
+            porosity, depth = Q_(0.0, "dimensionless"), Q_(0.0, "m")
+            where = ls.class_mask(MARSH_CODES)
+        marsh = (marsh_storage(porosity, depth, coef.quantity("flood_mitigation.marsh_surface_retention"), ls.cell_area) * where).assign_attrs(units="m**3/yr")
     cell = (veg + marsh).assign_attrs(units="m**3/yr")
-    q = ls.zonal(cell, "m**3/yr")
+    vegetation = by_class_confidence(ls, coef, "flood_mitigation.storm_runoff_coefficient", ls.zonal_by_class(veg), "m**3/yr", VEGETATION)
+    components = [Component("vegetation_storage", part, price, year, "price.reservoir_storage", uses=rows) for rows, part in vegetation]
+    components.append(Component("marsh_storage", ls.zonal(marsh, "m**3/yr"), price, year, "price.reservoir_storage", uses=marsh_reads.rows))
     if "reservoirs" in ls.tables:
         table = ls.tables["reservoirs"]
-        storage = reservoir_storage(table, coef.scalar("flood_mitigation.flood_storage_share", "dimensionless"))
-        q = (q + ls.by_zone_eco(table["zone_id"], ["water"] * len(table), storage, "reservoirs table")).assign_attrs(units="m**3/yr")
-    price, year = coef.price("price.reservoir_storage")
-    return ServiceResult(quantity=q, components=[Component("flood_storage", q, price, year, "price.reservoir_storage")], cells={"flood_mitigation": cell})
+        with coef.recording() as reservoir_reads:
+            storage = reservoir_storage(table, coef.scalar("flood_mitigation.flood_storage_share", "dimensionless"))
+        held = ls.by_zone_eco(table["zone_id"], ["water"] * len(table), storage, "reservoirs table", "m**3/yr")
+        components.append(Component("reservoir_storage", held, price, year, "price.reservoir_storage", uses=reservoir_reads.rows))
+    q = sum((c.quantity for c in components[1:]), components[0].quantity).assign_attrs(units="m**3/yr")
+    return ServiceResult(quantity=q, components=components, cells={"flood_mitigation": cell})

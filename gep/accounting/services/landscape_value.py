@@ -17,7 +17,8 @@ import numpy as np
 from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.landscape import Landscape
 from gep.accounting.services.recreation import _column
-from gep.accounting.services.result import Component, ServiceResult
+from gep.accounting.services.result import ServiceResult, money_components, row_price_years
+from gep.accounting.switches import value as switch
 from gep.units import Q_, unitful
 
 GREEN_BLUE = ("water", "forest", "wetland", "grassland", "shrub")
@@ -30,12 +31,16 @@ def annual_premium(floor_area, premium, rate):
 
 
 def account_hedonic(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
-    """Floor area in the influence zone and its annualised premium, shared among green and blue ecosystems by area."""
+    """Floor area in the influence zone and its annualised premium (CNY of the table's price year),
+    shared among green and blue ecosystems by area."""
     table = ls.table("housing", "landscape")
     area = _column(table, "floor_area", "m**2", "m**2")
     premium = _column(table, "premium", "CNY/m**2", "CNY/m**2")
-    rate = coef.scalar("landscape.annualisation_rate", "dimensionless") if switches.get("landscape_annualise", True) else 1.0
+    with coef.recording() as reads:
+        rate = coef.scalar("landscape.annualisation_rate", "dimensionless") if switch(switches, "landscape_annualise") else 1.0
     money = np.asarray(annual_premium(Q_(area, "m**2"), Q_(premium, "CNY/m**2"), Q_(rate, "1/yr")).magnitude)
     q = ls.allocate_by_area(ls.zone_sums(table, area, "housing table"), GREEN_BLUE, "m**2")
-    value = ls.allocate_by_area(ls.zone_sums(table, money, "housing table"), GREEN_BLUE, "CNY/yr")
-    return ServiceResult(quantity=q, components=[Component("premium", value, Q_(1.0, "dimensionless"), ls.year, "housing table premium × landscape.annualisation_rate")])
+    place = lambda m: ls.allocate_by_area(ls.zone_sums(table, m, "housing table"), GREEN_BLUE, "CNY/yr")  # noqa: E731
+    where = f"housing table ({table.attrs.get('path', 'housing.csv')})"
+    components = money_components("premium", money, row_price_years(table, ls.year), place, f"{where}: floor_area × premium × landscape.annualisation_rate", reads.rows)
+    return ServiceResult(quantity=q, components=components)

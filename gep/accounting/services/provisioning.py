@@ -20,7 +20,8 @@ import pandas as pd
 from gep.accounting.coefficients import CoefficientSet
 from gep.errors import InputError
 from gep.accounting.landscape import Landscape
-from gep.accounting.services.result import Component, ServiceResult
+from gep.accounting.services.result import Component, ServiceResult, money_components, row_price_years
+from gep.accounting.switches import value as switch
 from gep.units import Q_, convert
 
 COLUMNS = ("zone_id", "product", "ecosystem", "quantity", "unit")
@@ -33,7 +34,7 @@ def account_statistics(ls: Landscape, coef: CoefficientSet, switches: dict) -> S
     missing = [c for c in COLUMNS if c not in table]
     if missing:
         raise InputError(f"{path} lacks column(s) {', '.join(missing)}", hint=f"the header must contain {', '.join(COLUMNS)}")
-    if switches.get("exclude_outside_origin", True) and "origin" in table:
+    if switch(switches, "exclude_outside_origin") and "origin" in table:
         table = table[table["origin"].fillna("").astype(str).str.lower() != "outside"]
     qty = pd.to_numeric(table["quantity"], errors="coerce")
     if qty.isna().any() or (qty < 0).any():
@@ -43,18 +44,19 @@ def account_statistics(ls: Landscape, coef: CoefficientSet, switches: dict) -> S
     has_value = "value" in table
     for product, rows in table.groupby(table["product"].astype(str), sort=True):
         where = f"{path} ({product})"
-        share = coef.scalar("provisioning.ecosystem_share", "dimensionless", product)
-        if has_value and rows["value"].notna().all():
-            vunit = table.attrs.get("units", {}).get("value", "CNY")
-            money = convert(pd.to_numeric(rows["value"]).to_numpy(), vunit, "CNY", f"{where} value") * share
-            q = ls.by_zone_eco(rows["zone_id"], rows["ecosystem"].astype(str), money, where, "CNY/yr")
-            components.append(Component(product, q, Q_(1.0, "dimensionless"), ls.year, f"{path}: gross output value × provisioning.ecosystem_share[{product}]"))
-            continue
-        price, year = coef.price(f"price.product.{product}")
+        with coef.recording() as reads:
+            share = coef.scalar("provisioning.ecosystem_share", "dimensionless", product)
+            if has_value and rows["value"].notna().all():
+                vunit = table.attrs.get("units", {}).get("value", "CNY")
+                money = convert(pd.to_numeric(rows["value"]).to_numpy(), vunit, "CNY", f"{where} value") * share
+                place = lambda m, rows=rows, where=where: ls.by_zone_eco(rows["zone_id"], rows["ecosystem"].astype(str), m, where, "CNY/yr")  # noqa: E731
+                components += money_components(product, money, row_price_years(rows, ls.year), place, f"production table ({path}): gross output value × provisioning.ecosystem_share[{product}]", reads.rows)
+                continue
+            price, year = coef.price(f"price.product.{product}")
         per = _denominator(price)
         amounts = np.array([convert(v, u, per, f"{where} quantity") for v, u in zip(rows["quantity"], rows["unit"].astype(str))], dtype=float)
         q = ls.by_zone_eco(rows["zone_id"], rows["ecosystem"].astype(str), amounts * share, where, f"{per}/yr")
-        components.append(Component(product, q, price, year, f"price.product.{product} × provisioning.ecosystem_share[{product}]"))
+        components.append(Component(product, q, price, year, f"price.product.{product} × provisioning.ecosystem_share[{product}]", uses=reads.rows))
     return ServiceResult(quantity=None, components=components)
 
 

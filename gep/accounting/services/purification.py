@@ -21,6 +21,7 @@ import xarray as xr
 from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.landscape import Landscape
 from gep.accounting.services.result import Component, ServiceResult
+from gep.accounting.switches import value as switch
 from gep.units import convert, unitful
 
 WATER_POLLUTANTS = ("COD", "NH3-N", "TP")
@@ -73,7 +74,7 @@ def zone_loads(ls: Landscape, pollutants: tuple[str, ...], service: str) -> dict
 
 
 def _purify(ls: Landscape, coef: CoefficientSet, switches: dict, service: str, pollutants: tuple[str, ...], ecosystems: tuple[str, ...], prices: dict[str, tuple]) -> ServiceResult:
-    loads = zone_loads(ls, pollutants, service) if switches.get("purification_capped_by_load", True) else None
+    loads = zone_loads(ls, pollutants, service) if switch(switches, "purification_capped_by_load") else None
     components, cells, total = [], {}, None
     for pol in pollutants:
         rate = ls.lut_table(coef, f"{service}.capacity_{pol}", "kg/(ha*yr)", ecosystems)

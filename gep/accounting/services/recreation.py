@@ -4,6 +4,8 @@ References
 ----------
 NDRC & NBS (2022) 生态产品总值核算规范（试行）, recreation: Σ visitors ×
 (travel time × wage + direct cost), or tourism revenue from statistics.
+CNY amounts of the visitors table (wages, direct costs, revenue) are in the
+table's price year and indexed like coefficient prices.
 Clawson & Knetsch (1966) Economics of Outdoor Recreation (travel-cost method).
 """
 
@@ -15,21 +17,29 @@ import pandas as pd
 from gep.accounting.coefficients import CoefficientSet
 from gep.errors import InputError
 from gep.accounting.landscape import Landscape
-from gep.accounting.services.result import Component, ServiceResult
+from gep.accounting.services.result import ServiceResult, money_components, row_price_years
 from gep.units import Q_, convert, unitful
 
 NATURAL = ("forest", "water", "wetland", "grassland", "shrub")
 
 
-@unitful(visitors="visit/yr", travel_time="h/visit", wage="CNY/h", direct_cost="CNY/visit", time_value_share="dimensionless", returns="CNY/yr")
-def travel_cost(visitors, travel_time, wage, direct_cost, time_value_share):
-    """Travel cost, visitors × (time × wage × share + direct cost) [CNY/yr].
+@unitful(visitors="visit/yr", travel_time="h/visit", wage="CNY/h", time_value_share="dimensionless", returns="CNY/yr")
+def time_cost(visitors, travel_time, wage, time_value_share):
+    """The travel-time part of the travel cost, visitors × time × wage × share [CNY/yr].
+
+    The travel cost is ``time_cost + direct_cost``.
 
     References
     ----------
     NDRC & NBS (2022); Clawson & Knetsch (1966).
     """
-    return visitors * (travel_time * wage * time_value_share + direct_cost)
+    return visitors * travel_time * wage * time_value_share
+
+
+@unitful(visitors="visit/yr", cost="CNY/visit", returns="CNY/yr")
+def direct_cost(visitors, cost):
+    """The direct part of the travel cost (fares, fees, lodging), visitors × cost per visit [CNY/yr] (Clawson & Knetsch 1966)."""
+    return visitors * cost
 
 
 def _column(table: pd.DataFrame, name: str, unit: str, default_unit: str) -> np.ndarray:
@@ -49,34 +59,32 @@ def _where(table: pd.DataFrame, ls: Landscape, values: np.ndarray, unit: str) ->
 
 
 def account_travel_cost(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
-    """Method ``travel_cost``: visits and their travel cost, visitors × (time × wage × share + direct cost)."""
+    """Method ``travel_cost``: visits and their travel cost, visitors × (time × wage × share + direct cost).
+
+    Two components: the value of the travel time (which rests on
+    ``recreation.time_value_share``) and the direct cost, each in the CNY of the
+    table's price year (a ``price_year`` column, else the table's).
+    """
     table = ls.table("visitors", "recreation")
     visits = _column(table, "visitors", "visit", "visit")
-    money = np.asarray(
-        travel_cost(
-            Q_(visits, "visit/yr"),
-            Q_(_column(table, "travel_time", "h", "h"), "h/visit"),
-            Q_(_column(table, "wage", "CNY/h", "CNY/h"), "CNY/h"),
-            Q_(_column(table, "direct_cost", "CNY/visit", "CNY/visit"), "CNY/visit"),
-            coef.quantity("recreation.time_value_share"),
-        ).magnitude
-    )
-    return _account(ls, table, visits, money, "travel_cost")
+    wage = _column(table, "wage", "CNY/h", "CNY/h")
+    with coef.recording() as reads:
+        share = coef.quantity("recreation.time_value_share")
+    time_money = time_cost(Q_(visits, "visit/yr"), Q_(_column(table, "travel_time", "h", "h"), "h/visit"), Q_(wage, "CNY/h"), share).magnitude
+    direct_money = direct_cost(Q_(visits, "visit/yr"), Q_(_column(table, "direct_cost", "CNY/visit", "CNY/visit"), "CNY/visit")).magnitude
+    years = row_price_years(table, ls.year)
+    place = lambda money: _where(table, ls, money, "CNY/yr")  # noqa: E731
+    where = f"visitors table ({table.attrs.get('path', 'visitors.csv')})"
+    components = money_components("travel_time", np.asarray(time_money), years, place, f"{where}: visitors × travel_time × wage × recreation.time_value_share", reads.rows)
+    components += money_components("direct_cost", np.asarray(direct_money), years, place, f"{where}: visitors × direct_cost", frozenset())
+    return ServiceResult(quantity=_where(table, ls, visits, "visit/yr"), components=components)
 
 
 def account_revenue(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
-    """Method ``revenue``: visits and the nature-based tourism revenue they bring."""
+    """Method ``revenue``: visits and the nature-based tourism revenue they bring (CNY of the table's price year)."""
     table = ls.table("visitors", "recreation")
     visits = _column(table, "visitors", "visit", "visit")
-    return _account(ls, table, visits, _column(table, "revenue", "CNY", "CNY"), "revenue")
-
-
-def _account(ls: Landscape, table: pd.DataFrame, visits: np.ndarray, money: np.ndarray, method: str) -> ServiceResult:
-    """Visits and their value by zone × ecosystem.
-
-    Sites without an ``ecosystem`` column are shared among the zone's natural
-    ecosystems in proportion to their area.
-    """
-    q = _where(table, ls, visits, "visit/yr")
-    value = _where(table, ls, money, "CNY/yr")
-    return ServiceResult(quantity=q, components=[Component(method, value, Q_(1.0, "dimensionless"), ls.year, "visitors table (CNY of the accounting year)")])
+    money = _column(table, "revenue", "CNY", "CNY")
+    place = lambda m: _where(table, ls, m, "CNY/yr")  # noqa: E731
+    components = money_components("revenue", money, row_price_years(table, ls.year), place, f"visitors table ({table.attrs.get('path', 'visitors.csv')}): revenue")
+    return ServiceResult(quantity=_where(table, ls, visits, "visit/yr"), components=components)

@@ -1,5 +1,6 @@
 """Soil retention (土壤保持): RUSLE with its factor models, valued as avoided
-sediment dredging plus the nutrients kept on the land.
+sediment dredging plus avoided non-point pollution (national form) or plus the
+fertiliser the kept nutrients replace (forestry form).
 
 References
 ----------
@@ -11,7 +12,10 @@ Liu, B. Y., Nearing, M. A., Risse, L. M. (1994) Slope gradient effects on
 soil loss for steep slopes. Trans. ASAE 37(6) (S factor).
 Williams, J. R. (1995) The EPIC model (K_EPIC); Zhang Keli et al. (2007)
 correction K = −0.01383 + 0.51575·K_EPIC.
-LY/T 1721-2008 (fertilizer prices and contents).
+Bai Ma Zhuo Ga (白玛卓嘎), Xiao Yi, Ouyang Zhiyun, Wang Liyan (2017) 甘孜藏族自治州
+生态系统生产总值核算研究. 生态学报 37(19): 6302–6312, §2.4.2 eqs. (4)–(5) (the national
+form: V = λ·Q/ρ·c_dredge + Q·C_N·p_N + Q·C_P·p_P, N and P at treatment cost).
+LY/T 1721-2008 (the forestry form: N, P, K and organic matter at fertiliser prices).
 """
 
 from __future__ import annotations
@@ -22,10 +26,17 @@ import xarray as xr
 from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.landscape import Landscape
 from gep.accounting.services.result import Component, ServiceResult
+from gep.accounting.switches import CHOICES, value as switch
+from gep.errors import ScenarioError
 from gep.units import Q_, unitful
 
 ECOSYSTEMS = ("forest", "shrub", "grassland", "wetland", "cropland", "bare")
-NUTRIENTS = {"N": "price.fertilizer_dap", "P": "price.fertilizer_dap", "K": "price.fertilizer_kcl", "organic_matter": "price.organic_matter"}
+#: Nutrients the national form prices at the cost of treating them as non-point pollution (Bai Ma Zhuo Ga et al. 2017 eq. (5)).
+TREATED = {"N": "price.soil_n_treatment", "P": "price.soil_p_treatment"}
+#: Nutrients the forestry form prices at the fertiliser that would replace them (LY/T 1721-2008).
+FERTILISERS = {"N": "price.fertilizer_dap", "P": "price.fertilizer_dap", "K": "price.fertilizer_kcl", "organic_matter": "price.organic_matter"}
+#: Valuation forms (switch ``soil_retention_value``): the national form and the forestry fertiliser form.
+VALUE_FORMS = CHOICES["soil_retention_value"]
 
 
 @unitful(r="MJ*mm/(ha*h*yr)", k="t*ha*h/(ha*MJ*mm)", ls_factor="dimensionless", c="dimensionless", p="dimensionless", returns="t/(ha*yr)")
@@ -244,15 +255,42 @@ def _account(ls: Landscape, coef: CoefficientSet, switches: dict, cover_manageme
     cell = (per_cell_mass(per_ha, ls.cell_area) * mask).assign_attrs(units="t/yr")
     q = ls.zonal(cell, "t/yr")
 
-    lam = coef.scalar("soil_retention.sediment_fraction", "dimensionless")
-    rho = coef.scalar("soil_retention.bulk_density", "t/m**3")
-    sediment = (q * lam / rho).assign_attrs(units="m**3/yr")
-    price, year = coef.price("price.dredging")
-    components = [Component("sediment", sediment, price, year, "price.dredging")]
-    if switches.get("soil_retention_nutrients", True):
-        for nutrient, price_key in NUTRIENTS.items():
+    components = [_sediment(q, coef)]
+    if switch(switches, "soil_retention_nutrients"):
+        form = switch(switches, "soil_retention_value")
+        if form not in VALUE_FORMS:
+            raise ScenarioError(f"switch soil_retention_value = {form!r} is not a valuation form of soil retention", hint=f"use one of {', '.join(VALUE_FORMS)}")
+        components += _treated_nutrients(q, coef) if form == "national" else _fertilisers(q, coef)
+    return ServiceResult(quantity=q, components=components, cells={"soil_retention": cell})
+
+
+def _sediment(q: xr.DataArray, coef: CoefficientSet) -> Component:
+    """Reduced sedimentation, λ·Q/ρ [m³/yr] at the reservoir dredging cost (Bai Ma Zhuo Ga et al. 2017 eq. (4))."""
+    with coef.recording() as reads:
+        lam = coef.scalar("soil_retention.sediment_fraction", "dimensionless")
+        rho = coef.scalar("soil_retention.bulk_density", "t/m**3")
+        price, year = coef.price("price.dredging")
+    return Component("sediment", (q * lam / rho).assign_attrs(units="m**3/yr"), price, year, "price.dredging", uses=reads.rows)
+
+
+def _treated_nutrients(q: xr.DataArray, coef: CoefficientSet) -> list[Component]:
+    """N and P kept on the land, Q·C [t/yr], at the cost of treating them as pollution (Bai Ma Zhuo Ga et al. 2017 eq. (5))."""
+    out = []
+    for nutrient, price_key in TREATED.items():
+        with coef.recording() as reads:
+            content = coef.scalar("soil_retention.nutrient_content", "dimensionless", nutrient)
+            price, year = coef.price(price_key)
+        out.append(Component(nutrient, (q * content).assign_attrs(units="t/yr"), price, year, price_key, uses=reads.rows))
+    return out
+
+
+def _fertilisers(q: xr.DataArray, coef: CoefficientSet) -> list[Component]:
+    """N, P, K and organic matter kept on the land, Q·C [t/yr], at the price of the fertiliser holding them (LY/T 1721-2008)."""
+    out = []
+    for nutrient, price_key in FERTILISERS.items():
+        with coef.recording() as reads:
             content = coef.scalar("soil_retention.nutrient_content", "dimensionless", nutrient)
             fert = coef.scalar("soil_retention.fertilizer_content", "dimensionless", nutrient)
-            fert_price, fyear = coef.price(price_key)
-            components.append(Component(nutrient, (q * content).assign_attrs(units="t/yr"), fert_price / fert, fyear, f"{price_key} / soil_retention.fertilizer_content[{nutrient}]"))
-    return ServiceResult(quantity=q, components=components, cells={"soil_retention": cell})
+            price, year = coef.price(price_key)
+        out.append(Component(nutrient, (q * content).assign_attrs(units="t/yr"), price / fert, year, f"{price_key} / soil_retention.fertilizer_content[{nutrient}]", uses=reads.rows))
+    return out

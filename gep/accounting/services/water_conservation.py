@@ -16,7 +16,8 @@ import xarray as xr
 
 from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.landscape import Landscape
-from gep.accounting.services.result import Component, ServiceResult
+from gep.accounting.services.result import Component, ServiceResult, by_class_confidence
+from gep.accounting.switches import value as switch
 from gep.units import unitful
 
 ECOSYSTEMS = ("forest", "shrub", "grassland", "wetland", "water")
@@ -114,38 +115,42 @@ def account_budyko(ls: Landscape, coef: CoefficientSet, switches: dict) -> Servi
 
 
 def _account(ls: Landscape, coef: CoefficientSet, switches: dict, evapotranspiration) -> ServiceResult:
-    """Water conservation of the forest, shrub, grassland, wetland and water cells (ET from ``evapotranspiration(P)``)."""
+    """Water conservation of the forest, shrub, grassland, wetland and water cells (ET from ``evapotranspiration(P)``).
+
+    One component per confidence of the classes' runoff coefficients
+    (:func:`~gep.accounting.services.result.by_class_confidence`).
+    """
     p = ls.input("precipitation", "mm/yr", "water_conservation")
     alpha = ls.lut(coef, "water_conservation.runoff_coefficient", "dimensionless", ECOSYSTEMS)
     mask = ls.mask(ECOSYSTEMS)
     et = evapotranspiration(p)
     cell = water_balance(p, et, alpha, ls.cell_area) * mask
     cell.attrs["units"] = "m**3/yr"
-    rule = switches.get("negative_water_conservation", "clamp_total")
+    rule = switch(switches, "negative_water_conservation")
     if rule == "clamp_cells":
         cell = cell.clip(min=0.0).assign_attrs(units="m**3/yr")
+    by_class = ls.zonal_by_class(cell)
     if rule == "clamp_total":
-        q = ls.class_to_ecosystem(np.clip(ls.zonal_by_class(cell), 0.0, None), "m**3/yr")
-    else:
-        q = ls.zonal(cell, "m**3/yr")
+        by_class = np.clip(by_class, 0.0, None)
+    parts = by_class_confidence(ls, coef, "water_conservation.runoff_coefficient", by_class, "m**3/yr", ECOSYSTEMS)
+    q = sum((part for _, part in parts[1:]), parts[0][1]).assign_attrs(units="m**3/yr")
     notes = []
-    if switches.get("water_conservation_net_of_water_use", False) and "production" in ls.tables:
+    if switch(switches, "water_conservation_net_of_water_use") and "production" in ls.tables:
         prod = ls.tables["production"]
         water = prod[prod["product"].astype(str) == "water_supply"]
         if len(water):
             from gep.units import convert
 
             use = ls.by_zone_eco(water["zone_id"], ["water"] * len(water), [convert(v, u, "m**3", "water_supply") for v, u in zip(water["quantity"], water["unit"])], "production table (water_supply)")
-            zone_use = use.sum("ecosystem")
             zone_q = q.sum("ecosystem")
-            share = xr.where(zone_q > 0, q / zone_q, 0.0)
-            net = (zone_q - zone_use).clip(min=0.0)
-            q = (share * net).assign_attrs(units="m**3/yr")
+            kept = xr.where(zone_q > 0, (zone_q - use.sum("ecosystem")).clip(min=0.0) / zone_q.where(zone_q > 0), 0.0)
+            parts = [(rows, (part * kept).assign_attrs(units="m**3/yr")) for rows, part in parts]
+            q = (q * kept).assign_attrs(units="m**3/yr")
             notes.append("water conservation net of local water supply (switch water_conservation_net_of_water_use)")
     price, year = coef.price("price.reservoir_storage")
     return ServiceResult(
         quantity=q,
-        components=[Component("water_storage", q, price, year, "price.reservoir_storage")],
+        components=[Component("water_storage", part, price, year, "price.reservoir_storage", uses=rows) for rows, part in parts],
         cells={"water_conservation": cell},
         notes=notes,
     )

@@ -15,6 +15,14 @@ Writes next to this script (deterministic, byte-identical on every run):
   is the same, so 2021's changes are a subset of 2020's).
 * ``precipitation_wgs84.tif``: the demo precipitation on a 0.01° WGS 84 grid
   (EPSG:4326, ≈ 1 km), for ``demo_resample.toml`` (inputs on another grid and CRS).
+* ``temperature_monthly.tif``, ``precipitation_monthly.tif``: 12-band monthly climate
+  grids (January to December) on a 1 km grid in the demo's UTM zone, as monthly
+  climate grids usually come, for the monthly soil-respiration model of
+  ``demo.toml`` (carbon sequestration, method ``nep_rh``). Each is the demo's
+  annual grid averaged to 1 km, with a seasonal cycle shaped like the climate
+  normals of the lower Yangtze plain (Jan about 13 °C below the annual mean, Jul
+  about 12 °C above; about 17 % of the year's rain in June) — synthetic, like
+  everything else.
 * GeoJSON polygons (WGS 84 lon/lat, RFC 7946): ``water_source_protection.geojson``
   (around the Shahe and Daxi reservoirs), ``changdang_restoration.geojson`` (the
   Changdang Lake shore), ``project_site.geojson`` (an eco-tourism project site by
@@ -91,6 +99,36 @@ def precipitation_wgs84(path: Path) -> None:
     out.rio.to_raster(path, compress="DEFLATE", tags={"units": "mm/yr"})
 
 
+# --------------------------------------------------------------------------- monthly climate
+#: Monthly mean temperature minus the annual mean [K], January to December (shape of the lower-Yangtze
+#: climate normals, rounded; a synthetic cycle, not a station's record).
+T_CYCLE = np.array([-12.8, -10.8, -6.4, -0.5, 4.8, 8.5, 12.1, 11.6, 7.4, 1.8, -4.5, -11.2])
+#: Share of the year's precipitation in each month (same shape; sums to 1).
+P_CYCLE = np.array([60, 60, 95, 85, 100, 200, 170, 130, 85, 60, 55, 40], dtype=float) / 1140.0
+CLIMATE_RES = 1000.0  # m
+
+
+def monthly_climate(path: Path, annual: str, unit: str, monthly) -> None:
+    """A 12-band 1 km grid from the demo's annual grid ``annual``: ``monthly(annual_mean)`` gives the 12 months."""
+    import rioxarray  # noqa: F401
+    import xarray as xr
+    from rasterio.enums import Resampling
+    from scipy import ndimage
+
+    da = xr.open_dataarray(DATA / f"{annual}.tif", engine="rasterio").squeeze("band", drop=True)
+    coarse = da.rio.reproject(da.rio.crs, resolution=CLIMATE_RES, resampling=Resampling.average)
+    values = coarse.values.astype(np.float64)
+    gap = ~np.isfinite(values)
+    if gap.any():  # cells outside the county: the nearest county value, so interpolation reaches the edge
+        idx = ndimage.distance_transform_edt(gap, return_distances=False, return_indices=True)
+        values = values[tuple(idx)]
+    bands = np.round(monthly(values), 2).astype(np.float32)
+    out = xr.DataArray(bands, dims=("band", "y", "x"), coords={"band": np.arange(1, 13), "y": coarse["y"], "x": coarse["x"]})
+    out = out.rio.write_crs(coarse.rio.crs).rio.write_transform(coarse.rio.transform()).rio.write_nodata(np.nan, encoded=False)
+    out.attrs = {"units": unit}
+    out.rio.to_raster(path, compress="DEFLATE", tags={"units": unit, "source": f"SYNTHETIC monthly {annual} of the demo county (January to December), made by scenarios/demo/extra/generate.py", "generator": "scenarios/demo/extra/generate.py"})
+
+
 # --------------------------------------------------------------------------- polygons
 def lonlat(rc: list[tuple[float, float]]) -> list[list[float]]:
     """(row, col) grid positions → closed ring of [lon, lat] (rounded to 1e-7°, ≈ 1 cm)."""
@@ -143,6 +181,8 @@ def main() -> None:
         print(f"land cover {year}:")
         write_codes(HERE / f"landcover_{year}.tif", history(fraction), year)
     precipitation_wgs84(HERE / "precipitation_wgs84.tif")
+    monthly_climate(HERE / "temperature_monthly.tif", "temperature", "degC", lambda t: t[None] + T_CYCLE[:, None, None])
+    monthly_climate(HERE / "precipitation_monthly.tif", "precipitation", "mm", lambda p: p[None] * P_CYCLE[:, None, None])
     polygons()
     print(f"wrote {HERE}")
 

@@ -5,9 +5,11 @@ See tests/accounting/hand.py for the grid, the CPI chain and the helpers.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from tests.accounting.hand import A, HA, CO2_C, RH, carbon_landscape, chain, qty, run, total_value, values
+from tests.accounting.hand import A, HA, CO2_C, RH, carbon_landscape, chain, monthly, qty, run, total_value, values
 
 
 def test_carbon_nep_rh_hand(coef, make_landscape):
@@ -78,3 +80,45 @@ def test_carbon_stock_matches_invest_carbon_arithmetic(coef, make_landscape):
     # the same arithmetic straight from the pool table, as InVEST does it
     pools = coef.carbon_pools.set_index("lucode")[["c_above", "c_below", "c_soil", "c_dead"]].astype(float).sum(axis=1)
     assert float(stock.sum()) == pytest.approx(sum(pools[c] * HA for c in (211, 31, 12, 51))) == pytest.approx(23.9994)
+
+
+def test_carbon_nep_rh_sums_the_monthly_model_over_a_seasonal_year_hand(coef, make_landscape):
+    """Rh of Pei et al. (2010) is monthly: summed over twelve months of a subtropical cycle, not applied to annual means
+    (docs/methods.md decision 5)."""
+    t = [4.5, 6, 10, 16, 21, 25, 28.5, 28, 24, 18, 12, 6.5]  # °C, mean 16.625
+    p = [50, 70, 100, 120, 150, 220, 180, 160, 100, 70, 50, 40]  # mm, 1310 in the year
+    ls = make_landscape([[211, 51]], [[1, 1]], {"npp": (600.0, "gC/(m**2*yr)"),
+                                              **monthly("temperature_monthly", t, "degC"), **monthly("precipitation_monthly", p, "mm")})
+    assert coef.profile["switches"]["respiration_monthly"] is True
+    res = run("carbon_sequestration", ls, coef, "nep_rh", dict(coef.profile["switches"]))
+    # January: 0.22 × (e^(0.0912 × 4.5) + ln(0.3145 × 50 + 1)) × 30 × 0.465 = 0.22 × (1.507421 + 2.816905) × 13.95 = 13.271354
+    jan = 0.22 * (math.exp(0.0912 * 4.5) + math.log(0.3145 * 50 + 1)) * 30 * 0.465
+    assert jan == pytest.approx(13.271354, rel=1e-6)
+    # the twelve months sum to Rh = 346.8953 gC/m²; the annual means (16.625 °C, 1310/12 mm) would give 299.0323 (−13.8 %)
+    rh = sum(0.22 * (math.exp(0.0912 * tm) + math.log(0.3145 * pm + 1)) * 30 * 0.465 for tm, pm in zip(t, p))
+    assert rh == pytest.approx(346.8953, rel=1e-6)
+    # NEP = 600 − 346.8953 = 253.1047 gC/m² × 900 m² × 1e-6 × 44/12 = 0.835245 t CO2
+    assert qty(res, 1, "forest") == pytest.approx(0.835245, rel=1e-5)
+    assert qty(res, 1, "urban") == 0.0
+    # sets before cn-2022 1.2.0 (no respiration_monthly in their profile) keep the model on annual means, so
+    # their runs replay: T̄ 16.625 °C, P 1310/12 mm → Rh 299.0323 gC/m², NEP 300.9677 → 0.993193 t CO2
+    annual = make_landscape([[211, 51]], [[1, 1]], {"npp": (600.0, "gC/(m**2*yr)"), "temperature": (16.625, "degC"), "precipitation": (1310.0, "mm/yr")})
+    old = run("carbon_sequestration", annual, coef, "nep_rh", {**coef.profile["switches"], "respiration_monthly": False})
+    assert 12 * 0.22 * (math.exp(0.0912 * 16.625) + math.log(0.3145 * 1310 / 12 + 1)) * 30 * 0.465 == pytest.approx(299.0323, rel=1e-6)
+    assert qty(old, 1, "forest") == pytest.approx((600 - 299.0323) * A * 1e-6 * CO2_C, rel=1e-6)
+
+
+def test_carbon_nep_rh_annual_with_the_amplitude_correction_hand(coef, make_landscape):
+    """``nep_rh_annual``: annual grids and the temperature amplitude A, Σ exp(b·T_m) = 12·exp(b·T̄)·I₀(b·A)."""
+    ls = make_landscape([[211, 51]], [[1, 1]], {"npp": (600.0, "gC/(m**2*yr)"), "temperature": (16.0, "degC"),
+                                              "precipitation": (1400.0, "mm/yr"), "temperature_amplitude": (12.0, "delta_degC")})
+    res = run("carbon_sequestration", ls, coef, "nep_rh_annual")
+    # I₀(z) = Σ_k (z/2)^(2k) / (k!)², z = 0.0912 × 12 = 1.0944: 1 + 0.299431 + 0.022415 + 0.000746 + 0.000014 = 1.322602
+    z = 0.0912 * 12
+    i0 = sum((z / 2) ** (2 * k) / math.factorial(k) ** 2 for k in range(12))
+    assert i0 == pytest.approx(1.322602, rel=1e-6)
+    # Rh = 12 × 0.22 × (4.302516 × 1.322602 + 3.629439) × 30 × 0.465 = 343.2353 gC/m²
+    rh = 12 * 0.22 * (math.exp(0.0912 * 16) * i0 + math.log(0.3145 * 1400 / 12 + 1)) * 30 * 0.465
+    assert rh == pytest.approx(343.2353, rel=1e-6)
+    # NEP = 256.7647 gC/m² → × 900e-6 × 44/12 = 0.847323 t CO2
+    assert qty(res, 1, "forest") == pytest.approx(0.847323, rel=1e-5)

@@ -44,3 +44,19 @@ def test_flood_mitigation_reservoirs_with_and_without_flood_storage(coef, make_l
     assert qty(res2, 1, "water") == pytest.approx(2800.0)
     assert qty(res2, 2, "water") == pytest.approx(3500.0)
     assert total_value(res2, coef) == pytest.approx((459 + 378 + 472.5 + 2800 + 3500) * 7.06 * chain(2010))
+
+
+def test_flood_mitigation_marsh_national_form_hand(coef, make_landscape):
+    """cn-2022 (docs/methods.md decision 6; Bai Ma Zhuo Ga et al. 2017 §2.4.4): C_m = 0.3 m × marsh area, marsh (64)
+    only; tidal flats (45) and bottomland (46) hold no marsh storage."""
+    assert coef.profile["switches"]["marsh_soil_storage"] is False
+    ls = make_landscape([[64, 45], [46, 42]], [[1, 1], [1, 1]], {"storm_rainfall": (600, "mm/yr")})
+    res = run("flood_mitigation", ls, coef, switches=dict(coef.profile["switches"]))
+    # 0.3 m × 900 m² = 270 m³ on the marsh cell, nothing on the tidal flat and the bottomland
+    assert qty(res, 1, "wetland") == pytest.approx(270.0)
+    assert qty(res, 1, "water") == 0.0
+    # 270 m³ × 7.06 CNY/m³ (2010) × CPI 2010→2022
+    assert total_value(res, coef) == pytest.approx(270 * 7.06 * chain(2010))
+    # the soil-storage switch: (0.45 × 0.5 + 0.3) × 900 = 472.5 m³ on each of the three wetland cells
+    soil = run("flood_mitigation", ls, coef, switches={**coef.profile["switches"], "marsh_soil_storage": True})
+    assert qty(soil, 1, "wetland") == pytest.approx(3 * 472.5)

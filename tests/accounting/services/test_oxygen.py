@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from gep.jobs.inputs import coefficient_set
 from tests.accounting.hand import A, CO2_C, RH, carbon_landscape, chain, qty, run, total_value
 
 
@@ -27,3 +28,15 @@ def test_oxygen_release_npp_basis_hand(coef, make_landscape):
     assert qty(res, 1, "forest") == pytest.approx(1.44585)
     assert qty(res, 1, "grassland") == pytest.approx(1.44585)
     assert qty(res, 1, "cropland") == 0.0
+
+
+def test_oxygen_release_zj_2020_defaults_to_the_npp_basis(make_landscape):
+    """zj-2020 (docs/methods.md decision 4; Miao Jianqun et al. 2017 Table 2): O2 = 1.19 t per t dry matter of NPP."""
+    zj = coefficient_set("zj-2020")
+    assert zj.profile["methods"]["oxygen_release"] == "npp"
+    assert zj.scalar("oxygen.o2_per_dry_matter", "dimensionless") == 1.19
+    res = run("oxygen_release", carbon_landscape(make_landscape), zj, "npp")
+    # 600 gC/m² / (72/162) = 1350 g dry matter × 1.19 = 1606.5 g O2/m² × 900 m² = 1.44585 t per vegetated cell
+    assert qty(res, 1, "forest") == pytest.approx(1.44585)
+    # against the net basis (32/44 × CO2 of NEP = 0.738917 t): × 1.9567 here
+    assert qty(res, 1, "forest") / (32 / 44 * (600 - RH) * A * 1e-6 * CO2_C) == pytest.approx(1.9567, rel=1e-4)

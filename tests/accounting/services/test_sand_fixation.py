@@ -33,6 +33,7 @@ def test_sand_fixation_rweq_hand(coef, make_landscape):
     for eco in t:
         assert qty(res, 1, eco) == pytest.approx(t[eco], rel=1e-9)
     assert qty(res, 1, "urban") == 0.0
-    # value: area restored = t / (1.25 t/m³ × 0.2 m) m² × 1.5 CNY/m² (2020) × CPI 2020→2022 (1.009 × 1.020)
-    assert chain(2020) == pytest.approx(1.009 * 1.020)
-    assert total_value(res, coef) == pytest.approx(sum(t.values()) / (1.25 * 0.2) * 1.5 * 1.009 * 1.020)
+    # value (Bai Ma Zhuo Ga et al. 2017 §3.2.3): area restored = t / (1.28 t/m³ × 0.1 m) m²
+    # × 3.75 CNY/m² (2010) × CPI 2010→2022 (1.318025)
+    assert chain(2010) == pytest.approx(1.318025, rel=1e-6)
+    assert total_value(res, coef) == pytest.approx(sum(t.values()) / (1.28 * 0.1) * 3.75 * chain(2010))

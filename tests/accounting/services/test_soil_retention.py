@@ -110,3 +110,30 @@ def test_k_epic_zhang_keli_hand():
     got = float(sr.k_epic(da(san), da(sil), da(cla), da(c))[0])
     assert got == pytest.approx(expected, rel=1e-9)
     assert expected == pytest.approx(-0.01383 + 0.51575 * 0.1317 * 0.362290 * 0.885467 * 0.811946 * 0.999888, rel=1e-5)
+
+
+def test_soil_retention_national_form_hand(coef, make_landscape):
+    """cn-2022's form (docs/methods.md decision 1; Bai Ma Zhuo Ga et al. 2017 eqs. (4)–(5)):
+    V = λ·Q/ρ·c_dredge + Q·C_N·p_N + Q·C_P·p_P, N and P at the cost of treating them as pollution."""
+    assert coef.profile["switches"]["soil_retention_value"] == "national"
+    # one forest cell 211, cover 80 % → C = 0: Q = 4000 × 0.03 × 2 × 0.09 = 21.6 t; one urban cell (excluded)
+    ls = make_landscape([[211, 51]], [[1, 1]], {
+        "r_factor": (4000, "MJ*mm/(ha*h*yr)"), "k_factor": (0.03, "t*ha*h/(ha*MJ*mm)"), "ls_factor": (2.0, "dimensionless"),
+        "fcover": (80.0, "percent")})
+    res = run("soil_retention", ls, coef, "rusle_cover", dict(coef.profile["switches"]))
+    assert qty(res, 1, "forest") == pytest.approx(21.6)
+    assert [c.name for c in res.components] == ["sediment", "N", "P"]
+    v = values(res, coef)
+    # sediment: 21.6 × 0.24 / 1.125 = 4.608 m³ × 15.58 CNY/m³ (2010) × CPI 2010→2022
+    assert float(v["sediment"].value.sum()) == pytest.approx(4.608 * 15.58 * chain(2010))
+    # N: 21.6 t × 0.12 % = 0.02592 t × 875 CNY/t (2003 fee: 0.7 CNY per equivalent ÷ 0.8 kg) × CPI 2003→2022
+    assert float(v["N"].component.quantity.sum()) == pytest.approx(0.02592)
+    assert float(v["N"].value.sum()) == pytest.approx(0.02592 * 875 * chain(2003))
+    # P: 21.6 × 0.06 % = 0.01296 t × 2800 CNY/t (0.7 ÷ 0.25 kg) × CPI 2003→2022
+    assert float(v["P"].value.sum()) == pytest.approx(0.01296 * 2800 * chain(2003))
+    assert chain(2003) == pytest.approx(1.610868, rel=1e-5)
+    # in CNY: 4.608 × 15.58 × 1.318025 = 94.625; 0.02592 × 875 × 1.610868 = 36.534; 0.01296 × 2800 × 1.610868 = 58.455
+    assert total_value(res, coef) == pytest.approx(94.625 + 36.534 + 58.455, rel=1e-4)
+    # the forestry fertiliser form on the same cell prices N, P, K and organic matter at fertiliser prices instead
+    forestry = run("soil_retention", ls, coef, "rusle_cover", {**coef.profile["switches"], "soil_retention_value": "forestry_fertiliser"})
+    assert [c.name for c in forestry.components] == ["sediment", "N", "P", "K", "organic_matter"]

@@ -102,3 +102,15 @@ def test_water_conservation_budyko_hand(coef, make_landscape):
     # lake 42: AET = min(Kc·ET0, P) = 800 → 900 × 200 × 1e-3 = 180 m³
     # reservoir 43: AET = min(1500, 1000) = 1000 → 0 m³
     assert qty(res, 2, "water") == pytest.approx(180.0)
+
+
+def test_water_conservation_cn_2022_counts_local_water_supply_in_full(coef, make_landscape):
+    """cn-2022 does not net local water supply out (docs/methods.md decision 3: Ganzi Table 3 counts both in full)."""
+    assert coef.profile["switches"]["water_conservation_net_of_water_use"] is False
+    prod = pd.DataFrame({"zone_id": [1], "product": ["water_supply"], "ecosystem": ["water"], "quantity": [200.0], "unit": ["m**3"]})
+    ls = wc_landscape(make_landscape)
+    ls.tables["production"] = prod
+    res = run("water_conservation", ls, coef, "water_balance", dict(coef.profile["switches"]))
+    # the water balance of test_water_conservation_water_balance_hand, the 200 m³ supplied not taken off
+    assert qty(res, 1, "forest") == pytest.approx(421.164)
+    assert qty(res, 1, "grassland") == pytest.approx(541.44)

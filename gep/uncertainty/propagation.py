@@ -1,0 +1,522 @@
+"""Values of the uncertain variables pushed through the services of one landscape.
+
+The landscape (land-cover key, zone × class areas, every input grid) is built once; each
+sample changes coefficient values (and the declared input errors) only. A service (with the
+services its method needs: a *unit*) is evaluated in one of two ways:
+
+**multi-affine model (exact, vectorised).** Most services are affine in each coefficient over
+per-class and per-zone sums — a runoff coefficient per class, a price, a nutrient content —
+or in its inverse (a bulk density, an energy-efficiency ratio divide), with products between
+a few of them (sediment = λ/ρ × soil retained; storage = porosity × depth × area). Such a
+function is a polynomial of degree at most one in each transformed variable
+``x = θ`` or ``x = 1/θ``: with ``w = (x − x_base)/(x_high − x_base)``,
+
+    f(θ) = Σ_S m_S Π_{i∈S} w_i,     m_S = Σ_{U⊆S} (−1)^{|S|−|U|} f(θ_base with U at high)
+
+(the Möbius inversion of the values at the corners). :func:`fit` finds the terms with the
+engine itself: axis probes (each variable at low, base and high: affine in θ or in 1/θ, or
+not), then the variables that interact within one output (one engine evaluation per
+variable of that output), then the pairs, triples, … among them whose lower terms are all
+present; it checks the whole model against the engine at the all-high corner of every
+output and at random points of the box. A sample then costs a few multiplications.
+
+**per sample (the engine).** A unit that is not multi-affine (a coefficient inside an
+exponential or a power — RWEQ sand fixation, the heterotrophic respiration of NEP, the
+Budyko curve — or a cap such as min(load, capacity) that binds inside the box) is computed
+by the engine for every sample, on the same landscape, in worker processes.
+
+Outputs of a unit: for every component of every service it reports, the quantity by zone ×
+ecosystem, the CNY per unit of that quantity at the price year (:func:`unit_value`) and
+the price year; the valuation to the accounting year (price index) is applied per sample
+by :func:`index_factors`, so one price-index draw per year serves every component.
+
+References
+----------
+Saltelli, A. et al. (2008) Global Sensitivity Analysis: The Primer, §1.2.8 (the high-dimensional
+model representation that the Möbius terms are); Rabitz, H. & Aliş, Ö. F. (1999) General
+foundations of high-dimensional model representations, J. Math. Chem. 25, 197–233.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from gep.accounting import catalogue
+from gep.accounting.coefficients import CoefficientSet
+from gep.accounting.compute import compute_services, materialise
+from gep.accounting.landscape import Landscape
+from gep.accounting.valuation import unit_value
+from gep.uncertainty.space import Space, Variable
+
+#: Relative tolerance of the exactness checks (axis affinity, zero terms, model vs engine).
+RTOL = 1e-9
+#: Highest order of interaction terms the model looks for before falling back to per-sample runs.
+MAX_ORDER = 4
+#: Random points of the box at which a fitted model is checked against the engine.
+CHECK_POINTS = 2
+#: An output moved by at most this many variables has all their pairs probed (else the interacting ones are found first).
+PAIRS_DIRECTLY = 6
+
+
+# --------------------------------------------------------------------------- outputs of a unit
+
+
+@dataclass(frozen=True)
+class Block:
+    """One component of a service in a unit's flat output: its quantity (``size`` values, zone × ecosystem)
+    followed by one value, its CNY per unit at ``price_year``."""
+
+    service: str
+    component: str
+    size: int
+    price_year: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Services evaluated together: a reported service and the services its method needs."""
+
+    services: tuple[str, ...]
+    reported: tuple[str, ...]
+    variables: tuple[int, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.reported)
+
+
+def units_of(enabled: tuple[str, ...], methods: Mapping[str, str]) -> list[Unit]:
+    """The units of the enabled services: a service with the services its method needs, merged when they share one."""
+    groups: list[set[str]] = []
+    for sid in enabled:
+        closure, todo = set(), [sid]
+        while todo:
+            s = todo.pop()
+            if s not in closure:
+                closure.add(s)
+                todo += list(catalogue.BY_ID[s].method(methods[s]).needs)
+        hit = [g for g in groups if g & closure]
+        for g in hit:
+            groups.remove(g)
+            closure |= g
+        groups.append(closure)
+    order = {s: i for i, s in enumerate(catalogue.BY_ID)}
+    return [Unit(tuple(sorted(g, key=order.get)), tuple(s for s in enabled if s in g)) for g in sorted(groups, key=lambda g: min(order[s] for s in g))]
+
+
+@dataclass(frozen=True)
+class _Recorder(CoefficientSet):
+    """A coefficient set that notes which rows are read: ``(parameter, key)``, ``("carbon_pools", "*")``."""
+
+    log: set = field(default_factory=set, compare=False, repr=False)
+
+    def row(self, parameter: str, key: str = ""):  # noqa: D102
+        r = super().row(parameter, key)
+        self.log.add((parameter, str(r["key"])))
+        return r
+
+    def lut(self, parameter: str, unit: str, codes_present=None, default=None):  # noqa: D102
+        out = super().lut(parameter, unit, codes_present, default)
+        keys = set(self._rows(parameter)["key"].astype(str))
+        if codes_present is None:
+            self.log.update((parameter, k) for k in keys)
+        else:
+            self.log.update((parameter, str(int(c)) if str(int(c)) in keys else "*") for c in np.asarray(codes_present))
+        return out
+
+    def __getattribute__(self, name: str):
+        if name == "carbon_pools":
+            object.__getattribute__(self, "log").add(("carbon_pools", "*"))
+        return object.__getattribute__(self, name)
+
+
+def recording(coef: CoefficientSet) -> _Recorder:
+    """A copy of ``coef`` that records the rows the services read (:attr:`_Recorder.log`)."""
+    from dataclasses import fields
+
+    return _Recorder(**{f.name: getattr(coef, f.name) for f in fields(CoefficientSet)})
+
+
+# --------------------------------------------------------------------------- applying values
+
+
+class Applier:
+    """Puts the values of a :class:`Space`'s variables into a coefficient set and a landscape."""
+
+    def __init__(self, coef: CoefficientSet, ls: Landscape, space: Space):
+        self.coef, self.ls, self.space = coef, ls, space
+        rows = {(p, str(k)): i for i, (p, k) in enumerate(zip(coef.rows["parameter"], coef.rows["key"]))}
+        pools = {str(int(c)): i for i, c in enumerate(coef.carbon_pools["lucode"])} if len(coef.carbon_pools) else {}
+        index = {(str(s), str(int(y))): i for i, (s, y) in enumerate(zip(coef.price_index["series"], coef.price_index["year"]))}
+        self.targets: list[tuple[str, Any]] = []
+        for v in space.variables:
+            if v.kind == "input":
+                self.targets.append(("input", (v.parameter, v.key)))
+            elif v.parameter.startswith("carbon_pools."):
+                self.targets.append(("pool", (v.parameter.split(".", 1)[1], pools[v.key])))
+            elif v.parameter.startswith("price_index."):
+                self.targets.append(("index", index[(v.parameter.split(".", 1)[1], v.key)]))
+            else:
+                self.targets.append(("row", rows[(v.parameter, v.key)]))
+
+    def apply(self, values: np.ndarray, which: tuple[int, ...] | None = None, ls: Landscape | None = None) -> tuple[CoefficientSet, Landscape]:
+        """The coefficient set and landscape (``ls``, default the whole one) with ``values`` (one per variable) put in;
+        ``which``: only those variables."""
+        base_ls = self.ls if ls is None else ls
+        idx = range(len(self.targets)) if which is None else which
+        value_col = self.coef.rows.columns.get_loc("value")
+        rows = pools = index = None
+        grid = {}
+        for i in idx:
+            kind, target = self.targets[i]
+            x = float(values[i])
+            if kind == "row":
+                rows = self.coef.rows.copy() if rows is None else rows
+                rows.iat[target, value_col] = x
+            elif kind == "pool":
+                pools = self.coef.carbon_pools.copy() if pools is None else pools
+                pools.iat[target[1], pools.columns.get_loc(target[0])] = x
+            elif kind == "index":
+                index = self.coef.price_index.copy() if index is None else index
+                index.iat[target, index.columns.get_loc("value")] = x
+            else:
+                name, mode = target
+                da = grid.get(name, base_ls.grid[name])
+                grid[name] = (da * x if mode == "relative" else da + x).assign_attrs(da.attrs)
+        coef = self.coef
+        if rows is not None or pools is not None or index is not None:
+            coef = replace(coef, rows=rows if rows is not None else coef.rows,
+                           carbon_pools=pools if pools is not None else coef.carbon_pools,
+                           price_index=index if index is not None else coef.price_index)
+        return coef, (replace(base_ls, grid=base_ls.grid.assign(grid)) if grid else base_ls)
+
+
+# --------------------------------------------------------------------------- evaluating a unit with the engine
+
+
+def evaluate(unit: Unit, coef: CoefficientSet, ls: Landscape, methods: Mapping[str, str], switches: Mapping) -> tuple[np.ndarray, tuple[Block, ...]]:
+    """A unit's flat output computed by the engine, and its layout (see :class:`Block`)."""
+    view = ls.collecting()
+    results = compute_services(view, coef, unit.reported, methods, switches)
+    if view.batch is not None:
+        view.batch.run()
+    results, _ = materialise(results)
+    parts, blocks = [], []
+    for sid in unit.reported:
+        for c in results[sid].components:
+            q = np.asarray(c.quantity.transpose("zone", "ecosystem").values, dtype=float).ravel()
+            parts += [q, [unit_value(c)]]
+            blocks.append(Block(sid, c.name, q.size, int(c.price_year), c.quantity.attrs.get("units", "")))
+    return np.concatenate(parts) if parts else np.zeros(0), tuple(blocks)
+
+
+def index_factors(index, series: str, values: np.ndarray, variables: tuple[Variable, ...], price_year: int, year: int) -> np.ndarray:
+    """Factor that moves CNY of ``price_year`` to ``year`` per sample: Π I_s/100 over the years between.
+
+    ``values`` (samples × variables) holds the sampled index rows among ``variables``
+    (``price_index.<series>[year]``); other years keep the coefficient set's value. Equal to
+    :func:`gep.accounting.valuation.index_factor` at every sample.
+    """
+    from gep.accounting.valuation import index_factor
+
+    n = len(values)
+    if price_year == year:
+        return np.ones(n)
+    factor = np.full(n, index_factor(index, series, price_year, year))  # checks the years exist; the set's values
+    lo, hi = sorted((price_year, year))
+    have = dict(zip(index[index["series"].astype(str) == series]["year"].astype(int), index[index["series"].astype(str) == series]["value"].astype(float)))
+    ratio = np.ones(n)
+    for j, v in enumerate(variables):
+        if v.parameter == f"price_index.{series}" and lo < int(v.key) <= hi:
+            ratio *= values[:, j] / have[int(v.key)]
+    return factor * (ratio if year > price_year else 1.0 / ratio)
+
+
+# --------------------------------------------------------------------------- the multi-affine model
+
+
+@dataclass(frozen=True)
+class Model:
+    """A fitted multi-affine model of a unit's flat output (see the module notes).
+
+    ``inverse[i]`` is True where the output is affine in 1/θ_i; ``terms`` maps a tuple of
+    variable positions (within the unit) to its Möbius term (one value per output).
+    """
+
+    low: np.ndarray
+    high: np.ndarray
+    inverse: np.ndarray
+    terms: Mapping[tuple[int, ...], np.ndarray]
+    checked: Mapping = field(default_factory=dict)
+
+    def _w(self, theta: np.ndarray) -> np.ndarray:
+        base = (self.low + self.high) / 2
+        t = np.where(self.inverse, 1.0 / theta, theta)
+        b = np.where(self.inverse, 1.0 / base, base)
+        h = np.where(self.inverse, 1.0 / self.high, self.high)
+        return (t - b) / (h - b)
+
+    def predict(self, theta: np.ndarray, reduce: np.ndarray | None = None) -> np.ndarray:
+        """Outputs at ``theta`` (samples × unit variables); with ``reduce`` (outputs × r) the reduced outputs."""
+        theta = np.atleast_2d(theta)
+        w = self._w(theta) if theta.shape[1] else np.zeros((len(theta), 0))
+        out = None
+        for s, m in self.terms.items():
+            m = m @ reduce if reduce is not None else m
+            mono = np.prod(w[:, list(s)], axis=1) if s else np.ones(len(theta))
+            out = np.outer(mono, m) if out is None else out + np.outer(mono, m)
+        return out
+
+
+class NotMultiAffine(Exception):
+    """The unit is not multi-affine in its variables (it is computed per sample); the message says why."""
+
+
+def _close(a: np.ndarray, b: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return np.abs(a - b) <= RTOL * scale + 1e-300
+
+
+def fit(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray, blocks: list[slice], names: list[str],
+        seed: int = 0) -> Model:
+    """Fit the multi-affine model of ``f`` on the box ``[low, high]`` with the engine (``f``) as the oracle.
+
+    Parameters
+    ----------
+    f : callable
+        Values of the unit's variables (one per position) → flat outputs.
+    low, high : arrays
+        The box.
+    blocks : list of slice
+        Output blocks within which variables may interact (a component's quantity, its price).
+    names : list of str
+        Variable names (for messages).
+    seed : int
+        Seed of the random check points.
+
+    Raises
+    ------
+    NotMultiAffine
+        A variable the output is not affine in (nor in its inverse), interactions beyond
+        :data:`MAX_ORDER`, a non-finite output, or a check point the model misses.
+    """
+    k = len(low)
+    base = (low + high) / 2
+    cache: dict[frozenset, np.ndarray] = {}
+
+    def at(hi: frozenset) -> np.ndarray:
+        if hi not in cache:
+            theta = base.copy()
+            theta[list(hi)] = high[list(hi)]
+            y = np.asarray(f(theta), dtype=float)
+            if not np.all(np.isfinite(y)):
+                raise NotMultiAffine("a non-finite output at a corner of the box")
+            cache[hi] = y
+        return cache[hi]
+
+    f0 = at(frozenset())
+    inverse = np.zeros(k, dtype=bool)
+    active = []
+    for i in range(k):
+        theta = base.copy()
+        theta[i] = low[i]
+        y_lo = np.asarray(f(theta), dtype=float)
+        y_hi = at(frozenset({i}))
+        if not np.all(np.isfinite(y_lo)):
+            raise NotMultiAffine(f"{names[i]}: a non-finite output at its low end")
+        scale = np.maximum.reduce([np.abs(y_lo), np.abs(y_hi), np.abs(f0)])
+        if np.all(_close(y_hi, f0, scale)) and np.all(_close(y_lo, f0, scale)):
+            continue  # no effect
+        active.append(i)
+        # affine in θ: the base is the midpoint, so f(lo) + f(hi) = 2 f(base)
+        if np.all(_close(y_lo + y_hi, 2 * f0, scale)):
+            continue
+        if low[i] > 0:
+            x_lo, x0, x_hi = 1 / low[i], 1 / base[i], 1 / high[i]
+            slope = (y_hi - f0) / (x_hi - x0)
+            if np.all(_close(f0 + slope * (x_lo - x0), y_lo, scale)):
+                inverse[i] = True
+                continue
+        raise NotMultiAffine(f"{names[i]}: the output is not affine in it (nor in its inverse) over [{low[i]:g}, {high[i]:g}]")
+    terms: dict[tuple[int, ...], np.ndarray] = {(): f0}
+    terms.update({(i,): at(frozenset({i})) - f0 for i in active})
+
+    def mobius(s: tuple[int, ...]) -> np.ndarray:
+        total = np.zeros_like(f0)
+        for r in range(len(s) + 1):
+            for u in itertools.combinations(s, r):
+                total += (-1) ** (len(s) - r) * at(frozenset(u))
+        return total
+
+    def model_at(hi: frozenset) -> np.ndarray:
+        return sum((m for s, m in terms.items() if set(s) <= hi), np.zeros_like(f0))
+
+    scale_all = lambda: np.maximum.reduce([np.abs(v) for v in cache.values()])  # noqa: E731
+    # variables that move each block, and those among them that interact
+    interacting: set[int] = set()
+    interacting_pairs: set[tuple[int, int]] = set()
+    for b in blocks:
+        moving = [i for i in active if np.any(~_close(terms[(i,)][b], 0.0, scale_all()[b]))]
+        if len(moving) < 2:
+            continue
+        corner = frozenset(moving)
+        if np.all(_close(at(corner)[b], model_at(corner)[b], scale_all()[b])):
+            continue
+        if len(moving) <= PAIRS_DIRECTLY:  # few variables: their pairs are cheaper than finding the interacting ones
+            interacting_pairs.update(itertools.combinations(sorted(moving), 2))
+            continue
+        for i in moving:  # i interacts within the block when its effect at the corner differs from its effect at the base
+            rest = corner - {i}
+            if not np.all(_close((at(corner) - at(rest))[b], terms[(i,)][b], scale_all()[b])):
+                interacting.add(i)
+    # terms of rising order among the interacting variables, each only when all its lower terms exist
+    order = 2
+    candidates = sorted(interacting_pairs | set(itertools.combinations(sorted(interacting), 2)))
+    while candidates:
+        if order > MAX_ORDER:
+            raise NotMultiAffine(f"interactions of more than {MAX_ORDER} coefficients")
+        kept = []
+        for s in candidates:
+            m = mobius(s)
+            if np.any(~_close(m, 0.0, scale_all())):
+                terms[s] = m
+                kept.append(s)
+        order += 1
+        kept_set = set(kept)
+        candidates = sorted({tuple(sorted(set(a) | set(b))) for a in kept for b in kept if len(set(a) | set(b)) == order})
+        candidates = [s for s in candidates if all(sub in kept_set for sub in itertools.combinations(s, order - 1))]
+    model = Model(low, high, inverse, terms)
+    # the whole model against the engine: every block's all-high corner, then random points of the box
+    for b in blocks:
+        moving = frozenset(i for i in active if np.any(~_close(terms[(i,)][b], 0.0, scale_all()[b])))
+        if len(moving) > 1 and not np.all(_close(at(moving)[b], model_at(moving)[b], scale_all()[b])):
+            raise NotMultiAffine("interactions the terms do not explain")
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for _ in range(CHECK_POINTS if k else 0):
+        theta = low + rng.random(k) * (high - low)
+        y = np.asarray(f(theta), dtype=float)
+        pred = model.predict(theta[None, :])[0]
+        scale = np.maximum(np.abs(y), scale_all())
+        if not np.all(np.isfinite(y)) or not np.all(_close(pred, y, scale)):
+            raise NotMultiAffine("the model misses the engine at a random point of the box (a threshold such as a cap binds inside it)")
+        worst = max(worst, float(np.max(np.abs(pred - y) / np.maximum(scale, 1e-300))) if y.size else 0.0)
+    return replace(model, checked={"engine_evaluations": len(cache) + len(active) + (CHECK_POINTS if k else 0),
+                                   "terms": len(terms), "max_relative_difference": worst})
+
+
+# --------------------------------------------------------------------------- a unit's own cells
+
+
+def compact(ls: Landscape, ecosystems: set[str]) -> Landscape | None:
+    """The landscape of only the cells of ``ecosystems`` (a ``1 × n`` grid) with the zone × class areas of the
+    whole landscape; None for a chunked landscape. A per-sample unit whose components lie in those ecosystems
+    costs a fraction of the cells per sample (:func:`compact_for` checks it gives the same outputs)."""
+    import xarray as xr
+
+    from gep.accounting.landscape import _Derived
+
+    cls = ls.grid["class_index"].data
+    if hasattr(cls, "map_blocks"):
+        return None
+    inside = np.asarray(ls.legend.class_mask(sorted(ecosystems)), dtype=bool)
+    keep = (np.asarray(cls) >= 0) & (np.asarray(ls.grid["zone_index"].data) >= 0)
+    keep &= np.append(inside, False)[np.asarray(cls)]
+    grid = xr.Dataset({k: (("y", "x"), np.asarray(v.values)[keep][None, :], dict(v.attrs)) for k, v in ls.grid.data_vars.items()},
+                      attrs=dict(ls.grid.attrs))
+    return replace(ls, grid=grid, derived=_Derived(class_area=ls.class_area()))
+
+
+def compact_for(unit: Unit, ls: Landscape, applier: "Applier", points: np.ndarray, methods: Mapping, switches: Mapping) -> Landscape:
+    """The smallest landscape that gives a per-sample unit's outputs: the cells of the ecosystems its components
+    are non-zero in at ``points`` (rows of values), if the outputs there are identical; else ``ls`` itself."""
+    from gep.accounting.coefficients import ECOSYSTEMS
+
+    full = [evaluate(unit, *applier.apply(p, unit.variables), methods, switches) for p in points]
+    used: set[str] = set()
+    for y, blocks in full:
+        pos = 0
+        for b in blocks:
+            q = y[pos:pos + b.size].reshape(-1, len(ECOSYSTEMS))
+            used |= {e for e, nz in zip(ECOSYSTEMS, np.any(q != 0, axis=0)) if nz}
+            pos += b.size + 1
+    small = compact(ls, used) if used else None
+    if small is None or small.grid["class_index"].size >= ls.grid["class_index"].size * 0.9:
+        return ls
+    for p, (y, _) in zip(points, full):
+        coef, lsv = applier.apply(p, unit.variables, small)
+        z, _ = evaluate(unit, coef, lsv, methods, switches)
+        if z.shape != y.shape or not np.array_equal(np.isfinite(z), np.isfinite(y)) or not np.allclose(z, y, rtol=1e-12, atol=0):
+            return ls
+    return small
+
+
+# --------------------------------------------------------------------------- per-sample runs in worker processes
+
+_STATE: dict[str, Any] = {}
+
+
+def _run_block(task: tuple[int, np.ndarray]) -> tuple[int, np.ndarray]:
+    u, rows = task
+    st = _STATE
+    unit = st["units"][u]
+    small = st.get("landscapes", {}).get(u)
+    out = []
+    for values in rows:
+        coef, ls = st["applier"].apply(values, unit.variables, small)
+        y, _ = evaluate(unit, coef, ls, st["methods"], st["switches"])
+        out.append(y)
+    return u, np.array(out)
+
+
+def per_sample(units: list[Unit], rows: np.ndarray, applier: Applier, methods: Mapping, switches: Mapping, workers: int,
+               say: Callable[[str], None] = lambda _m: None, landscapes: Mapping[int, Landscape] | None = None) -> dict[int, np.ndarray]:
+    """Outputs of units (by position in ``units``) computed by the engine for every row of values.
+
+    Rows are split into blocks run by ``workers`` processes (forked: they share the landscape);
+    each sample is computed on its own, so the result does not depend on ``workers``.
+    ``landscapes``: a unit's own (compact) landscape, by position (:func:`compact_for`).
+    """
+    if not units or not len(rows):
+        return {}
+    _STATE.update(units=units, applier=applier, methods=methods, switches=switches, landscapes=dict(landscapes or {}))
+    n_blocks = max(1, min(len(rows), 4 * max(workers, 1)))
+    splits = np.array_split(np.arange(len(rows)), n_blocks)
+    tasks = [(u, rows[s]) for u in range(len(units)) for s in splits if len(s)]
+    parts: dict[int, list] = {u: [] for u in range(len(units))}
+    done = 0
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for u, y in pool.map(_run_block, tasks):
+                parts[u].append(y)
+                done += 1
+                say(f"per-sample runs: {done}/{len(tasks)} blocks")
+    else:
+        for t in tasks:
+            u, y = _run_block(t)
+            parts[u].append(y)
+            done += 1
+            say(f"per-sample runs: {done}/{len(tasks)} blocks")
+    _STATE.clear()
+    return {u: np.concatenate(p) for u, p in parts.items()}
+
+
+def default_workers() -> int:
+    """Worker processes for per-sample runs: the CPUs this process may use (at least 1)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+__all__ = ["Applier", "Block", "Model", "NotMultiAffine", "Unit", "compact", "compact_for", "evaluate", "fit", "index_factors", "per_sample",
+           "recording", "units_of", "default_workers"]
