@@ -81,6 +81,11 @@ def test_only_the_cli_imports_the_cli():
     assert offending(lambda a, b: under(a, "gep.cli") or not under(b, "gep.cli")) == []
 
 
+def test_only_the_cli_imports_the_server_and_the_server_imports_no_cli():
+    assert offending(lambda a, b: under(a, "gep.cli", "gep.server") or not under(b, "gep.server")) == []
+    assert offending(lambda a, b: not under(a, "gep.server") or not under(b, "gep.cli", "gep.jobs")) == []
+
+
 def test_no_cycle_between_layers():
     def layer(m: str) -> str:
         if m in BASE:

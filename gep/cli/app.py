@@ -6,7 +6,7 @@ makes ``gep`` itself fail with that error, never a silently missing command.
 
 from __future__ import annotations
 
-from gep.cli import audit, bond, capacity, coefficients, ledger, market, monitoring, run, services, uncertainty
+from gep.cli import audit, bond, capacity, coefficients, ledger, market, monitoring, run, serve, services, uncertainty
 from gep.cli.shell import App
 
 app = App(help="gep: gross ecosystem product (GEP) accounting engine.")
@@ -23,6 +23,7 @@ ledger.app.add_typer(market.app, name="market")  # gep ledger market ...
 ledger.app.add_typer(market.certificate_app, name="certificate")  # gep ledger certificate issue|verify
 ledger.app.command("statement")(market.statement_cmd)  # gep ledger statement
 app.add_typer(ledger.app, name="ledger", help="Rights ledger: capacity, carbon, energy-use and emission rights; the market.")
+app.add_typer(serve.app)  # gep serve
 
 
 def main() -> None:
