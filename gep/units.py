@@ -24,8 +24,8 @@ from typing import Any, Callable
 import pint
 import xarray as xr
 
-from gep.errors import GepError, UnitError
-from gep.numbers import parse_decimal
+from gep.errors import GepError, InputError, UnitError
+from gep.numbers import parse_decimal, split_number
 
 ureg = pint.UnitRegistry(cache_folder=None)
 ureg.load_definitions(str(Path(__file__).with_name("units.txt")))
@@ -124,6 +124,28 @@ def parse_quantity(text: str, where: str = "") -> tuple[float, str]:
 
 
 _UNIT_HINT = "use a pint unit expression such as 'mm', 't/(ha*yr)', 'CNY/m**3'"
+
+def parse_quantity(text: str, default_unit: str, where: str) -> pint.Quantity:
+    """Parse ``"0.2/d"``, ``"10km"``, ``"10 m**3/s"``, ``"25 degC"``, ``"1 yi_CNY"`` or a bare number.
+
+    The number is read with bounds (:mod:`gep.numbers`) before it is converted; a bare
+    number takes ``default_unit``; an unknown unit or one of another dimension than
+    ``default_unit`` raises :class:`UnitError` naming ``where`` (an option, or a file and key).
+    """
+    try:
+        value, unit_text = split_number(str(text), "value")
+    except InputError as exc:
+        raise UnitError(f"{exc.message}: not a number with an optional unit", hint=f"write e.g. '1 {default_unit}'", where=where) from None
+    number = float(value)
+    if unit_text.startswith("/"):
+        unit_text = "1" + unit_text
+    unit = unit_text or default_unit
+    parse_unit(unit, where)  # raises UnitError on an unknown unit
+    affine(unit, default_unit, where)  # raises UnitError on a wrong dimension
+    try:
+        return Q_(number, unit)
+    except Exception as exc:  # pint raises several unrelated types for odd expressions
+        raise UnitError(f"cannot read {text!r} as a quantity", hint=f"write e.g. '1 {default_unit}'", where=where) from exc
 
 
 @functools.lru_cache(maxsize=4096)

@@ -10,7 +10,7 @@ manifest. The scenario keys are documented in ``docs/capacity.md``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -50,6 +50,12 @@ class BasinInputs:
     coefficients: dict
     #: ``{"samples", "seed", "issuable_percentile"}`` of a run with ranges (``--samples``), else None.
     uncertainty: dict | None = None
+    calibration: dict | None = None  # what the manifest records of a [calibration]
+    calibration_files: dict[str, Path] = field(default_factory=dict)  # the files a re-fitted calibration read
+
+    def files(self) -> dict[str, Path]:
+        """Every input file: the scenario's and those its calibration read."""
+        return self.scenario.input_files() | self.calibration_files
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class BasinResult:
     coefficients: dict
     #: Credits with ranges (:class:`gep.uncertainty.credits.CreditUncertainty`) of a run with ``--samples``.
     uncertainty: object = None
+    inputs: BasinInputs | None = None
 
 
 def _landcover_of(path: Path) -> Path:
@@ -81,13 +88,17 @@ def coefficient_provenance(set_id: str) -> dict:
             "manifest_sha256": sha256_file(folder / "manifest.toml")}
 
 
-def load(path: str | Path, versions: dict[str, str | None] | None = None, uncertainty: dict | None = None) -> BasinInputs:
+def load(path: str | Path, versions: dict[str, str | None] | None = None, uncertainty: dict | None = None,
+         calibrated: bool = True) -> BasinInputs:
     """Read a capacity scenario and every file it names.
 
     ``versions`` (role ``export`` or ``standards`` → version) loads those versions of the
     scenario's coefficient sets while they are present, current or frozen under
     ``gep/data/coefficients/releases/`` (replay: the versions the run recorded). ``uncertainty``
-    (``{"samples", "seed", "issuable_percentile"}``) asks for credits with ranges.
+    (``{"samples", "seed", "issuable_percentile"}``) asks for credits with ranges. With a
+    ``[calibration]`` (and ``calibrated``), the calibrated decay rates replace the reaches'
+    per reach and pollutant and the multipliers scale the export coefficients
+    (:func:`gep.monitoring.calibration.apply`).
     """
     if uncertainty is not None:
         n = uncertainty.get("samples")
@@ -109,7 +120,16 @@ def load(path: str | Path, versions: dict[str, str | None] | None = None, uncert
     catch = read_codes(bs.catchments_path, what="catchment raster")
     check_aligned(lc, catch, "the land cover", "the catchment raster")
     coef = {"standards": coefficient_provenance(bs.standards_set), "export": coefficient_provenance(bs.export_set)}
-    return BasinInputs(bs, standards, export, reaches, points, np.asarray(lc.values), np.asarray(catch.values), cell_area(lc), coef, uncertainty)
+    calibration, cal_files = None, {}
+    if bs.calibration is not None and calibrated:
+        from gep.jobs.monitoring_calibrate import parameters_for_basin
+        from gep.monitoring.calibration import apply
+
+        params, calibration, cal_files = parameters_for_basin(*bs.calibration)
+        reaches, export, calibration["applied"] = apply(reaches, export, params)
+        calibration["file"] = bs.relative(bs.calibration[1])
+    return BasinInputs(bs, standards, export, reaches, points, np.asarray(lc.values), np.asarray(catch.values), cell_area(lc), coef,
+                       uncertainty=uncertainty, calibration=calibration, calibration_files=cal_files)
 
 
 def compute(inputs: BasinInputs, progress: Callable[[str], None] | None = None) -> BasinResult:
@@ -132,7 +152,7 @@ def compute(inputs: BasinInputs, progress: Callable[[str], None] | None = None) 
                          p["samples"], p.get("seed", 0), p.get("issuable_percentile"))
         if unc.credits is not None:
             credits = unc.credits
-    return BasinResult(bs, caps, credits, rest, log, inputs.coefficients, unc)
+    return BasinResult(bs, caps, credits, rest, log, inputs.coefficients, uncertainty=unc, inputs=inputs)
 
 
 def run_id(bs: BasinScenario, coef: dict) -> str:
@@ -179,8 +199,9 @@ def _write_into(result: BasinResult, folder: Path, command: str) -> mf.Manifest:
     record = mf.BasinRecord(
         scenario=mf.ScenarioRef(Path(os.path.relpath(bs.path.resolve(), folder.resolve())).as_posix(), sha256_file(bs.path), bs.raw),
         parameters=parameters,
-        inputs={k: mf.FileRef(bs.relative(p), sha256_file(p)) for k, p in sorted(bs.input_files().items())},
+        inputs={k: mf.FileRef(bs.relative(p), sha256_file(p)) for k, p in sorted((result.inputs.files() if result.inputs else bs.input_files()).items())},
         coefficients={role: mf.CoefficientsRef.from_dict(c) for role, c in result.coefficients.items()},
+        calibration=provenance.to_jsonable(result.inputs.calibration) if result.inputs and result.inputs.calibration is not None else None,
     )
     manifest = mf.Manifest(
         kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, names),

@@ -3,8 +3,9 @@
 A job is a command that writes outputs and a manifest (:mod:`gep.audit.manifest`).
 Every job module (:mod:`~gep.jobs.run`, :mod:`~gep.jobs.series`,
 :mod:`~gep.jobs.compare`, :mod:`~gep.jobs.capacity_basin`,
-:mod:`~gep.jobs.bond_coverage`, :mod:`~gep.jobs.bond_impact`,
-:mod:`~gep.jobs.uncertainty`) has:
+:mod:`~gep.jobs.bond_coverage`, :mod:`~gep.jobs.bond_impact`, :mod:`~gep.jobs.uncertainty`, and the monitoring jobs :mod:`~gep.jobs.monitoring_compliance`,
+:mod:`~gep.jobs.monitoring_calibrate`, :mod:`~gep.jobs.compensation`, :mod:`~gep.jobs.assess`,
+which share :mod:`~gep.jobs.monitoring`) has:
 
 ``KIND``
     the manifest kind it writes;
@@ -51,7 +52,9 @@ class Written(Generic[R]):
 #: The job modules, by the manifest kind they write.
 JOBS = {"gep run": "gep.jobs.run", "gep series": "gep.jobs.series", "gep compare": "gep.jobs.compare",
         "gep capacity basin": "gep.jobs.capacity_basin", "gep bond coverage": "gep.jobs.bond_coverage",
-        "gep bond impact": "gep.jobs.bond_impact", "gep uncertainty": "gep.jobs.uncertainty"}
+        "gep bond impact": "gep.jobs.bond_impact", "gep uncertainty": "gep.jobs.uncertainty",
+        "gep monitoring compliance": "gep.jobs.monitoring_compliance", "gep monitoring calibrate": "gep.jobs.monitoring_calibrate",
+        "gep compensation": "gep.jobs.compensation", "gep assess": "gep.jobs.assess"}
 
 
 # --------------------------------------------------------------------------- output folders: checked first, written whole
