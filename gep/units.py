@@ -102,25 +102,24 @@ def parse_unit(text: str, where: str = "") -> pint.Quantity:
     return q
 
 
-#: A number followed by a unit: ``"1200 mm/yr"``, ``"1.0 degC"``, ``"-3e2 CNY/tCO2"``.
-_QUANTITY = re.compile(r"^\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>.*?)\s*$")
-
-
-def parse_quantity(text: str, where: str = "") -> tuple[float, str]:
+def split_quantity(text: str, where: str = "") -> tuple[float, str]:
     """A quantity string as ``(number, unit)``: ``"1.0 degC"`` → ``(1.0, "degC")``.
 
-    The number and the unit are read separately, so offset units (°C, °F) work
-    where pint's expression parser refuses them (it reads ``1.0 degC`` as a
-    product). A string without a number, or with an unknown unit, raises
-    :class:`UnitError` naming ``where``; a bare number has the unit ``""``.
+    The number (read with the bounds of :mod:`gep.numbers`) and the unit are read
+    separately, so offset units (°C, °F) work where pint's expression parser refuses
+    them (it reads ``1.0 degC`` as a product). A string without a number, a number out
+    of bounds or an unknown unit raises :class:`UnitError` naming ``where``; a bare
+    number has the unit ``""``. :func:`parse_quantity` gives a Quantity in a unit of an
+    expected dimension instead.
     """
-    m = _QUANTITY.match(str(text))
-    if not m:
-        raise UnitError(f"{where + ': ' if where else ''}{text!r} is not a number followed by a unit", hint="write e.g. \"1200 mm/yr\" or \"1.0 degC\"")
-    unit = m.group("unit")
+    try:
+        value, unit = split_number(str(text), "value")
+    except InputError as exc:
+        raise UnitError(f"{where + ': ' if where else ''}{text!r} is not a number followed by a unit ({exc.message})",
+                        hint="write e.g. \"1200 mm/yr\" or \"1.0 degC\"") from None
     if unit:
         parse_unit(unit, where)
-    return float(m.group("number")), unit
+    return float(value), unit
 
 
 _UNIT_HINT = "use a pint unit expression such as 'mm', 't/(ha*yr)', 'CNY/m**3'"

@@ -262,7 +262,7 @@ def validate(raw: Any, inputs: Iterable[str] = ()) -> tuple[list[Operation], lis
         ``index`` is None for a problem with the list itself.
     """
     from gep.errors import UnitError
-    from gep.units import parse_quantity
+    from gep.units import split_quantity
 
     probs: list[OperationProblem] = []
     if not isinstance(raw, list):
@@ -417,7 +417,7 @@ def validate(raw: Any, inputs: Iterable[str] = ()) -> tuple[list[Operation], lis
             for key in ("add", "value"):
                 if key in item:
                     try:
-                        number, unit = parse_quantity(str(item[key]))
+                        number, unit = split_quantity(str(item[key]))
                         if not unit:
                             raise ValueError
                         clean[key] = {"value": number, "units": unit}

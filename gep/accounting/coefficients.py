@@ -38,7 +38,7 @@ import pandas as pd
 import pint
 
 from gep.errors import CoefficientError, GridError, Problem, UnitError, nearest
-from gep.units import affine, parse_quantity, parse_unit
+from gep.units import affine, parse_unit, split_quantity
 
 CONFIDENCE = ("verified", "derived", "recalled", "assumed")
 #: Parameters with one row per province (key: the GB/T 2260 two-digit code) besides the national default
@@ -571,7 +571,7 @@ def _override_value(spec: str, value: Any, unit: str, current: Any, where: str) 
     """An override's value in the row's ``unit``: a number (already in it) or a ``"value unit"`` string, converted."""
     if isinstance(value, str):
         try:
-            number, given = parse_quantity(value, f"override '{spec}'")
+            number, given = split_quantity(value, f"override '{spec}'")
         except UnitError as exc:
             raise CoefficientError(f"{value!r} is not a number with a unit", hint=f"write e.g. \"{current} {unit}\"") from exc
         s, o = affine(given or "dimensionless", unit, f"override '{spec}'")

@@ -20,7 +20,7 @@ from gep.accounting import switches as switches_mod
 from gep.accounting.catalogue import BY_ID
 from gep.accounting.changes import CLASS_DEPENDENT_INPUTS, InputChange, Operation, OperationProblem, validate
 from gep.errors import Problem, ScenarioError, UnitError, nearest
-from gep.units import parse_quantity, parse_unit
+from gep.units import parse_unit, split_quantity
 
 #: Gridded and tabular inputs a scenario may give: every input of every service of the catalogue.
 INPUTS = catalogue.INPUTS
@@ -302,7 +302,7 @@ def _grid_input(folder: Path, name: str, value: Any, probs: _Problems, section: 
         return GridInput(name, _path(folder, value, probs, section, name), None, None)
     if isinstance(value, str):
         try:
-            number, unit = parse_quantity(value, f"[{section}] {name}")
+            number, unit = split_quantity(value, f"[{section}] {name}")
         except UnitError as exc:
             probs.add(section, name, f"{value!r} is neither a raster path (.tif, .nc) nor a number with a unit ({exc.message})")
             return None
