@@ -32,8 +32,8 @@ def test_missing_files_bad_keys_and_missing_inputs_come_in_one_error_with_lines(
 
 
 def test_a_constant_in_degrees_celsius_is_accepted(gep, tiny, tmp_path):
-    path = tiny.make(tmp_path, extra_toml='[methods]\ncarbon_sequestration = "nep_rh"\n')
-    text = path.read_text().replace('[tables]', 'temperature = "15.5 degC"\nnpp = "600 gC/(m**2*yr)"\n\n[tables]')
+    path = tiny.make(tmp_path, extra_toml='[methods]\ncarbon_sequestration = "nep_rh_annual"\n')  # the annual-climate respiration
+    text = path.read_text().replace('[tables]', 'temperature = "15.5 degC"\ntemperature_amplitude = "12 delta_degC"\nnpp = "600 gC/(m**2*yr)"\n\n[tables]')
     text = text.replace('enabled = ["provisioning", "water_conservation"]', 'enabled = ["provisioning", "water_conservation", "carbon_sequestration"]')
     path.write_text(text)
     doc = _run_json(gep, path, "--out", tmp_path / "run")
