@@ -49,6 +49,9 @@ class RunResult:
         Per-cell quantities and values.
     changes : dict
         What the scenario changed (land-cover and input operations, resampling, parcel), for the manifest.
+    warnings : tuple of str
+        Implausible values (inputs outside their plausible range, overrides outside a coefficient's
+        range), shown in the summary and recorded in the manifest.
     """
 
     scenario: Scenario
@@ -60,6 +63,8 @@ class RunResult:
     switches: dict
     cells: xr.Dataset
     changes: dict | None = None
+    #: Implausible inputs and coefficient overrides (possible, but outside their plausible range).
+    warnings: tuple[str, ...] = ()
 
     def summary(self, run_dir: Path | str | None = None) -> dict:
         """The ``--json`` document of ``gep run`` (``run_dir``: where it was written)."""
@@ -119,6 +124,8 @@ class RunResult:
             out["gep_gdp_ratio"] = acc.gep / gdp if gdp else None
         if "carbon_stock" in acc.extras:
             out["carbon_stock_tc"] = float(acc.extras["carbon_stock"].sum())
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         return out
 
 
@@ -148,6 +155,21 @@ def resolve_services(sc: Scenario, coef: CoefficientSet) -> tuple[tuple[str, ...
     switches.update(coef.profile.get("switches", {}))
     switches.update(sc.switches)
     return enabled, methods, switches
+
+
+def missing_inputs(sc: Scenario, methods: Mapping[str, str]) -> list:
+    """What the services (by the methods they run) need that the scenario does not give, one located
+    :class:`~gep.errors.Problem` each (all of them at once, before anything is read)."""
+    from gep.errors import Problem
+
+    inputs = set(sc.inputs) | {n for y in (sc.series or {}).values() for n in y.inputs}
+    tables = set(sc.tables) | {n for y in (sc.series or {}).values() for n in y.tables}
+    out = []
+    for sid, method in methods.items():
+        for need in catalogue.BY_ID[sid].missing(method, inputs, tables):
+            section = "tables" if need.startswith("table") else "inputs"
+            out.append(Problem(f"service '{sid}' (method {method}) needs {need}, which the scenario does not give; add it, or leave the service out ([services] disabled)", key=f"[{section}]"))
+    return out
 
 
 def compute_services(ls: Landscape, coef: CoefficientSet, enabled: Iterable[str], methods: Mapping[str, str], switches: Mapping,
@@ -208,7 +230,8 @@ def account_landscape(
 ) -> tuple[GepAccount, xr.Dataset]:
     """Run every enabled service on a landscape and assemble the valued account.
 
-    Returns the account and the per-cell quantities (float32).
+    Returns the account and the per-cell quantities (float32), with the value per cell in all
+    (``gep_value``) and by service (``value_<service>``).
     """
     view = ls.collecting()
     results = compute_services(view, coef, enabled, methods, switches, say)
@@ -231,6 +254,7 @@ def account_landscape(
     account = assemble(results, methods, ls.zones, valuation, gdp, parcels)
     cell_ds = xr.Dataset(cells)
     cell_ds.update(parcels_mod.extra_cells(ls, results, account.data["value"], sums))
+    cell_ds.update(parcels_mod.service_values(ls, results, account.data["value"], sums))  # maps/<service>_value.tif
     for name in ("class_index", "zone_index", "cell_area"):
         cell_ds[name] = _clean_cell(ls.grid[name], ls.grid[name].attrs.get("units", ""))
     cell_ds.attrs.update({k: ls.grid.attrs[k] for k in ("crs", "transform") if k in ls.grid.attrs})

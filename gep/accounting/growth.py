@@ -20,7 +20,7 @@ References
 ----------
 NDRC & NBS (2022) 生态产品总值核算规范（试行）: current and comparable prices;
 Lishui 景宁大均乡 (2018): the county government purchased ecological products
-as a share of the township's GEP increase (METHODS.md, "Bonds and coverage").
+as a share of the township's GEP increase (docs/scenarios.md, [purchase]).
 """
 
 from __future__ import annotations

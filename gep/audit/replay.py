@@ -15,7 +15,7 @@ replay when it fails (DESIGN.md section 6):
    the replay with exit code 4;
 4. **re-run**: the recorded scenario is computed again with the recorded
    coefficient set, at the version the run recorded (a frozen copy under
-   ``coefficients/releases/`` once the set has moved on), with the recorded
+   ``gep/data/coefficients/releases/`` once the set has moved on), with the recorded
    RNG seed for seeded calculations, and
    its outputs written to a temporary folder;
 5. **compare**: every recorded output file must still have its recorded

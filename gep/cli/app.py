@@ -6,10 +6,28 @@ makes ``gep`` itself fail with that error, never a silently missing command.
 
 from __future__ import annotations
 
-from gep.cli import audit, bond, capacity, coefficients, ledger, market, monitoring, run, serve, services, uncertainty
+import typer
+
+from gep.cli import audit, bond, capacity, coefficients, init, ledger, market, monitoring, run, serve, services, uncertainty
 from gep.cli.shell import App
 
 app = App(help="gep: gross ecosystem product (GEP) accounting engine.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from gep import __version__
+
+        typer.echo(f"gep {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _gep(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version of gep and exit.")) -> None:
+    """gep: gross ecosystem product (GEP) accounting engine."""
+
+
+app.add_typer(init.app)  # gep init
 app.add_typer(run.app)  # gep run, gep compare
 app.add_typer(uncertainty.app)  # gep uncertainty
 app.add_typer(audit.app)  # gep replay, gep verify

@@ -27,7 +27,7 @@ from gep.io.capacity_tables import read_export_coefficients, read_standards
 from gep.io.coefficient_files import find_set, read_header, recorded_set
 from gep.io.files import read_toml, sha256_file
 from gep.io.tables import read_csv
-from gep.jobs.job import Written
+from gep.jobs.job import Written, check_destination, output_folder
 
 KIND = mf.BasinRecord.KIND
 OUTPUTS = ("capacity.csv", "credits.csv", "credits.parquet")
@@ -94,7 +94,7 @@ def load(path: str | Path, versions: dict[str, str | None] | None = None, uncert
 
     ``versions`` (role ``export`` or ``standards`` → version) loads those versions of the
     scenario's coefficient sets while they are present, current or frozen under
-    ``coefficients/releases/`` (replay: the versions the run recorded). ``uncertainty``
+    ``gep/data/coefficients/releases/`` (replay: the versions the run recorded). ``uncertainty``
     (``{"samples", "seed", "issuable_percentile"}``) asks for credits with ranges. With a
     ``[calibration]`` (and ``calibrated``), the calibrated decay rates replace the reaches'
     per reach and pollutant and the multipliers scale the export coefficients
@@ -162,12 +162,19 @@ def run_id(bs: BasinScenario, coef: dict) -> str:
 
 
 def write(result: BasinResult, out_dir: Path | None, command: str) -> Written[BasinResult]:
-    """Write capacity.csv, credits.csv, credits.parquet and manifest.json."""
+    """Write capacity.csv, credits.csv, credits.parquet and manifest.json, whole or not at all."""
+    bs = result.scenario
+    target = Path(out_dir) if out_dir else (bs.output_dir or Path("runs")) / run_id(bs, result.coefficients)
+    with output_folder(target, KIND) as folder:
+        manifest = _write_into(result, folder, command)
+    return Written(result, target, manifest)
+
+
+def _write_into(result: BasinResult, folder: Path, command: str) -> mf.Manifest:
+    """capacity.csv, credits.csv, credits.parquet and manifest.json, into ``folder``."""
     from gep.capacity.basin import totals
 
     bs = result.scenario
-    folder = Path(out_dir) if out_dir else (bs.output_dir or Path("runs")) / run_id(bs, result.coefficients)
-    folder.mkdir(parents=True, exist_ok=True)
     outputs.write_csv(result.capacity, folder / "capacity.csv")
     outputs.write_csv(result.credits, folder / "credits.csv")
     outputs.write_parquet(result.credits, folder / "credits.parquet")
@@ -204,13 +211,17 @@ def write(result: BasinResult, out_dir: Path | None, command: str) -> Written[Ba
         rng=provenance.rng_record(unc.seed if unc is not None else None, used=unc is not None),
     )
     manifest, _, _ = mf.write(folder, manifest)
-    return Written(result, folder, manifest)
+    return manifest
 
 
 def run(path: str | Path, out_dir: Path | None = None, command: str = KIND, progress: Callable[[str], None] | None = None,
         uncertainty: dict | None = None) -> Written[BasinResult]:
-    """Load, compute and write a basin run (``uncertainty``: credits with ranges, see :func:`load`)."""
-    return write(compute(load(path, uncertainty=uncertainty), progress), out_dir, command)
+    """Load, compute and write a basin run (``uncertainty``: credits with ranges, see :func:`load`; the output folder
+    is checked before computing)."""
+    inputs = load(path, uncertainty=uncertainty)
+    folder = Path(out_dir) if out_dir else (inputs.scenario.output_dir or Path("runs")) / run_id(inputs.scenario, inputs.coefficients)
+    check_destination(folder, KIND)
+    return write(compute(inputs, progress), folder, command)
 
 
 def replay(manifest: mf.Manifest, scenario_path: Path, out_dir: Path) -> mf.Manifest:

@@ -1,4 +1,4 @@
-"""The citation and range rules of `gep coefficients verify` (coefficients/README.md):
+"""The citation and range rules of `gep coefficients verify` (gep/data/coefficients/README.md):
 ``gep.accounting.coefficients.citation_problems`` on tables read as text."""
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from gep.audit.replay import replay
 
 ROOT = Path(__file__).resolve().parents[2]
 SCEN = ROOT / "scenarios"
+DEMO = ROOT / "gep" / "data" / "demo"
 
 
 @pytest.fixture()
@@ -78,8 +79,8 @@ def calibrated(tmp_path_factory) -> Path:
 [calibration]
 name = "t"
 basin = "{_rel(SCEN / 'demo_capacity.toml', tmp)}"
-monitoring = "{_rel(SCEN / 'demo' / 'monitoring' / 'series.csv', tmp)}"
-sections = "{_rel(SCEN / 'demo' / 'monitoring' / 'sections.csv', tmp)}"
+monitoring = "{_rel(DEMO / 'monitoring' / 'series.csv', tmp)}"
+sections = "{_rel(DEMO / 'monitoring' / 'sections.csv', tmp)}"
 start = 2020-01-01
 end = 2024-12-31
 [fit]
@@ -95,7 +96,7 @@ def test_calibrate_finds_the_synthetic_truth(gep, calibrated):
     p = {r["parameter"]: r for r in doc["parameters"]}
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("gen", SCEN / "demo" / "monitoring" / "generate.py")
+    spec = importlib.util.spec_from_file_location("gen", DEMO / "monitoring" / "generate.py")
     truth = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(truth)
     assert set(p) == set(truth.TRUTH)
@@ -113,7 +114,7 @@ def test_capacity_run_uses_a_recorded_calibration(gep, calibrated):
     if not (calibrated / "cal" / "manifest.json").is_file():
         gep.json("monitoring", "calibrate", calibrated / "cal.toml", "--out", calibrated / "cal")
     base = (SCEN / "demo_capacity.toml").read_text(encoding="utf-8")
-    text = base.replace('"demo/', f'"{_rel(SCEN / "demo", calibrated)}/').replace('"demo.toml"', f'"{_rel(SCEN / "demo.toml", calibrated)}"')
+    text = base.replace('"../gep/data/demo/', f'"{_rel(DEMO, calibrated)}/').replace('"demo.toml"', f'"{_rel(SCEN / "demo.toml", calibrated)}"')
     (calibrated / "basin.toml").write_text(text + '\n[calibration]\nrun = "cal/manifest.json"\n', encoding="utf-8")
     gep.json("capacity", "basin", calibrated / "basin.toml", "--out", calibrated / "basin")
     m = json.loads((calibrated / "basin" / "manifest.json").read_text(encoding="utf-8"))

@@ -11,14 +11,15 @@ from gep.io.files import read_toml
 from gep.monitoring.assessment import parse_targets
 
 SCEN = Path(__file__).resolve().parents[2] / "scenarios"
-SERIES = SCEN / "demo" / "monitoring" / "series.csv"
-AGREEMENTS = sorted((SCEN / "demo" / "agreements").glob("*.toml"))
+DEMO = SCEN.parent / "gep" / "data" / "demo"
+SERIES = DEMO / "monitoring" / "series.csv"
+AGREEMENTS = sorted((DEMO / "agreements").glob("*.toml"))
 
 
 def test_demo_data_say_they_are_synthetic():
     assert "SYNTHETIC" in SERIES.read_text(encoding="utf-8").splitlines()[0]
-    assert "SYNTHETIC" in (SCEN / "demo" / "monitoring" / "README.md").read_text(encoding="utf-8")
-    for path in AGREEMENTS + [SCEN / "demo" / "assessment" / "targets.toml", SCEN / "demo" / "assessment" / "realised.csv"]:
+    assert "SYNTHETIC" in (DEMO / "monitoring" / "README.md").read_text(encoding="utf-8")
+    for path in AGREEMENTS + [DEMO / "assessment" / "targets.toml", DEMO / "assessment" / "realised.csv"]:
         head = path.read_text(encoding="utf-8").split("\n[")[0]
         assert "SYNTHETIC" in head or "ILLUSTRATIVE" in head, path.name
 
@@ -34,13 +35,13 @@ def test_shipped_agreement_runs(gep, tmp_path, path):
 
 
 def test_shipped_targets_validate():
-    path = SCEN / "demo" / "assessment" / "targets.toml"
+    path = DEMO / "assessment" / "targets.toml"
     t = parse_targets(read_toml(path), str(path))
     assert (t.year, t.base_year) == (2022, 2020) and sum(t.weights.values()) == 100 and t.purchase["share"] == 0.05
 
 
 def test_demo_compliance(gep, tmp_path):
-    doc = gep.json("monitoring", "compliance", SERIES, "--sections", SCEN / "demo" / "monitoring" / "sections.csv", "--from", "2020-01-01",
+    doc = gep.json("monitoring", "compliance", SERIES, "--sections", DEMO / "monitoring" / "sections.csv", "--from", "2020-01-01",
                    "--to", "2024-12-31", "--out", tmp_path / "c")
     sections = {(r["section"], r["period"]) for r in doc["sections"]}
     assert ("S01", "2024") in sections and ("L05", "2020") in sections
