@@ -1,24 +1,20 @@
-"""Writing monitoring outputs: whole-or-nothing run folders, charts and the assessment report.
+"""Writing monitoring outputs: charts and the assessment report.
 
-:func:`publish` writes every output of a command into a temporary folder beside the
-run folder and moves them in only when all were written, so a failure never leaves
-half a run; the manifest is written last by the caller. Charts are matplotlib PNGs
-saved without a timestamp (same data, same bytes with the same matplotlib).
+The jobs write these files into a temporary run folder that replaces the old one only
+when every output and the manifest are written (:func:`gep.jobs.job.output_folder`).
+Charts are matplotlib PNGs saved without a timestamp (same data, same bytes with the
+same matplotlib).
 """
 
 from __future__ import annotations
 
 import functools
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from gep.io import outputs
 from gep.io.charts import _pyplot, cjk_text, drawable, money_scale
 
 __all__ = ["publish", "save", "series_chart", "class_chart", "fit_chart", "payments_chart", "scores_chart", "markdown_table"]
@@ -37,30 +33,6 @@ def chart(draw: Callable) -> Callable:
             draw(*args, **kwargs)
 
     return wrapped
-
-
-def publish(folder: Path, writers: dict[str, Callable[[Path], None]]) -> dict[str, str]:
-    """Write every output, then move them into ``folder``; return ``{name: sha256}``.
-
-    Parameters
-    ----------
-    folder : Path
-        The run folder (created if needed).
-    writers : dict of str to callable
-        Output file name → function writing that file at the path it is given.
-    """
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        for name, write in writers.items():
-            write(tmp / name)
-        folder.mkdir(exist_ok=True)
-        for name in writers:
-            os.replace(tmp / name, folder / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return outputs.hashes(folder, list(writers))
 
 
 def save(fig: Any, path: Path) -> None:

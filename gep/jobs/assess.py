@@ -158,7 +158,8 @@ def write(result: AssessResult, out_dir: Path | None, command: str) -> Written[A
 
 def run(targets: Path, runs: list[Path], out_dir: Path | None = None, command: str = KIND,
         progress: Callable[[str], None] | None = None) -> Written[AssessResult]:
-    """Load, score and write an assessment."""
+    """Load, score and write an assessment (``out_dir`` checked first)."""
+    common.check_out(out_dir, KIND)
     return write(compute(load(targets, runs), progress), out_dir, command)
 
 

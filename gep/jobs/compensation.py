@@ -125,7 +125,11 @@ def write(result: CompensationResult, out_dir: Path | None, command: str) -> Wri
 
 def run(agreement: Path, series: Path, standards: str = common.STANDARDS, out_dir: Path | None = None, command: str = KIND,
         progress: Callable[[str], None] | None = None, booking: tuple[Any, dict] | None = None) -> Written[CompensationResult]:
-    """Load, compute, optionally book (``booking``: the market and the paying accounts' key pairs), and write."""
+    """Load, compute, optionally book (``booking``: the market and the paying accounts' key pairs), and write.
+
+    ``out_dir`` is checked before anything is computed or booked.
+    """
+    common.check_out(out_dir, KIND)
     result = compute(load(agreement, series, standards), progress)
     if booking is not None:
         result = book(result, *booking)

@@ -5,8 +5,8 @@ The jobs are :mod:`gep.jobs.monitoring_compliance`, :mod:`gep.jobs.monitoring_ca
 :mod:`gep.jobs.compensation` and :mod:`gep.jobs.assess`. Each records its input files
 relative to its run folder with their SHA-256, its options as ``parameters`` and the
 coefficient sets it used by role (a :class:`gep.audit.manifest.MonitoringRecord`); the
-outputs are written whole or not at all (:func:`gep.io.monitoring_report.publish`) before
-the manifest.
+outputs and then the manifest are written whole or not at all (:func:`gep.jobs.job.output_folder`),
+and an explicit ``--out`` is checked before anything is computed (:func:`check_out`).
 """
 
 from __future__ import annotations
@@ -81,16 +81,33 @@ def records(df: pd.DataFrame) -> list[dict]:
     return provenance.to_jsonable(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
 
 
+def check_out(out: Path | None, kind: str) -> None:
+    """Refuse an unusable ``--out`` before anything is computed (:func:`gep.jobs.job.check_destination`)."""
+    from gep.jobs.job import check_destination
+
+    if out is not None:
+        check_destination(Path(out), kind)
+
+
 def write(record_type: type, target: Path, command: str, inputs: dict[str, Path], parameters: dict, writers: dict[str, Callable[[Path], None]],
           results: dict, sets: dict[str, dict] | None = None, **extra) -> mf.Manifest:
-    """Write every output (whole or not at all), then the manifest with a ``record_type`` record; return the manifest."""
-    from gep.io.monitoring_report import publish
+    """Write every output, then the manifest with a ``record_type`` record, whole or not at all; return the manifest.
 
-    hashes = publish(target, writers)
-    record = record_type(inputs={k: mf.FileRef(relative(p, target), sha256_file(p)) for k, p in sorted(inputs.items())},
-                         parameters=provenance.to_jsonable(parameters),
-                         coefficients={role: mf.CoefficientsRef.from_dict(c) for role, c in (sets or {}).items()}, **extra)
-    manifest = mf.Manifest(kind=record_type.KIND, command=command, record=record, outputs=hashes,
-                           results={**provenance.to_jsonable(results), "tolerance": TOLERANCE, "relative_tolerance": mf.RELATIVE_TOLERANCE},
-                           environment=provenance.environment(), rng=provenance.rng_record(None, used=False))
-    return mf.write(target, manifest)[0]
+    The files are written into a temporary sibling of ``target`` that replaces it when
+    complete (:func:`gep.jobs.job.output_folder`): an error or Ctrl-C leaves the earlier
+    run as it was. Input paths are recorded relative to ``target``.
+    """
+    from gep.jobs.job import output_folder
+
+    with output_folder(target, record_type.KIND) as tmp:
+        for name, write_file in writers.items():
+            write_file(tmp / name)
+        hashes = outputs.hashes(tmp, list(writers))
+        record = record_type(inputs={k: mf.FileRef(relative(p, target), sha256_file(p)) for k, p in sorted(inputs.items())},
+                             parameters=provenance.to_jsonable(parameters),
+                             coefficients={role: mf.CoefficientsRef.from_dict(c) for role, c in (sets or {}).items()}, **extra)
+        manifest = mf.Manifest(kind=record_type.KIND, command=command, record=record, outputs=hashes,
+                               results={**provenance.to_jsonable(results), "tolerance": TOLERANCE, "relative_tolerance": mf.RELATIVE_TOLERANCE},
+                               environment=provenance.environment(), rng=provenance.rng_record(None, used=False))
+        written = mf.write(tmp, manifest)[0]
+    return written

@@ -127,7 +127,8 @@ def write(result: CalibrationResult, out_dir: Path | None, command: str) -> Writ
 
 
 def run(path: Path, out_dir: Path | None = None, command: str = KIND, progress: Callable[[str], None] | None = None) -> Written[CalibrationResult]:
-    """Load, fit and write a calibration (``progress``: called with a line at each step)."""
+    """Load, fit and write a calibration (``progress``: called with a line at each step; ``out_dir`` checked first)."""
+    common.check_out(out_dir, KIND)
     return write(compute(load(path), progress), out_dir, command)
 
 

@@ -130,7 +130,8 @@ def write(result: ComplianceResult, out_dir: Path | None, command: str) -> Writt
 
 def run(series: Path, sections: Path | None = None, options: Options = Options(), out_dir: Path | None = None, command: str = KIND,
         progress: Callable[[str], None] | None = None) -> Written[ComplianceResult]:
-    """Load, compute and write a compliance assessment."""
+    """Load, compute and write a compliance assessment (``out_dir`` checked first)."""
+    common.check_out(out_dir, KIND)
     return write(compute(load(series, sections, options), progress), out_dir, command)
 
 

@@ -68,6 +68,29 @@ def test_no_data_in_the_period_and_bad_options_exit_2(gep, data):
     assert not (data / "x").exists()
 
 
+def test_out_is_checked_first_and_a_failed_write_keeps_the_earlier_run(gep, data, monkeypatch):
+    """Whole or nothing: an unusable --out is refused before computing; a write that fails midway leaves the
+    earlier run and its manifest as they were, and no partial folder beside it."""
+    (data / "notes").mkdir()
+    (data / "notes" / "mine.txt").write_text("keep", encoding="utf-8")
+    gep.one_line_error("monitoring", "compliance", data / "series.csv", "--out", data / "notes", words=("not a gep output folder",))
+    assert (data / "notes" / "mine.txt").read_text(encoding="utf-8") == "keep"
+    gep.one_line_error("monitoring", "compliance", data / "series.csv", "--out", data / "sections.csv", words=("is a file",))
+
+    run = data / "run"
+    gep.json("monitoring", "compliance", data / "series.csv", "--out", run)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    import gep.io.outputs as outputs
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(outputs, "write_csv", broken)
+    gep.one_line_error("monitoring", "compliance", data / "series.csv", "--out", run, words=("No space left",))
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+    assert sorted(p.name for p in data.iterdir()) == ["notes", "run", "sections.csv", "series.csv"]
+
+
 def _rel(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path, start)).as_posix()
 

@@ -1,24 +1,12 @@
-"""Monitoring outputs: written whole or not at all; charts draw Chinese names without a warning."""
+"""Monitoring charts draw Chinese names without a warning (outputs are written whole by the jobs: tests/cli/test_monitoring.py)."""
 
 from __future__ import annotations
 
 import warnings
 
 import pandas as pd
-import pytest
 
-from gep.io.monitoring_report import class_chart, publish, scores_chart
-
-
-def test_publish_writes_every_output_or_none(tmp_path):
-    def broken(path):
-        raise OSError("disk full")
-
-    with pytest.raises(OSError):
-        publish(tmp_path / "run", {"a.txt": lambda p: p.write_text("a"), "b.txt": broken})
-    assert not (tmp_path / "run").exists() and list(tmp_path.iterdir()) == []  # no half run, no temporary folder left
-    hashes = publish(tmp_path / "run", {"a.txt": lambda p: p.write_text("a")})
-    assert set(hashes) == {"a.txt"} and (tmp_path / "run" / "a.txt").read_text() == "a"
+from gep.io.monitoring_report import class_chart, scores_chart
 
 
 def test_charts_with_chinese_names_draw_without_warnings(tmp_path):
