@@ -38,6 +38,7 @@ import pandas as pd
 import pint
 
 from gep.errors import CoefficientError, GridError, Problem, UnitError, nearest
+from gep.numbers import MAX_EXPONENT
 from gep.units import affine, parse_unit, split_quantity
 
 CONFIDENCE = ("verified", "derived", "recalled", "assumed")
@@ -659,6 +660,7 @@ def _validate_tidy(df: pd.DataFrame, path: str) -> pd.DataFrame:
         raise CoefficientError(f"{path}: '{first['parameter']}[{first['key']}]' is defined twice", hint="keep one row per parameter and key")
     df["value"] = df["value"].astype(float)
     first = int(df.attrs.get("first_row_line", 2))
+    _check_magnitude(df, "value", df["value"], f"{path}, line", first)
     for col in ("low", "high"):
         df[col] = _numeric_column(df, col, f"{path}, line", first)
     df["range_basis"] = _text_column(df, "range_basis")
@@ -670,12 +672,31 @@ def _numeric_column(df: pd.DataFrame, col: str, where: str | None = None, first_
     """Column ``col`` as floats (NaN where empty or absent); a non-number raises naming the line."""
     if col not in df:
         return pd.Series(np.nan, index=df.index, dtype=float)
-    values = pd.to_numeric(df[col], errors="coerce")
+    raw = df[col]
+    if raw.dtype == object:  # a huge integer read as a Python int would overflow in to_numeric: parse its text
+        raw = raw.astype(str).where(raw.notna())
+    values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")
     if bad.any() and where is not None:
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise CoefficientError(f"{where} {i + first_line}: {col} {df[col].iloc[i]!r} is not a number", hint=f"write a plain number in the row's unit, or leave {col} empty")
-    return values.astype(float)
+    values = values.astype(float)
+    if where is not None:
+        _check_magnitude(df, col, values, where, first_line)
+    return values
+
+
+def _check_magnitude(df: pd.DataFrame, col: str, values: pd.Series, where: str, first_line: int) -> None:
+    """Refuse an infinite value or one beyond 1e±MAX_EXPONENT in ``col`` (pandas reads ``1e99999999`` or a
+    5,000-digit integer as ``inf``; it would flow into every product silently), naming the line."""
+    v = values.to_numpy(dtype=float)
+    bad = np.isinf(v) | (np.abs(np.nan_to_num(v)) > 10.0**MAX_EXPONENT)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        shown = str(df[col].iloc[i])
+        shown = shown if len(shown) <= 40 else f"{shown[:20]}… ({len(shown)} characters)"
+        raise CoefficientError(f"{where} {i + first_line}: {col} {shown!r} is out of range (numbers range over 1e-{MAX_EXPONENT} .. 1e{MAX_EXPONENT})",
+                               hint="write the value in the row's unit as a plain number")
 
 
 def _text_column(df: pd.DataFrame, col: str) -> pd.Series:
