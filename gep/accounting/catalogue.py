@@ -210,7 +210,7 @@ RANGES: dict[str, dict] = {
     "ls_factor": dict(valid=(0.0, 1000.0), plausible=(0.0, 100.0), basis="≥ 0; RUSLE LS reaches a few tens on long, steep slopes (Renard et al. 1997)"),
     "fcover": _FRACTION,
     "et_hot": dict(valid=(0.0, 5000.0), plausible=(0.0, 1500.0), basis="part of the annual evapotranspiration (see et)"),
-    "wind_factor": dict(valid=(0.0, 10000.0), plausible=(0.0, 400.0), basis="≥ 0; annual RWEQ weather factors in northern China run 0.03–254 kg/m (Liu Wei et al., Beijing Normal University); far above is a unit error"),
+    "wind_factor": dict(valid=(0.0, 10000.0), plausible=(0.0, 400.0), basis="≥ 0; annual RWEQ weather factors in northern China are reported up to a few hundred kg/m (recalled from RWEQ applications; no table located, so the plausible bound 400 is a wide guess); far above is a unit error"),
     "erodible_fraction": _FRACTION, "crust_factor": _FRACTION, "roughness_factor": _FRACTION,
     "negative_ions": dict(valid=(0.0, 1e6), plausible=(0.0, 100000.0), basis="≥ 0; forests and waterfalls reach a few 10⁴ ion/cm³ (LY/T 2586-2016 grades)"),
 }
