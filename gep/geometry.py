@@ -135,3 +135,19 @@ def area_m2(geom: Any, crs: Any) -> float:
         area, _ = geod.geometry_area_perimeter(geom)
         return abs(float(area))
     return float(geom.area)
+
+
+def grid_bounds(transform: tuple[float, ...], shape: tuple[int, int]) -> tuple[float, float, float, float]:
+    """``(minx, miny, maxx, maxy)`` of a grid from its affine transform ``(a, b, c, d, e, f)`` and ``(rows, cols)``."""
+    a, _, c, _, e, f = (float(v) for v in list(transform)[:6])
+    xs, ys = (c, c + a * shape[1]), (f, f + e * shape[0])
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def bounds_overlap(a: tuple[float, float, float, float], a_crs: Any, b: tuple[float, float, float, float], b_crs: Any) -> bool:
+    """Whether two bounding boxes overlap, ``b`` reprojected to ``a``'s CRS (pyproj ``transform_bounds``; same CRS or none: as given)."""
+    if a_crs and b_crs and str(a_crs) != str(b_crs):
+        from pyproj import CRS, Transformer
+
+        b = Transformer.from_crs(CRS.from_user_input(b_crs), CRS.from_user_input(a_crs), always_xy=True).transform_bounds(*b, densify_pts=21)
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

@@ -24,8 +24,8 @@ from typing import Any, Callable
 import pint
 import xarray as xr
 
-from gep.errors import GepError, UnitError
-from gep.numbers import parse_decimal
+from gep.errors import GepError, InputError, UnitError
+from gep.numbers import parse_decimal, split_number
 
 ureg = pint.UnitRegistry(cache_folder=None)
 ureg.load_definitions(str(Path(__file__).with_name("units.txt")))
@@ -102,7 +102,49 @@ def parse_unit(text: str, where: str = "") -> pint.Quantity:
     return q
 
 
+def split_quantity(text: str, where: str = "") -> tuple[float, str]:
+    """A quantity string as ``(number, unit)``: ``"1.0 degC"`` → ``(1.0, "degC")``.
+
+    The number (read with the bounds of :mod:`gep.numbers`) and the unit are read
+    separately, so offset units (°C, °F) work where pint's expression parser refuses
+    them (it reads ``1.0 degC`` as a product). A string without a number, a number out
+    of bounds or an unknown unit raises :class:`UnitError` naming ``where``; a bare
+    number has the unit ``""``. :func:`parse_quantity` gives a Quantity in a unit of an
+    expected dimension instead.
+    """
+    try:
+        value, unit = split_number(str(text), "value")
+    except InputError as exc:
+        raise UnitError(f"{where + ': ' if where else ''}{text!r} is not a number followed by a unit ({exc.message})",
+                        hint="write e.g. \"1200 mm/yr\" or \"1.0 degC\"") from None
+    if unit:
+        parse_unit(unit, where)
+    return float(value), unit
+
+
 _UNIT_HINT = "use a pint unit expression such as 'mm', 't/(ha*yr)', 'CNY/m**3'"
+
+def parse_quantity(text: str, default_unit: str, where: str) -> pint.Quantity:
+    """Parse ``"0.2/d"``, ``"10km"``, ``"10 m**3/s"``, ``"25 degC"``, ``"1 yi_CNY"`` or a bare number.
+
+    The number is read with bounds (:mod:`gep.numbers`) before it is converted; a bare
+    number takes ``default_unit``; an unknown unit or one of another dimension than
+    ``default_unit`` raises :class:`UnitError` naming ``where`` (an option, or a file and key).
+    """
+    try:
+        value, unit_text = split_number(str(text), "value")
+    except InputError as exc:
+        raise UnitError(f"{exc.message}: not a number with an optional unit", hint=f"write e.g. '1 {default_unit}'", where=where) from None
+    number = float(value)
+    if unit_text.startswith("/"):
+        unit_text = "1" + unit_text
+    unit = unit_text or default_unit
+    parse_unit(unit, where)  # raises UnitError on an unknown unit
+    affine(unit, default_unit, where)  # raises UnitError on a wrong dimension
+    try:
+        return Q_(number, unit)
+    except Exception as exc:  # pint raises several unrelated types for odd expressions
+        raise UnitError(f"cannot read {text!r} as a quantity", hint=f"write e.g. '1 {default_unit}'", where=where) from exc
 
 
 @functools.lru_cache(maxsize=4096)
@@ -219,3 +261,42 @@ def unitful(returns: str | None = None, **declared: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+#: Chinese money units by magnitude: 亿元 (10⁸ CNY), 万元 (10⁴ CNY), 元.
+MONEY_UNITS = ((1e8, "亿元"), (1e4, "万元"), (1.0, "元"))
+
+
+def money_scale(values: Any) -> tuple[float, str]:
+    """Divisor and unit for showing amounts of money [CNY] the way Chinese reports do: 亿元 when the largest
+    magnitude reaches 10⁸, 万元 from 10⁴, else 元."""
+    import numpy as np
+
+    m = float(np.nanmax(np.abs(np.asarray(values, dtype=float)), initial=0.0))
+    return next(((d, u) for d, u in MONEY_UNITS if m >= d), MONEY_UNITS[-1])
+
+
+def format_money(cny: float, digits: int = 2, scale: tuple[float, str] | None = None) -> str:
+    """``274.46 亿元``, ``53.2 万元``, ``980 元``: an amount [CNY] in the unit of its magnitude (or ``scale``)."""
+    d, unit = scale or money_scale([cny])
+    return f"{cny / d:,.{digits}f} {unit}"
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def pretty_unit(unit: str) -> str:
+    """A pint unit as people write it: ``m**3/yr`` → ``m³/yr``, ``gC/(m**2*yr)`` → ``gC/(m²·yr)``, ``dimensionless`` → ``-``."""
+    text = str(unit).strip()
+    if text in ("dimensionless", "", "1"):
+        return "-"
+    text = re.sub(r"\*\*\s*(-?\d+)", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
+    text = re.sub(r"\s*\*\s*", "·", text)
+    return text.replace("percent", "%").replace("degC", "°C")
+
+
+def format_number(x: float | None) -> str:
+    """A quantity for people: ``516,535`` from 1,000 up (no decimals), else 4 significant digits (``0.3152``); ``—`` for none."""
+    if x is None or x != x:
+        return "—"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"

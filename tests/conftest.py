@@ -362,3 +362,16 @@ def ledger_tools() -> SimpleNamespace:
     from tests.ledger.market_setup import RATIOS
 
     return SimpleNamespace(Clock=Clock, raw_execute=raw_execute, drop_append_only=drop_append_only, ratios=RATIOS)
+
+
+
+# --------------------------------------------------------------------------- monitoring
+
+
+@pytest.fixture(scope="session")
+def monitoring_files() -> SimpleNamespace:
+    """Small monitoring files (:mod:`tests.monitoring.helpers`): ``raw(rows)`` (a series as read),
+    ``monthly(section, year, values)``, ``write_series(path, rows)``, ``index_agreement(path, ...)``."""
+    from tests.monitoring.helpers import index_agreement, monthly, raw, write_series
+
+    return SimpleNamespace(raw=raw, monthly=monthly, write_series=write_series, index_agreement=index_agreement)

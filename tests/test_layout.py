@@ -20,7 +20,7 @@ BASE = {"gep", "gep.units", "gep.errors", "gep.numbers", "gep.geometry", "gep.ex
 IO_BASE = ("gep.errors", "gep.units", "gep.numbers")
 #: The run records every job writes and replay, the ledger and the bond revenue files read.
 RECORDS = {"gep.audit.manifest", "gep.audit.provenance"}
-DOMAIN = ("gep.accounting", "gep.capacity", "gep.finance", "gep.ledger", "gep.uncertainty")
+DOMAIN = ("gep.accounting", "gep.capacity", "gep.finance", "gep.ledger", "gep.monitoring", "gep.uncertainty")
 
 
 def module_name(path: Path) -> str:
@@ -79,6 +79,11 @@ def test_jobs_and_audit_do_not_import_the_cli_and_jobs_do_not_import_replay():
 
 def test_only_the_cli_imports_the_cli():
     assert offending(lambda a, b: under(a, "gep.cli") or not under(b, "gep.cli")) == []
+
+
+def test_only_the_cli_imports_the_server_and_the_server_imports_no_cli():
+    assert offending(lambda a, b: under(a, "gep.cli", "gep.server") or not under(b, "gep.server")) == []
+    assert offending(lambda a, b: not under(a, "gep.server") or not under(b, "gep.cli", "gep.jobs")) == []
 
 
 def test_no_cycle_between_layers():

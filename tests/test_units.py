@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from gep.errors import UnitError
-from gep.units import CO2_PER_C, O2_PER_CO2, C_PER_DRY_MATTER, Q_, affine, parse_unit, unitful
+from gep.units import CO2_PER_C, O2_PER_CO2, C_PER_DRY_MATTER, Q_, affine, parse_unit, split_quantity, unitful
 
 
 @pytest.mark.parametrize(
@@ -99,3 +99,13 @@ def test_parse_unit_keeps_ordinary_expressions():
     assert parse_unit("CNY/(1e18*ion)").magnitude == pytest.approx(1e-18)
     assert str(parse_unit("m**3/s").units) == str(parse_unit("m^3/s").units)
     assert parse_unit("s**-1").dimensionality == parse_unit("1/s").dimensionality
+
+
+def test_split_quantity_reads_offset_units_bare_numbers_and_refuses_unbounded_numbers():
+    assert split_quantity("15.5 degC") == (15.5, "degC")
+    assert split_quantity("-3e2 CNY/tCO2") == (-300.0, "CNY/tCO2")
+    assert split_quantity("1200") == (1200.0, "")
+    with pytest.raises(UnitError, match="scenario key"):
+        split_quantity("1e99999 mm", "scenario key")
+    with pytest.raises(UnitError, match="not a number"):
+        split_quantity("mm/yr", "scenario key")

@@ -2,7 +2,7 @@
 
 Every grid is one row of 100 m × 100 m cells (1 ha each) in UTM zone 50N
 (EPSG:32650), so a per-hectare rate is the amount per cell. The land-cover
-codes are those of the cn-2022 legend (coefficients/cn-2022/landcover.csv);
+codes are those of the cn-2022 legend (gep/data/coefficients/cn-2022/landcover.csv);
 all cells are in zone 1. Usage::
 
     python benchmarks/cases/_grids.py            # rewrite every case's grids

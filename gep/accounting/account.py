@@ -109,6 +109,46 @@ class GepAccount:
         return df
 
 
+def _zone_frame(ds: xr.Dataset) -> pd.DataFrame:
+    return pd.DataFrame({"zone": ds["zone"].values, "zone_name": ds["zone_name"].values})
+
+
+def carbon_stock_table(account: GepAccount) -> pd.DataFrame | None:
+    """Carbon stock per zone and pool [t C] (InVEST carbon model pools; not part of GEP), None without a carbon service.
+
+    Columns ``zone, zone_name, c_above_tc, c_below_tc, c_soil_tc, c_dead_tc, total_tc``.
+    """
+    ex = account.extras
+    if "carbon_stock" not in ex:
+        return None
+    df = _zone_frame(account.data)
+    for pool in ("c_above", "c_below", "c_soil", "c_dead"):
+        df[f"{pool}_tc"] = ex[f"carbon_stock_{pool}"].sum("ecosystem").values if f"carbon_stock_{pool}" in ex else np.nan
+    df["total_tc"] = ex["carbon_stock"].sum("ecosystem").values
+    return df
+
+
+def water_yield_table(account: GepAccount) -> pd.DataFrame | None:
+    """InVEST's annual water yield per zone, on every land cell (not only the GEP service's ecosystems), None unless
+    water conservation ran by the Budyko method.
+
+    Columns ``zone, zone_name, area_ha``, the means over the zone's cells ``precip_mn, pet_mn, aet_mn, wyield_mn``
+    [mm/yr] and the volume ``wyield_vol_m3`` [m³/yr] (= wyield_mn × the area of the zone's cells: unlike InVEST's
+    ``wyield_vol``, which multiplies by the polygon's area, cells without data are not counted).
+    """
+    ex = account.extras
+    if "water_yield" not in ex:
+        return None
+    df = _zone_frame(account.data)
+    area = ex["water_yield_area"].sum("ecosystem").values
+    df["area_ha"] = area / 1e4
+    for name, key in (("precip_mn", "water_yield_precipitation"), ("pet_mn", "water_yield_pet"), ("aet_mn", "water_yield_aet"), ("wyield_mn", "water_yield")):
+        vol = ex[key].sum("ecosystem").values
+        df[name] = np.divide(vol, area, out=np.full(len(area), np.nan), where=area > 0) * 1e3
+    df["wyield_vol_m3"] = ex["water_yield"].sum("ecosystem").values
+    return df
+
+
 def assemble(
     results: dict[str, ServiceResult],
     methods: dict[str, str],

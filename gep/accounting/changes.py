@@ -261,7 +261,8 @@ def validate(raw: Any, inputs: Iterable[str] = ()) -> tuple[list[Operation], lis
     problems : list of OperationProblem
         ``index`` is None for a problem with the list itself.
     """
-    from gep.units import Q_
+    from gep.errors import UnitError
+    from gep.units import split_quantity
 
     probs: list[OperationProblem] = []
     if not isinstance(raw, list):
@@ -416,11 +417,11 @@ def validate(raw: Any, inputs: Iterable[str] = ()) -> tuple[list[Operation], lis
             for key in ("add", "value"):
                 if key in item:
                     try:
-                        q = Q_(str(item[key]))
-                        if not hasattr(q, "units"):
+                        number, unit = split_quantity(str(item[key]))
+                        if not unit:
                             raise ValueError
-                        clean[key] = {"value": float(q.magnitude), "units": f"{q.units}"}
-                    except Exception:
+                        clean[key] = {"value": number, "units": unit}
+                    except (UnitError, ValueError):
                         bad(key, f"must be a quantity with a unit such as \"50 mm/yr\", got {item[key]!r}")
             if "path" in item:
                 if not isinstance(item["path"], str) or not item["path"].strip():
@@ -485,7 +486,7 @@ def expand(classes: list, legend: Legend | None, where: str) -> np.ndarray:
             out += [int(x) for x in legend.codes[np.array(legend.ecosystems) == c]]
         else:
             if c not in legend.codes:
-                raise ScenarioError(f"{where}: land-cover code {c} is not in the legend", hint=f"use codes of coefficients/<set>/landcover.csv ({', '.join(map(str, legend.codes[:12]))}, ...) or ecosystem names ({', '.join(ECOSYSTEMS)})")
+                raise ScenarioError(f"{where}: land-cover code {c} is not in the legend", hint=f"use codes of gep/data/coefficients/<set>/landcover.csv ({', '.join(map(str, legend.codes[:12]))}, ...) or ecosystem names ({', '.join(ECOSYSTEMS)})")
             out.append(int(c))
     return np.unique(np.array(out, dtype=np.int64))
 
@@ -653,7 +654,7 @@ def apply_landcover(grid: ChangeGrid, ops: Iterable[Operation], legend: Legend |
         frm = expand(op.from_, legend, w)
         to = int(op.to)
         if legend is not None and to not in legend.codes:
-            raise ScenarioError(f"{w}: 'to' code {to} is not in the legend", hint=f"use a code of coefficients/<set>/landcover.csv ({', '.join(map(str, legend.codes[:12]))}, ...)")
+            raise ScenarioError(f"{w}: 'to' code {to} is not in the legend", hint=f"use a code of gep/data/coefficients/<set>/landcover.csv ({', '.join(map(str, legend.codes[:12]))}, ...)")
         region = select(grid, op, w)
         eligible = region & np.isin(codes, frm) & ~protected & (codes != to)
         blocked = int((region & np.isin(codes, frm) & protected).sum())

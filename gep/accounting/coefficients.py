@@ -1,6 +1,6 @@
 """Versioned coefficient sets: load, validate, look up, override.
 
-A coefficient set (``coefficients/<id>/``) holds every number the engine uses
+A coefficient set (``gep/data/coefficients/<id>/``) holds every number the engine uses
 that is not an input map: per-class lookup tables (runoff coefficients, carbon
 pools, purification capacities), scalars (bulk density, EER) and prices with
 their price year, each row with ``value, unit, source, year, confidence, note``.
@@ -18,9 +18,9 @@ Every row may carry its plausible range ``low, high`` (in the row's unit) and
 ``range_basis`` (where the range comes from); :meth:`CoefficientSet.uncertainty`
 and :meth:`CoefficientSet.ranges` expose them with the confidence, for
 uncertainty analysis. :func:`citation_problems` holds the citation and range
-rules ``gep coefficients verify`` applies (coefficients/README.md).
+rules ``gep coefficients verify`` applies (gep/data/coefficients/README.md).
 A set is named by id (the current version) or ``id@version`` (a frozen
-release under ``coefficients/releases/``, :func:`gep.io.coefficient_files.find_set`).
+release under ``gep/data/coefficients/releases/``, :func:`gep.io.coefficient_files.find_set`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ import numpy as np
 import pandas as pd
 import pint
 
-from gep.errors import CoefficientError, GridError, Problem, nearest
-from gep.units import Q_, affine, parse_unit
+from gep.errors import CoefficientError, GridError, Problem, UnitError, nearest
+from gep.numbers import MAX_EXPONENT
+from gep.units import affine, parse_unit, split_quantity
 
 CONFIDENCE = ("verified", "derived", "recalled", "assumed")
 #: Parameters with one row per province (key: the GB/T 2260 two-digit code) besides the national default
@@ -47,6 +48,10 @@ PROVINCIAL = ("price.electricity",)
 #: Optional columns of every value table (after ``confidence``): the plausible range in the row's unit and its basis.
 RANGE_COLUMNS = ("low", "high", "range_basis")
 POOL_COLUMNS = ("lucode", "c_above", "c_below", "c_soil", "c_dead")
+#: Columns of a land-cover remap table: the user's code and the set's code it maps onto (optionally a ``name``).
+REMAP_COLUMNS = ("lucode", "code")
+#: Columns of InVEST's annual-water-yield biophysical table that gep reads.
+BIOPHYSICAL_COLUMNS = ("lucode", "lulc_veg", "root_depth", "kc")
 #: Range columns of the carbon-pool table: ``c_above_low, c_above_high, …`` (one ``range_basis`` per row).
 POOL_RANGE_COLUMNS = tuple(f"{pool}_{end}" for pool in POOL_COLUMNS[1:] for end in ("low", "high"))
 INDEX_COLUMNS = ("series", "year", "value", "basis", "source", "confidence")
@@ -167,6 +172,8 @@ class CoefficientSet:
     profile: dict
     files: dict[str, str]
     overrides: tuple[Override, ...] = ()
+    #: Implausible values the scenario brought in (overrides outside a row's ``low``–``high``), shown and recorded.
+    warnings: tuple[str, ...] = ()
     #: GB/T 2260 province code whose rows :data:`PROVINCIAL` parameters use (``[region] province``), or None.
     province: str | None = None
     recorders: _Recorders = field(default_factory=_Recorders, repr=False, compare=False)
@@ -369,57 +376,65 @@ class CoefficientSet:
         ``v`` is a number in the row's own unit, or a string with a unit
         (``"8 CNY/m**3"``) that is converted to the row's unit.
         """
-        rows, pools, done = self.rows.copy(), self.carbon_pools, list(self.overrides)
+        rows, pools, done, warned, problems = self.rows.copy(), self.carbon_pools, list(self.overrides), list(self.warnings), []
         for spec, value in overrides.items():
-            param, key = _split_key(spec)
-            if param.startswith("carbon_pools."):
-                pools, override = self._override_pool(pools, param.split(".", 1)[1], key, value, where)
-                done.append(override)
-                continue
-            mask = (rows["parameter"] == param) & (rows["key"] == key)
-            if not mask.any():
-                known = sorted(set(rows["parameter"]))
-                near = nearest(param, known)
-                raise CoefficientError(
-                    f"{where}: override '{spec}' names no coefficient of set {self.id}",
-                    hint=(f"did you mean '{near}'? " if near else "") + "write 'parameter' or 'parameter[key]' as listed by `gep coefficients show`",
-                )
-            idx = rows.index[mask][0]
-            unit = str(rows.at[idx, "unit"])
-            if isinstance(value, str):
-                try:
-                    q = Q_(value)
-                except Exception as exc:  # pint raises many kinds
-                    raise CoefficientError(f"{where}: override '{spec}' = {value!r} is not a number with a unit", hint=f"write e.g. \"{rows.at[idx, 'value']} {unit}\"") from exc
-                s, o = affine(f"{q.units}", unit, f"override '{spec}'")
-                number = float(q.magnitude) * s + o
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                number = float(value)
-            else:
-                raise CoefficientError(f"{where}: override '{spec}' must be a number or a string with a unit", hint=f"e.g. {rows.at[idx, 'value']} (in {unit})")
-            old = float(rows.at[idx, "value"])
-            rows.at[idx, "value"] = number
-            rows.at[idx, "source"] = f"scenario override ({where})"
-            rows.at[idx, "confidence"] = "assumed"
-            rows.loc[idx, ["low", "high"]] = np.nan
-            rows.at[idx, "range_basis"] = "scenario override: no range given"
-            done.append(Override(param, key, old, number, unit))
-        return replace(self, rows=rows, carbon_pools=pools, overrides=tuple(done))
+            try:
+                if _split_key(spec)[0].startswith("carbon_pools."):
+                    param, key = _split_key(spec)
+                    pools, override = self._override_pool(pools, param.split(".", 1)[1], key, value, where)
+                    done.append(override)
+                else:
+                    override, warning = self._override_row(rows, spec, value, where)
+                    done.append(override)
+                    warned += [warning] if warning else []
+            except CoefficientError as exc:
+                problems.append(Problem(exc.message + (f". Fix: {exc.hint}" if exc.hint else ""), key=f"[coefficients.overrides] {spec}"))
+        if problems:
+            n = len(problems)
+            raise CoefficientError(f"{where}: {n} problem{'s' * (n > 1)} in [coefficients.overrides]: " + " | ".join(map(str, problems)),
+                                   hint="see `gep coefficients show` for each parameter, its unit and plausible range", problems=problems)
+        return replace(self, rows=rows, carbon_pools=pools, overrides=tuple(done), warnings=tuple(warned))
+
+    def _override_row(self, rows: pd.DataFrame, spec: str, value: Any, where: str) -> tuple[Override, str | None]:
+        """Override one tidy row in ``rows`` (in place): the record and a warning when the value is implausible."""
+        param, key = _split_key(spec)
+        mask = (rows["parameter"] == param) & (rows["key"] == key)
+        if not mask.any():
+            near = nearest(param, sorted(set(rows["parameter"])))
+            raise CoefficientError(f"names no coefficient of set {self.id}",
+                                   hint=(f"did you mean '{near}'? " if near else "") + "write 'parameter' or 'parameter[key]' as listed by `gep coefficients show`")
+        idx = rows.index[mask][0]
+        unit = str(rows.at[idx, "unit"])
+        number = _override_value(spec, value, unit, rows.at[idx, "value"], where)
+        lo, hi, basis = physical_limits(param, unit)
+        if not lo <= number <= hi:
+            raise CoefficientError(f"{_shown(value, unit)} is impossible: {basis}, so it must lie in [{lo:g}, {hi:g}] {unit}",
+                                   hint=f"give a value in {unit} within that range (the set's value is {rows.at[idx, 'value']:g} {unit})")
+        low, high, range_basis = rows.at[idx, "low"], rows.at[idx, "high"], str(rows.at[idx, "range_basis"] or "").strip()
+        warning = None
+        if pd.notna(low) and pd.notna(high) and not low <= number <= high:
+            warning = (f"override '{spec}' = {number:g} {unit} is outside the plausible range [{low:g}, {high:g}] {unit} of set {self.id}"
+                       + (f" ({range_basis})" if range_basis else ""))
+        old = float(rows.at[idx, "value"])
+        rows.at[idx, "value"] = number
+        rows.at[idx, "source"] = f"scenario override ({where})"
+        rows.at[idx, "confidence"] = "assumed"
+        rows.loc[idx, ["low", "high"]] = np.nan
+        rows.at[idx, "range_basis"] = "scenario override: no range given"
+        return Override(param, key, old, number, unit), warning
 
     @staticmethod
     def _override_pool(pools: pd.DataFrame, pool: str, key: str, value: Any, where: str) -> tuple[pd.DataFrame, Override]:
         """Override one carbon-pool density, ``carbon_pools.c_above[211]`` [t C/ha]: the new table and the record."""
         if pool not in POOL_COLUMNS[1:]:
-            raise CoefficientError(f"{where}: 'carbon_pools.{pool}' is not a carbon pool", hint=f"pools are {', '.join(POOL_COLUMNS[1:])}")
+            raise CoefficientError(f"'carbon_pools.{pool}' is not a carbon pool", hint=f"pools are {', '.join(POOL_COLUMNS[1:])}")
         pools = pools.copy()
         hit = pools.index[pools["lucode"].astype(str) == key]
         if not len(hit):
-            raise CoefficientError(f"{where}: the carbon pool table has no lucode {key!r}", hint="write carbon_pools.<pool>[<land-cover code>]")
-        if isinstance(value, str):
-            s, o = affine(f"{Q_(value).units}", "tC/ha", f"override 'carbon_pools.{pool}[{key}]'")
-            number = float(Q_(value).magnitude) * s + o
-        else:
-            number = float(value)
+            raise CoefficientError(f"the carbon pool table has no lucode {key!r}", hint="write carbon_pools.<pool>[<land-cover code>]")
+        number = _override_value(f"carbon_pools.{pool}[{key}]", value, "tC/ha", pools.at[hit[0], pool], where)
+        if number < 0:
+            raise CoefficientError(f"{number:g} t C/ha is impossible: a carbon density is not negative", hint="give a density ≥ 0 t C/ha")
         old = float(pools.at[hit[0], pool])
         pools.at[hit[0], pool] = number
         for end in ("low", "high"):
@@ -431,6 +446,84 @@ class CoefficientSet:
     def with_carbon_pools(self, pools: pd.DataFrame, file_key: str, sha256: str) -> "CoefficientSet":
         """A copy whose carbon pools are a user's InVEST table (:func:`validate_pools`), recorded as ``file_key``."""
         return replace(self, carbon_pools=pools, files={**self.files, file_key: sha256})
+
+    def with_landcover_remap(self, table: pd.DataFrame, file_key: str, sha256: str) -> "CoefficientSet":
+        """A copy whose legend is a user's own land-cover codes, each mapped onto a class of this set.
+
+        ``table`` (:data:`REMAP_COLUMNS`): ``lucode`` (the user's code), ``code`` (a code
+        of this set's legend) and optionally ``name``. Each user code takes the mapped
+        class's ecosystem type, Chinese name and every per-class value (look-up rows
+        and carbon pools); a 5-class InVEST map onto the 30-odd classes of cn-2022 works.
+        The table is recorded in the provenance as ``file_key``.
+        """
+        path = str(table.attrs.get("path", "landcover remap table"))
+        first = int(table.attrs.get("first_row_line", 2))
+        problems = []
+        user = pd.to_numeric(table["lucode"], errors="coerce")
+        target = pd.to_numeric(table["code"], errors="coerce")
+        for i in range(len(table)):
+            where = dict(file=path, line=i + first, key=f"lucode {table['lucode'].iloc[i]}")
+            if pd.isna(user.iloc[i]) or user.iloc[i] != int(user.iloc[i]) or user.iloc[i] <= 0 or int(user.iloc[i]) in NODATA_CODES:
+                problems.append(Problem(f"lucode must be a positive whole number other than the nodata codes {', '.join(map(str, NODATA_CODES))}", **where))
+            if pd.isna(target.iloc[i]) or int(target.iloc[i]) not in set(self.legend.codes.tolist()):
+                problems.append(Problem(f"code {table['code'].iloc[i]!r} is not a class of set {self.id} (codes: {', '.join(map(str, self.legend.codes[:12]))}, ...)", **where))
+        if user.duplicated().any():
+            problems.append(Problem(f"lucode {int(user[user.duplicated()].iloc[0])} is mapped twice", file=path))
+        if problems:
+            raise CoefficientError(f"{len(problems)} problem(s) in the land-cover remap table: " + " | ".join(map(str, problems)),
+                                   hint=f"one row per land-cover code of your map: lucode,code,name with code a class of set {self.id} (gep coefficients show {self.id})", problems=problems)
+        user, target = user.astype(int).to_numpy(), target.astype(int).to_numpy()
+        order = np.argsort(user)
+        user, target = user[order], target[order]
+        pos = np.searchsorted(self.legend.codes, target)
+        names = table["name"].astype(str).to_numpy()[order] if "name" in table else np.array([self.legend.classes[i] for i in pos])
+        legend = Legend(codes=user, classes=tuple(names), names_zh=tuple(self.legend.names_zh[i] for i in pos),
+                        ecosystems=tuple(self.legend.ecosystems[i] for i in pos), vegetated=self.legend.vegetated[pos])
+        mapping = pd.DataFrame({"key": target.astype(str), "new": user.astype(str)})
+        is_class = self.rows["key"].isin([str(c) for c in self.legend.codes])
+        per_class = self.rows[is_class].merge(mapping, on="key").assign(key=lambda d: d["new"]).drop(columns="new")
+        rows = pd.concat([self.rows[~is_class], per_class], ignore_index=True)
+        pools = self.carbon_pools
+        if len(pools):
+            pools = pools.assign(lucode=pools["lucode"].astype(int).astype(str)).merge(mapping.rename(columns={"key": "lucode"}), on="lucode")
+            pools = pools.assign(lucode=pools["new"].astype(int)).drop(columns="new").sort_values("lucode").reset_index(drop=True)
+        return replace(self, rows=rows, legend=legend, carbon_pools=pools, files={**self.files, file_key: sha256})
+
+    def with_biophysical_table(self, table: pd.DataFrame, file_key: str, sha256: str) -> "CoefficientSet":
+        """A copy with an InVEST annual-water-yield biophysical table's values per land-cover code.
+
+        ``table`` (:data:`BIOPHYSICAL_COLUMNS`, as InVEST writes it; other columns are
+        ignored): ``kc`` becomes ``water_conservation.kc``, ``root_depth`` [mm]
+        ``water_conservation.root_depth`` and ``lulc_veg`` (1: the Budyko curve applies,
+        0: AET = min(Kc·ET0, P)) ``water_conservation.lulc_veg`` of each ``lucode``.
+        Impossible values (negative Kc or depth, ``lulc_veg`` other than 0 or 1, a code
+        not in the legend) are one error naming the file, line and value.
+        """
+        path = str(table.attrs.get("path", "biophysical table"))
+        first = int(table.attrs.get("first_row_line", 2))
+        codes = set(self.legend.codes.tolist())
+        problems, new = [], []
+        columns = (("kc", "water_conservation.kc", "dimensionless"), ("root_depth", "water_conservation.root_depth", "mm"), ("lulc_veg", "water_conservation.lulc_veg", "dimensionless"))
+        for i, r in enumerate(table.to_dict("records")):
+            where = dict(file=path, line=i + first, key=f"lucode {r['lucode']}")
+            code = pd.to_numeric(r["lucode"], errors="coerce")
+            if pd.isna(code) or int(code) not in codes:
+                problems.append(Problem(f"lucode {r['lucode']!r} is not a land-cover code of the legend ({', '.join(map(str, sorted(codes)[:12]))}, ...): map your codes with a landcover_remap table", **where))
+                continue
+            for col, parameter, unit in columns:
+                v = pd.to_numeric(r[col], errors="coerce")
+                if pd.isna(v) or not np.isfinite(v) or v < 0 or (col == "lulc_veg" and v not in (0, 1)):
+                    problems.append(Problem(f"{col} {r[col]!r} is impossible: " + ("lulc_veg is 1 (vegetated) or 0" if col == "lulc_veg" else f"{col} is a number ≥ 0"), **where))
+                    continue
+                new.append({"parameter": parameter, "key": str(int(code)), "value": float(v), "unit": unit, "price_year": np.nan,
+                            "source": f"scenario biophysical table {Path(path).name}", "year": np.nan, "confidence": "assumed", "note": "",
+                            "low": np.nan, "high": np.nan, "range_basis": "the user's InVEST biophysical table", "file": Path(path).name})
+        if problems:
+            raise CoefficientError(f"{len(problems)} problem(s) in the biophysical table: " + " | ".join(map(str, problems)),
+                                   hint="InVEST's biophysical table: lucode, lulc_veg (0/1), root_depth [mm], kc [-], one row per land-cover code", problems=problems)
+        added = pd.DataFrame(new)
+        keep = ~self.rows.set_index(["parameter", "key"]).index.isin(added.set_index(["parameter", "key"]).index)
+        return replace(self, rows=pd.concat([self.rows[keep], added], ignore_index=True), files={**self.files, file_key: sha256})
 
     def with_valuation(self, settings: dict[str, Any]) -> "CoefficientSet":
         """A copy whose ``[valuation]`` profile settings are updated (a scenario's ``[valuation]``)."""
@@ -475,6 +568,65 @@ class CoefficientSet:
         return self.rows.sort_values(["parameter", "key"]).reset_index(drop=True)
 
 
+def _override_value(spec: str, value: Any, unit: str, current: Any, where: str) -> float:
+    """An override's value in the row's ``unit``: a number (already in it) or a ``"value unit"`` string, converted."""
+    if isinstance(value, str):
+        try:
+            number, given = split_quantity(value, f"override '{spec}'")
+        except UnitError as exc:
+            raise CoefficientError(f"{value!r} is not a number with a unit", hint=f"write e.g. \"{current} {unit}\"") from exc
+        s, o = affine(given or "dimensionless", unit, f"override '{spec}'")
+        return number * s + o
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+        if not np.isfinite(number):
+            raise CoefficientError(f"{value!r} is not a finite number", hint=f"e.g. {current} (in {unit})")
+        return number
+    raise CoefficientError("must be a number or a string with a unit", hint=f"e.g. {current} (in {unit})")
+
+
+def _shown(value: Any, unit: str) -> str:
+    return value if isinstance(value, str) else f"{value:g} {unit}"
+
+
+#: Physical limits of coefficients (values outside are impossible, not merely implausible), by parameter
+#: pattern (:mod:`fnmatch`, first match wins): ``(pattern, low, high, unit of the limits, basis)``.
+#: A ``None`` unit means the limits hold in any unit (0 and ∞). The plausible range of a value is
+#: the row's own ``low``–``high`` (gep/data/coefficients/README.md).
+PHYSICAL_LIMITS: tuple[tuple[str, float, float, str | None, str], ...] = (
+    ("price.*", 0.0, np.inf, None, "a price is not negative"),
+    ("*.cover_coefficient", -np.inf, np.inf, None, "a regression slope may have either sign"),
+    *((pattern, 0.0, 1.0, "dimensionless", "a share of a whole is between 0 and 1 (0 % and 100 %)") for pattern in (
+        "*runoff_coefficient", "*_share", "*.nep_ratio", "*.erodible_fraction", "*.crust_factor", "*.roughness_factor",
+        "*.support_practice", "*.cover_management", "*.marsh_porosity", "*.sediment_fraction", "*.nutrient_content",
+        "*.fertilizer_content", "*.annualisation_rate", "*.lulc_veg")),
+    ("*", 0.0, np.inf, None, "an amount, density, rate, depth or constant of a physical process is not negative"),
+)
+
+
+def physical_limits(parameter: str, unit: str) -> tuple[float, float, str]:
+    """``(low, high, basis)`` of a coefficient in ``unit`` (:data:`PHYSICAL_LIMITS`)."""
+    import fnmatch
+
+    for pattern, lo, hi, limit_unit, basis in PHYSICAL_LIMITS:
+        if fnmatch.fnmatchcase(parameter, pattern):
+            if limit_unit is None:
+                return lo, hi, basis
+            s, o = affine(limit_unit, unit, f"limits of coefficient '{parameter}'")
+            return lo * s + o, hi * s + o, basis
+    return -np.inf, np.inf, "no limit"
+
+
+def physical_problems(coef: "CoefficientSet") -> list[Problem]:
+    """Rows of a set whose value is physically impossible (:data:`PHYSICAL_LIMITS`), one problem each."""
+    out = []
+    for r in coef.rows.itertuples():
+        lo, hi, basis = physical_limits(r.parameter, r.unit)
+        if not lo <= r.value <= hi:
+            out.append(Problem(f"value {r.value:g} {r.unit} is impossible: {basis} ([{lo:g}, {hi:g}] {r.unit})", file=str(r.file), key=f"{r.parameter}[{r.key}]" if r.key else r.parameter))
+    return out
+
+
 def _split_key(spec: str) -> tuple[str, str]:
     spec = spec.strip()
     if spec.endswith("]") and "[" in spec:
@@ -508,6 +660,7 @@ def _validate_tidy(df: pd.DataFrame, path: str) -> pd.DataFrame:
         raise CoefficientError(f"{path}: '{first['parameter']}[{first['key']}]' is defined twice", hint="keep one row per parameter and key")
     df["value"] = df["value"].astype(float)
     first = int(df.attrs.get("first_row_line", 2))
+    _check_magnitude(df, "value", df["value"], f"{path}, line", first)
     for col in ("low", "high"):
         df[col] = _numeric_column(df, col, f"{path}, line", first)
     df["range_basis"] = _text_column(df, "range_basis")
@@ -519,12 +672,31 @@ def _numeric_column(df: pd.DataFrame, col: str, where: str | None = None, first_
     """Column ``col`` as floats (NaN where empty or absent); a non-number raises naming the line."""
     if col not in df:
         return pd.Series(np.nan, index=df.index, dtype=float)
-    values = pd.to_numeric(df[col], errors="coerce")
+    raw = df[col]
+    if raw.dtype == object:  # a huge integer read as a Python int would overflow in to_numeric: parse its text
+        raw = raw.astype(str).where(raw.notna())
+    values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")
     if bad.any() and where is not None:
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise CoefficientError(f"{where} {i + first_line}: {col} {df[col].iloc[i]!r} is not a number", hint=f"write a plain number in the row's unit, or leave {col} empty")
-    return values.astype(float)
+    values = values.astype(float)
+    if where is not None:
+        _check_magnitude(df, col, values, where, first_line)
+    return values
+
+
+def _check_magnitude(df: pd.DataFrame, col: str, values: pd.Series, where: str, first_line: int) -> None:
+    """Refuse an infinite value or one beyond 1e±MAX_EXPONENT in ``col`` (pandas reads ``1e99999999`` or a
+    5,000-digit integer as ``inf``; it would flow into every product silently), naming the line."""
+    v = values.to_numpy(dtype=float)
+    bad = np.isinf(v) | (np.abs(np.nan_to_num(v)) > 10.0**MAX_EXPONENT)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        shown = str(df[col].iloc[i])
+        shown = shown if len(shown) <= 40 else f"{shown[:20]}… ({len(shown)} characters)"
+        raise CoefficientError(f"{where} {i + first_line}: {col} {shown!r} is out of range (numbers range over 1e-{MAX_EXPONENT} .. 1e{MAX_EXPONENT})",
+                               hint="write the value in the row's unit as a plain number")
 
 
 def _text_column(df: pd.DataFrame, col: str) -> pd.Series:
@@ -634,7 +806,7 @@ NEEDS_RANGE = ("recalled", "assumed")
 
 
 def citation_problems(df: pd.DataFrame, path: str) -> list[Problem]:
-    """Rows of a coefficient table that break the citation and range rules (coefficients/README.md).
+    """Rows of a coefficient table that break the citation and range rules (gep/data/coefficients/README.md).
 
     A table is checked when it has ``source`` and ``confidence`` columns; its
     values are ``value`` (range ``low, high``) or, in the InVEST carbon-pool
@@ -712,7 +884,7 @@ def problems_of(chain: list[dict], rules: dict | None = None) -> list[Problem]:
     problems = list(top["problems"])
     if not problems and top["header"].get("kind", "accounting") == "accounting":
         try:
-            from_files(chain, verify=False)
+            problems = physical_problems(from_files(chain, verify=False))
         except CoefficientError as exc:
             problems = [Problem(exc.line())]
     if rules is None:
@@ -798,7 +970,7 @@ def class_index(legend: Legend, codes: Any, present: np.ndarray | None = None) -
         counts = [(int(c), _count(codes, c)) for c in bad[:5]]
         raise GridError(
             "land cover holds code(s) not in the legend: " + ", ".join(f"{c} ({n} cells)" for c, n in counts),
-            hint="reclassify them to codes in coefficients/<set>/landcover.csv (see coefficients/README.md), or add the class to a custom set",
+            hint="reclassify them to codes in gep/data/coefficients/<set>/landcover.csv (see gep/data/coefficients/README.md), or add the class to a custom set",
         )
     position = lookup(legend.codes, found)
 

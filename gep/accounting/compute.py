@@ -23,7 +23,6 @@ from gep.accounting import parcels as parcels_mod
 from gep.accounting.account import GepAccount, assemble
 from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.landscape import Landscape
-from gep.accounting.region import nan_error
 from gep.accounting.scenario import Scenario
 from gep.accounting.services.result import ServiceResult
 from gep.accounting.switches import DEFAULTS
@@ -53,6 +52,9 @@ class RunResult:
         What the scenario changed (land-cover and input operations, resampling, parcel), for the manifest.
     execution : gep.execution.Plan, optional
         How the run executed (in memory or chunked, block size), for the summary and the manifest.
+    warnings : tuple of str
+        Implausible values (inputs outside their plausible range, overrides outside a coefficient's
+        range), shown in the summary and recorded in the manifest.
     """
 
     scenario: Scenario
@@ -65,6 +67,8 @@ class RunResult:
     cells: xr.Dataset
     changes: dict | None = None
     execution: Plan | None = None
+    #: Implausible inputs and coefficient overrides (possible, but outside their plausible range).
+    warnings: tuple[str, ...] = ()
 
     def summary(self, run_dir: Path | str | None = None) -> dict:
         """The ``--json`` document of ``gep run`` (``run_dir``: where it was written)."""
@@ -126,6 +130,8 @@ class RunResult:
             out["carbon_stock_tc"] = float(acc.extras["carbon_stock"].sum())
         if self.execution is not None:
             out["execution"] = {"mode": self.execution.mode, "reason": self.execution.reason, "rows_per_block": self.execution.rows}
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         return out
 
 
@@ -155,6 +161,21 @@ def resolve_services(sc: Scenario, coef: CoefficientSet) -> tuple[tuple[str, ...
     switches.update(coef.profile.get("switches", {}))
     switches.update(sc.switches)
     return enabled, methods, switches
+
+
+def missing_inputs(sc: Scenario, methods: Mapping[str, str]) -> list:
+    """What the services (by the methods they run) need that the scenario does not give, one located
+    :class:`~gep.errors.Problem` each (all of them at once, before anything is read)."""
+    from gep.errors import Problem
+
+    inputs = set(sc.inputs) | {n for y in (sc.series or {}).values() for n in y.inputs}
+    tables = set(sc.tables) | {n for y in (sc.series or {}).values() for n in y.tables}
+    out = []
+    for sid, method in methods.items():
+        for need in catalogue.BY_ID[sid].missing(method, inputs, tables):
+            section = "tables" if need.startswith("table") else "inputs"
+            out.append(Problem(f"service '{sid}' (method {method}) needs {need}, which the scenario does not give; add it, or leave the service out ([services] disabled)", key=f"[{section}]"))
+    return out
 
 
 def compute_services(ls: Landscape, coef: CoefficientSet, enabled: Iterable[str], methods: Mapping[str, str], switches: Mapping,
@@ -215,10 +236,10 @@ def account_landscape(
 ) -> tuple[GepAccount, xr.Dataset]:
     """Run every enabled service on a landscape and assemble the valued account.
 
-    Returns the account and the per-cell quantities (float32).
+    Returns the account and the per-cell quantities (float32), with the value per cell in all
+    (``gep_value``) and by service (``value_<service>``).
     """
     view = ls.collecting()
-    nan_cells = {name: view.zonal(xr.DataArray(np.isnan(ls.grid[name].data), dims=ls.grid[name].dims).assign_attrs(units="1")).sum() for name in ls.unchecked}
     results = compute_services(view, coef, enabled, methods, switches, say)
     cells = {}
     for res in results.values():
@@ -230,10 +251,6 @@ def account_landscape(
     if batch is not None:
         say("zonal sums over the blocks")
         batch.run()
-    for name, count in nan_cells.items():
-        error = nan_error(ls.grid[name], ls.grid["class_index"].data >= 0, name, int(round(float(count))))
-        if error is not None:
-            raise error
     results, sums = materialise(results, sums)
     say("valuation")
     valuation = Valuation.of(coef, ls.year, base_year)  # one valuation for the account and every parcel feature
@@ -243,6 +260,7 @@ def account_landscape(
     account = assemble(results, methods, ls.zones, valuation, gdp, parcels)
     cell_ds = xr.Dataset(cells)
     cell_ds.update(parcels_mod.extra_cells(ls, results, account.data["value"], sums))
+    cell_ds.update(parcels_mod.service_values(ls, results, account.data["value"], sums))  # maps/<service>_value.tif
     for name in ("class_index", "zone_index", "cell_area"):
         cell_ds[name] = _clean_cell(ls.grid[name], ls.grid[name].attrs.get("units", ""))
     cell_ds.attrs.update({k: ls.grid.attrs[k] for k in ("crs", "transform") if k in ls.grid.attrs})

@@ -146,3 +146,43 @@ def landcover_transitions(base: xr.Dataset | None, alt: xr.Dataset | None) -> pd
     key = a[ch] * 100000 + b[ch]
     u, inv = np.unique(key, return_inverse=True)
     return pd.DataFrame({"from_code": u // 100000, "to_code": u % 100000, "cells": np.bincount(inv), "area_ha": np.bincount(inv, weights=area[ch]) / 1e4})
+
+
+def unrelated(base: xr.Dataset, alt: xr.Dataset, base_cells: xr.Dataset | None = None, alt_cells: xr.Dataset | None = None) -> str | None:
+    """Why two accounts are of unrelated regions (None when they may be compared).
+
+    Two accounts compare the same region when they share at least one zone (the same
+    id with the same name) and, where both runs carry their grids, the grids overlap
+    on the ground (:func:`gep.geometry.bounds_overlap`). A comparison of two
+    different counties would report every zone as gained or lost: a number nobody wants.
+    """
+    from gep.geometry import bounds_overlap, grid_bounds
+
+    zb = {(int(z), str(n)) for z, n in zip(base["zone"].values, base["zone_name"].values)}
+    za = {(int(z), str(n)) for z, n in zip(alt["zone"].values, alt["zone_name"].values)}
+    if not zb & za:
+        return (f"BASE and ALT share no zone (BASE: {', '.join(n for _, n in sorted(zb)[:4])}{', ...' if len(zb) > 4 else ''}; "
+                f"ALT: {', '.join(n for _, n in sorted(za)[:4])}{', ...' if len(za) > 4 else ''})")
+    grids = [c for c in (base_cells, alt_cells) if c is not None and "transform" in c.attrs and "cell_area" in c]
+    if len(grids) == 2:
+        (b, cb), (a, ca) = ((grid_bounds(np.ravel(c.attrs["transform"]), c["cell_area"].shape), c.attrs.get("crs")) for c in grids)
+        if not bounds_overlap(b, cb, a, ca):
+            return f"the grids of BASE and ALT do not overlap on the ground (BASE {tuple(round(v) for v in b)}, ALT {tuple(round(v) for v in a)})"
+    return None
+
+
+def carbon_stock_delta(base: pd.DataFrame | None, alt: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Change of the carbon stock per zone and pool [t C] (ALT − BASE) from two ``carbon_stock.csv`` tables
+    (:func:`gep.accounting.account.carbon_stock_table`); None unless both runs have one.
+
+    Columns ``zone, zone_name`` and, per pool and the total, ``<pool>_base_tc, <pool>_alt_tc, <pool>_delta_tc``.
+    """
+    if base is None or alt is None:
+        return None
+    pools = [c[:-3] for c in base.columns if c.endswith("_tc")]
+    merged = base.merge(alt, on=["zone", "zone_name"], how="outer", suffixes=("_base", "_alt")).fillna({f"{p}_tc_{s}": 0.0 for p in pools for s in ("base", "alt")})
+    out = merged[["zone", "zone_name"]].copy()
+    for p in pools:
+        b, a = merged[f"{p}_tc_base"], merged[f"{p}_tc_alt"]
+        out[f"{p}_base_tc"], out[f"{p}_alt_tc"], out[f"{p}_delta_tc"] = b, a, a - b
+    return out.sort_values("zone").reset_index(drop=True)

@@ -20,7 +20,7 @@ References
 ----------
 NDRC & NBS (2022) 生态产品总值核算规范（试行）: current and comparable prices;
 Lishui 景宁大均乡 (2018): the county government purchased ecological products
-as a share of the township's GEP increase (METHODS.md, "Bonds and coverage").
+as a share of the township's GEP increase (docs/scenarios.md, [purchase]).
 """
 
 from __future__ import annotations
@@ -129,15 +129,15 @@ def purchase(table: pd.DataFrame, spec: dict, base_year: int) -> pd.DataFrame:
     missing = sorted(set(zones) - set(a.index) - set(b.index))
     if missing:
         raise ScenarioError(f"[purchase] zones: zone(s) {missing} are not zones of the region", hint="use ids of the zone table")
-    rows = []
-    for z in zones:
-        g0 = float(a[col].get(z, 0.0))
-        g1 = float(b[col].get(z, 0.0))
-        inc = g1 - g0
-        rows.append({
-            "zone": int(z), "zone_name": str((b if z in b.index else a)["zone_name"].get(z, z)), "from_year": f, "to_year": t,
-            "basis": spec["basis"], "price_year": base_year if spec["basis"] == "comparable" else t,
-            "gep_from_cny": g0, "gep_to_cny": g1, "increase_cny": inc, "growth": inc / g0 if g0 else None,
-            "share": spec["share"], "payment_cny": spec["share"] * max(inc, 0.0),
-        })
-    return pd.DataFrame(rows)
+    idx = pd.Index(zones)
+    g0 = a[col].reindex(idx).fillna(0.0).astype(float)
+    g1 = b[col].reindex(idx).fillna(0.0).astype(float)
+    names = b["zone_name"].reindex(idx).where(idx.isin(b.index), a["zone_name"].reindex(idx))  # the later year's name first
+    inc = g1 - g0
+    return pd.DataFrame({
+        "zone": idx.astype(int), "zone_name": names.astype(str).to_numpy(), "from_year": f, "to_year": t,
+        "basis": spec["basis"], "price_year": base_year if spec["basis"] == "comparable" else t,
+        "gep_from_cny": g0.to_numpy(), "gep_to_cny": g1.to_numpy(), "increase_cny": inc.to_numpy(),
+        "growth": (inc / g0.where(g0 != 0)).to_numpy(),  # NaN where the base GEP is 0
+        "share": spec["share"], "payment_cny": spec["share"] * inc.clip(lower=0.0).to_numpy(),
+    })

@@ -130,9 +130,8 @@ class Landscape:
     changes: dict = field(default_factory=dict)
     #: The parcel whose account is computed (:class:`gep.accounting.parcels.Parcel`), or None for the whole region.
     parcel: Any = None
-    #: Inputs whose NaN cells inside the region are counted during the run's pass over the blocks
-    #: (dask grids; :func:`gep.accounting.region.check`).
-    unchecked: tuple[str, ...] = ()
+    #: Inputs with implausible values (outside their plausible range; :func:`gep.accounting.region.check_values`).
+    warnings: tuple[str, ...] = ()
     batch: Any = field(default=None, repr=False, compare=False)
     derived: _Derived = field(default_factory=_Derived, repr=False, compare=False)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,9 @@ def basis(res: ServiceResult, sid: str, name: str | None = None) -> xr.DataArray
             return cells[f"{sid}_capacity_{name}"]
         if name in cells and name != sid:
             return cells[name]
+        part_of = [k for k in cells if k != sid and name.startswith(f"{k}_")]  # carbon_stock_c_soil: by the carbon_stock map
+        if part_of:
+            return cells[max(part_of, key=len)]
     if sid in cells:
         return cells[sid]
     caps = [v for k, v in sorted(cells.items()) if k.startswith(f"{sid}_capacity_")]
@@ -219,25 +223,11 @@ def cell_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.Data
     table first, so the map costs one look-up for them all plus one per
     service with a basis.
     """
-    if sums is None:
-        sums = basis_sums(ls, results)
-    sums = {sid: np.asarray(s.compute() if hasattr(s, "compute") else s, dtype=np.float64) for sid, s in sums.items()}
-    a_all = np.asarray(ls.zone_area().values, dtype=np.float64)
-    az = a_all.sum(axis=1, keepdims=True)
-    ok_a = a_all > 0
-    by_area = np.zeros_like(a_all)  # CNY per m² of each zone × ecosystem, summed over services
+    by_area = np.zeros(ls.zone_area().shape)  # CNY per m² of each zone × ecosystem, summed over services
     by_basis = []  # (CNY per unit of basis, basis) of each service with one
-    for sid, res in results.items():
-        v = np.asarray(value.sel(service=sid).transpose("zone", "ecosystem").values, dtype=np.float64)
-        rest = v
-        if sid in sums:
-            x_all = sums[sid]
-            ok = x_all != 0
-            by_basis.append((np.divide(v, x_all, out=np.zeros_like(v), where=ok), _finite(basis(res, sid).data)))
-            rest = np.where(ok, 0.0, v)
-        by_area += np.divide(rest, a_all, out=np.zeros_like(rest), where=ok_a)
-        left = np.where(ok_a, 0.0, rest).sum(axis=1, keepdims=True)
-        by_area += np.divide(left, az, out=np.zeros_like(left), where=az > 0)
+    for _sid, area_part, basis_part in _shares(ls, results, value, sums):
+        by_area += area_part
+        by_basis += [basis_part] if basis_part is not None else []
     total = ls.spread(by_area) * ls.cell_area.data
     for per_unit, x in by_basis:
         part = ls.spread(per_unit) * x
@@ -246,6 +236,47 @@ def cell_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.Data
         else:
             total = total + part
     return xr.DataArray(total, dims=("y", "x"), coords={k: ls.grid[k] for k in ("y", "x") if k in ls.grid.coords}, name="gep_value", attrs={"units": "CNY/yr", "long_name": "GEP per cell (account values shared out over cells)"})
+
+
+def service_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.DataArray, sums: dict[str, Any] | None = None) -> dict[str, xr.DataArray]:
+    """Value of each cell by service [CNY/yr]: each service's zone × ecosystem values shared out over its cells
+    (by its own per-cell map where it has one, else by area), as :func:`cell_values` does for their sum.
+
+    Returns
+    -------
+    dict of str → DataArray
+        ``value_<service>``, dims ``(y, x)``, float32, 0 outside the region.
+    """
+    out = {}
+    for sid, area_part, basis_part in _shares(ls, results, value, sums):
+        total = ls.spread(area_part) * ls.cell_area.data
+        total = total + ls.spread(basis_part[0]) * basis_part[1] if basis_part is not None else total
+        out[f"value_{sid}"] = xr.DataArray(total, dims=("y", "x"), attrs={"units": "CNY/yr", "long_name": f"value of {sid} per cell"}).astype(np.float32)
+    return out
+
+
+def _shares(ls: Landscape, results: dict[str, ServiceResult], value: xr.DataArray, sums: dict[str, Any] | None):
+    """How each service's zone × ecosystem values are shared out over cells: per service, the part shared by area
+    [CNY/m², zone × ecosystem] and, for a service with its own per-cell map, (CNY per unit of the map, the map), else None.
+
+    Values of a zone × ecosystem without area go to the zone's other cells by area.
+    """
+    if sums is None:
+        sums = basis_sums(ls, results)
+    sums = {sid: np.asarray(s.compute() if hasattr(s, "compute") else s, dtype=np.float64) for sid, s in sums.items()}
+    a_all = np.asarray(ls.zone_area().values, dtype=np.float64)
+    az = a_all.sum(axis=1, keepdims=True)
+    ok_a = a_all > 0
+    for sid, res in results.items():
+        v = np.asarray(value.sel(service=sid).transpose("zone", "ecosystem").values, dtype=np.float64)
+        rest, by_basis = v, None
+        if sid in sums:
+            ok = sums[sid] != 0
+            by_basis = (np.divide(v, sums[sid], out=np.zeros_like(v), where=ok), _finite(basis(res, sid).data))
+            rest = np.where(ok, 0.0, v)
+        by_area = np.divide(rest, a_all, out=np.zeros_like(rest), where=ok_a)
+        left = np.where(ok_a, 0.0, rest).sum(axis=1, keepdims=True)
+        yield sid, by_area + np.divide(left, az, out=np.zeros_like(left), where=az > 0), by_basis
 
 
 def parcel_account(ls: Landscape, results: dict[str, ServiceResult], cells: dict[str, xr.DataArray], assemble_fn) -> tuple[dict, dict, Any]:
@@ -264,18 +295,19 @@ def parcel_account(ls: Landscape, results: dict[str, ServiceResult], cells: dict
     Returns
     -------
     results, cells, parcels
-        The parcel's results and weighted per-cell maps, and a per-feature
-        table (``None`` unless the file has several features).
+        The parcel's results and weighted per-cell maps, and the per-feature
+        table (one row for a file of one feature; ``None`` beyond :data:`MAX_PARCEL_FEATURES`).
     """
     import pandas as pd
 
     if ls.parcel is None:
         return results, cells, None
     parcels = None
-    if ls.parcel.features:
+    features = ls.parcel.features or [(Path(ls.parcel.path).stem, ls.parcel.weights)]
+    if len(features) <= MAX_PARCEL_FEATURES:
         rows = []
         area = np.asarray(ls.cell_area.data)
-        for name, w in ls.parcel.features:
+        for name, w in features:
             acc = assemble_fn(apportion(results, ls, w))
             rows.append({"feature": name, "area_in_region_ha": float(np.sum(area * w)) / 1e4, **{f"{c}_cny": v for c, v in acc.category_totals().items()}, "gep_cny": acc.gep})
         parcels = pd.DataFrame(rows)

@@ -12,8 +12,9 @@ services read, in four stages:
    inputs follow the new classes, then the input operations;
 3. **index** (:func:`index`): land-cover class and zone of every cell, the cells
    inside the region and their area;
-4. **check** (:func:`check`): no NaN or nodata inside the region, a parcel that
-   overlaps it.
+4. **check** (:func:`check`): every input inside its physical range (no NaN,
+   nodata or inf inside the region; the ranges of the service catalogue), values
+   outside the plausible range as warnings, a parcel that overlaps the region.
 
 Each stage records what it did in the changes record that goes into the run
 manifest (operations, inputs that followed a class, resampling, files, parcel).
@@ -235,56 +236,98 @@ def index(region: Region, lc: xr.DataArray, legend: Legend, sc: Scenario) -> tup
 # --------------------------------------------------------------------------- stage 4: check
 
 
-def nan_error(da: xr.DataArray, inside: Any, name: str, n: int | None = None) -> GridError | None:
-    """The error for NaN or nodata cells of input ``name`` inside the region (None when there are none).
+def _limits(name: str, unit: str, where: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The physical and plausible ranges of input ``name`` (:data:`gep.accounting.catalogue.RANGES`), in ``unit``.
 
-    ``n``: their number when already counted (a run counts them in its pass over the blocks).
+    NPP given as dry matter (``g/(m**2*yr)``) is compared through the carbon share of dry matter (72/162).
     """
-    bad = np.isnan(da.data) & inside
-    if n is None:
-        n = bad.sum()
-        n = int(n.compute() if hasattr(n, "compute") else n)
-    if not n:
-        return None
-    r, c = _first(bad)
-    return GridError(
-        f"input '{name}' ({da.attrs.get('source', '')}) has {n} NaN/nodata cell(s) inside the region (first at row {r}, column {c})",
-        hint="fill the gaps (e.g. interpolate), or set those cells' land cover to nodata if they are outside the region",
-    )
+    from gep.accounting.catalogue import INPUTS, RANGES, input_name
+    from gep.errors import UnitError
+    from gep.units import C_PER_DRY_MATTER
+
+    spec, expected = RANGES[input_name(name)], INPUTS[input_name(name)]
+    try:
+        scale, offset = affine(expected, unit, where)
+    except UnitError:
+        if name != "npp":
+            raise
+        scale, offset = affine("g/(m**2*yr)", unit, where)[0] / C_PER_DRY_MATTER.to("tC/t").magnitude, 0.0
+    conv = lambda r: tuple(sorted(v * scale + offset for v in r))  # noqa: E731
+    return conv(spec["valid"]), conv(spec["plausible"])
 
 
-def _first(bad: Any) -> tuple[int, int]:
-    """Row and column of the first true cell (dask: block by block, stopping at the first block that has one)."""
-    if not hasattr(bad, "blocks"):
-        r, c = np.argwhere(np.asarray(bad))[0]
-        return int(r), int(c)
-    offsets = [np.cumsum((0,) + ch) for ch in bad.chunks]
-    for i in range(bad.numblocks[0]):
-        for j in range(bad.numblocks[1]):
-            hits = np.argwhere(np.asarray(bad.blocks[i, j].compute()))
-            if len(hits):
-                return int(hits[0][0] + offsets[0][i]), int(hits[0][1] + offsets[1][j])
-    raise ValueError("no true cell")
+def _cells(n: int, total: int) -> str:
+    return f"{n:,} cell{'s' * (n != 1)} ({n / max(total, 1):.2%} of the region)"
 
 
-def checked_inputs(sc: Scenario) -> list[str]:
-    """Inputs that must have no NaN inside the region: read from a file, or changed by an input operation."""
-    return [name for name in sorted(sc.inputs) if sc.inputs[name].path is not None or any(isinstance(op, InputChange) and op.input == name for op in sc.changes)]
+def check_values(sc: Scenario, grid: xr.Dataset, inside: Any) -> list[str]:
+    """Every given input against its physical and plausible range (:data:`gep.accounting.catalogue.RANGES`).
 
-
-def check(region: Region, sc: Scenario, grid: xr.Dataset, inside: Any, area: Any = None) -> tuple[str, ...]:
-    """No NaN or nodata inside the region in a read or changed input; a parcel that overlaps the region.
-
-    Returns the inputs whose check is left to the run's pass over the blocks (dask grids:
-    :func:`gep.accounting.compute.account_landscape` counts their NaN cells with the zonal sums).
+    Cells inside the region that are NaN or nodata, infinite, or outside the physical
+    range are errors (one :class:`GridError` listing every input at fault: the file,
+    the number of cells, the range and the values found); cells outside the
+    plausible range are returned as warnings. One pass over the cells (one
+    ``dask.compute`` in a chunked run).
     """
-    names = checked_inputs(sc)
-    deferred = tuple(n for n in names if hasattr(grid[n].data, "map_blocks"))
-    for name in names:
-        if name not in deferred:
-            error = nan_error(grid[name], inside, name)
-            if error is not None:
-                raise error
+    import dask
+
+    checked = [n for n in sorted(sc.inputs) if n in grid]
+    stats = {}
+    for name in checked:
+        da = grid[name]
+        unit = da.attrs["units"]
+        (vlo, vhi), (plo, phi) = _limits(name, unit, f"input '{name}'")
+        v = da.data
+        finite = np.isfinite(v)
+        inner = inside & finite
+        impossible = inside & ~(finite & (v >= vlo) & (v <= vhi))
+        stats[name] = dict(
+            nan=(np.isnan(v) & inside).sum(), inf=(np.isinf(v) & inside).sum(),
+            below=(inner & (v < vlo)).sum(), above=(inner & (v > vhi)).sum(),
+            implausible=(inner & ((v < plo) | (v > phi))).sum(),
+            low=array_where(inner, v, np.inf).min(), high=array_where(inner, v, -np.inf).max(),
+            first=impossible.ravel().argmax(),  # the first impossible cell, in row-major order
+        )
+        stats[name]["limits"] = ((vlo, vhi), (plo, phi), unit)
+    total = inside.sum()
+    (stats_done, total) = dask.compute(stats, total)
+    total = int(total)
+    problems, warnings = [], []
+    for name in checked:
+        st = stats_done[name]
+        (vlo, vhi), (plo, phi), unit = st["limits"]
+        source = grid[name].attrs.get("source", "")
+        row, col = divmod(int(st["first"]), grid[name].shape[-1])
+        where = f"input '{name}' ({source})"
+        first = f"; first at row {row}, column {col}"
+        basis = _basis(name)
+        if int(st["nan"]):
+            problems.append(f"{where}: {_cells(int(st['nan']), total)} NaN/nodata inside the region{first}")
+        if int(st["inf"]):
+            problems.append(f"{where}: {_cells(int(st['inf']), total)} infinite (inf) inside the region{first}")
+        bad = int(st["below"]) + int(st["above"])
+        if bad:
+            problems.append(f"{where}: {_cells(bad, total)} outside the physical range [{vlo:g}, {vhi:g}] {unit} "
+                            f"(values from {float(st['low']):.4g} to {float(st['high']):.4g}{first}; {basis})")
+        elif int(st["implausible"]):
+            warnings.append(f"{where}: {_cells(int(st['implausible']), total)} outside the plausible range [{plo:g}, {phi:g}] {unit} "
+                            f"(values from {float(st['low']):.4g} to {float(st['high']):.4g}; {basis})")
+    if problems:
+        n = len(problems)
+        raise GridError(f"{n} input{'s' * (n > 1)} with impossible values: " + " | ".join(problems),
+                        hint="check each file's values and unit (the GeoTIFF 'units' tag or the scenario's units = ...); fill gaps, or set cells outside the region to nodata in the land cover")
+    return warnings
+
+
+def _basis(name: str) -> str:
+    from gep.accounting.catalogue import RANGES, input_name
+
+    return RANGES[input_name(name)]["basis"]
+
+
+def check(region: Region, sc: Scenario, grid: xr.Dataset, inside: Any, area: Any = None) -> list[str]:
+    """The inputs' values (:func:`check_values`) and a parcel that overlaps the region; returns the warnings."""
+    warnings = check_values(sc, grid, inside)
     if region.parcel is not None:
         inside_area = grid["cell_area"].data * changes._like(region.parcel.weights, grid["cell_area"].data)
         covered = inside_area.sum()
@@ -293,7 +336,7 @@ def check(region: Region, sc: Scenario, grid: xr.Dataset, inside: Any, area: Any
                 f"the parcel {area if area is not None else sc.area} does not overlap the region (no cell of the land cover inside the zones lies in it)",
                 hint=f"draw it inside the region's grid ({region.description}); GeoJSON coordinates are WGS 84 longitude, latitude",
             )
-    return deferred
+    return warnings
 
 
 # --------------------------------------------------------------------------- all stages
@@ -324,9 +367,9 @@ def build(region: Region, sc: Scenario, legend: Legend, area: Any = None) -> Lan
         record["inputs_follow_class"] = follow_class(sc, grid, legend, change, grid_c, log_by_index)
     apply_input_changes(region, sc, grid, grid_c, log_by_index)
     record["operations"] = [log_by_index[i] for i in sorted(log_by_index)]
-    unchecked = check(region, sc, grid, inside, area)
+    warnings = check(region, sc, grid, inside, area)
     parcel = region.parcel
     if parcel is not None:
         record["parcel"] = {"path": parcel.path, "sha256": parcel.sha256, "source_crs": parcel.source_crs, "polygon_area_ha": parcel.area_m2 / 1e4, "method": parcel.method}
     return Landscape(grid=grid, zones=region.zone_table, tables=dict(region.tables), legend=legend, year=sc.year,
-                     codes_present=present, changes=record, parcel=parcel, unchecked=unchecked)
+                     codes_present=present, changes=record, parcel=parcel, warnings=tuple(warnings))

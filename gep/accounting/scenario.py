@@ -19,8 +19,8 @@ from gep.accounting import catalogue
 from gep.accounting import switches as switches_mod
 from gep.accounting.catalogue import BY_ID
 from gep.accounting.changes import CLASS_DEPENDENT_INPUTS, InputChange, Operation, OperationProblem, validate
-from gep.errors import Problem, ScenarioError, nearest
-from gep.units import Q_, parse_unit
+from gep.errors import Problem, ScenarioError, UnitError, nearest
+from gep.units import parse_unit, split_quantity
 
 #: Gridded and tabular inputs a scenario may give: every input of every service of the catalogue.
 INPUTS = catalogue.INPUTS
@@ -33,10 +33,10 @@ CHOICE_SWITCHES = switches_mod.CHOICES
 #: Keys allowed in each section; ``None`` marks free-form sections checked separately.
 SCHEMA: dict[str, Any] = {
     "scenario": {"name", "description", "year", "base_year"},
-    "region": {"landcover", "zones", "zone_table", "area", "province"},
+    "region": {"landcover", "zones", "zone_table", "zone_id_field", "zone_name_field", "area", "province"},
     "inputs": None,
     "tables": set(TABLES),
-    "coefficients": {"set", "carbon_pools", "overrides"},
+    "coefficients": {"set", "carbon_pools", "landcover_remap", "biophysical_table", "overrides"},
     "services": {"enabled", "disabled"},
     "methods": None,
     "switches": set(SWITCHES),
@@ -53,6 +53,8 @@ SERIES_YEAR_KEYS = {"landcover", "zone_table", "inputs", "tables", "changes", "n
 #: Bases of a GEP-growth purchase.
 PURCHASE_BASES = ("comparable", "current")
 RASTER_SUFFIXES = (".tif", ".tiff", ".nc", ".vrt")
+#: Vector files a ``[region] zones`` may be (rasterised by gep on the land-cover grid).
+VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json")
 RESAMPLING_METHODS = ("nearest", "bilinear", "cubic", "average", "mean", "mode")
 
 
@@ -112,6 +114,14 @@ class Scenario:
     valuation: dict[str, str]
     output_dir: Path | None = None
     chunks: int | None = None
+    #: The user's land-cover codes onto the set's legend (``[coefficients] landcover_remap``), and InVEST's
+    #: annual-water-yield biophysical table (``[coefficients] biophysical_table``).
+    landcover_remap: Path | None = None
+    biophysical_table: Path | None = None
+    #: A vector file of zones (``[region] zones`` = .gpkg/.shp/.geojson) is rasterised on the land-cover grid:
+    #: the attributes holding each zone's id and name.
+    zone_id_field: str | None = None
+    zone_name_field: str | None = None
     #: GeoJSON polygon whose account is computed (``[region] area`` or ``--area``).
     area: Path | None = None
     #: Validated ``[[changes]]`` operations (:mod:`gep.accounting.changes`), applied in order.
@@ -292,19 +302,19 @@ def _grid_input(folder: Path, name: str, value: Any, probs: _Problems, section: 
         return GridInput(name, _path(folder, value, probs, section, name), None, None)
     if isinstance(value, str):
         try:
-            q = Q_(value)
-        except Exception:
-            probs.add(section, name, f"{value!r} is neither a raster path (.tif, .nc) nor a number with a unit")
+            number, unit = split_quantity(value, f"[{section}] {name}")
+        except UnitError as exc:
+            probs.add(section, name, f"{value!r} is neither a raster path (.tif, .nc) nor a number with a unit ({exc.message})")
             return None
-        if not hasattr(q, "units"):
+        if not unit:
             probs.add(section, name, f"constant {value!r} needs a unit, e.g. \"{value} {INPUTS.get(name, '')}\"")
             return None
-        return GridInput(name, None, float(q.magnitude), f"{q.units}")
+        return GridInput(name, None, number, unit)
     probs.add(section, name, f"expected a raster path or a quantity string such as \"1200 mm/yr\", got {value!r}")
     return None
 
 
-def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
+def parse(raw: dict, path: str | Path, text: str = "", *, partial: bool = False) -> Scenario | tuple[Scenario, list[Problem]]:
     """Validate a parsed scenario file; raise one :class:`ScenarioError` carrying every problem.
 
     Parameters
@@ -315,6 +325,11 @@ def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
         The scenario file (relative paths are relative to its folder; problems name it).
     text : str
         The file's text, to locate each problem's line.
+    partial : bool
+        Return ``(scenario, problems)`` instead of raising: the scenario holds what
+        could be read (a missing file or key is ``None``), so that the caller can
+        add the problems only it can see (the coefficient set, the inputs each
+        service needs) and report everything at once (:func:`raise_problems`).
     """
     path = Path(path)
     folder = path.parent
@@ -347,11 +362,21 @@ def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
 
     region = raw.get("region", {})
     paths = {}
+    vector_zones = isinstance(region.get("zones"), str) and region["zones"].lower().endswith(VECTOR_SUFFIXES)
     for key in ("landcover", "zones", "zone_table"):
         if key not in region:
-            probs.add("region", key, "is required")
+            if not (key == "zone_table" and vector_zones):
+                probs.add("region", key, "is required" + (" (or give zones as a vector file: .gpkg, .shp, .geojson, with zone_id_field)" if key == "zone_table" else ""))
         else:
             paths[key] = _path(folder, region[key], probs, "region", key)
+    fields = {k: region.get(k) for k in ("zone_id_field", "zone_name_field")}
+    for k, v in fields.items():
+        if v is not None and (not isinstance(v, str) or not v.strip()):
+            probs.add("region", k, f"must be the name of an attribute of the zones file, got {v!r}")
+        elif v is not None and not vector_zones:
+            probs.add("region", k, "applies to zones given as a vector file (.gpkg, .shp, .geojson); a zones raster holds the ids itself")
+    if vector_zones and not fields["zone_id_field"]:
+        probs.add("region", "zones", "a vector file of zones needs zone_id_field = \"<attribute holding each zone's id>\" (and zone_name_field for its name)")
 
     inputs = _grid_inputs(folder, raw, "", probs)
 
@@ -374,7 +399,7 @@ def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
 
     coef = raw.get("coefficients", {})
     set_id = coef.get("set", "cn-2022")
-    pools = _path(folder, coef["carbon_pools"], probs, "coefficients", "carbon_pools") if "carbon_pools" in coef else None
+    pools, remap, biophysical = (_path(folder, coef[k], probs, "coefficients", k) if k in coef else None for k in ("carbon_pools", "landcover_remap", "biophysical_table"))
     overrides = coef.get("overrides", {})
     if not isinstance(overrides, dict):
         probs.add("coefficients", "overrides", "must be a table of 'parameter[key]' = value")
@@ -430,14 +455,9 @@ def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
     if chunks is not None and (not isinstance(chunks, int) or isinstance(chunks, bool) or chunks < 16):
         probs.add("execution", "chunks", f"must be an integer chunk size of at least 16 cells, got {chunks!r}")
         chunks = None
-    if probs.items:
-        n = len(probs.items)
-        raise ScenarioError(
-            f"{n} problem{'s' if n > 1 else ''} in scenario: " + " | ".join(map(str, probs.items)),
-            hint="see docs/scenarios.md for every key, its unit and default",
-            problems=probs.items,
-        )
-    return Scenario(
+    if probs.items and not partial:
+        raise_problems(probs.items)
+    sc = Scenario(
         path=path,
         raw=raw,
         name=str(sc.get("name", path.stem)),
@@ -445,10 +465,14 @@ def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
         base_year=base_year,
         coefficient_set=set_id,
         carbon_pools=pools,
+        landcover_remap=remap,
+        biophysical_table=biophysical,
         overrides=overrides,
-        landcover=paths["landcover"],
-        zones=paths["zones"],
-        zone_table=paths["zone_table"],
+        landcover=paths.get("landcover"),
+        zones=paths.get("zones"),
+        zone_table=paths.get("zone_table"),
+        zone_id_field=fields["zone_id_field"],
+        zone_name_field=fields["zone_name_field"],
         inputs=inputs,
         tables=tables,
         table_price_years=table_years,
@@ -467,6 +491,23 @@ def parse(raw: dict, path: str | Path, text: str = "") -> Scenario:
         province=province,
         series_follow=bool(raw.get("series", {}).get("inputs_follow_landcover", True)) if isinstance(raw.get("series"), dict) else True,
     )
+    return (sc, probs.items) if partial else sc
+
+
+def raise_problems(problems: list[Problem]) -> None:
+    """Raise one :class:`ScenarioError` listing every problem of a scenario (file, line, key, message)."""
+    n = len(problems)
+    raise ScenarioError(
+        f"{n} problem{'s' if n > 1 else ''} in scenario: " + " | ".join(map(str, problems)),
+        hint="see docs/scenarios.md for every key, its unit and default",
+        problems=problems,
+    )
+
+
+def locate(problem: Problem, path: Path, text: str, section: str, key: str | None = None) -> Problem:
+    """``problem`` placed in the scenario file: its file and the line of ``key`` in ``[section]`` (or of the section)."""
+    line = _line_of(text, key, section) if key else _line_of(text, section)
+    return replace(problem, file=str(path), line=problem.line or line)
 
 
 def _tables(folder: Path, block: Any, section: str, year: int, probs: _Problems) -> tuple[dict[str, Path], dict[str, int]]:

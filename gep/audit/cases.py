@@ -204,7 +204,9 @@ def discover(folder: str | Path) -> list[Path]:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise InputError(f"cases folder not found: {folder}", hint="give the folder holding the case folders (default benchmarks/cases)")
+        raise InputError(f"cases folder not found: {folder}",
+                         hint="give the folder holding the case folders (default benchmarks/cases of the working directory or of the "
+                              "source tree; the reference cases are not part of an installed wheel: run from a clone of the repository)")
     if is_case(folder):
         return [folder]
     cases = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")) and is_case(p))

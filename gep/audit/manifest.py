@@ -16,6 +16,12 @@ kind                       record                 written by
 ``gep uncertainty``        :class:`UncertaintyRecord` :mod:`gep.jobs.uncertainty`
 =========================  =====================  ==========================================
 
+and the monitoring kinds, each a :class:`MonitoringRecord`: ``gep monitoring compliance``
+(:class:`ComplianceRecord`, :mod:`gep.jobs.monitoring_compliance`), ``gep monitoring
+calibrate`` (:class:`CalibrationRecord`, :mod:`gep.jobs.monitoring_calibrate`), ``gep
+compensation`` (:class:`CompensationRecord`, :mod:`gep.jobs.compensation`) and ``gep assess``
+(:class:`AssessmentRecord`, :mod:`gep.jobs.assess`).
+
 On disk a manifest is canonical JSON (:func:`gep.audit.provenance.canonical_json`)
 with the header and the record's keys side by side at the top level: the layout
 gep has always written, so every manifest already on disk reads back, and keys a
@@ -249,27 +255,36 @@ class CompareRecord:
         return {"base": self.base.to_dict(), "alt": self.alt.to_dict()}
 
 
+def _sets(d: Any) -> dict[str, CoefficientsRef]:
+    return {str(k): CoefficientsRef.from_dict(v) for k, v in _map(d).items()}
+
+
 @dataclass(frozen=True)
 class BasinRecord:
-    """``gep capacity basin``: scenario, parameters, inputs (relative to the scenario folder), coefficient sets by role."""
+    """``gep capacity basin``: scenario, parameters, inputs (relative to the scenario folder), coefficient sets by role;
+    with a ``[calibration]``, the calibrated values used and where each was applied."""
 
     KIND: ClassVar[str] = "gep capacity basin"
-    KEYS: ClassVar[tuple[str, ...]] = ("scenario", "parameters", "inputs", "coefficients")
+    KEYS: ClassVar[tuple[str, ...]] = ("scenario", "parameters", "inputs", "coefficients", "calibration")
 
     scenario: ScenarioRef
     parameters: Mapping
     inputs: Mapping[str, FileRef]
     coefficients: Mapping[str, CoefficientsRef]
+    calibration: Mapping | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "BasinRecord":
         return cls(ScenarioRef.from_dict(d.get("scenario")), _map(d.get("parameters")), _files(d.get("inputs")),
-                   {str(k): CoefficientsRef.from_dict(v) for k, v in _map(d.get("coefficients")).items()})
+                   _sets(d.get("coefficients")), d.get("calibration"))
 
     def to_dict(self) -> dict:
-        return {"scenario": self.scenario.to_dict(), "parameters": dict(self.parameters),
-                "inputs": {k: v.to_dict() for k, v in self.inputs.items()},
-                "coefficients": {k: v.to_dict() for k, v in self.coefficients.items()}}
+        out = {"scenario": self.scenario.to_dict(), "parameters": dict(self.parameters),
+               "inputs": {k: v.to_dict() for k, v in self.inputs.items()},
+               "coefficients": {k: v.to_dict() for k, v in self.coefficients.items()}}
+        if self.calibration is not None:
+            out["calibration"] = dict(self.calibration)
+        return out
 
 
 @dataclass(frozen=True)
@@ -456,9 +471,76 @@ class UncertaintyRecord(RunRecord):
         return {**super().to_dict(), "parameters": dict(self.parameters)}
 
 
+@dataclass(frozen=True)
+class MonitoringRecord:
+    """What the monitoring kinds share: input files (relative to the run folder), options, coefficient sets by role."""
+
+    KIND: ClassVar[str] = ""
+    KEYS: ClassVar[tuple[str, ...]] = ("inputs", "parameters", "coefficients")
+
+    inputs: Mapping[str, FileRef]
+    parameters: Mapping
+    coefficients: Mapping[str, CoefficientsRef]
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "MonitoringRecord":
+        return cls(_files(d.get("inputs")), _map(d.get("parameters")), _sets(d.get("coefficients")))
+
+    def to_dict(self) -> dict:
+        return {"inputs": {k: v.to_dict() for k, v in self.inputs.items()}, "parameters": dict(self.parameters),
+                "coefficients": {k: v.to_dict() for k, v in self.coefficients.items()}}
+
+    def path(self, name: str, run_dir: Path) -> Path | None:
+        """The input ``name`` as recorded, found from the run folder (None when not recorded)."""
+        ref = self.inputs.get(name)
+        return (Path(run_dir) / ref.path).resolve() if ref is not None else None
+
+
+@dataclass(frozen=True)
+class ComplianceRecord(MonitoringRecord):
+    """``gep monitoring compliance``: the series and section table, the options of the assessment."""
+
+    KIND: ClassVar[str] = "gep monitoring compliance"
+
+
+@dataclass(frozen=True)
+class CalibrationRecord(MonitoringRecord):
+    """``gep monitoring calibrate``: the calibration file, its monitoring, sections and basin scenario with the basin's files."""
+
+    KIND: ClassVar[str] = "gep monitoring calibrate"
+
+
+@dataclass(frozen=True)
+class CompensationRecord(MonitoringRecord):
+    """``gep compensation``: agreement and series; with ``--book``, the ledger payments recorded (``booking``)."""
+
+    KIND: ClassVar[str] = "gep compensation"
+    KEYS: ClassVar[tuple[str, ...]] = MonitoringRecord.KEYS + ("booking",)
+
+    booking: Mapping | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "CompensationRecord":
+        return cls(_files(d.get("inputs")), _map(d.get("parameters")), _sets(d.get("coefficients")), d.get("booking"))
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if self.booking is not None:
+            out["booking"] = dict(self.booking)
+        return out
+
+
+@dataclass(frozen=True)
+class AssessmentRecord(MonitoringRecord):
+    """``gep assess``: the targets file, the GEP runs assessed (manifest, account, cells) and the indicator files."""
+
+    KIND: ClassVar[str] = "gep assess"
+
+
+MONITORING = (ComplianceRecord, CalibrationRecord, CompensationRecord, AssessmentRecord)
 RECORDS: dict[str, type] = {r.KIND: r for r in (RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord, ImpactRecord,
-                                                UncertaintyRecord)}
-Record = RunRecord | SeriesRecord | CompareRecord | BasinRecord | CoverageRecord | ImpactRecord | UncertaintyRecord
+                                                UncertaintyRecord, *MONITORING)}
+Record = RunRecord | SeriesRecord | CompareRecord | BasinRecord | CoverageRecord | ImpactRecord | UncertaintyRecord | MonitoringRecord
 
 
 # --------------------------------------------------------------------------- the manifest
@@ -487,10 +569,12 @@ class Manifest:
     Attributes
     ----------
     kind : str
-        ``gep run``, ``gep series``, ``gep compare``, ``gep capacity basin``, ``gep bond coverage`` or ``gep bond impact``.
+        ``gep run``, ``gep series``, ``gep compare``, ``gep capacity basin``, ``gep bond coverage``,
+        ``gep bond impact``, ``gep uncertainty`` or a monitoring kind (``gep monitoring compliance``, ``gep monitoring calibrate``,
+        ``gep compensation``, ``gep assess``).
     command : str
         The command line recorded (file names only).
-    record : RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord, ImpactRecord or None
+    record : RunRecord, SeriesRecord, CompareRecord, BasinRecord, CoverageRecord, ImpactRecord, UncertaintyRecord, a MonitoringRecord or None
         The kind's own part (None for a kind this gep does not know).
     outputs : mapping
         Output file name → SHA-256.

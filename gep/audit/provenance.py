@@ -342,7 +342,7 @@ def library_versions(extra: Iterable[str] = ()) -> dict[str, str]:
 
 
 def git_state() -> dict[str, Any]:
-    """Commit of the gep source tree and whether ``gep/`` or ``coefficients/`` had uncommitted changes.
+    """Commit of the gep source tree and whether ``gep/`` (coefficient sets included) had uncommitted changes.
 
     Read-only git commands; ``None`` values when the package is not in a git
     work tree (an installed wheel, a tarball).
@@ -352,7 +352,7 @@ def git_state() -> dict[str, Any]:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if commit.returncode != 0:
             return {"commit": None, "dirty": None}
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "gep", "coefficients"], cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "gep"], cwd=root, capture_output=True, text=True, timeout=10)
         return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip()) if dirty.returncode == 0 else None}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}

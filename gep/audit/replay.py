@@ -15,7 +15,7 @@ replay when it fails (DESIGN.md section 6):
    the replay with exit code 4;
 4. **re-run**: the recorded scenario is computed again with the recorded
    coefficient set, at the version the run recorded (a frozen copy under
-   ``coefficients/releases/`` once the set has moved on), with the recorded
+   ``gep/data/coefficients/releases/`` once the set has moved on), with the recorded
    RNG seed for seeded calculations, and
    its outputs written to a temporary folder;
 5. **compare**: every recorded output file must still have its recorded
@@ -29,8 +29,10 @@ replay when it fails (DESIGN.md section 6):
 Kinds: ``gep run`` (with its ``--area`` parcel and series year), ``gep capacity
 basin``, ``gep bond coverage`` (seeded; files listed by :func:`_coverage_files`),
 ``gep bond impact`` (:func:`_impact_files`; ledger records read up to the recorded
-tree head), ``gep uncertainty`` (its recorded samples and seed) and ``gep compare`` (recomputed from its two recorded run folders,
-:func:`_compare_files`). A ``gep series`` manifest is refused (exit 2) with a
+tree head), ``gep uncertainty`` (its recorded samples and seed), ``gep compare`` (recomputed from its two
+recorded run folders, :func:`_compare_files`) and the monitoring kinds (``gep monitoring compliance``,
+``gep monitoring calibrate``, ``gep compensation``, ``gep assess``: inputs relative
+to the run folder, :func:`_monitoring_files`). A ``gep series`` manifest is refused (exit 2) with a
 pointer to its year manifests, each a ``gep run`` manifest.
 
 Exit codes: 0 reproduced, 1 not reproduced (or an output file was edited),
@@ -64,6 +66,8 @@ from gep.audit.manifest import (
     CoverageRecord,
     ImpactRecord,
     Manifest,
+    MONITORING,
+    MonitoringRecord,
     RunRecord,
     UncertaintyRecord,
     chain,
@@ -206,6 +210,8 @@ def check_recorded_files(manifest: Manifest, run_dir: Path) -> tuple[list[dict],
         listed, scenario_path = _impact_files(record, run_dir), run_dir
     elif isinstance(record, CompareRecord):
         listed, scenario_path = _compare_files(record, run_dir), run_dir
+    elif isinstance(record, MonitoringRecord):
+        listed, scenario_path = _monitoring_files(record, run_dir), run_dir
     else:
         raise InputError(f"the manifest records no files this gep can check (kind {manifest.kind!r})", hint="replay needs a manifest written by a gep command")
     problems: list[dict] = []
@@ -235,6 +241,12 @@ def _scenario_files(record: RunRecord | BasinRecord, run_dir: Path) -> tuple[lis
     parcel = record.parcel if isinstance(record, RunRecord) else None
     if parcel and parcel.get("path") and parcel.get("sha256"):  # --area or [region] area: relative to the scenario folder
         listed.append(("input", "parcel", (folder / parcel["path"]).resolve(), parcel["sha256"], None))
+    return listed + _coefficient_files(record, folder), scenario_path
+
+
+def _coefficient_files(record: RunRecord | BasinRecord | MonitoringRecord, folder: Path) -> list[Listed]:
+    """Every file of the coefficient sets a run recorded (a version that moved on is noted)."""
+    listed: list[Listed] = []
     for set_name, coef in _recorded_sets(record):
         folders = _set_folders(set_name, folder, coef.version)
         for key, digest in sorted(coef.files.items()):
@@ -249,7 +261,13 @@ def _scenario_files(record: RunRecord | BasinRecord, run_dir: Path) -> tuple[lis
                 if set_id == next(iter(folders), None) and coef.version is not None and current != str(coef.version):
                     note = f"set {set_id} version {coef.version} recorded, {current} now"
                 listed.append(("coefficient", key if "/" in key else f"{set_id}/{key}", folders[set_id] / name, digest, note))
-    return listed, scenario_path
+    return listed
+
+
+def _monitoring_files(record: MonitoringRecord, run_dir: Path) -> list[Listed]:
+    """Files a monitoring manifest records: its inputs (relative to the run folder) and coefficient files."""
+    listed: list[Listed] = [("input", name, (run_dir / ref.path).resolve(), ref.sha256, None) for name, ref in sorted(record.inputs.items())]
+    return listed + _coefficient_files(record, run_dir)
 
 
 def _missing_sets(record: RunRecord | BasinRecord, folder: Path) -> list[dict]:
@@ -326,7 +344,7 @@ def _impact_files(record: ImpactRecord, run_dir: Path) -> list[Listed]:
     return out
 
 
-def _recorded_sets(record: RunRecord | BasinRecord) -> list[tuple[str, CoefficientsRef]]:
+def _recorded_sets(record: RunRecord | BasinRecord | MonitoringRecord) -> list[tuple[str, CoefficientsRef]]:
     """``(set name as the run resolved it, the set's record)`` per coefficient set recorded.
 
     A ``gep run`` manifest records one set (files keyed ``<set-id>/<file>``, the
@@ -589,14 +607,15 @@ def _digests_v1(recorded: Manifest, folder: Path) -> tuple[dict, dict]:
 
 def _rerunner(kind: str) -> Callable[[Manifest, Path, Path], Manifest | None]:
     """The job function that re-runs a manifest of ``kind``: ``(manifest, scenario file or run folder, out_dir)``."""
-    from gep.jobs import bond_coverage, bond_impact, capacity_basin, compare, run, uncertainty
+    import importlib
 
-    return {RunRecord.KIND: run.replay, BasinRecord.KIND: capacity_basin.replay, CoverageRecord.KIND: bond_coverage.replay,
-            ImpactRecord.KIND: bond_impact.replay, CompareRecord.KIND: compare.replay, UncertaintyRecord.KIND: uncertainty.replay}[kind]
+    from gep.jobs.job import JOBS
+
+    return importlib.import_module(JOBS[kind]).replay
 
 
 #: Manifest kinds replay re-runs.
-REPLAYED = (RunRecord.KIND, BasinRecord.KIND, CoverageRecord.KIND, ImpactRecord.KIND, CompareRecord.KIND, UncertaintyRecord.KIND)
+REPLAYED = (RunRecord.KIND, BasinRecord.KIND, CoverageRecord.KIND, ImpactRecord.KIND, CompareRecord.KIND, UncertaintyRecord.KIND, *(r.KIND for r in MONITORING))
 #: Kinds that write manifests but are replayed through other manifests: kind → hint.
 NOT_REPLAYED = {
     "gep series": "a series is replayed year by year: gep replay <run>/<year>/manifest.json for each year "

@@ -17,7 +17,7 @@ object keyed by reach id).
 
 References
 ----------
-METHODS.md "Water ecological capacity"; GB/T 25173-2010; Johnes (1996).
+docs/capacity.md; GB/T 25173-2010; Johnes (1996).
 """
 
 from __future__ import annotations

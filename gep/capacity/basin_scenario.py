@@ -30,6 +30,7 @@ SCHEMA: dict[str, set[str]] = {
     "coefficients": {"export", "standards"},
     "output": {"dir"},
     "uncertainty": {"distributions", "correlated", "fixed", "coefficients", "inputs"},  # gep capacity basin --samples (docs/uncertainty.md)
+    "calibration": {"fit", "run"},
 }
 CONVERT_KEYS = {"catchment", "from", "to", "share"}
 
@@ -52,6 +53,8 @@ class BasinScenario:
     export_set: str = "export-cn"
     standards_set: str = "gb3838-2002"
     output_dir: Path | None = None
+    #: ``("fit", calibration file)`` (re-fitted each run) or ``("run", manifest.json)`` (a recorded calibration)
+    calibration: tuple[str, Path] | None = None
 
     @property
     def folder(self) -> Path:
@@ -67,6 +70,8 @@ class BasinScenario:
             files["tables.point_sources"] = self.point_path
         if self.landcover_scenario is not None:
             files["landcover.scenario"] = self.landcover_scenario
+        if self.calibration is not None:
+            files[f"calibration.{self.calibration[0]}"] = self.calibration[1]
         return files
 
 
@@ -159,6 +164,11 @@ def parse(raw: dict, path: str | Path, landcover_of: Callable[[Path], Path]) -> 
             raise _err(path, "landcover", where, f"share must be in (0, 1], got {share!r}", "the fraction of matching cells converted")
         clean.append({"catchment": rule["catchment"], "from": sorted(frm), "to": rule["to"], "share": float(share)})
 
+    cal = raw.get("calibration", {})
+    if cal and len(cal) != 1:
+        raise ScenarioError(f"{path.name}: [calibration]: give exactly one of fit or run",
+                            hint="fit = \"calibration.toml\" (re-fitted each run) or run = \"runs/<id>/manifest.json\" (a recorded calibration)")
+    calibration = (next(iter(cal)), _file(path, folder, next(iter(cal.values())), "calibration", next(iter(cal)))) if cal else None
     coef = raw.get("coefficients", {})
     out = raw.get("output", {}).get("dir")
     return BasinScenario(
@@ -166,5 +176,5 @@ def parse(raw: dict, path: str | Path, landcover_of: Callable[[Path], Path]) -> 
         reaches_path=reaches, point_path=points, catchments_path=catchments, landcover_path=Path(landcover),
         landcover_scenario=lc_scenario, conversions=clean,
         export_set=str(coef.get("export", "export-cn")), standards_set=str(coef.get("standards", "gb3838-2002")),
-        output_dir=(folder / out) if out else None,
+        output_dir=(folder / out) if out else None, calibration=calibration,
     )

@@ -16,7 +16,7 @@ ledger holds integers of the smallest unit and must never over-issue).
 
 References
 ----------
-* METHODS.md, "Water ecological capacity" (credits, safety margin).
+* docs/capacity.md (credits, safety margin).
 * 《全国水环境容量核定技术指南》 (CAEP 2003): remaining capacity = capacity − existing load,
   with a safety margin.
 * Emission-rights (排污权) practice in Zhejiang/Jiangsu: quotas per pollutant and year.
@@ -201,7 +201,7 @@ def credit_table(
 
     References
     ----------
-    METHODS.md "Water ecological capacity"; 《全国水环境容量核定技术指南》 (CAEP 2003).
+    docs/capacity.md; 《全国水环境容量核定技术指南》 (CAEP 2003).
     """
     f = _margin(margin_fraction)
     missing = [c for c in ("catchment", "pollutant", "capacity_t_per_yr") if c not in capacity.columns]

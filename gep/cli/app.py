@@ -6,10 +6,28 @@ makes ``gep`` itself fail with that error, never a silently missing command.
 
 from __future__ import annotations
 
-from gep.cli import audit, bond, capacity, coefficients, ledger, market, run, services, uncertainty
+import typer
+
+from gep.cli import audit, bond, capacity, coefficients, init, ledger, market, monitoring, run, serve, services, uncertainty
 from gep.cli.shell import App
 
 app = App(help="gep: gross ecosystem product (GEP) accounting engine.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from gep import __version__
+
+        typer.echo(f"gep {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _gep(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version of gep and exit.")) -> None:
+    """gep: gross ecosystem product (GEP) accounting engine."""
+
+
+app.add_typer(init.app)  # gep init
 app.add_typer(run.app)  # gep run, gep compare
 app.add_typer(uncertainty.app)  # gep uncertainty
 app.add_typer(audit.app)  # gep replay, gep verify
@@ -17,10 +35,13 @@ app.add_typer(services.app, name="services")
 app.add_typer(coefficients.app, name="coefficients")
 app.add_typer(bond.app, name="bond", help="Ecological bonds: price, schedule, revenue coverage, green-bond impact.")
 app.add_typer(capacity.app, name="capacity", help="Water ecological capacity and credits.")
+app.add_typer(monitoring.app, name="monitoring", help="Water-quality monitoring: GB 3838-2002 compliance and basin-model calibration.")
+app.add_typer(monitoring.top)  # gep compensation, gep assess
 ledger.app.add_typer(market.app, name="market")  # gep ledger market ...
 ledger.app.add_typer(market.certificate_app, name="certificate")  # gep ledger certificate issue|verify
 ledger.app.command("statement")(market.statement_cmd)  # gep ledger statement
 app.add_typer(ledger.app, name="ledger", help="Rights ledger: capacity, carbon, energy-use and emission rights; the market.")
+app.add_typer(serve.app)  # gep serve
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from typing import Optional
 
 import typer
 
-from gep.cli.shell import INTEGER, NUMBER, App, Table, emit, out, say
+from gep.cli.shell import INTEGER, NUMBER, App, Table, emit, escape, out, say
 from gep.errors import InputError
 
 app = App(
@@ -300,13 +300,11 @@ def schedule_cmd(
 # --------------------------------------------------------------------------- coverage
 
 
-def _coverage_table(doc: dict) -> Table:
-    """Per-period coverage table (money in CNY million)."""
+def _coverage_tables(doc: dict) -> list:
+    """Per-period coverage, as two tables that fit 80 columns: debt service and revenue [million CNY]; DSCR and P(DSCR < 1)."""
+    from rich import box
+
     s = doc["summary"]
-    table = Table(title=f"{doc['debt']['name'] or doc['debt']['type']}: coverage, {s['paths']:,} paths, "
-                        f"seed {doc['simulation']['seed']} [CNY million]")
-    for col in ("date", "debt service", "revenue p5", "p50", "p95", "DSCR p5", "p50", "p95", "P(DSCR<1)", "± se"):
-        table.add_column(col, justify="right")
 
     def m(x):
         return "" if x is None else f"{x / 1e6:,.3f}"
@@ -314,21 +312,39 @@ def _coverage_table(doc: dict) -> Table:
     def r(x):
         return "–" if x is None else f"{x:.3f}"
 
+    def table(title, columns):
+        t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+        for col in columns:
+            t.add_column(col, justify="right", no_wrap=True)
+        return t
+
+    name = doc["debt"]["name"] or doc["debt"]["type"]
+    money = table(f"{name}: debt service and revenue [million CNY], {s['paths']:,} paths, seed {doc['simulation']['seed']}",
+                  ("payment date", "debt service", "revenue p5", "p50", "p95", "mean"))
+    ratio = table(f"{name}: debt-service coverage ratio (DSCR)", ("payment date", "DSCR p5", "p50", "p95", "P(DSCR<1)", "± s.e."))
     for row in doc["periods"]:
         p = row["p_dscr_below_1"]
-        table.add_row(row["payment_date"], m(row["debt_service_cny"]), m(row["revenue_p5_cny"]),
-                      m(row["revenue_p50_cny"]), m(row["revenue_p95_cny"]), r(row["dscr_p5"]), r(row["dscr_p50"]),
-                      r(row["dscr_p95"]), "–" if p is None else f"{p:.4f}",
+        money.add_row(row["payment_date"], m(row["debt_service_cny"]), m(row["revenue_p5_cny"]), m(row["revenue_p50_cny"]),
+                      m(row["revenue_p95_cny"]), m(row["revenue_mean_cny"]))
+        ratio.add_row(row["payment_date"], r(row["dscr_p5"]), r(row["dscr_p50"]), r(row["dscr_p95"]), "–" if p is None else f"{p:.4f}",
                       "" if p is None else f"{row['p_dscr_below_1_se']:.4f}")
+    return [money, ratio]
+
+
+def _coverage_lines(doc: dict) -> list[str]:
+    """The summary measures under the tables, one sentence each."""
+    s = doc["summary"]
     md, ll, pb = s["min_dscr"], s["llcr"], s["p_dscr_below_1"]
+
+    def r(x):
+        return "–" if x is None else f"{x:.3f}"
+
     lines = [
         f"min DSCR over the life: p5 {r(md['p5'])}, median {r(md['p50'])}, p95 {r(md['p95'])}; "
         f"of the mean revenue {r(md['of_mean_revenue'])} (period {md['of_mean_revenue_period']})",
-        f"LLCR at {s['discount_rate'] * 100:.4g} %: p5 {r(ll['p5'])}, median {r(ll['p50'])}, p95 {r(ll['p95'])}, "
-        f"mean {r(ll['mean'])}",
+        f"LLCR at {s['discount_rate'] * 100:.4g} %: p5 {r(ll['p5'])}, median {r(ll['p50'])}, p95 {r(ll['p95'])}, mean {r(ll['mean'])}",
         f"P(DSCR < 1 in any period) = {pb['any_period']:.4f} ± {pb['standard_error']:.4f} (MC s.e.)"
-        + (f"; none in {s['paths']:,} paths, 95 % upper bound {pb['upper_95_if_none']:.2g}"
-           if pb["upper_95_if_none"] is not None else ""),
+        + (f"; none in {s['paths']:,} paths, 95 % upper bound {pb['upper_95_if_none']:.2g}" if pb["upper_95_if_none"] is not None else ""),
     ]
     if "waterfall" in s:
         w = s["waterfall"]
@@ -342,8 +358,7 @@ def _coverage_table(doc: dict) -> Table:
                      f"{z['max_principal_cny'] / 1e6:,.3f} million CNY"
                      + (f" ({z['max_lending_ratio'] * 100:.4g} % of GEP)" if "max_lending_ratio" in z else "")
                      + (f", net of the reserve {z['net_proceeds_cny'] / 1e6:,.3f} million" if "net_proceeds_cny" in z else ""))
-    table.caption = "\n".join(lines)
-    return table
+    return lines
 
 
 @app.command("coverage")
@@ -380,7 +395,10 @@ def coverage_cmd(
     if as_json:
         emit({**doc, "run_dir": written.folder.as_posix()})
         return
-    out.print(_coverage_table(doc))
+    for table in _coverage_tables(doc):
+        out.print(table)
+    for line in _coverage_lines(doc):
+        out.print(escape(line), highlight=False)
     say(f"run folder: {written.folder.as_posix()}")
 
 

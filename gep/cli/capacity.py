@@ -31,7 +31,7 @@ from typing import Any, Optional
 import typer
 
 from gep.cli.shell import NUMBER, App, Group, Table, emit, out, say
-from gep.errors import InputError, UnitError
+from gep.errors import InputError
 
 
 class CapacityGroup(Group):
@@ -73,29 +73,10 @@ FLAGS = {
 }
 
 def parse_quantity(text: str, default_unit: str, flag: str) -> Any:
-    """Parse ``"0.2/d"``, ``"10km"``, ``"10 m**3/s"``, ``"25 degC"`` or a bare number.
+    """:func:`gep.units.parse_quantity` (imported on first use: ``gep --help`` does not load pint)."""
+    from gep.units import parse_quantity as parse
 
-    The number is read with bounds (:mod:`gep.numbers`) before it is converted; a bare
-    number takes ``default_unit``; a unit of the wrong dimension raises
-    :class:`UnitError` naming the option.
-    """
-    from gep.numbers import split_number
-    from gep.units import Q_, affine, parse_unit
-
-    try:
-        value, unit_text = split_number(str(text), "value")
-    except InputError as exc:
-        raise UnitError(f"{exc.message}: not a number with an optional unit", hint=f"write e.g. '1 {default_unit}'", where=flag) from None
-    number = float(value)
-    if unit_text.startswith("/"):
-        unit_text = "1" + unit_text
-    unit = unit_text or default_unit
-    parse_unit(unit, flag)  # raises UnitError on an unknown unit
-    affine(unit, default_unit, flag)  # raises UnitError on a wrong dimension
-    try:
-        return Q_(number, unit)
-    except Exception as exc:  # pint raises several unrelated types for odd expressions
-        raise UnitError(f"cannot read {text!r} as a quantity", hint=f"write e.g. '1 {default_unit}'", where=flag) from exc
+    return parse(text, default_unit, flag)
 
 
 def _report(q: Any, unit: str) -> dict:

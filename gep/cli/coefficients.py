@@ -47,7 +47,7 @@ def coefficients_verify(
     as_json: bool = typer.Option(False, "--json", help="Print {ok, sets: {set: [problems]}} on stdout."),
 ) -> None:
     """Check every coefficient file against the SHA-256 in its set's header (manifest.toml), validate the rows, and
-    check citations and ranges (rules in coefficients/README.md): exit 1 naming file, line and what is missing."""
+    check citations and ranges (rules in gep/data/coefficients/README.md): exit 1 naming file, line and what is missing."""
     from gep.jobs.inputs import coefficient_problems
 
     problems = {name: [str(p) for p in probs] for name, probs in coefficient_problems(set_id).items()}

@@ -169,7 +169,7 @@ def ratios_check_cmd(
 
 @ratios_app.command("publish")
 def ratios_publish_cmd(
-    file: Path = typer.Argument(..., help="ratios.csv (or its coefficient-set folder, e.g. coefficients/market-2026)."),
+    file: Path = typer.Argument(..., help="ratios.csv (or its coefficient-set folder, e.g. gep/data/coefficients/market-2026)."),
     version: Optional[str] = typer.Option(None, "--version", help="Table version, when the file is not part of a coefficient set."),
     key: Path = RegistryKeyOpt, db: Optional[str] = DbOpt, id: Optional[str] = IdOpt, memo: Optional[str] = MemoOpt,
     head_key: Optional[Path] = HeadKeyOpt, as_json: bool = JsonOpt,

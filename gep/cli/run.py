@@ -16,7 +16,8 @@ app = App()
 
 @app.command("run")
 def run_cmd(
-    scenario: Path = typer.Argument(..., help="Scenario TOML file (see docs/scenarios.md)."),
+    scenario: Optional[Path] = typer.Argument(None, help="Scenario TOML file (see docs/scenarios.md); or --demo.", show_default=False),
+    demo: bool = typer.Option(False, "--demo", help="Run the embedded demo county (a synthetic Liyang-like county shipped with gep)."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<run-id>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout instead of the table."),
     chunks: Optional[int] = typer.Option(None, "--chunks", click_type=Number(integer=True, minimum=16), help=f"Run chunked with dask, CHUNKS × CHUNKS cells per chunk (bounded memory; {DEFAULT_CHUNKS} is a good size). Default: [execution] chunks, else in memory when the rasters fit in half the available memory and chunked otherwise (the choice is shown)."),
@@ -32,9 +33,14 @@ def run_cmd(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from gep import execution
+    from gep.errors import InputError
     from gep.jobs import run as run_job
     from gep.jobs import series as series_job
+    from gep.jobs.starter import demo_scenario
 
+    if demo == (scenario is not None):
+        raise InputError("give a scenario file or --demo (one of the two)", hint="e.g. gep run --demo, or gep run my-county/scenario.toml (gep init my-county writes one)", key="scenario")
+    scenario = demo_scenario() if demo else scenario
     job = run_job.load(scenario, area=area, chunks=chunks, scheduler=scheduler, workers=workers)
     bar_off = not err.is_terminal and as_json
     with Progress(TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err.console, transient=True, disable=bar_off) as bar:
@@ -64,66 +70,90 @@ def run_cmd(
         _print_summary(summary)
 
 
+def _table(title: str, *columns: tuple[str, str]) -> "Table":
+    """A borderless table (fits 80 columns): ``columns`` as (header, justify)."""
+    from rich import box
+
+    t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    for name, justify in columns:
+        t.add_column(name, justify=justify, no_wrap=justify == "right")
+    return t
+
+
 def _print_summary(s: dict) -> None:
-    t = Table(title=f"GEP {s['scenario']} {s['year']} (prices of {s['price_year']}, coefficients {s['coefficient_set']})")
-    t.add_column("service", no_wrap=True)
-    t.add_column("method", overflow="fold")
-    t.add_column("quantity", justify="right", no_wrap=True)
-    t.add_column("unit", overflow="fold")
-    t.add_column("10⁸ CNY", justify="right", no_wrap=True)
-    t.add_column("share", justify="right", no_wrap=True)
+    from gep.accounting.catalogue import BY_ID
+    from gep.units import format_money, format_number, money_scale, pretty_unit
+
+    scale = money_scale([s["gep_total_cny"]])
+    div, unit = scale
+    t = _table(f"GEP {s['scenario']} {s['year']} (prices of {s['price_year']}; {s['coefficient_set']})",
+               ("service", "left"), ("名称", "left"), ("quantity", "right"), ("unit", "left"), (unit, "right"), ("share", "right"))
     total = s["gep_total_cny"] or 1.0
     for cat, cat_value in s["categories"].items():
-        t.add_row(f"[bold]{cat}[/]", "", "", "", f"[bold]{cat_value / 1e8:,.3f}[/]", f"[bold]{cat_value / total:.1%}[/]")
+        t.add_row(f"[bold]{cat}[/]", "", "", "", f"[bold]{cat_value / div:,.2f}[/]", f"[bold]{cat_value / total:.1%}[/]")
         rows = sorted(((sid, v) for sid, v in s["services"].items() if v["category"] == cat), key=lambda kv: -kv[1]["value_cny"])
         for sid, v in rows:
-            q = "—" if v["quantity"] is None else f"{v['quantity']:,.4g}"
-            t.add_row(f"  {sid}", v["method"], q, v["unit"], f"{v['value_cny'] / 1e8:,.3f}", f"{v['value_cny'] / total:.1%}")
-    t.add_row("[bold]GEP[/]", "", "", "", f"[bold]{s['gep_total_cny'] / 1e8:,.3f}[/]", "100%")
+            q = format_number(v["quantity"])
+            t.add_row(f" {sid}", BY_ID[sid].name_zh, q, pretty_unit(v["unit"]), f"{v['value_cny'] / div:,.2f}", f"{v['value_cny'] / total:.1%}")
+    t.add_row("[bold]GEP[/]", "合计", "", "", f"[bold]{s['gep_total_cny'] / div:,.2f}[/]", "100%")
     out.print(t)
+    say_wrapped("methods: " + ", ".join(f"{sid} {v['method']}" for sid, v in s["services"].items()))
     if s.get("gep_total_cny_comparable") is not None:
-        out.print(f"at comparable {s['base_year']} prices: {s['gep_total_cny_comparable'] / 1e8:,.3f} × 10⁸ CNY")
+        say_wrapped(f"at comparable {s['base_year']} prices: {format_money(s['gep_total_cny_comparable'], scale=scale)}")
     if s.get("gep_gdp_ratio") is not None:
-        out.print(f"GEP/GDP = {s['gep_gdp_ratio']:.3f}")
+        say_wrapped(f"GEP/GDP = {s['gep_gdp_ratio']:.3f}")
     if s.get("confidence_share"):
-        out.print("GEP resting on coefficients that are " + ", ".join(f"{c} {share:.1%}" for c, share in s["confidence_share"].items()))
+        say_wrapped("GEP resting on coefficients that are " + ", ".join(f"{c} {share:.1%}" for c, share in s["confidence_share"].items()))
     if s.get("carbon_stock_tc") is not None:
-        out.print(f"carbon stock (not part of GEP): {s['carbon_stock_tc']:,.0f} t C")
+        say_wrapped(f"carbon stock (not part of GEP): {s['carbon_stock_tc']:,.0f} t C (carbon_stock.csv)")
     for c in s.get("changes", []):
         extra = f", share {c['share_before']:.2%} → {c['share_after']:.2%}" if "share_after" in c else ""
         if c["op"] == "input":
             c = dict(c, note=f"{c['input']} {c['how']}" + (f" ({c['note']})" if c.get("note") else ""))
-        out.print(escape(f"change {c.get('label', '')}: {c['op']} {c.get('note', '')} — {c.get('cells', 0):,} cells" + (f", {c['area_ha']:,.2f} ha" if "area_ha" in c else "") + extra), highlight=False)
+        say_wrapped(f"change {c.get('label', '')}: {c['op']} {c.get('note', '')} — {c.get('cells', 0):,} cells" + (f", {c['area_ha']:,.2f} ha" if "area_ha" in c else "") + extra)
     for r in s.get("resampled", []):
-        out.print(escape(f"resampled {r['name']} ({r['method']}) from {r['from']}"), highlight=False)
+        say_wrapped(f"resampled {r['name']} ({r['method']}) from {r['from']}")
     if s.get("parcel"):
         p = s["parcel"]
-        out.print(escape(f"parcel {p['path']}: polygon {p['polygon_area_ha']:,.2f} ha, {p['area_in_region_ha']:,.2f} ha inside the region ({p['cells']:,} cells weighted by the fraction inside)"), highlight=False)
+        say_wrapped(f"parcel {p['path']}: polygon {p['polygon_area_ha']:,.2f} ha, {p['area_in_region_ha']:,.2f} ha inside the region ({p['cells']:,} cells weighted by the fraction inside)")
         for f in p.get("features", []):
-            out.print(escape(f"  {f['feature']}: {f['area_in_region_ha']:,.2f} ha, GEP {f['gep_cny'] / 1e4:,.1f} × 10⁴ CNY"), highlight=False)
+            say_wrapped(f"  {f['feature']}: {f['area_in_region_ha']:,.2f} ha, GEP {format_money(f['gep_cny'])} (parcels.csv)")
     if s.get("execution"):
         e = s["execution"]
-        out.print(escape(f"computed {e['mode']} in blocks of {e['rows_per_block']:,} rows ({e['reason']})"), highlight=False)
-    out.print(f"outputs: {s['run_dir']}")
+        say_wrapped(f"computed {e['mode']} in blocks of {e['rows_per_block']:,} rows ({e['reason']})")
+    for w in s.get("warnings", []):
+        say_wrapped(f"warning: {w}", err=True)
+    say_wrapped(f"outputs: {s['run_dir']} (report.html)")
+
+
+def say_wrapped(text: str, err: bool = False) -> None:
+    """One plain line, wrapped at the terminal's width (stderr with ``err``)."""
+    from gep.cli.shell import err as err_console
+
+    (err_console if err else out).print(escape(text), highlight=False, soft_wrap=False)
 
 
 def _print_series(s: dict) -> None:
-    t = Table(title=f"GEP series {s['scenario']} (comparable prices of {s['base_year']}, coefficients {s['coefficient_set']})")
-    for col in ("year", "GEP current [10⁸ CNY]", "GEP comparable [10⁸ CNY]", "growth current", "growth comparable (real)"):
-        t.add_column(col, justify="right")
+    from gep.units import money_scale
+
+    div, unit = money_scale([r["value_cny"] for r in s["totals"]])
+    t = _table(f"GEP series {s['scenario']} (comparable prices of {s['base_year']}; {s['coefficient_set']})",
+               ("year", "right"), (f"current [{unit}]", "right"), (f"comparable [{unit}]", "right"), ("growth", "right"), ("real growth", "right"))
 
     def pct(v: float | None) -> str:
         return "—" if v is None else f"{v:+.2%}"
 
     for r in s["totals"]:
-        t.add_row(str(r["year"]), f"{r['value_cny'] / 1e8:,.3f}", f"{r['value_cny_comparable'] / 1e8:,.3f}", pct(r["growth_current"]), pct(r["growth_comparable"]))
+        t.add_row(str(r["year"]), f"{r['value_cny'] / div:,.2f}", f"{r['value_cny_comparable'] / div:,.2f}", pct(r["growth_current"]), pct(r["growth_comparable"]))
     out.print(t)
     ag = s["average_growth"]
-    out.print(f"average yearly growth {s['years'][0]}–{s['years'][-1]}: current {pct(ag['current'])}, comparable {pct(ag['comparable'])}")
+    say_wrapped(f"average yearly growth {s['years'][0]}–{s['years'][-1]}: current {pct(ag['current'])}, comparable {pct(ag['comparable'])}")
+    from gep.units import format_money
+
     for p in s.get("purchase", []):
-        out.print(escape(f"purchase: {p['zone_name']}: GEP {p['gep_from_cny'] / 1e4:,.1f} → {p['gep_to_cny'] / 1e4:,.1f} × 10⁴ CNY ({p['basis']}, prices of {p['price_year']}); "
-                  f"pays {p['share']:.1%} of the increase = {p['payment_cny'] / 1e4:,.2f} × 10⁴ CNY"), highlight=False)
-    out.print(f"outputs: {s['run_dir']} (one run folder per year inside)")
+        say_wrapped(f"purchase: {p['zone_name']}: GEP {format_money(p['gep_from_cny'])} → {format_money(p['gep_to_cny'])} ({p['basis']}, prices of {p['price_year']}); "
+                    f"pays {p['share']:.1%} of the increase = {format_money(p['payment_cny'])}")
+    say_wrapped(f"outputs: {s['run_dir']} (one run folder per year inside)")
 
 
 @app.command("compare")
@@ -145,18 +175,24 @@ def compare_cmd(
     if as_json:
         emit(doc)
         return
-    t = Table(title=f"ΔGEP {doc['alt']['scenario']} − {doc['base']['scenario']}")
-    for col in ("category", "service", "Δ quantity", "unit", "Δ value [10⁴ CNY]", "Δ %"):
-        t.add_column(col, justify="right" if col.startswith("Δ") else "left")
+    from gep.units import format_money, money_scale, pretty_unit
+
+    div, unit = money_scale([v["delta_value_cny"] or 0 for v in doc["by_service"].values()] + [doc["delta_gep_cny"]])
+    t = _table(f"ΔGEP {doc['alt']['scenario']} − {doc['base']['scenario']}",
+               ("category", "left"), ("service", "left"), ("Δ quantity", "right"), ("unit", "left"), (f"Δ {unit}", "right"), ("Δ %", "right"))
     for sid, v in sorted(doc["by_service"].items(), key=lambda kv: (kv[1]["category"], kv[1]["delta_value_cny"] or 0)):
         dq = "—" if v["delta_quantity"] is None else f"{v['delta_quantity']:+,.4g}"
         pct = "—" if v["delta_pct"] is None else f"{v['delta_pct']:+.2%}"
-        t.add_row(v["category"], sid, dq, v["unit"], f"{(v['delta_value_cny'] or 0) / 1e4:+,.2f}", pct)
+        t.add_row(v["category"], sid, dq, pretty_unit(v["unit"]), f"{(v['delta_value_cny'] or 0) / div:+,.2f}", pct)
     pct = "" if doc["delta_gep_pct"] is None else f"{doc['delta_gep_pct']:+.3%}"
-    t.add_row("[bold]GEP[/]", "", "", "", f"[bold]{doc['delta_gep_cny'] / 1e4:+,.2f}[/]", pct)
+    t.add_row("[bold]GEP[/]", "", "", "", f"[bold]{doc['delta_gep_cny'] / div:+,.2f}[/]", pct)
     out.print(t)
-    out.print(f"GEP {doc['base']['gep_total_cny'] / 1e8:,.4f} → {doc['alt']['gep_total_cny'] / 1e8:,.4f} × 10⁸ CNY")
+    scale = money_scale([doc["base"]["gep_total_cny"], doc["alt"]["gep_total_cny"]])
+    say_wrapped(f"GEP {format_money(doc['base']['gep_total_cny'], 4, scale)} → {format_money(doc['alt']['gep_total_cny'], 4, scale)}")
+    stock = doc.get("carbon_stock")
+    if stock:
+        say_wrapped(f"carbon stock (not part of GEP): {stock['base_tc']:,.0f} → {stock['alt_tc']:,.0f} t C ({stock['delta_tc']:+,.0f} t C; carbon_stock_delta.csv)")
     bad = [k for k, v in doc["checks"].items() if v == "FAIL"]
     if bad:
         err.print(f"[red]checks failed:[/] {', '.join(bad)}")
-    out.print(f"outputs: {doc['out_dir']} ({', '.join(doc['outputs'])})")
+    say_wrapped(f"outputs: {doc['out_dir']} ({', '.join(doc['outputs'])})")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -95,10 +96,12 @@ class _Console:
         if self._console is None:
             from rich.console import Console
 
+            columns = os.environ.get("COLUMNS", "")
+            width = int(columns) if columns.isdigit() and int(columns) > 0 else None  # as the user's terminal says
             if self._stderr:
-                self._console = Console(stderr=True, width=None if sys.stderr.isatty() else 400, soft_wrap=True)
+                self._console = Console(stderr=True, width=width or (None if sys.stderr.isatty() else 400), soft_wrap=True)
             else:
-                self._console = Console(width=None if sys.stdout.isatty() else 160)
+                self._console = Console(width=width or (None if sys.stdout.isatty() else 160))
         return self._console
 
     def __getattr__(self, name: str) -> Any:
@@ -171,8 +174,8 @@ def _jsonable(obj: Any) -> Any:
         return [_jsonable(v) for v in obj]
     if isinstance(obj, bool) or obj is None or isinstance(obj, (str, int)):
         return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
+    if isinstance(obj, float):  # 15 significant digits: no 101.20000000000003 (manifests keep full precision)
+        return float(f"{obj:.15g}") if math.isfinite(obj) else None
     if isinstance(obj, Path):
         return obj.as_posix()
     if isinstance(obj, (date, datetime)):

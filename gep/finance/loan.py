@@ -1,7 +1,7 @@
 """GEP-backed loans: principal = lending ratio × annual GEP, amortising schedule.
 
 Published GEP-backed credit lines (Lishui, Nanping, Liyang and others) ranged
-from 0.1 % to 48 % of the area's annual GEP (METHODS.md, "Bonds and coverage"),
+from 0.1 % to 48 % of the area's annual GEP (docs/bonds.md, lending ratio),
 so the lending ratio is a declared parameter of each loan, never a constant.
 
 A loan is expressed as a :class:`~gep.finance.schedule.Bond` (face = principal,
@@ -41,7 +41,7 @@ __all__ = ["REPAYMENTS", "PUBLISHED_LENDING_RATIOS", "Loan", "loan_bond"]
 
 #: Repayment profiles of a loan.
 REPAYMENTS = ("annuity", "equal_principal", "bullet")
-#: Range of lending ratios of published GEP-backed credit lines [-] (METHODS.md).
+#: Range of lending ratios of published GEP-backed credit lines [-] (docs/bonds.md).
 PUBLISHED_LENDING_RATIOS = (0.001, 0.48)
 
 

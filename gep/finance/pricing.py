@@ -191,14 +191,20 @@ def clean_price(bond: Bond, settle: date, y) -> float | np.ndarray:
     return (pv_flows(fl, y) - fl.accrued) * 100.0 / fl.outstanding
 
 
+#: Yields a price may imply [1/yr]: from −10 % (below the most negative government yields seen, about
+#: −1 %, by a wide margin) to +1,000 % (a distressed bond). A price outside implies an impossible bond
+#: (a price of 1e9 per 100 face is a typing or unit error), refused rather than solved.
+YIELD_RANGE = (-0.10, 10.0)
+
+
 def _yield_bracket(fl: Flows) -> tuple[float, float]:
-    """Lower end of the yield domain, kept slightly inside it, and a first upper end."""
+    """Lower end of the yield domain (kept slightly inside it, and not below :data:`YIELD_RANGE`) and a first upper end."""
     if fl.final_period:
         lo = -0.999 / fl.simple_years if fl.simple_years > 0 else -0.999
         lo = max(lo, -50.0)
     else:
         lo = -0.999 * fl.frequency
-    return lo, 1.0
+    return max(lo, YIELD_RANGE[0]), 1.0
 
 
 def solve_yield(fl: Flows, dirty_value: float) -> float:
@@ -206,9 +212,10 @@ def solve_yield(fl: Flows, dirty_value: float) -> float:
 
     Brent's method (``scipy.optimize.brentq``) on a bracket: the lower end is
     just inside the domain (``1 + y/f > 0``, or ``1 + y*D/TY > 0`` in the
-    final period), the upper end doubles from 100 % until the price falls below
-    the target.  Price is strictly decreasing in yield for positive flows, so
-    the root is unique.
+    final period) and not below :data:`YIELD_RANGE`, the upper end doubles from
+    100 % until the price falls below the target (up to the range's upper end).
+    Price is strictly decreasing in yield for positive flows, so the root is
+    unique.
 
     Parameters
     ----------
@@ -219,7 +226,7 @@ def solve_yield(fl: Flows, dirty_value: float) -> float:
     Raises
     ------
     gep.errors.InputError
-        Non-positive price, or a price no yield in the domain reproduces.
+        Non-positive price, or a price no yield in :data:`YIELD_RANGE` reproduces.
     """
     if not np.isfinite(dirty_value) or dirty_value <= 0:
         raise InputError(f"price must be positive, got {dirty_value}",
@@ -232,17 +239,18 @@ def solve_yield(fl: Flows, dirty_value: float) -> float:
     def g(y: float) -> float:
         return float(pv_flows(fl, y)) - dirty_value
 
+    shown = dirty_value * 100 / fl.outstanding
     if g(lo) < 0:
         raise InputError(
-            f"price {dirty_value * 100 / fl.outstanding:.6g} per 100 is above what any yield "
-            "in the valid range gives",
-            hint="check the price (per 100 face; clean unless given as a dirty price)", key="price")
+            f"price {shown:.6g} per 100 face is impossible: it implies a yield below {YIELD_RANGE[0]:.0%} a year "
+            f"(the price at {lo:.1%} is {(float(pv_flows(fl, lo)) * 100 / fl.outstanding):.6g})",
+            hint="check the price: per 100 of face value (e.g. 99.85), clean unless --dirty", key="price")
     while g(hi) > 0:
-        hi *= 2.0
-        if hi > 1e6:
+        if hi >= YIELD_RANGE[1]:
             raise InputError(
-                f"price {dirty_value * 100 / fl.outstanding:.6g} per 100 is too low to solve "
-                "for a yield", hint="check the price (per 100 face)", key="price")
+                f"price {shown:.6g} per 100 face is impossible: it implies a yield above {YIELD_RANGE[1]:.0%} a year",
+                hint="check the price: per 100 of face value (e.g. 99.85)", key="price")
+        hi = min(hi * 2.0, YIELD_RANGE[1])
     return float(brentq(g, lo, hi, xtol=1e-14, rtol=1e-15, maxiter=500))
 
 

@@ -1,8 +1,8 @@
 """Reading the tables of the water-ecological-capacity module.
 
-* the GB 3838-2002 standards table (``coefficients/gb3838-2002/standards.csv``):
+* the GB 3838-2002 standards table (``gep/data/coefficients/gb3838-2002/standards.csv``):
   ``parameter, class, water_body, value, unit, bound, source, year, confidence, note``;
-* export coefficients (``coefficients/export-cn/export_coefficients.csv``):
+* export coefficients (``gep/data/coefficients/export-cn/export_coefficients.csv``):
   ``landcover, pollutant, value, unit, source, year, confidence, note``;
 * a user's point-source table: ``source_id, catchment, pollutant, load, unit``
   (optionally ``vintage``).

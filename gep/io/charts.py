@@ -4,8 +4,8 @@ Value by service and zone (``gep run``), ΔGEP waterfall, zone bars and per-cell
 (``gep compare``), GEP per year (series), the revenue/DSCR fan (``gep bond coverage``),
 the impact bars (``gep bond impact``) and the tornado and distribution charts (``gep uncertainty``).
 
-Chinese text (a bond's or a project's name) is drawn with a CJK-capable font when
-one is installed or registered with matplotlib (:func:`cjk_font`). Without one,
+Chinese text (names of services, classes, towns, bonds) is drawn with the CJK font
+shipped with gep, or another CJK-capable font known to matplotlib (:func:`cjk_font`). Without one,
 charts that may carry such text label it with an ASCII fallback
 (:func:`drawable`) and keep matplotlib's missing-glyph warnings quiet
 (:func:`cjk_text`), instead of printing one warning per character.
@@ -29,13 +29,28 @@ CJK_PROBE = 0x4E2D
 PLACEHOLDER_FONTS = ("Last Resort",)
 
 
+#: The CJK font shipped with gep (a subset of Noto Sans CJK SC: gep/data/fonts/subset.py).
+CJK_FONT_FILE = "gep-cjk.otf"
+
+
+def shipped_cjk_font() -> Path:
+    """Path of the CJK font shipped with gep (OpenType, SIL OFL 1.1)."""
+    from gep.io.files import package_data
+
+    return package_data("fonts", CJK_FONT_FILE)
+
+
 def _pyplot() -> Any:
-    """``matplotlib.pyplot`` on the non-interactive Agg back end."""
+    """``matplotlib.pyplot`` on the non-interactive Agg back end, with the CJK font (:func:`cjk_font`) as the
+    fallback for Chinese glyphs (so service, class and town names render on a machine without a CJK font)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    font = cjk_font()
+    if font is not None and font not in matplotlib.rcParams["font.family"]:
+        matplotlib.rcParams["font.family"] = ["DejaVu Sans", font]
     return plt
 
 
@@ -43,13 +58,21 @@ def _pyplot() -> Any:
 def cjk_font() -> str | None:
     """The family name of a font with CJK glyphs known to matplotlib, or None.
 
-    Any installed font, or one registered with
+    The font shipped with gep (:func:`shipped_cjk_font`) when it is there; else any installed font, or one registered with
     ``matplotlib.font_manager.fontManager.addfont``, that covers U+4E2D counts.
     Cached: call ``cjk_font.cache_clear()`` after registering a font.
     """
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
 
+    path = shipped_cjk_font()
+    if path.is_file():  # the shipped font, registered on first use
+        if not any(f.fname == str(path) for f in font_manager.fontManager.ttflist):
+            import logging
+
+            logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # the subset has no bold face: regular is used
+            font_manager.fontManager.addfont(str(path))
+        return font_manager.FontProperties(fname=str(path)).get_name()
     for entry in sorted(font_manager.fontManager.ttflist, key=lambda f: (f.name, f.fname)):
         if entry.name.startswith(PLACEHOLDER_FONTS):
             continue
@@ -109,9 +132,11 @@ CATEGORY_COLOURS = {"provisioning": "#c98a2b", "regulating": "#2f7d4f", "cultura
 
 
 def value_by_service_zone(table: pd.DataFrame, path: Path, title: str) -> None:
-    """Stacked bar chart: value [10⁸ CNY] per zone, one colour per service."""
+    """Stacked bar chart: value per zone, one colour per service (亿元, 万元 or 元 by magnitude)."""
     plt = _pyplot()
-    pivot = table.pivot_table(index="zone_name", columns="service", values="value_cny", aggfunc="sum", fill_value=0.0) / 1e8
+    pivot = table.pivot_table(index="zone_name", columns="service", values="value_cny", aggfunc="sum", fill_value=0.0)
+    div, lab = money_scale(pivot.sum(axis=0))
+    pivot = pivot / div
     pivot = pivot.loc[pivot.sum(axis=1).sort_values(ascending=False).index]
     order = pivot.sum(axis=0).sort_values(ascending=False).index
     pivot = pivot[order]
@@ -119,7 +144,7 @@ def value_by_service_zone(table: pd.DataFrame, path: Path, title: str) -> None:
     totals = pivot.sum(axis=0)
     cats = table.drop_duplicates("service").set_index("service")["category"]
     ax1.barh(totals.index[::-1], totals.values[::-1], color=[CATEGORY_COLOURS.get(cats.get(s), "grey") for s in totals.index[::-1]])
-    ax1.set_xlabel("value [10⁸ CNY]")
+    ax1.set_xlabel(f"value [{lab}/yr]")
     ax1.set_title("by service")
     for i, v in enumerate(totals.values[::-1]):
         ax1.text(v, i, f" {v:,.2f}", va="center", fontsize=8)
@@ -128,7 +153,7 @@ def value_by_service_zone(table: pd.DataFrame, path: Path, title: str) -> None:
     for k, service in enumerate(pivot.columns):
         ax2.barh(pivot.index[::-1], pivot[service].values[::-1], left=left[::-1], color=cmap(k % 20), label=service)
         left = left + pivot[service].values
-    ax2.set_xlabel("value [10⁸ CNY]")
+    ax2.set_xlabel(f"value [{lab}/yr]")
     ax2.set_title("by zone")
     ax2.legend(fontsize=7, loc="lower right")
     fig.suptitle(title)
@@ -141,13 +166,10 @@ def value_by_service_zone(table: pd.DataFrame, path: Path, title: str) -> None:
 
 
 def money_scale(values) -> tuple[float, str]:
-    """Divisor and label for money axes: CNY, 10⁴ CNY (万元) or 10⁸ CNY (亿元) [-]."""
-    m = float(np.nanmax(np.abs(np.asarray(values, dtype=float)), initial=0.0))
-    if m >= 1e9:
-        return 1e8, "10⁸ CNY"
-    if m >= 1e5:
-        return 1e4, "10⁴ CNY"
-    return 1.0, "CNY"
+    """Divisor and label for money axes: 亿元, 万元 or 元 by magnitude (:func:`gep.units.money_scale`)."""
+    from gep.units import money_scale as scale
+
+    return scale(values)
 
 
 def _nice_length(span: float) -> float:
@@ -163,12 +185,35 @@ def _nice_length(span: float) -> float:
 
 
 def delta_map(delta: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray | None, transform, geographic: bool, path: Path, title: str) -> None:
-    """Map of the per-cell change of GEP [CNY/ha per year] with colour bar, scale bar and north arrow.
+    """Map of the per-cell change of GEP [CNY/ha per year] (ALT − BASE), diverging colours (:func:`cell_map`)."""
+    total = float(np.nansum(delta))
+    div, lab = money_scale([total])
+    cell_map(delta, cell_area, zone_index, transform, geographic, path,
+             f"{title}\nΣ ΔGEP = {total / div:+,.2f} {lab}/yr; grey: outside the region",
+             "ΔGEP [元/ha per year] (ALT − BASE; colour scale clipped at the 99th percentile)", diverging=True)
+
+
+def gep_map(value: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray | None, transform, geographic: bool, path: Path, title: str) -> None:
+    """Map of GEP per cell [CNY/ha per year] of a single run (:func:`cell_map`)."""
+    total = float(np.nansum(value))
+    cell_map(value, cell_area, zone_index, transform, geographic, path, f"{title}\nGEP = {_money(total)}/yr; grey: outside the region",
+             "GEP [元/ha per year] (colour scale clipped at the 99th percentile)", diverging=False)
+
+
+def _money(cny: float) -> str:
+    from gep.units import format_money
+
+    return format_money(cny)
+
+
+def cell_map(values: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray | None, transform, geographic: bool, path: Path, title: str,
+             label: str, diverging: bool) -> None:
+    """Map of a per-cell amount of money as a density [CNY/ha per year] with colour bar, scale bar, north arrow and zone boundaries.
 
     Parameters
     ----------
-    delta : ndarray
-        ΔGEP per cell [CNY/yr] (ALT − BASE).
+    values : ndarray
+        Amount per cell [CNY/yr].
     cell_area : ndarray
         Cell area [m²], 0 outside the region (drawn grey).
     zone_index : ndarray, optional
@@ -177,15 +222,17 @@ def delta_map(delta: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
         Affine transform ``(a, b, c, d, e, f)`` of the grid.
     geographic : bool
         Coordinates in degrees (else metres).
+    diverging : bool
+        Red–blue around 0 (changes), else a sequential green scale from 0.
     """
     plt = _pyplot()
     from matplotlib.colors import Normalize
     from matplotlib.patches import Rectangle
 
-    ny, nx = delta.shape
+    ny, nx = values.shape
     step = max(1, int(np.ceil(max(ny, nx) / 2000)))  # at most ~2000 pixels a side on screen
     inside = cell_area > 0
-    dens = np.where(inside, delta / np.where(inside, cell_area, 1.0) * 1e4, np.nan)[::step, ::step]
+    dens = np.where(inside, values / np.where(inside, cell_area, 1.0) * 1e4, np.nan)[::step, ::step]
     a, _, c, _, e, f = list(transform)[:6]
     scale = 1.0 if geographic else 1e-3
     x0, x1 = c * scale, (c + a * nx) * scale
@@ -194,9 +241,10 @@ def delta_map(delta: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
     changed = changed[changed > 0]
     vlim = float(np.percentile(changed, 99)) if changed.size else 1.0
     vlim = vlim if vlim > 0 else 1.0
-    cmap = plt.get_cmap("RdBu").with_extremes(bad="#d9d9d9")
+    cmap = plt.get_cmap("RdBu" if diverging else "YlGn").with_extremes(bad="#d9d9d9")
     fig, ax = plt.subplots(figsize=(9, 8))
-    im = ax.imshow(np.ma.masked_invalid(dens), cmap=cmap, norm=Normalize(-vlim, vlim), extent=(x0, x1, y0, y1), interpolation="nearest")
+    norm = Normalize(-vlim, vlim) if diverging else Normalize(0.0, vlim)
+    im = ax.imshow(np.ma.masked_invalid(dens), cmap=cmap, norm=norm, extent=(x0, x1, y0, y1), interpolation="nearest")
     if zone_index is not None:
         z = np.asarray(zone_index)[::step, ::step].astype(float)
         z[z < 0] = np.nan
@@ -205,8 +253,8 @@ def delta_map(delta: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
         levels = np.arange(-0.5, np.nanmax(z) + 1.5) if np.isfinite(z).any() else None
         if levels is not None and len(levels) > 1:
             ax.contour(xs, ys, z, levels=levels, colors="#333333", linewidths=0.4)
-    cb = fig.colorbar(im, ax=ax, shrink=0.8, extend="both")
-    cb.set_label("ΔGEP [CNY/ha per year] (ALT − BASE; colour scale clipped at the 99th percentile)")
+    cb = fig.colorbar(im, ax=ax, shrink=0.8, extend="both" if diverging else "max")
+    cb.set_label(label)
     # scale bar
     if geographic:
         lat = (y0 + y1) / 2
@@ -226,11 +274,9 @@ def delta_map(delta: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
                 arrowprops={"arrowstyle": "-|>", "color": "black"})
     ax.set_xlabel("longitude [°]" if geographic else "easting [km]")
     ax.set_ylabel("latitude [°]" if geographic else "northing [km]")
-    total = float(np.nansum(delta))
-    div, lab = money_scale([total])
-    ax.set_title(f"{title}\nΣ ΔGEP = {total / div:+,.2f} {lab}/yr; grey: outside the region", fontsize=10)
-    fig.text(0.01, 0.005, "Per-cell values share each town's account over its cells (by the service's own map, or by area for statistics-based services),\n"
-             "so cells that did not change can show small changes where a town's total moved.", fontsize=7, color="#444444", va="bottom")
+    ax.set_title(title, fontsize=10)
+    fig.text(0.01, 0.005, "Per-cell values share each zone's account over its cells (by the service's own map, or by area for statistics-based services)"
+             + (",\nso cells that did not change can show small changes where a zone's total moved." if diverging else "."), fontsize=7, color="#444444", va="bottom")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)

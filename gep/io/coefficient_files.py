@@ -1,4 +1,4 @@
-"""Reading coefficient-set folders from disk (``coefficients/<set-id>/``).
+"""Reading coefficient-set folders from disk (``gep/data/coefficients/<set-id>/`` in the package, or ``$GEP_COEFFICIENTS``).
 
 A set is a folder with CSV files and a header file, ``manifest.toml`` (called
 the set's *header* here, so that "manifest" means only what a run writes). The
@@ -6,9 +6,9 @@ header names the set (``id``, ``version``, ``description``), optionally a ``base
 extends, the accounting profile (``[services]``, ``[methods]``, ``[switches]``,
 ``[valuation]``) and ``[files]``: the SHA-256 of every file in the folder.
 
-A set is named by id (its current version, ``coefficients/<id>/``), by
+A set is named by id (its current version, ``gep/data/coefficients/<id>/``), by
 ``id@version`` (the current folder when it has that version, else the frozen
-copy ``coefficients/releases/<id>/<version>/``) or by a folder path.
+copy ``gep/data/coefficients/releases/<id>/<version>/``) or by a folder path.
 """
 
 from __future__ import annotations
@@ -18,18 +18,19 @@ import re
 from pathlib import Path
 
 from gep.errors import CoefficientError, Problem
-from gep.io.files import read_toml, sha256_file
+from gep.io.files import package_data, read_toml, sha256_file
 
 #: The header file of a set: id, version, base, profile and the SHA-256 of its files.
 HEADER = "manifest.toml"
 
 
 def coefficients_root() -> Path:
-    """Folder holding the shipped coefficient sets (``$GEP_COEFFICIENTS`` overrides)."""
+    """Folder holding the coefficient sets: those shipped in the package (``gep/data/coefficients``),
+    or the folder ``$GEP_COEFFICIENTS`` names."""
     env = os.environ.get("GEP_COEFFICIENTS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "coefficients"
+    return package_data("coefficients")
 
 
 #: Sub-folder of a coefficient root holding the frozen earlier versions, ``releases/<id>/<version>/``.
@@ -121,7 +122,7 @@ def read_header(folder: Path) -> dict:
     header = read_toml(folder / HEADER, what="coefficient set header")
     for key in ("id", "version", "files"):
         if key not in header:
-            raise CoefficientError(f"{folder / HEADER} lacks '{key}'", hint="see coefficients/README.md for the header format")
+            raise CoefficientError(f"{folder / HEADER} lacks '{key}'", hint="see gep/data/coefficients/README.md for the header format")
     return header
 
 

@@ -19,6 +19,16 @@ from gep.numbers import MAX_EXPONENT, json_decimal, json_int, parse_decimal
 TOML_INT = (-(2**63), 2**63 - 1)
 
 
+def package_data(*parts: str) -> Path:
+    """A file or folder shipped inside the gep package (``gep/data/...``), found through :mod:`importlib.resources`.
+
+    Works in a source checkout, an editable install and a regular (wheel) install alike.
+    """
+    from importlib.resources import files
+
+    return Path(str(files("gep").joinpath("data", *parts)))
+
+
 def sha256_file(path: str | Path) -> str:
     """SHA-256 hex digest of a file's bytes."""
     h = hashlib.sha256()

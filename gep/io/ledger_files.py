@@ -2,8 +2,8 @@
 
 * run manifests (``manifest.json`` of ``gep run`` or ``gep capacity``) and the
   output files they list, checked against their SHA-256;
-* the ledger's coefficient set (``coefficients/ledger-2026/``, ``kind = "ledger-table"``);
-* trading-ratio tables (``coefficients/market-2026/ratios.csv``);
+* the ledger's coefficient set (``gep/data/coefficients/ledger-2026/``, ``kind = "ledger-table"``);
+* trading-ratio tables (``gep/data/coefficients/market-2026/ratios.csv``);
 * batch files of operations (``gep ledger batch``), tree heads, certificates,
   export documents and the files the CLI writes (whole or not at all).
 
@@ -170,7 +170,7 @@ def write_bytes(path: str | Path, data: bytes) -> None:
         raise InputError(f"cannot write {p}: {exc.strerror}", hint="check the folder exists and is writable") from exc
 
 
-#: Columns of a trading-ratio table (``coefficients/market-2026/ratios.csv``).
+#: Columns of a trading-ratio table (``gep/data/coefficients/market-2026/ratios.csv``).
 RATIO_COLUMNS = ("from_zone", "to_zone", "ratio", "basis", "source")
 
 
@@ -211,6 +211,6 @@ def read_ratio_file(path: str | Path) -> dict:
             found = {"id": header["id"], "version": str(header["version"]), "manifest_sha256": sha256_file(folder / "manifest.toml"),
                      "description": str(header.get("description", ""))}
     if not p.is_file():
-        raise InputError(f"ratio table {p} not found", hint="give ratios.csv or its coefficient-set folder (e.g. coefficients/market-2026)")
+        raise InputError(f"ratio table {p} not found", hint="give ratios.csv or its coefficient-set folder (e.g. gep/data/coefficients/market-2026)")
     rows = read_rows(p, RATIO_COLUMNS, "ratio table")
     return {"path": str(p), "name": p.name, "sha256": sha256_file(p), "rows": rows, "set": found}

@@ -45,8 +45,9 @@ def write_cells(ds: xr.Dataset, path: Path, rows: int, observe=None, threads: in
     one HDF5 chunk of ``rows`` × width cells (zlib, no shuffle: class-patterned maps compress
     better without it). ``observe(name, row0, block)`` is called
     with every block of every layer as it is written (value digests), from the writing
-    threads, in no particular order. Coordinates and attributes are written as
-    xarray writes them; readers see an ordinary NetCDF4 file.
+    threads, in no particular order. Coordinates (scalar ones too: the grid mapping of
+    :func:`gep.io.raster.georeferenced`) and attributes are written as xarray writes
+    them; readers see an ordinary NetCDF4 file.
 
     Parameters
     ----------
@@ -78,11 +79,19 @@ def write_cells(ds: xr.Dataset, path: Path, rows: int, observe=None, threads: in
             var = f.create_variable(c, (c,), ds[c].dtype)
             var[:] = ds[c].values
             var.attrs.update(ds[c].attrs)
+        scalars = [n for n in ds.variables if ds[n].ndim == 0]  # the grid mapping (spatial_ref) of a georeferenced dataset
+        for name in scalars:
+            var = f.create_variable(name, (), ds[name].dtype)
+            var[...] = ds[name].values
+            var.attrs.update(ds[name].attrs)
+        linked = " ".join(str(n) for n in scalars if n in ds.coords)
         for name in names:
             a = ds[name]
             fill = np.nan if a.dtype.kind == "f" else None
             var = f.create_variable(name, ("y", "x"), a.dtype, chunks=(rows, nx), compression="gzip", compression_opts=CELLS_ZLIB_LEVEL, fillvalue=fill)
             var.attrs.update({k: v for k, v in a.attrs.items() if k != "_FillValue"})
+            if linked:
+                var.attrs["coordinates"] = linked  # read back as coordinates, as xarray writes them
         for k, v in ds.attrs.items():
             f.attrs[k] = v
     lock = threading.Lock()
@@ -160,13 +169,62 @@ def read_run(folder: Path) -> tuple[xr.Dataset, xr.Dataset | None, dict | None]:
     from gep.errors import InputError
 
     folder = Path(folder)
-    acc = folder / "account.nc"
-    if not acc.is_file():
-        raise InputError(f"{folder} is not a run folder (no account.nc)", hint="give a scenario .toml or a folder written by `gep run`")
+    account = read_account(folder)
     try:
-        account = xr.load_dataset(acc, engine="h5netcdf")
         cells = xr.load_dataset(folder / "cells.nc", engine="h5netcdf") if (folder / "cells.nc").is_file() else None
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read the run in {folder}: {exc}", hint="re-run `gep run` to rewrite it") from exc
     manifest = read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else None
     return account, cells, manifest
+
+
+def read_account(folder: Path) -> xr.Dataset:
+    """The account (``account.nc``, zone × service × ecosystem) of a run folder, loaded."""
+    from gep.errors import InputError
+
+    acc = Path(folder) / "account.nc"
+    if not acc.is_file():
+        raise InputError(f"{folder} is not a run folder (no account.nc)", hint="give a scenario .toml or a folder written by `gep run`")
+    try:
+        return xr.load_dataset(acc, engine="h5netcdf")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the run in {folder}: {exc}", hint="re-run `gep run` to rewrite it") from exc
+
+
+def read_cells(path: Path, names: list[str]) -> tuple[dict, dict]:
+    """Only the variables ``names`` of a per-cell NetCDF (``cells.nc``, ``delta_cells.nc``), and its attributes.
+
+    Read with h5netcdf directly: nothing else of a file that may hold dozens of grids is
+    decoded (a dashboard reads one grid in tens of milliseconds). ``_FillValue`` becomes NaN
+    in floating-point grids; ``scale_factor``/``add_offset`` are applied when present.
+
+    Returns
+    -------
+    (dict of str to numpy.ndarray, dict)
+        The variables present among ``names`` (a missing one is left out), and the file's
+        attributes (``crs``, ``transform``) plus ``grids``: the names of every (y, x) variable.
+    """
+    import h5netcdf
+    import numpy as np
+
+    from gep.errors import InputError
+
+    try:
+        with h5netcdf.File(path, "r") as f:
+            attrs = dict(f.attrs)
+            attrs["grids"] = [n for n, v in f.variables.items() if v.dimensions == ("y", "x")]
+            values = {}
+            for n in names:
+                if n not in f.variables:
+                    continue
+                v = f.variables[n]
+                a = v[...]
+                fill = v.attrs.get("_FillValue")
+                if fill is not None and a.dtype.kind == "f" and not np.isnan(fill):
+                    a = np.where(a == fill, np.nan, a)
+                if "scale_factor" in v.attrs or "add_offset" in v.attrs:
+                    a = a * v.attrs.get("scale_factor", 1) + v.attrs.get("add_offset", 0)
+                values[n] = a
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path}: {exc}", hint="re-run the command that wrote it") from exc
+    return values, attrs

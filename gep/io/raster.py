@@ -431,3 +431,50 @@ def check_aligned(reference: xr.DataArray, other: xr.DataArray, ref_name: str, n
             f"{name} ({other.attrs.get('source', '')}) is on a different grid than {ref_name}: {b.describe()} vs {a.describe()}",
             hint="resample it onto the land-cover grid (same CRS, cell size, origin and shape), e.g. with gdalwarp -tr -te -t_srs, or let gep do it: [execution] resample = true (nearest for classes, bilinear for values) or { path = ..., resample = \"average\" } for one input",
         )
+
+
+def is_geographic(crs: str) -> bool:
+    """Whether a CRS (any form pyproj reads) is geographic (degrees); an unreadable or empty one counts as projected."""
+    if not crs:
+        return False
+    try:
+        from pyproj import CRS
+
+        return bool(CRS.from_user_input(crs).is_geographic)
+    except Exception:  # unreadable CRS string: treat as projected
+        return False
+
+
+def georeferenced(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` (attributes ``crs`` and ``transform``) with its grid written the CF way, so GIS places it:
+    a ``spatial_ref`` grid-mapping variable (WKT and GDAL GeoTransform), ``grid_mapping`` on every
+    gridded variable and x/y coordinates of the cell centres with their units (rioxarray)."""
+    import rioxarray  # noqa: F401 - the .rio accessor
+    from rasterio.transform import Affine
+
+    crs, transform = ds.attrs.get("crs"), ds.attrs.get("transform")
+    if not crs or transform is None or "y" not in ds.dims or "x" not in ds.dims:
+        return ds
+    t = Affine(*[float(v) for v in np.ravel(transform)[:6]])
+    ny, nx = ds.sizes["y"], ds.sizes["x"]
+    out = ds.assign_coords(x=t.c + t.a * (np.arange(nx) + 0.5), y=t.f + t.e * (np.arange(ny) + 0.5))
+    out = out.drop_vars("spatial_ref", errors="ignore").rio.write_crs(crs).rio.write_transform(t).rio.write_coordinate_system()
+    for name in out.data_vars:
+        if {"y", "x"} <= set(out[name].dims):
+            out[name].attrs["grid_mapping"] = "spatial_ref"
+    out.attrs.update(ds.attrs)  # crs and transform as gep reads them back (gep compare of run folders)
+    return out
+
+
+def write_cog(da: xr.DataArray, path: str | Path, crs: str, transform, inside: np.ndarray | None = None) -> None:
+    """A Cloud-Optimised GeoTIFF (GDAL's COG driver, DEFLATE) of one per-cell map, float32 with NaN as nodata
+    outside the region (``inside`` False), its CRS and transform, and its unit as the ``units`` tag."""
+    from rasterio.transform import Affine
+
+    data = np.asarray(da.values, dtype=np.float32)
+    if inside is not None:
+        data = np.where(inside, data, np.float32(np.nan))
+    out = xr.DataArray(data, dims=("y", "x"))
+    out = out.rio.write_crs(crs).rio.write_transform(Affine(*[float(v) for v in np.ravel(transform)[:6]])).rio.write_nodata(np.nan, encoded=False)
+    out.attrs = {"units": da.attrs.get("units", ""), "long_name": da.attrs.get("long_name", str(da.name or ""))}
+    out.rio.to_raster(path, driver="COG", compress="DEFLATE", tags={"units": da.attrs.get("units", "")})

@@ -27,12 +27,15 @@ def split_unit_header(column: str) -> tuple[str, str | None]:
     return m.group("name"), m.group("unit")
 
 
-def read_csv(path: str | Path, required: list[str] | tuple[str, ...] = (), what: str = "table", dtype: dict | None = None) -> pd.DataFrame:
+def read_csv(path: str | Path, required: list[str] | tuple[str, ...] = (), what: str = "table", dtype: dict | None = None,
+             lowercase: bool = False) -> pd.DataFrame:
     """Read a UTF-8 CSV (BOM tolerated) and check that ``required`` columns exist.
 
     Leading lines starting with ``#`` are comments (a table may explain itself).
     Columns are renamed to their bare names; units from ``name [unit]`` headers
-    are kept in ``df.attrs['units']`` (name -> unit string).
+    are kept in ``df.attrs['units']`` (name -> unit string). With ``lowercase``
+    the names are lower-cased first (InVEST reads its tables' headers so:
+    ``C_above`` is ``c_above``).
     """
     path = Path(path)
     if not path.is_file():
@@ -49,6 +52,7 @@ def read_csv(path: str | Path, required: list[str] | tuple[str, ...] = (), what:
     names = []
     for col in df.columns:
         name, unit = split_unit_header(col)
+        name = name.lower() if lowercase else name
         names.append(name)
         if unit is not None:
             units[name] = unit

@@ -150,3 +150,85 @@ def read_polygons(path: str | Path, grid_crs: str, cell_size: float | None = Non
             g = shapely.union_all([p for p in getattr(g, "geoms", [g]) if p.geom_type in ("Polygon", "MultiPolygon")])
         projected.append((name, g))
     return Polygons(shapely.union_all([g for _, g in projected]), projected, src_crs.to_string(), path)
+
+
+@dataclass
+class Zones:
+    """Zones of a vector file rasterised on a grid.
+
+    Attributes
+    ----------
+    ids : ndarray
+        Zone id of each cell (0 where no polygon's centre rule holds).
+    table : list of dict
+        One ``{"zone_id", "name"}`` per feature, in file order.
+    source_crs : str
+        CRS of the file.
+    """
+
+    ids: np.ndarray
+    table: list[dict]
+    source_crs: str
+
+
+def read_zones(path: str | Path, id_field: str, name_field: str | None, grid_crs: str, transform, shape: tuple[int, int]) -> Zones:
+    """Zones from a GeoPackage, shapefile or GeoJSON (any CRS GDAL reads), rasterised on a grid.
+
+    Each polygon is reprojected to the grid's CRS (pyproj) and burnt with its id
+    into the cells whose centre lies inside it (``rasterio.features.rasterize``,
+    GDAL's default rule, as InVEST's zonal statistics count cells); where polygons
+    overlap the later feature wins. Ids must be positive whole numbers, one per
+    feature; the name field is optional (default: the id).
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, a missing field, a bad id, no polygon.
+    """
+    import pyogrio
+    import shapely
+    from pyproj import CRS, Transformer
+    from rasterio.features import rasterize
+    from rasterio.transform import Affine
+
+    path = Path(path)
+    what = f"zones file {path}"
+    if not path.is_file():
+        raise InputError(f"{what} not found", hint="check [region] zones (relative paths are relative to the scenario file)")
+    try:
+        meta, _, wkb, values = pyogrio.raw.read(path)
+    except Exception as exc:  # pyogrio raises its own error types
+        raise InputError(f"cannot read {what}: {exc}", hint="give a GeoPackage, shapefile or GeoJSON of polygons") from exc
+    fields = [str(f) for f in meta["fields"]]
+    for field_name in (id_field, name_field):
+        if field_name is not None and field_name not in fields:
+            raise InputError(f"{what} has no field '{field_name}'", hint=f"its fields are {', '.join(fields) or '(none)'}; set zone_id_field and zone_name_field to two of them")
+    raw_ids = values[fields.index(id_field)]
+    names = values[fields.index(name_field)] if name_field else None
+    geoms = shapely.from_wkb(wkb)
+    src = CRS.from_user_input(meta["crs"]) if meta.get("crs") else CRS.from_user_input(GEOJSON_CRS)
+    if not grid_crs:
+        raise InputError(f"{what}: the land cover has no CRS, so the zones cannot be placed on it", hint="set the GeoTIFF's CRS (gdal_edit.py -a_srs EPSG:...)")
+    dst = CRS.from_user_input(grid_crs)
+    if not src.equals(dst):
+        tr = Transformer.from_crs(src, dst, always_xy=True)
+        geoms = shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    table, shapes = [], []
+    for i, (zid, geom) in enumerate(zip(raw_ids, geoms)):
+        try:
+            zone = int(zid)
+        except (TypeError, ValueError):
+            zone = -1
+        if zone <= 0 or zone != zid:
+            raise InputError(f"{what}, feature {i + 1}: {id_field} = {zid!r} is not a positive whole number", hint="zone ids are whole numbers ≥ 1")
+        if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+            raise InputError(f"{what}, feature {i + 1} ({id_field} {zone}) is not a polygon", hint="zones are polygons")
+        table.append({"zone_id": zone, "name": str(names[i]) if names is not None and names[i] is not None else str(zone)})
+        shapes.append((geom, zone))
+    if not shapes:
+        raise InputError(f"{what} holds no polygon", hint="give the zones as polygons")
+    ids = [t["zone_id"] for t in table]
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{what}: {id_field} {next(z for z in ids if ids.count(z) > 1)} is used by several features", hint="one feature (a MultiPolygon if need be) per zone")
+    burnt = rasterize(shapes, out_shape=shape, transform=Affine(*list(transform)[:6]), fill=0, dtype="int64", all_touched=False)
+    return Zones(burnt, table, src.to_string())

@@ -122,80 +122,49 @@ def _deterministic_zip(data: bytes, path: Path) -> None:
 
 
 def write_coverage_workbook(doc: dict, rows: list[dict], path: Path) -> None:
-    """The ``gep bond coverage`` workbook: sheets inputs, cash_flows, results and checks.
+    """The ``gep bond coverage`` workbook: sheets inputs, cash_flows, summary, coverage and checks.
 
-    ``doc`` is the coverage document (``coverage.json``), ``rows`` its per-period table;
-    fixed dates, so the bytes are reproducible.
+    ``doc`` is the coverage document (``coverage.json``), ``rows`` its per-period table. Every
+    sheet is a :class:`Sheet` (bold, coloured and frozen header row, filter, number formats:
+    CNY with thousands separators, ratios and probabilities to 4 decimals); fixed dates, so
+    the bytes are reproducible.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    bold = Font(bold=True)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "inputs"
-    ws.append(["item", "value", "unit / note"])
-    d = doc["debt"]
-    for key, unit in (("type", ""), ("name", ""), ("face_cny", "CNY"), ("coupon_rate", "1/yr"), ("frequency", "per yr"),
-                      ("issue_date", ""), ("maturity_date", ""), ("day_count", "")):
-        ws.append([f"debt {key}", d[key], unit])
-    for key, value in sorted((d.get("loan") or {}).items()):
-        ws.append([f"loan {key}", value, ""])
-    for key, value in _flat(d.get("waterfall") or {}).items():
-        ws.append([f"waterfall {key}", value, "CNY, months, 1/yr or share"])
-    for key, value in _flat(d.get("calendar") or {}).items():
-        ws.append([f"calendar {key}", value, ""])
-    sim = doc["simulation"]
-    for key in ("paths", "seed", "generator", "stream_generators", "discount_rate"):
-        ws.append([f"simulation {key}", sim[key], ""])
-    for s in doc["revenue"]["streams"]:
-        for key, value in s.items():
+    d, sim = doc["debt"], doc["simulation"]
+    items = [(f"debt {k}", d[k], u) for k, u in (("type", ""), ("name", ""), ("face_cny", "CNY"), ("coupon_rate", "1/yr"), ("frequency", "per yr"),
+                                                   ("issue_date", ""), ("maturity_date", ""), ("day_count", ""))]
+    items += [(f"loan {k}", v, "") for k, v in sorted((d.get("loan") or {}).items())]
+    items += [(f"waterfall {k}", v, "CNY, months, 1/yr or share") for k, v in _flat(d.get("waterfall") or {}).items()]
+    items += [(f"calendar {k}", v, "") for k, v in _flat(d.get("calendar") or {}).items()]
+    items += [(f"simulation {k}", sim[k], "") for k in ("paths", "seed", "generator", "stream_generators", "discount_rate")]
+    for st in doc["revenue"]["streams"]:
+        for key, value in st.items():
             if isinstance(value, dict):
-                for k2, v2 in _flat(value).items():
-                    ws.append([f'stream "{s["name"]}" {key}.{k2}', v2, ""])
+                items += [(f'stream "{st["name"]}" {key}.{k2}', v2, "") for k2, v2 in _flat(value).items()]
             elif key != "name":
-                ws.append([f'stream "{s["name"]}" {key}', value, ""])
-    for ref in doc["inputs"]:
-        ws.append([f"file {ref['role']}", ref.get("path") or ref.get("ledger"), ref.get("sha256") or ref.get("records_sha256")])
+                items.append((f'stream "{st["name"]}" {key}', value, ""))
+    items += [(f"file {ref['role']}", ref.get("path") or ref.get("ledger"), ref.get("sha256") or ref.get("records_sha256")) for ref in doc["inputs"]]
+    inputs = pd.DataFrame([(k, _cell(v) if not isinstance(v, (list, tuple)) else ", ".join(map(str, v)), u) for k, v, u in items],
+                          columns=["item", "value", "unit / note"])
 
-    cf = wb.create_sheet("cash_flows")
     names = list(doc["revenue_means"])
-    head = ["period", "payment_date", "outstanding_cny", "coupon_cny", "principal_cny", "debt_service_cny"]
-    head += [f"mean: {n} [CNY]" for n in names] + ["revenue_mean_cny", "revenue_p5_cny", "revenue_p50_cny", "revenue_p95_cny"]
-    cf.append(head)
-    for k, r in enumerate(rows):
-        cf.append([r["period"], r["payment_date"], r["outstanding_cny"], r["coupon_cny"], r["principal_cny"],
-                   r["debt_service_cny"]] + [doc["revenue_means"][n][k] for n in names]
-                  + [r["revenue_mean_cny"], r["revenue_p5_cny"], r["revenue_p50_cny"], r["revenue_p95_cny"]])
-
-    res = wb.create_sheet("results")
-    res.append(["measure", "value"])
-    for k, v in _flat(doc["summary"]).items():
-        res.append([k, v])
-    res.append([])
-    cols = ["period", "payment_date", "revenue_mean_cny", "revenue_mean_se_cny", "dscr_of_mean_revenue", "dscr_mean",
-            "dscr_mean_se", "dscr_p5", "dscr_p50", "dscr_p95", "p_dscr_below_1", "p_dscr_below_1_se", "llcr_p5",
-            "llcr_p50", "llcr_p95"]
-    cols += [c for c in rows[0] if c not in cols and c not in head and c != "start"]  # waterfall columns
-    start = res.max_row + 1
-    res.append(cols)
-    for r in rows:
-        res.append([r[c] for c in cols])
-
-    ck = wb.create_sheet("checks")
-    ck.append(["check", "status", "value", "note"])
-    for c in doc["checks"]:
-        ck.append([c["check"], c["status"], c["value"], c["note"]])
-    for sheet, bold_rows in ((ws, [1]), (cf, [1]), (res, [1, start]), (ck, [1])):
-        for r in bold_rows:
-            for cell in sheet[r]:
-                cell.font = bold
-        sheet.column_dimensions["A"].width = 48
-    wb.properties.creator = "gep"
-    wb.properties.created = FIXED_TIME
-    buf = io.BytesIO()
-    wb.save(buf)
-    _deterministic_zip(buf.getvalue(), Path(path))
+    flows = pd.DataFrame([{"period": r["period"], "payment_date": r["payment_date"], "outstanding_cny": r["outstanding_cny"], "coupon_cny": r["coupon_cny"],
+                           "principal_cny": r["principal_cny"], "debt_service_cny": r["debt_service_cny"],
+                           **{f"mean: {n} [CNY]": doc["revenue_means"][n][k] for n in names},
+                           **{c: r[c] for c in ("revenue_mean_cny", "revenue_p5_cny", "revenue_p50_cny", "revenue_p95_cny")}} for k, r in enumerate(rows)])
+    summary = pd.DataFrame(list(_flat(doc["summary"]).items()), columns=["measure", "value"])
+    cols = ["period", "payment_date", "revenue_mean_cny", "revenue_mean_se_cny", "dscr_of_mean_revenue", "dscr_mean", "dscr_mean_se",
+            "dscr_p5", "dscr_p50", "dscr_p95", "p_dscr_below_1", "p_dscr_below_1_se", "llcr_p5", "llcr_p50", "llcr_p95"]
+    cols += [c for c in rows[0] if c not in cols and c not in flows.columns and c != "start"]  # waterfall columns
+    coverage = pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
+    checks = pd.DataFrame([{k: c[k] for k in ("check", "status", "value", "note")} for c in doc["checks"]], columns=["check", "status", "value", "note"])
+    ratio = "0.0000"
+    write_workbook(path, [
+        Sheet("inputs", inputs, widths={"item": 48, "value": 40, "unit / note": 66}),
+        Sheet("cash_flows", flows, formats={c: CNY2 for c in flows.columns if c.endswith("_cny") or c.endswith("[CNY]")}),
+        Sheet("summary", summary, widths={"measure": 48, "value": 24}),
+        Sheet("coverage", coverage, formats={c: CNY2 if c.endswith("_cny") else ratio for c in cols[2:]}),
+        Sheet("checks", checks, widths={"check": 60, "status": 10, "value": 16, "note": 90}),
+    ])
 
 
 def write_impact_workbook(doc: dict, gep: pd.DataFrame, credits: pd.DataFrame, path: Path) -> None:

@@ -47,7 +47,7 @@ from gep.finance.revenue_file import RevenueSpec, portable_path, revenue_from_di
 from gep.io import charts, outputs, workbook
 from gep.io.files import read_toml, sha256_file
 from gep.jobs import inputs as job_inputs
-from gep.jobs.job import Written
+from gep.jobs.job import Written, check_destination, output_folder
 from gep.jobs.references import FileReferences
 
 __all__ = ["CoverageInputs", "CoverageResult", "load", "compute", "write", "run", "replay", "OUTPUTS", "KIND"]
@@ -275,7 +275,7 @@ def compute(inputs: CoverageInputs, progress: Callable[[str], None] | None = Non
 
     rows = _period_rows(cov)
     stochastic = any(s.stochastic for s in spec.streams)
-    references = [dict(r) for r in debt.references] + [r.as_dict() for r in spec.references]
+    references = _references(inputs)
     summary = cov.summary()
     if cov.sizing is not None and debt.loan is not None and debt.loan.gep:
         summary["sizing"]["max_lending_ratio"] = cov.sizing.max_principal / debt.loan.gep
@@ -303,14 +303,33 @@ def compute(inputs: CoverageInputs, progress: Callable[[str], None] | None = Non
 
 
 def write(result: CoverageResult, out_dir: str | Path | None, command: str = KIND) -> Written[CoverageResult]:
-    """Write coverage.csv, coverage.json, coverage.xlsx, the fan chart and the manifest."""
+    """Write coverage.csv, coverage.json, coverage.xlsx, the fan chart and the manifest, whole or not at all."""
+    target = destination(result.inputs, result.references, out_dir)
+    with output_folder(target, KIND) as folder:
+        manifest = _write_into(result, folder, command)
+    return Written(result, target, manifest)
+
+
+def destination(inputs: CoverageInputs, references: list, out_dir: str | Path | None) -> Path:
+    """``out_dir``, else ``runs/<debt-name>-coverage-<hash>/``: the hash covers the debt file, the revenue file,
+    every file they reference and the options."""
+    if out_dir:
+        return Path(out_dir)
+    key = {"bond": sha256_file(inputs.bond_path), "revenue": sha256_file(inputs.revenue_path), "inputs": references,
+           "paths": inputs.paths, "seed": inputs.seed, "discount_rate": inputs.rate, "max_breach": inputs.max_breach, "target_dscr": inputs.target_dscr}
+    name = inputs.debt.bond.name or inputs.bond_path.stem
+    return Path("runs") / provenance.run_folder_name(name, "coverage", provenance.sha256_bytes(provenance.canonical_json(key).encode()), default="debt", max_len=60)
+
+
+def _references(inputs: CoverageInputs) -> list:
+    return [dict(r) for r in inputs.debt.references] + [r.as_dict() for r in inputs.revenue.references]
+
+
+def _write_into(result: CoverageResult, folder: Path, command: str) -> mf.Manifest:
+    """coverage.csv, coverage.json, coverage.xlsx, the fan chart and the manifest, into ``folder``."""
     inputs, cov, doc = result.inputs, result.coverage, result.doc
     bond_path, revenue_path, paths, seed = inputs.bond_path, inputs.revenue_path, inputs.paths, inputs.seed
     name = inputs.debt.bond.name or bond_path.stem
-    key = {"bond": sha256_file(bond_path), "revenue": sha256_file(revenue_path), "inputs": result.references,
-           "paths": paths, "seed": seed, "discount_rate": inputs.rate, "max_breach": inputs.max_breach, "target_dscr": inputs.target_dscr}
-    folder = Path(out_dir) if out_dir else Path("runs") / provenance.run_folder_name(name, "coverage", provenance.sha256_bytes(provenance.canonical_json(key).encode()), default="debt", max_len=60)
-    folder.mkdir(parents=True, exist_ok=True)
     outputs.write_csv(pd.DataFrame(result.rows), folder / "coverage.csv")
     (folder / "coverage.json").write_bytes(provenance.canonical_bytes(doc))
     workbook.write_coverage_workbook(doc, result.rows, folder / "coverage.xlsx")
@@ -332,13 +351,16 @@ def write(result: CoverageResult, out_dir: str | Path | None, command: str = KIN
         rng={**provenance.rng_record(seed, result.stochastic), "streams": STREAM_GENERATORS},
     )
     manifest, _, _ = mf.write(folder, manifest)
-    return Written(result, folder, manifest)
+    return manifest
 
 
 def run(bond_path: str | Path, revenue_path: str | Path, out_dir: str | Path | None = None, command: str = KIND,
         progress: Callable[[str], None] | None = None, **options: Any) -> Written[CoverageResult]:
-    """Load, compute and write a coverage run (``options``: those of :func:`load`)."""
-    return write(compute(load(bond_path, revenue_path, **options), progress), out_dir, command)
+    """Load, compute and write a coverage run (``options``: those of :func:`load`); the output folder is checked first."""
+    inputs = load(bond_path, revenue_path, **options)
+    folder = destination(inputs, _references(inputs), out_dir)
+    check_destination(folder, KIND)
+    return write(compute(inputs, progress), folder, command)
 
 
 def replay(manifest: mf.Manifest, run_dir: Path, out_dir: Path) -> None:

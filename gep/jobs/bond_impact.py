@@ -52,7 +52,7 @@ from gep.io import charts, outputs, workbook
 from gep.io.files import sha256_file
 from gep.io.tables import read_csv
 from gep.jobs import inputs as job_inputs
-from gep.jobs.job import Written
+from gep.jobs.job import Written, check_destination, output_folder
 from gep.jobs.references import FileReferences, ledger_credit_moves, run_output
 
 __all__ = ["ImpactInputs", "ImpactResult", "load", "compute", "write", "run", "replay", "OUTPUTS", "KIND", "VALUES"]
@@ -264,15 +264,31 @@ def _catalogue_ref(catalogue: Catalogue) -> mf.FileRef:
 
 
 def write(result: ImpactResult, out_dir: str | Path | None, command: str = KIND) -> Written[ImpactResult]:
-    """Write impact.csv, impact_credits.csv, impact.json, impact.xlsx, the chart and the manifest."""
+    """Write impact.csv, impact_credits.csv, impact.json, impact.xlsx, the chart and the manifest, whole or not at all
+    (:func:`gep.jobs.job.output_folder`)."""
+    target = destination(result.inputs, out_dir)
+    with output_folder(target, KIND) as folder:
+        manifest = _write_into(result, folder, command)
+    return Written(result, target, manifest)
+
+
+def destination(inputs, out_dir: str | Path | None) -> Path:
+    """``out_dir``, else ``runs/<bond-name>-impact-<hash>/``: the hash covers the bond file, the runs, the value
+    basis and the ledger's tree head."""
+    if out_dir:
+        return Path(out_dir)
+    led = inputs.ledger
+    key = {"bond": sha256_file(inputs.bond_path), "runs": [r["sha256"] for r in inputs.run_refs], "value": inputs.value,
+           "ledger": None if led is None else led.read["tree_head"]}
+    return Path("runs") / provenance.run_folder_name(
+        inputs.name, "impact", provenance.sha256_bytes(provenance.canonical_json(key).encode()), default="bond", max_len=60)
+
+
+def _write_into(result: ImpactResult, folder: Path, command: str) -> mf.Manifest:
+    """The outputs and the manifest of an impact report, into ``folder``."""
     inputs, doc, gep, credits = result.inputs, result.doc, result.gep, result.credits
     bond_path = inputs.bond_path
     led = inputs.ledger
-    key = {"bond": sha256_file(bond_path), "runs": [r["sha256"] for r in inputs.run_refs], "value": inputs.value,
-           "ledger": None if led is None else led.read["tree_head"]}
-    folder = Path(out_dir) if out_dir else Path("runs") / provenance.run_folder_name(
-        inputs.name, "impact", provenance.sha256_bytes(provenance.canonical_json(key).encode()), default="bond", max_len=60)
-    folder.mkdir(parents=True, exist_ok=True)
     outputs.write_csv(gep, folder / "impact.csv")
     outputs.write_csv(credits, folder / "impact_credits.csv")
     (folder / "impact.json").write_bytes(provenance.canonical_bytes(doc))
@@ -299,13 +315,16 @@ def write(result: ImpactResult, out_dir: str | Path | None, command: str = KIND)
                            results=doc["summary"], environment=provenance.environment(inputs.debt.libraries),
                            rng=provenance.rng_record(None))
     manifest, _, _ = mf.write(folder, manifest)
-    return Written(result, folder, manifest)
+    return manifest
 
 
 def run(bond_path: str | Path, run_manifests: list, out_dir: str | Path | None = None, command: str = KIND,
         progress: Callable[[str], None] | None = None, **options: Any) -> Written[ImpactResult]:
-    """Load, compute and write an impact report (``options``: those of :func:`load`)."""
-    return write(compute(load(bond_path, run_manifests, **options), progress), out_dir, command)
+    """Load, compute and write an impact report (``options``: those of :func:`load`); the output folder is checked first."""
+    inputs = load(bond_path, run_manifests, **options)
+    folder = destination(inputs, out_dir)
+    check_destination(folder, KIND)
+    return write(compute(inputs, progress), folder, command)
 
 
 def replay(manifest: mf.Manifest, run_dir: Path, out_dir: Path) -> None:

@@ -10,7 +10,7 @@ manifest. The scenario keys are documented in ``docs/capacity.md``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -27,7 +27,7 @@ from gep.io.capacity_tables import read_export_coefficients, read_standards
 from gep.io.coefficient_files import find_set, read_header, recorded_set
 from gep.io.files import read_toml, sha256_file
 from gep.io.tables import read_csv
-from gep.jobs.job import Written
+from gep.jobs.job import Written, check_destination, output_folder
 
 KIND = mf.BasinRecord.KIND
 OUTPUTS = ("capacity.csv", "credits.csv", "credits.parquet")
@@ -50,6 +50,12 @@ class BasinInputs:
     coefficients: dict
     #: ``{"samples", "seed", "issuable_percentile"}`` of a run with ranges (``--samples``), else None.
     uncertainty: dict | None = None
+    calibration: dict | None = None  # what the manifest records of a [calibration]
+    calibration_files: dict[str, Path] = field(default_factory=dict)  # the files a re-fitted calibration read
+
+    def files(self) -> dict[str, Path]:
+        """Every input file: the scenario's and those its calibration read."""
+        return self.scenario.input_files() | self.calibration_files
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class BasinResult:
     coefficients: dict
     #: Credits with ranges (:class:`gep.uncertainty.credits.CreditUncertainty`) of a run with ``--samples``.
     uncertainty: object = None
+    inputs: BasinInputs | None = None
 
 
 def _landcover_of(path: Path) -> Path:
@@ -81,13 +88,17 @@ def coefficient_provenance(set_id: str) -> dict:
             "manifest_sha256": sha256_file(folder / "manifest.toml")}
 
 
-def load(path: str | Path, versions: dict[str, str | None] | None = None, uncertainty: dict | None = None) -> BasinInputs:
+def load(path: str | Path, versions: dict[str, str | None] | None = None, uncertainty: dict | None = None,
+         calibrated: bool = True) -> BasinInputs:
     """Read a capacity scenario and every file it names.
 
     ``versions`` (role ``export`` or ``standards`` → version) loads those versions of the
     scenario's coefficient sets while they are present, current or frozen under
-    ``coefficients/releases/`` (replay: the versions the run recorded). ``uncertainty``
-    (``{"samples", "seed", "issuable_percentile"}``) asks for credits with ranges.
+    ``gep/data/coefficients/releases/`` (replay: the versions the run recorded). ``uncertainty``
+    (``{"samples", "seed", "issuable_percentile"}``) asks for credits with ranges. With a
+    ``[calibration]`` (and ``calibrated``), the calibrated decay rates replace the reaches'
+    per reach and pollutant and the multipliers scale the export coefficients
+    (:func:`gep.monitoring.calibration.apply`).
     """
     if uncertainty is not None:
         n = uncertainty.get("samples")
@@ -109,8 +120,17 @@ def load(path: str | Path, versions: dict[str, str | None] | None = None, uncert
     catch = read_codes(bs.catchments_path, what="catchment raster")
     check_aligned(lc, catch, "the land cover", "the catchment raster")
     coef = {"standards": coefficient_provenance(bs.standards_set), "export": coefficient_provenance(bs.export_set)}
+    calibration, cal_files = None, {}
+    if bs.calibration is not None and calibrated:
+        from gep.jobs.monitoring_calibrate import parameters_for_basin
+        from gep.monitoring.calibration import apply
+
+        params, calibration, cal_files = parameters_for_basin(*bs.calibration)
+        reaches, export, calibration["applied"] = apply(reaches, export, params)
+        calibration["file"] = bs.relative(bs.calibration[1])
     # the capacity models take signed 64-bit codes (-1 marks cells outside the catchments)
-    return BasinInputs(bs, standards, export, reaches, points, np.asarray(lc.values, dtype=np.int64), np.asarray(catch.values, dtype=np.int64), cell_area(lc), coef, uncertainty)
+    return BasinInputs(bs, standards, export, reaches, points, np.asarray(lc.values, dtype=np.int64), np.asarray(catch.values, dtype=np.int64), cell_area(lc), coef,
+                       uncertainty=uncertainty, calibration=calibration, calibration_files=cal_files)
 
 
 def compute(inputs: BasinInputs, progress: Callable[[str], None] | None = None) -> BasinResult:
@@ -133,7 +153,7 @@ def compute(inputs: BasinInputs, progress: Callable[[str], None] | None = None) 
                          p["samples"], p.get("seed", 0), p.get("issuable_percentile"))
         if unc.credits is not None:
             credits = unc.credits
-    return BasinResult(bs, caps, credits, rest, log, inputs.coefficients, unc)
+    return BasinResult(bs, caps, credits, rest, log, inputs.coefficients, uncertainty=unc, inputs=inputs)
 
 
 def run_id(bs: BasinScenario, coef: dict) -> str:
@@ -143,12 +163,19 @@ def run_id(bs: BasinScenario, coef: dict) -> str:
 
 
 def write(result: BasinResult, out_dir: Path | None, command: str) -> Written[BasinResult]:
-    """Write capacity.csv, credits.csv, credits.parquet and manifest.json."""
+    """Write capacity.csv, credits.csv, credits.parquet and manifest.json, whole or not at all."""
+    bs = result.scenario
+    target = Path(out_dir) if out_dir else (bs.output_dir or Path("runs")) / run_id(bs, result.coefficients)
+    with output_folder(target, KIND) as folder:
+        manifest = _write_into(result, folder, command)
+    return Written(result, target, manifest)
+
+
+def _write_into(result: BasinResult, folder: Path, command: str) -> mf.Manifest:
+    """capacity.csv, credits.csv, credits.parquet and manifest.json, into ``folder``."""
     from gep.capacity.basin import totals
 
     bs = result.scenario
-    folder = Path(out_dir) if out_dir else (bs.output_dir or Path("runs")) / run_id(bs, result.coefficients)
-    folder.mkdir(parents=True, exist_ok=True)
     outputs.write_csv(result.capacity, folder / "capacity.csv")
     outputs.write_csv(result.credits, folder / "credits.csv")
     outputs.write_parquet(result.credits, folder / "credits.parquet")
@@ -173,8 +200,9 @@ def write(result: BasinResult, out_dir: Path | None, command: str) -> Written[Ba
     record = mf.BasinRecord(
         scenario=mf.ScenarioRef(Path(os.path.relpath(bs.path.resolve(), folder.resolve())).as_posix(), sha256_file(bs.path), bs.raw),
         parameters=parameters,
-        inputs={k: mf.FileRef(bs.relative(p), sha256_file(p)) for k, p in sorted(bs.input_files().items())},
+        inputs={k: mf.FileRef(bs.relative(p), sha256_file(p)) for k, p in sorted((result.inputs.files() if result.inputs else bs.input_files()).items())},
         coefficients={role: mf.CoefficientsRef.from_dict(c) for role, c in result.coefficients.items()},
+        calibration=provenance.to_jsonable(result.inputs.calibration) if result.inputs and result.inputs.calibration is not None else None,
     )
     manifest = mf.Manifest(
         kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, names),
@@ -184,13 +212,17 @@ def write(result: BasinResult, out_dir: Path | None, command: str) -> Written[Ba
         rng=provenance.rng_record(unc.seed if unc is not None else None, used=unc is not None),
     )
     manifest, _, _ = mf.write(folder, manifest)
-    return Written(result, folder, manifest)
+    return manifest
 
 
 def run(path: str | Path, out_dir: Path | None = None, command: str = KIND, progress: Callable[[str], None] | None = None,
         uncertainty: dict | None = None) -> Written[BasinResult]:
-    """Load, compute and write a basin run (``uncertainty``: credits with ranges, see :func:`load`)."""
-    return write(compute(load(path, uncertainty=uncertainty), progress), out_dir, command)
+    """Load, compute and write a basin run (``uncertainty``: credits with ranges, see :func:`load`; the output folder
+    is checked before computing)."""
+    inputs = load(path, uncertainty=uncertainty)
+    folder = Path(out_dir) if out_dir else (inputs.scenario.output_dir or Path("runs")) / run_id(inputs.scenario, inputs.coefficients)
+    check_destination(folder, KIND)
+    return write(compute(inputs, progress), folder, command)
 
 
 def replay(manifest: mf.Manifest, scenario_path: Path, out_dir: Path) -> mf.Manifest:

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gep.accounting.delta import by_category, by_service, by_zone, delta_cells, delta_table, landcover_transitions
+from gep.accounting.delta import by_category, by_service, by_zone, carbon_stock_delta, delta_cells, delta_table, landcover_transitions, unrelated
 from gep.audit.manifest import CompareRecord, Manifest, RunRecord, SideRef
-from gep.jobs.job import Written
+from gep.errors import InputError
+from gep.jobs.job import Written, output_folder, rebased
 
 KIND = CompareRecord.KIND
 
@@ -37,6 +38,8 @@ class Side:
     cells: xr.Dataset | None
     manifest: Manifest | None
     run_dir: str | None
+    #: Carbon stock per zone and pool (``carbon_stock.csv``), None without a carbon service.
+    carbon: pd.DataFrame | None = None
 
     @property
     def run(self) -> RunRecord | None:
@@ -117,7 +120,9 @@ def summary(base: Side, alt: Side, delta: pd.DataFrame) -> dict:
 def load_side(path, label: str, out_dir, area=None, chunks: int | None = None, progress=None, command: str = KIND) -> Side:
     """One side of a comparison: a scenario (computed and written to ``out_dir/<label>``) or a run folder."""
     from gep.errors import InputError, ScenarioError
+    from gep.accounting.account import carbon_stock_table
     from gep.io.outputs import read_run
+    from gep.io.tables import read_csv
     from gep.jobs import run as runner
 
     path = Path(path)
@@ -128,7 +133,8 @@ def load_side(path, label: str, out_dir, area=None, chunks: int | None = None, p
         manifest = Manifest.from_dict(doc, str(path / "manifest.json")) if doc is not None else None
         run = manifest.record if manifest is not None and isinstance(manifest.record, RunRecord) else None
         name = (run.scenario.name if run is not None else None) or path.name
-        return Side(label, str(name), int(account.attrs.get("year", 0)), account, cells, manifest, str(path))
+        carbon = read_csv(path / "carbon_stock.csv") if (path / "carbon_stock.csv").is_file() else None
+        return Side(label, str(name), int(account.attrs.get("year", 0)), account, cells, manifest, str(path), carbon)
     if not path.is_file():
         raise InputError(f"{label} not found: {path}", hint="give a scenario .toml or a run folder written by `gep run`")
     job = runner.load(path, area=area, chunks=chunks)
@@ -137,7 +143,7 @@ def load_side(path, label: str, out_dir, area=None, chunks: int | None = None, p
         raise ScenarioError(f"{path}: a multi-year series cannot be one side of a comparison", hint="compare two single-year scenarios, or two run folders of the series (<run>/<year>/)")
     written = runner.write(runner.compute(job, progress), Path(out_dir) / label.lower(), f"{command} ({label.lower()}: {path.name})")
     result = written.result
-    return Side(label, sc.name, sc.year, result.account.data, result.cells, written.manifest, str(written.folder))
+    return Side(label, sc.name, sc.year, result.account.data, result.cells, written.manifest, str(written.folder), carbon_stock_table(result.account))
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,8 @@ class Comparison:
     transitions: pd.DataFrame
     checks: pd.DataFrame
     doc: dict
+    #: Change of the carbon stock per zone and pool (None unless both sides have one).
+    carbon: pd.DataFrame | None = None
 
 
 def default_folder(base, alt) -> Path:
@@ -186,13 +194,41 @@ def load(base, alt, out_dir, *, area=None, chunks: int | None = None, status=Non
 def compute(sides: tuple[Side, Side], progress: Callable[[str], None] | None = None) -> Comparison:
     """The Δ tables, per-cell Δ map, land-cover transitions, checks and summary of two sides."""
     base, alt = sides
+    why = unrelated(base.account, alt.account, base.cells, alt.cells)
+    if why:
+        raise InputError(f"refusing to compare unrelated regions: {why}", hint="compare two scenarios or runs of the same region (same zone table and grid)")
     delta = delta_table(base.account, alt.account)
     cells = delta_cells(base.cells, alt.cells)
+    carbon = carbon_stock_delta(base.carbon, alt.carbon)
+    doc = summary(base, alt, delta)
+    if carbon is not None:
+        doc["carbon_stock"] = {"base_tc": float(carbon["total_base_tc"].sum()), "alt_tc": float(carbon["total_alt_tc"].sum()),
+                               "delta_tc": float(carbon["total_delta_tc"].sum()),
+                               "by_pool": {p[:-9]: float(carbon[p].sum()) for p in carbon.columns if p.endswith("_delta_tc") and p != "total_delta_tc"}}
     return Comparison(base, alt, delta, by_service(delta), by_zone(delta), by_category(delta), cells,
-                      landcover_transitions(base.cells, alt.cells), checks(base, alt, delta, cells), summary(base, alt, delta))
+                      landcover_transitions(base.cells, alt.cells), checks(base, alt, delta, cells), doc, carbon)
 
 
 def write(comparison: Comparison, out_dir, command: str = KIND) -> Written[Comparison]:
+    """Write the comparison's tables, charts, workbook and manifest into ``out_dir``, whole or not at all
+    (:func:`gep.jobs.job.output_folder`; see :func:`_write_into`)."""
+    folder = Path(out_dir)
+    with output_folder(folder, KIND) as tmp:
+        written = _write_into(comparison, tmp, command)
+    return _placed(written, tmp, folder)
+
+
+def _placed(written: "Written[Comparison]", tmp: Path, folder: Path) -> "Written[Comparison]":
+    """A comparison written into ``tmp``, with the paths its document names as they are once ``tmp`` is ``folder``."""
+    doc = dict(written.result.doc)
+    doc["out_dir"] = str(folder)
+    for side in ("base", "alt"):
+        if doc[side].get("run_dir"):
+            doc[side] = dict(doc[side], run_dir=rebased(doc[side]["run_dir"], tmp, folder))
+    return Written(replace(written.result, doc=doc), folder, written.manifest)
+
+
+def _write_into(comparison: Comparison, out_dir, command: str = KIND) -> Written[Comparison]:
     """Write the comparison's tables, charts, workbook and manifest into ``out_dir``.
 
     The manifest (kind ``gep compare``) records each side's run folder and the
@@ -205,6 +241,7 @@ def write(comparison: Comparison, out_dir, command: str = KIND) -> Written[Compa
     from gep.audit import provenance
     from gep.io import charts as report
     from gep.io import outputs, workbook
+    from gep.io.raster import georeferenced, is_geographic
 
     c = comparison
     base, alt, delta, svc, zones, cats, cells, transitions, chk = c.base, c.alt, c.delta, c.by_service, c.by_zone, c.by_category, c.cells, c.transitions, c.checks
@@ -224,10 +261,10 @@ def write(comparison: Comparison, out_dir, command: str = KIND) -> Written[Compa
         transform = base.cells.attrs.get("transform")
         transform = (1.0, 0.0, 0.0, 0.0, -1.0, 0.0) if transform is None else [float(v) for v in np.asarray(transform).ravel()]
         crs = str(base.cells.attrs.get("crs", ""))
-        geographic = _is_geographic(crs)
+        geographic = is_geographic(crs)
         zone_index = base.cells["zone_index"].values if "zone_index" in base.cells else None
         report.delta_map(np.asarray(cells.values), np.asarray(base.cells["cell_area"].values), zone_index, transform, geographic, out / "delta_map.png", f"Change of GEP per cell: {title}")
-        outputs.write_netcdf(xr.Dataset({"delta_gep_value": cells.astype(np.float32)}, attrs={k: base.cells.attrs[k] for k in ("crs", "transform") if k in base.cells.attrs}), out / "delta_cells.nc")
+        outputs.write_netcdf(georeferenced(xr.Dataset({"delta_gep_value": cells.astype(np.float32)}, attrs={k: base.cells.attrs[k] for k in ("crs", "transform") if k in base.cells.attrs})), out / "delta_cells.nc")
         files += ["delta_map.png", "delta_cells.nc"]
     fmt = {"quantity_base": workbook.QTY, "quantity_alt": workbook.QTY, "delta_quantity": workbook.QTY, "value_base_cny": workbook.CNY, "value_alt_cny": workbook.CNY, "delta_value_cny": workbook.CNY, "delta_pct": workbook.PCT}
     zfmt = {col: workbook.CNY for col in zones.columns if col.endswith("_cny")} | {"delta_pct": workbook.PCT}
@@ -242,6 +279,10 @@ def write(comparison: Comparison, out_dir, command: str = KIND) -> Written[Compa
         workbook.Sheet("by_category", cats, formats=fmt),
         workbook.Sheet("checks", chk, widths={"check": 40, "status": 8, "detail": 110}),
     ]
+    if c.carbon is not None:
+        outputs.write_csv(c.carbon, out / "carbon_stock_delta.csv")
+        files.append("carbon_stock_delta.csv")
+        sheets.append(workbook.Sheet("carbon_stock", c.carbon, formats={col: workbook.QTY for col in c.carbon.columns if col.endswith("_tc")}))
     workbook.write_workbook(out / "compare.xlsx", sheets)
     doc["out_dir"] = str(out)
     doc["outputs"] = sorted(files)
@@ -257,17 +298,6 @@ def write(comparison: Comparison, out_dir, command: str = KIND) -> Written[Compa
     )
     manifest, _, _ = mf.write(out, manifest)
     return Written(replace(comparison, doc=doc), out, manifest)
-
-
-def _is_geographic(crs: str) -> bool:
-    if not crs:
-        return False
-    try:
-        from pyproj import CRS
-
-        return bool(CRS.from_user_input(crs).is_geographic)
-    except Exception:  # unreadable CRS string: treat as projected
-        return False
 
 
 def _rel(path, start) -> str | None:
@@ -383,7 +413,9 @@ def run(base, alt, out_dir=None, *, area=None, chunks: int | None = None, status
         ``status(label)`` returns a context manager shown while a side is computed.
     """
     folder = Path(out_dir) if out_dir else default_folder(base, alt)
-    return write(compute(load(base, alt, folder, area=area, chunks=chunks, status=status, command=command), progress), folder, command)
+    with output_folder(folder, KIND) as tmp:  # checked before anything is computed; the sides' runs are written inside
+        written = _write_into(compute(load(base, alt, tmp, area=area, chunks=chunks, status=status, command=command), progress), tmp, command)
+    return _placed(written, tmp, folder)
 
 
 def replay(manifest: Manifest, run_dir, out_dir) -> None:

@@ -20,6 +20,16 @@ def scenario(path: str | Path):
     return parse(raw, path, path.read_text(encoding="utf-8"))
 
 
+def scenario_with_problems(path: str | Path):
+    """A scenario read as far as it goes and every problem found in it (:func:`gep.accounting.scenario.parse` with ``partial``)."""
+    from gep.accounting.scenario import parse
+    from gep.io.files import read_toml
+
+    path = Path(path)
+    raw = read_toml(path, what="scenario file")
+    return parse(raw, path, path.read_text(encoding="utf-8"), partial=True)
+
+
 def bond(path: str | Path):
     """Read and validate a bond file (:class:`gep.finance.schedule.Bond`; keys in docs/bonds.md).
 
@@ -81,16 +91,24 @@ def coefficient_set(name_or_path: str, relative_to: Path | None = None, verify: 
 
 def coefficients_for(sc):
     """A scenario's coefficient set with its overrides, carbon-pool table and ``[valuation]`` settings applied."""
-    from gep.accounting.coefficients import POOL_COLUMNS, validate_pools
+    from gep.accounting.coefficients import BIOPHYSICAL_COLUMNS, POOL_COLUMNS, REMAP_COLUMNS, validate_pools
     from gep.io.files import sha256_file
     from gep.io.tables import read_csv
 
+    def key(path) -> str:
+        return f"scenario/{sc.relative(path)}"
+
     coef = coefficient_set(sc.coefficient_set, sc.folder)
+    if sc.landcover_remap is not None:  # first: the tables below and the overrides name the user's codes
+        coef = coef.with_landcover_remap(read_csv(sc.landcover_remap, REMAP_COLUMNS, "land-cover remap table", lowercase=True), key(sc.landcover_remap), sha256_file(sc.landcover_remap))
+    if sc.carbon_pools is not None:
+        pools = validate_pools(read_csv(sc.carbon_pools, POOL_COLUMNS, "InVEST carbon pool table", lowercase=True), Path(sc.carbon_pools))
+        coef = coef.with_carbon_pools(pools, key(sc.carbon_pools), sha256_file(sc.carbon_pools))
+    if sc.biophysical_table is not None:
+        table = read_csv(sc.biophysical_table, BIOPHYSICAL_COLUMNS, "InVEST biophysical table", lowercase=True)
+        coef = coef.with_biophysical_table(table, key(sc.biophysical_table), sha256_file(sc.biophysical_table))
     if sc.overrides:
         coef = coef.with_overrides(sc.overrides, where=str(sc.path))
-    if sc.carbon_pools is not None:
-        pools = validate_pools(read_csv(sc.carbon_pools, POOL_COLUMNS, "InVEST carbon pool table"), Path(sc.carbon_pools))
-        coef = coef.with_carbon_pools(pools, f"scenario/{sc.relative(sc.carbon_pools)}", sha256_file(sc.carbon_pools))
     return coef.with_valuation(dict(sc.valuation)).with_province(sc.province, where=f"{sc.path}")
 
 
@@ -125,7 +143,9 @@ def region_bytes(sc) -> tuple[tuple[int, int], int]:
     (headers only): what :func:`gep.execution.plan` weighs against the available memory."""
     from gep.io import raster
 
-    per_cell = raster.held_bytes(sc.landcover, codes=True) + raster.held_bytes(sc.zones, codes=True)
+    # zones from a vector file are rasterised as int64 ids
+    zones = 8 if sc.zone_id_field is not None else raster.held_bytes(sc.zones, codes=True)
+    per_cell = raster.held_bytes(sc.landcover, codes=True) + zones
     per_cell += sum(raster.held_bytes(gi.path, band=gi.band) for gi in sc.inputs.values() if gi.path is not None)
     if sc.changes or sc.area is not None:
         per_cell += 24  # codes, zones and cell areas the change operations and parcels hold whole (int64, float64)
@@ -176,10 +196,14 @@ def read_region(sc, plan=None, area=None, progress=None):
     files: dict = {}
     say("land cover")
     lc = raster.read_codes(sc.landcover, lazy, "land cover")
-    say("zones")
-    zr = blocked(_on_grid(lc, raster.read_codes(sc.zones, lazy, "zones raster"), "the zones raster", "nearest" if sc.resample else None, resampled))
-    zones = read_zone_table(sc.zone_table)
     spec = raster.spec_of(lc)
+    say("zones")
+    if sc.zone_id_field is not None:  # a vector file of zones, rasterised on the land-cover grid
+        zr, zones = _vector_zones(sc, lc, spec)
+    else:
+        zr = _on_grid(lc, raster.read_codes(sc.zones, lazy, "zones raster"), "the zones raster", "nearest" if sc.resample else None, resampled)
+        zones = read_zone_table(sc.zone_table)
+    zr = blocked(zr)
     attrs: dict = {}
     if not spec.geographic and abs(abs(spec.transform[0]) - abs(spec.transform[4])) < 1e-9:
         attrs["cell_size_m"] = abs(spec.transform[0])
@@ -237,6 +261,26 @@ def read_region(sc, plan=None, area=None, progress=None):
     return Region(landcover=blocked(lc), zones=zr, zone_table=zones, cell_area=area, spacing=raster.spacing_m(lc), attrs=attrs,
                   description=spec.describe(), inputs=inputs, where=where, replacements=replacements, reference_landcover=reference,
                   tables=tables, parcel=parcel, resampled=resampled, files=files)
+
+
+def _vector_zones(sc, lc, spec):
+    """The zones raster and zone table of a vector file of zones (``[region] zones`` = .gpkg/.shp/.geojson).
+
+    A ``zone_table`` given beside it adds its columns (``name_zh``, ``gdp``) by ``zone_id``.
+    """
+    import pandas as pd
+
+    from gep.io.tables import read_zone_table
+    from gep.io.vector import read_zones
+
+    z = read_zones(sc.zones, sc.zone_id_field, sc.zone_name_field, spec.crs, spec.transform, spec.shape)
+    table = pd.DataFrame(z.table).sort_values("zone_id").reset_index(drop=True)
+    table.attrs.update(units={}, path=str(sc.zones))
+    if sc.zone_table is not None:
+        extra = read_zone_table(sc.zone_table)
+        table = table.merge(extra.drop(columns=["name"]), on="zone_id", how="left")
+        table.attrs.update(units=extra.attrs.get("units", {}), path=str(sc.zones))
+    return lc.copy(data=z.ids).assign_attrs(source=str(sc.zones)), table
 
 
 def _on_grid(lc, da, name: str, method: str | None, record: list):

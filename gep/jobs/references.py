@@ -334,7 +334,7 @@ def ledger_credit_moves(target: str, accounts: dict[str, str], since: Any, as_of
         if size > head["tree_size"]:
             raise InputError(f"the ledger has {head['tree_size']} records, fewer than the {size} the report read",
                              hint="replay against the ledger the report was made from", key="ledger")
-        root = next((r[4] for r in led.rows() if r[0] == size), head["root_hash"]) if size else head["root_hash"]
+        root = led.at(size)["root"] if size else head["root_hash"]
         known = {a["id"] for a in led.accounts()}
         for account, where in sorted(accounts.items()):
             if account not in known:

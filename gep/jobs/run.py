@@ -13,23 +13,26 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from gep import execution
+from gep.accounting.account import carbon_stock_table, water_yield_table
 from gep.accounting.changes import check_codes
 from gep.accounting.coefficients import CoefficientSet
-from gep.accounting.compute import RunResult, account_landscape, resolve_services
+from gep.accounting.compute import RunResult, account_landscape, missing_inputs, resolve_services
 from gep.accounting.region import build as build_landscape
-from gep.accounting.scenario import Scenario, for_year
+from gep.accounting.scenario import Scenario, for_year, locate, raise_problems
 from gep.audit import manifest as mf
 from gep.audit import provenance
-from gep.errors import InputError, ScenarioError
-from gep.io import charts, outputs
+from gep.errors import GepError, InputError, Problem, ScenarioError
+from gep.io import charts, outputs, raster, report
 from gep.io.coefficient_files import recorded_set
 from gep.io.files import sha256_file
 from gep.jobs import inputs
-from gep.jobs.job import Written
+from gep.jobs.job import Written, check_destination, output_folder
+from gep.units import format_money
 
 KIND = mf.RunRecord.KIND
-OUTPUTS = ("account.csv", "account.parquet", "components.csv", "zones.csv", "account.nc", "cells.nc", "value_by_service_zone.png")
 
 #: Absolute tolerance of the value digests in manifests [CNY] and of quantities [unit].
 DIGEST_TOLERANCE = 1e-3
@@ -81,17 +84,38 @@ def load(path: str | Path, *, area: str | Path | None = None, chunks: int | None
         and no chunk size, :data:`gep.execution.DEFAULT_CHUNKS`).
     coefficient_version : str, optional
         Load this version of the scenario's coefficient set while it is present,
-        current or frozen under ``coefficients/releases/`` (replay: the version the run recorded).
+        current or frozen under ``gep/data/coefficients/releases/`` (replay: the version the run recorded).
     """
-    sc = inputs.scenario(path)
+    if area is not None and not Path(area).is_file():
+        raise InputError(f"parcel file not found: {area}", hint="give a GeoJSON polygon, e.g. gep/data/demo/extra/project_site.geojson", key="area")
+    sc, problems = inputs.scenario_with_problems(path)
     if coefficient_version is not None:
         sc = replace(sc, coefficient_set=recorded_set(sc.coefficient_set, coefficient_version, sc.folder))
-    if area is not None and not Path(area).is_file():
-        raise InputError(f"parcel file not found: {area}", hint="give a GeoJSON polygon, e.g. scenarios/demo/parcels/village.geojson", key="area")
-    coef = inputs.coefficients_for(sc)
-    enabled, methods, switches = resolve_services(sc, coef)
+    text = sc.path.read_text(encoding="utf-8")
+    coef = profile = None
+    try:
+        coef = profile = inputs.coefficients_for(sc)
+    except GepError as exc:  # the set, its overrides or a table the scenario brings: located with the scenario's other problems
+        found = exc.problems or (Problem(exc.message + (f". Fix: {exc.hint}" if exc.hint else ""), key="[coefficients]"),)
+        problems += [locate(p, sc.path, text, *_section_key(p.key)) for p in found]
+        try:  # the set's profile alone still tells which services run and what they need
+            profile = inputs.coefficient_set(sc.coefficient_set, sc.folder)
+        except GepError:
+            profile = None
+    if profile is not None:
+        enabled, methods, switches = resolve_services(sc, profile)
+        problems += [locate(p, sc.path, text, p.key.strip("[]")) for p in missing_inputs(sc, methods)]
+    if problems:
+        raise_problems(problems)
     chunks = chunks or sc.chunks or (execution.DEFAULT_CHUNKS if scheduler or workers else None)
     return RunJob(sc, coef, enabled, methods, switches, Path(area) if area is not None else None, chunks)
+
+
+def _section_key(label: str | None) -> tuple[str, str | None]:
+    """``"[coefficients.overrides] price.carbon"`` → ``("coefficients.overrides", "price.carbon")``."""
+    label = label or "[coefficients]"
+    section, _, key = label.partition("]")
+    return section.strip("[ "), key.strip() or None
 
 
 def steps(job: RunJob) -> int:
@@ -128,20 +152,62 @@ def compute(job: RunJob, progress: Callable[[str], None] | None = None, *, year:
     record = dict(ls.changes, series=is_series)
     if record.get("parcel") is not None:
         record["parcel"] = dict(record["parcel"], from_scenario=area is None)
-    return RunResult(sc, coef, ls, account, job.enabled, job.methods, job.switches, cell_ds, changes=record, execution=plan)
+    return RunResult(sc, coef, ls, account, job.enabled, job.methods, job.switches, cell_ds, changes=record, execution=plan,
+                     warnings=coef.warnings + ls.warnings)
 
 
-def run_id(sc: Scenario, coef: CoefficientSet) -> str:
-    """Deterministic run id: scenario name + hash of the scenario and coefficient files."""
-    h = provenance.sha256_bytes((sha256_file(sc.path) + provenance.canonical_json(coef.provenance())).encode())
-    return provenance.run_folder_name(sc.name, str(sc.year), h)
+def run_id(sc: Scenario, coef: CoefficientSet, parcel: Path | None = None) -> str:
+    """Deterministic run id: scenario name + hash of the scenario and coefficient files (and of the parcel file:
+    a parcel's account has a folder of its own, ``<name>-<parcel>-<year>-<hash>``)."""
+    key = sha256_file(sc.path) + provenance.canonical_json(coef.provenance()) + (sha256_file(parcel) if parcel is not None else "")
+    name = f"{sc.name}-{Path(parcel).stem}" if parcel is not None else sc.name
+    return provenance.run_folder_name(name, str(sc.year), provenance.sha256_bytes(key.encode()))
+
+
+def parcel_of(job_or_result) -> Path | None:
+    """The parcel file a run accounts (``--area``, else ``[region] area``), or None for the whole region."""
+    area = getattr(job_or_result, "area", None)
+    sc = job_or_result.scenario
+    return Path(area) if area is not None else (Path(sc.area) if sc.area is not None else None)
+
+
+def destination(job: RunJob, out_dir: Path | None) -> Path:
+    """The output folder of a loaded run: ``out_dir``, else ``[output] dir`` (default ``runs/``) / run id."""
+    sc = job.scenario
+    return Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / run_id(sc, job.coef, parcel_of(job))
+
+
+def refuse_other_region(parcel: Path | None) -> Callable[[dict], str | None]:
+    """A run never replaces the account of another area: a parcel's run does not overwrite the whole region's, nor the reverse."""
+
+    def refuse(doc: dict) -> str | None:
+        recorded = ((doc.get("changes") or {}).get("parcel") or {}).get("path") if isinstance(doc.get("changes"), dict) else None
+        if parcel is None and recorded:
+            return f"holds the account of the parcel {recorded}; the whole region's account goes to a folder of its own"
+        if parcel is not None and not recorded:
+            return f"holds the account of the whole region; the account of the parcel {Path(parcel).name} goes to a folder of its own (leave out --out for runs/<name>-{Path(parcel).stem}-<year>-<hash>/)"
+        return None
+
+    return refuse
 
 
 def write(result: RunResult, out_dir: Path | None, command: str = KIND) -> Written[RunResult]:
-    """Write account tables, per-cell NetCDF (value digests taken while writing), chart and manifest."""
+    """Write account tables, per-cell NetCDF (value digests taken while writing), maps, chart, report and manifest,
+    whole or not at all (:func:`gep.jobs.job.output_folder`)."""
     sc = result.scenario
-    folder = Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / run_id(sc, result.coef)
-    folder.mkdir(parents=True, exist_ok=True)
+    parcel = sc.folder / result.landscape.parcel.path if result.landscape.parcel is not None else None
+    folder = Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / run_id(sc, result.coef, parcel)
+    with output_folder(folder, KIND, refuse_other_region(parcel)) as tmp:
+        names, cell_digests = _write_tables(result, tmp)
+        names += _write_maps(result, tmp)
+        names.append("report.html")
+        _write_report(result, tmp, folder, names)
+        manifest, _, _ = mf.write(tmp, build_manifest(result, command, tmp, outputs.hashes(tmp, names), cell_digests))
+    return Written(result, folder, manifest)
+
+
+def _write_tables(result: RunResult, folder: Path) -> tuple[list[str], dict[str, str]]:
+    """The account tables and NetCDF files; the names written and the value digests of ``cells.nc``."""
     acc = result.account
     table = acc.table()
     outputs.write_csv(table, folder / "account.csv")
@@ -149,16 +215,69 @@ def write(result: RunResult, out_dir: Path | None, command: str = KIND) -> Writt
     outputs.write_csv(acc.components, folder / "components.csv")
     outputs.write_csv(acc.zone_table(), folder / "zones.csv")
     outputs.write_netcdf(acc.data, folder / "account.nc")
-    cell_digests = write_cells(result, folder / "cells.nc")
-    charts.value_by_service_zone(table, folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {acc.gep / 1e8:,.2f} × 10⁸ CNY")
-    manifest, _, _ = mf.write(folder, build_manifest(result, command, folder, outputs.hashes(folder, list(OUTPUTS)), cell_digests))
-    return Written(result, folder, manifest)
+    cells = result.cells[[v for v in result.cells.data_vars if not str(v).startswith("value_")]]  # per-service values: maps/ only
+    cell_digests = write_cells(result, raster.georeferenced(cells), folder / "cells.nc")
+    names = ["account.csv", "account.parquet", "components.csv", "zones.csv", "account.nc", "cells.nc"]
+    for name, frame in (("parcels.csv", acc.parcels), ("carbon_stock.csv", carbon_stock_table(acc)), ("water_yield.csv", water_yield_table(acc))):
+        if frame is not None:
+            outputs.write_csv(frame, folder / name)
+            names.append(name)
+    return names, cell_digests
 
 
-def write_cells(result: RunResult, path: Path) -> dict[str, str]:
-    """Write the per-cell maps of a run to ``path`` in blocks on every core; their value digests
+def _write_maps(result: RunResult, folder: Path) -> list[str]:
+    """``maps/<service>.tif`` (quantity per cell), ``maps/<service>_value.tif`` (value per cell) and ``maps/gep_value.tif``
+    (Cloud-Optimised GeoTIFFs, nodata outside the region), the GEP map and the chart; the names written."""
+    sc, cells, acc = result.scenario, result.cells, result.account
+    crs, transform = cells.attrs.get("crs"), cells.attrs.get("transform")
+    names = []
+    charts.value_by_service_zone(acc.table(), folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {format_money(acc.gep)}/yr")
+    names.append("value_by_service_zone.png")
+    if crs is None or transform is None:
+        return names
+    inside = np.asarray(cells["cell_area"].values) > 0
+    (folder / "maps").mkdir()
+    layers = {f"{name}.tif": cells[name] for name in result.enabled if name in cells}
+    layers.update({f"{n}.tif": cells[n] for n in ("carbon_stock", "water_yield") if n in cells})
+    layers.update({f"{sid}_value.tif": cells[f"value_{sid}"] for sid in result.enabled if f"value_{sid}" in cells})
+    layers["gep_value.tif"] = cells["gep_value"]
+    for name, da in layers.items():
+        raster.write_cog(da, folder / "maps" / name, crs, transform, inside)
+        names.append(f"maps/{name}")
+    zone_index = cells["zone_index"].values if "zone_index" in cells else None
+    charts.gep_map(np.asarray(cells["gep_value"].values, dtype=np.float64), np.asarray(cells["cell_area"].values), zone_index, transform,
+                   bool(raster.is_geographic(crs)), folder / "gep_map.png", f"GEP per cell: {sc.name} {sc.year}")
+    names.append("gep_map.png")
+    return names
+
+
+def _write_report(result: RunResult, folder: Path, shown: Path, names: list[str]) -> None:
+    """``report.html`` (:mod:`gep.io.report`)."""
+    from gep import __version__
+    from gep.accounting.catalogue import BY_ID
+
+    acc = result.account
+    zones = acc.zone_table().rename(columns={"zone": "zone_id", "zone_name": "name"})
+    if "name_zh" in result.landscape.zones:
+        zones.insert(2, "名称", result.landscape.zones["name_zh"].to_numpy())
+    tables = []
+    carbon, wyield = carbon_stock_table(acc), water_yield_table(acc)
+    if carbon is not None:
+        tables.append(("Carbon stock 碳储量 [t C]", "Four pools per land-cover class (InVEST carbon model); not part of GEP. carbon_stock.csv", carbon))
+    if wyield is not None:
+        tables.append(("Annual water yield 产水量 (InVEST)", "Every land cell, Y = P − AET (Budyko); beside the water-conservation service, not part of GEP. water_yield.csv", wyield))
+    if acc.parcels is not None:
+        tables.append(("Parcels 地块", "One account per feature of the parcel file. parcels.csv", acc.parcels))
+    maps = [(folder / "gep_map.png", "GEP per cell [元/ha per year]")]
+    chart_files = [(folder / "value_by_service_zone.png", "Value by service and by zone")]
+    report.write_report(folder / "report.html", result.summary(shown), {s: BY_ID[s].name_zh for s in BY_ID},
+                        {"provisioning": "物质供给", "regulating": "调节服务", "cultural": "文化服务"}, zones, tables, maps, chart_files,
+                        sorted(names), result.scenario.path.name, __version__)
+
+
+def write_cells(result: RunResult, cells, path: Path) -> dict[str, str]:
+    """Write the per-cell maps ``cells`` of a run to ``path`` in blocks on every core; their value digests
     (:class:`gep.audit.provenance.Digest`), taken from the blocks as they are written."""
-    cells = result.cells
     shape = (cells.sizes["y"], cells.sizes["x"])
     digests = {n: provenance.Digest(shape, DIGEST_TOLERANCE) for n in cells.data_vars if cells[n].dims == ("y", "x")}
     segment = provenance.segment_rows(shape)
@@ -181,6 +300,7 @@ def build_manifest(result: RunResult, command: str, folder: Path, output_hashes:
         "relative_tolerance": mf.RELATIVE_TOLERANCE,
         "gep_total_cny": result.account.gep,
         "digest_version": provenance.DIGEST_VERSION,
+        "warnings": list(result.warnings),
         "value_digest": provenance.value_digest(acc["value"].values, DIGEST_TOLERANCE),
         "quantity_digest": provenance.value_digest(acc["quantity"].values, DIGEST_TOLERANCE),
         "digests": {"account.nc": provenance.digests(acc, DIGEST_TOLERANCE), "cells.nc": dict(cell_digests)},
@@ -195,7 +315,8 @@ def run_record(sc: Scenario, coef: CoefficientSet, enabled, methods: dict, switc
                record: type = mf.RunRecord, **extra) -> mf.RunRecord:
     """The record of what a run of ``sc`` read (scenario relative to ``folder``, inputs to the scenario folder),
     as ``record`` (a :class:`~gep.audit.manifest.RunRecord` or a kind that extends it, with ``extra`` fields)."""
-    files = {"landcover": sc.landcover, "zones": sc.zones, "zone_table": sc.zone_table}
+    files = {k: v for k, v in (("landcover", sc.landcover), ("zones", sc.zones), ("zone_table", sc.zone_table),
+                               ("landcover_remap", sc.landcover_remap), ("biophysical_table", sc.biophysical_table)) if v is not None}
     files.update({f"inputs.{k}": v.path for k, v in sc.inputs.items() if v.path is not None})
     files.update({f"tables.{k}": v for k, v in sc.tables.items()})
     return record(
@@ -217,11 +338,16 @@ def _relpath(path: Path, start: Path | None) -> str:
 
 
 def run(job: RunJob, out_dir: Path | None = None, command: str = KIND, progress: Callable[[str], None] | None = None) -> Written[RunResult]:
-    """Compute and write a loaded scenario's account (a single year; see :mod:`gep.jobs.series`)."""
+    """Compute and write a loaded scenario's account (a single year; see :mod:`gep.jobs.series`).
+
+    The output folder is checked before anything is computed (:func:`gep.jobs.job.check_destination`).
+    """
+    folder = destination(job, out_dir)
+    check_destination(folder, KIND, refuse_other_region(parcel_of(job)))
     result = compute(job, progress)
     if progress:
         progress("writing outputs")
-    return write(result, out_dir, command)
+    return write(result, folder, command)
 
 
 def replay(manifest: mf.Manifest, scenario_path: str | Path, out_dir: Path) -> mf.Manifest:
@@ -229,7 +355,7 @@ def replay(manifest: mf.Manifest, scenario_path: str | Path, out_dir: Path) -> m
     return the new manifest.
 
     The parcel path is recorded relative to the scenario folder. The set is loaded at the recorded version
-    (a frozen copy under ``coefficients/releases/`` once the set has moved on).
+    (a frozen copy under ``gep/data/coefficients/releases/`` once the set has moved on).
     """
     record = manifest.record
     area = Path(scenario_path).parent / record.parcel_given if record.parcel_given else None

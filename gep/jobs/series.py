@@ -19,7 +19,7 @@ import pandas as pd
 from gep.accounting.growth import average_growth, growth, purchase, series_table
 from gep.audit import manifest as mf
 from gep.errors import ScenarioError
-from gep.jobs.job import Written
+from gep.jobs.job import Written, check_destination, output_folder
 
 KIND = mf.SeriesRecord.KIND
 
@@ -82,7 +82,40 @@ def compute(job, progress: Callable[[str], None] | None = None) -> SeriesResult:
 
 
 def write(result: SeriesResult, out_dir: Path | None, command: str = "gep run") -> Written[SeriesResult]:
-    """Write every year's run into ``<dir>/<year>/`` and the series tables, charts and workbook."""
+    """Write every year's run into ``<dir>/<year>/`` and the series tables, charts and workbook (whole or not at all)."""
+    from gep.io.files import sha256_file
+    from gep.jobs import run as runner
+
+    sc = result.scenario
+    first = next(iter(result.years.values()))
+    folder = Path(out_dir) if out_dir else _default_folder(sc, first.scenario, first.coef, result.years)
+    with output_folder(folder, KIND) as tmp:
+        year_manifests = {}
+        for year, res in result.years.items():
+            runner.write(res, tmp / str(year), f"{command} (year {year})")
+            year_manifests[str(year)] = {"run_dir": str(year), "manifest_sha256": sha256_file(tmp / str(year) / "manifest.json")}
+        manifest = _write_tables(result, tmp, command, year_manifests)
+    return Written(result, folder, manifest)
+
+
+def _default_folder(sc, first_scenario, coef, years) -> Path:
+    """``runs/<name>-series-<first>-<last>-<hash>/`` (``[output] dir`` instead of ``runs/``)."""
+    from gep.jobs import run as runner
+
+    name, _, h = runner.run_id(first_scenario, coef).rsplit("-", 2)  # <name>-<year>-<hash>
+    return (sc.output_dir or Path("runs")) / f"{name}-series-{min(years)}-{max(years)}-{h}"
+
+
+def destination(job, out_dir: Path | None) -> Path:
+    """The output folder of a loaded series scenario (before anything is computed)."""
+    from gep.accounting.scenario import for_year
+
+    sc = job.scenario
+    return Path(out_dir) if out_dir else _default_folder(sc, for_year(sc, min(sc.series)), job.coef, sc.series)
+
+
+def _write_tables(result: SeriesResult, folder: Path, command: str, year_manifests: dict):
+    """The series tables, chart, workbook and manifest, into ``folder``."""
     from gep.audit import provenance
     from gep.io import charts as report
     from gep.io import outputs, workbook
@@ -91,14 +124,6 @@ def write(result: SeriesResult, out_dir: Path | None, command: str = "gep run") 
 
     sc = result.scenario
     first = next(iter(result.years.values()))
-    rid = runner.run_id(first.scenario, first.coef)  # <name>-<year>-<hash>
-    name, _, h = rid.rsplit("-", 2)
-    folder = Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / f"{name}-series-{min(result.years)}-{max(result.years)}-{h}"
-    folder.mkdir(parents=True, exist_ok=True)
-    year_manifests = {}
-    for year, res in result.years.items():
-        runner.write(res, folder / str(year), f"{command} (year {year})")
-        year_manifests[str(year)] = {"run_dir": str(year), "manifest_sha256": sha256_file(folder / str(year) / "manifest.json")}
     tab = result.table
     outputs.write_csv(tab, folder / "series.csv")
     outputs.write_parquet(tab, folder / "series.parquet")
@@ -136,12 +161,14 @@ def write(result: SeriesResult, out_dir: Path | None, command: str = "gep run") 
                            results={"totals": json.loads(growth(tab).drop(columns=["previous_year"]).to_json(orient="records"))},
                            environment=provenance.environment())
     manifest, _, _ = mf.write(folder, manifest)
-    return Written(result, folder, manifest)
+    return manifest
 
 
 def run(job, out_dir: Path | None = None, command: str = "gep run", progress: Callable[[str], None] | None = None) -> Written[SeriesResult]:
     """Compute and write every year of a loaded series scenario."""
+    folder = destination(job, out_dir)
+    check_destination(folder, KIND)
     result = compute(job, progress)
     if progress:
         progress("writing outputs")
-    return write(result, out_dir, command)
+    return write(result, folder, command)

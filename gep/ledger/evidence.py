@@ -32,7 +32,7 @@ ledger is opened with it wherever an issuance may be made).
 
 References
 ----------
-METHODS.md, "Water ecological capacity" (credits) and "Carbon rights" (buffer share,
+docs/capacity.md (credits) and docs/ledger.md (buffer share,
 Gold Standard 20 %).
 """
 

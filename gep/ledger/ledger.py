@@ -431,6 +431,13 @@ class Ledger:
 
     def history(self, account: str | None = None, instrument: str | None = None, limit: int | None = None) -> list[dict]:
         """Log records (oldest first; the last ``limit``), optionally touching an account or instrument."""
+        return self.page(account=account, instrument=instrument, limit=limit)[::-1]
+
+    def page(self, account: str | None = None, instrument: str | None = None, limit: int | None = None, before: int | None = None) -> list[dict]:
+        """Log records newest first: the ``limit`` latest with a sequence number below ``before``.
+
+        Pass the smallest ``seq`` of one page as ``before`` to get the next (keyset pagination).
+        """
         where, params = ["1 = 1"], []
         if account:
             where.append("(seq IN (SELECT seq FROM postings WHERE account = ?) OR seq IN (SELECT seq FROM accounts WHERE id = ?))")
@@ -438,14 +445,14 @@ class Ledger:
         if instrument:
             where.append("(seq IN (SELECT seq FROM postings WHERE instrument = ?) OR seq IN (SELECT seq FROM caps WHERE instrument = ?))")
             params += [instrument, instrument]
+        if before is not None:
+            where.append("seq < ?")
+            params.append(int(before))
         sql = f"SELECT seq, record, leaf_hash, root FROM log WHERE {' AND '.join(where)} ORDER BY seq DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
         rows = self.store.read(lambda tx: tx.q(sql, tuple(params)))
-        out = []
-        for seq, rec, leaf, root in reversed(rows):
-            out.append({"seq": int(seq), "record": parse(bytes(rec)), "leaf_hash": leaf, "root": root})
-        return out
+        return [{"seq": int(seq), "record": parse(bytes(rec)), "leaf_hash": leaf, "root": root} for seq, rec, leaf, root in rows]
 
     def prices(self, instrument: str, source: str = "all") -> list[dict]:
         """Price history of an instrument, oldest first.
@@ -508,6 +515,80 @@ class Ledger:
                                  hint="give the sequence number")
         row = rows[0]
         return {"seq": int(row[0]), "record": parse(bytes(row[1])), "leaf_hash": row[2], "root": row[3]}
+
+    def at(self, seq: int) -> dict:
+        """The log row of sequence number ``seq`` (never a request whose id happens to be that number)."""
+        rows = self.page(limit=1, before=int(seq) + 1)
+        if not rows or rows[0]["seq"] != int(seq):
+            raise InvalidRequest(f"no transaction {seq}", hint="sequence numbers run from 1 to the tree size (`gep ledger head`)")
+        return rows[0]
+
+    def inclusion(self, seq: int, size: int | None = None) -> dict:
+        """RFC 6962 inclusion proof of transaction ``seq`` in the tree of ``size`` records (default: all).
+
+        Read from the stored perfect-subtree hashes: O(log² n) rows, whatever the log's length.
+
+        Returns
+        -------
+        dict
+            ``{seq, leaf_index, leaf_hash, tree_size, root, path}`` (hashes in hex); check it with
+            :func:`gep.ledger.merkle.verify_inclusion`.
+        """
+        def run(tx: Tx) -> dict:
+            current, n = _sizes(tx, size)
+            if not 1 <= int(seq) <= n <= current:
+                raise InvalidRequest(f"no transaction {seq} in a tree of {n} records (the log holds {current})",
+                                     hint="give a sequence number from 1 to the tree size")
+            leaf, = tx.one("SELECT leaf_hash FROM log WHERE seq = ?", (int(seq),))
+            path = _stored_proof(tx, merkle.inclusion_nodes(int(seq) - 1, n))
+            return {"seq": int(seq), "leaf_index": int(seq) - 1, "leaf_hash": leaf, "tree_size": n, "root": _root_at(tx, n), "path": path}
+
+        return self.store.read(run)
+
+    def consistency(self, first: int, second: int | None = None) -> dict:
+        """RFC 6962 consistency proof that the tree of ``first`` records is a prefix of the tree of ``second`` (default: all).
+
+        Read from the stored perfect-subtree hashes, like :meth:`inclusion`.
+
+        Returns
+        -------
+        dict
+            ``{first_size, first_root, tree_size, root, path}``; check it with
+            :func:`gep.ledger.merkle.verify_consistency` against a head you kept.
+        """
+        def run(tx: Tx) -> dict:
+            current, n = _sizes(tx, second)
+            if not 0 <= int(first) <= n <= current:
+                raise InvalidRequest(f"no consistency proof from {first} to {n} records (the log holds {current})",
+                                     hint="give 0 ≤ first ≤ second ≤ the tree size")
+            return {"first_size": int(first), "first_root": _root_at(tx, int(first)), "tree_size": n, "root": _root_at(tx, n),
+                    "path": _stored_proof(tx, merkle.consistency_nodes(int(first), n))}
+
+        return self.store.read(run)
+
+
+# --------------------------------------------------------------------------- proofs from stored nodes
+
+
+def _sizes(tx: Tx, size: int | None) -> tuple[int, int]:
+    """The log's size and the tree size asked for (default: the log's)."""
+    current = int(tx.one("SELECT COALESCE(MAX(seq), 0) FROM log")[0])
+    return current, current if size is None else int(size)
+
+
+def _root_at(tx: Tx, size: int) -> str:
+    """Root (hex) of the tree of the first ``size`` records (the root stored with record ``size``)."""
+    if size == 0:
+        return merkle.EMPTY_ROOT.hex()
+    return tx.one("SELECT root FROM log WHERE seq = ?", (size,))[0]
+
+
+def _stored_proof(tx: Tx, groups: list[list[tuple[int, int]]]) -> list[str]:
+    """Hex proof elements folded from the stored perfect subtrees the groups name."""
+    nodes = {}
+    for level, index in {key for group in groups for key in group}:
+        nodes[(level, index)] = bytes.fromhex(tx.one("SELECT hash FROM merkle WHERE level = ? AND idx = ?", (level, index))[0])
+    return [p.hex() for p in merkle.fold_inclusion(groups, nodes)]
 
 
 def _head_row(ledger_id: str, row: tuple) -> dict:

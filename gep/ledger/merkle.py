@@ -29,7 +29,7 @@ from typing import Sequence
 
 __all__ = [
     "EMPTY_ROOT", "leaf_hash", "node_hash", "root", "Frontier", "inclusion_proof", "inclusion_proofs", "levels", "root_from_path", "verify_inclusion",
-    "consistency_proof", "verify_consistency",
+    "consistency_proof", "verify_consistency", "inclusion_nodes", "consistency_nodes", "fold_inclusion",
 ]
 
 #: Root of the empty tree, SHA-256 of the empty string [32 bytes].
@@ -299,3 +299,88 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
         fn >>= 1
         sn >>= 1
     return fr == first_root and sr == second_root and sn == 0
+
+
+# --------------------------------------------------------------------------- proofs from stored nodes
+
+
+def _cover(start: int, length: int) -> list[tuple[int, int]]:
+    """The perfect subtrees ``(level, index)`` whose right fold is MTH(D[start:start+length]).
+
+    ``start`` is a multiple of the largest power of two not above ``length`` (true of
+    every subtree the RFC 6962 recursion visits), so the binary digits of ``length``
+    give aligned perfect subtrees, left to right.
+    """
+    out = []
+    offset = start
+    for level in range(length.bit_length() - 1, -1, -1):
+        if length >> level & 1:
+            out.append((level, offset >> level))
+            offset += 1 << level
+    return out
+
+
+def inclusion_nodes(index: int, size: int) -> list[list[tuple[int, int]]]:
+    """Which stored perfect subtrees make up each element of the audit path of leaf ``index``.
+
+    The log stores the hash of every perfect subtree (:class:`Frontier`), so the
+    audit path of any leaf in any tree size up to the current one needs O(log² n)
+    stored hashes instead of all n leaves (RFC 6962 section 2.1.1, ``PATH(m, D[n])``).
+
+    Returns
+    -------
+    list of list of (level, index)
+        For each path element, bottom-up, the perfect subtrees whose right fold is it.
+    """
+    if not 0 <= index < size:
+        raise ValueError(f"leaf index {index} outside a tree of {size} leaves")
+    path: list[list[tuple[int, int]]] = []
+    start, n, m = 0, size, index
+    while n > 1:
+        k = _split(n)
+        if m < k:
+            path.append(_cover(start + k, n - k))
+            n = k
+        else:
+            path.append(_cover(start, k))
+            start, n, m = start + k, n - k, m - k
+    return path[::-1]
+
+
+def consistency_nodes(first: int, second: int) -> list[list[tuple[int, int]]]:
+    """Which stored perfect subtrees make up each element of the consistency proof from ``first`` to ``second`` leaves.
+
+    RFC 6962 section 2.1.2 (``PROOF(m, D[n])``, the same recursion as :func:`consistency_proof`),
+    read from stored hashes; empty for ``first`` 0 or ``second``. Fold with :func:`fold_inclusion`.
+    """
+    if not 0 <= first <= second:
+        raise ValueError(f"first size {first} outside 0..{second}")
+    out: list[list[tuple[int, int]]] = []
+
+    def sub(m: int, start: int, n: int, complete: bool) -> None:
+        if m == n:
+            if not complete:
+                out.append(_cover(start, n))
+            return
+        k = _split(n)
+        if m <= k:
+            sub(m, start, k, complete)
+            out.append(_cover(start + k, n - k))
+        else:
+            sub(m - k, start + k, n - k, False)
+            out.append(_cover(start, k))
+
+    if first not in (0, second):
+        sub(first, 0, second, True)
+    return out
+
+
+def fold_inclusion(groups: list[list[tuple[int, int]]], nodes: dict[tuple[int, int], bytes]) -> list[bytes]:
+    """The proof from :func:`inclusion_nodes` or :func:`consistency_nodes` and the stored hashes of those nodes."""
+    out = []
+    for group in groups:
+        h = nodes[group[-1]]
+        for key in reversed(group[:-1]):
+            h = node_hash(nodes[key], h)
+        out.append(h)
+    return out

@@ -7,8 +7,8 @@ Instruments
     and vintage year. Base unit kg/yr (an integer), shown in t/yr.
 ``carbon/<project>/<vintage>``
     Carbon sequestered by a project area in its vintage year. Base unit
-    kg CO2e (an integer), shown in t CO2e; 1 credit = 1 t CO2e (METHODS.md,
-    "Carbon rights").
+    kg CO2e (an integer), shown in t CO2e; 1 credit = 1 t CO2e (docs/ledger.md,
+    instruments).
 ``energy/<region>/<year>``
     Energy-use right (用能权): an annual quota of energy consumption in a region
     (county or city), allocated by the government under a total (区域用能总量).
@@ -318,7 +318,7 @@ def _factor(unit: str, targets: list[str], what: str, instrument: Instrument) ->
         return Decimal(repr(f))
     if "[carbon_mass]" in str(q.dimensionality):
         raise UnitMismatch(f"{what}: {unit!r} is a mass of carbon, but {instrument.id} counts CO2e",
-                           hint="convert tonnes of carbon to tonnes of CO2 with 44/12 first (METHODS.md)")
+                           hint="convert tonnes of carbon to tonnes of CO2 with 44/12 first (docs/ledger.md)")
     raise UnitMismatch(f"{what}: unit {unit!r} ({q.dimensionality}) does not fit {instrument.id}", hint=_unit_hint(instrument))
 
 

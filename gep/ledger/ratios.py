@@ -17,7 +17,7 @@ Example (the issue's example policy; docs/market.md)::
     liyang  langxi  1.2        between counties
 
 **Where the table lives, and why.** The table is data with its sources
-(``coefficients/market-2026/ratios.csv``: one row per pair with its basis and
+(``gep/data/coefficients/market-2026/ratios.csv``: one row per pair with its basis and
 source; a correction is a new version), and it takes effect only when the
 registry **publishes** it in the ledger with a signed ``ratios`` transaction that
 carries every row, the version and the coefficient set's hash. Not in a

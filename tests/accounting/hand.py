@@ -2,9 +2,9 @@
 
 The tests build 2×2 or 2×3 grids of 30 m cells (A = 900 m² = 0.09 ha per
 cell), run one service, and compare with arithmetic written out from
-METHODS.md and the coefficient values in ``coefficients/cn-2022/*.csv``.
+METHODS.md and the coefficient values in ``gep/data/coefficients/cn-2022/*.csv``.
 Values are checked at 2022 prices through the CPI series, whose yearly values
-(previous year = 100) are copied below from ``coefficients/cn-2022/price_index.csv``.
+(previous year = 100) are copied below from ``gep/data/coefficients/cn-2022/price_index.csv``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ A = 900.0  # m² per cell (30 m × 30 m)
 HA = 0.09  # the same in ha
 CO2_C = 44.0 / 12.0
 
-# National CPI, previous year = 100 (coefficients/cn-2022/price_index.csv).
+# National CPI, previous year = 100 (gep/data/coefficients/cn-2022/price_index.csv).
 CPI = {
     2002: 99.2, 2003: 101.2, 2004: 103.9, 2005: 101.8, 2006: 101.5, 2007: 104.8, 2008: 105.9,
     2009: 99.3, 2010: 103.3, 2011: 105.4, 2012: 102.6, 2013: 102.6, 2014: 102.0, 2015: 101.4,

@@ -32,6 +32,7 @@ SAMPLE = {
     "dem": None, "ls_factor": 2.0, "fcover": 0.6,
     "wind_factor": 50.0, "erodible_fraction": 0.3, "crust_factor": 0.5, "roughness_factor": 0.8,
     "storm_rainfall": 300.0, "npp": 600.0, "temperature": 16.0, "et_hot": 200.0, "negative_ions": 1500.0,
+    "depth_to_root_restricting_layer": 2000.0, "pawc": 0.15,
     "temperature_amplitude": 12.0, "temperature_monthly": 16.0, "precipitation_monthly": 115.0,
 }
 
@@ -149,7 +150,11 @@ def test_method_runs_on_its_declared_inputs_in_its_declared_units(coefs, make_la
         assert any(p.match(source) for p in patterns), f"{sid}: price {comp.price_source!r} is not among the spec's price keys {spec.price_keys}"
 
 
-OPTIONAL = [(s.id, m.name, i.name) for s in CATALOGUE for m in s.methods for i in s.inputs_of(m.name) if not i.required]
+#: Inputs that stand in for each other (ServiceSpec.alternatives): tested alternative by alternative below.
+GROUPED = {(s.id, n) for s in CATALOGUE for group in s.alternatives for alt in group for n in alt}
+OPTIONAL = [(s.id, m.name, i.name) for s in CATALOGUE for m in s.methods for i in s.inputs_of(m.name) if not i.required and (s.id, i.name) not in GROUPED]
+ALTERNATIVES = [(s.id, m.name, g, a) for s in CATALOGUE for m in s.methods for g, group in enumerate(s.alternatives)
+                for a in range(len(group)) if {n for alt in group for n in alt} & {i.name for i in s.inputs_of(m.name)}]
 REQUIRED = [(s.id, m.name, i.name) for s in CATALOGUE for m in s.methods for i in s.inputs_of(m.name) if i.required]
 
 
@@ -157,6 +162,26 @@ REQUIRED = [(s.id, m.name, i.name) for s in CATALOGUE for m in s.methods for i i
 def test_an_optional_input_can_be_left_out(coefs, make_landscape, sid, method, name):
     names = [n for n in _needed_inputs(sid, method) if n != name]
     _run(landscape(make_landscape, coefs, names), coefs, sid, method)
+
+
+@pytest.mark.parametrize(("sid", "method", "group", "alternative"), ALTERNATIVES)
+def test_each_alternative_of_a_group_suffices_and_none_fails(coefs, make_landscape, sid, method, group, alternative):
+    """E.g. soil retention runs on k_factor or on sand + silt + clay + organic carbon, and not on neither."""
+    spec = BY_ID[sid]
+    alts = spec.alternatives[group]
+    others = {n for i, alt in enumerate(alts) if i != alternative for n in alt}
+    names = [n for n in _needed_inputs(sid, method) if n not in others]
+    coef = _with_root_depths(coefs)
+    _run(landscape(make_landscape, coef, names), coef, sid, method)
+    with pytest.raises(GepError):
+        _run(landscape(make_landscape, coef, [n for n in names if n not in alts[alternative] or n in others]), coef, sid, method)
+
+
+def _with_root_depths(coef):
+    """The set with InVEST biophysical values for every class (root depths are not in the shipped sets)."""
+    codes = coef.legend.codes
+    table = pd.DataFrame({"lucode": codes, "lulc_veg": coef.legend.vegetated.astype(int), "root_depth": 1500.0, "kc": 0.8})
+    return coef.with_biophysical_table(table, "scenario/biophysical.csv", "0" * 64)
 
 
 @pytest.mark.parametrize(("sid", "method", "name"), REQUIRED)

@@ -1,4 +1,4 @@
-"""The citation and range rules of `gep coefficients verify` (coefficients/README.md):
+"""The citation and range rules of `gep coefficients verify` (gep/data/coefficients/README.md):
 ``gep.accounting.coefficients.citation_problems`` on tables read as text."""
 
 from __future__ import annotations
@@ -80,3 +80,16 @@ def test_every_shipped_table_of_this_half_follows_the_rules():
         assert citation_problems(read_csv(path, (), "t", dtype=str), str(path)) == [], name
     for set_id in ("zj-2020", "ledger-2026"):
         assert coefficient_problems(set_id) == {set_id: []}
+
+
+@pytest.mark.parametrize("col, text", [("value", "1e99999999"), ("value", "9" * 5000), ("value", "-1e45"), ("low", "1e1000000"), ("high", "7" * 400)])
+def test_hostile_numbers_in_a_coefficient_table_are_refused_naming_the_line(tmp_path, col, text):
+    """pandas reads 1e99999999 or a 5,000-digit integer as inf: the loader refuses it instead of computing with it."""
+    from gep.accounting.coefficients import _validate_tidy
+    from gep.errors import CoefficientError
+
+    cells = {"value": "1", "low": "0.5", "high": "2", col: text}
+    path = tmp_path / "t.csv"
+    path.write_text("# comment\n" + HEADER + f'p,,{cells["value"]},m,,"Kell 1975, p. 97",1975,recalled,{cells["low"]},{cells["high"]},basis,\n', encoding="utf-8")
+    with pytest.raises(CoefficientError, match=rf"t\.csv, line 3: {col} .* is out of range"):
+        _validate_tidy(read_csv(path, (), "coefficient table"), str(path))

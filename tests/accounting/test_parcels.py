@@ -98,3 +98,14 @@ def test_cell_values_sum_to_the_account(landscape, coef):
     w = np.random.default_rng(1).random(CODES.shape)
     part = value(apportion.apportion(res, landscape, w), landscape, coef)
     assert part.gep == pytest.approx(float((w * cells).sum()), rel=1e-9)
+
+
+def test_value_maps_by_service_add_up_to_the_gep_map_and_the_account(landscape, coef):
+    res = results_of(landscape, coef)
+    acc = value(res, landscape, coef)
+    maps = apportion.service_values(landscape, res, acc.data["value"])
+    assert set(maps) == {f"value_{sid}" for sid in res}
+    for sid in res:  # float32 maps
+        assert float(maps[f"value_{sid}"].values.astype(np.float64).sum()) == pytest.approx(float(acc.data["value"].sel(service=sid).sum()), rel=1e-6, abs=1e-3)
+    total = sum(m.values.astype(np.float64) for m in maps.values())
+    np.testing.assert_allclose(total, apportion.cell_values(landscape, res, acc.data["value"]).values, rtol=1e-5, atol=1e-3)

@@ -115,7 +115,7 @@ def test_missing_input_and_edited_scenario_are_named(run_copy, tiny):
 
 @pytest.mark.parametrize("rehash", [False, True], ids=["edited", "edited-and-rehashed"])
 def test_changed_coefficient_is_named_exit_3(tmp_path, rehash, tiny):
-    shutil.copytree(REPO / "coefficients" / "cn-2022", tmp_path / "coef")
+    shutil.copytree(REPO / "gep" / "data" / "coefficients" / "cn-2022", tmp_path / "coef")
     scenario = tiny.make(tmp_path, extra_toml='[coefficients]\nset = "coef"\n')
     run = tmp_path / "run"
     assert invoke("run", scenario, "--out", run, "--json").exit_code == 0

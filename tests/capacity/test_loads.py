@@ -19,7 +19,7 @@ from gep.errors import CoefficientError, GridError, InputError, UnitError
 from gep.io.capacity_tables import read_export_coefficients, read_point_sources, read_standards
 from gep.units import Q_
 
-ROOT = Path(__file__).resolve().parents[2] / "coefficients"
+ROOT = Path(__file__).resolve().parents[2] / "gep" / "data" / "coefficients"
 
 # A small export-coefficient table [kg/(ha*yr)] for hand sums.
 COEF = pd.DataFrame(

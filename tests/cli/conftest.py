@@ -17,6 +17,24 @@ class Gep:
 
         return self.runner.invoke(app, [str(a) for a in args])
 
+    def json(self, *args) -> dict:
+        """Run a command with ``--json``: exit 0 and its JSON document."""
+        import json
+
+        result = self.invoke(*args, "--json")
+        assert result.exit_code == 0, (result.stdout, result.stderr)
+        return json.loads(result.stdout)
+
+    def one_line_error(self, *args, words=(), code=2) -> str:
+        """Run a command that must fail: exit ``code``, one line on stderr holding every word, no traceback."""
+        result = self.invoke(*args)
+        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+        line = result.stderr.strip()
+        assert "Traceback" not in line and len(line.splitlines()) == 1, line
+        for w in words:
+            assert w in line, line
+        return line
+
     @staticmethod
     def assert_user_error(result, *words, code=2):
         """Exit ``code``, no traceback, and every word in the output."""
@@ -29,5 +47,21 @@ class Gep:
 
 @pytest.fixture(scope="session")
 def gep() -> Gep:
-    """``gep.invoke("run", path, "--json")``, ``gep.assert_user_error(result, *words, code=2)``."""
+    """``gep.invoke("run", path, "--json")``, ``gep.json(*args)``, ``gep.one_line_error(*args, words=(...), code=2)``,
+    ``gep.assert_user_error(result, *words, code=2)``."""
     return Gep()
+
+
+@pytest.fixture(scope="session")
+def monitoring_series(monitoring_files):
+    """``monitoring_series(folder)`` writes ``folder/series.csv``: S1 monthly in 2021 (CODMn 3.6, TP 0.08, NH3-N 0.4 mg/L:
+    class II) and 2022 (4.8, 0.13, 1.2: class IV) and one TP sample below the DL of 0.01 mg/L; returns ``folder``."""
+    m = monitoring_files
+
+    def write(folder):
+        rows = (m.monthly("S1", 2021, {"CODMn": 3.6, "TP": 0.08, "NH3-N": 0.4}) + m.monthly("S1", 2022, {"CODMn": 4.8, "TP": 0.13, "NH3-N": 1.2})
+                + [("S1", "2022-12-20", "TP", "0.01", "mg/L", "L")])
+        m.write_series(folder / "series.csv", rows)
+        return folder
+
+    return write

@@ -77,7 +77,7 @@ def test_grids_that_do_not_align(tmp_path, tiny, gep):
 
 def test_missing_coefficient(tmp_path, tiny, gep):
     folder = tmp_path / "coef"
-    shutil.copytree("coefficients/cn-2022", folder)
+    shutil.copytree("gep/data/coefficients/cn-2022", folder)
     csv = folder / "water_conservation.csv"
     csv.write_text("".join(l for l in csv.read_text(encoding="utf-8").splitlines(True) if not l.startswith("water_conservation.reservoir_cost")), encoding="utf-8")
     from gep.io.coefficient_files import write_hashes
@@ -99,7 +99,7 @@ def test_wrongly_united_coefficient(tmp_path, tiny, gep):
 
 def test_edited_coefficient_file_fails_verification(tmp_path, tiny, gep):
     folder = tmp_path / "coef"
-    shutil.copytree("coefficients/cn-2022", folder)
+    shutil.copytree("gep/data/coefficients/cn-2022", folder)
     with (folder / "prices.csv").open("a", encoding="utf-8") as fh:
         fh.write("\n")
     path = tiny.make(tmp_path, extra_toml=f'[coefficients]\nset = "{folder.as_posix()}"\n')
@@ -146,7 +146,7 @@ def test_raster_without_unit(tmp_path, tiny, gep):
 
 def test_coefficient_with_a_wrong_unit_in_its_file(tmp_path, tiny, gep):
     folder = tmp_path / "coef"
-    shutil.copytree("coefficients/cn-2022", folder)
+    shutil.copytree("gep/data/coefficients/cn-2022", folder)
     csv = folder / "water_conservation.csv"
     csv.write_text(csv.read_text(encoding="utf-8").replace("water_conservation.runoff_coefficient,211,2.67,percent", "water_conservation.runoff_coefficient,211,2.67,mm"), encoding="utf-8")
     from gep.io.coefficient_files import write_hashes

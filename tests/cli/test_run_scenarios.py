@@ -221,7 +221,7 @@ def test_compare_outputs_and_json(base, kit):
     from openpyxl import load_workbook
 
     wb = load_workbook(out / "compare.xlsx")
-    assert wb.sheetnames == ["README", "inputs", "results", "by_service", "by_zone", "by_category", "checks"]
+    assert wb.sheetnames == ["README", "inputs", "results", "by_service", "by_zone", "by_category", "checks", "carbon_stock"]
     assert all(ws.freeze_panes == "A2" for ws in wb)
     res = wb["results"]
     header = [c.value for c in res[1]]

@@ -76,7 +76,7 @@ def test_parcels(demo):
     out, base = demo
     site = run_json("run", SCEN / "demo_parcel.toml", "--out", out / "parcel")
     assert 0 < site["gep_total_cny"] < base["gep_total_cny"] and site["parcel"]["polygon_area_ha"] > 1000
-    tiles = run_json("run", SCEN / "demo.toml", "--area", SCEN / "demo" / "extra" / "tiles.geojson", "--out", out / "tiles")
+    tiles = run_json("run", SCEN / "demo.toml", "--area", SCEN.parent / "gep" / "data" / "demo" / "extra" / "tiles.geojson", "--out", out / "tiles")
     assert tiles["gep_total_cny"] == pytest.approx(base["gep_total_cny"], rel=1e-9)
     assert sum(f["gep_cny"] for f in tiles["parcel"]["features"]) == pytest.approx(base["gep_total_cny"], rel=1e-9)
 

@@ -1,4 +1,4 @@
-"""Naming coefficient-set versions: ``id@version`` and the frozen copies under ``coefficients/releases/``."""
+"""Naming coefficient-set versions: ``id@version`` and the frozen copies under ``gep/data/coefficients/releases/``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A market ledger for the tests: accounts in zones, cash, defined rights and the shipped ratio table.
 
-Zones follow ``coefficients/market-2026/ratios.csv`` (the SYNTHETIC demo basin): catchment 4
+Zones follow ``gep/data/coefficients/market-2026/ratios.csv`` (the SYNTHETIC demo basin): catchment 4
 (Daxi reservoir) is upstream of catchment 1 (Licheng), so 4 → 1 trades 1:1 and 1 → 4 is
 forbidden; the demo catchments and Langxi county trade 1:1.2 both ways.
 """
@@ -18,7 +18,7 @@ from gep.ledger.ledger import Ledger
 from gep.ledger.market import Market
 from tests.ledger.helpers import Clock
 
-RATIOS = Path(__file__).resolve().parents[2] / "coefficients" / "market-2026"
+RATIOS = Path(__file__).resolve().parents[2] / "gep" / "data" / "coefficients" / "market-2026"
 EMISSION = "emission/4/COD/2026"
 ENERGY = "energy/liyang/2026"
 #: account -> (key name in the keyset or "gov", zone, role)

@@ -36,7 +36,7 @@ def copy_run(runs, kind: str, dest: Path) -> Path:
 # ----------------------------------------------------------------- genesis parameters
 def test_planted_coefficient_set_in_the_working_directory_changes_nothing(ledger, keyset, runs, tmp_path, monkeypatch):
     planted = tmp_path / "ledger-2026"
-    shutil.copytree(ROOT / "coefficients" / "ledger-2026", planted)
+    shutil.copytree(ROOT / "gep" / "data" / "coefficients" / "ledger-2026", planted)
     buf = planted / "buffer.csv"
     buf.write_text(buf.read_text().replace("ledger.buffer_share,carbon,20,", "ledger.buffer_share,carbon,0,"))
     from gep.io.coefficient_files import write_hashes

@@ -121,6 +121,30 @@ def test_frontier_matches_recursive_definition_and_rebuilds_from_nodes():
         assert h == merkle._mth(leaves[index << level:(index + 1) << level])
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 90), st.data())
+def test_proofs_from_stored_nodes_equal_the_reference_proofs(n, data):
+    # the audit path and the consistency proof read from the stored perfect subtrees (what
+    # `Ledger.inclusion` and `Ledger.consistency` do) are RFC 6962 PATH and PROOF for every size so far
+    f = merkle.Frontier()
+    nodes = {}
+    leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(n)]
+    for leaf in leaves:
+        for level, index, h in f.append(leaf):
+            nodes[(level, index)] = h
+    size = data.draw(st.integers(1, n))
+    i = data.draw(st.integers(0, size - 1))
+    path = merkle.fold_inclusion(merkle.inclusion_nodes(i, size), nodes)
+    assert path == merkle.inclusion_proof(leaves[:size], i)
+    assert merkle.verify_inclusion(leaves[i], i, size, path, merkle.root(leaves[:size]))
+    with pytest.raises(ValueError):
+        merkle.inclusion_nodes(size, size)
+    first = data.draw(st.integers(0, size))
+    proof = merkle.fold_inclusion(merkle.consistency_nodes(first, size), nodes)
+    assert proof == merkle.consistency_proof(leaves[:size], first)
+    assert merkle.verify_consistency(first, size, merkle.root(leaves[:first]), merkle.root(leaves[:size]), proof)
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 33])
 def test_levels_give_the_root_and_every_audit_path(n):
     """The audit path read off merkle.levels (as prove_batches does) is RFC 6962's, and the top is the root."""

@@ -136,9 +136,10 @@ def stock(density, area):
     return density * area * 1e-4
 
 
-def pool_table(ls: Landscape, pools) -> xr.DataArray:
-    """Total carbon density per class from a pool table (lucode, c_above, c_below, c_soil, c_dead) [tC/ha], dims ``(class,)``."""
-    total = pools[list(POOLS)].astype(float).sum(axis=1).to_numpy()
+def pool_table(ls: Landscape, pools, pool: str | None = None) -> xr.DataArray:
+    """Carbon density per class from a pool table (lucode, c_above, c_below, c_soil, c_dead) [tC/ha], dims ``(class,)``:
+    the sum of the four pools, or one ``pool``."""
+    total = pools[list(POOLS) if pool is None else [pool]].astype(float).sum(axis=1).to_numpy()
     codes = pools["lucode"].astype(int).to_numpy()
     table = np.full(len(ls.legend.codes), np.nan)
     pos = np.searchsorted(ls.legend.codes, codes)
@@ -155,9 +156,9 @@ def pool_density(ls: Landscape, pools) -> xr.DataArray:
     return ls.per_cell(pool_table(ls, pools).values, "carbon_density", "tC/ha")
 
 
-def stock_by_zone(ls: Landscape, pools) -> xr.DataArray:
-    """Carbon stock by zone × ecosystem [tC]: pool densities × the zone × class areas (no pass over the cells)."""
-    return ls.class_to_ecosystem(stock(pool_table(ls, pools), ls.class_area()), "tC")
+def stock_by_zone(ls: Landscape, pools, pool: str | None = None) -> xr.DataArray:
+    """Carbon stock by zone × ecosystem [tC] (all pools, or one ``pool``): densities × the zone × class areas (no pass over the cells)."""
+    return ls.class_to_ecosystem(stock(pool_table(ls, pools, pool), ls.class_area()), "tC")
 
 
 def _npp(ls: Landscape) -> xr.DataArray:
@@ -251,5 +252,5 @@ def _account(ls: Landscape, coef: CoefficientSet, sequestered: xr.DataArray) -> 
         quantity=q,
         components=[component],
         cells={"carbon_sequestration": cell, "carbon_stock": stock_cell},
-        extras={"carbon_stock": stock_by_zone(ls, coef.carbon_pools)},
+        extras={"carbon_stock": stock_by_zone(ls, coef.carbon_pools), **{f"carbon_stock_{pool}": stock_by_zone(ls, coef.carbon_pools, pool) for pool in POOLS}},
     )

@@ -18,6 +18,7 @@ from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.landscape import Landscape
 from gep.accounting.services.result import Component, ServiceResult, by_class_confidence
 from gep.accounting.switches import value as switch
+from gep.errors import CoefficientError
 from gep.units import unitful
 
 ECOSYSTEMS = ("forest", "shrub", "grassland", "wetland", "water")
@@ -54,9 +55,9 @@ def water_balance(precipitation, et, runoff_coefficient, area):
 def budyko_aet(precipitation, et0, kc, awc, z, vegetated):
     """Actual evapotranspiration from the Budyko curve (Fu/Zhang form used by InVEST).
 
-    For vegetated cells AET/P = 1 + PET/P − (1 + (PET/P)^ω)^(1/ω) with
+    For vegetated cells AET/P = min(PET/P, 1 + PET/P − (1 + (PET/P)^ω)^(1/ω)) with
     PET = Kc·ET0 and ω = Z·AWC/P + 1.25 (at most 5); elsewhere
-    AET = min(Kc·ET0, P).
+    AET = min(Kc·ET0, P). Cells without precipitation evaporate nothing.
 
     Parameters
     ----------
@@ -86,7 +87,7 @@ def budyko_aet(precipitation, et0, kc, awc, z, vegetated):
     p = xr.where(precipitation > 0, precipitation, np.nan)
     omega = np.minimum(z * awc / p + 1.25, 5.0)
     ratio = pet / p
-    frac = np.minimum(1.0 + ratio - (1.0 + ratio**omega) ** (1.0 / omega), 1.0)
+    frac = np.minimum(1.0 + ratio - (1.0 + ratio**omega) ** (1.0 / omega), ratio)  # ≤ PET/P (and ≤ 1), as InVEST
     veg = (frac * precipitation).fillna(0.0)
     other = np.minimum(pet, precipitation)
     return xr.where(vegetated > 0, veg, other)
@@ -97,21 +98,73 @@ def account_water_balance(ls: Landscape, coef: CoefficientSet, switches: dict) -
     return _account(ls, coef, switches, lambda p: ls.input("et", "mm/yr", "water_conservation"))
 
 
+@unitful(root_depth="mm", soil_depth="mm", pawc="dimensionless", returns="mm")
+def available_water(root_depth, soil_depth, pawc):
+    """Plant-available water content, AWC = min(root depth, depth to the root-restricting layer) × PAWC [mm].
+
+    Parameters
+    ----------
+    root_depth : DataArray
+        Rooting depth of the cell's class [mm].
+    soil_depth : DataArray
+        Depth to the root-restricting layer [mm].
+    pawc : DataArray
+        Plant-available water capacity [-] (volume fraction).
+
+    References
+    ----------
+    Sharp et al. (2020) InVEST User's Guide, Annual Water Yield (AWC); InVEST 3.20
+    ``annual_water_yield.fractp_op``.
+    """
+    return np.minimum(root_depth, soil_depth) * pawc
+
+
+def _awc(ls: Landscape, coef: CoefficientSet) -> xr.DataArray:
+    """The ``awc`` input, else :func:`available_water` from the depth, PAWC and the class's root depth [mm]."""
+    if ls.has_input("awc") or not ls.has_input("depth_to_root_restricting_layer"):
+        return ls.input("awc", "mm", "water_conservation")
+    if not coef.has("water_conservation.root_depth"):
+        raise CoefficientError("the Budyko method computes AWC from the depth to the root-restricting layer and PAWC with each class's root depth, "
+                               f"which set {coef.id} does not hold",
+                               hint="give [coefficients] biophysical_table (InVEST: lucode, lulc_veg, root_depth [mm], kc), or the awc input")
+    return available_water(ls.lut(coef, "water_conservation.root_depth", "mm"), ls.input("depth_to_root_restricting_layer", "mm", "water_conservation"),
+                           ls.input("pawc", "dimensionless", "water_conservation"))
+
+
+def _vegetated(ls: Landscape, coef: CoefficientSet) -> xr.DataArray:
+    """1 where the Budyko curve applies (InVEST ``lulc_veg``; else the legend's ``vegetated``), 0 elsewhere [-]."""
+    if coef.has("water_conservation.lulc_veg"):
+        return ls.lut(coef, "water_conservation.lulc_veg", "dimensionless")
+    return ls.per_cell(ls.legend.vegetated.astype(float), unit="dimensionless")
+
+
 def account_budyko(ls: Landscape, coef: CoefficientSet, switches: dict) -> ServiceResult:
-    """Method ``budyko``: the same balance with AET from the Budyko curve (InVEST annual water yield)."""
+    """Method ``budyko``: the same balance with AET from the Budyko curve (InVEST annual water yield),
+    and InVEST's all-land water yield Y = P − AET beside it (not part of GEP)."""
+    kc = ls.lut(coef, "water_conservation.kc", "dimensionless")
+    et0 = ls.input("et0", "mm/yr", "water_conservation")
 
-    def aet(p: xr.DataArray) -> xr.DataArray:
-        vegetated = ls.per_cell(ls.legend.vegetated.astype(float), unit="dimensionless")
-        return budyko_aet(
-            p,
-            ls.input("et0", "mm/yr", "water_conservation"),
-            ls.lut(coef, "water_conservation.kc", "dimensionless"),
-            ls.input("awc", "mm", "water_conservation"),
-            coef.quantity("water_conservation.budyko_z"),
-            vegetated,
-        )
+    p = ls.input("precipitation", "mm/yr", "water_conservation")
+    actual = budyko_aet(p, et0, kc, _awc(ls, coef), coef.quantity("water_conservation.budyko_z"), _vegetated(ls, coef))
+    result = _account(ls, coef, switches, lambda _p: actual)
+    yield_cell = water_yield(p, actual, ls.cell_area)
+    volumes = {"precipitation": p, "pet": kc * et0, "aet": actual}
+    extras = {"water_yield": ls.zonal(yield_cell, "m**3/yr"), "water_yield_area": ls.zone_area()}
+    extras.update({f"water_yield_{k}": ls.zonal((v * ls.cell_area * 1e-3).assign_attrs(units="m**3/yr"), "m**3/yr") for k, v in volumes.items()})
+    result.cells["water_yield"] = yield_cell
+    result.extras.update(extras)
+    return result
 
-    return _account(ls, coef, switches, aet)
+
+@unitful(precipitation="mm/yr", aet="mm/yr", area="m**2", returns="m**3/yr")
+def water_yield(precipitation, aet, area):
+    """Annual water yield of every cell, Y = (P − AET)·A [m³/yr] (InVEST annual water yield, all land).
+
+    References
+    ----------
+    Sharp et al. (2020) InVEST User's Guide, Annual Water Yield: Y = (1 − AET/P)·P.
+    """
+    return (precipitation - aet) * area * 1e-3
 
 
 def _account(ls: Landscape, coef: CoefficientSet, switches: dict, evapotranspiration) -> ServiceResult:
