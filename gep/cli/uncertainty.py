@@ -20,7 +20,7 @@ def uncertainty_cmd(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/<scenario>-<year>-uncertainty-<hash>/)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document (gep_total_cny {p5, p50, p95, mean, se}, sensitivity, ...) on stdout."),
     chunks: Optional[int] = typer.Option(None, "--chunks", min=16, help="Build the landscape chunked with dask, CHUNKS × CHUNKS cells per chunk."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes for engine runs (default: the CPUs available; results do not depend on it)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes for engine runs (default: the CPUs available; results do not depend on it; with --chunks dask's threads share each run instead)."),
     verify: int = typer.Option(2, "--verify", min=0, help="Samples recomputed by the whole engine and compared with the fast path (0: none)."),
     exact: bool = typer.Option(False, "--exact", help="Compute every service by the engine for every sample (no model): slow, for checking."),
 ) -> None:

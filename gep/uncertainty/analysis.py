@@ -103,16 +103,6 @@ def _fit_task(u: int):
         return u, None, str(exc)
 
 
-def _map(fn, items, workers: int):
-    if workers > 1 and len(items) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(min(workers, len(items)), mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(fn, items))
-    return [fn(i) for i in items]
-
-
 def _reduction(blocks: tuple[prop.Block, ...]) -> np.ndarray:
     """Matrix (outputs × 2·blocks): the total quantity and the unit value of each block."""
     n = sum(b.size + 1 for b in blocks)
@@ -141,13 +131,16 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
     seed : int
         Seed of the scrambled Sobol' design and of the bootstrap.
     workers : int
-        Processes for engine runs (results do not depend on it).
+        Processes for engine runs (results do not depend on it); 1 for a chunked landscape, whose
+        engine runs dask parallelises with threads.
     verify : int
         Samples recomputed by the whole engine and compared.
     exact : bool
         Compute every unit by the engine per sample (no model): slow, for checking.
     """
     enabled = tuple(enabled)
+    if hasattr(ls.grid["class_index"].data, "map_blocks"):
+        workers = 1  # a chunked landscape: dask's threads share each engine run (its task graph does not go to other processes)
     say("deterministic account")
     account, _ = account_landscape(ls, coef, list(enabled), dict(methods), dict(switches))
     units = prop.units_of(enabled, methods)
@@ -174,9 +167,9 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
     central = space.central()
 
     say(f"fitting {len(units)} services ({len(space.variables)} variables)")
-    prop._STATE.update(units=units, applier=applier, central=central, blocks=blocks, methods=methods, switches=switches)
-    fitted = [(u, None, "exact: per-sample engine runs asked") for u in range(len(units))] if exact else _map(_fit_task, list(range(len(units))), workers)
-    prop._STATE.clear()
+    state = dict(units=units, applier=applier, central=central, blocks=blocks, methods=methods, switches=switches)
+    fitted = ([(u, None, "exact: per-sample engine runs asked") for u in range(len(units))] if exact
+              else prop.run_tasks(_fit_task, list(range(len(units))), state, workers))
     models: dict[int, prop.Model] = {u: m for u, m, _ in fitted if m is not None}
     slow = [u for u, m, _ in fitted if m is None]
     reasons = {u: r for u, _, r in fitted if r}

@@ -473,38 +473,71 @@ def _run_block(task: tuple[int, np.ndarray]) -> tuple[int, np.ndarray]:
     return u, np.array(out)
 
 
+def _install(state: Mapping[str, Any]) -> None:
+    """Worker initialiser: the state the tasks read (:data:`_STATE`)."""
+    _STATE.clear()
+    _STATE.update(state)
+
+
+def start_method() -> str:
+    """How worker processes start: ``forkserver`` where the platform has it, else ``spawn``.
+
+    Never ``fork``: forking a process whose other threads (dask's scheduler, a BLAS pool) hold a
+    lock leaves the child waiting for it forever; a fork server is a clean single-threaded process
+    started before any of them, and ``spawn`` starts a fresh interpreter.
+    """
+    import multiprocessing
+
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def run_tasks(fn: Callable, tasks: list, state: Mapping[str, Any], workers: int, done: Callable[[Any], None] = lambda _r: None) -> list:
+    """``fn`` over ``tasks`` with :data:`_STATE` set to ``state``, in order.
+
+    With ``workers > 1`` (and more than one task) in that many processes (:func:`start_method`), each
+    given ``state`` once when it starts; else in this process. ``done`` is called with each result as it
+    arrives (progress). The results do not depend on ``workers``.
+    """
+    results = []
+    try:
+        if workers > 1 and len(tasks) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=multiprocessing.get_context(start_method()),
+                                     initializer=_install, initargs=(dict(state),)) as pool:
+                for r in pool.map(fn, tasks):
+                    results.append(r)
+                    done(r)
+        else:
+            _install(state)
+            for t in tasks:
+                results.append(fn(t))
+                done(results[-1])
+    finally:
+        _STATE.clear()
+    return results
+
+
 def per_sample(units: list[Unit], rows: np.ndarray, applier: Applier, methods: Mapping, switches: Mapping, workers: int,
                say: Callable[[str], None] = lambda _m: None, landscapes: Mapping[int, Landscape] | None = None) -> dict[int, np.ndarray]:
     """Outputs of units (by position in ``units``) computed by the engine for every row of values.
 
-    Rows are split into blocks run by ``workers`` processes (forked: they share the landscape);
-    each sample is computed on its own, so the result does not depend on ``workers``.
+    Rows are split into blocks run by ``workers`` processes (:func:`run_tasks`); each sample is
+    computed on its own, so the result does not depend on ``workers``.
     ``landscapes``: a unit's own (compact) landscape, by position (:func:`compact_for`).
     """
     if not units or not len(rows):
         return {}
-    _STATE.update(units=units, applier=applier, methods=methods, switches=switches, landscapes=dict(landscapes or {}))
+    state = dict(units=units, applier=applier, methods=methods, switches=switches, landscapes=dict(landscapes or {}))
     n_blocks = max(1, min(len(rows), 4 * max(workers, 1)))
     splits = np.array_split(np.arange(len(rows)), n_blocks)
     tasks = [(u, rows[s]) for u in range(len(units)) for s in splits if len(s)]
+    count = iter(range(1, len(tasks) + 1))
+    results = run_tasks(_run_block, tasks, state, workers, lambda _r: say(f"per-sample runs: {next(count)}/{len(tasks)} blocks"))
     parts: dict[int, list] = {u: [] for u in range(len(units))}
-    done = 0
-    if workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for u, y in pool.map(_run_block, tasks):
-                parts[u].append(y)
-                done += 1
-                say(f"per-sample runs: {done}/{len(tasks)} blocks")
-    else:
-        for t in tasks:
-            u, y = _run_block(t)
-            parts[u].append(y)
-            done += 1
-            say(f"per-sample runs: {done}/{len(tasks)} blocks")
-    _STATE.clear()
+    for u, y in results:
+        parts[u].append(y)
     return {u: np.concatenate(p) for u, p in parts.items()}
 
 
@@ -519,4 +552,4 @@ def default_workers() -> int:
 
 
 __all__ = ["Applier", "Block", "Model", "NotMultiAffine", "Unit", "compact", "compact_for", "evaluate", "fit", "index_factors", "per_sample",
-           "recording", "units_of", "default_workers"]
+           "recording", "run_tasks", "start_method", "units_of", "default_workers"]

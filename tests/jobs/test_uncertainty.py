@@ -26,3 +26,17 @@ def test_a_chunked_landscape_gives_the_same_percentiles(tmp_path, tiny):
     chunked = uncertainty.compute(uncertainty.load(path, samples=8, seed=1, workers=1, verify=1, chunks=16)).analysis
     pd.testing.assert_frame_equal(plain.summary, chunked.summary, rtol=1e-9)
     assert chunked.checks["max_relative_difference_gep"] < 1e-6
+
+
+def test_two_workers_complete_after_dask_threads_have_started(tmp_path, tiny):
+    """Worker processes started while dask's threads are alive (forking then could hang) complete and agree."""
+    import dask.array as da
+    import pandas as pd
+
+    path = tiny.make(tmp_path)
+    chunked = uncertainty.compute(uncertainty.load(path, samples=8, seed=1, workers=2, verify=0, chunks=16)).analysis  # one process
+    assert float(da.ones((64, 64), chunks=8).sum().compute(scheduler="threads")) == 4096.0  # dask's thread pool is running
+    one = uncertainty.compute(uncertainty.load(path, samples=8, seed=1, workers=1, verify=0)).analysis
+    two = uncertainty.compute(uncertainty.load(path, samples=8, seed=1, workers=2, verify=0)).analysis
+    pd.testing.assert_frame_equal(one.samples, two.samples, rtol=0, atol=0)
+    pd.testing.assert_frame_equal(one.summary, chunked.summary, rtol=1e-9)

@@ -72,3 +72,19 @@ def test_index_factors_equal_the_valuation_factor(coef):
         changed.loc[(changed["series"] == "cpi") & (changed["year"] == 2021), "value"] = v
         assert g == pytest.approx(index_factor(changed, "cpi", 2019, 2022), rel=1e-14)
         assert prop.index_factors(idx, "cpi", np.array([[v]]), (var,), 2022, 2019)[0] == pytest.approx(index_factor(changed, "cpi", 2022, 2019), rel=1e-14)
+
+
+def _worker_view(x):
+    import os
+
+    return x * prop._STATE["factor"], os.getppid()
+
+
+def test_tasks_run_in_processes_started_without_fork_and_get_the_state():
+    import os
+
+    assert prop.start_method() in ("forkserver", "spawn")
+    results = prop.run_tasks(_worker_view, [1, 2, 3, 4], {"factor": 10}, workers=2)
+    assert [r for r, _ in results] == [10, 20, 30, 40]  # in order, with the state each worker was given
+    assert all(parent != os.getpid() for _, parent in results)  # started by the fork server (or spawned), not forked from here
+    assert prop.run_tasks(_worker_view, [5], {"factor": 3}, workers=2)[0][0] == 15 and prop._STATE == {}
