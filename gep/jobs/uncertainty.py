@@ -10,7 +10,7 @@ which ``gep replay`` re-runs with the recorded samples and seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -119,6 +119,7 @@ def load(path: str | Path, *, samples: int | None = None, seed: int | None = Non
 
 def compute(job: UncertaintyJob, progress: Callable[[str], None] | None = None) -> UncertaintyResult:
     """Build the scenario's landscape once and run the analysis (no file written)."""
+    from gep import execution
     from gep.accounting.region import build as build_landscape
     from gep.accounting.scenario import for_year
     from gep.jobs import inputs
@@ -127,8 +128,11 @@ def compute(job: UncertaintyJob, progress: Callable[[str], None] | None = None) 
     say = progress or (lambda _m: None)
     rj = job.run
     sc = for_year(rj.scenario, rj.scenario.year) if rj.scenario.series is not None else rj.scenario
-    region = inputs.read_region(sc, rj.chunks, None, lambda m: say(f"reading {m}"))
+    plan = execution.plan(*inputs.region_bytes(sc), chunks=rj.chunks)
+    region = inputs.read_region(sc, plan, None, lambda m: say(f"reading {m}"))
     ls = build_landscape(region, sc, rj.coef.legend, None)
+    if not plan.chunked:  # in memory: numpy grids, which the worker processes share (a dask landscape runs in one process)
+        ls = replace(ls, grid=ls.grid.compute())
     analysis = analyse(ls, rj.coef, rj.enabled, rj.methods, rj.switches, job.space, job.samples, job.seed,
                        job.workers, job.verify, job.exact, say)
     return UncertaintyResult(job, analysis, dict(ls.changes))
