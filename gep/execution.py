@@ -128,9 +128,15 @@ def plan(shape: tuple[int, int], bytes_per_cell: int, chunks: int | None = None,
 
 @contextlib.contextmanager
 def scheduler(address: str | None = None, workers: int | None = None) -> Iterator[object | None]:
-    """Use an existing dask.distributed cluster (``address``) or start a local one (``workers``)."""
+    """Use an existing dask.distributed cluster (``address``) or start a local one (``workers``); else the
+    local threads (named by the function itself: a scheduler named by a string makes dask import
+    dask.distributed, about a second, to look for a client)."""
     if not address and not workers:
-        yield None
+        import dask
+        import dask.threaded
+
+        with dask.config.set(scheduler=dask.threaded.get):
+            yield None
         return
     try:
         from distributed import Client, LocalCluster

@@ -194,8 +194,8 @@ def delta_map(delta: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
 
 
 def gep_map(value: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray | None, transform, geographic: bool, path: Path, title: str) -> None:
-    """Map of GEP per cell [CNY/ha per year] of a single run (:func:`cell_map`)."""
-    total = float(np.nansum(value))
+    """Map of GEP per cell [CNY/ha per year] of a single run (:func:`cell_map`); ``value`` may be float32 (summed in float64)."""
+    total = float(np.nansum(value, dtype=np.float64))
     cell_map(value, cell_area, zone_index, transform, geographic, path, f"{title}\nGEP = {_money(total)}/yr; grey: outside the region",
              "GEP [元/ha per year] (colour scale clipped at the 99th percentile)", diverging=False)
 
@@ -231,8 +231,10 @@ def cell_map(values: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
 
     ny, nx = values.shape
     step = max(1, int(np.ceil(max(ny, nx) / 2000)))  # at most ~2000 pixels a side on screen
+    # the cells drawn are picked first: no region-sized temporaries (float64 only for the cells drawn)
+    values, cell_area = np.asarray(values[::step, ::step], dtype=np.float64), np.asarray(cell_area[::step, ::step])
     inside = cell_area > 0
-    dens = np.where(inside, values / np.where(inside, cell_area, 1.0) * 1e4, np.nan)[::step, ::step]
+    dens = np.where(inside, values / np.where(inside, cell_area, 1.0) * 1e4, np.nan)
     a, _, c, _, e, f = list(transform)[:6]
     scale = 1.0 if geographic else 1e-3
     x0, x1 = c * scale, (c + a * nx) * scale
@@ -246,7 +248,7 @@ def cell_map(values: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
     norm = Normalize(-vlim, vlim) if diverging else Normalize(0.0, vlim)
     im = ax.imshow(np.ma.masked_invalid(dens), cmap=cmap, norm=norm, extent=(x0, x1, y0, y1), interpolation="nearest")
     if zone_index is not None:
-        z = np.asarray(zone_index)[::step, ::step].astype(float)
+        z = np.asarray(zone_index[::step, ::step]).astype(float)
         z[z < 0] = np.nan
         ys = np.linspace(y1, y0, z.shape[0])
         xs = np.linspace(x0, x1, z.shape[1])

@@ -36,7 +36,7 @@ CELLS_ZLIB_LEVEL = 1
 CELLS_WORTH_COMPRESSING = 0.5
 
 
-def write_cells(ds: xr.Dataset, path: Path, rows: int, observe=None, threads: int | None = None) -> None:
+def write_cells(ds: xr.Dataset, path: Path, rows: int, observe=None, threads: int | None = None, only_observed=()) -> None:
     """Write per-cell layers (dims ``y, x``; numpy or dask) to NetCDF4 block by block, each layer once.
 
     Blocks of ``rows`` whole rows (the last may be shorter) are computed on the local
@@ -61,16 +61,20 @@ def write_cells(ds: xr.Dataset, path: Path, rows: int, observe=None, threads: in
         ``observe(name, row0, block)``.
     threads : int, optional
         Threads computing, digesting and compressing blocks (default: dask's, one per core).
+    only_observed : iterable of str
+        Layers computed in the same pass and handed to ``observe`` but not written to the file.
     """
     import threading
 
     import dask
     import dask.array as dsa
+    import dask.threaded
     import h5netcdf
     import h5py
     import numpy as np
 
-    names = [n for n in ds.data_vars if ds[n].dims == ("y", "x")]
+    computed = [n for n in ds.data_vars if ds[n].dims == ("y", "x")]
+    names = [n for n in computed if n not in set(only_observed)]
     ny, nx = ds.sizes["y"], ds.sizes["x"]
     rows = max(1, min(int(rows), ny))
     with h5netcdf.File(path, "w") as f:
@@ -102,14 +106,16 @@ def write_cells(ds: xr.Dataset, path: Path, rows: int, observe=None, threads: in
         def store(name: str, row0: int, block: np.ndarray) -> None:
             if observe is not None:
                 observe(name, row0, block)
+            if name not in datasets:
+                return
             chunk, mask = _chunk_bytes(block, rows, compressed)
             with lock:
                 datasets[name].id.write_direct_chunk((row0, 0), chunk, filter_mask=mask)
 
-        arrays = [ds[n].data if hasattr(ds[n].data, "map_blocks") else dsa.from_array(ds[n].data, chunks=(rows, -1)) for n in names]
+        arrays = [ds[n].data if hasattr(ds[n].data, "map_blocks") else dsa.from_array(ds[n].data, chunks=(rows, -1)) for n in computed]
         # the writing threads compute, digest and compress the blocks; HDF5 writes one chunk at a time
-        targets = [_Sink(n, store) for n in names]
-        dask.compute(dsa.store([a.rechunk((rows, -1)) for a in arrays], targets, lock=False, compute=False), scheduler="threads", num_workers=threads)
+        targets = [_Sink(n, store) for n in computed]
+        dask.compute(dsa.store([a.rechunk((rows, -1)) for a in arrays], targets, lock=False, compute=False), scheduler=dask.threaded.get, num_workers=threads)
 
 
 class _Sink:

@@ -457,8 +457,10 @@ def georeferenced(ds: xr.Dataset) -> xr.Dataset:
         return ds
     t = Affine(*[float(v) for v in np.ravel(transform)[:6]])
     ny, nx = ds.sizes["y"], ds.sizes["x"]
-    out = ds.assign_coords(x=t.c + t.a * (np.arange(nx) + 0.5), y=t.f + t.e * (np.arange(ny) + 0.5))
-    out = out.drop_vars("spatial_ref", errors="ignore").rio.write_crs(crs).rio.write_transform(t).rio.write_coordinate_system()
+    # the grid mapping is made on the coordinates alone (rioxarray copies what it is given), then put on ds without copying its layers
+    frame = xr.Dataset(coords={"x": t.c + t.a * (np.arange(nx) + 0.5), "y": t.f + t.e * (np.arange(ny) + 0.5)})
+    frame = frame.rio.write_crs(crs).rio.write_transform(t).rio.write_coordinate_system()
+    out = ds.drop_vars("spatial_ref", errors="ignore").assign_coords(x=frame["x"], y=frame["y"], spatial_ref=frame["spatial_ref"])
     for name in out.data_vars:
         if {"y", "x"} <= set(out[name].dims):
             out[name].attrs["grid_mapping"] = "spatial_ref"
@@ -468,13 +470,25 @@ def georeferenced(ds: xr.Dataset) -> xr.Dataset:
 
 def write_cog(da: xr.DataArray, path: str | Path, crs: str, transform, inside: np.ndarray | None = None) -> None:
     """A Cloud-Optimised GeoTIFF (GDAL's COG driver, DEFLATE) of one per-cell map, float32 with NaN as nodata
-    outside the region (``inside`` False), its CRS and transform, and its unit as the ``units`` tag."""
+    outside the region (``inside`` False), its CRS and transform, its unit as the ``units`` tag and its
+    ``long_name`` as tag and band description.
+
+    Written by rasterio from the one float32 copy masked outside the region, with GDAL's block cache
+    bounded (:data:`COG_CACHE_BYTES`: by default it may take 5 % of the machine's memory per process).
+    """
+    import rasterio
     from rasterio.transform import Affine
 
     data = np.asarray(da.values, dtype=np.float32)
-    if inside is not None:
-        data = np.where(inside, data, np.float32(np.nan))
-    out = xr.DataArray(data, dims=("y", "x"))
-    out = out.rio.write_crs(crs).rio.write_transform(Affine(*[float(v) for v in np.ravel(transform)[:6]])).rio.write_nodata(np.nan, encoded=False)
-    out.attrs = {"units": da.attrs.get("units", ""), "long_name": da.attrs.get("long_name", str(da.name or ""))}
-    out.rio.to_raster(path, driver="COG", compress="DEFLATE", tags={"units": da.attrs.get("units", "")})
+    data = np.where(inside, data, np.float32(np.nan)) if inside is not None else data
+    long_name = da.attrs.get("long_name", str(da.name or ""))
+    profile = dict(driver="COG", compress="DEFLATE", width=data.shape[1], height=data.shape[0], count=1, dtype="float32", nodata=np.nan,
+                   crs=crs, transform=Affine(*[float(v) for v in np.ravel(transform)[:6]]))
+    with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_BYTES), rasterio.open(path, "w", **profile) as dst:
+        dst.write(data, 1)
+        dst.update_tags(long_name=long_name, units=da.attrs.get("units", ""))
+        dst.set_band_description(1, long_name)
+
+
+#: GDAL block cache of a COG being written [bytes].
+COG_CACHE_BYTES = 64 * 2**20

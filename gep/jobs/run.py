@@ -9,11 +9,13 @@ is run by :mod:`gep.jobs.series`, one year at a time through :func:`compute`.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import xarray as xr
 
 from gep import execution
 from gep.accounting.account import carbon_stock_table, water_yield_table
@@ -198,16 +200,17 @@ def write(result: RunResult, out_dir: Path | None, command: str = KIND) -> Writt
     parcel = sc.folder / result.landscape.parcel.path if result.landscape.parcel is not None else None
     folder = Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / run_id(sc, result.coef, parcel)
     with output_folder(folder, KIND, refuse_other_region(parcel)) as tmp:
-        names, cell_digests = _write_tables(result, tmp)
-        names += _write_maps(result, tmp)
+        names, cell_digests, maps = _write_tables(result, tmp)
+        names += _write_maps(result, tmp, maps)
         names.append("report.html")
         _write_report(result, tmp, folder, names)
         manifest, _, _ = mf.write(tmp, build_manifest(result, command, tmp, outputs.hashes(tmp, names), cell_digests))
     return Written(result, folder, manifest)
 
 
-def _write_tables(result: RunResult, folder: Path) -> tuple[list[str], dict[str, str]]:
-    """The account tables and NetCDF files; the names written and the value digests of ``cells.nc``."""
+def _write_tables(result: RunResult, folder: Path) -> tuple[list[str], dict[str, str], dict[str, np.ndarray]]:
+    """The account tables and NetCDF files; the names written, the value digests of ``cells.nc`` and the
+    layers of ``maps/`` by file name (computed in the same pass as ``cells.nc``: :func:`write_cells`)."""
     acc = result.account
     table = acc.table()
     outputs.write_csv(table, folder / "account.csv")
@@ -215,37 +218,45 @@ def _write_tables(result: RunResult, folder: Path) -> tuple[list[str], dict[str,
     outputs.write_csv(acc.components, folder / "components.csv")
     outputs.write_csv(acc.zone_table(), folder / "zones.csv")
     outputs.write_netcdf(acc.data, folder / "account.nc")
-    cells = result.cells[[v for v in result.cells.data_vars if not str(v).startswith("value_")]]  # per-service values: maps/ only
-    cell_digests = write_cells(result, raster.georeferenced(cells), folder / "cells.nc")
+    cell_digests, maps = write_cells(result, folder / "cells.nc", map_layers(result))
     names = ["account.csv", "account.parquet", "components.csv", "zones.csv", "account.nc", "cells.nc"]
     for name, frame in (("parcels.csv", acc.parcels), ("carbon_stock.csv", carbon_stock_table(acc)), ("water_yield.csv", water_yield_table(acc))):
         if frame is not None:
             outputs.write_csv(frame, folder / name)
             names.append(name)
-    return names, cell_digests
+    return names, cell_digests, maps
 
 
-def _write_maps(result: RunResult, folder: Path) -> list[str]:
-    """``maps/<service>.tif`` (quantity per cell), ``maps/<service>_value.tif`` (value per cell) and ``maps/gep_value.tif``
-    (Cloud-Optimised GeoTIFFs, nodata outside the region), the GEP map and the chart; the names written."""
+def map_layers(result: RunResult) -> dict[str, str]:
+    """The per-cell layers of ``maps/`` by file name: ``<service>.tif`` (quantity per cell), ``<service>_value.tif``
+    (value per cell) and ``gep_value.tif``; none when the grid has no CRS or transform."""
+    cells = result.cells
+    if cells.attrs.get("crs") is None or cells.attrs.get("transform") is None:
+        return {}
+    layers = {f"{name}.tif": name for name in result.enabled if name in cells}
+    layers.update({f"{n}.tif": n for n in ("carbon_stock", "water_yield") if n in cells})
+    layers.update({f"{sid}_value.tif": f"value_{sid}" for sid in result.enabled if f"value_{sid}" in cells})
+    layers["gep_value.tif"] = "gep_value"
+    return layers
+
+
+def _write_maps(result: RunResult, folder: Path, maps: dict[str, np.ndarray]) -> list[str]:
+    """``maps/*.tif`` (Cloud-Optimised GeoTIFFs of the layers ``maps``, NaN outside the region: :func:`map_layers`),
+    the GEP map and the chart; the names written."""
     sc, cells, acc = result.scenario, result.cells, result.account
     crs, transform = cells.attrs.get("crs"), cells.attrs.get("transform")
     names = []
     charts.value_by_service_zone(acc.table(), folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {format_money(acc.gep)}/yr")
     names.append("value_by_service_zone.png")
-    if crs is None or transform is None:
+    if not maps:
         return names
-    inside = np.asarray(cells["cell_area"].values) > 0
     (folder / "maps").mkdir()
-    layers = {f"{name}.tif": cells[name] for name in result.enabled if name in cells}
-    layers.update({f"{n}.tif": cells[n] for n in ("carbon_stock", "water_yield") if n in cells})
-    layers.update({f"{sid}_value.tif": cells[f"value_{sid}"] for sid in result.enabled if f"value_{sid}" in cells})
-    layers["gep_value.tif"] = cells["gep_value"]
-    for name, da in layers.items():
-        raster.write_cog(da, folder / "maps" / name, crs, transform, inside)
-        names.append(f"maps/{name}")
-    zone_index = cells["zone_index"].values if "zone_index" in cells else None
-    charts.gep_map(np.asarray(cells["gep_value"].values, dtype=np.float64), np.asarray(cells["cell_area"].values), zone_index, transform,
+    layers = {name: xr.DataArray(maps[name], dims=("y", "x"), name=var, attrs=cells[var].attrs) for name, var in map_layers(result).items()}
+    with ThreadPoolExecutor(execution.threads()) as pool:  # GDAL compresses with the GIL released: one map per core
+        list(pool.map(lambda item: raster.write_cog(item[1], folder / "maps" / item[0], crs, transform), layers.items()))
+    names += [f"maps/{name}" for name in layers]
+    zone_index = cells["zone_index"].data if "zone_index" in cells else None
+    charts.gep_map(maps["gep_value.tif"], cells["cell_area"].data, zone_index, transform,
                    bool(raster.is_geographic(crs)), folder / "gep_map.png", f"GEP per cell: {sc.name} {sc.year}")
     names.append("gep_map.png")
     return names
@@ -275,16 +286,38 @@ def _write_report(result: RunResult, folder: Path, shown: Path, names: list[str]
                         sorted(names), result.scenario.path.name, __version__)
 
 
-def write_cells(result: RunResult, cells, path: Path) -> dict[str, str]:
-    """Write the per-cell maps ``cells`` of a run to ``path`` in blocks on every core; their value digests
-    (:class:`gep.audit.provenance.Digest`), taken from the blocks as they are written."""
+def write_cells(result: RunResult, path: Path, maps: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    """Write the per-cell layers of a run to ``path`` (``cells.nc``; the per-service values ``value_*`` go to
+    ``maps/`` only) in blocks on every core, in one pass over the blocks that also fills the layers of
+    ``maps`` (file name → layer: :func:`map_layers`), so that no layer is computed twice.
+
+    Returns the value digests of ``cells.nc`` (:class:`gep.audit.provenance.Digest`, taken from the blocks as
+    they are written) and the ``maps`` layers by file name (float32, NaN outside the region).
+    """
+    cells = raster.georeferenced(result.cells)
+    maps = maps or {}
     shape = (cells.sizes["y"], cells.sizes["x"])
-    digests = {n: provenance.Digest(shape, DIGEST_TOLERANCE) for n in cells.data_vars if cells[n].dims == ("y", "x")}
+    in_file = [n for n in cells.data_vars if cells[n].dims == ("y", "x") and not str(n).startswith("value_")]
+    digests = {n: provenance.Digest(shape, DIGEST_TOLERANCE) for n in in_file}
+    kept = {var: np.empty(shape, dtype=np.float32) for var in set(maps.values())}
+    inside = np.empty(shape, dtype=bool) if kept else None
     segment = provenance.segment_rows(shape)
     rows = result.execution.rows if result.execution is not None else execution.block_rows(shape)
     rows = segment * max(1, round(rows / segment))  # blocks of whole digest segments
-    outputs.write_cells(cells, path, rows, observe=lambda name, row0, block: digests[name].update(row0, block), threads=execution.threads())
-    return {n: d.hexdigest() for n, d in sorted(digests.items())}
+
+    def observe(name: str, row0: int, block: np.ndarray) -> None:
+        if name in digests:
+            digests[name].update(row0, block)
+        if name in kept:
+            kept[name][row0 : row0 + len(block)] = block
+        if name == "cell_area" and inside is not None:
+            inside[row0 : row0 + len(block)] = block > 0
+
+    layers = in_file + [v for v in kept if v not in in_file]
+    outputs.write_cells(cells[layers], path, rows, observe=observe, threads=execution.threads(), only_observed=[v for v in layers if v not in in_file])
+    for layer in kept.values():
+        layer[~inside] = np.nan
+    return {n: d.hexdigest() for n, d in sorted(digests.items())}, {name: kept[var] for name, var in maps.items()}
 
 
 def build_manifest(result: RunResult, command: str, folder: Path, output_hashes: dict[str, str], cell_digests: dict[str, str]) -> mf.Manifest:
