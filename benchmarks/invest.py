@@ -21,11 +21,13 @@ What each side computes and writes (see ``benchmarks/README.md``):
   total stock map (GeoTIFF, t C/ha) and the summary table; ``gep run carbon.toml``: the
   stock per cell [t C] and per zone × ecosystem from the same pool table, carbon
   sequestration by class and its value, the per-cell value map, the account tables, NetCDF
-  files, chart and manifest.
+  files, the ``maps/`` COGs (stock, sequestration, its value, GEP per cell), the GEP map, chart,
+  report and manifest.
 - **awy**: InVEST annual water yield: aligned inputs, Kc, root depth, vegetation, PET,
   fractp, AET and water-yield maps, watershed table and vector; ``gep run awy.toml``:
   Budyko AET and water conservation A·(P − AET) per cell (runoff coefficient set to 0) and
-  per zone × ecosystem, its value, the per-cell value map, tables, NetCDF, chart, manifest.
+  per zone × ecosystem, its value, the per-cell value map, tables, NetCDF, the ``maps/`` COGs
+  (water conservation, water yield, its value, GEP per cell), the GEP map, chart, report, manifest.
 
 After the timed rounds the results of the two are compared (carbon: total stock;
 water: gep's per-cell water conservation against InVEST's water yield × cell area on
