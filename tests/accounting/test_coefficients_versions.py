@@ -41,7 +41,7 @@ def test_an_old_version_loads_the_frozen_copy():
     assert not v11.has("price.soil_n_treatment") and new.price("price.soil_n_treatment")[1] == 2003
 
 
-def test_version_1_2_0_replays_from_its_frozen_copy_with_the_assumed_travel_time_share():
+def test_version_1_2_0_replays_from_its_frozen_copy_with_the_old_confidence_tags():
     # 1.3.0 re-sourced recreation.time_value_share (value unchanged, assumed -> verified, docs/methods.md
     # "New and re-sourced coefficient rows"); a run made with 1.2.0 still finds the old tag in the frozen copy
     v12, new = coefficient_set("cn-2022@1.2.0"), coefficient_set("cn-2022")
@@ -50,6 +50,9 @@ def test_version_1_2_0_replays_from_its_frozen_copy_with_the_assumed_travel_time
     u = new.uncertainty("recreation.time_value_share")
     assert (u.value, u.confidence) == (1.0, "verified") and u.low < 0.34 and u.high == 1.0
     assert new.scalar("recreation.time_value_share", "dimensionless") == v12.scalar("recreation.time_value_share", "dimensionless")
+    # the rice price keeps its value (131 CNY per 50 kg of japonica paddy = 2620 CNY/t), now derived from the read notice
+    assert new.price("price.product.rice")[0].magnitude == v12.price("price.product.rice")[0].magnitude == 2620
+    assert (v12.uncertainty("price.product.rice").confidence, new.uncertainty("price.product.rice").confidence) == ("assumed", "derived")
     zj12, zj = coefficient_set("zj-2020@1.2.0"), coefficient_set("zj-2020")
     assert [f.parent.name + "/" + f.name for f in zj12.folders] == ["cn-2022/1.2.0", "zj-2020/1.2.0"]
     assert zj.version == "1.3.0" and zj.uncertainty("recreation.time_value_share").confidence == "verified"
