@@ -53,6 +53,7 @@ def test_version_1_2_0_replays_from_its_frozen_copy_with_the_old_confidence_tags
     # the rice price keeps its value (131 CNY per 50 kg of japonica paddy = 2620 CNY/t), now derived from the read notice
     assert new.price("price.product.rice")[0].magnitude == v12.price("price.product.rice")[0].magnitude == 2620
     assert (v12.uncertainty("price.product.rice").confidence, new.uncertainty("price.product.rice").confidence) == ("assumed", "derived")
+    assert new.price("price.product.wheat")[0].magnitude == 2300 and new.uncertainty("price.product.wheat").confidence == "derived"
     zj12, zj = coefficient_set("zj-2020@1.2.0"), coefficient_set("zj-2020")
     assert [f.parent.name + "/" + f.name for f in zj12.folders] == ["cn-2022/1.2.0", "zj-2020/1.2.0"]
     assert zj.version == "1.3.0" and zj.uncertainty("recreation.time_value_share").confidence == "verified"
