@@ -30,8 +30,8 @@ Kinds
     Sum given service values (``[[items]]`` with ``label``, ``category``,
     ``value``) with the engine's account code and read totals and shares: this
     checks the account arithmetic on published figures, not gep's physical models.
-    These cases are identities (they read back published numbers) and are not
-    counted as tests of the engine.
+    These cases are identities (they read back published numbers): they are
+    reported apart and not counted as tests of the engine.
 ``published-account``
     Re-value a published physical account (``account``: a CSV with one row per
     priced component, see :mod:`gep.accounting.published`) with a coefficient
@@ -40,6 +40,10 @@ Kinds
     ``year``, and read gep's value (``revalued``), the published value
     (``published``, an identity) or their ratio (``ratio``), selected by
     ``service`` and optionally ``component``.
+
+A case whose ``case.toml`` says ``identity = true`` (the default of the
+``account-arithmetic`` kind) is an identity: ``gep verify`` reports it apart from
+the engine tests and does not count it among them.
 
 A check passes when ``|actual − expected| ≤ abs_tol + rel_tol·|expected|``.
 
@@ -99,6 +103,8 @@ BOND_WHAT = ("dirty_price", "clean_price", "accrued_interest", "yield_to_maturit
 ARITHMETIC_WHAT = ("total", "category", "share")
 PUBLISHED_WHAT = {"revalued": "CNY", "published": "CNY", "ratio": "dimensionless"}
 CAPACITY_WHAT = ("capacity", "target")
+#: Kinds whose cases are identities unless their case.toml says ``identity = false``.
+IDENTITY_KINDS = ("account-arithmetic",)
 
 
 @dataclass
@@ -154,6 +160,7 @@ class CaseResult:
     error: str | None = None
     seconds: float = 0.0
     source: str = ""
+    identity: bool = False
 
     @property
     def passed(self) -> bool:
@@ -173,7 +180,7 @@ class CaseResult:
     def to_dict(self) -> dict:
         w = self.worst()
         return {
-            "case": self.name, "kind": self.kind, "passed": self.passed, "error": self.error,
+            "case": self.name, "kind": self.kind, "identity": self.identity, "passed": self.passed, "error": self.error,
             "seconds": round(self.seconds, 3), "source": self.source,
             "largest_deviation": None if w is None else {"check": w.name, "deviation": w.to_dict()["deviation"], "rel_deviation": w.to_dict()["rel_deviation"]},
             "checks": [c.to_dict() for c in self.checks],
@@ -472,6 +479,7 @@ def run_case(folder: str | Path) -> CaseResult:
     try:
         case = read_toml(folder / CASE_FILE, "case file") if (folder / CASE_FILE).is_file() else {}
         res.kind = str(case.get("kind", "gep-run"))
+        res.identity = bool(case.get("identity", res.kind in IDENTITY_KINDS))
         if res.kind not in KINDS:
             raise InputError(f"{folder / CASE_FILE}: unknown kind {res.kind!r}", hint=f"kinds: {', '.join(KINDS)}")
         if not (folder / SOURCE_FILE).is_file():

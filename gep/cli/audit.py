@@ -113,6 +113,8 @@ def verify_cmd(
     """Run the reference calculations and compare with their expected results.
 
     Prints a pass/fail table with the largest deviation per case; exit 1 if any case fails.
+    Identity cases (they read back published numbers, ``identity = true`` in case.toml) are
+    marked and counted apart from the engine tests.
     """
     from gep.audit import cases
 
@@ -120,7 +122,10 @@ def verify_cmd(
     results = cases.run_cases(folder, only=case)
     failed = [r for r in results if not r.passed]
     if as_json:
-        emit({"directory": str(folder), "passed": not failed, "n_cases": len(results), "n_failed": len(failed), "cases": [r.to_dict() for r in results]})
+        engine = [r for r in results if not r.identity]
+        emit({"directory": str(folder), "passed": not failed, "n_cases": len(results), "n_failed": len(failed),
+              "n_engine_cases": len(engine), "n_engine_failed": sum(not r.passed for r in engine),
+              "n_identity_cases": len(results) - len(engine), "cases": [r.to_dict() for r in results]})
     else:
         console = out
         t = Table(title=f"gep verify {folder}")
@@ -130,13 +135,18 @@ def verify_cmd(
             worst = r.worst()
             dev = "—" if worst is None else f"{worst.deviation:.3g} ({worst.rel_deviation:.2g} rel)" if worst.rel_deviation is not None else f"{worst.deviation:.3g}"
             where = escape(r.error) if r.error else ("—" if worst is None else escape(worst.name))
-            t.add_row(r.name, r.kind, f"{sum(c.passed for c in r.checks)}/{len(r.checks)}", "[green]pass[/]" if r.passed else "[red]FAIL[/]", dev, where)
+            t.add_row(r.name, f"{r.kind} (identity)" if r.identity else r.kind, f"{sum(c.passed for c in r.checks)}/{len(r.checks)}", "[green]pass[/]" if r.passed else "[red]FAIL[/]", dev, where)
         console.print(t)
         for r in failed:
             for c in r.checks:
                 if not c.passed:
                     console.print(f"[red]FAIL[/] {r.name}: {escape(c.name)}: expected {c.expected:.10g}, got {_num(c.actual)} (tolerance {c.allowed:.3g})", highlight=False)
-        console.print(f"{len(results) - len(failed)}/{len(results)} cases pass", highlight=False)
+        engine = [r for r in results if not r.identity]
+        identities = [r for r in results if r.identity]
+        console.print(f"{sum(r.passed for r in engine)}/{len(engine)} engine cases pass", highlight=False)
+        if identities:
+            console.print(f"{sum(r.passed for r in identities)}/{len(identities)} identity cases pass "
+                          f"(they read back published numbers and are not tests of the engine)", highlight=False)
     if failed:
         show_error(f"{len(failed)} case(s) fail: {', '.join(r.name for r in failed)}")
         raise typer.Exit(1)

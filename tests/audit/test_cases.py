@@ -43,6 +43,18 @@ def test_shipped_cases_pass_and_cover_every_service_and_kind():
         assert (folder / "SOURCE.md").is_file() and (folder / "expected.toml").is_file()
 
 
+def test_identity_cases_are_marked_and_not_counted_as_engine_tests():
+    """The Lishui and Ninghai cases read back published totals: verify reports them apart."""
+    doc = json.loads(invoke("verify", CASES, "--case", "identity-", "--case", "bond-par", "--json").stdout)
+    by_case = {c["case"]: c for c in doc["cases"]}
+    assert by_case["identity-lishui-2018"]["identity"] and by_case["identity-ninghai-2018"]["identity"]
+    assert not by_case["bond-par-yield"]["identity"] and not by_case["identity-stoichiometry"]["identity"]
+    assert doc["n_engine_cases"] == 2 and doc["n_identity_cases"] == 2 and doc["n_cases"] == 4
+    table = invoke("verify", CASES, "--case", "identity-lishui", "--case", "bond-par")
+    lines = " ".join(table.stdout.split())
+    assert "1/1 engine cases pass" in lines and "1/1 identity cases pass" in lines and "(identity)" in lines
+
+
 def test_table_output_lists_every_case():
     result = invoke("verify", CASES, "--case", "capacity", "--case", "bond")
     assert result.exit_code == 0, result.output
@@ -87,7 +99,8 @@ def test_published_accounts_are_revalued_and_a_wrong_price_fails(tmp_path):
     result = invoke("verify", CASES, "--case", "published-", "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert {c["case"] for c in doc["cases"]} == {"published-ganzi-2010", "published-gaotianyan-2014"}
+    assert {c["case"] for c in doc["cases"]} == {"published-ganzi-2010", "published-gaotianyan-2014", "published-baiyangdian-2011"}
+    assert not any(c["identity"] for c in doc["cases"])
     assert all(c["kind"] == "published-account" and c["passed"] for c in doc["cases"])
     shutil.copytree(CASES / "published-ganzi-2010", tmp_path / "published-ganzi-2010")
     case = tmp_path / "published-ganzi-2010" / "case.toml"

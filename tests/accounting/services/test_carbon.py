@@ -100,6 +100,9 @@ def test_carbon_nep_rh_sums_the_monthly_model_over_a_seasonal_year_hand(coef, ma
     # NEP = 600 − 346.8953 = 253.1047 gC/m² × 900 m² × 1e-6 × 44/12 = 0.835245 t CO2
     assert qty(res, 1, "forest") == pytest.approx(0.835245, rel=1e-5)
     assert qty(res, 1, "urban") == 0.0
+    # value, national form: t CO2 × the carbon market price 55 CNY/t CO2 of 2022 (index factor 1):
+    # 0.835245 × 55 = 45.938 CNY; the urban cell adds nothing
+    assert total_value(res, coef) == pytest.approx(45.938, rel=1e-4)
     # sets before cn-2022 1.2.0 (no respiration_monthly in their profile) keep the model on annual means, so
     # their runs replay: T̄ 16.625 °C, P 1310/12 mm → Rh 299.0323 gC/m², NEP 300.9677 → 0.993193 t CO2
     annual = make_landscape([[211, 51]], [[1, 1]], {"npp": (600.0, "gC/(m**2*yr)"), "temperature": (16.625, "degC"), "precipitation": (1310.0, "mm/yr")})

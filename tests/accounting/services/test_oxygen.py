@@ -38,5 +38,9 @@ def test_oxygen_release_zj_2020_defaults_to_the_npp_basis(make_landscape):
     res = run("oxygen_release", carbon_landscape(make_landscape), zj, "npp")
     # 600 gC/m² / (72/162) = 1350 g dry matter × 1.19 = 1606.5 g O2/m² × 900 m² = 1.44585 t per vegetated cell
     assert qty(res, 1, "forest") == pytest.approx(1.44585)
+    # value: 2 vegetated cells × 1.44585 t = 2.8917 t × 1000 CNY/t (LY/T 1721, price year 2007) × CPI 2007→2022
+    # (1.431757) = 4140.21 CNY at 2022 prices
+    assert chain(2007) == pytest.approx(1.431757, rel=1e-6)
+    assert total_value(res, zj) == pytest.approx(2.8917 * 1000 * 1.431757, rel=1e-6) == pytest.approx(4140.21, rel=1e-5)
     # against the net basis (32/44 × CO2 of NEP = 0.738917 t): × 1.9567 here
     assert qty(res, 1, "forest") / (32 / 44 * (600 - RH) * A * 1e-6 * CO2_C) == pytest.approx(1.9567, rel=1e-4)

@@ -52,3 +52,19 @@ def test_provisioning_share_and_origin_switch(coef, make_landscape):
     assert float(v["rice"].value.sum()) == pytest.approx(0.6 * 26200)
     # switch off: crabs count, 1 t × 100 000 CNY/t
     assert float(v["crabs"].value.sel(zone=2, ecosystem="water")) == pytest.approx(100000)
+
+
+def test_provisioning_water_supply_and_hydropower_national_form_hand(coef, make_landscape):
+    """The national form (docs/methods.md §1; Bai Ma Zhuo Ga et al. 2017 §2.3 and Table 3): water supplied and
+    hydropower generated are valued as quantity × unit price, V = Σ Q_i·P_i."""
+    table = pd.DataFrame({
+        "zone_id": [2, 2], "product": ["water_supply", "hydropower"], "ecosystem": ["water", "water"],
+        "quantity": [20000.0, 1.5], "unit": ["m**3", "MWh"],
+    })
+    ls = make_landscape([[12, 211], [42, 51]], [[1, 1], [2, 2]], tables={"production": table})
+    v = values(run("provisioning", ls, coef), coef)
+    # water: 20 000 m³ × 0.5 CNY/m³ (2022) = 10 000 CNY
+    assert float(v["water_supply"].value.sel(zone=2, ecosystem="water")) == pytest.approx(20000 * 0.5)
+    # hydropower: 1.5 MWh = 1500 kWh × 0.35 CNY/kWh (2022) = 525 CNY
+    assert float(v["hydropower"].value.sel(zone=2, ecosystem="water")) == pytest.approx(1500 * 0.35)
+    assert total_value(run("provisioning", ls, coef), coef) == pytest.approx(10525.0)

@@ -114,3 +114,6 @@ def test_water_conservation_cn_2022_counts_local_water_supply_in_full(coef, make
     # the water balance of test_water_conservation_water_balance_hand, the 200 m³ supplied not taken off
     assert qty(res, 1, "forest") == pytest.approx(421.164)
     assert qty(res, 1, "grassland") == pytest.approx(541.44)
+    # value, national form: the whole 1232.604 m³ at the reservoir cost 7.06 CNY/m³ (2010) × CPI 2010→2022
+    # (1.318025): 1232.604 × 7.06 × 1.318025 = 11 469.697 CNY; netting would have taken 200 × 7.06 × 1.318025 = 1861.05 off
+    assert total_value(res, coef) == pytest.approx(11469.697, rel=1e-6)
