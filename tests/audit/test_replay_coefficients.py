@@ -23,7 +23,7 @@ def release_new_version(root: Path) -> None:
     """What a maintainer does: freeze the current version under releases/, then put the corrected one in place."""
     shutil.copytree(root / "cn-2022", root / "releases" / "cn-2022" / "1.0.0")
     shutil.rmtree(root / "cn-2022")
-    shutil.copytree(SHIPPED / "cn-2022", root / "cn-2022")  # 1.2.0
+    shutil.copytree(SHIPPED / "cn-2022", root / "cn-2022")  # 1.3.0 (the shipped current version)
 
 
 def test_a_run_with_an_older_version_replays_from_the_frozen_copy(tmp_path, monkeypatch, tiny):
@@ -38,7 +38,7 @@ def test_a_run_with_an_older_version_replays_from_the_frozen_copy(tmp_path, monk
     assert (manifest["coefficients"]["id"], manifest["coefficients"]["version"]) == ("cn-2022", "1.0.0")
 
     release_new_version(root)
-    assert "1.2.0" in invoke("coefficients", "show", "cn-2022").output  # the set has moved on
+    assert "1.3.0" in invoke("coefficients", "show", "cn-2022").output  # the set has moved on
     result = invoke("replay", run / "manifest.json", "--json")
     doc = json.loads(result.stdout)
     assert result.exit_code == 0, result.output
@@ -49,7 +49,7 @@ def test_a_run_with_an_older_version_replays_from_the_frozen_copy(tmp_path, monk
     result = invoke("replay", run / "manifest.json", "--json")
     doc = json.loads(result.stdout)
     assert result.exit_code == 3
-    assert any(c["kind"] == "coefficient" and "version 1.0.0 recorded, 1.2.0 now" in c["problem"] for c in doc["changed"])
+    assert any(c["kind"] == "coefficient" and "version 1.0.0 recorded, 1.3.0 now" in c["problem"] for c in doc["changed"])
 
 
 def test_a_scenario_can_name_a_version(tmp_path, tiny):

@@ -18,6 +18,7 @@ def test_a_missing_version_is_a_clear_error():
     with pytest.raises(CoefficientError) as exc:
         find_set("cn-2022@0.9.0")
     assert "has no version 0.9.0" in str(exc.value)
-    assert "1.0.0 (releases)" in exc.value.hint and "1.1.0 (releases)" in exc.value.hint and "1.2.0 (current)" in exc.value.hint
+    # cn-2022 1.3.0 (re-sourced travel-time share and rice price) is current; 1.2.0 is frozen under releases/
+    assert "1.0.0 (releases)" in exc.value.hint and "1.2.0 (releases)" in exc.value.hint and "1.3.0 (current)" in exc.value.hint
     with pytest.raises(CoefficientError, match="not found"):
         find_set("cn-1999@1.0.0")
