@@ -46,6 +46,7 @@ RFC 6962 section 2.1 (Merkle hash trees); RFC 8032 section 5.1 (Ed25519).
 
 from __future__ import annotations
 
+import functools
 import gc
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
@@ -98,13 +99,37 @@ class Replay:
         return self.times[seq]
 
 
-def _context(seq: int, record: dict) -> Context:
-    effects = record.get("effects") if isinstance(record.get("effects"), dict) else {}
-    if "evidence" not in effects:
-        return Context(seq, record.get("time", ""))
-    ev = effects.get("evidence")
+def _context(seq: int, time: str, effects: Any) -> Context:
+    """The context a record was decided in: its sequence number, time and (issuance, recalculation) the evidence it recorded."""
+    if type(effects) is not dict or "evidence" not in effects:
+        return Context(seq, time)
+    ev = effects["evidence"]
     evidence = {k: v for k, v in ev.items() if k not in ("key", "used_before")} if isinstance(ev, dict) else None
-    return Context(seq, record.get("time", ""), evidence)
+    return Context(seq, time, evidence)
+
+
+@functools.lru_cache(maxsize=1)
+def _checked_reader() -> Any:
+    """``read(bytes, proven) -> (seq, time, request, signature, effects)`` of a record whose own checks passed elsewhere.
+
+    Decoded with msgspec into a typed record whose signature is left as raw JSON (a
+    batch signature's audit path is most of a record's bytes) and decoded only when the
+    rules need it: when the batch signature was not proven by the checks.
+    """
+    import msgspec
+
+    record = msgspec.defstruct("Record", [("effects", Any), ("request", Any), ("seq", Any), ("signature", msgspec.Raw), ("time", Any)])
+    typed, plain = msgspec.json.Decoder(record).decode, msgspec.json.Decoder().decode
+
+    def read(data: bytes, proven: bool) -> tuple:
+        try:
+            r = typed(data)
+        except msgspec.DecodeError:  # not a record (its own checks would have said so): read it as it is
+            d = plain(data)
+            return d["seq"], d["time"], d["request"], d["signature"], d["effects"]
+        return r.seq, r.time, r.request, r.signature if proven else plain(r.signature), r.effects
+
+    return read
 
 
 
@@ -189,14 +214,12 @@ def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> i
     state, ids, times, kinds = rp.state, rp.ids, rp.times, rp.records
     expect = rp.frontier.size + 1
     last_time = rp.last_time
-    decode = None
+    read = None
     at = 0
     for chunk in chunks:
         decoded = chunk.records
-        if decoded is None and decode is None:
-            import msgspec  # the second process checked the bytes: here they are only read
-
-            decode = msgspec.json.Decoder().decode
+        if decoded is None and read is None:
+            read = _checked_reader()  # the second process checked the bytes: here they are only read
         problem, root_problem, proven = chunk.problem, chunk.root_problem, chunk.proven
         for i in range(chunk.size):
             seq, client_id, data, _leaf, _root = rows[at + i]
@@ -205,27 +228,28 @@ def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> i
             expect += 1
             if problem is not None and problem[0] == i:
                 raise AuditFailed(problem[2], seq=seq, client_id=client_id)
-            record = decoded[i] if decoded is not None else decode(data)
-            if record["seq"] != seq:
-                raise AuditFailed(f"the record says sequence {record['seq']!r} but is stored at {seq}", seq=seq, client_id=client_id)
-            t = record["time"]
+            if decoded is not None:
+                record = decoded[i]
+                rseq, t, request, signature, recorded = record["seq"], record["time"], record["request"], record["signature"], record["effects"]
+            else:
+                rseq, t, request, signature, recorded = read(data, proven[i] == 1)
+            if rseq != seq:
+                raise AuditFailed(f"the record says sequence {rseq!r} but is stored at {seq}", seq=seq, client_id=client_id)
             if not isinstance(t, str) or not TIME.match(t) or t < last_time:
                 raise AuditFailed(f"the record's time {t!r} is not a UTC time at or after the previous record's ({last_time}): the ledger's clock went backwards",
                                   seq=seq, client_id=client_id)
             last_time = t
-            request = record["request"]
-            rid = request.get("id") if isinstance(request, dict) else None
+            rid, signer = (request.get("id"), request.get("signer")) if type(request) is dict else (None, None)
             if client_id is not None and rid != client_id:
                 raise AuditFailed(f"the record's request id {rid!r} differs from the stored client id", seq=seq, client_id=client_id)
-            signer = request.get("signer") if isinstance(request, dict) else None
             if (signer, rid) in ids:
                 raise AuditFailed(f"request id {rid!r} of this signer was already used by transaction {ids[(signer, rid)]}", seq=seq, client_id=rid)
             try:
-                effects = apply(state, request, record["signature"], _context(seq, record), None, proven[i] == 1)
+                effects = apply(state, request, signature, _context(seq, t, recorded), None, proven[i] == 1)
             except LedgerError as exc:
                 raise AuditFailed(f"replaying it is refused: {exc.line()}", seq=seq, client_id=rid) from exc
-            if effects != record["effects"]:
-                raise AuditFailed(f"recorded effects differ from the replay ({_diff(effects, record['effects'])})", seq=seq, client_id=rid)
+            if effects != recorded:
+                raise AuditFailed(f"recorded effects differ from the replay ({_diff(effects, recorded)})", seq=seq, client_id=rid)
             if root_problem == i:
                 raise AuditFailed("the stored tree root after this transaction differs from the recomputed RFC 6962 root", seq=seq, client_id=rid)
             ids[(signer, rid)] = seq
