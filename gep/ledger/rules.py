@@ -52,7 +52,7 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right, insort
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, Iterable
 
 from gep.ledger import clock, keys, merkle
 from gep.ledger.canonical import ATTEST_DOMAIN, BATCH_DOMAIN, canonical, signing_message
@@ -323,6 +323,15 @@ class MemoryState(State):
     def new_block(self, instrument_id, start, end, holder, seq):
         self.blocks.setdefault(instrument_id, {})[start] = [end, holder, seq]
         insort(self.starts.setdefault((holder, instrument_id), []), start)
+
+    def load_blocks(self, rows: Iterable[tuple[str, int, int, str, int]]) -> None:
+        """Add serial blocks ``(instrument, start, end, holder, seq)`` at once (a checkpoint's): each holder's starts sorted once."""
+        starts: dict[tuple[str, str], list[int]] = {}
+        for i, start, end, holder, seq in rows:
+            self.blocks.setdefault(i, {})[start] = [end, holder, seq]
+            starts.setdefault((holder, i), []).append(start)
+        for key, new in starts.items():
+            self.starts[key] = sorted(self.starts.get(key, []) + new)
 
     def set_holder(self, instrument_id, start, holder, seq):
         row = self.blocks[instrument_id][start]

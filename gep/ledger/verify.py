@@ -521,8 +521,7 @@ def _restore(doc: Any, ledger: Any) -> Replay:
     st.key_instrument = dict(doc["key_instrument"])
     st.balances = {(a, i): n for a, i, n in doc["balances"]}
     st.evidence = dict(doc["evidence"])
-    for i, start, end, holder, seq in doc["blocks"]:
-        st.new_block(i, start, end, holder, seq)
+    st.load_blocks(doc["blocks"])
     rp.ids = {(signer, rid): seq for signer, rid, seq in doc["ids"]}
     st.market = {(kind, key): (mdoc, seq) for kind, key, mdoc, seq in doc["market"]}
     rp.last_time = doc["last_time"]
