@@ -335,7 +335,7 @@ def split_point(rows: Sequence[tuple], share: float) -> int:
         return 0
     try:
         record = json.loads(rows[m - 1][2])
-    except ValueError:  # a record that is not JSON: its own checks report it
+    except (ValueError, RecursionError):  # a record that is not JSON (or nested past the parser's depth): its own checks report it
         return m
     return min(len(rows), m + _batch_rest(record))
 

@@ -221,3 +221,16 @@ def test_split_verify_of_an_untouched_ledger_gives_the_same_summary(busy, monkey
     doc = export(busy)
     monkeypatch.setattr(records, "PARENT_SHARE", 0.5)
     assert verify_export(doc)["root"] == want["root"]
+
+
+def test_the_split_moves_to_the_end_of_a_batch_and_survives_any_bytes():
+    from gep.ledger import records
+
+    def row(seq, index, size):
+        return (seq, None, json.dumps({"signature": {"index": index, "size": size, "path": [], "signature": "00"}}).encode(), None, None)
+
+    rows = [row(k + 1, k % 4, 4) for k in range(12)]  # batches of 4: records 1-4, 5-8, 9-12
+    assert records.split_point(rows, 0.5) == 8  # 6 records in: the batch of records 5-8 stays whole
+    assert records.split_point(rows, 0.0) == 0 and records.split_point(rows, 1.0) == 12
+    junk = [(k + 1, None, b"[" * 100_000, None, None) for k in range(12)]  # not JSON, nested past any parser's depth
+    assert records.split_point(junk, 0.5) == 6
