@@ -119,6 +119,33 @@ class Frontier:
         self.size += 1
         return new
 
+    def extend(self, leaves: Sequence[bytes], roots: bool = False) -> list[bytes]:
+        """Append leaf hashes; return the root after each when ``roots`` (else an empty list).
+
+        The same tree as :meth:`append` one leaf at a time, without listing the new nodes
+        (:func:`levels` gives them all at once): the cost of checking every record's stored
+        root is the ``popcount(size) − 1`` hashes of each root.
+        """
+        sha = hashlib.sha256
+        stack = [h for _, h in self.stack]
+        size = self.size
+        out: list[bytes] = []
+        keep = out.append
+        for leaf in leaves:
+            i, h = size, leaf
+            while i & 1:
+                h = sha(b"\x01" + stack.pop() + h).digest()
+                i >>= 1
+            stack.append(h)
+            size += 1
+            if roots:
+                for k in range(len(stack) - 2, -1, -1):
+                    h = sha(b"\x01" + stack[k] + h).digest()
+                keep(h)
+        self.size = size
+        self.stack = [(level, h) for (level, _), h in zip(self.needed(size), stack)]
+        return out
+
     def root(self) -> bytes:
         """Merkle tree hash of all leaves appended so far [32 bytes]."""
         stack = self.stack
@@ -132,11 +159,8 @@ class Frontier:
 
 
 def root(leaves: Sequence[bytes]) -> bytes:
-    """Merkle tree hash of a list of leaf hashes [32 bytes] (iterative, O(n))."""
-    f = Frontier()
-    for leaf in leaves:
-        f.append(leaf)
-    return f.root()
+    """Merkle tree hash of a list of leaf hashes [32 bytes] (level by level, ``n − 1`` hashes)."""
+    return levels(leaves)[-1][0] if len(leaves) else EMPTY_ROOT
 
 
 def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:

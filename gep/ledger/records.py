@@ -5,25 +5,32 @@ log order, on the state rebuilt so far. What a record says about itself does not
 depend on that state, so it is checked here, a chunk of records at a time, ahead
 of the rules:
 
-1. its leaf hash ``SHA-256(0x00 || bytes)`` equals the stored leaf hash;
+1. its leaf hash ``SHA-256(0x00 || bytes)`` equals the stored leaf hash (a chunk's stored
+   hashes are compared joined, in one comparison, and one by one only where they differ);
 2. its bytes are canonical JSON with exactly the record fields
    (:func:`gep.ledger.canonical.parse_record`);
 3. its request has the shape of its type (:func:`gep.ledger.rules.check_request`),
    which gives the signing message;
 4. batch signatures are proven once per batch (:func:`gep.ledger.rules.prove_batches`);
-5. the tree root after it equals the stored root; the new perfect-subtree nodes are kept.
+5. the tree root after it equals the stored root (:meth:`gep.ledger.merkle.Frontier.extend`).
 
 After the last record: the roots at the sizes asked for (those of the signed heads),
-the frontier, and the stored Merkle nodes compared with the recomputed ones.
+the frontier, and the perfect subtrees the records added, built level by level over the
+leaf hashes (:func:`gep.ledger.merkle.levels`), for comparison with the stored Merkle
+nodes (:func:`merkle_problem`).
 
 The checks run in this process (:func:`check_here`), or, for a long log on a machine
-with two cores, in a second process forked for them (:func:`check_in_child`) while
-this one applies the rules. Either way every check is made, the results are the same
-and reach the replay in log order, so ``verify`` reports the same first failure.
+with two cores, split by ranges of the log (:func:`check_split`): a forked second
+process checks the later part (it hashes the earlier records to reach the tree where its
+part begins) while this one checks the earlier part and applies the rules. Either way
+every check is made, the results are the same and reach the replay in log order, so
+``verify`` reports the same first failure.
 """
 
 from __future__ import annotations
 
+import gc
+import json
 import os
 from dataclasses import dataclass, field
 from itertools import islice
@@ -34,12 +41,20 @@ from gep.ledger.canonical import SIGNING_DOMAIN, parse_record
 from gep.ledger.errors import LedgerError, StorageError
 from gep.ledger.rules import check_request, prove_batches
 
-__all__ = ["Chunk", "Tree", "Checks", "check_here", "check_in_child", "CHUNK", "TWO_PROCESSES_FROM"]
+__all__ = ["Chunk", "Tree", "Checks", "check_here", "check_in_child", "check_split", "split_point", "joined_equal", "merkle_problem", "CHUNK",
+           "TWO_PROCESSES_FROM", "PARENT_SHARE", "LEDGER_SHARE"]
 
 #: Records checked at a time (a batch cut by a chunk's end is taken whole into it).
 CHUNK = 4096
 #: Logs of at least this many records are checked in a second process when two cores are there.
 TWO_PROCESSES_FROM = 20_000
+#: With two processes, the share of the log whose records' checks the first one makes, besides applying the rules
+#: to every record: for an export's verify, where that is all it does. From the parts measured on 10^5 transfers
+#: (rules ≈ 1.0 s, records' checks ≈ 1.7 s of CPU), about 0.2 gives both processes equal work.
+PARENT_SHARE = 0.2
+#: The same for a ledger database's verify, whose first process also reads and compares every table: measured
+#: on 10^5 transfers, it is then the busier of the two even with no checks of its own (benchmarks/RESULTS.md).
+LEDGER_SHARE = 0.0
 
 #: Kinds of a record's own failure, in the order ``verify`` checks them.
 LEAF, CANONICAL = "leaf", "canonical"
@@ -79,15 +94,17 @@ class Chunk:
 class Tree:
     """The tree after the last record checked.
 
-    ``roots``: root (hex) at each size asked for that was reached; ``merkle_problem``:
-    ``(message, seq)`` of the first stored node that differs from the recomputed tree, or None.
+    ``roots``: root (hex) at each size asked for that was reached; ``nodes``: the perfect
+    subtrees ending after the first row checked, as ``(spans, hashes)`` — ``(level, first
+    index, end index)`` per level and their hashes joined in that order — for
+    :func:`merkle_problem` (None unless asked for).
     """
 
     size: int
     stack: list[tuple[int, bytes]]
     roots: dict[int, str] = field(default_factory=dict)
     verified: set = field(default_factory=set)
-    merkle_problem: tuple[str, int] | None = None
+    nodes: tuple[list[tuple[int, int, int]], bytes] | None = None
 
 
 class _Verified:
@@ -110,27 +127,41 @@ class Checks:
         Batch signatures proven so far (``(signer, root, signature)``); the checks add to it.
     sizes : iterable of int
         Tree sizes whose roots are wanted (the signed heads').
-    merkle : list of (level, index, hash hex), optional
-        Stored Merkle nodes to compare with the nodes the rows add.
+    nodes : bool
+        Recompute the perfect subtrees the rows add (those ending after the first row), to
+        compare with the stored Merkle nodes (:attr:`Tree.nodes`); then ``before`` must hold
+        every leaf hash before the first row.
     keep_records : bool
         Hand the decoded records on with each chunk (in this process).
+    before : bytes
+        Leaf hashes (32 bytes each) of the records before the first row.
+    lo, hi : int
+        Check only ``rows[lo:hi]`` (``hi`` None: to the end). With ``lo`` > 0 the rows
+        before it are hashed (their leaves only) to reach the tree at ``lo``: this is how a
+        second process takes the later part of a log (:func:`check_split`).
     """
 
-    def __init__(self, rows: Sequence[tuple], frontier: merkle.Frontier, verified: set, sizes=(), merkle_rows: list | None = None,
-                 keep_records: bool = True) -> None:
+    def __init__(self, rows: Sequence[tuple], frontier: merkle.Frontier, verified: set, sizes=(), nodes: bool = False,
+                 keep_records: bool = True, before: bytes = b"", lo: int = 0, hi: int | None = None) -> None:
         self.rows = rows
         self.frontier = merkle.Frontier(frontier.size, list(frontier.stack))
+        self.start = frontier.size  # the nodes ending after this size are recomputed
         self.state = _Verified(verified)  # shared in this process; a second process has its own copy
         self.sizes = set(sizes)
-        self.merkle_rows = merkle_rows
+        self.nodes = nodes
         self.keep_records = keep_records
-        self.nodes: dict[tuple[int, int], bytes] = {}
         self.roots: dict[int, str] = {}
-        self.leaves = bytearray()
+        self.leaves = bytearray(before)
+        self.lo, self.hi = lo, len(rows) if hi is None else hi
 
     def chunks(self) -> Iterator[Chunk]:
         """Check the rows chunk by chunk; stop after a chunk with a problem."""
-        rows = iter(self.rows)
+        if self.lo:  # the tree at lo: only the leaves of the rows before it (a second process; the first checks them)
+            leaf = merkle.leaf_hash
+            skipped = [leaf(row[2]) for row in islice(self.rows, self.lo)]
+            self.frontier.extend(skipped)
+            self.leaves += b"".join(skipped)
+        rows = islice(self.rows, self.lo, self.hi)
         while True:
             chunk = list(islice(rows, CHUNK))
             if not chunk:
@@ -149,43 +180,76 @@ class Checks:
 
     def _check(self, chunk: list[tuple], parsed: list[tuple]) -> Chunk:
         proven = prove_batches(self.state, [(p[1]["request"], p[1]["signature"], p[2]) if p[2] is not None else (None, None, None) for p in parsed])
-        frontier, nodes, roots, sizes = self.frontier, self.nodes, self.roots, self.sizes
-        leaves = bytearray()
+        n = len(chunk)
+        leaves = [p[0] for p in parsed]
+        joined = b"".join(leaves)
         problem = root_problem = None
-        for i, ((_seq, _cid, _data, stored_leaf, stored_root), (leaf, _record, _message, bad)) in enumerate(zip(chunk, parsed)):
-            if stored_leaf is not None and stored_leaf != leaf.hex():
-                problem = (i, LEAF, "the record's bytes do not hash to its stored leaf hash (record or hash edited)")
-                break
-            if bad is not None:
-                problem = (i, CANONICAL, f"the record is not canonical JSON: {bad.message}")
-                break
-            for level, index, h in frontier.append(leaf):
-                nodes[(level, index)] = h
-            leaves += leaf
-            root = frontier.root()
-            if frontier.size in sizes:
-                roots[frontier.size] = root.hex()
-            if stored_root is not None and stored_root != root.hex():
-                root_problem = i
-                break
-        size = len(chunk) if problem is None and root_problem is None else (problem or (root_problem,))[0] + 1
-        self.leaves += leaves
-        return Chunk(size, bytes(leaves), bytes(proven[:size]), problem, root_problem,
+        bad = next((i for i, p in enumerate(parsed) if p[3] is not None), n)  # first record not canonical
+        stored = [row[3] for row in chunk]
+        if not joined_equal(stored, joined):  # find the first edited leaf (or rows without stored leaves)
+            bad = min(bad, next((i for i, (s, leaf) in enumerate(zip(stored, leaves)) if s is not None and s != leaf.hex()), n))
+        if bad < n:
+            p = parsed[bad]
+            problem = ((bad, LEAF, "the record's bytes do not hash to its stored leaf hash (record or hash edited)") if stored[bad] is not None
+                       and stored[bad] != p[0].hex() else (bad, CANONICAL, f"the record is not canonical JSON: {p[3].message}"))
+        first = self.frontier.size
+        roots = self.frontier.extend(leaves[:bad], roots=True)  # the root after each record, up to the first that fails
+        stored_roots = [row[4] for row in chunk[:bad]]
+        if not joined_equal(stored_roots, b"".join(roots)):
+            root_problem = next((i for i, (s, r) in enumerate(zip(stored_roots, roots)) if s is not None and s != r.hex()), None)
+        for size in self.sizes:
+            if first < size <= first + len(roots):
+                self.roots[size] = roots[size - first - 1].hex()
+        if root_problem is not None:  # verify stops at it (after its rules): no chunk follows, and the tree is not asked for
+            problem = None
+            size = kept = root_problem + 1
+        else:
+            kept = len(roots)
+            size = n if problem is None else bad + 1
+        self.leaves += joined[:32 * kept]
+        return Chunk(size, joined[:32 * kept], bytes(proven[:size]), problem, root_problem,
                      [p[1] for p in parsed[:size]] if self.keep_records else None)
 
     def tree(self) -> Tree:
         """The tree after the rows checked (call after :meth:`chunks` ran out)."""
-        return Tree(self.frontier.size, list(self.frontier.stack), dict(self.roots), set(self.state.verified), self._merkle_problem())
+        return Tree(self.frontier.size, list(self.frontier.stack), dict(self.roots), set(self.state.verified), self._nodes() if self.nodes else None)
 
-    def _merkle_problem(self) -> tuple[str, int] | None:
-        if self.merkle_rows is None:
+    def _nodes(self) -> tuple[list[tuple[int, int, int]], bytes]:
+        """The perfect subtrees ending after ``start``, from the tree over every leaf built level by level."""
+        leaves = self.leaves
+        n = len(leaves) // 32
+        tree = merkle.levels([bytes(leaves[k:k + 32]) for k in range(0, 32 * n, 32)]) if n else []
+        spans = [(level, self.start >> level, n >> level) for level in range(len(tree))]
+        return spans, b"".join(b"".join(tree[level][lo:hi]) for level, lo, hi in spans)
+
+
+def merkle_problem(nodes: tuple[list[tuple[int, int, int]], bytes], rows: list) -> tuple[str, int] | None:
+    """``(message, seq)`` of the first stored Merkle node that differs from the recomputed ones (:attr:`Tree.nodes`), or None.
+
+    ``rows``: the stored nodes ``(level, index, hash hex)``, in (level, index) order for the
+    fast comparison (column by column); in any other order they are compared one by one.
+    """
+    spans, hashes = nodes
+    if rows and len(rows) == sum(hi - lo for _, lo, hi in spans):
+        levels_, idx, stored = zip(*rows)
+        if (list(levels_) == [level for level, lo, hi in spans for _ in range(lo, hi)] and list(idx) == [i for _, lo, hi in spans for i in range(lo, hi)]
+                and joined_equal(stored, hashes)):
             return None
-        stored = {(int(lv), int(ix)): h for lv, ix, h in self.merkle_rows}
-        want = {k: v.hex() for k, v in self.nodes.items()}
-        if stored == want:
-            return None
-        k = sorted(x for x in set(stored) | set(want) if stored.get(x) != want.get(x))[0]
-        return f"node (level {k[0]}, index {k[1]}) differs from the recomputed tree", k[1] * (1 << k[0]) + 1
+    keys = [(level, i) for level, lo, hi in spans for i in range(lo, hi)]
+    need = {k: hashes[32 * j:32 * j + 32].hex() for j, k in enumerate(keys)}
+    have = {(int(lv), int(ix)): h for lv, ix, h in rows}
+    if have == need:
+        return None
+    k = sorted(x for x in set(have) | set(need) if have.get(x) != need.get(x))[0]
+    return f"node (level {k[0]}, index {k[1]}) differs from the recomputed tree", k[1] * (1 << k[0]) + 1
+
+
+def joined_equal(stored: list, hashes: bytes) -> bool:
+    """True when the stored hex hashes, joined, are ``hashes`` (one comparison for a chunk; False for a missing or non-text one)."""
+    try:
+        return "".join(stored) == hashes.hex()
+    except TypeError:
+        return False
 
 
 def _batch_rest(record: dict | None) -> int:
@@ -228,6 +292,52 @@ def two_processes(n: int) -> bool:
 
     return (n >= TWO_PROCESSES_FROM and (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
             and not multiprocessing.current_process().daemon)
+
+
+def check_split(checks: Checks, share: float | None = None) -> tuple[Iterator[Chunk], Any]:
+    """Split ``checks`` by ranges of the log: the first ``share`` of the rows here, the rest in a forked process.
+
+    The second process starts at once on the later rows (it hashes the earlier ones to
+    reach the tree where its part begins); this one checks the earlier rows as the replay
+    asks for them, then hands on the second process's chunks. A batch is not cut: the split
+    is moved to the end of the batch it falls in. The chunks reach the replay in log order,
+    with the same checks and the same first failure as :func:`check_here`.
+    """
+    rows = checks.rows
+    m = split_point(rows, PARENT_SHARE if share is None else share)
+    here = Checks(rows, checks.frontier, checks.state.verified, checks.sizes, False, True, bytes(checks.leaves), 0, m)
+    checks.lo = m
+    later, later_tree = check_in_child(checks)
+
+    def chunks() -> Iterator[Chunk]:
+        try:
+            for chunk in here.chunks():
+                yield chunk
+                if chunk.problem is not None or chunk.root_problem is not None:
+                    return
+            yield from later
+        finally:
+            later.close()
+
+    def tree() -> Tree:
+        t = later_tree()
+        t.roots.update(here.roots)
+        t.verified |= here.state.verified
+        return t
+
+    return chunks(), tree
+
+
+def split_point(rows: Sequence[tuple], share: float) -> int:
+    """Where :func:`check_split` divides ``rows``: after ``share`` of them, moved to the end of the batch there."""
+    m = min(len(rows), int(len(rows) * share))
+    if m == 0:
+        return 0
+    try:
+        record = json.loads(rows[m - 1][2])
+    except (ValueError, RecursionError):  # a record that is not JSON (or nested past the parser's depth): its own checks report it
+        return m
+    return min(len(rows), m + _batch_rest(record))
 
 
 def check_in_child(checks: Checks) -> tuple[Iterator[Chunk], Any]:
@@ -281,6 +391,7 @@ def check_in_child(checks: Checks) -> tuple[Iterator[Chunk], Any]:
 
 
 def _child(checks: Checks, send: Any) -> None:
+    gc.disable()  # it keeps nothing and makes no cycles: collections would only walk the inherited heap
     try:
         for chunk in checks.chunks():
             send.send(("chunk", chunk))

@@ -52,7 +52,7 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right, insort
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, Iterable
 
 from gep.ledger import clock, keys, merkle
 from gep.ledger.canonical import ATTEST_DOMAIN, BATCH_DOMAIN, canonical, signing_message
@@ -324,6 +324,15 @@ class MemoryState(State):
         self.blocks.setdefault(instrument_id, {})[start] = [end, holder, seq]
         insort(self.starts.setdefault((holder, instrument_id), []), start)
 
+    def load_blocks(self, rows: Iterable[tuple[str, int, int, str, int]]) -> None:
+        """Add serial blocks ``(instrument, start, end, holder, seq)`` at once (a checkpoint's): each holder's starts sorted once."""
+        starts: dict[tuple[str, str], list[int]] = {}
+        for i, start, end, holder, seq in rows:
+            self.blocks.setdefault(i, {})[start] = [end, holder, seq]
+            starts.setdefault((holder, i), []).append(start)
+        for key, new in starts.items():
+            self.starts[key] = sorted(self.starts.get(key, []) + new)
+
     def set_holder(self, instrument_id, start, holder, seq):
         row = self.blocks[instrument_id][start]
         old = row[1]
@@ -363,6 +372,10 @@ class MemoryState(State):
 # --------------------------------------------------------------------------- checks
 
 
+#: Request type -> (fields it must have, fields it may have), the common fields included.
+_SHAPES = {kind: (required | COMMON_FIELDS, required | optional | COMMON_FIELDS) for kind, (required, optional) in REQUEST_FIELDS.items()}
+
+
 def check_request(request: Any) -> dict:
     """Structural check of a request: known type, exactly the allowed fields, valid ids.
 
@@ -374,16 +387,15 @@ def check_request(request: Any) -> dict:
     if not isinstance(request, dict):
         raise InvalidRequest("a request must be a JSON object")
     kind = request.get("type")
-    if kind not in REQUEST_FIELDS:
+    shape = _SHAPES.get(kind) if type(kind) is str else None
+    if shape is None:
         raise InvalidRequest(f"unknown request type {kind!r}", hint=f"one of {', '.join(REQUEST_FIELDS)}")
-    required, optional = REQUEST_FIELDS[kind]
-    fields = set(request)
-    missing = (required | COMMON_FIELDS) - fields
-    if missing:
-        raise InvalidRequest(f"{kind} request lacks field(s) {', '.join(sorted(missing))}")
-    extra = fields - required - optional - COMMON_FIELDS
-    if extra:
-        raise InvalidRequest(f"{kind} request has unknown field(s) {', '.join(sorted(extra))}")
+    need, allowed = shape
+    fields = request.keys()
+    if not fields >= need:
+        raise InvalidRequest(f"{kind} request lacks field(s) {', '.join(sorted(need - fields))}")
+    if not fields <= allowed:
+        raise InvalidRequest(f"{kind} request has unknown field(s) {', '.join(sorted(fields - allowed))}")
     if request["v"] != VERSION:
         raise InvalidRequest(f"request version {request['v']!r} is not supported", hint=f"this ledger reads version {VERSION}")
     check_client_id(request["id"])
@@ -530,12 +542,25 @@ def prove_batches(state: State, items: list[tuple[Any, Any, bytes | None]]) -> l
             if not keys.verify(signer, BATCH_DOMAIN + root, sig):
                 continue
             state.verified.add((signer, root, sig))
-        hexes = [[h.hex() for h in level] for level in tree[:-1]]
-        for i in range(size):
-            k, path, _ = members[i]
-            if path == [level[(i >> l) ^ 1] for l, level in enumerate(hexes) if (i >> l) ^ 1 < len(level)]:
+        for i, path in enumerate(_audit_paths(tree)):
+            k, recorded, _ = members[i]
+            if recorded == path:
                 proven[k] = True
     return proven
+
+
+def _audit_paths(tree: list[list[bytes]]) -> list[list[str]]:
+    """The audit path (hex) of every leaf of a tree given by its :func:`gep.ledger.merkle.levels`.
+
+    Built from the root down: a node's path is its sibling (where it has one) followed by
+    its parent's path, so each level costs one short list per node.
+    """
+    paths: list[list[str]] = [[]]
+    for level in reversed(tree[:-1]):
+        hexes = [h.hex() for h in level]
+        m = len(hexes)
+        paths = [[hexes[j ^ 1]] + paths[j >> 1] if j ^ 1 < m else paths[j >> 1] for j in range(m)]
+    return paths
 
 
 def _authenticate(state: State, request: dict, signature: Any, message: bytes | None) -> None:

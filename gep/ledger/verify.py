@@ -33,7 +33,8 @@ restored). Publish heads (``gep ledger head``) and verify against them.
 What a record allows checking on its own (its bytes, leaf hash and stored root, its
 request's shape, batch signatures) and the stored Merkle nodes need no ledger state: they run in a pass of
 their own (:mod:`gep.ledger.records`), in this process or, for a long log on two cores,
-in a forked one, ahead of the rules; failures are still reported in log order.
+split by ranges of the log with a forked process that starts as soon as the log is read
+(while this one reads the tables), ahead of the rules; failures are still reported in log order.
 
 The export is a JSON document with each record's canonical text, its leaf hash
 and the root, so anyone can recompute the root with their own code.
@@ -45,6 +46,7 @@ RFC 6962 section 2.1 (Merkle hash trees); RFC 8032 section 5.1 (Ed25519).
 
 from __future__ import annotations
 
+import functools
 import gc
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
@@ -97,13 +99,37 @@ class Replay:
         return self.times[seq]
 
 
-def _context(seq: int, record: dict) -> Context:
-    effects = record.get("effects") if isinstance(record.get("effects"), dict) else {}
-    if "evidence" not in effects:
-        return Context(seq, record.get("time", ""))
-    ev = effects.get("evidence")
+def _context(seq: int, time: str, effects: Any) -> Context:
+    """The context a record was decided in: its sequence number, time and (issuance, recalculation) the evidence it recorded."""
+    if type(effects) is not dict or "evidence" not in effects:
+        return Context(seq, time)
+    ev = effects["evidence"]
     evidence = {k: v for k, v in ev.items() if k not in ("key", "used_before")} if isinstance(ev, dict) else None
-    return Context(seq, record.get("time", ""), evidence)
+    return Context(seq, time, evidence)
+
+
+@functools.lru_cache(maxsize=1)
+def _checked_reader() -> Any:
+    """``read(bytes, proven) -> (seq, time, request, signature, effects)`` of a record whose own checks passed elsewhere.
+
+    Decoded with msgspec into a typed record whose signature is left as raw JSON (a
+    batch signature's audit path is most of a record's bytes) and decoded only when the
+    rules need it: when the batch signature was not proven by the checks.
+    """
+    import msgspec
+
+    record = msgspec.defstruct("Record", [("effects", Any), ("request", Any), ("seq", Any), ("signature", msgspec.Raw), ("time", Any)])
+    typed, plain = msgspec.json.Decoder(record).decode, msgspec.json.Decoder().decode
+
+    def read(data: bytes, proven: bool) -> tuple:
+        try:
+            r = typed(data)
+        except msgspec.DecodeError:  # not a record (its own checks would have said so): read it as it is
+            d = plain(data)
+            return d["seq"], d["time"], d["request"], d["signature"], d["effects"]
+        return r.seq, r.time, r.request, r.signature if proven else plain(r.signature), r.effects
+
+    return read
 
 
 
@@ -121,7 +147,7 @@ def _diff(a: Any, b: Any, path: str = "effects") -> str:
 
 
 def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]], rp: Replay | None = None, sizes: Iterable[int] = (),
-           merkle_rows: list | None = None, processes: int | None = None) -> Replay:
+           merkle_rows: list | None = None, processes: int | None = None, started: tuple | None = None) -> Replay:
     """Replay log rows ``(seq, client_id, record bytes, stored leaf hash, stored root)``.
 
     ``client_id``, leaf hash and root may be None when the source does not store them.
@@ -141,6 +167,8 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
         1: everything in this process; 2: the records' own checks in a second process;
         default: 2 for a long log on a machine with two cores (:func:`gep.ledger.records.two_processes`).
         The result and the first failure reported are the same either way.
+    started : tuple, optional
+        The records' checks of these rows already started (:func:`start_checks`).
 
     Raises
     ------
@@ -149,9 +177,7 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
     """
     rp = rp if rp is not None else Replay()
     rows = rows if isinstance(rows, list) else list(rows)
-    checks = records.Checks(rows, rp.frontier, rp.state.verified, sizes, merkle_rows)
-    two = records.two_processes(len(rows)) if processes is None else processes >= 2
-    chunks, tree = (records.check_in_child if two else records.check_here)(checks)
+    chunks, tree = started if started is not None else start_checks(rows, rp, sizes, merkle_rows is not None, processes)
     try:
         expect = _replay(rp, rows, chunks)
     finally:
@@ -160,7 +186,7 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
     rp.frontier = merkle.Frontier(t.size, t.stack)
     rp.roots.update(t.roots)
     rp.state.verified |= t.verified
-    rp.merkle_problem = t.merkle_problem
+    rp.merkle_problem = records.merkle_problem(t.nodes, merkle_rows) if merkle_rows is not None else None
     try:
         end_commit(rp.state)
     except LedgerError as exc:
@@ -171,19 +197,29 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
     return rp
 
 
+def start_checks(rows: list[tuple], rp: Replay, sizes: Iterable[int] = (), nodes: bool = False, processes: int | None = None,
+                 share: float | None = None) -> tuple:
+    """Start the records' own checks of ``rows`` after ``rp`` (see :func:`replay`): (chunks, a function giving the tree).
+
+    With two processes the second one starts now, so the caller may read more (the
+    tables) while it works; this one checks ``share`` of the rows (:func:`gep.ledger.records.check_split`).
+    """
+    checks = records.Checks(rows, rp.frontier, rp.state.verified, sizes, nodes, before=bytes(rp.leaves))
+    two = records.two_processes(len(rows)) if processes is None else processes >= 2
+    return records.check_split(checks, share) if two else records.check_here(checks)
+
+
 def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> int:
     """Apply the rules to every record, in order, with the records' own checks from ``chunks``; return the next sequence number."""
     state, ids, times, kinds = rp.state, rp.ids, rp.times, rp.records
     expect = rp.frontier.size + 1
     last_time = rp.last_time
-    decode = None
+    read = None
     at = 0
     for chunk in chunks:
         decoded = chunk.records
-        if decoded is None and decode is None:
-            import msgspec  # the second process checked the bytes: here they are only read
-
-            decode = msgspec.json.Decoder().decode
+        if decoded is None and read is None:
+            read = _checked_reader()  # the second process checked the bytes: here they are only read
         problem, root_problem, proven = chunk.problem, chunk.root_problem, chunk.proven
         for i in range(chunk.size):
             seq, client_id, data, _leaf, _root = rows[at + i]
@@ -192,27 +228,28 @@ def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> i
             expect += 1
             if problem is not None and problem[0] == i:
                 raise AuditFailed(problem[2], seq=seq, client_id=client_id)
-            record = decoded[i] if decoded is not None else decode(data)
-            if record["seq"] != seq:
-                raise AuditFailed(f"the record says sequence {record['seq']!r} but is stored at {seq}", seq=seq, client_id=client_id)
-            t = record["time"]
+            if decoded is not None:
+                record = decoded[i]
+                rseq, t, request, signature, recorded = record["seq"], record["time"], record["request"], record["signature"], record["effects"]
+            else:
+                rseq, t, request, signature, recorded = read(data, proven[i] == 1)
+            if rseq != seq:
+                raise AuditFailed(f"the record says sequence {rseq!r} but is stored at {seq}", seq=seq, client_id=client_id)
             if not isinstance(t, str) or not TIME.match(t) or t < last_time:
                 raise AuditFailed(f"the record's time {t!r} is not a UTC time at or after the previous record's ({last_time}): the ledger's clock went backwards",
                                   seq=seq, client_id=client_id)
             last_time = t
-            request = record["request"]
-            rid = request.get("id") if isinstance(request, dict) else None
+            rid, signer = (request.get("id"), request.get("signer")) if type(request) is dict else (None, None)
             if client_id is not None and rid != client_id:
                 raise AuditFailed(f"the record's request id {rid!r} differs from the stored client id", seq=seq, client_id=client_id)
-            signer = request.get("signer") if isinstance(request, dict) else None
             if (signer, rid) in ids:
                 raise AuditFailed(f"request id {rid!r} of this signer was already used by transaction {ids[(signer, rid)]}", seq=seq, client_id=rid)
             try:
-                effects = apply(state, request, record["signature"], _context(seq, record), None, proven[i] == 1)
+                effects = apply(state, request, signature, _context(seq, t, recorded), None, proven[i] == 1)
             except LedgerError as exc:
                 raise AuditFailed(f"replaying it is refused: {exc.line()}", seq=seq, client_id=rid) from exc
-            if effects != record["effects"]:
-                raise AuditFailed(f"recorded effects differ from the replay ({_diff(effects, record['effects'])})", seq=seq, client_id=rid)
+            if effects != recorded:
+                raise AuditFailed(f"recorded effects differ from the replay ({_diff(effects, recorded)})", seq=seq, client_id=rid)
             if root_problem == i:
                 raise AuditFailed("the stored tree root after this transaction differs from the recomputed RFC 6962 root", seq=seq, client_id=rid)
             ids[(signer, rid)] = seq
@@ -372,17 +409,30 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         rp0 = _restore(since, ledger)
         start = rp0.frontier.size
 
+    heads = list(heads)
+    given_sizes = {h.get("tree_size") for _, h in heads if isinstance(h, dict) and type(h.get("tree_size")) is int}
+    fresh = Replay()
+    started: list = []  # the records' checks, started as soon as the log is read (a full verify), while the tables are read
+
+    def stop() -> None:
+        while started:
+            started.pop()[0].close()  # a forked second process is stopped
+
     def read(tx):
+        stop()  # a retried read starts again
+        p = (start,)
+        head_rows = tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads WHERE tree_size >= ? ORDER BY tree_size", p)
         rows = tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")
         if rows and not (type(rows[0][0]) is int and type(rows[0][2]) is bytes):  # SQLite gives these types; other drivers may not
             rows = [(int(s), c, bytes(r), lh, rt) for s, c, r, lh, rt in rows]
-        p = (start,)
+        if since is None and rows:
+            started.append(start_checks(rows, fresh, {int(r[0]) for r in head_rows} | given_sizes, True, processes, records.LEDGER_SHARE))
         tables = {
+            "heads": head_rows,
             "meta": dict(tx.q("SELECT key, value FROM meta")),
             "accounts": tx.q("SELECT id, kind, owner, seq, zone, role FROM accounts"),
             "instruments": tx.q("SELECT id, kind, base_unit, display_unit, binding, seq FROM instruments"),
             "caps": tx.q("SELECT seq, instrument, key, manifest_sha256, cap FROM caps WHERE seq > ?", p),
-            "heads": tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads WHERE tree_size >= ? ORDER BY tree_size", p),
             "postings": tx.q("SELECT seq, instrument, account, amount FROM postings WHERE seq > ?", p),
             "balances": tx.q("SELECT account, instrument, amount FROM balances"),
             "blocks": tx.q("SELECT instrument, start_serial, end_serial, holder, seq FROM blocks"),
@@ -390,18 +440,22 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             "prices": tx.q("SELECT seq, instrument, amount, price, time FROM prices WHERE seq > ?", p),
             "trades": tx.q("SELECT seq, n, " + ", ".join(TRADE_FIELDS) + " FROM trades WHERE seq > ?", p),
             "market": tx.q("SELECT kind, key, doc, seq FROM market"),
-            "merkle": tx.q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ?", p),
+            "merkle": tx.q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ? ORDER BY level, idx", p),
         }
         return rows, tables
 
-    rows, tables = store.read(read)
-    if not rows:
-        raise AuditFailed("the log is empty (no genesis record)")
-    heads = list(heads)
-    stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in tables["heads"]]
-    sizes = {h["tree_size"] for h in stored} | {h.get("tree_size") for _, h in heads if isinstance(h, dict) and type(h.get("tree_size")) is int}
     with _paused_gc():
-        rp = replay(rows, sizes=sizes, merkle_rows=tables["merkle"], processes=processes) if since is None else _continue(rp0, since, rows, sizes, tables["merkle"])
+        try:
+            rows, tables = store.read(read)
+            if not rows:
+                raise AuditFailed("the log is empty (no genesis record)")
+            stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg}
+                      for n, r, t, k, sg in tables["heads"]]
+            sizes = {h["tree_size"] for h in stored} | given_sizes
+            rp = (replay(rows, fresh, sizes, tables["merkle"], started=started[0]) if since is None
+                  else _continue(rp0, since, rows, sizes, tables["merkle"]))
+        finally:
+            stop()
         if not stored:
             raise AuditFailed("the database holds no signed tree head", hint="every commit signs one: the heads table was emptied")
         check_heads(rp, stored, heads, witnesses)
@@ -467,8 +521,7 @@ def _restore(doc: Any, ledger: Any) -> Replay:
     st.key_instrument = dict(doc["key_instrument"])
     st.balances = {(a, i): n for a, i, n in doc["balances"]}
     st.evidence = dict(doc["evidence"])
-    for i, start, end, holder, seq in doc["blocks"]:
-        st.new_block(i, start, end, holder, seq)
+    st.load_blocks(doc["blocks"])
     rp.ids = {(signer, rid): seq for signer, rid, seq in doc["ids"]}
     st.market = {(kind, key): (mdoc, seq) for kind, key, mdoc, seq in doc["market"]}
     rp.last_time = doc["last_time"]
@@ -486,13 +539,15 @@ def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (
     if len(rows) < n:
         raise AuditFailed(f"the log holds {len(rows)} transactions, the checkpoint verified {n}: transactions {len(rows) + 1}..{n} are missing",
                           seq=len(rows) + 1)
-    leaves = []
-    for k, (seq, cid, data, stored_leaf, _root) in enumerate(rows[:n]):
-        leaf = merkle.leaf_hash(data)
-        if seq != k + 1 or (stored_leaf is not None and stored_leaf != leaf.hex()):
-            raise AuditFailed("the record's bytes or position differ from its stored leaf hash", seq=seq, client_id=cid)
-        leaves.append(leaf)
-    rp.leaves = bytearray(b"".join(leaves))
+    before = rows[:n]
+    leaf_hash = merkle.leaf_hash
+    leaves = [leaf_hash(row[2]) for row in before]
+    joined = b"".join(leaves)
+    if [row[0] for row in before] != list(range(1, n + 1)) or not records.joined_equal([row[3] for row in before], joined):
+        for k, ((seq, cid, _data, stored_leaf, _root), leaf) in enumerate(zip(before, leaves)):
+            if seq != k + 1 or (stored_leaf is not None and stored_leaf != leaf.hex()):
+                raise AuditFailed("the record's bytes or position differ from its stored leaf hash", seq=seq, client_id=cid)
+    rp.leaves = bytearray(joined)
     rp.data = [r[2] for r in rows[:n]]
     root = merkle.root(leaves).hex()
     if root != doc["head"]["root_hash"]:
@@ -506,6 +561,14 @@ def _first(seqs: Iterable[int | None]) -> int | None:
     return min(vals) if vals else None
 
 
+def _same_rows(stored: list, want: list) -> bool:
+    """True when the stored rows are the wanted tuples, in any order (one sort each; a row of other types is not the same)."""
+    try:
+        return len(stored) == len(want) and sorted(map(tuple, stored)) == sorted(want)
+    except TypeError:
+        return False
+
+
 def _compare_tables(rp: Replay, t: dict) -> None:
     st = rp.state
 
@@ -517,13 +580,14 @@ def _compare_tables(rp: Replay, t: dict) -> None:
     meta = t["meta"]
     if meta.get("ledger_id") != st.ledger_id or meta.get("registry") != st.registry:
         raise fail("meta", "ledger id or registry key differs from the genesis record", 1)
-    # postings, grouped by transaction
+    # postings, grouped by transaction (where the sorted rows differ)
     db: dict[int, list] = {}
-    for seq, ins, acc, amount in t["postings"]:
-        db.setdefault(int(seq), []).append((ins, acc, int(amount)))
     mem: dict[int, list] = {}
-    for seq, ins, acc, amount in st.postings:
-        mem.setdefault(seq, []).append((ins, acc, amount))
+    if not _same_rows(t["postings"], st.postings):
+        for seq, ins, acc, amount in t["postings"]:
+            db.setdefault(int(seq), []).append((ins, acc, int(amount)))
+        for seq, ins, acc, amount in st.postings:
+            mem.setdefault(seq, []).append((ins, acc, amount))
     bad = [s for s in set(db) | set(mem) if sorted(db.get(s, [])) != sorted(mem.get(s, []))]
     if bad:
         s = min(bad)
@@ -548,12 +612,14 @@ def _compare_tables(rp: Replay, t: dict) -> None:
         k = sorted(x for x in set(bal) | set(want_bal) if bal.get(x) != want_bal.get(x))[0]
         last = max((p[0] for p in st.postings if (p[2], p[1]) == k), default=None)
         raise fail("balances", f"balance of {k[0]} in {k[1]} is {bal.get(k, 0)}, the log gives {want_bal.get(k, 0)}", last)
-    blocks = {(i, int(s)): (int(e), h, int(q)) for i, s, e, h, q in t["blocks"]}
-    want_blocks = {(i, s): (row[0], row[1], row[2]) for i, table in st.blocks.items() for s, row in table.items()}
-    if blocks != want_blocks:
-        k = sorted(x for x in set(blocks) | set(want_blocks) if blocks.get(x) != want_blocks.get(x))[0]
-        seq = (want_blocks.get(k) or blocks.get(k))[2]
-        raise fail("blocks", f"serial block {k[0]} #{k[1]} is {blocks.get(k)}, the log gives {want_blocks.get(k)} (end, holder, seq)", seq)
+    want_rows = [(i, s, row[0], row[1], row[2]) for i, table in st.blocks.items() for s, row in table.items()]
+    if not _same_rows(t["blocks"], want_rows):
+        blocks = {(i, int(s)): (int(e), h, int(q)) for i, s, e, h, q in t["blocks"]}
+        want_blocks = {(i, s): (e, h, q) for i, s, e, h, q in want_rows}
+        if blocks != want_blocks:
+            k = sorted(x for x in set(blocks) | set(want_blocks) if blocks.get(x) != want_blocks.get(x))[0]
+            seq = (want_blocks.get(k) or blocks.get(k))[2]
+            raise fail("blocks", f"serial block {k[0]} #{k[1]} is {blocks.get(k)}, the log gives {want_blocks.get(k)} (end, holder, seq)", seq)
     ev = {int(s): (k, i, int(a), int(c)) for s, k, i, a, c in t["evidence_use"]}
     if ev != st.evidence_rows:
         s = min(x for x in set(ev) | set(st.evidence_rows) if ev.get(x) != st.evidence_rows.get(x))

@@ -37,10 +37,14 @@ def verify_processes(request, monkeypatch):
     """Run every verify of a test twice: the records' own checks in this process, then in a forked second one.
 
     The second way is what a long log gets on two cores (:func:`gep.ledger.records.two_processes`);
-    forcing it on small ledgers shows it gives the same results and the same first failure.
+    forcing it on small ledgers shows it gives the same results and the same first failure. Each
+    process then checks a part of the log (:func:`gep.ledger.records.check_split`), so that a
+    failure may lie in either part or at the seam.
     """
     if request.param == "two processes":
         monkeypatch.setattr(records, "TWO_PROCESSES_FROM", 0)
+        monkeypatch.setattr(records, "LEDGER_SHARE", 0.4)
+        monkeypatch.setattr(records, "PARENT_SHARE", 0.4)
         if not records.two_processes(1):
             pytest.skip("no second core, or no fork on this platform")
     return request.param

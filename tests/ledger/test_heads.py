@@ -307,3 +307,24 @@ def test_checkpoint_from_the_command_line(busy, tmp_path):
     assert json.loads(first.stdout)["incremental_from"] is None and cp.exists()
     again = CliRunner().invoke(app, ["verify", "--db", db, "--checkpoint", str(cp)])
     assert again.exit_code == 0 and "incremental: transactions 1..14 match" in again.stdout
+
+
+def test_incremental_verify_catches_a_record_edited_before_the_checkpoint(busy, keyset):
+    """A record before the checkpoint's head, edited in place or with its stored leaf hash recomputed, fails the incremental verify."""
+    from gep.ledger import merkle
+
+    cp = verify_ledger(busy, keep=True)["checkpoint"]
+    busy.transfer(keyset.alice, CAP, "1 kg", "alice", "bob", id="after-cp")
+    assert verify_ledger(busy, since=cp)["incremental_from"] == 14
+    seq, _, data, _, _ = busy.rows()[6]
+    new = data.replace(b'"amount":300', b'"amount":301')
+    lit = f"'\\x{new.hex()}'::bytea" if busy.store.dialect == "postgresql" else f"X'{new.hex()}'"
+    target = target_of(busy)
+    raw_execute(target, drop_append_only(target, "log"))
+    raw_execute(target, f"UPDATE log SET record = {lit} WHERE seq = {seq}")
+    with pytest.raises(AuditFailed, match="bytes or position differ from its stored leaf hash") as info:
+        verify_ledger(busy, since=cp)
+    assert info.value.seq == seq
+    raw_execute(target, f"UPDATE log SET leaf_hash = '{merkle.leaf_hash(new).hex()}' WHERE seq = {seq}")
+    with pytest.raises(AuditFailed, match="no longer hash to the checkpoint's verified head"):
+        verify_ledger(busy, since=cp)

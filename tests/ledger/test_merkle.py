@@ -154,3 +154,43 @@ def test_levels_give_the_root_and_every_audit_path(n):
     for i in range(n):
         path = [level[(i >> k) ^ 1] for k, level in enumerate(tree[:-1]) if (i >> k) ^ 1 < len(level)]
         assert path == merkle.inclusion_proof(leaves, i)
+
+
+@pytest.mark.parametrize("before", [0, 1, 5, 8, 13])
+def test_extend_gives_the_root_after_every_leaf(before):
+    leaves = [hashlib.sha256(bytes([i])).digest() for i in range(before + 40)]
+    f = merkle.Frontier()
+    f.extend(leaves[:before])
+    roots = f.extend(leaves[before:], roots=True)
+    assert roots == [merkle._mth(leaves[:n]) for n in range(before + 1, len(leaves) + 1)]
+    assert f == merkle.Frontier.from_nodes(len(leaves), {(lv, ix): merkle._mth(leaves[ix << lv:(ix + 1) << lv]) for lv, ix in merkle.Frontier.needed(len(leaves))})
+    assert merkle.root(leaves) == merkle._mth(leaves) and merkle.root([]) == merkle.EMPTY_ROOT
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 1000])
+def test_audit_paths_read_off_the_levels_are_the_rfc_paths(n):
+    from gep.ledger.rules import _audit_paths
+
+    leaves = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(n)]
+    paths = _audit_paths(merkle.levels(leaves))
+    for i in sorted({0, n // 2, n - 1, min(5, n - 1)}):
+        assert paths[i] == [h.hex() for h in merkle.inclusion_proof(leaves, i)]
+
+
+def test_stored_nodes_compared_level_by_level():
+    from gep.ledger import records
+
+    leaves = [hashlib.sha256(bytes([i])).digest() for i in range(11)]
+    checks = records.Checks([], merkle.Frontier(), set(), nodes=True, before=b"".join(leaves))
+    checks.start = 4  # the nodes ending after leaf 4, as an incremental verify from a checkpoint of size 4 compares
+    nodes = checks.tree().nodes
+    f = merkle.Frontier()
+    stored = {}
+    for i, leaf in enumerate(leaves):
+        stored.update({(lv, ix): h.hex() for lv, ix, h in f.append(leaf) if (ix + 1) << lv > 4})
+    rows = sorted((lv, ix, h) for (lv, ix), h in stored.items())
+    assert records.merkle_problem(nodes, rows) is None
+    assert records.merkle_problem(nodes, rows[::-1]) is None  # any order: compared one by one
+    edited = [r if r[:2] != (1, 3) else (1, 3, "00" * 32) for r in rows]
+    assert records.merkle_problem(nodes, edited) == ("node (level 1, index 3) differs from the recomputed tree", 7)
+    assert records.merkle_problem(nodes, rows[:-1])[0].startswith("node (level")

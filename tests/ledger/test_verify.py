@@ -165,3 +165,72 @@ def test_the_documented_independent_check_runs_on_an_export(busy, keyset, tmp_pa
     code = code[code.index("```python") + len("```python"):]
     monkeypatch.chdir(tmp_path)
     exec(code[:code.index("```")], {})
+
+
+def _lit(led, data: bytes) -> str:
+    return f"'\\x{data.hex()}'::bytea" if led.store.dialect == "postgresql" else f"X'{data.hex()}'"
+
+
+def _record_edits(led) -> dict[str, tuple[str, str]]:
+    """Ways to tamper with the log and its tree, as (table whose triggers go, SQL)."""
+    from gep.ledger import merkle
+
+    rows = led.rows()
+    seq, _, data, _, _ = rows[6]
+    spaced = data.replace(b'"amount":300', b'"amount": 300')  # not canonical, with its leaf hash recomputed
+    signed = data.replace(b'"amount":300', b'"amount":301')  # canonical, leaf recomputed: the signature fails
+    return {
+        "record bytes": ("log", f"UPDATE log SET record = {_lit(led, signed)} WHERE seq = {seq}"),
+        "not canonical": ("log", f"UPDATE log SET record = {_lit(led, spaced)}, leaf_hash = '{merkle.leaf_hash(spaced).hex()}' WHERE seq = {seq}"),
+        "signature": ("log", f"UPDATE log SET record = {_lit(led, signed)}, leaf_hash = '{merkle.leaf_hash(signed).hex()}' WHERE seq = {seq}"),
+        "stored root": ("log", f"UPDATE log SET root = '{'0' * 64}' WHERE seq = 9"),
+        "first record": ("log", f"UPDATE log SET leaf_hash = '{'0' * 64}' WHERE seq = 1"),
+        "last record": ("log", f"UPDATE log SET root = '{'0' * 64}' WHERE seq = {len(rows)}"),
+        "merkle node": ("merkle", f"UPDATE merkle SET hash = '{'0' * 64}' WHERE level = 1 AND idx = 2"),
+    }
+
+
+@pytest.mark.parametrize("edit", ["record bytes", "not canonical", "signature", "stored root", "first record", "last record", "merkle node"])
+def test_records_checks_split_across_processes_give_the_same_first_failure(busy, edit, monkeypatch):
+    """However the log is divided between the two processes (none, some or all of it checked by the first), verify names the same failure."""
+    from gep.ledger import records
+
+    table, sql = _record_edits(busy)[edit]
+    t = target_of(busy)
+    raw_execute(t, drop_append_only(t, table))
+    raw_execute(t, sql)
+    with pytest.raises(AuditFailed) as one:
+        verify_ledger(busy, processes=1)
+    for share in (0.0, 0.3, 0.6, 1.0):
+        monkeypatch.setattr(records, "LEDGER_SHARE", share)
+        with pytest.raises(AuditFailed) as two:
+            verify_ledger(busy, processes=2)
+        assert (two.value.line(), two.value.seq) == (one.value.line(), one.value.seq), share
+    expected = {"record bytes": "leaf hash", "not canonical": "not canonical", "signature": "signature", "stored root": "tree root",
+                "first record": "leaf hash", "last record": "tree root", "merkle node": "merkle"}[edit]
+    assert expected in one.value.line()
+
+
+def test_split_verify_of_an_untouched_ledger_gives_the_same_summary(busy, monkeypatch):
+    from gep.ledger import records
+
+    want = verify_ledger(busy, processes=1, keep=True)
+    for share in (0.0, 0.5, 1.0):
+        monkeypatch.setattr(records, "LEDGER_SHARE", share)
+        assert verify_ledger(busy, processes=2, keep=True) == want
+    doc = export(busy)
+    monkeypatch.setattr(records, "PARENT_SHARE", 0.5)
+    assert verify_export(doc)["root"] == want["root"]
+
+
+def test_the_split_moves_to_the_end_of_a_batch_and_survives_any_bytes():
+    from gep.ledger import records
+
+    def row(seq, index, size):
+        return (seq, None, json.dumps({"signature": {"index": index, "size": size, "path": [], "signature": "00"}}).encode(), None, None)
+
+    rows = [row(k + 1, k % 4, 4) for k in range(12)]  # batches of 4: records 1-4, 5-8, 9-12
+    assert records.split_point(rows, 0.5) == 8  # 6 records in: the batch of records 5-8 stays whole
+    assert records.split_point(rows, 0.0) == 0 and records.split_point(rows, 1.0) == 12
+    junk = [(k + 1, None, b"[" * 100_000, None, None) for k in range(12)]  # not JSON, nested past any parser's depth
+    assert records.split_point(junk, 0.5) == 6
