@@ -63,8 +63,9 @@ def test_provisioning_water_supply_and_hydropower_national_form_hand(coef, make_
     })
     ls = make_landscape([[12, 211], [42, 51]], [[1, 1], [2, 2]], tables={"production": table})
     v = values(run("provisioning", ls, coef), coef)
-    # water: 20 000 m³ × 0.5 CNY/m³ (2022) = 10 000 CNY
-    assert float(v["water_supply"].value.sel(zone=2, ecosystem="water")) == pytest.approx(20000 * 0.5)
+    # water: 20 000 m³ × 0.5 CNY/m³ (2011, Baiyangdian §2.1.3) × CPI 2011→2022 (1.026 × 1.026 × 1.020 × 1.014
+    # × 1.020 × 1.016 × 1.021 × 1.029 × 1.025 × 1.009 × 1.020 = 1.2504981) = 12 504.981 CNY
+    assert float(v["water_supply"].value.sel(zone=2, ecosystem="water")) == pytest.approx(12504.981, rel=1e-6)
     # hydropower: 1.5 MWh = 1500 kWh × 0.35 CNY/kWh (2022) = 525 CNY
     assert float(v["hydropower"].value.sel(zone=2, ecosystem="water")) == pytest.approx(1500 * 0.35)
-    assert total_value(run("provisioning", ls, coef), coef) == pytest.approx(10525.0)
+    assert total_value(run("provisioning", ls, coef), coef) == pytest.approx(13029.981, rel=1e-6)
