@@ -236,7 +236,8 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
     summary = _summary(table, deterministic)
     ind = sens.indices(d, y, seed) if d is not None else {}
     sensitivity = _sensitivity(ind, space, column_groups, d)
-    tornado = _tornado(sensitivity, space, column_groups, units, blocks, models, applier, central, methods, switches, idx)
+    tornado = _tornado(sensitivity, space, column_groups, units, blocks, models, applier, central, methods, switches, idx,
+                       {u: small[i] for i, u in enumerate(slow)})
     cells = {u: int(small[i].grid["class_index"].size) for i, u in enumerate(slow)}
     unit_rows = [{"unit": unit.name, "services": list(unit.reported), "variables": len(unit.variables),
                   "method": "multi-affine model" if u in models else "per sample (engine)",
@@ -309,8 +310,9 @@ def _sensitivity(ind: dict, space: Space, column_groups: tuple[str, ...], d) -> 
     return df
 
 
-def _tornado(sensitivity, space, column_groups, units, blocks, models, applier, central, methods, switches, idx) -> pd.DataFrame:
-    """GEP with one group at its 5th and at its 95th percentile, the others at their values."""
+def _tornado(sensitivity, space, column_groups, units, blocks, models, applier, central, methods, switches, idx, landscapes) -> pd.DataFrame:
+    """GEP with one group at its 5th and at its 95th percentile, the others at their values (a per-sample unit
+    on its own landscape in ``landscapes``, by position)."""
     top = list(sensitivity["name"][:TORNADO])
     rows = [central]
     for g in top:
@@ -326,7 +328,7 @@ def _tornado(sensitivity, space, column_groups, units, blocks, models, applier, 
         if u in models:
             y = models[u].predict(th[:, list(unit.variables)])
         else:
-            y = np.array([prop.evaluate(unit, *applier.apply(t, unit.variables), methods, switches)[0] for t in th])
+            y = np.array([prop.evaluate(unit, *applier.apply(t, unit.variables, landscapes[u]), methods, switches)[0] for t in th])
         pos = 0
         for b in blocks[u]:
             gep += y[:, pos:pos + b.size].sum(axis=1) * y[:, pos + b.size] * idx(th, b.price_year)

@@ -153,6 +153,7 @@ class Applier:
         rows = {(p, str(k)): i for i, (p, k) in enumerate(zip(coef.rows["parameter"], coef.rows["key"]))}
         pools = {str(int(c)): i for i, c in enumerate(coef.carbon_pools["lucode"])} if len(coef.carbon_pools) else {}
         index = {(str(s), str(int(y))): i for i, (s, y) in enumerate(zip(coef.price_index["series"], coef.price_index["year"]))}
+        self._parameter_col = coef.rows.columns.get_loc("parameter")
         self.targets: list[tuple[str, Any]] = []
         for v in space.variables:
             if v.kind == "input":
@@ -193,7 +194,18 @@ class Applier:
             coef = replace(coef, rows=rows if rows is not None else coef.rows,
                            carbon_pools=pools if pools is not None else coef.carbon_pools,
                            price_index=index if index is not None else coef.price_index)
+            self._carry_lookups(coef, rows, idx)
         return coef, (replace(base_ls, grid=base_ls.grid.assign(grid)) if grid else base_ls)
+
+    def _carry_lookups(self, coef: CoefficientSet, rows, idx) -> None:
+        """Give ``coef`` the row groups and confidences of :attr:`coef` (regrouping every row costs more than a
+        sample's arithmetic): only the groups of parameters whose values changed are taken from ``rows``."""
+        groups = dict(self.coef._by_parameter)
+        if rows is not None:
+            for p in {self.coef.rows.iat[self.targets[i][1], self._parameter_col] for i in idx if self.targets[i][0] == "row"}:
+                groups[p] = rows.loc[groups[p].index]
+        coef.__dict__["_by_parameter"] = groups  # the cached properties of a CoefficientSet (values only changed)
+        coef.__dict__["_confidence"] = self.coef._confidence
 
 
 # --------------------------------------------------------------------------- evaluating a unit with the engine
@@ -412,12 +424,19 @@ def fit(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray
 # --------------------------------------------------------------------------- a unit's own cells
 
 
-def compact(ls: Landscape, ecosystems: set[str]) -> Landscape | None:
+def compact(ls: Landscape, ecosystems: set[str], reads: set[str] | None = None) -> Landscape | None:
     """The landscape of only the cells of ``ecosystems`` (a ``1 × n`` grid) with the zone × class areas of the
     whole landscape; None for a chunked landscape. A per-sample unit whose components lie in those ecosystems
-    costs a fraction of the cells per sample (:func:`compact_for` checks it gives the same outputs)."""
+    costs a fraction of the cells per sample (:func:`compact_for` checks it gives the same outputs).
+
+    ``reads``: the gridded inputs the unit reads (:func:`gep.accounting.catalogue.input_name` of a grid); then
+    only those grids are kept, and cells equal in zone, class and every one of them become one cell whose
+    area is their sum (``np.unique`` rows, areas summed by ``np.bincount``): a service linear in the cell
+    area gives the same zone sums, up to the order of the additions.
+    """
     import xarray as xr
 
+    from gep.accounting.catalogue import input_name
     from gep.accounting.landscape import _Derived
 
     cls = ls.grid["class_index"].data
@@ -426,14 +445,21 @@ def compact(ls: Landscape, ecosystems: set[str]) -> Landscape | None:
     inside = np.asarray(ls.legend.class_mask(sorted(ecosystems)), dtype=bool)
     keep = (np.asarray(cls) >= 0) & (np.asarray(ls.grid["zone_index"].data) >= 0)
     keep &= np.append(inside, False)[np.asarray(cls)]
-    grid = xr.Dataset({k: (("y", "x"), np.asarray(v.values)[keep][None, :], dict(v.attrs)) for k, v in ls.grid.data_vars.items()},
-                      attrs=dict(ls.grid.attrs))
+    names = [k for k in ls.grid.data_vars if reads is None or k in ("class_index", "zone_index", "cell_area") or input_name(k) in reads]
+    values = {k: np.asarray(ls.grid[k].values)[keep] for k in names}
+    if reads is not None:
+        keys = np.column_stack([values[k].astype(np.float64) for k in names if k != "cell_area"])
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        area = np.bincount(inverse.ravel(), weights=values["cell_area"], minlength=len(first))
+        values = {k: (area if k == "cell_area" else v[first]) for k, v in values.items()}
+    grid = xr.Dataset({k: (("y", "x"), v[None, :], dict(ls.grid[k].attrs)) for k, v in values.items()}, attrs=dict(ls.grid.attrs))
     return replace(ls, grid=grid, derived=_Derived(class_area=ls.class_area()))
 
 
 def compact_for(unit: Unit, ls: Landscape, applier: "Applier", points: np.ndarray, methods: Mapping, switches: Mapping) -> Landscape:
-    """The smallest landscape that gives a per-sample unit's outputs: the cells of the ecosystems its components
-    are non-zero in at ``points`` (rows of values), if the outputs there are identical; else ``ls`` itself."""
+    """The smallest landscape that gives a per-sample unit's outputs at ``points`` (rows of values): the cells of
+    the ecosystems its components are non-zero in, merged where they are equal in every grid the unit reads
+    (:func:`compact`), or only the cells, if the outputs there are identical (relative 10⁻¹²); else ``ls`` itself."""
     from gep.accounting.coefficients import ECOSYSTEMS
 
     full = [evaluate(unit, *applier.apply(p, unit.variables), methods, switches) for p in points]
@@ -444,15 +470,26 @@ def compact_for(unit: Unit, ls: Landscape, applier: "Applier", points: np.ndarra
             q = y[pos:pos + b.size].reshape(-1, len(ECOSYSTEMS))
             used |= {e for e, nz in zip(ECOSYSTEMS, np.any(q != 0, axis=0)) if nz}
             pos += b.size + 1
-    small = compact(ls, used) if used else None
-    if small is None or small.grid["class_index"].size >= ls.grid["class_index"].size * 0.9:
+    if not used:
         return ls
-    for p, (y, _) in zip(points, full):
-        coef, lsv = applier.apply(p, unit.variables, small)
-        z, _ = evaluate(unit, coef, lsv, methods, switches)
-        if z.shape != y.shape or not np.array_equal(np.isfinite(z), np.isfinite(y)) or not np.allclose(z, y, rtol=1e-12, atol=0):
-            return ls
-    return small
+    reads = {i.name for s in unit.services for i in catalogue.BY_ID[s].inputs_of(methods[s])}
+    for small in (compact(ls, used, reads), compact(ls, used)):
+        if small is None or small.grid["class_index"].size >= ls.grid["class_index"].size * 0.9:
+            continue
+        if all(_same(unit, applier, small, p, y, methods, switches) for p, (y, _) in zip(points, full)):
+            return small
+    return ls
+
+
+def _same(unit: Unit, applier: "Applier", small: Landscape, point: np.ndarray, y: np.ndarray, methods: Mapping, switches: Mapping) -> bool:
+    """Whether ``unit`` gives the outputs ``y`` at ``point`` on the landscape ``small``."""
+    from gep.errors import GepError
+
+    try:
+        z, _ = evaluate(unit, *applier.apply(point, unit.variables, small), methods, switches)
+    except GepError:  # a grid the unit reads but its catalogue entry does not list
+        return False
+    return z.shape == y.shape and np.array_equal(np.isfinite(z), np.isfinite(y)) and np.allclose(z, y, rtol=1e-12, atol=0)
 
 
 # --------------------------------------------------------------------------- per-sample runs in worker processes
