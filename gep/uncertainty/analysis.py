@@ -30,6 +30,7 @@ from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.compute import account_landscape
 from gep.accounting.landscape import Landscape
 from gep.errors import CheckFailed
+from gep.uncertainty import landcover
 from gep.uncertainty import propagation as prop
 from gep.uncertainty import sensitivity as sens
 from gep.uncertainty.space import Space
@@ -71,7 +72,7 @@ def _unit_variables(unit: prop.Unit, read: set, space: Space, methods: Mapping[s
     out = []
     for j, v in enumerate(space.variables):
         if v.kind == "input":
-            hit = v.parameter in inputs
+            hit = v.parameter in inputs or v.parameter == landcover.PARAMETER  # the areas every service counts on
         elif v.parameter.startswith("carbon_pools."):
             hit = pools
         else:
@@ -322,7 +323,7 @@ def _tornado(sensitivity, space, column_groups, units, blocks, models, applier, 
                 if column_groups[v.column] == g:
                     th[j] = v.ppf(np.array([q]))[0]
             rows.append(th)
-    th = np.array(rows)
+    th = space.normalised(np.array(rows))
     gep = np.zeros(len(th))
     for u, unit in enumerate(units):
         if u in models:

@@ -50,6 +50,7 @@ from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.compute import compute_services, materialise
 from gep.accounting.landscape import Landscape
 from gep.accounting.valuation import unit_value
+from gep.uncertainty import landcover
 from gep.uncertainty.space import Space, Variable
 
 #: Relative tolerance of the exactness checks (axis affinity, zero terms, model vs engine).
@@ -155,8 +156,14 @@ class Applier:
         index = {(str(s), str(int(y))): i for i, (s, y) in enumerate(zip(coef.price_index["series"], coef.price_index["year"]))}
         self._parameter_col = coef.rows.columns.get_loc("parameter")
         self.targets: list[tuple[str, Any]] = []
+        conf = space.confusion
+        if conf is not None:
+            self._positions = np.searchsorted(ls.legend.codes, conf.codes)
         for v in space.variables:
-            if v.kind == "input":
+            if v.kind == "input" and v.parameter == landcover.PARAMETER:
+                a, b = (conf.codes.index(int(c)) for c in v.key.split(">"))
+                self.targets.append(("landcover", (a, b)))
+            elif v.kind == "input":
                 self.targets.append(("input", (v.parameter, v.key)))
             elif v.parameter.startswith("carbon_pools."):
                 self.targets.append(("pool", (v.parameter.split(".", 1)[1], pools[v.key])))
@@ -171,7 +178,7 @@ class Applier:
         base_ls = self.ls if ls is None else ls
         idx = range(len(self.targets)) if which is None else which
         value_col = self.coef.rows.columns.get_loc("value")
-        rows = pools = index = None
+        rows = pools = index = p = None
         grid = {}
         for i in idx:
             kind, target = self.targets[i]
@@ -185,6 +192,9 @@ class Applier:
             elif kind == "index":
                 index = self.coef.price_index.copy() if index is None else index
                 index.iat[target, index.columns.get_loc("value")] = x
+            elif kind == "landcover":
+                p = np.eye(len(self.space.confusion.codes)) if p is None else p
+                p[target] = x
             else:
                 name, mode = target
                 da = grid.get(name, base_ls.grid[name])
@@ -195,7 +205,23 @@ class Applier:
                            carbon_pools=pools if pools is not None else coef.carbon_pools,
                            price_index=index if index is not None else coef.price_index)
             self._carry_lookups(coef, rows, idx)
+        if p is not None:
+            return coef, self._reallocated(base_ls, grid, p)
         return coef, (replace(base_ls, grid=base_ls.grid.assign(grid)) if grid else base_ls)
+
+    def _reallocated(self, ls: Landscape, grid: dict, p: np.ndarray) -> Landscape:
+        """``ls`` with the grids ``grid`` and its zone × class areas re-allocated by the land-cover proportions ``p``:
+        each cell's area scaled by the new over the old area of its zone and class (:mod:`gep.uncertainty.landcover`)."""
+        from gep.accounting.landscape import _Derived, _take, where
+
+        area = ls.class_area()
+        new = landcover.reallocate(area.values, self._positions, p)
+        ratio = np.divide(new, area.values, out=np.ones_like(new), where=area.values > 0)
+        zone, cls = ls.grid["zone_index"].data, ls.grid["class_index"].data
+        key = where((zone >= 0) & (cls >= 0), zone * ratio.shape[1] + cls, -1)
+        cell = grid.get("cell_area", ls.grid["cell_area"])
+        grid["cell_area"] = (cell * _take(ratio.ravel(), key)).assign_attrs(cell.attrs)
+        return replace(ls, grid=ls.grid.assign(grid), derived=_Derived(keys=ls.derived.keys, class_area=area.copy(data=new)))
 
     def _carry_lookups(self, coef: CoefficientSet, rows, idx) -> None:
         """Give ``coef`` the row groups and confidences of :attr:`coef` (regrouping every row costs more than a
@@ -268,9 +294,9 @@ class Model:
 
     def _w(self, theta: np.ndarray) -> np.ndarray:
         base = (self.low + self.high) / 2
-        t = np.where(self.inverse, 1.0 / theta, theta)
-        b = np.where(self.inverse, 1.0 / base, base)
-        h = np.where(self.inverse, 1.0 / self.high, self.high)
+        t, b, h = np.array(theta, dtype=float), base.copy(), self.high.copy()
+        inv = self.inverse
+        t[:, inv], b[inv], h[inv] = 1.0 / t[:, inv], 1.0 / b[inv], 1.0 / h[inv]  # only where affine in 1/θ (θ > 0 there)
         return (t - b) / (h - b)
 
     def predict(self, theta: np.ndarray, reduce: np.ndarray | None = None) -> np.ndarray:
@@ -553,7 +579,18 @@ def run_tasks(fn: Callable, tasks: list, state: Mapping[str, Any], workers: int,
                 done(results[-1])
     finally:
         _STATE.clear()
+        _stop_fork_server()
     return results
+
+
+def _stop_fork_server() -> None:
+    """Stop and wait for the fork server, if one runs: no process is left behind, and the CPU time of the
+    workers it started is counted to this process (its children's resource usage)."""
+    import multiprocessing.forkserver as fs
+
+    server = getattr(fs, "_forkserver", None)
+    if getattr(server, "_forkserver_pid", None) is not None and hasattr(server, "_stop"):
+        server._stop()  # the standard library's own shutdown (it closes the server's pipe and waits for it)
 
 
 def per_sample(units: list[Unit], rows: np.ndarray, applier: Applier, methods: Mapping, switches: Mapping, workers: int,
