@@ -97,6 +97,7 @@ def load(path: str | Path, *, samples: int | None = None, seed: int | None = Non
     exact : bool
         Every service by the engine per sample (no model).
     """
+    from gep.io.tables import read_csv
     from gep.uncertainty import landcover, propagation, space
 
     samples = DEFAULT_SAMPLES if samples is None else samples
@@ -114,7 +115,7 @@ def load(path: str | Path, *, samples: int | None = None, seed: int | None = Non
                             hint="run gep uncertainty on the whole region (remove [region] area), or gep run --area for the parcel's account")
     sp = space.build(job.coef.ranges(), {(o.parameter, o.key) for o in job.coef.overrides}, sc.raw.get("uncertainty"),
                      {k: v.unit for k, v in sc.inputs.items()}, sc.path.name,
-                     lambda name: landcover.read(sc.path.parent / name, job.coef.legend.codes))
+                     lambda name: landcover.from_table(read_csv(sc.path.parent / name, what="confusion matrix"), job.coef.legend.codes))
     return UncertaintyJob(job, sp, samples, seed, workers or propagation.default_workers(), verify, exact)
 
 

@@ -77,8 +77,8 @@ def _fail(path: Path, where: str, message: str, hint: str) -> InputError:
     return InputError(f"confusion matrix {path}, {where}: {message}", hint=hint)
 
 
-def read(path: str | Path, legend_codes: np.ndarray) -> Confusion:
-    """The confusion matrix in ``path`` (see the module notes), checked.
+def from_table(df, legend_codes: np.ndarray) -> Confusion:
+    """The confusion matrix of a table read by :func:`gep.io.tables.read_csv` (see the module notes), checked.
 
     Raises
     ------
@@ -87,10 +87,9 @@ def read(path: str | Path, legend_codes: np.ndarray) -> Confusion:
         legend does not have, a count that is negative or not a number, a row with no sample
         (exit 2; the message names the file, row and column).
     """
-    from gep.io.tables import read_csv
-
-    path = Path(path)
-    df = read_csv(path, required=("mapped",), what="confusion matrix")
+    path = Path(df.attrs.get("path", "?"))
+    if "mapped" not in df.columns:
+        raise _fail(path, "header", "no column 'mapped'", "the first column, 'mapped', holds the mapped class of each row")
     line0 = int(df.attrs.get("first_row_line", 2))
     fix = "rows: the mapped class (column 'mapped'), columns: the reference class, values: sample counts"
     legend = {int(c) for c in np.asarray(legend_codes)}
@@ -174,4 +173,4 @@ def reallocate(area: np.ndarray, positions: np.ndarray, p: np.ndarray) -> np.nda
     return moved + kept
 
 
-__all__ = ["Confusion", "KEY", "PARAMETER", "entries", "read", "reallocate"]
+__all__ = ["Confusion", "KEY", "PARAMETER", "entries", "from_table", "reallocate"]

@@ -21,6 +21,12 @@ def _write(tmp_path, text, name="cm.csv"):
     return path
 
 
+def _read(path, legend):
+    from gep.io.tables import read_csv
+
+    return landcover.from_table(read_csv(path, what="confusion matrix"), legend)
+
+
 def _space(conf):
     return sp.build(_no_ranges(), set(), {"inputs": {"landcover": {"confusion_matrix": "cm.csv"}}}, {}, "t.toml", lambda _n: conf)
 
@@ -32,7 +38,7 @@ def _no_ranges():
 
 
 def test_a_matrix_is_read_in_code_order(tmp_path):
-    conf = landcover.read(_write(tmp_path, "# an accuracy assessment\nmapped,211,11\n211,40,10\n11,5,45\n"), LEGEND)
+    conf = _read(_write(tmp_path, "# an accuracy assessment\nmapped,211,11\n211,40,10\n11,5,45\n"), LEGEND)
     assert conf.codes == (11, 211)
     assert conf.counts.tolist() == [[45, 5], [10, 40]]
 
@@ -43,11 +49,12 @@ def test_a_matrix_is_read_in_code_order(tmp_path):
     ("mapped,11,211\n11,45,-5\n211,10,40\n", "line 2, column '211'", "is not a number ≥ 0"),
     ("mapped,11,211\n11,45,x\n211,10,40\n", "line 2, column '211'", "is not a number ≥ 0"),
     ("mapped,11,211\n11,45,5\n211,0,0\n", "line 3 (mapped class 211)", "the row has no sample"),
+    ("map,11,211\n11,45,5\n211,10,40\n", "header", "no column 'mapped'"),
 ])
 def test_bad_matrices_name_file_row_and_column(tmp_path, text, where, what):
     path = _write(tmp_path, text)
     with pytest.raises(InputError) as e:
-        landcover.read(path, LEGEND)
+        _read(path, LEGEND)
     assert str(path) in str(e.value) and where in str(e.value) and what in str(e.value)
 
 
@@ -62,13 +69,13 @@ def test_reallocated_areas_by_hand():
 
 
 def test_a_diagonal_matrix_gives_no_spread(tmp_path):
-    conf = landcover.read(_write(tmp_path, "mapped,11,211\n11,50,0\n211,0,30\n"), LEGEND)
+    conf = _read(_write(tmp_path, "mapped,11,211\n11,50,0\n211,0,30\n"), LEGEND)
     space = _space(conf)
     assert space.variables == () and space.fixed[0]["name"] == "input:landcover"
 
 
 def test_the_mean_of_the_proportions_is_the_olofsson_estimate(tmp_path):
-    conf = landcover.read(_write(tmp_path, TWO), LEGEND)
+    conf = _read(_write(tmp_path, TWO), LEGEND)
     space = _space(conf)
     assert space.names == ["input:landcover[11>11]", "input:landcover[11>211]", "input:landcover[211>11]", "input:landcover[211>211]"]
     assert set(space.columns) == {"input:landcover"}  # one group for the sensitivity indices
