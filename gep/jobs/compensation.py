@@ -137,7 +137,20 @@ def run(agreement: Path, series: Path, standards: str = common.STANDARDS, out_di
 
 
 def replay(manifest: mf.Manifest, run_dir: Path, out_dir: Path) -> mf.Manifest:
-    """Recompute a recorded run's payments (its agreement and series) into ``out_dir``; never books."""
+    """Recompute a recorded run's payments (its agreement and series) into ``out_dir``; never books.
+
+    A booked run's payments are also checked against the ledger records it booked, through
+    their certificates (:func:`gep.monitoring.booking.check`): a certificate that fails, or
+    certifies another payer, payee or amount than the recomputed payment, fails the replay.
+    """
+    from gep.errors import GepError
+    from gep.monitoring.booking import check
+
     rec = manifest.record
-    return run(rec.path("agreement", run_dir), rec.path("series", run_dir), rec.parameters.get("standards", common.STANDARDS), out_dir,
-               manifest.command or KIND).manifest
+    written = run(rec.path("agreement", run_dir), rec.path("series", run_dir), rec.parameters.get("standards", common.STANDARDS), out_dir,
+                  manifest.command or KIND)
+    if rec.booking is not None:
+        problems = check(rec.booking, written.result.payments)
+        if problems:
+            raise GepError(f"{len(problems)} booked ledger payment(s) do not match: " + "; ".join(problems))
+    return written.manifest

@@ -97,7 +97,16 @@ def obligations(request: Request, account: str | None = None) -> list[dict]:
     with ctx.pool.ledger() as led:
         owner = _owner_of(request, led, account) if account else None
         _check_read(request, (lambda: {owner}) if account else None)
-        return _market(led).obligations(account, led.clock())
+        rows = _market(led).obligations(account, led.clock())
+    return [{**r, "display": _obligation_display(r)} for r in rows]
+
+
+def _obligation_display(row: dict) -> dict:
+    """An obligation's amounts in its kind's display unit (t/yr, tce, tCO2e), as the page shows them."""
+    from gep.ledger.model import Instrument, format_amount
+
+    _, unit, per = Instrument.UNITS[row["kind"]]
+    return {k: f"{format_amount(row[k], per)} {unit}" for k in ("amount", "surrendered", "shortfall")}
 
 
 @router.get("/statements/{account}", summary="Statement of an account for a period: opening and closing balances, every movement, at a signed head")

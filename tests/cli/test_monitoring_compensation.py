@@ -108,3 +108,36 @@ def test_booking_errors(gep, data, ledger, monitoring_files):
                        words=("is not the owner of account",))
     gep.one_line_error(*base, "--head-key", data / "alice.key", *keys, words=("is not this ledger's registry key",))
     assert not (data / "comp").exists()
+
+
+def test_replay_checks_the_booked_payments_through_their_certificates(gep, data, ledger, monitoring_files):
+    """Replay verifies each booked payment's certificate offline and compares it with the recomputed payment:
+    a manifest whose booked records were swapped or edited does not reproduce (exit 1), naming the payment."""
+    agreement = monitoring_files.index_agreement(data / "a.toml")
+    gep.json("ledger", "market", "deposit", "up", "500 CNY", "--reference", "bank 2", "--key", data / "registry.key", "--db", ledger)
+    doc = gep.json("compensation", agreement, "--monitoring", data / "series.csv", "--book", "--db", ledger, "--head-key", data / "registry.key",
+                   "--out", data / "comp", "--key", f"up={data / 'alice.key'}", "--key", f"down={data / 'bob.key'}")
+    certs = [r["certificate"] for r in doc["booking"]["requests"]]
+    assert [c["statement"]["amount"] for c in certs] == [10000, 28173] and all(c["head"] == doc["booking"]["tree_head"] for c in certs)
+    mpath = data / "comp" / "manifest.json"
+    original = mpath.read_text(encoding="utf-8")
+    assert replay(mpath).exit_code == 0
+
+    m = json.loads(original)  # the certificates of the two periods swapped: each is valid, but certifies the other payment
+    reqs = m["booking"]["requests"]
+    reqs[0]["certificate"], reqs[1]["certificate"] = reqs[1]["certificate"], reqs[0]["certificate"]
+    mpath.write_text(json.dumps(m), encoding="utf-8")
+    rep = replay(mpath)
+    assert rep.exit_code == 1 and any("comp:test-index:2021" in n and "up → down 28173 fen" in n for n in rep.notes), rep.notes
+
+    m = json.loads(original)  # a certified amount edited: the certificate no longer verifies
+    m["booking"]["requests"][1]["certificate"]["statement"]["amount"] = 1
+    mpath.write_text(json.dumps(m), encoding="utf-8")
+    rep = replay(mpath)
+    assert rep.exit_code == 1 and any("certificate fails" in n and "statement" in n for n in rep.notes), rep.notes
+
+    m = json.loads(original)  # a booked payment dropped from the record
+    del m["booking"]["requests"][0]
+    mpath.write_text(json.dumps(m), encoding="utf-8")
+    rep = replay(mpath)
+    assert rep.exit_code == 1 and any("comp:test-index:2021 is not among the booked payments" in n for n in rep.notes), rep.notes

@@ -310,3 +310,57 @@ def test_a_sealed_bid_is_committed_and_revealed_from_the_page(site, page):
     (trade,) = cl.submit(m.settle_request(site.keys.alice, listing).as_dict())["record"]["effects"]["trades"]
     assert trade["buyer"] == "bob" and trade["quantity"] == 1000
     cl.close()
+
+
+def test_a_negotiated_buy_listing_is_listed_and_filled_from_the_page(site, page):
+    """A buy listing (a purchase order: its payment escrowed, e.g. a reserve purchase 收储) negotiated with one named
+    counterparty: bob lists it in the page, alice's offer to sell fills it, and the ledger holds what was signed."""
+    from gep.ledger.ledger import Ledger
+    from tests.server.conftest import INS
+
+    expect = playwright.expect
+    _as(page, site, "bob")
+    _market(page, site, "bob")
+    page.locator("#listing-form select[name=side]").select_option("buy")
+    page.locator("#listing-form select[name=mechanism]").select_option("negotiated")
+    _fill(page, "#listing-form", instrument=INS, quantity="1 t", price="1000", counterparty="alice", hours="1")
+    expect(page.locator("#review-json")).to_contain_text('"side":"buy"')
+    expect(page.locator("#review-json")).to_contain_text('"counterparty":"alice"')
+    expect(page.locator("#review-json")).to_contain_text("= 1000 CNY")  # the escrowed payment is shown before signing
+    listing = _sign(page)
+    expect(page.locator("#listings")).to_contain_text("协商交易")
+
+    _as(page, site, "alice")
+    _market(page, site, "alice")
+    page.click(f"button.pick[data-listing='{listing}']")
+    _fill(page, "#bid-form", quantity="1 t", price="1000")
+    filled = _sign(page)
+    with Ledger.open(site.target) as led:
+        lst = led.at(listing)["record"]["request"]
+        (trade,) = led.at(filled)["record"]["effects"]["trades"]
+    assert (lst["side"], lst["mechanism"], lst["counterparty"]) == ("buy", "negotiated", "alice")
+    assert trade["seller"] == "alice" and trade["buyer"] == "bob" and trade["quantity"] == 1000 and trade["payment"] == 100_000
+
+
+def test_an_obligation_is_shown_and_surrendered_from_the_page(site, page):
+    """The registry records alice's 2024 COD capacity obligation; the page lists it with its shortfall in t/yr, and a
+    surrender signed in the page meets it (the rights go to retirement)."""
+    from gep.server.client import Client
+    from tests.server.conftest import INS
+
+    expect = playwright.expect
+    cl = Client(site.url)
+    ob = cl.submit(cl.market().oblige_request(site.keys.registry, "alice", "capacity", 2024, "1.5 t", site.clock.at(days=30),
+                                                 pollutant="COD").as_dict())["seq"]
+    _as(page, site, "alice")
+    _market(page, site, "alice")
+    page.click("#obligations-button")
+    expect(page.locator("#obligations")).to_contain_text("1.5 t/yr")
+    page.click(f"button.surrender[data-obligation='{ob}']")
+    _fill(page, "#surrender-form", instrument=INS, amount="1.5 t")
+    expect(page.locator("#review-json")).to_contain_text('"type":"surrender"')
+    _sign(page)
+    expect(page.locator("#obligations")).to_contain_text("已履约")
+    (row,) = cl.get("/api/v1/market/obligations?account=alice")
+    assert row["status"] == "met" and row["surrendered"] == 1500 and row["display"]["shortfall"] == "0 t/yr"
+    cl.close()

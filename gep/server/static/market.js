@@ -1,4 +1,5 @@
-// Market page: listings, order entry (a listing, a bid, a sealed bid and its reveal, a settlement) signed in
+// Market page: listings, order entry (a sell or buy listing, fixed, negotiated or by auction; a bid, a sealed
+// bid and its reveal, a settlement; surrender against a compliance obligation) signed in
 // the browser with the imported key, trades with their certificates checked in the page, the price index
 // (VWAP, high/low, volume) as an SVG chart, and the account's statement. Requests are built as
 // gep.ledger.market.Market builds them; amounts and prices are parsed by the server first (GET
@@ -55,6 +56,7 @@ async function showListings() {
   const rows = await get("/api/v1/market/listings");
   $("#listings").replaceChildren(rows.length ? table([
     { label: "#", num: true, value: (x) => x.id },
+    { label: t("mkt.side"), value: (x) => t(`sideshort.${x.side}`) },
     { label: t("reg.instrument"), value: (x) => x.instrument },
     { label: t("mkt.mechanism"), value: (x) => t(`mech.${x.mechanism}`) },
     { label: t("mkt.seller"), value: (x) => x.account },
@@ -103,12 +105,14 @@ async function newListing(form) {
   const p = await parse(f.instrument.trim(), f.quantity, f.price);
   const closes = new Date(Date.parse(now) + Number(f.hours) * 3600e3);
   const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
-  const fields = { account: account(), side: "sell", instrument: p.instrument, quantity: BigInt(p.amount_text), price: p.price, mechanism: f.mechanism,
+  const fields = { account: account(), side: f.side, instrument: p.instrument, quantity: BigInt(p.amount_text), price: p.price, mechanism: f.mechanism,
                    closes: iso(closes) };
-  if (f.mechanism !== "fixed") fields.settle_by = iso(new Date(closes.getTime() + 7 * 86400e3));
+  if (f.mechanism === "negotiated") fields.counterparty = f.counterparty.trim();
+  if (f.mechanism === "ascending" || f.mechanism === "sealed") fields.settle_by = iso(new Date(closes.getTime() + 7 * 86400e3));
   if (f.mechanism === "sealed") fields.reveal_until = iso(new Date(closes.getTime() + 3600e3));
   if (f.increment) fields.increment = (await parse(p.instrument, "1", f.increment)).price;
-  review(request("list", fields), `${p.display} @ ${p.price} ${p.price_unit}`);
+  const what = f.side === "buy" ? `${t("sideshort.buy")} ${p.display} @ ${p.price} ${p.price_unit} = ${p.notional_cny} CNY` : `${p.display} @ ${p.price} ${p.price_unit}`;
+  review(request("list", fields), f.mechanism === "negotiated" ? `${what} → ${fields.counterparty}` : what);
 }
 
 async function bid(form) {
@@ -212,6 +216,40 @@ async function showIndex() {
   ], rows));
 }
 
+// ------------------------------------------------------------------ compliance: obligations and surrender
+
+let obligation = null;
+
+async function showObligations() {
+  if (!account()) throw new Error(t("acct.id"));
+  const rows = await get(`/api/v1/market/obligations?account=${encodeURIComponent(account())}`);
+  $("#obligations").replaceChildren(rows.length ? table([
+    { label: "#", num: true, value: (x) => x.id },
+    { label: t("mkt.kind"), value: (x) => (x.pollutant ? `${x.kind} ${x.pollutant}` : x.kind) },
+    { label: t("mkt.period_year"), num: true, value: (x) => x.period },
+    { label: t("mkt.required"), num: true, value: (x) => x.display.amount },
+    { label: t("mkt.surrendered"), num: true, value: (x) => x.display.surrendered },
+    { label: t("mkt.shortfall"), num: true, value: (x) => x.display.shortfall },
+    { label: t("mkt.due"), value: (x) => x.due.replace("T", " ").slice(0, 19) },
+    { label: t("mkt.status"), value: (x) => t(`obl.${x.status}`) },
+    { label: "", value: (x) => (x.status === "open"
+      ? el("button", { type: "button", class: "verify surrender", "data-obligation": x.id, onclick: () => pickObligation(x), text: t("mkt.surrender") }) : "") },
+  ], rows) : el("p", { class: "note", text: t("common.none") }));
+}
+
+function pickObligation(x) {
+  obligation = x;
+  $("#surrender-id").textContent = `#${x.id} ${x.kind}${x.pollutant ? ` ${x.pollutant}` : ""} ${x.period}: ${t("mkt.shortfall")} ${x.display.shortfall}`;
+  $("#surrender-form").hidden = false;
+}
+
+async function surrender(form) {
+  const f = Object.fromEntries(new FormData(form).entries());
+  const p = await parse(f.instrument.trim(), f.amount);
+  review(request("surrender", { instrument: p.instrument, amount: BigInt(p.amount_text), from: account(), obligation: obligation.id }),
+         `${t("mkt.surrender")} ${p.display} → #${obligation.id}`, async () => showObligations());
+}
+
 async function showStatement(form) {
   const f = Object.fromEntries(new FormData(form).entries());
   if (!account()) throw new Error(t("acct.id"));
@@ -245,6 +283,8 @@ $("#bid-form").addEventListener("submit", guard(async (ev) => bid(ev.target), ()
 $("#settle-button").addEventListener("click", guard(settle, () => $("#submit-result")));
 $("#sign-submit").addEventListener("click", guard(submit, () => $("#submit-result")));
 $("#chart-instrument").addEventListener("change", guard(showIndex, () => $("#chart")));
+$("#obligations-button").addEventListener("click", guard(showObligations, () => $("#obligations")));
+$("#surrender-form").addEventListener("submit", guard(async (ev) => surrender(ev.target), () => $("#submit-result")));
 $("#statement-form").addEventListener("submit", guard(async (ev) => showStatement(ev.target), () => $("#statement")));
 
 async function main() {
