@@ -18,7 +18,7 @@ engine itself: axis probes (each variable at low, base and high: affine in θ or
 not), then the variables that interact within one output (one engine evaluation per
 variable of that output), then the pairs, triples, … among them whose lower terms are all
 present; it checks the whole model against the engine at the all-high corner of every
-output and at random points of the box. A sample then costs a few multiplications.
+output, at the all-low and all-high corners of the box and at random points of it. A sample then costs a few multiplications.
 
 **per sample (the engine).** A unit that is not multi-affine (a coefficient inside an
 exponential or a power — RWEQ sand fixation, the heterotrophic respiration of NEP, the
@@ -428,22 +428,24 @@ def fit(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray
         candidates = sorted({tuple(sorted(set(a) | set(b))) for a in kept for b in kept if len(set(a) | set(b)) == order})
         candidates = [s for s in candidates if all(sub in kept_set for sub in itertools.combinations(s, order - 1))]
     model = Model(low, high, inverse, terms)
-    # the whole model against the engine: every block's all-high corner, then random points of the box
+    # the whole model against the engine: every block's all-high corner, then the all-low and all-high corners of
+    # the box (a cap that binds when every variable is low or high: a variable alone at its end may move nothing),
+    # then random points of the box
     for b in blocks:
         moving = frozenset(i for i in active if np.any(~_close(terms[(i,)][b], 0.0, scale_all()[b])))
         if len(moving) > 1 and not np.all(_close(at(moving)[b], model_at(moving)[b], scale_all()[b])):
             raise NotMultiAffine("interactions the terms do not explain")
     rng = np.random.default_rng(seed)
     worst = 0.0
-    for _ in range(CHECK_POINTS if k else 0):
-        theta = low + rng.random(k) * (high - low)
+    points = [("the all-low corner", low), ("the all-high corner", high)] + [("a random point", low + rng.random(k) * (high - low)) for _ in range(CHECK_POINTS)]
+    for where, theta in points if k else []:
         y = np.asarray(f(theta), dtype=float)
         pred = model.predict(theta[None, :])[0]
         scale = np.maximum(np.abs(y), scale_all())
         if not np.all(np.isfinite(y)) or not np.all(_close(pred, y, scale)):
-            raise NotMultiAffine("the model misses the engine at a random point of the box (a threshold such as a cap binds inside it)")
+            raise NotMultiAffine(f"the model misses the engine at {where} of the box (a threshold such as a cap binds inside it)")
         worst = max(worst, float(np.max(np.abs(pred - y) / np.maximum(scale, 1e-300))) if y.size else 0.0)
-    return replace(model, checked={"engine_evaluations": len(cache) + len(active) + (CHECK_POINTS if k else 0),
+    return replace(model, checked={"engine_evaluations": len(cache) + len(active) + (len(points) if k else 0),
                                    "terms": len(terms), "max_relative_difference": worst})
 
 
