@@ -154,7 +154,7 @@ class Applier:
         rows = {(p, str(k)): i for i, (p, k) in enumerate(zip(coef.rows["parameter"], coef.rows["key"]))}
         pools = {str(int(c)): i for i, c in enumerate(coef.carbon_pools["lucode"])} if len(coef.carbon_pools) else {}
         index = {(str(s), str(int(y))): i for i, (s, y) in enumerate(zip(coef.price_index["series"], coef.price_index["year"]))}
-        self._parameter_col = coef.rows.columns.get_loc("parameter")
+        self._parameters = coef.rows["parameter"].to_numpy()
         self.targets: list[tuple[str, Any]] = []
         conf = space.confusion
         if conf is not None:
@@ -228,8 +228,8 @@ class Applier:
         sample's arithmetic): only the groups of parameters whose values changed are taken from ``rows``."""
         groups = dict(self.coef._by_parameter)
         if rows is not None:
-            for p in {self.coef.rows.iat[self.targets[i][1], self._parameter_col] for i in idx if self.targets[i][0] == "row"}:
-                groups[p] = rows.loc[groups[p].index]
+            for p in {self._parameters[self.targets[i][1]] for i in idx if self.targets[i][0] == "row"}:
+                groups[p] = rows.iloc[np.flatnonzero(self._parameters == p)]  # by position: the groups keep the rows' order
         coef.__dict__["_by_parameter"] = groups  # the cached properties of a CoefficientSet (values only changed)
         coef.__dict__["_confidence"] = self.coef._confidence
 
