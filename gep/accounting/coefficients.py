@@ -241,13 +241,15 @@ class CoefficientSet:
         A component computed from no coefficient of the set (only the scenario's
         own tables) rests on no value of the set, so nothing weakens it.
         """
-        tags = []
-        for parameter, key in rows:
-            sel = self._by_parameter.get(parameter)
-            hit = sel[sel["key"] == key] if sel is not None else None
-            if hit is not None and not hit.empty:
-                tags.append(hit.iloc[0]["confidence"])
-        return weakest(tags)
+        return weakest([self._confidence[r] for r in rows if r in self._confidence])
+
+    @cached_property
+    def _confidence(self) -> dict[tuple[str, str], str]:
+        """The confidence of each ``(parameter, key)``, its first row's (derived from :attr:`rows` once)."""
+        out: dict[tuple[str, str], str] = {}
+        for p, k, c in zip(self.rows["parameter"].tolist(), self.rows["key"].tolist(), self.rows["confidence"].tolist()):
+            out.setdefault((p, k), c)
+        return out
 
     def lut_keys(self, parameter: str, codes: np.ndarray) -> list[str]:
         """The key of the row :meth:`lut` uses for each land-cover code: the code, else ``*`` (else '')."""

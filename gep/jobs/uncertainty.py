@@ -97,7 +97,8 @@ def load(path: str | Path, *, samples: int | None = None, seed: int | None = Non
     exact : bool
         Every service by the engine per sample (no model).
     """
-    from gep.uncertainty import propagation, space
+    from gep.io.tables import read_csv
+    from gep.uncertainty import landcover, propagation, space
 
     samples = DEFAULT_SAMPLES if samples is None else samples
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
@@ -113,7 +114,8 @@ def load(path: str | Path, *, samples: int | None = None, seed: int | None = Non
         raise ScenarioError(f"{sc.path.name}: [region] area: the uncertainty of a parcel's account is not supported",
                             hint="run gep uncertainty on the whole region (remove [region] area), or gep run --area for the parcel's account")
     sp = space.build(job.coef.ranges(), {(o.parameter, o.key) for o in job.coef.overrides}, sc.raw.get("uncertainty"),
-                     {k: v.unit for k, v in sc.inputs.items()}, sc.path.name)
+                     {k: v.unit for k, v in sc.inputs.items()}, sc.path.name,
+                     lambda name: landcover.from_table(read_csv(sc.path.parent / name, what="confusion matrix"), job.coef.legend.codes))
     return UncertaintyJob(job, sp, samples, seed, workers or propagation.default_workers(), verify, exact)
 
 
@@ -174,6 +176,9 @@ def write(result: UncertaintyResult, out_dir: Path | None, command: str = KIND) 
     charts.distribution(a.samples["gep_cny"].to_numpy(), a.deterministic["gep_cny"], intervals, folder / "distribution.png", title)
     record = run_job.run_record(sc, job.run.coef, job.run.enabled, job.run.methods, job.run.switches, result.changes, folder,
                                 record=mf.UncertaintyRecord, parameters=job.parameters)
+    if a.space.confusion is not None:  # the confusion matrix is an input: replay names it when it changed
+        path = Path(a.space.confusion.path)
+        record = replace(record, inputs={**record.inputs, "uncertainty.landcover": mf.FileRef(run_job._relpath(path, sc.folder), provenance.sha256_file(path))})
     results = {"gep_cny": gep, "gep_deterministic_cny": a.deterministic["gep_cny"], "variables": len(a.space.variables),
                "units": a.units, "checks": a.checks, "tolerance": TOLERANCE, "relative_tolerance": mf.RELATIVE_TOLERANCE}
     manifest = mf.Manifest(kind=KIND, command=command, record=record, outputs=outputs.hashes(folder, list(OUTPUTS)),

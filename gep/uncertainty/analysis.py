@@ -14,7 +14,7 @@ and what drives them.
 5. GEP at every design row (indices), every output at the ``2N`` samples (percentiles), a
    one-at-a-time swing of the leading groups between their 5th and 95th percentiles (tornado);
 6. ``verify`` samples recomputed by the whole engine and compared (a difference above 10⁻⁶ of
-   GEP is an error, never a silent wrong number).
+   GEP or of a service's value is an error, never a silent wrong number).
 """
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.compute import account_landscape
 from gep.accounting.landscape import Landscape
 from gep.errors import CheckFailed
+from gep.uncertainty import landcover
 from gep.uncertainty import propagation as prop
 from gep.uncertainty import sensitivity as sens
 from gep.uncertainty.space import Space
 
 #: Groups shown in the tornado chart.
 TORNADO = 12
-#: Largest relative difference of GEP between the fast path and the engine at a verified sample.
+#: Largest relative difference of GEP or of a service's value between the fast path and the engine at a verified sample.
 VERIFY_RTOL = 1e-6
 
 
@@ -71,7 +72,7 @@ def _unit_variables(unit: prop.Unit, read: set, space: Space, methods: Mapping[s
     out = []
     for j, v in enumerate(space.variables):
         if v.kind == "input":
-            hit = v.parameter in inputs
+            hit = v.parameter in inputs or v.parameter == landcover.PARAMETER  # the areas every service counts on
         elif v.parameter.startswith("carbon_pools."):
             hit = pools
         else:
@@ -236,7 +237,8 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
     summary = _summary(table, deterministic)
     ind = sens.indices(d, y, seed) if d is not None else {}
     sensitivity = _sensitivity(ind, space, column_groups, d)
-    tornado = _tornado(sensitivity, space, column_groups, units, blocks, models, applier, central, methods, switches, idx)
+    tornado = _tornado(sensitivity, space, column_groups, units, blocks, models, applier, central, methods, switches, idx,
+                       {u: small[i] for i, u in enumerate(slow)})
     cells = {u: int(small[i].grid["class_index"].size) for i, u in enumerate(slow)}
     unit_rows = [{"unit": unit.name, "services": list(unit.reported), "variables": len(unit.variables),
                   "method": "multi-affine model" if u in models else "per sample (engine)",
@@ -309,8 +311,9 @@ def _sensitivity(ind: dict, space: Space, column_groups: tuple[str, ...], d) -> 
     return df
 
 
-def _tornado(sensitivity, space, column_groups, units, blocks, models, applier, central, methods, switches, idx) -> pd.DataFrame:
-    """GEP with one group at its 5th and at its 95th percentile, the others at their values."""
+def _tornado(sensitivity, space, column_groups, units, blocks, models, applier, central, methods, switches, idx, landscapes) -> pd.DataFrame:
+    """GEP with one group at its 5th and at its 95th percentile, the others at their values (a per-sample unit
+    on its own landscape in ``landscapes``, by position)."""
     top = list(sensitivity["name"][:TORNADO])
     rows = [central]
     for g in top:
@@ -320,13 +323,13 @@ def _tornado(sensitivity, space, column_groups, units, blocks, models, applier, 
                 if column_groups[v.column] == g:
                     th[j] = v.ppf(np.array([q]))[0]
             rows.append(th)
-    th = np.array(rows)
+    th = space.normalised(np.array(rows))
     gep = np.zeros(len(th))
     for u, unit in enumerate(units):
         if u in models:
             y = models[u].predict(th[:, list(unit.variables)])
         else:
-            y = np.array([prop.evaluate(unit, *applier.apply(t, unit.variables), methods, switches)[0] for t in th])
+            y = np.array([prop.evaluate(unit, *applier.apply(t, unit.variables, landscapes[u]), methods, switches)[0] for t in th])
         pos = 0
         for b in blocks[u]:
             gep += y[:, pos:pos + b.size].sum(axis=1) * y[:, pos + b.size] * idx(th, b.price_year)
@@ -338,17 +341,23 @@ def _tornado(sensitivity, space, column_groups, units, blocks, models, applier, 
 
 
 def _verify(table: pd.DataFrame, ths: np.ndarray, applier, ls, enabled, methods, switches, k: int, say) -> dict:
-    """Recompute ``k`` samples with the whole engine; a GEP difference above :data:`VERIFY_RTOL` raises CheckFailed."""
+    """Recompute ``k`` samples with the whole engine; a relative difference of GEP or of a service's value above
+    :data:`VERIFY_RTOL` raises CheckFailed."""
     picks = np.unique(np.linspace(0, len(ths) - 1, min(k, len(ths))).round().astype(int))
-    worst = 0.0
+    worst = worst_service = 0.0
     for i in picks:
         say(f"verifying sample {i} with the engine")
         coef, lsv = applier.apply(ths[i])
         acc, _ = account_landscape(lsv, coef, list(enabled), dict(methods), dict(switches))
-        fast = float(table["gep_cny"].iloc[i])
-        diff = abs(fast - acc.gep) / max(abs(acc.gep), 1.0)
-        worst = max(worst, diff)
-        if diff > VERIFY_RTOL:
-            raise CheckFailed(f"sample {i}: GEP {fast:,.2f} CNY from the fast path, {acc.gep:,.2f} CNY from the engine",
-                              hint="run with --exact (every service computed by the engine per sample) and report the scenario")
-    return {"verified_samples": [int(i) for i in picks], "max_relative_difference_gep": worst}
+        values = acc.data["value"].sum(("zone", "ecosystem"))
+        for name, engine in [("GEP", acc.gep)] + [(f"service {s}", float(values.sel(service=s))) for s in enabled]:
+            col = "gep_cny" if name == "GEP" else f"service:{name.split(' ', 1)[1]}"
+            fast = float(table[col].iloc[i]) if col in table else 0.0
+            diff = abs(fast - engine) / max(abs(engine), 1.0)
+            if name == "GEP":
+                worst = max(worst, diff)
+            worst_service = max(worst_service, diff)
+            if diff > VERIFY_RTOL:
+                raise CheckFailed(f"sample {i}: {name} {fast:,.2f} CNY from the fast path, {engine:,.2f} CNY from the engine",
+                                  hint="run with --exact (every service computed by the engine per sample) and report the scenario")
+    return {"verified_samples": [int(i) for i in picks], "max_relative_difference_gep": worst, "max_relative_difference_services": worst_service}

@@ -18,7 +18,7 @@ engine itself: axis probes (each variable at low, base and high: affine in θ or
 not), then the variables that interact within one output (one engine evaluation per
 variable of that output), then the pairs, triples, … among them whose lower terms are all
 present; it checks the whole model against the engine at the all-high corner of every
-output and at random points of the box. A sample then costs a few multiplications.
+output, at the all-low and all-high corners of the box and at random points of it. A sample then costs a few multiplications.
 
 **per sample (the engine).** A unit that is not multi-affine (a coefficient inside an
 exponential or a power — RWEQ sand fixation, the heterotrophic respiration of NEP, the
@@ -50,6 +50,7 @@ from gep.accounting.coefficients import CoefficientSet
 from gep.accounting.compute import compute_services, materialise
 from gep.accounting.landscape import Landscape
 from gep.accounting.valuation import unit_value
+from gep.uncertainty import landcover
 from gep.uncertainty.space import Space, Variable
 
 #: Relative tolerance of the exactness checks (axis affinity, zero terms, model vs engine).
@@ -153,9 +154,16 @@ class Applier:
         rows = {(p, str(k)): i for i, (p, k) in enumerate(zip(coef.rows["parameter"], coef.rows["key"]))}
         pools = {str(int(c)): i for i, c in enumerate(coef.carbon_pools["lucode"])} if len(coef.carbon_pools) else {}
         index = {(str(s), str(int(y))): i for i, (s, y) in enumerate(zip(coef.price_index["series"], coef.price_index["year"]))}
+        self._parameters = coef.rows["parameter"].to_numpy()
         self.targets: list[tuple[str, Any]] = []
+        conf = space.confusion
+        if conf is not None:
+            self._positions = np.searchsorted(ls.legend.codes, conf.codes)
         for v in space.variables:
-            if v.kind == "input":
+            if v.kind == "input" and v.parameter == landcover.PARAMETER:
+                a, b = (conf.codes.index(int(c)) for c in v.key.split(">"))
+                self.targets.append(("landcover", (a, b)))
+            elif v.kind == "input":
                 self.targets.append(("input", (v.parameter, v.key)))
             elif v.parameter.startswith("carbon_pools."):
                 self.targets.append(("pool", (v.parameter.split(".", 1)[1], pools[v.key])))
@@ -170,7 +178,7 @@ class Applier:
         base_ls = self.ls if ls is None else ls
         idx = range(len(self.targets)) if which is None else which
         value_col = self.coef.rows.columns.get_loc("value")
-        rows = pools = index = None
+        rows = pools = index = p = None
         grid = {}
         for i in idx:
             kind, target = self.targets[i]
@@ -184,6 +192,9 @@ class Applier:
             elif kind == "index":
                 index = self.coef.price_index.copy() if index is None else index
                 index.iat[target, index.columns.get_loc("value")] = x
+            elif kind == "landcover":
+                p = np.eye(len(self.space.confusion.codes)) if p is None else p
+                p[target] = x
             else:
                 name, mode = target
                 da = grid.get(name, base_ls.grid[name])
@@ -193,7 +204,34 @@ class Applier:
             coef = replace(coef, rows=rows if rows is not None else coef.rows,
                            carbon_pools=pools if pools is not None else coef.carbon_pools,
                            price_index=index if index is not None else coef.price_index)
+            self._carry_lookups(coef, rows, idx)
+        if p is not None:
+            return coef, self._reallocated(base_ls, grid, p)
         return coef, (replace(base_ls, grid=base_ls.grid.assign(grid)) if grid else base_ls)
+
+    def _reallocated(self, ls: Landscape, grid: dict, p: np.ndarray) -> Landscape:
+        """``ls`` with the grids ``grid`` and its zone × class areas re-allocated by the land-cover proportions ``p``:
+        each cell's area scaled by the new over the old area of its zone and class (:mod:`gep.uncertainty.landcover`)."""
+        from gep.accounting.landscape import _Derived, _take, where
+
+        area = ls.class_area()
+        new = landcover.reallocate(area.values, self._positions, p)
+        ratio = np.divide(new, area.values, out=np.ones_like(new), where=area.values > 0)
+        zone, cls = ls.grid["zone_index"].data, ls.grid["class_index"].data
+        key = where((zone >= 0) & (cls >= 0), zone * ratio.shape[1] + cls, -1)
+        cell = grid.get("cell_area", ls.grid["cell_area"])
+        grid["cell_area"] = (cell * _take(ratio.ravel(), key)).assign_attrs(cell.attrs)
+        return replace(ls, grid=ls.grid.assign(grid), derived=_Derived(keys=ls.derived.keys, class_area=area.copy(data=new)))
+
+    def _carry_lookups(self, coef: CoefficientSet, rows, idx) -> None:
+        """Give ``coef`` the row groups and confidences of :attr:`coef` (regrouping every row costs more than a
+        sample's arithmetic): only the groups of parameters whose values changed are taken from ``rows``."""
+        groups = dict(self.coef._by_parameter)
+        if rows is not None:
+            for p in {self._parameters[self.targets[i][1]] for i in idx if self.targets[i][0] == "row"}:
+                groups[p] = rows.iloc[np.flatnonzero(self._parameters == p)]  # by position: the groups keep the rows' order
+        coef.__dict__["_by_parameter"] = groups  # the cached properties of a CoefficientSet (values only changed)
+        coef.__dict__["_confidence"] = self.coef._confidence
 
 
 # --------------------------------------------------------------------------- evaluating a unit with the engine
@@ -256,9 +294,9 @@ class Model:
 
     def _w(self, theta: np.ndarray) -> np.ndarray:
         base = (self.low + self.high) / 2
-        t = np.where(self.inverse, 1.0 / theta, theta)
-        b = np.where(self.inverse, 1.0 / base, base)
-        h = np.where(self.inverse, 1.0 / self.high, self.high)
+        t, b, h = np.array(theta, dtype=float), base.copy(), self.high.copy()
+        inv = self.inverse
+        t[:, inv], b[inv], h[inv] = 1.0 / t[:, inv], 1.0 / b[inv], 1.0 / h[inv]  # only where affine in 1/θ (θ > 0 there)
         return (t - b) / (h - b)
 
     def predict(self, theta: np.ndarray, reduce: np.ndarray | None = None) -> np.ndarray:
@@ -390,34 +428,43 @@ def fit(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray
         candidates = sorted({tuple(sorted(set(a) | set(b))) for a in kept for b in kept if len(set(a) | set(b)) == order})
         candidates = [s for s in candidates if all(sub in kept_set for sub in itertools.combinations(s, order - 1))]
     model = Model(low, high, inverse, terms)
-    # the whole model against the engine: every block's all-high corner, then random points of the box
+    # the whole model against the engine: every block's all-high corner, then the all-low and all-high corners of
+    # the box (a cap that binds when every variable is low or high: a variable alone at its end may move nothing),
+    # then random points of the box
     for b in blocks:
         moving = frozenset(i for i in active if np.any(~_close(terms[(i,)][b], 0.0, scale_all()[b])))
         if len(moving) > 1 and not np.all(_close(at(moving)[b], model_at(moving)[b], scale_all()[b])):
             raise NotMultiAffine("interactions the terms do not explain")
     rng = np.random.default_rng(seed)
     worst = 0.0
-    for _ in range(CHECK_POINTS if k else 0):
-        theta = low + rng.random(k) * (high - low)
+    points = [("the all-low corner", low), ("the all-high corner", high)] + [("a random point", low + rng.random(k) * (high - low)) for _ in range(CHECK_POINTS)]
+    for where, theta in points if k else []:
         y = np.asarray(f(theta), dtype=float)
         pred = model.predict(theta[None, :])[0]
         scale = np.maximum(np.abs(y), scale_all())
         if not np.all(np.isfinite(y)) or not np.all(_close(pred, y, scale)):
-            raise NotMultiAffine("the model misses the engine at a random point of the box (a threshold such as a cap binds inside it)")
+            raise NotMultiAffine(f"the model misses the engine at {where} of the box (a threshold such as a cap binds inside it)")
         worst = max(worst, float(np.max(np.abs(pred - y) / np.maximum(scale, 1e-300))) if y.size else 0.0)
-    return replace(model, checked={"engine_evaluations": len(cache) + len(active) + (CHECK_POINTS if k else 0),
+    return replace(model, checked={"engine_evaluations": len(cache) + len(active) + (len(points) if k else 0),
                                    "terms": len(terms), "max_relative_difference": worst})
 
 
 # --------------------------------------------------------------------------- a unit's own cells
 
 
-def compact(ls: Landscape, ecosystems: set[str]) -> Landscape | None:
+def compact(ls: Landscape, ecosystems: set[str], reads: set[str] | None = None) -> Landscape | None:
     """The landscape of only the cells of ``ecosystems`` (a ``1 × n`` grid) with the zone × class areas of the
     whole landscape; None for a chunked landscape. A per-sample unit whose components lie in those ecosystems
-    costs a fraction of the cells per sample (:func:`compact_for` checks it gives the same outputs)."""
+    costs a fraction of the cells per sample (:func:`compact_for` checks it gives the same outputs).
+
+    ``reads``: the gridded inputs the unit reads (:func:`gep.accounting.catalogue.input_name` of a grid); then
+    only those grids are kept, and cells equal in zone, class and every one of them become one cell whose
+    area is their sum (``np.unique`` rows, areas summed by ``np.bincount``): a service linear in the cell
+    area gives the same zone sums, up to the order of the additions.
+    """
     import xarray as xr
 
+    from gep.accounting.catalogue import input_name
     from gep.accounting.landscape import _Derived
 
     cls = ls.grid["class_index"].data
@@ -426,14 +473,21 @@ def compact(ls: Landscape, ecosystems: set[str]) -> Landscape | None:
     inside = np.asarray(ls.legend.class_mask(sorted(ecosystems)), dtype=bool)
     keep = (np.asarray(cls) >= 0) & (np.asarray(ls.grid["zone_index"].data) >= 0)
     keep &= np.append(inside, False)[np.asarray(cls)]
-    grid = xr.Dataset({k: (("y", "x"), np.asarray(v.values)[keep][None, :], dict(v.attrs)) for k, v in ls.grid.data_vars.items()},
-                      attrs=dict(ls.grid.attrs))
+    names = [k for k in ls.grid.data_vars if reads is None or k in ("class_index", "zone_index", "cell_area") or input_name(k) in reads]
+    values = {k: np.asarray(ls.grid[k].values)[keep] for k in names}
+    if reads is not None:
+        keys = np.column_stack([values[k].astype(np.float64) for k in names if k != "cell_area"])
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        area = np.bincount(inverse.ravel(), weights=values["cell_area"], minlength=len(first))
+        values = {k: (area if k == "cell_area" else v[first]) for k, v in values.items()}
+    grid = xr.Dataset({k: (("y", "x"), v[None, :], dict(ls.grid[k].attrs)) for k, v in values.items()}, attrs=dict(ls.grid.attrs))
     return replace(ls, grid=grid, derived=_Derived(class_area=ls.class_area()))
 
 
 def compact_for(unit: Unit, ls: Landscape, applier: "Applier", points: np.ndarray, methods: Mapping, switches: Mapping) -> Landscape:
-    """The smallest landscape that gives a per-sample unit's outputs: the cells of the ecosystems its components
-    are non-zero in at ``points`` (rows of values), if the outputs there are identical; else ``ls`` itself."""
+    """The smallest landscape that gives a per-sample unit's outputs at ``points`` (rows of values): the cells of
+    the ecosystems its components are non-zero in, merged where they are equal in every grid the unit reads
+    (:func:`compact`), or only the cells, if the outputs there are identical (relative 10⁻¹²); else ``ls`` itself."""
     from gep.accounting.coefficients import ECOSYSTEMS
 
     full = [evaluate(unit, *applier.apply(p, unit.variables), methods, switches) for p in points]
@@ -444,15 +498,26 @@ def compact_for(unit: Unit, ls: Landscape, applier: "Applier", points: np.ndarra
             q = y[pos:pos + b.size].reshape(-1, len(ECOSYSTEMS))
             used |= {e for e, nz in zip(ECOSYSTEMS, np.any(q != 0, axis=0)) if nz}
             pos += b.size + 1
-    small = compact(ls, used) if used else None
-    if small is None or small.grid["class_index"].size >= ls.grid["class_index"].size * 0.9:
+    if not used:
         return ls
-    for p, (y, _) in zip(points, full):
-        coef, lsv = applier.apply(p, unit.variables, small)
-        z, _ = evaluate(unit, coef, lsv, methods, switches)
-        if z.shape != y.shape or not np.array_equal(np.isfinite(z), np.isfinite(y)) or not np.allclose(z, y, rtol=1e-12, atol=0):
-            return ls
-    return small
+    reads = {i.name for s in unit.services for i in catalogue.BY_ID[s].inputs_of(methods[s])}
+    for small in (compact(ls, used, reads), compact(ls, used)):
+        if small is None or small.grid["class_index"].size >= ls.grid["class_index"].size * 0.9:
+            continue
+        if all(_same(unit, applier, small, p, y, methods, switches) for p, (y, _) in zip(points, full)):
+            return small
+    return ls
+
+
+def _same(unit: Unit, applier: "Applier", small: Landscape, point: np.ndarray, y: np.ndarray, methods: Mapping, switches: Mapping) -> bool:
+    """Whether ``unit`` gives the outputs ``y`` at ``point`` on the landscape ``small``."""
+    from gep.errors import GepError
+
+    try:
+        z, _ = evaluate(unit, *applier.apply(point, unit.variables, small), methods, switches)
+    except GepError:  # a grid the unit reads but its catalogue entry does not list
+        return False
+    return z.shape == y.shape and np.array_equal(np.isfinite(z), np.isfinite(y)) and np.allclose(z, y, rtol=1e-12, atol=0)
 
 
 # --------------------------------------------------------------------------- per-sample runs in worker processes
@@ -516,7 +581,18 @@ def run_tasks(fn: Callable, tasks: list, state: Mapping[str, Any], workers: int,
                 done(results[-1])
     finally:
         _STATE.clear()
+        _stop_fork_server()
     return results
+
+
+def _stop_fork_server() -> None:
+    """Stop and wait for the fork server, if one runs: no process is left behind, and the CPU time of the
+    workers it started is counted to this process (its children's resource usage)."""
+    import multiprocessing.forkserver as fs
+
+    server = getattr(fs, "_forkserver", None)
+    if getattr(server, "_forkserver_pid", None) is not None and hasattr(server, "_stop"):
+        server._stop()  # the standard library's own shutdown (it closes the server's pipe and waits for it)
 
 
 def per_sample(units: list[Unit], rows: np.ndarray, applier: Applier, methods: Mapping, switches: Mapping, workers: int,

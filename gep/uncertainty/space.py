@@ -22,6 +22,10 @@ value (listed as fixed), unless ``[uncertainty.coefficients]`` gives them a rang
 ``[uncertainty.inputs]`` declares errors of gridded inputs: a relative error is a factor
 ``1 ± r`` on the whole grid, an absolute one an offset (in the input's unit), one draw per
 input (a systematic error; independent cell noise averages out over a zone).
+``[uncertainty.inputs.landcover] confusion_matrix = "file.csv"`` declares the accuracy of the
+land-cover map: the proportions of each mapped class that belong to each reference class, drawn
+from a Dirichlet distribution on the matrix's counts, re-allocate the zone × class areas
+(:mod:`gep.uncertainty.landcover`).
 
 A row of ``n_columns`` uniform numbers in [0, 1) (a Sobol' or Monte Carlo design) becomes
 a row of values by each variable's inverse distribution function (:meth:`Space.values`).
@@ -36,11 +40,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from gep.errors import ScenarioError, nearest
+from gep.uncertainty import landcover
 
 DISTRIBUTIONS = ("uniform", "triangular", "normal")
 #: Distribution of a coefficient by its confidence (``docs/uncertainty.md`` says why).
@@ -74,6 +80,9 @@ class Variable:
         The row's unit and confidence, and where the range comes from.
     column : int
         The column of uniform numbers that drives it (variables of one correlated parameter share it).
+    shape : float
+        A land-cover proportion (distribution ``dirichlet``): its count in the confusion matrix
+        (:mod:`gep.uncertainty.landcover`).
     """
 
     name: str
@@ -88,13 +97,17 @@ class Variable:
     confidence: str = ""
     basis: str = ""
     column: int = -1
+    shape: float = 0.0
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Values at the quantiles ``u`` in [0, 1) [unit] (the inverse distribution function)."""
+        """Values at the quantiles ``u`` in [0, 1) [unit] (the inverse distribution function); a ``dirichlet``
+        variable: the gamma variate of shape :attr:`shape` (:meth:`Space.normalised` makes its row proportions)."""
         from scipy import stats
 
         u = np.asarray(u, dtype=float)
         lo, hi, mode = self.low, self.high, min(max(self.value, self.low), self.high)
+        if self.distribution == "dirichlet":
+            return stats.gamma.ppf(u, self.shape) if self.shape > 0 else np.zeros_like(u)
         if self.distribution == "uniform":
             return lo + u * (hi - lo)
         if self.distribution == "triangular":
@@ -124,6 +137,7 @@ class Space:
     columns: tuple[str, ...]
     fixed: tuple[dict, ...] = ()
     settings: Mapping = field(default_factory=dict)
+    confusion: Any = None
 
     @property
     def names(self) -> list[str]:
@@ -132,7 +146,20 @@ class Space:
     def values(self, u: np.ndarray) -> np.ndarray:
         """Values of every variable, shape ``(rows, variables)``, from uniforms of shape ``(rows, columns)``."""
         u = np.atleast_2d(np.asarray(u, dtype=float))
-        return np.column_stack([v.ppf(u[:, v.column]) for v in self.variables]) if self.variables else np.zeros((len(u), 0))
+        return self.normalised(np.column_stack([v.ppf(u[:, v.column]) for v in self.variables])) if self.variables else np.zeros((len(u), 0))
+
+    def normalised(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (rows × variables) with the gamma variates of each land-cover row divided by their sum:
+        Dirichlet proportions (:mod:`gep.uncertainty.landcover`)."""
+        values = np.array(values, dtype=float)
+        rows: dict[str, list[int]] = {}
+        for j, v in enumerate(self.variables):
+            if v.distribution == "dirichlet":
+                rows.setdefault(v.key.split(">")[0], []).append(j)
+        for idx in rows.values():
+            total = values[:, idx].sum(axis=1, keepdims=True)
+            values[:, idx] = values[:, idx] / np.where(total > 0, total, 1.0)
+        return values
 
     def central(self) -> np.ndarray:
         """The deterministic values (the coefficient set's, factor 1 and offset 0 for input errors)."""
@@ -197,7 +224,8 @@ def _table(raw: Any, sc_name: str, key: str) -> dict:
     return dict(raw)
 
 
-def build(ranges, overrides: set[tuple[str, str]], declared: Mapping | None, inputs: Mapping[str, str], sc_name: str) -> Space:
+def build(ranges, overrides: set[tuple[str, str]], declared: Mapping | None, inputs: Mapping[str, str], sc_name: str,
+          read_confusion=None) -> Space:
     """The space of a scenario: every ranged coefficient row and every declared input error.
 
     Parameters
@@ -212,6 +240,9 @@ def build(ranges, overrides: set[tuple[str, str]], declared: Mapping | None, inp
         Gridded input name → unit, of the scenario.
     sc_name : str
         The scenario file's name (for messages).
+    read_confusion : callable, optional
+        File name → :class:`gep.uncertainty.landcover.Confusion` (read relative to the scenario), for
+        ``[uncertainty.inputs.landcover] confusion_matrix``.
 
     Raises
     ------
@@ -302,8 +333,20 @@ def build(ranges, overrides: set[tuple[str, str]], declared: Mapping | None, inp
             columns.append(group)
         variables.append(Variable(name, "coefficient", str(r["parameter"]), str(r["key"]), value, lo, hi, dist, str(r["unit"]),
                                   str(r["confidence"]), str(r["range_basis"]), column_of[group]))
+    confusion = None
     for name, spec in _table(decl.get("inputs"), sc_name, "inputs").items():
         where = f"inputs.{name}"
+        if name == landcover.PARAMETER:
+            confusion = _landcover(_table(spec, sc_name, where), sc_name, where, read_confusion)
+            for i, j, n in landcover.entries(confusion):
+                a, b = confusion.codes[i], confusion.codes[j]
+                columns.append(f"input:{name}")
+                variables.append(Variable(f"input:{name}[{a}>{b}]", "input", name, f"{a}>{b}", float(i == j), 0.0, 1.0, "dirichlet",
+                                          "dimensionless", "declared", f"share of mapped class {a} that is class {b}: {n:g} of "
+                                          f"{confusion.counts[i].sum():g} reference samples ({Path(confusion.path).name})", len(columns) - 1, n))
+            if not landcover.entries(confusion):
+                fixed.append({"name": f"input:{name}", "value": 1.0, "unit": "", "reason": "every mapped class agrees with its reference samples"})
+            continue
         if name not in inputs:
             near = nearest(name, inputs)
             raise _error(sc_name, where, f"'{name}' is not a gridded input of the scenario",
@@ -333,4 +376,15 @@ def build(ranges, overrides: set[tuple[str, str]], declared: Mapping | None, inp
                                   f"declared {mode} error of the input", len(columns) - 1))
     settings = {"distributions": by_conf, "correlated": list(correlated), "fixed": list(fixed_names),
                 "declared": {k: v for k, v in decl.items() if k in ("coefficients", "inputs")}}
-    return Space(tuple(variables), tuple(columns), tuple(fixed), settings)
+    return Space(tuple(variables), tuple(columns), tuple(fixed), settings, confusion)
+
+
+def _landcover(spec: Mapping, sc_name: str, where: str, read_confusion):
+    """The confusion matrix ``[uncertainty.inputs.landcover]`` names (:mod:`gep.uncertainty.landcover`)."""
+    bad = set(spec) - {landcover.KEY}
+    if bad or not isinstance(spec.get(landcover.KEY), str):
+        raise _error(sc_name, where, "takes one key, confusion_matrix: a CSV of sample counts (rows mapped, columns reference class)",
+                     'write confusion_matrix = "accuracy.csv"')
+    if read_confusion is None:
+        raise _error(sc_name, where, "no scenario folder to read the confusion matrix from", "run it from a scenario file")
+    return read_confusion(spec[landcover.KEY])

@@ -40,3 +40,14 @@ def test_two_workers_complete_after_dask_threads_have_started(tmp_path, tiny):
     two = uncertainty.compute(uncertainty.load(path, samples=8, seed=1, workers=2, verify=0)).analysis
     pd.testing.assert_frame_equal(one.samples, two.samples, rtol=0, atol=0)
     pd.testing.assert_frame_equal(one.summary, chunked.summary, rtol=1e-9)
+
+
+def test_a_confusion_matrix_gives_the_same_analysis_on_a_chunked_landscape(tmp_path, tiny):
+    import pandas as pd
+
+    (tmp_path / "cm.csv").write_text("mapped,211,11\n211,30,20\n11,5,45\n", encoding="utf-8")
+    path = tiny.make(tmp_path, extra_toml='[uncertainty.inputs.landcover]\nconfusion_matrix = "cm.csv"\n')
+    plain = uncertainty.compute(uncertainty.load(path, samples=8, seed=1, workers=1, verify=2)).analysis
+    chunked = uncertainty.compute(uncertainty.load(path, samples=8, seed=1, workers=1, verify=2, chunks=16)).analysis
+    pd.testing.assert_frame_equal(plain.summary, chunked.summary, rtol=1e-9)
+    assert plain.checks["max_relative_difference_gep"] < 1e-12 and chunked.checks["max_relative_difference_gep"] < 1e-12

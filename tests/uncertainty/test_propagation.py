@@ -88,3 +88,10 @@ def test_tasks_run_in_processes_started_without_fork_and_get_the_state():
     assert [r for r, _ in results] == [10, 20, 30, 40]  # in order, with the state each worker was given
     assert all(parent != os.getpid() for _, parent in results)  # started by the fork server (or spawned), not forked from here
     assert prop.run_tasks(_worker_view, [5], {"factor": 3}, workers=2)[0][0] == 15 and prop._STATE == {}
+
+
+def test_a_cap_that_binds_only_when_every_variable_is_low_is_refused():
+    # capped at 2.5 at the base (sum 3) and with any one variable at its end; uncapped only when all are low
+    f = lambda t: np.array([min(2.5, t.sum()), 1.0])  # noqa: E731
+    with pytest.raises(prop.NotMultiAffine, match="all-low corner"):
+        prop.fit(f, np.full(3, 0.5), np.full(3, 1.5), [slice(0, 1), slice(1, 2)], list("abc"))
