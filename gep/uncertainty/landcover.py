@@ -116,20 +116,18 @@ def from_table(df, legend_codes: np.ndarray) -> Confusion:
         where = f"row of class {odd}" if odd in rows else f"column '{odd}'"
         raise _fail(path, where, f"not square: class {odd} is {'a row but not a column' if odd in rows else 'a column but not a row'}",
                     "give the same class codes as rows and as columns")
-    values = np.full((len(rows), len(cols)), np.nan)
-    for n in range(len(rows)):
-        for m, c in enumerate(columns):
-            v = df[c].iloc[n]
-            try:
-                x = float(v)
-            except (TypeError, ValueError):
-                x = np.nan
-            if not np.isfinite(x) or x < 0:
-                raise _fail(path, f"line {line0 + n}, column '{c}'", f"count {v!r} is not a number ≥ 0", fix)
-            values[n, m] = x
-    for n, r in enumerate(rows):
-        if values[n].sum() <= 0:
-            raise _fail(path, f"line {line0 + n} (mapped class {r})", "the row has no sample", "give the row's sample counts, or leave the class out of rows and columns")
+    import pandas as pd
+
+    raw = df[columns]
+    values = raw.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = np.argwhere(~np.isfinite(values) | (values < 0))
+    if len(bad):
+        n, m = bad[0]
+        raise _fail(path, f"line {line0 + n}, column '{columns[m]}'", f"count {raw.iat[n, m]!r} is not a number ≥ 0", fix)
+    empty = np.flatnonzero(values.sum(axis=1) <= 0)
+    if len(empty):
+        n = empty[0]
+        raise _fail(path, f"line {line0 + n} (mapped class {rows[n]})", "the row has no sample", "give the row's sample counts, or leave the class out of rows and columns")
     order = sorted(rows)
     ri, ci = [rows.index(c) for c in order], [cols.index(c) for c in order]
     return Confusion(tuple(order), values[np.ix_(ri, ci)], str(path))

@@ -136,6 +136,12 @@ def test_replay_checks_the_booked_payments_through_their_certificates(gep, data,
     rep = replay(mpath)
     assert rep.exit_code == 1 and any("certificate fails" in n and "statement" in n for n in rep.notes), rep.notes
 
+    m = json.loads(original)  # a booked payment without its certificate cannot be checked offline: said, not passed
+    del m["booking"]["requests"][0]["certificate"]
+    mpath.write_text(json.dumps(m), encoding="utf-8")
+    rep = replay(mpath)
+    assert rep.exit_code == 1 and any("comp:test-index:2021: no certificate recorded" in n for n in rep.notes), rep.notes
+
     m = json.loads(original)  # a booked payment dropped from the record
     del m["booking"]["requests"][0]
     mpath.write_text(json.dumps(m), encoding="utf-8")

@@ -50,6 +50,8 @@ def test_a_matrix_is_read_in_code_order(tmp_path):
     ("mapped,11,211\n11,45,x\n211,10,40\n", "line 2, column '211'", "is not a number ≥ 0"),
     ("mapped,11,211\n11,45,5\n211,0,0\n", "line 3 (mapped class 211)", "the row has no sample"),
     ("map,11,211\n11,45,5\n211,10,40\n", "header", "no column 'mapped'"),
+    ("mapped,11,211\n11,45,5\n11,10,40\n", "row 11", "class 11 appears twice"),
+    ("mapped,11,211\n11,45,inf\n211,10,40\n", "line 2, column '211'", "is not a number ≥ 0"),
 ])
 def test_bad_matrices_name_file_row_and_column(tmp_path, text, where, what):
     path = _write(tmp_path, text)
