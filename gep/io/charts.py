@@ -193,11 +193,52 @@ def delta_map(delta: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
              "ΔGEP [元/ha per year] (ALT − BASE; colour scale clipped at the 99th percentile)", diverging=True)
 
 
-def gep_map(value: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray | None, transform, geographic: bool, path: Path, title: str) -> None:
-    """Map of GEP per cell [CNY/ha per year] of a single run (:func:`cell_map`); ``value`` may be float32 (summed in float64)."""
-    total = float(np.nansum(value, dtype=np.float64))
+def gep_map(value: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray | None, transform, geographic: bool, path: Path, title: str,
+            total: float | None = None, shape: tuple[int, int] | None = None) -> None:
+    """Map of GEP per cell [CNY/ha per year] of a single run (:func:`cell_map`); ``value`` may be float32 (summed in float64).
+
+    ``total`` [CNY/yr]: the sum of ``value`` over the whole grid when ``value`` is a sample of it (``shape``: :func:`cell_map`).
+    """
+    total = float(np.nansum(value, dtype=np.float64)) if total is None else float(total)
     cell_map(value, cell_area, zone_index, transform, geographic, path, f"{title}\nGEP = {_money(total)}/yr; grey: outside the region",
-             "GEP [元/ha per year] (colour scale clipped at the 99th percentile)", diverging=False)
+             "GEP [元/ha per year] (colour scale clipped at the 99th percentile)", diverging=False, shape=shape)
+
+
+#: Cells a side of the grid a map draws at most (one in every :func:`map_step` cells).
+MAP_CELLS = 2000
+
+
+def map_step(shape: tuple[int, ...]) -> int:
+    """A map draws every ``step``-th cell of a grid of ``shape`` in both directions: at most :data:`MAP_CELLS` a side."""
+    return max(1, int(np.ceil(max(shape) / MAP_CELLS)))
+
+
+def zone_boundaries(zone_index: np.ndarray, extent: tuple[float, float, float, float]) -> np.ndarray:
+    """The edges between cells of different zones as line segments, shape (n, 2, 2), for a ``LineCollection``.
+
+    Neighbour differences of the zone grid (cells outside the region, index < 0, draw none), merged into
+    runs along each row and column of edges; ``extent`` ``(x0, x1, y0, y1)`` is the grid's as ``imshow`` draws it
+    (row 0 at the top, ``y1``).
+    """
+    z = np.asarray(zone_index)
+    ny, nx = z.shape
+    x0, x1, y0, y1 = extent
+    dx, dy = (x1 - x0) / nx, (y1 - y0) / ny
+
+    def runs(edge: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(line, first, end) of every run of True along the rows of ``edge``."""
+        d = np.diff(np.pad(edge.view(np.int8), ((0, 0), (1, 1))), axis=1)
+        line, first = np.nonzero(d == 1)
+        return line, first, np.nonzero(d == -1)[1]
+
+    inside = z >= 0
+    # edges below row i (between rows i and i + 1), then edges right of column j (between columns j and j + 1)
+    i, j0, j1 = runs((z[1:] != z[:-1]) & inside[1:] & inside[:-1])
+    j, i0, i1 = runs(((z[:, 1:] != z[:, :-1]) & inside[:, 1:] & inside[:, :-1]).T)
+    yh, xv = y1 - (i + 1) * dy, x0 + (j + 1) * dx
+    horizontal = np.stack([np.stack([x0 + j0 * dx, yh], axis=1), np.stack([x0 + j1 * dx, yh], axis=1)], axis=1)
+    vertical = np.stack([np.stack([xv, y1 - i0 * dy], axis=1), np.stack([xv, y1 - i1 * dy], axis=1)], axis=1)
+    return np.concatenate([horizontal, vertical]).reshape(-1, 2, 2)
 
 
 def _money(cny: float) -> str:
@@ -207,7 +248,7 @@ def _money(cny: float) -> str:
 
 
 def cell_map(values: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray | None, transform, geographic: bool, path: Path, title: str,
-             label: str, diverging: bool) -> None:
+             label: str, diverging: bool, shape: tuple[int, int] | None = None) -> None:
     """Map of a per-cell amount of money as a density [CNY/ha per year] with colour bar, scale bar, north arrow and zone boundaries.
 
     Parameters
@@ -224,13 +265,18 @@ def cell_map(values: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
         Coordinates in degrees (else metres).
     diverging : bool
         Red–blue around 0 (changes), else a sequential green scale from 0.
+    shape : (int, int), optional
+        Rows and columns of the grid when ``values``, ``cell_area`` and ``zone_index`` are already the cells
+        drawn (every :func:`map_step` (``shape``)-th cell from the first in both directions); by default they
+        are the whole grid.
     """
     plt = _pyplot()
+    from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize
     from matplotlib.patches import Rectangle
 
-    ny, nx = values.shape
-    step = max(1, int(np.ceil(max(ny, nx) / 2000)))  # at most ~2000 pixels a side on screen
+    ny, nx = shape or values.shape
+    step = 1 if shape else map_step((ny, nx))  # at most ~2000 pixels a side on screen
     # the cells drawn are picked first: no region-sized temporaries (float64 only for the cells drawn)
     values, cell_area = np.asarray(values[::step, ::step], dtype=np.float64), np.asarray(cell_area[::step, ::step])
     inside = cell_area > 0
@@ -246,15 +292,9 @@ def cell_map(values: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
     cmap = plt.get_cmap("RdBu" if diverging else "YlGn").with_extremes(bad="#d9d9d9")
     fig, ax = plt.subplots(figsize=(9, 8))
     norm = Normalize(-vlim, vlim) if diverging else Normalize(0.0, vlim)
-    im = ax.imshow(np.ma.masked_invalid(dens), cmap=cmap, norm=norm, extent=(x0, x1, y0, y1), interpolation="nearest")
+    im = ax.imshow(np.ma.masked_invalid(dens), cmap=cmap, norm=norm, extent=(x0, x1, y0, y1), interpolation="nearest", interpolation_stage="data")
     if zone_index is not None:
-        z = np.asarray(zone_index[::step, ::step]).astype(float)
-        z[z < 0] = np.nan
-        ys = np.linspace(y1, y0, z.shape[0])
-        xs = np.linspace(x0, x1, z.shape[1])
-        levels = np.arange(-0.5, np.nanmax(z) + 1.5) if np.isfinite(z).any() else None
-        if levels is not None and len(levels) > 1:
-            ax.contour(xs, ys, z, levels=levels, colors="#333333", linewidths=0.4)
+        ax.add_collection(LineCollection(zone_boundaries(zone_index[::step, ::step], (x0, x1, y0, y1)), colors="#333333", linewidths=0.4))
     cb = fig.colorbar(im, ax=ax, shrink=0.8, extend="both" if diverging else "max")
     cb.set_label(label)
     # scale bar

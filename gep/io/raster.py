@@ -8,6 +8,7 @@ otherwise. Every raster must carry a unit: from the scenario, or from a
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -468,27 +469,94 @@ def georeferenced(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
-def write_cog(da: xr.DataArray, path: str | Path, crs: str, transform, inside: np.ndarray | None = None) -> None:
-    """A Cloud-Optimised GeoTIFF (GDAL's COG driver, DEFLATE) of one per-cell map, float32 with NaN as nodata
-    outside the region (``inside`` False), its CRS and transform, its unit as the ``units`` tag and its
-    ``long_name`` as tag and band description.
-
-    Written by rasterio from the one float32 copy masked outside the region, with GDAL's block cache
-    bounded (:data:`COG_CACHE_BYTES`: by default it may take 5 % of the machine's memory per process).
-    """
-    import rasterio
-    from rasterio.transform import Affine
-
-    data = np.asarray(da.values, dtype=np.float32)
-    data = np.where(inside, data, np.float32(np.nan)) if inside is not None else data
-    long_name = da.attrs.get("long_name", str(da.name or ""))
-    profile = dict(driver="COG", compress="DEFLATE", width=data.shape[1], height=data.shape[0], count=1, dtype="float32", nodata=np.nan,
-                   crs=crs, transform=Affine(*[float(v) for v in np.ravel(transform)[:6]]))
-    with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_BYTES), rasterio.open(path, "w", **profile) as dst:
-        dst.write(data, 1)
-        dst.update_tags(long_name=long_name, units=da.attrs.get("units", ""))
-        dst.set_band_description(1, long_name)
-
-
+#: Creation options of the ``maps/`` COGs. DEFLATE (read by every GIS) at level 1 with overviews by AVERAGE:
+#: at 8000² this took about half the CPU time of GDAL's defaults (level 6, CUBIC overviews) and wrote files
+#: 0.6-0.7 × the size; CUBIC overviews of a class-patterned map overshoot its range and hold millions of
+#: distinct values that do not compress, AVERAGE ones are means of the cells they cover
+#: (benchmarks/RESULTS.md, session 5). The full-resolution values are the same either way.
+COG_OPTIONS = {"compress": "DEFLATE", "level": 1, "overview_resampling": "AVERAGE"}
 #: GDAL block cache of a COG being written [bytes].
 COG_CACHE_BYTES = 64 * 2**20
+
+
+class CogWriter:
+    """A Cloud-Optimised GeoTIFF of one per-cell map (float32, NaN as nodata) written from blocks of rows,
+    never held whole in memory.
+
+    :meth:`write` puts each block (any order, from any thread) into a raw float32 file beside ``path``;
+    :meth:`finish` has GDAL's COG driver copy that file, described by a VRT with the CRS, transform,
+    ``units`` and ``long_name`` tags and band description, into ``path`` (:data:`COG_OPTIONS`, overviews
+    included, block cache bounded by :data:`COG_CACHE_BYTES`) and removes the raw file. The raw file only
+    passes through the page cache; GDAL releases the GIL while it copies, so COGs can be finished on
+    several threads.
+
+    Parameters
+    ----------
+    path : Path
+        The COG written.
+    shape : (int, int)
+        Rows and columns.
+    crs : str
+        CRS (any form rasterio reads).
+    transform : sequence of float
+        Affine transform ``(a, b, c, d, e, f)``.
+    units, long_name : str
+        Tags of the file (``long_name`` is also the band description).
+    """
+
+    def __init__(self, path: str | Path, shape: tuple[int, int], crs: str, transform, units: str = "", long_name: str = ""):
+        self.path = Path(path)
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.crs, self.transform = crs, tuple(float(v) for v in np.ravel(transform)[:6])
+        self.units, self.long_name = units, long_name
+        self._raw = self.path.with_name(f".{self.path.name}.raw")
+        self._fd = os.open(self._raw, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
+
+    def write(self, row0: int, block: np.ndarray) -> None:
+        """Rows ``row0 …`` of the map (float32; whole rows)."""
+        data = memoryview(np.ascontiguousarray(block, dtype="<f4")).cast("B")
+        offset = int(row0) * self.shape[1] * 4
+        while data:  # a regular file takes it in one call; looped as the interface allows less
+            n = os.pwrite(self._fd, data, offset)
+            data, offset = data[n:], offset + n
+
+    def finish(self) -> None:
+        """Write the COG from the blocks written and remove the raw file."""
+        from xml.sax.saxutils import escape
+
+        import rasterio
+        import rasterio.shutil
+        from rasterio.crs import CRS
+
+        os.close(self._fd)
+        self._fd = None
+        ny, nx = self.shape
+        a, b, c, d, e, f = self.transform
+        wkt = CRS.from_user_input(self.crs).to_wkt() if self.crs else ""
+        vrt = self._raw.with_suffix(".vrt")
+        vrt.write_text(
+            f'<VRTDataset rasterXSize="{nx}" rasterYSize="{ny}">\n'
+            + (f"  <SRS>{escape(wkt)}</SRS>\n" if wkt else "")
+            + f"  <GeoTransform>{c!r}, {a!r}, {b!r}, {f!r}, {d!r}, {e!r}</GeoTransform>\n"
+            f'  <Metadata><MDI key="long_name">{escape(self.long_name)}</MDI><MDI key="units">{escape(self.units)}</MDI></Metadata>\n'
+            '  <VRTRasterBand dataType="Float32" band="1" subClass="VRTRawRasterBand">\n'
+            f"    <Description>{escape(self.long_name)}</Description>\n"
+            "    <NoDataValue>nan</NoDataValue>\n"
+            f'    <SourceFilename relativeToVRT="1">{escape(self._raw.name)}</SourceFilename>\n'
+            f"    <ImageOffset>0</ImageOffset><PixelOffset>4</PixelOffset><LineOffset>{4 * nx}</LineOffset><ByteOrder>LSB</ByteOrder>\n"
+            "  </VRTRasterBand>\n</VRTDataset>\n",
+            encoding="utf-8",
+        )
+        try:
+            with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_BYTES):
+                rasterio.shutil.copy(vrt, self.path, driver="COG", **COG_OPTIONS)
+        finally:
+            self.discard()
+            vrt.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """Remove the raw file (after :meth:`finish`, or when the map is not written after all)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._raw.unlink(missing_ok=True)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import xarray as xr
 
 from gep import execution
 from gep.accounting.account import carbon_stock_table, water_yield_table
@@ -208,9 +207,9 @@ def write(result: RunResult, out_dir: Path | None, command: str = KIND) -> Writt
     return Written(result, folder, manifest)
 
 
-def _write_tables(result: RunResult, folder: Path) -> tuple[list[str], dict[str, str], dict[str, np.ndarray]]:
+def _write_tables(result: RunResult, folder: Path) -> tuple[list[str], dict[str, str], MapsPass | None]:
     """The account tables and NetCDF files; the names written, the value digests of ``cells.nc`` and the
-    layers of ``maps/`` by file name (computed in the same pass as ``cells.nc``: :func:`write_cells`)."""
+    ``maps/`` layers streamed in the same pass as ``cells.nc`` (:func:`write_cells`)."""
     acc = result.account
     table = acc.table()
     outputs.write_csv(table, folder / "account.csv")
@@ -218,7 +217,7 @@ def _write_tables(result: RunResult, folder: Path) -> tuple[list[str], dict[str,
     outputs.write_csv(acc.components, folder / "components.csv")
     outputs.write_csv(acc.zone_table(), folder / "zones.csv")
     outputs.write_netcdf(acc.data, folder / "account.nc")
-    cell_digests, maps = write_cells(result, folder / "cells.nc", map_layers(result))
+    cell_digests, maps = write_cells(result, folder / "cells.nc", folder / "maps")
     names = ["account.csv", "account.parquet", "components.csv", "zones.csv", "account.nc", "cells.nc"]
     for name, frame in (("parcels.csv", acc.parcels), ("carbon_stock.csv", carbon_stock_table(acc)), ("water_yield.csv", water_yield_table(acc))):
         if frame is not None:
@@ -240,24 +239,21 @@ def map_layers(result: RunResult) -> dict[str, str]:
     return layers
 
 
-def _write_maps(result: RunResult, folder: Path, maps: dict[str, np.ndarray]) -> list[str]:
-    """``maps/*.tif`` (Cloud-Optimised GeoTIFFs of the layers ``maps``, NaN outside the region: :func:`map_layers`),
-    the GEP map and the chart; the names written."""
+def _write_maps(result: RunResult, folder: Path, maps: MapsPass | None) -> list[str]:
+    """The chart, then ``maps/*.tif`` (Cloud-Optimised GeoTIFFs of the layers streamed by :func:`write_cells`,
+    NaN outside the region: :func:`map_layers`) and the GEP map; the names written."""
     sc, cells, acc = result.scenario, result.cells, result.account
     crs, transform = cells.attrs.get("crs"), cells.attrs.get("transform")
     names = []
     charts.value_by_service_zone(acc.table(), folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {format_money(acc.gep)}/yr")
     names.append("value_by_service_zone.png")
-    if not maps:
+    if maps is None:
         return names
-    (folder / "maps").mkdir()
-    layers = {name: xr.DataArray(maps[name], dims=("y", "x"), name=var, attrs=cells[var].attrs) for name, var in map_layers(result).items()}
     with ThreadPoolExecutor(execution.threads()) as pool:  # GDAL compresses with the GIL released: one map per core
-        list(pool.map(lambda item: raster.write_cog(item[1], folder / "maps" / item[0], crs, transform), layers.items()))
-    names += [f"maps/{name}" for name in layers]
-    zone_index = cells["zone_index"].data if "zone_index" in cells else None
-    charts.gep_map(maps["gep_value.tif"], cells["cell_area"].data, zone_index, transform,
-                   bool(raster.is_geographic(crs)), folder / "gep_map.png", f"GEP per cell: {sc.name} {sc.year}")
+        list(pool.map(raster.CogWriter.finish, maps.writers.values()))
+    names += [f"maps/{name}" for name in maps.writers]
+    charts.gep_map(maps.value, maps.cell_area, maps.zone_index, transform, bool(raster.is_geographic(crs)), folder / "gep_map.png",
+                   f"GEP per cell: {sc.name} {sc.year}", total=maps.total(), shape=maps.shape)
     names.append("gep_map.png")
     return names
 
@@ -286,38 +282,76 @@ def _write_report(result: RunResult, folder: Path, shown: Path, names: list[str]
                         sorted(names), result.scenario.path.name, __version__)
 
 
-def write_cells(result: RunResult, path: Path, maps: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+@dataclass
+class MapsPass:
+    """The ``maps/`` layers as :func:`write_cells` streamed them: a :class:`gep.io.raster.CogWriter` per file
+    (not finished yet) and the cells of the GEP map (every :func:`gep.io.charts.map_step`-th cell of the grid)."""
+
+    writers: dict[str, raster.CogWriter]
+    shape: tuple[int, int]
+    value: np.ndarray
+    cell_area: np.ndarray
+    zone_index: np.ndarray | None
+    sums: dict[int, float]
+
+    def total(self) -> float:
+        """GEP of the grid [CNY/yr]: the blocks' sums (float64) added in the order of their rows."""
+        return float(sum(v for _, v in sorted(self.sums.items())))
+
+    def discard(self) -> None:
+        for w in self.writers.values():
+            w.discard()
+
+
+def write_cells(result: RunResult, path: Path, maps_dir: Path | None = None) -> tuple[dict[str, str], MapsPass | None]:
     """Write the per-cell layers of a run to ``path`` (``cells.nc``; the per-service values ``value_*`` go to
-    ``maps/`` only) in blocks on every core, in one pass over the blocks that also fills the layers of
-    ``maps`` (file name → layer: :func:`map_layers`), so that no layer is computed twice.
+    ``maps/`` only) in blocks on every core, in one pass over the blocks that also streams the layers of
+    :func:`map_layers` (NaN outside the region) into their COGs in ``maps_dir`` and keeps the cells the GEP map
+    draws, so that no layer is computed twice or held whole.
 
     Returns the value digests of ``cells.nc`` (:class:`gep.audit.provenance.Digest`, taken from the blocks as
-    they are written) and the ``maps`` layers by file name (float32, NaN outside the region).
+    they are written) and the ``maps/`` layers as streamed (None when the grid has no ``maps/``:
+    :func:`map_layers`, or ``maps_dir`` is None); :func:`_write_maps` finishes them.
     """
     cells = raster.georeferenced(result.cells)
-    maps = maps or {}
+    layers = map_layers(result) if maps_dir is not None else {}
     shape = (cells.sizes["y"], cells.sizes["x"])
     in_file = [n for n in cells.data_vars if cells[n].dims == ("y", "x") and not str(n).startswith("value_")]
     digests = {n: provenance.Digest(shape, DIGEST_TOLERANCE) for n in in_file}
-    kept = {var: np.empty(shape, dtype=np.float32) for var in set(maps.values())}
-    inside = np.empty(shape, dtype=bool) if kept else None
     segment = provenance.segment_rows(shape)
     rows = result.execution.rows if result.execution is not None else execution.block_rows(shape)
     rows = segment * max(1, round(rows / segment))  # blocks of whole digest segments
+    streamed = {f"maps/{name}": cells[var].where(cells["cell_area"] > 0) for name, var in layers.items()}  # NaN outside, lazily
+    maps = None
+    if layers:
+        maps_dir.mkdir()
+        step = charts.map_step(shape)
+        drawn = (len(range(0, shape[0], step)), len(range(0, shape[1], step)))
+        maps = MapsPass({name: raster.CogWriter(maps_dir / name, shape, cells.attrs["crs"], cells.attrs["transform"], cells[var].attrs.get("units", ""),
+                                                cells[var].attrs.get("long_name", var)) for name, var in layers.items()},
+                        shape, np.empty(drawn, np.float32), np.empty(drawn, np.float64), np.empty(drawn, np.int32) if "zone_index" in cells else None, {})
+        sampled = {"maps/gep_value.tif": maps.value, "cell_area": maps.cell_area, "zone_index": maps.zone_index}
 
     def observe(name: str, row0: int, block: np.ndarray) -> None:
         if name in digests:
             digests[name].update(row0, block)
-        if name in kept:
-            kept[name][row0 : row0 + len(block)] = block
-        if name == "cell_area" and inside is not None:
-            inside[row0 : row0 + len(block)] = block > 0
+        if maps is None:
+            return
+        if name in streamed:
+            maps.writers[name[len("maps/"):]].write(row0, block)
+        if name == "maps/gep_value.tif":
+            maps.sums[row0] = float(np.nansum(block, dtype=np.float64))
+        if sampled.get(name) is not None:
+            first = -row0 % step  # the block's first row drawn
+            sampled[name][(row0 + first) // step :][: len(range(first, len(block), step))] = block[first::step, ::step]
 
-    layers = in_file + [v for v in kept if v not in in_file]
-    outputs.write_cells(cells[layers], path, rows, observe=observe, threads=execution.threads(), only_observed=[v for v in layers if v not in in_file])
-    for layer in kept.values():
-        layer[~inside] = np.nan
-    return {n: d.hexdigest() for n, d in sorted(digests.items())}, {name: kept[var] for name, var in maps.items()}
+    try:
+        outputs.write_cells(cells[in_file].assign(streamed), path, rows, observe=observe, threads=execution.threads(), only_observed=list(streamed))
+    except BaseException:
+        if maps is not None:
+            maps.discard()
+        raise
+    return {n: d.hexdigest() for n, d in sorted(digests.items())}, maps
 
 
 def build_manifest(result: RunResult, command: str, folder: Path, output_hashes: dict[str, str], cell_digests: dict[str, str]) -> mf.Manifest:

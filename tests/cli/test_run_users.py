@@ -117,6 +117,7 @@ def test_a_rerun_replaces_the_folder_whole_and_chains_the_manifest(gep, tiny, tm
 
 def test_a_run_writes_maps_report_and_georeferenced_cells(gep, tiny, tmp_path):
     import rasterio
+    import xarray as xr
 
     out = tmp_path / "run"
     _run_json(gep, tiny.make(tmp_path), "--out", out)
@@ -126,6 +127,9 @@ def test_a_run_writes_maps_report_and_georeferenced_cells(gep, tiny, tmp_path):
         assert src.crs.to_epsg() == 32650 and src.transform.c == 640000.0 and src.transform.f == 3500000.0
         assert src.driver == "GTiff" and src.profile.get("tiled") and np.isnan(src.nodata)
         assert src.tags()["units"] == "CNY/yr"
+    with rasterio.open(out / "maps" / "gep_value.tif") as src, xr.open_dataset(out / "cells.nc", engine="h5netcdf") as cells:
+        inside = cells["cell_area"].values > 0
+        np.testing.assert_array_equal(src.read(1), np.where(inside, cells["gep_value"].values, np.float32(np.nan)))  # the map of cells.nc, NaN outside
     with rasterio.open(f"NETCDF:{out / 'cells.nc'}:gep_value") as src:  # what QGIS reads
         assert src.crs.to_epsg() == 32650 and tuple(src.transform)[:6] == (30.0, 0.0, 640000.0, 0.0, -30.0, 3500000.0)
     manifest = json.loads((out / "manifest.json").read_text())

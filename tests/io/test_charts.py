@@ -47,3 +47,16 @@ def test_chinese_text_is_drawn_with_the_cjk_font(tmp_path):
         warnings.simplefilter("error")
         _fan(tmp_path / "fan.png", TITLE)
     assert (tmp_path / "fan.png").is_file()
+
+
+def test_zone_boundaries_are_the_edges_between_zones_merged_into_runs_and_none_outside():
+    z = np.array([[0, 0, 1],
+                  [0, 0, 1],
+                  [2, 2, -1]])
+    segments = charts.zone_boundaries(z, (0.0, 3.0, 0.0, 3.0))  # one unit a cell, row 0 at the top (y 2 to 3)
+    got = sorted(tuple(map(tuple, s.round(9).tolist())) for s in segments)
+    assert got == sorted([
+        ((0.0, 1.0), (2.0, 1.0)),  # zones 0 | 2, below row 1, over columns 0-1: one run
+        ((2.0, 3.0), (2.0, 1.0)),  # zones 0 | 1, right of column 1, rows 0-1: one run
+    ])  # zone 1 | outside (-1) and zone 2 | outside draw nothing
+    assert charts.zone_boundaries(np.full((4, 5), 3), (0.0, 1.0, 0.0, 1.0)).shape == (0, 2, 2)
