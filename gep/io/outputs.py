@@ -26,9 +26,11 @@ def write_netcdf(ds: xr.Dataset, path: Path) -> None:
     ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
 
 
-#: zlib level of the per-cell layers: on the demo's class-patterned maps level 1 takes 0.5-0.8 ×
+#: Deflate level of the per-cell layers: on the demo's class-patterned maps zlib's level 1 took 0.5-0.8 ×
 #: the CPU time of level 4 for chunks 1.2-3 × larger, still at most 12 % of the raw bytes
-#: (benchmarks/RESULTS.md).
+#: (benchmarks/RESULTS.md). The chunks are deflated by ISA-L (python-isal; ordinary zlib streams, as
+#: HDF5's gzip filter reads them): at level 1 it took a third of zlib's CPU time on the blocks of the
+#: 8000² benchmark's layers, for chunks 0.9-1.1 × the size (benchmarks/RESULTS.md, session 5).
 CELLS_ZLIB_LEVEL = 1
 #: A chunk is stored compressed only when a sample of it compresses below this share of its size;
 #: noisy float maps (water yield from measured precipitation) are stored as they are: zlib
@@ -42,7 +44,7 @@ def write_cells(ds: xr.Dataset, path: Path, rows: int, observe=None, threads: in
     Blocks of ``rows`` whole rows (the last may be shorter) are computed on the local
     threads, each compressed on its own thread (a chunk that does not compress well is
     stored as it is, which HDF5 marks per chunk) and written as
-    one HDF5 chunk of ``rows`` × width cells (zlib, no shuffle: class-patterned maps compress
+    one HDF5 chunk of ``rows`` × width cells (deflate by ISA-L, no shuffle: class-patterned maps compress
     better without it). ``observe(name, row0, block)`` is called
     with every block of every layer as it is written (value digests), from the writing
     threads, in no particular order. Coordinates (scalar ones too: the grid mapping of
@@ -131,9 +133,8 @@ class _Sink:
 def _chunk_bytes(block, rows: int, cache: dict) -> tuple[bytes, int]:
     """One HDF5 chunk (``rows`` × width, padded) as stored, and its filter mask (0: deflated;
     1: stored as it is). Constant chunks (cell areas) are compressed once."""
-    import zlib
-
     import numpy as np
+    from isal import isal_zlib
 
     b = np.ascontiguousarray(block)
     if len(b) < rows:
@@ -148,10 +149,10 @@ def _chunk_bytes(block, rows: int, cache: dict) -> tuple[bytes, int]:
     data = b.reshape(-1).view(np.uint8)
     n = max(4096, len(data) // 16)
     sample = data[(len(data) - n) // 2 :][:n]  # from the middle of the chunk: a cheap first look
-    if len(zlib.compress(sample, CELLS_ZLIB_LEVEL)) > CELLS_WORTH_COMPRESSING * len(sample):
+    if len(isal_zlib.compress(sample, CELLS_ZLIB_LEVEL)) > CELLS_WORTH_COMPRESSING * len(sample):
         out = (data.tobytes(), 1)
     else:
-        packed = zlib.compress(data, CELLS_ZLIB_LEVEL)
+        packed = isal_zlib.compress(data, CELLS_ZLIB_LEVEL)
         out = (packed, 0) if len(packed) < CELLS_WORTH_COMPRESSING * len(data) else (data.tobytes(), 1)
     if constant:
         cache[key] = out
