@@ -60,7 +60,8 @@ def _class_block(block_info=None, shape=None, seed=0):
 
 
 def _uniform_block(lo, hi, salt, block_info=None, shape=None):
-    """Uniform values hashed from cell coordinates, so any chunking gives the same field."""
+    """Uniform values hashed from cell coordinates, so any chunking gives the same field (float64; the region holds
+    them as float32, as :func:`gep.io.raster.read` holds a float32 GeoTIFF: 35 grids in float64 took 280 bytes a cell)."""
     if block_info is not None:
         (r0, r1), (c0, c1) = block_info[None]["array-location"]
     else:
@@ -101,12 +102,12 @@ def region(cells: int, zones: int = 100, chunks: int | None = None, seed: int = 
 
         codes = lazy(_class_block_fn(seed), np.int16)
         zone_index = lazy(zone_block, np.int32)
-        grids = {n: lazy(_uniform_fn(lo, hi, list(INPUTS).index(n)), np.float64) for n, (_, lo, hi) in wanted.items()}
+        grids = {n: lazy(_uniform_fn(lo, hi, list(INPUTS).index(n)), np.float32) for n, (_, lo, hi) in wanted.items()}
         area = da.full((ny, nx), 900.0, chunks=chunks)
     else:
         codes = _class_block(shape=(ny, nx), seed=seed)
         zone_index = zone_block(shape=(ny, nx))
-        grids = {n: _uniform_block(lo, hi, list(INPUTS).index(n), shape=(ny, nx)) for n, (_, lo, hi) in wanted.items()}
+        grids = {n: _uniform_block(lo, hi, list(INPUTS).index(n), shape=(ny, nx)).astype(np.float32) for n, (_, lo, hi) in wanted.items()}
         area = np.full((ny, nx), 900.0)
     idx, present = coefficients.class_index(coef.legend, codes)
     grid = xr.Dataset(
@@ -125,7 +126,7 @@ def _class_block_fn(seed):
 
 
 def _uniform_fn(lo, hi, salt):
-    return lambda block_info=None: _uniform_block(lo, hi, salt, block_info=block_info)
+    return lambda block_info=None: _uniform_block(lo, hi, salt, block_info=block_info).astype(np.float32)
 
 
 def baseline(ls: Landscape) -> np.ndarray:
