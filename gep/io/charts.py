@@ -280,19 +280,22 @@ def cell_map(values: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
     # the cells drawn are picked first: no region-sized temporaries (float64 only for the cells drawn)
     values, cell_area = np.asarray(values[::step, ::step], dtype=np.float64), np.asarray(cell_area[::step, ::step])
     inside = cell_area > 0
-    dens = np.where(inside, values / np.where(inside, cell_area, 1.0) * 1e4, np.nan)
+    dens = np.divide(values, cell_area, out=np.full(values.shape, np.nan), where=inside)  # in place: the map's peak memory
+    dens *= 1e4
+    del values
     a, _, c, _, e, f = list(transform)[:6]
     scale = 1.0 if geographic else 1e-3
     x0, x1 = c * scale, (c + a * nx) * scale
     y0, y1 = (f + e * ny) * scale, f * scale
     changed = np.abs(dens[np.isfinite(dens)])
     changed = changed[changed > 0]
-    vlim = float(np.percentile(changed, 99)) if changed.size else 1.0
+    vlim = float(np.percentile(changed, 99, overwrite_input=True)) if changed.size else 1.0
+    del changed
     vlim = vlim if vlim > 0 else 1.0
     cmap = plt.get_cmap("RdBu" if diverging else "YlGn").with_extremes(bad="#d9d9d9")
     fig, ax = plt.subplots(figsize=(9, 8))
     norm = Normalize(-vlim, vlim) if diverging else Normalize(0.0, vlim)
-    im = ax.imshow(np.ma.masked_invalid(dens), cmap=cmap, norm=norm, extent=(x0, x1, y0, y1), interpolation="nearest", interpolation_stage="data")
+    im = ax.imshow(np.ma.masked_invalid(dens, copy=False), cmap=cmap, norm=norm, extent=(x0, x1, y0, y1), interpolation="nearest", interpolation_stage="data")
     if zone_index is not None:
         ax.add_collection(LineCollection(zone_boundaries(zone_index[::step, ::step], (x0, x1, y0, y1)), colors="#333333", linewidths=0.4))
     cb = fig.colorbar(im, ax=ax, shrink=0.8, extend="both" if diverging else "max")
