@@ -277,12 +277,13 @@ def cell_map(values: np.ndarray, cell_area: np.ndarray, zone_index: np.ndarray |
 
     ny, nx = shape or values.shape
     step = 1 if shape else map_step((ny, nx))  # at most ~2000 pixels a side on screen
-    # the cells drawn are picked first: no region-sized temporaries (float64 only for the cells drawn)
-    values, cell_area = np.asarray(values[::step, ::step], dtype=np.float64), np.asarray(cell_area[::step, ::step])
+    # the cells drawn are picked first: no region-sized temporaries; their densities in float32 (a colour scale
+    # needs no more; each divided in float64), computed in place: the map's peak memory
+    values, cell_area = values[::step, ::step], np.asarray(cell_area[::step, ::step])
     inside = cell_area > 0
-    dens = np.divide(values, cell_area, out=np.full(values.shape, np.nan), where=inside)  # in place: the map's peak memory
-    dens *= 1e4
-    del values
+    dens = np.full(values.shape, np.nan, dtype=np.float32)
+    np.divide(values, cell_area, out=dens, where=inside, casting="same_kind")
+    dens *= np.float32(1e4)
     a, _, c, _, e, f = list(transform)[:6]
     scale = 1.0 if geographic else 1e-3
     x0, x1 = c * scale, (c + a * nx) * scale
