@@ -41,7 +41,7 @@ from gep.ledger.canonical import SIGNING_DOMAIN, parse_record
 from gep.ledger.errors import LedgerError, StorageError
 from gep.ledger.rules import check_request, prove_batches
 
-__all__ = ["Chunk", "Tree", "Checks", "check_here", "check_in_child", "check_split", "split_point", "joined_equal", "merkle_problem", "CHUNK",
+__all__ = ["Chunk", "Tree", "Checks", "check_here", "check_in_child", "check_split", "split_point", "joined_equal", "merkle_problem", "JoinedNodes", "node_spans", "CHUNK",
            "TWO_PROCESSES_FROM", "PARENT_SHARE", "LEDGER_SHARE"]
 
 #: Records checked at a time (a batch cut by a chunk's end is taken whole into it).
@@ -223,13 +223,39 @@ class Checks:
         return spans, b"".join(b"".join(tree[level][lo:hi]) for level, lo, hi in spans)
 
 
-def merkle_problem(nodes: tuple[list[tuple[int, int, int]], bytes], rows: list) -> tuple[str, int] | None:
+@dataclass
+class JoinedNodes:
+    """Stored Merkle nodes read joined by the database: ``(level, first index, end index)`` of each level's
+    run of nodes, in order (each run checked index by index when read, :func:`node_spans`), and their hashes
+    (hex, each checked 64 characters long when read) joined in that order."""
+
+    spans: list[tuple[int, int, int]]
+    hashes: str
+
+
+def node_spans(start: int, n: int) -> list[tuple[int, int, int]]:
+    """``(level, first index, end index)`` of the perfect subtrees of a tree of ``n`` leaves that end after leaf ``start``, by level."""
+    return [(level, start >> level, n >> level) for level in range(n.bit_length()) if n >> level > start >> level]
+
+
+def merkle_problem(nodes: tuple[list[tuple[int, int, int]], bytes], rows: "list | JoinedNodes") -> tuple[str, int] | None:
     """``(message, seq)`` of the first stored Merkle node that differs from the recomputed ones (:attr:`Tree.nodes`), or None.
 
     ``rows``: the stored nodes ``(level, index, hash hex)``, in (level, index) order for the
     fast comparison (column by column); in any other order they are compared one by one.
+    Or the stored nodes read joined (:class:`JoinedNodes`), compared in one string comparison.
     """
     spans, hashes = nodes
+    if isinstance(rows, JoinedNodes):
+        if [s for s in spans if s[2] > s[1]] == rows.spans:
+            text = hashes.hex()
+            if text == rows.hashes:
+                return None
+            j = next(j for j in range(0, len(text), 64) if text[j:j + 64] != rows.hashes[j:j + 64]) // 64  # every stored hash is 64 long
+            level, i = [(level, i) for level, lo, hi in rows.spans for i in range(lo, hi)][j]
+            return f"node (level {level}, index {i}) differs from the recomputed tree", i * (1 << level) + 1
+        rows = [(level, i, rows.hashes[64 * j:64 * j + 64])
+                for j, (level, i) in enumerate((level, i) for level, lo, hi in rows.spans for i in range(lo, hi))]
     if rows and len(rows) == sum(hi - lo for _, lo, hi in spans):
         levels_, idx, stored = zip(*rows)
         if (list(levels_) == [level for level, lo, hi in spans for _ in range(lo, hi)] and list(idx) == [i for _, lo, hi in spans for i in range(lo, hi)]

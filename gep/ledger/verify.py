@@ -440,7 +440,7 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             "prices": tx.q("SELECT seq, instrument, amount, price, time FROM prices WHERE seq > ?", p),
             "trades": tx.q("SELECT seq, n, " + ", ".join(TRADE_FIELDS) + " FROM trades WHERE seq > ?", p),
             "market": tx.q("SELECT kind, key, doc, seq FROM market"),
-            "merkle": tx.q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ? ORDER BY level, idx", p),
+            "merkle": _read_nodes(tx, start, len(rows)),
         }
         return rows, tables
 
@@ -554,6 +554,36 @@ def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (
         raise AuditFailed(f"the log's first {n} transactions no longer hash to the checkpoint's verified head (history changed after it was verified)",
                           hint="run a full verify against the published heads to locate the change")
     return replay(rows[n:], rp, sizes, merkle_rows)
+
+
+#: The stored Merkle nodes ending after a size, per level: the indices and the hashes, each joined in index order.
+_JOINED_NODES = {
+    # SQLite before 3.44 cannot order inside an aggregate: the scan of the (level, idx) key gives that order, and
+    # the indices read are compared with the wanted ones (in another order, the nodes are read row by row)
+    "sqlite": "SELECT level, group_concat(idx, ','), group_concat(hash, ''), min(length(hash)), max(length(hash)) FROM merkle "
+              "WHERE (idx + 1) * (1 << level) > ? GROUP BY level ORDER BY level",
+    "postgresql": "SELECT level, string_agg(idx::text, ',' ORDER BY idx), string_agg(hash, '' ORDER BY idx), min(length(hash)), max(length(hash)) "
+                  "FROM merkle WHERE (idx + 1) * (1 << level) > ? GROUP BY level ORDER BY level",
+}
+
+
+def _read_nodes(tx: Any, start: int, n: int) -> "list | records.JoinedNodes":
+    """The stored Merkle nodes ending after leaf ``start`` of a log of ``n`` records, to compare with the recomputed tree.
+
+    Read joined by the database (one row per level) when their indices are exactly those of the
+    tree's perfect subtrees (:func:`gep.ledger.records.node_spans`), which is checked here, index
+    by index, and every hash is 64 characters long (so the n-th hash of the joined text is the n-th
+    node's); otherwise (a node missing, added or moved, a hash cut or lengthened, or a back end
+    without the query) row by row.
+    """
+    sql = _JOINED_NODES.get(tx.store.dialect)
+    if sql is not None:
+        spans = records.node_spans(start, n)
+        levels = tx.q(sql, (start,))
+        if [(int(level), idx, lo, hi) for level, idx, _, lo, hi in levels] == [(level, ",".join(map(str, range(lo, hi))), 64, 64) for level, lo, hi in spans] \
+                and all(type(h) is str for _, _, h, _, _ in levels):
+            return records.JoinedNodes(spans, "".join(h for _, _, h, _, _ in levels))
+    return tx.q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ? ORDER BY level, idx", (start,))
 
 
 def _first(seqs: Iterable[int | None]) -> int | None:
