@@ -127,23 +127,23 @@ class Frontier:
         root is the ``popcount(size) − 1`` hashes of each root.
         """
         sha = hashlib.sha256
-        stack = [h for _, h in self.stack]
+        stack = [b"\x01" + h for _, h in self.stack]  # each kept with the node prefix it is hashed with (one join less per hash)
         size = self.size
         out: list[bytes] = []
         keep = out.append
         for leaf in leaves:
             i, h = size, leaf
             while i & 1:
-                h = sha(b"\x01" + stack.pop() + h).digest()
+                h = sha(stack.pop() + h).digest()
                 i >>= 1
-            stack.append(h)
+            stack.append(b"\x01" + h)
             size += 1
             if roots:
-                for k in range(len(stack) - 2, -1, -1):
-                    h = sha(b"\x01" + stack[k] + h).digest()
+                for left in stack[-2::-1]:
+                    h = sha(left + h).digest()
                 keep(h)
         self.size = size
-        self.stack = [(level, h) for (level, _), h in zip(self.needed(size), stack)]
+        self.stack = [(level, h[1:]) for (level, _), h in zip(self.needed(size), stack)]
         return out
 
     def root(self) -> bytes:

@@ -11,7 +11,8 @@ of the rules:
    (:func:`gep.ledger.canonical.parse_record`);
 3. its request has the shape of its type (:func:`gep.ledger.rules.check_request`),
    which gives the signing message;
-4. batch signatures are proven once per batch (:func:`gep.ledger.rules.prove_batches`);
+4. batch signatures are proven once per batch (:func:`gep.ledger.rules.prove_batches`), single
+   signatures one by one (:func:`gep.ledger.rules.authentic`);
 5. the tree root after it equals the stored root (:meth:`gep.ledger.merkle.Frontier.extend`).
 
 After the last record: the roots at the sizes asked for (those of the signed heads),
@@ -38,8 +39,8 @@ from typing import Any, Iterator, Sequence
 
 from gep.ledger import merkle
 from gep.ledger.canonical import SIGNING_DOMAIN, parse_record
-from gep.ledger.errors import LedgerError, StorageError
-from gep.ledger.rules import check_request, prove_batches
+from gep.ledger.errors import AuditFailed, LedgerError, StorageError
+from gep.ledger.rules import authentic, check_request, prove_batches
 
 __all__ = ["Chunk", "Tree", "Checks", "check_here", "check_in_child", "check_split", "split_point", "joined_equal", "merkle_problem", "JoinedNodes", "node_spans", "CHUNK",
            "TWO_PROCESSES_FROM", "PARENT_SHARE", "LEDGER_SHARE"]
@@ -71,7 +72,8 @@ class Chunk:
     leaves : bytes
         Their leaf hashes, 32 bytes each.
     proven : bytes
-        1 for a record whose batch signature was proven (:func:`gep.ledger.rules.prove_batches`).
+        1 for a well-formed request whose signature was proven: a batch signature by
+        :func:`gep.ledger.rules.prove_batches`, a single one by :func:`gep.ledger.rules.authentic`.
     problem : (int, str, str) or None
         Position in the chunk, kind (:data:`LEAF` or :data:`CANONICAL`) and message of the
         first record whose bytes fail; no chunk follows one with a problem.
@@ -97,7 +99,9 @@ class Tree:
     ``roots``: root (hex) at each size asked for that was reached; ``nodes``: the perfect
     subtrees ending after the first row checked, as ``(spans, hashes)`` — ``(level, first
     index, end index)`` per level and their hashes joined in that order — for
-    :func:`merkle_problem` (None unless asked for).
+    :func:`merkle_problem` (None unless asked for); ``heads``: ``(key, signed)``, for each
+    head given to the checks whether it carries a valid signature of ``key``
+    (:func:`gep.ledger.heads.signature_ok`; None: not a head, or not checked).
     """
 
     size: int
@@ -105,6 +109,7 @@ class Tree:
     roots: dict[int, str] = field(default_factory=dict)
     verified: set = field(default_factory=set)
     nodes: tuple[list[tuple[int, int, int]], bytes] | None = None
+    heads: tuple[str, list] | None = None
 
 
 class _Verified:
@@ -135,6 +140,10 @@ class Checks:
         Hand the decoded records on with each chunk (in this process).
     before : bytes
         Leaf hashes (32 bytes each) of the records before the first row.
+    heads : (str, list of dict), optional
+        A public key and signed tree heads whose signatures by that key are checked too, after
+        the records (:attr:`Tree.heads`): the registry key the database names and its stored heads,
+        which ``verify`` then need not check itself once the log shows that key is the registry's.
     lo, hi : int
         Check only ``rows[lo:hi]`` (``hi`` None: to the end). With ``lo`` > 0 the rows
         before it are hashed (their leaves only) to reach the tree at ``lo``: this is how a
@@ -142,7 +151,7 @@ class Checks:
     """
 
     def __init__(self, rows: Sequence[tuple], frontier: merkle.Frontier, verified: set, sizes=(), nodes: bool = False,
-                 keep_records: bool = True, before: bytes = b"", lo: int = 0, hi: int | None = None) -> None:
+                 keep_records: bool = True, before: bytes = b"", lo: int = 0, hi: int | None = None, heads: tuple[str, list] | None = None) -> None:
         self.rows = rows
         self.frontier = merkle.Frontier(frontier.size, list(frontier.stack))
         self.start = frontier.size  # the nodes ending after this size are recomputed
@@ -153,6 +162,7 @@ class Checks:
         self.roots: dict[int, str] = {}
         self.leaves = bytearray(before)
         self.lo, self.hi = lo, len(rows) if hi is None else hi
+        self.heads = heads
 
     def chunks(self) -> Iterator[Chunk]:
         """Check the rows chunk by chunk; stop after a chunk with a problem."""
@@ -180,6 +190,9 @@ class Checks:
 
     def _check(self, chunk: list[tuple], parsed: list[tuple]) -> Chunk:
         proven = prove_batches(self.state, [(p[1]["request"], p[1]["signature"], p[2]) if p[2] is not None else (None, None, None) for p in parsed])
+        for k, p in enumerate(parsed):  # a single signature: checked here too, so that the rules do not wait for it
+            if p[2] is not None and not proven[k] and type(p[1]["signature"]) is str:
+                proven[k] = authentic(self.state, p[1]["request"], p[1]["signature"], p[2])
         n = len(chunk)
         leaves = [p[0] for p in parsed]
         joined = b"".join(leaves)
@@ -212,7 +225,21 @@ class Checks:
 
     def tree(self) -> Tree:
         """The tree after the rows checked (call after :meth:`chunks` ran out)."""
-        return Tree(self.frontier.size, list(self.frontier.stack), dict(self.roots), set(self.state.verified), self._nodes() if self.nodes else None)
+        return Tree(self.frontier.size, list(self.frontier.stack), dict(self.roots), set(self.state.verified), self._nodes() if self.nodes else None,
+                    self._heads() if self.heads is not None else None)
+
+    def _heads(self) -> tuple[str, list]:
+        """``(key, [whether each head is signed by key, or None when it is not a head or the key is not a key])``."""
+        from gep.ledger import heads as heads_mod  # (a verify's import, not the records' own)
+
+        key, heads = self.heads
+        out: list[bool | None] = []
+        for h in heads:
+            try:
+                out.append(heads_mod.signature_ok(heads_mod.check_shape(h, "head"), key))
+            except (AuditFailed, ValueError, TypeError):  # not a head (verify says so in order), or a key that is not a key
+                out.append(None)
+        return key, out
 
     def _nodes(self) -> tuple[list[tuple[int, int, int]], bytes]:
         """The perfect subtrees ending after ``start``, from the tree over every leaf built level by level."""

@@ -49,7 +49,7 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Iterable
@@ -339,6 +339,20 @@ class MemoryState(State):
         self.starts[(old, instrument_id)].remove(start)
         row[1], row[2] = holder, seq
         insort(self.starts.setdefault((holder, instrument_id), []), start)
+
+    def move_head(self, instrument_id, start, cut, end, src, dst, seq):
+        """:meth:`State.move_head` in place: ``cut`` takes ``start``'s place among the holder's starts (it keeps them sorted)."""
+        table = self.blocks[instrument_id]
+        row = table[start]
+        holder = row[1]
+        starts = self.starts[(holder, instrument_id)]
+        i = bisect_left(starts, start)
+        if i == len(starts) or starts[i] != start:  # never with a state the rules built: the general way, which says what is wrong
+            return State.move_head(self, instrument_id, start, cut, end, src, dst, seq)
+        table[cut] = [row[0], holder, seq]
+        starts[i] = cut
+        row[0], row[1], row[2] = cut - 1, dst, seq
+        insort(self.starts.setdefault((dst, instrument_id), []), start)
 
     def split_block(self, instrument_id, start, cut, end, holder, seq):
         row = self.blocks[instrument_id][start]
@@ -673,8 +687,8 @@ def apply(state: State, request: dict, signature: Any, ctx: Context, message: by
         The request's :func:`gep.ledger.canonical.signing_message` when the caller has
         computed it (then the request was also checked with :func:`check_request`).
     proven : bool
-        The request was checked (:func:`check_request`) and its batch signature proven
-        by :func:`prove_batches`.
+        The request was checked (:func:`check_request`) and its signature proven: a batch
+        signature by :func:`prove_batches`, a single one by :func:`authentic`.
 
     Returns
     -------

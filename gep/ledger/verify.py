@@ -84,6 +84,7 @@ class Replay:
         self.heads_checked = 0
         self.last_time = ""  # time of the last record replayed (the ledger's clock never goes back)
         self.merkle_problem: tuple[str, int] | None = None  # the stored Merkle nodes against the recomputed tree
+        self.heads_signed: tuple[str, list] | None = None  # (key, whether each stored head is signed by it), from the records' checks
 
     def root_at(self, size: int) -> str:
         """Root (hex) of the first ``size`` records."""
@@ -114,7 +115,7 @@ def _checked_reader() -> Any:
 
     Decoded with msgspec into a typed record whose signature is left as raw JSON (a
     batch signature's audit path is most of a record's bytes) and decoded only when the
-    rules need it: when the batch signature was not proven by the checks.
+    rules need it: when the signature was not proven by the checks.
     """
     import msgspec
 
@@ -186,6 +187,7 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
     rp.frontier = merkle.Frontier(t.size, t.stack)
     rp.roots.update(t.roots)
     rp.state.verified |= t.verified
+    rp.heads_signed = t.heads
     rp.merkle_problem = records.merkle_problem(t.nodes, merkle_rows) if merkle_rows is not None else None
     try:
         end_commit(rp.state)
@@ -198,13 +200,14 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
 
 
 def start_checks(rows: list[tuple], rp: Replay, sizes: Iterable[int] = (), nodes: bool = False, processes: int | None = None,
-                 share: float | None = None) -> tuple:
+                 share: float | None = None, heads: tuple[str, list] | None = None) -> tuple:
     """Start the records' own checks of ``rows`` after ``rp`` (see :func:`replay`): (chunks, a function giving the tree).
 
     With two processes the second one starts now, so the caller may read more (the
     tables) while it works; this one checks ``share`` of the rows (:func:`gep.ledger.records.check_split`).
+    ``heads``: a key and heads whose signatures by it the checks test too (:attr:`Replay.heads_signed`).
     """
-    checks = records.Checks(rows, rp.frontier, rp.state.verified, sizes, nodes, before=bytes(rp.leaves))
+    checks = records.Checks(rows, rp.frontier, rp.state.verified, sizes, nodes, before=bytes(rp.leaves), heads=heads)
     two = records.two_processes(len(rows)) if processes is None else processes >= 2
     return records.check_split(checks, share) if two else records.check_here(checks)
 
@@ -308,13 +311,16 @@ def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], w
     """
     registry, ledger_id = rp.state.registry, rp.state.ledger_id
     n = rp.frontier.size
-    named = [(f"stored head of tree size {h['tree_size']}", h, True) for h in stored] + [(name, h, False) for name, h in given]
+    # signatures of the stored heads by the registry key, when the records' checks tested them with that key
+    known = rp.heads_signed[1] if rp.heads_signed is not None and rp.heads_signed[0] == registry and len(rp.heads_signed[1]) == len(stored) else None
+    named = ([(f"stored head of tree size {h['tree_size']}", h, True, known[k] if known else None) for k, h in enumerate(stored)]
+             + [(name, h, False, None) for name, h in given])
     signed = []
-    for name, h, is_stored in named:
+    for name, h, is_stored, ok in named:
         heads_mod.check_shape(h, name)
         if h["ledger"] != ledger_id:
             raise AuditFailed(f"{name} is a head of ledger {h['ledger']}, not of this ledger ({ledger_id})")
-        if not heads_mod.signature_ok(h, registry):
+        if not (ok if ok is not None else heads_mod.signature_ok(h, registry)):
             raise AuditFailed(f"{name}: the signature does not verify with the registry key recorded at genesis ({registry[:16]}…)",
                               hint="a head is signed by the registry's key; this one was forged, edited or made for another ledger")
         signed.append((name, h, is_stored))
@@ -422,13 +428,15 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         stop()  # a retried read starts again
         p = (start,)
         head_rows = tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads WHERE tree_size >= ? ORDER BY tree_size", p)
+        stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in head_rows]
         rows = tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")
         if rows and not (type(rows[0][0]) is int and type(rows[0][2]) is bytes):  # SQLite gives these types; other drivers may not
             rows = [(int(s), c, bytes(r), lh, rt) for s, c, r, lh, rt in rows]
-        if since is None and rows:
-            started.append(start_checks(rows, fresh, {int(r[0]) for r in head_rows} | given_sizes, True, processes, records.LEDGER_SHARE))
+        if since is None and rows:  # the heads' signatures by the key the database names are checked with the records
+            started.append(start_checks(rows, fresh, {h["tree_size"] for h in stored} | given_sizes, True, processes, records.LEDGER_SHARE,
+                                        (ledger.registry, stored)))
         tables = {
-            "heads": head_rows,
+            "heads": stored,
             "meta": dict(tx.q("SELECT key, value FROM meta")),
             "accounts": tx.q("SELECT id, kind, owner, seq, zone, role FROM accounts"),
             "instruments": tx.q("SELECT id, kind, base_unit, display_unit, binding, seq FROM instruments"),
@@ -449,8 +457,7 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             rows, tables = store.read(read)
             if not rows:
                 raise AuditFailed("the log is empty (no genesis record)")
-            stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg}
-                      for n, r, t, k, sg in tables["heads"]]
+            stored = tables["heads"]
             sizes = {h["tree_size"] for h in stored} | given_sizes
             rp = (replay(rows, fresh, sizes, tables["merkle"], started=started[0]) if since is None
                   else _continue(rp0, since, rows, sizes, tables["merkle"]))
