@@ -261,10 +261,10 @@ class Ledger:
         requests = [self._request(key, t, f, i) for t, f, i in specs]
         if not requests:
             return []
-        paths, root = merkle.inclusion_proofs([merkle.leaf_hash(signing_message(r)) for r in requests])
-        sig = key.sign(BATCH_DOMAIN + root)
+        tree = merkle.levels([merkle.leaf_hash(signing_message(r)) for r in requests])
+        sig = key.sign(BATCH_DOMAIN + tree[-1][0])
         n = len(requests)
-        return [Signed(r, {"index": i, "size": n, "path": [h.hex() for h in p], "signature": sig}) for i, (r, p) in enumerate(zip(requests, paths))]
+        return [Signed(r, {"index": i, "size": n, "path": p, "signature": sig}) for i, (r, p) in enumerate(zip(requests, merkle.audit_paths(tree)))]
 
     def prepare(self, signed: Signed, evidence_path: str | Path | None = None, zone: str | None = None, ecosystem: str | None = None) -> Signed:
         """Resolve the evidence of an issuance or recalculation (reads files; outside any transaction)."""

@@ -242,12 +242,21 @@ class Checks:
         return key, out
 
     def _nodes(self) -> tuple[list[tuple[int, int, int]], bytes]:
-        """The perfect subtrees ending after ``start``, from the tree over every leaf built level by level."""
+        """The perfect subtrees ending after ``start``, built level by level over the leaves they cover.
+
+        The highest such subtree begins at ``offset``, a multiple of its size (and so of every
+        lower one's): the tree over the leaves from there holds them all, each at its index less
+        ``offset`` shifted by its level. After a checkpoint that is a few leaves, not the whole log.
+        """
         leaves = self.leaves
         n = len(leaves) // 32
-        tree = merkle.levels([bytes(leaves[k:k + 32]) for k in range(0, 32 * n, 32)]) if n else []
-        spans = [(level, self.start >> level, n >> level) for level in range(len(tree))]
-        return spans, b"".join(b"".join(tree[level][lo:hi]) for level, lo, hi in spans)
+        spans = node_spans(self.start, n)
+        if not spans:
+            return [], b""
+        top = spans[-1][0]
+        offset = self.start >> top << top
+        tree = merkle.levels([bytes(leaves[k:k + 32]) for k in range(32 * offset, 32 * n, 32)])
+        return spans, b"".join(b"".join(tree[level][lo - (offset >> level):hi - (offset >> level)]) for level, lo, hi in spans)
 
 
 @dataclass

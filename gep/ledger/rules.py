@@ -541,40 +541,29 @@ def prove_batches(state: State, items: list[tuple[Any, Any, bytes | None]]) -> l
     proven = [False] * len(items)
     groups: dict[tuple, dict[int, tuple[int, list, bytes]]] = {}
     for k, (request, signature, message) in enumerate(items):
-        if message is None or type(signature) is not dict or type(request) is not dict or type(request.get("signer")) is not str:
+        if message is None or type(signature) is not dict or len(signature) != 4 or type(request) is not dict:
             continue
-        sig, size, index, path = signature.get("signature"), signature.get("size"), signature.get("index"), signature.get("path")
-        if not (type(sig) is str and type(size) is int and type(index) is int and type(path) is list and len(signature) == 4):
+        try:
+            sig, size, index, path, signer = signature["signature"], signature["size"], signature["index"], signature["path"], request["signer"]
+        except KeyError:
             continue
-        groups.setdefault((request["signer"], sig, size), {})[index] = (k, path, message)
+        if type(sig) is str and type(size) is int and type(index) is int and type(path) is list and type(signer) is str:
+            groups.setdefault((signer, sig, size), {})[index] = (k, path, message)
+    leaf_hash = merkle.leaf_hash
     for (signer, sig, size), members in groups.items():
         if len(members) != size or min(members) != 0 or max(members) != size - 1:
             continue
-        tree = merkle.levels([merkle.leaf_hash(members[i][2]) for i in range(size)])
+        tree = merkle.levels([leaf_hash(members[i][2]) for i in range(size)])
         root = tree[-1][0]
         if (signer, root, sig) not in state.verified:
             if not keys.verify(signer, BATCH_DOMAIN + root, sig):
                 continue
             state.verified.add((signer, root, sig))
-        for i, path in enumerate(_audit_paths(tree)):
+        for i, path in enumerate(merkle.audit_paths(tree)):
             k, recorded, _ = members[i]
             if recorded == path:
                 proven[k] = True
     return proven
-
-
-def _audit_paths(tree: list[list[bytes]]) -> list[list[str]]:
-    """The audit path (hex) of every leaf of a tree given by its :func:`gep.ledger.merkle.levels`.
-
-    Built from the root down: a node's path is its sibling (where it has one) followed by
-    its parent's path, so each level costs one short list per node.
-    """
-    paths: list[list[str]] = [[]]
-    for level in reversed(tree[:-1]):
-        hexes = [h.hex() for h in level]
-        m = len(hexes)
-        paths = [[hexes[j ^ 1]] + paths[j >> 1] if j ^ 1 < m else paths[j >> 1] for j in range(m)]
-    return paths
 
 
 def _authenticate(state: State, request: dict, signature: Any, message: bytes | None) -> None:

@@ -31,10 +31,13 @@ to an earlier commit together with its heads (truncation, or an old backup
 restored). Publish heads (``gep ledger head``) and verify against them.
 
 What a record allows checking on its own (its bytes, leaf hash and stored root, its
-request's shape, batch signatures) and the stored Merkle nodes need no ledger state: they run in a pass of
-their own (:mod:`gep.ledger.records`), in this process or, for a long log on two cores,
-split by ranges of the log with a forked process that starts as soon as the log is read
-(while this one reads the tables), ahead of the rules; failures are still reported in log order.
+request's shape, its signature — a batch's once per batch) and the signatures of the stored heads
+need no ledger state: they run in a pass of their own (:mod:`gep.ledger.records`), in this process
+or, for a long log on two cores, split by ranges of the log with a forked process that starts as
+soon as the log is read (while this one reads the tables), ahead of the rules; failures are still
+reported in log order. A head's signature is checked there with the registry key the database
+names, and counts only when the genesis record names the same key. The stored Merkle nodes are
+read joined by the database, level by level, and compared with the tree the records' pass rebuilt.
 
 The export is a JSON document with each record's canonical text, its leaf hash
 and the root, so anyone can recompute the root with their own code.
