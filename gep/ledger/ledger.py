@@ -37,7 +37,7 @@ from gep.ledger.canonical import BATCH_DOMAIN, SIGNING_DOMAIN, parse, record_byt
 from gep.ledger.errors import BadSignature, IdConflict, InvalidRequest, LedgerError, NotAuthorised, StorageError
 from gep.ledger.keys import KeyPair
 from gep.ledger.model import SYSTEM_ACCOUNTS, Instrument, check_client_id, parse_amount, parse_price
-from gep.ledger.rules import VERSION, Context, apply, authentic, check_request, end_commit, prove_batches
+from gep.ledger.rules import VERSION, Context, apply, authentic, check_request, end_commit, paused_gc, prove_batches
 from gep.ledger.store import SCHEMA_VERSION, SqlState, Store, Tx, open_store
 
 __all__ = ["Ledger", "Signed", "Result", "DEFAULT_COEFFICIENTS", "new_id", "now", "dvp"]  # now: gep.ledger.clock.now
@@ -296,7 +296,8 @@ class Ledger:
         """
         if not items:
             return []
-        return self.store.write(lambda tx: _append(tx, items, linked, self.head_key, self.clock))
+        with paused_gc():
+            return self.store.write(lambda tx: _append(tx, items, linked, self.head_key, self.clock))
 
     # convenience writers
     def open_account(self, registry: KeyPair, account: str, owner: str, id: str | None = None, memo: str | None = None,

