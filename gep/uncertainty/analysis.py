@@ -88,10 +88,12 @@ def _fit_task(u: int):
     blocks = st["blocks"][u]
     variables = [applier.space.variables[j] for j in unit.variables]
 
+    small = prop.compact_for(unit, applier.ls, applier, st["points"], st["methods"], st["switches"])
+
     def f(theta: np.ndarray) -> np.ndarray:
         full = central.copy()
         full[list(unit.variables)] = theta
-        coef, ls = applier.apply(full, unit.variables)
+        coef, ls = applier.apply(full, unit.variables, small)
         return prop.evaluate(unit, coef, ls, st["methods"], st["switches"])[0]
 
     slices, pos = [], 0
@@ -99,9 +101,9 @@ def _fit_task(u: int):
         slices += [slice(pos, pos + b.size), slice(pos + b.size, pos + b.size + 1)]
         pos += b.size + 1
     try:
-        return u, prop.fit(f, np.array([v.low for v in variables]), np.array([v.high for v in variables]), slices, [v.name for v in variables], seed=u), None
+        return u, prop.fit(f, np.array([v.low for v in variables]), np.array([v.high for v in variables]), slices, [v.name for v in variables], seed=u), None, small
     except prop.NotMultiAffine as exc:
-        return u, None, str(exc)
+        return u, None, str(exc), small
 
 
 def _reduction(blocks: tuple[prop.Block, ...]) -> np.ndarray:
@@ -167,13 +169,18 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
     applier = prop.Applier(coef, ls, space)
     central = space.central()
 
+    # each unit on the cells of its own ecosystems when that gives the same outputs (prop.compact_for), at these points
+    rng = np.random.default_rng(seed)
+    lows, highs = np.array([v.low for v in space.variables]), np.array([v.high for v in space.variables])
+    points = np.vstack([central, lows + rng.random((2, len(central))) * (highs - lows)])
     say(f"fitting {len(units)} services ({len(space.variables)} variables)")
-    state = dict(units=units, applier=applier, central=central, blocks=blocks, methods=methods, switches=switches)
-    fitted = ([(u, None, "exact: per-sample engine runs asked") for u in range(len(units))] if exact
+    state = dict(units=units, applier=applier, central=central, blocks=blocks, methods=methods, switches=switches, points=points)
+    fitted = ([(u, None, "exact: per-sample engine runs asked", None) for u in range(len(units))] if exact
               else prop.run_tasks(_fit_task, list(range(len(units))), state, workers))
-    models: dict[int, prop.Model] = {u: m for u, m, _ in fitted if m is not None}
-    slow = [u for u, m, _ in fitted if m is None]
-    reasons = {u: r for u, _, r in fitted if r}
+    models: dict[int, prop.Model] = {u: m for u, m, _, _ in fitted if m is not None}
+    slow = [u for u, m, _, _ in fitted if m is None]
+    reasons = {u: r for u, _, r, _ in fitted if r}
+    landscapes = {u: small for u, _, _, small in fitted if small is not None}
 
     # groups: the columns read by a per-sample unit form one group (merged when units share a column)
     group_of = {c: c for c in space.columns}
@@ -195,11 +202,8 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
 
     # per-sample units at the 2N samples, each on the cells of its own ecosystems when that gives the same outputs
     slow_units = [units[u] for u in slow]
-    rng = np.random.default_rng(seed)
-    lows, highs = np.array([v.low for v in space.variables]), np.array([v.high for v in space.variables])
-    points = np.vstack([central, lows + rng.random((2, len(central))) * (highs - lows)])
     say("the cells of the per-sample services")
-    small = {i: prop.compact_for(units[u], ls, applier, points, methods, switches) for i, u in enumerate(slow)}
+    small = {i: landscapes[u] if u in landscapes else prop.compact_for(units[u], ls, applier, points, methods, switches) for i, u in enumerate(slow)}
     per = prop.per_sample(slow_units, theta[rows_s], applier, methods, switches, workers, say, small)
     outputs_s: dict[int, np.ndarray] = {u: per[i] for i, u in enumerate(slow)}
     for u, m in models.items():
@@ -241,15 +245,23 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
                        {u: small[i] for i, u in enumerate(slow)})
     cells = {u: int(small[i].grid["class_index"].size) for i, u in enumerate(slow)}
     unit_rows = [{"unit": unit.name, "services": list(unit.reported), "variables": len(unit.variables),
-                  "method": "multi-affine model" if u in models else "per sample (engine)",
+                  "method": _method(models.get(u)),
                   **({"cells": cells[u], "cells_of_landscape": int(ls.grid["class_index"].size)} if u in cells else {}),
                   **({"terms": models[u].checked["terms"], "engine_evaluations": models[u].checked["engine_evaluations"],
-                      "max_relative_difference": models[u].checked["max_relative_difference"]} if u in models else {"reason": reasons.get(u, "")})}
+                      "max_relative_difference": models[u].checked["max_relative_difference"],
+                      "chebyshev_nodes": models[u].checked["chebyshev_nodes"]} if u in models else {"reason": reasons.get(u, "")})}
                  for u, unit in enumerate(units)]
     draws = pd.DataFrame(ths, columns=space.names)
     draws.insert(0, "sample", np.arange(len(ths)))
     checks = _verify(table, ths, applier, ls, enabled, methods, switches, verify, say) if verify else {}
     return Analysis(space, table, draws, summary, sensitivity, tornado, unit_rows, deterministic, checks)
+
+
+def _method(model: prop.Model | None) -> str:
+    if model is None:
+        return "per sample (engine)"
+    smooth = model.checked.get("chebyshev_nodes", {})
+    return "multi-affine model" + (f", Chebyshev curves in {', '.join(smooth)}" if smooth else "")
 
 
 def _aggregate(units, blocks, outputs, ls: Landscape, idx) -> pd.DataFrame:
