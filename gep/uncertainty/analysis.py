@@ -7,7 +7,8 @@ and what drives them.
 2. the *units* (a service with the services it needs) and the coefficient rows each reads
    (recorded while the engine runs), the space restricted to them and to the price-index
    years that move their prices;
-3. each unit fitted as an exact multi-affine model, or left to per-sample engine runs
+3. each unit fitted, on its own compact cells, as an exact multi-affine model (with Chebyshev curves
+   in the constants it is smooth but not affine in), or left to per-sample engine runs
    (:mod:`gep.uncertainty.propagation`);
 4. a Saltelli design (:mod:`gep.uncertainty.sensitivity`): the coefficients read by a per-sample
    unit form one group, so that unit is computed at the ``2N`` samples only;
@@ -87,23 +88,40 @@ def _fit_task(u: int):
     unit, applier, central = st["units"][u], st["applier"], st["central"]
     blocks = st["blocks"][u]
     variables = [applier.space.variables[j] for j in unit.variables]
-
     small = prop.compact_for(unit, applier.ls, applier, st["points"], st["methods"], st["switches"])
+    capped = prop.capped_services(unit, st["switches"])
+    # a unit capped by the zone's load: the model is of its capacities (the cap off), the cap applied to every sample
+    switches = {**st["switches"], prop.CAP_SWITCH: False} if capped else st["switches"]
 
-    def f(theta: np.ndarray) -> np.ndarray:
+    def f(theta: np.ndarray, switches: Mapping = switches) -> np.ndarray:
         full = central.copy()
         full[list(unit.variables)] = theta
         coef, ls = applier.apply(full, unit.variables, small)
-        return prop.evaluate(unit, coef, ls, st["methods"], st["switches"])[0]
+        return prop.evaluate(unit, coef, ls, st["methods"], switches)[0]
 
     slices, pos = [], 0
     for b in blocks:
         slices += [slice(pos, pos + b.size), slice(pos + b.size, pos + b.size + 1)]
         pos += b.size + 1
+    low, high = np.array([v.low for v in variables]), np.array([v.high for v in variables])
     try:
-        return u, prop.fit(f, np.array([v.low for v in variables]), np.array([v.high for v in variables]), slices, [v.name for v in variables], seed=u), None, small
+        model = prop.fit(f, low, high, slices, [v.name for v in variables], seed=u)
+        if capped:
+            model = prop.cap(model, unit, blocks, applier.ls, st["switches"])
+            _check_capped(model, lambda t: f(t, st["switches"]), low, high, u)
+        return u, model, None, small
     except prop.NotMultiAffine as exc:
         return u, None, str(exc), small
+
+
+def _check_capped(model: prop.Capped, f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray, seed: int) -> None:
+    """The capped model against the engine with the cap on, at the corners and the centre of the box and at random
+    points (relative :data:`gep.uncertainty.propagation.RTOL`)."""
+    rng = np.random.default_rng(seed)
+    for theta in [low, high, (low + high) / 2] + [low + rng.random(len(low)) * (high - low) for _ in range(prop.CHECK_POINTS)]:
+        y, pred = f(theta), model.predict(theta[None, :])[0]
+        if not np.allclose(pred, y, rtol=prop.RTOL, atol=prop.RTOL * float(np.max(np.abs(y), initial=0.0))):
+            raise prop.NotMultiAffine("the capped model misses the engine with the cap on")
 
 
 def _reduction(blocks: tuple[prop.Block, ...]) -> np.ndarray:
@@ -177,7 +195,7 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
     state = dict(units=units, applier=applier, central=central, blocks=blocks, methods=methods, switches=switches, points=points)
     fitted = ([(u, None, "exact: per-sample engine runs asked", None) for u in range(len(units))] if exact
               else prop.run_tasks(_fit_task, list(range(len(units))), state, workers))
-    models: dict[int, prop.Model] = {u: m for u, m, _, _ in fitted if m is not None}
+    models: dict[int, prop.Model | prop.Capped] = {u: m for u, m, _, _ in fitted if m is not None}
     slow = [u for u, m, _, _ in fitted if m is None]
     reasons = {u: r for u, _, r, _ in fitted if r}
     landscapes = {u: small for u, _, _, small in fitted if small is not None}
@@ -257,11 +275,12 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
     return Analysis(space, table, draws, summary, sensitivity, tornado, unit_rows, deterministic, checks)
 
 
-def _method(model: prop.Model | None) -> str:
+def _method(model: prop.Model | prop.Capped | None) -> str:
     if model is None:
         return "per sample (engine)"
     smooth = model.checked.get("chebyshev_nodes", {})
-    return "multi-affine model" + (f", Chebyshev curves in {', '.join(smooth)}" if smooth else "")
+    return ("multi-affine model" + (f", Chebyshev curves in {', '.join(smooth)}" if smooth else "")
+            + (" of the capacities, capped by the zone's load per sample" if isinstance(model, prop.Capped) else ""))
 
 
 def _aggregate(units, blocks, outputs, ls: Landscape, idx) -> pd.DataFrame:
@@ -372,4 +391,5 @@ def _verify(table: pd.DataFrame, ths: np.ndarray, applier, ls, enabled, methods,
             if diff > VERIFY_RTOL:
                 raise CheckFailed(f"sample {i}: {name} {fast:,.2f} CNY from the fast path, {engine:,.2f} CNY from the engine",
                                   hint="run with --exact (every service computed by the engine per sample) and report the scenario")
-    return {"verified_samples": [int(i) for i in picks], "max_relative_difference_gep": worst, "max_relative_difference_services": worst_service}
+    return {"verified_samples": [int(i) for i in picks], "max_relative_difference_gep": worst, "max_relative_difference_services": worst_service,
+            "relative_tolerance": VERIFY_RTOL}

@@ -20,10 +20,21 @@ variable of that output), then the pairs, triples, … among them whose lower te
 present; it checks the whole model against the engine at the all-high corner of every
 output, at the all-low and all-high corners of the box and at random points of it. A sample then costs a few multiplications.
 
-**per sample (the engine).** A unit that is not multi-affine (a coefficient inside an
-exponential or a power — RWEQ sand fixation, the heterotrophic respiration of NEP, the
-Budyko curve — or a cap such as min(load, capacity) that binds inside the box) is computed
-by the engine for every sample, on the same landscape, in worker processes.
+**Chebyshev curves (exact to a checked tolerance).** A variable the output is neither affine
+in nor in its inverse, but smooth (a constant inside an exponential or a logarithm: the
+heterotrophic respiration of NEP, a·f·Σ(exp(b·T) + ln(c·P + 1))), may still enter a model if
+no two such variables interact (one engine evaluation per pair tells). Each term holding it
+(its main effect, its products with affine variables) is computed at the Chebyshev–Lobatto
+nodes of its range (:func:`lobatto`, :data:`NODES`, nested) and interpolated by the
+barycentric formula; the nodes are enough when the last two Chebyshev coefficients are below
+:data:`RTOL` of the output (:func:`chebyshev_tail`: for an analytic function they and the
+interpolation error decay alike, Trefethen 2019, Theorems 8.1–8.2); the whole model is then
+checked as above.
+
+**per sample (the engine).** A unit that is neither (constants that interact inside an
+exponential or a power — RWEQ sand fixation, the Budyko curve — or a cap such as
+min(load, capacity) that binds inside the box) is computed by the engine for every sample, on
+the same landscape, in worker processes.
 
 Outputs of a unit: for every component of every service it reports, the quantity by zone ×
 ecosystem, the CNY per unit of that quantity at the price year (:func:`unit_value`) and
@@ -33,7 +44,8 @@ by :func:`index_factors`, so one price-index draw per year serves every componen
 References
 ----------
 Saltelli, A. et al. (2008) Global Sensitivity Analysis: The Primer, §1.2.8 (the high-dimensional
-model representation that the Möbius terms are); Rabitz, H. & Aliş, Ö. F. (1999) General
+model representation that the Möbius terms are); Trefethen, L. N. (2019) Approximation Theory and
+Approximation Practice, extended ed., SIAM, ch. 5 and 8; Rabitz, H. & Aliş, Ö. F. (1999) General
 foundations of high-dimensional model representations, J. Math. Chem. 25, 197–233.
 """
 
@@ -520,6 +532,68 @@ def fit(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray
                                    "max_relative_difference": worst, "chebyshev_nodes": {names[i]: len(x) for i, x in nodes.items()}})
 
 
+# --------------------------------------------------------------------------- a cap applied to a model
+
+#: The switch under which purification is min(load, Σ capacity) per zone; with it off the capacities are multi-affine.
+CAP_SWITCH = "purification_capped_by_load"
+
+
+def capped_services(unit: Unit, switches: Mapping) -> dict[str, tuple[str, ...]]:
+    """The services of ``unit`` whose quantities are their capacities capped by the zone's load
+    (:func:`gep.accounting.services.purification.cap_by_load`), with the pollutants (their components);
+    empty unless every service of the unit is one and the switch :data:`CAP_SWITCH` is on."""
+    from gep.accounting.services import purification
+    from gep.accounting.switches import value as switch
+
+    by_service = {"water_purification": purification.WATER_POLLUTANTS, "air_purification": purification.AIR_POLLUTANTS}
+    if not switch(dict(switches), CAP_SWITCH) or not set(unit.services) <= set(by_service):
+        return {}
+    return {s: by_service[s] for s in unit.reported}
+
+
+@dataclass(frozen=True)
+class Capped:
+    """A model of the uncapped capacities (:data:`CAP_SWITCH` off: multi-affine) with the engine's own cap applied to
+    every sample at once: per zone, min(load, Σ capacity) shared in proportion to capacity
+    (:func:`gep.accounting.services.purification.cap_by_load` on arrays with a sample dimension).
+
+    ``loads`` maps a block's position to the zone loads of its pollutant [t/yr] (zones in the landscape's order).
+    """
+
+    model: Model
+    blocks: tuple[Block, ...]
+    loads: Mapping[int, np.ndarray]
+
+    @property
+    def checked(self) -> Mapping:
+        return self.model.checked
+
+    def predict(self, theta: np.ndarray, reduce: np.ndarray | None = None) -> np.ndarray:
+        """Outputs at ``theta`` (samples × unit variables), capped; with ``reduce`` (outputs × r) the reduced outputs."""
+        import xarray as xr
+
+        from gep.accounting.services.purification import cap_by_load
+
+        y = self.model.predict(theta)
+        pos = 0
+        for j, b in enumerate(self.blocks):
+            if j in self.loads:
+                load = np.asarray(self.loads[j], dtype=float)
+                q = xr.DataArray(y[:, pos:pos + b.size].reshape(len(y), len(load), -1), dims=("sample", "zone", "ecosystem"))
+                y[:, pos:pos + b.size] = cap_by_load(q, xr.DataArray(load, dims="zone")).values.reshape(len(y), -1)
+            pos += b.size + 1
+        return y @ reduce if reduce is not None else y
+
+
+def cap(model: Model, unit: Unit, blocks: tuple[Block, ...], ls: Landscape, switches: Mapping) -> Capped:
+    """``model`` (fitted with :data:`CAP_SWITCH` off) with the loads of the landscape's ``emissions`` table as its cap."""
+    from gep.accounting.services.purification import zone_loads
+
+    pollutants = capped_services(unit, switches)
+    loads = {s: zone_loads(ls, pols, s) for s, pols in pollutants.items()}
+    return Capped(model, blocks, {j: loads[b.service][b.component].values for j, b in enumerate(blocks) if b.component in pollutants.get(b.service, ())})
+
+
 # --------------------------------------------------------------------------- a unit's own cells
 
 
@@ -698,5 +772,5 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-__all__ = ["Applier", "Block", "Model", "NotMultiAffine", "Unit", "compact", "compact_for", "evaluate", "fit", "index_factors", "per_sample",
+__all__ = ["Applier", "Block", "Capped", "Model", "cap", "capped_services", "NotMultiAffine", "Unit", "compact", "compact_for", "evaluate", "fit", "index_factors", "per_sample",
            "recording", "run_tasks", "start_method", "units_of", "default_workers"]
