@@ -371,26 +371,57 @@ def resample(da: xr.DataArray, reference: xr.DataArray, method: str, what: str) 
     what : str
         Name used in error messages.
     """
+    return resample_many([da], reference, method, [what])[0]
+
+
+def resample_many(das: list[xr.DataArray], reference: xr.DataArray, method: str, whats: list[str]) -> list[xr.DataArray]:
+    """Resample rasters on one grid (e.g. the 12 months of a climate raster) onto ``reference``'s grid in one
+    warp (:func:`resample`): GDAL computes the source position of each cell once for all of them, on every
+    core; each result is the one :func:`resample` gives the raster alone.
+
+    Only rasters without nodata are warped together: GDAL treats nodata across the bands of one warp
+    (``UNIFIED_SRC_NODATA``), so that a cell missing in one month would blank, or fill, the others;
+    rasters holding nodata are warped one by one.
+
+    Parameters
+    ----------
+    das : list of DataArray
+        Rasters with a CRS, all on the same grid and of the same type.
+    whats : list of str
+        Their names in error messages.
+    """
     from rasterio.enums import Resampling
 
+    from gep import execution
+
     if method not in RESAMPLING:
-        raise GridError(f"{what}: unknown resampling method {method!r}", hint=f"use one of {', '.join(RESAMPLING)}")
+        raise GridError(f"{whats[0]}: unknown resampling method {method!r}", hint=f"use one of {', '.join(RESAMPLING)}")
+    if len(das) > 1 and not all(np.issubdtype(d.dtype, np.floating) and not bool(np.isnan(d.data).any()) for d in das):
+        return [resample_many([d], reference, method, [what])[0] for d, what in zip(das, whats)]
+    src = spec_of(das[0])
+    if any(spec_of(d) != src or d.dtype != das[0].dtype for d in das[1:]):
+        raise ValueError("resample_many: the rasters are on different grids or of different types")
     ref_spec = spec_of(reference)
-    da, reference = _rio(da), _rio(reference)
-    if da.rio.crs is None or reference.rio.crs is None:
-        raise GridError(f"{what} ({da.attrs.get('source', '')}) cannot be resampled: it or the land cover has no CRS", hint="set the CRS of both GeoTIFFs (gdal_edit.py -a_srs EPSG:...)")
-    attrs = dict(da.attrs)
-    src = spec_of(da)
-    nodata = da.rio.nodata if da.rio.nodata is not None else da.rio.encoded_nodata
-    if np.issubdtype(da.dtype, np.floating) and nodata is None:
-        da = da.rio.write_nodata(np.nan, encoded=False)
-    out = da.rio.reproject_match(reference, resampling=getattr(Resampling, RESAMPLING[method]))
+    reference = _rio(reference)
+    stack = _rio(das[0] if len(das) == 1 else xr.concat([d.drop_attrs(deep=False) for d in das], dim="band").assign_attrs(das[0].attrs))
+    attrs = [dict(stack.attrs)] if len(das) == 1 else [dict(_rio(d).attrs) for d in das]
+    if stack.rio.crs is None or reference.rio.crs is None:
+        raise GridError(f"{whats[0]} ({das[0].attrs.get('source', '')}) cannot be resampled: it or the land cover has no CRS", hint="set the CRS of both GeoTIFFs (gdal_edit.py -a_srs EPSG:...)")
+    nodata = stack.rio.nodata if stack.rio.nodata is not None else stack.rio.encoded_nodata
+    if np.issubdtype(stack.dtype, np.floating) and nodata is None:
+        stack = stack.rio.write_nodata(np.nan, encoded=False)
+    out = stack.rio.reproject_match(reference, resampling=getattr(Resampling, RESAMPLING[method]), num_threads=execution.threads())
     out = out.assign_coords(x=reference["x"], y=reference["y"])
-    out.attrs.update(attrs)
-    out.attrs.update(crs=ref_spec.crs, transform=ref_spec.transform)
-    out.attrs["resampled_from"] = src.describe()
-    out.attrs["resampling"] = RESAMPLING[method]
-    return out
+    results = []
+    for i, da in enumerate(das):
+        one = out if len(das) == 1 else out.isel(band=i, drop=True)
+        one.attrs = dict(out.attrs)
+        one.attrs.update(attrs[i])
+        one.attrs.update(crs=ref_spec.crs, transform=ref_spec.transform)
+        one.attrs["resampled_from"] = src.describe()
+        one.attrs["resampling"] = RESAMPLING[method]
+        results.append(one)
+    return results
 
 
 def _rio(da: xr.DataArray) -> xr.DataArray:
