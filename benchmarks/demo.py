@@ -36,8 +36,9 @@ def run_once(tree: Path, work: Path) -> dict:
     env["PYTHONPATH"] = str(tree)
     load = os.getloadavg()[0]
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from gep.cli import main; sys.argv[0] = 'gep'; sys.exit(main())",
-                             "run", "--demo", "--out", str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # -P and a neutral working folder: gep is imported from PYTHONPATH, never from the folder the script runs in
+    proc = subprocess.Popen([sys.executable, "-P", "-c", "import sys; from gep.cli import main; sys.argv[0] = 'gep'; sys.exit(main())",
+                             "run", "--demo", "--out", str(out)], env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     err = proc.stderr.read().decode(errors="replace")
@@ -55,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write every run's figures here")
     args = ap.parse_args(argv)
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
+    for name, tree in trees.items():  # each tree's own gep, not an installed one
+        found = subprocess.run([sys.executable, "-P", "-c", "import gep; print(gep.__file__)"], env={**os.environ, "PYTHONPATH": str(tree)},
+                               cwd=tempfile.gettempdir(), capture_output=True, text=True, check=True).stdout.strip()
+        if not Path(found).resolve().is_relative_to(tree):
+            raise SystemExit(f"{name}: PYTHONPATH={tree} imports gep from {found}")
     runs: dict[str, list[dict]] = {k: [] for k in trees}
     with tempfile.TemporaryDirectory(prefix="gep-demo-bench-") as tmp:
         work = Path(tmp)
