@@ -132,6 +132,7 @@ def check(booking: dict, payments: pd.DataFrame) -> list[str]:
     due = {request_id(r.agreement, r.period): r for r in _due(payments).itertuples(index=False)}
     head = booking.get("tree_head") or {}
     booked = booking.get("requests") or []
+    signed_by: dict[str, bool] = {}
     for row in booked:
         rid = row.get("id")
         cert = row.get("certificate")
@@ -143,10 +144,13 @@ def check(booking: dict, payments: pd.DataFrame) -> list[str]:
         except GepError as exc:
             problems.append(f"booked payment {rid}: its certificate fails: {exc.message}")
             continue
-        try:
-            same_registry = heads.signature_ok(heads.check_shape(head, "the booking's tree head"), cert["registry"])
-        except (GepError, KeyError, TypeError, ValueError):
-            same_registry = False
+        key = repr(cert.get("registry"))
+        if key not in signed_by:  # one Ed25519 check per registry key, not per payment
+            try:
+                signed_by[key] = heads.signature_ok(heads.check_shape(head, "the booking's tree head"), cert["registry"])
+            except (GepError, KeyError, TypeError, ValueError):
+                signed_by[key] = False
+        same_registry = signed_by[key]
         if cert.get("ledger") != booking.get("ledger") or not same_registry:
             problems.append(f"booked payment {rid}: certificate of another ledger or registry key than the booking's tree head")
         want = due.get(rid)
