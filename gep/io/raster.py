@@ -381,7 +381,11 @@ def resample_many(das: list[xr.DataArray], reference: xr.DataArray, method: str,
 
     Only rasters without nodata are warped together: GDAL treats nodata across the bands of one warp
     (``UNIFIED_SRC_NODATA``), so that a cell missing in one month would blank, or fill, the others;
-    rasters holding nodata are warped one by one.
+    rasters holding nodata are warped one by one. And only when GDAL warps one of them alone in one
+    piece (:data:`WARP_MEMORY_BYTES`): a warp split into pieces places the source cells of each piece
+    by its own approximate transformation, so a split warp differs from an unsplit one in the last bit
+    of a few cells. Rasters warped together are never split (GDAL's memory limit raised to what they
+    take), in groups of at most :data:`WARP_MEMORY_BYTES` of output each.
 
     Parameters
     ----------
@@ -396,12 +400,16 @@ def resample_many(das: list[xr.DataArray], reference: xr.DataArray, method: str,
 
     if method not in RESAMPLING:
         raise GridError(f"{whats[0]}: unknown resampling method {method!r}", hint=f"use one of {', '.join(RESAMPLING)}")
-    if len(das) > 1 and not all(np.issubdtype(d.dtype, np.floating) and not bool(np.isnan(d.data).any()) for d in das):
-        return [resample_many([d], reference, method, [what])[0] for d, what in zip(das, whats)]
-    src = spec_of(das[0])
+    src, ref_spec = spec_of(das[0]), spec_of(reference)
     if any(spec_of(d) != src or d.dtype != das[0].dtype for d in das[1:]):
         raise ValueError("resample_many: the rasters are on different grids or of different types")
-    ref_spec = spec_of(reference)
+    cost = (int(np.prod(src.shape)) + int(np.prod(ref_spec.shape))) * WARP_BYTES_PER_CELL  # of one raster, in GDAL's terms
+    if len(das) > 1 and (cost > WARP_MEMORY_BYTES or not all(np.issubdtype(d.dtype, np.floating) and not bool(np.isnan(d.data).any()) for d in das)):
+        return [resample_many([d], reference, method, [what])[0] for d, what in zip(das, whats)]
+    group = max(1, WARP_MEMORY_BYTES // (int(np.prod(ref_spec.shape)) * das[0].dtype.itemsize))
+    if len(das) > group:
+        return [one for k in range(0, len(das), group) for one in resample_many(das[k : k + group], reference, method, whats[k : k + group])]
+    options = {} if len(das) == 1 else {"num_threads": execution.threads(), "warp_mem_limit": -(-2 * len(das) * cost // 2**20)}  # [MB]: one piece
     reference = _rio(reference)
     stack = _rio(das[0] if len(das) == 1 else xr.concat([d.drop_attrs(deep=False) for d in das], dim="band").assign_attrs(das[0].attrs))
     attrs = [dict(stack.attrs)] if len(das) == 1 else [dict(_rio(d).attrs) for d in das]
@@ -410,7 +418,7 @@ def resample_many(das: list[xr.DataArray], reference: xr.DataArray, method: str,
     nodata = stack.rio.nodata if stack.rio.nodata is not None else stack.rio.encoded_nodata
     if np.issubdtype(stack.dtype, np.floating) and nodata is None:
         stack = stack.rio.write_nodata(np.nan, encoded=False)
-    out = stack.rio.reproject_match(reference, resampling=getattr(Resampling, RESAMPLING[method]), num_threads=execution.threads())
+    out = stack.rio.reproject_match(reference, resampling=getattr(Resampling, RESAMPLING[method]), **options)
     out = out.assign_coords(x=reference["x"], y=reference["y"])
     results = []
     for i, da in enumerate(das):
@@ -422,6 +430,13 @@ def resample_many(das: list[xr.DataArray], reference: xr.DataArray, method: str,
         one.attrs["resampling"] = RESAMPLING[method]
         results.append(one)
     return results
+
+
+#: GDAL's default warp memory [bytes] (``GDALWarpOptions::dfWarpMemoryLimit``): a warp that needs more is split into pieces.
+WARP_MEMORY_BYTES = 64 * 2**20
+#: Bytes GDAL counts per cell and band of a float warp's source and output, rounded up (value, validity
+#: and density masks): what :func:`resample_many` takes to decide that one raster warps in one piece.
+WARP_BYTES_PER_CELL = 12
 
 
 def _rio(da: xr.DataArray) -> xr.DataArray:

@@ -40,7 +40,10 @@ def test_a_multi_band_raster_without_a_band_or_with_a_band_it_lacks_is_a_clear_e
         raster.read(path, band=13)
 
 
-def test_the_months_of_a_raster_resampled_in_one_warp_equal_each_month_resampled_alone(tmp_path):
+@pytest.mark.parametrize("warp_memory", [None, 190 * 140 * 4 * 5])  # default; groups of 5 months
+def test_the_months_of_a_raster_resampled_in_one_warp_equal_each_month_resampled_alone(tmp_path, monkeypatch, warp_memory):
+    if warp_memory is not None:
+        monkeypatch.setattr(raster, "WARP_MEMORY_BYTES", warp_memory)
     rng = np.random.default_rng(3)
     months = rng.uniform(0, 200, (12, 6, 5)).astype(np.float32)
     months[4, 1, 2] = -9999.0  # nodata: NaN in that month only
