@@ -374,7 +374,7 @@ def resample(da: xr.DataArray, reference: xr.DataArray, method: str, what: str) 
     return resample_many([da], reference, method, [what])[0]
 
 
-def resample_many(das: list[xr.DataArray], reference: xr.DataArray, method: str, whats: list[str]) -> list[xr.DataArray]:
+def resample_many(das: list[xr.DataArray], reference: xr.DataArray, method: str, whats: list[str], threads: int = 1) -> list[xr.DataArray]:
     """Resample rasters on one grid (e.g. the 12 months of a climate raster) onto ``reference``'s grid in one
     warp (:func:`resample`): GDAL computes the source position of each cell once for all of them, on every
     core; each result is the one :func:`resample` gives the raster alone.
@@ -393,10 +393,10 @@ def resample_many(das: list[xr.DataArray], reference: xr.DataArray, method: str,
         Rasters with a CRS, all on the same grid and of the same type.
     whats : list of str
         Their names in error messages.
+    threads : int
+        GDAL threads of a warp of several rasters (:func:`gep.execution.threads`).
     """
     from rasterio.enums import Resampling
-
-    from gep import execution
 
     if method not in RESAMPLING:
         raise GridError(f"{whats[0]}: unknown resampling method {method!r}", hint=f"use one of {', '.join(RESAMPLING)}")
@@ -408,8 +408,8 @@ def resample_many(das: list[xr.DataArray], reference: xr.DataArray, method: str,
         return [resample_many([d], reference, method, [what])[0] for d, what in zip(das, whats)]
     group = max(1, WARP_MEMORY_BYTES // (int(np.prod(ref_spec.shape)) * das[0].dtype.itemsize))
     if len(das) > group:
-        return [one for k in range(0, len(das), group) for one in resample_many(das[k : k + group], reference, method, whats[k : k + group])]
-    options = {} if len(das) == 1 else {"num_threads": execution.threads(), "warp_mem_limit": -(-2 * len(das) * cost // 2**20)}  # [MB]: one piece
+        return [one for k in range(0, len(das), group) for one in resample_many(das[k : k + group], reference, method, whats[k : k + group], threads)]
+    options = {} if len(das) == 1 else {"num_threads": threads, "warp_mem_limit": -(-2 * len(das) * cost // 2**20)}  # [MB]: one piece
     reference = _rio(reference)
     stack = _rio(das[0] if len(das) == 1 else xr.concat([d.drop_attrs(deep=False) for d in das], dim="band").assign_attrs(das[0].attrs))
     attrs = [dict(stack.attrs)] if len(das) == 1 else [dict(_rio(d).attrs) for d in das]

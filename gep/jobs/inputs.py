@@ -312,6 +312,7 @@ def _on_grid_many(lc, rasters: dict, record: list) -> dict:
     """Rasters (key → (DataArray, name, method)) on the land-cover grid (:func:`_on_grid`); the ones on one grid,
     of one type and resampled alike (the bands of a monthly raster) in one warp (:func:`gep.io.raster.resample_many`).
     Resamplings are recorded in the order of ``rasters``."""
+    from gep import execution
     from gep.io import raster
 
     a = raster.spec_of(lc)
@@ -325,7 +326,7 @@ def _on_grid_many(lc, rasters: dict, record: list) -> dict:
             raster.check_aligned(lc, da, "the land cover", name)
         groups.setdefault((b, str(da.dtype), method), []).append(key)
     for (_, _, method), keys in groups.items():
-        done = raster.resample_many([rasters[k][0] for k in keys], lc, method, [rasters[k][1] for k in keys])
+        done = raster.resample_many([rasters[k][0] for k in keys], lc, method, [rasters[k][1] for k in keys], execution.threads())
         out.update(zip(keys, done))
     warped = {k for keys in groups.values() for k in keys}
     for key, (da, name, _) in rasters.items():
