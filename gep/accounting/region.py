@@ -260,24 +260,52 @@ def _cells(n: int, total: int) -> str:
     return f"{n:,} cell{'s' * (n != 1)} ({n / max(total, 1):.2%} of the region)"
 
 
+def _range_stats(inside, values) -> np.ndarray:
+    """One block's cells inside the region, its cells inside where ``values`` is not finite, and the least and
+    greatest finite value inside (±inf when none), as one row (:func:`check_values`)."""
+    inside, values = np.asarray(inside), np.asarray(values)
+    inner = inside & np.isfinite(values)
+    n = np.count_nonzero(inside)
+    return np.array([[n, n - np.count_nonzero(inner), np.min(values, where=inner, initial=np.inf), np.max(values, where=inner, initial=-np.inf)]])
+
+
+def _ranges(grid: xr.Dataset, inside: Any, names: list[str]) -> tuple[int, dict[str, tuple[int, float, float]]]:
+    """Cells inside the region and, per input of ``names``, (cells inside not finite, least, greatest finite value
+    inside): one pass over the cells, one ``dask.compute`` on dask grids (a task per input and block)."""
+    if hasattr(inside, "map_blocks"):
+        import dask
+        import dask.array as dsa
+
+        parts = [dsa.map_blocks(_range_stats, inside, v if hasattr(v, "map_blocks") else dsa.from_array(np.asarray(v), chunks=inside.chunks),
+                                chunks=(1, 4), dtype=np.float64) for v in (grid[n].data for n in names)]
+        rows = [r.reshape(-1, 4) for r in dask.compute(*parts)]
+    else:
+        rows = [_range_stats(inside, grid[n].data) for n in names]
+    found = {n: (int(r[:, 1].sum()), float(r[:, 2].min()), float(r[:, 3].max())) for n, r in zip(names, rows)}
+    total = int(rows[0][:, 0].sum()) if rows else int(np.asarray(inside.sum()))
+    return total, found
+
+
 def check_values(sc: Scenario, grid: xr.Dataset, inside: Any) -> list[str]:
     """Every given input against its physical and plausible range (:data:`gep.accounting.catalogue.RANGES`).
 
     Cells inside the region that are NaN or nodata, infinite, or outside the physical
     range are errors (one :class:`GridError` listing every input at fault: the file,
     the number of cells, the range and the values found); cells outside the
-    plausible range are returned as warnings. One pass over the cells (one
-    ``dask.compute`` in a chunked run).
+    plausible range are returned as warnings. One pass over the cells for the least and
+    greatest value of every input (:func:`_ranges`), and a second one, counting the cells
+    at fault, only over the inputs whose values leave a range.
     """
     import dask
 
     checked = [n for n in sorted(sc.inputs) if n in grid]
+    limits = {n: _limits(n, grid[n].attrs["units"], f"input '{n}'") for n in checked}
+    total, found = _ranges(grid, inside, checked)
+    at_fault = [n for n in checked if found[n][0] or found[n][1] < limits[n][1][0] or found[n][2] > limits[n][1][1]]
     stats = {}
-    for name in checked:
-        da = grid[name]
-        unit = da.attrs["units"]
-        (vlo, vhi), (plo, phi) = _limits(name, unit, f"input '{name}'")
-        v = da.data
+    for name in at_fault:
+        (vlo, vhi), (plo, phi) = limits[name]
+        v = grid[name].data
         finite = np.isfinite(v)
         inner = inside & finite
         impossible = inside & ~(finite & (v >= vlo) & (v <= vhi))
@@ -285,17 +313,14 @@ def check_values(sc: Scenario, grid: xr.Dataset, inside: Any) -> list[str]:
             nan=(np.isnan(v) & inside).sum(), inf=(np.isinf(v) & inside).sum(),
             below=(inner & (v < vlo)).sum(), above=(inner & (v > vhi)).sum(),
             implausible=(inner & ((v < plo) | (v > phi))).sum(),
-            low=array_where(inner, v, np.inf).min(), high=array_where(inner, v, -np.inf).max(),
             first=impossible.ravel().argmax(),  # the first impossible cell, in row-major order
         )
-        stats[name]["limits"] = ((vlo, vhi), (plo, phi), unit)
-    total = inside.sum()
-    (stats_done, total) = dask.compute(stats, total)
-    total = int(total)
+    (stats_done,) = dask.compute(stats)
     problems, warnings = [], []
-    for name in checked:
+    for name in at_fault:
         st = stats_done[name]
-        (vlo, vhi), (plo, phi), unit = st["limits"]
+        (vlo, vhi), (plo, phi) = limits[name]
+        unit, low, high = grid[name].attrs["units"], found[name][1], found[name][2]
         source = grid[name].attrs.get("source", "")
         row, col = divmod(int(st["first"]), grid[name].shape[-1])
         where = f"input '{name}' ({source})"
@@ -308,10 +333,10 @@ def check_values(sc: Scenario, grid: xr.Dataset, inside: Any) -> list[str]:
         bad = int(st["below"]) + int(st["above"])
         if bad:
             problems.append(f"{where}: {_cells(bad, total)} outside the physical range [{vlo:g}, {vhi:g}] {unit} "
-                            f"(values from {float(st['low']):.4g} to {float(st['high']):.4g}{first}; {basis})")
+                            f"(values from {low:.4g} to {high:.4g}{first}; {basis})")
         elif int(st["implausible"]):
             warnings.append(f"{where}: {_cells(int(st['implausible']), total)} outside the plausible range [{plo:g}, {phi:g}] {unit} "
-                            f"(values from {float(st['low']):.4g} to {float(st['high']):.4g}; {basis})")
+                            f"(values from {low:.4g} to {high:.4g}; {basis})")
     if problems:
         n = len(problems)
         raise GridError(f"{n} input{'s' * (n > 1)} with impossible values: " + " | ".join(problems),

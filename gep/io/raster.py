@@ -372,26 +372,72 @@ def resample(da: xr.DataArray, reference: xr.DataArray, method: str, what: str) 
     what : str
         Name used in error messages.
     """
+    return resample_many([da], reference, method, [what])[0]
+
+
+def resample_many(das: list[xr.DataArray], reference: xr.DataArray, method: str, whats: list[str], threads: int = 1) -> list[xr.DataArray]:
+    """Resample rasters on one grid (e.g. the 12 months of a climate raster) onto ``reference``'s grid in one
+    warp (:func:`resample`): GDAL computes the source position of each cell once for all of them, on every
+    core; each result is the one :func:`resample` gives the raster alone.
+
+    Only rasters without nodata are warped together: GDAL treats nodata across the bands of one warp
+    (``UNIFIED_SRC_NODATA``), so that a cell missing in one month would blank, or fill, the others;
+    rasters holding nodata are warped one by one. And only when GDAL warps one of them alone in one
+    piece (:data:`WARP_MEMORY_BYTES`): a warp split into pieces places the source cells of each piece
+    by its own approximate transformation, so a split warp differs from an unsplit one in the last bit
+    of a few cells. Rasters warped together are never split (GDAL's memory limit raised to what they
+    take), in groups of at most :data:`WARP_MEMORY_BYTES` of output each.
+
+    Parameters
+    ----------
+    das : list of DataArray
+        Rasters with a CRS, all on the same grid and of the same type.
+    whats : list of str
+        Their names in error messages.
+    threads : int
+        GDAL threads of a warp of several rasters (:func:`gep.execution.threads`).
+    """
     from rasterio.enums import Resampling
 
     if method not in RESAMPLING:
-        raise GridError(f"{what}: unknown resampling method {method!r}", hint=f"use one of {', '.join(RESAMPLING)}")
-    ref_spec = spec_of(reference)
-    da, reference = _rio(da), _rio(reference)
-    if da.rio.crs is None or reference.rio.crs is None:
-        raise GridError(f"{what} ({da.attrs.get('source', '')}) cannot be resampled: it or the land cover has no CRS", hint="set the CRS of both GeoTIFFs (gdal_edit.py -a_srs EPSG:...)")
-    attrs = dict(da.attrs)
-    src = spec_of(da)
-    nodata = da.rio.nodata if da.rio.nodata is not None else da.rio.encoded_nodata
-    if np.issubdtype(da.dtype, np.floating) and nodata is None:
-        da = da.rio.write_nodata(np.nan, encoded=False)
-    out = da.rio.reproject_match(reference, resampling=getattr(Resampling, RESAMPLING[method]))
+        raise GridError(f"{whats[0]}: unknown resampling method {method!r}", hint=f"use one of {', '.join(RESAMPLING)}")
+    src, ref_spec = spec_of(das[0]), spec_of(reference)
+    if any(spec_of(d) != src or d.dtype != das[0].dtype for d in das[1:]):
+        raise ValueError("resample_many: the rasters are on different grids or of different types")
+    cost = (int(np.prod(src.shape)) + int(np.prod(ref_spec.shape))) * WARP_BYTES_PER_CELL  # of one raster, in GDAL's terms
+    if len(das) > 1 and (cost > WARP_MEMORY_BYTES or not all(np.issubdtype(d.dtype, np.floating) and not bool(np.isnan(d.data).any()) for d in das)):
+        return [resample_many([d], reference, method, [what])[0] for d, what in zip(das, whats)]
+    group = max(1, WARP_MEMORY_BYTES // (int(np.prod(ref_spec.shape)) * das[0].dtype.itemsize))
+    if len(das) > group:
+        return [one for k in range(0, len(das), group) for one in resample_many(das[k : k + group], reference, method, whats[k : k + group], threads)]
+    options = {} if len(das) == 1 else {"num_threads": threads, "warp_mem_limit": -(-2 * len(das) * cost // 2**20)}  # [MB]: one piece
+    reference = _rio(reference)
+    stack = _rio(das[0] if len(das) == 1 else xr.concat([d.drop_attrs(deep=False) for d in das], dim="band").assign_attrs(das[0].attrs))
+    attrs = [dict(stack.attrs)] if len(das) == 1 else [dict(_rio(d).attrs) for d in das]
+    if stack.rio.crs is None or reference.rio.crs is None:
+        raise GridError(f"{whats[0]} ({das[0].attrs.get('source', '')}) cannot be resampled: it or the land cover has no CRS", hint="set the CRS of both GeoTIFFs (gdal_edit.py -a_srs EPSG:...)")
+    nodata = stack.rio.nodata if stack.rio.nodata is not None else stack.rio.encoded_nodata
+    if np.issubdtype(stack.dtype, np.floating) and nodata is None:
+        stack = stack.rio.write_nodata(np.nan, encoded=False)
+    out = stack.rio.reproject_match(reference, resampling=getattr(Resampling, RESAMPLING[method]), **options)
     out = out.assign_coords(x=reference["x"], y=reference["y"])
-    out.attrs.update(attrs)
-    out.attrs.update(crs=ref_spec.crs, transform=ref_spec.transform)
-    out.attrs["resampled_from"] = src.describe()
-    out.attrs["resampling"] = RESAMPLING[method]
-    return out
+    results = []
+    for i, da in enumerate(das):
+        one = out if len(das) == 1 else out.isel(band=i, drop=True)
+        one.attrs = dict(out.attrs)
+        one.attrs.update(attrs[i])
+        one.attrs.update(crs=ref_spec.crs, transform=ref_spec.transform)
+        one.attrs["resampled_from"] = src.describe()
+        one.attrs["resampling"] = RESAMPLING[method]
+        results.append(one)
+    return results
+
+
+#: GDAL's default warp memory [bytes] (``GDALWarpOptions::dfWarpMemoryLimit``): a warp that needs more is split into pieces.
+WARP_MEMORY_BYTES = 64 * 2**20
+#: Bytes GDAL counts per cell and band of a float warp's source and output, rounded up (value, validity
+#: and density masks): what :func:`resample_many` takes to decide that one raster warps in one piece.
+WARP_BYTES_PER_CELL = 12
 
 
 def _rio(da: xr.DataArray) -> xr.DataArray:

@@ -25,16 +25,41 @@ def _b64(path: Path) -> str:
 
 
 def font_subset(text: str) -> str:
-    """The shipped CJK font cut down to the CJK characters of ``text``, as base64 WOFF ('' when there are none)."""
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
+    """The shipped CJK font cut down to the CJK characters of ``text``, as base64 WOFF ('' when there are none).
 
+    Cut once per font and set of characters, then read from the user's cache (:func:`cache_dir`); the WOFF
+    keeps the shipped font's timestamps, so the same characters always give the same bytes.
+    """
+    import hashlib
+
+    from gep.errors import InputError
     from gep.io.charts import shipped_cjk_font
+    from gep.io.ledger_files import write_bytes
 
     chars = "".join(sorted(set(_CJK.findall(text))))
     if not chars:
         return ""
-    font = TTFont(str(shipped_cjk_font()))
+    source = shipped_cjk_font()
+    key = hashlib.sha256(source.read_bytes() + chars.encode("utf-8")).hexdigest()[:32]
+    cached = cache_dir() / f"cjk-{key}.woff"
+    try:
+        data = cached.read_bytes()
+    except OSError:  # not cut yet, or no cache
+        data = _cut_font(source, chars)
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes(cached, data)
+        except (OSError, InputError):  # a read-only or full disk: the next report cuts the font again
+            pass
+    return base64.b64encode(data).decode("ascii")
+
+
+def _cut_font(source: Path, chars: str) -> bytes:
+    """The WOFF subset of font ``source`` holding ``chars`` (fontTools), its timestamps kept."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(source), recalcTimestamp=False)
     opts = subset.Options()
     opts.flavor = "woff"
     opts.name_IDs = ["*"]
@@ -46,7 +71,16 @@ def font_subset(text: str) -> str:
     buf = io.BytesIO()
     font.flavor = "woff"
     font.save(buf)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def cache_dir() -> Path:
+    """gep's cache folder: ``$GEP_CACHE_DIR``, else ``$XDG_CACHE_HOME/gep``, else ``~/.cache/gep`` (deletable at any time)."""
+    import os
+
+    if os.environ.get("GEP_CACHE_DIR"):
+        return Path(os.environ["GEP_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gep"
 
 
 def _html_table(df: pd.DataFrame) -> str:

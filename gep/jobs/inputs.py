@@ -189,7 +189,7 @@ def read_region(sc, plan=None, area=None, progress=None):
         """A raster as blocks of whole rows (a view of it when it was read whole)."""
         if hasattr(da.data, "map_blocks"):
             return da if da.data.chunks[0][0] == plan.rows or len(da.data.chunks[0]) == 1 else da.copy(data=da.data.rechunk((plan.rows, -1)))
-        return da.copy(data=dsa.from_array(da.data, chunks=(plan.rows, -1)))
+        return da.copy(data=_row_blocks(np.asarray(da.data), plan.rows))
 
     say = progress or (lambda _m: None)
     resampled: list = []
@@ -224,15 +224,17 @@ def read_region(sc, plan=None, area=None, progress=None):
                     polys = read_polygons(path, spec.crs, abs(spec.transform[0]), what)
                     where[f"polygon:{value}"] = cell_fractions(polys.geometry, spec.transform, spec.shape)
                 files[f"{key}:{value}"] = sha256_file(path)
-    inputs = {}
+    inputs, files_read = {}, {}
     for name, gi in sorted(sc.inputs.items()):
         say(name)
         if gi.path is not None:
-            da = _on_grid(lc, raster.read(gi.path, gi.unit, lazy, f"input '{name}'", gi.band), f"input '{name}'", gi.resample or ("bilinear" if sc.resample else None), resampled)
-            inputs[name] = blocked(da).assign_attrs(units=da.attrs["units"], source=str(gi.path))  # NaN outside the region stays NaN
+            files_read[name] = (raster.read(gi.path, gi.unit, lazy, f"input '{name}'", gi.band), f"input '{name}'", gi.resample or ("bilinear" if sc.resample else None))
+            inputs[name] = None  # put on the grid below, with the other bands of its file
         else:
             data = dsa.full(spec.shape, gi.value, chunks=(plan.rows, -1), dtype=np.float64)
             inputs[name] = xr.DataArray(data, dims=("y", "x"), attrs={"units": gi.unit, "source": f"constant {gi.value} {gi.unit}"})
+    for name, da in _on_grid_many(lc, files_read, resampled).items():
+        inputs[name] = blocked(da).assign_attrs(units=da.attrs["units"], source=str(sc.inputs[name].path))  # NaN outside the region stays NaN
     replacements = {}
     for op in sc.changes:
         if isinstance(op, InputChange) and op.path is not None and op.input in sc.inputs:
@@ -263,6 +265,24 @@ def read_region(sc, plan=None, area=None, progress=None):
                   tables=tables, parcel=parcel, resampled=resampled, files=files)
 
 
+def _row_blocks(x, rows: int):
+    """A dask array of blocks of ``rows`` whole rows that are views of the 2-D array ``x`` (read whole).
+
+    ``dask.array.from_array`` would copy ``x`` and hash its bytes to name it: a second copy of every raster
+    read, and ~5 ms of SHA-1 per million cells; the blocks here share ``x``'s memory and are named at random.
+    ``x`` must not be changed afterwards.
+    """
+    import uuid
+
+    from dask.array.core import Array
+
+    name = f"raster-{uuid.uuid4().hex}"
+    starts = range(0, x.shape[0], rows)
+    graph = {(name, i, 0): x[start : start + rows] for i, start in enumerate(starts)}
+    chunks = (tuple(min(rows, x.shape[0] - start) for start in starts), (x.shape[1],))
+    return Array(graph, name, chunks, dtype=x.dtype, meta=x[:0, :0])
+
+
 def _vector_zones(sc, lc, spec):
     """The zones raster and zone table of a vector file of zones (``[region] zones`` = .gpkg/.shp/.geojson).
 
@@ -285,16 +305,34 @@ def _vector_zones(sc, lc, spec):
 
 def _on_grid(lc, da, name: str, method: str | None, record: list):
     """``da`` on the land-cover grid: as is when aligned, resampled when allowed, else a GridError naming both grids."""
+    return _on_grid_many(lc, {name: (da, name, method)}, record)[name]
+
+
+def _on_grid_many(lc, rasters: dict, record: list) -> dict:
+    """Rasters (key → (DataArray, name, method)) on the land-cover grid (:func:`_on_grid`); the ones on one grid,
+    of one type and resampled alike (the bands of a monthly raster) in one warp (:func:`gep.io.raster.resample_many`).
+    Resamplings are recorded in the order of ``rasters``."""
+    from gep import execution
     from gep.io import raster
 
-    a, b = raster.spec_of(lc), raster.spec_of(da)
-    if a.matches(b):
-        return da
-    if method is None:
-        raster.check_aligned(lc, da, "the land cover", name)
-    out = raster.resample(da, lc, method, name)
-    record.append({"name": name, "from": b.describe(), "to": a.describe(), "method": out.attrs["resampling"]})
-    return out
+    a = raster.spec_of(lc)
+    out, groups = {}, {}
+    for key, (da, name, method) in rasters.items():
+        b = raster.spec_of(da)
+        if a.matches(b):
+            out[key] = da
+            continue
+        if method is None:
+            raster.check_aligned(lc, da, "the land cover", name)
+        groups.setdefault((b, str(da.dtype), method), []).append(key)
+    for (_, _, method), keys in groups.items():
+        done = raster.resample_many([rasters[k][0] for k in keys], lc, method, [rasters[k][1] for k in keys], execution.threads())
+        out.update(zip(keys, done))
+    warped = {k for keys in groups.values() for k in keys}
+    for key, (da, name, _) in rasters.items():
+        if key in warped:
+            record.append({"name": name, "from": raster.spec_of(da).describe(), "to": a.describe(), "method": out[key].attrs["resampling"]})
+    return {key: out[key] for key in rasters}
 
 
 def read_parcel(path, lc, folder):

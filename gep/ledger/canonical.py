@@ -102,7 +102,13 @@ def record_bytes(seq: int, time: str, request_bytes: bytes, signature: Any, effe
     the request a second time.
     """
     return b"".join((b'{"effects":', canonical(effects), b',"request":', request_bytes, b',"seq":', str(int(seq)).encode(),
-                     b',"signature":', canonical(signature), b',"time":', canonical(time), b"}"))
+                     b',"signature":', canonical(signature), b',"time":', _canonical_time(time), b"}"))
+
+
+@functools.lru_cache(maxsize=4)
+def _canonical_time(time: Any) -> bytes:
+    """:func:`canonical` of a record time (every record of a commit has the same: encoded once)."""
+    return canonical(time)
 
 
 def parse_record(data: bytes) -> tuple[dict, bytes]:

@@ -37,7 +37,7 @@ from gep.ledger.canonical import BATCH_DOMAIN, SIGNING_DOMAIN, parse, record_byt
 from gep.ledger.errors import BadSignature, IdConflict, InvalidRequest, LedgerError, NotAuthorised, StorageError
 from gep.ledger.keys import KeyPair
 from gep.ledger.model import SYSTEM_ACCOUNTS, Instrument, check_client_id, parse_amount, parse_price
-from gep.ledger.rules import VERSION, Context, apply, authentic, check_request, end_commit, prove_batches
+from gep.ledger.rules import VERSION, Context, apply, authentic, check_request, end_commit, paused_gc, prove_batches
 from gep.ledger.store import SCHEMA_VERSION, SqlState, Store, Tx, open_store
 
 __all__ = ["Ledger", "Signed", "Result", "DEFAULT_COEFFICIENTS", "new_id", "now", "dvp"]  # now: gep.ledger.clock.now
@@ -261,10 +261,10 @@ class Ledger:
         requests = [self._request(key, t, f, i) for t, f, i in specs]
         if not requests:
             return []
-        paths, root = merkle.inclusion_proofs([merkle.leaf_hash(signing_message(r)) for r in requests])
-        sig = key.sign(BATCH_DOMAIN + root)
+        tree = merkle.levels([merkle.leaf_hash(signing_message(r)) for r in requests])
+        sig = key.sign(BATCH_DOMAIN + tree[-1][0])
         n = len(requests)
-        return [Signed(r, {"index": i, "size": n, "path": [h.hex() for h in p], "signature": sig}) for i, (r, p) in enumerate(zip(requests, paths))]
+        return [Signed(r, {"index": i, "size": n, "path": p, "signature": sig}) for i, (r, p) in enumerate(zip(requests, merkle.audit_paths(tree)))]
 
     def prepare(self, signed: Signed, evidence_path: str | Path | None = None, zone: str | None = None, ecosystem: str | None = None) -> Signed:
         """Resolve the evidence of an issuance or recalculation (reads files; outside any transaction)."""
@@ -296,7 +296,8 @@ class Ledger:
         """
         if not items:
             return []
-        return self.store.write(lambda tx: _append(tx, items, linked, self.head_key, self.clock))
+        with paused_gc():
+            return self.store.write(lambda tx: _append(tx, items, linked, self.head_key, self.clock))
 
     # convenience writers
     def open_account(self, registry: KeyPair, account: str, owner: str, id: str | None = None, memo: str | None = None,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 __all__ = [
-    "EMPTY_ROOT", "leaf_hash", "node_hash", "root", "Frontier", "inclusion_proof", "inclusion_proofs", "levels", "root_from_path", "verify_inclusion",
+    "EMPTY_ROOT", "leaf_hash", "node_hash", "root", "Frontier", "inclusion_proof", "audit_paths", "levels", "root_from_path", "verify_inclusion",
     "consistency_proof", "verify_consistency", "inclusion_nodes", "consistency_nodes", "fold_inclusion",
 ]
 
@@ -127,23 +127,23 @@ class Frontier:
         root is the ``popcount(size) − 1`` hashes of each root.
         """
         sha = hashlib.sha256
-        stack = [h for _, h in self.stack]
+        stack = [b"\x01" + h for _, h in self.stack]  # each kept with the node prefix it is hashed with (one join less per hash)
         size = self.size
         out: list[bytes] = []
         keep = out.append
         for leaf in leaves:
             i, h = size, leaf
             while i & 1:
-                h = sha(b"\x01" + stack.pop() + h).digest()
+                h = sha(stack.pop() + h).digest()
                 i >>= 1
-            stack.append(h)
+            stack.append(b"\x01" + h)
             size += 1
             if roots:
-                for k in range(len(stack) - 2, -1, -1):
-                    h = sha(b"\x01" + stack[k] + h).digest()
+                for left in stack[-2::-1]:
+                    h = sha(left + h).digest()
                 keep(h)
         self.size = size
-        self.stack = [(level, h) for (level, _), h in zip(self.needed(size), stack)]
+        self.stack = [(level, h[1:]) for (level, _), h in zip(self.needed(size), stack)]
         return out
 
     def root(self) -> bytes:
@@ -227,23 +227,19 @@ def verify_inclusion(leaf: bytes, index: int, size: int, path: Sequence[bytes], 
     return root_from_path(leaf, index, size, path) == root_hash
 
 
-def inclusion_proofs(leaves: Sequence[bytes]) -> tuple[list[list[bytes]], bytes]:
-    """The audit path of every leaf and the root, in O(n log n) hashes (RFC 6962 section 2.1.1).
+def audit_paths(tree: list[list[bytes]]) -> list[list[str]]:
+    """The audit path (hex) of every leaf of a tree given by its :func:`levels` (RFC 6962 section 2.1.1).
 
-    Returns
-    -------
-    (list of list of bytes, bytes)
-        ``paths[i]`` equals :func:`inclusion_proof` ``(leaves, i)``; the tree's root.
+    ``paths[i]`` is :func:`inclusion_proof` ``(leaves, i)`` in hex. Built from the root down: a
+    node's path is its sibling (where it has one) followed by its parent's path, so each level
+    costs one short list per node.
     """
-    n = len(leaves)
-    if n == 0:
-        raise ValueError("no leaves")
-    if n == 1:
-        return [[]], leaves[0]
-    k = _split(n)
-    left, lroot = inclusion_proofs(leaves[:k])
-    right, rroot = inclusion_proofs(leaves[k:])
-    return [p + [rroot] for p in left] + [p + [lroot] for p in right], node_hash(lroot, rroot)
+    paths: list[list[str]] = [[]]
+    for level in reversed(tree[:-1]):
+        hexes = [h.hex() for h in level]
+        m = len(hexes)
+        paths = [[hexes[j ^ 1]] + paths[j >> 1] if j ^ 1 < m else paths[j >> 1] for j in range(m)]
+    return paths
 
 
 def levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
@@ -260,7 +256,7 @@ def levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
     sha = hashlib.sha256
     while len(out[-1]) > 1:
         below = out[-1]
-        up = [sha(b"\x01" + below[j] + below[j + 1]).digest() for j in range(0, len(below) - 1, 2)]
+        up = [sha(b"\x01" + left + right).digest() for left, right in zip(below[0::2], below[1::2])]
         if len(below) & 1:
             up.append(below[-1])
         out.append(up)

@@ -11,7 +11,8 @@ of the rules:
    (:func:`gep.ledger.canonical.parse_record`);
 3. its request has the shape of its type (:func:`gep.ledger.rules.check_request`),
    which gives the signing message;
-4. batch signatures are proven once per batch (:func:`gep.ledger.rules.prove_batches`);
+4. batch signatures are proven once per batch (:func:`gep.ledger.rules.prove_batches`), single
+   signatures one by one (:func:`gep.ledger.rules.authentic`);
 5. the tree root after it equals the stored root (:meth:`gep.ledger.merkle.Frontier.extend`).
 
 After the last record: the roots at the sizes asked for (those of the signed heads),
@@ -38,10 +39,10 @@ from typing import Any, Iterator, Sequence
 
 from gep.ledger import merkle
 from gep.ledger.canonical import SIGNING_DOMAIN, parse_record
-from gep.ledger.errors import LedgerError, StorageError
-from gep.ledger.rules import check_request, prove_batches
+from gep.ledger.errors import AuditFailed, LedgerError, StorageError
+from gep.ledger.rules import authentic, check_request, prove_batches
 
-__all__ = ["Chunk", "Tree", "Checks", "check_here", "check_in_child", "check_split", "split_point", "joined_equal", "merkle_problem", "CHUNK",
+__all__ = ["Chunk", "Tree", "Checks", "check_here", "check_in_child", "check_split", "split_point", "joined_equal", "merkle_problem", "JoinedNodes", "node_spans", "CHUNK",
            "TWO_PROCESSES_FROM", "PARENT_SHARE", "LEDGER_SHARE"]
 
 #: Records checked at a time (a batch cut by a chunk's end is taken whole into it).
@@ -71,7 +72,8 @@ class Chunk:
     leaves : bytes
         Their leaf hashes, 32 bytes each.
     proven : bytes
-        1 for a record whose batch signature was proven (:func:`gep.ledger.rules.prove_batches`).
+        1 for a well-formed request whose signature was proven: a batch signature by
+        :func:`gep.ledger.rules.prove_batches`, a single one by :func:`gep.ledger.rules.authentic`.
     problem : (int, str, str) or None
         Position in the chunk, kind (:data:`LEAF` or :data:`CANONICAL`) and message of the
         first record whose bytes fail; no chunk follows one with a problem.
@@ -97,7 +99,9 @@ class Tree:
     ``roots``: root (hex) at each size asked for that was reached; ``nodes``: the perfect
     subtrees ending after the first row checked, as ``(spans, hashes)`` — ``(level, first
     index, end index)`` per level and their hashes joined in that order — for
-    :func:`merkle_problem` (None unless asked for).
+    :func:`merkle_problem` (None unless asked for); ``heads``: ``(key, signed)``, for each
+    head given to the checks whether it carries a valid signature of ``key``
+    (:func:`gep.ledger.heads.signature_ok`; None: not a head, or not checked).
     """
 
     size: int
@@ -105,6 +109,7 @@ class Tree:
     roots: dict[int, str] = field(default_factory=dict)
     verified: set = field(default_factory=set)
     nodes: tuple[list[tuple[int, int, int]], bytes] | None = None
+    heads: tuple[str, list] | None = None
 
 
 class _Verified:
@@ -135,6 +140,10 @@ class Checks:
         Hand the decoded records on with each chunk (in this process).
     before : bytes
         Leaf hashes (32 bytes each) of the records before the first row.
+    heads : (str, list of dict), optional
+        A public key and signed tree heads whose signatures by that key are checked too, after
+        the records (:attr:`Tree.heads`): the registry key the database names and its stored heads,
+        which ``verify`` then need not check itself once the log shows that key is the registry's.
     lo, hi : int
         Check only ``rows[lo:hi]`` (``hi`` None: to the end). With ``lo`` > 0 the rows
         before it are hashed (their leaves only) to reach the tree at ``lo``: this is how a
@@ -142,7 +151,7 @@ class Checks:
     """
 
     def __init__(self, rows: Sequence[tuple], frontier: merkle.Frontier, verified: set, sizes=(), nodes: bool = False,
-                 keep_records: bool = True, before: bytes = b"", lo: int = 0, hi: int | None = None) -> None:
+                 keep_records: bool = True, before: bytes = b"", lo: int = 0, hi: int | None = None, heads: tuple[str, list] | None = None) -> None:
         self.rows = rows
         self.frontier = merkle.Frontier(frontier.size, list(frontier.stack))
         self.start = frontier.size  # the nodes ending after this size are recomputed
@@ -153,6 +162,7 @@ class Checks:
         self.roots: dict[int, str] = {}
         self.leaves = bytearray(before)
         self.lo, self.hi = lo, len(rows) if hi is None else hi
+        self.heads = heads
 
     def chunks(self) -> Iterator[Chunk]:
         """Check the rows chunk by chunk; stop after a chunk with a problem."""
@@ -180,6 +190,9 @@ class Checks:
 
     def _check(self, chunk: list[tuple], parsed: list[tuple]) -> Chunk:
         proven = prove_batches(self.state, [(p[1]["request"], p[1]["signature"], p[2]) if p[2] is not None else (None, None, None) for p in parsed])
+        for k, p in enumerate(parsed):  # a single signature: checked here too, so that the rules do not wait for it
+            if p[2] is not None and not proven[k] and type(p[1]["signature"]) is str:
+                proven[k] = authentic(self.state, p[1]["request"], p[1]["signature"], p[2])
         n = len(chunk)
         leaves = [p[0] for p in parsed]
         joined = b"".join(leaves)
@@ -212,24 +225,73 @@ class Checks:
 
     def tree(self) -> Tree:
         """The tree after the rows checked (call after :meth:`chunks` ran out)."""
-        return Tree(self.frontier.size, list(self.frontier.stack), dict(self.roots), set(self.state.verified), self._nodes() if self.nodes else None)
+        return Tree(self.frontier.size, list(self.frontier.stack), dict(self.roots), set(self.state.verified), self._nodes() if self.nodes else None,
+                    self._heads() if self.heads is not None else None)
+
+    def _heads(self) -> tuple[str, list]:
+        """``(key, [whether each head is signed by key, or None when it is not a head or the key is not a key])``."""
+        from gep.ledger import heads as heads_mod  # (a verify's import, not the records' own)
+
+        key, heads = self.heads
+        out: list[bool | None] = []
+        for h in heads:
+            try:
+                out.append(heads_mod.signature_ok(heads_mod.check_shape(h, "head"), key))
+            except (AuditFailed, ValueError, TypeError):  # not a head (verify says so in order), or a key that is not a key
+                out.append(None)
+        return key, out
 
     def _nodes(self) -> tuple[list[tuple[int, int, int]], bytes]:
-        """The perfect subtrees ending after ``start``, from the tree over every leaf built level by level."""
+        """The perfect subtrees ending after ``start``, built level by level over the leaves they cover.
+
+        The highest such subtree begins at ``offset``, a multiple of its size (and so of every
+        lower one's): the tree over the leaves from there holds them all, each at its index less
+        ``offset`` shifted by its level. After a checkpoint that is a few leaves, not the whole log.
+        """
         leaves = self.leaves
         n = len(leaves) // 32
-        tree = merkle.levels([bytes(leaves[k:k + 32]) for k in range(0, 32 * n, 32)]) if n else []
-        spans = [(level, self.start >> level, n >> level) for level in range(len(tree))]
-        return spans, b"".join(b"".join(tree[level][lo:hi]) for level, lo, hi in spans)
+        spans = node_spans(self.start, n)
+        if not spans:
+            return [], b""
+        top = spans[-1][0]
+        offset = self.start >> top << top
+        tree = merkle.levels([bytes(leaves[k:k + 32]) for k in range(32 * offset, 32 * n, 32)])
+        return spans, b"".join(b"".join(tree[level][lo - (offset >> level):hi - (offset >> level)]) for level, lo, hi in spans)
 
 
-def merkle_problem(nodes: tuple[list[tuple[int, int, int]], bytes], rows: list) -> tuple[str, int] | None:
+@dataclass
+class JoinedNodes:
+    """Stored Merkle nodes read joined by the database: ``(level, first index, end index)`` of each level's
+    run of nodes, in order (each run checked index by index when read, :func:`node_spans`), and their hashes
+    (hex, each checked 64 characters long when read) joined in that order."""
+
+    spans: list[tuple[int, int, int]]
+    hashes: str
+
+
+def node_spans(start: int, n: int) -> list[tuple[int, int, int]]:
+    """``(level, first index, end index)`` of the perfect subtrees of a tree of ``n`` leaves that end after leaf ``start``, by level."""
+    return [(level, start >> level, n >> level) for level in range(n.bit_length()) if n >> level > start >> level]
+
+
+def merkle_problem(nodes: tuple[list[tuple[int, int, int]], bytes], rows: "list | JoinedNodes") -> tuple[str, int] | None:
     """``(message, seq)`` of the first stored Merkle node that differs from the recomputed ones (:attr:`Tree.nodes`), or None.
 
     ``rows``: the stored nodes ``(level, index, hash hex)``, in (level, index) order for the
     fast comparison (column by column); in any other order they are compared one by one.
+    Or the stored nodes read joined (:class:`JoinedNodes`), compared in one string comparison.
     """
     spans, hashes = nodes
+    if isinstance(rows, JoinedNodes):
+        if [s for s in spans if s[2] > s[1]] == rows.spans:
+            text = hashes.hex()
+            if text == rows.hashes:
+                return None
+            j = next(j for j in range(0, len(text), 64) if text[j:j + 64] != rows.hashes[j:j + 64]) // 64  # every stored hash is 64 long
+            level, i = [(level, i) for level, lo, hi in rows.spans for i in range(lo, hi)][j]
+            return f"node (level {level}, index {i}) differs from the recomputed tree", i * (1 << level) + 1
+        rows = [(level, i, rows.hashes[64 * j:64 * j + 64])
+                for j, (level, i) in enumerate((level, i) for level, lo, hi in rows.spans for i in range(lo, hi))]
     if rows and len(rows) == sum(hi - lo for _, lo, hi in spans):
         levels_, idx, stored = zip(*rows)
         if (list(levels_) == [level for level, lo, hi in spans for _ in range(lo, hi)] and list(idx) == [i for _, lo, hi in spans for i in range(lo, hi)]

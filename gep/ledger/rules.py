@@ -46,13 +46,15 @@ functions live in :mod:`gep.ledger.instruments`, :mod:`gep.ledger.cash`,
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from gep.ledger import clock, keys, merkle
 from gep.ledger.canonical import ATTEST_DOMAIN, BATCH_DOMAIN, canonical, signing_message
@@ -67,7 +69,7 @@ from gep.ledger.model import (
 from gep.numbers import parse_decimal
 
 __all__ = ["State", "MemoryState", "Context", "Moves", "apply", "end_commit", "authentic", "prove_batches", "check_request", "check_params",
-           "evidence_key", "buffer_amount", "check_invariants", "VERSION", "ROUNDING", "UNITS", "MAX_DVP_LEGS", "APPLY",
+           "evidence_key", "buffer_amount", "check_invariants", "paused_gc", "VERSION", "ROUNDING", "UNITS", "MAX_DVP_LEGS", "APPLY",
            "need_account", "need_registry", "need_owner", "need_instrument", "live_instrument", "parse_instrument", "positive_int", "check_price"]
 
 #: Request format version (2: parameters fixed at genesis, signer-scoped ids, DvP legs, recalculation;
@@ -249,6 +251,24 @@ class State(ABC):
         return moved
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while many requests are decided (a verify's replay, a commit of a batch).
+
+    Both allocate many small objects and make no reference cycles: the collector's passes
+    over the heap cost about a third of a replay's time (measured at 2·10⁴ transactions, more
+    at 10⁵) and 8–18 % of a batch commit's (batches of 1,000 transfers at 2·10⁴). It runs again
+    afterwards if it ran before (whatever another thread did meanwhile, it ends enabled).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 # --------------------------------------------------------------------------- memory
 
 
@@ -339,6 +359,20 @@ class MemoryState(State):
         self.starts[(old, instrument_id)].remove(start)
         row[1], row[2] = holder, seq
         insort(self.starts.setdefault((holder, instrument_id), []), start)
+
+    def move_head(self, instrument_id, start, cut, end, src, dst, seq):
+        """:meth:`State.move_head` in place: ``cut`` takes ``start``'s place among the holder's starts (it keeps them sorted)."""
+        table = self.blocks[instrument_id]
+        row = table[start]
+        holder = row[1]
+        starts = self.starts[(holder, instrument_id)]
+        i = bisect_left(starts, start)
+        if i == len(starts) or starts[i] != start:  # never with a state the rules built: the general way, which says what is wrong
+            return State.move_head(self, instrument_id, start, cut, end, src, dst, seq)
+        table[cut] = [row[0], holder, seq]
+        starts[i] = cut
+        row[0], row[1], row[2] = cut - 1, dst, seq
+        insort(self.starts.setdefault((dst, instrument_id), []), start)
 
     def split_block(self, instrument_id, start, cut, end, holder, seq):
         row = self.blocks[instrument_id][start]
@@ -527,40 +561,29 @@ def prove_batches(state: State, items: list[tuple[Any, Any, bytes | None]]) -> l
     proven = [False] * len(items)
     groups: dict[tuple, dict[int, tuple[int, list, bytes]]] = {}
     for k, (request, signature, message) in enumerate(items):
-        if message is None or type(signature) is not dict or type(request) is not dict or type(request.get("signer")) is not str:
+        if message is None or type(signature) is not dict or len(signature) != 4 or type(request) is not dict:
             continue
-        sig, size, index, path = signature.get("signature"), signature.get("size"), signature.get("index"), signature.get("path")
-        if not (type(sig) is str and type(size) is int and type(index) is int and type(path) is list and len(signature) == 4):
+        try:
+            sig, size, index, path, signer = signature["signature"], signature["size"], signature["index"], signature["path"], request["signer"]
+        except KeyError:
             continue
-        groups.setdefault((request["signer"], sig, size), {})[index] = (k, path, message)
+        if type(sig) is str and type(size) is int and type(index) is int and type(path) is list and type(signer) is str:
+            groups.setdefault((signer, sig, size), {})[index] = (k, path, message)
+    leaf_hash = merkle.leaf_hash
     for (signer, sig, size), members in groups.items():
         if len(members) != size or min(members) != 0 or max(members) != size - 1:
             continue
-        tree = merkle.levels([merkle.leaf_hash(members[i][2]) for i in range(size)])
+        tree = merkle.levels([leaf_hash(members[i][2]) for i in range(size)])
         root = tree[-1][0]
         if (signer, root, sig) not in state.verified:
             if not keys.verify(signer, BATCH_DOMAIN + root, sig):
                 continue
             state.verified.add((signer, root, sig))
-        for i, path in enumerate(_audit_paths(tree)):
+        for i, path in enumerate(merkle.audit_paths(tree)):
             k, recorded, _ = members[i]
             if recorded == path:
                 proven[k] = True
     return proven
-
-
-def _audit_paths(tree: list[list[bytes]]) -> list[list[str]]:
-    """The audit path (hex) of every leaf of a tree given by its :func:`gep.ledger.merkle.levels`.
-
-    Built from the root down: a node's path is its sibling (where it has one) followed by
-    its parent's path, so each level costs one short list per node.
-    """
-    paths: list[list[str]] = [[]]
-    for level in reversed(tree[:-1]):
-        hexes = [h.hex() for h in level]
-        m = len(hexes)
-        paths = [[hexes[j ^ 1]] + paths[j >> 1] if j ^ 1 < m else paths[j >> 1] for j in range(m)]
-    return paths
 
 
 def _authenticate(state: State, request: dict, signature: Any, message: bytes | None) -> None:
@@ -673,8 +696,8 @@ def apply(state: State, request: dict, signature: Any, ctx: Context, message: by
         The request's :func:`gep.ledger.canonical.signing_message` when the caller has
         computed it (then the request was also checked with :func:`check_request`).
     proven : bool
-        The request was checked (:func:`check_request`) and its batch signature proven
-        by :func:`prove_batches`.
+        The request was checked (:func:`check_request`) and its signature proven: a batch
+        signature by :func:`prove_batches`, a single one by :func:`authentic`.
 
     Returns
     -------

@@ -31,10 +31,13 @@ to an earlier commit together with its heads (truncation, or an old backup
 restored). Publish heads (``gep ledger head``) and verify against them.
 
 What a record allows checking on its own (its bytes, leaf hash and stored root, its
-request's shape, batch signatures) and the stored Merkle nodes need no ledger state: they run in a pass of
-their own (:mod:`gep.ledger.records`), in this process or, for a long log on two cores,
-split by ranges of the log with a forked process that starts as soon as the log is read
-(while this one reads the tables), ahead of the rules; failures are still reported in log order.
+request's shape, its signature — a batch's once per batch) and the signatures of the stored heads
+need no ledger state: they run in a pass of their own (:mod:`gep.ledger.records`), in this process
+or, for a long log on two cores, split by ranges of the log with a forked process that starts as
+soon as the log is read (while this one reads the tables), ahead of the rules; failures are still
+reported in log order. A head's signature is checked there with the registry key the database
+names, and counts only when the genesis record names the same key. The stored Merkle nodes are
+read joined by the database, level by level, and compared with the tree the records' pass rebuilt.
 
 The export is a JSON document with each record's canonical text, its leaf hash
 and the root, so anyone can recompute the root with their own code.
@@ -47,8 +50,6 @@ RFC 6962 section 2.1 (Merkle hash trees); RFC 8032 section 5.1 (Ed25519).
 from __future__ import annotations
 
 import functools
-import gc
-from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
 from gep.ledger import heads as heads_mod
@@ -56,7 +57,7 @@ from gep.ledger import merkle, records
 from gep.ledger.canonical import canonical, parse
 from gep.ledger.clock import TIME
 from gep.ledger.errors import AuditFailed, LedgerError
-from gep.ledger.rules import TRADE_FIELDS, Context, MemoryState, apply, check_invariants, end_commit, instrument_info
+from gep.ledger.rules import TRADE_FIELDS, Context, MemoryState, apply, check_invariants, end_commit, instrument_info, paused_gc
 
 __all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "checkpoint", "EXPORT_FORMAT", "CHECKPOINT_FORMAT"]
 
@@ -84,6 +85,7 @@ class Replay:
         self.heads_checked = 0
         self.last_time = ""  # time of the last record replayed (the ledger's clock never goes back)
         self.merkle_problem: tuple[str, int] | None = None  # the stored Merkle nodes against the recomputed tree
+        self.heads_signed: tuple[str, list] | None = None  # (key, whether each stored head is signed by it), from the records' checks
 
     def root_at(self, size: int) -> str:
         """Root (hex) of the first ``size`` records."""
@@ -114,7 +116,7 @@ def _checked_reader() -> Any:
 
     Decoded with msgspec into a typed record whose signature is left as raw JSON (a
     batch signature's audit path is most of a record's bytes) and decoded only when the
-    rules need it: when the batch signature was not proven by the checks.
+    rules need it: when the signature was not proven by the checks.
     """
     import msgspec
 
@@ -186,6 +188,7 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
     rp.frontier = merkle.Frontier(t.size, t.stack)
     rp.roots.update(t.roots)
     rp.state.verified |= t.verified
+    rp.heads_signed = t.heads
     rp.merkle_problem = records.merkle_problem(t.nodes, merkle_rows) if merkle_rows is not None else None
     try:
         end_commit(rp.state)
@@ -198,13 +201,14 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
 
 
 def start_checks(rows: list[tuple], rp: Replay, sizes: Iterable[int] = (), nodes: bool = False, processes: int | None = None,
-                 share: float | None = None) -> tuple:
+                 share: float | None = None, heads: tuple[str, list] | None = None) -> tuple:
     """Start the records' own checks of ``rows`` after ``rp`` (see :func:`replay`): (chunks, a function giving the tree).
 
     With two processes the second one starts now, so the caller may read more (the
     tables) while it works; this one checks ``share`` of the rows (:func:`gep.ledger.records.check_split`).
+    ``heads``: a key and heads whose signatures by it the checks test too (:attr:`Replay.heads_signed`).
     """
-    checks = records.Checks(rows, rp.frontier, rp.state.verified, sizes, nodes, before=bytes(rp.leaves))
+    checks = records.Checks(rows, rp.frontier, rp.state.verified, sizes, nodes, before=bytes(rp.leaves), heads=heads)
     two = records.two_processes(len(rows)) if processes is None else processes >= 2
     return records.check_split(checks, share) if two else records.check_here(checks)
 
@@ -263,23 +267,6 @@ def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> i
     return expect
 
 
-@contextmanager
-def _paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection during a replay.
-
-    A replay allocates millions of small objects that it keeps (the rebuilt state) and
-    makes no reference cycles; the collector's passes over the growing heap cost about a
-    third of the replay's time (measured at 2·10⁴ transactions, more at 10⁵).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], witnesses: Iterable[str] = ()) -> int:
     """Check signed tree heads against the replayed log (see the module docstring).
 
@@ -308,13 +295,16 @@ def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], w
     """
     registry, ledger_id = rp.state.registry, rp.state.ledger_id
     n = rp.frontier.size
-    named = [(f"stored head of tree size {h['tree_size']}", h, True) for h in stored] + [(name, h, False) for name, h in given]
+    # signatures of the stored heads by the registry key, when the records' checks tested them with that key
+    known = rp.heads_signed[1] if rp.heads_signed is not None and rp.heads_signed[0] == registry and len(rp.heads_signed[1]) == len(stored) else None
+    named = ([(f"stored head of tree size {h['tree_size']}", h, True, known[k] if known else None) for k, h in enumerate(stored)]
+             + [(name, h, False, None) for name, h in given])
     signed = []
-    for name, h, is_stored in named:
+    for name, h, is_stored, ok in named:
         heads_mod.check_shape(h, name)
         if h["ledger"] != ledger_id:
             raise AuditFailed(f"{name} is a head of ledger {h['ledger']}, not of this ledger ({ledger_id})")
-        if not heads_mod.signature_ok(h, registry):
+        if not (ok if ok is not None else heads_mod.signature_ok(h, registry)):
             raise AuditFailed(f"{name}: the signature does not verify with the registry key recorded at genesis ({registry[:16]}…)",
                               hint="a head is signed by the registry's key; this one was forged, edited or made for another ledger")
         signed.append((name, h, is_stored))
@@ -422,13 +412,15 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         stop()  # a retried read starts again
         p = (start,)
         head_rows = tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads WHERE tree_size >= ? ORDER BY tree_size", p)
+        stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in head_rows]
         rows = tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")
         if rows and not (type(rows[0][0]) is int and type(rows[0][2]) is bytes):  # SQLite gives these types; other drivers may not
             rows = [(int(s), c, bytes(r), lh, rt) for s, c, r, lh, rt in rows]
-        if since is None and rows:
-            started.append(start_checks(rows, fresh, {int(r[0]) for r in head_rows} | given_sizes, True, processes, records.LEDGER_SHARE))
+        if since is None and rows:  # the heads' signatures by the key the database names are checked with the records
+            started.append(start_checks(rows, fresh, {h["tree_size"] for h in stored} | given_sizes, True, processes, records.LEDGER_SHARE,
+                                        (ledger.registry, stored)))
         tables = {
-            "heads": head_rows,
+            "heads": stored,
             "meta": dict(tx.q("SELECT key, value FROM meta")),
             "accounts": tx.q("SELECT id, kind, owner, seq, zone, role FROM accounts"),
             "instruments": tx.q("SELECT id, kind, base_unit, display_unit, binding, seq FROM instruments"),
@@ -440,17 +432,16 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             "prices": tx.q("SELECT seq, instrument, amount, price, time FROM prices WHERE seq > ?", p),
             "trades": tx.q("SELECT seq, n, " + ", ".join(TRADE_FIELDS) + " FROM trades WHERE seq > ?", p),
             "market": tx.q("SELECT kind, key, doc, seq FROM market"),
-            "merkle": tx.q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ? ORDER BY level, idx", p),
+            "merkle": _read_nodes(tx, start, len(rows)),
         }
         return rows, tables
 
-    with _paused_gc():
+    with paused_gc():
         try:
             rows, tables = store.read(read)
             if not rows:
                 raise AuditFailed("the log is empty (no genesis record)")
-            stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg}
-                      for n, r, t, k, sg in tables["heads"]]
+            stored = tables["heads"]
             sizes = {h["tree_size"] for h in stored} | given_sizes
             rp = (replay(rows, fresh, sizes, tables["merkle"], started=started[0]) if since is None
                   else _continue(rp0, since, rows, sizes, tables["merkle"]))
@@ -554,6 +545,36 @@ def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (
         raise AuditFailed(f"the log's first {n} transactions no longer hash to the checkpoint's verified head (history changed after it was verified)",
                           hint="run a full verify against the published heads to locate the change")
     return replay(rows[n:], rp, sizes, merkle_rows)
+
+
+#: The stored Merkle nodes ending after a size, per level: the indices and the hashes, each joined in index order.
+_JOINED_NODES = {
+    # SQLite before 3.44 cannot order inside an aggregate: the scan of the (level, idx) key gives that order, and
+    # the indices read are compared with the wanted ones (in another order, the nodes are read row by row)
+    "sqlite": "SELECT level, group_concat(idx, ','), group_concat(hash, ''), min(length(hash)), max(length(hash)) FROM merkle "
+              "WHERE (idx + 1) * (1 << level) > ? GROUP BY level ORDER BY level",
+    "postgresql": "SELECT level, string_agg(idx::text, ',' ORDER BY idx), string_agg(hash, '' ORDER BY idx), min(length(hash)), max(length(hash)) "
+                  "FROM merkle WHERE (idx + 1) * (1 << level) > ? GROUP BY level ORDER BY level",
+}
+
+
+def _read_nodes(tx: Any, start: int, n: int) -> "list | records.JoinedNodes":
+    """The stored Merkle nodes ending after leaf ``start`` of a log of ``n`` records, to compare with the recomputed tree.
+
+    Read joined by the database (one row per level) when their indices are exactly those of the
+    tree's perfect subtrees (:func:`gep.ledger.records.node_spans`), which is checked here, index
+    by index, and every hash is 64 characters long (so the n-th hash of the joined text is the n-th
+    node's); otherwise (a node missing, added or moved, a hash cut or lengthened, or a back end
+    without the query) row by row.
+    """
+    sql = _JOINED_NODES.get(tx.store.dialect)
+    if sql is not None:
+        spans = records.node_spans(start, n)
+        levels = tx.q(sql, (start,))
+        if [(int(level), idx, lo, hi) for level, idx, _, lo, hi in levels] == [(level, ",".join(map(str, range(lo, hi))), 64, 64) for level, lo, hi in spans] \
+                and all(type(h) is str for _, _, h, _, _ in levels):
+            return records.JoinedNodes(spans, "".join(h for _, _, h, _, _ in levels))
+    return tx.q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ? ORDER BY level, idx", (start,))
 
 
 def _first(seqs: Iterable[int | None]) -> int | None:
@@ -689,7 +710,7 @@ def verify_export(doc: Any, heads: Iterable[tuple[str, dict]] = (), witnesses: I
         rows.append((leaf["seq"], None, leaf["record"].encode("utf-8"), leaf.get("leaf_hash"), None))
     heads = list(heads)
     sizes = {h.get("tree_size") for h in [doc.get("head")] + [h for _, h in heads] if isinstance(h, dict) and type(h.get("tree_size")) is int}
-    with _paused_gc():
+    with paused_gc():
         rp = replay(rows, sizes=sizes)
     root = rp.frontier.root().hex()
     if doc.get("size") != rp.frontier.size:

@@ -5,7 +5,8 @@
   how a row of uniform numbers becomes a row of values;
 * :mod:`~gep.uncertainty.propagation` — the values pushed through the services of one
   landscape: an exact multi-affine model where a service is affine in each coefficient
-  (verified), the engine itself per sample where it is not;
+  (verified), with Chebyshev curves in constants it is smooth in, or of capacities capped
+  per sample; the engine itself per sample where none of these serves;
 * :mod:`~gep.uncertainty.sensitivity` — the Saltelli design and the variance-based first-order
   and total indices (SALib), percentiles and Monte Carlo standard errors;
 * :mod:`~gep.uncertainty.credits` — issuable capacity credits with ranges.

@@ -7,7 +7,8 @@ and what drives them.
 2. the *units* (a service with the services it needs) and the coefficient rows each reads
    (recorded while the engine runs), the space restricted to them and to the price-index
    years that move their prices;
-3. each unit fitted as an exact multi-affine model, or left to per-sample engine runs
+3. each unit fitted, on its own compact cells, as an exact multi-affine model (with Chebyshev curves
+   in the constants it is smooth but not affine in), or left to per-sample engine runs
    (:mod:`gep.uncertainty.propagation`);
 4. a Saltelli design (:mod:`gep.uncertainty.sensitivity`): the coefficients read by a per-sample
    unit form one group, so that unit is computed at the ``2N`` samples only;
@@ -87,21 +88,40 @@ def _fit_task(u: int):
     unit, applier, central = st["units"][u], st["applier"], st["central"]
     blocks = st["blocks"][u]
     variables = [applier.space.variables[j] for j in unit.variables]
+    small = prop.compact_for(unit, applier.ls, applier, st["points"], st["methods"], st["switches"])
+    capped = prop.capped_services(unit, st["switches"])
+    # a unit capped by the zone's load: the model is of its capacities (the cap off), the cap applied to every sample
+    switches = {**st["switches"], prop.CAP_SWITCH: False} if capped else st["switches"]
 
-    def f(theta: np.ndarray) -> np.ndarray:
+    def f(theta: np.ndarray, switches: Mapping = switches) -> np.ndarray:
         full = central.copy()
         full[list(unit.variables)] = theta
-        coef, ls = applier.apply(full, unit.variables)
-        return prop.evaluate(unit, coef, ls, st["methods"], st["switches"])[0]
+        coef, ls = applier.apply(full, unit.variables, small)
+        return prop.evaluate(unit, coef, ls, st["methods"], switches)[0]
 
     slices, pos = [], 0
     for b in blocks:
         slices += [slice(pos, pos + b.size), slice(pos + b.size, pos + b.size + 1)]
         pos += b.size + 1
+    low, high = np.array([v.low for v in variables]), np.array([v.high for v in variables])
     try:
-        return u, prop.fit(f, np.array([v.low for v in variables]), np.array([v.high for v in variables]), slices, [v.name for v in variables], seed=u), None
+        model = prop.fit(f, low, high, slices, [v.name for v in variables], seed=u)
+        if capped:
+            model = prop.cap(model, unit, blocks, applier.ls, st["switches"])
+            _check_capped(model, lambda t: f(t, st["switches"]), low, high, u)
+        return u, model, None, small
     except prop.NotMultiAffine as exc:
-        return u, None, str(exc)
+        return u, None, str(exc), small
+
+
+def _check_capped(model: prop.Capped, f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray, seed: int) -> None:
+    """The capped model against the engine with the cap on, at the corners and the centre of the box and at random
+    points (relative :data:`gep.uncertainty.propagation.RTOL`)."""
+    rng = np.random.default_rng(seed)
+    for theta in [low, high, (low + high) / 2] + [low + rng.random(len(low)) * (high - low) for _ in range(prop.CHECK_POINTS)]:
+        y, pred = f(theta), model.predict(theta[None, :])[0]
+        if not np.allclose(pred, y, rtol=prop.RTOL, atol=prop.RTOL * float(np.max(np.abs(y), initial=0.0))):
+            raise prop.NotMultiAffine("the capped model misses the engine with the cap on")
 
 
 def _reduction(blocks: tuple[prop.Block, ...]) -> np.ndarray:
@@ -167,13 +187,18 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
     applier = prop.Applier(coef, ls, space)
     central = space.central()
 
+    # each unit on the cells of its own ecosystems when that gives the same outputs (prop.compact_for), at these points
+    rng = np.random.default_rng(seed)
+    lows, highs = np.array([v.low for v in space.variables]), np.array([v.high for v in space.variables])
+    points = np.vstack([central, lows + rng.random((2, len(central))) * (highs - lows)])
     say(f"fitting {len(units)} services ({len(space.variables)} variables)")
-    state = dict(units=units, applier=applier, central=central, blocks=blocks, methods=methods, switches=switches)
-    fitted = ([(u, None, "exact: per-sample engine runs asked") for u in range(len(units))] if exact
+    state = dict(units=units, applier=applier, central=central, blocks=blocks, methods=methods, switches=switches, points=points)
+    fitted = ([(u, None, "exact: per-sample engine runs asked", None) for u in range(len(units))] if exact
               else prop.run_tasks(_fit_task, list(range(len(units))), state, workers))
-    models: dict[int, prop.Model] = {u: m for u, m, _ in fitted if m is not None}
-    slow = [u for u, m, _ in fitted if m is None]
-    reasons = {u: r for u, _, r in fitted if r}
+    models: dict[int, prop.Model | prop.Capped] = {u: m for u, m, _, _ in fitted if m is not None}
+    slow = [u for u, m, _, _ in fitted if m is None]
+    reasons = {u: r for u, _, r, _ in fitted if r}
+    landscapes = {u: small for u, _, _, small in fitted if small is not None}
 
     # groups: the columns read by a per-sample unit form one group (merged when units share a column)
     group_of = {c: c for c in space.columns}
@@ -195,11 +220,8 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
 
     # per-sample units at the 2N samples, each on the cells of its own ecosystems when that gives the same outputs
     slow_units = [units[u] for u in slow]
-    rng = np.random.default_rng(seed)
-    lows, highs = np.array([v.low for v in space.variables]), np.array([v.high for v in space.variables])
-    points = np.vstack([central, lows + rng.random((2, len(central))) * (highs - lows)])
     say("the cells of the per-sample services")
-    small = {i: prop.compact_for(units[u], ls, applier, points, methods, switches) for i, u in enumerate(slow)}
+    small = {i: landscapes[u] if u in landscapes else prop.compact_for(units[u], ls, applier, points, methods, switches) for i, u in enumerate(slow)}
     per = prop.per_sample(slow_units, theta[rows_s], applier, methods, switches, workers, say, small)
     outputs_s: dict[int, np.ndarray] = {u: per[i] for i, u in enumerate(slow)}
     for u, m in models.items():
@@ -241,15 +263,24 @@ def analyse(ls: Landscape, coef: CoefficientSet, enabled: tuple[str, ...], metho
                        {u: small[i] for i, u in enumerate(slow)})
     cells = {u: int(small[i].grid["class_index"].size) for i, u in enumerate(slow)}
     unit_rows = [{"unit": unit.name, "services": list(unit.reported), "variables": len(unit.variables),
-                  "method": "multi-affine model" if u in models else "per sample (engine)",
+                  "method": _method(models.get(u)),
                   **({"cells": cells[u], "cells_of_landscape": int(ls.grid["class_index"].size)} if u in cells else {}),
                   **({"terms": models[u].checked["terms"], "engine_evaluations": models[u].checked["engine_evaluations"],
-                      "max_relative_difference": models[u].checked["max_relative_difference"]} if u in models else {"reason": reasons.get(u, "")})}
+                      "max_relative_difference": models[u].checked["max_relative_difference"],
+                      "chebyshev_nodes": models[u].checked["chebyshev_nodes"]} if u in models else {"reason": reasons.get(u, "")})}
                  for u, unit in enumerate(units)]
     draws = pd.DataFrame(ths, columns=space.names)
     draws.insert(0, "sample", np.arange(len(ths)))
     checks = _verify(table, ths, applier, ls, enabled, methods, switches, verify, say) if verify else {}
     return Analysis(space, table, draws, summary, sensitivity, tornado, unit_rows, deterministic, checks)
+
+
+def _method(model: prop.Model | prop.Capped | None) -> str:
+    if model is None:
+        return "per sample (engine)"
+    smooth = model.checked.get("chebyshev_nodes", {})
+    return ("multi-affine model" + (f", Chebyshev curves in {', '.join(smooth)}" if smooth else "")
+            + (" of the capacities, capped by the zone's load per sample" if isinstance(model, prop.Capped) else ""))
 
 
 def _aggregate(units, blocks, outputs, ls: Landscape, idx) -> pd.DataFrame:
@@ -360,4 +391,5 @@ def _verify(table: pd.DataFrame, ths: np.ndarray, applier, ls, enabled, methods,
             if diff > VERIFY_RTOL:
                 raise CheckFailed(f"sample {i}: {name} {fast:,.2f} CNY from the fast path, {engine:,.2f} CNY from the engine",
                                   hint="run with --exact (every service computed by the engine per sample) and report the scenario")
-    return {"verified_samples": [int(i) for i in picks], "max_relative_difference_gep": worst, "max_relative_difference_services": worst_service}
+    return {"verified_samples": [int(i) for i in picks], "max_relative_difference_gep": worst, "max_relative_difference_services": worst_service,
+            "relative_tolerance": VERIFY_RTOL}

@@ -20,10 +20,21 @@ variable of that output), then the pairs, triples, … among them whose lower te
 present; it checks the whole model against the engine at the all-high corner of every
 output, at the all-low and all-high corners of the box and at random points of it. A sample then costs a few multiplications.
 
-**per sample (the engine).** A unit that is not multi-affine (a coefficient inside an
-exponential or a power — RWEQ sand fixation, the heterotrophic respiration of NEP, the
-Budyko curve — or a cap such as min(load, capacity) that binds inside the box) is computed
-by the engine for every sample, on the same landscape, in worker processes.
+**Chebyshev curves (exact to a checked tolerance).** A variable the output is neither affine
+in nor in its inverse, but smooth (a constant inside an exponential or a logarithm: the
+heterotrophic respiration of NEP, a·f·Σ(exp(b·T) + ln(c·P + 1))), may still enter a model if
+no two such variables interact (one engine evaluation per pair tells). Each term holding it
+(its main effect, its products with affine variables) is computed at the Chebyshev–Lobatto
+nodes of its range (:func:`lobatto`, :data:`NODES`, nested) and interpolated by the
+barycentric formula; the nodes are enough when the last two Chebyshev coefficients are below
+:data:`RTOL` of the output (:func:`chebyshev_tail`: for an analytic function they and the
+interpolation error decay alike, Trefethen 2019, Theorems 8.1–8.2); the whole model is then
+checked as above.
+
+**per sample (the engine).** A unit that is neither (constants that interact inside an
+exponential or a power — RWEQ sand fixation, the Budyko curve — or a cap such as
+min(load, capacity) that binds inside the box) is computed by the engine for every sample, on
+the same landscape, in worker processes.
 
 Outputs of a unit: for every component of every service it reports, the quantity by zone ×
 ecosystem, the CNY per unit of that quantity at the price year (:func:`unit_value`) and
@@ -33,7 +44,8 @@ by :func:`index_factors`, so one price-index draw per year serves every componen
 References
 ----------
 Saltelli, A. et al. (2008) Global Sensitivity Analysis: The Primer, §1.2.8 (the high-dimensional
-model representation that the Möbius terms are); Rabitz, H. & Aliş, Ö. F. (1999) General
+model representation that the Möbius terms are); Trefethen, L. N. (2019) Approximation Theory and
+Approximation Practice, extended ed., SIAM, ch. 5 and 8; Rabitz, H. & Aliş, Ö. F. (1999) General
 foundations of high-dimensional model representations, J. Math. Chem. 25, 197–233.
 """
 
@@ -61,6 +73,8 @@ MAX_ORDER = 4
 CHECK_POINTS = 2
 #: An output moved by at most this many variables has all their pairs probed (else the interacting ones are found first).
 PAIRS_DIRECTLY = 6
+#: Chebyshev–Lobatto node counts tried in turn for a variable the output is smooth but not affine in (nested sets).
+NODES = (9, 17)
 
 
 # --------------------------------------------------------------------------- outputs of a unit
@@ -280,10 +294,13 @@ def index_factors(index, series: str, values: np.ndarray, variables: tuple[Varia
 
 @dataclass(frozen=True)
 class Model:
-    """A fitted multi-affine model of a unit's flat output (see the module notes).
+    """A fitted model of a unit's flat output (see the module notes).
 
     ``inverse[i]`` is True where the output is affine in 1/θ_i; ``terms`` maps a tuple of
-    variable positions (within the unit) to its Möbius term (one value per output).
+    variable positions (within the unit) to its Möbius term (one value per output); a term that
+    holds a smooth variable ``i`` (a key of ``nodes``: its Chebyshev–Lobatto nodes [its unit]) has
+    its values at those nodes in ``curves`` (nodes × outputs, the other variables of the term at
+    their high end), and ``terms`` holds its value at the high end of ``i``.
     """
 
     low: np.ndarray
@@ -291,6 +308,8 @@ class Model:
     inverse: np.ndarray
     terms: Mapping[tuple[int, ...], np.ndarray]
     checked: Mapping = field(default_factory=dict)
+    nodes: Mapping[int, np.ndarray] = field(default_factory=dict)
+    curves: Mapping[tuple[int, ...], np.ndarray] = field(default_factory=dict)
 
     def _w(self, theta: np.ndarray) -> np.ndarray:
         base = (self.low + self.high) / 2
@@ -301,13 +320,20 @@ class Model:
 
     def predict(self, theta: np.ndarray, reduce: np.ndarray | None = None) -> np.ndarray:
         """Outputs at ``theta`` (samples × unit variables); with ``reduce`` (outputs × r) the reduced outputs."""
+        from scipy.interpolate import BarycentricInterpolator
+
         theta = np.atleast_2d(theta)
         w = self._w(theta) if theta.shape[1] else np.zeros((len(theta), 0))
         out = None
         for s, m in self.terms.items():
-            m = m @ reduce if reduce is not None else m
-            mono = np.prod(w[:, list(s)], axis=1) if s else np.ones(len(theta))
-            out = np.outer(mono, m) if out is None else out + np.outer(mono, m)
+            smooth = [i for i in s if i in self.nodes]
+            mono = np.prod(w[:, [i for i in s if i not in self.nodes]], axis=1) if s else np.ones(len(theta))
+            if smooth:  # the term's curve in its smooth variable, interpolated at the samples (barycentric formula)
+                c = self.curves[s] @ reduce if reduce is not None else self.curves[s]
+                part = mono[:, None] * BarycentricInterpolator(self.nodes[smooth[0]], c)(theta[:, smooth[0]]).reshape(len(theta), -1)
+            else:
+                part = np.outer(mono, m @ reduce if reduce is not None else m)
+            out = part if out is None else out + part
         return out
 
 
@@ -319,9 +345,29 @@ def _close(a: np.ndarray, b: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return np.abs(a - b) <= RTOL * scale + 1e-300
 
 
+def lobatto(low: float, high: float, n: int) -> np.ndarray:
+    """``n`` Chebyshev–Lobatto nodes of ``[low, high]``, from ``high`` down to ``low`` (``n`` odd: the midpoint is one);
+    the nodes of ``n`` are among those of ``2n − 1``."""
+    x = (low + high) / 2 + (high - low) / 2 * np.cos(np.pi * np.arange(n) / (n - 1))
+    x[[0, -1]] = high, low
+    if n % 2:
+        x[n // 2] = (low + high) / 2  # exactly the base, where a term vanishes
+    return x
+
+
+def chebyshev_tail(values: np.ndarray) -> np.ndarray:
+    """Largest magnitude of the last two Chebyshev coefficients of the interpolant through ``values`` (nodes × outputs,
+    at :func:`lobatto` nodes), per output: the size of the interpolation error of a function analytic on the interval
+    (Trefethen 2019, ATAP, Theorems 8.1–8.2: the coefficients and the error decay alike, as ρ^−n)."""
+    n = len(values)
+    coef = np.polynomial.chebyshev.chebfit(np.cos(np.pi * np.arange(n) / (n - 1)), values, n - 1)
+    return np.max(np.abs(coef[-2:]), axis=0)
+
+
 def fit(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray, blocks: list[slice], names: list[str],
         seed: int = 0) -> Model:
-    """Fit the multi-affine model of ``f`` on the box ``[low, high]`` with the engine (``f``) as the oracle.
+    """Fit the model of ``f`` on the box ``[low, high]`` with the engine (``f``) as the oracle: multi-affine, with
+    Chebyshev curves in the variables the output is smooth but not affine in (see the module notes).
 
     Parameters
     ----------
@@ -332,40 +378,52 @@ def fit(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray
     blocks : list of slice
         Output blocks within which variables may interact (a component's quantity, its price).
     names : list of str
-        Variable names (for messages).
+        Variable names (for messages; ``parameter[key]`` names of one parameter are screened together).
     seed : int
         Seed of the random check points.
 
     Raises
     ------
     NotMultiAffine
-        A variable the output is not affine in (nor in its inverse), interactions beyond
+        A variable the output is neither affine in (nor in its inverse) nor smooth in (Chebyshev coefficients that do
+        not fall below :data:`RTOL` by :data:`NODES`), an interaction of two smooth variables, interactions beyond
         :data:`MAX_ORDER`, a non-finite output, or a check point the model misses.
     """
     k = len(low)
     base = (low + high) / 2
     cache: dict[frozenset, np.ndarray] = {}
 
-    def at(hi: frozenset) -> np.ndarray:
-        if hi not in cache:
+    def at_point(moved: Mapping[int, float]) -> np.ndarray:
+        """The engine with the variables of ``moved`` at those values, the others at the base."""
+        key = frozenset((i, float(x)) for i, x in moved.items() if x != base[i])
+        if key not in cache:
             theta = base.copy()
-            theta[list(hi)] = high[list(hi)]
+            for i, x in key:
+                theta[i] = x
             y = np.asarray(f(theta), dtype=float)
             if not np.all(np.isfinite(y)):
-                raise NotMultiAffine("a non-finite output at a corner of the box")
-            cache[hi] = y
-        return cache[hi]
+                raise NotMultiAffine("a non-finite output inside the box")
+            cache[key] = y
+        return cache[key]
+
+    def at(hi: frozenset) -> np.ndarray:
+        return at_point({i: high[i] for i in hi})
 
     f0 = at(frozenset())
+    scale_all = lambda: np.maximum.reduce([np.abs(v) for v in cache.values()])  # noqa: E731
+    # parameters whose every row leaves the output unchanged at both ends together are screened out in two evaluations
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        groups.setdefault(name.split("[", 1)[0], []).append(i)
+    screened = set()
+    for members in groups.values():
+        if len(members) > 2 and all(np.all(_close(at_point({i: end[i] for i in members}), f0, scale_all())) for end in (low, high)):
+            screened.update(members)
     inverse = np.zeros(k, dtype=bool)
+    smooth: list[int] = []
     active = []
-    for i in range(k):
-        theta = base.copy()
-        theta[i] = low[i]
-        y_lo = np.asarray(f(theta), dtype=float)
-        y_hi = at(frozenset({i}))
-        if not np.all(np.isfinite(y_lo)):
-            raise NotMultiAffine(f"{names[i]}: a non-finite output at its low end")
+    for i in (i for i in range(k) if i not in screened):
+        y_lo, y_hi = at_point({i: low[i]}), at(frozenset({i}))
         scale = np.maximum.reduce([np.abs(y_lo), np.abs(y_hi), np.abs(f0)])
         if np.all(_close(y_hi, f0, scale)) and np.all(_close(y_lo, f0, scale)):
             continue  # no effect
@@ -379,21 +437,37 @@ def fit(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray
             if np.all(_close(f0 + slope * (x_lo - x0), y_lo, scale)):
                 inverse[i] = True
                 continue
-        raise NotMultiAffine(f"{names[i]}: the output is not affine in it (nor in its inverse) over [{low[i]:g}, {high[i]:g}]")
+        for j in smooth:  # two such variables may not interact (one evaluation each, before any node is computed)
+            pair = at(frozenset({i, j})) - at(frozenset({i})) - at(frozenset({j})) + f0
+            if np.any(~_close(pair, 0.0, scale_all())):
+                raise NotMultiAffine(f"{names[j]} and {names[i]}: two variables the output is not affine in interact")
+        smooth.append(i)
+    nodes: dict[int, np.ndarray] = {}
+    for i in smooth:
+        for n in NODES:  # Chebyshev–Lobatto nodes until the last coefficients fall below the tolerance (nested sets)
+            x = lobatto(low[i], high[i], n)
+            values = np.array([at_point({i: xj}) for xj in x])
+            if np.all(chebyshev_tail(values - f0) <= RTOL * np.max(np.abs(values), axis=0) + 1e-300):
+                nodes[i] = x
+                break
+        else:
+            raise NotMultiAffine(f"{names[i]}: the output is not affine in it (nor in its inverse), nor smooth enough for "
+                                 f"{NODES[-1]} Chebyshev nodes over [{low[i]:g}, {high[i]:g}]")
     terms: dict[tuple[int, ...], np.ndarray] = {(): f0}
     terms.update({(i,): at(frozenset({i})) - f0 for i in active})
+    curves: dict[tuple[int, ...], np.ndarray] = {(i,): np.array([at_point({i: xj}) for xj in nodes[i]]) - f0 for i in nodes}
 
-    def mobius(s: tuple[int, ...]) -> np.ndarray:
+    def mobius(s: tuple[int, ...], smooth: int | None = None, x: float = 0.0) -> np.ndarray:
+        """The Möbius term of ``s`` at the high corner, or with its smooth variable ``smooth`` at ``x``."""
         total = np.zeros_like(f0)
         for r in range(len(s) + 1):
             for u in itertools.combinations(s, r):
-                total += (-1) ** (len(s) - r) * at(frozenset(u))
+                total += (-1) ** (len(s) - r) * at_point({j: (x if j == smooth else high[j]) for j in u})
         return total
 
     def model_at(hi: frozenset) -> np.ndarray:
         return sum((m for s, m in terms.items() if set(s) <= hi), np.zeros_like(f0))
 
-    scale_all = lambda: np.maximum.reduce([np.abs(v) for v in cache.values()])  # noqa: E731
     # variables that move each block, and those among them that interact
     interacting: set[int] = set()
     interacting_pairs: set[tuple[int, int]] = set()
@@ -420,17 +494,26 @@ def fit(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray
         kept = []
         for s in candidates:
             m = mobius(s)
-            if np.any(~_close(m, 0.0, scale_all())):
-                terms[s] = m
-                kept.append(s)
+            if np.all(_close(m, 0.0, scale_all())):
+                continue
+            own = [i for i in s if i in nodes]
+            if len(own) > 1:
+                raise NotMultiAffine(f"{' and '.join(names[i] for i in own)}: two variables the output is not affine in interact")
+            if own:  # the term's curve at the nodes of its smooth variable, the others high
+                curve = np.array([mobius(s, own[0], xj) for xj in nodes[own[0]]])
+                if np.any(chebyshev_tail(curve) > RTOL * scale_all() + 1e-300):
+                    raise NotMultiAffine(f"{names[own[0]]}: its interaction with {', '.join(names[i] for i in s if i != own[0])} is not smooth enough")
+                curves[s] = curve
+            terms[s] = m
+            kept.append(s)
         order += 1
         kept_set = set(kept)
         candidates = sorted({tuple(sorted(set(a) | set(b))) for a in kept for b in kept if len(set(a) | set(b)) == order})
         candidates = [s for s in candidates if all(sub in kept_set for sub in itertools.combinations(s, order - 1))]
-    model = Model(low, high, inverse, terms)
+    model = Model(low, high, inverse, terms, nodes=nodes, curves=curves)
     # the whole model against the engine: every block's all-high corner, then the all-low and all-high corners of
     # the box (a cap that binds when every variable is low or high: a variable alone at its end may move nothing),
-    # then random points of the box
+    # then random points of the box (between the nodes of a smooth variable)
     for b in blocks:
         moving = frozenset(i for i in active if np.any(~_close(terms[(i,)][b], 0.0, scale_all()[b])))
         if len(moving) > 1 and not np.all(_close(at(moving)[b], model_at(moving)[b], scale_all()[b])):
@@ -445,8 +528,70 @@ def fit(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray
         if not np.all(np.isfinite(y)) or not np.all(_close(pred, y, scale)):
             raise NotMultiAffine(f"the model misses the engine at {where} of the box (a threshold such as a cap binds inside it)")
         worst = max(worst, float(np.max(np.abs(pred - y) / np.maximum(scale, 1e-300))) if y.size else 0.0)
-    return replace(model, checked={"engine_evaluations": len(cache) + len(active) + (len(points) if k else 0),
-                                   "terms": len(terms), "max_relative_difference": worst})
+    return replace(model, checked={"engine_evaluations": len(cache) + (len(points) if k else 0), "terms": len(terms),
+                                   "max_relative_difference": worst, "chebyshev_nodes": {names[i]: len(x) for i, x in nodes.items()}})
+
+
+# --------------------------------------------------------------------------- a cap applied to a model
+
+#: The switch under which purification is min(load, Σ capacity) per zone; with it off the capacities are multi-affine.
+CAP_SWITCH = "purification_capped_by_load"
+
+
+def capped_services(unit: Unit, switches: Mapping) -> dict[str, tuple[str, ...]]:
+    """The services of ``unit`` whose quantities are their capacities capped by the zone's load
+    (:func:`gep.accounting.services.purification.cap_by_load`), with the pollutants (their components);
+    empty unless every service of the unit is one and the switch :data:`CAP_SWITCH` is on."""
+    from gep.accounting.services import purification
+    from gep.accounting.switches import value as switch
+
+    by_service = {"water_purification": purification.WATER_POLLUTANTS, "air_purification": purification.AIR_POLLUTANTS}
+    if not switch(dict(switches), CAP_SWITCH) or not set(unit.services) <= set(by_service):
+        return {}
+    return {s: by_service[s] for s in unit.reported}
+
+
+@dataclass(frozen=True)
+class Capped:
+    """A model of the uncapped capacities (:data:`CAP_SWITCH` off: multi-affine) with the engine's own cap applied to
+    every sample at once: per zone, min(load, Σ capacity) shared in proportion to capacity
+    (:func:`gep.accounting.services.purification.cap_by_load` on arrays with a sample dimension).
+
+    ``loads`` maps a block's position to the zone loads of its pollutant [t/yr] (zones in the landscape's order).
+    """
+
+    model: Model
+    blocks: tuple[Block, ...]
+    loads: Mapping[int, np.ndarray]
+
+    @property
+    def checked(self) -> Mapping:
+        return self.model.checked
+
+    def predict(self, theta: np.ndarray, reduce: np.ndarray | None = None) -> np.ndarray:
+        """Outputs at ``theta`` (samples × unit variables), capped; with ``reduce`` (outputs × r) the reduced outputs."""
+        import xarray as xr
+
+        from gep.accounting.services.purification import cap_by_load
+
+        y = self.model.predict(theta)
+        pos = 0
+        for j, b in enumerate(self.blocks):
+            if j in self.loads:
+                load = np.asarray(self.loads[j], dtype=float)
+                q = xr.DataArray(y[:, pos:pos + b.size].reshape(len(y), len(load), -1), dims=("sample", "zone", "ecosystem"))
+                y[:, pos:pos + b.size] = cap_by_load(q, xr.DataArray(load, dims="zone")).values.reshape(len(y), -1)
+            pos += b.size + 1
+        return y @ reduce if reduce is not None else y
+
+
+def cap(model: Model, unit: Unit, blocks: tuple[Block, ...], ls: Landscape, switches: Mapping) -> Capped:
+    """``model`` (fitted with :data:`CAP_SWITCH` off) with the loads of the landscape's ``emissions`` table as its cap."""
+    from gep.accounting.services.purification import zone_loads
+
+    pollutants = capped_services(unit, switches)
+    loads = {s: zone_loads(ls, pols, s) for s, pols in pollutants.items()}
+    return Capped(model, blocks, {j: loads[b.service][b.component].values for j, b in enumerate(blocks) if b.component in pollutants.get(b.service, ())})
 
 
 # --------------------------------------------------------------------------- a unit's own cells
@@ -627,5 +772,5 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-__all__ = ["Applier", "Block", "Model", "NotMultiAffine", "Unit", "compact", "compact_for", "evaluate", "fit", "index_factors", "per_sample",
+__all__ = ["Applier", "Block", "Capped", "Model", "cap", "capped_services", "NotMultiAffine", "Unit", "compact", "compact_for", "evaluate", "fit", "index_factors", "per_sample",
            "recording", "run_tasks", "start_method", "units_of", "default_workers"]

@@ -68,3 +68,34 @@ def test_a_cog_not_finished_leaves_no_file(tmp_path):
     cog.write(0, np.ones((4, 3), dtype=np.float32))
     cog.discard()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("warp_memory", [None, 190 * 140 * 4 * 5])  # default; groups of 5 months
+def test_the_months_of_a_raster_resampled_in_one_warp_equal_each_month_resampled_alone(tmp_path, monkeypatch, warp_memory):
+    if warp_memory is not None:
+        monkeypatch.setattr(raster, "WARP_MEMORY_BYTES", warp_memory)
+    rng = np.random.default_rng(3)
+    months = rng.uniform(0, 200, (12, 6, 5)).astype(np.float32)
+    months[4, 1, 2] = -9999.0  # nodata: NaN in that month only
+    path = tmp_path / "monthly.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=6, width=5, count=12, dtype="float32", crs="EPSG:32650",
+                       transform=from_origin(500000, 4000000, 900, 900), nodata=-9999.0) as dst:
+        dst.write(months)
+        dst.update_tags(units="mm")
+    ref_path = tmp_path / "fine.tif"
+    with rasterio.open(ref_path, "w", driver="GTiff", height=190, width=140, count=1, dtype="uint8", crs="EPSG:32650",
+                       transform=from_origin(500030, 4000000, 30, 30), nodata=0) as dst:  # beyond the coarse grid's last row
+        dst.write(np.ones((1, 190, 140), dtype=np.uint8))
+    reference = raster.read_codes(ref_path)
+    bands = [raster.read(path, band=b) for b in range(1, 13)]
+    complete = [b for k, b in enumerate(bands) if k != 4]
+    for months in (complete, bands):  # warped together, and one by one (GDAL shares nodata across a warp's bands)
+        together = raster.resample_many(months, reference, "bilinear", ["month"] * len(months))
+        for band, one in zip(months, together):
+            alone = raster.resample(band, reference, "bilinear", "month")
+            assert one.dims == ("y", "x") and one.shape == (190, 140) and one.dtype == np.float32
+            np.testing.assert_array_equal(one.values, alone.values)
+            assert {k: str(v) for k, v in one.attrs.items()} == {k: str(v) for k, v in alone.attrs.items()}  # _FillValue: NaN
+    assert np.isnan(together[4].values[50:, :]).any() and not np.isnan(together[3].values[:180]).any()
+    with pytest.raises(ValueError, match="different grids"):
+        raster.resample_many([bands[0], reference.astype(np.float32)], reference, "bilinear", ["a", "b"])

@@ -213,6 +213,27 @@ def test_forged_edited_or_foreign_heads_are_refused(busy, keyset, ledger_factory
         verify_ledger(other, [("head of busy", h)])
 
 
+@pytest.mark.parametrize("edit, words", [
+    ("UPDATE heads SET signature = '{sig}' WHERE tree_size = 7", "stored head of tree size 7: the signature does not verify"),
+    ("UPDATE heads SET key_id = '{kid}' WHERE tree_size = 7", "stored head of tree size 7: the signature does not verify"),
+    ("UPDATE heads SET key_id = 'x' WHERE tree_size = 7", "stored head of tree size 7: key_id is not 64 lowercase hex digits"),
+    ("UPDATE meta SET value = '{mallory}' WHERE key = 'registry'", "table meta differs from the log"),
+])
+def test_stored_heads_checked_with_the_records_give_the_same_verdict(busy, keyset, edit, words):
+    """The stored heads' signatures are checked by the records' checks (in the second process when there is one),
+    with the registry key the database names: an edited head is named as before, and a key the database names
+    falsely proves nothing (the heads are checked again with the genesis key; the meta table then fails)."""
+    other = heads_mod.sign_head(busy.id, 7, "00" * 32, "2020-01-01T00:00:00Z", keyset.mallory)
+    t = target_of(busy)
+    for table in ("heads", "meta"):
+        raw_execute(t, drop_append_only(t, table))
+    raw_execute(t, edit.format(sig=other["signature"], kid=heads_mod.key_id(keyset.mallory.public), mallory=keyset.mallory.public))
+    busy.registry = busy.store.read(lambda tx: tx.one("SELECT value FROM meta WHERE key = 'registry'"))[0]  # as a fresh open reads it
+    for processes in (1, 2):
+        with pytest.raises(AuditFailed, match=words):
+            verify_ledger(busy, processes=processes)
+
+
 @pytest.fixture
 def ledger_factory(new_target, keyset):
     made = []

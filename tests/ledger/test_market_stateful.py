@@ -10,7 +10,9 @@ unchanged). After every step:
 * cash: what users and the escrow hold equals deposits minus withdrawals (the model's count);
 * the escrow holds exactly the open listings' quantities and the held bids' cash;
 * every trade keeps the rules: within its listing's quantity and window, at the listing's price
-  (fixed, negotiated) or at least the reserve (auctions), paid ``round_half_up(price × quantity)``,
+  (fixed, negotiated) or at least the reserve (auctions), paid ``round_half_up(price × quantity)``
+  (a buy listing's fills: the differences of ``round_half_up(price × cumulative quantity)``, so
+  they add up to its escrow),
   delivered at the ratio of the seller's and buyer's zones (never a forbidden pair), the buyer
   receiving ``floor(quantity / ratio)``, of an instrument not expired at the trade.
 
@@ -224,11 +226,16 @@ class MarketMachine(RuleBasedStateMachine):
         trades = m.trades()
         listings = {x["id"]: x for x in m.listings()}
         filled: dict[int, int] = {}
+        paid: dict[int, int] = {}
         for t in trades:
             doc = listings[t["listing"]]
             filled[t["listing"]] = filled.get(t["listing"], 0) + t["quantity"]
+            paid[t["listing"]] = paid.get(t["listing"], 0) + t["payment"]
             assert t["instrument"] == doc["instrument"] and t["quantity"] <= doc["quantity"]
-            assert t["payment"] == pay(t["price"], t["quantity"])
+            if doc["side"] == "buy":  # a purchase order's fills pay the differences of the cumulative amount
+                assert paid[t["listing"]] == pay(t["price"], filled[t["listing"]])
+            else:
+                assert t["payment"] == pay(t["price"], t["quantity"])
             if doc["mechanism"] in ("fixed", "negotiated"):
                 assert t["price"] == doc["price"] and doc["opens"] <= t["time"] < doc["closes"]
             else:

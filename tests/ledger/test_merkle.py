@@ -169,10 +169,8 @@ def test_extend_gives_the_root_after_every_leaf(before):
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 1000])
 def test_audit_paths_read_off_the_levels_are_the_rfc_paths(n):
-    from gep.ledger.rules import _audit_paths
-
     leaves = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(n)]
-    paths = _audit_paths(merkle.levels(leaves))
+    paths = merkle.audit_paths(merkle.levels(leaves))
     for i in sorted({0, n // 2, n - 1, min(5, n - 1)}):
         assert paths[i] == [h.hex() for h in merkle.inclusion_proof(leaves, i)]
 
@@ -194,3 +192,20 @@ def test_stored_nodes_compared_level_by_level():
     edited = [r if r[:2] != (1, 3) else (1, 3, "00" * 32) for r in rows]
     assert records.merkle_problem(nodes, edited) == ("node (level 1, index 3) differs from the recomputed tree", 7)
     assert records.merkle_problem(nodes, rows[:-1])[0].startswith("node (level")
+
+
+def test_the_nodes_after_a_checkpoint_are_those_of_the_whole_tree():
+    """The records' checks rebuild only the subtrees covering the perfect nodes that end after ``start``
+    (a checkpoint's size): the same nodes, at the same (level, index), as the tree over every leaf gives."""
+    from gep.ledger import records
+
+    leaves = [hashlib.sha256(str(i).encode()).digest() for i in range(300)]
+    for n in (1, 2, 3, 7, 8, 64, 100, 255, 256, 300):
+        tree = merkle.levels(leaves[:n])
+        for start in sorted({0, 1, n // 3, n // 2, n - 1, n, 64, 128} & set(range(n + 1))):
+            checks = records.Checks([], merkle.Frontier(), set(), before=b"".join(leaves[:n]))
+            checks.start = start
+            spans, hashes = checks._nodes()
+            want = [(level, start >> level, n >> level) for level in range(len(tree)) if n >> level > start >> level]
+            assert spans == want == records.node_spans(start, n), (n, start)
+            assert hashes == b"".join(b"".join(tree[level][lo:hi]) for level, lo, hi in want), (n, start)

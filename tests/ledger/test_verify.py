@@ -211,6 +211,27 @@ def test_records_checks_split_across_processes_give_the_same_first_failure(busy,
     assert expected in one.value.line()
 
 
+@pytest.mark.parametrize("edit, node", [
+    ("UPDATE merkle SET hash = '{z}' WHERE level = 0 AND idx = 0", (0, 0)),
+    ("UPDATE merkle SET hash = hash || 'a' WHERE level = {top} AND idx = 0", ("top", 0)),  # the last node, one digit too long
+    ("UPDATE merkle SET hash = substr(hash, 1, 63) WHERE level = 1 AND idx = 1", (1, 1)),  # the joined text shifted from there
+    ("UPDATE merkle SET idx = 99 WHERE level = 1 AND idx = 3", (1, 3)),  # moved: read row by row
+    ("DELETE FROM merkle WHERE level = 0 AND idx = 4", (0, 4)),
+    ("INSERT INTO merkle (level, idx, hash) VALUES (0, 999, '{z}')", (0, 999)),
+])
+def test_an_edited_merkle_node_is_named_whether_the_nodes_are_read_joined_or_row_by_row(busy, edit, node):
+    """The stored nodes are compared with the recomputed tree joined (one string per level) when their indices are
+    those of the tree, else row by row: either way the first node that differs is named."""
+    t = target_of(busy)
+    top = max(r[0] for r in busy.store.read(lambda tx: tx.q("SELECT level FROM merkle")))
+    raw_execute(t, drop_append_only(t, "merkle"))
+    raw_execute(t, edit.format(z="0" * 64, top=top))
+    level = top if node[0] == "top" else node[0]
+    for processes in (1, 2):
+        with pytest.raises(AuditFailed, match=rf"table merkle differs from the log: node \(level {level}, index {node[1]}\) differs"):
+            verify_ledger(busy, processes=processes)
+
+
 def test_split_verify_of_an_untouched_ledger_gives_the_same_summary(busy, monkeypatch):
     from gep.ledger import records
 

@@ -60,7 +60,11 @@ def _engine(coef, ls, methods, switches, space, values):
 def test_every_sample_equals_an_engine_run_with_those_coefficients(coef, setup):
     ls, methods, switches, a = setup
     kinds = {u["unit"]: u["method"] for u in a.units}
-    assert kinds["sand_fixation"].startswith("per sample") and kinds["carbon_sequestration"].startswith("per sample")
+    assert kinds["sand_fixation"].startswith("per sample")
+    # Rh: its constants b and c inside exp(b·T) and ln(c·P + 1) get Chebyshev curves (checked against the engine below)
+    assert kinds["carbon_sequestration"] == "multi-affine model, Chebyshev curves in carbon_sequestration.rh_b, carbon_sequestration.rh_c"
+    # purification: a model of the capacities, the engine's cap min(load, Σ capacity) applied per sample (it binds in zone 2)
+    assert kinds["water_purification"] == "multi-affine model of the capacities, capped by the zone's load per sample"
     assert kinds["water_conservation"] == kinds["soil_retention"] == kinds["flood_mitigation"] == "multi-affine model"
     assert "input:precipitation" in a.space.names
     brute = []

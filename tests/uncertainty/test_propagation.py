@@ -31,9 +31,38 @@ def test_a_multi_affine_function_is_fitted_exactly():
     assert np.allclose(red[:, 0], want.sum(axis=1), rtol=1e-12)
 
 
+def test_a_smooth_variable_gets_a_chebyshev_curve_exact_to_the_tolerance():
+    # Rh-like: a constant inside an exponential and another inside a logarithm, each times affine ones
+    def f(t):
+        a, b, c, d = t
+        return np.array([a * np.exp(0.5 * b) + d * np.log(3 * c + 1), 2 * d, 5.0])
+
+    m = prop.fit(f, LOW, HIGH, [slice(0, 1), slice(1, 2), slice(2, 3)], list("abcd"))
+    assert set(m.nodes) == {1, 2} and (0, 1) in m.curves and (2, 3) in m.curves and (1, 2) not in m.terms
+    assert set(m.checked["chebyshev_nodes"]) == {"b", "c"} and all(n in prop.NODES for n in m.checked["chebyshev_nodes"].values())
+    theta = LOW + np.random.default_rng(1).random((200, 4)) * (HIGH - LOW)
+    want = np.array([f(t) for t in theta])
+    assert np.allclose(m.predict(theta), want, rtol=1e-11, atol=0)
+    assert np.allclose(m.predict(theta, np.ones((3, 1)))[:, 0], want.sum(axis=1), rtol=1e-11, atol=0)
+    assert np.array_equal(prop.lobatto(1.0, 3.0, 9)[[0, 4, 8]], [3.0, 2.0, 1.0])  # the ends and the base are nodes
+    assert np.allclose(prop.lobatto(1.0, 3.0, 9), prop.lobatto(1.0, 3.0, 17)[::2], rtol=0, atol=1e-15)  # nested: 17 reuses the 9
+
+
+def test_unaffected_rows_of_a_parameter_are_screened_together():
+    calls = []
+
+    def f(t):
+        calls.append(t.copy())
+        return np.array([t[0] * 2.0, 1.0])  # the four rows of p[...] move nothing
+
+    m = prop.fit(f, np.array([1.0, 0, 0, 0, 0]), np.array([2.0, 1, 1, 1, 1]), [slice(0, 2)], ["a", "p[1]", "p[2]", "p[3]", "p[4]"])
+    assert set(m.terms) == {(), (0,)}
+    assert len(calls) == 1 + 2 + 2 + 4  # base, the group at both ends, a at both ends, the four check points
+
+
 @pytest.mark.parametrize("f, why", [
-    (lambda t: np.array([np.exp(t[0]), t[1]]), "a: the output is not affine"),
-    (lambda t: np.array([t[0] * t[0] * t[1]]), "a: the output is not affine"),
+    (lambda t: np.array([np.exp(t[0] * t[1])]), "a and b: two variables the output is not affine in interact"),
+    (lambda t: np.array([abs(t[0] - 1.7) + t[1]]), "a: the output is not affine in it .*nor smooth enough"),  # a kink
     (lambda t: np.array([min(t[0] + t[1], 6.5)]), "threshold"),  # a cap that binds inside the box only jointly
 ])
 def test_what_is_not_multi_affine_is_refused(f, why):
