@@ -48,7 +48,9 @@ def _cn2022(table: str, match: dict, column: str) -> str:
     """A value of the shipped cn-2022 set: ``column`` of the first row of ``table`` matching ``match``."""
     import csv
 
-    with open(Path(__file__).resolve().parents[1] / "coefficients" / "cn-2022" / table, encoding="utf-8") as f:
+    from gep.io.coefficient_files import find_set
+
+    with open(find_set("cn-2022") / table, encoding="utf-8") as f:  # the set shipped inside the package
         for row in csv.DictReader(f):
             if all(row[k] == str(v) for k, v in match.items()):
                 return row[column]
