@@ -299,6 +299,7 @@ class MapsPass:
         return float(sum(v for _, v in sorted(self.sums.items())))
 
     def discard(self) -> None:
+        """Remove every map's raw file (a run that stops before its maps are finished)."""
         for w in self.writers.values():
             w.discard()
 
