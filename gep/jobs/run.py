@@ -240,22 +240,26 @@ def map_layers(result: RunResult) -> dict[str, str]:
 
 
 def _write_maps(result: RunResult, folder: Path, maps: MapsPass | None) -> list[str]:
-    """The chart, then ``maps/*.tif`` (Cloud-Optimised GeoTIFFs of the layers streamed by :func:`write_cells`,
-    NaN outside the region: :func:`map_layers`) and the GEP map; the names written."""
+    """The chart, ``maps/*.tif`` (Cloud-Optimised GeoTIFFs of the layers streamed by :func:`write_cells`,
+    NaN outside the region: :func:`map_layers`) and the GEP map; the names written.
+
+    The COGs are finished on a thread per core while this thread draws the two charts: GDAL compresses
+    with the GIL released, matplotlib draws with it held, so the charts cost little wall time beside the maps.
+    """
     sc, cells, acc = result.scenario, result.cells, result.account
     crs, transform = cells.attrs.get("crs"), cells.attrs.get("transform")
-    names = []
-    charts.value_by_service_zone(acc.table(), folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {format_money(acc.gep)}/yr")
-    names.append("value_by_service_zone.png")
+    with ThreadPoolExecutor(execution.threads()) as pool:  # one map per core; leaving waits for every map, a chart's error too
+        finished = [pool.submit(raster.CogWriter.finish, w) for w in maps.writers.values()] if maps is not None else []
+        charts.value_by_service_zone(acc.table(), folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {format_money(acc.gep)}/yr")
+        if maps is not None:
+            charts.gep_map(maps.value, maps.cell_area, maps.zone_index, transform, bool(raster.is_geographic(crs)), folder / "gep_map.png",
+                           f"GEP per cell: {sc.name} {sc.year}", total=maps.total(), shape=maps.shape)
+    for f in finished:
+        f.result()
+    names = ["value_by_service_zone.png"]
     if maps is None:
         return names
-    with ThreadPoolExecutor(execution.threads()) as pool:  # GDAL compresses with the GIL released: one map per core
-        list(pool.map(raster.CogWriter.finish, maps.writers.values()))
-    names += [f"maps/{name}" for name in maps.writers]
-    charts.gep_map(maps.value, maps.cell_area, maps.zone_index, transform, bool(raster.is_geographic(crs)), folder / "gep_map.png",
-                   f"GEP per cell: {sc.name} {sc.year}", total=maps.total(), shape=maps.shape)
-    names.append("gep_map.png")
-    return names
+    return names + [f"maps/{name}" for name in maps.writers] + ["gep_map.png"]
 
 
 def _write_report(result: RunResult, folder: Path, shown: Path, names: list[str]) -> None:
