@@ -27,8 +27,28 @@ import xarray as xr
 from gep.errors import GepError, InputError, UnitError
 from gep.numbers import parse_decimal, split_number
 
-ureg = pint.UnitRegistry(cache_folder=None)
-ureg.load_definitions(str(Path(__file__).with_name("units.txt")))
+
+def _registry() -> pint.UnitRegistry:
+    """pint's registry with gep's units (``units.txt``).
+
+    pint caches the parsed definitions in ``<gep's cache folder>/pint`` (:func:`gep.cache_dir`):
+    parsing them took 0.2-0.3 s of every gep process, reading them back 0.02 s (benchmarks/RESULTS.md,
+    session 6). pint writes its cache files in place, so a process may meet a file another process is still
+    writing, and the cache folder may not be writable: then the definitions are parsed again, uncached.
+    """
+    from gep import cache_dir
+
+    definitions = str(Path(__file__).with_name("units.txt"))
+    try:
+        reg = pint.UnitRegistry(cache_folder=cache_dir() / "pint")
+        reg.load_definitions(definitions)
+    except Exception:  # noqa: BLE001 - a cache being written or not writable; a real definition error is raised below
+        reg = pint.UnitRegistry(cache_folder=None)
+        reg.load_definitions(definitions)
+    return reg
+
+
+ureg = _registry()
 ureg.formatter.default_format = "~P"
 Q_ = ureg.Quantity
 

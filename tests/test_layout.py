@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GEP = ROOT / "gep"
 
 BASE = {"gep", "gep.units", "gep.errors", "gep.numbers", "gep.geometry", "gep.execution"}
-#: The base modules io may use: errors, units and the bounded number parser.
-IO_BASE = ("gep.errors", "gep.units", "gep.numbers")
+#: The base modules io may use: the package root (version, cache folder), errors, units and the bounded number parser.
+IO_BASE = ("gep", "gep.errors", "gep.units", "gep.numbers")
 #: The run records every job writes and replay, the ledger and the bond revenue files read.
 RECORDS = {"gep.audit.manifest", "gep.audit.provenance"}
 DOMAIN = ("gep.accounting", "gep.capacity", "gep.finance", "gep.ledger", "gep.monitoring", "gep.uncertainty")

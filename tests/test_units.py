@@ -109,3 +109,24 @@ def test_split_quantity_reads_offset_units_bare_numbers_and_refuses_unbounded_nu
         split_quantity("1e99999 mm", "scenario key")
     with pytest.raises(UnitError, match="not a number"):
         split_quantity("mm/yr", "scenario key")
+
+
+def test_the_registry_reads_its_cache_and_parses_again_when_the_cache_is_broken(tmp_path, monkeypatch):
+    """pint's cache of the parsed definitions (gep's cache folder): the same units from it, and a file cut short
+    (another process still writing it) or a cache folder that cannot be made costs a parse, never a failure."""
+    from gep import units
+
+    monkeypatch.setenv("GEP_CACHE_DIR", str(tmp_path / "cache"))
+    first = units._registry()
+    pickles = sorted((tmp_path / "cache" / "pint").glob("*.pickle"))
+    assert pickles  # written
+    cached = units._registry()
+    for reg in (first, cached):
+        assert reg.Quantity(1.0, "tC").to("gram_carbon").magnitude == pytest.approx(1e6)
+        assert reg.Quantity(3.0, "kg/ha").to("t/km**2").magnitude == pytest.approx(0.3)
+    for p in pickles:
+        p.write_bytes(p.read_bytes()[:100])
+    assert units._registry().Quantity(1.0, "tC").to("gram_carbon").magnitude == pytest.approx(1e6)
+    (tmp_path / "file").write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("GEP_CACHE_DIR", str(tmp_path / "file"))
+    assert units._registry().Quantity(1.0, "tC").to("gram_carbon").magnitude == pytest.approx(1e6)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gep import cache_dir
 from gep.units import format_money, format_number, money_scale, pretty_unit
 
 #: Characters drawn with the CJK font: CJK ideographs and punctuation, full-width forms.
@@ -72,15 +73,6 @@ def _cut_font(source: Path, chars: str) -> bytes:
     font.flavor = "woff"
     font.save(buf)
     return buf.getvalue()
-
-
-def cache_dir() -> Path:
-    """gep's cache folder: ``$GEP_CACHE_DIR``, else ``$XDG_CACHE_HOME/gep``, else ``~/.cache/gep`` (deletable at any time)."""
-    import os
-
-    if os.environ.get("GEP_CACHE_DIR"):
-        return Path(os.environ["GEP_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gep"
 
 
 def _html_table(df: pd.DataFrame) -> str:
