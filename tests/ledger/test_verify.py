@@ -286,3 +286,28 @@ def test_an_edited_batch_path_is_named(busy, keyset, edit, expected):
         with pytest.raises(AuditFailed) as err:
             verify_ledger(busy, processes=processes)
         assert err.value.seq == seq and expected in err.value.line(), err.value.line()
+
+
+@pytest.mark.parametrize("time, expected", [
+    (b"2020-01-01T00:00:00.000000Z", "the ledger's clock went backwards"),
+    (b"2026-13-01 noon", "is not a UTC time"),
+])
+def test_an_edited_record_time_is_named(busy, time, expected):
+    """A record's time moved back, or made no time at all (leaf hash and root recomputed): the replay names it."""
+    import re
+
+    from gep.ledger import merkle
+
+    rows = busy.rows()
+    k = 6
+    seq, _, data, _, _ = rows[k]
+    edited = re.sub(rb'"time":"[^"]*"', b'"time":"' + time + b'"', data)
+    leaves = [merkle.leaf_hash(r[2]) for r in rows[:k]] + [merkle.leaf_hash(edited)]
+    root = merkle.Frontier().extend(leaves, roots=True)[-1]
+    t = target_of(busy)
+    raw_execute(t, drop_append_only(t, "log"))
+    raw_execute(t, f"UPDATE log SET record = {_lit(busy, edited)}, leaf_hash = '{leaves[-1].hex()}', root = '{root.hex()}' WHERE seq = {seq}")
+    for processes in (1, 2):
+        with pytest.raises(AuditFailed) as err:
+            verify_ledger(busy, processes=processes)
+        assert err.value.seq == seq and expected in err.value.line(), err.value.line()
