@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 #: faster and smaller than 2048² ones for the chunked whole account at 10⁸ cells
 #: (benchmarks/RESULTS.md, session 2); other sizes were not measured for row blocks.
 BLOCK_CELLS = 2**20
+#: Memory an in-memory run may spend holding the services' per-cell maps (float64) from the pass of the zonal
+#: sums to the writing, so that they are not computed twice (:func:`gep.accounting.compute.account_landscape`):
+#: the demo's 16 maps take 216 MB and save 1.4 CPU s; a carbon map at 8000² alone would take 512 MB.
+HELD_MAPS_BYTES = 2**28
 #: Side of the square a ``chunks`` setting names: ``chunks = 1024`` asks for blocks of 1024² cells.
 DEFAULT_CHUNKS = 1024
 #: Share of the available memory the rasters of an in-memory run may take (the machine is shared).
@@ -67,6 +71,30 @@ def block_rows(shape: tuple[int, ...], cells: int = BLOCK_CELLS) -> int:
     for n in shape[1:]:
         width *= int(n)
     return max(1, min(int(shape[0]) if shape else 1, round(cells / max(1, width))))
+
+
+def row_blocks(x: np.ndarray, rows: int) -> Any:
+    """A dask array of blocks of ``rows`` whole rows that are views of the 2-D array ``x`` (:func:`view_blocks`)."""
+    starts = range(0, x.shape[0], rows)
+    return view_blocks(x, (tuple(min(rows, x.shape[0] - start) for start in starts), (x.shape[1],)))
+
+
+def view_blocks(x: np.ndarray, chunks: tuple[tuple[int, ...], tuple[int, ...]]) -> Any:
+    """A dask array of the 2-D array ``x`` (held whole) in ``chunks``, each block a view of ``x``.
+
+    ``dask.array.from_array`` would copy each block when computed and hash ``x``'s bytes to name it
+    (~5 ms of SHA-1 per million cells); these blocks share ``x``'s memory and are named at random.
+    ``x`` must not be changed afterwards.
+    """
+    import uuid
+
+    from dask.array.core import Array
+
+    name = f"blocks-{uuid.uuid4().hex}"
+    y0 = [sum(chunks[0][:i]) for i in range(len(chunks[0]))]
+    x0 = [sum(chunks[1][:j]) for j in range(len(chunks[1]))]
+    graph = {(name, i, j): x[y : y + h, c : c + w] for i, (y, h) in enumerate(zip(y0, chunks[0])) for j, (c, w) in enumerate(zip(x0, chunks[1]))}
+    return Array(graph, name, chunks, dtype=x.dtype, meta=x[:0, :0])
 
 
 @dataclass(frozen=True)
@@ -222,20 +250,24 @@ class ZonalBatch:
         self._calls.append((key, values, n))
         return da.from_delayed(dask.delayed(self._totals.get, pure=False)(slot), shape=(n,), dtype=np.float64)
 
-    def run(self) -> None:
+    def run(self, also: tuple = ()) -> list:
         """Compute every recorded sum in one pass over the blocks (progress to :func:`chunk_progress`).
 
         One dask computation: each block's sums of every call, then the sum over the
-        blocks by a fixed tree, so the totals do not depend on the scheduler.
+        blocks by a fixed tree, so the totals do not depend on the scheduler. The dask
+        arrays ``also`` are computed in the same pass (the work they share with the sums
+        done once) and returned whole, in order.
         """
         import dask
 
         if not self._calls:
-            return
+            return list(dask.compute(*also))
         key0 = self._calls[0][0]
         if any(key.chunks != key0.chunks for key, _, _ in self._calls):
             raise ValueError("zonal keys of one batch must share their chunks")
-        self._totals.sums.update(enumerate(dask.compute(*[zonal_sum(key, values, n) for key, values, n in self._calls])))
+        done = dask.compute(*[zonal_sum(key, values, n) for key, values, n in self._calls], *also)
+        self._totals.sums.update(enumerate(done[: len(self._calls)]))
+        return list(done[len(self._calls) :])
 
 
 @contextlib.contextmanager

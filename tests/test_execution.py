@@ -126,6 +126,53 @@ def test_zonal_batch_equals_one_bincount():
     np.testing.assert_allclose((a + b).compute(), 3 * want, rtol=1e-12)
 
 
+def test_an_in_memory_account_holds_the_maps_of_the_zonal_pass_and_gives_the_same_cells(monkeypatch):
+    """``hold_cells``: the services' per-cell maps come out of the pass of the zonal sums, so that the per-cell
+    outputs read no input again; the same account and cells as without. Over the budget, nothing is held."""
+    import threading
+    from collections import Counter
+
+    from benchmarks.scale import tables
+    from benchmarks.synthetic import INPUTS, region
+    from gep.accounting import catalogue
+    from gep.accounting.compute import account_landscape
+    from gep.jobs.inputs import coefficient_set
+
+    coef = coefficient_set("cn-2022")
+    ls = region(40 * 50, zones=3, chunks=20, coef=coef, inputs=[n for n in INPUTS if n != "temperature"])
+    ls.tables.update(tables(3))
+    reads, lock = Counter(), threading.Lock()
+
+    def counted(block):
+        with lock:
+            reads["blocks"] += 1
+        return block
+
+    for name in list(ls.grid.data_vars):
+        if name not in ("class_index", "zone_index", "cell_area"):
+            arr = ls.grid[name].data
+            ls.grid[name] = (("y", "x"), arr.map_blocks(counted, dtype=arr.dtype), ls.grid[name].attrs)
+    enabled = [s.id for s in catalogue.CATALOGUE]
+    methods = {s: catalogue.BY_ID[s].default_method for s in enabled}
+    switches = dict(coef.profile["switches"])
+    account, cells = account_landscape(ls, coef, enabled, methods, switches)
+    held_account, held_cells = account_landscape(ls, coef, enabled, methods, switches, hold_cells=True)
+    assert held_account.gep == account.gep
+    maps = [n for n in cells.data_vars if n not in ("class_index", "zone_index", "cell_area", "ecosystem_index", "landcover")]
+    assert {"water_conservation", "soil_retention", "gep_value"} <= set(maps)
+    reads.clear()
+    computed = {n: held_cells[n].values for n in maps}
+    assert reads["blocks"] == 0  # every per-cell output made from the maps held
+    for n in maps:
+        np.testing.assert_array_equal(computed[n], cells[n].values, err_msg=n)
+    assert reads["blocks"] > 0  # the cells of an account that held nothing read the inputs again
+    monkeypatch.setattr("gep.accounting.compute.HELD_MAPS_BYTES", 0)
+    _, over = account_landscape(ls, coef, enabled, methods, switches, hold_cells=True)
+    reads.clear()
+    over["water_conservation"].values
+    assert reads["blocks"] > 0
+
+
 def test_chunked_account_reads_every_input_block_once():
     """All services' zonal sums (and the value map's bases) come from one pass over the chunks."""
     import threading

@@ -27,7 +27,7 @@ from gep.accounting.scenario import Scenario
 from gep.accounting.services.result import ServiceResult
 from gep.accounting.switches import DEFAULTS
 from gep.accounting.valuation import Valuation
-from gep.execution import Plan
+from gep.execution import HELD_MAPS_BYTES, Plan
 
 
 @dataclass(frozen=True)
@@ -233,24 +233,36 @@ def account_landscape(
     switches: dict,
     base_year: int | None = None,
     say: Callable[[str], None] = lambda _m: None,
+    hold_cells: bool = False,
 ) -> tuple[GepAccount, xr.Dataset]:
     """Run every enabled service on a landscape and assemble the valued account.
 
     Returns the account and the per-cell quantities (float32), with the value per cell in all
     (``gep_value``) and by service (``value_<service>``).
+
+    With ``hold_cells`` (an in-memory run: :attr:`gep.execution.Plan.chunked` false) the services'
+    per-cell maps of a landscape in blocks are computed in the pass of the zonal sums and held whole
+    when they take at most :data:`gep.execution.HELD_MAPS_BYTES`; the per-cell outputs are then made
+    from them rather than from the services' graphs again (the demo: 1.4 CPU s less, ~100 MB more at
+    the peak; benchmarks/RESULTS.md, session 6). Otherwise every per-cell output is computed when it is
+    written, block by block.
     """
     view = ls.collecting()
     results = compute_services(view, coef, enabled, methods, switches, say)
-    cells = {}
-    for res in results.values():
-        for name, da in res.cells.items():
-            cells[name] = _clean_cell(da.astype(np.float32), da.attrs.get("units", ""))
     sums = parcels_mod.basis_sums(view, results) if ls.parcel is None else None
     view.class_area()  # the value map's area shares: summed in the same pass
     batch = view.batch
     if batch is not None:
         say("zonal sums over the blocks")
-        batch.run()
+        held = [(sid, name) for sid, res in results.items() for name, da in res.cells.items() if hasattr(da.data, "map_blocks") and da.ndim == 2]
+        if not hold_cells or sum(results[sid].cells[name].nbytes for sid, name in held) > HELD_MAPS_BYTES:
+            held = []
+        done = batch.run(tuple(results[sid].cells[name].data for sid, name in held))
+        results = _with_cells(results, dict(zip(held, done)))
+    cells = {}
+    for res in results.values():
+        for name, da in res.cells.items():
+            cells[name] = _clean_cell(da.astype(np.float32), da.attrs.get("units", ""))
     results, sums = materialise(results, sums)
     say("valuation")
     valuation = Valuation.of(coef, ls.year, base_year)  # one valuation for the account and every parcel feature
@@ -265,6 +277,22 @@ def account_landscape(
         cell_ds[name] = _clean_cell(ls.grid[name], ls.grid[name].attrs.get("units", ""))
     cell_ds.attrs.update({k: ls.grid.attrs[k] for k in ("crs", "transform") if k in ls.grid.attrs})
     return account, cell_ds
+
+
+def _with_cells(results: dict[str, ServiceResult], computed: dict[tuple[str, str], np.ndarray]) -> dict[str, ServiceResult]:
+    """The results with the per-cell maps ``computed`` (by service and map name) in the maps' own blocks,
+    views of the arrays held (:func:`gep.execution.view_blocks`)."""
+    from gep.execution import view_blocks
+
+    out = dict(results)
+    for sid in {sid for sid, _ in computed}:
+        res = results[sid]
+        maps = dict(res.cells)
+        for (s, name), arr in computed.items():
+            if s == sid:
+                maps[name] = maps[name].copy(data=view_blocks(arr, maps[name].data.chunks))
+        out[sid] = dataclasses.replace(res, cells=maps)
+    return out
 
 
 def _clean_cell(da: xr.DataArray, unit: str) -> xr.DataArray:

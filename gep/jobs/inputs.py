@@ -189,7 +189,7 @@ def read_region(sc, plan=None, area=None, progress=None):
         """A raster as blocks of whole rows (a view of it when it was read whole)."""
         if hasattr(da.data, "map_blocks"):
             return da if da.data.chunks[0][0] == plan.rows or len(da.data.chunks[0]) == 1 else da.copy(data=da.data.rechunk((plan.rows, -1)))
-        return da.copy(data=_row_blocks(np.asarray(da.data), plan.rows))
+        return da.copy(data=execution.row_blocks(np.asarray(da.data), plan.rows))
 
     say = progress or (lambda _m: None)
     resampled: list = []
@@ -263,24 +263,6 @@ def read_region(sc, plan=None, area=None, progress=None):
     return Region(landcover=blocked(lc), zones=zr, zone_table=zones, cell_area=area, spacing=raster.spacing_m(lc), attrs=attrs,
                   description=spec.describe(), inputs=inputs, where=where, replacements=replacements, reference_landcover=reference,
                   tables=tables, parcel=parcel, resampled=resampled, files=files)
-
-
-def _row_blocks(x, rows: int):
-    """A dask array of blocks of ``rows`` whole rows that are views of the 2-D array ``x`` (read whole).
-
-    ``dask.array.from_array`` would copy ``x`` and hash its bytes to name it: a second copy of every raster
-    read, and ~5 ms of SHA-1 per million cells; the blocks here share ``x``'s memory and are named at random.
-    ``x`` must not be changed afterwards.
-    """
-    import uuid
-
-    from dask.array.core import Array
-
-    name = f"raster-{uuid.uuid4().hex}"
-    starts = range(0, x.shape[0], rows)
-    graph = {(name, i, 0): x[start : start + rows] for i, start in enumerate(starts)}
-    chunks = (tuple(min(rows, x.shape[0] - start) for start in starts), (x.shape[1],))
-    return Array(graph, name, chunks, dtype=x.dtype, meta=x[:0, :0])
 
 
 def _vector_zones(sc, lc, spec):

@@ -149,7 +149,7 @@ def compute(job: RunJob, progress: Callable[[str], None] | None = None, *, year:
     plan = execution.plan(*inputs.region_bytes(sc), chunks=job.chunks)
     region = inputs.read_region(sc, plan, area, lambda m: say(f"reading {m}"))
     ls = build_landscape(region, sc, coef.legend, area)
-    account, cell_ds = account_landscape(ls, coef, job.enabled, job.methods, job.switches, sc.base_year, say)
+    account, cell_ds = account_landscape(ls, coef, job.enabled, job.methods, job.switches, sc.base_year, say, hold_cells=not plan.chunked)
     record = dict(ls.changes, series=is_series)
     if record.get("parcel") is not None:
         record["parcel"] = dict(record["parcel"], from_scenario=area is None)
