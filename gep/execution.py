@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 BLOCK_CELLS = 2**20
 #: Memory an in-memory run may spend holding the services' per-cell maps (float64) from the pass of the zonal
 #: sums to the writing, so that they are not computed twice (:func:`gep.accounting.compute.account_landscape`):
-#: the demo's 16 maps take 216 MB and save 1.4 CPU s; a carbon map at 8000² alone would take 512 MB.
+#: the demo's 13 maps take 176 MB and save 0.6-1.4 CPU s (benchmarks/RESULTS.md, session 6); one map at
+#: 8000² alone would take 512 MB.
 HELD_MAPS_BYTES = 2**28
 #: Side of the square a ``chunks`` setting names: ``chunks = 1024`` asks for blocks of 1024² cells.
 DEFAULT_CHUNKS = 1024
