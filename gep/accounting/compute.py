@@ -243,8 +243,8 @@ def account_landscape(
     With ``hold_cells`` (an in-memory run: :attr:`gep.execution.Plan.chunked` false) the services'
     per-cell maps of a landscape in blocks are computed in the pass of the zonal sums and held whole
     when they take at most :data:`gep.execution.HELD_MAPS_BYTES`; the per-cell outputs are then made
-    from them rather than from the services' graphs again (the demo: 1.4 CPU s less, ~100 MB more at
-    the peak; benchmarks/RESULTS.md, session 6). Otherwise every per-cell output is computed when it is
+    from them rather than from the services' graphs again (the demo: 0.6-1.4 CPU s less, 65-100 MiB more
+    at the peak; benchmarks/RESULTS.md, session 6). Otherwise every per-cell output is computed when it is
     written, block by block.
     """
     view = ls.collecting()
@@ -254,9 +254,9 @@ def account_landscape(
     batch = view.batch
     if batch is not None:
         say("zonal sums over the blocks")
-        held = [(sid, name) for sid, res in results.items() for name, da in res.cells.items() if hasattr(da.data, "map_blocks") and da.ndim == 2]
-        if not hold_cells or sum(results[sid].cells[name].nbytes for sid, name in held) > HELD_MAPS_BYTES:
-            held = []
+        held = [(sid, name) for sid, res in results.items() for name, da in res.cells.items() if hold_cells and hasattr(da.data, "map_blocks") and da.ndim == 2]
+        if sum(results[sid].cells[name].nbytes for sid, name in held) > HELD_MAPS_BYTES:
+            held = []  # too large to hold: computed again when written
         done = batch.run(tuple(results[sid].cells[name].data for sid, name in held))
         results = _with_cells(results, dict(zip(held, done)))
     cells = {}
