@@ -23,6 +23,8 @@ signers never learn whether an id was used.
 from __future__ import annotations
 
 import hashlib
+import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -47,10 +49,17 @@ DEFAULT_COEFFICIENTS = "ledger-2026"
 
 
 def new_id() -> str:
-    """A fresh random request id (pass your own id to make retries idempotent)."""
-    return uuid.uuid4().hex
+    """A fresh request id: a UUID version 7 (RFC 9562, section 5.7) in 32 hex digits.
 
-
+    Its first 48 bits are the Unix time in milliseconds and the other 74 (besides version
+    and variant) are random, so ids made one after the other sort together. The log's
+    unique index of (signer, id) then grows at its end: a batch of 1,000 transfers with
+    random (version 4) ids dirtied about 1,900 database pages, one with these about 780
+    (10⁵-transaction ledger, SQLite; benchmarks/RESULTS.md). Pass your own id to make
+    retries idempotent.
+    """
+    bits = (time.time_ns() // 1_000_000 & (1 << 48) - 1) << 80 | 0x7 << 76 | secrets.randbits(12) << 64 | 0b10 << 62 | secrets.randbits(62)
+    return f"{bits:032x}"
 
 
 def dvp(batch: str, legs: int, expires: str) -> dict:
