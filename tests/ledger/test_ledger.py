@@ -257,3 +257,20 @@ def _golden_scenario(folder) -> tuple[str, str]:
 def test_records_and_tables_are_byte_identical_to_those_of_earlier_gep(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert _golden_scenario(tmp_path) == (GOLDEN_ROOT, GOLDEN_TABLES)
+
+
+def test_new_ids_are_uuid7_ordered_by_time():
+    """Ids made by gep are UUID version 7 (RFC 9562): unique, and sorted by their millisecond timestamps (the log's index grows at its end)."""
+    import time
+    import uuid
+
+    from gep.ledger.ledger import new_id
+
+    before = time.time_ns() // 1_000_000
+    ids = [new_id() for _ in range(2000)]
+    after = time.time_ns() // 1_000_000
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(len(i) == 32 and u.hex == i and u.version == 7 and u.variant == uuid.RFC_4122 for i, u in zip(ids, parsed))
+    stamps = [u.int >> 80 for u in parsed]
+    assert stamps == sorted(stamps) and before <= stamps[0] and stamps[-1] <= after
+    assert len(set(ids)) == len(ids) and len({i[13:] for i in ids}) == len(ids)  # the random part differs within a millisecond
