@@ -268,13 +268,14 @@ class Ledger:
         specs : iterable of (type, fields, id)
             As for :meth:`sign`.
         """
-        requests = [self._request(key, t, f, i) for t, f, i in specs]
-        if not requests:
-            return []
-        tree = merkle.levels([merkle.leaf_hash(signing_message(r)) for r in requests])
-        sig = key.sign(BATCH_DOMAIN + tree[-1][0])
-        n = len(requests)
-        return [Signed(r, {"index": i, "size": n, "path": p, "signature": sig}) for i, (r, p) in enumerate(zip(requests, merkle.audit_paths(tree)))]
+        with paused_gc():  # thousands of small objects and no cycles, as in a submission
+            requests = [self._request(key, t, f, i) for t, f, i in specs]
+            if not requests:
+                return []
+            tree = merkle.levels([merkle.leaf_hash(signing_message(r)) for r in requests])
+            sig = key.sign(BATCH_DOMAIN + tree[-1][0])
+            n = len(requests)
+            return [Signed(r, {"index": i, "size": n, "path": p, "signature": sig}) for i, (r, p) in enumerate(zip(requests, merkle.audit_paths(tree)))]
 
     def prepare(self, signed: Signed, evidence_path: str | Path | None = None, zone: str | None = None, ecosystem: str | None = None) -> Signed:
         """Resolve the evidence of an issuance or recalculation (reads files; outside any transaction)."""
@@ -738,7 +739,8 @@ def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known:
     leaf = merkle.leaf_hash(data)
     nodes = frontier.append(leaf)
     root = frontier.root().hex()
-    state.pending["log"].append((seq, request["signer"], rid, request["type"], rhash, data, leaf.hex(), root, t))
-    state.pending["merkle"].extend((lv, ix, h.hex()) for lv, ix, h in nodes)
-    known[(request["signer"], rid)] = (seq, rhash, data, leaf.hex(), root)
-    return Result("created", seq, rid, record, leaf.hex(), root)
+    leaf_hex = leaf.hex()
+    state.pending["log"].append((seq, request["signer"], rid, request["type"], rhash, data, leaf_hex, root, t))
+    state.pending["merkle"] += [(lv, ix, h.hex()) for lv, ix, h in nodes]
+    known[(request["signer"], rid)] = (seq, rhash, data, leaf_hex, root)
+    return Result("created", seq, rid, record, leaf_hex, root)
