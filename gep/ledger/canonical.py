@@ -1,11 +1,13 @@
 """Canonical bytes of requests and log records.
 
-A request or record is a JSON object of strings, integers, booleans, nested
-objects and lists; its canonical form is compact JSON (no whitespace) with keys
-sorted by code point, non-ASCII characters kept as UTF-8 and the short escapes
-``\\b \\f \\n \\r \\t \\" \\\\`` (other control characters ``\\u00xx``). For this
-restricted value set the output coincides with the JSON Canonicalization Scheme
-(RFC 8785), so anyone can rebuild the bytes with their own JSON library.
+A request or record is a JSON object of strings, integers (magnitude below 2**63),
+booleans, nested objects and lists; its canonical form is compact JSON (no whitespace)
+with keys sorted by code point, non-ASCII characters kept as UTF-8 and the short escapes
+``\\b \\f \\n \\r \\t \\" \\\\`` (other control characters ``\\u00xx``), as Python's
+``json`` writes it with ``sort_keys`` and ``ensure_ascii=False``. For integers within
+±2**53 and keys without characters beyond U+FFFF (where RFC 8785 orders keys by UTF-16
+code units instead) the output coincides with the JSON Canonicalization Scheme (RFC 8785),
+so anyone can rebuild the bytes with their own JSON library.
 Floats are refused: quantities are integers of the base unit and money is a
 decimal string, never a binary float (DESIGN.md section 4).
 
@@ -16,6 +18,7 @@ References
 ----------
 * RFC 8785, JSON Canonicalization Scheme (JCS).
 * RFC 8032, Edwards-Curve Digital Signature Algorithm (EdDSA), section 5.1 (Ed25519).
+* msgspec (J. Crist), ``msgspec.json.Encoder(order="sorted")`` and a typed ``msgspec.json.Decoder``: the fast path of :func:`canonical`.
 """
 
 from __future__ import annotations
