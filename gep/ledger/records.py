@@ -163,9 +163,16 @@ class Checks:
         self.leaves = bytearray(before)
         self.lo, self.hi = lo, len(rows) if hi is None else hi
         self.heads = heads
+        self.signed: tuple[str, list] | None = None  # the heads' signature checks (:meth:`_heads`), once made
 
     def chunks(self) -> Iterator[Chunk]:
-        """Check the rows chunk by chunk; stop after a chunk with a problem."""
+        """Check the rows chunk by chunk; stop after a chunk with a problem.
+
+        The heads' signatures are checked first: in a second process that is while the
+        first one still reads the tables, so the replay does not wait for them at the end.
+        """
+        if self.heads is not None and self.signed is None:
+            self.signed = self._heads()
         if self.lo:  # the tree at lo: only the leaves of the rows before it (a second process; the first checks them)
             leaf = merkle.leaf_hash
             skipped = [leaf(row[2]) for row in islice(self.rows, self.lo)]
@@ -226,7 +233,7 @@ class Checks:
     def tree(self) -> Tree:
         """The tree after the rows checked (call after :meth:`chunks` ran out)."""
         return Tree(self.frontier.size, list(self.frontier.stack), dict(self.roots), set(self.state.verified), self._nodes() if self.nodes else None,
-                    self._heads() if self.heads is not None else None)
+                    (self.signed or self._heads()) if self.heads is not None else None)
 
     def _heads(self) -> tuple[str, list]:
         """``(key, [whether each head is signed by key, or None when it is not a head or the key is not a key])``."""

@@ -239,7 +239,7 @@ def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> i
                 rseq, t, request, signature, recorded = read(data, proven[i] == 1)
             if rseq != seq:
                 raise AuditFailed(f"the record says sequence {rseq!r} but is stored at {seq}", seq=seq, client_id=client_id)
-            if not isinstance(t, str) or not TIME.match(t) or t < last_time:
+            if t != last_time and (not isinstance(t, str) or not TIME.match(t) or t < last_time):  # a commit's records share one time
                 raise AuditFailed(f"the record's time {t!r} is not a UTC time at or after the previous record's ({last_time}): the ledger's clock went backwards",
                                   seq=seq, client_id=client_id)
             last_time = t
@@ -451,10 +451,12 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             raise AuditFailed("the database holds no signed tree head", hint="every commit signs one: the heads table was emptied")
         check_heads(rp, stored, heads, witnesses)
         _compare_tables(rp, tables)
-    summary = _summary(rp)
-    summary["incremental_from"] = start if since is not None else None
-    if keep:
-        summary["checkpoint"] = checkpoint(rp, max(stored, key=lambda h: h["tree_size"]))
+        summary = _summary(rp)
+        summary["incremental_from"] = start if since is not None else None
+        if keep:
+            summary["checkpoint"] = checkpoint(rp, max(stored, key=lambda h: h["tree_size"]))
+        # freed while the collector is still paused: it would otherwise first walk these millions of objects (~0.15 s at 10^5)
+        del rows, tables, rp, fresh
     return summary
 
 
@@ -516,6 +518,8 @@ def _restore(doc: Any, ledger: Any) -> Replay:
     rp.ids = {(signer, rid): seq for signer, rid, seq in doc["ids"]}
     st.market = {(kind, key): (mdoc, seq) for kind, key, mdoc, seq in doc["market"]}
     rp.last_time = doc["last_time"]
+    if not isinstance(rp.last_time, str) or not TIME.match(rp.last_time):  # the replay checks only the times that differ from it
+        raise AuditFailed(f"the checkpoint's last time {rp.last_time!r} is not a UTC time", hint="run a full verify to write a new checkpoint")
     rp.frontier = merkle.Frontier(head["tree_size"], [(level, bytes.fromhex(h)) for level, h in doc["frontier"]])
     if rp.frontier.root().hex() != head["root_hash"] or merkle.Frontier.needed(head["tree_size"]).__len__() != len(doc["frontier"]):
         raise AuditFailed("the checkpoint's tree does not match its head", hint="run a full verify to write a new checkpoint")

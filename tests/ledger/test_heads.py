@@ -314,6 +314,8 @@ def test_incremental_verify_catches_a_rewritten_prefix_and_a_foreign_checkpoint(
     rewrite(busy, new_target("scratch"), drop_retirement, heads="keep")
     with pytest.raises(AuditFailed, match="no longer hash to the checkpoint's verified head|missing"):
         verify_ledger(busy, since=cp)
+    with pytest.raises(AuditFailed, match="the checkpoint's last time 'later' is not a UTC time"):  # the replay trusts it as a time
+        verify_ledger(busy, since=dict(cp, last_time="later"))
 
 
 def test_checkpoint_from_the_command_line(busy, tmp_path):

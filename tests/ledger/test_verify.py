@@ -255,3 +255,59 @@ def test_the_split_moves_to_the_end_of_a_batch_and_survives_any_bytes():
     assert records.split_point(rows, 0.0) == 0 and records.split_point(rows, 1.0) == 12
     junk = [(k + 1, None, b"[" * 100_000, None, None) for k in range(12)]  # not JSON, nested past any parser's depth
     assert records.split_point(junk, 0.5) == 6
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda path: path.replace(b'","', b'", "', 1), "not canonical"),  # a space in the stored path: decoded and refused
+    (lambda path: path.upper(), "signature"),  # canonical JSON, but not the batch's path (and not lowercase hex)
+    (lambda path: path[:2] + (b"0" if path[2:3] != b"0" else b"1") + path[3:], "signature"),  # one digit of the path changed
+])
+def test_an_edited_batch_path_is_named(busy, keyset, edit, expected):
+    """A batch member's audit path edited (its leaf hash and root recomputed, as an attacker with the database would):
+    not canonical, or not its batch's path, the record is named, in one process and in two."""
+    from gep.ledger import merkle
+
+    specs = [("transfer", busy.transfer_fields(CAP, 1, "alice", "bob"), f"bp-{i}") for i in range(5)]
+    busy.submit_many(busy.sign_many(keyset.alice, specs))
+    rows = busy.rows()
+    k = len(rows) - 3  # the third member of the batch
+    seq, _, data, _, _ = rows[k]
+    start = data.index(b'"path":') + len(b'"path":')
+    end = data.index(b"]", start) + 1
+    edited = data[:start] + edit(data[start:end]) + data[end:]
+    assert edited != data
+    leaves = [merkle.leaf_hash(r[2]) for r in rows[:k]] + [merkle.leaf_hash(edited)]
+    front = merkle.Frontier()
+    roots = front.extend(leaves, roots=True)
+    t = target_of(busy)
+    raw_execute(t, drop_append_only(t, "log"))
+    raw_execute(t, f"UPDATE log SET record = {_lit(busy, edited)}, leaf_hash = '{leaves[-1].hex()}', root = '{roots[-1].hex()}' WHERE seq = {seq}")
+    for processes in (1, 2):
+        with pytest.raises(AuditFailed) as err:
+            verify_ledger(busy, processes=processes)
+        assert err.value.seq == seq and expected in err.value.line(), err.value.line()
+
+
+@pytest.mark.parametrize("time, expected", [
+    (b"2020-01-01T00:00:00.000000Z", "the ledger's clock went backwards"),
+    (b"2026-13-01 noon", "is not a UTC time"),
+])
+def test_an_edited_record_time_is_named(busy, time, expected):
+    """A record's time moved back, or made no time at all (leaf hash and root recomputed): the replay names it."""
+    import re
+
+    from gep.ledger import merkle
+
+    rows = busy.rows()
+    k = 6
+    seq, _, data, _, _ = rows[k]
+    edited = re.sub(rb'"time":"[^"]*"', b'"time":"' + time + b'"', data)
+    leaves = [merkle.leaf_hash(r[2]) for r in rows[:k]] + [merkle.leaf_hash(edited)]
+    root = merkle.Frontier().extend(leaves, roots=True)[-1]
+    t = target_of(busy)
+    raw_execute(t, drop_append_only(t, "log"))
+    raw_execute(t, f"UPDATE log SET record = {_lit(busy, edited)}, leaf_hash = '{leaves[-1].hex()}', root = '{root.hex()}' WHERE seq = {seq}")
+    for processes in (1, 2):
+        with pytest.raises(AuditFailed) as err:
+            verify_ledger(busy, processes=processes)
+        assert err.value.seq == seq and expected in err.value.line(), err.value.line()
