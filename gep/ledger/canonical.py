@@ -76,7 +76,7 @@ def _check(value: Any, path: str = "$") -> None:
 
 
 def canonical(obj: Any) -> bytes:
-    """Canonical UTF-8 bytes of ``obj`` (RFC 8785 for strings, integers, booleans, null).
+    """Canonical UTF-8 bytes of ``obj`` (the form of the module docstring; RFC 8785 in the common case).
 
     Written by msgspec's sorted compact encoder when ``obj`` is provably inside the
     ledger's value set: the bytes decode, with the value set as the type (dicts with
