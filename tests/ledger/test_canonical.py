@@ -62,16 +62,16 @@ def test_parse_record_fast_check_accepts_exactly_what_the_standard_library_accep
 
 # --------------------------------------------------------------------------- msgspec writes what the standard library writes
 
-#: Every code point but the surrogates, in strings of 4,096 (escaping is decided character by character).
-_CODE_POINTS = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
-_CHUNKS = ["".join(map(chr, _CODE_POINTS[k:k + 4096])) for k in range(0, len(_CODE_POINTS), 4096)]
-
-
 def test_every_code_point_is_written_as_the_standard_library_writes_it():
-    """As a value and as a key, every character (controls, quote, backslash, DEL, U+2028, astral) gives the same bytes."""
-    for chunk in _CHUNKS:
+    """As a value and as a key, every character (controls, quote, backslash, DEL, U+2028, astral) gives the same bytes.
+
+    Every code point but the surrogates, in strings of 4,096 (escaping is decided character by character).
+    """
+    points = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    chunks = ["".join(map(chr, points[k:k + 4096])) for k in range(0, len(points), 4096)]
+    for chunk in chunks:
         assert canonical([chunk]) == _canonical_exactly([chunk])
-    keys = {chunk: k for k, chunk in enumerate(_CHUNKS)} | {chr(c): c for c in (*range(0x20), 0x22, 0x5C, 0x7F, 0x2028, 0xFFFF, 0x10000, 0x10FFFF)}
+    keys = {chunk: k for k, chunk in enumerate(chunks)} | {chr(c): c for c in (*range(0x20), 0x22, 0x5C, 0x7F, 0x2028, 0xFFFF, 0x10000, 0x10FFFF)}
     assert canonical(keys) == _canonical_exactly(keys)
 
 
