@@ -5,9 +5,10 @@ Usage::
     git archive <base-commit> | tar -x -C /tmp/base          # the tree to compare against
     python benchmarks/ledger_ab.py --base /tmp/base --new . --rounds 3 --transactions 100000
 
-Each round runs the base tree's script, then the new tree's (whole fresh processes, each
-building its own ledger of the same size with the same options), and records the 1-minute
-load average before each run. Prints one JSON document: every run, and per tree the median
+Each round runs the base tree's script and the new tree's (whole fresh processes, each
+building its own ledger of the same size with the same options; the order swapped every
+round, so neither tree always runs first), and records the 1-minute load average before
+and after each run. Prints one JSON document: every run, and per tree the median
 of each figure (wall-clock and CPU rates, verify seconds), so a change in the write or verify
 paths shows against the noise of a shared machine.
 """
@@ -33,7 +34,7 @@ def run(tree: Path, args: list[str]) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree))
     out = subprocess.run([sys.executable, str(tree / "benchmarks" / "ledger_scale.py"), *args], capture_output=True, text=True, env=env, check=True)
     doc = json.loads(out.stdout.strip().splitlines()[-1])
-    doc["load_before"] = round(load, 2)
+    doc["load_before"], doc["load_after"] = round(load, 2), round(os.getloadavg()[0], 2)
     return doc
 
 
@@ -47,9 +48,9 @@ def main() -> None:
     args = ["--transactions", str(a.transactions), "--singles", "1000", "--incremental", "1000"]
     runs: dict[str, list[dict]] = {"base": [], "new": []}
     for k in range(a.rounds):
-        for name, tree in (("base", a.base), ("new", a.new)):
+        for name, tree in (("base", a.base), ("new", a.new))[::1 if k % 2 == 0 else -1]:
             runs[name].append(run(tree.resolve(), args))
-            print(f"round {k + 1} {name}: {json.dumps({f: runs[name][-1].get(f) for f in FIGURES + ('load_before',)})}", file=sys.stderr, flush=True)
+            print(f"round {k + 1} {name}: {json.dumps({f: runs[name][-1].get(f) for f in FIGURES + ('load_before', 'load_after')})}", file=sys.stderr, flush=True)
     medians = {name: {f: statistics.median(r[f] for r in rs) for f in FIGURES} for name, rs in runs.items()}
     ratio = {f: round(medians["new"][f] / medians["base"][f], 3) for f in FIGURES if medians["base"][f]}
     print(json.dumps({"args": args, "runs": runs, "median": medians, "new_over_base": ratio}, indent=1))

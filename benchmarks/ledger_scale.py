@@ -14,6 +14,8 @@ Signing is inside the timing, as a client does it; one batch is also timed pre-s
 (submission alone). The ledger is then closed and reopened, and ``verify`` (full replay,
 signed heads and table comparison, ``gep.ledger.verify.verify_ledger``) is timed, then again
 keeping its checkpoint; then ``--incremental`` more transfers are added and verified from it.
+Last (untimed), one more batch is written with SQLite's automatic checkpoints off, to count the
+database pages a batch writes (``wal_pages_per_batch``: what each commit writes to the WAL and fsyncs).
 
 With ``--market N`` (format 3 ledgers), the script then measures the market: a buyer with cash
 takes a fixed-price listing of N kg in N fills of 1 kg (each a bid settled delivery versus payment:
@@ -25,7 +27,7 @@ the children it waited for: a long verify forks a second process for the records
 on a shared machine the wall clock also counts the time other processes held the cores.
 
 Prints one JSON line: transactions, build seconds, batch and single transfers per second,
-verify seconds, incremental verify, database size [bytes] and peak RSS [MiB].
+verify seconds, incremental verify, pages written per batch, database size [bytes] and peak RSS [MiB].
 """
 
 from __future__ import annotations
@@ -169,6 +171,7 @@ def main() -> None:
             inc = verify_ledger(led, since=summary["checkpoint"], keep=bool(a.market))
         assert inc["size"] == total + a.incremental and inc["incremental_from"] == total
         market = measure_market(led, alice, a.market, a.batch, inc["checkpoint"] if a.market else None) if a.market else {}
+        pages = wal_pages(led, alice, a.batch)
         led.close()
 
     out = {
@@ -186,6 +189,7 @@ def main() -> None:
         "incremental_transactions": a.incremental,
         "incremental_verify_s_wall": round(c_inc.wall, 3), "incremental_verify_s_cpu": round(c_inc.cpu, 3),
         **market,
+        "wal_pages_per_batch": pages,
         "db_bytes": size_bytes,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "load_average_1min": round(os.getloadavg()[0], 2),
@@ -217,6 +221,24 @@ def measure_market(led: Ledger, alice, n: int, size: int, checkpoint: dict) -> d
     assert inc["ok"] and len(m.trades(listing=listing)) == n
     return {"market_fills": n, **c.rates(n, "market_fills"), "market_incremental_verify_s_wall": round(v.wall, 3),
             "market_incremental_verify_s_cpu": round(v.cpu, 3), "market_incremental_verify_transactions": inc["size"] - inc["incremental_from"]}
+
+
+def wal_pages(led: Ledger, alice, size: int) -> int:
+    """Database pages one more linked batch of ``size`` transfers writes: the growth of the emptied WAL, automatic checkpoints off for it.
+
+    Each commit writes every page it changed to the WAL (and fsyncs it); a checkpoint later copies them
+    into the database file. Measured last, untimed, so no other figure is affected.
+    """
+    conn = led.store.conn
+    wal = Path(f"{led.store.path}-wal")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        batch(led, alice, size)
+    finally:
+        conn.execute("PRAGMA wal_autocheckpoint = 1000")  # SQLite's default, which the store keeps
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    return (wal.stat().st_size - 32) // (page + 24)  # WAL header 32 bytes, each frame a 24-byte header and a page
 
 
 def led_key(folder: Path):

@@ -23,6 +23,8 @@ signers never learn whether an id was used.
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -47,10 +49,18 @@ DEFAULT_COEFFICIENTS = "ledger-2026"
 
 
 def new_id() -> str:
-    """A fresh random request id (pass your own id to make retries idempotent)."""
-    return uuid.uuid4().hex
+    """A fresh request id: a UUID version 7 (RFC 9562, section 5.7) in 32 hex digits.
 
-
+    Its first 48 bits are the Unix time in milliseconds and the other 74 (besides version
+    and variant) are random, so ids made one after the other sort together. The log's
+    unique index of (signer, id) then grows at its end: a batch of 1,000 transfers with
+    random (version 4) ids dirtied about 1,900 database pages, one with these about 780
+    (10⁵-transaction ledger, SQLite; benchmarks/RESULTS.md). Pass your own id to make
+    retries idempotent.
+    """
+    rand = int.from_bytes(os.urandom(10))  # 80 random bits (one system call), 74 of them used
+    bits = (time.time_ns() // 1_000_000 & (1 << 48) - 1) << 80 | 0x7 << 76 | (rand >> 62 & 0xFFF) << 64 | 0b10 << 62 | rand & (1 << 62) - 1
+    return f"{bits:032x}"
 
 
 def dvp(batch: str, legs: int, expires: str) -> dict:
@@ -258,13 +268,14 @@ class Ledger:
         specs : iterable of (type, fields, id)
             As for :meth:`sign`.
         """
-        requests = [self._request(key, t, f, i) for t, f, i in specs]
-        if not requests:
-            return []
-        tree = merkle.levels([merkle.leaf_hash(signing_message(r)) for r in requests])
-        sig = key.sign(BATCH_DOMAIN + tree[-1][0])
-        n = len(requests)
-        return [Signed(r, {"index": i, "size": n, "path": p, "signature": sig}) for i, (r, p) in enumerate(zip(requests, merkle.audit_paths(tree)))]
+        with paused_gc():  # thousands of small objects and no cycles, as in a submission
+            requests = [self._request(key, t, f, i) for t, f, i in specs]
+            if not requests:
+                return []
+            tree = merkle.levels([merkle.leaf_hash(signing_message(r)) for r in requests])
+            sig = key.sign(BATCH_DOMAIN + tree[-1][0])
+            n = len(requests)
+            return [Signed(r, {"index": i, "size": n, "path": p, "signature": sig}) for i, (r, p) in enumerate(zip(requests, merkle.audit_paths(tree)))]
 
     def prepare(self, signed: Signed, evidence_path: str | Path | None = None, zone: str | None = None, ecosystem: str | None = None) -> Signed:
         """Resolve the evidence of an issuance or recalculation (reads files; outside any transaction)."""
@@ -728,7 +739,8 @@ def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known:
     leaf = merkle.leaf_hash(data)
     nodes = frontier.append(leaf)
     root = frontier.root().hex()
-    state.pending["log"].append((seq, request["signer"], rid, request["type"], rhash, data, leaf.hex(), root, t))
-    state.pending["merkle"].extend((lv, ix, h.hex()) for lv, ix, h in nodes)
-    known[(request["signer"], rid)] = (seq, rhash, data, leaf.hex(), root)
-    return Result("created", seq, rid, record, leaf.hex(), root)
+    leaf_hex = leaf.hex()
+    state.pending["log"].append((seq, request["signer"], rid, request["type"], rhash, data, leaf_hex, root, t))
+    state.pending["merkle"] += [(lv, ix, h.hex()) for lv, ix, h in nodes]
+    known[(request["signer"], rid)] = (seq, rhash, data, leaf_hex, root)
+    return Result("created", seq, rid, record, leaf_hex, root)

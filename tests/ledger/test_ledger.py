@@ -187,3 +187,90 @@ def test_history_filters_and_json_records(ledger, keyset, runs):
     assert [h["record"]["request"]["type"] for h in hist] == ["open", "transfer"]
     assert len(ledger.history(instrument=CAP)) == 2 and len(ledger.history(limit=1)) == 1
     json.dumps(hist)  # plain JSON
+
+
+# --------------------------------------------------------------------------- bytes written, against an earlier gep
+
+#: Root of the log and SHA-256 of every table's rows after :func:`_golden_scenario`, as gep a4fc08f wrote them
+#: (before canonical bytes were written by msgspec and request ids made time-ordered). A change of either is a
+#: change of the ledger format: give it a new format version, not a new constant.
+GOLDEN_ROOT = "aa17ba554e3d4d9c3e3b6f5292e37575f4bd56042d6a13c3e24ee30befb5f415"
+GOLDEN_TABLES = "f6cb5295f89afbb1abdd35b607533f490f433474dd16604b4a8c27f11eea6b6d"
+
+
+def _fixed_key(n: int):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from gep.ledger.keys import KeyPair, public_hex
+
+    key = Ed25519PrivateKey.from_private_bytes(bytes([n]) * 32)
+    return KeyPair(key, public_hex(key))
+
+
+def _golden_scenario(folder) -> tuple[str, str]:
+    """A ledger of fixed keys, ids and clock: escapes and non-ASCII in memos, issuance with buffer, single, batch-signed,
+    independent (a refusal, retries) transfers, retirement, cancellation, cash and a market fill. Returns (root, tables' SHA-256)."""
+    import hashlib
+    import os
+    import sqlite3
+
+    from gep.audit.evidence import RunFiles
+    from gep.ledger.ledger import Ledger
+    from gep.ledger.market import Market
+    from tests.ledger.helpers import Clock, make_runs, operator
+
+    os.chdir(folder)
+    make_runs(folder)
+    reg, alice, bob = _fixed_key(1), _fixed_key(2), _fixed_key(3)
+    clk = Clock()
+    led = Ledger.init("ledger.db", reg, ledger_id="golden", operators=[operator().public], clock=clk, files=RunFiles())
+    led.open_account(reg, "alice", alice.public, id="open-alice", memo="水\n\"\\\x01\u2028\x7f 😀")
+    led.open_account(reg, "bob", bob.public, id="open-bob")
+    clk.advance(seconds=1)
+    led.issue(reg, "capacity/2/COD/2024", "5 t", "alice", "capacity-run/manifest.json", id="issue-cap")
+    led.issue(reg, "carbon/1/2022", "5 t", "alice", "carbon-run/manifest.json", zone="1", ecosystem="forest", id="issue-carbon")
+    clk.advance(seconds=1)
+    led.transfer(alice, "capacity/2/COD/2024", "500 kg", "alice", "bob", price="1186.71", id="t1", memo="π")
+    fields = led.transfer_fields("capacity/2/COD/2024", 7, "alice", "bob")
+    led.submit_many(led.sign_many(alice, [("transfer", fields, f"b{i}") for i in range(37)]), linked=True)
+    items = led.sign_many(alice, [("transfer", led.transfer_fields("carbon/1/2022", 10**9, "alice", "bob"), "too-much"),
+                                  ("transfer", led.transfer_fields("carbon/1/2022", "1 t", "alice", "bob", price="50"), "ok-carbon")])
+    items.append(led.transfer_request(bob, "capacity/2/COD/2024", "3 kg", "bob", "alice", id="back"))
+    led.submit_many(items, linked=False)
+    led.submit_many(items[1:], linked=False)  # retries: exists
+    clk.advance(seconds=1)
+    led.retire(bob, "carbon/1/2022", "100 kg", "bob", id="ret", beneficiary="某公司 Ltd.")
+    led.cancel(reg, "carbon/1/2022", "1 kg", "sys:buffer", id="can")
+    m = Market(led)
+    m.deposit(reg, "bob", "100 CNY", reference="bank-1", id="dep")
+    listing = m.create_listing(alice, "alice", "capacity/2/COD/2024", "10 kg", "1000", closes=clk.at(days=1), id="list").seq
+    m.bid(bob, listing, "bob", "capacity/2/COD/2024", "4 kg", "1000", id="bid")
+    led.close()
+    db = sqlite3.connect("ledger.db")
+    tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    rows = {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
+    root = db.execute("SELECT root FROM log ORDER BY seq DESC LIMIT 1").fetchone()[0]
+    db.close()
+    return root, hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_records_and_tables_are_byte_identical_to_those_of_earlier_gep(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert _golden_scenario(tmp_path) == (GOLDEN_ROOT, GOLDEN_TABLES)
+
+
+def test_new_ids_are_uuid7_ordered_by_time():
+    """Ids made by gep are UUID version 7 (RFC 9562): unique, and sorted by their millisecond timestamps (the log's index grows at its end)."""
+    import time
+    import uuid
+
+    from gep.ledger.ledger import new_id
+
+    before = time.time_ns() // 1_000_000
+    ids = [new_id() for _ in range(2000)]
+    after = time.time_ns() // 1_000_000
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(len(i) == 32 and u.hex == i and u.version == 7 and u.variant == uuid.RFC_4122 for i, u in zip(ids, parsed))
+    stamps = [u.int >> 80 for u in parsed]
+    assert stamps == sorted(stamps) and before <= stamps[0] and stamps[-1] <= after
+    assert len(set(ids)) == len(ids) and len({i[13:] for i in ids}) == len(ids)  # the random part differs within a millisecond

@@ -265,27 +265,16 @@ def test_the_split_moves_to_the_end_of_a_batch_and_survives_any_bytes():
 def test_an_edited_batch_path_is_named(busy, keyset, edit, expected):
     """A batch member's audit path edited (its leaf hash and root recomputed, as an attacker with the database would):
     not canonical, or not its batch's path, the record is named, in one process and in two."""
-    from gep.ledger import merkle
-
     specs = [("transfer", busy.transfer_fields(CAP, 1, "alice", "bob"), f"bp-{i}") for i in range(5)]
     busy.submit_many(busy.sign_many(keyset.alice, specs))
     rows = busy.rows()
     k = len(rows) - 3  # the third member of the batch
-    seq, _, data, _, _ = rows[k]
+    data = rows[k][2]
     start = data.index(b'"path":') + len(b'"path":')
     end = data.index(b"]", start) + 1
     edited = data[:start] + edit(data[start:end]) + data[end:]
     assert edited != data
-    leaves = [merkle.leaf_hash(r[2]) for r in rows[:k]] + [merkle.leaf_hash(edited)]
-    front = merkle.Frontier()
-    roots = front.extend(leaves, roots=True)
-    t = target_of(busy)
-    raw_execute(t, drop_append_only(t, "log"))
-    raw_execute(t, f"UPDATE log SET record = {_lit(busy, edited)}, leaf_hash = '{leaves[-1].hex()}', root = '{roots[-1].hex()}' WHERE seq = {seq}")
-    for processes in (1, 2):
-        with pytest.raises(AuditFailed) as err:
-            verify_ledger(busy, processes=processes)
-        assert err.value.seq == seq and expected in err.value.line(), err.value.line()
+    _rewrite_record_and_expect(busy, rows, k, edited, expected)
 
 
 @pytest.mark.parametrize("time, expected", [
@@ -296,18 +285,25 @@ def test_an_edited_record_time_is_named(busy, time, expected):
     """A record's time moved back, or made no time at all (leaf hash and root recomputed): the replay names it."""
     import re
 
-    from gep.ledger import merkle
-
     rows = busy.rows()
     k = 6
-    seq, _, data, _, _ = rows[k]
+    data = rows[k][2]
     edited = re.sub(rb'"time":"[^"]*"', b'"time":"' + time + b'"', data)
+    _rewrite_record_and_expect(busy, rows, k, edited, expected)
+
+
+def _rewrite_record_and_expect(led, rows, k, edited: bytes, expected: str) -> None:
+    """Store ``edited`` as record ``k`` (0-based) of ``led`` with its leaf hash and root recomputed, as an attacker with the
+    database would; verify, in one process and in two, must name that record with ``expected`` in its message."""
+    from gep.ledger import merkle
+
+    seq = rows[k][0]
     leaves = [merkle.leaf_hash(r[2]) for r in rows[:k]] + [merkle.leaf_hash(edited)]
     root = merkle.Frontier().extend(leaves, roots=True)[-1]
-    t = target_of(busy)
+    t = target_of(led)
     raw_execute(t, drop_append_only(t, "log"))
-    raw_execute(t, f"UPDATE log SET record = {_lit(busy, edited)}, leaf_hash = '{leaves[-1].hex()}', root = '{root.hex()}' WHERE seq = {seq}")
+    raw_execute(t, f"UPDATE log SET record = {_lit(led, edited)}, leaf_hash = '{leaves[-1].hex()}', root = '{root.hex()}' WHERE seq = {seq}")
     for processes in (1, 2):
         with pytest.raises(AuditFailed) as err:
-            verify_ledger(busy, processes=processes)
+            verify_ledger(led, processes=processes)
         assert err.value.seq == seq and expected in err.value.line(), err.value.line()
