@@ -13,7 +13,7 @@ of the rules:
    which gives the signing message;
 4. batch signatures are proven once per batch (:func:`gep.ledger.rules.prove_batches`), single
    signatures one by one (:func:`gep.ledger.rules.authentic`);
-5. the tree root after it equals the stored root (:meth:`gep.ledger.merkle.Frontier.extend`).
+5. the tree root after it equals the stored root (:class:`Roots`).
 
 After the last record: the roots at the sizes asked for (those of the signed heads),
 the frontier, and the perfect subtrees the records added, built level by level over the
@@ -25,7 +25,9 @@ with two cores, split by ranges of the log (:func:`check_split`): a forked secon
 process checks the later part (it hashes the earlier records to reach the tree where its
 part begins) while this one checks the earlier part and applies the rules. Either way
 every check is made, the results are the same and reach the replay in log order, so
-``verify`` reports the same first failure.
+``verify`` reports the same first failure. With two processes the first one checks the
+stored roots of the second one's part (step 5) as its chunks arrive: the roots need only the
+leaf hashes the chunks carry, and the first process would otherwise wait for the chunks.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from gep.ledger.canonical import SIGNING_DOMAIN, parse_record
 from gep.ledger.errors import AuditFailed, LedgerError, StorageError
 from gep.ledger.rules import authentic, check_request, prove_batches
 
-__all__ = ["Chunk", "Tree", "Checks", "check_here", "check_in_child", "check_split", "split_point", "joined_equal", "merkle_problem", "JoinedNodes", "node_spans", "CHUNK",
+__all__ = ["Chunk", "Tree", "Roots", "Checks", "check_here", "check_in_child", "check_split", "split_point", "joined_equal", "merkle_problem", "JoinedNodes", "node_spans", "CHUNK",
            "TWO_PROCESSES_FROM", "PARENT_SHARE", "LEDGER_SHARE"]
 
 #: Records checked at a time (a batch cut by a chunk's end is taken whole into it).
@@ -112,6 +114,48 @@ class Tree:
     heads: tuple[str, list] | None = None
 
 
+class Roots:
+    """The tree root after each record, compared with the stored root (step 5 of the checks).
+
+    Parameters
+    ----------
+    frontier : Frontier
+        The tree before the first record (not changed: a copy is extended).
+    sizes : iterable of int
+        Tree sizes whose roots are kept in :attr:`roots` (the signed heads').
+    """
+
+    def __init__(self, frontier: merkle.Frontier, sizes=()) -> None:
+        self.frontier = merkle.Frontier(frontier.size, list(frontier.stack))
+        self.sizes = set(sizes)
+        self.roots: dict[int, str] = {}
+
+    def check(self, rows: Sequence[tuple], leaves: Sequence[bytes]) -> int | None:
+        """Extend the tree by the leaf hashes of ``rows``; the position of the first row whose stored root differs, or None."""
+        first = self.frontier.size
+        roots = self.frontier.extend(leaves, roots=True)
+        stored = [row[4] for row in rows]
+        problem = None
+        if not joined_equal(stored, b"".join(roots)):
+            problem = next((i for i, (s, r) in enumerate(zip(stored, roots)) if s is not None and s != r.hex()), None)
+        for size in self.sizes:
+            if first < size <= first + len(roots):
+                self.roots[size] = roots[size - first - 1].hex()
+        return problem
+
+    def chunks(self, rows: Sequence[tuple], at: int, chunks: Iterator["Chunk"]) -> Iterator["Chunk"]:
+        """``chunks`` of ``rows`` from ``at`` on, checked without their roots (a second process's), with their roots checked here."""
+        for chunk in chunks:
+            kept = len(chunk.leaves) // 32
+            problem = self.check(rows[at:at + kept], [chunk.leaves[k:k + 32] for k in range(0, 32 * kept, 32)])
+            if problem is not None:  # verify stops at it (after its rules), as in Checks._check
+                chunk = Chunk(problem + 1, chunk.leaves[:32 * (problem + 1)], chunk.proven[:problem + 1], None, problem)
+            yield chunk
+            if chunk.problem is not None or chunk.root_problem is not None:
+                return
+            at += chunk.size
+
+
 class _Verified:
     """The batch signatures proven so far (what :func:`gep.ledger.rules.prove_batches` keeps)."""
 
@@ -144,6 +188,9 @@ class Checks:
         A public key and signed tree heads whose signatures by that key are checked too, after
         the records (:attr:`Tree.heads`): the registry key the database names and its stored heads,
         which ``verify`` then need not check itself once the log shows that key is the registry's.
+    roots : bool
+        Check the stored roots here (:class:`Roots`); False in a second process, whose first
+        one checks them (:meth:`Roots.chunks`).
     lo, hi : int
         Check only ``rows[lo:hi]`` (``hi`` None: to the end). With ``lo`` > 0 the rows
         before it are hashed (their leaves only) to reach the tree at ``lo``: this is how a
@@ -151,15 +198,15 @@ class Checks:
     """
 
     def __init__(self, rows: Sequence[tuple], frontier: merkle.Frontier, verified: set, sizes=(), nodes: bool = False,
-                 keep_records: bool = True, before: bytes = b"", lo: int = 0, hi: int | None = None, heads: tuple[str, list] | None = None) -> None:
+                 keep_records: bool = True, before: bytes = b"", lo: int = 0, hi: int | None = None, heads: tuple[str, list] | None = None,
+                 roots: bool = True) -> None:
         self.rows = rows
-        self.frontier = merkle.Frontier(frontier.size, list(frontier.stack))
+        self.tree_roots = Roots(frontier, sizes) if roots else None
         self.start = frontier.size  # the nodes ending after this size are recomputed
         self.state = _Verified(verified)  # shared in this process; a second process has its own copy
         self.sizes = set(sizes)
         self.nodes = nodes
         self.keep_records = keep_records
-        self.roots: dict[int, str] = {}
         self.leaves = bytearray(before)
         self.lo, self.hi = lo, len(rows) if hi is None else hi
         self.heads = heads
@@ -173,10 +220,11 @@ class Checks:
         """
         if self.heads is not None and self.signed is None:
             self.signed = self._heads()
-        if self.lo:  # the tree at lo: only the leaves of the rows before it (a second process; the first checks them)
+        if self.lo:  # the leaves of the rows before lo (a second process; the first checks them), for the tree's nodes
             leaf = merkle.leaf_hash
             skipped = [leaf(row[2]) for row in islice(self.rows, self.lo)]
-            self.frontier.extend(skipped)
+            if self.tree_roots is not None:
+                self.tree_roots.frontier.extend(skipped)
             self.leaves += b"".join(skipped)
         rows = islice(self.rows, self.lo, self.hi)
         while True:
@@ -212,19 +260,13 @@ class Checks:
             p = parsed[bad]
             problem = ((bad, LEAF, "the record's bytes do not hash to its stored leaf hash (record or hash edited)") if stored[bad] is not None
                        and stored[bad] != p[0].hex() else (bad, CANONICAL, f"the record is not canonical JSON: {p[3].message}"))
-        first = self.frontier.size
-        roots = self.frontier.extend(leaves[:bad], roots=True)  # the root after each record, up to the first that fails
-        stored_roots = [row[4] for row in chunk[:bad]]
-        if not joined_equal(stored_roots, b"".join(roots)):
-            root_problem = next((i for i, (s, r) in enumerate(zip(stored_roots, roots)) if s is not None and s != r.hex()), None)
-        for size in self.sizes:
-            if first < size <= first + len(roots):
-                self.roots[size] = roots[size - first - 1].hex()
+        if self.tree_roots is not None:  # the root after each record, up to the first that fails
+            root_problem = self.tree_roots.check(chunk[:bad], leaves[:bad])
         if root_problem is not None:  # verify stops at it (after its rules): no chunk follows, and the tree is not asked for
             problem = None
             size = kept = root_problem + 1
         else:
-            kept = len(roots)
+            kept = bad
             size = n if problem is None else bad + 1
         self.leaves += joined[:32 * kept]
         return Chunk(size, joined[:32 * kept], bytes(proven[:size]), problem, root_problem,
@@ -232,7 +274,9 @@ class Checks:
 
     def tree(self) -> Tree:
         """The tree after the rows checked (call after :meth:`chunks` ran out)."""
-        return Tree(self.frontier.size, list(self.frontier.stack), dict(self.roots), set(self.state.verified), self._nodes() if self.nodes else None,
+        t = self.tree_roots
+        return Tree(t.frontier.size if t else len(self.leaves) // 32, list(t.frontier.stack) if t else [], dict(t.roots) if t else {},
+                    set(self.state.verified), self._nodes() if self.nodes else None,
                     (self.signed or self._heads()) if self.heads is not None else None)
 
     def _heads(self) -> tuple[str, list]:
@@ -374,8 +418,9 @@ def check_split(checks: Checks, share: float | None = None) -> tuple[Iterator[Ch
     """
     rows = checks.rows
     m = split_point(rows, PARENT_SHARE if share is None else share)
-    here = Checks(rows, checks.frontier, checks.state.verified, checks.sizes, False, True, bytes(checks.leaves), 0, m)
-    checks.lo = m
+    here = Checks(rows, checks.tree_roots.frontier, checks.state.verified, checks.sizes, False, True, bytes(checks.leaves), 0, m)
+    roots = here.tree_roots  # after the rows checked here, the later rows' roots are checked here too
+    checks.lo, checks.tree_roots = m, None
     later, later_tree = check_in_child(checks)
 
     def chunks() -> Iterator[Chunk]:
@@ -384,13 +429,14 @@ def check_split(checks: Checks, share: float | None = None) -> tuple[Iterator[Ch
                 yield chunk
                 if chunk.problem is not None or chunk.root_problem is not None:
                     return
-            yield from later
+            yield from roots.chunks(rows, m, later)
         finally:
             later.close()
 
     def tree() -> Tree:
         t = later_tree()
-        t.roots.update(here.roots)
+        t.size, t.stack = roots.frontier.size, list(roots.frontier.stack)
+        t.roots.update(roots.roots)
         t.verified |= here.state.verified
         return t
 
