@@ -41,7 +41,7 @@ from typing import Any, Iterator, Sequence
 
 from gep.ledger import merkle
 from gep.ledger.canonical import SIGNING_DOMAIN, parse_record
-from gep.ledger.errors import AuditFailed, LedgerError, StorageError
+from gep.ledger.errors import LedgerError, StorageError
 from gep.ledger.rules import authentic, check_request, prove_batches
 
 __all__ = ["Chunk", "Tree", "Roots", "Checks", "check_here", "check_in_child", "check_split", "split_point", "joined_equal", "merkle_problem", "JoinedNodes", "node_spans", "CHUNK",
@@ -101,9 +101,7 @@ class Tree:
     ``roots``: root (hex) at each size asked for that was reached; ``nodes``: the perfect
     subtrees ending after the first row checked, as ``(spans, hashes)`` — ``(level, first
     index, end index)`` per level and their hashes joined in that order — for
-    :func:`merkle_problem` (None unless asked for); ``heads``: ``(key, signed)``, for each
-    head given to the checks whether it carries a valid signature of ``key``
-    (:func:`gep.ledger.heads.signature_ok`; None: not a head, or not checked).
+    :func:`merkle_problem` (None unless asked for).
     """
 
     size: int
@@ -111,7 +109,6 @@ class Tree:
     roots: dict[int, str] = field(default_factory=dict)
     verified: set = field(default_factory=set)
     nodes: tuple[list[tuple[int, int, int]], bytes] | None = None
-    heads: tuple[str, list] | None = None
 
 
 class Roots:
@@ -184,10 +181,6 @@ class Checks:
         Hand the decoded records on with each chunk (in this process).
     before : bytes
         Leaf hashes (32 bytes each) of the records before the first row.
-    heads : (str, list of dict), optional
-        A public key and signed tree heads whose signatures by that key are checked too, after
-        the records (:attr:`Tree.heads`): the registry key the database names and its stored heads,
-        which ``verify`` then need not check itself once the log shows that key is the registry's.
     roots : bool
         Check the stored roots here (:class:`Roots`); False in a second process, whose first
         one checks them (:meth:`Roots.chunks`).
@@ -198,7 +191,7 @@ class Checks:
     """
 
     def __init__(self, rows: Sequence[tuple], frontier: merkle.Frontier, verified: set, sizes=(), nodes: bool = False,
-                 keep_records: bool = True, before: bytes = b"", lo: int = 0, hi: int | None = None, heads: tuple[str, list] | None = None,
+                 keep_records: bool = True, before: bytes = b"", lo: int = 0, hi: int | None = None,
                  roots: bool = True) -> None:
         self.rows = rows
         self.tree_roots = Roots(frontier, sizes) if roots else None
@@ -209,17 +202,9 @@ class Checks:
         self.keep_records = keep_records
         self.leaves = bytearray(before)
         self.lo, self.hi = lo, len(rows) if hi is None else hi
-        self.heads = heads
-        self.signed: tuple[str, list] | None = None  # the heads' signature checks (:meth:`_heads`), once made
 
     def chunks(self) -> Iterator[Chunk]:
-        """Check the rows chunk by chunk; stop after a chunk with a problem.
-
-        The heads' signatures are checked first: in a second process that is while the
-        first one still reads the tables, so the replay does not wait for them at the end.
-        """
-        if self.heads is not None and self.signed is None:
-            self.signed = self._heads()
+        """Check the rows chunk by chunk; stop after a chunk with a problem."""
         if self.lo:  # the leaves of the rows before lo (a second process; the first checks them), for the tree's nodes
             leaf = merkle.leaf_hash
             skipped = [leaf(row[2]) for row in islice(self.rows, self.lo)]
@@ -276,21 +261,7 @@ class Checks:
         """The tree after the rows checked (call after :meth:`chunks` ran out)."""
         t = self.tree_roots
         return Tree(t.frontier.size if t else len(self.leaves) // 32, list(t.frontier.stack) if t else [], dict(t.roots) if t else {},
-                    set(self.state.verified), self._nodes() if self.nodes else None,
-                    (self.signed or self._heads()) if self.heads is not None else None)
-
-    def _heads(self) -> tuple[str, list]:
-        """``(key, [whether each head is signed by key, or None when it is not a head or the key is not a key])``."""
-        from gep.ledger import heads as heads_mod  # (a verify's import, not the records' own)
-
-        key, heads = self.heads
-        out: list[bool | None] = []
-        for h in heads:
-            try:
-                out.append(heads_mod.signature_ok(heads_mod.check_shape(h, "head"), key))
-            except (AuditFailed, ValueError, TypeError):  # not a head (verify says so in order), or a key that is not a key
-                out.append(None)
-        return key, out
+                    set(self.state.verified), self._nodes() if self.nodes else None)
 
     def _nodes(self) -> tuple[list[tuple[int, int, int]], bytes]:
         """The perfect subtrees ending after ``start``, built level by level over the leaves they cover.
@@ -506,12 +477,34 @@ def check_in_child(checks: Checks) -> tuple[Iterator[Chunk], Any]:
 
 
 def _child(checks: Checks, send: Any) -> None:
+    """The second process: check, and send each result as soon as it is made.
+
+    The results are sent from a thread of their own: a pipe holds about one chunk, and the
+    first process reads none while it reads the tables; sending from the checking loop
+    would stop the checks until then.
+    """
+    import queue
+    import threading
+
     gc.disable()  # it keeps nothing and makes no cycles: collections would only walk the inherited heap
+    out: queue.SimpleQueue = queue.SimpleQueue()
+
+    def sender() -> None:
+        try:
+            while (item := out.get()) is not None:
+                send.send(item)
+        except OSError:  # the first process stopped reading (it found a failure and closed the pipe)
+            pass
+
+    thread = threading.Thread(target=sender, name="verify-send", daemon=True)
+    thread.start()
     try:
         for chunk in checks.chunks():
-            send.send(("chunk", chunk))
-        send.send(("tree", checks.tree()))
+            out.put(("chunk", chunk))
+        out.put(("tree", checks.tree()))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
-        send.send(("error", f"{type(exc).__name__}: {exc}"))
+        out.put(("error", f"{type(exc).__name__}: {exc}"))
     finally:
+        out.put(None)
+        thread.join()
         send.close()

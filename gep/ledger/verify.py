@@ -85,7 +85,7 @@ class Replay:
         self.heads_checked = 0
         self.last_time = ""  # time of the last record replayed (the ledger's clock never goes back)
         self.merkle_problem: tuple[str, int] | None = None  # the stored Merkle nodes against the recomputed tree
-        self.heads_signed: tuple[str, list] | None = None  # (key, whether each stored head is signed by it), from the records' checks
+        self.heads_signed: tuple[str, list] | None = None  # (key, whether each stored head is signed by it): :func:`signed_heads`
 
     def root_at(self, size: int) -> str:
         """Root (hex) of the first ``size`` records."""
@@ -188,7 +188,6 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
     rp.frontier = merkle.Frontier(t.size, t.stack)
     rp.roots.update(t.roots)
     rp.state.verified |= t.verified
-    rp.heads_signed = t.heads
     rp.merkle_problem = records.merkle_problem(t.nodes, merkle_rows) if merkle_rows is not None else None
     try:
         end_commit(rp.state)
@@ -201,14 +200,13 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
 
 
 def start_checks(rows: list[tuple], rp: Replay, sizes: Iterable[int] = (), nodes: bool = False, processes: int | None = None,
-                 share: float | None = None, heads: tuple[str, list] | None = None) -> tuple:
+                 share: float | None = None) -> tuple:
     """Start the records' own checks of ``rows`` after ``rp`` (see :func:`replay`): (chunks, a function giving the tree).
 
     With two processes the second one starts now, so the caller may read more (the
     tables) while it works; this one checks ``share`` of the rows (:func:`gep.ledger.records.check_split`).
-    ``heads``: a key and heads whose signatures by it the checks test too (:attr:`Replay.heads_signed`).
     """
-    checks = records.Checks(rows, rp.frontier, rp.state.verified, sizes, nodes, before=bytes(rp.leaves), heads=heads)
+    checks = records.Checks(rows, rp.frontier, rp.state.verified, sizes, nodes, before=bytes(rp.leaves))
     two = records.two_processes(len(rows)) if processes is None else processes >= 2
     return records.check_split(checks, share) if two else records.check_here(checks)
 
@@ -265,6 +263,22 @@ def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> i
         raise AuditFailed("the records' own checks stopped before the end of the log", seq=rows[at][0])
     rp.last_time = last_time
     return expect
+
+
+def signed_heads(key: str, heads: list[dict]) -> tuple[str, list]:
+    """``(key, [whether each head carries a valid signature of key, or None: not a head, or a key that is not a key])``.
+
+    ``verify`` checks the stored heads' signatures by the registry key the database names
+    while the second process checks the records (:attr:`Replay.heads_signed`); :func:`check_heads`
+    uses them once the log shows that key is the registry's.
+    """
+    out: list[bool | None] = []
+    for h in heads:
+        try:
+            out.append(heads_mod.signature_ok(heads_mod.check_shape(h, "head"), key))
+        except (AuditFailed, ValueError, TypeError):  # not a head (check_heads says so in order), or a key that is not a key
+            out.append(None)
+    return key, out
 
 
 def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], witnesses: Iterable[str] = ()) -> int:
@@ -416,9 +430,8 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         rows = tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")
         if rows and not (type(rows[0][0]) is int and type(rows[0][2]) is bytes):  # SQLite gives these types; other drivers may not
             rows = [(int(s), c, bytes(r), lh, rt) for s, c, r, lh, rt in rows]
-        if since is None and rows:  # the heads' signatures by the key the database names are checked with the records
-            started.append(start_checks(rows, fresh, {h["tree_size"] for h in stored} | given_sizes, True, processes, records.LEDGER_SHARE,
-                                        (ledger.registry, stored)))
+        if since is None and rows:  # the records' checks start while the tables are read
+            started.append(start_checks(rows, fresh, {h["tree_size"] for h in stored} | given_sizes, True, processes, records.LEDGER_SHARE))
         tables = {
             "heads": stored,
             "meta": dict(tx.q("SELECT key, value FROM meta")),
@@ -442,6 +455,8 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             if not rows:
                 raise AuditFailed("the log is empty (no genesis record)")
             stored = tables["heads"]
+            if since is None:  # while the second process checks the records, whose first chunks it then finds ready
+                fresh.heads_signed = signed_heads(ledger.registry, stored)
             sizes = {h["tree_size"] for h in stored} | given_sizes
             rp = (replay(rows, fresh, sizes, tables["merkle"], started=started[0]) if since is None
                   else _continue(rp0, since, rows, sizes, tables["merkle"]))
