@@ -18,6 +18,7 @@ service.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 #: faster and smaller than 2048² ones for the chunked whole account at 10⁸ cells
 #: (benchmarks/RESULTS.md, session 2); other sizes were not measured for row blocks.
 BLOCK_CELLS = 2**20
-#: Memory an in-memory run may spend holding the services' per-cell maps (float64) from the pass of the zonal
+#: Memory [bytes] an in-memory run may spend holding the services' per-cell maps (float64) from the pass of the zonal
 #: sums to the writing, so that they are not computed twice (:func:`gep.accounting.compute.account_landscape`):
 #: the demo's 13 maps take 176 MB and save 0.6-1.4 CPU s (benchmarks/RESULTS.md, session 6); one map at
 #: 8000² alone would take 512 MB.
@@ -92,8 +93,7 @@ def view_blocks(x: np.ndarray, chunks: tuple[tuple[int, ...], tuple[int, ...]]) 
     from dask.array.core import Array
 
     name = f"blocks-{uuid.uuid4().hex}"
-    y0 = [sum(chunks[0][:i]) for i in range(len(chunks[0]))]
-    x0 = [sum(chunks[1][:j]) for j in range(len(chunks[1]))]
+    y0, x0 = ([0, *itertools.accumulate(c)][:-1] for c in chunks)  # each block's first row and column
     graph = {(name, i, j): x[y : y + h, c : c + w] for i, (y, h) in enumerate(zip(y0, chunks[0])) for j, (c, w) in enumerate(zip(x0, chunks[1]))}
     return Array(graph, name, chunks, dtype=x.dtype, meta=x[:0, :0])
 

@@ -181,20 +181,22 @@ class Checks:
         Hand the decoded records on with each chunk (in this process).
     before : bytes
         Leaf hashes (32 bytes each) of the records before the first row.
-    roots : bool
-        Check the stored roots here (:class:`Roots`); False in a second process, whose first
-        one checks them (:meth:`Roots.chunks`).
     lo, hi : int
         Check only ``rows[lo:hi]`` (``hi`` None: to the end). With ``lo`` > 0 the rows
-        before it are hashed (their leaves only) to reach the tree at ``lo``: this is how a
-        second process takes the later part of a log (:func:`check_split`).
+        before it are hashed (their leaves only), for the tree's nodes: this is how a second
+        process takes the later part of a log (:func:`check_split`).
+
+    Attributes
+    ----------
+    tree_roots : Roots or None
+        The stored roots' check (step 5); None in a second process, whose first process
+        checks its roots (:meth:`Roots.chunks`).
     """
 
     def __init__(self, rows: Sequence[tuple], frontier: merkle.Frontier, verified: set, sizes=(), nodes: bool = False,
-                 keep_records: bool = True, before: bytes = b"", lo: int = 0, hi: int | None = None,
-                 roots: bool = True) -> None:
+                 keep_records: bool = True, before: bytes = b"", lo: int = 0, hi: int | None = None) -> None:
         self.rows = rows
-        self.tree_roots = Roots(frontier, sizes) if roots else None
+        self.tree_roots: Roots | None = Roots(frontier, sizes)
         self.start = frontier.size  # the nodes ending after this size are recomputed
         self.state = _Verified(verified)  # shared in this process; a second process has its own copy
         self.sizes = set(sizes)
@@ -207,10 +209,7 @@ class Checks:
         """Check the rows chunk by chunk; stop after a chunk with a problem."""
         if self.lo:  # the leaves of the rows before lo (a second process; the first checks them), for the tree's nodes
             leaf = merkle.leaf_hash
-            skipped = [leaf(row[2]) for row in islice(self.rows, self.lo)]
-            if self.tree_roots is not None:
-                self.tree_roots.frontier.extend(skipped)
-            self.leaves += b"".join(skipped)
+            self.leaves += b"".join(leaf(row[2]) for row in islice(self.rows, self.lo))
         rows = islice(self.rows, self.lo, self.hi)
         while True:
             chunk = list(islice(rows, CHUNK))

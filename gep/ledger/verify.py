@@ -31,13 +31,14 @@ to an earlier commit together with its heads (truncation, or an old backup
 restored). Publish heads (``gep ledger head``) and verify against them.
 
 What a record allows checking on its own (its bytes, leaf hash and stored root, its
-request's shape, its signature — a batch's once per batch) and the signatures of the stored heads
-need no ledger state: they run in a pass of their own (:mod:`gep.ledger.records`), in this process
-or, for a long log on two cores, split by ranges of the log with a forked process that starts as
-soon as the log is read (while this one reads the tables), ahead of the rules; failures are still
-reported in log order. A head's signature is checked there with the registry key the database
-names, and counts only when the genesis record names the same key. The stored Merkle nodes are
-read joined by the database, level by level, and compared with the tree the records' pass rebuilt.
+request's shape, its signature — a batch's once per batch) need no ledger state: they run in a
+pass of their own (:mod:`gep.ledger.records`), in this process or, for a long log on two cores,
+split by ranges of the log with a forked process that starts as soon as the log is read (while
+this one reads the tables), ahead of the rules; failures are still reported in log order. The
+stored heads' signatures are checked once the tables are read, with the registry key the
+database names (:func:`signed_heads`), and count only when the genesis record names the same key.
+The stored Merkle nodes are read joined by the database, level by level, and compared with the
+tree the records' pass rebuilt.
 
 The export is a JSON document with each record's canonical text, its leaf hash
 and the root, so anyone can recompute the root with their own code.
@@ -59,7 +60,7 @@ from gep.ledger.clock import TIME
 from gep.ledger.errors import AuditFailed, LedgerError
 from gep.ledger.rules import TRADE_FIELDS, Context, MemoryState, apply, check_invariants, end_commit, instrument_info, paused_gc
 
-__all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "checkpoint", "EXPORT_FORMAT", "CHECKPOINT_FORMAT"]
+__all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "signed_heads", "checkpoint", "EXPORT_FORMAT", "CHECKPOINT_FORMAT"]
 
 EXPORT_FORMAT = "gep-ledger-export/2"
 CHECKPOINT_FORMAT = "gep-ledger-checkpoint/1"
@@ -309,7 +310,7 @@ def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], w
     """
     registry, ledger_id = rp.state.registry, rp.state.ledger_id
     n = rp.frontier.size
-    # signatures of the stored heads by the registry key, when the records' checks tested them with that key
+    # signatures of the stored heads by the registry key, when verify tested them with that key (signed_heads)
     known = rp.heads_signed[1] if rp.heads_signed is not None and rp.heads_signed[0] == registry and len(rp.heads_signed[1]) == len(stored) else None
     named = ([(f"stored head of tree size {h['tree_size']}", h, True, known[k] if known else None) for k, h in enumerate(stored)]
              + [(name, h, False, None) for name, h in given])
