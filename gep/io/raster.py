@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import xarray as xr
@@ -515,15 +517,74 @@ def georeferenced(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
-#: Creation options of the ``maps/`` COGs. DEFLATE (read by every GIS) at level 1 with overviews by AVERAGE:
-#: at 8000² this took about half the CPU time of GDAL's defaults (level 6, CUBIC overviews) and wrote files
-#: 0.6-0.7 × the size; CUBIC overviews of a class-patterned map overshoot its range and hold millions of
-#: distinct values that do not compress, AVERAGE ones are means of the cells they cover
-#: (benchmarks/RESULTS.md, session 5). The full-resolution values are the same either way.
-COG_OPTIONS = {"compress": "DEFLATE", "level": 1, "overview_resampling": "AVERAGE"}
+#: Creation options of the ``maps/`` COGs. DEFLATE (read by every GIS) at level 1: at 8000² this took about half
+#: the CPU time of GDAL's default level 6 (benchmarks/RESULTS.md, session 5). The overviews are made by
+#: :func:`overview_levels` and copied as they are (``FORCE_USE_EXISTING``): GDAL's own AVERAGE overviews took
+#: 1.85 of the 2.43 CPU s of a 8000² map, these 0.35 s (benchmarks/RESULTS.md, session 7).
+COG_OPTIONS = {"compress": "DEFLATE", "level": 1, "overviews": "FORCE_USE_EXISTING"}
 #: GDAL block cache of a COG being written [bytes]: at 8000² 16 MiB took the same CPU time as 64 MiB and ~95 MB
-#: less memory per COG; 8 MiB took 1.4 × the time (benchmarks/RESULTS.md, session 5).
+#: less memory per COG; 8 MiB took 1.4 × the time (benchmarks/RESULTS.md, session 5). GDAL has one cache for the
+#: process: COGs written at once get this much each (two sharing 16 MiB took 1.6 × the CPU time, session 7).
 COG_CACHE_BYTES = 16 * 2**20
+#: A COG gets overview levels until the smallest is at most this many cells a side: GDAL's COG driver does the
+#: same with its default BLOCKSIZE (512), so the levels are those GDAL would make (GDAL COG driver documentation,
+#: option OVERVIEW_COUNT).
+OVERVIEW_SIDE = 512
+#: Rows of a map reduced at a time into its overviews (rounded up to a multiple of 2^levels: :func:`overview_rows`) [rows].
+OVERVIEW_STRIP_ROWS = 256
+
+
+def overview_count(shape: tuple[int, int]) -> int:
+    """How many overview levels (factors 2, 4, 8 …) a map of ``shape`` gets: until the smallest is at most
+    :data:`OVERVIEW_SIDE` cells a side."""
+    n, size = 0, max(shape)
+    while size > OVERVIEW_SIDE:
+        n, size = n + 1, -(-size // 2)
+    return n
+
+
+def _halve(sums: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums and counts of 2 × 2 cells (an odd last row or column counts alone)."""
+    r, k = sums.shape
+    if r % 2 or k % 2:
+        sums, counts = (np.pad(a, ((0, r % 2), (0, k % 2))) for a in (sums, counts))
+    sums, counts = sums[0::2] + sums[1::2], counts[0::2] + counts[1::2]
+    return sums[:, 0::2] + sums[:, 1::2], counts[:, 0::2] + counts[:, 1::2]
+
+
+def overview_rows(levels: int) -> int:
+    """Rows of a map :func:`overview_levels` takes at a time for ``levels`` levels: about
+    :data:`OVERVIEW_STRIP_ROWS`, a multiple of 2^levels."""
+    return -(-OVERVIEW_STRIP_ROWS // 2**levels) * 2**levels
+
+
+def overview_levels(strips: Iterable[np.ndarray], outs: list) -> None:
+    """Write the overview levels of a float32 map, given in strips of rows, to ``outs`` (factors 2, 4, 8 …).
+
+    Each overview cell is the mean of the map's cells it covers, NaN (nodata) left out; NaN where
+    all are. The sums and counts are carried level to level (so a level-4 cell is the mean of up to
+    16 cells, not a mean of means) in float32: pairwise sums of at most 4^levels values, relative
+    error below ``levels × 2⁻²³``, for a map's display only.
+
+    Parameters
+    ----------
+    strips : iterable of ndarray, float32
+        The map's rows in order (NaN: nodata), :func:`overview_rows` rows at a time (fewer in the last).
+    outs : list of binary file objects
+        Level 1, 2 … (``len(outs)`` levels); each gets its rows of float32, little-endian, in order.
+    """
+    with np.errstate(invalid="ignore"):  # 0 / 0: no valid cell below
+        for block in strips:
+            nan = np.isnan(block)
+            sums, counts = np.where(nan, np.float32(0), block), (~nan).astype(np.float32)
+            for out in outs:
+                sums, counts = _halve(sums, counts)
+                out.write(np.ascontiguousarray(sums / counts, dtype="<f4").tobytes())
+
+
+def _vrt_of(raw: Path) -> Path:
+    """The VRT describing a raw file of :class:`CogWriter`."""
+    return raw.with_name(raw.name + ".vrt")
 
 
 class CogWriter:
@@ -532,8 +593,8 @@ class CogWriter:
 
     :meth:`write` puts each block (any order, from any thread) into a raw float32 file beside ``path``;
     :meth:`finish` has GDAL's COG driver copy that file, described by a VRT with the CRS, transform,
-    ``units`` and ``long_name`` tags and band description, into ``path`` (:data:`COG_OPTIONS`, overviews
-    included, block cache bounded by :data:`COG_CACHE_BYTES`) and removes the raw file. The raw file only
+    ``units`` and ``long_name`` tags and band description, into ``path`` (:data:`COG_OPTIONS`, with the
+    overviews of :func:`overview_levels`, block cache bounded by :data:`COG_CACHE_BYTES`) and removes the raw files. The raw file only
     passes through the page cache; GDAL releases the GIL while it copies, so COGs can be finished on
     several threads.
 
@@ -557,6 +618,7 @@ class CogWriter:
         self.crs, self.transform = crs, tuple(float(v) for v in np.ravel(transform)[:6])
         self.units, self.long_name = units, long_name
         self._raw = self.path.with_name(f".{self.path.name}.raw")
+        self._extra: list[Path] = []  # the VRTs and overview levels of finish()
         self._fd = os.open(self._raw, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
 
     def write(self, row0: int, block: np.ndarray) -> None:
@@ -567,43 +629,63 @@ class CogWriter:
             n = os.pwrite(self._fd, data, offset)
             data, offset = data[n:], offset + n
 
-    def finish(self) -> None:
-        """Write the COG from the blocks written and remove the raw file."""
-        from xml.sax.saxutils import escape
+    def finish(self, at_once: int = 1) -> None:
+        """Write the COG from the blocks written (with its overviews, :func:`overview_levels`) and remove the raw files.
 
+        ``at_once``: COGs finished at the same time on other threads (GDAL's block cache, one for the
+        process, is sized for all of them: :data:`COG_CACHE_BYTES` each).
+        """
         import rasterio
         import rasterio.shutil
-        from rasterio.crs import CRS
 
         os.close(self._fd)
         self._fd = None
         ny, nx = self.shape
-        a, b, c, d, e, f = self.transform
-        wkt = CRS.from_user_input(self.crs).to_wkt() if self.crs else ""
+        levels = [(self._raw.with_name(f"{self._raw.name}.{k}"), (-(-ny // 2**k), -(-nx // 2**k))) for k in range(1, overview_count(self.shape) + 1)]
         vrt = self._raw.with_suffix(".vrt")
-        vrt.write_text(
-            f'<VRTDataset rasterXSize="{nx}" rasterYSize="{ny}">\n'
-            + (f"  <SRS>{escape(wkt)}</SRS>\n" if wkt else "")
-            + f"  <GeoTransform>{c!r}, {a!r}, {b!r}, {f!r}, {d!r}, {e!r}</GeoTransform>\n"
-            f'  <Metadata><MDI key="long_name">{escape(self.long_name)}</MDI><MDI key="units">{escape(self.units)}</MDI></Metadata>\n'
-            '  <VRTRasterBand dataType="Float32" band="1" subClass="VRTRawRasterBand">\n'
-            f"    <Description>{escape(self.long_name)}</Description>\n"
-            "    <NoDataValue>nan</NoDataValue>\n"
-            f'    <SourceFilename relativeToVRT="1">{escape(self._raw.name)}</SourceFilename>\n'
-            f"    <ImageOffset>0</ImageOffset><PixelOffset>4</PixelOffset><LineOffset>{4 * nx}</LineOffset><ByteOrder>LSB</ByteOrder>\n"
-            "  </VRTRasterBand>\n</VRTDataset>\n",
-            encoding="utf-8",
-        )
+        self._extra = [vrt] + [q for p, _ in levels for q in (p, _vrt_of(p))]
         try:
-            with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_BYTES):
+            if levels:  # the map read back a strip at a time (not memory-mapped: mapped pages would count in the peak)
+                rows = overview_rows(len(levels))
+                with open(self._raw, "rb") as raw, ExitStack() as stack:
+                    outs = [stack.enter_context(open(p, "wb")) for p, _ in levels]
+                    overview_levels((np.fromfile(raw, "<f4", min(rows, ny - r) * nx).reshape(-1, nx) for r in range(0, ny, rows)), outs)
+            overviews = ""
+            for p, shape in levels:
+                _vrt_of(p).write_text(self._vrt(p, shape), encoding="utf-8")
+                overviews += f'    <Overview><SourceFilename relativeToVRT="1">{_vrt_of(p).name}</SourceFilename><SourceBand>1</SourceBand></Overview>\n'
+            vrt.write_text(self._vrt(self._raw, self.shape, overviews, georeferenced=True), encoding="utf-8")
+            with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_BYTES * max(1, at_once)):
                 rasterio.shutil.copy(vrt, self.path, driver="COG", **COG_OPTIONS)
         finally:
             self.discard()
-            vrt.unlink(missing_ok=True)
+
+    def _vrt(self, raw: Path, shape: tuple[int, int], overviews: str = "", georeferenced: bool = False) -> str:
+        """A VRT describing a raw float32 file of ``shape`` (the map, with its grid, tags and ``overviews``; or one of its overviews)."""
+        from xml.sax.saxutils import escape
+
+        from rasterio.crs import CRS
+
+        ny, nx = shape
+        head = ""
+        if georeferenced:
+            a, b, c, d, e, f = self.transform
+            wkt = CRS.from_user_input(self.crs).to_wkt() if self.crs else ""
+            head = ((f"  <SRS>{escape(wkt)}</SRS>\n" if wkt else "")
+                    + f"  <GeoTransform>{c!r}, {a!r}, {b!r}, {f!r}, {d!r}, {e!r}</GeoTransform>\n"
+                    f'  <Metadata><MDI key="long_name">{escape(self.long_name)}</MDI><MDI key="units">{escape(self.units)}</MDI></Metadata>\n')
+        return (f'<VRTDataset rasterXSize="{nx}" rasterYSize="{ny}">\n' + head
+                + '  <VRTRasterBand dataType="Float32" band="1" subClass="VRTRawRasterBand">\n'
+                + (f"    <Description>{escape(self.long_name)}</Description>\n" if georeferenced else "")
+                + "    <NoDataValue>nan</NoDataValue>\n"
+                f'    <SourceFilename relativeToVRT="1">{escape(raw.name)}</SourceFilename>\n'
+                f"    <ImageOffset>0</ImageOffset><PixelOffset>4</PixelOffset><LineOffset>{4 * nx}</LineOffset><ByteOrder>LSB</ByteOrder>\n"
+                + overviews + "  </VRTRasterBand>\n</VRTDataset>\n")
 
     def discard(self) -> None:
-        """Remove the raw file (after :meth:`finish`, or when the map is not written after all)."""
+        """Remove the raw files (after :meth:`finish`, or when the map is not written after all)."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        self._raw.unlink(missing_ok=True)
+        for p in [self._raw, *self._extra]:
+            p.unlink(missing_ok=True)

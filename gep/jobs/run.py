@@ -248,8 +248,10 @@ def _write_maps(result: RunResult, folder: Path, maps: MapsPass | None) -> list[
     """
     sc, cells, acc = result.scenario, result.cells, result.account
     crs, transform = cells.attrs.get("crs"), cells.attrs.get("transform")
-    with ThreadPoolExecutor(execution.threads()) as pool:  # one map per core; leaving waits for every map, a chart's error too
-        finished = [pool.submit(raster.CogWriter.finish, w) for w in maps.writers.values()] if maps is not None else []
+    threads = execution.threads()
+    with ThreadPoolExecutor(threads) as pool:  # one map per core; leaving waits for every map, a chart's error too
+        writers = maps.writers.values() if maps is not None else []
+        finished = [pool.submit(w.finish, min(threads, len(writers))) for w in writers]
         charts.value_by_service_zone(acc.table(), folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {format_money(acc.gep)}/yr")
         if maps is not None:
             charts.gep_map(maps.value, maps.cell_area, maps.zone_index, transform, bool(raster.is_geographic(crs)), folder / "gep_map.png",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import warnings
+
 import numpy as np
 import pytest
 import rasterio
+import rasterio.shutil
 from rasterio.transform import from_origin
 
 from gep.errors import InputError
@@ -99,3 +103,43 @@ def test_the_months_of_a_raster_resampled_in_one_warp_equal_each_month_resampled
     assert np.isnan(together[4].values[50:, :]).any() and not np.isnan(together[3].values[:180]).any()
     with pytest.raises(ValueError, match="different grids"):
         raster.resample_many([bands[0], reference.astype(np.float32)], reference, "bilinear", ["a", "b"])
+
+
+@pytest.mark.parametrize("shape", [(37, 23), (64, 64), (1, 9), (33, 1)])
+def test_overview_levels_are_means_of_the_valid_cells_they_cover_at_every_level(shape, monkeypatch):
+    monkeypatch.setattr(raster, "OVERVIEW_STRIP_ROWS", 8)  # several strips, the last one short
+    rng = np.random.default_rng(11)
+    values = rng.uniform(-5, 100, shape).astype(np.float32)
+    values[rng.random(shape) < 0.3] = np.nan
+    values[:4, :4] = np.nan  # a block of nodata only: NaN above it
+    levels = 3
+    outs = [io.BytesIO() for _ in range(levels)]
+    rows = raster.overview_rows(levels)
+    assert rows % 2**levels == 0
+    raster.overview_levels((values[r:r + rows] for r in range(0, shape[0], rows)), outs)
+    for k, out in enumerate(outs, start=1):
+        f = 2**k
+        ny, nx = -(-shape[0] // f), -(-shape[1] // f)
+        got = np.frombuffer(out.getvalue(), dtype="<f4").reshape(ny, nx)
+        padded = np.full((ny * f, nx * f), np.nan, np.float32)
+        padded[:shape[0], :shape[1]] = values
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the all-NaN blocks
+            want = np.nanmean(padded.reshape(ny, f, nx, f).astype(np.float64), axis=(1, 3))
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-5)
+        assert np.isnan(got[0, 0]) == (k <= 2)
+
+
+@pytest.mark.parametrize("shape", [(513, 20), (1100, 700), (300, 2100), (512, 512)])
+def test_a_cog_gets_the_overview_levels_gdal_would_make(tmp_path, shape):
+    values = np.ones(shape, np.float32)
+    with rasterio.open(tmp_path / "src.tif", "w", driver="GTiff", width=shape[1], height=shape[0], count=1, dtype="float32", crs="EPSG:32650",
+                       transform=from_origin(500000, 4000000, 30, 30)) as dst:
+        dst.write(values, 1)
+    rasterio.shutil.copy(tmp_path / "src.tif", tmp_path / "gdal.tif", driver="COG")
+    cog = raster.CogWriter(tmp_path / "gep.tif", shape, "EPSG:32650", (30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0))
+    cog.write(0, values)
+    cog.finish(at_once=2)
+    with rasterio.open(tmp_path / "gdal.tif") as a, rasterio.open(tmp_path / "gep.tif") as b:
+        assert a.overviews(1) == b.overviews(1) == [2**k for k in range(1, raster.overview_count(shape) + 1)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gdal.tif", "gep.tif", "src.tif"]
