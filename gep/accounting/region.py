@@ -294,7 +294,8 @@ def check_values(sc: Scenario, grid: xr.Dataset, inside: Any) -> list[str]:
     the number of cells, the range and the values found); cells outside the
     plausible range are returned as warnings. One pass over the cells for the least and
     greatest value of every input (:func:`_ranges`), and a second one, counting the cells
-    at fault, only over the inputs whose values leave a range.
+    at fault, only over the inputs whose values leave a range (only the implausible cells when
+    no value leaves the physical range).
     """
     import dask
 
@@ -306,6 +307,9 @@ def check_values(sc: Scenario, grid: xr.Dataset, inside: Any) -> list[str]:
     for name in at_fault:
         (vlo, vhi), (plo, phi) = limits[name]
         v = grid[name].data
+        if not found[name][0] and vlo <= found[name][1] and found[name][2] <= vhi:  # only implausible: every cell inside is finite
+            stats[name] = dict(nan=0, inf=0, below=0, above=0, first=0, implausible=(inside & ((v < plo) | (v > phi))).sum())
+            continue
         finite = np.isfinite(v)
         inner = inside & finite
         impossible = inside & ~(finite & (v >= vlo) & (v <= vhi))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from gep.io.files import sha256_file
+from gep.io.files import sha256_files
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -168,7 +168,9 @@ def read_json(path: Path) -> dict:
 
 
 def hashes(folder: Path, names: list[str]) -> dict[str, str]:
-    return {n: sha256_file(folder / n) for n in sorted(names)}
+    """SHA-256 of the files ``names`` in ``folder`` (several at once: :func:`gep.io.files.sha256_files`)."""
+    names = sorted(names)
+    return dict(zip(names, sha256_files(folder / n for n in names)))
 
 
 def read_run(folder: Path) -> tuple[xr.Dataset, xr.Dataset | None, dict | None]:

@@ -28,7 +28,7 @@ from gep.audit import provenance
 from gep.errors import GepError, InputError, Problem, ScenarioError
 from gep.io import charts, outputs, raster, report
 from gep.io.coefficient_files import recorded_set
-from gep.io.files import sha256_file
+from gep.io.files import sha256_file, sha256_files
 from gep.jobs import inputs
 from gep.jobs.job import Written, check_destination, output_folder
 from gep.units import format_money
@@ -393,11 +393,12 @@ def run_record(sc: Scenario, coef: CoefficientSet, enabled, methods: dict, switc
                                ("landcover_remap", sc.landcover_remap), ("biophysical_table", sc.biophysical_table)) if v is not None}
     files.update({f"inputs.{k}": v.path for k, v in sc.inputs.items() if v.path is not None})
     files.update({f"tables.{k}": v for k, v in sc.tables.items()})
+    files = sorted(files.items())
     return record(
         scenario=mf.ScenarioRef(_relpath(sc.path, folder), sha256_file(sc.path), sc.raw),
         services={"enabled": list(enabled), "methods": {sid: methods[sid] for sid in enabled}, "switches": dict(switches)},
         coefficients=mf.CoefficientsRef.from_dict(coef.provenance()),
-        inputs={k: mf.FileRef(_relpath(p, sc.folder), sha256_file(p)) for k, p in sorted(files.items())},
+        inputs={k: mf.FileRef(_relpath(p, sc.folder), h) for (k, p), h in zip(files, sha256_files(p for _, p in files))},
         constants={k: {"value": v.value, "units": v.unit} for k, v in sc.inputs.items() if v.path is None},
         changes=changes,
         **extra,

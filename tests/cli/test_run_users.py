@@ -84,6 +84,10 @@ def test_an_implausible_input_is_a_warning(gep, tiny, tmp_path):
     p = np.full(tiny.CODES.shape, 8000.0, dtype=np.float32)  # possible, but wetter than anywhere in China
     doc = _run_json(gep, tiny.make(tmp_path, precipitation=p), "--out", tmp_path / "run")
     assert any("precipitation" in w and "plausible range [5, 6500]" in w for w in doc["warnings"])
+    p = np.full(tiny.CODES.shape, 1200.0, dtype=np.float32)
+    p[0, :2] = (8000.0, 2.0)  # one cell too wet, one too dry; the others plausible
+    doc = _run_json(gep, tiny.make(tmp_path, precipitation=p), "--out", tmp_path / "run2")
+    assert any("precipitation" in w and w.split(": ")[1].startswith("2 cells") and "values from 2 to 8000" in w for w in doc["warnings"]), doc["warnings"]
 
 
 # --------------------------------------------------------------------------- output paths
