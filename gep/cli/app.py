@@ -44,32 +44,43 @@ app.add_typer(ledger.app, name="ledger", help="Rights ledger: capacity, carbon, 
 app.add_typer(serve.app)  # gep serve
 
 
-#: glibc's ``M_ARENA_MAX`` (malloc.h).
-_M_ARENA_MAX = -8
+#: glibc's ``mallopt`` parameters (malloc.h) gep sets, with the environment variable that overrides each
+#: (glibc reads ``MALLOC_<NAME>_`` at start; an explicit one wins) and the value [count or bytes]:
+#:
+#: - ``M_ARENA_MAX`` (-8): one arena per core, as glibc keeps without threads, instead of up to eight per core.
+#:   Every thread (dask's, GDAL's) that finds an arena locked gets one of its own, and each arena keeps the
+#:   freed blocks of the numpy temporaries computed in it: ``gep run --demo`` peaked ~150 MB higher
+#:   (benchmarks/RESULTS.md, session 5) for the same CPU time.
+#: - ``M_MMAP_THRESHOLD`` (-3) 64 MiB and ``M_TRIM_THRESHOLD`` (-1) 64 MiB: a block's temporaries (a few to
+#:   tens of MB) are reused from the arenas instead of being mapped and unmapped each time (glibc's own
+#:   threshold moves up to 32 MiB only after such a block is freed, and is trimmed back at twice that): carbon
+#:   stock at 8000² made 0.66-1.1 million page faults and spent 6.7-7.0 s of system CPU time, with these
+#:   63,000 and 3.6 s, for the same peak memory (benchmarks/RESULTS.md, session 7).
+MALLOC_SETTINGS = (("MALLOC_ARENA_MAX", -8, None), ("MALLOC_MMAP_THRESHOLD_", -3, 64 * 2**20), ("MALLOC_TRIM_THRESHOLD_", -1, 64 * 2**20))
 
 
-def bound_malloc_arenas() -> None:
-    """Let glibc's malloc keep one arena per core, as it does without threads, instead of up to eight per core.
+def tune_malloc() -> None:
+    """Set glibc's malloc for gep's work (:data:`MALLOC_SETTINGS`: arenas one per core, large blocks reused).
 
-    Every thread (dask's, GDAL's) that finds an arena locked gets one of its own, and each arena keeps
-    the freed blocks of the numpy temporaries computed in it: ``gep run --demo`` peaked ~150 MB higher
-    (benchmarks/RESULTS.md, issue 21) for the same CPU time. Linux with glibc only; an explicit
-    ``MALLOC_ARENA_MAX`` in the environment wins.
+    Linux with glibc only; a setting given in the environment wins.
     """
     import os
     import sys
 
-    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+    if not sys.platform.startswith("linux"):
         return
     import ctypes
 
     try:
-        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, max(1, len(os.sched_getaffinity(0))))
+        libc = ctypes.CDLL("libc.so.6")
+        for env, param, value in MALLOC_SETTINGS:
+            if env not in os.environ:
+                libc.mallopt(param, max(1, len(os.sched_getaffinity(0))) if value is None else value)
     except (OSError, AttributeError):  # not glibc (musl, another libc): its own policy stays
         pass
 
 
 def main() -> None:
     """Console-script entry point (``gep``)."""
-    bound_malloc_arenas()
+    tune_malloc()
     app()

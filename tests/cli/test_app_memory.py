@@ -1,4 +1,4 @@
-"""``gep`` bounds glibc's malloc arenas to the cores before any command runs (issue 21: peak memory)."""
+"""``gep`` sets glibc's malloc before any command runs: arenas bounded to the cores, large blocks reused (issue 21)."""
 
 from __future__ import annotations
 
@@ -22,15 +22,17 @@ class _Libc:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
-def test_the_arenas_are_bounded_to_the_cores_unless_the_environment_says_otherwise(monkeypatch):
+def test_malloc_is_set_for_gep_unless_the_environment_says_otherwise(monkeypatch):
     libc = _Libc()
     monkeypatch.setattr(ctypes, "CDLL", lambda name: libc)
-    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
-    cli_app.bound_malloc_arenas()
-    assert libc.calls == [(-8, len(os.sched_getaffinity(0)))]  # M_ARENA_MAX
+    for env in ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(env, raising=False)
+    cli_app.tune_malloc()
+    assert libc.calls == [(-8, len(os.sched_getaffinity(0))), (-3, 64 * 2**20), (-1, 64 * 2**20)]  # M_ARENA_MAX, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
-    cli_app.bound_malloc_arenas()
-    assert len(libc.calls) == 1
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "0")
+    cli_app.tune_malloc()
+    assert libc.calls[3:] == [(-3, 64 * 2**20)]
 
 
 def test_a_libc_without_mallopt_leaves_gep_running(monkeypatch):
@@ -39,4 +41,4 @@ def test_a_libc_without_mallopt_leaves_gep_running(monkeypatch):
 
     monkeypatch.setattr(ctypes, "CDLL", missing)
     monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
-    cli_app.bound_malloc_arenas()  # no error: musl or another libc keeps its own policy
+    cli_app.tune_malloc()  # no error: musl or another libc keeps its own policy
