@@ -522,6 +522,14 @@ def georeferenced(ds: xr.Dataset) -> xr.Dataset:
 #: :func:`overview_levels` and copied as they are (``FORCE_USE_EXISTING``): GDAL's own AVERAGE overviews took
 #: 1.85 of the 2.43 CPU s of a 8000² map, these 0.35 s (benchmarks/RESULTS.md, session 7).
 COG_OPTIONS = {"compress": "DEFLATE", "level": 1, "overviews": "FORCE_USE_EXISTING"}
+#: Bytes of a map sampled, in :data:`COG_SAMPLES` pieces spread over it, to decide whether DEFLATE is worth it
+#: (:func:`worth_compressing`).
+COG_SAMPLE_BYTES = 1 << 20
+COG_SAMPLES = 16
+#: A map's COG is deflated when a sample deflates below this share of its size (:func:`worth_compressing`), else
+#: stored as it is. The maps are the files a county publishes: a saving of a quarter is kept, where ``cells.nc``
+#: keeps only a half (:data:`gep.io.outputs.CELLS_WORTH_COMPRESSING`).
+COG_WORTH_COMPRESSING = 0.75
 #: GDAL block cache of a COG being written [bytes]: at 8000² 16 MiB took the same CPU time as 64 MiB and ~95 MB
 #: less memory per COG; 8 MiB took 1.4 × the time (benchmarks/RESULTS.md, session 5). GDAL has one cache for the
 #: process: COGs written at once get this much each (two sharing 16 MiB took 1.6 × the CPU time, session 7).
@@ -582,6 +590,26 @@ def overview_levels(strips: Iterable[np.ndarray], outs: list) -> None:
                 out.write(np.ascontiguousarray(sums / counts, dtype="<f4").tobytes())
 
 
+def worth_compressing(path: Path) -> bool:
+    """Whether a raw map file is worth DEFLATE: a sample of it (:data:`COG_SAMPLE_BYTES` in :data:`COG_SAMPLES`
+    pieces spread over the file) deflated at level 1 is below :data:`COG_WORTH_COMPRESSING` of its size.
+
+    Class-patterned maps and maps mostly outside the region deflate to a few per cent; noisy float maps (water
+    yield from measured rainfall) to ~80 %, at ~40 ns a cell: the 8000² benchmark's water-yield map took
+    2-2.5 CPU s with DEFLATE and 0.5 s stored as it is, for files of 292 and 358 MB with their overviews
+    (benchmarks/RESULTS.md, session 7).
+    """
+    from isal import isal_zlib
+
+    from gep.io.outputs import CELLS_ZLIB_LEVEL
+
+    size = path.stat().st_size
+    piece = max(1, min(size, COG_SAMPLE_BYTES) // COG_SAMPLES)
+    with open(path, "rb") as f:
+        sample = b"".join(os.pread(f.fileno(), piece, k * (size - piece) // max(1, COG_SAMPLES - 1)) for k in range(COG_SAMPLES))
+    return len(isal_zlib.compress(sample, CELLS_ZLIB_LEVEL)) < COG_WORTH_COMPRESSING * len(sample)
+
+
 def _vrt_of(raw: Path) -> Path:
     """The VRT describing a raw file of :class:`CogWriter`."""
     return raw.with_name(raw.name + ".vrt")
@@ -593,8 +621,8 @@ class CogWriter:
 
     :meth:`write` puts each block (any order, from any thread) into a raw float32 file beside ``path``;
     :meth:`finish` has GDAL's COG driver copy that file, described by a VRT with the CRS, transform,
-    ``units`` and ``long_name`` tags and band description, into ``path`` (:data:`COG_OPTIONS`, with the
-    overviews of :func:`overview_levels`, block cache bounded by :data:`COG_CACHE_BYTES`) and removes the raw files. The raw file only
+    ``units`` and ``long_name`` tags and band description, into ``path`` (:data:`COG_OPTIONS`, stored as it is
+    when not :func:`worth_compressing`, with the overviews of :func:`overview_levels`, block cache bounded by :data:`COG_CACHE_BYTES`) and removes the raw files. The raw file only
     passes through the page cache; GDAL releases the GIL while it copies, so COGs can be finished on
     several threads.
 
@@ -655,8 +683,9 @@ class CogWriter:
                 _vrt_of(p).write_text(self._vrt(p, shape), encoding="utf-8")
                 overviews += f'    <Overview><SourceFilename relativeToVRT="1">{_vrt_of(p).name}</SourceFilename><SourceBand>1</SourceBand></Overview>\n'
             vrt.write_text(self._vrt(self._raw, self.shape, overviews, georeferenced=True), encoding="utf-8")
+            options = COG_OPTIONS if worth_compressing(self._raw) else dict(COG_OPTIONS, compress="NONE", level=None)
             with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_BYTES * max(1, at_once)):
-                rasterio.shutil.copy(vrt, self.path, driver="COG", **COG_OPTIONS)
+                rasterio.shutil.copy(vrt, self.path, driver="COG", **{k: v for k, v in options.items() if v is not None})
         finally:
             self.discard()
 

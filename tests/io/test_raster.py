@@ -143,3 +143,19 @@ def test_a_cog_gets_the_overview_levels_gdal_would_make(tmp_path, shape):
     with rasterio.open(tmp_path / "gdal.tif") as a, rasterio.open(tmp_path / "gep.tif") as b:
         assert a.overviews(1) == b.overviews(1) == [2**k for k in range(1, raster.overview_count(shape) + 1)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gdal.tif", "gep.tif", "src.tif"]
+
+
+def test_a_noisy_map_is_stored_as_it_is_and_a_patterned_one_deflated(tmp_path):
+    rng = np.random.default_rng(8)
+    maps = {"noisy.tif": rng.uniform(0, 900, (600, 500)).astype(np.float32),  # water yield from measured rainfall
+            "classes.tif": rng.choice(np.array([0.0, 3.5, 12.25], np.float32), size=(600, 500))}
+    maps["noisy.tif"][:50] = np.nan
+    for name, values in maps.items():
+        cog = raster.CogWriter(tmp_path / name, values.shape, "EPSG:32650", (30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0))
+        cog.write(0, values)
+        cog.finish()
+        with rasterio.open(tmp_path / name) as src:
+            assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+            assert src.profile.get("compress") == (None if name == "noisy.tif" else "deflate")
+            np.testing.assert_array_equal(src.read(1), values)
+            assert src.overviews(1) == [2]
