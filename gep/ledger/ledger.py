@@ -22,6 +22,7 @@ signers never learn whether an id was used.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
@@ -36,7 +37,7 @@ from gep.ledger.evidence import RunFiles
 from gep.ledger import heads, keys, merkle
 from gep.ledger.clock import TIME, now
 from gep.ledger.canonical import BATCH_DOMAIN, SIGNING_DOMAIN, parse, record_bytes, signing_message
-from gep.ledger.errors import BadSignature, IdConflict, InvalidRequest, LedgerError, NotAuthorised, StorageError
+from gep.ledger.errors import AuditFailed, BadSignature, IdConflict, InvalidRequest, LedgerError, NotAuthorised, StorageError
 from gep.ledger.keys import KeyPair
 from gep.ledger.model import SYSTEM_ACCOUNTS, Instrument, check_client_id, parse_amount, parse_price
 from gep.ledger.rules import VERSION, Context, apply, authentic, check_request, end_commit, paused_gc, prove_batches
@@ -631,14 +632,15 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
     go backwards).
     """
     items = list(items)
-    row = tx.one("SELECT seq, time FROM log ORDER BY seq DESC LIMIT 1")
-    size, last_time = (int(row[0]), row[1]) if row else (0, "")
+    row = tx.one("SELECT seq FROM log ORDER BY seq DESC LIMIT 1")
+    size = int(row[0]) if row else 0
     t = clock()
     if not isinstance(t, str) or not TIME.match(t):
         raise StorageError(f"the ledger's clock gave {t!r}, not a UTC time YYYY-MM-DDTHH:MM:SS.ffffffZ")
-    t = max(t, last_time)
     frontier = _frontier(tx, size)
     state = SqlState(tx)
+    if size:
+        t = max(t, _signed_end(tx, state.ledger_id, size, frontier, head_key))
     known = _known_ids(tx, items)
     messages = [_message(item.request) for item in items]
     proven = prove_batches(state, [(item.request, item.signature, m) for item, m in zip(items, messages)])
@@ -685,6 +687,50 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
         for res in results:
             res.head = head if res.status == "created" else None
     return results
+
+
+def _signed_end(tx: Tx, ledger_id: str, size: int, frontier: merkle.Frontier, head_key: KeyPair | None) -> str:
+    """The time of the log's last record as the newest registry-signed head gives it, once that head is shown to
+    cover exactly the log the next record extends: ``size`` records whose stored tree (``frontier``) has its root.
+
+    A log rewritten, cut or extended without the registry key (its heads left as they were) is refused here
+    rather than extended and signed over, and the ledger's clock is the signed one, never an edited column.
+    Without ``head_key`` (nothing will be recorded) the signature is not checked.
+
+    Raises
+    ------
+    AuditFailed
+        The newest head is missing, not the registry's, or does not cover the log (exit 1: run ``verify``).
+    """
+    row = tx.one("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads ORDER BY tree_size DESC LIMIT 1")
+    try:
+        head = _head_row(ledger_id, row) if row is not None else None
+    except (TypeError, ValueError):  # a tree size that is not a number (edited)
+        head = {"tree_size": row[0]}
+    problem = ("the database holds no signed tree head" if head is None
+               else f"the newest signed tree head covers {head['tree_size']} transactions, the log holds {size}" if head["tree_size"] != size
+               else "the log's tree root differs from the newest signed tree head's" if head["root_hash"] != frontier.root().hex()
+               else "the newest tree head is not signed by the registry key" if head_key is not None and not _signed_by(head, head_key.public)
+               else "the newest tree head's time is not a UTC time" if not (isinstance(head["timestamp"], str) and TIME.match(head["timestamp"]))
+               else None)
+    if problem is not None:
+        raise AuditFailed(f"{problem}: the database was changed outside the ledger; nothing was recorded",
+                          hint="run `gep ledger verify` (with the published heads) and restore the database from a copy that passes it")
+    return head["timestamp"]
+
+
+@functools.lru_cache(maxsize=8)
+def _signed_head(ledger_id: str, tree_size: int, root_hash: str, timestamp: str, key_id: str, signature: str, public: str) -> bool:
+    return heads.signature_ok({"ledger": ledger_id, "tree_size": tree_size, "root_hash": root_hash, "timestamp": timestamp,
+                               "key_id": key_id, "signature": signature}, public)
+
+
+def _signed_by(head: dict, public: str) -> bool:
+    """Whether ``head`` carries ``public``'s signature (remembered: a writer checks the head it signed last, commit after commit)."""
+    try:
+        return _signed_head(*(head[k] for k in ("ledger", "tree_size", "root_hash", "timestamp", "key_id", "signature")), public)
+    except (TypeError, ValueError):  # a field of another type (edited): not a signature
+        return False
 
 
 def _known_ids(tx: Tx, items: list[Signed]) -> dict[tuple[str, str], tuple]:

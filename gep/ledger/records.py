@@ -8,7 +8,8 @@ of the rules:
 1. its leaf hash ``SHA-256(0x00 || bytes)`` equals the stored leaf hash (a chunk's stored
    hashes are compared joined, in one comparison, and one by one only where they differ);
 2. its bytes are canonical JSON with exactly the record fields
-   (:func:`gep.ledger.canonical.parse_record`);
+   (:func:`gep.ledger.canonical.parse_record`), and the log row's own columns (signer, type,
+   request hash, time) say what the record says;
 3. its request has the shape of its type (:func:`gep.ledger.rules.check_request`),
    which gives the signing message;
 4. batch signatures are proven once per batch (:func:`gep.ledger.rules.prove_batches`), single
@@ -33,6 +34,7 @@ leaf hashes the chunks carry, and the first process would otherwise wait for the
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -60,7 +62,7 @@ PARENT_SHARE = 0.2
 LEDGER_SHARE = 0.0
 
 #: Kinds of a record's own failure, in the order ``verify`` checks them.
-LEAF, CANONICAL = "leaf", "canonical"
+LEAF, CANONICAL, COLUMNS = "leaf", "canonical", "columns"
 
 
 @dataclass
@@ -243,7 +245,7 @@ class Checks:
         if bad < n:
             p = parsed[bad]
             problem = ((bad, LEAF, "the record's bytes do not hash to its stored leaf hash (record or hash edited)") if stored[bad] is not None
-                       and stored[bad] != p[0].hex() else (bad, CANONICAL, f"the record is not canonical JSON: {p[3].message}"))
+                       and stored[bad] != p[0].hex() else (bad, *p[3]))
         if self.tree_roots is not None:  # the root after each record, up to the first that fails
             root_problem = self.tree_roots.check(chunk[:bad], leaves[:bad])
         if root_problem is not None:  # verify stops at it (after its rules): no chunk follows, and the tree is not asked for
@@ -343,22 +345,49 @@ def _batch_rest(record: dict | None) -> int:
     return max(0, min(sig["size"] - 1 - sig["index"], CHUNK))
 
 
-def _parse(row: tuple) -> tuple[bytes, dict | None, bytes | None, LedgerError | None]:
+def _parse(row: tuple) -> tuple[bytes, dict | None, bytes | None, tuple[str, str] | None]:
     """(leaf hash, record, signing message of a well-formed request, problem) of a row.
 
-    A problem is kept, not raised, so that failures are reported in log order.
+    A problem (kind, message) is kept, not raised, so that failures are reported in log order. A row
+    of a ledger database also carries the columns the writer reads without parsing the record
+    (``signer``, ``type``, ``request_sha256``, ``time``): they must say what the record says
+    (:func:`_columns_problem`).
     """
     data = row[2]
     leaf = merkle.leaf_hash(data)
     try:
         record, request_bytes = parse_record(data)
     except LedgerError as exc:
-        return leaf, None, None, exc
+        return leaf, None, None, (CANONICAL, f"the record is not canonical JSON: {exc.message}")
+    if len(row) > 5:
+        column = _columns_problem(row, record, request_bytes)
+        if column is not None:
+            return leaf, record, None, (COLUMNS, column)
     try:
         check_request(record["request"])
     except LedgerError:
         return leaf, record, None, None  # the rules refuse it, in order
     return leaf, record, SIGNING_DOMAIN + request_bytes, None
+
+
+def _columns_problem(row: tuple, record: dict, request_bytes: bytes) -> str | None:
+    """Which of a log row's columns ``(…, signer, type, request_sha256, time)`` differs from its record, or None.
+
+    The writer finds a retried request by its signer and id and compares the request's hash, and
+    statements date movements by the time column: an edited column would change what they do
+    while the record, its leaf hash and the signed heads stay as they were.
+    """
+    request = record["request"] if type(record["request"]) is dict else {}
+    signer, kind, request_sha256, time = row[5:9]
+    if signer != request.get("signer"):
+        return f"the log's signer column {signer!r} is not the record's request signer (database edited)"
+    if kind != request.get("type"):
+        return f"the log's type column {kind!r} is not the record's request type (database edited)"
+    if time != record["time"]:
+        return f"the log's time column {time!r} is not the record's time {record['time']!r} (database edited)"
+    if request_sha256 != hashlib.sha256(request_bytes).hexdigest():
+        return f"the log's request_sha256 column {request_sha256!r} is not the SHA-256 of the record's request (database edited)"
+    return None
 
 
 def check_here(checks: Checks) -> tuple[Iterator[Chunk], Any]:

@@ -151,7 +151,8 @@ def _diff(a: Any, b: Any, path: str = "effects") -> str:
 
 def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]], rp: Replay | None = None, sizes: Iterable[int] = (),
            merkle_rows: list | None = None, processes: int | None = None, started: tuple | None = None) -> Replay:
-    """Replay log rows ``(seq, client_id, record bytes, stored leaf hash, stored root)``.
+    """Replay log rows ``(seq, client_id, record bytes, stored leaf hash, stored root)``, from a database followed by
+    its columns ``signer, type, request_sha256, time`` (compared with the record by :mod:`gep.ledger.records`).
 
     ``client_id``, leaf hash and root may be None when the source does not store them.
     The records' own checks (:mod:`gep.ledger.records`) run ahead of the rules, in this
@@ -225,7 +226,8 @@ def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> i
             read = _checked_reader()  # the second process checked the bytes: here they are only read
         problem, root_problem, proven = chunk.problem, chunk.root_problem, chunk.proven
         for i in range(chunk.size):
-            seq, client_id, data, _leaf, _root = rows[at + i]
+            row = rows[at + i]
+            seq, client_id, data = row[0], row[1], row[2]
             if seq != expect:
                 raise AuditFailed(f"the log jumps from sequence {expect - 1} to {seq} (a transaction is missing or renumbered)", seq=seq, client_id=client_id)
             expect += 1
@@ -428,9 +430,9 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         p = (start,)
         head_rows = tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads WHERE tree_size >= ? ORDER BY tree_size", p)
         stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in head_rows]
-        rows = tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")
+        rows = tx.q("SELECT seq, client_id, record, leaf_hash, root, signer, type, request_sha256, time FROM log ORDER BY seq")
         if rows and not (type(rows[0][0]) is int and type(rows[0][2]) is bytes):  # SQLite gives these types; other drivers may not
-            rows = [(int(s), c, bytes(r), lh, rt) for s, c, r, lh, rt in rows]
+            rows = [(int(s), c, bytes(r), *rest) for s, c, r, *rest in rows]
         if since is None and rows:  # the records' checks start while the tables are read
             started.append(start_checks(rows, fresh, {h["tree_size"] for h in stored} | given_sizes, True, processes, records.LEDGER_SHARE))
         tables = {
@@ -555,7 +557,7 @@ def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (
     leaves = [leaf_hash(row[2]) for row in before]
     joined = b"".join(leaves)
     if [row[0] for row in before] != list(range(1, n + 1)) or not records.joined_equal([row[3] for row in before], joined):
-        for k, ((seq, cid, _data, stored_leaf, _root), leaf) in enumerate(zip(before, leaves)):
+        for k, ((seq, cid, _data, stored_leaf, *_), leaf) in enumerate(zip(before, leaves)):
             if seq != k + 1 or (stored_leaf is not None and stored_leaf != leaf.hex()):
                 raise AuditFailed("the record's bytes or position differ from its stored leaf hash", seq=seq, client_id=cid)
     rp.leaves = bytearray(joined)

@@ -351,3 +351,38 @@ def test_incremental_verify_catches_a_record_edited_before_the_checkpoint(busy, 
     raw_execute(target, f"UPDATE log SET leaf_hash = '{merkle.leaf_hash(new).hex()}' WHERE seq = {seq}")
     with pytest.raises(AuditFailed, match="no longer hash to the checkpoint's verified head"):
         verify_ledger(busy, since=cp)
+
+
+@pytest.mark.parametrize("heads", ["keep", "drop-after", "all"])
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_the_registry_never_signs_over_a_keyless_rewrite(busy, new_target, keyset, attack, heads):
+    # the next ordinary commit would otherwise sign a head over the rewritten log, and verify would pass from then on
+    edit, _ = ATTACKS[attack]
+    rewrite(busy, new_target("scratch"), edit, heads=heads)
+    size = len(busy.rows())
+    with pytest.raises(AuditFailed, match="the database was changed outside the ledger; nothing was recorded"):
+        busy.transfer(keyset.alice, CAP, "1 kg", "alice", "bob", id="after-rewrite")
+    assert len(busy.rows()) == size
+    with pytest.raises(AuditFailed):
+        verify_ledger(busy)
+
+
+def test_the_writer_keeps_the_signed_clock_not_an_edited_time_column(busy, keyset):
+    # the log's time column moved years ahead: the next record is still dated by the clock (and verify names the column)
+    t = target_of(busy)
+    raw_execute(t, drop_append_only(t, "log"))
+    last = busy.rows()[-1][0]
+    raw_execute(t, f"UPDATE log SET time = '2031-06-01T00:00:00.000000Z' WHERE seq = {last}")
+    res = busy.transfer(keyset.alice, CAP, "1 kg", "alice", "bob", id="after-edit")
+    assert res.record["time"] < "2031"
+    with pytest.raises(AuditFailed, match="log's time column") as info:
+        verify_ledger(busy)
+    assert info.value.seq == last
+
+
+def test_an_edited_newest_head_stops_the_writer(busy, keyset):
+    t = target_of(busy)
+    raw_execute(t, drop_append_only(t, "heads"))
+    raw_execute(t, "UPDATE heads SET timestamp = '2031-06-01T00:00:00.000000Z' WHERE tree_size = (SELECT max(tree_size) FROM heads)")
+    with pytest.raises(AuditFailed, match="not signed by the registry key"):
+        busy.transfer(keyset.alice, CAP, "1 kg", "alice", "bob", id="after-head-edit")

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from gep.ledger.canonical import parse_record
 from gep.ledger.verify import export, verify_export, verify_ledger
 from gep.ledger.errors import AuditFailed
 from tests.ledger.helpers import drop_append_only, raw_execute
@@ -128,9 +129,20 @@ def test_edited_record_with_recomputed_hashes_fails_on_signature(busy):
     seq, _, data, _, _ = rows[6]
     new = data.replace(b'"amount":300', b'"amount":301')
     leaf = merkle.leaf_hash(new).hex()
+    request_sha256 = hashlib.sha256(parse_record(new)[1]).hexdigest()  # the column the writer keeps, edited to match
     lit = f"'\\x{new.hex()}'::bytea" if busy.store.dialect == "postgresql" else f"X'{new.hex()}'"
-    err = _tamper(busy, "log", f"UPDATE log SET record = {lit}, leaf_hash = '{leaf}' WHERE seq = {seq}")
+    err = _tamper(busy, "log", f"UPDATE log SET record = {lit}, leaf_hash = '{leaf}', request_sha256 = '{request_sha256}' WHERE seq = {seq}")
     assert err.seq == seq and ("signature" in err.line() or "tree root" in err.line())
+
+
+@pytest.mark.parametrize("column, value", [("signer", "'" + "ab" * 32 + "'"), ("type", "'retire'"), ("time", "'2031-06-01T00:00:00.000000Z'"),
+                                           ("request_sha256", "'" + "0" * 64 + "'")])
+def test_an_edited_log_column_is_named(busy, column, value):
+    # the writer reads these columns without parsing the record (retries, statements): they must say what the record says
+    rows = busy.rows()
+    seq = rows[6][0]
+    err = _tamper(busy, "log", f"UPDATE log SET {column} = {value} WHERE seq = {seq}")
+    assert err.seq == seq and f"log's {column} column" in err.line() and "database edited" in err.line()
 
 
 def test_edited_projection_tables_are_named(busy):
@@ -182,7 +194,8 @@ def _record_edits(led) -> dict[str, tuple[str, str]]:
     return {
         "record bytes": ("log", f"UPDATE log SET record = {_lit(led, signed)} WHERE seq = {seq}"),
         "not canonical": ("log", f"UPDATE log SET record = {_lit(led, spaced)}, leaf_hash = '{merkle.leaf_hash(spaced).hex()}' WHERE seq = {seq}"),
-        "signature": ("log", f"UPDATE log SET record = {_lit(led, signed)}, leaf_hash = '{merkle.leaf_hash(signed).hex()}' WHERE seq = {seq}"),
+        "signature": ("log", f"UPDATE log SET record = {_lit(led, signed)}, leaf_hash = '{merkle.leaf_hash(signed).hex()}', "
+                             f"request_sha256 = '{hashlib.sha256(parse_record(signed)[1]).hexdigest()}' WHERE seq = {seq}"),
         "stored root": ("log", f"UPDATE log SET root = '{'0' * 64}' WHERE seq = 9"),
         "first record": ("log", f"UPDATE log SET leaf_hash = '{'0' * 64}' WHERE seq = 1"),
         "last record": ("log", f"UPDATE log SET root = '{'0' * 64}' WHERE seq = {len(rows)}"),
@@ -302,7 +315,8 @@ def _rewrite_record_and_expect(led, rows, k, edited: bytes, expected: str) -> No
     root = merkle.Frontier().extend(leaves, roots=True)[-1]
     t = target_of(led)
     raw_execute(t, drop_append_only(t, "log"))
-    raw_execute(t, f"UPDATE log SET record = {_lit(led, edited)}, leaf_hash = '{leaves[-1].hex()}', root = '{root.hex()}' WHERE seq = {seq}")
+    time = json.loads(edited)["time"]  # the column the writer keeps, edited to match
+    raw_execute(t, f"UPDATE log SET record = {_lit(led, edited)}, leaf_hash = '{leaves[-1].hex()}', root = '{root.hex()}', time = '{time}' WHERE seq = {seq}")
     for processes in (1, 2):
         with pytest.raises(AuditFailed) as err:
             verify_ledger(led, processes=processes)
