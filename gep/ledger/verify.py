@@ -51,6 +51,7 @@ RFC 6962 section 2.1 (Merkle hash trees); RFC 8032 section 5.1 (Ed25519).
 from __future__ import annotations
 
 import functools
+import hashlib
 from typing import Any, Iterable, Iterator
 
 from gep.ledger import heads as heads_mod
@@ -63,7 +64,7 @@ from gep.ledger.rules import TRADE_FIELDS, Context, MemoryState, apply, check_in
 __all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "signed_heads", "checkpoint", "EXPORT_FORMAT", "CHECKPOINT_FORMAT"]
 
 EXPORT_FORMAT = "gep-ledger-export/2"
-CHECKPOINT_FORMAT = "gep-ledger-checkpoint/1"
+CHECKPOINT_FORMAT = "gep-ledger-checkpoint/2"
 
 
 class Replay:
@@ -394,7 +395,8 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         A checkpoint written by an earlier verify (:func:`checkpoint`): the log's first
         records must hash to its registry-signed head (checked on the record bytes, with
         no replay), and only the records after it are replayed; history tables are
-        compared from there on, current balances and blocks in full.
+        compared row by row from there on and, before it, with the checkpoint's digests of
+        their rows; current balances and blocks in full.
     keep : bool
         Also return the checkpoint of the verified log as ``summary["checkpoint"]``.
     processes : int, optional
@@ -449,6 +451,8 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             "trades": tx.q("SELECT seq, n, " + ", ".join(TRADE_FIELDS) + " FROM trades WHERE seq > ?", p),
             "market": tx.q("SELECT kind, key, doc, seq FROM market"),
             "merkle": _read_nodes(tx, start, len(rows)),
+            "history_before": history_digests(tx, start) if since is not None else None,
+            "history_after": history_digests(tx, len(rows)) if keep else None,
         }
         return rows, tables
 
@@ -465,6 +469,8 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
                   else _continue(rp0, since, rows, sizes, tables["merkle"]))
         finally:
             stop()
+        if since is not None:  # after the log's first records were shown to be the checkpoint's
+            _check_history(since["history"], tables["history_before"], start)
         if not stored:
             raise AuditFailed("the database holds no signed tree head", hint="every commit signs one: the heads table was emptied")
         check_heads(rp, stored, heads, witnesses)
@@ -472,25 +478,47 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         summary = _summary(rp)
         summary["incremental_from"] = start if since is not None else None
         if keep:
-            summary["checkpoint"] = checkpoint(rp, max(stored, key=lambda h: h["tree_size"]))
+            summary["checkpoint"] = checkpoint(rp, max(stored, key=lambda h: h["tree_size"]), tables["history_after"])
         # freed while the collector is still paused: it would otherwise first walk these millions of objects (~0.15 s at 10^5)
         del rows, tables, rp, fresh
     return summary
 
 
-def checkpoint(rp: Replay, head: dict) -> dict:
+#: History tables whose rows of the transactions up to a checkpoint are kept in it as one digest each
+#: (:func:`history_digests`): an incremental verify has no replayed state before the checkpoint to compare them with.
+_HISTORY = (
+    ("postings", "seq, instrument, account, amount", "seq <= ?"),
+    ("caps", "seq, instrument, key, manifest_sha256, cap", "seq <= ?"),
+    ("evidence_use", "seq, key, instrument, amount, cap", "seq <= ?"),
+    ("prices", "seq, instrument, amount, price, time", "seq <= ?"),
+    ("trades", "seq, n, " + ", ".join(TRADE_FIELDS), "seq <= ?"),
+    ("merkle", "level, idx, hash", "(idx + 1) * (1 << level) <= ?"),  # the nodes of perfect subtrees ending by then
+)
+
+
+def history_digests(tx: Any, size: int) -> dict[str, str]:
+    """SHA-256 of each history table's rows of the first ``size`` transactions (JSON arrays, ordered by every column)."""
+    import msgspec
+
+    return {table: hashlib.sha256(msgspec.json.encode(tx.q(f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {columns}", (size,)))).hexdigest()
+            for table, columns, where in _HISTORY}
+
+
+def checkpoint(rp: Replay, head: dict, history: dict[str, str]) -> dict:
     """What an auditor keeps to verify later transactions only: the verified head and the state after it.
 
     A JSON document (``format`` :data:`CHECKPOINT_FORMAT`) holding the registry-signed head
     of the verified size, the tree frontier, and the ledger state the rules need to decide
     further requests (accounts, instruments, caps, balances, serial blocks, evidence use,
-    the request ids used). Whoever edits it only fools themselves: keep it where the
-    database's writers cannot.
+    the request ids used), and the digests of the history tables' rows up to the head
+    (``history``: :func:`history_digests`, read once verified). Whoever edits it only fools
+    themselves: keep it where the database's writers cannot.
     """
     st = rp.state
     return {
         "format": CHECKPOINT_FORMAT,
         "head": head,
+        "history": history,
         "frontier": [[level, h.hex()] for level, h in rp.frontier.stack],
         "genesis": {"ledger": st.ledger_id, "registry": st.registry, "params": st.params, "operators": list(st.operators)},
         "accounts": [[a.id, a.kind, a.owner, st.account_seq[a.id], a.zone, a.role] for a in st.accounts.values()],
@@ -506,11 +534,23 @@ def checkpoint(rp: Replay, head: dict) -> dict:
     }
 
 
+def _check_history(kept: dict, found: dict, size: int) -> None:
+    """The history tables' rows of the first ``size`` transactions are those a checkpoint verified (:func:`history_digests`)."""
+    for table, _, _ in _HISTORY:
+        if kept.get(table) != found[table]:
+            raise AuditFailed(f"table {table} differs from the log: its rows of transactions 1..{size} are not those the checkpoint verified "
+                              "(edited after they were verified)",
+                              hint="the database was edited outside the ledger; run a full verify to name the row, and restore the database from a backup or an export")
+
+
 def _restore(doc: Any, ledger: Any) -> Replay:
     """A :class:`Replay` positioned after a checkpoint (its head signature and ledger checked)."""
     from gep.ledger.model import Account
 
-    if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT:
+    if isinstance(doc, dict) and doc.get("format") == "gep-ledger-checkpoint/1":
+        raise AuditFailed("the checkpoint was written by an earlier gep (format gep-ledger-checkpoint/1, without the history tables' digests)",
+                          hint="run a full verify to write a new checkpoint")
+    if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT or not isinstance(doc.get("history"), dict):
         raise AuditFailed(f"not a verify checkpoint (format {CHECKPOINT_FORMAT})", hint="give the file written by `gep ledger verify --checkpoint`")
     g = doc["genesis"]
     if g["ledger"] != ledger.id or g["registry"] != ledger.registry:

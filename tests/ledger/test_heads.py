@@ -386,3 +386,31 @@ def test_an_edited_newest_head_stops_the_writer(busy, keyset):
     raw_execute(t, "UPDATE heads SET timestamp = '2031-06-01T00:00:00.000000Z' WHERE tree_size = (SELECT max(tree_size) FROM heads)")
     with pytest.raises(AuditFailed, match="not signed by the registry key"):
         busy.transfer(keyset.alice, CAP, "1 kg", "alice", "bob", id="after-head-edit")
+
+
+@pytest.mark.parametrize("table, sql", [
+    ("prices", "UPDATE prices SET price = '99999' WHERE seq = (SELECT min(seq) FROM prices)"),
+    ("postings", "UPDATE postings SET amount = amount + 1 WHERE seq = (SELECT min(seq) FROM postings WHERE amount > 0) AND amount > 0"),
+    ("caps", "UPDATE caps SET cap = cap + 1"),
+    ("evidence_use", "UPDATE evidence_use SET amount = amount + 1"),
+    ("merkle", "UPDATE merkle SET hash = '" + "0" * 64 + "' WHERE level = 3 AND idx = 0"),
+])
+def test_incremental_verify_catches_history_rows_edited_before_the_checkpoint(busy, keyset, table, sql):
+    """Rows of transactions before the checkpoint have no replayed state to be compared with: the checkpoint keeps their digests."""
+    cp = json.loads(json.dumps(verify_ledger(busy, keep=True)["checkpoint"]))
+    assert cp["format"] == "gep-ledger-checkpoint/2" and set(cp["history"]) == {"postings", "caps", "evidence_use", "prices", "trades", "merkle"}
+    busy.transfer(keyset.alice, CAP, "1 kg", "alice", "bob", id="after-checkpoint")
+    assert verify_ledger(busy, since=cp)["ok"]
+    t = target_of(busy)
+    raw_execute(t, drop_append_only(t, table))
+    raw_execute(t, sql)
+    with pytest.raises(AuditFailed, match=f"table {table} differs from the log: its rows of transactions 1..14 are not those the checkpoint verified"):
+        verify_ledger(busy, since=cp)
+
+
+def test_a_checkpoint_of_an_earlier_gep_asks_for_a_full_verify(busy):
+    cp = dict(verify_ledger(busy, keep=True)["checkpoint"], format="gep-ledger-checkpoint/1")
+    del cp["history"]
+    with pytest.raises(AuditFailed, match="written by an earlier gep") as info:
+        verify_ledger(busy, since=cp)
+    assert "full verify" in info.value.line()
