@@ -519,7 +519,8 @@ def certificate_issue_cmd(
 def certificate_verify_cmd(
     file: Path = typer.Argument(..., help="A certificate written by `gep ledger certificate issue`."),
     registry: Optional[str] = typer.Option(None, "--registry", help="The registry's public key (hex or .pub) to pin."),
-    head: List[Path] = typer.Option([], "--head", help="A tree head published by the registry (pins its key too); repeatable."),
+    head: List[Path] = typer.Option([], "--head", help="A tree head published by the registry (pins its key and the ledger too); repeatable."),
+    ledger: Optional[str] = typer.Option(None, "--ledger", help="The ledger id to pin (a registry key may sign several ledgers)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Verify a certificate offline (no database): record, inclusion proof, signed head, request signature."""
@@ -529,7 +530,7 @@ def certificate_verify_cmd(
 
     pinned = public_keys([registry], "registry key")[0] if registry else None
     try:
-        summary = verify(read_json(file, "certificate"), pinned, read_heads(head))
+        summary = verify(read_json(file, "certificate"), pinned, read_heads(head), ledger)
     except AuditFailed as exc:
         if as_json:
             emit({"ok": False, "error": exc.line()})
@@ -541,6 +542,9 @@ def certificate_verify_cmd(
     say(f"ok: transaction {s['seq']} ({s['kind']}) at {s['time']}: {s['description']}")
     say(f"included in the log of ledger {summary['ledger']} at tree size {summary['tree_size']} (root {summary['root_hash']}), "
                f"head signed by registry key {summary['registry']}")
+    if not summary["ledger_pinned"]:
+        typer.echo(f"note: the ledger was not pinned: compare ledger {summary['ledger']} with the registry's (give --ledger ID or --head PUBLISHED_HEAD)",
+                   err=True)  # a note on stderr, not a result
     if not summary["registry_pinned"]:
         typer.echo(f"note: the registry key was not pinned: compare key id {summary['key_id']} with the registry's published key "
                    "(or give --registry KEY / --head PUBLISHED_HEAD)", err=True)  # a note on stderr, not a result

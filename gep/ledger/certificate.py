@@ -99,7 +99,7 @@ def issue(ledger: Any, ref: str | int) -> dict:
             "head": head}
 
 
-def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str, dict]] = ()) -> dict:
+def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str, dict]] = (), ledger: str | None = None) -> dict:
     """Check a certificate offline (see the module docstring); return its statement and what was checked.
 
     Parameters
@@ -109,8 +109,11 @@ def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str,
     registry : str, optional
         The registry's public key (hex) to pin; refused when the certificate names another.
     published : iterable of (name, head)
-        Tree heads published by the registry: each must be signed by the certificate's
-        registry key, and one of the certificate's tree size must carry its root.
+        Tree heads published by the registry: each must be of the certificate's ledger, signed
+        by its registry key, and one of the certificate's tree size must carry its root.
+    ledger : str, optional
+        The ledger id to pin: a registry key may sign several ledgers (a test ledger beside the
+        real one), so a key alone does not say which log holds the record.
 
     Raises
     ------
@@ -123,6 +126,9 @@ def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str,
         if not isinstance(doc.get(name), kind):
             raise AuditFailed(f"the certificate's {name} is missing or malformed")
     key = doc["registry"]
+    if ledger is not None and doc["ledger"] != ledger:
+        raise AuditFailed(f"the certificate is of ledger {doc['ledger']}, not of the pinned ledger {ledger}",
+                          hint="this certificate's record is in another log signed by the same registry")
     if registry is not None and key != registry:
         raise AuditFailed(f"the certificate names registry key {key[:16]}…, not the pinned key {registry[:16]}…",
                           hint="this certificate was not signed by the registry you trust")
@@ -163,10 +169,13 @@ def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str,
     pinned = registry is not None
     for name, h in published:
         heads.check_shape(h, name)
+        if h["ledger"] != doc["ledger"]:
+            raise AuditFailed(f"{name} is a head of ledger {h['ledger']}, not of the certificate's ledger {doc['ledger']}")
         if not heads.signature_ok(h, key):
             raise AuditFailed(f"{name} is not signed by the certificate's registry key {key[:16]}…")
         if h["tree_size"] == head["tree_size"] and h["root_hash"] != head["root_hash"]:
             raise AuditFailed(f"{name} has root {h['root_hash'][:16]}… at tree size {h['tree_size']}, the certificate's head {head['root_hash'][:16]}…")
         pinned = True
     return {"ok": True, "statement": stated, "ledger": doc["ledger"], "registry": key, "key_id": heads.key_id(key), "registry_pinned": pinned,
+            "ledger_pinned": ledger is not None or bool(published),
             "tree_size": head["tree_size"], "root_hash": head["root_hash"], "head_timestamp": head["timestamp"]}

@@ -61,3 +61,15 @@ def test_certificates_verify_offline_and_forgeries_fail(mk):
         certificate.verify(doc, published=[("published head", led.head())])
     with pytest.raises(InvalidRequest, match="certificates are of"):
         certificate.issue(led, "open-bob")
+
+
+def test_a_certificate_pins_its_ledger_not_only_the_registry_key(mk):
+    # a registry key may sign a test ledger beside the real one: the key alone does not say which log holds the record
+    led = mk.led
+    doc = certificate.issue(led, str(led.transfer(mk.k.bob, "cash/CNY", "1 CNY", "bob", "carol").seq))
+    assert not certificate.verify(doc, registry=mk.reg.public)["ledger_pinned"]
+    assert certificate.verify(doc, ledger=led.id)["ledger_pinned"]
+    with pytest.raises(AuditFailed, match=f"not of the pinned ledger {'f' * 32}"):
+        certificate.verify(doc, registry=mk.reg.public, ledger="f" * 32)
+    with pytest.raises(AuditFailed, match="is a head of ledger f+, not of the certificate's ledger"):
+        certificate.verify(doc, published=[("the real ledger's head", dict(led.head(), ledger="f" * 32))])
