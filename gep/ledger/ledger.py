@@ -22,7 +22,6 @@ signers never learn whether an id was used.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import time
@@ -682,6 +681,7 @@ def _append(tx: Tx, items: Iterable[Signed], linked: bool, head_key: KeyPair | N
     state.flush()
     if last is not None:
         head = heads.sign_head(state.ledger_id, frontier.size, last.root, last.record["time"], head_key)
+        _remember(_head_key(head, head_key.public))  # the next commit checks it: no second Ed25519 verification
         tx.x("INSERT INTO heads (tree_size, root_hash, timestamp, key_id, signature) VALUES (?, ?, ?, ?, ?)",
              (head["tree_size"], head["root_hash"], head["timestamp"], head["key_id"], head["signature"]))
         for res in results:
@@ -719,18 +719,32 @@ def _signed_end(tx: Tx, ledger_id: str, size: int, frontier: merkle.Frontier, he
     return head["timestamp"]
 
 
-@functools.lru_cache(maxsize=8)
-def _signed_head(ledger_id: str, tree_size: int, root_hash: str, timestamp: str, key_id: str, signature: str, public: str) -> bool:
-    return heads.signature_ok({"ledger": ledger_id, "tree_size": tree_size, "root_hash": root_hash, "timestamp": timestamp,
-                               "key_id": key_id, "signature": signature}, public)
+#: Heads this process signed or found signed, with the key: a writer checks the head it signed at the previous commit.
+_SIGNED: set[tuple] = set()
+
+
+def _head_key(head: dict, public: str) -> tuple:
+    return (*(head[k] for k in ("ledger", "tree_size", "root_hash", "timestamp", "key_id", "signature")), public)
 
 
 def _signed_by(head: dict, public: str) -> bool:
-    """Whether ``head`` carries ``public``'s signature (remembered: a writer checks the head it signed last, commit after commit)."""
+    """Whether ``head`` carries ``public``'s signature (remembered in :data:`_SIGNED`)."""
+    key = _head_key(head, public)
+    if key in _SIGNED:
+        return True
     try:
-        return _signed_head(*(head[k] for k in ("ledger", "tree_size", "root_hash", "timestamp", "key_id", "signature")), public)
+        ok = heads.signature_ok(head, public)
     except (TypeError, ValueError):  # a field of another type (edited): not a signature
         return False
+    if ok:
+        _remember(key)
+    return ok
+
+
+def _remember(key: tuple) -> None:
+    if len(_SIGNED) >= 64:
+        _SIGNED.clear()
+    _SIGNED.add(key)
 
 
 def _known_ids(tx: Tx, items: list[Signed]) -> dict[tuple[str, str], tuple]:
