@@ -33,13 +33,14 @@ from typing import Any
 
 from gep.ledger import keys
 from gep.ledger.canonical import HEAD_DOMAIN, WITNESS_DOMAIN, canonical
-from gep.ledger.errors import AuditFailed
+from gep.ledger.errors import AuditFailed, InvalidRequest
 
 __all__ = ["HEAD_FIELDS", "key_id", "sign_head", "head_message", "check_shape", "signature_ok", "cosign", "cosignature_ok"]
 
 #: The fields a head's signature covers, besides which it holds ``signature`` (and optionally ``cosignatures``).
 HEAD_FIELDS = ("ledger", "tree_size", "root_hash", "timestamp", "key_id")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX128 = re.compile(r"^[0-9a-f]{128}$")
 
 
 def key_id(public: str) -> str:
@@ -71,6 +72,8 @@ def check_shape(head: Any, where: str) -> dict:
             raise AuditFailed(f"{where}: {name} is not 64 lowercase hex digits")
     if not all(isinstance(head[k], str) for k in ("ledger", "timestamp", "signature")):
         raise AuditFailed(f"{where}: ledger, timestamp and signature must be strings")
+    if not _HEX128.match(head["signature"]):  # one spelling per signature: upper-case hex would be the same signature re-spelt
+        raise AuditFailed(f"{where}: signature is not 128 lowercase hex digits")
     cos = head.get("cosignatures", [])
     if not isinstance(cos, list) or not all(isinstance(c, dict) and set(c) == {"key_id", "signature"} and all(isinstance(v, str) for v in c.values()) for c in cos):
         raise AuditFailed(f"{where}: cosignatures must be a list of {{key_id, signature}}")
@@ -83,8 +86,17 @@ def signature_ok(head: dict, public: str) -> bool:
 
 
 def cosign(head: dict, key: keys.KeyPair) -> dict:
-    """``head`` with a cosignature of ``key`` added (replacing an earlier one by the same key)."""
+    """``head`` with a cosignature of ``key`` added (replacing an earlier one by the same key).
+
+    Raises
+    ------
+    InvalidRequest
+        ``key`` is the key that signed the head: a witness is someone other than the registry.
+    """
     kid = key_id(key.public)
+    if kid == head.get("key_id"):
+        raise InvalidRequest("the witness key is the registry key that signed the head: a witness cosigns with a key of its own",
+                             hint="cosign with the witness's key (gep ledger keygen WITNESS)")
     sig = key.sign(WITNESS_DOMAIN + canonical({k: head[k] for k in HEAD_FIELDS}))
     others = [c for c in head.get("cosignatures", []) if c["key_id"] != kid]
     return {**head, "cosignatures": others + [{"key_id": kid, "signature": sig}]}

@@ -472,7 +472,9 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         if since is not None:  # after the log's first records were shown to be the checkpoint's
             _check_history(since["history"], tables["history_before"], start)
         if not stored:
-            raise AuditFailed("the database holds no signed tree head", hint="every commit signs one: the heads table was emptied")
+            raise AuditFailed("the database holds no signed tree head" + (f" of the checkpoint's size {start} or more" if since is not None else ""),
+                              seq=start + 1 if since is not None and len(rows) > start else None,
+                              hint="every commit signs one: heads were removed from the heads table")
         check_heads(rp, stored, heads, witnesses)
         _compare_tables(rp, tables)
         summary = _summary(rp)

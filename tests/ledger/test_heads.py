@@ -23,7 +23,7 @@ from gep.ledger import keys
 from gep.ledger import ledger as ledger_mod
 from gep.ledger.verify import export, verify_export, verify_ledger
 from gep.ledger.canonical import parse
-from gep.ledger.errors import AuditFailed
+from gep.ledger.errors import AuditFailed, InvalidRequest
 from gep.ledger.store import APPEND_ONLY, SCHEMA_VERSION, open_store
 from tests.ledger.helpers import drop_append_only, raw_execute
 
@@ -414,3 +414,12 @@ def test_a_checkpoint_of_an_earlier_gep_asks_for_a_full_verify(busy):
     with pytest.raises(AuditFailed, match="written by an earlier gep") as info:
         verify_ledger(busy, since=cp)
     assert "full verify" in info.value.line()
+
+
+def test_a_head_signature_has_one_spelling_and_the_registry_is_not_its_own_witness(busy, keyset):
+    head = busy.head()
+    with pytest.raises(AuditFailed, match="signature is not 128 lowercase hex digits"):
+        verify_ledger(busy, [("upper.json", dict(head, signature=head["signature"].upper()))])
+    with pytest.raises(InvalidRequest, match="witness key is the registry key"):
+        heads_mod.cosign(head, keyset.registry)
+    assert heads_mod.cosignature_ok(heads_mod.cosign(head, keyset.alice), keyset.alice.public)
