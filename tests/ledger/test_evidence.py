@@ -48,7 +48,7 @@ def test_planted_coefficient_set_in_the_working_directory_changes_nothing(ledger
     assert r.record["effects"]["buffer"]["share"] == "0.2" and r.record["effects"]["buffer"]["amount"] == 2000
     genesis = ledger.history(limit=None)[0]["record"]["request"]["params"]
     assert genesis["buffer_share"] == {"capacity": "0", "carbon": "0.2"}
-    assert genesis["rounding"] == {"buffer": "ceiling", "evidence_cap": "floor", "payment": "half-up", "ratio": "floor", "fee": "half-up"}
+    assert genesis["rounding"] == {"buffer": "ceiling", "evidence_cap": "floor", "payment": "half-up", "fills": "cumulative", "ratio": "floor", "fee": "half-up"}
     assert genesis["units"]["carbon"] == {"base": "kgCO2e", "display": "tCO2e", "per_display": 1000}
     assert genesis["coefficients"]["id"] == "ledger-2026" and len(genesis["coefficients"]["manifest_sha256"]) == 64
     assert verify_ledger(ledger)["parameters"] == genesis
