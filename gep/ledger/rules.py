@@ -819,7 +819,12 @@ def _evidence(state: State, request: dict, ins: Instrument, ctx: Context) -> tup
     resolved = ctx.evidence
     if resolved is None:
         raise InvalidRequest("an issuance needs its evidence resolved (the run manifest)", hint="cite the manifest.json of the run as evidence", key="evidence")
-    if resolved.get("manifest_sha256") != ev["manifest_sha256"] or resolved.get("selector") != ev["selector"]:
+    got = resolved.get("selector")
+    if resolved.get("manifest_sha256") != ev["manifest_sha256"] or got != ev["selector"]:
+        zone = got.get("zone") if isinstance(got, dict) else None
+        if resolved.get("manifest_sha256") == ev["manifest_sha256"] and zone != ev["selector"].get("zone"):
+            raise InvalidRequest(f"the request selects zone {ev['selector'].get('zone')!r}; the run resolves it to zone {zone!r}",
+                                 hint="a selection names its zone by the id (every spelling of a zone shares one cap): sign it again")
         raise InvalidRequest("the evidence resolved does not match the evidence the request cites",
                              hint="the manifest file changed since the request was signed; sign it again")
     sel = ev["selector"]
