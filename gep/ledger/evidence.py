@@ -146,7 +146,7 @@ def resolve(files: RunFiles, manifest_path: str | Path, instrument: Instrument, 
     Returns
     -------
     dict
-        ``manifest_sha256``, ``selector``, ``cap`` [base units, int],
+        ``manifest_sha256``, ``selector`` (its zone by id), ``cap`` [base units, int],
         ``kind`` (the manifest's kind), ``file``, ``file_sha256`` and
         ``attestation`` (see :func:`attestation`; absent when the run is neither
         reproducible here nor signed, which the rules refuse).
@@ -156,7 +156,8 @@ def resolve(files: RunFiles, manifest_path: str | Path, instrument: Instrument, 
     EvidenceError
         The manifest does not hold the needed output, nothing matches the
         selection, the table contradicts itself or its manifest, the run does not
-        reproduce, or its signature is not an operator's.
+        reproduce, or its signature is not an operator's; a zone name shared by zones
+        of several ids.
     EvidenceChanged
         An output differs from its SHA-256 in the manifest.
     """
