@@ -56,8 +56,9 @@ the bid (or skipped at settlement, when a new table forbids it meanwhile). Right
 that expired meanwhile are not delivered (expired rights cannot move).
 
 Payment is ``round_half_up(price × quantity)`` to the fen (:func:`gep.ledger.cash.payment`);
-the fills of a buy listing pay the differences of the cumulative amount, so they add
-up to its escrow exactly. Prices are CNY per display unit (t/yr, t CO2e, tce) of
+the fills of a fixed-price or negotiated listing, sell or buy, pay the differences of the
+cumulative amount, so they add up to the payment of the quantity filled (a buy listing's
+escrow) exactly, however the quantity is split. Prices are CNY per display unit (t/yr, t CO2e, tce) of
 the quantity *delivered*.
 
 Who sees what, and when: the log is readable by every auditor, so everything recorded
@@ -176,6 +177,20 @@ def _trade(state: State, moves: Moves, ctx: Context, n: int, key: str, doc: dict
              "reserve": _reserve(seller, buyer), "time": ctx.time}
     state.add_trade(ctx.seq, n, trade)
     return {**trade, "ratio_table": ratio["table"], "ratio_table_seq": ratio["table_seq"], "from_zone": ratio["from_zone"], "to_zone": ratio["to_zone"]}
+
+
+def _fill_payment(state: State, doc: dict, price: Decimal, quantity: int, ins: Instrument) -> int:
+    """What a fill of ``quantity`` of a fixed-price listing pays [fen]: the cumulative payment after it less before it.
+
+    ``payment(filled + quantity) − payment(filled)``, so the fills of a listing add up to the
+    payment of the quantity filled, to the fen, however it is split (rounding ``fills`` =
+    ``cumulative`` of the genesis record). Ledgers whose genesis predates that rule
+    (:data:`gep.ledger.rules.EARLIER_ROUNDING`) rounded each fill of a sell listing on its
+    own, and are still decided (and replayed) so.
+    """
+    if doc["side"] == "sell" and state.params["rounding"].get("fills") != "cumulative":
+        return cash.payment(price, quantity, ins.per_display)
+    return cash.payment(price, doc["filled"] + quantity, ins.per_display) - cash.payment(price, doc["filled"], ins.per_display)
 
 
 def _parties(state: State, doc: dict, other: Account) -> tuple[Account, Account]:
@@ -297,10 +312,7 @@ def _apply_bid(state: State, request: dict, ctx: Context) -> dict:
         raise InvalidRequest(f"listing {key} has {ins.display(remaining)} left, less than {ins.display(quantity)}")
     if quantity < min(doc["min_lot"], remaining):
         raise InvalidRequest(f"listing {key} fills at least {ins.display(min(doc['min_lot'], remaining))} (its minimum lot), not {ins.display(quantity)}")
-    if doc["side"] == "sell":
-        pay = cash.payment(price, quantity, ins.per_display)
-    else:
-        pay = cash.payment(price, doc["filled"] + quantity, ins.per_display) - cash.payment(price, doc["filled"], ins.per_display)
+    pay = _fill_payment(state, doc, price, quantity, ins)
     why = _unfit(ins, quantity, ratio, pay)
     if why:
         raise InvalidRequest(f"bid on listing {key}: {why}", hint="trade a larger quantity")

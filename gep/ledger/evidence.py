@@ -11,7 +11,9 @@ An issuance cites the ``manifest.json`` of the run that computed the quantity:
     A ``gep run`` whose outputs include ``account.csv``; the cap is the sum of
     the ``carbon_sequestration`` quantity [t CO2/yr] of the vintage year,
     optionally of one zone (the project area) and/or one ecosystem type,
-    converted to kg CO2e and rounded down.
+    converted to kg CO2e and rounded down. A zone may be named by its id or
+    its ``zone_name`` / ``zone_name_zh``; the selection is keyed (and signed) by
+    the id of the rows it matches, so every spelling of a zone shares one cap.
 
 Every output file listed in the manifest is checked against its SHA-256 first
 (:class:`~gep.ledger.errors.EvidenceChanged` on a difference), then the table is
@@ -106,7 +108,11 @@ def _norm_id(text: str) -> str:
 
 
 def selector(instrument: Instrument, zone: str | None = None, ecosystem: str | None = None) -> dict:
-    """What part of a run an issuance of ``instrument`` draws on (signed in the request)."""
+    """What part of a run an issuance of ``instrument`` draws on, as asked (``zone``: an id or a name).
+
+    :func:`resolve` replaces a zone's name by its id (the selection signed in the request), so
+    every spelling of a zone is one evidence key with one cap.
+    """
     if instrument.kind == "capacity":
         if zone or ecosystem:
             raise InvalidRequest("zone and ecosystem select a project area of a `gep run`; capacity credits are selected by the instrument id", key="zone")
@@ -140,7 +146,7 @@ def resolve(files: RunFiles, manifest_path: str | Path, instrument: Instrument, 
     Returns
     -------
     dict
-        ``manifest_sha256``, ``selector``, ``cap`` [base units, int],
+        ``manifest_sha256``, ``selector`` (its zone by id), ``cap`` [base units, int],
         ``kind`` (the manifest's kind), ``file``, ``file_sha256`` and
         ``attestation`` (see :func:`attestation`; absent when the run is neither
         reproducible here nor signed, which the rules refuse).
@@ -150,7 +156,8 @@ def resolve(files: RunFiles, manifest_path: str | Path, instrument: Instrument, 
     EvidenceError
         The manifest does not hold the needed output, nothing matches the
         selection, the table contradicts itself or its manifest, the run does not
-        reproduce, or its signature is not an operator's.
+        reproduce, or its signature is not an operator's; a zone name shared by zones
+        of several ids.
     EvidenceChanged
         An output differs from its SHA-256 in the manifest.
     """
@@ -166,7 +173,7 @@ def resolve(files: RunFiles, manifest_path: str | Path, instrument: Instrument, 
     if instrument.kind == "capacity":
         cap, name, rows = _capacity_cap(files, instrument, folder, hashes, where, kind)
     else:
-        cap, name, rows = _carbon_cap(files, instrument, sel, folder, hashes, where, kind)
+        sel, cap, name, rows = _carbon_cap(files, instrument, sel, folder, hashes, where, kind)
     check_consistency(manifest, rows, instrument.kind, where)
     out = {"manifest_sha256": digest, "selector": sel, "cap": cap, "kind": kind, "file": name, "file_sha256": hashes[name]}
     att = attestation(files, manifest_path, manifest, digest, operators, where)
@@ -343,7 +350,30 @@ def _capacity_cap(files: RunFiles, ins: Instrument, folder: Path, hashes: dict, 
     return cap, name, rows
 
 
-def _carbon_cap(files: RunFiles, ins: Instrument, sel: dict, folder: Path, hashes: dict, where: str, kind: str) -> tuple[int, str, list[dict]]:
+def _zone_rows(rows: list[dict], zone: str, where: str) -> tuple[str, list[dict]]:
+    """The id of the zone ``zone`` names (its id, else its ``zone_name`` or ``zone_name_zh``) and its rows.
+
+    An id wins over a name; a name shared by zones of different ids is refused (ambiguous).
+
+    Raises
+    ------
+    EvidenceError
+        No row has that id or name, or the name belongs to several zones.
+    """
+    hits = [r for r in rows if _norm_id(r["zone"]) == zone]
+    if not hits:
+        hits = [r for r in rows if zone in (r.get("zone_name"), r.get("zone_name_zh"))]
+    ids = sorted({_norm_id(r["zone"]) for r in hits})
+    if not ids:
+        zones = sorted({_norm_id(r["zone"]) for r in rows})
+        raise EvidenceError(f"{where}: no zone {zone!r} in account.csv", hint=f"zones: {', '.join(zones[:20])}")
+    if len(ids) > 1:
+        raise EvidenceError(f"{where}: zone name {zone!r} names zones {', '.join(ids)} in account.csv", hint="cite the zone by its id")
+    return ids[0], hits
+
+
+def _carbon_cap(files: RunFiles, ins: Instrument, sel: dict, folder: Path, hashes: dict, where: str, kind: str) -> tuple[dict, int, str, list[dict]]:
+    """The selection (its zone by id), the cap [kg CO2e], the table's name and rows of a carbon issuance."""
     from gep.units import affine
 
     name = "account.csv"
@@ -361,10 +391,8 @@ def _carbon_cap(files: RunFiles, ins: Instrument, sel: dict, folder: Path, hashe
         raise EvidenceError(f"{where}: no carbon sequestration for vintage {ins.vintage}", hint=f"the run covers year(s) {', '.join(years)}")
     hits = year
     if "zone" in sel:
-        hits = [r for r in hits if _norm_id(r["zone"]) == sel["zone"] or r.get("zone_name", "") == sel["zone"] or r.get("zone_name_zh", "") == sel["zone"]]
-        if not hits:
-            zones = sorted({_norm_id(r["zone"]) for r in year})
-            raise EvidenceError(f"{where}: no zone {sel['zone']!r} in account.csv", hint=f"zones: {', '.join(zones[:20])}")
+        zone, hits = _zone_rows(year, sel["zone"], where)
+        sel = {**sel, "zone": zone}
     if "ecosystem" in sel:
         hits = [r for r in hits if r["ecosystem"] == sel["ecosystem"]]
         if not hits:
@@ -380,7 +408,7 @@ def _carbon_cap(files: RunFiles, ins: Instrument, sel: dict, folder: Path, hashe
                                 hint="the run reports carbon sequestration in tCO2/yr") from exc
         total += q * Decimal(repr(float(scale)))
     cap = int(total.to_integral_value(rounding=ROUND_FLOOR))
-    return max(cap, 0), name, rows
+    return sel, max(cap, 0), name, rows
 
 
 # --------------------------------------------------------------------------- genesis

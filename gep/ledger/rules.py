@@ -69,16 +69,21 @@ from gep.ledger.model import (
 from gep.numbers import parse_decimal
 
 __all__ = ["State", "MemoryState", "Context", "Moves", "apply", "end_commit", "authentic", "prove_batches", "check_request", "check_params",
-           "evidence_key", "buffer_amount", "check_invariants", "paused_gc", "VERSION", "ROUNDING", "UNITS", "MAX_DVP_LEGS", "APPLY",
+           "evidence_key", "buffer_amount", "check_invariants", "paused_gc", "VERSION", "ROUNDING", "EARLIER_ROUNDING", "UNITS", "MAX_DVP_LEGS", "APPLY",
            "need_account", "need_registry", "need_owner", "need_instrument", "live_instrument", "parse_instrument", "positive_int", "check_price"]
 
 #: Request format version (2: parameters fixed at genesis, signer-scoped ids, DvP legs, recalculation;
 #: 3: the market: cash, allocated rights, listings and auctions, trading ratios, compliance; zones and roles of accounts).
 VERSION = 3
 #: Rounding rules the code implements; the genesis record states them and replay refuses others.
-#: ``payment``: CNY owed for a quantity at a price, to the fen, half up (四舍五入); ``ratio``: what a
-#: buyer receives across zones, quantity ÷ ratio rounded down to a base unit; ``fee``: paid-use fee, to the fen, half up.
-ROUNDING = {"buffer": "ceiling", "evidence_cap": "floor", "payment": "half-up", "ratio": "floor", "fee": "half-up"}
+#: ``payment``: CNY owed for a quantity at a price, to the fen, half up (四舍五入); ``fills``: the fills
+#: of a fixed-price listing pay the differences of the cumulative payment, so they add up to the payment
+#: of the quantity filled; ``ratio``: what a buyer receives across zones, quantity ÷ ratio rounded down to
+#: a base unit; ``fee``: paid-use fee, to the fen, half up.
+ROUNDING = {"buffer": "ceiling", "evidence_cap": "floor", "payment": "half-up", "fills": "cumulative", "ratio": "floor", "fee": "half-up"}
+#: Rounding stated by format-3 ledgers made before ``fills`` (before December 2026): each fill of a sell listing
+#: was rounded on its own. Their genesis is still read, and their fills are decided (and replayed) that way.
+EARLIER_ROUNDING = ({k: v for k, v in ROUNDING.items() if k != "fills"},)
 #: Units of each instrument kind, as stated in the genesis record.
 UNITS = {kind: {"base": base, "display": display, "per_display": per} for kind, (base, display, per) in Instrument.UNITS.items()}
 #: Most legs of one delivery-versus-payment batch.
@@ -477,7 +482,8 @@ def check_params(params: Any) -> dict:
 
     ``coefficients`` (``id``, ``version``, ``manifest_sha256`` of the ledger coefficient set),
     ``buffer_share`` (a decimal fraction per kind issued against evidence), ``rounding`` and ``units``
-    (which must state exactly what this code implements: :data:`ROUNDING`, :data:`UNITS`).
+    (which must state exactly what this code implements: :data:`ROUNDING`, or a rounding of earlier
+    ledgers it still decides by, :data:`EARLIER_ROUNDING`; :data:`UNITS`).
 
     Raises
     ------
@@ -495,7 +501,7 @@ def check_params(params: Any) -> dict:
         raise InvalidRequest(f"genesis params.buffer_share must give a share for each of {sorted(EVIDENCE_KINDS)}")
     for kind, text in shares.items():
         _share(text, f"genesis buffer share of {kind}")
-    if params["rounding"] != ROUNDING:
+    if params["rounding"] != ROUNDING and params["rounding"] not in EARLIER_ROUNDING:
         raise InvalidRequest(f"genesis rounding {params['rounding']!r} is not what this gep implements ({ROUNDING})",
                              hint="this ledger was made by another gep version; verify it with that version")
     if params["units"] != UNITS:
@@ -813,7 +819,12 @@ def _evidence(state: State, request: dict, ins: Instrument, ctx: Context) -> tup
     resolved = ctx.evidence
     if resolved is None:
         raise InvalidRequest("an issuance needs its evidence resolved (the run manifest)", hint="cite the manifest.json of the run as evidence", key="evidence")
-    if resolved.get("manifest_sha256") != ev["manifest_sha256"] or resolved.get("selector") != ev["selector"]:
+    got = resolved.get("selector")
+    if resolved.get("manifest_sha256") != ev["manifest_sha256"] or got != ev["selector"]:
+        zone = got.get("zone") if isinstance(got, dict) else None
+        if resolved.get("manifest_sha256") == ev["manifest_sha256"] and zone != ev["selector"].get("zone"):
+            raise InvalidRequest(f"the request selects zone {ev['selector'].get('zone')!r}; the run resolves it to zone {zone!r}",
+                                 hint="a selection names its zone by the id (every spelling of a zone shares one cap): sign it again")
         raise InvalidRequest("the evidence resolved does not match the evidence the request cites",
                              hint="the manifest file changed since the request was signed; sign it again")
     sel = ev["selector"]

@@ -11,8 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from gep.audit.evidence import RunFiles, attest
+from gep.ledger.evidence import resolve
 from gep.ledger.errors import EvidenceChanged, EvidenceError, InvalidRequest, OverIssuance, StorageError
 from gep.ledger.ledger import Ledger
+from gep.ledger.model import Instrument
 from gep.ledger.verify import verify_ledger
 from tests.ledger.helpers import _sha, unchanged
 
@@ -48,7 +50,7 @@ def test_planted_coefficient_set_in_the_working_directory_changes_nothing(ledger
     assert r.record["effects"]["buffer"]["share"] == "0.2" and r.record["effects"]["buffer"]["amount"] == 2000
     genesis = ledger.history(limit=None)[0]["record"]["request"]["params"]
     assert genesis["buffer_share"] == {"capacity": "0", "carbon": "0.2"}
-    assert genesis["rounding"] == {"buffer": "ceiling", "evidence_cap": "floor", "payment": "half-up", "ratio": "floor", "fee": "half-up"}
+    assert genesis["rounding"] == {"buffer": "ceiling", "evidence_cap": "floor", "payment": "half-up", "fills": "cumulative", "ratio": "floor", "fee": "half-up"}
     assert genesis["units"]["carbon"] == {"base": "kgCO2e", "display": "tCO2e", "per_display": 1000}
     assert genesis["coefficients"]["id"] == "ledger-2026" and len(genesis["coefficients"]["manifest_sha256"]) == 64
     assert verify_ledger(ledger)["parameters"] == genesis
@@ -98,6 +100,47 @@ def test_one_run_selection_backs_one_instrument(ledger, keyset, runs):
     ledger.issue(keyset.registry, CARBON, "5 t", "alice", runs["carbon"], zone="1")
     with pytest.raises(InvalidRequest, match="already backs instrument carbon/p1/2022"):
         ledger.issue(keyset.registry, "carbon/p9/2022", "5 t", "alice", runs["carbon"], zone="1")
+
+
+def test_every_spelling_of_a_zone_shares_one_cap(ledger, keyset, runs):
+    """Zone 1 (Zone1, 区1) sequestered 12.345 t in 2022: cited by id, English or Chinese name, it is one selection."""
+    r = ledger.issue(keyset.registry, CARBON, "10 t", "alice", runs["carbon"], zone="Zone1")
+    assert r.record["request"]["evidence"]["selector"] == {"instrument_kind": "carbon", "vintage": 2022, "zone": "1"}
+    ledger.issue(keyset.registry, CARBON, "2 t", "alice", runs["carbon"], zone="1")
+    unchanged(ledger, lambda: ledger.issue(keyset.registry, CARBON, "1 t", "alice", runs["carbon"], zone="区1"), OverIssuance, "0.345 tCO2e left")
+    for spelling in ("1", "Zone1", "区1", " 1.0 "):
+        unchanged(ledger, lambda: ledger.issue(keyset.registry, "carbon/p9/2022", "1 t", "alice", runs["carbon"], zone=spelling),
+                  InvalidRequest, "already backs instrument carbon/p1/2022")
+    unchanged(ledger, lambda: ledger.issue(keyset.registry, "carbon/p9/2022", "1 t", "alice", runs["carbon"], zone="Zone9"), EvidenceError, "no zone 'Zone9'")
+    # a request that signs a zone's name is refused: the run resolves the name to the id
+    named = ledger.sign(keyset.registry, "issue", {"instrument": "carbon/p8/2022", "amount": 1000, "to": "alice",
+                                                   "evidence": {"manifest_sha256": r.record["request"]["evidence"]["manifest_sha256"],
+                                                                "selector": {"instrument_kind": "carbon", "vintage": 2022, "zone": "Zone2"}}})
+    unchanged(ledger, lambda: ledger.submit(ledger.prepare(named, runs["carbon"])), InvalidRequest, "selects zone 'Zone2'.*resolves it to zone '2'")
+    assert verify_ledger(ledger)["ok"]
+
+
+def test_a_zone_name_shared_by_two_zones_is_refused_and_the_id_wins(ledger, keyset, runs, tmp_path):
+    run = copy_run(runs, "carbon", tmp_path / "twins")
+    table = run.parent / "account.csv"
+    table.write_text(table.read_text().replace("2022,2,Zone2,", "2022,2,Zone1,"))  # zone 2 also named Zone1
+    rehash(run)
+    attest(run, keyset.operator)
+    with pytest.raises(EvidenceError, match="zone name 'Zone1' names zones 1, 2 "):
+        ledger.issue(keyset.registry, CARBON, "1 t", "alice", run, zone="Zone1")
+    r = ledger.issue(keyset.registry, CARBON, "12.345 t", "alice", run, zone="1")  # zone 1 alone, not zone 2's 50 t too
+    assert r.record["effects"]["evidence"]["cap"] == 12345
+
+
+def test_an_issuance_keyed_by_a_zone_name_before_still_verifies(ledger, keyset, runs):
+    """Records made before zones were keyed by id signed the name as given; verify replays them from the log."""
+    ev = resolve(RunFiles(), runs["carbon"], Instrument.parse(CARBON), "1", operators=ledger.operators)
+    ev = {**ev, "selector": {**ev["selector"], "zone": "Zone1"}}  # as gep signed it before
+    old = ledger.sign(keyset.registry, "issue", {"instrument": CARBON, "amount": 5000, "to": "alice",
+                                                 "evidence": {"manifest_sha256": ev["manifest_sha256"], "selector": ev["selector"]}})
+    old.evidence = ev
+    ledger.submit(old)
+    assert verify_ledger(ledger)["ok"]
 
 
 def test_credits_table_edited_with_its_manifest_hash_is_refused(ledger, keyset, runs, tmp_path):

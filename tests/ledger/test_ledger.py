@@ -194,8 +194,13 @@ def test_history_filters_and_json_records(ledger, keyset, runs):
 #: Root of the log and SHA-256 of every table's rows after :func:`_golden_scenario`, as gep a4fc08f wrote them
 #: (before canonical bytes were written by msgspec and request ids made time-ordered). A change of either is a
 #: change of the ledger format: give it a new format version, not a new constant.
+#: The scenario runs with the genesis rounding of that time (:data:`gep.ledger.rules.EARLIER_ROUNDING`, no ``fills``).
 GOLDEN_ROOT = "aa17ba554e3d4d9c3e3b6f5292e37575f4bd56042d6a13c3e24ee30befb5f415"
 GOLDEN_TABLES = "f6cb5295f89afbb1abdd35b607533f490f433474dd16604b4a8c27f11eea6b6d"
+#: The same scenario in a new ledger, whose genesis states ``rounding.fills = "cumulative"`` (the only difference:
+#: the genesis record's parameters; every later record has the same bytes, its sell fill being whole fen either way).
+GOLDEN_CUMULATIVE_FILLS = ("eb53e49f862fc2efce685f61f03721270719014ab23b265b1d17509184006105",
+                           "538045ef809b153d654873e5b29b03369cdbc243231c2fec1ab795ae6805532f")
 
 
 def _fixed_key(n: int):
@@ -255,8 +260,14 @@ def _golden_scenario(folder) -> tuple[str, str]:
 
 
 def test_records_and_tables_are_byte_identical_to_those_of_earlier_gep(tmp_path, monkeypatch):
+    from gep.ledger import rules
+
     monkeypatch.chdir(tmp_path)
-    assert _golden_scenario(tmp_path) == (GOLDEN_ROOT, GOLDEN_TABLES)
+    for name in ("new", "earlier"):
+        (tmp_path / name).mkdir()
+    assert _golden_scenario(tmp_path / "new") == GOLDEN_CUMULATIVE_FILLS
+    monkeypatch.setattr(rules, "ROUNDING", rules.EARLIER_ROUNDING[0])
+    assert _golden_scenario(tmp_path / "earlier") == (GOLDEN_ROOT, GOLDEN_TABLES)
 
 
 def test_new_ids_are_uuid7_ordered_by_time():

@@ -6,10 +6,16 @@ Every refusal leaves the ledger unchanged (same signed head); every scenario end
 
 from __future__ import annotations
 
-import pytest
+from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gep.ledger import rules
 from gep.ledger.errors import InsufficientBalance, InvalidAmount, InvalidRequest, LedgerError, NotAuthorised, OverIssuance, UnitMismatch
 from gep.ledger.market import Market
+from gep.ledger.model import normalise_decimal
 from gep.ledger.verify import verify_ledger
 from tests.ledger.market_setup import EMISSION, ENERGY, balance, build
 
@@ -28,6 +34,19 @@ def refused(env, exc, fn, *args, match=None, **kw):
 def listing(env, key, account, quantity, price, **kw):
     kw.setdefault("closes", env.clk.at(days=2))
     return env.m.create_listing(key, account, kw.pop("instrument", EMISSION), quantity, price, **kw).seq
+
+
+def fen(price: str, quantity: int) -> int:
+    """What ``quantity`` kg (kgce) costs at ``price`` CNY per t (tce), to the fen, half up."""
+    return int((Decimal(price) * quantity / 1000 * 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def fill_in_parts(env, price: str, lots: list[int]) -> list[dict]:
+    """alice lists ``sum(lots)`` kgce of ENERGY at ``price``; bob buys it in ``lots`` (one signed batch); the trades."""
+    lst = listing(env, env.k.alice, "alice", sum(lots), price, instrument=ENERGY)
+    specs = [("bid", {"listing": lst, "account": "bob", "instrument": ENERGY, "quantity": q, "price": price}, None) for q in lots]
+    env.led.submit_many(env.led.sign_many(env.k.bob, specs))
+    return [t for t in env.m.trades(account="alice") if t["listing"] == lst]
 
 
 # --------------------------------------------------------------------------- cash and allocation
@@ -192,6 +211,39 @@ def test_negotiated_deal_and_reserve_purchase(mk):
     t = m.bid(mk.k.carol, sale, "carol", EMISSION, "1 t", "2100").record["effects"]["trades"][0]
     assert (t["seller"], t["reserve"], t["received"]) == ("reserve", "sale", 1000)
     assert verify_ledger(led)["ok"]
+
+
+def test_many_small_fills_of_a_sell_listing_pay_its_price_times_quantity(mk):
+    """1 tce at 14.40 CNY/tce bought in 1000 fills of 1 kgce pays 14.40 CNY, not 1000 × round(1.44 fen) = 10.00 CNY."""
+    alice, bob = balance(mk.led, "alice", CASH), balance(mk.led, "bob", CASH)
+    trades = fill_in_parts(mk, "14.4", [1] * 1000)
+    assert len(trades) == 1000 and {t["payment"] for t in trades} == {1, 2}  # each within a fen of 1.44 fen
+    assert sum(t["payment"] for t in trades) == 1440
+    assert balance(mk.led, "alice", CASH) - alice == 1440 and bob - balance(mk.led, "bob", CASH) == 1440
+    assert verify_ledger(mk.led)["ok"]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(cents=st.integers(1000, 99_999), lots=st.lists(st.integers(1, 2000), min_size=1, max_size=12))
+def test_fills_of_any_sizes_add_up_to_the_payment_of_the_whole(mk, cents, lots):
+    price = str(normalise_decimal(Decimal(cents) / 100))  # 10.00 .. 999.99 CNY/tce: every kgce costs at least a fen
+    before = balance(mk.led, "alice", CASH)
+    trades = fill_in_parts(mk, price, lots)
+    assert [t["quantity"] for t in trades] == lots
+    assert sum(t["payment"] for t in trades) == balance(mk.led, "alice", CASH) - before == fen(price, sum(lots))
+    assert all(abs(t["payment"] - Decimal(price) * t["quantity"] / 10) < 1 for t in trades)  # each fill within a fen of its price
+
+
+def test_a_ledger_made_before_cumulative_fills_is_still_decided_and_verified_as_it_was(new_target, keyset, monkeypatch):
+    """A genesis stating the earlier rounding (no ``fills``): its sell fills were each rounded, and replay agrees."""
+    monkeypatch.setattr(rules, "ROUNDING", rules.EARLIER_ROUNDING[0])
+    env = build(new_target(), keyset)
+    monkeypatch.undo()
+    assert env.led.history(limit=None)[0]["record"]["request"]["params"]["rounding"] == rules.EARLIER_ROUNDING[0]
+    trades = fill_in_parts(env, "14.4", [1] * 10)
+    assert [t["payment"] for t in trades] == [1] * 10
+    assert verify_ledger(env.led)["ok"]
+    env.led.close()
 
 
 # --------------------------------------------------------------------------- auctions

@@ -11,8 +11,8 @@ unchanged). After every step:
 * the escrow holds exactly the open listings' quantities and the held bids' cash;
 * every trade keeps the rules: within its listing's quantity and window, at the listing's price
   (fixed, negotiated) or at least the reserve (auctions), paid ``round_half_up(price × quantity)``
-  (a buy listing's fills: the differences of ``round_half_up(price × cumulative quantity)``, so
-  they add up to its escrow),
+  (the fills of a fixed or negotiated listing: the differences of ``round_half_up(price × cumulative
+  quantity)``, so they add up to the payment of the quantity filled),
   delivered at the ratio of the seller's and buyer's zones (never a forbidden pair), the buyer
   receiving ``floor(quantity / ratio)``, of an instrument not expired at the trade.
 
@@ -232,9 +232,9 @@ class MarketMachine(RuleBasedStateMachine):
             filled[t["listing"]] = filled.get(t["listing"], 0) + t["quantity"]
             paid[t["listing"]] = paid.get(t["listing"], 0) + t["payment"]
             assert t["instrument"] == doc["instrument"] and t["quantity"] <= doc["quantity"]
-            if doc["side"] == "buy":  # a purchase order's fills pay the differences of the cumulative amount
+            if doc["mechanism"] in ("fixed", "negotiated"):  # fills pay the differences of the cumulative amount
                 assert paid[t["listing"]] == pay(t["price"], filled[t["listing"]])
-            else:
+            else:  # an auction's winning bid pays its own price × its quantity
                 assert t["payment"] == pay(t["price"], t["quantity"])
             if doc["mechanism"] in ("fixed", "negotiated"):
                 assert t["price"] == doc["price"] and doc["opens"] <= t["time"] < doc["closes"]
