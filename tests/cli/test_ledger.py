@@ -166,6 +166,43 @@ def test_batch_linked_and_independent(cli):
     assert ok("balance", "bob", "--db", db)["balances"][0]["amount"] == 13
 
 
+def test_batch_key_must_lie_beside_the_batch_file(cli):
+    """A participant's batch file could name the registry's key (absolute, ``..`` or a link leading out): refused, nothing recorded."""
+    db, d = cli["db"], cli["dir"]
+    inbox = d / "inbox"
+    inbox.mkdir()
+    (inbox / "link.key").symlink_to(cli["reg"])
+    pub = (d / "bob.pub").read_text().strip()
+    for key in (str(cli["reg"]), "../registry.key", "link.key", "sub/../../registry.key"):
+        (inbox / "b.json").write_text(json.dumps([{"op": "open", "key": key, "account": "mallory2", "owner": pub}]))
+        line = refused(2, "batch", inbox / "b.json", "--db", db)
+        assert f"batch entry 1: key {key!r} is outside the batch file's folder" in line
+    assert len(ok("account", "list", "--db", db)) == 7  # nothing opened: 2 users + 5 system accounts
+    shutil.copy(cli["reg"], inbox / "registry.key")  # the operator's own batch, beside its key: still works
+    (inbox / "b.json").write_text(json.dumps([{"op": "open", "key": "registry.key", "account": "carol", "owner": pub}]))
+    assert ok("batch", inbox / "b.json", "--db", db)["results"][0]["status"] == "created"
+
+
+def test_hostile_json_files_refused_in_one_line(cli):
+    """Nesting 100,000 deep (RecursionError), a lone surrogate (UnicodeEncodeError) and a number as a path (TypeError): exit 2, one line."""
+    db, d = cli["db"], cli["dir"]
+    (d / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    op = {"op": "transfer", "instrument": CAP, "amount": "1", "from": "alice", "to": "bob"}
+    (d / "keynum.json").write_text(json.dumps([dict(op, key=5)]))
+    (d / "evnum.json").write_text(json.dumps([{"op": "issue", "key": "registry.key", "instrument": CAP, "amount": "1", "to": "alice", "evidence": 7}]))
+    (d / "memo.json").write_text(json.dumps([dict(op, key="alice.key", memo="\ud800")]))
+    cases = {("batch", d / "deep.json"): "nested too deeply", ("verify", "--head", d / "deep.json"): "nested too deeply",
+             ("verify", "--export", d / "deep.json"): "nested too deeply", ("verify", "--checkpoint", d / "deep.json"): "nested too deeply",
+             ("certificate", "verify", d / "deep.json"): "nested too deeply", ("attest", d / "deep.json", "--key", cli["alice"]): "nested too deeply",
+             ("issue", CAP, "1", "--to", "alice", "--evidence", d / "deep.json", "--key", cli["reg"]): "nested too deeply",
+             ("cosign", d / "deep.json", "--key", cli["alice"]): "nested too deeply",
+             ("batch", d / "keynum.json"): "batch entry 1: key 5 is not a path", ("batch", d / "evnum.json"): "batch entry 1: evidence 7 is not a path",
+             ("batch", d / "memo.json"): "[0].memo holds a lone surrogate"}
+    for args, expected in cases.items():
+        db_opt = () if args[0] in ("certificate", "attest") else ("--db", db)
+        assert expected in refused(2, *args, *db_opt), args
+
+
 def test_publish_witness_and_audit_heads(cli, keyset, ledger_tools):
     db, d = cli["db"], cli["dir"]
     ok("issue", CAP, "1 t", "--to", "alice", "--evidence", cli["runs"]["capacity"], "--key", cli["reg"], "--db", db)
