@@ -151,14 +151,20 @@ def init_cmd(
 
 @app.command("keygen")
 def keygen_cmd(
-    name: str = typer.Argument(..., help="Key name: writes NAME.key (private, mode 0600) and NAME.pub."),
+    name: str = typer.Argument(..., help="Key name (letters, digits, . _ @ -; not starting with . or -): writes NAME.key (private, mode 0600) and NAME.pub."),
     directory: Path = typer.Option(Path("."), "--dir", help="Folder for the key files."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Create an Ed25519 key pair for an account owner (the private key is never printed)."""
+    import re
+
+    from gep.errors import InputError
     from gep.ledger import keys
 
-    path = directory / (name if name.endswith(".key") else f"{name}.key")
+    stem = name.removesuffix(".key")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}", stem):
+        raise InputError(f"key name {name!r} is not a plain file name", hint="use 1-64 letters, digits and . _ @ - (starting with a letter or digit); put the folder in --dir")
+    path = directory / f"{stem}.key"
     pair = keys.generate()
     priv, pub = keys.write_keypair(pair, path)
     if as_json:

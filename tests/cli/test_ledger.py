@@ -127,6 +127,9 @@ def test_user_errors_are_one_line_exit_2(cli, tmp_path):
     assert "not found" in refused(2, "balance", "--db", tmp_path / "none.db")
     assert "already holds ledger" in refused(2, "init", "--db", db, "--key", reg)
     assert "already exists" in refused(2, "keygen", "alice", "--dir", cli["dir"])
+    for name in ("../../outside", "", ".key", "a/b", "a b$(x)", ".hidden", "_x"):  # a path, or empty: keys landed outside --dir or hidden
+        assert "is not a plain file name" in refused(2, "keygen", name, "--dir", cli["dir"] / "keys")
+    assert not (cli["dir"] / "keys").exists()
     # evidence edited after the run: exit 3
     run_dir = tmp_path / "edited"
     shutil.copytree(runs["capacity"].parent, run_dir)
