@@ -613,7 +613,29 @@ def _same_rows(stored: list, want: list) -> bool:
         return False
 
 
+#: The columns of each table (as ``verify_ledger`` reads them) that hold integers.
+_INTEGERS = {"accounts": (3,), "instruments": (5,), "caps": (0, 4), "postings": (0, 3), "balances": (2,), "blocks": (1, 2, 4),
+             "evidence_use": (0, 3, 4), "prices": (0, 2), "market": (3,),
+             "trades": (0, 1, *(k + 2 for k, f in enumerate(TRADE_FIELDS) if f in ("listing", "quantity", "received", "payment")))}
+
+
 def _compare_tables(rp: Replay, t: dict) -> None:
+    """Compare the tables with the replayed state (:func:`_compare`); a value not of its column's type is named."""
+    try:
+        _compare(rp, t)
+    except (TypeError, ValueError) as exc:  # e.g. an amount stored as text: int('x')
+        for table, columns in _INTEGERS.items():
+            for row in t[table]:
+                for c in columns:
+                    try:
+                        int(row[c])
+                    except (TypeError, ValueError):
+                        raise AuditFailed(f"table {table} differs from the log: row {tuple(row)!r} holds {row[c]!r} where an integer belongs",
+                                          hint="the database was edited outside the ledger; restore it from a backup or an export") from None
+        raise AuditFailed(f"a table holds a value of the wrong type ({exc})", hint="the database was edited outside the ledger") from exc
+
+
+def _compare(rp: Replay, t: dict) -> None:
     st = rp.state
 
     def fail(table: str, what: str, seq: int | None = None) -> AuditFailed:
@@ -673,7 +695,7 @@ def _compare_tables(rp: Replay, t: dict) -> None:
         diff = [x for x in set(prices) ^ set(st.prices)]
         s = min(x[0] for x in diff)
         raise fail("prices", f"price row of transaction {s} differs from the log", s)
-    ints = {0, 1} | {k + 2 for k, f in enumerate(TRADE_FIELDS) if f in ("listing", "quantity", "received", "payment")}
+    ints = set(_INTEGERS["trades"])
     trades = sorted(tuple(int(x) if k in ints else x for k, x in enumerate(r)) for r in t["trades"])
     if trades != sorted(st.trades):
         s = min(x[0] for x in set(trades) ^ set(st.trades))

@@ -159,6 +159,7 @@ def test_moved_serial_block_is_named(busy):
     ("UPDATE accounts SET id = CAST(id AS BLOB) WHERE id = 'alice'", "table accounts", None),
     ("UPDATE balances SET instrument = CAST(instrument AS BLOB)", "table balances", None),
     ("UPDATE blocks SET holder = CAST(holder AS BLOB) WHERE holder = 'alice'", "table blocks", None),
+    ("UPDATE postings SET amount = 'abc' WHERE seq = 7", r"table postings .*'abc' where an integer belongs", None),  # int('abc')
 ])
 def test_a_value_of_another_storage_class_is_named(busy, sql, table, seq, monkeypatch):
     """SQLite keeps the storage class a value was written with (the same text as a BLOB, a record as TEXT):
@@ -170,7 +171,7 @@ def test_a_value_of_another_storage_class_is_named(busy, sql, table, seq, monkey
         pytest.skip("PostgreSQL's columns hold one type")
     keep = verify_ledger(busy, processes=1, keep=True)["checkpoint"]
     t = target_of(busy)
-    for name in ("log", "accounts", "balances", "blocks"):
+    for name in ("log", "accounts", "balances", "blocks", "postings"):
         raw_execute(t, drop_append_only(t, name))
     raw_execute(t, sql)
     for share in (0.0, 0.5, 1.0):  # the record's check in the first process, the second, or both
