@@ -424,10 +424,24 @@ def prices_cmd(instrument: str = typer.Argument(..., help="Instrument id."), db:
 
 
 def read_heads(files: List[Path]) -> list[tuple[str, dict]]:
-    """Tree heads kept outside the database, each with the name it is reported by."""
-    from gep.io.ledger_files import read_json
+    """Tree heads kept outside the database, each with the name it is reported by.
 
-    return [(f"head {f}", read_json(f, "tree head")) for f in files]
+    A file that is not a head at all is bad input (exit 2); whether a head matches the log is verify's to say (exit 1).
+    """
+    from gep.errors import InputError
+    from gep.io.ledger_files import read_json
+    from gep.ledger.errors import AuditFailed
+    from gep.ledger.heads import check_shape
+
+    out = []
+    for f in files:
+        head = read_json(f, "tree head")
+        try:
+            check_shape(head, f"head {f}")
+        except AuditFailed as exc:
+            raise InputError(exc.message, hint=exc.hint) from None
+        out.append((f"head {f}", head))
+    return out
 
 
 def public_keys(values: List[str], what: str) -> list[str]:
