@@ -151,7 +151,7 @@ def init_cmd(
 
 @app.command("keygen")
 def keygen_cmd(
-    name: str = typer.Argument(..., help="Key name (letters, digits, . _ @ -; not starting with . or -): writes NAME.key (private, mode 0600) and NAME.pub."),
+    name: str = typer.Argument(..., help="Key name (letters, digits, . _ @ -, starting with a letter or digit; not a path): writes NAME.key (private, mode 0600) and NAME.pub."),
     directory: Path = typer.Option(Path("."), "--dir", help="Folder for the key files."),
     as_json: bool = JsonOpt,
 ) -> None:

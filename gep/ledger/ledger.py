@@ -38,8 +38,8 @@ from gep.ledger.clock import TIME, now
 from gep.ledger.canonical import BATCH_DOMAIN, SIGNING_DOMAIN, parse, record_bytes, signing_message
 from gep.ledger.errors import BadSignature, IdConflict, InvalidRequest, LedgerError, NotAuthorised, StorageError
 from gep.ledger.keys import KeyPair
-from gep.ledger.records import stored_bytes
 from gep.ledger.model import SYSTEM_ACCOUNTS, Instrument, check_client_id, parse_amount, parse_price
+from gep.ledger.records import stored_bytes
 from gep.ledger.rules import VERSION, Context, apply, authentic, check_request, end_commit, paused_gc, prove_batches
 from gep.ledger.store import SCHEMA_VERSION, SqlState, Store, Tx, open_store
 

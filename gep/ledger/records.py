@@ -208,8 +208,9 @@ class Checks:
     def chunks(self) -> Iterator[Chunk]:
         """Check the rows chunk by chunk; stop after a chunk with a problem."""
         if self.lo:  # the leaves of the rows before lo (a second process; the first checks them), for the tree's nodes
+            leaf = merkle.leaf_hash
             try:
-                self.leaves += b"".join(merkle.leaf_hash(row[2]) for row in islice(self.rows, self.lo))
+                self.leaves += b"".join(leaf(row[2]) for row in islice(self.rows, self.lo))
             except TypeError:  # a record not stored as bytes: the first process names it
                 self.leaves += b"".join(record_leaf(row[2]) for row in islice(self.rows, self.lo))
         rows = islice(self.rows, self.lo, self.hi)
