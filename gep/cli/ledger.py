@@ -151,14 +151,20 @@ def init_cmd(
 
 @app.command("keygen")
 def keygen_cmd(
-    name: str = typer.Argument(..., help="Key name: writes NAME.key (private, mode 0600) and NAME.pub."),
+    name: str = typer.Argument(..., help="Key name (letters, digits, . _ @ -, starting with a letter or digit; not a path): writes NAME.key (private, mode 0600) and NAME.pub."),
     directory: Path = typer.Option(Path("."), "--dir", help="Folder for the key files."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Create an Ed25519 key pair for an account owner (the private key is never printed)."""
+    import re
+
+    from gep.errors import InputError
     from gep.ledger import keys
 
-    path = directory / (name if name.endswith(".key") else f"{name}.key")
+    stem = name.removesuffix(".key")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}", stem):
+        raise InputError(f"key name {name!r} is not a plain file name", hint="use 1-64 letters, digits and . _ @ - (starting with a letter or digit); put the folder in --dir")
+    path = directory / f"{stem}.key"
     pair = keys.generate()
     priv, pub = keys.write_keypair(pair, path)
     if as_json:
@@ -418,10 +424,24 @@ def prices_cmd(instrument: str = typer.Argument(..., help="Instrument id."), db:
 
 
 def read_heads(files: List[Path]) -> list[tuple[str, dict]]:
-    """Tree heads kept outside the database, each with the name it is reported by."""
-    from gep.io.ledger_files import read_json
+    """Tree heads kept outside the database, each with the name it is reported by.
 
-    return [(f"head {f}", read_json(f, "tree head")) for f in files]
+    A file that is not a head at all is bad input (exit 2); whether a head matches the log is verify's to say (exit 1).
+    """
+    from gep.errors import InputError
+    from gep.io.ledger_files import read_json
+    from gep.ledger.errors import AuditFailed
+    from gep.ledger.heads import check_shape
+
+    out = []
+    for f in files:
+        head = read_json(f, "tree head")
+        try:
+            check_shape(head, f"head {f}")
+        except AuditFailed as exc:
+            raise InputError(exc.message, hint=exc.hint) from None
+        out.append((f"head {f}", head))
+    return out
 
 
 def public_keys(values: List[str], what: str) -> list[str]:

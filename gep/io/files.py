@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Iterable
@@ -101,14 +102,62 @@ def read_toml(path: str | Path, what: str = "file") -> dict:
     return doc
 
 
-def parse_json(text: str, what: str) -> Any:
-    """Parse JSON text; numbers bounded (:mod:`gep.numbers`), non-integers read as exact Decimals."""
+#: A surrogate code point, raw or as a JSON escape (``\\ud800``): only then are a document's strings checked.
+_SURROGATE = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
+
+
+def _loads(text: str, what: str, hint: str, **hooks: Any) -> Any:
+    """:func:`json.loads` with the errors of a hostile file as :class:`InputError` naming ``what``.
+
+    Besides JSON syntax, refuses nesting deeper than Python's recursion limit
+    (``[[[[...`` 100,000 deep) and lone surrogates (``"\\ud800"``: JSON may
+    escape them, but they are not Unicode text and cannot be written as UTF-8).
+    """
     try:
-        return json.loads(text, parse_int=json_int, parse_float=json_decimal, parse_constant=_no_constant)
-    except GepError as exc:
+        doc = json.loads(text, **hooks)
+    except GepError as exc:  # a number out of bounds (the parse hooks of parse_json)
         raise InputError(f"{what}: {exc.message}", hint=exc.hint) from exc
-    except ValueError as exc:
-        raise InputError(f"{what} is not JSON: {exc}", hint="fix the JSON syntax") from exc
+    except RecursionError:
+        raise InputError(f"{what} is nested too deeply to read", hint=hint) from None
+    except ValueError as exc:  # JSON syntax, or an integer beyond Python's digit limit
+        raise InputError(f"{what} is not JSON: {exc}", hint=hint) from exc
+    if _SURROGATE.search(text):
+        bad = _lone_surrogate(doc)
+        if bad is not None:
+            raise InputError(f"{what}: {bad} holds a lone surrogate (an unpaired \\ud800-\\udfff), which is not Unicode text",
+                             hint="write the text as UTF-8, or escape a character beyond U+FFFF as both halves of its pair")
+    return doc
+
+
+def _lone_surrogate(doc: Any) -> str | None:
+    """Where (``[2].memo``) the first string of ``doc`` holding a lone surrogate is, or None.
+
+    Walks with an explicit stack: a document Python parsed may still be too deep to recurse over.
+    """
+    stack: list[tuple[str, Any]] = [("", doc)]
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, dict):
+            for k, item in v.items():
+                stack.append((f"a key of {where or 'the document'}", k))
+                stack.append((f"{where}.{k}" if where else str(k), item))
+        elif isinstance(v, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(v))
+        elif isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return where or "the document"
+    return None
+
+
+def parse_json(text: str, what: str) -> Any:
+    """Parse JSON text; numbers bounded (:mod:`gep.numbers`), non-integers read as exact Decimals.
+
+    Raises :class:`InputError` naming ``what`` for bad syntax, a number out of
+    bounds, nesting too deep to read or a lone surrogate (see :func:`_loads`).
+    """
+    return _loads(text, what, "fix the JSON syntax", parse_int=json_int, parse_float=json_decimal, parse_constant=_no_constant)
 
 
 def _no_constant(name: str) -> Any:
@@ -128,9 +177,10 @@ def read_json_object(path: str | Path, what: str, hint: str, default_name: str =
         raise InputError(f"{what} not found: {p}", hint=hint)
     data = p.read_bytes()
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON syntax, or an integer beyond Python's digit limit
-        raise InputError(f"{what} {p} is not JSON: {exc}", hint=hint) from exc
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} {p} is not UTF-8 text: {exc}", hint=hint) from exc
+    doc = _loads(text, f"{what} {p}", hint)
     if not isinstance(doc, dict):
         raise InputError(f"{what} {p} is not a JSON object", hint=hint)
     return doc, data, p

@@ -8,7 +8,8 @@ local key file::
 
 (``op`` one of ``open, issue, recalculate, transfer, retire, cancel`` with the
 fields of the matching command; ``key`` and ``evidence`` paths are relative to
-the batch file; a transfer may carry ``"dvp": {"batch", "legs", "expires"}``),
+the batch file, and a ``key`` must lie in the batch file's folder (or below it):
+a batch handed over by a participant cannot name the registry's own key; a transfer may carry ``"dvp": {"batch", "legs", "expires"}``),
 or a request signed elsewhere (e.g. ``gep ledger transfer --sign-only``)::
 
     {"request": {...}, "signature": "<128 hex digits or a batch signature>", "evidence": "runs/x/manifest.json"}
@@ -66,7 +67,7 @@ def build(ledger: Any, ops: Any, base: Path) -> list:
                 raise InvalidRequest(f"{where}: a signed entry has exactly 'request', 'signature' and (issue) 'evidence'")
             signed = Signed(op["request"], op["signature"])
             ev = op.get("evidence")
-            out.append(ledger.prepare(signed, (base / ev) if ev else None))
+            out.append(ledger.prepare(signed, base / _text(ev, "evidence", where) if ev is not None else None))
             continue
         kind = op.get("op")
         if kind not in OPS:
@@ -78,7 +79,7 @@ def build(ledger: Any, ops: Any, base: Path) -> list:
             raise InvalidRequest(f"{where} ({kind}) lacks {', '.join(sorted(missing | ({'key'} - set(op))))}")
         if fields - required - optional:
             raise InvalidRequest(f"{where} ({kind}) has unknown field(s) {', '.join(sorted(fields - required - optional))}")
-        kpath = (base / op["key"]).resolve()
+        kpath = _key_path(op["key"], base, where)
         if kpath not in keys_cache:
             keys_cache[kpath] = load_private(kpath)
         key = keys_cache[kpath]
@@ -88,9 +89,9 @@ def build(ledger: Any, ops: Any, base: Path) -> list:
 
             out.append(ledger.sign(key, "open", {"account": op["account"], "owner": parse_public(op["owner"], "owner key"), "memo": memo}, rid))
         elif kind == "issue":
-            out.append(ledger.issue_request(key, op["instrument"], op["amount"], op["to"], base / op["evidence"], op.get("zone"), op.get("ecosystem"), rid, memo))
+            out.append(ledger.issue_request(key, op["instrument"], op["amount"], op["to"], base / _text(op["evidence"], "evidence", where), op.get("zone"), op.get("ecosystem"), rid, memo))
         elif kind == "recalculate":
-            out.append(ledger.recalculate_request(key, op["instrument"], base / op["evidence"], op.get("zone"), op.get("ecosystem"), rid, memo))
+            out.append(ledger.recalculate_request(key, op["instrument"], base / _text(op["evidence"], "evidence", where), op.get("zone"), op.get("ecosystem"), rid, memo))
         elif kind == "transfer":
             out.append(ledger.transfer_request(key, op["instrument"], op["amount"], op["from"], op["to"], op.get("price"), rid, memo, op.get("dvp")))
         elif kind == "retire":
@@ -101,3 +102,25 @@ def build(ledger: Any, ops: Any, base: Path) -> list:
             ins = Instrument.parse(op["instrument"])
             out.append(ledger.sign(key, kind, {"instrument": ins.id, "amount": parse_amount(op["amount"], ins), "from": op["from"], "memo": memo}, rid))
     return out
+
+
+def _text(value: Any, field: str, where: str) -> str:
+    """``value`` if it is a non-empty string, else :class:`InvalidRequest` naming the entry and field."""
+    if not isinstance(value, str) or not value:
+        raise InvalidRequest(f"{where}: {field} {value!r} is not a path (a non-empty string)")
+    return value
+
+
+def _key_path(value: Any, base: Path, where: str) -> Path:
+    """The key file an entry names, resolved (symbolic links followed); it must lie inside ``base``.
+
+    Whoever hands over a batch file chooses its entries: a key path that is
+    absolute or climbs out with ``..`` (or a link leading out) could make the
+    registry sign with a key of its own host, e.g. the registry key.
+    """
+    folder = base.resolve()
+    path = (folder / _text(value, "key", where)).resolve()
+    if not path.is_relative_to(folder):
+        raise InvalidRequest(f"{where}: key {value!r} is outside the batch file's folder {folder}",
+                             hint="put the key file beside the batch file (or below it), or sign with --sign-only and give the signed request")
+    return path

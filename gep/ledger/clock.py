@@ -24,7 +24,7 @@ from typing import Any
 
 from gep.ledger.errors import InvalidRequest
 
-__all__ = ["BEIJING", "TIME", "now", "utc", "day_start", "day_after", "beijing_date", "parse"]
+__all__ = ["BEIJING", "TIME", "DATES", "now", "utc", "day_start", "day_after", "beijing_date", "parse"]
 
 #: China Standard Time (UTC+8): calendar dates of validity periods and statements.
 BEIJING = timezone(timedelta(hours=8))
@@ -45,7 +45,9 @@ def parse(text: Any, what: str) -> datetime:
     """An ISO 8601 time with a time zone; raise :class:`InvalidRequest` naming ``what`` otherwise."""
     try:
         t = datetime.fromisoformat(text) if isinstance(text, str) and len(text) <= 40 else None
-    except ValueError:
+        if t is not None and t.tzinfo is not None:
+            t.astimezone(timezone.utc)  # 0001-01-01T00:00:00+08:00 is before the first UTC instant Python holds
+    except (ValueError, OverflowError):
         t = None
     if t is None or t.tzinfo is None:
         raise InvalidRequest(f"{what} {text!r} is not an ISO 8601 time with a time zone", hint="e.g. 2026-12-01T10:00:00+08:00 or 2026-12-01T02:00:00Z")
@@ -57,13 +59,21 @@ def utc(text: Any, what: str) -> str:
     return _format(parse(text, what))
 
 
+#: The calendar dates requests may name: far beyond any right's life either side, and the instant after
+#: the last (the end of a validity period) is still a time of the record format (a 4-digit year).
+DATES = (date(1900, 1, 1), date(9998, 12, 31))
+
+
 def _date(text: Any, what: str) -> date:
     try:
-        if isinstance(text, str) and len(text) == 10:
-            return date.fromisoformat(text)
+        d = date.fromisoformat(text) if isinstance(text, str) and len(text) == 10 else None
     except ValueError:
-        pass
-    raise InvalidRequest(f"{what} {text!r} is not a date", hint="write YYYY-MM-DD (a Beijing calendar date)")
+        d = None
+    if d is None:
+        raise InvalidRequest(f"{what} {text!r} is not a date", hint="write YYYY-MM-DD (a Beijing calendar date)")
+    if not DATES[0] <= d <= DATES[1]:
+        raise InvalidRequest(f"{what} {text} is out of range", hint=f"dates range over {DATES[0]} .. {DATES[1]}")
+    return d
 
 
 def day_start(text: Any, what: str) -> str:

@@ -39,6 +39,7 @@ from gep.ledger.canonical import BATCH_DOMAIN, SIGNING_DOMAIN, parse, record_byt
 from gep.ledger.errors import AuditFailed, BadSignature, IdConflict, InvalidRequest, LedgerError, NotAuthorised, StorageError
 from gep.ledger.keys import KeyPair
 from gep.ledger.model import SYSTEM_ACCOUNTS, Instrument, check_client_id, parse_amount, parse_price
+from gep.ledger.records import stored_bytes
 from gep.ledger.rules import VERSION, Context, apply, authentic, check_request, end_commit, paused_gc, prove_batches
 from gep.ledger.store import SCHEMA_VERSION, SqlState, Store, Tx, open_store
 
@@ -464,7 +465,7 @@ class Ledger:
         if limit:
             sql += f" LIMIT {int(limit)}"
         rows = self.store.read(lambda tx: tx.q(sql, tuple(params)))
-        return [{"seq": int(seq), "record": parse(bytes(rec)), "leaf_hash": leaf, "root": root} for seq, rec, leaf, root in rows]
+        return [{"seq": int(seq), "record": parse(stored_bytes(rec, seq)), "leaf_hash": leaf, "root": root} for seq, rec, leaf, root in rows]
 
     def prices(self, instrument: str, source: str = "all") -> list[dict]:
         """Price history of an instrument, oldest first.
@@ -508,7 +509,7 @@ class Ledger:
 
     def rows(self) -> list[tuple[int, str, bytes, str, str]]:
         """All log rows ``(seq, client_id, record bytes, leaf_hash, root)`` in order."""
-        return self.store.read(lambda tx: [(int(s), c, bytes(r), lh, rt) for s, c, r, lh, rt in
+        return self.store.read(lambda tx: [(int(s), c, stored_bytes(r, s), lh, rt) for s, c, r, lh, rt in
                                            tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")])
 
     def find(self, ref: str) -> dict:
@@ -526,7 +527,7 @@ class Ledger:
             raise InvalidRequest(f"request id {ref!r} names transactions {', '.join(str(r[0]) for r in rows)} (ids belong to their signers)",
                                  hint="give the sequence number")
         row = rows[0]
-        return {"seq": int(row[0]), "record": parse(bytes(row[1])), "leaf_hash": row[2], "root": row[3]}
+        return {"seq": int(row[0]), "record": parse(stored_bytes(row[1], row[0])), "leaf_hash": row[2], "root": row[3]}
 
     def at(self, seq: int) -> dict:
         """The log row of sequence number ``seq`` (never a request whose id happens to be that number)."""
@@ -791,7 +792,7 @@ def _append_one(state: SqlState, item: Signed, frontier: merkle.Frontier, known:
         if row[1] != rhash:
             raise IdConflict(f"request id {rid!r} was already used (transaction {row[0]}) for a different request",
                              hint="use a new id for a new request; resend the identical request to retry")
-        return Result("exists", int(row[0]), rid, parse(bytes(row[2])), row[3], row[4])
+        return Result("exists", int(row[0]), rid, parse(stored_bytes(row[2], row[0])), row[3], row[4])
     seq = frontier.size + 1
     effects = apply(state, request, item.signature, Context(seq, t, item.evidence), message, proven)
     record = {"seq": seq, "time": t, "request": request, "signature": item.signature, "effects": effects}

@@ -49,9 +49,16 @@ PERIODS = ("day", "week", "month", "quarter", "year")
 _CASH = Instrument.parse(CASH)
 
 
+def check_period(period: str) -> str:
+    """``period`` if it is one of :data:`PERIODS`, else :class:`InvalidRequest`."""
+    if period not in PERIODS:
+        raise InvalidRequest(f"period {period!r} is not one of {', '.join(PERIODS)}")
+    return period
+
+
 def period_of(day: date, period: str) -> tuple[str, date, date]:
     """The period holding a Beijing date: (label, first day, last day), e.g. ``("2026-Q1", 2026-01-01, 2026-03-31)``."""
-    if period == "day":
+    if check_period(period) == "day":
         return day.isoformat(), day, day
     if period == "week":
         y, w, d = day.isocalendar()
@@ -61,10 +68,8 @@ def period_of(day: date, period: str) -> tuple[str, date, date]:
         start = day.replace(day=1)
     elif period == "quarter":
         start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    elif period == "year":
-        start = date(day.year, 1, 1)
     else:
-        raise InvalidRequest(f"period {period!r} is not one of {', '.join(PERIODS)}")
+        start = date(day.year, 1, 1)
     months = {"month": 1, "quarter": 3, "year": 12}[period]
     m = start.month - 1 + months
     end = date(start.year + m // 12, m % 12 + 1, 1) - timedelta(days=1)
@@ -81,6 +86,7 @@ def index_rows(trades: Iterable[dict], instrument: Instrument, period: str) -> l
     ``high``, ``low``, ``close`` trade prices (by sequence). A trade's price is per unit
     delivered by the seller (before any trading ratio).
     """
+    check_period(period)  # also when there are no trades
     groups: dict[str, dict] = {}
     for t in sorted(trades, key=lambda t: (t["seq"], t["n"])):
         label, start, end = period_of(clock.beijing_date(t["time"]), period)

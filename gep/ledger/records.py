@@ -46,7 +46,7 @@ from gep.ledger.canonical import SIGNING_DOMAIN, parse_record
 from gep.ledger.errors import LedgerError, StorageError
 from gep.ledger.rules import authentic, check_request, prove_batches
 
-__all__ = ["Chunk", "Tree", "Roots", "Checks", "check_here", "check_in_child", "check_split", "split_point", "joined_equal", "merkle_problem", "JoinedNodes", "node_spans", "CHUNK",
+__all__ = ["Chunk", "Tree", "Roots", "Checks", "check_here", "check_in_child", "check_split", "split_point", "joined_equal", "merkle_problem", "JoinedNodes", "node_spans", "CHUNK", "record_leaf", "stored_bytes",
            "TWO_PROCESSES_FROM", "PARENT_SHARE", "LEDGER_SHARE"]
 
 #: Records checked at a time (a batch cut by a chunk's end is taken whole into it).
@@ -211,7 +211,10 @@ class Checks:
         """Check the rows chunk by chunk; stop after a chunk with a problem."""
         if self.lo:  # the leaves of the rows before lo (a second process; the first checks them), for the tree's nodes
             leaf = merkle.leaf_hash
-            self.leaves += b"".join(leaf(row[2]) for row in islice(self.rows, self.lo))
+            try:
+                self.leaves += b"".join(leaf(row[2]) for row in islice(self.rows, self.lo))
+            except TypeError:  # a record not stored as bytes: the first process names it
+                self.leaves += b"".join(record_leaf(row[2]) for row in islice(self.rows, self.lo))
         rows = islice(self.rows, self.lo, self.hi)
         while True:
             chunk = list(islice(rows, CHUNK))
@@ -244,8 +247,12 @@ class Checks:
             bad = min(bad, next((i for i, (s, leaf) in enumerate(zip(stored, leaves)) if s is not None and s != leaf.hex()), n))
         if bad < n:
             p = parsed[bad]
-            problem = ((bad, LEAF, "the record's bytes do not hash to its stored leaf hash (record or hash edited)") if stored[bad] is not None
-                       and stored[bad] != p[0].hex() else (bad, *p[3]))
+            if p[3] is not None and p[3][0] == LEAF:  # not stored as bytes (see _parse)
+                problem = (bad, *p[3])
+            elif stored[bad] is not None and stored[bad] != p[0].hex():
+                problem = (bad, LEAF, "the record's bytes do not hash to its stored leaf hash (record or hash edited)")
+            else:
+                problem = (bad, *p[3])
         if self.tree_roots is not None:  # the root after each record, up to the first that fails
             root_problem = self.tree_roots.check(chunk[:bad], leaves[:bad])
         if root_problem is not None:  # verify stops at it (after its rules): no chunk follows, and the tree is not asked for
@@ -345,6 +352,26 @@ def _batch_rest(record: dict | None) -> int:
     return max(0, min(sig["size"] - 1 - sig["index"], CHUNK))
 
 
+def record_leaf(data: Any) -> bytes:
+    """The RFC 6962 leaf hash of a stored record; for a value not stored as bytes (the database
+    was edited), 32 zero bytes, which match no stored leaf hash, so that the record's check names it."""
+    return merkle.leaf_hash(data) if type(data) is bytes else bytes(32)
+
+
+def stored_bytes(value: Any, seq: Any) -> bytes:
+    """The bytes of transaction ``seq``'s stored record (SQLite gives bytes, PostgreSQL drivers bytes or a memoryview).
+
+    Raises
+    ------
+    StorageError
+        The record is stored as text or a number: the database was edited outside the ledger.
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise StorageError(f"the record of transaction {seq} is stored as {type(value).__name__}, not as bytes: the database was edited outside the ledger",
+                       hint="run `gep ledger verify`; restore the database from a backup or an export")
+
+
 def _parse(row: tuple) -> tuple[bytes, dict | None, bytes | None, tuple[str, str] | None]:
     """(leaf hash, record, signing message of a well-formed request, problem) of a row.
 
@@ -354,6 +381,8 @@ def _parse(row: tuple) -> tuple[bytes, dict | None, bytes | None, tuple[str, str
     (:func:`_columns_problem`).
     """
     data = row[2]
+    if type(data) is not bytes:  # e.g. CAST(record AS TEXT): SQLite keeps the storage class a value was written with
+        return record_leaf(data), None, None, (LEAF, f"the record is stored as {type(data).__name__}, not as bytes (the database was edited)")
     leaf = merkle.leaf_hash(data)
     try:
         record, request_bytes = parse_record(data)

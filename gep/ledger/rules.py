@@ -88,6 +88,9 @@ EARLIER_ROUNDING = ({k: v for k, v in ROUNDING.items() if k != "fills"},)
 UNITS = {kind: {"base": base, "display": display, "per_display": per} for kind, (base, display, per) in Instrument.UNITS.items()}
 #: Most legs of one delivery-versus-payment batch.
 MAX_DVP_LEGS = 16
+#: Bound of an amount and of what is outstanding of an instrument [base units or fen]: every balance
+#: stays within it (balances of an instrument sum to zero), so a sum of balances fits SQLite's 64-bit integers.
+MAX_UNITS = 2**62
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEXES = re.compile(r"(?:[0-9a-f]{64})*")
 #: Columns of a settled trade (the ``trades`` table and ``effects.trades``).
@@ -450,7 +453,7 @@ def check_request(request: Any) -> dict:
             raise InvalidAmount(f"amount {a!r} is not an integer of base units")
         if a <= 0:
             raise InvalidAmount(f"amount {a} is not positive", hint="amounts must be greater than zero")
-        if a >= 2**62:
+        if a >= MAX_UNITS:
             raise InvalidAmount(f"amount {a} is too large", hint="amounts are below 2**62 base units")
     return request
 
@@ -651,9 +654,20 @@ def live_instrument(state: State, text: Any, ctx: Context) -> Instrument:
     return ins
 
 
+def check_outstanding(ins: Instrument, outstanding: int) -> None:
+    """Refuse an issue or deposit after which ``outstanding`` [base units or fen] of ``ins`` would reach :data:`MAX_UNITS`.
+
+    No balance can exceed what is outstanding, so this bounds every balance and
+    keeps them within the 64-bit integers the database stores.
+    """
+    if outstanding >= MAX_UNITS:
+        raise InvalidAmount(f"{ins.display(outstanding)} of {ins.id} would be outstanding, beyond the 2**62 base units a balance may hold",
+                            hint="issue or deposit less")
+
+
 def positive_int(value: Any, what: str) -> int:
     """An integer ``0 < value < 2**62`` (an amount of base units or fen)."""
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**62:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < MAX_UNITS:
         raise InvalidAmount(f"{what} {value!r} is not a positive integer below 2**62", hint="amounts are whole base units (kg, kgce, fen)")
     return value
 
@@ -912,6 +926,7 @@ def _apply_issue(state: State, request: dict, ctx: Context) -> dict:
         state.add_instrument(ins, binding, ctx.seq)
     if bound is None:
         state.set_cap(ctx.seq, ins.id, key, ev["manifest_sha256"], cap)
+    check_outstanding(ins, issued + amount)
     start = issued + 1
     state.post(ctx.seq, ins.id, ISSUANCE, -amount)
     state.post(ctx.seq, ins.id, to.id, net)
@@ -1046,7 +1061,9 @@ class Moves:
         if amount < 0:  # pragma: no cover - the rules never ask for it
             raise InvalidAmount(f"a move of {amount} from {src} to {dst}")
         have = self.available(ins.id, src)
-        if src != ISSUANCE and have < amount:
+        if src == ISSUANCE:
+            check_outstanding(ins, amount - have)
+        elif have < amount:
             raise InsufficientBalance(f"account {src!r} holds {ins.display(have)} of {ins.id}, less than {ins.display(amount)}",
                                       hint="no balance may go negative: move less, or fund the account first"
                                            + (" (`gep ledger market deposit`)" if not ins.serial else ""))
@@ -1058,6 +1075,7 @@ class Moves:
     def issue(self, ins: Instrument, dst: str, amount: int) -> None:
         """Create ``amount`` new units from ``sys:issuance`` for ``dst``: the next serials of the instrument."""
         start = -self.available(ins.id, ISSUANCE) + 1
+        check_outstanding(ins, start - 1 + amount)
         serials = []
         if ins.serial:
             self.state.new_block(ins.id, start, start + amount - 1, dst, self.ctx.seq)

@@ -431,10 +431,15 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         stop()  # a retried read starts again
         p = (start,)
         head_rows = tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads WHERE tree_size >= ? ORDER BY tree_size", p)
-        stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in head_rows]
+        try:
+            stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in head_rows]
+        except (TypeError, ValueError):
+            bad = next(n for n, *_ in head_rows if not _is_int(n))
+            raise AuditFailed(f"table heads differs from the log: a head's tree_size {bad!r} is not a number",
+                              hint="the database was edited outside the ledger; restore it from a backup or an export") from None
         rows = tx.q("SELECT seq, client_id, record, leaf_hash, root, signer, type, request_sha256, time FROM log ORDER BY seq")
         if rows and not (type(rows[0][0]) is int and type(rows[0][2]) is bytes):  # SQLite gives these types; other drivers may not
-            rows = [(int(s), c, bytes(r), *rest) for s, c, r, *rest in rows]
+            rows = [(int(s), c, bytes(r) if isinstance(r, (bytearray, memoryview)) else r, *rest) for s, c, r, *rest in rows]  # text: named by its check
         if since is None and rows:  # the records' checks start while the tables are read
             started.append(start_checks(rows, fresh, {h["tree_size"] for h in stored} | given_sizes, True, processes, records.LEDGER_SHARE))
         tables = {
@@ -596,7 +601,10 @@ def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (
                           seq=len(rows) + 1)
     before = rows[:n]
     leaf_hash = merkle.leaf_hash
-    leaves = [leaf_hash(row[2]) for row in before]
+    try:
+        leaves = [leaf_hash(row[2]) for row in before]
+    except TypeError:  # a record not stored as bytes (the database was edited): it matches no stored leaf, below
+        leaves = [records.record_leaf(row[2]) for row in before]
     joined = b"".join(leaves)
     if [row[0] for row in before] != list(range(1, n + 1)) or not records.joined_equal([row[3] for row in before], joined):
         for k, ((seq, cid, _data, stored_leaf, *_), leaf) in enumerate(zip(before, leaves)):
@@ -641,6 +649,14 @@ def _read_nodes(tx: Any, start: int, n: int) -> "list | records.JoinedNodes":
     return tx.q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ? ORDER BY level, idx", (start,))
 
 
+def _is_int(value: Any) -> bool:
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _first(seqs: Iterable[int | None]) -> int | None:
     vals = [s for s in seqs if s is not None]
     return min(vals) if vals else None
@@ -654,7 +670,29 @@ def _same_rows(stored: list, want: list) -> bool:
         return False
 
 
+#: The columns of each table (as ``verify_ledger`` reads them) that hold integers.
+_INTEGERS = {"accounts": (3,), "instruments": (5,), "caps": (0, 4), "postings": (0, 3), "balances": (2,), "blocks": (1, 2, 4),
+             "evidence_use": (0, 3, 4), "prices": (0, 2), "market": (3,),
+             "trades": (0, 1, *(k + 2 for k, f in enumerate(TRADE_FIELDS) if f in ("listing", "quantity", "received", "payment")))}
+
+
 def _compare_tables(rp: Replay, t: dict) -> None:
+    """Compare the tables with the replayed state (:func:`_compare`); a value not of its column's type is named."""
+    try:
+        _compare(rp, t)
+    except (TypeError, ValueError) as exc:  # e.g. an amount stored as text: int('x')
+        for table, columns in _INTEGERS.items():
+            for row in t[table]:
+                for c in columns:
+                    try:
+                        int(row[c])
+                    except (TypeError, ValueError):
+                        raise AuditFailed(f"table {table} differs from the log: row {tuple(row)!r} holds {row[c]!r} where an integer belongs",
+                                          hint="the database was edited outside the ledger; restore it from a backup or an export") from None
+        raise AuditFailed(f"a table holds a value of the wrong type ({exc})", hint="the database was edited outside the ledger") from exc
+
+
+def _compare(rp: Replay, t: dict) -> None:
     st = rp.state
 
     def fail(table: str, what: str, seq: int | None = None) -> AuditFailed:
@@ -673,14 +711,14 @@ def _compare_tables(rp: Replay, t: dict) -> None:
             db.setdefault(int(seq), []).append((ins, acc, int(amount)))
         for seq, ins, acc, amount in st.postings:
             mem.setdefault(seq, []).append((ins, acc, amount))
-    bad = [s for s in set(db) | set(mem) if sorted(db.get(s, [])) != sorted(mem.get(s, []))]
+    bad = [s for s in set(db) | set(mem) if sorted(db.get(s, []), key=repr) != sorted(mem.get(s, []), key=repr)]
     if bad:
         s = min(bad)
-        raise fail("postings", f"postings of transaction {s} are {sorted(db.get(s, []))}, the log says {sorted(mem.get(s, []))}", s)
+        raise fail("postings", f"postings of transaction {s} are {sorted(db.get(s, []), key=repr)}, the log says {sorted(mem.get(s, []), key=repr)}", s)
     accs = {a: (k, o, int(s), z, r) for a, k, o, s, z, r in t["accounts"]}
     want = {a.id: (a.kind, a.owner, st.account_seq[a.id], a.zone, a.role) for a in st.accounts.values()}
     if accs != want:
-        keys_ = sorted(k for k in set(accs) | set(want) if accs.get(k) != want.get(k))
+        keys_ = sorted((k for k in set(accs) | set(want) if accs.get(k) != want.get(k)), key=repr)
         raise fail("accounts", f"account {keys_[0]!r} is {accs.get(keys_[0])}, the log says {want.get(keys_[0])}",
                    _first([(want.get(keys_[0]) or (None,) * 3)[2], (accs.get(keys_[0]) or (None,) * 3)[2]]))
     caps = {int(s): (i, k, m, int(c)) for s, i, k, m, c in t["caps"]}
@@ -689,12 +727,12 @@ def _compare_tables(rp: Replay, t: dict) -> None:
         raise fail("caps", f"cap row of transaction {s} is {caps.get(s)}, the log gives {st.cap_rows.get(s)}", s)
     inst = {i: (k, b, d, bind, int(s)) for i, k, b, d, bind, s in t["instruments"]}
     if inst != st.instrument_rows:
-        k = sorted(x for x in set(inst) | set(st.instrument_rows) if inst.get(x) != st.instrument_rows.get(x))[0]
+        k = sorted((x for x in set(inst) | set(st.instrument_rows) if inst.get(x) != st.instrument_rows.get(x)), key=repr)[0]
         raise fail("instruments", f"instrument {k} is {inst.get(k)}, the log says {st.instrument_rows.get(k)}")
     bal = {(a, i): int(n) for a, i, n in t["balances"] if int(n) != 0}
     want_bal = {k: v for k, v in st.balances.items() if v != 0}
     if bal != want_bal:
-        k = sorted(x for x in set(bal) | set(want_bal) if bal.get(x) != want_bal.get(x))[0]
+        k = sorted((x for x in set(bal) | set(want_bal) if bal.get(x) != want_bal.get(x)), key=repr)[0]
         last = max((p[0] for p in st.postings if (p[2], p[1]) == k), default=None)
         raise fail("balances", f"balance of {k[0]} in {k[1]} is {bal.get(k, 0)}, the log gives {want_bal.get(k, 0)}", last)
     want_rows = [(i, s, row[0], row[1], row[2]) for i, table in st.blocks.items() for s, row in table.items()]
@@ -702,7 +740,7 @@ def _compare_tables(rp: Replay, t: dict) -> None:
         blocks = {(i, int(s)): (int(e), h, int(q)) for i, s, e, h, q in t["blocks"]}
         want_blocks = {(i, s): (e, h, q) for i, s, e, h, q in want_rows}
         if blocks != want_blocks:
-            k = sorted(x for x in set(blocks) | set(want_blocks) if blocks.get(x) != want_blocks.get(x))[0]
+            k = sorted((x for x in set(blocks) | set(want_blocks) if blocks.get(x) != want_blocks.get(x)), key=repr)[0]
             seq = (want_blocks.get(k) or blocks.get(k))[2]
             raise fail("blocks", f"serial block {k[0]} #{k[1]} is {blocks.get(k)}, the log gives {want_blocks.get(k)} (end, holder, seq)", seq)
     ev = {int(s): (k, i, int(a), int(c)) for s, k, i, a, c in t["evidence_use"]}
@@ -714,7 +752,7 @@ def _compare_tables(rp: Replay, t: dict) -> None:
         diff = [x for x in set(prices) ^ set(st.prices)]
         s = min(x[0] for x in diff)
         raise fail("prices", f"price row of transaction {s} differs from the log", s)
-    ints = {0, 1} | {k + 2 for k, f in enumerate(TRADE_FIELDS) if f in ("listing", "quantity", "received", "payment")}
+    ints = set(_INTEGERS["trades"])
     trades = sorted(tuple(int(x) if k in ints else x for k, x in enumerate(r)) for r in t["trades"])
     if trades != sorted(st.trades):
         s = min(x[0] for x in set(trades) ^ set(st.trades))
@@ -722,7 +760,7 @@ def _compare_tables(rp: Replay, t: dict) -> None:
     market = {(k, key): (doc, int(s)) for k, key, doc, s in t["market"]}
     want_market = {k: (canonical(doc).decode(), s) for k, (doc, s) in st.market.items()}
     if market != want_market:
-        k = sorted(x for x in set(market) | set(want_market) if market.get(x) != want_market.get(x))[0]
+        k = sorted((x for x in set(market) | set(want_market) if market.get(x) != want_market.get(x)), key=repr)[0]
         seq = (want_market.get(k) or market.get(k))[1]
         raise fail("market", f"{k[0]} {k[1]} is {market.get(k, ('absent',))[0]}, the log gives {want_market.get(k, ('absent',))[0]}", seq)
     if rp.merkle_problem is not None:  # compared with the recomputed tree by the records' checks (gep.ledger.records)

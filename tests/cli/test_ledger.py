@@ -127,6 +127,9 @@ def test_user_errors_are_one_line_exit_2(cli, tmp_path):
     assert "not found" in refused(2, "balance", "--db", tmp_path / "none.db")
     assert "already holds ledger" in refused(2, "init", "--db", db, "--key", reg)
     assert "already exists" in refused(2, "keygen", "alice", "--dir", cli["dir"])
+    for name in ("../../outside", "", ".key", "a/b", "a b$(x)", ".hidden", "_x"):  # a path, or empty: keys landed outside --dir or hidden
+        assert "is not a plain file name" in refused(2, "keygen", name, "--dir", cli["dir"] / "keys")
+    assert not (cli["dir"] / "keys").exists()
     # evidence edited after the run: exit 3
     run_dir = tmp_path / "edited"
     shutil.copytree(runs["capacity"].parent, run_dir)
@@ -166,6 +169,43 @@ def test_batch_linked_and_independent(cli):
     assert ok("balance", "bob", "--db", db)["balances"][0]["amount"] == 13
 
 
+def test_batch_key_must_lie_beside_the_batch_file(cli):
+    """A participant's batch file could name the registry's key (absolute, ``..`` or a link leading out): refused, nothing recorded."""
+    db, d = cli["db"], cli["dir"]
+    inbox = d / "inbox"
+    inbox.mkdir()
+    (inbox / "link.key").symlink_to(cli["reg"])
+    pub = (d / "bob.pub").read_text().strip()
+    for key in (str(cli["reg"]), "../registry.key", "link.key", "sub/../../registry.key"):
+        (inbox / "b.json").write_text(json.dumps([{"op": "open", "key": key, "account": "mallory2", "owner": pub}]))
+        line = refused(2, "batch", inbox / "b.json", "--db", db)
+        assert f"batch entry 1: key {key!r} is outside the batch file's folder" in line
+    assert len(ok("account", "list", "--db", db)) == 7  # nothing opened: 2 users + 5 system accounts
+    shutil.copy(cli["reg"], inbox / "registry.key")  # the operator's own batch, beside its key: still works
+    (inbox / "b.json").write_text(json.dumps([{"op": "open", "key": "registry.key", "account": "carol", "owner": pub}]))
+    assert ok("batch", inbox / "b.json", "--db", db)["results"][0]["status"] == "created"
+
+
+def test_hostile_json_files_refused_in_one_line(cli):
+    """Nesting 100,000 deep (RecursionError), a lone surrogate (UnicodeEncodeError) and a number as a path (TypeError): exit 2, one line."""
+    db, d = cli["db"], cli["dir"]
+    (d / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    op = {"op": "transfer", "instrument": CAP, "amount": "1", "from": "alice", "to": "bob"}
+    (d / "keynum.json").write_text(json.dumps([dict(op, key=5)]))
+    (d / "evnum.json").write_text(json.dumps([{"op": "issue", "key": "registry.key", "instrument": CAP, "amount": "1", "to": "alice", "evidence": 7}]))
+    (d / "memo.json").write_text(json.dumps([dict(op, key="alice.key", memo="\ud800")]))
+    cases = {("batch", d / "deep.json"): "nested too deeply", ("verify", "--head", d / "deep.json"): "nested too deeply",
+             ("verify", "--export", d / "deep.json"): "nested too deeply", ("verify", "--checkpoint", d / "deep.json"): "nested too deeply",
+             ("certificate", "verify", d / "deep.json"): "nested too deeply", ("attest", d / "deep.json", "--key", cli["alice"]): "nested too deeply",
+             ("issue", CAP, "1", "--to", "alice", "--evidence", d / "deep.json", "--key", cli["reg"]): "nested too deeply",
+             ("cosign", d / "deep.json", "--key", cli["alice"]): "nested too deeply",
+             ("batch", d / "keynum.json"): "batch entry 1: key 5 is not a path", ("batch", d / "evnum.json"): "batch entry 1: evidence 7 is not a path",
+             ("batch", d / "memo.json"): "[0].memo holds a lone surrogate"}
+    for args, expected in cases.items():
+        db_opt = () if args[0] in ("certificate", "attest") else ("--db", db)
+        assert expected in refused(2, *args, *db_opt), args
+
+
 def test_publish_witness_and_audit_heads(cli, keyset, ledger_tools):
     db, d = cli["db"], cli["dir"]
     ok("issue", CAP, "1 t", "--to", "alice", "--evidence", cli["runs"]["capacity"], "--key", cli["reg"], "--db", db)
@@ -188,7 +228,7 @@ def test_publish_witness_and_audit_heads(cli, keyset, ledger_tools):
     (d / "bad.json").write_text("{\"tree_size\": 1e99999999}")
     assert "error:" in refused(2, "verify", "--db", db, "--head", d / "bad.json")
     (d / "bad.json").write_text("[1, 2]")
-    assert "not a tree head" in refused(1, "verify", "--db", db, "--head", d / "bad.json")
+    assert "not a tree head" in refused(2, "verify", "--db", db, "--head", d / "bad.json")  # bad input, like the JSON above
     # a truncated log fails against the published head, and so does the witness
     ledger_tools.raw_execute(db, ledger_tools.drop_append_only(db, "log") + ledger_tools.drop_append_only(db, "heads"))
     ledger_tools.raw_execute(db, "DELETE FROM log WHERE seq = 5; DELETE FROM heads WHERE tree_size = 5")

@@ -123,7 +123,7 @@ def test_market_from_the_command_line(env):
 
 
 @pytest.mark.parametrize("case", ["below the increment", "expired instrument", "foreign instrument", "insufficient cash", "after the window",
-                                  "ratio loop", "forbidden direction", "bad time", "bad amount"])
+                                  "ratio loop", "forbidden direction", "bad time", "bad amount", "bad period"])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(env, case):
     k, d = env["keys"], env["dir"]
     ok("market", "ratios", "publish", env["ratios"], "--key", k["registry"])
@@ -169,8 +169,18 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(env, case):
     elif case == "bad time":
         assert "not an ISO 8601 time" in refused_cli("market", "list", EM, "1 t", "--account", "alice", "--price", "2000", "--closes", "tomorrow",
                                                     "--key", k["alice"])
+        define = ("market", "define", "emission/9/COD/2030", "--total", "1 t", "--source", "plan", "--key", k["registry"])
+        for dates in (("2026-01-01", "9999-12-31"), ("0001-01-01", "2030-12-31")):  # the calendar's ends overflowed a datetime
+            assert "is out of range" in refused_cli(*define, "--valid-from", dates[0], "--valid-until", dates[1])
+        assert "--from 0001-01-01 is out of range" in refused_cli("statement", "dave", "--from", "0001-01-01", "--to", "2030-12-31", "--out", d / "s.html")
+        assert "not an ISO 8601 time" in refused_cli("market", "list", EM, "1 t", "--account", "alice", "--price", "2000",
+                                                    "--closes", "0001-01-01T00:00:00+08:00", "--key", k["alice"])
     elif case == "bad amount":
         assert "has an exponent of 7 digits" in refused_cli("market", "deposit", "bob", "1e9999999 CNY", "--key", k["registry"])
+        ok("market", "deposit", "bob", "46116860184000000 CNY", "--key", k["registry"])  # with the 10,000 CNY before: just below 2**62 fen
+        assert "beyond the 2**62 base units" in refused_cli("market", "deposit", "dave", "300000 CNY", "--key", k["registry"])  # balances past 64 bits
+    elif case == "bad period":
+        assert "period 'century' is not one of" in refused_cli("market", "index", OLD, "--period", "century")  # no trades
 
 
 def test_rights_cash_and_a_sealed_auction_from_the_command_line(env):

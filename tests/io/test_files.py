@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from gep.errors import InputError
-from gep.io.files import parse_json, read_toml
+from gep.io.files import parse_json, read_json_object, read_toml
 
 
 def test_json_numbers_bounded_and_exact():
@@ -15,6 +15,21 @@ def test_json_numbers_bounded_and_exact():
     for text in ('[%s]' % ("9" * 5000), '[1e99999999]', '[NaN]', '[1.5e400]'):
         with pytest.raises(InputError):
             parse_json(text, "batch")
+
+
+def test_json_too_deep_or_lone_surrogate_refused(tmp_path):
+    """100,000 nested lists raised RecursionError and a lone surrogate escape gave a str UTF-8 cannot write: both are InputErrors naming the file."""
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(InputError, match="batch file b.json is nested too deeply"):
+        parse_json(deep, "batch file b.json")
+    (tmp_path / "m.json").write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
+    with pytest.raises(InputError, match="m.json is nested too deeply"):
+        read_json_object(tmp_path / "m.json", "run manifest", "give a manifest")
+    for text, where in (('[{"memo": "\\ud800"}]', r"\[0\].memo"), ('{"record": "x\\udcffy"}', "record"), ('{"\\udfff": 1}', "a key of the document"),
+                        ('{"a": {"b": ["\\ud83d"]}}', r"a.b\[0\]")):
+        with pytest.raises(InputError, match=f"c.json: {where} holds a lone surrogate"):
+            parse_json(text, "c.json")
+    assert parse_json('["\\ud83d\\ude00", "\\\\ud800"]', "c.json") == ["\U0001F600", "\\ud800"]  # a pair, and an escaped backslash
 
 
 @pytest.mark.parametrize("value", ["1e9999999", "1e99999999", "9" * 5000, "9" * 4000, "1e1000000", "9223372036854775808"])

@@ -165,6 +165,40 @@ def test_moved_serial_block_is_named(busy):
     assert "block" in err.line()
 
 
+@pytest.mark.parametrize("sql, table, seq", [
+    ("UPDATE log SET record = CAST(record AS TEXT) WHERE seq = 7", "stored as str, not as bytes", 7),
+    ("UPDATE log SET record = CAST(record AS TEXT)", "stored as str, not as bytes", 1),  # the first row too: read as it is
+    ("UPDATE accounts SET id = CAST(id AS BLOB) WHERE id = 'alice'", "table accounts", None),
+    ("UPDATE balances SET instrument = CAST(instrument AS BLOB)", "table balances", None),
+    ("UPDATE blocks SET holder = CAST(holder AS BLOB) WHERE holder = 'alice'", "table blocks", None),
+    ("UPDATE postings SET amount = 'abc' WHERE seq = 7", r"table postings .*'abc' where an integer belongs", None),  # int('abc')
+])
+def test_a_value_of_another_storage_class_is_named(busy, sql, table, seq, monkeypatch):
+    """SQLite keeps the storage class a value was written with (the same text as a BLOB, a record as TEXT):
+    verify names the row (exit 1), the commands reading records refuse in one line, never a TypeError."""
+    from gep.ledger import records
+    from gep.ledger.errors import StorageError
+
+    if busy.store.dialect != "sqlite":
+        pytest.skip("PostgreSQL's columns hold one type")
+    keep = verify_ledger(busy, processes=1, keep=True)["checkpoint"]
+    t = target_of(busy)
+    for name in ("log", "accounts", "balances", "blocks", "postings"):
+        raw_execute(t, drop_append_only(t, name))
+    raw_execute(t, sql)
+    for share in (0.0, 0.5, 1.0):  # the record's check in the first process, the second, or both
+        monkeypatch.setattr(records, "LEDGER_SHARE", share)
+        with pytest.raises(AuditFailed, match=table) as info:
+            verify_ledger(busy, processes=2)
+        assert seq is None or info.value.seq == seq
+    if seq is not None:
+        with pytest.raises(AuditFailed, match="leaf hash"):  # checked against the checkpoint's verified records
+            verify_ledger(busy, since=keep)
+        for read in (busy.rows, lambda: busy.find("t1"), lambda: busy.history(limit=20)):
+            with pytest.raises(StorageError, match=r"transaction \d+ is stored as str"):
+                read()
+
+
 def test_the_documented_independent_check_runs_on_an_export(busy, keyset, tmp_path, monkeypatch):
     """docs/ledger.md's own-code check (hashlib + cryptography only), on an export with batch signatures."""
     from pathlib import Path
