@@ -332,6 +332,8 @@ def cancel_cmd(
 def batch_cmd(
     file: Path = typer.Argument(..., help="JSON list of operations (see docs/ledger.md); '-' reads stdin."),
     linked: bool = typer.Option(True, "--linked/--independent", help="Linked: all succeed or nothing is recorded. Independent: each on its own, one commit."),
+    signed_only: bool = typer.Option(False, "--signed-only", help="Take only requests signed elsewhere (no op entries signed here with a key file): "
+                                                                   "for batch files handed over by participants."),
     db: Optional[str] = DbOpt, head_key: Optional[Path] = HeadKeyOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Submit several operations in one database transaction (linked by default; DvP legs must be linked)."""
@@ -341,7 +343,7 @@ def batch_cmd(
     ops = read_json(file, "batch file")
     base = Path(".") if str(file) == "-" else file.parent
     with open_ledger(db, head_key) as led:
-        items = build(led, ops, base)
+        items = build(led, ops, base, signed_only)
         results = led.submit_many(items, linked=linked)
     if as_json:
         emit({"linked": linked, "results": [r.as_dict() for r in results]})

@@ -39,7 +39,7 @@ OPS = {
 }
 
 
-def build(ledger: Any, ops: Any, base: Path) -> list:
+def build(ledger: Any, ops: Any, base: Path, signed_only: bool = False) -> list:
     """Signed, resolved requests for the entries of a batch file.
 
     Parameters
@@ -50,6 +50,9 @@ def build(ledger: Any, ops: Any, base: Path) -> list:
         Parsed batch file.
     base : Path
         Folder relative paths are resolved against.
+    signed_only : bool
+        Refuse ``op`` entries (signed here, with a key file the entry names): a batch handed over by
+        participants then carries only requests they signed themselves.
     """
     from gep.ledger.ledger import Signed
 
@@ -70,6 +73,9 @@ def build(ledger: Any, ops: Any, base: Path) -> list:
             out.append(ledger.prepare(signed, base / _text(ev, "evidence", where) if ev is not None else None))
             continue
         kind = op.get("op")
+        if signed_only:
+            raise InvalidRequest(f"{where} is an op entry ({kind!r}), signed here with a key file it names; this batch takes signed requests only (--signed-only)",
+                                 hint="have the participant sign the request (--sign-only) and hand over the signed request")
         if kind not in OPS:
             raise InvalidRequest(f"{where}: op {kind!r} is not one of {', '.join(OPS)}")
         required, optional = OPS[kind]

@@ -184,6 +184,14 @@ def test_batch_key_must_lie_beside_the_batch_file(cli):
     shutil.copy(cli["reg"], inbox / "registry.key")  # the operator's own batch, beside its key: still works
     (inbox / "b.json").write_text(json.dumps([{"op": "open", "key": "registry.key", "account": "carol", "owner": pub}]))
     assert ok("batch", inbox / "b.json", "--db", db)["results"][0]["status"] == "created"
+    # a handed-over file dropped beside the registry key: --signed-only takes only requests signed elsewhere
+    (inbox / "b.json").write_text(json.dumps([{"op": "open", "key": "registry.key", "account": "mallory3", "owner": pub}]))
+    line = refused(2, "batch", inbox / "b.json", "--signed-only", "--db", db)
+    assert "batch entry 1 is an op entry ('open')" in line and "signed requests only (--signed-only)" in line
+    ok("issue", CAP, "1 t", "--to", "alice", "--evidence", cli["runs"]["capacity"], "--key", cli["reg"], "--db", db)
+    signed = ok("transfer", CAP, "1", "--from", "alice", "--to", "bob", "--key", cli["alice"], "--sign-only", "--db", db)
+    (inbox / "s.json").write_text(json.dumps([signed]))
+    assert ok("batch", inbox / "s.json", "--signed-only", "--db", db)["results"][0]["status"] == "created"
 
 
 def test_hostile_json_files_refused_in_one_line(cli):
