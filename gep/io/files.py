@@ -46,7 +46,7 @@ def sha256_files(paths: Iterable[str | Path]) -> list[str]:
     from concurrent.futures import ThreadPoolExecutor
 
     paths = list(paths)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)  # gep.io may not import gep.execution
     if len(paths) < 2 or cores < 2:
         return [sha256_file(p) for p in paths]
     with ThreadPoolExecutor(min(cores, len(paths))) as pool:

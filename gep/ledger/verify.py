@@ -601,11 +601,7 @@ def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (
         raise AuditFailed(f"the log holds {len(rows)} transactions, the checkpoint verified {n}: transactions {len(rows) + 1}..{n} are missing",
                           seq=len(rows) + 1)
     before = rows[:n]
-    leaf_hash = merkle.leaf_hash
-    try:
-        leaves = [leaf_hash(row[2]) for row in before]
-    except TypeError:  # a record not stored as bytes (the database was edited): it matches no stored leaf, below
-        leaves = [records.record_leaf(row[2]) for row in before]
+    leaves = [records.record_leaf(row[2]) for row in before]  # a record not stored as bytes matches no stored leaf, below
     joined = b"".join(leaves)
     if [row[0] for row in before] != list(range(1, n + 1)) or not records.joined_equal([row[3] for row in before], joined):
         for k, ((seq, cid, _data, stored_leaf, *_), leaf) in enumerate(zip(before, leaves)):
@@ -685,9 +681,7 @@ def _compare_tables(rp: Replay, t: dict) -> None:
         for table, columns in _INTEGERS.items():
             for row in t[table]:
                 for c in columns:
-                    try:
-                        int(row[c])
-                    except (TypeError, ValueError):
+                    if not _is_int(row[c]):
                         raise AuditFailed(f"table {table} differs from the log: row {tuple(row)!r} holds {row[c]!r} where an integer belongs",
                                           hint="the database was edited outside the ledger; restore it from a backup or an export") from None
         raise AuditFailed(f"a table holds a value of the wrong type ({exc})", hint="the database was edited outside the ledger") from exc
