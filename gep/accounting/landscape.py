@@ -90,6 +90,7 @@ class _Derived:
 
     keys: dict = field(default_factory=dict)
     class_area: Any = None
+    positions: Any = None
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ class Landscape:
     def per_cell(self, table: np.ndarray, name: str = "", unit: str = "") -> xr.DataArray:
         """Broadcast a per-class table (legend order) onto the cells; 0 outside."""
         idx = self.grid["class_index"]
-        out = xr.DataArray(_take(table, idx.data), dims=idx.dims, coords=idx.coords, name=name or None)
+        out = xr.DataArray(_take(table, self._positions()), dims=idx.dims, coords=idx.coords, name=name or None)
         if unit:
             out.attrs["units"] = unit
         return out
@@ -295,11 +296,26 @@ class Landscape:
                 table = np.append(np.arange(n_sub), 0).astype(np.int32)
             n = self.n_zones * n_sub
             if hasattr(cls, "map_blocks"):
-                sub = cls.map_blocks(lambda b: table[b], dtype=np.int32)
+                sub = self._positions().map_blocks(lambda b: table[b], dtype=np.int32)
                 cache[kind] = where((cls >= 0) & (zone >= 0), zone.astype(np.intp) * n_sub + sub, n)
             else:
                 cache[kind] = _Key(zone, cls, table, n_sub, n)
         return cache[kind]
+
+    def _positions(self) -> Any:
+        """The class index as positions in a per-class table (-1 outside the region), built once.
+
+        A chunked grid's blocks are converted to ``np.intp`` once and shared by every look-up of a pass:
+        numpy indexes with ``np.intp`` directly, where an ``int16`` index is converted on every look-up
+        (1.2 against 2.2 ms for 10⁶ cells and one look-up; 0.74 ms each further look-up). A numpy grid
+        keeps its narrow index (a region-sized ``np.intp`` copy would take 8 bytes a cell).
+        """
+        idx = self.grid["class_index"].data
+        if not hasattr(idx, "map_blocks"):
+            return idx
+        if self.derived.positions is None or self.derived.positions[0] is not idx:  # a view with other grids builds its own
+            self.derived.positions = (idx, idx.astype(np.intp))
+        return self.derived.positions[1]
 
     def spread(self, table: np.ndarray) -> Any:
         """Value of a ``(zone, ecosystem)`` table at each cell, 0 outside the region (numpy or dask)."""
