@@ -29,6 +29,7 @@ Statistically Good Algorithms for Random Number Generation, HMC-CS-2014-0905
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -184,11 +185,29 @@ def _segment_hash(block: Any, tolerance: float) -> bytes:
     import numpy as np
 
     b = np.asarray(block)
+    lo, hi = (b.min().item(), b.max().item()) if b.size else (0, 0)
+    if b.size and lo == hi:  # constant (a projected grid's cell areas): hashed once
+        return _constant_segment_hash(b.dtype.str, b.shape, lo, tolerance)
+    return _values_hash(b, tolerance, lo, hi)
+
+
+@functools.lru_cache(maxsize=64)
+def _constant_segment_hash(dtype: str, shape: tuple[int, ...], value: Any, tolerance: float) -> bytes:
+    """:func:`_segment_hash` of a segment whose every value is ``value``."""
+    import numpy as np
+
+    return _values_hash(np.full(shape, value, dtype=dtype), tolerance, value, value)
+
+
+def _values_hash(b: Any, tolerance: float, lo: Any, hi: Any) -> bytes:
+    """:func:`_segment_hash` of the numpy array ``b`` whose least and greatest values are ``lo`` and ``hi``."""
+    import numpy as np
+
     if b.dtype.kind in "iub":
         ints = b
-        lo, hi = (int(b.min()), int(b.max())) if b.size else (0, 0)
+        lo, hi = int(lo), int(hi)
     else:
-        lo, hi = (float(b.min()), float(b.max())) if b.size else (0.0, 0.0)
+        lo, hi = float(lo), float(hi)
         bound = 2.0**62 * tolerance
         if -bound < lo and hi < bound:  # False for NaN
             ints = np.multiply(b, 1.0 / tolerance, dtype=np.float64)

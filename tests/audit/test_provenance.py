@@ -91,3 +91,23 @@ def test_version_2_digests_hash_segments_in_any_order_and_blocks_of_any_whole_se
     ints = np.arange(36, dtype=np.int16).reshape(9, 4)
     assert provenance.value_digest(ints, 1e-3) == provenance.value_digest(ints.astype(np.int64), 1e-3)  # integers as they are, any type
     assert provenance.value_digest(ints, 1e-3) != provenance.value_digest(ints, 1e-3, version=1)
+
+
+def test_constant_segments_hash_as_by_hand_and_once(monkeypatch):
+    import hashlib
+
+    monkeypatch.setattr(provenance, "SEGMENT_CELLS", 8)  # 2 rows of 4 cells per segment
+    area = np.full((4, 4), 900.0)  # a projected grid's cell areas [m²]: every segment the same
+    by_hand = hashlib.sha256(bytes([4]) + np.full(8, 900_000, "<i4").tobytes()).digest()  # 900 / 1e-3 in int32
+    d = provenance.Digest(area.shape, 1e-3)
+    d.update(0, area)
+    head = hashlib.sha256(b"gep-digest-2;" + provenance._digest_head(area.shape))
+    head.update(by_hand + by_hand)
+    assert d.hexdigest() == head.hexdigest()
+    assert provenance._segment_hash(area[:2], 1e-3) == provenance._values_hash(area[:2], 1e-3, 900.0, 900.0) == by_hand
+    # other values, types and shapes are other segments; NaN and infinite blocks take version 1's codes as before
+    assert len({provenance._segment_hash(b, 1e-3) for b in (area[:2], area[:2] + 1, area[:2].astype(np.float32) + 0.5, area[:1], area[:2].astype(np.int64))}) == 5
+    inf = np.full((2, 4), np.inf)
+    assert provenance._segment_hash(inf, 1e-3) == provenance._values_hash(inf, 1e-3, np.inf, np.inf)
+    nan = np.full((2, 4), np.nan)
+    assert provenance._segment_hash(nan, 1e-3) == provenance._values_hash(nan, 1e-3, np.nan, np.nan)
