@@ -207,3 +207,18 @@ def test_chunked_account_reads_every_input_block_once():
     blocks = int(np.prod(ls.grid["class_index"].data.numblocks))
     assert account.gep > 0
     assert len(reads) == blocks * len(ls.grid.data_vars) and set(reads.values()) == {1}, reads.most_common(3)
+
+
+def test_fewer_collections_tunes_the_collector_for_the_runs_and_restores_it_after_the_last():
+    import gc
+
+    before = gc.get_threshold()
+    with execution.fewer_collections():
+        assert gc.get_threshold()[0] == execution.RUN_GC_THRESHOLD and gc.get_freeze_count() > 0
+        with execution.fewer_collections():  # a second run at the same time (another thread of gep serve)
+            pass
+        assert gc.get_threshold()[0] == execution.RUN_GC_THRESHOLD  # the first run is still going
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), execution.fewer_collections():
+        raise RuntimeError("a run that fails")
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -419,10 +419,11 @@ def run(job: RunJob, out_dir: Path | None = None, command: str = KIND, progress:
     """
     folder = destination(job, out_dir)
     check_destination(folder, KIND, refuse_other_region(parcel_of(job)))
-    result = compute(job, progress)
-    if progress:
-        progress("writing outputs")
-    return write(result, folder, command)
+    with execution.fewer_collections():
+        result = compute(job, progress)
+        if progress:
+            progress("writing outputs")
+        return write(result, folder, command)
 
 
 def replay(manifest: mf.Manifest, scenario_path: str | Path, out_dir: Path) -> mf.Manifest:
