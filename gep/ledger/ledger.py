@@ -512,9 +512,12 @@ class Ledger:
         return self.store.read(lambda tx: [(int(s), c, stored_bytes(r, s), lh, rt) for s, c, r, lh, rt in
                                            tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq")])
 
-    def find(self, ref: str) -> dict:
-        """The log row of a sequence number or request id (an id used by several signers must be given as a number)."""
+    def find(self, ref: str, signer: str | None = None) -> dict:
+        """The log row of a sequence number or request id (an id used by several signers must be given as a number,
+        or with its ``signer``: then only that signer's request id is looked up)."""
         def run(tx: Tx) -> list[tuple]:
+            if signer is not None:
+                return tx.q("SELECT seq, record, leaf_hash, root FROM log WHERE client_id = ? AND signer = ?", (ref, signer))
             rows = tx.q("SELECT seq, record, leaf_hash, root FROM log WHERE client_id = ? ORDER BY seq", (ref,))
             if not rows and str(ref).isdigit() and len(str(ref)) < 19:
                 rows = tx.q("SELECT seq, record, leaf_hash, root FROM log WHERE seq = ?", (int(ref),))

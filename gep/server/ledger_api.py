@@ -309,15 +309,21 @@ def transaction(request: Request, seq: int) -> dict:
 
 @router.get("/requests/{signer}/{request_id:path}", summary="The transaction of a signer's request id")
 def by_request_id(request: Request, signer: str, request_id: str) -> dict:
-    """Request ids are looked up with their signer: an id is never revealed to anyone who did not sign it."""
-    with _ctx(request).pool.ledger() as led:
+    """Request ids are looked up with their signer: an id is never revealed to anyone who did not sign it. On a
+    ledger that is not public only the signer and the readers of everything may look one up, and whether the id
+    was used is decided after that (everyone else gets the same refusal for every id)."""
+    ctx = _ctx(request)
+    if ctx.config.ledger_access != "public":
+        reader = _reader(request)
+        if not _may_read_all(ctx, reader) and (reader is None or reader.key != signer):
+            _check_read(request)  # refused, whatever the id
+    with ctx.pool.ledger() as led:
         try:
-            row = led.find(request_id)
+            row = led.find(request_id, signer=signer)
         except InvalidRequest:
             row = None
         if row is None or row["record"]["request"].get("id") != request_id or row["record"]["request"].get("signer") != signer:
             raise NotFound(f"no request {request_id!r} signed by {signer[:16]}…")
-        _check_read(request, lambda: _parties(request, led, row["record"]))
     return {**_entry(row), "record_text": _text(row["record"])}
 
 

@@ -117,6 +117,24 @@ def test_request_ids_are_looked_up_with_their_signer(server):
     ok = c.get(f"/api/v1/ledger/requests/{s.keys.alice.public}/deal-1")
     assert ok.status_code == 200 and ok.json()["seq"] == s.size
     assert c.get(f"/api/v1/ledger/requests/{s.keys.bob.public}/deal-1").status_code == 404
+    Client(http=c).transfer(s.keys.bob, INS, "1 kg", "bob", "alice", id="deal-1")  # bob's own id 'deal-1'
+    assert c.get(f"/api/v1/ledger/requests/{s.keys.alice.public}/deal-1").json()["seq"] == s.size  # still alice's
+    assert c.get(f"/api/v1/ledger/requests/{s.keys.bob.public}/deal-1").json()["seq"] == s.size + 1
+
+
+def test_a_ledger_that_is_not_public_does_not_say_whether_a_request_id_was_used(server):
+    s = server(ledger_access="owners")
+    c, k = s.client, s.keys
+    for key, status in ((None, 401), (k.bob, 403), (k.carol, 403)):  # bob is a party to deal-1, not its signer
+        for rid in ("deal-1", "never-used"):
+            path = f"/api/v1/ledger/requests/{k.alice.public}/{rid}"
+            r = c.get(path, headers={"Authorization": sign_read(key, "GET", path)} if key else {})
+            assert r.status_code == status, (key, rid)
+    for key in (k.alice, k.registry):  # the signer, a reader of everything
+        path = f"/api/v1/ledger/requests/{k.alice.public}/deal-1"
+        assert c.get(path, headers={"Authorization": sign_read(key, "GET", path)}).json()["seq"] == s.size
+        path = f"/api/v1/ledger/requests/{k.alice.public}/never-used"
+        assert c.get(path, headers={"Authorization": sign_read(key, "GET", path)}).status_code == 404
 
 
 def test_amount_parsing_for_forms(server):
