@@ -102,16 +102,18 @@ def read_toml(path: str | Path, what: str = "file") -> dict:
     return doc
 
 
-#: A surrogate code point, raw or as a JSON escape (``\\ud800``): only then are a document's strings checked.
-_SURROGATE = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
+#: A surrogate code point, raw or as a JSON escape (``\\ud800``), or a NUL escaped (``\\u0000``): only then are a
+#: document's strings checked (:func:`_not_text`).
+_SUSPECT = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]|\\u0000")
 
 
-def _loads(text: str, what: str, hint: str, **hooks: Any) -> Any:
+def loads_checked(text: str, what: str, hint: str, **hooks: Any) -> Any:
     """:func:`json.loads` with the errors of a hostile file as :class:`InputError` naming ``what``.
 
     Besides JSON syntax, refuses nesting deeper than Python's recursion limit
-    (``[[[[...`` 100,000 deep) and lone surrogates (``"\\ud800"``: JSON may
-    escape them, but they are not Unicode text and cannot be written as UTF-8).
+    (``[[[[...`` 100,000 deep), lone surrogates (``"\\ud800"``: JSON may
+    escape them, but they are not Unicode text and cannot be written as UTF-8) and NUL
+    characters (``"\\u0000"``: no identifier or text holds one, and PostgreSQL refuses them).
     """
     try:
         doc = json.loads(text, **hooks)
@@ -121,16 +123,23 @@ def _loads(text: str, what: str, hint: str, **hooks: Any) -> Any:
         raise InputError(f"{what} is nested too deeply to read", hint=hint) from None
     except ValueError as exc:  # JSON syntax, or an integer beyond Python's digit limit
         raise InputError(f"{what} is not JSON: {exc}", hint=hint) from exc
-    if _SURROGATE.search(text):
-        bad = _lone_surrogate(doc)
-        if bad is not None:
-            raise InputError(f"{what}: {bad} holds a lone surrogate (an unpaired \\ud800-\\udfff), which is not Unicode text",
-                             hint="write the text as UTF-8, or escape a character beyond U+FFFF as both halves of its pair")
+    refuse_non_text(doc, text, what)
     return doc
 
 
-def _lone_surrogate(doc: Any) -> str | None:
-    """Where (``[2].memo``) the first string of ``doc`` holding a lone surrogate is, or None.
+def refuse_non_text(doc: Any, text: str, what: str) -> None:
+    """Raise :class:`InputError` naming where in ``doc`` (parsed from the JSON ``text``) a string holds a lone surrogate
+    or a NUL character (:func:`loads_checked`)."""
+    if _SUSPECT.search(text):
+        bad = _not_text(doc)
+        if bad is not None:
+            where, why = bad
+            raise InputError(f"{what}: {where} holds {why}, which is not text",
+                             hint="write the text as UTF-8 without NUL characters (a character beyond U+FFFF escaped as both halves of its pair)")
+
+
+def _not_text(doc: Any) -> tuple[str, str] | None:
+    """Where (``[2].memo``) the first string of ``doc`` holding a lone surrogate or a NUL is, and which; or None.
 
     Walks with an explicit stack: a document Python parsed may still be too deep to recurse over.
     """
@@ -147,7 +156,9 @@ def _lone_surrogate(doc: Any) -> str | None:
             try:
                 v.encode("utf-8")
             except UnicodeEncodeError:
-                return where or "the document"
+                return where or "the document", "a lone surrogate (an unpaired \\ud800-\\udfff)"
+            if "\0" in v:
+                return where or "the document", "a NUL character (\\u0000)"
     return None
 
 
@@ -155,9 +166,9 @@ def parse_json(text: str, what: str) -> Any:
     """Parse JSON text; numbers bounded (:mod:`gep.numbers`), non-integers read as exact Decimals.
 
     Raises :class:`InputError` naming ``what`` for bad syntax, a number out of
-    bounds, nesting too deep to read or a lone surrogate (see :func:`_loads`).
+    bounds, nesting too deep to read or a lone surrogate (see :func:`loads_checked`).
     """
-    return _loads(text, what, "fix the JSON syntax", parse_int=json_int, parse_float=json_decimal, parse_constant=_no_constant)
+    return loads_checked(text, what, "fix the JSON syntax", parse_int=json_int, parse_float=json_decimal, parse_constant=_no_constant)
 
 
 def _no_constant(name: str) -> Any:
@@ -180,7 +191,7 @@ def read_json_object(path: str | Path, what: str, hint: str, default_name: str =
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{what} {p} is not UTF-8 text: {exc}", hint=hint) from exc
-    doc = _loads(text, f"{what} {p}", hint)
+    doc = loads_checked(text, f"{what} {p}", hint)
     if not isinstance(doc, dict):
         raise InputError(f"{what} {p} is not a JSON object", hint=hint)
     return doc, data, p

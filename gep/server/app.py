@@ -18,6 +18,8 @@ address is rate-limited.
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gep.errors import GepError
+from gep.ledger.errors import StorageError
 from gep.server.config import ServerConfig
 from gep.server.runs import RunCatalogue
 
@@ -95,6 +98,18 @@ class RateLimiter:
         return max(1.0, reset - time.time())
 
 
+def _control_character(path: str, query: list[tuple[str, str]]) -> str | None:
+    """``"the path"`` or ``"query parameter NAME"`` when it holds a control character (U+0000-U+001F, U+007F), else None:
+    no id, name or value holds one, and a NUL would reach the database (PostgreSQL refuses it in text)."""
+    if _CONTROL.search(path):
+        return "the path"
+    return next((f"query parameter {k!r}" for k, v in query if _CONTROL.search(k) or _CONTROL.search(v)), None)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LOG = logging.getLogger("gep.server")
+
+
 def _error(exc: GepError, status: int, extra: dict | None = None) -> JSONResponse:
     body = {"error": {"type": type(exc).__name__, "message": exc.message, "hint": exc.hint, "where": exc.where}}
     return JSONResponse(body, status_code=status, headers=extra)
@@ -139,6 +154,9 @@ def create_app(config: ServerConfig | None = None, clock=None) -> FastAPI:
             if wait is not None:
                 exc = RateLimited(f"rate limit of {'writes' if write else 'reads'} reached for {client}", hint=f"retry in {wait:.0f} s")
                 return _error(exc, 429, {"Retry-After": str(int(wait + 0.999))})
+            bad = _control_character(path, request.query_params.multi_items())
+            if bad is not None:
+                return _error(BadParameter(f"{bad} holds a control character", hint="ids, names and query values are text without control characters"), 400)
             try:
                 raw_path = request.scope.get("raw_path", path.encode()).decode("latin-1")
                 request.state.reader = authenticate(request.headers.get("authorization"), request.method, raw_path,
@@ -158,6 +176,11 @@ def create_app(config: ServerConfig | None = None, clock=None) -> FastAPI:
     @app.exception_handler(GepError)
     async def gep_error(request: Request, exc: GepError):
         status = ledger_api.error_status(exc, request.method)
+        from gep.server.pool import PoolBusy
+
+        if isinstance(exc, StorageError) and not isinstance(exc, PoolBusy):  # its message names the database: logged, not sent
+            _LOG.warning("%s %s: %s", request.method, request.url.path, exc.message)
+            exc = StorageError("the ledger database could not answer this request", hint="retry later; the server's log says why")
         if request.url.path.startswith("/api/"):
             return _error(exc, status)
         return pages.error_page(request, exc, status)
@@ -178,6 +201,11 @@ def create_app(config: ServerConfig | None = None, clock=None) -> FastAPI:
         if request.url.path.startswith("/api/") or exc.status_code != 404:
             return _error(err, exc.status_code)
         return pages.error_page(request, err, 404)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):  # a defect: one JSON error, never a traceback or a path
+        _LOG.error("%s %s", request.method, request.url.path, exc_info=exc)
+        return _error(GepError("the server failed on this request", hint="the server's log says why; please report it"), 500)
 
     for template in (Path(__file__).parent / "templates").glob("*.html"):
         pages.templates.env.get_template(template.name)  # compiled now, not during a first visit

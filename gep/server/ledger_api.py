@@ -49,6 +49,10 @@ class Batch(BaseModel):
 # --------------------------------------------------------------------------- helpers
 
 
+#: Largest sequence number or size a query may name (SQL integers are 64-bit).
+MAX_SEQ = 2**63 - 1
+
+
 def _ctx(request: Request):
     ctx = request.app.state.ctx
     if ctx.pool is None:
@@ -123,10 +127,22 @@ def parse_body(raw: bytes, limit: int) -> Any:
     def no_float(text: str) -> Any:
         raise InvalidRequest(f"binary float {text[:30]} in a ledger document", hint="amounts are integers of the base unit; prices are decimal strings")
 
+    from gep.errors import InputError
+    from gep.io.files import refuse_non_text
+
+    hint = "send {\"request\": {...}, \"signature\": \"<128 hex>\"}"
     try:
-        return json.loads(raw.decode("utf-8"), parse_float=no_float, parse_int=json_int, parse_constant=no_float)
+        text = raw.decode("utf-8")
+        doc = json.loads(text, parse_float=no_float, parse_int=json_int, parse_constant=no_float)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidRequest(f"request body is not UTF-8 JSON: {exc}", hint="send {\"request\": {...}, \"signature\": \"<128 hex>\"}") from None
+        raise InvalidRequest(f"request body is not UTF-8 JSON: {exc}", hint=hint) from None
+    except RecursionError:
+        raise InvalidRequest("request body is nested too deeply to read", hint=hint) from None
+    try:
+        refuse_non_text(doc, text, "request body")  # a lone surrogate or a NUL: not text, never stored
+    except InputError as exc:
+        raise InvalidRequest(exc.message, hint=exc.hint) from None
+    return doc
 
 
 async def _json_body(request: Request) -> Any:
@@ -221,7 +237,7 @@ def account(request: Request, account: str) -> dict:
 
 
 @router.get("/accounts/{account}/history", summary="Transactions touching an account, newest first (keyset pages)")
-def account_history(request: Request, account: str, limit: int = Query(50, ge=1, le=500), before: int | None = Query(None, ge=1)) -> dict:
+def account_history(request: Request, account: str, limit: int = Query(50, ge=1, le=500), before: int | None = Query(None, ge=1, le=MAX_SEQ)) -> dict:
     ctx = _ctx(request)
     with ctx.pool.ledger() as led:
         owner = _owner_of(request, led, account)
@@ -285,7 +301,7 @@ def amounts(instrument: str, amount: str = Query(..., max_length=64), price: str
 
 
 @router.get("/transactions", summary="The log, newest first (keyset pages: pass the last page's next_before)")
-def transactions(request: Request, limit: int = Query(50, ge=1, le=500), before: int | None = Query(None, ge=1),
+def transactions(request: Request, limit: int = Query(50, ge=1, le=500), before: int | None = Query(None, ge=1, le=MAX_SEQ),
                  account: str | None = None, instrument: str | None = None) -> dict:
     ctx = _ctx(request)
     with ctx.pool.ledger() as led:
@@ -328,15 +344,15 @@ def by_request_id(request: Request, signer: str, request_id: str) -> dict:
 
 
 @router.get("/transactions/{seq}/proof", summary="RFC 6962 inclusion proof of a transaction")
-def proof(request: Request, seq: int, size: int | None = Query(None, ge=1, description="Tree size (default: the latest).")) -> dict:
+def proof(request: Request, seq: int, size: int | None = Query(None, ge=1, le=MAX_SEQ, description="Tree size (default: the latest).")) -> dict:
     """Hashes only: public whatever the access mode (a proof reveals no record)."""
     with _ctx(request).pool.ledger() as led:
         return _or_404(led.inclusion, seq, size)
 
 
 @router.get("/consistency", summary="RFC 6962 consistency proof: an earlier tree is a prefix of a later one")
-def consistency(request: Request, first: int = Query(..., ge=0, description="Size of the earlier tree (a head you kept)."),
-                second: int | None = Query(None, ge=0, description="Size of the later tree (default: the latest).")) -> dict:
+def consistency(request: Request, first: int = Query(..., ge=0, le=MAX_SEQ, description="Size of the earlier tree (a head you kept)."),
+                second: int | None = Query(None, ge=0, le=MAX_SEQ, description="Size of the later tree (default: the latest).")) -> dict:
     """Hashes only: public whatever the access mode. Check it against the root of the head you kept
     (``gep.ledger.merkle.verify_consistency``; the registry page does it in the browser)."""
     with _ctx(request).pool.ledger() as led:

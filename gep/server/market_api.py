@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from gep.ledger.errors import InvalidRequest
-from gep.server.ledger_api import _check_read, _ctx, _or_404, _owner_of
+from gep.server.ledger_api import MAX_SEQ, _check_read, _ctx, _or_404, _owner_of
 
 __all__ = ["router"]
 
@@ -49,7 +49,7 @@ def listings(request: Request, status: str | None = Query(None, description="ope
 
 
 @router.get("/listings/{listing}", summary="One listing: terms, phase, bids as its rules allow (sealed bids as commitments until revealed)")
-def listing(request: Request, listing: int) -> dict:
+def listing(request: Request, listing: int = Path(..., ge=1, le=MAX_SEQ)) -> dict:
     _market_read(request)
     with _ctx(request).pool.ledger() as led:
         view = _or_404(_market(led).book, listing, led.clock())
@@ -58,7 +58,7 @@ def listing(request: Request, listing: int) -> dict:
 
 
 @router.get("/trades", summary="Settled trades: seller, buyer, quantity, price, payment (fen), trading ratio, transaction")
-def trades(request: Request, instrument: str | None = None, account: str | None = None, listing: int | None = None) -> list[dict]:
+def trades(request: Request, instrument: str | None = None, account: str | None = None, listing: int | None = Query(None, ge=1, le=MAX_SEQ)) -> list[dict]:
     _market_read(request)
     with _ctx(request).pool.ledger() as led:
         return _market(led).trades(instrument, account, listing)

@@ -9,6 +9,10 @@ from typing import Iterator
 
 from gep.ledger.errors import StorageError
 
+
+class PoolBusy(StorageError):
+    """Every connection of the pool stayed busy (the only storage error whose message the API sends as it is)."""
+
 __all__ = ["LedgerPool"]
 
 
@@ -79,7 +83,7 @@ class LedgerPool:
                 try:
                     led = self._idle.get(timeout=self.timeout)
                 except queue.Empty:
-                    raise StorageError(f"all {self.size} ledger connections stayed busy for {self.timeout:.0f} s", hint="retry later") from None
+                    raise PoolBusy(f"all {self.size} ledger connections stayed busy for {self.timeout:.0f} s", hint="retry later") from None
         broken = False
         try:
             yield led

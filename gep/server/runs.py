@@ -116,11 +116,11 @@ class RunCatalogue:
         if self.root is None:
             raise NotFound("this server serves no runs", hint="start it with `gep serve --runs DIR`")
         parts = [p for p in str(run_id).split("/") if p]
-        if not parts or any(p in (".", "..") or p.startswith(".") for p in parts) or len(parts) > _MAX_DEPTH + 1:
+        if not parts or any(p in (".", "..") or p.startswith(".") or not p.isprintable() for p in parts) or len(parts) > _MAX_DEPTH + 1:
             raise NotFound(f"run {run_id!r} is not a run id", hint="list the runs with GET /api/v1/runs")
         run = self._load(self.root.joinpath(*parts))
         if run is None:
-            raise NotFound(f"no run {run_id!r} under {self.root}", hint="list the runs with GET /api/v1/runs")
+            raise NotFound(f"no run {run_id!r}", hint="list the runs with GET /api/v1/runs")  # the server's folders are not shown
         return run
 
     def _load(self, folder: Path) -> Run | None:

@@ -30,6 +30,10 @@ def test_json_too_deep_or_lone_surrogate_refused(tmp_path):
         with pytest.raises(InputError, match=f"c.json: {where} holds a lone surrogate"):
             parse_json(text, "c.json")
     assert parse_json('["\\ud83d\\ude00", "\\\\ud800"]', "c.json") == ["\U0001F600", "\\ud800"]  # a pair, and an escaped backslash
+    for text, where in (('{"id": "a\\u0000b"}', "id"), ('[{"account": "x"}, {"account": "\\u0000"}]', r"\[1\].account")):
+        with pytest.raises(InputError, match=f"c.json: {where} holds a NUL character"):  # PostgreSQL refuses them in text
+            parse_json(text, "c.json")
+    assert parse_json('["\\\\u0000"]', "c.json") == ["\\u0000"]  # an escaped backslash: text
 
 
 @pytest.mark.parametrize("value", ["1e9999999", "1e99999999", "9" * 5000, "9" * 4000, "1e1000000", "9223372036854775808"])

@@ -218,6 +218,9 @@ def test_refused_writes_change_nothing(server, make, status, kind):
     (b"request=x&signature=y", "application/x-www-form-urlencoded", 415, "UnsupportedMedia"),           # a cross-site form post
     (b'{"request": {}, "signature": "00"}', "text/plain", 415, "UnsupportedMedia"),
     (b'{"pad": "' + b"x" * 70000 + b'"}', "application/json", 413, "TooLarge"),                         # larger than max_body
+    (b'{"request": {"memo": "\\ud800"}, "signature": "00"}', "application/json", 400, "InvalidRequest"),  # a lone surrogate
+    (b'{"request": {"id": "x\\u0000"}, "signature": "00"}', "application/json", 400, "InvalidRequest"),   # a NUL (PostgreSQL refuses it)
+    (b"[" * 5000 + b"]" * 5000, "application/json", 400, "InvalidRequest"),                               # nested too deeply
 ])
 def test_malformed_bodies_are_refused_quickly(server, raw, ctype, status, kind):
     s = server()
@@ -225,6 +228,42 @@ def test_malformed_bodies_are_refused_quickly(server, raw, ctype, status, kind):
     r = post(s.client, None, raw=raw, ctype=ctype)
     assert time.perf_counter() - t0 < 5  # generous: a shared machine; the point is no 26 s parse
     assert r.status_code == status and r.json()["error"]["type"] == kind
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/api/v1/ledger/balances?instrument=a%00", 400),            # a NUL would reach the database
+    ("/api/v1/ledger/requests/abc/a%00", 400),
+    ("/api/v1/market/trades?account=a%00", 400),
+    ("/api/v1/market/trades?listing=99999999999999999999999", 422),  # beyond SQL's 64-bit integers
+    ("/api/v1/market/listings/99999999999999999999999", 422),
+    ("/api/v1/ledger/transactions?before=99999999999999999999999", 422),
+    ("/api/v1/runs/a%00b/gep", 400),
+])
+def test_hostile_urls_get_one_json_error(server, url, status):
+    r = server().client.get(url)
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["message"] and "Traceback" not in r.text
+
+
+def test_a_run_not_found_does_not_name_the_servers_folders(server):
+    s = server()
+    r = s.client.get("/api/v1/runs/etc/gep")
+    assert r.status_code == 404 and str(s.runs) not in r.text
+
+
+def test_a_storage_error_is_logged_and_not_sent(server, monkeypatch, caplog):
+    from gep.ledger.errors import StorageError
+    from gep.ledger.ledger import Ledger
+
+    s = server()
+
+    def broken(self, *a, **k):
+        raise StorageError("postgresql://gep:***@db.internal:5432/gep: the server closed the connection")
+
+    monkeypatch.setattr(Ledger, "balances", broken)
+    r = s.client.get("/api/v1/ledger/balances")
+    assert r.status_code == 503 and r.json()["error"]["type"] == "StorageError"
+    assert "db.internal" not in r.text and "db.internal" in caplog.text
 
 
 def test_a_large_body_is_refused_before_it_is_read_whole(server):
