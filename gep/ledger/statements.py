@@ -69,11 +69,15 @@ def _others(record: dict, instrument: str, account: str, sign: int) -> str:
     return ", ".join(dict.fromkeys(names))
 
 
-def _trade_of(record: dict, instrument: str, account: str) -> dict | None:
-    for t in record["effects"].get("trades", []):
-        if account in (t["seller"], t["buyer"]) and instrument in (t["instrument"], "cash/CNY"):
-            return t
-    return None
+def _trades_of(record: dict, instrument: str, account: str, amount: int) -> list[dict]:
+    """The trades of ``record`` that ``account``'s posting of ``amount`` in ``instrument`` settles: the rights it
+    delivered (seller, out) or received (buyer, in), the cash it was paid (seller, in) or paid (buyer, out). A posting in
+    the other direction (a lot returned unsold from escrow, the rest of a bidder's escrow refunded) settles none."""
+    incoming = amount > 0
+    cash = instrument == "cash/CNY"
+    return [t for t in record["effects"].get("trades", [])
+            if (cash or t["instrument"] == instrument) and account in (t["seller"], t["buyer"])
+            and (account == t["buyer"]) == (incoming != cash)]
 
 
 def statement(ledger: Any, account: str, start: date, end: date) -> Statement:
@@ -123,13 +127,15 @@ def statement(ledger: Any, account: str, start: date, end: date) -> Statement:
         tot["lines"] += 1
         record = parse(bytes(records[seq]))
         ins = Instrument.parse(ins_id)
-        trade = _trade_of(record, ins_id, account)
-        price = trade["price"] if trade and ins.serial else record["request"].get("price", "") if record["request"]["type"] == "transfer" else ""
+        trades = _trades_of(record, ins_id, account, amount)
+        prices = {t["price"] for t in trades}
+        price = ((prices.pop() if len(prices) == 1 else "") if trades and ins.serial  # several prices: none shown, the payment is their sum
+                 else record["request"].get("price", "") if record["request"]["type"] == "transfer" else "")
         out.lines.append({"date": clock.beijing_date(t).isoformat(), "time": t, "seq": seq, "id": record["request"]["id"],
                           "type": record["request"]["type"], "instrument": ins_id, "description": describe(record),
                           "counterparty": _others(record, ins_id, account, amount), "amount": amount, "display": ins.display(amount),
                           "balance": balances[ins_id], "balance_display": ins.display(balances[ins_id]), "price_cny_per_unit": price,
-                          "payment_cny": f"{trade['payment'] / 100:.2f}" if trade else ""})
+                          "payment_cny": f"{sum(t['payment'] for t in trades) / 100:.2f}" if trades else ""})
     for ins_id in sorted(set(balances) | set(totals)):
         ins = Instrument.parse(ins_id)
         tot = totals.get(ins_id, {"opening": balances[ins_id], "credits": 0, "debits": 0, "lines": 0})

@@ -50,3 +50,28 @@ def test_statement_balances_and_periods(mk, tmp_path):
         statement(led, "nobody", date(2026, 1, 1), date(2026, 1, 2))
     with pytest.raises(InvalidRequest, match="before it starts"):
         statement(led, "bob", date(2026, 3, 5), date(2026, 3, 4))
+
+
+def test_a_settlement_line_shows_only_the_trades_it_settles(mk):
+    """A sealed auction of 3 t: bob wins 1 t at 2400, carol 1 t at 2300, 1 t returns unsold (red-team session 8: every
+    line of the settlement showed bob's trade, the unsold lot as if bought at 2400, bob's refund as his payment)."""
+    m, c, k, led = mk.m, mk.clk, mk.k, mk.led
+    lst = m.create_listing(k.alice, "alice", EMISSION, "3 t", "2000", closes=c.at(hours=1), mechanism="sealed", increment="10", min_lot="500 kg",
+                           bond="200 CNY", reveal_until=c.at(hours=2), settle_by=c.at(hours=3), id="l1").seq
+    rb, ob = m.commit(k.bob, lst, "bob", EMISSION, "1 t", "2400", "5000 CNY", id="cb")
+    rc, oc = m.commit(k.carol, lst, "carol", EMISSION, "1 t", "2300", "5000 CNY", id="cc")
+    c.advance(hours=1, minutes=1)
+    m.reveal(k.bob, ob, rb.seq, id="rb")
+    m.reveal(k.carol, oc, rc.seq, id="rc")
+    c.advance(hours=1)
+    seq = m.settle(k.alice, lst, id="s").seq
+
+    def lines(account):
+        return {x["instrument"]: (x["amount"], x["price_cny_per_unit"], x["payment_cny"])
+                for x in statement(led, account, date(2026, 1, 1), date(2026, 12, 31)).lines if x["seq"] == seq}
+
+    assert lines("alice") == {"cash/CNY": (470_000, "", "4700.00"),  # paid for both lots (two prices: none shown)
+                              EMISSION: (1000, "", "")}  # the unsold lot back from escrow: no trade
+    assert lines("bob") == {"cash/CNY": (260_000, "", ""),  # the rest of his escrow: not his payment
+                            EMISSION: (1000, "2400", "2400.00")}
+    assert lines("carol")[EMISSION] == (1000, "2300", "2300.00")
