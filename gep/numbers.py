@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from gep.errors import GepError, InputError
 
-__all__ = ["MAX_LENGTH", "MAX_DIGITS", "MAX_EXPONENT", "parse_decimal", "split_number", "parse_int", "finite_float", "json_int", "json_decimal"]
+__all__ = ["MAX_LENGTH", "MAX_DIGITS", "MAX_EXPONENT", "EXACT", "parse_decimal", "split_number", "parse_int", "finite_float", "json_int", "json_decimal"]
 
 #: Longest text accepted for one number (with its unit, for :func:`split_number`) [characters].
 MAX_LENGTH = 200
@@ -47,6 +47,10 @@ MAX_LENGTH = 200
 MAX_DIGITS = 40
 #: Largest decimal exponent of the leading digit accepted, in absolute value [-].
 MAX_EXPONENT = 40
+#: Decimal context in which sums, differences, remainders and products of numbers accepted here (and integers of
+#: up to 19 digits) are exact: Python's default keeps 28 digits, so 2000 + 1E-30 was 2000 and the remainder of 400 by
+#: 1E-30 raised ``decimal.InvalidOperation`` (use it as ``with decimal.localcontext(EXACT):``).
+EXACT = Context(prec=4 * MAX_DIGITS + 2 * MAX_EXPONENT)
 
 _NUMBER = re.compile(r"\s*([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?)(\d+))?")
 

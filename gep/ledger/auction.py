@@ -75,7 +75,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from gep.ledger import cash, clock, ratios
@@ -86,6 +86,7 @@ from gep.ledger.rules import APPLY as REQUESTS
 from gep.ledger.rules import (
     Context, Moves, State, check_price, live_instrument, need_account, need_instrument, need_owner, positive_int,
 )
+from gep.numbers import EXACT
 
 __all__ = ["MECHANISMS", "SIDES", "commitment", "minimum_bid", "escrow_problems", "APPLY"]
 
@@ -109,7 +110,8 @@ def minimum_bid(doc: dict, best: dict | None) -> Decimal:
     """The lowest price an ascending auction accepts now: the reserve, or the best bid plus the increment [CNY per unit]."""
     if best is None:
         return Decimal(doc["price"])
-    return Decimal(best["price"]) + Decimal(doc["increment"])
+    with localcontext(EXACT):
+        return Decimal(best["price"]) + Decimal(doc["increment"])
 
 
 # --------------------------------------------------------------------------- helpers
@@ -391,7 +393,9 @@ def _apply_reveal(state: State, request: dict, ctx: Context) -> dict:
         raise InvalidRequest(f"the revealed bid does not match commitment {ref}", hint="reveal exactly the quantity, price and salt committed to")
     if price < Decimal(doc["price"]):
         raise InvalidRequest(f"bid {request['price']} is below the reserve price {doc['price']}")
-    if "increment" in doc and (price - Decimal(doc["price"])) % Decimal(doc["increment"]):
+    with localcontext(EXACT):  # a tick of 1E-30 over a reserve of 2000: 4E+32 ticks, exactly
+        off_tick = "increment" in doc and (price - Decimal(doc["price"])) % Decimal(doc["increment"])
+    if off_tick:
         raise InvalidRequest(f"bid {request['price']} is not the reserve {doc['price']} plus a whole number of increments {doc['increment']}")
     if quantity > doc["quantity"] or quantity < doc["min_lot"]:
         raise InvalidRequest(f"bid quantity {ins.display(quantity)} lies outside {ins.display(doc['min_lot'])} .. {ins.display(doc['quantity'])}")

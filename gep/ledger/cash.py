@@ -24,12 +24,13 @@ record states (``rounding.payment``).
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from gep.ledger.errors import InsufficientBalance, InvalidRequest
 from gep.ledger.model import CASH, ISSUANCE, Instrument
 from gep.ledger.rules import APPLY as REQUESTS
 from gep.ledger.rules import Context, Moves, State, need_account, need_registry, positive_int
+from gep.numbers import EXACT
 
 __all__ = ["CASH", "CASH_INSTRUMENT", "payment", "fen", "cash_instrument", "APPLY"]
 
@@ -48,7 +49,8 @@ def payment(price: Decimal, quantity: int, per_display: int) -> int:
     ``payment = round_half_up(price × quantity / per_display × 100)``; e.g. 250 kg at
     1186.71 CNY/t is 296.6775 CNY = 29668 fen.
     """
-    return fen(price * Decimal(quantity) / Decimal(per_display))
+    with localcontext(EXACT):  # not rounded to 28 digits before the fen
+        return fen(price * Decimal(quantity) / Decimal(per_display))
 
 
 def cash_instrument(state: State, seq: int) -> Instrument:

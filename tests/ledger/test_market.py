@@ -326,6 +326,34 @@ def test_sealed_reveal_checks_price_tick_and_window(mk):
     assert verify_ledger(mk.led)["ok"]
 
 
+def test_a_tiny_tick_is_checked_exactly(mk):
+    """A tick of 1E-30 over a reserve of 2000: a bid of 2400 is 4E+32 whole ticks up. In Python's default 28 digits the
+    remainder raised decimal.InvalidOperation, so no bid could be revealed and every bond went to the lister (red team, session 8)."""
+    m, clk = mk.m, mk.clk
+    auc = listing(mk, mk.k.alice, "alice", "1 t", "2000", mechanism="sealed", increment="1E-30", closes=clk.at(days=1), reveal_until=clk.at(days=2),
+                  settle_by=clk.at(days=3))
+    r, o = m.commit(mk.k.bob, auc, "bob", EMISSION, "1 t", "2400", "5000 CNY")
+    r2, o2 = m.commit(mk.k.carol, auc, "carol", EMISSION, "1 t", "2400.0000000000000000000000000000001", "5000 CNY")
+    clk.advance(days=1)
+    assert m.reveal(mk.k.bob, o, r.seq).status == "created"
+    refused(mk, InvalidRequest, m.reveal, mk.k.carol, o2, r2.seq, match="increments")  # a tenth of a tick off
+    asc = listing(mk, mk.k.alice, "alice", "1 t", "2000", mechanism="ascending", increment="1E-30", closes=clk.at(days=1), settle_by=clk.at(days=2))
+    m.bid(mk.k.bob, asc, "bob", EMISSION, "1 t", "2000")
+    refused(mk, InvalidRequest, m.bid, mk.k.carol, asc, "carol", EMISSION, "1 t", "2000")  # 2000 + 1E-30 is not 2000
+    m.bid(mk.k.carol, asc, "carol", EMISSION, "1 t", "2000.000000000000000000000000000001")
+    assert verify_ledger(mk.led)["ok"]
+
+
+def test_a_payment_is_rounded_once_to_the_fen():
+    from decimal import Decimal
+
+    from gep.ledger.cash import payment
+
+    # just under and just over half a fen: rounded to Python's 28 digits first, both were exactly half a fen, rounded up
+    assert payment(Decimal("0.004999999999999999999999999999999"), 1, 1) == 0
+    assert payment(Decimal("0.005000000000000000000000000000001"), 1, 1) == 1
+
+
 def test_lister_may_withdraw_an_auction_before_its_first_bid(mk):
     auc = listing(mk, mk.k.alice, "alice", "1 t", "1000", mechanism="ascending", increment="1", closes=mk.clk.at(days=1), settle_by=mk.clk.at(days=2))
     refused(mk, NotAuthorised, mk.m.delist, mk.k.bob, auc)
