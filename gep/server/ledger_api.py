@@ -181,9 +181,23 @@ def _signed(led, ctx, item: Any, where: str):
         raise InvalidRequest(f"{where} has unknown field(s) {', '.join(sorted(extra))}")
     signed = Signed(item["request"], item["signature"])
     if item["request"].get("type") == "issue":
+        _registry_signed(led, item["request"], item["signature"], where)  # before the run's files are hashed or replayed
         run = ctx.runs.get(str(item.get("evidence") or ""))
         signed = led.prepare(signed, run.path / "manifest.json")
     return signed
+
+
+def _registry_signed(led, request: dict, signature: str, where: str) -> None:
+    """Refuse at once an issuance not signed by the registry: resolving its evidence hashes every output of the cited
+    run and may replay it (seconds of CPU), which nobody else may make the server do (the ledger decides it again)."""
+    from gep.ledger import keys
+    from gep.ledger.canonical import signing_message
+    from gep.ledger.errors import BadSignature, NotAuthorised
+
+    if request.get("signer") != led.registry:
+        raise NotAuthorised(f"{where}: only the registry issues", hint="an issuance is signed with the registry key")
+    if not keys.verify(led.registry, signing_message(request), signature):
+        raise BadSignature(f"{where}: the registry's signature does not verify", hint="sign the request as it is sent, with the registry key")
 
 
 def _result(res) -> tuple[int, dict]:

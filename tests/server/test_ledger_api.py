@@ -339,6 +339,23 @@ def test_issuance_cites_a_served_run(server):
     assert e.value.status == 404
 
 
+def test_an_issuance_not_signed_by_the_registry_is_refused_before_its_run_is_read(server, monkeypatch):
+    """Resolving evidence hashes every output of the run and may replay it: nobody but the registry may make the server
+    do that (red team, session 8: an unauthenticated CPU amplification)."""
+    from gep.ledger import evidence
+
+    s = server()
+    monkeypatch.setattr(evidence, "resolve", lambda *a, **k: pytest.fail("the run was read for an unauthorised request"))
+    fields = {"instrument": "capacity/1/TP/2024", "amount": 1, "to": "alice", "evidence": {"manifest_sha256": "0" * 64, "selector": {}}}
+    r = post(s.client, {**_signed(s, s.keys.mallory, fields, type_="issue"), "evidence": "capacity-run"})
+    assert r.status_code == 403 and r.json()["error"]["type"] == "NotAuthorised"
+    forged = {**_signed(s, s.keys.registry, fields, type_="issue"), "evidence": "capacity-run", "signature": "00" * 64}
+    r = post(s.client, forged)
+    assert r.status_code == 401 and r.json()["error"]["type"] == "BadSignature"
+    r = post(s.client, {"items": [{**_signed(s, s.keys.mallory, fields, type_="issue", id="b-1"), "evidence": "capacity-run"}]}, path="/api/v1/ledger/batches")
+    assert r.status_code == 403
+
+
 def test_rate_limits_answer_429_with_retry_after(server):
     s = server(read_limit="5/minute", write_limit="2/minute")
     codes = [s.client.get("/api/v1/ledger/head").status_code for _ in range(7)]
