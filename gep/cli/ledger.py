@@ -574,6 +574,7 @@ def export_cmd(
 def proof_cmd(
     ref: Optional[str] = typer.Argument(None, help="Transaction id or sequence number: inclusion proof in the current tree."),
     since_text: Optional[str] = typer.Option(None, "--since", help="Consistency proof from an earlier tree size to the current one."),
+    to_text: Optional[str] = typer.Option(None, "--to", help="With --since: to this tree size (a published head's) instead of the current one."),
     db: Optional[str] = DbOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Merkle audit paths: inclusion of a transaction, or consistency with an earlier tree head (RFC 6962)."""
@@ -581,8 +582,11 @@ def proof_cmd(
     from gep.ledger.errors import InvalidRequest
 
     since = parse_count(since_text, "--since", 0)
+    to = parse_count(to_text, "--to", 0)
     if (ref is None) == (since is None):
         raise InvalidRequest("give a transaction (REF) or --since SIZE", hint="e.g. `gep ledger proof 12` or `gep ledger proof --since 100`")
+    if to is not None and since is None:
+        raise InvalidRequest("--to goes with --since", hint="e.g. `gep ledger proof --since 100 --to 120`")
     with open_ledger(db) as led:
         rows = led.rows()
         leaves = [bytes.fromhex(r[3]) for r in rows]
@@ -593,10 +597,12 @@ def proof_cmd(
             out = {"seq": row["seq"], "leaf_index": row["seq"] - 1, "leaf_hash": row["leaf_hash"], "tree_size": len(leaves), "root": root,
                    "path": [p.hex() for p in path]}
         else:
-            if since > len(leaves):
-                raise InvalidRequest(f"--since {since} is larger than the tree ({len(leaves)})")
-            out = {"first_size": since, "first_root": merkle.root(leaves[:since]).hex(), "tree_size": len(leaves), "root": root,
-                   "path": [p.hex() for p in merkle.consistency_proof(leaves, since)]}
+            end = len(leaves) if to is None else to
+            if not since <= end <= len(leaves):
+                raise InvalidRequest(f"no consistency proof from {since} to {end} records: the tree holds {len(leaves)}",
+                                     hint="give --since M [--to N] with M ≤ N ≤ the tree size")
+            out = {"first_size": since, "first_root": merkle.root(leaves[:since]).hex(), "tree_size": end, "root": merkle.root(leaves[:end]).hex(),
+                   "path": [p.hex() for p in merkle.consistency_proof(leaves[:end], since)]}
     if as_json:
         emit(out)
         return

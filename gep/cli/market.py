@@ -521,6 +521,8 @@ def certificate_verify_cmd(
     registry: Optional[str] = typer.Option(None, "--registry", help="The registry's public key (hex or .pub) to pin."),
     head: List[Path] = typer.Option([], "--head", help="A tree head published by the registry (pins its key and the ledger too); repeatable."),
     ledger: Optional[str] = typer.Option(None, "--ledger", help="The ledger id to pin (a registry key may sign several ledgers)."),
+    consistency: List[Path] = typer.Option([], "--consistency", help="A consistency proof (`gep ledger proof --since M --to N --json`) between the "
+                                           "certificate's tree size and a published head of another size; repeatable."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Verify a certificate offline (no database): record, inclusion proof, signed head, request signature."""
@@ -530,7 +532,8 @@ def certificate_verify_cmd(
 
     pinned = public_keys([registry], "registry key")[0] if registry else None
     try:
-        summary = verify(read_json(file, "certificate"), pinned, read_heads(head), ledger)
+        summary = verify(read_json(file, "certificate"), pinned, read_heads(head), ledger,
+                         [(str(p), read_json(p, "consistency proof")) for p in consistency])
     except AuditFailed as exc:
         if as_json:
             emit({"ok": False, "error": exc.line()})
@@ -545,6 +548,9 @@ def certificate_verify_cmd(
     if not summary["ledger_pinned"]:
         typer.echo(f"note: the ledger was not pinned: compare ledger {summary['ledger']} with the registry's (give --ledger ID or --head PUBLISHED_HEAD)",
                    err=True)  # a note on stderr, not a result
+    for name in summary["published_unchecked"]:
+        typer.echo(f"note: {name} is of another tree size: only its signature was checked, not that the certificate's log is the published one "
+                   f"(give --consistency with `gep ledger proof --since {summary['tree_size']} --to SIZE --json` from the registry)", err=True)
     if not summary["registry_pinned"]:
         typer.echo(f"note: the registry key was not pinned: compare key id {summary['key_id']} with the registry's published key "
                    "(or give --registry KEY / --head PUBLISHED_HEAD)", err=True)  # a note on stderr, not a result

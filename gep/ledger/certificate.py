@@ -99,7 +99,8 @@ def issue(ledger: Any, ref: str | int) -> dict:
             "head": head}
 
 
-def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str, dict]] = (), ledger: str | None = None) -> dict:
+def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str, dict]] = (), ledger: str | None = None,
+           consistency: Iterable[tuple[str, dict]] = ()) -> dict:
     """Check a certificate offline (see the module docstring); return its statement and what was checked.
 
     Parameters
@@ -114,6 +115,12 @@ def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str,
     ledger : str, optional
         The ledger id to pin: a registry key may sign several ledgers (a test ledger beside the
         real one), so a key alone does not say which log holds the record.
+    consistency : iterable of (name, proof)
+        RFC 6962 consistency proofs (``{first_size, first_root, tree_size, root, path}``, as
+        ``gep ledger proof --since M --to N`` or ``GET /api/v1/ledger/consistency`` give them) between
+        the certificate's head and a published head of another size. A published head of another
+        size without one is checked for its signature only (``published_unchecked``): a registry
+        keeping two logs could certify a record of the one it does not publish.
 
     Raises
     ------
@@ -167,6 +174,8 @@ def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str,
     if stated != doc["statement"]:
         raise AuditFailed("the certificate's statement differs from what its record says", hint="the statement was edited; trust the record")
     pinned = registry is not None
+    proofs = {(p.get("first_size"), p.get("tree_size")): (name, p) for name, p in consistency if isinstance(p, dict)}
+    checked, unchecked = [], []
     for name, h in published:
         heads.check_shape(h, name)
         if h["ledger"] != doc["ledger"]:
@@ -176,6 +185,34 @@ def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str,
         if h["tree_size"] == head["tree_size"] and h["root_hash"] != head["root_hash"]:
             raise AuditFailed(f"{name} has root {h['root_hash'][:16]}… at tree size {h['tree_size']}, the certificate's head {head['root_hash'][:16]}…")
         pinned = True
+        if h["tree_size"] == head["tree_size"]:
+            checked.append(name)
+            continue
+        earlier, later = sorted((head, h), key=lambda x: x["tree_size"])
+        found = proofs.pop((earlier["tree_size"], later["tree_size"]), None)
+        if found is None:
+            unchecked.append(name)
+            continue
+        _check_consistency(found[0], found[1], earlier, later, name)
+        checked.append(name)
+    if proofs:
+        name, p = next(iter(proofs.values()))
+        raise AuditFailed(f"{name} is a consistency proof from {p.get('first_size')} to {p.get('tree_size')} records, which joins the certificate's head "
+                          f"({head['tree_size']}) to none of the published heads", hint="give the proof between the certificate's tree size and a published head's")
     return {"ok": True, "statement": stated, "ledger": doc["ledger"], "registry": key, "key_id": heads.key_id(key), "registry_pinned": pinned,
-            "ledger_pinned": ledger is not None or bool(published),
+            "ledger_pinned": ledger is not None or bool(published), "published_checked": checked, "published_unchecked": unchecked,
             "tree_size": head["tree_size"], "root_hash": head["root_hash"], "head_timestamp": head["timestamp"]}
+
+
+def _check_consistency(name: str, proof: dict, earlier: dict, later: dict, head_name: str) -> None:
+    """The consistency proof ``proof`` shows the tree of head ``earlier`` is a prefix of head ``later``'s (RFC 9162 2.1.4.2)."""
+    try:
+        path = [bytes.fromhex(x) for x in proof["path"]]
+        ok = (proof["first_root"] == earlier["root_hash"] and proof["root"] == later["root_hash"]
+              and merkle.verify_consistency(earlier["tree_size"], later["tree_size"], bytes.fromhex(earlier["root_hash"]), bytes.fromhex(later["root_hash"]), path))
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise AuditFailed(f"{name} does not show that the log of {earlier['tree_size']} records is a prefix of the log of {later['tree_size']} "
+                          f"({head_name} and the certificate's head): the certificate's log is not the published one",
+                          hint="the registry may keep two logs; ask it for the proof of the published log, or do not accept the certificate")

@@ -73,3 +73,33 @@ def test_a_certificate_pins_its_ledger_not_only_the_registry_key(mk):
         certificate.verify(doc, registry=mk.reg.public, ledger="f" * 32)
     with pytest.raises(AuditFailed, match="is a head of ledger f+, not of the certificate's ledger"):
         certificate.verify(doc, published=[("the real ledger's head", dict(led.head(), ledger="f" * 32))])
+
+
+def test_a_certificate_from_a_log_the_registry_does_not_publish_is_caught_by_a_consistency_proof(keyset, tmp_path):
+    """The registry keeps two copies of its ledger (same id and key) and certifies a retirement of the one it does not
+    publish (red team, session 8): a published head of another size, checked for its signature only, let it pass."""
+    import shutil
+
+    from gep.ledger.ledger import Ledger
+    from tests.ledger.market_setup import build
+
+    env = build(str(tmp_path / "real.db"), keyset)
+    env.led.close()
+    shutil.copy(tmp_path / "real.db", tmp_path / "fork.db")
+    with Ledger.open(str(tmp_path / "fork.db"), head_key=keyset.registry, clock=env.clk) as fork:
+        fake = fork.retire(keyset.alice, EMISSION, "0.15 t", "alice", beneficiary="fake offset")
+        cert = certificate.issue(fork, str(fake.seq))
+    with Ledger.open(str(tmp_path / "real.db"), head_key=keyset.registry, clock=env.clk) as real:
+        honest = certificate.issue(real, str(real.transfer(keyset.bob, "cash/CNY", "1 CNY", "bob", "carol").seq))  # the real record at that place
+        real.transfer(keyset.bob, "cash/CNY", "2 CNY", "bob", "carol")
+        published = real.head()
+        size = cert["head"]["tree_size"]
+        proof = real.consistency(size, published["tree_size"])
+    out = certificate.verify(cert, published=[("published.json", published)])
+    assert out["ok"] and out["published_unchecked"] == ["published.json"] and out["published_checked"] == []  # the signature alone
+    with pytest.raises(AuditFailed, match="not the published one"):
+        certificate.verify(cert, published=[("published.json", published)], consistency=[("proof.json", proof)])
+    out = certificate.verify(honest, published=[("published.json", published)], consistency=[("proof.json", proof)])
+    assert out["published_checked"] == ["published.json"] and out["published_unchecked"] == []
+    with pytest.raises(AuditFailed, match="joins the certificate's head"):
+        certificate.verify(honest, published=[("published.json", published)], consistency=[("proof.json", dict(proof, first_size=1))])
