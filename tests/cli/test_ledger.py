@@ -370,6 +370,32 @@ def test_earlier_ledgers_take_dvp_legs_on_the_command_line(tmp_path, new_target,
     assert ok("verify", "--db", target)["ok"]
 
 
+def test_the_deal_example_of_the_docs_runs_as_written(tmp_path, on_disk, keyset, runs):
+    """docs/ledger.md's deal file and commands, as written, but for the instruments the test ledger holds and an expiry that never passes."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with Ledger.open(on_disk, keyset.registry, files=RunFiles()) as led:
+        led.issue(keyset.registry, CAP2, "2 t", "bob", runs["capacity"])
+    text = (Path(__file__).resolve().parents[2] / "docs" / "ledger.md").read_text(encoding="utf-8")
+    section = text[text.index("**The deal.**"):text.index("**Ledgers made before December 2026**")]
+    deal, script = re.search(r"```json\n(.*?)```", section, re.S).group(1), re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    expires = json.loads(deal)["expires"]
+    ours = {"capacity/3/COD/2024": CAP, "carbon/p1/2022": CAP2, expires: LATER}
+    for theirs, mine in ours.items():
+        deal, script = deal.replace(theirs, mine), script.replace(theirs, mine)
+    (tmp_path / "deal-7.json").write_text(deal)
+    env = {**os.environ, "GEP_LEDGER": on_disk, "GEP_LEDGER_HEAD_KEY": str(tmp_path / "registry.key")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^terms [0-9a-f]{64}$", done.stdout, re.M)
+    with Ledger.open(on_disk) as led:
+        assert [h["record"]["request"]["dvp"]["batch"] for h in led.history(limit=2)] == ["deal-7", "deal-7"]
+
+
 def test_hostile_numbers_on_the_command_line(tmp_path, on_disk):
     runner, target = CliRunner(), on_disk
     base = ["--from", "alice", "--to", "bob", "--key", str(tmp_path / "alice.key"), "--db", target, "--head-key", str(tmp_path / "registry.key")]
