@@ -278,6 +278,8 @@ def test_dvp_from_the_command_line(tmp_path, on_disk):
     shown = run("deal", deal)
     assert shown.exit_code == 0 and shown.stdout.splitlines()[-1] == f"terms {terms}"
     assert "leg 2: 0.01 t/yr of capacity/2/COD/2024 bob → alice" in shown.stdout
+    piped = runner.invoke(app, ["deal", "-", "--json"], input=deal.read_text())
+    assert piped.exit_code == 0 and json.loads(piped.stdout)["terms"] == terms
     legs = []
     for who, ins, dst in (("alice", CAP, "bob"), ("bob", CAP2, "alice")):
         res = runner.invoke(app, ["transfer", ins, "10 kg", "--from", who, "--to", dst, "--key", str(tmp_path / f"{who}.key"), "--db", target,

@@ -7,6 +7,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gep.audit.evidence import RunFiles
 from gep.ledger.canonical import signing_message
@@ -63,6 +65,21 @@ def test_terms_hash_is_sha256_of_the_sorted_canonical_legs():
     for name, value in changed.items():
         assert terms_hash([{**legs[0], name: value}, legs[1]]) != expected, name
     assert terms_hash([*legs, legs[1]]) != expected  # the number of legs counts
+
+
+_LEGS = st.lists(st.fixed_dictionaries({"instrument": st.sampled_from([CAP, CAP2, "cash/CNY"]), "amount": st.integers(1, 2**62 - 1),
+                                         "from": st.sampled_from(["alice", "bob", "水"]), "to": st.sampled_from(["alice", "carol"]),
+                                         "price": st.none() | st.sampled_from(["1", "71.6"])}), min_size=2, max_size=16)
+
+
+@settings(max_examples=200, deadline=None)
+@given(legs=_LEGS, data=st.data())
+def test_terms_hash_ignores_the_order_of_the_legs_and_nothing_else(legs, data):
+    assert terms_hash(data.draw(st.permutations(legs))) == terms_hash(legs)
+    k = data.draw(st.integers(0, len(legs) - 1))
+    if legs.count(legs[k]) == 1:
+        assert terms_hash(legs[:k] + [{**legs[k], "amount": legs[k]["amount"] + 1}] + legs[k + 1:]) != terms_hash(legs)
+        assert terms_hash(legs[:k] + legs[k + 1:]) != terms_hash(legs)
 
 
 def test_dvp_legs_recorded_together_in_either_order(two, keyset):
