@@ -13,7 +13,7 @@ leg it gives with ``dvp = {batch, legs, expires, terms}`` (:meth:`Deal.leg`, whi
 transfer that is not one of the deal's legs); when the last leg of the batch is recorded the
 ledger recomputes the hash from the legs submitted and refuses them all unless it is the one
 every leg carries. Two parties who compare :attr:`Deal.terms` before signing (``gep ledger
-deal FILE``) therefore know that no leg of theirs can be recorded beside any other legs.
+deal FILE``) therefore know that no leg of theirs can be recorded beside legs other than the deal's.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from gep.ledger.rules import LEG_TERMS, MAX_DVP_LEGS, leg_terms, terms_hash
 
 __all__ = ["Deal", "read", "dvp", "transfer_terms", "describe_leg"]
 
-#: Fields of a deal file, and of each of its legs (``price`` optional).
+#: Fields of a deal file (each leg's are :data:`gep.ledger.rules.LEG_TERMS`, ``price`` optional).
 FIELDS = ("batch", "expires", "legs")
 
 
