@@ -15,8 +15,9 @@ scenario with changes, parcels and series, :class:`ScenarioKit`) and
 Ledgers (``tests/ledger`` and the ``gep ledger`` commands of ``tests/cli``): ``backend``
 (every ledger test runs on SQLite and on PostgreSQL; PostgreSQL tests skip, with the
 reason, only when no server answers at ``$GEP_TEST_POSTGRES_URL``), ``new_target`` and
-``target`` (fresh databases), ``keyset`` (key pairs), ``runs`` (attested evidence runs)
-and ``ledger_tools`` (the clock, tampering helpers and the ratio table of the ledger tests).
+``target`` (fresh databases), ``keyset`` (key pairs), ``runs`` (attested evidence runs),
+``ledger_tools`` (the clock, tampering helpers and the ratio table of the ledger tests) and
+``genesis_before_deal_terms`` (new ledgers get the genesis of one made before December 2026).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from gep.accounting import coefficients
 from gep.jobs.inputs import coefficient_set
 from gep.accounting.landscape import Landscape
 from gep.ledger import keys
-from tests.ledger.helpers import make_runs, operator, pg_drop, pg_schema_url, pg_server
+from tests.ledger.helpers import earlier_genesis, make_runs, operator, pg_drop, pg_schema_url, pg_server
 
 CN = "cn-2022"
 
@@ -340,6 +341,12 @@ def new_target(backend, tmp_path):
 @pytest.fixture
 def target(new_target) -> str:
     return new_target()
+
+
+@pytest.fixture
+def genesis_before_deal_terms(monkeypatch) -> None:
+    """Ledgers the test makes get the genesis parameters of one made before deal terms (no ``dvp``; :func:`tests.ledger.helpers.earlier_genesis`)."""
+    earlier_genesis(monkeypatch)
 
 
 @pytest.fixture(scope="session")

@@ -91,6 +91,14 @@ def parse_count(text: Optional[str], what: str, minimum: int = 0) -> Optional[in
     return value
 
 
+def load_deal(path: Path):
+    """The deal in a deal file (``-``: standard input), checked and normalised (:func:`gep.ledger.deal.read`)."""
+    from gep.io.ledger_files import read_json
+    from gep.ledger.deal import read
+
+    return read(read_json(path, "deal file"), f"deal file {path}")
+
+
 def emit_signed(signed: Any) -> None:
     """Print a signed request as one line of JSON (for `gep ledger batch`)."""
     say(json.dumps(signed.as_dict(), ensure_ascii=False, sort_keys=True))
@@ -272,27 +280,56 @@ def transfer_cmd(
     dst: str = typer.Option(..., "--to", help="Destination account."),
     key: Path = typer.Option(..., "--key", help="Private key of the source account's owner."),
     price: Optional[str] = typer.Option(None, "--price", help="Price in CNY per display unit (t/yr or t CO2e), or with a unit ('0.07 CNY/kg'); kept as price history."),
-    dvp: Optional[str] = typer.Option(None, "--dvp", help="Delivery-versus-payment batch id: this transfer is one leg, recorded only together with the other legs."),
+    deal: Optional[Path] = typer.Option(None, "--deal", help="Deal file (JSON: batch, expires, legs): this transfer is one of its delivery-versus-payment legs, "
+                                                             "recorded only together with the others and only if they are the deal's legs (check the deal first with `gep ledger deal FILE`)."),
+    dvp: Optional[str] = typer.Option(None, "--dvp", help="Ledgers made before December 2026 only (newer ones need --deal): delivery-versus-payment batch id of this leg, "
+                                                          "which binds batch id, number of legs and expiry but not the other legs' terms."),
     legs: str = typer.Option("2", "--legs", help="With --dvp: number of legs in the batch (2-16)."),
     expires: Optional[str] = typer.Option(None, "--expires", help="With --dvp: ISO 8601 time (e.g. 2026-12-01T00:00:00Z) after which the leg is void."),
     sign_only: bool = SignOnlyOpt,
     db: Optional[str] = DbOpt, id: Optional[str] = IdOpt, memo: Optional[str] = MemoOpt, head_key: Optional[Path] = HeadKeyOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Transfer credits between user accounts (owner's key); the lowest serials move first."""
+    from gep.ledger.deal import dvp as dvp_field
     from gep.ledger.errors import InvalidRequest
-    from gep.ledger.ledger import dvp as dvp_field
 
     leg = None
     if dvp is not None or expires is not None:
+        if deal is not None:
+            raise InvalidRequest("--deal gives the batch, its legs and expiry: leave out --dvp and --expires")
         if dvp is None or expires is None:
             raise InvalidRequest("a DvP leg needs both --dvp BATCH and --expires TIME")
         leg = dvp_field(dvp, parse_count(legs, "--legs", 2), expires)
+    agreed = load_deal(deal) if deal is not None else None
     with open_ledger(db, None if sign_only else head_key) as led:
-        signed = led.transfer_request(load_key(key), instrument, amount, src, dst, price=price, id=id, memo=memo, dvp=leg)
+        signed = led.transfer_request(load_key(key), instrument, amount, src, dst, price=price, id=id, memo=memo, dvp=leg, deal=agreed)
         if sign_only:
             emit_signed(signed)
             return
         report(led.submit(signed), as_json)
+
+
+@app.command("deal")
+def deal_cmd(
+    file: Path = typer.Argument(..., help="Deal file (JSON: batch, expires, legs [{instrument, amount, from, to, price}]); '-' reads standard input."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Check a delivery-versus-payment deal file and print the hash of its terms, which every leg signs.
+
+    Both parties run it on the deal they agreed and compare the hashes before signing their legs
+    (`gep ledger transfer ... --deal FILE --sign-only`): the ledger records the legs only if they are
+    exactly the deal's legs. Needs no ledger.
+    """
+    from gep.ledger.deal import describe_leg
+
+    agreed = load_deal(file)
+    if as_json:
+        emit(agreed.as_dict())
+        return
+    say(f"deal {agreed.batch}: {len(agreed.legs)} legs, void after {agreed.expires}")
+    for i, leg in enumerate(agreed.legs, start=1):
+        say(f"  leg {i}: {describe_leg(leg)}")
+    say(f"terms {agreed.terms}")
 
 
 @app.command("retire")
@@ -343,7 +380,7 @@ def batch_cmd(
     ops = read_json(file, "batch file")
     base = Path(".") if str(file) == "-" else file.parent
     with open_ledger(db, head_key) as led:
-        items = build(led, ops, base, signed_only)
+        items = build(led, ops, base, signed_only, load_deal=load_deal)
         results = led.submit_many(items, linked=linked)
     if as_json:
         emit({"linked": linked, "results": [r.as_dict() for r in results]})

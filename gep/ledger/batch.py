@@ -9,7 +9,10 @@ local key file::
 (``op`` one of ``open, issue, recalculate, transfer, retire, cancel`` with the
 fields of the matching command; ``key`` and ``evidence`` paths are relative to
 the batch file, and a ``key`` must lie in the batch file's folder (or below it):
-a batch handed over by a participant cannot name the registry's own key; a transfer may carry ``"dvp": {"batch", "legs", "expires"}``),
+a batch handed over by a participant cannot name the registry's own key; a transfer may name
+``"deal": "deal-7.json"``, a deal file (:mod:`gep.ledger.deal`) under the same rule, and is then
+one of its delivery-versus-payment legs; on ledgers made before December 2026 it may carry
+``"dvp": {"batch", "legs", "expires"}`` instead),
 or a request signed elsewhere (e.g. ``gep ledger transfer --sign-only``)::
 
     {"request": {...}, "signature": "<128 hex digits or a batch signature>", "evidence": "runs/x/manifest.json"}
@@ -21,8 +24,9 @@ pair of transfers signed by two owners.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from gep.ledger.deal import Deal
 from gep.ledger.errors import InvalidRequest
 from gep.ledger.keys import load_private
 
@@ -33,13 +37,13 @@ OPS = {
     "open": ({"account", "owner"}, set()),
     "issue": ({"instrument", "amount", "to", "evidence"}, {"zone", "ecosystem"}),
     "recalculate": ({"instrument", "evidence"}, {"zone", "ecosystem"}),
-    "transfer": ({"instrument", "amount", "from", "to"}, {"price", "dvp"}),
+    "transfer": ({"instrument", "amount", "from", "to"}, {"price", "deal", "dvp"}),
     "retire": ({"instrument", "amount", "from"}, {"beneficiary"}),
     "cancel": ({"instrument", "amount", "from"}, set()),
 }
 
 
-def build(ledger: Any, ops: Any, base: Path, signed_only: bool = False) -> list:
+def build(ledger: Any, ops: Any, base: Path, signed_only: bool = False, *, load_deal: Callable[[Path], Deal]) -> list:
     """Signed, resolved requests for the entries of a batch file.
 
     Parameters
@@ -53,12 +57,16 @@ def build(ledger: Any, ops: Any, base: Path, signed_only: bool = False) -> list:
     signed_only : bool
         Refuse ``op`` entries (signed here, with a key file the entry names): a batch handed over by
         participants then carries only requests they signed themselves.
+    load_deal : callable
+        Reads the deal file a transfer names (a path under ``base``), e.g. the command line's
+        (:func:`gep.ledger.deal.read` of the parsed file).
     """
     from gep.ledger.ledger import Signed
 
     if not isinstance(ops, list) or not ops:
         raise InvalidRequest("a batch file must be a non-empty JSON list of operations")
     keys_cache: dict[Path, Any] = {}
+    deals: dict[Path, Deal] = {}
     out = []
     for i, op in enumerate(ops, start=1):
         where = f"batch entry {i}"
@@ -85,7 +93,7 @@ def build(ledger: Any, ops: Any, base: Path, signed_only: bool = False) -> list:
             raise InvalidRequest(f"{where} ({kind}) lacks {', '.join(sorted(missing | ({'key'} - set(op))))}")
         if fields - required - optional:
             raise InvalidRequest(f"{where} ({kind}) has unknown field(s) {', '.join(sorted(fields - required - optional))}")
-        kpath = _key_path(op["key"], base, where)
+        kpath = _inside(op["key"], base, where, "key")
         if kpath not in keys_cache:
             keys_cache[kpath] = load_private(kpath)
         key = keys_cache[kpath]
@@ -99,7 +107,13 @@ def build(ledger: Any, ops: Any, base: Path, signed_only: bool = False) -> list:
         elif kind == "recalculate":
             out.append(ledger.recalculate_request(key, op["instrument"], base / _text(op["evidence"], "evidence", where), op.get("zone"), op.get("ecosystem"), rid, memo))
         elif kind == "transfer":
-            out.append(ledger.transfer_request(key, op["instrument"], op["amount"], op["from"], op["to"], op.get("price"), rid, memo, op.get("dvp")))
+            agreed = None
+            if "deal" in op:
+                dpath = _inside(op["deal"], base, where, "deal")
+                if dpath not in deals:
+                    deals[dpath] = load_deal(dpath)
+                agreed = deals[dpath]
+            out.append(ledger.transfer_request(key, op["instrument"], op["amount"], op["from"], op["to"], op.get("price"), rid, memo, op.get("dvp"), agreed))
         elif kind == "retire":
             out.append(ledger.retire_request(key, op["instrument"], op["amount"], op["from"], rid, op.get("beneficiary"), memo))
         else:
@@ -117,16 +131,17 @@ def _text(value: Any, field: str, where: str) -> str:
     return value
 
 
-def _key_path(value: Any, base: Path, where: str) -> Path:
-    """The key file an entry names, resolved (symbolic links followed); it must lie inside ``base``.
+def _inside(value: Any, base: Path, where: str, field: str) -> Path:
+    """The key or deal file an entry names (``field``), resolved (symbolic links followed); it must lie inside ``base``.
 
     Whoever hands over a batch file chooses its entries: a key path that is
     absolute or climbs out with ``..`` (or a link leading out) could make the
-    registry sign with a key of its own host, e.g. the registry key.
+    registry sign with a key of its own host, e.g. the registry key (and a deal
+    path, make it read a file of its host).
     """
     folder = base.resolve()
-    path = (folder / _text(value, "key", where)).resolve()
+    path = (folder / _text(value, field, where)).resolve()
     if not path.is_relative_to(folder):
-        raise InvalidRequest(f"{where}: key {value!r} is outside the batch file's folder {folder}",
-                             hint="put the key file beside the batch file (or below it), or sign with --sign-only and give the signed request")
+        raise InvalidRequest(f"{where}: {field} {value!r} is outside the batch file's folder {folder}",
+                             hint=f"put the {field} file beside the batch file (or below it), or sign with --sign-only and give the signed request")
     return path

@@ -21,7 +21,8 @@ def describe(record: dict) -> str:
     if t == "init":
         p = r["params"]
         shares = ", ".join(f"{k} {normalise_decimal(Decimal(v) * 100)} %" for k, v in sorted(p["buffer_share"].items()))
-        return f"genesis: registry {r['registry'][:16]}…, coefficients {p['coefficients']['id']} {p['coefficients']['version']}, buffer {shares}"
+        binds = ", DvP legs bind their deal's terms" if "dvp" in p else ""
+        return f"genesis: registry {r['registry'][:16]}…, coefficients {p['coefficients']['id']} {p['coefficients']['version']}, buffer {shares}{binds}"
     if t == "open":
         extra = (f", zone {r['zone']}" if "zone" in r else "") + (f", {r['role']}" if "role" in r else "")
         return f"open account {r['account']} (owner {r['owner'][:16]}…{extra})"
@@ -38,7 +39,8 @@ def describe(record: dict) -> str:
         return f"issue {amount} of {ins.id} to {r['to']}{extra}"
     if t == "transfer":
         price = f" at {r['price']} CNY/({ins.display_unit})" if "price" in r else ""
-        leg = f" (DvP batch {r['dvp']['batch']}, {r['dvp']['legs']} legs)" if "dvp" in r else ""
+        terms = f", terms {r['dvp']['terms'][:12]}…" if "terms" in r.get("dvp", {}) else ""
+        leg = f" (DvP batch {r['dvp']['batch']}, {r['dvp']['legs']} legs{terms})" if "dvp" in r else ""
         return f"transfer {amount} of {ins.id} {r['from']} → {r['to']}{price}{leg}"
     if t == "retire":
         return f"retire {amount} of {ins.id} from {r['from']}" + (f" for {r['beneficiary']}" if "beneficiary" in r else "")

@@ -36,14 +36,15 @@ from gep.ledger.evidence import RunFiles
 from gep.ledger import heads, keys, merkle
 from gep.ledger.clock import TIME, now
 from gep.ledger.canonical import BATCH_DOMAIN, SIGNING_DOMAIN, parse, record_bytes, signing_message
+from gep.ledger.deal import Deal, dvp, transfer_terms
 from gep.ledger.errors import AuditFailed, BadSignature, IdConflict, InvalidRequest, LedgerError, NotAuthorised, StorageError
 from gep.ledger.keys import KeyPair
-from gep.ledger.model import SYSTEM_ACCOUNTS, Instrument, check_client_id, parse_amount, parse_price
+from gep.ledger.model import SYSTEM_ACCOUNTS, Instrument, check_client_id, parse_amount
 from gep.ledger.records import stored_bytes
 from gep.ledger.rules import VERSION, Context, apply, authentic, check_request, end_commit, paused_gc, prove_batches
 from gep.ledger.store import SCHEMA_VERSION, SqlState, Store, Tx, open_store
 
-__all__ = ["Ledger", "Signed", "Result", "DEFAULT_COEFFICIENTS", "new_id", "now", "dvp"]  # now: gep.ledger.clock.now
+__all__ = ["Ledger", "Signed", "Result", "DEFAULT_COEFFICIENTS", "new_id", "now", "dvp"]  # now: gep.ledger.clock.now; dvp: gep.ledger.deal.dvp
 
 #: Coefficient set of a new ledger (buffer share).
 DEFAULT_COEFFICIENTS = "ledger-2026"
@@ -62,22 +63,6 @@ def new_id() -> str:
     rand = int.from_bytes(os.urandom(10))  # 80 random bits (one system call), 74 of them used
     bits = (time.time_ns() // 1_000_000 & (1 << 48) - 1) << 80 | 0x7 << 76 | (rand >> 62 & 0xFFF) << 64 | 0b10 << 62 | rand & (1 << 62) - 1
     return f"{bits:032x}"
-
-
-def dvp(batch: str, legs: int, expires: str) -> dict:
-    """The ``dvp`` field binding a transfer to a delivery-versus-payment batch.
-
-    Parameters
-    ----------
-    batch : str
-        Batch id shared by all legs (letters, digits and ``. _ : @ / + -``).
-    legs : int
-        Number of legs in the batch (2..16); each leg is refused unless all are
-        recorded together.
-    expires : str
-        ISO 8601 time with a zone (``2026-12-01T00:00:00Z``) after which the legs are void.
-    """
-    return {"batch": batch, "legs": legs, "expires": expires}
 
 
 def _need(files: RunFiles | None) -> RunFiles:
@@ -175,7 +160,7 @@ class Ledger:
             raise NotAuthorised(f"the head key {head_key.public[:16]}… is not this ledger's registry key {self.registry[:16]}…",
                                 hint="tree heads are signed with the registry key named in the genesis record")
         self.head_key = head_key
-        self._operators: tuple | None = None
+        self._genesis: dict | None = None
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -185,12 +170,17 @@ class Ledger:
         return cls(open_store(target), head_key, clock, files)
 
     @property
+    def genesis(self) -> dict:
+        """The request of the genesis record (registry, parameters, engine operators), read once."""
+        if self._genesis is None:
+            row = self.store.read(lambda tx: tx.one("SELECT record FROM log WHERE seq = 1"))
+            self._genesis = parse(bytes(row[0]))["request"]
+        return self._genesis
+
+    @property
     def operators(self) -> tuple:
         """Engine operator keys of the genesis record."""
-        if self._operators is None:
-            genesis = self.store.read(lambda tx: tx.one("SELECT record FROM log WHERE seq = 1"))
-            self._operators = tuple(parse(bytes(genesis[0]))["request"].get("operators", []))
-        return self._operators
+        return tuple(self.genesis.get("operators", []))
 
     @classmethod
     def init(cls, target: str | Path, registry: KeyPair, coefficients: str = DEFAULT_COEFFICIENTS, ledger_id: str | None = None,
@@ -369,16 +359,28 @@ class Ledger:
     @staticmethod
     def transfer_fields(instrument: str, amount: str | int, src: str, dst: str, price: str | Decimal | None = None,
                         memo: str | None = None, dvp: dict | None = None) -> dict:
-        """The fields of a transfer request (amount and price parsed; see :func:`dvp`)."""
-        ins = Instrument.parse(instrument)
-        fields: dict[str, Any] = {"instrument": ins.id, "amount": parse_amount(amount, ins), "from": src, "to": dst, "memo": memo, "dvp": dvp}
-        if price is not None:
-            fields["price"] = str(parse_price(price, ins))
-        return fields
+        """The fields of a transfer request (amount and price parsed: :func:`gep.ledger.deal.transfer_terms`; see :func:`dvp`)."""
+        return {**transfer_terms(instrument, amount, src, dst, price), "memo": memo, "dvp": dvp}
 
     def transfer_request(self, owner: KeyPair, instrument: str, amount: str | int, src: str, dst: str,
-                         price: str | Decimal | None = None, id: str | None = None, memo: str | None = None, dvp: dict | None = None) -> Signed:
-        return self.sign(owner, "transfer", self.transfer_fields(instrument, amount, src, dst, price, memo, dvp), id)
+                         price: str | Decimal | None = None, id: str | None = None, memo: str | None = None, dvp: dict | None = None,
+                         deal: Deal | None = None) -> Signed:
+        """A signed transfer (see :meth:`transfer`); a delivery-versus-payment leg with ``deal`` (or, on ledgers made
+        before December 2026, ``dvp``).
+
+        ``deal``: the transfer must be one of the deal's legs, and carries its ``dvp`` with the hash
+        of every leg's terms (:meth:`gep.ledger.deal.Deal.leg`). A ``dvp`` without ``terms`` is refused
+        here on a ledger whose legs bind their deal's terms, as the ledger would refuse it.
+        """
+        fields = self.transfer_fields(instrument, amount, src, dst, price, memo, dvp)
+        if deal is not None:
+            if dvp is not None:
+                raise InvalidRequest("a transfer is a leg of a deal or carries its own dvp field, not both")
+            fields["dvp"] = deal.leg(fields)
+        elif dvp is not None and "terms" not in dvp and "dvp" in self.genesis["params"]:
+            raise InvalidRequest(f"this ledger's delivery-versus-payment legs bind the terms of every leg: a leg of batch {dvp.get('batch')!r} needs its deal",
+                                 hint="write the deal file both parties agree on and sign the leg with `--deal deal.json` (docs/ledger.md)")
+        return self.sign(owner, "transfer", fields, id)
 
     def transfer(self, owner: KeyPair, instrument: str, amount: str | int, src: str, dst: str,
                  price: str | Decimal | None = None, id: str | None = None, memo: str | None = None) -> Result:

@@ -27,8 +27,9 @@ Rules
   ``recalculate`` naming both runs; forest carbon issuance withholds
   ``ceil(amount × buffer share)`` into ``sys:buffer``;
 * the legs of a delivery-versus-payment batch (transfers carrying the same
-  ``dvp`` = batch id, number of legs, expiry) are recorded together and before
-  their expiry, or not at all: a leg alone is refused;
+  ``dvp`` = batch id, number of legs, expiry and the hash of every leg's terms)
+  are recorded together and before their expiry, or not at all: a leg alone is
+  refused, and so are legs whose terms are not those every leg was signed for;
 * serial blocks of an instrument partition ``1 .. issued``; a holder's blocks
   sum to its balance (cash, ``cash/CNY``, is fungible and has none);
 * rights with a validity period (energy-use and emission rights) cannot move
@@ -70,6 +71,7 @@ from gep.numbers import parse_decimal
 
 __all__ = ["State", "MemoryState", "Context", "Moves", "apply", "end_commit", "authentic", "prove_batches", "check_request", "check_params",
            "evidence_key", "buffer_amount", "check_invariants", "paused_gc", "VERSION", "ROUNDING", "EARLIER_ROUNDING", "UNITS", "MAX_DVP_LEGS", "APPLY",
+           "DVP", "LEG_TERMS", "leg_terms", "terms_hash",
            "need_account", "need_registry", "need_owner", "need_instrument", "live_instrument", "parse_instrument", "positive_int", "check_price"]
 
 #: Request format version (2: parameters fixed at genesis, signer-scoped ids, DvP legs, recalculation;
@@ -88,6 +90,12 @@ EARLIER_ROUNDING = ({k: v for k, v in ROUNDING.items() if k != "fills"},)
 UNITS = {kind: {"base": base, "display": display, "per_display": per} for kind, (base, display, per) in Instrument.UNITS.items()}
 #: Most legs of one delivery-versus-payment batch.
 MAX_DVP_LEGS = 16
+#: What a delivery-versus-payment leg binds, as the genesis record states it (``params.dvp``): the deal's ``terms``,
+#: the hash of every leg's terms (:func:`terms_hash`), which every leg must then carry. Ledgers made before it (before
+#: December 2026) state no ``dvp``: their legs bind batch id, count and expiry, and carry ``terms`` only if they choose.
+DVP = {"binds": "terms"}
+#: The fields of a transfer's signed body that make its part of an exchange: a leg's terms.
+LEG_TERMS = ("instrument", "amount", "from", "to", "price")
 #: Bound of an amount and of what is outstanding of an instrument [base units or fen]: every balance
 #: stays within it (balances of an instrument sum to zero), so a sum of balances fits SQLite's 64-bit integers.
 MAX_UNITS = 2**62
@@ -137,7 +145,7 @@ class State(ABC):
     params: dict | None = None
     #: Engine operator keys whose manifest signatures attest evidence.
     operators: tuple = ()
-    #: The delivery-versus-payment batch being recorded: ``{"dvp": ..., "count": n}`` or None.
+    #: The delivery-versus-payment batch being recorded: ``{"dvp": ..., "count": n, "terms": (terms of its legs so far, ...)}`` or None.
     dvp_open: dict | None = None
     #: Batch signatures already checked: ``(signer, root, signature)``.
     verified: set
@@ -486,15 +494,19 @@ def check_params(params: Any) -> dict:
     ``coefficients`` (``id``, ``version``, ``manifest_sha256`` of the ledger coefficient set),
     ``buffer_share`` (a decimal fraction per kind issued against evidence), ``rounding`` and ``units``
     (which must state exactly what this code implements: :data:`ROUNDING`, or a rounding of earlier
-    ledgers it still decides by, :data:`EARLIER_ROUNDING`; :data:`UNITS`).
+    ledgers it still decides by, :data:`EARLIER_ROUNDING`; :data:`UNITS`), and ``dvp`` (:data:`DVP`),
+    which ledgers made before it lack.
 
     Raises
     ------
     InvalidRequest
         Naming the first problem.
     """
-    if not isinstance(params, dict) or set(params) != {"coefficients", "buffer_share", "rounding", "units"}:
-        raise InvalidRequest("genesis params must be exactly {coefficients, buffer_share, rounding, units}")
+    if not isinstance(params, dict) or set(params) - {"dvp"} != {"coefficients", "buffer_share", "rounding", "units"}:
+        raise InvalidRequest("genesis params must be exactly {coefficients, buffer_share, rounding, units, dvp} (dvp: since December 2026)")
+    if "dvp" in params and params["dvp"] != DVP:
+        raise InvalidRequest(f"genesis dvp {params['dvp']!r} is not what this gep implements ({DVP})",
+                             hint="this ledger was made by another gep version; verify it with that version")
     cs = params["coefficients"]
     if not isinstance(cs, dict) or set(cs) != {"id", "version", "manifest_sha256"} or not all(isinstance(v, str) for v in cs.values()) \
             or not _HEX64.match(cs["manifest_sha256"]):
@@ -753,11 +765,10 @@ def apply(state: State, request: dict, signature: Any, ctx: Context, message: by
                              f"when request {request['id']!r} arrives; a leg alone is refused",
                              hint="submit all legs of a DvP batch together, one after the other, in one linked batch")
     if leg is not None:
-        _check_leg(leg, ctx)
+        _check_leg(state, leg, ctx)
     effects = APPLY[kind](state, request, ctx)
     if leg is not None:
-        count = (group["count"] if group else 0) + 1
-        state.dvp_open = None if count == leg["legs"] else {"dvp": leg, "count": count}
+        state.dvp_open = _add_leg(group, leg, request)
     return effects
 
 
@@ -775,13 +786,62 @@ def end_commit(state: State) -> None:
                              "a leg alone is refused", hint="submit all legs of the batch together in one linked batch")
 
 
-def _check_leg(leg: Any, ctx: Context) -> None:
-    if not isinstance(leg, dict) or set(leg) != {"batch", "legs", "expires"}:
-        raise InvalidRequest("dvp must be {batch, legs, expires}")
+def leg_terms(transfer: dict) -> dict:
+    """The terms of a delivery-versus-payment leg: the :data:`LEG_TERMS` of its transfer body.
+
+    ``amount`` is in the instrument's base units and ``price`` the signed text, None when the
+    transfer has none (as :meth:`gep.ledger.ledger.Ledger.transfer_fields` normalises them).
+    """
+    return {name: transfer.get(name) for name in LEG_TERMS}
+
+
+def terms_hash(legs: Iterable[dict]) -> str:
+    """The hash of a deal's terms, which every leg of its batch carries as ``dvp.terms``.
+
+    SHA-256 (FIPS 180-4) of the canonical bytes (:func:`gep.ledger.canonical.canonical`) of the
+    list of every leg's terms (:func:`leg_terms`), sorted by their own canonical bytes: the
+    order the legs are given in does not change it, their number and every term does.
+
+    Parameters
+    ----------
+    legs : iterable of dict
+        Transfer bodies, or leg terms (``instrument``, ``amount`` [base units], ``from``, ``to``,
+        ``price`` [CNY per display unit, text] or None).
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+    """
+    return hashlib.sha256(canonical(sorted((leg_terms(leg) for leg in legs), key=canonical))).hexdigest()
+
+
+def _add_leg(group: dict | None, leg: dict, request: dict) -> dict | None:
+    """The open batch after the leg ``request`` (None once its last leg is in, whose terms must be those the legs carry)."""
+    terms = (group["terms"] if group else ()) + (leg_terms(request),)
+    if len(terms) < leg["legs"]:
+        return {"dvp": leg, "count": len(terms), "terms": terms}
+    got = terms_hash(terms) if "terms" in leg else None
+    if got != leg.get("terms"):
+        raise InvalidRequest(f"delivery-versus-payment batch {leg['batch']!r}: the legs submitted are not the terms the legs were signed for "
+                             f"(theirs hash to {got[:12]}…, the legs carry terms {leg['terms'][:12]}…)",
+                             hint="every party signs its leg from the same deal file (`gep ledger deal FILE` prints its terms): submit exactly the deal's legs")
+    return None
+
+
+def _check_leg(state: State, leg: Any, ctx: Context) -> None:
+    if not isinstance(leg, dict) or not {"batch", "legs", "expires"} <= leg.keys() <= {"batch", "legs", "expires", "terms"}:
+        raise InvalidRequest("dvp must be {batch, legs, expires, terms}")
     check_client_id(leg["batch"])
     legs = leg["legs"]
     if not isinstance(legs, int) or isinstance(legs, bool) or not 2 <= legs <= MAX_DVP_LEGS:
         raise InvalidRequest(f"dvp legs {legs!r} must be an integer from 2 to {MAX_DVP_LEGS}")
+    if "terms" not in leg:
+        if "dvp" in state.params:
+            raise InvalidRequest(f"delivery-versus-payment leg of batch {leg['batch']!r} carries no terms: this ledger's legs bind the deal's terms",
+                                 hint="sign the leg from the deal file both parties agreed: `gep ledger transfer ... --deal deal.json --sign-only`")
+    elif not isinstance(leg["terms"], str) or not _HEX64.match(leg["terms"]):
+        raise InvalidRequest(f"dvp terms {leg['terms']!r} must be 64 lowercase hex digits (the SHA-256 of the deal's terms)")
     if clock.parse(ctx.time, "record time") > clock.parse(leg["expires"], "dvp expiry"):
         raise InvalidRequest(f"delivery-versus-payment batch {leg['batch']!r} expired at {leg['expires']}",
                              hint="the legs are void after their expiry: sign new legs with a later expiry", key="expires")

@@ -246,8 +246,7 @@ def test_publish_witness_and_audit_heads(cli, keyset, ledger_tools):
 
 
 # ----------------------------------------------------------------- a ledger written by the library
-@pytest.fixture
-def on_disk(tmp_path, target, keyset, runs) -> str:
+def make_on_disk(tmp_path, target, keyset, runs) -> str:
     """A ledger where alice holds 100 kg of CAP and bob 100 kg of CAP2, and key files alice/bob/registry.key in tmp_path."""
     with Ledger.init(target, keyset.registry, operators=[keyset.operator.public], files=RunFiles()) as led:
         for n in ("alice", "bob"):
@@ -259,16 +258,37 @@ def on_disk(tmp_path, target, keyset, runs) -> str:
     return target
 
 
+@pytest.fixture
+def on_disk(tmp_path, target, keyset, runs) -> str:
+    """:func:`make_on_disk` in ``tmp_path``."""
+    return make_on_disk(tmp_path, target, keyset, runs)
+
+
+def write_deal(path, *legs, batch="swap-1", expires=LATER):
+    """A deal file of legs ``(instrument, amount, from, to)``."""
+    path.write_text(json.dumps({"batch": batch, "expires": expires,
+                                "legs": [dict(zip(("instrument", "amount", "from", "to"), leg)) for leg in legs]}))
+    return path
+
+
 def test_dvp_from_the_command_line(tmp_path, on_disk):
     runner, target = CliRunner(), on_disk
+    deal = write_deal(tmp_path / "deal.json", (CAP, "10 kg", "alice", "bob"), (CAP2, "0.01 t", "bob", "alice"))
+    terms = ok("deal", deal)["terms"]
+    shown = run("deal", deal)
+    assert shown.exit_code == 0 and shown.stdout.splitlines()[-1] == f"terms {terms}"
+    assert "leg 2: 0.01 t/yr of capacity/2/COD/2024 bob → alice" in shown.stdout
+    piped = runner.invoke(app, ["deal", "-", "--json"], input=deal.read_text())
+    assert piped.exit_code == 0 and json.loads(piped.stdout)["terms"] == terms
     legs = []
     for who, ins, dst in (("alice", CAP, "bob"), ("bob", CAP2, "alice")):
         res = runner.invoke(app, ["transfer", ins, "10 kg", "--from", who, "--to", dst, "--key", str(tmp_path / f"{who}.key"), "--db", target,
-                                  "--dvp", "swap-1", "--expires", LATER, "--sign-only", "--id", f"{who}-leg"])
+                                  "--deal", str(deal), "--sign-only", "--id", f"{who}-leg"])
         assert res.exit_code == 0, res.stderr
         legs.append(json.loads(res.stdout))
+        assert legs[-1]["request"]["dvp"] == {"batch": "swap-1", "legs": 2, "expires": LATER, "terms": terms}
     (tmp_path / "one.json").write_text(json.dumps(legs[:1]))
-    (tmp_path / "both.json").write_text(json.dumps(legs))
+    (tmp_path / "both.json").write_text(json.dumps(legs[::-1]))
     res = runner.invoke(app, ["batch", str(tmp_path / "one.json"), "--db", target, "--head-key", str(tmp_path / "registry.key")])
     assert res.exit_code == 2 and "a leg alone" in res.stderr and len(res.stderr.strip().splitlines()) == 1
     res = runner.invoke(app, ["batch", str(tmp_path / "both.json"), "--db", target, "--head-key", str(tmp_path / "registry.key"), "--json"])
@@ -276,6 +296,106 @@ def test_dvp_from_the_command_line(tmp_path, on_disk):
     assert [r["status"] for r in json.loads(res.stdout)["results"]] == ["created", "created"]
     res = runner.invoke(app, ["transfer", CAP, "1 kg", "--from", "alice", "--to", "bob", "--key", str(tmp_path / "alice.key"), "--db", target])
     assert res.exit_code == 2 and "registry key, to sign the new tree head" in res.stderr
+
+
+def test_a_leg_not_of_the_deal_is_refused_on_the_command_line(tmp_path, on_disk, keyset):
+    target, head = on_disk, ["--head-key", tmp_path / "registry.key"]
+    deal = write_deal(tmp_path / "deal.json", (CAP, "30 kg", "alice", "bob"), (CAP2, "20 kg", "bob", "alice"))
+    base = ["--from", "bob", "--to", "alice", "--key", tmp_path / "bob.key", "--db", target, "--deal", deal, "--sign-only"]
+    line = refused(2, "transfer", CAP2, "1 kg", *base)
+    assert "this transfer is not a leg of deal 'swap-1': its amount is 0.001 t/yr (1 base units), leg 2 of the deal says 0.02 t/yr (20 base units)" in line
+    assert "its price is '5', leg 2 of the deal says none" in refused(2, "transfer", CAP2, "20 kg", *base, "--price", "5")
+    assert "is not a leg of deal 'swap-1'" in refused(2, "transfer", CAP, "20 kg", *base[:-1], "--to", "carol")
+    # the attack, made without the client's check: bob signs his own leg with the deal's dvp field; the registry's batch is refused
+    alice_leg = ok("transfer", CAP, "30 kg", "--from", "alice", "--to", "bob", "--key", tmp_path / "alice.key", "--db", target, "--deal", deal, "--sign-only")
+    with Ledger.open(target) as led:
+        bobs = led.sign(keyset.bob, "transfer", {"instrument": CAP2, "amount": 1, "from": "bob", "to": "alice", "dvp": alice_leg["request"]["dvp"]})
+    (tmp_path / "legs.json").write_text(json.dumps([alice_leg, bobs.as_dict()]))
+    line = refused(2, "batch", tmp_path / "legs.json", "--db", target, *head)
+    assert "delivery-versus-payment batch 'swap-1': the legs submitted are not the terms the legs were signed for" in line and "nothing was recorded" in line
+    assert ok("balance", "bob", "--db", target)["balances"] == [{**ok("balance", "bob", "--db", target)["balances"][0], "amount": 100}]
+    # --dvp, the form of earlier ledgers, is refused on this one; --deal with --dvp is a contradiction
+    line = refused(2, "transfer", CAP2, "20 kg", *base[:-3], "--dvp", "swap-1", "--expires", LATER, "--sign-only")
+    assert "needs its deal" in line and "--deal deal.json" in line
+    assert "leave out --dvp and --expires" in refused(2, "transfer", CAP2, "20 kg", *base, "--dvp", "swap-1", "--expires", LATER)
+
+
+def test_bad_deal_files_are_one_line_exit_2(tmp_path, on_disk):
+    legs = [{"instrument": CAP, "amount": "30 kg", "from": "alice", "to": "bob"}, {"instrument": CAP2, "amount": "20 kg", "from": "bob", "to": "alice"}]
+    cases = {
+        "missing": ({"batch": "d", "legs": legs}, "lacks field(s) expires"),
+        "one-leg": ({"batch": "d", "expires": LATER, "legs": legs[:1]}, "legs must be a list of 2 to 16 transfers, not 1"),
+        "too-many": ({"batch": "d", "expires": LATER, "legs": [{**legs[0], "amount": f"{i} kg"} for i in range(1, 18)]}, "not 17"),
+        "bad-amount": ({"batch": "d", "expires": LATER, "legs": [legs[0], {**legs[1], "amount": "20 ha"}]}, "leg 2: amount: unit 'ha'"),
+        "duplicate": ({"batch": "d", "expires": LATER, "legs": [legs[0], {**legs[0], "amount": 30}]}, "leg 2 is the same transfer as leg 1"),
+        "not-object": ([legs], "a deal must be a JSON object"),
+    }
+    for name, (doc, message) in cases.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+        for args in (["deal", tmp_path / f"{name}.json"],
+                     ["transfer", CAP, "30 kg", "--from", "alice", "--to", "bob", "--key", tmp_path / "alice.key", "--db", on_disk,
+                      "--deal", tmp_path / f"{name}.json", "--sign-only"]):
+            line = refused(2, *args)
+            assert f"deal file {tmp_path / name}.json" in line and message in line, (name, line)
+    (tmp_path / "broken.json").write_text('{"batch": ')
+    assert "is not JSON" in refused(2, "deal", tmp_path / "broken.json")
+    assert "cannot read deal file" in refused(2, "deal", tmp_path / "absent.json")
+
+
+def test_batch_file_names_its_deal(tmp_path, on_disk):
+    target, head = on_disk, ["--head-key", tmp_path / "registry.key"]
+    write_deal(tmp_path / "deal.json", (CAP, "30 kg", "alice", "bob"), (CAP2, "20 kg", "bob", "alice"))
+    ops = [{"op": "transfer", "key": "alice.key", "instrument": CAP, "amount": "30 kg", "from": "alice", "to": "bob", "deal": "deal.json"},
+           {"op": "transfer", "key": "bob.key", "instrument": CAP2, "amount": "20 kg", "from": "bob", "to": "alice", "deal": "deal.json"}]
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps([ops[0], {**ops[1], "amount": "2 kg"}]))
+    assert "batch entry 2" not in refused(2, "batch", batch, "--db", target, *head)  # the client refuses bob's leg before signing
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for key in ("alice.key", "bob.key"):
+        shutil.copy(tmp_path / key, inbox / key)
+    (inbox / "b.json").write_text(json.dumps([{**op, "deal": "../deal.json"} for op in ops]))
+    assert "batch entry 1: deal '../deal.json' is outside the batch file's folder" in refused(2, "batch", inbox / "b.json", "--db", target, *head)
+    batch.write_text(json.dumps(ops))
+    res = ok("batch", batch, "--db", target, *head)
+    assert [r["status"] for r in res["results"]] == ["created", "created"]
+    assert res["results"][0]["record"]["request"]["dvp"]["terms"] == ok("deal", tmp_path / "deal.json")["terms"]
+
+
+def test_earlier_ledgers_take_dvp_legs_on_the_command_line(tmp_path, new_target, keyset, runs, genesis_before_deal_terms):
+    target = make_on_disk(tmp_path, new_target(), keyset, runs)
+    legs = [ok("transfer", ins, "10 kg", "--from", who, "--to", dst, "--key", tmp_path / f"{who}.key", "--db", target,
+               "--dvp", "swap-1", "--expires", LATER, "--sign-only") for who, ins, dst in (("alice", CAP, "bob"), ("bob", CAP2, "alice"))]
+    assert legs[0]["request"]["dvp"] == {"batch": "swap-1", "legs": 2, "expires": LATER}
+    (tmp_path / "legs.json").write_text(json.dumps(legs))
+    assert [r["status"] for r in ok("batch", tmp_path / "legs.json", "--db", target, "--head-key", tmp_path / "registry.key")["results"]] == ["created"] * 2
+    assert ok("verify", "--db", target)["ok"]
+
+
+def test_the_deal_example_of_the_docs_runs_as_written(tmp_path, on_disk, keyset, runs):
+    """docs/ledger.md's deal file and commands, as written, but for the instruments the test ledger holds and an expiry that never passes."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with Ledger.open(on_disk, keyset.registry, files=RunFiles()) as led:
+        led.issue(keyset.registry, CAP2, "2 t", "bob", runs["capacity"])
+    text = (Path(__file__).resolve().parents[2] / "docs" / "ledger.md").read_text(encoding="utf-8")
+    section = text[text.index("**The deal.**"):text.index("**Ledgers made before December 2026**")]
+    deal, script = re.search(r"```json\n(.*?)```", section, re.S).group(1), re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    expires = json.loads(deal)["expires"]
+    ours = {"capacity/3/COD/2024": CAP, "carbon/p1/2022": CAP2, expires: LATER}
+    for theirs, mine in ours.items():
+        deal, script = deal.replace(theirs, mine), script.replace(theirs, mine)
+    (tmp_path / "deal-7.json").write_text(deal)
+    env = {**os.environ, "GEP_LEDGER": on_disk, "GEP_LEDGER_HEAD_KEY": str(tmp_path / "registry.key")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^terms [0-9a-f]{64}$", done.stdout, re.M)
+    with Ledger.open(on_disk) as led:
+        assert [h["record"]["request"]["dvp"]["batch"] for h in led.history(limit=2)] == ["deal-7", "deal-7"]
 
 
 def test_hostile_numbers_on_the_command_line(tmp_path, on_disk):

@@ -38,6 +38,14 @@ def operator():
     return KeyPair(key, public_hex(key))
 
 
+def earlier_genesis(monkeypatch) -> None:
+    """Ledgers made from now on get the genesis parameters of one made before deal terms (no ``dvp``, as gep 8ed1872 wrote them)."""
+    from gep.ledger import evidence
+
+    made = evidence.genesis_params
+    monkeypatch.setattr(evidence, "genesis_params", lambda *a: {k: v for k, v in made(*a).items() if k != "dvp"})
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

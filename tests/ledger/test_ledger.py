@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from gep.ledger.errors import (
     AccountExists, BadSignature, EvidenceError, IdConflict, InsufficientBalance, InvalidAmount, InvalidRequest, NotAuthorised,
     OverIssuance, UnitMismatch, UnknownAccount, UnknownInstrument,
 )
-from gep.ledger.ledger import Signed
+from gep.ledger.ledger import Ledger, Signed
 from gep.ledger.verify import verify_ledger
 from tests.ledger.helpers import unchanged
 
@@ -197,10 +198,14 @@ def test_history_filters_and_json_records(ledger, keyset, runs):
 #: The scenario runs with the genesis rounding of that time (:data:`gep.ledger.rules.EARLIER_ROUNDING`, no ``fills``).
 GOLDEN_ROOT = "aa17ba554e3d4d9c3e3b6f5292e37575f4bd56042d6a13c3e24ee30befb5f415"
 GOLDEN_TABLES = "f6cb5295f89afbb1abdd35b607533f490f433474dd16604b4a8c27f11eea6b6d"
-#: The same scenario in a new ledger, whose genesis states ``rounding.fills = "cumulative"`` (the only difference:
+#: The same scenario in a ledger whose genesis states ``rounding.fills = "cumulative"`` (the only difference:
 #: the genesis record's parameters; every later record has the same bytes, its sell fill being whole fen either way).
 GOLDEN_CUMULATIVE_FILLS = ("eb53e49f862fc2efce685f61f03721270719014ab23b265b1d17509184006105",
                            "538045ef809b153d654873e5b29b03369cdbc243231c2fec1ab795ae6805532f")
+#: The same scenario in a new ledger, whose genesis also states ``dvp`` (:data:`gep.ledger.rules.DVP`: legs bind their
+#: deal's terms); again only the genesis record differs.
+GOLDEN_DVP_TERMS = ("f11d7b040bf343f99803f72ba364fb338049725764147b8a7729bd83105bd9c6",
+                    "d20d521091d29425e458662e21f2d99c6876f23393ffdf2b08e81d8d0f194aaf")
 
 
 def _fixed_key(n: int):
@@ -220,7 +225,6 @@ def _golden_scenario(folder) -> tuple[str, str]:
     import sqlite3
 
     from gep.audit.evidence import RunFiles
-    from gep.ledger.ledger import Ledger
     from gep.ledger.market import Market
     from tests.ledger.helpers import Clock, make_runs, operator
 
@@ -261,13 +265,43 @@ def _golden_scenario(folder) -> tuple[str, str]:
 
 def test_records_and_tables_are_byte_identical_to_those_of_earlier_gep(tmp_path, monkeypatch):
     from gep.ledger import rules
+    from tests.ledger.helpers import earlier_genesis
 
     monkeypatch.chdir(tmp_path)
-    for name in ("new", "earlier"):
+    for name in ("new", "fills", "earlier"):
         (tmp_path / name).mkdir()
-    assert _golden_scenario(tmp_path / "new") == GOLDEN_CUMULATIVE_FILLS
+    assert _golden_scenario(tmp_path / "new") == GOLDEN_DVP_TERMS
+    earlier_genesis(monkeypatch)
+    assert _golden_scenario(tmp_path / "fills") == GOLDEN_CUMULATIVE_FILLS
     monkeypatch.setattr(rules, "ROUNDING", rules.EARLIER_ROUNDING[0])
     assert _golden_scenario(tmp_path / "earlier") == (GOLDEN_ROOT, GOLDEN_TABLES)
+
+
+#: A ledger gep 8ed1872 wrote before deal terms (its genesis states no ``dvp``), in SQLite: the fixed keys 1, 2, 3
+#: (:func:`_fixed_key`: registry, alice, bob), ledger id ``dvp-legs-2026-11``, accounts alice and bob, 100 kg of
+#: capacity/1/COD/2024 issued to alice and of capacity/2/COD/2024 to bob, then the DvP pair of batch ``deal-old``
+#: (``dvp`` = batch, legs, expiry 2999-01-01T00:00:00Z): 30 kg at 1186.71 alice → bob and 20 kg bob → alice.
+EARLIER_DVP_LEDGER = Path(__file__).with_name("data") / "ledger-dvp-legs-2026-11.db"
+EARLIER_DVP_ROOT = "ce8f3b55add0d7ba71d348ed6190e39fbbe55ad113c8e830c33ed35a682d0aee"
+
+
+def test_a_ledger_written_before_deal_terms_verifies_and_keeps_its_legs(tmp_path):
+    import shutil
+
+    from gep.ledger.ledger import dvp
+
+    db = tmp_path / "earlier.db"
+    shutil.copy(EARLIER_DVP_LEDGER, db)
+    reg, alice, bob = _fixed_key(1), _fixed_key(2), _fixed_key(3)
+    with Ledger.open(db, reg) as led:
+        assert "dvp" not in led.genesis["params"] and "terms" not in led.history(limit=1)[0]["record"]["request"]["dvp"]
+        summary = verify_ledger(led)
+        assert summary["ok"] and summary["size"] == 7 and summary["root"] == EARLIER_DVP_ROOT
+        leg = dvp("deal-old-2", 2, "2999-01-01T00:00:00Z")
+        pair = [led.transfer_request(alice, CAP, "1 kg", "alice", "bob", dvp=leg), led.transfer_request(bob, "capacity/2/COD/2024", "2 kg", "bob", "alice", dvp=leg)]
+        unchanged(led, lambda: led.submit(pair[0]), InvalidRequest, "a leg alone")
+        assert [r.status for r in led.submit_many(pair)] == ["created", "created"]
+        assert verify_ledger(led)["ok"]
 
 
 def test_new_ids_are_uuid7_ordered_by_time():

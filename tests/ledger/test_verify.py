@@ -355,3 +355,31 @@ def _rewrite_record_and_expect(led, rows, k, edited: bytes, expected: str) -> No
         with pytest.raises(AuditFailed) as err:
             verify_ledger(led, processes=processes)
         assert err.value.seq == seq and expected in err.value.line(), err.value.line()
+
+
+def test_legs_that_are_not_their_deals_fail_verify(ledger, keyset, runs, monkeypatch):
+    """A log whose DvP legs are not the terms they carry fails verify at the batch's last leg.
+
+    The log is written by a writer without that rule (every request signed by its owner, every
+    head by the registry), as an insider holding the keys could write it: only the replay of the
+    rules finds it.
+    """
+    from gep.ledger import rules
+    from gep.ledger.deal import read
+
+    cap2 = "capacity/2/COD/2024"
+    ledger.issue(keyset.registry, CAP, "100 kg", "alice", runs["capacity"])
+    ledger.issue(keyset.registry, cap2, "100 kg", "bob", runs["capacity"])
+    deal = read({"batch": "deal-7", "expires": "2999-01-01T00:00:00Z", "legs": [
+        {"instrument": CAP, "amount": "30 kg", "from": "alice", "to": "bob"}, {"instrument": cap2, "amount": "20 kg", "from": "bob", "to": "alice"}]})
+    alice_leg = ledger.transfer_request(keyset.alice, CAP, "30 kg", "alice", "bob", id="a", deal=deal)
+    bobs = ledger.sign(keyset.bob, "transfer", {"instrument": cap2, "amount": 1, "from": "bob", "to": "alice", "dvp": deal.dvp()}, "b")
+    with monkeypatch.context() as writer_without_the_rule:
+        writer_without_the_rule.setattr(rules, "terms_hash", lambda legs: deal.terms)
+        res = ledger.submit_many([alice_leg, bobs])
+    assert [r.status for r in res] == ["created", "created"]
+    with pytest.raises(AuditFailed) as info:
+        verify_ledger(ledger)
+    assert info.value.seq == res[1].seq and "batch 'deal-7': the legs submitted are not the terms the legs were signed for" in info.value.line()
+    with pytest.raises(AuditFailed, match="not the terms the legs were signed for"):
+        verify_export(json.loads(json.dumps(export(ledger))))

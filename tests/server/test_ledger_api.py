@@ -17,7 +17,7 @@ from gep.ledger import heads, merkle
 from gep.ledger.canonical import canonical, signing_message
 from gep.ledger.certificate import verify
 from gep.ledger.errors import AuditFailed
-from gep.ledger.rules import VERSION
+from gep.ledger.rules import VERSION, terms_hash
 from gep.server.auth import sign_read
 from gep.server.client import Client, ServerError
 from tests.server.conftest import INS
@@ -295,18 +295,22 @@ def test_linked_batch_is_all_or_nothing(server):
 
 
 def test_delivery_versus_payment_legs_expire(server):
-    """Two legs signed by their owners in the new request format (``dvp``: batch, legs, expiry), recorded together or not at all."""
+    """Two legs signed by their owners in the new request format (``dvp``: batch, legs, expiry, terms hash), recorded together or not at all."""
     s = server()
     cash = {"instrument": "cash/CNY", "from": "bob", "to": "alice", "amount": 120_000}  # 1200.00 CNY in fen
+    credits = {**T, "amount": 1000}
 
-    def legs(expires: str, batch: str) -> list[dict]:
-        dvp = {"batch": batch, "legs": 2, "expires": expires}
-        return [_signed(s, s.keys.alice, {**T, "amount": 1000, "dvp": dvp}, id=f"{batch}-credits"),
-                _signed(s, s.keys.bob, {**cash, "dvp": dvp}, id=f"{batch}-cash")]
+    def legs(expires: str, batch: str, paid: dict = cash) -> list[dict]:
+        dvp = {"batch": batch, "legs": 2, "expires": expires, "terms": terms_hash([credits, cash])}
+        return [_signed(s, s.keys.alice, {**credits, "dvp": dvp}, id=f"{batch}-credits"),
+                _signed(s, s.keys.bob, {**paid, "dvp": dvp}, id=f"{batch}-cash")]
 
     before = head(s.client)
     r = post(s.client, {"items": legs(s.clock.at(minutes=-1), "late")}, path="/api/v1/ledger/batches")
     assert r.status_code == 400 and "expired" in r.json()["error"]["message"]
+    assert head(s.client) == before
+    r = post(s.client, {"items": legs(s.clock.at(hours=1), "short", {**cash, "amount": 1})}, path="/api/v1/ledger/batches")  # bob pays 0.01 CNY
+    assert r.status_code == 400 and "not the terms the legs were signed for" in r.json()["error"]["message"]
     assert head(s.client) == before
     r = post(s.client, {"items": legs(s.clock.at(hours=1), "deal-2")}, path="/api/v1/ledger/batches")
     assert r.status_code == 201, r.text
