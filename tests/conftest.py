@@ -345,7 +345,7 @@ def target(new_target) -> str:
 
 @pytest.fixture
 def genesis_before_deal_terms(monkeypatch) -> None:
-    """Ledgers the test makes get the genesis parameters of one made before deal terms (no ``dvp``; :func:`tests.ledger.helpers.earlier_genesis`)."""
+    """Ledgers the test makes get the genesis parameters of one made before December 2026 (no ``rules``; :func:`tests.ledger.helpers.earlier_genesis`)."""
     earlier_genesis(monkeypatch)
 
 

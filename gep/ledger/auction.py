@@ -84,7 +84,7 @@ from gep.ledger.errors import InvalidRequest, NotAuthorised
 from gep.ledger.model import CANCELLATION, CASH, MARKET, TRADABLE, Account, Instrument
 from gep.ledger.rules import APPLY as REQUESTS
 from gep.ledger.rules import (
-    Context, Moves, State, check_price, live_instrument, need_account, need_instrument, need_owner, positive_int,
+    Context, Moves, State, check_price, live_instrument, need_account, need_instrument, need_owner, positive_int, ruled,
 )
 from gep.numbers import EXACT
 
@@ -341,6 +341,10 @@ def _common(state: State, key: str, doc: dict, bidder: Account, request: dict, c
         raise InvalidRequest(f"listing {key} offers {doc['instrument']}, not {request['instrument']!r}", hint="bid for the instrument the listing names")
     if bidder.id == doc["account"]:
         raise InvalidRequest(f"account {bidder.id} cannot bid on its own listing {key}")
+    lister = state.account(doc["account"])
+    if ruled(state, "trades") and lister is not None and lister.owner == bidder.owner:
+        raise NotAuthorised(f"account {bidder.id} and the lister's account {lister.id} have one owner: an owner does not trade with itself",
+                            hint="move rights between your own accounts with `gep ledger transfer` (no price, no market data)")
     if doc["mechanism"] == "negotiated" and bidder.id != doc["counterparty"]:
         raise NotAuthorised(f"listing {key} is a negotiated deal with {doc['counterparty']}, not {bidder.id}")
     ins = live_instrument(state, doc["instrument"], ctx)

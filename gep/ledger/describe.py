@@ -21,7 +21,7 @@ def describe(record: dict) -> str:
     if t == "init":
         p = r["params"]
         shares = ", ".join(f"{k} {normalise_decimal(Decimal(v) * 100)} %" for k, v in sorted(p["buffer_share"].items()))
-        binds = ", DvP legs bind their deal's terms" if "dvp" in p else ""
+        binds = "".join(f", {name} {what}" for name, what in p.get("rules", {}).items())
         return f"genesis: registry {r['registry'][:16]}…, coefficients {p['coefficients']['id']} {p['coefficients']['version']}, buffer {shares}{binds}"
     if t == "open":
         extra = (f", zone {r['zone']}" if "zone" in r else "") + (f", {r['role']}" if "role" in r else "")

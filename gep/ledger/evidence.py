@@ -421,15 +421,15 @@ def genesis_params(files: RunFiles, set_id: str) -> dict:
     -------
     dict
         ``{"coefficients": {"id", "version", "manifest_sha256"}, "buffer_share": {kind: "0.2", ...},
-        "rounding": ROUNDING, "units": UNITS, "dvp": DVP}`` (shares as decimal fractions in [0, 1), normal form;
-        ``dvp``: delivery-versus-payment legs bind the deal's terms).
+        "rounding": ROUNDING, "units": UNITS, "rules": RULES}`` (shares as decimal fractions in [0, 1), normal form;
+        ``rules``: :data:`gep.ledger.rules.RULES`).
 
     Raises
     ------
     LedgerError
         The set is missing, fails its hashes, or lacks a buffer share for an instrument kind.
     """
-    from gep.ledger.rules import DVP, ROUNDING, UNITS
+    from gep.ledger.rules import ROUNDING, RULES, UNITS
 
     try:
         cs = files.ledger_set(set_id)
@@ -452,4 +452,4 @@ def genesis_params(files: RunFiles, set_id: str) -> dict:
             raise LedgerError(f"ledger.buffer_share[{kind}] = {value} {unit} is outside [0, 100) %")
         shares[kind] = str(normalise_decimal(share))
     return {"coefficients": {"id": cs["id"], "version": cs["version"], "manifest_sha256": cs["manifest_sha256"]},
-            "buffer_share": shares, "rounding": dict(ROUNDING), "units": json.loads(json.dumps(UNITS)), "dvp": dict(DVP)}
+            "buffer_share": shares, "rounding": dict(ROUNDING), "units": json.loads(json.dumps(UNITS)), "rules": dict(RULES)}

@@ -377,7 +377,7 @@ class Ledger:
             if dvp is not None:
                 raise InvalidRequest("a transfer is a leg of a deal or carries its own dvp field, not both")
             fields["dvp"] = deal.leg(fields)
-        elif dvp is not None and "terms" not in dvp and "dvp" in self.genesis["params"]:
+        elif dvp is not None and "terms" not in dvp and "dvp" in self.genesis["params"].get("rules", {}):
             raise InvalidRequest(f"this ledger's delivery-versus-payment legs bind the terms of every leg: a leg of batch {dvp.get('batch')!r} needs its deal",
                                  hint="write the deal file both parties agree on and sign the leg with `--deal deal.json` (docs/ledger.md)")
         return self.sign(owner, "transfer", fields, id)

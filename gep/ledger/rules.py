@@ -71,7 +71,7 @@ from gep.numbers import parse_decimal
 
 __all__ = ["State", "MemoryState", "Context", "Moves", "apply", "end_commit", "authentic", "prove_batches", "check_request", "check_params",
            "evidence_key", "buffer_amount", "check_invariants", "paused_gc", "VERSION", "ROUNDING", "EARLIER_ROUNDING", "UNITS", "MAX_DVP_LEGS", "APPLY",
-           "DVP", "LEG_TERMS", "leg_terms", "terms_hash",
+           "RULES", "ruled", "LEG_TERMS", "leg_terms", "terms_hash",
            "need_account", "need_registry", "need_owner", "need_instrument", "live_instrument", "parse_instrument", "positive_int", "check_price"]
 
 #: Request format version (2: parameters fixed at genesis, signer-scoped ids, DvP legs, recalculation;
@@ -90,10 +90,17 @@ EARLIER_ROUNDING = ({k: v for k, v in ROUNDING.items() if k != "fills"},)
 UNITS = {kind: {"base": base, "display": display, "per_display": per} for kind, (base, display, per) in Instrument.UNITS.items()}
 #: Most legs of one delivery-versus-payment batch.
 MAX_DVP_LEGS = 16
-#: What a delivery-versus-payment leg binds, as the genesis record states it (``params.dvp``): the deal's ``terms``,
-#: the hash of every leg's terms (:func:`terms_hash`), which every leg must then carry. Ledgers made before it (before
-#: December 2026) state no ``dvp``: their legs bind batch id, count and expiry, and carry ``terms`` only if they choose.
-DVP = {"binds": "terms"}
+#: Rules a genesis record states it is decided by (``params.rules``), each since December 2026; ledgers made before
+#: state none and keep the rules they were made with (their records replay as recorded):
+#:
+#: * ``dvp``: a delivery-versus-payment leg carries the deal's ``terms``, the hash of every leg's terms
+#:   (:func:`terms_hash`); before, legs bound batch id, count and expiry only (and carried ``terms`` if they chose);
+#: * ``trades``: a listing's account and a bidder's have different owners (an owner trading with itself moved the
+#:   price index and bid up its own auctions);
+#: * ``evidence``: an issuance's evidence is keyed by the output file it is capped by (its SHA-256) and the
+#:   selection, not by the manifest's bytes (:func:`evidence_key`): the same computation cited through a copied or
+#:   re-serialised manifest drew on a second cap.
+RULES = {"dvp": "legs bind the deal's terms", "trades": "between different owners", "evidence": "keyed by the output file"}
 #: The fields of a transfer's signed body that make its part of an exchange: a leg's terms.
 LEG_TERMS = ("instrument", "amount", "from", "to", "price")
 #: Bound of an amount and of what is outstanding of an instrument [base units or fen]: every balance
@@ -466,8 +473,13 @@ def check_request(request: Any) -> dict:
     return request
 
 
-def evidence_key(evidence: dict) -> str:
-    """Key of an evidence citation: SHA-256 of the canonical ``{manifest_sha256, selector}``."""
+def evidence_key(evidence: dict, resolved: dict | None = None) -> str:
+    """Key of an evidence citation, under which its cap is drawn on: SHA-256 of the canonical
+    ``{file_sha256, selector}`` of the output file that caps it (``resolved``, on a ledger whose genesis states
+    the ``evidence`` rule: :data:`RULES`), else of ``{manifest_sha256, selector}`` (ledgers made before December
+    2026: a copied or re-serialised manifest of the same run was another evidence with a cap of its own)."""
+    if resolved is not None:
+        return hashlib.sha256(canonical({"file_sha256": resolved["file_sha256"], "selector": evidence["selector"]})).hexdigest()
     return hashlib.sha256(canonical({"manifest_sha256": evidence["manifest_sha256"], "selector": evidence["selector"]})).hexdigest()
 
 
@@ -494,7 +506,7 @@ def check_params(params: Any) -> dict:
     ``coefficients`` (``id``, ``version``, ``manifest_sha256`` of the ledger coefficient set),
     ``buffer_share`` (a decimal fraction per kind issued against evidence), ``rounding`` and ``units``
     (which must state exactly what this code implements: :data:`ROUNDING`, or a rounding of earlier
-    ledgers it still decides by, :data:`EARLIER_ROUNDING`; :data:`UNITS`), and ``dvp`` (:data:`DVP`),
+    ledgers it still decides by, :data:`EARLIER_ROUNDING`; :data:`UNITS`), and ``rules`` (:data:`RULES`),
     which ledgers made before it lack.
 
     Raises
@@ -502,10 +514,10 @@ def check_params(params: Any) -> dict:
     InvalidRequest
         Naming the first problem.
     """
-    if not isinstance(params, dict) or set(params) - {"dvp"} != {"coefficients", "buffer_share", "rounding", "units"}:
-        raise InvalidRequest("genesis params must be exactly {coefficients, buffer_share, rounding, units, dvp} (dvp: since December 2026)")
-    if "dvp" in params and params["dvp"] != DVP:
-        raise InvalidRequest(f"genesis dvp {params['dvp']!r} is not what this gep implements ({DVP})",
+    if not isinstance(params, dict) or set(params) - {"rules"} != {"coefficients", "buffer_share", "rounding", "units"}:
+        raise InvalidRequest("genesis params must be exactly {coefficients, buffer_share, rounding, units, rules} (rules: since December 2026)")
+    if "rules" in params and params["rules"] != RULES:
+        raise InvalidRequest(f"genesis rules {params['rules']!r} are not what this gep implements ({RULES})",
                              hint="this ledger was made by another gep version; verify it with that version")
     cs = params["coefficients"]
     if not isinstance(cs, dict) or set(cs) != {"id", "version", "manifest_sha256"} or not all(isinstance(v, str) for v in cs.values()) \
@@ -523,6 +535,11 @@ def check_params(params: Any) -> dict:
         raise InvalidRequest(f"genesis units {params['units']!r} are not what this gep implements ({UNITS})",
                              hint="this ledger was made by another gep version; verify it with that version")
     return params
+
+
+def ruled(state: State, rule: str) -> bool:
+    """Whether the ledger's genesis states ``rule`` (one of :data:`RULES`): ledgers made before it do not."""
+    return rule in (state.params or {}).get("rules", ())
 
 
 def authentic(state: State, request: dict, signature: Any, message: bytes | None = None) -> bool:
@@ -837,7 +854,7 @@ def _check_leg(state: State, leg: Any, ctx: Context) -> None:
     if not isinstance(legs, int) or isinstance(legs, bool) or not 2 <= legs <= MAX_DVP_LEGS:
         raise InvalidRequest(f"dvp legs {legs!r} must be an integer from 2 to {MAX_DVP_LEGS}")
     if "terms" not in leg:
-        if "dvp" in state.params:
+        if ruled(state, "dvp"):
             raise InvalidRequest(f"delivery-versus-payment leg of batch {leg['batch']!r} carries no terms: this ledger's legs bind the deal's terms",
                                  hint="sign the leg from the deal file both parties agreed: `gep ledger transfer ... --deal deal.json --sign-only`")
     elif not isinstance(leg["terms"], str) or not _HEX64.match(leg["terms"]):
@@ -952,7 +969,7 @@ def _apply_issue(state: State, request: dict, ctx: Context) -> dict:
     if existing is not None and existing["binding"] != binding:
         raise InvalidRequest(f"instrument {ins.id} was first issued against selection {existing['binding']}, not {binding}",
                              hint="issue each project area / catchment under its own instrument")
-    key = evidence_key(ev)
+    key = evidence_key(ev, resolved if ruled(state, "evidence") else None)
     bound = state.cap(ins.id)
     if bound is not None and bound["key"] != key:
         raise InvalidRequest(f"instrument {ins.id} is bound to run {bound['manifest_sha256'][:12]}… (cap {ins.display(bound['cap'])}, transaction {bound['seq']}), "
@@ -1018,7 +1035,7 @@ def _apply_recalculate(state: State, request: dict, ctx: Context) -> dict:
     ev, resolved, binding = _evidence(state, request, ins, ctx)
     if state.instrument(ins.id)["binding"] != binding:
         raise InvalidRequest(f"a recalculation keeps the selection of {ins.id} ({state.instrument(ins.id)['binding']}), not {binding}")
-    key = evidence_key(ev)
+    key = evidence_key(ev, resolved if ruled(state, "evidence") else None)
     if key == bound["key"]:
         raise InvalidRequest(f"instrument {ins.id} is already bound to run {ev['manifest_sha256'][:12]}…")
     other = state.evidence_instrument(key)

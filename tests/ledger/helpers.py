@@ -39,11 +39,11 @@ def operator():
 
 
 def earlier_genesis(monkeypatch) -> None:
-    """Ledgers made from now on get the genesis parameters of one made before deal terms (no ``dvp``, as gep 8ed1872 wrote them)."""
+    """Ledgers made from now on get the genesis parameters of one made before December 2026 (no ``rules``, as gep 8ed1872 wrote them)."""
     from gep.ledger import evidence
 
     made = evidence.genesis_params
-    monkeypatch.setattr(evidence, "genesis_params", lambda *a: {k: v for k, v in made(*a).items() if k != "dvp"})
+    monkeypatch.setattr(evidence, "genesis_params", lambda *a: {k: v for k, v in made(*a).items() if k != "rules"})
 
 
 def _sha(path: Path) -> str:

@@ -202,10 +202,11 @@ GOLDEN_TABLES = "f6cb5295f89afbb1abdd35b607533f490f433474dd16604b4a8c27f11eea6b6
 #: the genesis record's parameters; every later record has the same bytes, its sell fill being whole fen either way).
 GOLDEN_CUMULATIVE_FILLS = ("eb53e49f862fc2efce685f61f03721270719014ab23b265b1d17509184006105",
                            "538045ef809b153d654873e5b29b03369cdbc243231c2fec1ab795ae6805532f")
-#: The same scenario in a new ledger, whose genesis also states ``dvp`` (:data:`gep.ledger.rules.DVP`: legs bind their
-#: deal's terms); again only the genesis record differs.
-GOLDEN_DVP_TERMS = ("f11d7b040bf343f99803f72ba364fb338049725764147b8a7729bd83105bd9c6",
-                    "d20d521091d29425e458662e21f2d99c6876f23393ffdf2b08e81d8d0f194aaf")
+#: The same scenario in a new ledger, whose genesis also states ``rules`` (:data:`gep.ledger.rules.RULES`: DvP legs bind
+#: their deal's terms, trades between owners, evidence keyed by output file): the genesis record differs, and so do the
+#: issuances' evidence keys (recorded in their effects and in the caps and evidence-use tables).
+GOLDEN_RULES = ("658ca6d22f3d27e296efe1164077967261c6b4b413af72cb30855b3bced887cf",
+                "9931d981675f36d7d8cb771ab020a07b46bbc919bba1bd52fee431c16fae1569")
 
 
 def _fixed_key(n: int):
@@ -270,14 +271,14 @@ def test_records_and_tables_are_byte_identical_to_those_of_earlier_gep(tmp_path,
     monkeypatch.chdir(tmp_path)
     for name in ("new", "fills", "earlier"):
         (tmp_path / name).mkdir()
-    assert _golden_scenario(tmp_path / "new") == GOLDEN_DVP_TERMS
+    assert _golden_scenario(tmp_path / "new") == GOLDEN_RULES
     earlier_genesis(monkeypatch)
     assert _golden_scenario(tmp_path / "fills") == GOLDEN_CUMULATIVE_FILLS
     monkeypatch.setattr(rules, "ROUNDING", rules.EARLIER_ROUNDING[0])
     assert _golden_scenario(tmp_path / "earlier") == (GOLDEN_ROOT, GOLDEN_TABLES)
 
 
-#: A ledger gep 8ed1872 wrote before deal terms (its genesis states no ``dvp``), in SQLite: the fixed keys 1, 2, 3
+#: A ledger gep 8ed1872 wrote before deal terms (its genesis states no ``rules``), in SQLite: the fixed keys 1, 2, 3
 #: (:func:`_fixed_key`: registry, alice, bob), ledger id ``dvp-legs-2026-11``, accounts alice and bob, 100 kg of
 #: capacity/1/COD/2024 issued to alice and of capacity/2/COD/2024 to bob, then the DvP pair of batch ``deal-old``
 #: (``dvp`` = batch, legs, expiry 2999-01-01T00:00:00Z): 30 kg at 1186.71 alice → bob and 20 kg bob → alice.

@@ -15,7 +15,7 @@ from gep.ledger.canonical import signing_message
 from gep.ledger.deal import Deal, read as read_deal
 from gep.ledger.errors import BadSignature, IdConflict, InvalidRequest
 from gep.ledger.ledger import Ledger, Signed, dvp
-from gep.ledger.rules import DVP, LEG_TERMS, ROUNDING, UNITS, buffer_amount, check_params, terms_hash
+from gep.ledger.rules import LEG_TERMS, ROUNDING, RULES, UNITS, buffer_amount, check_params, terms_hash
 from gep.ledger.verify import verify_ledger
 from tests.ledger.helpers import earlier_genesis, unchanged
 
@@ -175,7 +175,7 @@ def test_dvp_refusals(two, keyset):
 
 
 def test_new_ledgers_refuse_legs_without_terms(two, keyset):
-    assert two.genesis["params"]["dvp"] == {"binds": "terms"}
+    assert two.genesis["params"]["rules"] == RULES
     d2 = deal_of("d2", (CAP, "1 kg", "alice", "bob"), (CAP2, "1 kg", "bob", "alice"))
     old = dvp("d2", 2, LATER)
     legs = [leg_signed(two, keyset.alice, d2.legs[0], old), leg_signed(two, keyset.bob, d2.legs[1], old)]
@@ -188,7 +188,7 @@ def test_new_ledgers_refuse_legs_without_terms(two, keyset):
 
 
 def test_earlier_ledgers_keep_their_legs(new_target, keyset, runs, monkeypatch):
-    """A ledger whose genesis predates deal terms (no ``dvp``) accepts legs without terms, and checks the terms of legs that carry them."""
+    """A ledger whose genesis predates deal terms (no ``rules``) accepts legs without terms, and checks the terms of legs that carry them."""
     earlier_genesis(monkeypatch)
     with Ledger.init(new_target(), keyset.registry, operators=[keyset.operator.public], files=RunFiles()) as led:
         assert "dvp" not in led.genesis["params"]
@@ -210,12 +210,14 @@ def test_earlier_ledgers_keep_their_legs(new_target, keyset, runs, monkeypatch):
         assert verify_ledger(led)["ok"]
 
 
-def test_genesis_dvp_states_what_this_gep_implements():
+def test_genesis_rules_state_what_this_gep_implements():
     base = {"coefficients": {"id": "x", "version": "1", "manifest_sha256": "0" * 64}, "buffer_share": {"capacity": "0", "carbon": "0.2"},
             "rounding": dict(ROUNDING), "units": UNITS}
-    assert check_params(base) is base and check_params({**base, "dvp": dict(DVP)})
-    with pytest.raises(InvalidRequest, match="genesis dvp"):
-        check_params({**base, "dvp": {"binds": "batch"}})
+    assert check_params(base) is base and check_params({**base, "rules": dict(RULES)})
+    with pytest.raises(InvalidRequest, match="genesis rules"):
+        check_params({**base, "rules": {**RULES, "dvp": "binds the batch"}})
+    with pytest.raises(InvalidRequest, match="genesis rules"):
+        check_params({**base, "rules": {"dvp": RULES["dvp"]}})  # some of them: not a ledger this gep made
     with pytest.raises(InvalidRequest, match="genesis params must be exactly"):
         check_params({**base, "other": 1})
 
@@ -262,3 +264,67 @@ def test_batch_signature_one_signature_for_many_requests(ledger, keyset, runs):
     assert [r.status for r in res] == ["created"] * 7
     assert ledger.submit(items[0]).status == "exists"
     assert verify_ledger(ledger)["ok"]
+
+
+# ----------------------------------------------------------------- rules stated at genesis since December 2026
+def test_a_copy_of_a_run_draws_on_the_cap_of_the_same_computation(ledger, keyset, runs, tmp_path):
+    """The carbon run's manifest re-written in another JSON layout (its outputs byte-identical) and attested again was a
+    second evidence with a cap of its own: 62 t more issued against a computation of 62.345 t (red team, session 8)."""
+    import shutil
+
+    from gep.audit.evidence import attest
+    from gep.ledger.errors import OverIssuance
+    from tests.ledger.helpers import operator
+
+    copy = tmp_path / "copy"
+    shutil.copytree(runs["carbon"].parent, copy)
+    (copy / "manifest.json.sig").unlink(missing_ok=True)
+    (copy / "manifest.json").write_text(json.dumps(json.loads(runs["carbon"].read_text(encoding="utf-8")), indent=2), encoding="utf-8")
+    attest(copy / "manifest.json", operator())
+    ledger.issue(keyset.registry, "carbon/p1/2022", "10 t", "bob", runs["carbon"])
+    unchanged(ledger, lambda: ledger.issue(keyset.registry, "carbon/p9/2022", "52 t", "alice", copy / "manifest.json"), InvalidRequest,
+              "already backs instrument carbon/p1/2022")
+    unchanged(ledger, lambda: ledger.issue(keyset.registry, "carbon/p1/2022", "52.346 t", "alice", copy / "manifest.json"), OverIssuance)
+    ledger.issue(keyset.registry, "carbon/p1/2022", "52.345 t", "alice", copy / "manifest.json")  # the same evidence: 62.345 t in all
+    assert verify_ledger(ledger)["ok"]
+
+
+def test_before_december_2026_a_copy_of_a_run_was_another_evidence(keyset, runs, tmp_path, monkeypatch, new_target):
+    import shutil
+
+    from gep.audit.evidence import attest
+    from tests.ledger.helpers import operator
+
+    earlier_genesis(monkeypatch)
+    copy = tmp_path / "copy"
+    shutil.copytree(runs["carbon"].parent, copy)
+    (copy / "manifest.json.sig").unlink(missing_ok=True)
+    (copy / "manifest.json").write_text(json.dumps(json.loads(runs["carbon"].read_text(encoding="utf-8")), indent=2), encoding="utf-8")
+    attest(copy / "manifest.json", operator())
+    with Ledger.init(new_target(), keyset.registry, operators=[keyset.operator.public], files=RunFiles()) as led:
+        led.open_account(keyset.registry, "bob", keyset.bob.public)
+        led.issue(keyset.registry, "carbon/p1/2022", "10 t", "bob", runs["carbon"])
+        led.issue(keyset.registry, "carbon/p9/2022", "52 t", "bob", copy / "manifest.json")  # the earlier rule: its genesis keeps it
+        assert verify_ledger(led)["ok"]
+
+
+def test_an_owner_does_not_trade_with_itself(mk, keyset, new_target, monkeypatch):
+    """alice's second account bought alice's 1 kg at 999,999 CNY/t: the day's index closed there (red team, session 8)."""
+    from gep.ledger.errors import NotAuthorised
+    from tests.ledger.market_setup import EMISSION, build
+
+    for env, refused in ((mk, True), (None, False)):
+        if env is None:  # a ledger made before December 2026 keeps its rule
+            earlier_genesis(monkeypatch)
+            env = build(new_target(), keyset)
+        m, clk, led = env.m, env.clk, env.led
+        led.open_account(keyset.registry, "alice2", keyset.alice.public, zone="4")
+        m.deposit(keyset.registry, "alice2", "10000 CNY", reference="bank-alice2")
+        lst = m.create_listing(keyset.alice, "alice", EMISSION, "1 kg", "999999", closes=clk.at(hours=5)).seq
+        if refused:
+            unchanged(led, lambda: m.bid(keyset.alice, lst, "alice2", EMISSION, "1 kg", "999999"), NotAuthorised, "one owner")
+            m.bid(keyset.bob, lst, "bob", EMISSION, "1 kg", "999999")  # another owner may
+        else:
+            m.bid(keyset.alice, lst, "alice2", EMISSION, "1 kg", "999999")
+        assert verify_ledger(led)["ok"]
+        led.close()
