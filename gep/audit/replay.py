@@ -699,6 +699,14 @@ def replay(manifest_path: str | Path, strict: bool = False, out_dir: str | Path 
             report.status, report.exit_code = "not reproduced", EXIT_MISMATCH
             report.notes.append(f"the re-run failed: {exc.line()}")
             return report
+        engine = replayed if replayed is not None else read_manifest(target / "manifest.json") if (target / "manifest.json").is_file() else None
+        looser = [f"{what} {mine:g} (gep writes {theirs:g})" for what, mine, theirs in zip(("absolute", "relative"), manifest.tolerance, engine.tolerance)
+                  if mine > theirs] if engine is not None else []
+        if looser:  # the tolerance is read from the file under test: a looser one would let edited values pass
+            report.status, report.exit_code = "not reproduced", EXIT_MISMATCH
+            report.notes.append(f"the manifest records a looser tolerance than gep writes for a {kind}: {', '.join(looser)}; "
+                                "its outputs are not compared within it")
+            return report
         compare_outputs(manifest, run_dir, target, report)
         compare_results(manifest, replayed, report, target)
     if report.outputs or report.n_differences:

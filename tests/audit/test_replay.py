@@ -153,6 +153,27 @@ def test_edited_account_csv_is_detected_and_named(run_copy):
     assert top["abs_diff"] == pytest.approx(1000.0, rel=1e-6)
 
 
+def test_a_tolerance_loosened_in_the_manifest_does_not_let_edited_values_pass(run_copy):
+    """The tolerance is read from the manifest under test: raised to 100 with an edited account.csv, replay passed it,
+    and the ledger issued against it (red team, session 8)."""
+    _, run = run_copy
+    csv = run / "account.csv"
+    lines = csv.read_text(encoding="utf-8-sig").splitlines()
+    col = lines[0].split(",").index("value_cny")
+    row = next(i for i, line in enumerate(lines) if ",water_conservation," in line)
+    cells = lines[row].split(",")
+    cells[col] = str(float(cells[col]) * 10)
+    lines[row] = ",".join(cells)
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    doc = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    doc["outputs"]["account.csv"] = sha256_file(csv)
+    doc["results"].update(tolerance=1e9, relative_tolerance=100)
+    (run / "manifest.json").write_text(json.dumps(doc), encoding="utf-8")
+    result, out = replay_json(run / "manifest.json")
+    assert result.exit_code == 1, result.output
+    assert out["status"] == "not reproduced" and any("looser tolerance than gep writes" in n for n in out["notes"])
+
+
 def test_edited_account_nc_is_detected_with_zone_service_year(run_copy):
     _, run = run_copy
     nc = run / "account.nc"
