@@ -548,9 +548,6 @@ def certificate_verify_cmd(
     if not summary["ledger_pinned"]:
         typer.echo(f"note: the ledger was not pinned: compare ledger {summary['ledger']} with the registry's (give --ledger ID or --head PUBLISHED_HEAD)",
                    err=True)  # a note on stderr, not a result
-    for name in summary["published_unchecked"]:
-        typer.echo(f"note: {name} is of another tree size: only its signature was checked, not that the certificate's log is the published one "
-                   f"(give --consistency with `gep ledger proof --since {summary['tree_size']} --to SIZE --json` from the registry)", err=True)
     if not summary["registry_pinned"]:
         typer.echo(f"note: the registry key was not pinned: compare key id {summary['key_id']} with the registry's published key "
                    "(or give --registry KEY / --head PUBLISHED_HEAD)", err=True)  # a note on stderr, not a result

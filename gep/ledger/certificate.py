@@ -119,8 +119,8 @@ def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str,
         RFC 6962 consistency proofs (``{first_size, first_root, tree_size, root, path}``, as
         ``gep ledger proof --since M --to N`` or ``GET /api/v1/ledger/consistency`` give them) between
         the certificate's head and a published head of another size. A published head of another
-        size without one is checked for its signature only (``published_unchecked``): a registry
-        keeping two logs could certify a record of the one it does not publish.
+        size without one is refused: a registry keeping two logs could certify a record of the one
+        it does not publish, and the head's signature alone does not show which.
 
     Raises
     ------
@@ -175,7 +175,7 @@ def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str,
         raise AuditFailed("the certificate's statement differs from what its record says", hint="the statement was edited; trust the record")
     pinned = registry is not None
     proofs = {(p.get("first_size"), p.get("tree_size")): (name, p) for name, p in consistency if isinstance(p, dict)}
-    checked, unchecked = [], []
+    checked = []
     for name, h in published:
         heads.check_shape(h, name)
         if h["ledger"] != doc["ledger"]:
@@ -191,8 +191,10 @@ def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str,
         earlier, later = sorted((head, h), key=lambda x: x["tree_size"])
         found = proofs.pop((earlier["tree_size"], later["tree_size"]), None)
         if found is None:
-            unchecked.append(name)
-            continue
+            raise AuditFailed(f"{name} is a head of {h['tree_size']} records, the certificate's of {head['tree_size']}: without a consistency proof "
+                              "between them nothing shows the certificate's log is the published one",
+                              hint=f"give --consistency with the registry's `gep ledger proof --since {earlier['tree_size']} --to {later['tree_size']} --json` "
+                                   f"(or GET /api/v1/ledger/consistency?first={earlier['tree_size']}&second={later['tree_size']}), or a published head of the certificate's size")
         _check_consistency(found[0], found[1], earlier, later, name)
         checked.append(name)
     if proofs:
@@ -200,7 +202,7 @@ def verify(doc: Any, registry: str | None = None, published: Iterable[tuple[str,
         raise AuditFailed(f"{name} is a consistency proof from {p.get('first_size')} to {p.get('tree_size')} records, which joins the certificate's head "
                           f"({head['tree_size']}) to none of the published heads", hint="give the proof between the certificate's tree size and a published head's")
     return {"ok": True, "statement": stated, "ledger": doc["ledger"], "registry": key, "key_id": heads.key_id(key), "registry_pinned": pinned,
-            "ledger_pinned": ledger is not None or bool(published), "published_checked": checked, "published_unchecked": unchecked,
+            "ledger_pinned": ledger is not None or bool(published), "published_checked": checked,
             "tree_size": head["tree_size"], "root_hash": head["root_hash"], "head_timestamp": head["timestamp"]}
 
 

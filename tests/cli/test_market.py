@@ -116,6 +116,17 @@ def test_market_from_the_command_line(env):
     (d / "forged.json").write_text(json.dumps(doc))
     res = run("certificate", "verify", d / "forged.json")
     assert res.exit_code == 1 and "statement differs" in res.stderr
+    # against a later published head: only with the registry's consistency proof between the two trees
+    size = doc["head"]["tree_size"]
+    ok("transfer", "cash/CNY", "1 CNY", "--from", "dave", "--to", "bob", "--key", k["dave"])
+    (d / "published.json").write_text(json.dumps(ok("head")))
+    res = run("certificate", "verify", cert, "--head", d / "published.json")
+    assert res.exit_code == 1 and "without a consistency proof" in res.stderr and f"proof --since {size} --to {size + 1}" in res.stderr
+    (d / "proof.json").write_text(json.dumps(ok("proof", "--since", str(size), "--to", str(size + 1))))
+    assert ok("certificate", "verify", cert, "--head", d / "published.json", "--consistency", d / "proof.json")["published_checked"] == [f"head {d / 'published.json'}"]
+    (d / "proof.json").write_text(json.dumps(ok("proof", "--since", str(size - 1), "--to", str(size + 1))))
+    res = run("certificate", "verify", cert, "--head", d / "published.json", "--consistency", d / "proof.json")
+    assert res.exit_code == 1 and "without a consistency proof" in res.stderr  # a proof between other trees shows nothing
     history = run("history")
     assert history.exit_code == 0 and "settle" not in history.stdout and "listing" in history.stdout and "surrender" in history.stdout
     assert any(r["display"] == "100.00 CNY" or r["instrument"] == "cash/CNY" for r in ok("balance", "dave")["balances"])

@@ -33,7 +33,8 @@ def test_certificates_verify_offline_and_forgeries_fail(mk):
         out = certificate.verify(json.loads(json.dumps(doc)), registry=mk.reg.public)
         assert out["ok"] and out["registry_pinned"]
     assert not certificate.verify(certs["trade"])["registry_pinned"]
-    assert certificate.verify(certs["trade"], published=[("published", led.head())])["registry_pinned"]
+    later = led.consistency(certs["trade"]["head"]["tree_size"])  # the published head is of a later tree: proven to extend the certificate's
+    assert certificate.verify(certs["trade"], published=[("published", led.head())], consistency=[("proof", later)])["registry_pinned"]
 
     def forged(edit, match):
         doc = copy.deepcopy(certs["trade"])
@@ -95,11 +96,13 @@ def test_a_certificate_from_a_log_the_registry_does_not_publish_is_caught_by_a_c
         published = real.head()
         size = cert["head"]["tree_size"]
         proof = real.consistency(size, published["tree_size"])
-    out = certificate.verify(cert, published=[("published.json", published)])
-    assert out["ok"] and out["published_unchecked"] == ["published.json"] and out["published_checked"] == []  # the signature alone
+    with pytest.raises(AuditFailed, match="published.json is a head of .* without a consistency proof"):  # its signature alone shows nothing
+        certificate.verify(cert, published=[("published.json", published)])
     with pytest.raises(AuditFailed, match="not the published one"):
         certificate.verify(cert, published=[("published.json", published)], consistency=[("proof.json", proof)])
     out = certificate.verify(honest, published=[("published.json", published)], consistency=[("proof.json", proof)])
-    assert out["published_checked"] == ["published.json"] and out["published_unchecked"] == []
-    with pytest.raises(AuditFailed, match="joins the certificate's head"):
+    assert out["published_checked"] == ["published.json"]
+    with pytest.raises(AuditFailed, match="without a consistency proof"):  # a proof of other sizes does not do
         certificate.verify(honest, published=[("published.json", published)], consistency=[("proof.json", dict(proof, first_size=1))])
+    with pytest.raises(AuditFailed, match="joins the certificate's head"):  # nor is it silently ignored
+        certificate.verify(honest, published=[("same size", honest["head"])], consistency=[("proof.json", dict(proof, first_size=1))])
