@@ -154,6 +154,17 @@ def test_import_key_sign_transfer_and_verify_certificate(site, page):
     bad.write_text(json.dumps(cert), encoding="utf-8")
     page.set_input_files("#cert-file", str(bad))
     expect(page.locator("#file-result #verdict")).to_contain_text("验证失败")
+    # and so does a file whose record is intact but whose statement says more (red team, session 8: the page compared only
+    # the statement's seq, id and time, and passed 1000 t for ACME Corp)
+    with Ledger.open(site.target) as led:
+        cert = issue(led, seq)
+    cert["statement"].update(amount=2_500_000, display="2500 t/yr", description=cert["statement"]["description"].replace("0.25 t/yr", "2500 t/yr"))
+    edited = site.keyfile.parent / "edited.json"
+    edited.write_text(json.dumps(cert), encoding="utf-8")
+    page.set_input_files("#cert-file", str(edited))
+    expect(page.locator("#file-result li.error")).to_have_count(1)  # only the statement: record, proof and signatures hold
+    expect(page.locator("#file-result li.error")).to_contain_text("2500 t/yr")
+    expect(page.locator("#file-result #verdict")).to_contain_text("验证失败")
 
 
 def test_canonical_bytes_match_python(site, page):

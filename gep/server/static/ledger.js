@@ -183,12 +183,80 @@ export async function verifyCertificate(cert, registry = null) {
       check("ledger", req.ledger === cert.ledger, req.ledger);
       check("signature", await requestSignatureOk(req, record.signature), `Ed25519 ${req.signer.slice(0, 16)}…`);
       const st = cert.statement || {};
-      check("statement", Number(st.seq) === Number(record.seq) && st.id === req.id && st.time === record.time, `${st.kind} #${st.seq}`);
+      let derived = null;
+      try { derived = statementOf(record); } catch (e) { /* not a certified kind: the comparison fails */ }
+      check("statement", derived !== null && canonical(derived) === canonical(st), `${st.kind} #${st.seq}: ${st.description || ""}`);
     }
   } catch (e) {
     check("fields", false, String(e.message || e));
   }
   return { ok: checks.every((c) => c.ok), checks, record };
+}
+
+// What a certificate states, derived from its record alone: as gep.ledger.certificate.statement_of (and, for the
+// description, gep.ledger.describe.describe) in Python, field for field, so that a statement edited in the file fails.
+const CERT_KINDS = { issue: "issuance", allocate: "allocation", transfer: "transfer", retire: "retirement", cancel: "cancellation",
+                     surrender: "surrender", bid: "trade", settle: "trade" };
+const UNITS = { capacity: ["t/yr", 1000n], carbon: ["tCO2e", 1000n], energy: ["tce", 1000n], emission: ["t/yr", 1000n], cash: ["CNY", 100n] };
+
+function display(instrument, amount) {
+  const [unit, per] = UNITS[instrument.split("/")[0]];
+  const a = BigInt(amount), sign = a < 0n ? "-" : "", m = a < 0n ? -a : a;
+  const whole = m / per, frac = (m % per).toString().padStart(per.toString().length - 1, "0");
+  if (unit === "CNY") return `${sign}${whole}.${frac} CNY`;
+  const f = frac.replace(/0+$/, "");
+  return `${sign}${whole}${f ? "." + f : ""} ${unit}`;
+}
+
+function tradeText(t) {
+  const ratio = t.ratio !== "1" ? ` (ratio 1:${t.ratio}, ${display(t.instrument, t.received)} received)` : "";
+  return `${t.seller} → ${t.buyer} ${display(t.instrument, t.quantity)} at ${t.price} for ${display("cash/CNY", t.payment)}${ratio}`;
+}
+
+function describe(record) {
+  const r = record.request, e = record.effects, t = r.type;
+  if (t === "bid") {
+    const done = (e.trades || []).map(tradeText).join("; ");
+    return `bid by ${r.account} on listing ${r.listing}: ${display(r.instrument, r.quantity)} at ${r.price}` + (done ? ` — ${done}` : "");
+  }
+  if (t === "settle") return `settle listing ${r.listing}: ${(e.trades || []).map(tradeText).join("; ") || "no trade"}`;
+  if (t === "allocate") {
+    const fee = e.fee ? `, paid-use fee ${display("cash/CNY", e.fee.fen)} to ${e.fee.payee}` : "";
+    return `allocate ${display(r.instrument, r.amount)} of ${r.instrument} to ${r.to}${fee}`;
+  }
+  if (t === "surrender") return `surrender ${display(r.instrument, r.amount)} of ${r.instrument} by ${r.from} against obligation ${r.obligation}`;
+  const amount = display(r.instrument, r.amount);
+  if (t === "issue") {
+    const buf = (e.buffer || {}).amount || 0;
+    return `issue ${amount} of ${r.instrument} to ${r.to}` + (buf ? `, ${display(r.instrument, buf)} withheld into sys:buffer` : "");
+  }
+  if (t === "transfer") {
+    const price = "price" in r ? ` at ${r.price} CNY/(${UNITS[r.instrument.split("/")[0]][0]})` : "";
+    const terms = r.dvp && "terms" in r.dvp ? `, terms ${r.dvp.terms.slice(0, 12)}…` : "";
+    const leg = r.dvp ? ` (DvP batch ${r.dvp.batch}, ${r.dvp.legs} legs${terms})` : "";
+    return `transfer ${amount} of ${r.instrument} ${r.from} → ${r.to}${price}${leg}`;
+  }
+  if (t === "retire") return `retire ${amount} of ${r.instrument} from ${r.from}` + ("beneficiary" in r ? ` for ${r.beneficiary}` : "");
+  if (t === "cancel") return `cancel ${amount} of ${r.instrument} from ${r.from}`;
+  return t;
+}
+
+export function statementOf(record) {
+  const r = record.request, e = record.effects, kind = CERT_KINDS[r.type];
+  if (!kind) throw new Error(`a ${r.type} is not certified`);
+  const out = { kind, seq: record.seq, time: record.time, id: r.id, description: describe(record) };
+  if (kind === "trade") {
+    if (!(e.trades || []).length) throw new Error("no trade settled");
+    out.trades = e.trades.map((t) => Object.fromEntries(["instrument", "seller", "buyer", "quantity", "received", "price", "payment", "ratio"].map((k) => [k, t[k]])));
+    return out;
+  }
+  Object.assign(out, { instrument: r.instrument, amount: r.amount, display: display(r.instrument, r.amount) });
+  if ("from" in r) out.from = r.from;
+  out.to = "to" in r ? r.to : kind === "retirement" || kind === "surrender" ? "sys:retirement" : kind === "cancellation" ? "sys:cancellation" : null;
+  for (const name of ["beneficiary", "price", "obligation"]) if (name in r) out[name] = r[name];
+  if ("serials" in e) out.serials = e.serials;
+  else if ("moves" in e) out.serials = e.moves.filter((m) => m[0] === r.instrument).flatMap((m) => m[4]);
+  return out;
 }
 
 // JSON.parse that keeps integers beyond 2^53 exact (as BigInt), so re-encoding gives the same bytes.
