@@ -116,6 +116,7 @@ TABLE: dict[str, tuple[str, str]] = {
     "check.format": ("凭证格式", "Certificate format"),
     "check.record": ("记录为规范 JSON", "Record is canonical JSON"),
     "check.registry": ("登记机构公钥与本账本一致", "Registry key is this ledger's"),
+    "check.this_ledger": ("凭证属于本账本", "Certificate is of this ledger"),
     "check.statement": ("凭证说明与记录一致", "Statement matches the record"),
     "check.fields": ("凭证字段完整", "Certificate fields"),
     "check.leaf": ("叶哈希 = SHA-256(0x00‖记录)", "Leaf hash = SHA-256(0x00‖record)"),

@@ -151,13 +151,14 @@ export async function requestSignatureOk(request, signature) {
 
 // The checks of gep.ledger.certificate.verify, in the browser. ``registry``: the key to pin (hex;
 // the page passes the key of the ledger it was served with). Returns {ok, checks: [{check, ok, detail}], record}.
-export async function verifyCertificate(cert, registry = null) {
+export async function verifyCertificate(cert, registry = null, ledger = null) {
   const checks = [];
   const check = (name, ok, detail = "") => { checks.push({ check: name, ok: !!ok, detail }); return !!ok; };
   let record = null;
   try {
     if (!check("format", cert && cert.format === CERT_FORMAT, CERT_FORMAT)) return { ok: false, checks, record };
     if (registry) check("registry", cert.registry === registry, `${cert.registry.slice(0, 16)}…`);
+    if (ledger) check("this_ledger", cert.ledger === ledger, cert.ledger);  // one key may sign a test ledger beside this one
     const data = enc.encode(cert.record);
     try {
       record = parseExact(cert.record);

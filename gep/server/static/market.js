@@ -162,7 +162,7 @@ async function showTrades() {
 async function checkTrade(seq) {
   try {
     const cert = await get(`/api/v1/ledger/transactions/${seq}/certificate`);
-    $("#cert-result").replaceChildren(el("h2", { text: `${t("reg.certificate")} #${seq}` }), checksList(await verifyCertificate(cert, DATA.ledger.registry)));
+    $("#cert-result").replaceChildren(el("h2", { text: `${t("reg.certificate")} #${seq}` }), checksList(await verifyCertificate(cert, DATA.ledger.registry, DATA.ledger.ledger)));
   } catch (e) {
     showError($("#cert-result"), e);
   }

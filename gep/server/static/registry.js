@@ -14,7 +14,7 @@ async function showCertificate(seq) {
   try {
     const body = await get(`/api/v1/ledger/transactions/${seq}/certificate`);
     $("#cert-json").textContent = JSON.stringify(body, null, 1);
-    $("#cert-result").replaceChildren(checksList(await verifyCertificate(body, DATA.ledger.registry)));
+    $("#cert-result").replaceChildren(checksList(await verifyCertificate(body, DATA.ledger.registry, DATA.ledger.ledger)));
     const blob = new Blob([JSON.stringify(body, null, 1)], { type: "application/json" });
     $("#cert-result").append(el("a", { href: URL.createObjectURL(blob), download: `certificate-${seq}.json`, text: `${t("common.download")} certificate-${seq}.json` }));
   } catch (e) {
@@ -75,7 +75,7 @@ $("#cert-file").addEventListener("change", async (ev) => {
   const file = ev.target.files[0];
   if (!file) return;
   try {
-    $("#file-result").replaceChildren(checksList(await verifyCertificate(JSON.parse(await file.text()), DATA.ledger.registry)));
+    $("#file-result").replaceChildren(checksList(await verifyCertificate(JSON.parse(await file.text()), DATA.ledger.registry, DATA.ledger.ledger)));
   } catch (e) {
     showError($("#file-result"), e);
   }
