@@ -310,13 +310,20 @@ def test_sealed_bid_auction(mk):
     assert verify_ledger(led)["ok"]
 
 
+def _sealed_bids(mk, reserve: str, tick: str, bob: str, carol: str, escrow: str) -> tuple:
+    """A sealed-bid auction of alice's 1 t (closes in a day, reveals the next), sealed bids of 1 t by bob and carol at their
+    prices; the clock moved into the reveal period. Returns the listing and the (commit, opening) of each bid."""
+    clk = mk.clk
+    auc = listing(mk, mk.k.alice, "alice", "1 t", reserve, mechanism="sealed", increment=tick, closes=clk.at(days=1), reveal_until=clk.at(days=2),
+                  settle_by=clk.at(days=3))
+    bids = [mk.m.commit(key, auc, name, EMISSION, "1 t", price, escrow) for key, name, price in ((mk.k.bob, "bob", bob), (mk.k.carol, "carol", carol))]
+    clk.advance(days=1)
+    return auc, *bids
+
+
 def test_sealed_reveal_checks_price_tick_and_window(mk):
     m, clk = mk.m, mk.clk
-    auc = listing(mk, mk.k.alice, "alice", "1 t", "1000", mechanism="sealed", increment="10", closes=clk.at(days=1), reveal_until=clk.at(days=2),
-                  settle_by=clk.at(days=3))
-    r, o = m.commit(mk.k.bob, auc, "bob", EMISSION, "1 t", "1005", "2000 CNY")
-    r2, o2 = m.commit(mk.k.carol, auc, "carol", EMISSION, "1 t", "1020", "2000 CNY")
-    clk.advance(days=1)
+    auc, (r, o), (r2, o2) = _sealed_bids(mk, "1000", "10", "1005", "1020", "2000 CNY")
     refused(mk, InvalidRequest, m.reveal, mk.k.bob, o, r.seq, match="increments")
     clk.advance(days=1)
     refused(mk, InvalidRequest, m.reveal, mk.k.carol, o2, r2.seq, match="after the window")
@@ -330,11 +337,7 @@ def test_a_tiny_tick_is_checked_exactly(mk):
     """A tick of 1E-30 over a reserve of 2000: a bid of 2400 is 4E+32 whole ticks up. In Python's default 28 digits the
     remainder raised decimal.InvalidOperation, so no bid could be revealed and every bond went to the lister (red team, session 8)."""
     m, clk = mk.m, mk.clk
-    auc = listing(mk, mk.k.alice, "alice", "1 t", "2000", mechanism="sealed", increment="1E-30", closes=clk.at(days=1), reveal_until=clk.at(days=2),
-                  settle_by=clk.at(days=3))
-    r, o = m.commit(mk.k.bob, auc, "bob", EMISSION, "1 t", "2400", "5000 CNY")
-    r2, o2 = m.commit(mk.k.carol, auc, "carol", EMISSION, "1 t", "2400.0000000000000000000000000000001", "5000 CNY")
-    clk.advance(days=1)
+    _, (r, o), (r2, o2) = _sealed_bids(mk, "2000", "1E-30", "2400", "2400.0000000000000000000000000000001", "5000 CNY")
     assert m.reveal(mk.k.bob, o, r.seq).status == "created"
     refused(mk, InvalidRequest, m.reveal, mk.k.carol, o2, r2.seq, match="increments")  # a tenth of a tick off
     asc = listing(mk, mk.k.alice, "alice", "1 t", "2000", mechanism="ascending", increment="1E-30", closes=clk.at(days=1), settle_by=clk.at(days=2))
