@@ -342,9 +342,9 @@ def _common(state: State, key: str, doc: dict, bidder: Account, request: dict, c
     if bidder.id == doc["account"]:
         raise InvalidRequest(f"account {bidder.id} cannot bid on its own listing {key}")
     lister = state.account(doc["account"])
-    if ruled(state, "trades") and lister is not None and lister.owner == bidder.owner:
-        raise NotAuthorised(f"account {bidder.id} and the lister's account {lister.id} have one owner: an owner does not trade with itself",
-                            hint="move rights between your own accounts with `gep ledger transfer` (no price, no market data)")
+    if ruled(state, "trades") and doc["mechanism"] != "negotiated" and lister is not None and lister.owner == bidder.owner:
+        raise NotAuthorised(f"account {bidder.id} and the lister's account {lister.id} have one owner: an owner does not bid in its own listing",
+                            hint="move rights between your own accounts with `gep ledger transfer`, or across zones with a negotiated listing naming your other account")
     if doc["mechanism"] == "negotiated" and bidder.id != doc["counterparty"]:
         raise NotAuthorised(f"listing {key} is a negotiated deal with {doc['counterparty']}, not {bidder.id}")
     ins = live_instrument(state, doc["instrument"], ctx)

@@ -475,7 +475,8 @@ class Ledger:
         Rows ``{seq, time, amount, display, price_cny_per_unit, unit, notional_cny, source}``:
         priced transfers (``source`` ``"transfer"``: the price the parties stated; notional =
         price × amount) and market trades (``"market"``: settled by the market; notional = the
-        payment in CNY). ``source``: ``"all"`` (default), ``"transfers"`` or ``"market"``.
+        payment in CNY; trades between accounts of one owner left out). ``source``: ``"all"`` (default), ``"transfers"``
+        or ``"market"``.
         """
         if source not in ("all", "transfers", "market"):
             raise InvalidRequest(f"price source {source!r} is not all, transfers or market")
@@ -483,7 +484,9 @@ class Ledger:
 
         def run(tx: Tx) -> tuple[list, list]:
             transfers = tx.q("SELECT seq, amount, price, time FROM prices WHERE instrument = ? ORDER BY seq", (ins.id,)) if source != "market" else []
-            trades = tx.q("SELECT seq, n, quantity, price, time, payment FROM trades WHERE instrument = ? ORDER BY seq, n", (ins.id,)) if source != "transfers" else []
+            trades = tx.q("SELECT t.seq, t.n, t.quantity, t.price, t.time, t.payment FROM trades t JOIN accounts s ON s.id = t.seller "
+                          "JOIN accounts b ON b.id = t.buyer WHERE t.instrument = ? AND s.owner <> b.owner ORDER BY t.seq, t.n",
+                          (ins.id,)) if source != "transfers" else []  # not trades between accounts of one owner
             return transfers, trades
 
         transfers, trades = self.store.read(run)

@@ -386,23 +386,27 @@ class Market:
         return view
 
     def trades(self, instrument: str | None = None, account: str | None = None, listing: int | None = None) -> list[dict]:
-        """Settled trades ``{seq, n, listing, instrument, mechanism, seller, buyer, quantity, received, price, payment, ratio, reserve, time}``
-        (payment in fen; price in CNY per display unit of the quantity delivered), oldest first."""
+        """Settled trades ``{seq, n, listing, instrument, mechanism, seller, buyer, quantity, received, price, payment, ratio, reserve, time,
+        one_owner}`` (payment in fen; price in CNY per display unit of the quantity delivered; ``one_owner``: seller's and buyer's
+        accounts have one owner, a trade the market data leave out), oldest first."""
         where, params = ["1 = 1"], []
         if instrument:
-            where.append("instrument = ?")
+            where.append("t.instrument = ?")
             params.append(Instrument.parse(instrument).id)
         if account:
-            where.append("(seller = ? OR buyer = ?)")
+            where.append("(t.seller = ? OR t.buyer = ?)")
             params += [account, account]
         if listing is not None:
-            where.append("listing = ?")
+            where.append("t.listing = ?")
             params.append(int(listing))
         cols = ("seq", "n") + TRADE_FIELDS
-        rows = self.ledger.store.read(lambda tx: tx.q(f"SELECT {', '.join(cols)} FROM trades WHERE {' AND '.join(where)} ORDER BY seq, n", tuple(params)))
+        rows = self.ledger.store.read(lambda tx: tx.q(
+            f"SELECT {', '.join('t.' + c for c in cols)}, s.owner = b.owner FROM trades t "
+            f"LEFT JOIN accounts s ON s.id = t.seller LEFT JOIN accounts b ON b.id = t.buyer WHERE {' AND '.join(where)} ORDER BY t.seq, t.n", tuple(params)))
         out = []
         for r in rows:
             t = dict(zip(cols, r))
+            t["one_owner"] = bool(r[-1])
             for k in ("seq", "n", "listing", "quantity", "received", "payment"):
                 t[k] = int(t[k])
             ins = Instrument.parse(t["instrument"])
@@ -411,9 +415,10 @@ class Market:
         return out
 
     def index(self, instrument: str, period: str = "day") -> list[dict]:
-        """VWAP, volume and open/high/low/close per period of an instrument's settled trades (:func:`index_rows`)."""
+        """VWAP, volume and open/high/low/close per period of an instrument's settled trades (:func:`index_rows`), but
+        trades between accounts of one owner, which say nothing of the market's price."""
         ins = Instrument.parse(instrument)
-        return index_rows(self.trades(ins.id), ins, period)
+        return index_rows([t for t in self.trades(ins.id) if not t["one_owner"]], ins, period)
 
     def obligations(self, account: str | None = None, at: str | None = None) -> list[dict]:
         """Obligations with their status (``met``, ``short``, ``open``) and shortfall at ``at`` (default: now)."""

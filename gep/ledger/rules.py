@@ -95,12 +95,12 @@ MAX_DVP_LEGS = 16
 #:
 #: * ``dvp``: a delivery-versus-payment leg carries the deal's ``terms``, the hash of every leg's terms
 #:   (:func:`terms_hash`); before, legs bound batch id, count and expiry only (and carried ``terms`` if they chose);
-#: * ``trades``: a listing's account and a bidder's have different owners (an owner trading with itself moved the
-#:   price index and bid up its own auctions);
+#: * ``trades``: a listing's account and a bidder's have different owners, but in a negotiated deal, which names its
+#:   counterparty (an owner bidding in its own listing moved the price index and bid up its own auctions);
 #: * ``evidence``: an issuance's evidence is keyed by the output file it is capped by (its SHA-256) and the
 #:   selection, not by the manifest's bytes (:func:`evidence_key`): the same computation cited through a copied or
 #:   re-serialised manifest drew on a second cap.
-RULES = {"dvp": "legs bind the deal's terms", "trades": "between different owners", "evidence": "keyed by the output file"}
+RULES = {"dvp": "legs bind the deal's terms", "trades": "no owner bids in its own listing", "evidence": "keyed by the output file"}
 #: The fields of a transfer's signed body that make its part of an exchange: a leg's terms.
 LEG_TERMS = ("instrument", "amount", "from", "to", "price")
 #: Bound of an amount and of what is outstanding of an instrument [base units or fen]: every balance

@@ -205,8 +205,8 @@ GOLDEN_CUMULATIVE_FILLS = ("eb53e49f862fc2efce685f61f03721270719014ab23b265b1d17
 #: The same scenario in a new ledger, whose genesis also states ``rules`` (:data:`gep.ledger.rules.RULES`: DvP legs bind
 #: their deal's terms, trades between owners, evidence keyed by output file): the genesis record differs, and so do the
 #: issuances' evidence keys (recorded in their effects and in the caps and evidence-use tables).
-GOLDEN_RULES = ("658ca6d22f3d27e296efe1164077967261c6b4b413af72cb30855b3bced887cf",
-                "9931d981675f36d7d8cb771ab020a07b46bbc919bba1bd52fee431c16fae1569")
+GOLDEN_RULES = ("3ee622f3496f82ca26619512fe736f0fdd210855984ae75150ca83a012c16eab",
+                "cd0defd1ea3c220f58d0a43f7a27a00c22eb7dba8afa3ee9b1a7d1fc5b1dc93e")
 
 
 def _fixed_key(n: int):

@@ -321,10 +321,18 @@ def test_an_owner_does_not_trade_with_itself(mk, keyset, new_target, monkeypatch
         led.open_account(keyset.registry, "alice2", keyset.alice.public, zone="4")
         m.deposit(keyset.registry, "alice2", "10000 CNY", reference="bank-alice2")
         lst = m.create_listing(keyset.alice, "alice", EMISSION, "1 kg", "999999", closes=clk.at(hours=5)).seq
+        honest = m.create_listing(keyset.alice, "alice", EMISSION, "2 t", "2400", closes=clk.at(hours=5)).seq
+        m.bid(keyset.bob, honest, "bob", EMISSION, "2 t", "2400")
         if refused:
             unchanged(led, lambda: m.bid(keyset.alice, lst, "alice2", EMISSION, "1 kg", "999999"), NotAuthorised, "one owner")
-            m.bid(keyset.bob, lst, "bob", EMISSION, "1 kg", "999999")  # another owner may
         else:
-            m.bid(keyset.alice, lst, "alice2", EMISSION, "1 kg", "999999")
+            m.bid(keyset.alice, lst, "alice2", EMISSION, "1 kg", "999999")  # recorded, but left out of the market data
+        # a negotiated deal with its own other account stays possible (moving zone-bound rights between one's plants)
+        own = m.create_listing(keyset.alice, "alice", EMISSION, "1 kg", "999999", closes=clk.at(hours=5), mechanism="negotiated", counterparty="alice2").seq
+        m.bid(keyset.alice, own, "alice2", EMISSION, "1 kg", "999999")
+        assert [t["one_owner"] for t in m.trades(EMISSION)] == [False] + [True] * (1 if refused else 2)
+        day = m.index(EMISSION, "day")[0]
+        assert (day["trades"], day["high"], day["close"], day["vwap"]) == (1, "2400", "2400", "2400.0000")  # only bob's trade
+        assert [p["price_cny_per_unit"] for p in led.prices(EMISSION, source="market")] == ["2400"]
         assert verify_ledger(led)["ok"]
         led.close()
