@@ -47,7 +47,7 @@ def dvp(batch: str, legs: int, expires: str, terms: str | None = None) -> dict:
         ISO 8601 time with a zone (``2026-12-01T00:00:00Z``) after which the legs are void.
     terms : str, optional
         :func:`gep.ledger.rules.terms_hash` of every leg's terms (:attr:`Deal.terms`); required
-        by ledgers whose genesis states ``dvp`` (all made since December 2026), omitted for the
+        by ledgers whose genesis ``rules`` state ``dvp`` (all made since December 2026), omitted for the
         legs of earlier ledgers.
     """
     out = {"batch": batch, "legs": legs, "expires": expires}
