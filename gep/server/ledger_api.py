@@ -85,10 +85,13 @@ def _check_read(request: Request, owners: Callable[[], set[str]] | None = None) 
 
 
 def _owner_of(request: Request, led, account: str) -> str:
+    """The owner key of ``account``. An account that does not exist is named so only to those who may read every
+    account (anyone on a public ledger): the others are refused as for an account not theirs, whether it exists or not."""
     owner = _ctx(request).pool.owner(led, account)
     if owner is None:
         from gep.ledger.errors import UnknownAccount
 
+        _check_read(request)
         raise UnknownAccount(f"account {account!r} does not exist", hint="list accounts with GET /api/v1/ledger/accounts")
     return owner
 

@@ -395,6 +395,9 @@ def test_owners_mode(server):
     assert get("/api/v1/ledger/accounts/alice", k.registry).status_code == 200
     assert get("/api/v1/ledger/accounts/alice/history?limit=5", k.alice).status_code == 200
     assert get("/api/v1/ledger/accounts", k.alice).status_code == 403           # the list of all accounts: readers only
+    assert get("/api/v1/ledger/accounts/nobody", k.bob).status_code == 403      # refused as alice's account is: existence not told
+    assert get("/api/v1/ledger/accounts/nobody").status_code == 401
+    assert get("/api/v1/ledger/accounts/nobody", k.registry).status_code == 404  # a reader of everything learns it
     deal = f"/api/v1/ledger/transactions/{s.size}"
     assert get(deal + "/certificate", k.bob).status_code == 200   # a party to deal-1
     assert get(deal + "/certificate", k.carol).status_code == 403
