@@ -901,8 +901,8 @@ def _apply_open(state: State, request: dict, ctx: Context) -> dict:
     return {"account": acc_id}
 
 
-def _evidence(state: State, request: dict, ins: Instrument, ctx: Context) -> tuple[dict, dict, str]:
-    """Check the evidence a request cites against what was resolved; return (citation, resolved, binding)."""
+def _evidence(state: State, request: dict, ins: Instrument, ctx: Context) -> tuple[dict, dict, str, str]:
+    """Check the evidence a request cites against what was resolved; return (citation, resolved, binding, the key its cap is drawn under: :func:`evidence_key`)."""
     ev = request["evidence"]
     if not isinstance(ev, dict) or set(ev) != {"manifest_sha256", "selector"} or not isinstance(ev["selector"], dict) \
             or not isinstance(ev["manifest_sha256"], str):
@@ -928,7 +928,7 @@ def _evidence(state: State, request: dict, ins: Instrument, ctx: Context) -> tup
         raise InvalidRequest("resolved evidence has no integer cap")
     _check_attestation(state, resolved)
     binding = canonical({k: v for k, v in sorted(sel.items())}).decode()
-    return ev, resolved, binding
+    return ev, resolved, binding, evidence_key(ev, resolved if ruled(state, "evidence") else None)
 
 
 def _check_attestation(state: State, resolved: dict) -> None:
@@ -964,12 +964,11 @@ def _apply_issue(state: State, request: dict, ctx: Context) -> dict:
     if not to.is_user:
         raise InvalidRequest(f"cannot issue to system account {to.id}", hint="issue to a user account")
     amount = request["amount"]
-    ev, resolved, binding = _evidence(state, request, ins, ctx)
+    ev, resolved, binding, key = _evidence(state, request, ins, ctx)
     existing = state.instrument(ins.id)
     if existing is not None and existing["binding"] != binding:
         raise InvalidRequest(f"instrument {ins.id} was first issued against selection {existing['binding']}, not {binding}",
                              hint="issue each project area / catchment under its own instrument")
-    key = evidence_key(ev, resolved if ruled(state, "evidence") else None)
     bound = state.cap(ins.id)
     if bound is not None and bound["key"] != key:
         raise InvalidRequest(f"instrument {ins.id} is bound to run {bound['manifest_sha256'][:12]}… (cap {ins.display(bound['cap'])}, transaction {bound['seq']}), "
@@ -1032,10 +1031,9 @@ def _apply_recalculate(state: State, request: dict, ctx: Context) -> dict:
     if request["from"] != bound["manifest_sha256"]:
         raise InvalidRequest(f"instrument {ins.id} is bound to run {bound['manifest_sha256'][:12]}…, not {str(request['from'])[:12]}…",
                              hint="name the run the instrument is bound to now (see `gep ledger history --instrument`)")
-    ev, resolved, binding = _evidence(state, request, ins, ctx)
+    ev, resolved, binding, key = _evidence(state, request, ins, ctx)
     if state.instrument(ins.id)["binding"] != binding:
         raise InvalidRequest(f"a recalculation keeps the selection of {ins.id} ({state.instrument(ins.id)['binding']}), not {binding}")
-    key = evidence_key(ev, resolved if ruled(state, "evidence") else None)
     if key == bound["key"]:
         raise InvalidRequest(f"instrument {ins.id} is already bound to run {ev['manifest_sha256'][:12]}…")
     other = state.evidence_instrument(key)

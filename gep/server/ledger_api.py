@@ -346,10 +346,9 @@ def by_request_id(request: Request, signer: str, request_id: str) -> dict:
     ledger that is not public only the signer and the readers of everything may look one up, and whether the id
     was used is decided after that (everyone else gets the same refusal for every id)."""
     ctx = _ctx(request)
-    if ctx.config.ledger_access != "public":
-        reader = _reader(request)
-        if not _may_read_all(ctx, reader) and (reader is None or reader.key != signer):
-            _check_read(request)  # refused, whatever the id
+    reader = _reader(request)
+    if reader is None or reader.key != signer:
+        _check_read(request)  # readers of everything (anyone on a public ledger) pass; the others are refused, whatever the id
     with ctx.pool.ledger() as led:
         try:
             row = led.find(request_id, signer=signer)
