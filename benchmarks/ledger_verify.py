@@ -87,7 +87,7 @@ with Ledger.open(sys.argv[1]) as led:
     read = led.store.read
     led.store.read = timed("read log and tables", read)
     V.check_heads = timed("signed heads", V.check_heads)
-    V.signed_heads = timed("stored heads' signatures", V.signed_heads)
+    V.heads_mod.signed = timed("stored heads' signatures", V.heads_mod.signed)
     V._compare_tables = timed("compare tables", V._compare_tables)
     V.verify_ledger(led, processes=1)
     rows = read(lambda tx: tx.q("SELECT seq, client_id, record, leaf_hash, root FROM log ORDER BY seq"))

@@ -85,6 +85,22 @@ def signature_ok(head: dict, public: str) -> bool:
     return head["key_id"] == key_id(public) and keys.verify(public, head_message(head), head["signature"])
 
 
+def signed(key: str, heads: list[dict]) -> tuple[str, list]:
+    """``(key, [whether each head carries a valid signature of key, or None: not a head, or a key that is not a key])``.
+
+    ``verify`` checks the stored heads' signatures by the registry key the database names
+    while the records are checked (:attr:`gep.ledger.verify.Replay.heads_signed`), and uses
+    them once the log shows that key is the registry's (:func:`gep.ledger.verify.check_heads`).
+    """
+    out: list[bool | None] = []
+    for h in heads:
+        try:
+            out.append(signature_ok(check_shape(h, "head"), key))
+        except (AuditFailed, ValueError, TypeError):  # not a head (check_heads says so in order), or a key that is not a key
+            out.append(None)
+    return key, out
+
+
 def cosign(head: dict, key: keys.KeyPair) -> dict:
     """``head`` with a cosignature of ``key`` added (replacing an earlier one by the same key).
 

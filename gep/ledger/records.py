@@ -39,14 +39,15 @@ import json
 import os
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from gep.ledger import merkle
 from gep.ledger.canonical import SIGNING_DOMAIN, parse_record
 from gep.ledger.errors import LedgerError, StorageError
 from gep.ledger.rules import authentic, check_request, prove_batches
 
-__all__ = ["Chunk", "Tree", "Roots", "Checks", "check_here", "check_in_child", "check_split", "split_point", "joined_equal", "merkle_problem", "JoinedNodes", "node_spans", "CHUNK", "record_leaf", "stored_bytes",
+__all__ = ["Chunk", "Tree", "Roots", "Checks", "check_here", "check_in_child", "check_split", "split_point", "Spawned", "can_spawn",
+           "LOG_ROWS", "SPAWNED_SHARE", "joined_equal", "merkle_problem", "JoinedNodes", "node_spans", "read_nodes", "CHUNK", "record_leaf", "stored_bytes",
            "TWO_PROCESSES_FROM", "PARENT_SHARE", "LEDGER_SHARE"]
 
 #: Records checked at a time (a batch cut by a chunk's end is taken whole into it).
@@ -103,7 +104,8 @@ class Tree:
     ``roots``: root (hex) at each size asked for that was reached; ``nodes``: the perfect
     subtrees ending after the first row checked, as ``(spans, hashes)`` — ``(level, first
     index, end index)`` per level and their hashes joined in that order — for
-    :func:`merkle_problem` (None unless asked for).
+    :func:`merkle_problem` (None unless asked for); ``merkle``: what :func:`merkle_problem` found,
+    and ``heads_signed`` what :func:`gep.ledger.heads.signed` found, when a :class:`Spawned` process did.
     """
 
     size: int
@@ -111,6 +113,8 @@ class Tree:
     roots: dict[int, str] = field(default_factory=dict)
     verified: set = field(default_factory=set)
     nodes: tuple[list[tuple[int, int, int]], bytes] | None = None
+    merkle: tuple[str, int] | None = None
+    heads_signed: tuple[str, list] | None = None
 
 
 class Roots:
@@ -167,8 +171,8 @@ class Checks:
 
     Parameters
     ----------
-    rows : sequence of tuple
-        The rows, in log order.
+    rows : sequence or iterable of tuple
+        The rows, in log order (an iterable when read as they are checked: :func:`spawn_checks`).
     frontier : Frontier
         The tree before the first row (empty, or a checkpoint's); not changed.
     verified : set
@@ -186,7 +190,8 @@ class Checks:
     lo, hi : int
         Check only ``rows[lo:hi]`` (``hi`` None: to the end). With ``lo`` > 0 the rows
         before it are hashed (their leaves only), for the tree's nodes: this is how a second
-        process takes the later part of a log (:func:`check_split`).
+        process takes the later part of a log (:func:`check_split`). Rows given as an
+        iterable are read on from there (its first ``lo`` rows are consumed).
 
     Attributes
     ----------
@@ -195,7 +200,7 @@ class Checks:
         checks its roots (:meth:`Roots.chunks`).
     """
 
-    def __init__(self, rows: Sequence[tuple], frontier: merkle.Frontier, verified: set, sizes=(), nodes: bool = False,
+    def __init__(self, rows: Iterable[tuple], frontier: merkle.Frontier, verified: set, sizes=(), nodes: bool = False,
                  keep_records: bool = True, before: bytes = b"", lo: int = 0, hi: int | None = None) -> None:
         self.rows = rows
         self.tree_roots: Roots | None = Roots(frontier, sizes)
@@ -205,7 +210,7 @@ class Checks:
         self.nodes = nodes
         self.keep_records = keep_records
         self.leaves = bytearray(before)
-        self.lo, self.hi = lo, len(rows) if hi is None else hi
+        self.lo, self.hi = lo, hi
 
     def chunks(self) -> Iterator[Chunk]:
         """Check the rows chunk by chunk; stop after a chunk with a problem."""
@@ -215,7 +220,7 @@ class Checks:
                 self.leaves += b"".join(leaf(row[2]) for row in islice(self.rows, self.lo))
             except TypeError:  # a record not stored as bytes: the first process names it
                 self.leaves += b"".join(record_leaf(row[2]) for row in islice(self.rows, self.lo))
-        rows = islice(self.rows, self.lo, self.hi)
+        rows = islice(self.rows, self.lo, self.hi) if isinstance(self.rows, Sequence) else iter(self.rows)  # an iterable: read on
         while True:
             chunk = list(islice(rows, CHUNK))
             if not chunk:
@@ -297,6 +302,36 @@ class JoinedNodes:
 
     spans: list[tuple[int, int, int]]
     hashes: str
+
+
+#: The stored Merkle nodes ending after a size, per level: the indices and the hashes, each joined in index order.
+_JOINED_NODES = {
+    # SQLite before 3.44 cannot order inside an aggregate: the scan of the (level, idx) key gives that order, and
+    # the indices read are compared with the wanted ones (in another order, the nodes are read row by row)
+    "sqlite": "SELECT level, group_concat(idx, ','), group_concat(hash, ''), min(length(hash)), max(length(hash)) FROM merkle "
+              "WHERE (idx + 1) * (1 << level) > ? GROUP BY level ORDER BY level",
+    "postgresql": "SELECT level, string_agg(idx::text, ',' ORDER BY idx), string_agg(hash, '' ORDER BY idx), min(length(hash)), max(length(hash)) "
+                  "FROM merkle WHERE (idx + 1) * (1 << level) > ? GROUP BY level ORDER BY level",
+}
+
+
+def read_nodes(q: Any, dialect: str, start: int, n: int) -> "list | JoinedNodes":
+    """The stored Merkle nodes ending after leaf ``start`` of a log of ``n`` records, to compare with the recomputed tree.
+
+    ``q(sql, params)`` runs a query in the read transaction (``?`` placeholders). Read joined by
+    the database (one row per level) when their indices are exactly those of the tree's perfect
+    subtrees (:func:`node_spans`), which is checked here, index by index, and every hash is 64
+    characters long (so the n-th hash of the joined text is the n-th node's); otherwise (a node
+    missing, added or moved, a hash cut or lengthened, or a back end without the query) row by row.
+    """
+    sql = _JOINED_NODES.get(dialect)
+    if sql is not None:
+        spans = node_spans(start, n)
+        levels = q(sql, (start,))
+        if [(int(level), idx, lo, hi) for level, idx, _, lo, hi in levels] == [(level, ",".join(map(str, range(lo, hi))), 64, 64) for level, lo, hi in spans] \
+                and all(type(h) is str for _, _, h, _, _ in levels):
+            return JoinedNodes(spans, "".join(h for _, _, h, _, _ in levels))
+    return q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ? ORDER BY level, idx", (start,))
 
 
 def node_spans(start: int, n: int) -> list[tuple[int, int, int]]:
@@ -435,21 +470,25 @@ def two_processes(n: int) -> bool:
             and not multiprocessing.current_process().daemon)
 
 
-def check_split(checks: Checks, share: float | None = None) -> tuple[Iterator[Chunk], Any]:
-    """Split ``checks`` by ranges of the log: the first ``share`` of the rows here, the rest in a forked process.
+def check_split(checks: Checks, share: float | None = None, spawned: "Spawned | None" = None) -> tuple[Iterator[Chunk], Any]:
+    """Split ``checks`` by ranges of the log: the first ``share`` of the rows here, the rest in a second process.
 
-    The second process starts at once on the later rows (it hashes the earlier ones to
-    reach the tree where its part begins); this one checks the earlier rows as the replay
-    asks for them, then hands on the second process's chunks. A batch is not cut: the split
-    is moved to the end of the batch it falls in. The chunks reach the replay in log order,
-    with the same checks and the same first failure as :func:`check_here`.
+    The second process, forked (or ``spawned`` already, then reading the log itself: the
+    split is where it was told), starts at once on the later rows (it hashes the earlier ones
+    to reach the tree where its part begins); this one checks the earlier rows as the replay
+    asks for them, then hands on the second process's chunks, whose stored roots it checks. A
+    batch is not cut: the split is moved to the end of the batch it falls in. The chunks reach
+    the replay in log order, with the same checks and the same first failure as :func:`check_here`.
     """
     rows = checks.rows
-    m = split_point(rows, PARENT_SHARE if share is None else share)
+    m = split_point(rows, int(len(rows) * (PARENT_SHARE if share is None else share)) if spawned is None else spawned.at)
     here = Checks(rows, checks.tree_roots.frontier, checks.state.verified, checks.sizes, False, True, bytes(checks.leaves), 0, m)
     roots = here.tree_roots  # after the rows checked here, the later rows' roots are checked here too
-    checks.lo, checks.tree_roots = m, None
-    later, later_tree = check_in_child(checks)
+    if spawned is None:
+        checks.lo, checks.tree_roots = m, None
+        later, later_tree = check_in_child(checks)
+    else:
+        later, later_tree = spawned.results()
 
     def chunks() -> Iterator[Chunk]:
         try:
@@ -457,7 +496,12 @@ def check_split(checks: Checks, share: float | None = None) -> tuple[Iterator[Ch
                 yield chunk
                 if chunk.problem is not None or chunk.root_problem is not None:
                     return
-            yield from roots.chunks(rows, m, later)
+            got = m
+            for chunk in roots.chunks(rows, m, later):
+                got += chunk.size
+                if got > len(rows):  # a spawned process read more: not reached while the lock keeps writers out (Spawned)
+                    raise StorageError("the log changed while verify read it (its second process read more records)", hint="run verify again")
+                yield chunk
         finally:
             later.close()
 
@@ -471,16 +515,18 @@ def check_split(checks: Checks, share: float | None = None) -> tuple[Iterator[Ch
     return chunks(), tree
 
 
-def split_point(rows: Sequence[tuple], share: float) -> int:
-    """Where :func:`check_split` divides ``rows``: after ``share`` of them, moved to the end of the batch there."""
-    m = min(len(rows), int(len(rows) * share))
-    if m == 0:
-        return 0
+def split_point(rows: Sequence[tuple], at: int) -> int:
+    """Where :func:`check_split` divides ``rows``: after the first ``at`` of them, moved to the end of the batch there."""
+    m = min(len(rows), at)
+    return 0 if m <= 0 else min(len(rows), m + _rest_after(rows[m - 1]))
+
+
+def _rest_after(row: tuple) -> int:
+    """How many more records the batch of ``row``'s record has after it (0 for a record that does not parse: its own checks report it)."""
     try:
-        record = json.loads(rows[m - 1][2])
-    except (ValueError, RecursionError):  # a record that is not JSON (or nested past the parser's depth): its own checks report it
-        return m
-    return min(len(rows), m + _batch_rest(record))
+        return _batch_rest(json.loads(row[2]))
+    except (ValueError, TypeError, RecursionError):  # not JSON (or nested past the parser's depth), or not text
+        return 0
 
 
 def check_in_child(checks: Checks) -> tuple[Iterator[Chunk], Any]:
@@ -502,10 +548,21 @@ def check_in_child(checks: Checks) -> tuple[Iterator[Chunk], Any]:
     proc = ctx.Process(target=_child, args=(checks, send), daemon=True)
     proc.start()
     send.close()
+    return _results(receive, proc.kill, proc.join)
+
+
+def _results(receive: Any, kill: Any, join: Any, first: Any = None) -> tuple[Iterator[Chunk], Any]:
+    """(the chunks, a function giving the :class:`Tree`) received from a second process on ``receive``.
+
+    ``first``: a function called before the first message is read (it may raise); ``kill`` stops the
+    process when its results are not all read, ``join`` waits for its end.
+    """
     done: dict[str, Tree] = {}
 
     def chunks() -> Iterator[Chunk]:
         try:
+            if first is not None:
+                first()
             while True:
                 try:
                     kind, value = receive.recv()
@@ -520,8 +577,8 @@ def check_in_child(checks: Checks) -> tuple[Iterator[Chunk], Any]:
                     raise StorageError(f"verify's second process failed: {value}", hint="run verify again")
         finally:
             if "tree" not in done:
-                proc.kill()
-            proc.join()
+                kill()
+            join()
             receive.close()
 
     def tree() -> Tree:
@@ -533,12 +590,162 @@ def check_in_child(checks: Checks) -> tuple[Iterator[Chunk], Any]:
     return chunks(), tree
 
 
-def _child(checks: Checks, send: Any) -> None:
+#: The log's columns as the records' checks read them.
+LOG_ROWS = "SELECT seq, client_id, record, leaf_hash, root, signer, type, request_sha256, time FROM log ORDER BY seq"
+#: With a second process that reads the log itself (:class:`Spawned`), the share of the log whose records' checks the
+#: first process makes, besides reading and comparing the tables, checking every stored root and applying the rules:
+#: measured on 10^5 transfers (benchmarks/RESULTS.md), where it leaves the two processes about equal work.
+SPAWNED_SHARE = 0.25
+#: Whether a SQLite ledger's verify may use a :class:`Spawned` process (else a forked one, :func:`check_split`).
+SPAWN = True
+#: The command of a :class:`Spawned` process: its arguments come pickled on its standard input.
+_SPAWN = ("import pickle, sys; a = pickle.load(sys.stdin.buffer); sys.path.insert(0, a[0]); "
+          "from gep.ledger.records import _spawned; _spawned(int(sys.argv[1]), *a[1:])")
+
+
+class Spawned:
+    """A second process for the records' own checks, started afresh, that reads the log of a SQLite ledger itself.
+
+    A forked process (:func:`check_in_child`) inherits the log this one read: it can start only
+    once the whole log is read, and copying the pages of the objects both processes touch costs
+    each of them (0.45 s of CPU for 10^5 records in the second one). This one starts at once, reads
+    the log in chunks as it checks them and shares no memory with the first process. It checks
+    the records after the first ``at`` (moved to the end of the batch there, :func:`split_point`),
+    whose leaves it hashes for the tree; the first process checks those and every stored root
+    (:func:`check_split`), and this one reads and compares the stored Merkle nodes and checks the
+    signatures of the stored heads (``heads``: the registry key the database names, and the heads).
+
+    Both must see the same log. The caller holds the database's write lock from before its own
+    read transaction began (``release``, :meth:`gep.ledger.store.SqliteStore.hold_writers`):
+    no writer commits until the second process has begun its read transaction too, when
+    ``release`` is called (by a thread of this process, as soon as the second process says so).
+
+    Parameters
+    ----------
+    db : str
+        The SQLite file.
+    at : int
+        The records up to here (and to the end of their batch) are checked by the first process.
+    size : int
+        The log's length, as far as the first process knows (its highest sequence number): the
+        stored Merkle nodes are read joined when they are those of a tree of this size
+        (:func:`read_nodes`), else row by row; compared with the tree of the records read either way.
+    release : callable
+        Ends the write lock; called once, whatever happens.
+    heads : (str, list of dict)
+        The registry key the database names and the stored heads (:attr:`Tree.heads_signed`).
+
+    Raises
+    ------
+    StorageError
+        The process could not be started.
+    """
+
+    def __init__(self, db: str, at: int, size: int, release: Any, heads: tuple[str, list[dict]]) -> None:
+        import pickle
+        import subprocess
+        import sys
+        import threading
+        from multiprocessing.connection import Connection
+        from pathlib import Path
+
+        self.at = at
+        self._begun: list = []
+        r, w = os.pipe()
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-c", _SPAWN, str(w)], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, pass_fds=(w,))
+            self.proc.stdin.write(pickle.dumps((str(Path(__file__).resolve().parents[2]), db, at, size, heads)))
+            self.proc.stdin.close()
+        except (OSError, ValueError) as exc:
+            os.close(r)
+            release()
+            raise StorageError(f"cannot start verify's second process: {exc}", hint="run verify with one process") from exc
+        finally:
+            os.close(w)
+        self.receive = Connection(r, writable=False)
+
+        def wait() -> None:  # the first message: the second process began reading (or failed)
+            try:
+                self._begun.append(self.receive.recv())
+            except (EOFError, OSError):
+                self._begun.append(("error", "it ended before reading the log"))
+            finally:
+                release()
+
+        self.thread = threading.Thread(target=wait, name="verify-begun", daemon=True)
+        self.thread.start()
+
+    def kill(self) -> None:
+        """Stop the process (when its results are not wanted) and wait for its end."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def _first(self) -> None:
+        self.thread.join()
+        kind, value = self._begun[0]
+        if kind != "begun":
+            raise StorageError(f"verify's second process failed: {value}", hint="run verify again")
+
+    def results(self) -> tuple[Iterator[Chunk], Any]:
+        """(the chunks, a function giving the :class:`Tree`) of the second process."""
+        return _results(self.receive, self.kill, self.proc.wait, self._first)
+
+
+def _spawned(fd: int, db: str, at: int, size: int, heads: tuple[str, list[dict]]) -> None:
+    """The :class:`Spawned` process: begin a read transaction, say so, then check the log as it is read."""
+    import sqlite3
+    from itertools import chain
+    from multiprocessing.connection import Connection
+
+    from gep.ledger.heads import signed
+
+    send = Connection(fd, readable=False)
+    try:
+        conn = sqlite3.connect(db, timeout=60, isolation_level=None)
+        conn.execute("BEGIN")
+        cur = conn.execute(LOG_ROWS)  # the snapshot is taken here, while the first process holds the write lock
+    except Exception as exc:  # noqa: BLE001 - reported to the first process, which raises
+        send.send(("error", f"cannot read the log: {type(exc).__name__}: {exc}"))
+        send.close()
+        return
+    send.send(("begun", None))
+    # first what the first process needs only at the end, while it reads the tables and checks its own part
+    signatures = signed(*heads)
+    nodes = read_nodes(lambda sql, p: conn.execute(sql, p).fetchall(), "sqlite", 0, size)  # row by row unless size is the log's
+
+    def fetched() -> Iterator[tuple]:
+        while rows := cur.fetchmany(CHUNK):
+            yield from rows
+
+    rows = fetched()
+    first = list(islice(rows, at))  # the first process's part, to the end of the batch there (as split_point)
+    if first:
+        first += islice(rows, _rest_after(first[-1]))
+    checks = Checks(chain(first, rows), merkle.Frontier(), set(), (), nodes=True, keep_records=False, lo=len(first))
+    checks.tree_roots = None  # the first process checks every stored root
+
+    def finish(tree: Tree, last: Chunk | None) -> None:  # the stored Merkle nodes compared (unless a record failed first)
+        if last is None or last.problem is None:
+            tree.merkle = merkle_problem(tree.nodes, nodes)
+        tree.nodes, tree.heads_signed = None, signatures
+
+    _child(checks, send, finish)
+
+
+def can_spawn(n: int) -> bool:
+    """True when ``n`` records are worth a second process and there is a second core (a :class:`Spawned` one)."""
+    import sys
+
+    return SPAWN and n >= TWO_PROCESSES_FROM and (os.cpu_count() or 1) >= 2 and bool(sys.executable)
+
+
+def _child(checks: Checks, send: Any, finish: Any = None) -> None:
     """The second process: check, and send each result as soon as it is made.
 
     The results are sent from a thread of their own: a pipe holds about one chunk, and the
     first process reads none while it reads the tables; sending from the checking loop
-    would stop the checks until then.
+    would stop the checks until then. ``finish``: called on the tree before it is sent.
     """
     import queue
     import threading
@@ -556,9 +763,13 @@ def _child(checks: Checks, send: Any) -> None:
     thread = threading.Thread(target=sender, name="verify-send", daemon=True)
     thread.start()
     try:
-        for chunk in checks.chunks():
-            out.put(("chunk", chunk))
-        out.put(("tree", checks.tree()))
+        last = None
+        for last in checks.chunks():
+            out.put(("chunk", last))
+        tree = checks.tree()
+        if finish is not None:
+            finish(tree, last)
+        out.put(("tree", tree))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
         out.put(("error", f"{type(exc).__name__}: {exc}"))
     finally:

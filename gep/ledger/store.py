@@ -339,6 +339,34 @@ class SqliteStore(Store):
         """Run ``fn`` on one consistent snapshot."""
         return self._run("BEGIN", fn)
 
+    def hold_writers(self, wait: float = 0.5) -> Callable[[], None] | None:
+        """Take the write lock on a connection of its own: no writer commits until the function returned is called.
+
+        A read transaction that begins while it is held sees the same log as any other that
+        begins before it is released (verify's two processes, :class:`gep.ledger.records.Spawned`).
+        None when the lock cannot be had within ``wait`` seconds (a writer holds it) or at all
+        (a read-only file): the caller then reads in one transaction.
+        """
+        conn = None
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=wait, isolation_level=None, check_same_thread=False)
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:
+            if conn is not None:
+                conn.close()
+            return None
+        held = [conn]
+
+        def release() -> None:
+            while held:
+                c = held.pop()
+                try:
+                    c.execute("ROLLBACK")
+                finally:
+                    c.close()
+
+        return release
+
     def close(self) -> None:
         self.conn.close()
 

@@ -36,7 +36,7 @@ pass of their own (:mod:`gep.ledger.records`), in this process or, for a long lo
 split by ranges of the log with a forked process that starts as soon as the log is read (while
 this one reads the tables), ahead of the rules; failures are still reported in log order. The
 stored heads' signatures are checked once the tables are read, with the registry key the
-database names (:func:`signed_heads`), and count only when the genesis record names the same key.
+database names (:func:`gep.ledger.heads.signed`), and count only when the genesis record names the same key.
 The stored Merkle nodes are read joined by the database, level by level, and compared with the
 tree the records' pass rebuilt.
 
@@ -58,10 +58,10 @@ from gep.ledger import heads as heads_mod
 from gep.ledger import merkle, records
 from gep.ledger.canonical import canonical, parse
 from gep.ledger.clock import TIME
-from gep.ledger.errors import AuditFailed, LedgerError
+from gep.ledger.errors import AuditFailed, LedgerError, StorageError
 from gep.ledger.rules import TRADE_FIELDS, Context, MemoryState, apply, check_invariants, end_commit, instrument_info, paused_gc
 
-__all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "signed_heads", "checkpoint", "EXPORT_FORMAT", "CHECKPOINT_FORMAT"]
+__all__ = ["replay", "verify_ledger", "verify_export", "export", "check_heads", "checkpoint", "EXPORT_FORMAT", "CHECKPOINT_FORMAT"]
 
 EXPORT_FORMAT = "gep-ledger-export/2"
 CHECKPOINT_FORMAT = "gep-ledger-checkpoint/2"
@@ -87,7 +87,7 @@ class Replay:
         self.heads_checked = 0
         self.last_time = ""  # time of the last record replayed (the ledger's clock never goes back)
         self.merkle_problem: tuple[str, int] | None = None  # the stored Merkle nodes against the recomputed tree
-        self.heads_signed: tuple[str, list] | None = None  # (key, whether each stored head is signed by it): :func:`signed_heads`
+        self.heads_signed: tuple[str, list] | None = None  # (key, whether each stored head is signed by it): :func:`gep.ledger.heads.signed`
 
     def root_at(self, size: int) -> str:
         """Root (hex) of the first ``size`` records."""
@@ -191,7 +191,9 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
     rp.frontier = merkle.Frontier(t.size, t.stack)
     rp.roots.update(t.roots)
     rp.state.verified |= t.verified
-    rp.merkle_problem = records.merkle_problem(t.nodes, merkle_rows) if merkle_rows is not None else None
+    rp.merkle_problem = records.merkle_problem(t.nodes, merkle_rows) if merkle_rows is not None else t.merkle
+    if t.heads_signed is not None:  # checked by a spawned second process
+        rp.heads_signed = t.heads_signed
     try:
         end_commit(rp.state)
     except LedgerError as exc:
@@ -203,12 +205,15 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
 
 
 def start_checks(rows: list[tuple], rp: Replay, sizes: Iterable[int] = (), nodes: bool = False, processes: int | None = None,
-                 share: float | None = None) -> tuple:
+                 share: float | None = None, spawned: records.Spawned | None = None) -> tuple:
     """Start the records' own checks of ``rows`` after ``rp`` (see :func:`replay`): (chunks, a function giving the tree).
 
     With two processes the second one starts now, so the caller may read more (the
     tables) while it works; this one checks ``share`` of the rows (:func:`gep.ledger.records.check_split`).
+    A ``spawned`` second process is already reading the log itself and decides the split.
     """
+    if spawned is not None:
+        return records.check_split(records.Checks(rows, rp.frontier, rp.state.verified, sizes, nodes, before=bytes(rp.leaves)), spawned=spawned)
     checks = records.Checks(rows, rp.frontier, rp.state.verified, sizes, nodes, before=bytes(rp.leaves))
     two = records.two_processes(len(rows)) if processes is None else processes >= 2
     return records.check_split(checks, share) if two else records.check_here(checks)
@@ -269,22 +274,6 @@ def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> i
     return expect
 
 
-def signed_heads(key: str, heads: list[dict]) -> tuple[str, list]:
-    """``(key, [whether each head carries a valid signature of key, or None: not a head, or a key that is not a key])``.
-
-    ``verify`` checks the stored heads' signatures by the registry key the database names
-    while the second process checks the records (:attr:`Replay.heads_signed`); :func:`check_heads`
-    uses them once the log shows that key is the registry's.
-    """
-    out: list[bool | None] = []
-    for h in heads:
-        try:
-            out.append(heads_mod.signature_ok(heads_mod.check_shape(h, "head"), key))
-        except (AuditFailed, ValueError, TypeError):  # not a head (check_heads says so in order), or a key that is not a key
-            out.append(None)
-    return key, out
-
-
 def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], witnesses: Iterable[str] = ()) -> int:
     """Check signed tree heads against the replayed log (see the module docstring).
 
@@ -313,7 +302,7 @@ def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], w
     """
     registry, ledger_id = rp.state.registry, rp.state.ledger_id
     n = rp.frontier.size
-    # signatures of the stored heads by the registry key, when verify tested them with that key (signed_heads)
+    # signatures of the stored heads by the registry key, when verify tested them with that key (heads.signed)
     known = rp.heads_signed[1] if rp.heads_signed is not None and rp.heads_signed[0] == registry and len(rp.heads_signed[1]) == len(stored) else None
     named = ([(f"stored head of tree size {h['tree_size']}", h, True, known[k] if known else None) for k, h in enumerate(stored)]
              + [(name, h, False, None) for name, h in given])
@@ -422,26 +411,48 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
     given_sizes = {h.get("tree_size") for _, h in heads if isinstance(h, dict) and type(h.get("tree_size")) is int}
     fresh = Replay()
     started: list = []  # the records' checks, started as soon as the log is read (a full verify), while the tables are read
+    spawned: list = []  # a second process reading the log itself (records.Spawned)
 
     def stop() -> None:
         while started:
             started.pop()[0].close()  # a forked second process is stopped
+        while spawned:
+            spawned.pop().kill()
 
     def read(tx):
         stop()  # a retried read starts again
         p = (start,)
-        head_rows = tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads WHERE tree_size >= ? ORDER BY tree_size", p)
+        # a second process may read the log itself if no writer commits before it began: see records.Spawned
+        release = store.hold_writers() if since is None and processes != 1 and hasattr(store, "hold_writers") else None
         try:
-            stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in head_rows]
-        except (TypeError, ValueError):
-            bad = next(n for n, *_ in head_rows if not _is_int(n))
-            raise AuditFailed(f"table heads differs from the log: a head's tree_size {bad!r} is not a number",
-                              hint="the database was edited outside the ledger; restore it from a backup or an export") from None
-        rows = tx.q("SELECT seq, client_id, record, leaf_hash, root, signer, type, request_sha256, time FROM log ORDER BY seq")
+            head_rows = tx.q("SELECT tree_size, root_hash, timestamp, key_id, signature FROM heads WHERE tree_size >= ? ORDER BY tree_size", p)
+            try:
+                stored = [{"ledger": ledger.id, "tree_size": int(n), "root_hash": r, "timestamp": t, "key_id": k, "signature": sg} for n, r, t, k, sg in head_rows]
+            except (TypeError, ValueError):
+                bad = next(n for n, *_ in head_rows if not _is_int(n))
+                raise AuditFailed(f"table heads differs from the log: a head's tree_size {bad!r} is not a number",
+                                  hint="the database was edited outside the ledger; restore it from a backup or an export") from None
+            sizes = {h["tree_size"] for h in stored} | given_sizes
+            if release is not None:
+                n = _log_size(tx)
+                if (processes == 2 and records.SPAWN) or (processes is None and records.can_spawn(n)):
+                    try:
+                        spawned.append(records.Spawned(str(store.path), int(n * records.SPAWNED_SHARE), n, release, (ledger.registry, stored)))
+                    except StorageError:  # it released the lock; the records are checked as below
+                        pass
+                    release = None
+        finally:
+            if release is not None:
+                release()
+        if spawned:  # the columns of the records checked here; of the others, what the rules and the roots' check need
+            at = spawned[0].at + records.CHUNK  # the split moves at most this far (to the end of a batch)
+            rows = tx.q(records.LOG_ROWS + " LIMIT ?", (at,)) + tx.q("SELECT seq, client_id, record, NULL, root FROM log ORDER BY seq LIMIT -1 OFFSET ?", (at,))
+        else:
+            rows = tx.q(records.LOG_ROWS)
         if rows and not (type(rows[0][0]) is int and type(rows[0][2]) is bytes):  # SQLite gives these types; other drivers may not
             rows = [(int(s), c, bytes(r) if isinstance(r, (bytearray, memoryview)) else r, *rest) for s, c, r, *rest in rows]  # text: named by its check
         if since is None and rows:  # the records' checks start while the tables are read
-            started.append(start_checks(rows, fresh, {h["tree_size"] for h in stored} | given_sizes, True, processes, records.LEDGER_SHARE))
+            started.append(start_checks(rows, fresh, sizes, True, processes, records.LEDGER_SHARE, spawned[0] if spawned else None))
         tables = {
             "heads": stored,
             "meta": dict(tx.q("SELECT key, value FROM meta")),
@@ -455,7 +466,7 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             "prices": tx.q("SELECT seq, instrument, amount, price, time FROM prices WHERE seq > ?", p),
             "trades": tx.q("SELECT seq, n, " + ", ".join(TRADE_FIELDS) + " FROM trades WHERE seq > ?", p),
             "market": tx.q("SELECT kind, key, doc, seq FROM market"),
-            "merkle": _read_nodes(tx, start, len(rows)),
+            "merkle": None if spawned else records.read_nodes(tx.q, tx.store.dialect, start, len(rows)),  # else read and compared by it
             "history_before": history_digests(tx, start) if since is not None else None,
             "history_after": history_digests(tx, len(rows)) if keep else None,
         }
@@ -467,8 +478,8 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             if not rows:
                 raise AuditFailed("the log is empty (no genesis record)")
             stored = tables["heads"]
-            if since is None:  # while the second process checks the records, whose first chunks it then finds ready
-                fresh.heads_signed = signed_heads(ledger.registry, stored)
+            if since is None and not spawned:  # while the second process checks the records, whose first chunks it then finds ready
+                fresh.heads_signed = heads_mod.signed(ledger.registry, stored)
             sizes = {h["tree_size"] for h in stored} | given_sizes
             rp = (replay(rows, fresh, sizes, tables["merkle"], started=started[0]) if since is None
                   else _continue(rp0, since, rows, sizes, tables["merkle"]))
@@ -616,34 +627,10 @@ def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (
     return replay(rows[n:], rp, sizes, merkle_rows)
 
 
-#: The stored Merkle nodes ending after a size, per level: the indices and the hashes, each joined in index order.
-_JOINED_NODES = {
-    # SQLite before 3.44 cannot order inside an aggregate: the scan of the (level, idx) key gives that order, and
-    # the indices read are compared with the wanted ones (in another order, the nodes are read row by row)
-    "sqlite": "SELECT level, group_concat(idx, ','), group_concat(hash, ''), min(length(hash)), max(length(hash)) FROM merkle "
-              "WHERE (idx + 1) * (1 << level) > ? GROUP BY level ORDER BY level",
-    "postgresql": "SELECT level, string_agg(idx::text, ',' ORDER BY idx), string_agg(hash, '' ORDER BY idx), min(length(hash)), max(length(hash)) "
-                  "FROM merkle WHERE (idx + 1) * (1 << level) > ? GROUP BY level ORDER BY level",
-}
-
-
-def _read_nodes(tx: Any, start: int, n: int) -> "list | records.JoinedNodes":
-    """The stored Merkle nodes ending after leaf ``start`` of a log of ``n`` records, to compare with the recomputed tree.
-
-    Read joined by the database (one row per level) when their indices are exactly those of the
-    tree's perfect subtrees (:func:`gep.ledger.records.node_spans`), which is checked here, index
-    by index, and every hash is 64 characters long (so the n-th hash of the joined text is the n-th
-    node's); otherwise (a node missing, added or moved, a hash cut or lengthened, or a back end
-    without the query) row by row.
-    """
-    sql = _JOINED_NODES.get(tx.store.dialect)
-    if sql is not None:
-        spans = records.node_spans(start, n)
-        levels = tx.q(sql, (start,))
-        if [(int(level), idx, lo, hi) for level, idx, _, lo, hi in levels] == [(level, ",".join(map(str, range(lo, hi))), 64, 64) for level, lo, hi in spans] \
-                and all(type(h) is str for _, _, h, _, _ in levels):
-            return records.JoinedNodes(spans, "".join(h for _, _, h, _, _ in levels))
-    return tx.q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ? ORDER BY level, idx", (start,))
+def _log_size(tx: Any) -> int:
+    """The log's highest sequence number (its length, unless edited; only the division of verify's work depends on it)."""
+    n = tx.one("SELECT max(seq) FROM log")[0]
+    return n if type(n) is int else 0
 
 
 def _is_int(value: Any) -> bool:

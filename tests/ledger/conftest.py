@@ -32,19 +32,22 @@ def mk(new_target, keyset):
     env.led.close()
 
 
-@pytest.fixture(params=["one process", "two processes"])
+@pytest.fixture(params=["one process", "forked", "spawned"])
 def verify_processes(request, monkeypatch):
-    """Run every verify of a test twice: the records' own checks in this process, then in a forked second one.
+    """Run every verify of a test three ways: the records' own checks in this process, in a forked second one,
+    and in a second one started afresh that reads the log itself (SQLite; a forked one on PostgreSQL).
 
-    The second way is what a long log gets on two cores (:func:`gep.ledger.records.two_processes`);
-    forcing it on small ledgers shows it gives the same results and the same first failure. Each
-    process then checks a part of the log (:func:`gep.ledger.records.check_split`), so that a
-    failure may lie in either part or at the seam.
+    The second ways are what a long log gets on two cores (:func:`gep.ledger.records.two_processes`,
+    :func:`gep.ledger.records.can_spawn`); forcing them on small ledgers shows they give the same
+    results and the same first failure. Each process then checks a part of the log
+    (:func:`gep.ledger.records.check_split`), so that a failure may lie in either part or at the seam.
     """
-    if request.param == "two processes":
+    if request.param != "one process":
         monkeypatch.setattr(records, "TWO_PROCESSES_FROM", 0)
         monkeypatch.setattr(records, "LEDGER_SHARE", 0.4)
         monkeypatch.setattr(records, "PARENT_SHARE", 0.4)
+        monkeypatch.setattr(records, "SPAWNED_SHARE", 0.4)
+        monkeypatch.setattr(records, "SPAWN", request.param == "spawned")
         if not records.two_processes(1):
             pytest.skip("no second core, or no fork on this platform")
     return request.param

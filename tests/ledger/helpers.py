@@ -248,3 +248,15 @@ class Clock:
         from datetime import timedelta
 
         return (self.t + timedelta(**delta)).isoformat()
+
+
+#: Ways of dividing verify's record checks between two processes: (second process, share of the first).
+SPLITS = [(how, share) for how in ("forked", "spawned") for share in (0.0, 0.3, 0.6, 1.0)]
+
+
+def split_as(monkeypatch, how: str, share: float) -> None:
+    """Make ``verify_ledger(..., processes=2)`` divide the records' checks so (a forked process on PostgreSQL either way)."""
+    from gep.ledger import records
+
+    monkeypatch.setattr(records, "SPAWN", how == "spawned")
+    monkeypatch.setattr(records, "SPAWNED_SHARE" if how == "spawned" else "LEDGER_SHARE", share)

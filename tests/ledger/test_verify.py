@@ -11,7 +11,7 @@ import pytest
 from gep.ledger.canonical import parse_record
 from gep.ledger.verify import export, verify_export, verify_ledger
 from gep.ledger.errors import AuditFailed
-from tests.ledger.helpers import drop_append_only, raw_execute
+from tests.ledger.helpers import SPLITS, drop_append_only, raw_execute, split_as
 
 #: Every verify here runs with the records' checks in one process and in two (same results, same first failure).
 pytestmark = pytest.mark.usefixtures("verify_processes")
@@ -186,11 +186,11 @@ def test_a_value_of_another_storage_class_is_named(busy, sql, table, seq, monkey
     for name in ("log", "accounts", "balances", "blocks", "postings"):
         raw_execute(t, drop_append_only(t, name))
     raw_execute(t, sql)
-    for share in (0.0, 0.5, 1.0):  # the record's check in the first process, the second, or both
-        monkeypatch.setattr(records, "LEDGER_SHARE", share)
+    for how, share in SPLITS:  # the record's check in the first process, the second, or both
+        split_as(monkeypatch, how, share)
         with pytest.raises(AuditFailed, match=table) as info:
             verify_ledger(busy, processes=2)
-        assert seq is None or info.value.seq == seq
+        assert seq is None or info.value.seq == seq, (how, share)
     if seq is not None:
         with pytest.raises(AuditFailed, match="leaf hash"):  # checked against the checkpoint's verified records
             verify_ledger(busy, since=keep)
@@ -248,11 +248,11 @@ def test_records_checks_split_across_processes_give_the_same_first_failure(busy,
     raw_execute(t, sql)
     with pytest.raises(AuditFailed) as one:
         verify_ledger(busy, processes=1)
-    for share in (0.0, 0.3, 0.6, 1.0):
-        monkeypatch.setattr(records, "LEDGER_SHARE", share)
+    for how, share in SPLITS:
+        split_as(monkeypatch, how, share)
         with pytest.raises(AuditFailed) as two:
             verify_ledger(busy, processes=2)
-        assert (two.value.line(), two.value.seq) == (one.value.line(), one.value.seq), share
+        assert (two.value.line(), two.value.seq) == (one.value.line(), one.value.seq), (how, share)
     expected = {"record bytes": "leaf hash", "not canonical": "not canonical", "signature": "signature", "stored root": "tree root",
                 "first record": "leaf hash", "last record": "tree root", "merkle node": "merkle"}[edit]
     assert expected in one.value.line()
@@ -283,9 +283,9 @@ def test_split_verify_of_an_untouched_ledger_gives_the_same_summary(busy, monkey
     from gep.ledger import records
 
     want = verify_ledger(busy, processes=1, keep=True)
-    for share in (0.0, 0.5, 1.0):
-        monkeypatch.setattr(records, "LEDGER_SHARE", share)
-        assert verify_ledger(busy, processes=2, keep=True) == want
+    for how, share in SPLITS:
+        split_as(monkeypatch, how, share)
+        assert verify_ledger(busy, processes=2, keep=True) == want, (how, share)
     doc = export(busy)
     monkeypatch.setattr(records, "PARENT_SHARE", 0.5)
     assert verify_export(doc)["root"] == want["root"]
@@ -298,10 +298,10 @@ def test_the_split_moves_to_the_end_of_a_batch_and_survives_any_bytes():
         return (seq, None, json.dumps({"signature": {"index": index, "size": size, "path": [], "signature": "00"}}).encode(), None, None)
 
     rows = [row(k + 1, k % 4, 4) for k in range(12)]  # batches of 4: records 1-4, 5-8, 9-12
-    assert records.split_point(rows, 0.5) == 8  # 6 records in: the batch of records 5-8 stays whole
-    assert records.split_point(rows, 0.0) == 0 and records.split_point(rows, 1.0) == 12
+    assert records.split_point(rows, 6) == 8  # 6 records in: the batch of records 5-8 stays whole
+    assert records.split_point(rows, 0) == 0 and records.split_point(rows, 12) == 12 and records.split_point(rows, 99) == 12
     junk = [(k + 1, None, b"[" * 100_000, None, None) for k in range(12)]  # not JSON, nested past any parser's depth
-    assert records.split_point(junk, 0.5) == 6
+    assert records.split_point(junk, 6) == 6 and records.split_point([(1, None, "text", None, None)], 1) == 1
 
 
 @pytest.mark.parametrize("edit, expected", [
@@ -383,3 +383,68 @@ def test_legs_that_are_not_their_deals_fail_verify(ledger, keyset, runs, monkeyp
     assert info.value.seq == res[1].seq and "batch 'deal-7': the legs submitted are not the terms the legs were signed for" in info.value.line()
     with pytest.raises(AuditFailed, match="not the terms the legs were signed for"):
         verify_export(json.loads(json.dumps(export(ledger))))
+
+
+def test_a_spawned_second_process_reads_the_same_log_and_lets_writers_go_once_it_began(busy, keyset, monkeypatch):
+    """On SQLite the second process reads the log itself; writers wait only until it began its read, and verify
+    gives what one process gives. A writer holding the lock, or a second process that cannot start, leaves
+    verify to a forked process; one that fails after it started is named in one line."""
+    import sys
+    import threading
+
+    from gep.ledger import records
+    from gep.ledger.errors import StorageError
+    from gep.ledger.ledger import Ledger
+
+    if busy.store.dialect != "sqlite":
+        pytest.skip("a spawned process reads SQLite ledgers (PostgreSQL's verify forks)")
+    want = verify_ledger(busy, processes=1)
+    made = []
+    monkeypatch.setattr(records, "SPAWN", True)
+    spawned = records.Spawned
+    monkeypatch.setattr(records, "Spawned", type("Counted", (spawned,), {"__init__": lambda self, *a: (made.append(a), spawned.__init__(self, *a))[1]}))
+    wrote = []
+    writer = Ledger.open(busy.store.path, head_key=keyset.registry, clock=busy.clock)  # another connection to the file
+
+    def release_then_write(release):  # the lock is released by the thread that saw the second process begin
+        def wrapped():
+            release()
+            wrote.append(writer.transfer(keyset.bob, CAP, "1 kg", "bob", "carol", id="during-verify").seq)
+        return wrapped
+
+    held = busy.store.hold_writers
+
+    def hold():
+        release = held()
+        return release_then_write(release) if release is not None and not wrote else release
+
+    monkeypatch.setattr(busy.store, "hold_writers", hold)
+    assert verify_ledger(busy, processes=2) == want  # the transfer committed while it ran is not in what it verified
+    assert len(made) == 1 and wrote == [want["size"] + 1]
+    assert verify_ledger(busy, processes=2)["size"] == want["size"] + 1
+
+    monkeypatch.setattr(busy.store, "hold_writers", held)
+    other = sqlite3_connect(busy.store.path)
+    other.execute("BEGIN IMMEDIATE")  # a writer in the middle of a commit: verify does not wait for it
+    try:
+        assert verify_ledger(busy, processes=2)["size"] == want["size"] + 1 and len(made) == 2
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")  # cannot start: verify forks instead
+    assert verify_ledger(busy, processes=2)["size"] == want["size"] + 1
+    monkeypatch.undo()
+    monkeypatch.setattr(records, "SPAWN", True)
+    monkeypatch.setattr(records, "_SPAWN", "raise SystemExit(3)")  # started, then gone before reading
+    with pytest.raises(StorageError, match="verify's second process failed: it ended before reading the log"):
+        verify_ledger(busy, processes=2)
+    assert not any(t.name == "verify-begun" for t in threading.enumerate())
+    writer.transfer(keyset.bob, CAP, "1 kg", "bob", "carol", id="after-verify")  # and the lock was released
+    writer.close()
+
+
+def sqlite3_connect(path):
+    import sqlite3
+
+    return sqlite3.connect(str(path), timeout=0.1, isolation_level=None)
