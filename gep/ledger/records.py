@@ -22,13 +22,16 @@ leaf hashes (:func:`gep.ledger.merkle.levels`), for comparison with the stored M
 nodes (:func:`merkle_problem`).
 
 The checks run in this process (:func:`check_here`), or, for a long log on a machine
-with two cores, split by ranges of the log (:func:`check_split`): a forked second
-process checks the later part (it hashes the earlier records to reach the tree where its
-part begins) while this one checks the earlier part and applies the rules. Either way
-every check is made, the results are the same and reach the replay in log order, so
-``verify`` reports the same first failure. With two processes the first one checks the
-stored roots of the second one's part (step 5) as its chunks arrive: the roots need only the
-leaf hashes the chunks carry, and the first process would otherwise wait for the chunks.
+with two cores, split by ranges of the log (:func:`check_split`): a second process checks
+the later part (it hashes the earlier records to reach the tree where its part begins)
+while this one checks the earlier part and applies the rules. For a SQLite ledger that
+can be locked the second process is started afresh and reads the log itself, in the same
+snapshot (:class:`Spawned`); otherwise (an export, PostgreSQL, a read-only file) it is
+forked once this one has read the log (:func:`check_in_child`). Either way every check is
+made, the results are the same and reach the replay in log order, so ``verify`` reports
+the same first failure. With two processes the first one checks the stored roots of the
+second one's part (step 5) as its chunks arrive: the roots need only the leaf hashes the
+chunks carry, and the first process would otherwise wait for the chunks.
 """
 
 from __future__ import annotations
@@ -595,7 +598,7 @@ LOG_ROWS = "SELECT seq, client_id, record, leaf_hash, root, signer, type, reques
 #: With a second process that reads the log itself (:class:`Spawned`), the share of the log whose records' checks the
 #: first process makes, besides reading and comparing the tables, checking every stored root and applying the rules:
 #: measured on 10^5 transfers (benchmarks/RESULTS.md), where it leaves the two processes about equal work.
-SPAWNED_SHARE = 0.25
+SPAWNED_SHARE = 0.1
 #: Whether a SQLite ledger's verify may use a :class:`Spawned` process (else a forked one, :func:`check_split`).
 SPAWN = True
 #: The command of a :class:`Spawned` process: its arguments come pickled on its standard input.

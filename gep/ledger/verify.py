@@ -33,12 +33,13 @@ restored). Publish heads (``gep ledger head``) and verify against them.
 What a record allows checking on its own (its bytes, leaf hash and stored root, its
 request's shape, its signature — a batch's once per batch) need no ledger state: they run in a
 pass of their own (:mod:`gep.ledger.records`), in this process or, for a long log on two cores,
-split by ranges of the log with a forked process that starts as soon as the log is read (while
+split by ranges of the log with a second process (for a SQLite ledger one started afresh that
+reads the log itself, in the same snapshot; else one forked as soon as the log is read, while
 this one reads the tables), ahead of the rules; failures are still reported in log order. The
-stored heads' signatures are checked once the tables are read, with the registry key the
-database names (:func:`gep.ledger.heads.signed`), and count only when the genesis record names the same key.
-The stored Merkle nodes are read joined by the database, level by level, and compared with the
-tree the records' pass rebuilt.
+stored heads' signatures are checked by the registry key the database names
+(:func:`gep.ledger.heads.signed`: once the tables are read, or by that second process), and
+count only when the genesis record names the same key. The stored Merkle nodes are read joined
+by the database, level by level, and compared with the tree the records' pass rebuilt.
 
 The export is a JSON document with each record's canonical text, its leaf hash
 and the root, so anyone can recompute the root with their own code.
@@ -52,6 +53,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from itertools import repeat
 from typing import Any, Iterable, Iterator
 
 from gep.ledger import heads as heads_mod
@@ -170,7 +172,8 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
         (:attr:`Replay.merkle_problem`).
     processes : int, optional
         1: everything in this process; 2: the records' own checks in a second process;
-        default: 2 for a long log on a machine with two cores (:func:`gep.ledger.records.two_processes`).
+        default: 2 for a long log on a machine with two cores (:func:`gep.ledger.records.two_processes`;
+        for a SQLite ledger's verify a process that reads the log itself, :func:`gep.ledger.records.can_spawn`).
         The result and the first failure reported are the same either way.
     started : tuple, optional
         The records' checks of these rows already started (:func:`start_checks`).
@@ -181,7 +184,7 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
         Naming the first failing transaction and why.
     """
     rp = rp if rp is not None else Replay()
-    rows = rows if isinstance(rows, list) else list(rows)
+    rows = rows if isinstance(rows, list) else list(rows)  # consumed: each row is let go once replayed (see _replay)
     chunks, tree = started if started is not None else start_checks(rows, rp, sizes, merkle_rows is not None, processes)
     try:
         expect = _replay(rp, rows, chunks)
@@ -267,6 +270,7 @@ def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> i
             times[seq] = t
             kinds[seq] = (rid, request["type"])
         rp.leaves += chunk.leaves
+        rows[at:at + chunk.size] = repeat(None, chunk.size)  # replayed: freed now, the memory reused as the state grows
         at += chunk.size
     if at < len(rows):  # the checks stopped early, with a problem raised above: never reached
         raise AuditFailed("the records' own checks stopped before the end of the log", seq=rows[at][0])
@@ -459,9 +463,9 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             "accounts": tx.q("SELECT id, kind, owner, seq, zone, role FROM accounts"),
             "instruments": tx.q("SELECT id, kind, base_unit, display_unit, binding, seq FROM instruments"),
             "caps": tx.q("SELECT seq, instrument, key, manifest_sha256, cap FROM caps WHERE seq > ?", p),
-            "postings": tx.q("SELECT seq, instrument, account, amount FROM postings WHERE seq > ?", p),
+            "postings": tx.q("SELECT seq, instrument, account, amount FROM postings WHERE seq > ? ORDER BY seq, instrument, account", p),
             "balances": tx.q("SELECT account, instrument, amount FROM balances"),
-            "blocks": tx.q("SELECT instrument, start_serial, end_serial, holder, seq FROM blocks"),
+            "blocks": tx.q("SELECT instrument, start_serial, end_serial, holder, seq FROM blocks ORDER BY instrument, start_serial"),
             "evidence_use": tx.q("SELECT seq, key, instrument, amount, cap FROM evidence_use WHERE seq > ?", p),
             "prices": tx.q("SELECT seq, instrument, amount, price, time FROM prices WHERE seq > ?", p),
             "trades": tx.q("SELECT seq, n, " + ", ".join(TRADE_FIELDS) + " FROM trades WHERE seq > ?", p),
@@ -647,9 +651,17 @@ def _first(seqs: Iterable[int | None]) -> int | None:
 
 
 def _same_rows(stored: list, want: list) -> bool:
-    """True when the stored rows are the wanted tuples, in any order (one sort each; a row of other types is not the same)."""
+    """True when the stored rows are the wanted tuples, in any order (a row of other types is not the same).
+
+    Compared as they are, then with the wanted rows sorted (the rows are read in key order), then both sorted.
+    """
     try:
-        return len(stored) == len(want) and sorted(map(tuple, stored)) == sorted(want)
+        if len(stored) != len(want):
+            return False
+        if stored == want:
+            return True
+        want = sorted(want)
+        return stored == want or sorted(map(tuple, stored)) == want
     except TypeError:
         return False
 
