@@ -510,6 +510,9 @@ def check_split(checks: Checks, share: float | None = None, spawned: "Spawned | 
 
     def tree() -> Tree:
         t = later_tree()
+        if spawned is not None and t.size != checks.tree_roots.frontier.size + len(rows):  # it hashed every record it read
+            raise StorageError(f"the log changed while verify read it (its second process read {t.size} records, this one {len(rows)})",
+                               hint="run verify again")
         t.size, t.stack = roots.frontier.size, list(roots.frontier.stack)
         t.roots.update(roots.roots)
         t.verified |= here.state.verified
@@ -554,11 +557,12 @@ def check_in_child(checks: Checks) -> tuple[Iterator[Chunk], Any]:
     return _results(receive, proc.kill, proc.join)
 
 
-def _results(receive: Any, kill: Any, join: Any, first: Any = None) -> tuple[Iterator[Chunk], Any]:
+def _results(receive: Any, kill: Any, join: Any, first: Any = None, said: Any = None) -> tuple[Iterator[Chunk], Any]:
     """(the chunks, a function giving the :class:`Tree`) received from a second process on ``receive``.
 
     ``first``: a function called before the first message is read (it may raise); ``kill`` stops the
-    process when its results are not all read, ``join`` waits for its end.
+    process when its results are not all read, ``join`` waits for its end; ``said``: what the process
+    wrote when it failed (for the message).
     """
     done: dict[str, Tree] = {}
 
@@ -570,7 +574,9 @@ def _results(receive: Any, kill: Any, join: Any, first: Any = None) -> tuple[Ite
                 try:
                     kind, value = receive.recv()
                 except EOFError:
-                    raise StorageError("verify's second process ended without its results", hint="run verify again") from None
+                    why = said() if said is not None else ""
+                    raise StorageError("verify's second process ended without its results" + (f" ({why})" if why else ""),
+                                       hint="run verify again") from None
                 if kind == "chunk":
                     yield value
                 elif kind == "tree":
@@ -599,11 +605,16 @@ LOG_ROWS = "SELECT seq, client_id, record, leaf_hash, root, signer, type, reques
 #: first process makes, besides reading and comparing the tables, checking every stored root and applying the rules:
 #: measured on 10^5 transfers (benchmarks/RESULTS.md), where it leaves the two processes about equal work.
 SPAWNED_SHARE = 0.1
+#: The log's columns as a :class:`Spawned` process reads them: what the records' own checks use (not the sequence
+#: number, request id and root, which the first process checks).
+_SPAWNED_ROWS = "SELECT NULL, NULL, record, leaf_hash, NULL, signer, type, request_sha256, time FROM log ORDER BY seq"
 #: Whether a SQLite ledger's verify may use a :class:`Spawned` process (else a forked one, :func:`check_split`).
 SPAWN = True
 #: The command of a :class:`Spawned` process: its arguments come pickled on its standard input.
-_SPAWN = ("import pickle, sys; a = pickle.load(sys.stdin.buffer); sys.path.insert(0, a[0]); "
+_SPAWN = ("import pickle, sys; a = pickle.load(sys.stdin.buffer); sys.path[:] = a[0]; "
           "from gep.ledger.records import _spawned; _spawned(int(sys.argv[1]), *a[1:])")
+#: Seconds a :class:`Spawned` process may take to begin its read transaction (writers wait until then) [s].
+BEGIN_WITHIN = 30
 
 
 class Spawned:
@@ -648,28 +659,35 @@ class Spawned:
         import pickle
         import subprocess
         import sys
+        import tempfile
         import threading
         from multiprocessing.connection import Connection
-        from pathlib import Path
 
         self.at = at
         self._begun: list = []
+        self._stderr = tempfile.TemporaryFile()  # what the process says if it fails (normally nothing)
         r, w = os.pipe()
         try:
-            self.proc = subprocess.Popen([sys.executable, "-c", _SPAWN, str(w)], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, pass_fds=(w,))
-            self.proc.stdin.write(pickle.dumps((str(Path(__file__).resolve().parents[2]), db, at, size, heads)))
+            # -P: the working directory is not put on the import path (a module there must not be imported); the
+            # process gets this one's import path instead
+            self.proc = subprocess.Popen([sys.executable, "-P", "-c", _SPAWN, str(w)], stdin=subprocess.PIPE, stderr=self._stderr, pass_fds=(w,))
+            self.proc.stdin.write(pickle.dumps((list(sys.path), db, at, size, heads)))
             self.proc.stdin.close()
         except (OSError, ValueError) as exc:
             os.close(r)
+            self._stderr.close()
             release()
             raise StorageError(f"cannot start verify's second process: {exc}", hint="run verify with one process") from exc
         finally:
             os.close(w)
         self.receive = Connection(r, writable=False)
 
-        def wait() -> None:  # the first message: the second process began reading (or failed)
+        def wait() -> None:  # the first message: the second process began reading (or failed, or did not begin in time)
             try:
-                self._begun.append(self.receive.recv())
+                if self.receive.poll(BEGIN_WITHIN):
+                    self._begun.append(self.receive.recv())
+                else:
+                    self._begun.append(("error", f"it did not begin reading the log within {BEGIN_WITHIN} s"))
             except (EOFError, OSError):
                 self._begun.append(("error", "it ended before reading the log"))
             finally:
@@ -678,11 +696,21 @@ class Spawned:
         self.thread = threading.Thread(target=wait, name="verify-begun", daemon=True)
         self.thread.start()
 
+    def began(self) -> bool:
+        """Wait until the process began its read transaction (True) or failed to (False: it is stopped)."""
+        self.thread.join()
+        if self._begun[0][0] == "begun":
+            return True
+        self.kill()
+        return False
+
     def kill(self) -> None:
         """Stop the process (when its results are not wanted) and wait for its end."""
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        self._stderr.close()
+        self.receive.close()
 
     def _first(self) -> None:
         self.thread.join()
@@ -690,9 +718,16 @@ class Spawned:
         if kind != "begun":
             raise StorageError(f"verify's second process failed: {value}", hint="run verify again")
 
+    def _failed(self) -> str:
+        """The last line the process wrote to its standard error, if any (after it ended)."""
+        self.proc.wait()
+        self._stderr.seek(0)
+        lines = self._stderr.read()[-2000:].decode("utf-8", "replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
     def results(self) -> tuple[Iterator[Chunk], Any]:
         """(the chunks, a function giving the :class:`Tree`) of the second process."""
-        return _results(self.receive, self.kill, self.proc.wait, self._first)
+        return _results(self.receive, self.kill, self.proc.wait, self._first, self._failed)
 
 
 def _spawned(fd: int, db: str, at: int, size: int, heads: tuple[str, list[dict]]) -> None:
@@ -707,7 +742,7 @@ def _spawned(fd: int, db: str, at: int, size: int, heads: tuple[str, list[dict]]
     try:
         conn = sqlite3.connect(db, timeout=60, isolation_level=None)
         conn.execute("BEGIN")
-        cur = conn.execute(LOG_ROWS)  # the snapshot is taken here, while the first process holds the write lock
+        cur = conn.execute(_SPAWNED_ROWS)  # the snapshot is taken here, while the first process holds the write lock
     except Exception as exc:  # noqa: BLE001 - reported to the first process, which raises
         send.send(("error", f"cannot read the log: {type(exc).__name__}: {exc}"))
         send.close()

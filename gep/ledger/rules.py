@@ -122,7 +122,7 @@ def instrument_info(kind: str, binding: str) -> dict:
     return {"kind": kind, "binding": binding, "expires": expires}
 
 
-@dataclass
+@dataclass(slots=True)
 class Context:
     """Facts from outside the log that a transaction depends on, recorded in its effects.
 

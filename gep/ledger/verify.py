@@ -153,7 +153,7 @@ def _diff(a: Any, b: Any, path: str = "effects") -> str:
 
 
 def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]], rp: Replay | None = None, sizes: Iterable[int] = (),
-           merkle_rows: list | None = None, processes: int | None = None, started: tuple | None = None) -> Replay:
+           merkle_rows: list | None = None, processes: int | None = None, started: tuple | None = None, meanwhile: Any = None) -> Replay:
     """Replay log rows ``(seq, client_id, record bytes, stored leaf hash, stored root)``, from a database followed by
     its columns ``signer, type, request_sha256, time`` (compared with the record by :mod:`gep.ledger.records`).
 
@@ -177,6 +177,10 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
         The result and the first failure reported are the same either way.
     started : tuple, optional
         The records' checks of these rows already started (:func:`start_checks`).
+    meanwhile : callable, optional
+        ``meanwhile(rp)``, called once the rules and the invariants are through and before the
+        tree (and with it :attr:`Replay.merkle_problem` and the roots) is taken from the records'
+        checks, which a second process sends last.
 
     Raises
     ------
@@ -188,22 +192,24 @@ def replay(rows: Iterable[tuple[int, str | None, bytes, str | None, str | None]]
     chunks, tree = started if started is not None else start_checks(rows, rp, sizes, merkle_rows is not None, processes)
     try:
         expect = _replay(rp, rows, chunks)
+        try:
+            end_commit(rp.state)
+        except LedgerError as exc:
+            raise AuditFailed(f"the log ends inside a batch: {exc.message}", seq=expect - 1) from exc
+        problems = check_invariants(rp.state)
+        if problems:
+            raise AuditFailed(f"invariant broken: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        if meanwhile is not None:
+            meanwhile(rp)
+        t = tree()  # a second process sends it after its last chunk: the state's own checks were made meanwhile
     finally:
         chunks.close()
-    t = tree()
     rp.frontier = merkle.Frontier(t.size, t.stack)
     rp.roots.update(t.roots)
     rp.state.verified |= t.verified
     rp.merkle_problem = records.merkle_problem(t.nodes, merkle_rows) if merkle_rows is not None else t.merkle
     if t.heads_signed is not None:  # checked by a spawned second process
         rp.heads_signed = t.heads_signed
-    try:
-        end_commit(rp.state)
-    except LedgerError as exc:
-        raise AuditFailed(f"the log ends inside a batch: {exc.message}", seq=expect - 1) from exc
-    problems = check_invariants(rp.state)
-    if problems:
-        raise AuditFailed(f"invariant broken: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     return rp
 
 
@@ -272,6 +278,8 @@ def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> i
         rp.leaves += chunk.leaves
         rows[at:at + chunk.size] = repeat(None, chunk.size)  # replayed: freed now, the memory reused as the state grows
         at += chunk.size
+        if at >= len(rows):  # the last: a second process's tree is taken later (replay's meanwhile)
+            break
     if at < len(rows):  # the checks stopped early, with a problem raised above: never reached
         raise AuditFailed("the records' own checks stopped before the end of the log", seq=rows[at][0])
     rp.last_time = last_time
@@ -448,6 +456,27 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
         finally:
             if release is not None:
                 release()
+        tables: dict = {"heads": stored}
+
+        def read_tables() -> None:
+            tables.update({
+                "meta": dict(tx.q("SELECT key, value FROM meta")),
+                "accounts": tx.q("SELECT id, kind, owner, seq, zone, role FROM accounts"),
+                "instruments": tx.q("SELECT id, kind, base_unit, display_unit, binding, seq FROM instruments"),
+                "caps": tx.q("SELECT seq, instrument, key, manifest_sha256, cap FROM caps WHERE seq > ?", p),
+                "postings": tx.q("SELECT seq, instrument, account, amount FROM postings WHERE seq > ? ORDER BY seq, instrument, account", p),
+                "balances": tx.q("SELECT account, instrument, amount FROM balances"),
+                "blocks": tx.q("SELECT instrument, start_serial, end_serial, holder, seq FROM blocks ORDER BY instrument, start_serial"),
+                "evidence_use": tx.q("SELECT seq, key, instrument, amount, cap FROM evidence_use WHERE seq > ?", p),
+                "prices": tx.q("SELECT seq, instrument, amount, price, time FROM prices WHERE seq > ?", p),
+                "trades": tx.q("SELECT seq, n, " + ", ".join(TRADE_FIELDS) + " FROM trades WHERE seq > ?", p),
+                "market": tx.q("SELECT kind, key, doc, seq FROM market"),
+            })
+
+        if spawned:
+            read_tables()  # while the second process starts
+            if not spawned[0].began():  # it could not begin its read: a forked process checks the records, as below
+                spawned.clear()
         if spawned:  # the columns of the records checked here; of the others, what the rules and the roots' check need
             at = spawned[0].at + records.CHUNK  # the split moves at most this far (to the end of a batch)
             rows = tx.q(records.LOG_ROWS + " LIMIT ?", (at,)) + tx.q("SELECT seq, client_id, record, NULL, root FROM log ORDER BY seq LIMIT -1 OFFSET ?", (at,))
@@ -457,24 +486,20 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             rows = [(int(s), c, bytes(r) if isinstance(r, (bytearray, memoryview)) else r, *rest) for s, c, r, *rest in rows]  # text: named by its check
         if since is None and rows:  # the records' checks start while the tables are read
             started.append(start_checks(rows, fresh, sizes, True, processes, records.LEDGER_SHARE, spawned[0] if spawned else None))
-        tables = {
-            "heads": stored,
-            "meta": dict(tx.q("SELECT key, value FROM meta")),
-            "accounts": tx.q("SELECT id, kind, owner, seq, zone, role FROM accounts"),
-            "instruments": tx.q("SELECT id, kind, base_unit, display_unit, binding, seq FROM instruments"),
-            "caps": tx.q("SELECT seq, instrument, key, manifest_sha256, cap FROM caps WHERE seq > ?", p),
-            "postings": tx.q("SELECT seq, instrument, account, amount FROM postings WHERE seq > ? ORDER BY seq, instrument, account", p),
-            "balances": tx.q("SELECT account, instrument, amount FROM balances"),
-            "blocks": tx.q("SELECT instrument, start_serial, end_serial, holder, seq FROM blocks ORDER BY instrument, start_serial"),
-            "evidence_use": tx.q("SELECT seq, key, instrument, amount, cap FROM evidence_use WHERE seq > ?", p),
-            "prices": tx.q("SELECT seq, instrument, amount, price, time FROM prices WHERE seq > ?", p),
-            "trades": tx.q("SELECT seq, n, " + ", ".join(TRADE_FIELDS) + " FROM trades WHERE seq > ?", p),
-            "market": tx.q("SELECT kind, key, doc, seq FROM market"),
-            "merkle": None if spawned else records.read_nodes(tx.q, tx.store.dialect, start, len(rows)),  # else read and compared by it
-            "history_before": history_digests(tx, start) if since is not None else None,
-            "history_after": history_digests(tx, len(rows)) if keep else None,
-        }
+        if len(tables) == 1:
+            read_tables()
+        tables["merkle"] = None if spawned else records.read_nodes(tx.q, tx.store.dialect, start, len(rows))  # else read and compared by it
+        tables["history_before"] = history_digests(tx, start) if since is not None else None
+        tables["history_after"] = history_digests(tx, len(rows)) if keep else None
         return rows, tables
+
+    compared: list[AuditFailed] = []
+
+    def compare(rp: Replay) -> None:  # every table but the Merkle nodes, while a second process finishes the tree
+        try:
+            _compare_tables(rp, tables)
+        except AuditFailed as exc:
+            compared.append(exc)
 
     with paused_gc():
         try:
@@ -485,8 +510,8 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             if since is None and not spawned:  # while the second process checks the records, whose first chunks it then finds ready
                 fresh.heads_signed = heads_mod.signed(ledger.registry, stored)
             sizes = {h["tree_size"] for h in stored} | given_sizes
-            rp = (replay(rows, fresh, sizes, tables["merkle"], started=started[0]) if since is None
-                  else _continue(rp0, since, rows, sizes, tables["merkle"]))
+            rp = (replay(rows, fresh, sizes, tables["merkle"], started=started[0], meanwhile=compare) if since is None
+                  else _continue(rp0, since, rows, sizes, tables["merkle"], compare))
         finally:
             stop()
         if since is not None:  # after the log's first records were shown to be the checkpoint's
@@ -496,7 +521,10 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
                               seq=start + 1 if since is not None and len(rows) > start else None,
                               hint="every commit signs one: heads were removed from the heads table")
         check_heads(rp, stored, heads, witnesses)
-        _compare_tables(rp, tables)
+        if compared:  # a table that differs, found while the tree was awaited: reported after the heads, as ever
+            raise compared[0]
+        if rp.merkle_problem is not None:  # the stored Merkle nodes against the recomputed tree (gep.ledger.records)
+            raise _table_differs(rp, "merkle", *rp.merkle_problem)
         summary = _summary(rp)
         summary["incremental_from"] = start if since is not None else None
         if keep:
@@ -609,7 +637,7 @@ def _restore(doc: Any, ledger: Any) -> Replay:
     return rp
 
 
-def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (), merkle_rows: list | None = None) -> Replay:
+def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (), merkle_rows: list | None = None, meanwhile: Any = None) -> Replay:
     """Check that the log starts with the checkpoint's records, then replay the rest."""
     n = rp.start
     if len(rows) < n:
@@ -628,7 +656,7 @@ def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (
     if root != doc["head"]["root_hash"]:
         raise AuditFailed(f"the log's first {n} transactions no longer hash to the checkpoint's verified head (history changed after it was verified)",
                           hint="run a full verify against the published heads to locate the change")
-    return replay(rows[n:], rp, sizes, merkle_rows)
+    return replay(rows[n:], rp, sizes, merkle_rows, meanwhile=meanwhile)
 
 
 def _log_size(tx: Any) -> int:
@@ -686,13 +714,18 @@ def _compare_tables(rp: Replay, t: dict) -> None:
         raise AuditFailed(f"a table holds a value of the wrong type ({exc})", hint="the database was edited outside the ledger") from exc
 
 
+def _table_differs(rp: Replay, table: str, what: str, seq: int | None = None) -> AuditFailed:
+    """The failure of a table that differs from the log (naming the transaction, when known)."""
+    cid = rp.records.get(seq, (None,))[0] if seq is not None else None
+    return AuditFailed(f"table {table} differs from the log: {what}", seq=seq, client_id=cid,
+                       hint="the database was edited outside the ledger; restore it from a backup or an export")
+
+
 def _compare(rp: Replay, t: dict) -> None:
     st = rp.state
 
     def fail(table: str, what: str, seq: int | None = None) -> AuditFailed:
-        cid = rp.records.get(seq, (None,))[0] if seq is not None else None
-        return AuditFailed(f"table {table} differs from the log: {what}", seq=seq, client_id=cid,
-                           hint="the database was edited outside the ledger; restore it from a backup or an export")
+        return _table_differs(rp, table, what, seq)
 
     meta = t["meta"]
     if meta.get("ledger_id") != st.ledger_id or meta.get("registry") != st.registry:
@@ -757,8 +790,6 @@ def _compare(rp: Replay, t: dict) -> None:
         k = sorted((x for x in set(market) | set(want_market) if market.get(x) != want_market.get(x)), key=repr)[0]
         seq = (want_market.get(k) or market.get(k))[1]
         raise fail("market", f"{k[0]} {k[1]} is {market.get(k, ('absent',))[0]}, the log gives {want_market.get(k, ('absent',))[0]}", seq)
-    if rp.merkle_problem is not None:  # compared with the recomputed tree by the records' checks (gep.ledger.records)
-        raise fail("merkle", *rp.merkle_problem)
 
 
 def export(ledger: Any) -> dict:

@@ -436,8 +436,12 @@ def test_a_spawned_second_process_reads_the_same_log_and_lets_writers_go_once_it
     assert verify_ledger(busy, processes=2)["size"] == want["size"] + 1
     monkeypatch.undo()
     monkeypatch.setattr(records, "SPAWN", True)
-    monkeypatch.setattr(records, "_SPAWN", "raise SystemExit(3)")  # started, then gone before reading
-    with pytest.raises(StorageError, match="verify's second process failed: it ended before reading the log"):
+    monkeypatch.setattr(records, "_SPAWN", "raise SystemExit(3)")  # started, then gone before reading: verify forks instead
+    assert verify_ledger(busy, processes=2)["size"] == want["size"] + 1
+    gone = ("import pickle, sys; a = pickle.load(sys.stdin.buffer); sys.path[:] = a[0]; from multiprocessing.connection import Connection; "
+            "Connection(int(sys.argv[1]), readable=False).send(('begun', None)); sys.stderr.write('boom: the disk went away\\n'); raise SystemExit(3)")
+    monkeypatch.setattr(records, "_SPAWN", gone)  # began, then gone: named in one line, with what it said
+    with pytest.raises(StorageError, match=r"verify's second process ended without its results \(boom: the disk went away\)"):
         verify_ledger(busy, processes=2)
     assert not any(t.name == "verify-begun" for t in threading.enumerate())
     writer.transfer(keyset.bob, CAP, "1 kg", "bob", "carol", id="after-verify")  # and the lock was released
@@ -448,3 +452,22 @@ def sqlite3_connect(path):
     import sqlite3
 
     return sqlite3.connect(str(path), timeout=0.1, isolation_level=None)
+
+
+def test_a_spawned_second_process_imports_nothing_from_the_working_directory(busy, monkeypatch, tmp_path):
+    """verify run from a folder holding modules named like the standard library's (a ledger folder received from
+    anyone) imports none of them: the second process gets this one's import path, without the working directory."""
+    from gep.ledger import records
+
+    if busy.store.dialect != "sqlite":
+        pytest.skip("a spawned process reads SQLite ledgers")
+    marker = tmp_path / "imported"
+    for name in ("pickle", "sqlite3", "msgspec", "gep"):
+        (tmp_path / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\nraise SystemExit(9)\n")
+    made = []
+    spawned = records.Spawned
+    monkeypatch.setattr(records, "Spawned", type("Counted", (spawned,), {"began": lambda self: made.append(spawned.began(self)) or made[-1]}))
+    monkeypatch.setattr(records, "SPAWN", True)
+    monkeypatch.chdir(tmp_path)
+    assert verify_ledger(busy, processes=2)["ok"]
+    assert made == [True] and not marker.exists()
