@@ -604,7 +604,7 @@ LOG_ROWS = "SELECT seq, client_id, record, leaf_hash, root, signer, type, reques
 #: With a second process that reads the log itself (:class:`Spawned`), the share of the log whose records' checks the
 #: first process makes, besides reading and comparing the tables, checking every stored root and applying the rules:
 #: measured on 10^5 transfers (benchmarks/RESULTS.md), where it leaves the two processes about equal work.
-SPAWNED_SHARE = 0.1
+SPAWNED_SHARE = 0.08
 #: The log's columns as a :class:`Spawned` process reads them: what the records' own checks use (not the sequence
 #: number, request id and root, which the first process checks).
 _SPAWNED_ROWS = "SELECT NULL, NULL, record, leaf_hash, NULL, signer, type, request_sha256, time FROM log ORDER BY seq"
@@ -613,8 +613,57 @@ SPAWN = True
 #: The command of a :class:`Spawned` process: its arguments come pickled on its standard input.
 _SPAWN = ("import pickle, sys; a = pickle.load(sys.stdin.buffer); sys.path[:] = a[0]; "
           "from gep.ledger.records import _spawned; _spawned(int(sys.argv[1]), *a[1:])")
+#: How a :class:`Spawned` process is started: ``-P``, the working directory is not put on the import path (a module
+#: there must not be imported); ``-S``, no site initialisation (the process gets this one's import path, this one's gep first).
+_PYTHON_FLAGS = ("-P", "-S")
 #: Seconds a :class:`Spawned` process may take to begin its read transaction (writers wait until then) [s].
 BEGIN_WITHIN = 30
+
+
+class _Pipe:
+    """One end of the pipe between verify's processes: ``send`` and ``recv`` objects, ``poll``, ``close``.
+
+    Each message is a 4-byte big-endian length then the pickle (as :mod:`multiprocessing.connection`
+    frames them); a :class:`Spawned` process starts faster without importing that module.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd: int | None = fd
+
+    def send(self, obj: Any) -> None:
+        import pickle
+        import struct
+
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(struct.pack("!I", len(data)) + data)
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def _read(self, n: int) -> bytes:
+        parts, left = [], n
+        while left:
+            part = os.read(self.fd, min(left, 1 << 20))
+            if not part:
+                raise EOFError
+            parts.append(part)
+            left -= len(part)
+        return b"".join(parts)
+
+    def recv(self) -> Any:
+        import pickle
+        import struct
+
+        return pickle.loads(self._read(struct.unpack("!I", self._read(4))[0]))
+
+    def poll(self, timeout: float) -> bool:
+        import select
+
+        return bool(select.select([self.fd], [], [], timeout)[0])
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 class Spawned:
@@ -661,17 +710,16 @@ class Spawned:
         import sys
         import tempfile
         import threading
-        from multiprocessing.connection import Connection
+        from pathlib import Path
 
         self.at = at
         self._begun: list = []
         self._stderr = tempfile.TemporaryFile()  # what the process says if it fails (normally nothing)
         r, w = os.pipe()
         try:
-            # -P: the working directory is not put on the import path (a module there must not be imported); the
-            # process gets this one's import path instead
-            self.proc = subprocess.Popen([sys.executable, "-P", "-c", _SPAWN, str(w)], stdin=subprocess.PIPE, stderr=self._stderr, pass_fds=(w,))
-            self.proc.stdin.write(pickle.dumps((list(sys.path), db, at, size, heads)))
+            self.proc = subprocess.Popen([sys.executable, *_PYTHON_FLAGS, "-c", _SPAWN, str(w)], stdin=subprocess.PIPE, stderr=self._stderr, pass_fds=(w,))
+            here = str(Path(__file__).resolve().parents[2])  # this gep (an editable install is found by a hook that -S leaves out)
+            self.proc.stdin.write(pickle.dumps(([here] + [q for q in sys.path if q != here], db, at, size, heads)))
             self.proc.stdin.close()
         except (OSError, ValueError) as exc:
             os.close(r)
@@ -680,7 +728,7 @@ class Spawned:
             raise StorageError(f"cannot start verify's second process: {exc}", hint="run verify with one process") from exc
         finally:
             os.close(w)
-        self.receive = Connection(r, writable=False)
+        self.receive = _Pipe(r)
 
         def wait() -> None:  # the first message: the second process began reading (or failed, or did not begin in time)
             try:
@@ -734,11 +782,9 @@ def _spawned(fd: int, db: str, at: int, size: int, heads: tuple[str, list[dict]]
     """The :class:`Spawned` process: begin a read transaction, say so, then check the log as it is read."""
     import sqlite3
     from itertools import chain
-    from multiprocessing.connection import Connection
-
     from gep.ledger.heads import signed
 
-    send = Connection(fd, readable=False)
+    send = _Pipe(fd)
     try:
         conn = sqlite3.connect(db, timeout=60, isolation_level=None)
         conn.execute("BEGIN")

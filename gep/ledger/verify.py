@@ -85,7 +85,7 @@ class Replay:
         self.times: dict[int, str] = {}  # seq -> record time
         self.data: list[bytes] = []  # record bytes of the first `start` records (checkpoint replays)
         self.ids: dict[tuple[str, str], int] = {}  # (signer, client id) -> seq
-        self.records: dict[int, tuple[str, str]] = {}  # seq -> (client id, type)
+        self.records: dict[int, str] = {}  # seq -> client id (for the messages)
         self.heads_checked = 0
         self.last_time = ""  # time of the last record replayed (the ledger's clock never goes back)
         self.merkle_problem: tuple[str, int] | None = None  # the stored Merkle nodes against the recomputed tree
@@ -274,7 +274,7 @@ def _replay(rp: Replay, rows: list[tuple], chunks: Iterator[records.Chunk]) -> i
                 raise AuditFailed("the stored tree root after this transaction differs from the recomputed RFC 6962 root", seq=seq, client_id=rid)
             ids[(signer, rid)] = seq
             times[seq] = t
-            kinds[seq] = (rid, request["type"])
+            kinds[seq] = rid
         rp.leaves += chunk.leaves
         rows[at:at + chunk.size] = repeat(None, chunk.size)  # replayed: freed now, the memory reused as the state grows
         at += chunk.size
@@ -350,13 +350,13 @@ def check_heads(rp: Replay, stored: list[dict], given: list[tuple[str, dict]], w
         else:
             what = f"the log's first {size} transactions hash to {rp.root_at(size)[:16]}…, the head says {h['root_hash'][:16]}… (history rewritten, reordered or rolled back)"
         raise AuditFailed(f"{name} (tree size {size}) does not match the log: {what}; first differing {where}", seq=lo + 1,
-                          client_id=rp.records.get(lo + 1, (None,))[0],
+                          client_id=rp.records.get(lo + 1),
                           hint="the database was changed after the head was signed: restore it from a copy that matches the published heads")
     if stored:
         top = max(h["tree_size"] for h in stored)
         if top != n:
             raise AuditFailed(f"transactions {top + 1}..{n} are covered by no registry-signed tree head (the newest stored head is of size {top})",
-                              seq=top + 1, client_id=rp.records.get(top + 1, (None,))[0],
+                              seq=top + 1, client_id=rp.records.get(top + 1),
                               hint="every commit signs a head: these were written without the registry key, or history from here on was rewritten")
     rp.heads_checked = len(signed)
     return len(signed)
@@ -716,7 +716,7 @@ def _compare_tables(rp: Replay, t: dict) -> None:
 
 def _table_differs(rp: Replay, table: str, what: str, seq: int | None = None) -> AuditFailed:
     """The failure of a table that differs from the log (naming the transaction, when known)."""
-    cid = rp.records.get(seq, (None,))[0] if seq is not None else None
+    cid = rp.records.get(seq) if seq is not None else None
     return AuditFailed(f"table {table} differs from the log: {what}", seq=seq, client_id=cid,
                        hint="the database was edited outside the ledger; restore it from a backup or an export")
 

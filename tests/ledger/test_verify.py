@@ -438,8 +438,8 @@ def test_a_spawned_second_process_reads_the_same_log_and_lets_writers_go_once_it
     monkeypatch.setattr(records, "SPAWN", True)
     monkeypatch.setattr(records, "_SPAWN", "raise SystemExit(3)")  # started, then gone before reading: verify forks instead
     assert verify_ledger(busy, processes=2)["size"] == want["size"] + 1
-    gone = ("import pickle, sys; a = pickle.load(sys.stdin.buffer); sys.path[:] = a[0]; from multiprocessing.connection import Connection; "
-            "Connection(int(sys.argv[1]), readable=False).send(('begun', None)); sys.stderr.write('boom: the disk went away\\n'); raise SystemExit(3)")
+    gone = ("import pickle, sys; a = pickle.load(sys.stdin.buffer); sys.path[:] = a[0]; from gep.ledger.records import _Pipe; "
+            "_Pipe(int(sys.argv[1])).send(('begun', None)); sys.stderr.write('boom: the disk went away\\n'); raise SystemExit(3)")
     monkeypatch.setattr(records, "_SPAWN", gone)  # began, then gone: named in one line, with what it said
     with pytest.raises(StorageError, match=r"verify's second process ended without its results \(boom: the disk went away\)"):
         verify_ledger(busy, processes=2)
