@@ -175,7 +175,7 @@ class Checks:
     Parameters
     ----------
     rows : sequence or iterable of tuple
-        The rows, in log order (an iterable when read as they are checked: :func:`spawn_checks`).
+        The rows, in log order (an iterable when read as they are checked: :class:`Spawned`).
     frontier : Frontier
         The tree before the first row (empty, or a checkpoint's); not changed.
     verified : set
@@ -623,8 +623,8 @@ BEGIN_WITHIN = 30
 class _Pipe:
     """One end of the pipe between verify's processes: ``send`` and ``recv`` objects, ``poll``, ``close``.
 
-    Each message is a 4-byte big-endian length then the pickle (as :mod:`multiprocessing.connection`
-    frames them); a :class:`Spawned` process starts faster without importing that module.
+    Each message is its pickle's length (4 bytes, big-endian) then the pickle: what
+    :mod:`multiprocessing.connection` does, without importing it (a :class:`Spawned` process starts sooner).
     """
 
     def __init__(self, fd: int) -> None:

@@ -471,3 +471,44 @@ def test_a_spawned_second_process_imports_nothing_from_the_working_directory(bus
     monkeypatch.chdir(tmp_path)
     assert verify_ledger(busy, processes=2)["ok"]
     assert made == [True] and not marker.exists()
+
+
+def test_verify_with_a_spawned_process_while_a_writer_commits_all_along(busy, keyset, monkeypatch):
+    """A writer committing transfers without pause while verify runs: each verify sees one snapshot in both processes
+    (it passes, and names a log no shorter than the last), and the writer is never refused for long."""
+    import threading
+
+    from gep.ledger import records
+    from gep.ledger.ledger import Ledger
+
+    if busy.store.dialect != "sqlite":
+        pytest.skip("a spawned process reads SQLite ledgers")
+    monkeypatch.setattr(records, "SPAWN", True)
+    monkeypatch.setattr(records, "SPAWNED_SHARE", 0.3)
+    writer = Ledger.open(busy.store.path, head_key=keyset.registry, clock=busy.clock)
+    stop, wrote, errors = threading.Event(), [], []
+
+    def write():
+        k = 0
+        while not stop.is_set():
+            try:
+                wrote.append(writer.transfer(keyset.alice, CAP, "1 kg", "alice", "bob", id=f"w-{k}").seq)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+                return
+            k += 1
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        sizes = []
+        for _ in range(4):
+            summary = verify_ledger(busy, processes=2)
+            assert summary["ok"]
+            sizes.append(summary["size"])
+    finally:
+        stop.set()
+        thread.join()
+        writer.close()
+    assert not errors and sizes == sorted(sizes) and len(wrote) > 4
+    assert verify_ledger(busy, processes=1)["size"] == max(wrote)
