@@ -756,6 +756,10 @@ class Spawned:
         """Stop the process (when its results are not wanted) and wait for its end."""
         if self.proc.poll() is None:
             self.proc.kill()
+        self._ended()
+
+    def _ended(self) -> None:
+        """Wait for the process's end; close what this one kept open for it."""
         self.proc.wait()
         self._stderr.close()
         self.receive.close()
@@ -775,7 +779,7 @@ class Spawned:
 
     def results(self) -> tuple[Iterator[Chunk], Any]:
         """(the chunks, a function giving the :class:`Tree`) of the second process."""
-        return _results(self.receive, self.kill, self.proc.wait, self._first, self._failed)
+        return _results(self.receive, self.kill, self._ended, self._first, self._failed)
 
 
 def _spawned(fd: int, db: str, at: int, size: int, heads: tuple[str, list[dict]]) -> None:

@@ -512,3 +512,19 @@ def test_verify_with_a_spawned_process_while_a_writer_commits_all_along(busy, ke
         writer.close()
     assert not errors and sizes == sorted(sizes) and len(wrote) > 4
     assert verify_ledger(busy, processes=1)["size"] == max(wrote)
+
+
+def test_verify_with_a_spawned_process_leaves_no_file_open(busy, monkeypatch):
+    """A service verifying again and again keeps no pipe or file of the second processes open."""
+    import os
+
+    from gep.ledger import records
+
+    if busy.store.dialect != "sqlite" or not os.path.isdir("/proc/self/fd"):
+        pytest.skip("a spawned process reads SQLite ledgers; open files counted in /proc")
+    monkeypatch.setattr(records, "SPAWN", True)
+    verify_ledger(busy, processes=2)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        verify_ledger(busy, processes=2)
+    assert len(os.listdir("/proc/self/fd")) == before
