@@ -500,10 +500,15 @@ def check_split(checks: Checks, share: float | None = None, spawned: "Spawned | 
                 if chunk.problem is not None or chunk.root_problem is not None:
                     return
             got = m
+            leaf = merkle.leaf_hash
             for chunk in roots.chunks(rows, m, later):
-                got += chunk.size
-                if got > len(rows):  # a spawned process read more: not reached while the lock keeps writers out (Spawned)
+                if got + chunk.size > len(rows):  # a spawned process read more: not reached while the lock keeps writers out (Spawned)
                     raise StorageError("the log changed while verify read it (its second process read more records)", hint="run verify again")
+                # the rules apply to the bytes read here: those the spawned process checked (the same, unless the file was
+                # written around SQLite's locks between the two reads)
+                if spawned is not None and b"".join(leaf(row[2]) if type(row[2]) is bytes else bytes(32) for row in rows[got:got + len(chunk.leaves) // 32]) != chunk.leaves:
+                    raise StorageError("the log changed while verify read it (a record's bytes differ between its two reads)", hint="run verify again")
+                got += chunk.size
                 yield chunk
         finally:
             later.close()
@@ -604,7 +609,7 @@ LOG_ROWS = "SELECT seq, client_id, record, leaf_hash, root, signer, type, reques
 #: With a second process that reads the log itself (:class:`Spawned`), the share of the log whose records' checks the
 #: first process makes, besides reading and comparing the tables, checking every stored root and applying the rules:
 #: measured on 10^5 transfers (benchmarks/RESULTS.md), where it leaves the two processes about equal work.
-SPAWNED_SHARE = 0.08
+SPAWNED_SHARE = 0.05
 #: The log's columns as a :class:`Spawned` process reads them: what the records' own checks use (not the sequence
 #: number, request id and root, which the first process checks).
 _SPAWNED_ROWS = "SELECT NULL, NULL, record, leaf_hash, NULL, signer, type, request_sha256, time FROM log ORDER BY seq"
@@ -675,7 +680,8 @@ class Spawned:
     the log in chunks as it checks them and shares no memory with the first process. It checks
     the records after the first ``at`` (moved to the end of the batch there, :func:`split_point`),
     whose leaves it hashes for the tree; the first process checks those and every stored root
-    (:func:`check_split`), and this one reads and compares the stored Merkle nodes and checks the
+    (:func:`check_split`), and that the records it applies the rules to hash to the leaves sent
+    (the same bytes); this one reads and compares the stored Merkle nodes and checks the
     signatures of the stored heads (``heads``: the registry key the database names, and the heads).
 
     Both must see the same log. The caller holds the database's write lock from before its own

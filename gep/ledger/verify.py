@@ -479,7 +479,7 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
                 spawned.clear()
         if spawned:  # the columns of the records checked here; of the others, what the rules and the roots' check need
             at = spawned[0].at + records.CHUNK  # the split moves at most this far (to the end of a batch)
-            rows = tx.q(records.LOG_ROWS + " LIMIT ?", (at,)) + tx.q("SELECT seq, client_id, record, NULL, root FROM log ORDER BY seq LIMIT -1 OFFSET ?", (at,))
+            rows = tx.q(records.LOG_ROWS + " LIMIT ?", (at,)) + tx.q(_RULES_ROWS + " LIMIT -1 OFFSET ?", (at,))
         else:
             rows = tx.q(records.LOG_ROWS)
         if rows and not (type(rows[0][0]) is int and type(rows[0][2]) is bytes):  # SQLite gives these types; other drivers may not
@@ -657,6 +657,10 @@ def _continue(rp: Replay, doc: dict, rows: list[tuple], sizes: Iterable[int] = (
         raise AuditFailed(f"the log's first {n} transactions no longer hash to the checkpoint's verified head (history changed after it was verified)",
                           hint="run a full verify against the published heads to locate the change")
     return replay(rows[n:], rp, sizes, merkle_rows, meanwhile=meanwhile)
+
+
+#: The log's columns the rules and the roots' check need, of the records a spawned second process checks.
+_RULES_ROWS = "SELECT seq, client_id, record, NULL, root FROM log ORDER BY seq"
 
 
 def _log_size(tx: Any) -> int:

@@ -528,3 +528,21 @@ def test_verify_with_a_spawned_process_leaves_no_file_open(busy, monkeypatch):
     for _ in range(3):
         verify_ledger(busy, processes=2)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_the_rules_apply_only_to_bytes_the_spawned_process_checked(busy, monkeypatch):
+    """Were the file written around SQLite's locks between the two processes' reads (simulated: this process reads
+    another record's bytes at one place), verify says the log changed while it read it, and applies nothing unchecked."""
+    from gep.ledger import records
+    from gep.ledger import verify as V
+    from gep.ledger.errors import StorageError
+
+    if busy.store.dialect != "sqlite":
+        pytest.skip("a spawned process reads SQLite ledgers")
+    monkeypatch.setattr(records, "SPAWN", True)
+    monkeypatch.setattr(records, "SPAWNED_SHARE", 0.0)
+    monkeypatch.setattr(records, "CHUNK", 4)  # the first process reads the records' bytes itself from the fifth on
+    monkeypatch.setattr(V, "_RULES_ROWS", "SELECT seq, client_id, CASE WHEN seq = 9 THEN (SELECT record FROM log WHERE seq = 10) ELSE record END, "
+                                          "NULL, root FROM log ORDER BY seq")
+    with pytest.raises(StorageError, match="a record's bytes differ between its two reads"):
+        verify_ledger(busy, processes=2)
