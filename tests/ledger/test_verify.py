@@ -491,8 +491,9 @@ def test_verify_with_a_spawned_process_while_a_writer_commits_all_along(busy, ke
     def write():
         k = 0
         while not stop.is_set():
+            key, src, dst = (keyset.alice, "alice", "bob") if k % 2 == 0 else (keyset.bob, "bob", "alice")  # balances never run out
             try:
-                wrote.append(writer.transfer(keyset.alice, CAP, "1 kg", "alice", "bob", id=f"w-{k}").seq)
+                wrote.append(writer.transfer(key, CAP, "1 kg", src, dst, id=f"w-{k}").seq)
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
                 return
