@@ -528,7 +528,7 @@ def test_verify_with_a_spawned_process_leaves_no_file_open(busy, monkeypatch):
     before = len(os.listdir("/proc/self/fd"))
     for _ in range(3):
         verify_ledger(busy, processes=2)
-    assert len(os.listdir("/proc/self/fd")) == before
+    assert len(os.listdir("/proc/self/fd")) <= before  # (files of earlier tests may be collected meanwhile)
 
 
 def test_the_rules_apply_only_to_bytes_the_spawned_process_checked(busy, monkeypatch):
