@@ -792,6 +792,7 @@ def _spawned(fd: int, db: str, at: int, size: int, heads: tuple[str, list[dict]]
     """The :class:`Spawned` process: begin a read transaction, say so, then check the log as it is read."""
     import sqlite3
     from itertools import chain
+
     from gep.ledger.heads import signed
 
     send = _Pipe(fd)
@@ -804,9 +805,13 @@ def _spawned(fd: int, db: str, at: int, size: int, heads: tuple[str, list[dict]]
         send.close()
         return
     send.send(("begun", None))
-    # first what the first process needs only at the end, while it reads the tables and checks its own part
-    signatures = signed(*heads)
-    nodes = read_nodes(lambda sql, p: conn.execute(sql, p).fetchall(), "sqlite", 0, size)  # row by row unless size is the log's
+    try:  # first what the first process needs only at the end, while it reads the tables and checks its own part
+        signatures = signed(*heads)
+        nodes = read_nodes(lambda sql, p: conn.execute(sql, p).fetchall(), "sqlite", 0, size)  # row by row unless size is the log's
+    except Exception as exc:  # noqa: BLE001 - reported to the first process, which raises
+        send.send(("error", f"cannot read the Merkle nodes: {type(exc).__name__}: {exc}"))
+        send.close()
+        return
 
     def fetched() -> Iterator[tuple]:
         while rows := cur.fetchmany(CHUNK):
