@@ -331,7 +331,9 @@ def read_nodes(q: Any, dialect: str, start: int, n: int) -> "list | JoinedNodes"
     if sql is not None:
         spans = node_spans(start, n)
         levels = q(sql, (start,))
-        if [(int(level), idx, lo, hi) for level, idx, _, lo, hi in levels] == [(level, ",".join(map(str, range(lo, hi))), 64, 64) for level, lo, hi in spans] \
+        # as many indices as the spans hold, level by level, before the wanted indices are written out (n may be anything)
+        if [(int(level), idx.count(",") + 1 if type(idx) is str else None) for level, idx, *_ in levels] == [(level, hi - lo) for level, lo, hi in spans] \
+                and [(idx, lo, hi) for _, idx, _, lo, hi in levels] == [(",".join(map(str, range(lo, hi))), 64, 64) for _, lo, hi in spans] \
                 and all(type(h) is str for _, _, h, _, _ in levels):
             return JoinedNodes(spans, "".join(h for _, _, h, _, _ in levels))
     return q("SELECT level, idx, hash FROM merkle WHERE (idx + 1) * (1 << level) > ? ORDER BY level, idx", (start,))

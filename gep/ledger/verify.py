@@ -666,7 +666,7 @@ _RULES_ROWS = "SELECT seq, client_id, record, NULL, root FROM log ORDER BY seq"
 def _log_size(tx: Any) -> int:
     """The log's highest sequence number (its length, unless edited; only the division of verify's work depends on it)."""
     n = tx.one("SELECT max(seq) FROM log")[0]
-    return n if type(n) is int else 0
+    return n if type(n) is int and n > 0 else 0
 
 
 def _is_int(value: Any) -> bool:

@@ -547,3 +547,25 @@ def test_the_rules_apply_only_to_bytes_the_spawned_process_checked(busy, monkeyp
                                           "NULL, root FROM log ORDER BY seq")
     with pytest.raises(StorageError, match="a record's bytes differ between its two reads"):
         verify_ledger(busy, processes=2)
+
+
+@pytest.mark.parametrize("seq", [-5, 2**62, "'12'"])
+def test_an_edited_last_sequence_number_gives_the_same_failure_with_a_spawned_process(busy, monkeypatch, seq):
+    """The second process's share is sized from the highest sequence number: edited (negative, huge, text), it is
+    only a size; verify names the same failure as in one process."""
+    from gep.ledger import records
+
+    if busy.store.dialect != "sqlite":
+        pytest.skip("a spawned process reads SQLite ledgers")
+    t = target_of(busy)
+    raw_execute(t, drop_append_only(t, "log"))
+    n = len(busy.rows())
+    raw_execute(t, f"UPDATE log SET seq = {seq} WHERE seq = {n}")
+    with pytest.raises(AuditFailed) as one:
+        verify_ledger(busy, processes=1)
+    monkeypatch.setattr(records, "SPAWN", True)
+    for share in (0.0, 0.5):
+        monkeypatch.setattr(records, "SPAWNED_SHARE", share)
+        with pytest.raises(AuditFailed) as two:
+            verify_ledger(busy, processes=2)
+        assert (two.value.line(), two.value.seq) == (one.value.line(), one.value.seq)
