@@ -502,13 +502,12 @@ def check_split(checks: Checks, share: float | None = None, spawned: "Spawned | 
                 if chunk.problem is not None or chunk.root_problem is not None:
                     return
             got = m
-            leaf = merkle.leaf_hash
             for chunk in roots.chunks(rows, m, later):
                 if got + chunk.size > len(rows):  # a spawned process read more: not reached while the lock keeps writers out (Spawned)
                     raise StorageError("the log changed while verify read it (its second process read more records)", hint="run verify again")
                 # the rules apply to the bytes read here: those the spawned process checked (the same, unless the file was
                 # written around SQLite's locks between the two reads)
-                if spawned is not None and b"".join(leaf(row[2]) if type(row[2]) is bytes else bytes(32) for row in rows[got:got + len(chunk.leaves) // 32]) != chunk.leaves:
+                if spawned is not None and b"".join(record_leaf(row[2]) for row in rows[got:got + len(chunk.leaves) // 32]) != chunk.leaves:
                     raise StorageError("the log changed while verify read it (a record's bytes differ between its two reads)", hint="run verify again")
                 got += chunk.size
                 yield chunk
@@ -773,10 +772,8 @@ class Spawned:
         self.receive.close()
 
     def _first(self) -> None:
-        self.thread.join()
-        kind, value = self._begun[0]
-        if kind != "begun":
-            raise StorageError(f"verify's second process failed: {value}", hint="run verify again")
+        if not self.began():
+            raise StorageError(f"verify's second process failed: {self._begun[0][1]}", hint="run verify again")
 
     def _failed(self) -> str:
         """The last line the process wrote to its standard error, if any (after it ended)."""

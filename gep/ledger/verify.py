@@ -486,7 +486,7 @@ def verify_ledger(ledger: Any, heads: Iterable[tuple[str, dict]] = (), witnesses
             rows = [(int(s), c, bytes(r) if isinstance(r, (bytearray, memoryview)) else r, *rest) for s, c, r, *rest in rows]  # text: named by its check
         if since is None and rows:  # the records' checks start while the tables are read
             started.append(start_checks(rows, fresh, sizes, True, processes, records.LEDGER_SHARE, spawned[0] if spawned else None))
-        if len(tables) == 1:
+        if "meta" not in tables:  # not read yet (no spawned process)
             read_tables()
         tables["merkle"] = None if spawned else records.read_nodes(tx.q, tx.store.dialect, start, len(rows))  # else read and compared by it
         tables["history_before"] = history_digests(tx, start) if since is not None else None
