@@ -569,3 +569,28 @@ def test_an_edited_last_sequence_number_gives_the_same_failure_with_a_spawned_pr
         with pytest.raises(AuditFailed) as two:
             verify_ledger(busy, processes=2)
         assert (two.value.line(), two.value.seq) == (one.value.line(), one.value.seq)
+
+
+def test_a_spawned_process_that_cannot_read_or_begin_in_time_leaves_the_records_to_a_forked_one(busy, monkeypatch):
+    """The second process cannot read the log, or does not begin within BEGIN_WITHIN: verify checks the records with a
+    forked process instead and gives what one process gives; one that cannot read the Merkle nodes is named in one line."""
+    import time
+
+    from gep.ledger import records
+    from gep.ledger.errors import StorageError
+
+    if busy.store.dialect != "sqlite":
+        pytest.skip("a spawned process reads SQLite ledgers")
+    want = verify_ledger(busy, processes=1)
+    monkeypatch.setattr(records, "SPAWN", True)
+    prefix = "import pickle, sys; a = pickle.load(sys.stdin.buffer); sys.path[:] = a[0]; from gep.ledger import records; "
+    monkeypatch.setattr(records, "_SPAWN", prefix + "records._SPAWNED_ROWS = 'SELECT nothing FROM nowhere'; records._spawned(int(sys.argv[1]), *a[1:])")
+    assert verify_ledger(busy, processes=2) == want
+    monkeypatch.setattr(records, "BEGIN_WITHIN", 0.5)
+    monkeypatch.setattr(records, "_SPAWN", prefix + "import time; time.sleep(30); records._spawned(int(sys.argv[1]), *a[1:])")
+    t = time.monotonic()
+    assert verify_ledger(busy, processes=2) == want
+    assert time.monotonic() - t < 10  # the sleeping process was stopped, not waited for
+    monkeypatch.setattr(records, "_SPAWN", prefix + "records._JOINED_NODES['sqlite'] = 'SELECT nothing FROM nowhere'; records._spawned(int(sys.argv[1]), *a[1:])")
+    with pytest.raises(StorageError, match=r"verify's second process failed: cannot read the Merkle nodes: OperationalError"):
+        verify_ledger(busy, processes=2)
