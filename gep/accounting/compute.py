@@ -271,8 +271,9 @@ def account_landscape(
     results, cells, parcels = parcels_mod.parcel_account(ls, results, cells, lambda res: assemble(res, methods, ls.zones, valuation))
     account = assemble(results, methods, ls.zones, valuation, gdp, parcels)
     cell_ds = xr.Dataset(cells)
-    cell_ds.update(parcels_mod.extra_cells(ls, results, account.data["value"], sums))
-    cell_ds.update(parcels_mod.service_values(ls, results, account.data["value"], sums))  # maps/<service>_value.tif
+    values = parcels_mod.service_values(ls, results, account.data["value"], sums)  # maps/<service>_value.tif
+    cell_ds.update(parcels_mod.extra_cells(ls, results, account.data["value"], sums, values))
+    cell_ds.update(values)
     for name in ("class_index", "zone_index", "cell_area"):
         cell_ds[name] = _clean_cell(ls.grid[name], ls.grid[name].attrs.get("units", ""))
     cell_ds.attrs.update({k: ls.grid.attrs[k] for k in ("crs", "transform") if k in ls.grid.attrs})

@@ -25,11 +25,11 @@ from gep.units import convert, magnitude
 CELL_DIMS = ("y", "x")
 
 
-def _take(table: np.ndarray, idx: Any) -> Any:
-    """``table[idx]`` with index -1 (nodata) giving 0; numpy or dask."""
-    padded = np.append(np.asarray(table, dtype=np.float64), 0.0)
+def _take(table: np.ndarray, idx: Any, outside: float | int = 0.0, dtype: Any = np.float64) -> Any:
+    """``table[idx]`` as ``dtype`` with index -1 (nodata) giving ``outside``; numpy or dask."""
+    padded = np.append(np.asarray(table, dtype=dtype), np.asarray(outside, dtype=dtype))
     if hasattr(idx, "map_blocks"):
-        return idx.map_blocks(lambda b: padded[b], dtype=np.float64)
+        return idx.map_blocks(lambda b: padded[b], dtype=padded.dtype)
     return padded[idx]
 
 
@@ -182,10 +182,11 @@ class Landscape:
     def n_zones(self) -> int:
         return len(self.zones)
 
-    def per_cell(self, table: np.ndarray, name: str = "", unit: str = "") -> xr.DataArray:
-        """Broadcast a per-class table (legend order) onto the cells; 0 outside."""
+    def per_cell(self, table: np.ndarray, name: str = "", unit: str = "", outside: float | int = 0.0, dtype: Any = np.float64) -> xr.DataArray:
+        """Broadcast a per-class table (legend order) onto the cells as ``dtype``; ``outside`` outside the region
+        (one look-up: no per-cell temporary of another type)."""
         idx = self.grid["class_index"]
-        out = xr.DataArray(_take(table, self._positions()), dims=idx.dims, coords=idx.coords, name=name or None)
+        out = xr.DataArray(_take(table, self._positions(), outside, dtype), dims=idx.dims, coords=idx.coords, name=name or None)
         if unit:
             out.attrs["units"] = unit
         return out

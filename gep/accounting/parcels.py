@@ -198,6 +198,9 @@ def basis_sums(ls: Landscape, results: dict[str, ServiceResult]) -> dict[str, An
     return out
 
 
+_GEP_VALUE_ATTRS = {"units": "CNY/yr", "long_name": "GEP per cell (account values shared out over cells)"}
+
+
 def cell_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.DataArray, sums: dict[str, Any] | None = None) -> xr.DataArray:
     """Value of each cell [CNY/yr]: every zone × ecosystem value shared out over its cells.
 
@@ -235,7 +238,7 @@ def cell_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.Data
             total += part
         else:
             total = total + part
-    return xr.DataArray(total, dims=("y", "x"), coords={k: ls.grid[k] for k in ("y", "x") if k in ls.grid.coords}, name="gep_value", attrs={"units": "CNY/yr", "long_name": "GEP per cell (account values shared out over cells)"})
+    return xr.DataArray(total, dims=("y", "x"), coords={k: ls.grid[k] for k in ("y", "x") if k in ls.grid.coords}, name="gep_value", attrs=dict(_GEP_VALUE_ATTRS))
 
 
 def service_values(ls: Landscape, results: dict[str, ServiceResult], value: xr.DataArray, sums: dict[str, Any] | None = None) -> dict[str, xr.DataArray]:
@@ -316,18 +319,24 @@ def parcel_account(ls: Landscape, results: dict[str, ServiceResult], cells: dict
     return apportion(results, ls, w), out_cells, parcels
 
 
-def extra_cells(ls: Landscape, results: dict[str, ServiceResult], value: xr.DataArray, sums: dict[str, Any] | None = None) -> dict[str, xr.DataArray]:
+def extra_cells(ls: Landscape, results: dict[str, ServiceResult], value: xr.DataArray, sums: dict[str, Any] | None = None,
+                values: dict[str, xr.DataArray] | None = None) -> dict[str, xr.DataArray]:
     """Per-cell outputs added to ``cells.nc``: value per cell, ecosystem index, land cover, parcel weight.
 
-    ``sums`` are the :func:`basis_sums` of ``results`` if already computed.
+    ``sums`` are the :func:`basis_sums` of ``results`` if already computed; ``values`` their
+    :func:`service_values` if already computed. The value per cell of a run of one service is that service's
+    (the same numbers as :func:`cell_values` gives, to the bit: the same operations in the same order), not
+    computed twice.
     """
     out = {}
-    v = cell_values(ls, results, value, sums)
-    out["gep_value"] = v.astype(np.float32).assign_attrs(v.attrs)
-    inside = ls.grid["class_index"] >= 0
-    eco = ls.per_cell(ls.legend.ecosystem_index.astype(np.float64)).where(inside, -1).astype(np.int16)
+    if values is not None and len(values) == 1 and len(results) == 1:
+        v = next(iter(values.values())).assign_attrs(**_GEP_VALUE_ATTRS)
+    else:
+        v = cell_values(ls, results, value, sums)
+    out["gep_value"] = v.astype(np.float32, copy=False).assign_attrs(v.attrs)
+    eco = ls.per_cell(ls.legend.ecosystem_index, outside=-1, dtype=np.int16)
     out["ecosystem_index"] = eco.assign_attrs(long_name="ecosystem type index (-1 outside)", flag_meanings=" ".join(ECOSYSTEMS))
-    lc = ls.per_cell(ls.legend.codes.astype(np.float64)).where(inside, 0).astype(np.int32)
+    lc = ls.per_cell(ls.legend.codes, outside=0, dtype=np.int32)
     out["landcover"] = lc.assign_attrs(long_name="land-cover code after the scenario's changes (0 outside)")
     if ls.parcel is not None:
         out["parcel_weight"] = xr.DataArray(ls.parcel.weights.astype(np.float32), dims=("y", "x"), attrs={"units": "1", "long_name": "fraction of the cell inside the parcel"})

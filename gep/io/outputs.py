@@ -159,6 +159,13 @@ def _chunk_bytes(block, rows: int, cache: dict) -> tuple[bytes, int]:
     return out
 
 
+def copy_file(source: Path, path: Path) -> None:
+    """Write ``path`` as a copy of ``source`` (bytes only: an output written once and copied, not computed twice)."""
+    import shutil
+
+    shutil.copyfile(source, path)
+
+
 def write_text(text: str, path: Path) -> None:
     path.write_text(text, encoding="utf-8")
 

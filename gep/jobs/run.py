@@ -10,7 +10,7 @@ is run by :mod:`gep.jobs.series`, one year at a time through :func:`compute`.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -239,6 +239,14 @@ def map_layers(result: RunResult) -> dict[str, str]:
     return layers
 
 
+def map_copies(result: RunResult) -> dict[str, str]:
+    """``maps/`` files written as a copy of another, by file name: a run of one service has one value per cell,
+    its ``<service>_value.tif`` is ``gep_value.tif`` (the same numbers:
+    :func:`gep.accounting.parcels.extra_cells`), compressed once and copied."""
+    values = [sid for sid in result.enabled if f"value_{sid}" in result.cells]
+    return {f"{values[0]}_value.tif": "gep_value.tif"} if len(values) == 1 and map_layers(result) else {}
+
+
 def _write_maps(result: RunResult, folder: Path, maps: MapsPass | None) -> list[str]:
     """The chart, ``maps/*.tif`` (Cloud-Optimised GeoTIFFs of the layers streamed by :func:`write_cells`,
     NaN outside the region: :func:`map_layers`) and the GEP map; the names written.
@@ -261,7 +269,9 @@ def _write_maps(result: RunResult, folder: Path, maps: MapsPass | None) -> list[
     names = ["value_by_service_zone.png"]
     if maps is None:
         return names
-    return names + [f"maps/{name}" for name in maps.writers] + ["gep_map.png"]
+    for name, source in maps.copies.items():
+        outputs.copy_file(folder / "maps" / source, folder / "maps" / name)
+    return names + [f"maps/{name}" for name in [*maps.writers, *maps.copies]] + ["gep_map.png"]
 
 
 def _write_report(result: RunResult, folder: Path, shown: Path, names: list[str]) -> None:
@@ -299,6 +309,7 @@ class MapsPass:
     cell_area: np.ndarray
     zone_index: np.ndarray | None
     sums: dict[int, float]
+    copies: dict[str, str] = field(default_factory=dict)  # file name → the file it is a copy of (:func:`map_copies`)
 
     def total(self) -> float:
         """GEP of the grid [CNY/yr]: the blocks' sums (float64) added in the order of their rows."""
@@ -322,6 +333,8 @@ def write_cells(result: RunResult, path: Path, maps_dir: Path | None = None) -> 
     """
     cells = raster.georeferenced(result.cells)
     layers = map_layers(result) if maps_dir is not None else {}
+    copies = {name: source for name, source in map_copies(result).items() if name in layers}
+    layers = {name: var for name, var in layers.items() if name not in copies}
     shape = (cells.sizes["y"], cells.sizes["x"])
     in_file = [n for n in cells.data_vars if cells[n].dims == ("y", "x") and not str(n).startswith("value_")]
     digests = {n: provenance.Digest(shape, DIGEST_TOLERANCE) for n in in_file}
@@ -334,9 +347,12 @@ def write_cells(result: RunResult, path: Path, maps_dir: Path | None = None) -> 
         maps_dir.mkdir()
         step = charts.map_step(shape)
         drawn = (len(range(0, shape[0], step)), len(range(0, shape[1], step)))
+        described = {source: f"{cells[layers[source]].attrs.get('long_name', layers[source])}; also {name}: the run's only service"
+                     for name, source in copies.items()}
         maps = MapsPass({name: raster.CogWriter(maps_dir / name, shape, cells.attrs["crs"], cells.attrs["transform"], cells[var].attrs.get("units", ""),
-                                                cells[var].attrs.get("long_name", var)) for name, var in layers.items()},
-                        shape, np.empty(drawn, np.float32), np.empty(drawn, np.float64), np.empty(drawn, np.int32) if "zone_index" in cells else None, {})
+                                                described.get(name, cells[var].attrs.get("long_name", var))) for name, var in layers.items()},
+                        shape, np.empty(drawn, np.float32), np.empty(drawn, np.float64), np.empty(drawn, np.int32) if "zone_index" in cells else None, {},
+                        copies)
         sampled = {"maps/gep_value.tif": maps.value, "cell_area": maps.cell_area, "zone_index": maps.zone_index}
 
     def observe(name: str, row0: int, block: np.ndarray) -> None:

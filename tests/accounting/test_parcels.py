@@ -109,3 +109,28 @@ def test_value_maps_by_service_add_up_to_the_gep_map_and_the_account(landscape, 
         assert float(maps[f"value_{sid}"].values.astype(np.float64).sum()) == pytest.approx(float(acc.data["value"].sel(service=sid).sum()), rel=1e-6, abs=1e-3)
     total = sum(m.values.astype(np.float64) for m in maps.values())
     np.testing.assert_allclose(total, apportion.cell_values(landscape, res, acc.data["value"]).values, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("sid", ["provisioning", "water_conservation"])  # shared by area; by its own map
+def test_a_run_of_one_service_takes_its_value_map_as_the_gep_map_to_the_bit(landscape, coef, sid):
+    res = {sid: results_of(landscape, coef)[sid]}
+    acc = value(res, landscape, coef)
+    values = apportion.service_values(landscape, res, acc.data["value"])
+    cells = apportion.extra_cells(landscape, res, acc.data["value"], values=values)
+    expected = apportion.cell_values(landscape, res, acc.data["value"]).values.astype(np.float32)
+    assert cells["gep_value"].dtype == np.float32 and cells["gep_value"].attrs["long_name"].startswith("GEP per cell")
+    np.testing.assert_array_equal(cells["gep_value"].values, expected)  # not only close: the same numbers
+    np.testing.assert_array_equal(cells["gep_value"].values, values[f"value_{sid}"].values)
+
+
+def test_ecosystem_index_and_land_cover_of_each_cell_and_outside(make_landscape, coef):
+    zones = ZONES.copy()
+    zones[0, 0] = 0  # outside the region
+    ls = make_landscape(CODES, zones, {"precipitation": (P, "mm/yr"), "et": (ET, "mm/yr"), "storm_rainfall": (P * 0.2, "mm/yr")}, cell_size=100.0)
+    res = {sid: BY_ID[sid].compute(ls, coef, m, SWITCHES) for sid, m in SERVICES if sid != "provisioning"}
+    acc = assemble(res, dict(SERVICES), ls.zones, Valuation(coef.price_index, "cpi", 2022))
+    cells = apportion.extra_cells(ls, res, acc.data["value"])
+    assert cells["landcover"].dtype == np.int32 and cells["ecosystem_index"].dtype == np.int16
+    np.testing.assert_array_equal(cells["landcover"].values, np.where(zones > 0, CODES, 0))
+    eco = ls.legend.ecosystem_index[np.searchsorted(ls.legend.codes, CODES)]
+    np.testing.assert_array_equal(cells["ecosystem_index"].values, np.where(zones > 0, eco, -1))

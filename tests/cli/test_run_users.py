@@ -140,6 +140,22 @@ def test_a_run_writes_maps_report_and_georeferenced_cells(gep, tiny, tmp_path):
     assert {"report.html", "maps/gep_value.tif", "gep_map.png"} <= set(manifest["outputs"])
 
 
+def test_a_run_of_one_service_writes_its_value_map_once_as_the_gep_map(gep, tiny, tmp_path):
+    import rasterio
+
+    path = tiny.make(tmp_path)
+    path.write_text(path.read_text().replace('enabled = ["provisioning", "water_conservation"]', 'enabled = ["water_conservation"]'))
+    out = tmp_path / "run"
+    _run_json(gep, path, "--out", out)
+    one, gep_map = (out / "maps" / "water_conservation_value.tif").read_bytes(), (out / "maps" / "gep_value.tif").read_bytes()
+    assert one == gep_map  # compressed once, copied
+    with rasterio.open(out / "maps" / "gep_value.tif") as src:
+        assert "water_conservation_value.tif" in src.tags()["long_name"] and src.tags()["units"] == "CNY/yr"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["outputs"]["maps/water_conservation_value.tif"] == manifest["outputs"]["maps/gep_value.tif"]
+    assert sorted(p.name for p in (out / "maps").iterdir()) == ["gep_value.tif", "water_conservation.tif", "water_conservation_value.tif"]
+
+
 def test_report_embeds_a_font_with_every_chinese_character_it_shows(gep, tiny, tmp_path):
     import base64
     import io
