@@ -174,10 +174,12 @@ def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def hashes(folder: Path, names: list[str]) -> dict[str, str]:
-    """SHA-256 of the files ``names`` in ``folder`` (several at once: :func:`gep.io.files.sha256_files`)."""
-    names = sorted(names)
-    return dict(zip(names, sha256_files(folder / n for n in names)))
+def hashes(folder: Path, names: list[str], known: dict[str, str] | None = None) -> dict[str, str]:
+    """SHA-256 of the files ``names`` in ``folder`` (several at once: :func:`gep.io.files.sha256_files`), but for
+    those ``known`` already (by name: taken as they were written, e.g. :meth:`gep.io.raster.CogWriter.finish`)."""
+    known = {n: known[n] for n in names if n in (known or {})}
+    rest = sorted(n for n in names if n not in known)
+    return dict(sorted({**known, **dict(zip(rest, sha256_files(folder / n for n in rest)))}.items()))
 
 
 def read_run(folder: Path) -> tuple[xr.Dataset, xr.Dataset | None, dict | None]:

@@ -657,14 +657,18 @@ class CogWriter:
             n = os.pwrite(self._fd, data, offset)
             data, offset = data[n:], offset + n
 
-    def finish(self, at_once: int = 1) -> None:
-        """Write the COG from the blocks written (with its overviews, :func:`overview_levels`) and remove the raw files.
+    def finish(self, at_once: int = 1) -> str:
+        """Write the COG from the blocks written (with its overviews, :func:`overview_levels`), remove the raw files
+        and return the COG's SHA-256 (read while its pages are still cached, on this thread: beside the other maps
+        being finished rather than after all of them).
 
         ``at_once``: COGs finished at the same time on other threads (GDAL's block cache, one for the
         process, is sized for all of them: :data:`COG_CACHE_BYTES` each).
         """
         import rasterio
         import rasterio.shutil
+
+        from gep.io.files import sha256_file
 
         os.close(self._fd)
         self._fd = None
@@ -688,6 +692,7 @@ class CogWriter:
                 rasterio.shutil.copy(vrt, self.path, driver="COG", **{k: v for k, v in options.items() if v is not None})
         finally:
             self.discard()
+        return sha256_file(self.path)
 
     def _vrt(self, raw: Path, shape: tuple[int, int], overviews: str = "", georeferenced: bool = False) -> str:
         """A VRT describing a raw float32 file of ``shape`` (the map, with its grid, tags and ``overviews``; or one of its overviews)."""

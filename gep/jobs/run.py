@@ -200,10 +200,14 @@ def write(result: RunResult, out_dir: Path | None, command: str = KIND) -> Writt
     folder = Path(out_dir) if out_dir else (sc.output_dir or Path("runs")) / run_id(sc, result.coef, parcel)
     with output_folder(folder, KIND, refuse_other_region(parcel)) as tmp:
         names, cell_digests, maps = _write_tables(result, tmp)
-        names += _write_maps(result, tmp, maps)
-        names.append("report.html")
-        _write_report(result, tmp, folder, names)
-        manifest, _, _ = mf.write(tmp, build_manifest(result, command, tmp, outputs.hashes(tmp, names), cell_digests))
+        with ThreadPoolExecutor(1) as beside:  # the tables and cells.nc (written whole by now) hashed while the maps are made
+            tables = beside.submit(outputs.hashes, tmp, list(names))
+            written, map_hashes = _write_maps(result, tmp, maps)
+            names += written
+            names.append("report.html")
+            _write_report(result, tmp, folder, names)
+            known = {**tables.result(), **map_hashes}
+        manifest, _, _ = mf.write(tmp, build_manifest(result, command, tmp, outputs.hashes(tmp, names, known), cell_digests))
     return Written(result, folder, manifest)
 
 
@@ -247,9 +251,10 @@ def map_copies(result: RunResult) -> dict[str, str]:
     return {f"{values[0]}_value.tif": "gep_value.tif"} if len(values) == 1 and map_layers(result) else {}
 
 
-def _write_maps(result: RunResult, folder: Path, maps: MapsPass | None) -> list[str]:
+def _write_maps(result: RunResult, folder: Path, maps: MapsPass | None) -> tuple[list[str], dict[str, str]]:
     """The chart, ``maps/*.tif`` (Cloud-Optimised GeoTIFFs of the layers streamed by :func:`write_cells`,
-    NaN outside the region: :func:`map_layers`) and the GEP map; the names written.
+    NaN outside the region: :func:`map_layers`) and the GEP map; the names written and the maps' SHA-256 by name
+    (each taken on the thread that finished the map).
 
     The COGs are finished on a thread per core while this thread draws the two charts: GDAL compresses
     with the GIL released, matplotlib draws with it held, so the charts cost little wall time beside the maps.
@@ -264,14 +269,14 @@ def _write_maps(result: RunResult, folder: Path, maps: MapsPass | None) -> list[
         if maps is not None:
             charts.gep_map(maps.value, maps.cell_area, maps.zone_index, transform, bool(raster.is_geographic(crs)), folder / "gep_map.png",
                            f"GEP per cell: {sc.name} {sc.year}", total=maps.total(), shape=maps.shape)
-    for f in finished:
-        f.result()
+    digests = {f"maps/{name}": f.result() for name, f in zip(maps.writers if maps is not None else [], finished)}
     names = ["value_by_service_zone.png"]
     if maps is None:
-        return names
+        return names, digests
     for name, source in maps.copies.items():
         outputs.copy_file(folder / "maps" / source, folder / "maps" / name)
-    return names + [f"maps/{name}" for name in [*maps.writers, *maps.copies]] + ["gep_map.png"]
+        digests[f"maps/{name}"] = digests[f"maps/{source}"]  # the same bytes
+    return names + [f"maps/{name}" for name in [*maps.writers, *maps.copies]] + ["gep_map.png"], digests
 
 
 def _write_report(result: RunResult, folder: Path, shown: Path, names: list[str]) -> None:

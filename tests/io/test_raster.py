@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import warnings
 
@@ -52,7 +53,7 @@ def test_a_cog_written_from_blocks_in_any_order_holds_the_map_its_grid_tags_and_
     cog = raster.CogWriter(path, values.shape, "EPSG:32650", (30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0), units="tC", long_name="carbon stock")
     for row0, row1 in ((900, 1100), (0, 300), (600, 900), (300, 600)):  # blocks of whole rows, in the order threads hand them over
         cog.write(row0, values[row0:row1])
-    cog.finish()
+    assert cog.finish() == hashlib.sha256(path.read_bytes()).hexdigest()  # the digest of the file written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stock.tif"]  # the raw file and its VRT are gone
     with rasterio.open(path) as src:
         assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG" and src.profile["compress"] == "deflate"
