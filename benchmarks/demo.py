@@ -1,4 +1,4 @@
-"""``gep run --demo`` from two source trees, side by side: whole processes, alternately, several rounds.
+"""``gep run --demo`` (or ``gep run SCENARIO``) from two source trees, side by side: whole processes, alternately, several rounds.
 
 Each tree runs as a fresh ``python -m gep.cli run --demo --out <tmp>`` with ``PYTHONPATH=<tree>`` (an exported
 commit, e.g. ``git archive <commit> | tar -x -C <dir>``, or a worktree), in the same environment; the order
@@ -10,6 +10,7 @@ untimed run of each tree comes first (file caches; the report's font subset cach
 Usage::
 
     python benchmarks/demo.py /work/scratch/base /work/wt/mine --rounds 3 --json demo.json
+    python benchmarks/demo.py /work/scratch/base /work/wt/mine --scenario gvi/data-8000/carbon.toml --rounds 2
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from pathlib import Path
 ENV_PASS = ("PATH", "HOME", "LANG", "LC_ALL", "XDG_CACHE_HOME", "GEP_CACHE_DIR", "TMPDIR")
 
 
-def run_once(tree: Path, work: Path) -> dict:
-    """One whole ``gep run --demo`` from ``tree``: wall, user, system [s], peak RSS [MiB], load when it started."""
+def run_once(tree: Path, work: Path, scenario: Path | None = None) -> dict:
+    """One whole ``gep run --demo`` (or ``gep run scenario``) from ``tree``: wall, user, system [s], peak RSS [MiB],
+    load when it started."""
     out = work / "run"
     shutil.rmtree(out, ignore_errors=True)
     env = {k: os.environ[k] for k in ENV_PASS if k in os.environ}
@@ -38,13 +40,14 @@ def run_once(tree: Path, work: Path) -> dict:
     start = time.perf_counter()
     # -P and a neutral working folder: gep is imported from PYTHONPATH, never from the folder the script runs in
     proc = subprocess.Popen([sys.executable, "-P", "-c", "import sys; from gep.cli import main; sys.argv[0] = 'gep'; sys.exit(main())",
-                             "run", "--demo", "--out", str(out)], env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "run", str(scenario) if scenario else "--demo", "--out", str(out)], env=env, cwd=work, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     err = proc.stderr.read().decode(errors="replace")
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise SystemExit(f"gep run --demo from {tree} failed ({proc.returncode}):\n{err[-2000:]}")
+        raise SystemExit(f"gep run {scenario or '--demo'} from {tree} failed ({proc.returncode}):\n{err[-2000:]}")
     return {"wall_s": wall, "user_s": usage.ru_utime, "sys_s": usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024, "load": load}
 
 
@@ -54,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("after", type=Path, help="the other source tree")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", type=Path, help="write every run's figures here")
+    ap.add_argument("--scenario", type=Path, help="run this scenario file instead of the demo")
     args = ap.parse_args(argv)
+    scenario = args.scenario.resolve() if args.scenario else None
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     for name, tree in trees.items():  # each tree's own gep, not an installed one
         found = subprocess.run([sys.executable, "-P", "-c", "import gep; print(gep.__file__)"], env={**os.environ, "PYTHONPATH": str(tree)},
@@ -65,11 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gep-demo-bench-") as tmp:
         work = Path(tmp)
         for name, tree in trees.items():
-            run_once(tree, work)  # warm-up, not timed
+            run_once(tree, work, scenario)  # warm-up, not timed
         for r in range(args.rounds):
             order = list(trees) if r % 2 == 0 else list(reversed(trees))
             for name in order:
-                fig = run_once(trees[name], work)
+                fig = run_once(trees[name], work, scenario)
                 runs[name].append(fig)
                 print(f"round {r + 1} {name:6s} wall {fig['wall_s']:6.2f} s  user {fig['user_s']:6.2f} s  sys {fig['sys_s']:5.2f} s  "
                       f"peak {fig['peak_mib']:6.0f} MiB  load {fig['load']:.1f}", flush=True)
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         line.append(f"cpu {statistics.median(cpu):.2f} ({min(cpu):.2f}–{max(cpu):.2f}) s")
         print(f"  {name:6s} " + "; ".join(line))
     if args.json:
-        args.json.write_text(json.dumps({"trees": {k: str(v) for k, v in trees.items()}, "runs": runs}, indent=1))
+        args.json.write_text(json.dumps({"trees": {k: str(v) for k, v in trees.items()}, "scenario": str(scenario or "--demo"), "runs": runs}, indent=1))
     return 0
 
 
