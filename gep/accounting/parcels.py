@@ -329,7 +329,7 @@ def extra_cells(ls: Landscape, results: dict[str, ServiceResult], value: xr.Data
     computed twice.
     """
     out = {}
-    if values is not None and len(values) == 1 and len(results) == 1:
+    if values is not None and len(results) == 1:
         v = next(iter(values.values())).assign_attrs(**_GEP_VALUE_ATTRS)
     else:
         v = cell_values(ls, results, value, sums)

@@ -263,13 +263,13 @@ def _write_maps(result: RunResult, folder: Path, maps: MapsPass | None) -> tuple
     crs, transform = cells.attrs.get("crs"), cells.attrs.get("transform")
     threads = execution.threads()
     with ThreadPoolExecutor(threads) as pool:  # one map per core; leaving waits for every map, a chart's error too
-        writers = maps.writers.values() if maps is not None else []
-        finished = [pool.submit(w.finish, min(threads, len(writers))) for w in writers]
+        writers = maps.writers if maps is not None else {}
+        finished = {f"maps/{name}": pool.submit(w.finish, min(threads, len(writers))) for name, w in writers.items()}
         charts.value_by_service_zone(acc.table(), folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {format_money(acc.gep)}/yr")
         if maps is not None:
             charts.gep_map(maps.value, maps.cell_area, maps.zone_index, transform, bool(raster.is_geographic(crs)), folder / "gep_map.png",
                            f"GEP per cell: {sc.name} {sc.year}", total=maps.total(), shape=maps.shape)
-    digests = {f"maps/{name}": f.result() for name, f in zip(maps.writers if maps is not None else [], finished)}
+    digests = {name: f.result() for name, f in finished.items()}
     names = ["value_by_service_zone.png"]
     if maps is None:
         return names, digests
@@ -338,7 +338,7 @@ def write_cells(result: RunResult, path: Path, maps_dir: Path | None = None) -> 
     """
     cells = raster.georeferenced(result.cells)
     layers = map_layers(result) if maps_dir is not None else {}
-    copies = {name: source for name, source in map_copies(result).items() if name in layers}
+    copies = map_copies(result) if layers else {}
     layers = {name: var for name, var in layers.items() if name not in copies}
     shape = (cells.sizes["y"], cells.sizes["x"])
     in_file = [n for n in cells.data_vars if cells[n].dims == ("y", "x") and not str(n).startswith("value_")]

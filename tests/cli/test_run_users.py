@@ -4,6 +4,7 @@ unrelated regions (issue 16)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -153,6 +154,8 @@ def test_a_run_of_one_service_writes_its_value_map_once_as_the_gep_map(gep, tiny
         assert "water_conservation_value.tif" in src.tags()["long_name"] and src.tags()["units"] == "CNY/yr"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["outputs"]["maps/water_conservation_value.tif"] == manifest["outputs"]["maps/gep_value.tif"]
+    for name, digest in manifest["outputs"].items():  # hashed as each was written (maps, tables) or at the end: the files' bytes
+        assert digest == hashlib.sha256((out / name).read_bytes()).hexdigest(), name
     assert sorted(p.name for p in (out / "maps").iterdir()) == ["gep_value.tif", "water_conservation.tif", "water_conservation_value.tif"]
 
 
