@@ -21,9 +21,26 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
 
 
 def write_netcdf(ds: xr.Dataset, path: Path) -> None:
-    """NetCDF4 (h5netcdf) with zlib compression of every data variable."""
+    """NetCDF4 (h5netcdf) with zlib compression of every data variable.
+
+    Written through xarray's h5netcdf store (``Dataset.dump_to_store``): the same bytes as ``Dataset.to_netcdf``,
+    which first asks whether dask's scheduler is a ``dask.distributed`` client and so imports it (0.16 s of every
+    run; benchmarks/RESULTS.md, session 11). The store takes HDF5's lock (every write to the file holds it), not the
+    lock xarray would choose by asking the same question; lazy (dask) variables are computed and written by the
+    store's writer.
+    """
+    from xarray.backends import H5NetCDFStore
+    from xarray.backends.common import ArrayWriter
+    from xarray.backends.locks import HDF5_LOCK
+
     encoding = {v: {"zlib": True, "complevel": 4} for v in ds.data_vars if ds[v].dtype.kind in "fiu"}
-    ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+    store = H5NetCDFStore.open(path, mode="w", lock=HDF5_LOCK)
+    try:
+        writer = ArrayWriter()
+        ds.dump_to_store(store, writer=writer, encoding=encoding)
+        writer.sync()
+    finally:
+        store.close()
 
 
 #: Deflate level of the per-cell layers: on the demo's class-patterned maps zlib's level 1 took 0.5-0.8 ×
@@ -115,9 +132,11 @@ def write_cells(ds: xr.Dataset, path: Path, rows: int, observe=None, threads: in
                 datasets[name].id.write_direct_chunk((row0, 0), chunk, filter_mask=mask)
 
         arrays = [ds[n].data if hasattr(ds[n].data, "map_blocks") else dsa.from_array(ds[n].data, chunks=(rows, -1)) for n in computed]
-        # the writing threads compute, digest and compress the blocks; HDF5 writes one chunk at a time
+        # the writing threads compute, digest and compress the blocks; HDF5 writes one chunk at a time. Rechunked by
+        # tasks, as dask does without a dask.distributed client (named, dask imports dask.distributed to look for one)
         targets = [_Sink(n, store) for n in computed]
-        dask.compute(dsa.store([a.rechunk((rows, -1)) for a in arrays], targets, lock=False, compute=False), scheduler=dask.threaded.get, num_workers=threads)
+        blocks = [a.rechunk((rows, -1), method="tasks") for a in arrays]
+        dask.compute(dsa.store(blocks, targets, lock=False, compute=False), scheduler=dask.threaded.get, num_workers=threads)
 
 
 class _Sink:
