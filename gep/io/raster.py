@@ -657,13 +657,16 @@ class CogWriter:
             n = os.pwrite(self._fd, data, offset)
             data, offset = data[n:], offset + n
 
-    def finish(self, at_once: int = 1) -> str:
+    def finish(self, at_once: int = 1, threads: int = 1) -> str:
         """Write the COG from the blocks written (with its overviews, :func:`overview_levels`), remove the raw files
         and return the COG's SHA-256 (read while its pages are still cached, on this thread: beside the other maps
         being finished rather than after all of them).
 
         ``at_once``: COGs finished at the same time on other threads (GDAL's block cache, one for the
-        process, is sized for all of them: :data:`COG_CACHE_BYTES` each).
+        process, is sized for all of them: :data:`COG_CACHE_BYTES` each). ``threads``: GDAL threads deflating this
+        COG's tiles (``NUM_THREADS``; the file's bytes are the same, the tiles are written in order): COGs finished
+        together share the cores, and the last one left no longer runs on one core while the others idle (the
+        8000² water-yield benchmark's three maps: 15.85 → 15.39 s with 2; benchmarks/RESULTS.md, session 11).
         """
         import rasterio
         import rasterio.shutil
@@ -689,7 +692,7 @@ class CogWriter:
             vrt.write_text(self._vrt(self._raw, self.shape, overviews, georeferenced=True), encoding="utf-8")
             options = COG_OPTIONS if worth_compressing(self._raw) else dict(COG_OPTIONS, compress="NONE", level=None)
             with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_BYTES * max(1, at_once)):
-                rasterio.shutil.copy(vrt, self.path, driver="COG", **{k: v for k, v in options.items() if v is not None})
+                rasterio.shutil.copy(vrt, self.path, driver="COG", num_threads=max(1, int(threads)), **{k: v for k, v in options.items() if v is not None})
         finally:
             self.discard()
         return sha256_file(self.path)

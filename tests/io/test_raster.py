@@ -68,6 +68,22 @@ def test_a_cog_written_from_blocks_in_any_order_holds_the_map_its_grid_tags_and_
     assert np.isnan(half[:20]).all()
 
 
+def test_a_cog_deflated_on_several_threads_is_the_same_file(tmp_path):
+    rng = np.random.default_rng(8)
+    values = rng.integers(0, 40, size=(1500, 1300)).astype(np.float32) * np.float32(0.25)  # deflated, many tiles
+    values[:, :100] = np.nan
+    grid = ("EPSG:32650", (30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0))
+    digests = []
+    for threads in (1, 2, 4):
+        cog = raster.CogWriter(tmp_path / f"t{threads}.tif", values.shape, *grid, units="m**3", long_name="water yield")
+        cog.write(0, values)
+        digests.append(cog.finish(threads=threads))
+    assert len(set(digests)) == 1
+    with rasterio.open(tmp_path / "t4.tif") as src:
+        assert src.profile["compress"] == "deflate"
+        np.testing.assert_array_equal(src.read(1), values)
+
+
 def test_a_cog_not_finished_leaves_no_file(tmp_path):
     cog = raster.CogWriter(tmp_path / "x.tif", (4, 3), "EPSG:32650", (30.0, 0.0, 0.0, 0.0, -30.0, 0.0))
     cog.write(0, np.ones((4, 3), dtype=np.float32))
