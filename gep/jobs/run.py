@@ -256,16 +256,18 @@ def _write_maps(result: RunResult, folder: Path, maps: MapsPass | None) -> tuple
     NaN outside the region: :func:`map_layers`) and the GEP map; the names written and the maps' SHA-256 by name
     (each taken on the thread that finished the map).
 
-    The COGs are finished on a thread per core, each deflated by GDAL on as many threads (so that the last map
-    left uses every core), while this thread draws the two charts: GDAL compresses with the GIL released,
-    matplotlib draws with it held, so the charts cost little wall time beside the maps.
+    The COGs are finished on a thread per core (the last one to start deflated by GDAL on every core, so that it
+    does not run on one core alone once the others are done) while this thread draws the two charts: GDAL
+    compresses with the GIL released, matplotlib draws with it held, so the charts cost little wall time beside
+    the maps.
     """
     sc, cells, acc = result.scenario, result.cells, result.account
     crs, transform = cells.attrs.get("crs"), cells.attrs.get("transform")
     threads = execution.threads()
     with ThreadPoolExecutor(threads) as pool:  # one map per core; leaving waits for every map, a chart's error too
         writers = maps.writers if maps is not None else {}
-        finished = {f"maps/{name}": pool.submit(w.finish, min(threads, len(writers)), threads) for name, w in writers.items()}
+        last = list(writers)[-1:]  # deflated on every core: when it starts, no other map is left to start
+        finished = {f"maps/{name}": pool.submit(w.finish, min(threads, len(writers)), threads if name in last else 1) for name, w in writers.items()}
         charts.value_by_service_zone(acc.table(), folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {format_money(acc.gep)}/yr")
         if maps is not None:
             charts.gep_map(maps.value, maps.cell_area, maps.zone_index, transform, bool(raster.is_geographic(crs)), folder / "gep_map.png",
