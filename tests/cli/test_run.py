@@ -10,6 +10,7 @@ import json
 import shutil
 
 import numpy as np
+import pytest
 
 from tests.cli.hostile import HOSTILE_PLAIN
 
@@ -173,3 +174,22 @@ def test_hostile_numbers_on_chunks_and_workers(tmp_path, tiny, gep):
             result = gep.invoke("run", path, "--out", tmp_path / "out", option, value)
             gep.assert_user_error(result, option)
             assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_run_does_not_import_dask_distributed(tmp_path):
+    """Without a cluster asked for, the demo run (blocks rechunked for cells.nc, account.nc written) leaves
+    ``dask.distributed`` unimported: xarray's ``to_netcdf`` and dask's ``rechunk`` would import it to look for a client."""
+    import subprocess
+    import sys
+
+    probe = tmp_path / "probe.py"
+    probe.write_text("import atexit, sys\n"
+                     "atexit.register(lambda: print('distributed imported:', 'distributed' in sys.modules, flush=True))\n"
+                     "from gep.cli import main\n"
+                     f"sys.argv = ['gep', 'run', '--demo', '--out', {str(tmp_path / 'run')!r}, '--json']\n"
+                     "main()\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "run" / "account.nc").is_file() and (tmp_path / "run" / "cells.nc").is_file()
+    assert out.stdout.splitlines()[-1] == "distributed imported: False"
