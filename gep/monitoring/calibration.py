@@ -368,14 +368,25 @@ def _solve(problem: Problem, theta0: np.ndarray, free: np.ndarray | None = None,
     lo, hi = problem.bounds
     pattern = problem.info.setdefault("sparsity", sparsity(problem))
     if free is None:
-        return least_squares(lambda th: residuals(problem, th), theta0, bounds=(lo, hi), method="trf", x_scale="jac", jac_sparsity=pattern)
+        return least_squares(lambda th: residuals(problem, th), theta0, bounds=(lo, hi), method="trf", x_scale="jac", **_sparse(pattern))
     full = fixed.copy()
 
     def fun(sub: np.ndarray) -> np.ndarray:
         full[free] = sub
         return residuals(problem, full)
 
-    return least_squares(fun, theta0[free], bounds=(lo[free], hi[free]), method="trf", x_scale="jac", jac_sparsity=pattern.tocsc()[:, free])
+    return least_squares(fun, theta0[free], bounds=(lo[free], hi[free]), method="trf", x_scale="jac", **_sparse(pattern.tocsc()[:, free]))
+
+
+def _sparse(pattern) -> dict:
+    """``least_squares``'s Jacobian sparsity for ``pattern`` (observations × free parameters), none for one parameter.
+
+    A sparsity pattern makes the trust-region reflective method solve each step in a two-dimensional subspace
+    (``tr_solver="lsmr"``); with one free parameter (a profile of a two-parameter fit) that subspace has one
+    dimension and SciPy 1.17.1 fails in ``solve_trust_region_2d`` (``IndexError``) once the trust region shrinks
+    below the Newton step. One column has nothing to group, so the dense solver (``"exact"``) is as cheap.
+    """
+    return {"jac_sparsity": pattern} if pattern.shape[1] > 1 else {}
 
 
 def fit(problem: Problem, profile: bool = False, level: float = 0.95) -> dict:
