@@ -664,10 +664,7 @@ class CogWriter:
 
         ``at_once``: COGs finished at the same time on other threads (GDAL's block cache, one for the
         process, is sized for all of them: :data:`COG_CACHE_BYTES` each). ``threads``: GDAL threads deflating this
-        COG's tiles (``NUM_THREADS``; the same bytes, the tiles written in order): the last map of a run to start
-        gets every core rather than running on one alone once the others are done (the 8000² water-yield
-        benchmark: 16.39 → 15.49 s, the same peak; every map on two threads: as fast, but a peak 60-100 MB
-        higher; benchmarks/RESULTS.md, session 11).
+        COG's tiles (``NUM_THREADS``; the same bytes whatever their number, the tiles written in order).
         """
         import rasterio
         import rasterio.shutil

@@ -256,18 +256,19 @@ def _write_maps(result: RunResult, folder: Path, maps: MapsPass | None) -> tuple
     NaN outside the region: :func:`map_layers`) and the GEP map; the names written and the maps' SHA-256 by name
     (each taken on the thread that finished the map).
 
-    The COGs are finished on a thread per core (the last one to start deflated by GDAL on every core, so that it
-    does not run on one core alone once the others are done) while this thread draws the two charts: GDAL
-    compresses with the GIL released, matplotlib draws with it held, so the charts cost little wall time beside
-    the maps.
+    The COGs are finished on a thread per core while this thread draws the two charts: GDAL compresses with the GIL
+    released, matplotlib draws with it held, so the charts cost little wall time beside the maps. The last map to
+    start is deflated by GDAL on every core, so that it does not run on one core alone once the others are done
+    (the 8000² water-yield benchmark: 16.39 → 15.49 s, the same peak; every map on every core was as fast but
+    peaked 60-100 MB higher; benchmarks/RESULTS.md, session 11).
     """
     sc, cells, acc = result.scenario, result.cells, result.account
     crs, transform = cells.attrs.get("crs"), cells.attrs.get("transform")
     threads = execution.threads()
     with ThreadPoolExecutor(threads) as pool:  # one map per core; leaving waits for every map, a chart's error too
         writers = maps.writers if maps is not None else {}
-        last = list(writers)[-1:]  # deflated on every core: when it starts, no other map is left to start
-        finished = {f"maps/{name}": pool.submit(w.finish, min(threads, len(writers)), threads if name in last else 1) for name, w in writers.items()}
+        at_once = min(threads, len(writers))
+        finished = {f"maps/{name}": pool.submit(w.finish, at_once, threads if k == len(writers) - 1 else 1) for k, (name, w) in enumerate(writers.items())}
         charts.value_by_service_zone(acc.table(), folder / "value_by_service_zone.png", f"GEP {sc.name} {sc.year}: {format_money(acc.gep)}/yr")
         if maps is not None:
             charts.gep_map(maps.value, maps.cell_area, maps.zone_index, transform, bool(raster.is_geographic(crs)), folder / "gep_map.png",

@@ -44,6 +44,24 @@ class Gep:
         for w in words:
             assert w in text, f"{w!r} not in: {text}"
 
+    @staticmethod
+    def at_exit(tmp_path, expression: str, *args, timeout: float = 600) -> list[str]:
+        """Run ``gep *args`` in a fresh process that registered, before gep, an exit handler printing
+        ``expression`` (evaluated with ``gc`` and ``sys`` imported): exit 0, and the lines it printed (the
+        handler's last)."""
+        import subprocess
+        import sys
+
+        probe = tmp_path / "probe.py"
+        probe.write_text("import atexit, gc, sys\n"
+                         f"atexit.register(lambda: print({expression}, flush=True))\n"
+                         "from gep.cli import main\n"
+                         f"sys.argv = ['gep', *{[str(a) for a in args]!r}]\n"
+                         "main()\n", encoding="utf-8")
+        out = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, timeout=timeout)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.splitlines()
+
 
 @pytest.fixture(scope="session")
 def gep() -> Gep:

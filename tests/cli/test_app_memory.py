@@ -44,15 +44,6 @@ def test_a_libc_without_mallopt_leaves_gep_running(monkeypatch):
     cli_app.tune_malloc()  # no error: musl or another libc keeps its own policy
 
 
-def test_the_objects_left_at_exit_are_frozen_after_every_other_exit_handler(tmp_path):
-    import subprocess
-
-    probe = tmp_path / "probe.py"  # an exit handler registered before gep's runs after it, and sees the objects frozen
-    probe.write_text("import atexit, gc, sys\n"
-                     "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0, flush=True))\n"
-                     "from gep.cli import main\n"
-                     "sys.argv = ['gep', '--version']\n"
-                     "main()\n", encoding="utf-8")
-    out = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines()[0].startswith("gep ") and out.stdout.splitlines()[-1] == "frozen at exit: True"
+def test_the_objects_left_at_exit_are_frozen_after_every_other_exit_handler(tmp_path, gep):
+    lines = gep.at_exit(tmp_path, "'frozen at exit:', gc.get_freeze_count() > 0", "--version")  # registered before gep's: runs after it
+    assert lines[0].startswith("gep ") and lines[-1] == "frozen at exit: True"

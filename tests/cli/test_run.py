@@ -177,19 +177,9 @@ def test_hostile_numbers_on_chunks_and_workers(tmp_path, tiny, gep):
 
 
 @pytest.mark.slow
-def test_a_run_does_not_import_dask_distributed(tmp_path):
+def test_a_run_does_not_import_dask_distributed(tmp_path, gep):
     """Without a cluster asked for, the demo run (blocks rechunked for cells.nc, account.nc written) leaves
     ``dask.distributed`` unimported: xarray's ``to_netcdf`` and dask's ``rechunk`` would import it to look for a client."""
-    import subprocess
-    import sys
-
-    probe = tmp_path / "probe.py"
-    probe.write_text("import atexit, sys\n"
-                     "atexit.register(lambda: print('distributed imported:', 'distributed' in sys.modules, flush=True))\n"
-                     "from gep.cli import main\n"
-                     f"sys.argv = ['gep', 'run', '--demo', '--out', {str(tmp_path / 'run')!r}, '--json']\n"
-                     "main()\n", encoding="utf-8")
-    out = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr
+    lines = gep.at_exit(tmp_path, "'distributed imported:', 'distributed' in sys.modules", "run", "--demo", "--out", tmp_path / "run", "--json")
     assert (tmp_path / "run" / "account.nc").is_file() and (tmp_path / "run" / "cells.nc").is_file()
-    assert out.stdout.splitlines()[-1] == "distributed imported: False"
+    assert lines[-1] == "distributed imported: False"
