@@ -7,9 +7,9 @@ Usage::
 
 (``--invest-python`` defaults to ``$GEP_INVEST_PYTHON``.) For each grid size the files of
 ``benchmarks/invest_data.py`` are generated once (outside the timings), then every round
-runs, for each model, InVEST (``benchmarks/invest_run.py`` in InVEST's own environment)
-and ``gep run`` on the same files, each as a fresh process, the order swapped every round
-so that drift in the machine's load falls on both. Each run is timed wall-clock from
+runs, for each model, InVEST (``benchmarks/invest_run.py`` in InVEST's own environment),
+``gep run`` and (carbon) the floor on the same files, each as a fresh process, the order reversed every round
+so that drift in the machine's load falls on every side. Each run is timed wall-clock from
 launch to exit; its peak memory is the larger of the kernel's high-water mark of the
 process (``wait4``) and the sum of the resident memory of the process and its children
 polled every 10 ms. The load average is read before and after every run. Output folders
@@ -23,13 +23,17 @@ What each side computes and writes (see ``benchmarks/README.md``):
   sequestration by class and its value, the per-cell value map, the account tables, NetCDF
   files, the ``maps/`` COGs (stock, sequestration, its value, GEP per cell), the GEP map, chart,
   report and manifest.
+- **floor** (carbon only, ``benchmarks/invest_floor.py``): numpy and rasterio reading the same two
+  GeoTIFFs and pool table and writing one per-cell map (tiled GeoTIFF, DEFLATE level 1) and the zone
+  table, nothing else: about the least the job costs here with GDAL, so that InVEST/floor is about the
+  largest ratio a program writing such a map could reach on this machine.
 - **awy**: InVEST annual water yield: aligned inputs, Kc, root depth, vegetation, PET,
   fractp, AET and water-yield maps, watershed table and vector; ``gep run awy.toml``:
   Budyko AET and water conservation A·(P − AET) per cell (runoff coefficient set to 0) and
   per zone × ecosystem, its value, the per-cell value map, tables, NetCDF, the ``maps/`` COGs
   (water conservation, water yield, its value, GEP per cell), the GEP map, chart, report, manifest.
 
-After the timed rounds the results of the two are compared (carbon: total stock;
+After the timed rounds the results are compared (carbon: total stock, the floor's too;
 water: gep's per-cell water conservation against InVEST's water yield × cell area on
 the cells gep accounts), and the memory-bound baseline (one ``np.bincount`` of a
 land-cover look-up by zone over the same cells, in memory) is timed in its own process.
@@ -107,11 +111,16 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
 
 
 def commands(model: str, size_dir: Path, work: Path, invest_python: str) -> dict[str, list[str]]:
+    """The command of each side; the last item of each is the folder it writes. ``floor`` (carbon only):
+    ``benchmarks/invest_floor.py``, the least a program can do for the job."""
     gep = shutil.which("gep") or str(Path(sys.executable).with_name("gep"))
-    return {
+    cmds = {
         "invest": [invest_python, str(HERE / "invest_run.py"), model, str(size_dir), str(work / f"invest-{model}")],
-        "gep": [gep, "run", str(size_dir / f"{model}.toml"), "--out", str(work / f"gep-{model}"), "--json"],
+        "gep": [gep, "run", str(size_dir / f"{model}.toml"), "--json", "--out", str(work / f"gep-{model}")],
     }
+    if model == "carbon":
+        cmds["floor"] = [sys.executable, str(HERE / "invest_floor.py"), str(size_dir), str(work / "floor-carbon")]
+    return cmds
 
 
 def compare_results(model: str, size_dir: Path, work: Path) -> dict:
@@ -125,7 +134,9 @@ def compare_results(model: str, size_dir: Path, work: Path) -> dict:
         rows = (work / "invest-carbon" / "raster_values_summary.csv").read_text(encoding="utf-8").splitlines()
         invest = float(rows[1].split(",")[1])
         gep = summary["carbon_stock_tc"]
-        return {"invest_total_stock_tc": invest, "gep_total_stock_tc": gep, "relative_difference": abs(gep - invest) / invest}
+        floor = sum(float(line.split(",")[1]) for line in (work / "floor-carbon" / "zones.csv").read_text(encoding="utf-8").splitlines()[1:])
+        return {"invest_total_stock_tc": invest, "gep_total_stock_tc": gep, "relative_difference": abs(gep - invest) / invest,
+                "floor_total_stock_tc": floor, "floor_relative_difference": abs(floor - invest) / invest}
     with rasterio.open(work / "invest-awy" / "output" / "per_pixel" / "wyield.tif") as src:
         wyield = src.read(1).astype(np.float64)
         nodata = src.nodata
@@ -169,9 +180,9 @@ def main() -> None:
         for r in range(a.rounds):
             for model in a.models:
                 cmds = commands(model, size_dir, a.work, a.invest_python)
-                order = ["invest", "gep"] if r % 2 == 0 else ["gep", "invest"]
+                order = list(cmds) if r % 2 == 0 else list(reversed(cmds))
                 for side in order:
-                    shutil.rmtree(cmds[side][-1] if side == "invest" else a.work / f"gep-{model}", ignore_errors=True)
+                    shutil.rmtree(cmds[side][-1], ignore_errors=True)
                     res = measure(cmds[side])
                     if res["exit"] != 0:
                         raise SystemExit(f"{side} {model} {n} failed ({res['exit']}): {res['stderr']}")
@@ -211,6 +222,11 @@ def summarise(runs: list[dict]) -> list[dict]:
                         "speedup_range": [min(ratios), max(ratios)], "invest_peak_mib": mem["invest"], "gep_peak_mib": mem["gep"],
                         "invest_cpu_s": cpu["invest"], "gep_cpu_s": cpu["gep"],
                         "load_range": [min(loads), max(loads)], "rounds": len(ratios), "gep_execution": sides["gep"][-1].get("gep_execution", {}).get("mode")})
+            floor = [r for r in runs if r["size"] == n and r["model"] == model and r["side"] == "floor"]
+            if floor:
+                out[-1].update({"floor_s": statistics.median(r["seconds"] for r in floor), "floor_peak_mib": statistics.median(r["peak_mib"] for r in floor),
+                                "floor_cpu_s": statistics.median(r["user_s"] + r["system_s"] for r in floor),
+                                "invest_over_floor": statistics.median(i["seconds"] / f["seconds"] for i, f in zip(sides["invest"], floor))})
     return out
 
 
@@ -220,6 +236,10 @@ def table(report: dict) -> list[str]:
     for s in report["summary"]:
         lines.append(f"| {s['size']}² | {s['model']} | {s['invest_s']:.2f} | {s['gep_s']:.2f} | {s['speedup_median_of_rounds']:.2f}× ({s['speedup_range'][0]:.2f}–{s['speedup_range'][1]:.2f}) "
                      f"| {s['invest_cpu_s']:.1f} | {s['gep_cpu_s']:.1f} | {s['invest_peak_mib']:.0f} | {s['gep_peak_mib']:.0f} | {s['gep_execution']} | {s['load_range'][0]:.2f}–{s['load_range'][1]:.2f} |")
+    for s in report["summary"]:
+        if "floor_s" in s:
+            lines.append(f"floor {s['size']}² {s['model']} (benchmarks/invest_floor.py): {s['floor_s']:.2f} s, {s['floor_cpu_s']:.1f} CPU s, {s['floor_peak_mib']:.0f} MiB; "
+                         f"InVEST/floor {s['invest_over_floor']:.2f}× (median of rounds)")
     lines.append(f"checks: {json.dumps(report['checks'])}")
     lines.append(f"bincount baseline [s]: {json.dumps(report['baseline_s'])}")
     return lines
