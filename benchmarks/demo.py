@@ -3,7 +3,8 @@
 Each tree runs as a fresh ``python -m gep.cli run --demo --out <tmp>`` with ``PYTHONPATH=<tree>`` (an exported
 commit, e.g. ``git archive <commit> | tar -x -C <dir>``, or a worktree), in the same environment; the order
 of the two is swapped every round so that load drift falls on both. Per run: wall seconds, user and system
-CPU seconds and peak RSS of the process (``wait4``), and the 1-minute load average when it started. One
+CPU seconds and peak RSS of the process (``wait4``), the 1-minute load average when it started and the share
+of CPU time the hypervisor took for other guests during it (steal, ``benchmarks/host.py``). One
 untimed run of each tree comes first (file caches; the report's font subset cached for the user,
 ``gep.io.report.font_subset``).
 
@@ -26,6 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.host import cpu_ticks, steal_share  # noqa: E402
+
 ENV_PASS = ("PATH", "HOME", "LANG", "LC_ALL", "XDG_CACHE_HOME", "GEP_CACHE_DIR", "TMPDIR")
 
 
@@ -36,7 +41,7 @@ def run_once(tree: Path, work: Path, scenario: Path | None = None) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     env = {k: os.environ[k] for k in ENV_PASS if k in os.environ}
     env["PYTHONPATH"] = str(tree)
-    load = os.getloadavg()[0]
+    load, ticks = os.getloadavg()[0], cpu_ticks()
     start = time.perf_counter()
     # -P and a neutral working folder: gep is imported from PYTHONPATH, never from the folder the script runs in
     proc = subprocess.Popen([sys.executable, "-P", "-c", "import sys; from gep.cli import main; sys.argv[0] = 'gep'; sys.exit(main())",
@@ -48,7 +53,8 @@ def run_once(tree: Path, work: Path, scenario: Path | None = None) -> dict:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"gep run {scenario or '--demo'} from {tree} failed ({proc.returncode}):\n{err[-2000:]}")
-    return {"wall_s": wall, "user_s": usage.ru_utime, "sys_s": usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024, "load": load}
+    return {"wall_s": wall, "user_s": usage.ru_utime, "sys_s": usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024, "load": load,
+            "steal": steal_share(ticks, cpu_ticks())}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                 fig = run_once(trees[name], work, scenario)
                 runs[name].append(fig)
                 print(f"round {r + 1} {name:6s} wall {fig['wall_s']:6.2f} s  user {fig['user_s']:6.2f} s  sys {fig['sys_s']:5.2f} s  "
-                      f"peak {fig['peak_mib']:6.0f} MiB  load {fig['load']:.1f}", flush=True)
+                      f"peak {fig['peak_mib']:6.0f} MiB  load {fig['load']:.1f}  steal {100 * (fig['steal'] or 0):.0f} %", flush=True)
     print("\nmedian over the rounds (min–max):")
     for name, figs in runs.items():
         line = []
@@ -86,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
             line.append(f"{key[:-2] if key.endswith('_s') else 'peak'} {statistics.median(vals):.2f} ({min(vals):.2f}–{max(vals):.2f}) {unit}")
         cpu = [f["user_s"] + f["sys_s"] for f in figs]
         line.append(f"cpu {statistics.median(cpu):.2f} ({min(cpu):.2f}–{max(cpu):.2f}) s")
+        steal = [100 * f["steal"] for f in figs if f["steal"] is not None]
+        if steal:
+            line.append(f"steal {min(steal):.0f}–{max(steal):.0f} %")
         print(f"  {name:6s} " + "; ".join(line))
     if args.json:
         args.json.write_text(json.dumps({"trees": {k: str(v) for k, v in trees.items()}, "scenario": str(scenario or "--demo"), "runs": runs}, indent=1))

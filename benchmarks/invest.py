@@ -12,7 +12,9 @@ runs, for each model, InVEST (``benchmarks/invest_run.py`` in InVEST's own envir
 so that drift in the machine's load falls on every side. Each run is timed wall-clock from
 launch to exit; its peak memory is the larger of the kernel's high-water mark of the
 process (``wait4``) and the sum of the resident memory of the process and its children
-polled every 10 ms. The load average is read before and after every run. Output folders
+polled every 10 ms. The load average is read before and after every run, and the share of
+the machine's CPU time the hypervisor gave to other guests during it (steal, ``benchmarks/host.py``:
+on a virtual machine the load average does not show it). Output folders
 are emptied before each run, outside the timing.
 
 What each side computes and writes (see ``benchmarks/README.md``):
@@ -58,6 +60,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.host import cpu_ticks, steal_share  # noqa: E402
 
 
 def loadavg() -> list[float]:
@@ -78,7 +83,7 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
     import tempfile
 
     out_f, err_f = tempfile.TemporaryFile(), tempfile.TemporaryFile()
-    before = loadavg()
+    before, ticks = loadavg(), cpu_ticks()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env)
     peak, done = [0], threading.Event()
@@ -107,7 +112,7 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
     err_f.seek(0)
     out, err = out_f.read(), err_f.read()
     return {"seconds": seconds, "peak_mib": max(peak[0], usage.ru_maxrss * 1024) / 2**20, "user_s": usage.ru_utime, "system_s": usage.ru_stime,
-            "exit": proc.returncode, "load_before": before, "load_after": loadavg(), "stdout": out.decode(errors="replace"), "stderr": err.decode(errors="replace")[-2000:]}
+            "exit": proc.returncode, "load_before": before, "load_after": loadavg(), "steal": steal_share(ticks, cpu_ticks()), "stdout": out.decode(errors="replace"), "stderr": err.decode(errors="replace")[-2000:]}
 
 
 def commands(model: str, size_dir: Path, work: Path, invest_python: str) -> dict[str, list[str]]:
@@ -218,10 +223,11 @@ def summarise(runs: list[dict]) -> list[dict]:
             cpu = {s: statistics.median(r["user_s"] + r["system_s"] for r in rs) for s, rs in sides.items()}
             ratios = [i["seconds"] / g["seconds"] for i, g in zip(sides["invest"], sides["gep"])]
             loads = [x for rs in sides.values() for r in rs for x in (r["load_before"][0], r["load_after"][0])]
+            steals = [r["steal"] for rs in sides.values() for r in rs if r.get("steal") is not None] or [0.0]
             out.append({"size": n, "model": model, "invest_s": med["invest"], "gep_s": med["gep"], "speedup_median_of_rounds": statistics.median(ratios),
                         "speedup_range": [min(ratios), max(ratios)], "invest_peak_mib": mem["invest"], "gep_peak_mib": mem["gep"],
                         "invest_cpu_s": cpu["invest"], "gep_cpu_s": cpu["gep"],
-                        "load_range": [min(loads), max(loads)], "rounds": len(ratios), "gep_execution": sides["gep"][-1].get("gep_execution", {}).get("mode")})
+                        "load_range": [min(loads), max(loads)], "steal_range": [min(steals), max(steals)], "rounds": len(ratios), "gep_execution": sides["gep"][-1].get("gep_execution", {}).get("mode")})
             floor = [r for r in runs if r["size"] == n and r["model"] == model and r["side"] == "floor"]
             if floor:
                 out[-1].update({"floor_s": statistics.median(r["seconds"] for r in floor), "floor_peak_mib": statistics.median(r["peak_mib"] for r in floor),
@@ -231,11 +237,12 @@ def summarise(runs: list[dict]) -> list[dict]:
 
 
 def table(report: dict) -> list[str]:
-    lines = [f"machine: {report['machine']}", "| size | model | InVEST s | gep s | InVEST/gep (range) | InVEST CPU s | gep CPU s | InVEST MiB | gep MiB | gep mode | load (1-min) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [f"machine: {report['machine']}", "| size | model | InVEST s | gep s | InVEST/gep (range) | InVEST CPU s | gep CPU s | InVEST MiB | gep MiB | gep mode | load (1-min) | steal |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in report["summary"]:
         lines.append(f"| {s['size']}² | {s['model']} | {s['invest_s']:.2f} | {s['gep_s']:.2f} | {s['speedup_median_of_rounds']:.2f}× ({s['speedup_range'][0]:.2f}–{s['speedup_range'][1]:.2f}) "
-                     f"| {s['invest_cpu_s']:.1f} | {s['gep_cpu_s']:.1f} | {s['invest_peak_mib']:.0f} | {s['gep_peak_mib']:.0f} | {s['gep_execution']} | {s['load_range'][0]:.2f}–{s['load_range'][1]:.2f} |")
+                     f"| {s['invest_cpu_s']:.1f} | {s['gep_cpu_s']:.1f} | {s['invest_peak_mib']:.0f} | {s['gep_peak_mib']:.0f} | {s['gep_execution']} | {s['load_range'][0]:.2f}–{s['load_range'][1]:.2f} "
+                     f"| {100 * s['steal_range'][0]:.0f}–{100 * s['steal_range'][1]:.0f} % |")
     for s in report["summary"]:
         if "floor_s" in s:
             lines.append(f"floor {s['size']}² {s['model']} (benchmarks/invest_floor.py): {s['floor_s']:.2f} s, {s['floor_cpu_s']:.1f} CPU s, {s['floor_peak_mib']:.0f} MiB; "
