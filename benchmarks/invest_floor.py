@@ -1,4 +1,4 @@
-"""The least a program can do for the carbon job of ``benchmarks/invest.py``: the floor beside InVEST and gep.
+"""About the least a program can do for the carbon job of ``benchmarks/invest.py``: the floor beside InVEST and gep.
 
 Usage::
 
@@ -12,8 +12,9 @@ per-cell density map (a tiled 256 × 256 float32 GeoTIFF, DEFLATE level 1 on eve
 overviews, no tags) and the zone table (``zones.csv``: zone, stock [t C]). numpy and rasterio only:
 no unit checks, no manifest, no value digests, no other output. It is what issue 21's wording of
 the job ("reading the GeoTIFFs, computing, writing the per-cell map and the tables") costs at
-the least on this machine, so that a ratio against InVEST can be read against the largest one any
-program could reach here. ``benchmarks/invest.py`` checks its total against InVEST's.
+about the least on this machine, so that a ratio against InVEST can be read beside about the largest one
+a program writing such a map could reach here. ``benchmarks/invest.py`` checks its total against
+InVEST's. The land cover and zones must be bytes (codes 0-255), as ``invest_data.py`` writes them.
 """
 
 import csv
@@ -34,6 +35,8 @@ def main() -> None:
             lulc, profile, nodata = src.read(1), src.profile, src.nodata
         with rasterio.open(data / "zones.tif") as src:
             zones = src.read(1)
+        if lulc.dtype != np.uint8 or zones.dtype != np.uint8:
+            raise SystemExit(f"{data}: lulc.tif and zones.tif must be bytes (they are {lulc.dtype}, {zones.dtype}): write them with invest_data.py")
         density = np.full(256, np.nan, np.float32)  # t C/ha by land-cover code; NaN: no pool row, or nodata
         with open(data / "carbon_pools.csv", encoding="utf-8") as f:
             for row in csv.DictReader(f):
