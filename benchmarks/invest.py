@@ -8,7 +8,7 @@ Usage::
 (``--invest-python`` defaults to ``$GEP_INVEST_PYTHON``.) For each grid size the files of
 ``benchmarks/invest_data.py`` are generated once (outside the timings), then every round
 runs, for each model, InVEST (``benchmarks/invest_run.py`` in InVEST's own environment),
-``gep run`` and (carbon) the floor on the same files, each as a fresh process, the order reversed every round
+``gep run`` and the floor on the same files, each as a fresh process, the order reversed every round
 so that drift in the machine's load falls on every side. Each run is timed wall-clock from
 launch to exit; its peak memory is the larger of the kernel's high-water mark of the
 process (``wait4``) and the sum of the resident memory of the process and its children
@@ -25,20 +25,22 @@ What each side computes and writes (see ``benchmarks/README.md``):
   sequestration by class and its value, the per-cell value map, the account tables, NetCDF
   files, the ``maps/`` COGs (stock, sequestration, its value, GEP per cell), the GEP map, chart,
   report and manifest.
-- **floor** (carbon only, ``benchmarks/invest_floor.py``): numpy and rasterio reading the same two
-  GeoTIFFs and pool table and writing one per-cell map (tiled GeoTIFF, DEFLATE level 1) and the zone
-  table, nothing else: about the least the job costs here with GDAL, so that InVEST/floor is about the
-  largest ratio a program writing such a map could reach on this machine.
 - **awy**: InVEST annual water yield: aligned inputs, Kc, root depth, vegetation, PET,
   fractp, AET and water-yield maps, watershed table and vector; ``gep run awy.toml``:
   Budyko AET and water conservation A·(P − AET) per cell (runoff coefficient set to 0) and
   per zone × ecosystem, its value, the per-cell value map, tables, NetCDF, the ``maps/`` COGs
   (water conservation, water yield, its value, GEP per cell), the GEP map, chart, report, manifest.
+- **floor** (both models, ``benchmarks/invest_floor.py``): numpy and rasterio reading the same
+  GeoTIFFs and tables and writing one per-cell map (tiled GeoTIFF, DEFLATE level 1; the carbon
+  density, or InVEST's water yield in mm) and the zone table, nothing else: about the least the job
+  costs here with GDAL, so that InVEST/floor is about the largest ratio a program writing such a map
+  could reach on this machine.
 
-After the timed rounds the results are compared (carbon: total stock, the floor's too;
-water: gep's per-cell water conservation against InVEST's water yield × cell area on
-the cells gep accounts), and the memory-bound baseline (one ``np.bincount`` of a
-land-cover look-up by zone over the same cells, in memory) is timed in its own process.
+After the timed rounds the results are compared (carbon: total stock, the floor's too; water: gep's
+per-cell water conservation against InVEST's water yield × cell area on the cells gep accounts, and
+the floor's total water yield against InVEST's over every cell it computes), and the memory-bound
+baseline (one ``np.bincount`` of a land-cover look-up by zone over the same cells, in memory) is
+timed in its own process.
 
 Prints one JSON line per run and a summary table (medians of wall time, of CPU time (user +
 system, which a loaded machine inflates less than wall time) and of peak memory; ratios; load); ``--json``
@@ -116,15 +118,14 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
 
 
 def commands(model: str, size_dir: Path, work: Path, invest_python: str) -> dict[str, list[str]]:
-    """The command of each side; the last item of each is the folder it writes. ``floor`` (carbon only):
-    ``benchmarks/invest_floor.py``, the least a program can do for the job."""
+    """The command of each side; the last item of each is the folder it writes. ``floor``:
+    ``benchmarks/invest_floor.py``, about the least a program can do for the job."""
     gep = shutil.which("gep") or str(Path(sys.executable).with_name("gep"))
     cmds = {
         "invest": [invest_python, str(HERE / "invest_run.py"), model, str(size_dir), str(work / f"invest-{model}")],
         "gep": [gep, "run", str(size_dir / f"{model}.toml"), "--json", "--out", str(work / f"gep-{model}")],
     }
-    if model == "carbon":
-        cmds["floor"] = [sys.executable, str(HERE / "invest_floor.py"), str(size_dir), str(work / "floor-carbon")]
+    cmds["floor"] = [sys.executable, str(HERE / "invest_floor.py"), model, str(size_dir), str(work / f"floor-{model}")]
     return cmds
 
 
@@ -139,7 +140,7 @@ def compare_results(model: str, size_dir: Path, work: Path) -> dict:
         rows = (work / "invest-carbon" / "raster_values_summary.csv").read_text(encoding="utf-8").splitlines()
         invest = float(rows[1].split(",")[1])
         gep = summary["carbon_stock_tc"]
-        floor = sum(float(line.split(",")[1]) for line in (work / "floor-carbon" / "zones.csv").read_text(encoding="utf-8").splitlines()[1:])
+        floor = floor_total(work, model)
         return {"invest_total_stock_tc": invest, "gep_total_stock_tc": gep, "relative_difference": abs(gep - invest) / invest,
                 "floor_total_stock_tc": floor, "floor_relative_difference": abs(floor - invest) / invest}
     with rasterio.open(work / "invest-awy" / "output" / "per_pixel" / "wyield.tif") as src:
@@ -151,8 +152,16 @@ def compare_results(model: str, size_dir: Path, work: Path) -> dict:
     accounted = (gep != 0) & (wyield != nodata)
     invest_m3 = wyield * area / 1000.0
     rel = np.abs(gep[accounted] - invest_m3[accounted]) / np.maximum(np.abs(invest_m3[accounted]), 1e-9)
+    invest_all = float(invest_m3[wyield != nodata].sum())  # every cell InVEST computes, which the floor's map covers
+    floor = floor_total(work, model)
     return {"cells_compared": int(accounted.sum()), "max_relative_difference": float(rel.max()), "gep_sum_m3": float(gep[accounted].sum()),
-            "invest_sum_m3": float(invest_m3[accounted].sum())}
+            "invest_sum_m3": float(invest_m3[accounted].sum()), "invest_all_cells_m3": invest_all, "floor_all_cells_m3": floor,
+            "floor_relative_difference": abs(floor - invest_all) / abs(invest_all)}
+
+
+def floor_total(work: Path, model: str) -> float:
+    """The sum of the floor's zone table (``benchmarks/invest_floor.py``): stock [t C] or water yield [m³]."""
+    return sum(float(line.split(",")[1]) for line in (work / f"floor-{model}" / "zones.csv").read_text(encoding="utf-8").splitlines()[1:])
 
 
 BASELINE = """
