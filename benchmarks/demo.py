@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.host import cpu_ticks, steal_share  # noqa: E402
+from benchmarks.host import cpu_ticks, percent, percent_range, steal_share  # noqa: E402
 
 ENV_PASS = ("PATH", "HOME", "LANG", "LC_ALL", "XDG_CACHE_HOME", "GEP_CACHE_DIR", "TMPDIR")
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                 fig = run_once(trees[name], work, scenario)
                 runs[name].append(fig)
                 print(f"round {r + 1} {name:6s} wall {fig['wall_s']:6.2f} s  user {fig['user_s']:6.2f} s  sys {fig['sys_s']:5.2f} s  "
-                      f"peak {fig['peak_mib']:6.0f} MiB  load {fig['load']:.1f}  steal {100 * (fig['steal'] or 0):.0f} %", flush=True)
+                      f"peak {fig['peak_mib']:6.0f} MiB  load {fig['load']:.1f}  steal {percent(fig['steal'])}", flush=True)
     print("\nmedian over the rounds (min–max):")
     for name, figs in runs.items():
         line = []
@@ -92,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             line.append(f"{key[:-2] if key.endswith('_s') else 'peak'} {statistics.median(vals):.2f} ({min(vals):.2f}–{max(vals):.2f}) {unit}")
         cpu = [f["user_s"] + f["sys_s"] for f in figs]
         line.append(f"cpu {statistics.median(cpu):.2f} ({min(cpu):.2f}–{max(cpu):.2f}) s")
-        steal = [100 * f["steal"] for f in figs if f["steal"] is not None]
-        if steal:
-            line.append(f"steal {min(steal):.0f}–{max(steal):.0f} %")
+        line.append(f"steal {percent_range([f['steal'] for f in figs])}")
         print(f"  {name:6s} " + "; ".join(line))
     if args.json:
         args.json.write_text(json.dumps({"trees": {k: str(v) for k, v in trees.items()}, "scenario": str(scenario or "--demo"), "runs": runs}, indent=1))

@@ -27,3 +27,14 @@ def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float | None
     when no tick passed (or no ``/proc/stat``)."""
     total = after[1] - before[1]
     return (after[0] - before[0]) / total if total > 0 else None
+
+
+def percent(share: float | None) -> str:
+    """A share as a percentage; "n/a" where none was recorded."""
+    return "n/a" if share is None else f"{100 * share:.0f} %"
+
+
+def percent_range(shares: list[float | None]) -> str:
+    """The range of the shares recorded, as percentages; "n/a" where none was."""
+    known = [x for x in shares if x is not None]
+    return f"{100 * min(known):.0f}–{100 * max(known):.0f} %" if known else "n/a"

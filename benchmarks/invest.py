@@ -64,7 +64,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.host import cpu_ticks, steal_share  # noqa: E402
+from benchmarks.host import cpu_ticks, percent_range, steal_share  # noqa: E402
 
 
 def loadavg() -> list[float]:
@@ -232,11 +232,10 @@ def summarise(runs: list[dict]) -> list[dict]:
             cpu = {s: statistics.median(r["user_s"] + r["system_s"] for r in rs) for s, rs in sides.items()}
             ratios = [i["seconds"] / g["seconds"] for i, g in zip(sides["invest"], sides["gep"])]
             loads = [x for rs in sides.values() for r in rs for x in (r["load_before"][0], r["load_after"][0])]
-            steals = [r["steal"] for rs in sides.values() for r in rs if r.get("steal") is not None] or [0.0]
             out.append({"size": n, "model": model, "invest_s": med["invest"], "gep_s": med["gep"], "speedup_median_of_rounds": statistics.median(ratios),
                         "speedup_range": [min(ratios), max(ratios)], "invest_peak_mib": mem["invest"], "gep_peak_mib": mem["gep"],
                         "invest_cpu_s": cpu["invest"], "gep_cpu_s": cpu["gep"],
-                        "load_range": [min(loads), max(loads)], "steal_range": [min(steals), max(steals)], "rounds": len(ratios), "gep_execution": sides["gep"][-1].get("gep_execution", {}).get("mode")})
+                        "load_range": [min(loads), max(loads)], "steal": [r.get("steal") for rs in sides.values() for r in rs], "rounds": len(ratios), "gep_execution": sides["gep"][-1].get("gep_execution", {}).get("mode")})
             floor = [r for r in runs if r["size"] == n and r["model"] == model and r["side"] == "floor"]
             if floor:
                 out[-1].update({"floor_s": statistics.median(r["seconds"] for r in floor), "floor_peak_mib": statistics.median(r["peak_mib"] for r in floor),
@@ -251,7 +250,7 @@ def table(report: dict) -> list[str]:
     for s in report["summary"]:
         lines.append(f"| {s['size']}² | {s['model']} | {s['invest_s']:.2f} | {s['gep_s']:.2f} | {s['speedup_median_of_rounds']:.2f}× ({s['speedup_range'][0]:.2f}–{s['speedup_range'][1]:.2f}) "
                      f"| {s['invest_cpu_s']:.1f} | {s['gep_cpu_s']:.1f} | {s['invest_peak_mib']:.0f} | {s['gep_peak_mib']:.0f} | {s['gep_execution']} | {s['load_range'][0]:.2f}–{s['load_range'][1]:.2f} "
-                     f"| {100 * s['steal_range'][0]:.0f}–{100 * s['steal_range'][1]:.0f} % |")
+                     f"| {percent_range(s['steal'])} |")
     for s in report["summary"]:
         if "floor_s" in s:
             lines.append(f"floor {s['size']}² {s['model']} (benchmarks/invest_floor.py): {s['floor_s']:.2f} s, {s['floor_cpu_s']:.1f} CPU s, {s['floor_peak_mib']:.0f} MiB; "

@@ -35,8 +35,11 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.invest_data import BUDYKO_Z  # noqa: E402  (the Z both InVEST and gep are given)
+
 POOLS = ("c_above", "c_below", "c_soil", "c_dead")
-BUDYKO_Z = 3.0  # invest_data.BUDYKO_Z (cn-2022 water_conservation.budyko_z), given to InVEST too
 ROWS = 128  # rows per block of the water-yield pass
 
 
@@ -55,7 +58,7 @@ def by_code(path: Path, value) -> np.ndarray:
 
 
 def write(ws: Path, name: str, cell: np.ndarray, profile: dict, sums: np.ndarray, column: str) -> None:
-    """The per-cell map and the zone table (zones with cells; zone 0 is the zones raster's nodata)."""
+    """The per-cell map and the zone table (zones with a non-zero total; zone 0 is the zones raster's nodata)."""
     with open(ws / "zones.csv", "w", encoding="utf-8") as f:
         f.write(f"zone,{column}\n")
         f.writelines(f"{z},{float(s)!r}\n" for z, s in enumerate(sums) if z != 0 and s != 0)
@@ -71,7 +74,7 @@ def carbon(data: Path, ws: Path, lulc: np.ndarray, zones: np.ndarray, profile: d
         density[int(nodata)] = np.nan
     cell = density[lulc]
     pairs = np.bincount((zones.astype(np.uint16) << 8 | lulc).ravel(), minlength=256 * 256).reshape(256, 256)  # cells by zone × code
-    stock = pairs @ np.nan_to_num(density).astype(np.float64) * cell_ha(profile)
+    stock = pairs @ np.nan_to_num(density).astype(np.float64) * cell_area_m2(profile) / 1e4  # t C/ha × ha
     write(ws, "tot_c.tif", cell, profile, stock, "stock_tc")
 
 
@@ -102,11 +105,12 @@ def awy(data: Path, ws: Path, lulc: np.ndarray, zones: np.ndarray, profile: dict
 
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         list(pool.map(block, range(len(starts))))
-    write(ws, "wyield.tif", out, profile, sums.sum(axis=0) * cell_ha(profile) * 1e4 / 1000.0, "wyield_vol_m3")  # mm × m² / 1000
+    write(ws, "wyield.tif", out, profile, sums.sum(axis=0) * cell_area_m2(profile) / 1000.0, "wyield_vol_m3")  # mm × m² / 1000
 
 
-def cell_ha(profile: dict) -> float:
-    return abs(profile["transform"].a * profile["transform"].e) / 1e4
+def cell_area_m2(profile: dict) -> float:
+    """Area of one cell of the grid [m²] (a projected grid in metres, as ``invest_data.py`` writes)."""
+    return abs(profile["transform"].a * profile["transform"].e)
 
 
 def main() -> None:
